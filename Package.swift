@@ -1,0 +1,30 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+let package = Package(
+    name: "TensorWall",
+    products: [
+        .executable(name: "tensorwall", targets: ["Proxy"]),
+        .executable(name: "ollama-sim", targets: ["ollama-sim"]),
+    ],
+    targets: [
+        // Sockets, the HTTP/1.1 codec, server and keep-alive client shared by the proxy and the simulator.
+        .target(name: "HTTP1"),
+        // Node actors, placement and the config model: pure, no sockets.
+        .target(name: "Balancer"),
+        // Probes and health state; the transport is injected.
+        .target(name: "Health", dependencies: ["Balancer"]),
+        // The `tensorwall` executable: HTTP server, API translation, forwarding.
+        .executableTarget(name: "Proxy", dependencies: ["HTTP1", "Balancer", "Health"]),
+
+        // A simulated Ollama node for tests and benchmarks.
+        .target(name: "OllamaSimulator", dependencies: ["HTTP1", "Balancer"], path: "Tests/OllamaSimulator"),
+        .executableTarget(name: "ollama-sim", dependencies: ["OllamaSimulator"], path: "Tests/ollama-sim"),
+
+        .testTarget(name: "HTTP1Tests", dependencies: ["HTTP1"]),
+        .testTarget(name: "BalancerTests", dependencies: ["Balancer"]),
+        .testTarget(name: "HealthTests", dependencies: ["Health", "Balancer"]),
+        .testTarget(name: "ProxyTests", dependencies: ["Proxy", "HTTP1", "Balancer", "Health", "OllamaSimulator"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,223 @@
+extension ClusterConfig {
+    /// Parses and validates `cluster.json` strictly: unknown keys, wrong types and impossible values
+    /// are errors, because a typo silently ignored is an outage later.
+    public static func parse(_ bytes: [UInt8]) throws(ConfigError) -> ClusterConfig {
+        let document: JSONValue
+        do { document = try JSONParser.parse(bytes) } catch { throw ConfigError("", "invalid JSON: \(error)") }
+        var reader = FieldReader(path: "")
+        return try reader.readConfig(document)
+    }
+
+    /// Replaces the node list with the single node `OLLAMA_API_URL` names, as the seed documents.
+    public mutating func applyEnvironment(_ environment: [String: String]) throws(ConfigError) {
+        guard let url = environment["OLLAMA_API_URL"], !url.isEmpty else { return }
+        guard let parsed = NodeURL(url) else { throw ConfigError("OLLAMA_API_URL", "must be an http:// URL, got \"\(url)\"") }
+        let maxParallel = nodes.first?.maxParallel ?? 1
+        nodes = [NodeConfig(name: "ollama", url: parsed, maxParallel: maxParallel)]
+    }
+}
+
+private struct FieldReader {
+    let path: String
+
+    func child(_ key: String) -> FieldReader { FieldReader(path: path.isEmpty ? key : "\(path).\(key)") }
+    func element(_ index: Int) -> FieldReader { FieldReader(path: "\(path)[\(index)]") }
+
+    func object(_ value: JSONValue, allowed: [String]) throws(ConfigError) -> JSONObject {
+        guard let object = value.objectValue else { throw ConfigError(path, "expected an object, got \(value.typeName)") }
+        for key in object.keys where !allowed.contains(key) {
+            throw ConfigError(child(key).path, "unknown key (allowed: \(allowed.joined(separator: ", ")))")
+        }
+        return object
+    }
+
+    func string(_ value: JSONValue) throws(ConfigError) -> String {
+        guard let text = value.stringValue else { throw ConfigError(path, "expected a string, got \(value.typeName)") }
+        return text
+    }
+
+    func nonEmptyString(_ value: JSONValue) throws(ConfigError) -> String {
+        let text = try string(value)
+        guard !text.trimmingCharacters(in: " \t").isEmpty else { throw ConfigError(path, "must not be empty") }
+        return text
+    }
+
+    func int(_ value: JSONValue, min: Int, max: Int = Int(Int32.max)) throws(ConfigError) -> Int {
+        guard let number = value.intValue else { throw ConfigError(path, "expected a whole number, got \(value.typeName)") }
+        guard number >= min else { throw ConfigError(path, "must be at least \(min), got \(number)") }
+        guard number <= max else { throw ConfigError(path, "must be at most \(max), got \(number)") }
+        return Int(number)
+    }
+
+    func array(_ value: JSONValue) throws(ConfigError) -> [JSONValue] {
+        guard let elements = value.arrayValue else { throw ConfigError(path, "expected an array, got \(value.typeName)") }
+        return elements
+    }
+
+    mutating func readConfig(_ document: JSONValue) throws(ConfigError) -> ClusterConfig {
+        let root = try object(
+            document, allowed: ["listen", "apiKeys", "strategy", "health", "timeouts", "limits", "nodes", "cloud", "routes"])
+        var config = ClusterConfig()
+        if let listen = root["listen"] {
+            let reader = child("listen")
+            let fields = try reader.object(listen, allowed: ["host", "port"])
+            if let host = fields["host"] { config.listen.host = try reader.child("host").nonEmptyString(host) }
+            if let port = fields["port"] { config.listen.port = try reader.child("port").int(port, min: 0, max: 65535) }
+        }
+        if let keys = root["apiKeys"] {
+            let reader = child("apiKeys")
+            for (index, entry) in try reader.array(keys).enumerated() {
+                let item = reader.element(index)
+                let fields = try item.object(entry, allowed: ["name", "key"])
+                guard let name = fields["name"] else { throw ConfigError(item.child("name").path, "is required") }
+                guard let key = fields["key"] else { throw ConfigError(item.child("key").path, "is required") }
+                let apiKey = ClusterConfig.APIKey(name: try item.child("name").nonEmptyString(name), key: try item.child("key").nonEmptyString(key))
+                if config.apiKeys.contains(where: { $0.name == apiKey.name }) {
+                    throw ConfigError(item.child("name").path, "duplicate key name \"\(apiKey.name)\"")
+                }
+                if config.apiKeys.contains(where: { $0.key == apiKey.key }) {
+                    throw ConfigError(item.child("key").path, "the same key is listed twice")
+                }
+                config.apiKeys.append(apiKey)
+            }
+        }
+        if let strategy = root["strategy"] {
+            config.strategy = try child("strategy").strategy(strategy)
+        }
+        if let health = root["health"] {
+            let reader = child("health")
+            let fields = try reader.object(health, allowed: ["intervalMs", "timeoutMs", "unhealthyAfter", "healthyAfter"])
+            if let value = fields["intervalMs"] { config.health.intervalMs = try reader.child("intervalMs").int(value, min: 10) }
+            if let value = fields["timeoutMs"] { config.health.timeoutMs = try reader.child("timeoutMs").int(value, min: 1) }
+            if let value = fields["unhealthyAfter"] { config.health.unhealthyAfter = try reader.child("unhealthyAfter").int(value, min: 1) }
+            if let value = fields["healthyAfter"] { config.health.healthyAfter = try reader.child("healthyAfter").int(value, min: 1) }
+        }
+        if let timeouts = root["timeouts"] {
+            let reader = child("timeouts")
+            let fields = try reader.object(timeouts, allowed: ["connectMs", "firstByteMs", "idleMs"])
+            if let value = fields["connectMs"] { config.timeouts.connectMs = try reader.child("connectMs").int(value, min: 1) }
+            if let value = fields["firstByteMs"] { config.timeouts.firstByteMs = try reader.child("firstByteMs").int(value, min: 1) }
+            if let value = fields["idleMs"] { config.timeouts.idleMs = try reader.child("idleMs").int(value, min: 1) }
+        }
+        if let limits = root["limits"] {
+            let reader = child("limits")
+            let fields = try reader.object(
+                limits, allowed: ["maxHeaderBytes", "maxBodyBytes", "headerTimeoutMs", "idleTimeoutMs", "maxConnections"])
+            if let value = fields["maxHeaderBytes"] { config.limits.maxHeaderBytes = try reader.child("maxHeaderBytes").int(value, min: 1024) }
+            if let value = fields["maxBodyBytes"] { config.limits.maxBodyBytes = try reader.child("maxBodyBytes").int(value, min: 1024) }
+            if let value = fields["headerTimeoutMs"] { config.limits.headerTimeoutMs = try reader.child("headerTimeoutMs").int(value, min: 1) }
+            if let value = fields["idleTimeoutMs"] { config.limits.idleTimeoutMs = try reader.child("idleTimeoutMs").int(value, min: 1) }
+            if let value = fields["maxConnections"] { config.limits.maxConnections = try reader.child("maxConnections").int(value, min: 1) }
+        }
+        if let nodes = root["nodes"] {
+            let reader = child("nodes")
+            for (index, entry) in try reader.array(nodes).enumerated() {
+                let node = try reader.element(index).node(entry)
+                if config.nodes.contains(where: { $0.name == node.name }) {
+                    throw ConfigError(reader.element(index).child("name").path, "duplicate node name \"\(node.name)\"")
+                }
+                config.nodes.append(node)
+            }
+        }
+        if let cloud = root["cloud"] {
+            let reader = child("cloud")
+            for (index, entry) in try reader.array(cloud).enumerated() {
+                let endpoint = try reader.element(index).cloudEndpoint(entry)
+                if config.cloud.contains(where: { $0.name == endpoint.name }) || config.nodes.contains(where: { $0.name == endpoint.name }) {
+                    throw ConfigError(reader.element(index).child("name").path, "duplicate name \"\(endpoint.name)\"")
+                }
+                config.cloud.append(endpoint)
+            }
+        }
+        if let routes = root["routes"] {
+            let reader = child("routes")
+            guard let table = routes.objectValue else { throw ConfigError(reader.path, "expected an object, got \(routes.typeName)") }
+            for (alias, targets) in table {
+                let aliasReader = reader.child(alias)
+                guard !alias.isEmpty else { throw ConfigError(reader.path, "a route name must not be empty") }
+                var list: [ClusterConfig.RouteTarget] = []
+                let entries = try aliasReader.array(targets)
+                guard !entries.isEmpty else { throw ConfigError(aliasReader.path, "must list at least one target") }
+                for (index, entry) in entries.enumerated() {
+                    list.append(try aliasReader.element(index).routeTarget(entry, cloud: config.cloud))
+                }
+                config.routes[alias] = list
+            }
+        }
+        return config
+    }
+
+    func strategy(_ value: JSONValue) throws(ConfigError) -> ClusterConfig.Strategy {
+        let name = try string(value)
+        guard let strategy = ClusterConfig.Strategy(rawValue: name) else {
+            let names = ClusterConfig.Strategy.allCases.map(\.rawValue).joined(separator: ", ")
+            throw ConfigError(path, "unknown strategy \"\(name)\" (one of: \(names))")
+        }
+        return strategy
+    }
+
+    func node(_ value: JSONValue) throws(ConfigError) -> ClusterConfig.NodeConfig {
+        let fields = try object(value, allowed: ["name", "url", "weight", "priority", "maxParallel", "vramGB"])
+        guard let nameValue = fields["name"] else { throw ConfigError(child("name").path, "is required") }
+        guard let urlValue = fields["url"] else { throw ConfigError(child("url").path, "is required") }
+        let name = try child("name").nonEmptyString(nameValue)
+        let urlText = try child("url").string(urlValue)
+        guard let url = NodeURL(urlText) else {
+            throw ConfigError(child("url").path, "must be an http://host:port URL, got \"\(urlText)\"")
+        }
+        var node = ClusterConfig.NodeConfig(name: name, url: url)
+        if let value = fields["weight"] { node.weight = try child("weight").int(value, min: 0) }
+        if let value = fields["priority"] { node.priority = try child("priority").int(value, min: 0) }
+        if let value = fields["maxParallel"] { node.maxParallel = try child("maxParallel").int(value, min: 1, max: 4096) }
+        if let value = fields["vramGB"] {
+            guard let gigabytes = value.doubleValue, gigabytes > 0 else {
+                throw ConfigError(child("vramGB").path, "must be a positive number")
+            }
+            node.vramGB = gigabytes
+        }
+        return node
+    }
+
+    func cloudEndpoint(_ value: JSONValue) throws(ConfigError) -> ClusterConfig.CloudEndpoint {
+        let fields = try object(value, allowed: ["name", "url", "apiKeyEnv", "models", "weight", "priority"])
+        guard let nameValue = fields["name"] else { throw ConfigError(child("name").path, "is required") }
+        guard let urlValue = fields["url"] else { throw ConfigError(child("url").path, "is required") }
+        let name = try child("name").nonEmptyString(nameValue)
+        let url = try child("url").string(urlValue)
+        let lowered = url.lowercased()
+        guard lowered.hasPrefix("https://") || lowered.hasPrefix("http://"), url.count > 8, !url.contains(" ") else {
+            throw ConfigError(child("url").path, "must be an https:// URL, got \"\(url)\"")
+        }
+        var models: [String] = []
+        if let list = fields["models"] {
+            let reader = child("models")
+            for (index, entry) in try reader.array(list).enumerated() {
+                models.append(try reader.element(index).nonEmptyString(entry))
+            }
+        }
+        var endpoint = ClusterConfig.CloudEndpoint(name: name, url: url, apiKeyEnv: nil, models: models)
+        if let value = fields["apiKeyEnv"] { endpoint.apiKeyEnv = try child("apiKeyEnv").nonEmptyString(value) }
+        if let value = fields["weight"] { endpoint.weight = try child("weight").int(value, min: 0) }
+        if let value = fields["priority"] { endpoint.priority = try child("priority").int(value, min: 0) }
+        return endpoint
+    }
+
+    func routeTarget(_ value: JSONValue, cloud: [ClusterConfig.CloudEndpoint]) throws(ConfigError) -> ClusterConfig.RouteTarget {
+        let fields = try object(value, allowed: ["target", "weight", "priority"])
+        guard let targetValue = fields["target"] else { throw ConfigError(child("target").path, "is required") }
+        let target = try child("target").nonEmptyString(targetValue)
+        if let slash = target.firstIndex(of: "/") {
+            let provider = String(target[..<slash])
+            let model = target[target.index(after: slash)...]
+            guard !model.isEmpty else { throw ConfigError(child("target").path, "names no model") }
+            let known = provider == "ollama" || provider == "openai" || cloud.contains { $0.name == provider }
+            if !known && ModelName(target) == nil {
+                throw ConfigError(child("target").path, "unknown provider \"\(provider)\"")
+            }
+        }
+        var route = ClusterConfig.RouteTarget(target: target)
+        if let value = fields["weight"] { route.weight = try child("weight").int(value, min: 0) }
+        if let value = fields["priority"] { route.priority = try child("priority").int(value, min: 0) }
+        return route
+    }
+}

@@ -1,0 +1,129 @@
+/// Everything `cluster.json` says, validated: a value of this type is always usable as is.
+public struct ClusterConfig: Sendable, Equatable {
+    public var listen = Listen()
+    public var apiKeys: [APIKey] = []
+    public var strategy: Strategy = .affinity
+    public var health = HealthSettings()
+    public var timeouts = Timeouts()
+    public var limits = Limits()
+    public var nodes: [NodeConfig] = []
+    public var cloud: [CloudEndpoint] = []
+    public var routes: [String: [RouteTarget]] = [:]
+
+    public init() {}
+
+    public struct Listen: Sendable, Equatable {
+        public var host = "127.0.0.1"
+        public var port = 8000
+    }
+
+    /// A gateway key clients present as `X-API-Key` or `Authorization: Bearer`; `name` is what logs show.
+    public struct APIKey: Sendable, Equatable {
+        public var name: String
+        public var key: String
+    }
+
+    public enum Strategy: String, Sendable, Equatable, CaseIterable {
+        case affinity
+        case roundRobin = "round_robin"
+        case weighted
+        case leastBusy = "least_busy"
+    }
+
+    public struct HealthSettings: Sendable, Equatable {
+        public var intervalMs = 2000
+        public var timeoutMs = 1000
+        public var unhealthyAfter = 2
+        public var healthyAfter = 1
+    }
+
+    public struct Timeouts: Sendable, Equatable {
+        public var connectMs = 5000
+        /// Until an upstream's response head: covers queueing and a cold load.
+        public var firstByteMs = 300_000
+        /// The longest silence between two pieces of a streamed answer.
+        public var idleMs = 300_000
+    }
+
+    public struct Limits: Sendable, Equatable {
+        public var maxHeaderBytes = 32 * 1024
+        public var maxBodyBytes = 64 * 1024 * 1024
+        public var headerTimeoutMs = 10_000
+        public var idleTimeoutMs = 60_000
+        public var maxConnections = 10_000
+    }
+
+    public struct NodeConfig: Sendable, Equatable {
+        public var name: String
+        public var url: NodeURL
+        public var weight = 100
+        public var priority = 0
+        /// Requests one loaded model on this node serves at once (Ollama's `OLLAMA_NUM_PARALLEL`).
+        public var maxParallel = 1
+        public var vramGB: Double?
+    }
+
+    public struct CloudEndpoint: Sendable, Equatable {
+        public var name: String
+        public var url: String
+        public var apiKeyEnv: String?
+        public var models: [String]
+        public var weight = 100
+        public var priority = 1
+    }
+
+    public struct RouteTarget: Sendable, Equatable {
+        public var target: String
+        public var weight = 100
+        public var priority = 0
+    }
+}
+
+/// A node's base address, split once so the request path never re-parses it.
+public struct NodeURL: Sendable, Hashable, CustomStringConvertible {
+    public let host: String
+    public let port: Int
+    /// Path prefix without a trailing slash ("" for most nodes).
+    public let basePath: String
+
+    /// Accepts `http://host[:port][/path]`; the port defaults to 80.
+    public init?(_ text: String) {
+        guard text.lowercased().hasPrefix("http://") else { return nil }
+        var rest = Substring(text.dropFirst(7))
+        var path = ""
+        if let slash = rest.firstIndex(of: "/") {
+            path = String(rest[slash...])
+            rest = rest[..<slash]
+        }
+        while path.hasSuffix("/") { path.removeLast() }
+        if rest.contains("@") || path.contains("?") || path.contains("#") { return nil }
+        var host = String(rest)
+        var port = 80
+        if host.hasPrefix("[") {
+            guard let close = host.firstIndex(of: "]") else { return nil }
+            let after = host[host.index(after: close)...]
+            if after.hasPrefix(":") {
+                guard let parsed = Int(after.dropFirst()) else { return nil }
+                port = parsed
+            } else if !after.isEmpty {
+                return nil
+            }
+            host = String(host[host.index(after: host.startIndex)..<close])
+        } else if let colon = host.lastIndex(of: ":") {
+            guard let parsed = Int(host[host.index(after: colon)...]) else { return nil }
+            port = parsed
+            host = String(host[..<colon])
+        }
+        guard !host.isEmpty, (1...65535).contains(port),
+            host.unicodeScalars.allSatisfy({ $0.properties.isAlphabetic || ("0"..."9").contains($0) || "-.:_".unicodeScalars.contains($0) })
+        else { return nil }
+        self.host = host
+        self.port = port
+        self.basePath = path
+    }
+
+    public var description: String {
+        let hostPart = host.contains(":") ? "[\(host)]" : host
+        return "http://\(hostPart):\(port)\(basePath)"
+    }
+}

@@ -1,0 +1,41 @@
+/// A model name normalised the way Ollama matches names: `llama3.2`, `Llama3.2:Latest` and
+/// `registry.ollama.ai/library/llama3.2:latest` are all `llama3.2:latest`.
+public struct ModelName: Hashable, Sendable, Comparable, CustomStringConvertible {
+    /// The shortest display form Ollama prints in `/api/tags` and `/api/ps`.
+    public let canonical: String
+
+    public init?(_ raw: String) {
+        let trimmed = raw.trimmingCharacters(in: " \t")
+        guard !trimmed.isEmpty, trimmed.utf8.count <= 512,
+            trimmed.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value != 0x7F })
+        else { return nil }
+        var name = trimmed.lowercased()
+        if let at = name.firstIndex(of: "@") { name = String(name[..<at]) }  // digest pins do not change identity here
+        guard !name.isEmpty, !name.hasPrefix("/"), !name.hasSuffix("/"), !name.contains("//") else { return nil }
+        let lastSlash = name.lastIndex(of: "/")
+        let lastSegmentStart = lastSlash.map { name.index(after: $0) } ?? name.startIndex
+        if name[lastSegmentStart...].contains(":") {
+            guard !name.hasSuffix(":"), !name[lastSegmentStart...].hasPrefix(":") else { return nil }
+        } else {
+            name += ":latest"
+        }
+        for prefix in ["registry.ollama.ai/library/", "registry.ollama.ai/", "library/"] where name.hasPrefix(prefix) {
+            name.removeFirst(prefix.count)
+            break
+        }
+        canonical = name
+    }
+
+    public var description: String { canonical }
+
+    public static func < (lhs: ModelName, rhs: ModelName) -> Bool { lhs.canonical < rhs.canonical }
+}
+
+extension String {
+    func trimmingCharacters(in set: String) -> String {
+        var scalars = Substring(self)
+        while let first = scalars.first, set.contains(first) { scalars.removeFirst() }
+        while let last = scalars.last, set.contains(last) { scalars.removeLast() }
+        return String(scalars)
+    }
+}

@@ -1,0 +1,108 @@
+@preconcurrency import Glibc
+import Synchronization
+
+/// An HTTP/1.1 server on non-blocking sockets: one lightweight task per connection, no thread per
+/// connection, keep-alive, chunked bodies, and hard limits on what a client may send.
+public final class HTTPServer: Sendable {
+    public let configuration: HTTPServerConfiguration
+    private let handler: HTTPHandler
+    private let renderError: HTTPErrorRenderer
+    private let state = Mutex(State())
+
+    private struct State {
+        var listener: Socket?
+        var acceptTask: Task<Void, Never>?
+        var connections: [ObjectIdentifier: Socket] = [:]
+        var port = 0
+    }
+
+    public init(
+        configuration: HTTPServerConfiguration,
+        renderError: @escaping HTTPErrorRenderer = HTTPServer.plainTextError,
+        handler: @escaping HTTPHandler
+    ) {
+        self.configuration = configuration
+        self.handler = handler
+        self.renderError = renderError
+        signal(SIGPIPE, SIG_IGN)
+    }
+
+    public static let plainTextError: HTTPErrorRenderer = { _, message, _ in
+        ("text/plain; charset=utf-8", Array(message.utf8))
+    }
+
+    /// The bound port (the real one when the configuration asked for port 0).
+    public var port: Int { state.withLock { $0.port } }
+
+    public var openConnections: Int { state.withLock { $0.connections.count } }
+
+    /// Binds and starts accepting; returns the bound port. Throws if the address cannot be bound.
+    @discardableResult
+    public func start() throws -> Int {
+        let (fd, port) = try SocketCalls.listen(host: configuration.host, port: configuration.port, backlog: configuration.backlog)
+        let listener = Socket(adopting: fd)
+        let task = Task { [self] in await acceptLoop(listener) }
+        state.withLock {
+            $0.listener = listener
+            $0.acceptTask = task
+            $0.port = port
+        }
+        return port
+    }
+
+    /// Stops accepting and closes every connection.
+    public func stop() {
+        let (listener, task, connections) = state.withLock { state in
+            defer {
+                state.listener = nil
+                state.acceptTask = nil
+                state.connections = [:]
+            }
+            return (state.listener, state.acceptTask, Array(state.connections.values))
+        }
+        task?.cancel()
+        listener?.close()
+        for connection in connections { connection.close() }
+    }
+
+    private func acceptLoop(_ listener: Socket) async {
+        while !Task.isCancelled {
+            do {
+                switch try SocketCalls.accept(listener.fd) {
+                case .done(let fd):
+                    SocketCalls.setOption(fd, Int32(IPPROTO_TCP), TCP_NODELAY)
+                    let socket = Socket(adopting: fd)
+                    guard register(socket) else {
+                        socket.close()
+                        continue
+                    }
+                    Task { [self] in
+                        let connection = HTTPServerConnection(
+                            socket: socket, configuration: configuration, handler: handler, renderError: renderError)
+                        await connection.run()
+                        socket.close()
+                        unregister(socket)
+                    }
+                case .wouldBlock:
+                    try await listener.wait(for: .read, until: nil)
+                }
+            } catch {
+                if listener.isClosed || Task.isCancelled { return }
+                // EMFILE and friends: back off briefly rather than spin.
+                try? await Task.sleep(for: .milliseconds(50))
+            }
+        }
+    }
+
+    private func register(_ socket: Socket) -> Bool {
+        state.withLock { state in
+            guard state.connections.count < configuration.maxConnections else { return false }
+            state.connections[ObjectIdentifier(socket)] = socket
+            return true
+        }
+    }
+
+    private func unregister(_ socket: Socket) {
+        _ = state.withLock { $0.connections.removeValue(forKey: ObjectIdentifier(socket)) }
+    }
+}

@@ -1,0 +1,159 @@
+/// Serves the requests of one client connection in order until it closes or times out.
+final class HTTPServerConnection {
+    let socket: Socket
+    let configuration: HTTPServerConfiguration
+    let handler: HTTPHandler
+    let renderError: HTTPErrorRenderer
+    private let buffer = ReadBuffer()
+    private static let headEnd: [UInt8] = [13, 10, 13, 10]
+    /// The target of the request being read, so refusals can be rendered in that API's error format.
+    private var currentTarget: String?
+
+    init(socket: Socket, configuration: HTTPServerConfiguration, handler: @escaping HTTPHandler, renderError: @escaping HTTPErrorRenderer) {
+        self.socket = socket
+        self.configuration = configuration
+        self.handler = handler
+        self.renderError = renderError
+    }
+
+    func run() async {
+        var isFirstRequest = true
+        while true {
+            let request: HTTPRequest
+            currentTarget = nil
+            do {
+                guard let next = try await readRequest(isFirst: isFirstRequest) else { return }
+                request = next
+            } catch let error as HTTPParseError {
+                await refuse(status: error.status, message: error.message)
+                return
+            } catch {
+                return  // timed out, reset or closed: nothing to answer
+            }
+            isFirstRequest = false
+            let keepAlive = Self.wantsKeepAlive(request)
+            let writer = HTTPResponseWriter(
+                socket: socket, isHead: request.method == "HEAD", keepAlive: keepAlive, writeTimeout: configuration.bodyTimeout)
+            await serve(request, writer)
+            if !writer.isFinished || writer.closeAfter || socket.isClosed { return }
+        }
+    }
+
+    /// Runs the handler while watching for the client to hang up; a hang-up cancels the handler,
+    /// which is how an abandoned request frees its upstream slot at once.
+    private func serve(_ request: HTTPRequest, _ writer: HTTPResponseWriter) async {
+        let socket = self.socket
+        let handler = self.handler
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await handler(request, writer) }
+            group.addTask {
+                do {
+                    if try await socket.waitForPeerClose() { return }
+                    // Pipelined bytes arrived instead: stop watching, wait to be cancelled.
+                    try await Task.sleep(for: .seconds(86_400 * 365))
+                } catch {}
+            }
+            await group.next()
+            group.cancelAll()
+        }
+    }
+
+    static func wantsKeepAlive(_ request: HTTPRequest) -> Bool {
+        if request.headers.hasToken("close", in: "Connection") { return false }
+        if request.versionMinor == 0 { return request.headers.hasToken("keep-alive", in: "Connection") }
+        return true
+    }
+
+    /// Reads the next request; nil when the client closed cleanly between requests.
+    private func readRequest(isFirst: Bool) async throws -> HTTPRequest? {
+        let startedAt = ContinuousClock.now
+        var headerDeadline: ContinuousClock.Instant? = isFirst ? startedAt + configuration.headerTimeout : nil
+        var scanned = 0
+        while true {
+            if let end = buffer.firstOffset(of: Self.headEnd, from: max(0, scanned - 3)) {
+                if end + 4 > configuration.maxHeaderBytes { throw HTTPParseError.headersTooLarge }
+                return try await completeRequest(headLength: end)
+            }
+            scanned = buffer.readableCount
+            if scanned > configuration.maxHeaderBytes { throw HTTPParseError.headersTooLarge }
+            if scanned > 0, headerDeadline == nil { headerDeadline = .now + configuration.headerTimeout }
+            let deadline = headerDeadline ?? .now + configuration.idleTimeout
+            let count = try await socket.read(into: buffer, until: deadline)
+            if count == 0 {
+                if buffer.isEmpty { return nil }
+                throw SocketError.closed
+            }
+        }
+    }
+
+    private func completeRequest(headLength: Int) async throws -> HTTPRequest {
+        let head = try HTTPHeadParser.parse(UnsafeRawBufferPointer(rebasing: buffer.readable[..<headLength]), startLineParts: 3)
+        buffer.consume(headLength + 4)
+        let method = String(head.startLine[0])
+        let target = String(head.startLine[1])
+        currentTarget = target
+        let version = head.startLine[2]
+        guard !method.isEmpty, method.utf8.allSatisfy(HTTPHeadParser.isTokenByte) else { throw HTTPParseError.malformed("invalid method") }
+        guard target.hasPrefix("/") || target == "*", !target.utf8.contains(where: { $0 <= 0x20 || $0 == 0x7F }) else {
+            throw HTTPParseError.malformed("invalid request target")
+        }
+        let minor: Int
+        switch version {
+        case "HTTP/1.1": minor = 1
+        case "HTTP/1.0": minor = 0
+        default: throw HTTPParseError.malformed("unsupported HTTP version")
+        }
+        if minor == 1, head.headers.values("Host").count != 1 { throw HTTPParseError.malformed("missing or duplicate Host header") }
+        let framing = try BodyFraming.forRequest(head.headers)
+        if let expectation = head.headers["Expect"] {
+            guard expectation.caseInsensitiveEquals("100-continue") else { throw HTTPParseError.expectationFailed }
+        }
+        let body = try await readBody(framing, expectsContinue: head.headers["Expect"] != nil)
+        return HTTPRequest(method: method, target: target, versionMinor: minor, headers: head.headers, body: body)
+    }
+
+    private func readBody(_ framing: BodyFraming, expectsContinue: Bool) async throws -> [UInt8] {
+        let deadline = ContinuousClock.now + configuration.bodyTimeout
+        switch framing {
+        case .none, .untilClose:
+            return []
+        case .contentLength(let length):
+            guard length <= configuration.maxBodyBytes else { throw HTTPParseError.bodyTooLarge }
+            if expectsContinue && buffer.readableCount < length { try await sendContinue() }
+            while buffer.readableCount < length {
+                if try await socket.read(into: buffer, until: deadline) == 0 { throw SocketError.closed }
+            }
+            return buffer.take(length)
+        case .chunked:
+            if expectsContinue && buffer.isEmpty { try await sendContinue() }
+            var decoder = ChunkedDecoder()
+            var body = [UInt8]()
+            var pending = 0
+            while true {
+                switch try decoder.next(from: buffer, pendingConsume: &pending) {
+                case .data(let piece):
+                    guard body.count + piece.count <= configuration.maxBodyBytes else { throw HTTPParseError.bodyTooLarge }
+                    body.append(contentsOf: piece)
+                case .needMore:
+                    if try await socket.read(into: buffer, until: deadline) == 0 { throw SocketError.closed }
+                case .end:
+                    return body
+                }
+            }
+        }
+    }
+
+    private func sendContinue() async throws {
+        try await socket.write(Array("HTTP/1.1 100 Continue\r\n\r\n".utf8), until: .now + configuration.bodyTimeout)
+    }
+
+    /// Answers a request the server could not accept, then closes: after a framing error the
+    /// byte stream cannot be trusted for another request.
+    private func refuse(status: Int, message: String) async {
+        let (contentType, body) = renderError(status, message, currentTarget.map { HTTPRequest(method: "", target: $0).path })
+        let writer = HTTPResponseWriter(socket: socket, isHead: false, keepAlive: false, writeTimeout: .seconds(5))
+        var headers = HTTPHeaders()
+        headers.add("Content-Type", contentType)
+        try? await writer.respond(status: status, headers: headers, body: body)
+    }
+}

@@ -1,0 +1,39 @@
+import Balancer
+
+/// Turns a node's probe results into health transitions with hysteresis: `unhealthyAfter`
+/// consecutive failures to leave service, `healthyAfter` consecutive successes to return.
+///
+/// Legal transitions: unknown → healthy (first success), unknown → unhealthy, healthy → unhealthy,
+/// unhealthy → healthy. A node never returns to unknown.
+public struct HealthTracker: Sendable, Equatable {
+    public let unhealthyAfter: Int
+    public let healthyAfter: Int
+    public private(set) var state = NodeHealth.unknown
+    public private(set) var consecutiveFailures = 0
+    public private(set) var consecutiveSuccesses = 0
+
+    public init(unhealthyAfter: Int, healthyAfter: Int) {
+        self.unhealthyAfter = max(1, unhealthyAfter)
+        self.healthyAfter = max(1, healthyAfter)
+    }
+
+    /// Records one probe; returns the new state when it changed.
+    public mutating func record(success: Bool) -> NodeHealth? {
+        if success {
+            consecutiveSuccesses += 1
+            consecutiveFailures = 0
+            let needed = state == .unknown ? 1 : healthyAfter
+            if state != .healthy && consecutiveSuccesses >= needed { return transition(to: .healthy) }
+        } else {
+            consecutiveFailures += 1
+            consecutiveSuccesses = 0
+            if state != .unhealthy && consecutiveFailures >= unhealthyAfter { return transition(to: .unhealthy) }
+        }
+        return nil
+    }
+
+    private mutating func transition(to next: NodeHealth) -> NodeHealth {
+        state = next
+        return next
+    }
+}

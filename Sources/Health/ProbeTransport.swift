@@ -1,0 +1,13 @@
+import Balancer
+
+/// How the monitor reaches a node. The proxy supplies the real HTTP client; tests may supply their own.
+public protocol ProbeTransport: Sendable {
+    /// GETs `path` from the node; throws on connection failure or when `timeout` passes.
+    func get(_ node: NodeURL, path: String, timeout: Duration) async throws -> (status: Int, body: [UInt8])
+}
+
+/// Why a probe failed, in words for the log and `/status`.
+public struct ProbeFailure: Error, CustomStringConvertible, Sendable {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,248 @@
+import Balancer
+import Foundation
+import HTTP1
+
+extension OllamaSimulator {
+    enum InferenceKind { case chat, generate, openAIChat }
+
+    static let words = ["Hello", " from", " a", " simulated", " Ollama", " node", ".", " How", " can", " I", " help", "?"]
+
+    func inference(_ request: HTTPRequest, _ writer: HTTPResponseWriter, kind: InferenceKind) async {
+        let openAI = kind == .openAIChat
+        guard !request.body.isEmpty else {
+            return await respondError(writer, 400, openAI ? "invalid request" : "missing request body", openAI: openAI)
+        }
+        let body: JSONValue
+        do { body = try JSONParser.parse(request.body) } catch {
+            return await respondError(writer, 400, "\(error)", openAI: openAI)
+        }
+        guard body.objectValue != nil else {
+            return await respondError(writer, 400, "json: cannot unmarshal \(body.typeName) into Go value of type api.ChatRequest", openAI: openAI)
+        }
+        let modelName = body["model"]?.stringValue ?? ""
+        if modelName.isEmpty {
+            if kind == .generate { return await respondError(writer, 404, "model '' not found") }
+            return await respondError(writer, 400, "model is required", openAI: openAI)
+        }
+        guard let model = find(modelName) else {
+            return await respondError(writer, 404, "model '\(modelName)' not found", openAI: openAI)
+        }
+        var keepAlive: Double?
+        if let value = body["keep_alive"] {
+            switch GoDuration.seconds(value) {
+            case .success(let seconds): keepAlive = seconds
+            case .failure(let invalid): return await respondError(writer, 400, invalid.message, openAI: openAI)
+            }
+        }
+        let stream = body["stream"]?.boolValue ?? !openAI
+        let messages = body["messages"]?.arrayValue ?? []
+        let prompt = body["prompt"]?.stringValue ?? ""
+        let isLoadOnly = kind == .generate ? prompt.isEmpty : messages.isEmpty
+        if openAI && messages.isEmpty { return await respondError(writer, 400, "[] is too short - 'messages'", openAI: true) }
+        if fault == .error500 {
+            return await respondError(
+                writer, 500,
+                "model runner has unexpectedly stopped, this may be due to resource limitations or an internal error, check ollama server logs for details",
+                openAI: openAI)
+        }
+
+        let started = ContinuousClock.now
+        let loadDuration = await scheduler.acquire(model, keepAlive: keepAlive)
+        var releaseModel = true
+        defer {
+            if releaseModel { Task { [scheduler] in await scheduler.release(model) } }
+        }
+        if Task.isCancelled { return }
+        let echoModel = modelName
+        let createdAt = Self.timestamp()
+
+        if isLoadOnly {
+            releaseModel = false
+            await scheduler.release(model)
+            let reason = keepAlive == 0 ? "unload" : "load"
+            if keepAlive == 0 { await scheduler.unload(model.name) }
+            var final: JSONObject = ["model": .string(echoModel), "created_at": .string(createdAt)]
+            if kind == .chat { final["message"] = ["role": "assistant", "content": ""] } else { final["response"] = "" }
+            final["done"] = true
+            final["done_reason"] = .string(reason)
+            return await respondJSON(writer, 200, .object(final))
+        }
+
+        let promptText = kind == .generate ? prompt : messages.compactMap { $0["content"]?.stringValue }.joined(separator: " ")
+        let promptTokens = max(1, promptText.utf8.count / 4 + messages.count * 4)
+        let promptEval = Double(promptTokens) / configuration.promptTokensPerSecond
+        try? await Task.sleep(for: await scheduler.seconds(promptEval))
+        let limit = (body["options"]?["num_predict"]?.intValue ?? body["max_tokens"]?.intValue).map { Int($0) }
+        let count = limit.map { $0 > 0 ? min($0, configuration.responseTokens) : configuration.responseTokens } ?? configuration.responseTokens
+        let doneReason = (limit.map { $0 > 0 && $0 < configuration.responseTokens } ?? false) ? "length" : "stop"
+        let tokenDelay = await scheduler.seconds(1 / configuration.tokensPerSecond)
+
+        var metrics = Metrics(
+            loadDuration: max(loadDuration, 1), promptTokens: promptTokens, promptNanos: Int64(promptEval * configuration.timeScale * 1e9),
+            evalTokens: count, evalNanos: 0, totalNanos: 0)
+        let generationStarted = ContinuousClock.now
+        func finishMetrics() {
+            metrics.evalNanos = Self.nanos(generationStarted.duration(to: .now))
+            metrics.totalNanos = Self.nanos(started.duration(to: .now))
+        }
+
+        if !stream {
+            try? await Task.sleep(for: tokenDelay * count)
+            if Task.isCancelled { return }
+            finishMetrics()
+            let text = (0..<count).map { Self.words[$0 % Self.words.count] }.joined()
+            return await respondJSON(writer, 200, finalObject(kind, echoModel, createdAt, text: text, reason: doneReason, metrics: metrics))
+        }
+
+        let contentType = openAI ? "text/event-stream" : "application/x-ndjson"
+        do {
+            try await writer.start(status: 200, headers: ["Content-Type": contentType])
+            while streamsHeld && !Task.isCancelled { try await Task.sleep(for: .milliseconds(5)) }
+            for index in 0..<count {
+                try await Task.sleep(for: tokenDelay)
+                if fault == .dropMidStream && index == 2 {
+                    writer.abortConnection()
+                    return
+                }
+                try await writer.write(chunk(kind, echoModel, createdAt, token: Self.words[index % Self.words.count], first: index == 0))
+            }
+            finishMetrics()
+            if openAI {
+                try await writer.write(sse(openAIChunk(echoModel, delta: [:], finish: .string(doneReason))))
+                try await writer.write(Array("data: [DONE]\n\n".utf8))
+            } else {
+                var line = finalObject(kind, echoModel, createdAt, text: "", reason: doneReason, metrics: metrics).serialized()
+                line.append(10)
+                try await writer.write(line)
+            }
+            try await writer.finish()
+        } catch {
+            return  // the client went away; `defer` frees the slot
+        }
+    }
+
+    struct Metrics {
+        var loadDuration: Int64
+        var promptTokens: Int
+        var promptNanos: Int64
+        var evalTokens: Int
+        var evalNanos: Int64
+        var totalNanos: Int64
+    }
+
+    static func nanos(_ duration: Duration) -> Int64 {
+        duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000
+    }
+
+    static func timestamp() -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter.string(from: Date())
+    }
+
+    private func chunk(_ kind: InferenceKind, _ model: String, _ createdAt: String, token: String, first: Bool) -> [UInt8] {
+        switch kind {
+        case .chat:
+            var line = JSONValue.object(
+                ["model": .string(model), "created_at": .string(createdAt), "message": ["role": "assistant", "content": .string(token)], "done": false]
+            ).serialized()
+            line.append(10)
+            return line
+        case .generate:
+            var line = JSONValue.object(["model": .string(model), "created_at": .string(createdAt), "response": .string(token), "done": false])
+                .serialized()
+            line.append(10)
+            return line
+        case .openAIChat:
+            let delta: JSONObject = first ? ["role": "assistant", "content": .string(token)] : ["content": .string(token)]
+            return sse(openAIChunk(model, delta: delta, finish: nil))
+        }
+    }
+
+    private func sse(_ value: JSONValue) -> [UInt8] {
+        Array("data: ".utf8) + value.serialized() + Array("\n\n".utf8)
+    }
+
+    private func openAIChunk(_ model: String, delta: JSONObject, finish: JSONValue) -> JSONValue {
+        [
+            "id": "chatcmpl-42", "object": "chat.completion.chunk", "created": .int(Int64(Date().timeIntervalSince1970)),
+            "model": .string(model), "system_fingerprint": "fp_ollama",
+            "choices": [["index": 0, "delta": .object(delta), "finish_reason": finish]],
+        ]
+    }
+
+    private func finalObject(_ kind: InferenceKind, _ model: String, _ createdAt: String, text: String, reason: String, metrics: Metrics)
+        -> JSONValue
+    {
+        if kind == .openAIChat {
+            return [
+                "id": "chatcmpl-42", "object": "chat.completion", "created": .int(Int64(Date().timeIntervalSince1970)),
+                "model": .string(model), "system_fingerprint": "fp_ollama",
+                "choices": [["index": 0, "message": ["role": "assistant", "content": .string(text)], "finish_reason": .string(reason)]],
+                "usage": [
+                    "prompt_tokens": .int(Int64(metrics.promptTokens)), "completion_tokens": .int(Int64(metrics.evalTokens)),
+                    "total_tokens": .int(Int64(metrics.promptTokens + metrics.evalTokens)),
+                ],
+            ]
+        }
+        var object: JSONObject = ["model": .string(model), "created_at": .string(createdAt)]
+        if kind == .chat { object["message"] = ["role": "assistant", "content": .string(text)] } else { object["response"] = .string(text) }
+        object["done"] = true
+        object["done_reason"] = .string(reason)
+        if kind == .generate { object["context"] = [1, 2, 3] }
+        object["total_duration"] = .int(metrics.totalNanos)
+        object["load_duration"] = .int(metrics.loadDuration)
+        object["prompt_eval_count"] = .int(Int64(metrics.promptTokens))
+        object["prompt_eval_duration"] = .int(metrics.promptNanos)
+        object["eval_count"] = .int(Int64(metrics.evalTokens))
+        object["eval_duration"] = .int(metrics.evalNanos)
+        return .object(object)
+    }
+}
+
+/// Ollama's `keep_alive` rules: a number is seconds, a string is a Go duration, negative is forever.
+enum GoDuration {
+    struct Invalid: Error { let message: String }
+
+    static func seconds(_ value: JSONValue) -> Result<Double, Invalid> {
+        if let number = value.doubleValue { return .success(number) }
+        guard let text = value.stringValue else { return .failure(Invalid(message: "json: cannot unmarshal \(value.typeName) into Go value of type api.Duration")) }
+        if let seconds = parse(text) { return .success(seconds) }
+        if Double(text) != nil { return .failure(Invalid(message: "time: missing unit in duration \"\(text)\"")) }
+        return .failure(Invalid(message: "time: invalid duration \"\(text)\""))
+    }
+
+    static func parse(_ text: String) -> Double? {
+        var rest = Substring(text)
+        var sign = 1.0
+        if rest.hasPrefix("-") {
+            sign = -1
+            rest.removeFirst()
+        } else if rest.hasPrefix("+") {
+            rest.removeFirst()
+        }
+        if rest == "0" { return 0 }
+        var total = 0.0
+        var sawUnit = false
+        while !rest.isEmpty {
+            let digits = rest.prefix { $0.isNumber || $0 == "." }
+            guard !digits.isEmpty, let number = Double(digits) else { return nil }
+            rest.removeFirst(digits.count)
+            let unit = rest.prefix { !$0.isNumber && $0 != "." }
+            rest.removeFirst(unit.count)
+            let scale: Double
+            switch unit {
+            case "h": scale = 3600
+            case "m": scale = 60
+            case "s": scale = 1
+            case "ms": scale = 0.001
+            case "us", "µs": scale = 0.000_001
+            case "ns": scale = 0.000_000_001
+            default: return nil
+            }
+            total += number * scale
+            sawUnit = true
+        }
+        return sawUnit ? sign * total : nil
+    }
+}

@@ -1,0 +1,79 @@
+import Balancer
+import Foundation
+import HTTP1
+
+extension OllamaSimulator {
+    func handle(_ request: HTTPRequest, _ writer: HTTPResponseWriter) async {
+        let fault = record(request)
+        if fault == .hang {
+            while self.fault == .hang, !Task.isCancelled { try? await Task.sleep(for: .milliseconds(10)) }
+            if Task.isCancelled { return }
+        }
+        let path = request.path
+        switch (request.method, path) {
+        case ("GET", "/"), ("HEAD", "/"):
+            try? await writer.respond(status: 200, headers: ["Content-Type": "text/plain; charset=utf-8"], body: Array("Ollama is running".utf8))
+        case ("GET", "/api/version"), ("HEAD", "/api/version"):
+            await respondJSON(writer, 200, ["version": .string(configuration.version)])
+        case ("GET", "/api/tags"), ("HEAD", "/api/tags"):
+            await respondJSON(writer, 200, ["models": .array(configuration.models.map(tagEntry))])
+        case ("GET", "/api/ps"):
+            let loaded = await scheduler.loaded()
+            await respondJSON(writer, 200, ["models": .array(loaded.map(psEntry))])
+        case ("POST", "/api/chat"):
+            await inference(request, writer, kind: .chat)
+        case ("POST", "/api/generate"):
+            await inference(request, writer, kind: .generate)
+        case ("POST", "/v1/chat/completions"):
+            await inference(request, writer, kind: .openAIChat)
+        case (_, "/"), (_, "/api/version"), (_, "/api/tags"), (_, "/api/ps"), (_, "/api/chat"), (_, "/api/generate"),
+            (_, "/v1/chat/completions"):
+            try? await writer.respond(status: 405, headers: ["Content-Type": "text/plain"], body: Array("405 method not allowed".utf8))
+        default:
+            try? await writer.respond(status: 404, headers: ["Content-Type": "text/plain"], body: Array("404 page not found".utf8))
+        }
+    }
+
+    func respondJSON(_ writer: HTTPResponseWriter, _ status: Int, _ value: JSONValue) async {
+        try? await writer.respond(status: status, headers: ["Content-Type": "application/json; charset=utf-8"], body: value.serialized())
+    }
+
+    func respondError(_ writer: HTTPResponseWriter, _ status: Int, _ message: String, openAI: Bool = false) async {
+        if openAI {
+            let type = status == 400 ? "invalid_request_error" : status == 404 ? "not_found_error" : "api_error"
+            await respondJSON(
+                writer, status, ["error": ["message": .string(message), "type": .string(type), "param": nil, "code": nil]])
+        } else {
+            await respondJSON(writer, status, ["error": .string(message)])
+        }
+    }
+
+    private func tagEntry(_ model: SimulatedModel) -> JSONValue {
+        [
+            "name": .string(model.name), "model": .string(model.name), "modified_at": "2025-05-04T17:37:44.706015396-07:00",
+            "size": .int(model.sizeBytes), "digest": .string(model.digest),
+            "details": [
+                "parent_model": "", "format": "gguf", "family": .string(model.family), "families": [.string(model.family)],
+                "parameter_size": .string(model.parameterSize), "quantization_level": .string(model.quantization),
+            ],
+        ]
+    }
+
+    private func psEntry(_ info: SimulatedScheduler.LoadedInfo) -> JSONValue {
+        // Ollama prints expires_at in the server's local zone with an offset; "forever" is ~292 years ahead.
+        let seconds = info.expiresIn ?? 292 * 365 * 86400
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        formatter.timeZone = TimeZone(secondsFromGMT: -7 * 3600)
+        return [
+            "name": .string(info.model.name), "model": .string(info.model.name), "size": .int(info.model.sizeBytes),
+            "digest": .string(info.model.digest),
+            "details": [
+                "parent_model": "", "format": "gguf", "family": .string(info.model.family), "families": [.string(info.model.family)],
+                "parameter_size": .string(info.model.parameterSize), "quantization_level": .string(info.model.quantization),
+            ],
+            "expires_at": .string(formatter.string(from: Date().addingTimeInterval(seconds))),
+            "size_vram": .int(info.model.sizeBytes), "context_length": 4096,
+        ]
+    }
+}

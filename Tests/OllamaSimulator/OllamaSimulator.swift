@@ -1,0 +1,98 @@
+import Balancer
+import Foundation
+import HTTP1
+import Synchronization
+
+/// A simulated Ollama server on a loopback port, answering with Ollama's real shapes and error
+/// texts, so the balancer is tested over real HTTP. Faults can be switched on at any time.
+public final class OllamaSimulator: Sendable {
+    public let configuration: SimulatorConfiguration
+    let scheduler: SimulatedScheduler
+    private let state = Mutex(State())
+
+    struct State {
+        var server: HTTPServer?
+        var port = 0
+        var fault = SimulatorFault.none
+        var requestCounts: [String: Int] = [:]
+        var lastBodies: [String: JSONValue] = [:]
+        /// Streams hold before their first token while this is set (lets tests observe mid-stream state).
+        var holdStreams = false
+    }
+
+    public init(_ configuration: SimulatorConfiguration) {
+        self.configuration = configuration
+        self.scheduler = SimulatedScheduler(configuration: configuration)
+    }
+
+    /// Starts listening (again, on the same port after a `stop`); returns the port.
+    @discardableResult
+    public func start() throws -> Int {
+        let port = state.withLock { $0.port == 0 ? configuration.port : $0.port }
+        var serverConfiguration = HTTPServerConfiguration(host: configuration.host, port: port)
+        serverConfiguration.maxBodyBytes = 256 * 1024 * 1024
+        let server = HTTPServer(configuration: serverConfiguration) { [weak self] request, writer in
+            guard let self else { return }
+            await self.handle(request, writer)
+        }
+        let bound = try server.start()
+        state.withLock {
+            $0.server = server
+            $0.port = bound
+        }
+        return bound
+    }
+
+    /// Stops listening and drops every connection: clients then see "connection refused".
+    public func stop() {
+        let server = state.withLock { state -> HTTPServer? in
+            defer { state.server = nil }
+            return state.server
+        }
+        server?.stop()
+    }
+
+    public var port: Int { state.withLock { $0.port } }
+    public var url: String { "http://127.0.0.1:\(port)" }
+
+    public func setFault(_ fault: SimulatorFault) { state.withLock { $0.fault = fault } }
+    public var fault: SimulatorFault { state.withLock { $0.fault } }
+
+    public func holdStreams(_ hold: Bool) { state.withLock { $0.holdStreams = hold } }
+
+    /// How many requests reached `path` (e.g. "/api/chat").
+    public func requestCount(_ path: String) -> Int { state.withLock { $0.requestCounts[path] ?? 0 } }
+
+    public func resetCounts() { state.withLock { $0.requestCounts = [:] } }
+
+    /// The last JSON body received on `path`.
+    public func lastBody(_ path: String) -> JSONValue? { state.withLock { $0.lastBodies[path] } }
+
+    public func preload(_ name: String) async {
+        guard let model = find(name) else { return }
+        await scheduler.preload(model, keepAlive: nil)
+    }
+
+    public func loadCount() async -> Int { await scheduler.loadCount }
+    public func activeRequests(_ name: String) async -> Int { await scheduler.activeRequests(find(name)?.name ?? name) }
+    public func loadedModelNames() async -> [String] { await scheduler.loaded().map(\.model.name).sorted() }
+
+    func find(_ raw: String) -> SimulatedModel? {
+        var name = raw.lowercased()
+        if !(name.split(separator: "/").last ?? "").contains(":") { name += ":latest" }
+        for prefix in ["registry.ollama.ai/library/", "library/"] where name.hasPrefix(prefix) { name.removeFirst(prefix.count) }
+        return configuration.models.first { $0.name.lowercased() == name }
+    }
+
+    func record(_ request: HTTPRequest) -> SimulatorFault {
+        state.withLock { state in
+            state.requestCounts[String(request.path), default: 0] += 1
+            if !request.body.isEmpty, let json = try? JSONParser.parse(request.body) {
+                state.lastBodies[String(request.path)] = json
+            }
+            return state.fault
+        }
+    }
+
+    var streamsHeld: Bool { state.withLock { $0.holdStreams } }
+}

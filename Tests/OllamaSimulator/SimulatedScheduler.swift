@@ -1,0 +1,145 @@
+/// Ollama's scheduler as a balancer sees it: loaded runners with `numParallel` slots each,
+/// loads serialised per node, eviction of the least recently used idle runner when the
+/// loaded-model cap or VRAM is reached, and keep-alive expiry once a runner goes idle.
+actor SimulatedScheduler {
+    struct Runner {
+        var model: SimulatedModel
+        var activeRequests = 0
+        var lastUsed: ContinuousClock.Instant
+        var expiresAt: ContinuousClock.Instant?
+        var keepAlive: Double
+        var waiters: [CheckedContinuation<Void, Never>] = []
+    }
+
+    private let configuration: SimulatorConfiguration
+    private var runners: [String: Runner] = [:]
+    private var loadInProgress = false
+    private var loadQueue: [CheckedContinuation<Void, Never>] = []
+    private var idleWaiters: [CheckedContinuation<Void, Never>] = []
+    private(set) var loadCount = 0
+
+    init(configuration: SimulatorConfiguration) {
+        self.configuration = configuration
+    }
+
+    func seconds(_ simulated: Double) -> Duration { .nanoseconds(Int64(simulated * configuration.timeScale * 1e9)) }
+
+    /// Takes a slot on `model`'s runner, loading it first if needed; returns the load duration in ns
+    /// (time until the runner was handed over, as Ollama reports it).
+    func acquire(_ model: SimulatedModel, keepAlive: Double?) async -> Int64 {
+        let started = ContinuousClock.now
+        expireIdle()
+        if runners[model.name] == nil {
+            await load(model)
+        }
+        runners[model.name]!.activeRequests += 1
+        runners[model.name]!.expiresAt = nil
+        if let keepAlive { runners[model.name]!.keepAlive = keepAlive }
+        let loadDuration = started.duration(to: .now)
+        if runners[model.name]!.activeRequests > configuration.numParallel {
+            await withCheckedContinuation { runners[model.name]!.waiters.append($0) }
+        }
+        return Int64(loadDuration.components.seconds) * 1_000_000_000 + Int64(loadDuration.components.attoseconds / 1_000_000_000)
+    }
+
+    func release(_ model: SimulatedModel) {
+        guard var runner = runners[model.name] else { return }
+        runner.activeRequests -= 1
+        runner.lastUsed = .now
+        if !runner.waiters.isEmpty {
+            runner.waiters.removeFirst().resume()
+        }
+        if runner.activeRequests == 0 {
+            if runner.keepAlive == 0 {
+                runners[model.name] = nil
+                wakeIdleWaiters()
+                return
+            }
+            runner.expiresAt = runner.keepAlive < 0 ? nil : .now + seconds(runner.keepAlive)
+        }
+        runners[model.name] = runner
+        if runner.activeRequests == 0 { wakeIdleWaiters() }
+    }
+
+    /// Loads `model` (or waits for the load in progress and re-checks), evicting as needed.
+    private func load(_ model: SimulatedModel) async {
+        while loadInProgress {
+            await withCheckedContinuation { loadQueue.append($0) }
+        }
+        if runners[model.name] != nil { return }  // someone loaded it while we queued
+        loadInProgress = true
+        defer {
+            loadInProgress = false
+            if !loadQueue.isEmpty { loadQueue.removeFirst().resume() }
+        }
+        while needsEviction(for: model) {
+            expireIdle()
+            guard needsEviction(for: model) else { break }
+            if let victim = runners.values.filter({ $0.activeRequests == 0 }).min(by: { $0.lastUsed < $1.lastUsed }) {
+                runners[victim.model.name] = nil
+                continue
+            }
+            if runners.isEmpty { break }
+            await withCheckedContinuation { idleWaiters.append($0) }
+        }
+        let gigabytes = Double(model.sizeBytes) / 1e9
+        try? await Task.sleep(for: seconds(configuration.loadBaseSeconds + gigabytes * configuration.loadSecondsPerGB))
+        loadCount += 1
+        runners[model.name] = Runner(
+            model: model, lastUsed: .now, expiresAt: nil, keepAlive: configuration.keepAliveSeconds)
+    }
+
+    private func needsEviction(for model: SimulatedModel) -> Bool {
+        if runners.count >= configuration.maxLoadedModels { return true }
+        if let vram = configuration.vramBytes {
+            let used = runners.values.reduce(Int64(0)) { $0 + $1.model.sizeBytes }
+            return !runners.isEmpty && used + model.sizeBytes > vram
+        }
+        return false
+    }
+
+    private func wakeIdleWaiters() {
+        let waiters = idleWaiters
+        idleWaiters = []
+        for waiter in waiters { waiter.resume() }
+    }
+
+    private func expireIdle() {
+        let now = ContinuousClock.now
+        for (name, runner) in runners where runner.activeRequests == 0 {
+            if let expiry = runner.expiresAt, expiry <= now { runners[name] = nil }
+        }
+    }
+
+    /// Loads without serving (Ollama's empty-request preload).
+    func preload(_ model: SimulatedModel, keepAlive: Double?) async {
+        _ = await acquire(model, keepAlive: keepAlive)
+        release(model)
+    }
+
+    func unload(_ name: String) {
+        if runners[name]?.activeRequests == 0 { runners[name] = nil }
+    }
+
+    struct LoadedInfo {
+        var model: SimulatedModel
+        var expiresIn: Double?
+    }
+
+    func loaded() -> [LoadedInfo] {
+        expireIdle()
+        let now = ContinuousClock.now
+        return runners.values.map { runner in
+            var expiresIn: Double?
+            if let expiry = runner.expiresAt {
+                let remaining = now.duration(to: expiry)
+                expiresIn = (Double(remaining.components.seconds) + Double(remaining.components.attoseconds) / 1e18) / configuration.timeScale
+            } else if runner.keepAlive >= 0 {
+                expiresIn = runner.keepAlive
+            }
+            return LoadedInfo(model: runner.model, expiresIn: expiresIn)
+        }
+    }
+
+    func activeRequests(_ name: String) -> Int { runners[name]?.activeRequests ?? 0 }
+}

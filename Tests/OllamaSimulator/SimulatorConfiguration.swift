@@ -1,0 +1,69 @@
+/// A model the simulated node has pulled.
+public struct SimulatedModel: Sendable {
+    public var name: String
+    public var sizeBytes: Int64
+    public var family: String
+    public var parameterSize: String
+    public var quantization: String
+    public var isEmbedding: Bool
+
+    public init(
+        _ name: String, sizeGB: Double, family: String = "llama", parameterSize: String = "3.2B", quantization: String = "Q4_K_M",
+        isEmbedding: Bool = false
+    ) {
+        self.name = name.contains(":") ? name : name + ":latest"
+        self.sizeBytes = Int64(sizeGB * 1_000_000_000)
+        self.family = family
+        self.parameterSize = parameterSize
+        self.quantization = quantization
+        self.isEmbedding = isEmbedding
+    }
+
+    /// A stable fake sha256 derived from the name.
+    public var digest: String {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in name.utf8 {
+            hash ^= UInt64(byte)
+            hash = hash &* 0x100_0000_01b3
+        }
+        let part = String(hash, radix: 16)
+        return String(repeating: part, count: 64 / part.count + 1).prefix(64).description
+    }
+}
+
+/// What a simulated node has and how fast it is. Times are in simulated seconds; `timeScale`
+/// turns them into real ones, so a 10 s cold load can take 10 ms in a test.
+public struct SimulatorConfiguration: Sendable {
+    public var name: String
+    public var host = "127.0.0.1"
+    public var port = 0
+    public var models: [SimulatedModel]
+    public var loadSecondsPerGB = 2.0
+    /// Fixed runner start-up cost added to every load.
+    public var loadBaseSeconds = 1.0
+    public var numParallel = 1
+    public var maxLoadedModels = 3
+    public var vramBytes: Int64?
+    public var keepAliveSeconds = 300.0
+    public var tokensPerSecond = 50.0
+    public var promptTokensPerSecond = 2000.0
+    public var responseTokens = 8
+    public var timeScale = 1.0
+    public var version = "0.12.6"
+
+    public init(name: String, models: [SimulatedModel]) {
+        self.name = name
+        self.models = models
+    }
+}
+
+/// Failures a test can inject.
+public enum SimulatorFault: String, Sendable {
+    case none
+    /// Accepts connections but never answers (probes included).
+    case hang
+    /// Inference endpoints answer 500 as a crashed runner does.
+    case error500
+    /// Streams stop after the first tokens with the connection closed.
+    case dropMidStream
+}
