@@ -27,6 +27,8 @@ public final class HTTPResponseWriter: Sendable {
     /// Whether the response head has gone out (after that, errors can only be reported in-band).
     public var headSent: Bool { state.withLock { $0.headSent } }
     public var status: Int { state.withLock { $0.status } }
+    /// A write failed: the client is gone or stopped reading.
+    public var isBroken: Bool { state.withLock { $0.failed } || socket.isClosed }
     var isFinished: Bool { state.withLock { $0.finished } }
     var closeAfter: Bool { state.withLock { $0.closeAfter || $0.failed } }
 

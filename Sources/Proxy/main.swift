@@ -1,1 +1,84 @@
-print("x")
+@preconcurrency import Glibc
+import Balancer
+import Dispatch
+import Foundation
+
+let version = "0.1.0"
+
+func fail(_ message: String, status: Int32) -> Never {
+    fputs("tensorwall: \(message)\n", stderr)
+    exit(status)
+}
+
+let options: CommandLineOptions
+do {
+    options = try CommandLineOptions.parse(Array(CommandLine.arguments.dropFirst()))
+} catch {
+    fail(error.description, status: 2)
+}
+
+func loadConfig(_ path: String) -> ClusterConfig {
+    guard let data = FileManager.default.contents(atPath: path) else {
+        fail("cannot read config file \(path)", status: 2)
+    }
+    do {
+        var config = try ClusterConfig.parse([UInt8](data))
+        try config.applyEnvironment(ProcessInfo.processInfo.environment)
+        return config
+    } catch {
+        fail("\(path): \(error)", status: 2)
+    }
+}
+
+switch options.action {
+case .help:
+    print(CommandLineOptions.usage)
+    exit(0)
+case .version:
+    print("tensorwall \(version)")
+    exit(0)
+case .checkConfig(let path):
+    let config = loadConfig(path)
+    print("\(path): valid — \(config.nodes.count) node(s), \(config.cloud.count) cloud endpoint(s), \(config.routes.count) route(s), strategy \(config.strategy.rawValue)")
+    exit(0)
+case .serve:
+    break
+}
+
+var config = loadConfig(options.configPath)
+if let host = options.host { config.listen.host = host }
+if let port = options.port { config.listen.port = port }
+if config.nodes.isEmpty && config.cloud.isEmpty { fail("\(options.configPath): nodes: at least one node is required", status: 2) }
+
+let logger = Logger(minimum: Logger.Level(name: options.logLevel) ?? .info)
+if config.apiKeys.isEmpty { logger.warning("apiKeys is empty: every client is let in without a key") }
+let gateway = Gateway(config: config, logger: logger)
+do {
+    let port = try await gateway.start()
+    logger.info("tensorwall \(version) listening on \(config.listen.host):\(port) with \(config.nodes.count) node(s), strategy \(config.strategy.rawValue)")
+    for node in config.nodes { logger.info("node \(node.name) at \(node.url) priority \(node.priority) weight \(node.weight) maxParallel \(node.maxParallel)") }
+} catch {
+    fail("cannot listen on \(config.listen.host):\(config.listen.port): \(error)", status: 1)
+}
+
+signal(SIGINT, SIG_IGN)
+signal(SIGTERM, SIG_IGN)
+let signalQueue = DispatchQueue(label: "tensorwall.signals")
+let signalSources = [SIGINT, SIGTERM].map { number in
+    let source = DispatchSource.makeSignalSource(signal: number, queue: signalQueue)
+    source.setEventHandler {
+        logger.info("received signal \(number), shutting down")
+        Task {
+            await gateway.stop()
+            exit(0)
+        }
+    }
+    source.activate()
+    return source
+}
+// The async main already drives the main queue; suspend here for the life of the process
+// (calling dispatchMain() from async code would exit the thread under the running queue).
+while true {
+    try? await Task.sleep(for: .seconds(86_400))
+    withExtendedLifetime(signalSources) {}
+}

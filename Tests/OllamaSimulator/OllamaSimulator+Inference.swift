@@ -97,7 +97,6 @@ extension OllamaSimulator {
         let contentType = openAI ? "text/event-stream" : "application/x-ndjson"
         do {
             try await writer.start(status: 200, headers: ["Content-Type": contentType])
-            while streamsHeld && !Task.isCancelled { try await Task.sleep(for: .milliseconds(5)) }
             for index in 0..<count {
                 try await Task.sleep(for: tokenDelay)
                 if fault == .dropMidStream && index == 2 {
@@ -105,6 +104,8 @@ extension OllamaSimulator {
                     return
                 }
                 try await writer.write(chunk(kind, echoModel, createdAt, token: Self.words[index % Self.words.count], first: index == 0))
+                // A held stream pauses after its first token, so a test can see it arrive before the rest exists.
+                while index == 0 && streamsHeld { try await Task.sleep(for: .milliseconds(2)) }
             }
             finishMetrics()
             if openAI {

@@ -16,7 +16,7 @@ public final class OllamaSimulator: Sendable {
         var fault = SimulatorFault.none
         var requestCounts: [String: Int] = [:]
         var lastBodies: [String: JSONValue] = [:]
-        /// Streams hold before their first token while this is set (lets tests observe mid-stream state).
+        /// Streams pause after their first token while this is set (lets tests observe mid-stream state).
         var holdStreams = false
     }
 

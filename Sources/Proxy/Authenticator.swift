@@ -1,0 +1,65 @@
+import Balancer
+import HTTP1
+
+/// Checks gateway keys. Keys are compared in constant time so response timing says nothing about
+/// how much of a guess was right; only the key's name ever reaches a log.
+struct Authenticator: Sendable {
+    private let keys: [ClusterConfig.APIKey]
+
+    init(keys: [ClusterConfig.APIKey]) {
+        self.keys = keys
+    }
+
+    var isOpen: Bool { keys.isEmpty }
+
+    enum Outcome: Equatable {
+        case allowed(keyName: String)
+        case missing
+        case invalid
+    }
+
+    func check(_ headers: HTTPHeaders) -> Outcome {
+        if keys.isEmpty { return .allowed(keyName: "-") }
+        guard let presented = Self.presentedKey(headers) else { return .missing }
+        var match: String?
+        for key in keys where Self.constantTimeEquals(key.key, presented) {
+            match = key.name
+        }
+        return match.map { .allowed(keyName: $0) } ?? .invalid
+    }
+
+    static func presentedKey(_ headers: HTTPHeaders) -> String? {
+        if let key = headers["X-API-Key"], !key.isEmpty { return key }
+        if let authorization = headers["Authorization"] {
+            let parts = authorization.split(separator: " ", maxSplits: 1)
+            if parts.count == 2, parts[0].lowercased() == "bearer" {
+                let token = String(parts[1]).trimmingWhitespace()
+                if !token.isEmpty { return token }
+            }
+        }
+        return nil
+    }
+
+    /// Compares every byte of the longer input whatever the first difference.
+    static func constantTimeEquals(_ a: String, _ b: String) -> Bool {
+        let x = Array(a.utf8)
+        let y = Array(b.utf8)
+        var difference = UInt8(x.count == y.count ? 0 : 1)
+        let length = max(x.count, y.count)
+        for index in 0..<length {
+            let left = index < x.count ? x[index] : 0
+            let right = index < y.count ? y[index] : 0
+            difference |= left ^ right
+        }
+        return difference == 0
+    }
+}
+
+extension String {
+    func trimmingWhitespace() -> String {
+        var text = Substring(self)
+        while let first = text.first, first == " " || first == "\t" { text.removeFirst() }
+        while let last = text.last, last == " " || last == "\t" { text.removeLast() }
+        return String(text)
+    }
+}

@@ -1,0 +1,163 @@
+import Balancer
+
+/// Turns Ollama `/api/chat` answers into OpenAI chat completions: one object for a plain answer,
+/// `chat.completion.chunk` server-sent events for a stream. One value per response, so every
+/// chunk of a stream carries the same `id` and `created`.
+struct ChatResponseTranslation {
+    let id: String
+    let created: Int64
+    let model: String
+    let includeUsage: Bool
+    private var sentRole = false
+    private var sawToolCalls = false
+    private var toolCallIndex = 0
+
+    init(model: String, includeUsage: Bool, created: Int64, id: String) {
+        self.model = model
+        self.includeUsage = includeUsage
+        self.created = created
+        self.id = id
+    }
+
+    static func makeID<R: RandomNumberGenerator>(using random: inout R) -> String {
+        let alphabet = Array("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789".utf8)
+        var id = Array("chatcmpl-".utf8)
+        for _ in 0..<24 { id.append(alphabet[Int.random(in: 0..<alphabet.count, using: &random)]) }
+        return String(decoding: id, as: UTF8.self)
+    }
+
+    /// A complete `chat.completion` from Ollama's non-streamed answer.
+    mutating func completion(from answer: JSONValue) -> JSONValue {
+        var message: JSONObject = ["role": "assistant", "content": .string(answer["message"]?["content"]?.stringValue ?? "")]
+        if let thinking = answer["message"]?["thinking"]?.stringValue, !thinking.isEmpty { message["reasoning"] = .string(thinking) }
+        let calls = toolCalls(answer["message"]?["tool_calls"])
+        if !calls.isEmpty { message["tool_calls"] = .array(calls) }
+        return [
+            "id": .string(id), "object": "chat.completion", "created": .int(created), "model": .string(model),
+            "system_fingerprint": "fp_ollama",
+            "choices": [["index": 0, "message": .object(message), "finish_reason": finishReason(answer)]],
+            "usage": usage(answer),
+        ]
+    }
+
+    /// The server-sent events for one NDJSON line of Ollama's stream (possibly none).
+    mutating func events(for line: JSONValue) -> [UInt8] {
+        var out = [UInt8]()
+        let message = line["message"]
+        let content = message?["content"]?.stringValue ?? ""
+        let thinking = message?["thinking"]?.stringValue ?? ""
+        let calls = toolCalls(message?["tool_calls"])
+        if !content.isEmpty || !thinking.isEmpty || !calls.isEmpty || (!sentRole && line["done"]?.boolValue != true) {
+            var delta = JSONObject()
+            if !sentRole {
+                delta["role"] = "assistant"
+                sentRole = true
+            }
+            delta["content"] = .string(content)
+            if !thinking.isEmpty { delta["reasoning"] = .string(thinking) }
+            if !calls.isEmpty { delta["tool_calls"] = .array(calls) }
+            append(chunk(choices: [["index": 0, "delta": .object(delta), "finish_reason": nil]]), to: &out)
+        }
+        if line["done"]?.boolValue == true {
+            append(chunk(choices: [["index": 0, "delta": [:], "finish_reason": finishReason(line)]]), to: &out)
+            if includeUsage {
+                var usageChunk = chunk(choices: [])
+                if case .object(var object) = usageChunk {
+                    object["usage"] = usage(line)
+                    usageChunk = .object(object)
+                }
+                append(usageChunk, to: &out)
+            }
+            out.append(contentsOf: Self.done)
+        }
+        return out
+    }
+
+    static let done = Array("data: [DONE]\n\n".utf8)
+
+    /// An in-band error event, for failures after the stream has started.
+    static func errorEvent(_ message: String) -> [UInt8] {
+        var out = Array("data: ".utf8)
+        APIError(status: 502, message).openAIBody.write(into: &out)
+        out.append(contentsOf: [10, 10])
+        return out
+    }
+
+    private func chunk(choices: [JSONValue]) -> JSONValue {
+        [
+            "id": .string(id), "object": "chat.completion.chunk", "created": .int(created), "model": .string(model),
+            "system_fingerprint": "fp_ollama", "choices": .array(choices),
+        ]
+    }
+
+    private func append(_ value: JSONValue, to out: inout [UInt8]) {
+        out.append(contentsOf: "data: ".utf8)
+        value.write(into: &out)
+        out.append(contentsOf: [10, 10])
+    }
+
+    private func finishReason(_ answer: JSONValue) -> JSONValue {
+        guard let reason = answer["done_reason"]?.stringValue, !reason.isEmpty else {
+            return answer["done"]?.boolValue == true ? (sawToolCalls ? "tool_calls" : "stop") : .null
+        }
+        if reason == "stop" && sawToolCalls { return "tool_calls" }
+        if reason == "load" || reason == "unload" { return "stop" }
+        return .string(reason)
+    }
+
+    private func usage(_ answer: JSONValue) -> JSONValue {
+        let prompt = answer["prompt_eval_count"]?.intValue ?? 0
+        let completion = answer["eval_count"]?.intValue ?? 0
+        return ["prompt_tokens": .int(prompt), "completion_tokens": .int(completion), "total_tokens": .int(prompt + completion)]
+    }
+
+    /// Ollama's tool calls (arguments as an object) in OpenAI's form (arguments as a JSON string).
+    private mutating func toolCalls(_ value: JSONValue?) -> [JSONValue] {
+        guard let calls = value?.arrayValue, !calls.isEmpty else { return [] }
+        sawToolCalls = true
+        var random = SystemRandomNumberGenerator()
+        return calls.map { call in
+            let function = call["function"]
+            let index = toolCallIndex
+            toolCallIndex += 1
+            let arguments = function?["arguments"].map { $0.serializedString() } ?? "{}"
+            let id = call["id"]?.stringValue ?? "call_" + String(Self.makeID(using: &random).suffix(8))
+            return [
+                "id": .string(id), "index": .int(Int64(index)), "type": "function",
+                "function": ["name": .string(function?["name"]?.stringValue ?? ""), "arguments": .string(arguments)],
+            ]
+        }
+    }
+}
+
+/// Splits a byte stream into newline-terminated lines, keeping a partial last line for the next piece.
+struct LineSplitter {
+    private var pending = [UInt8]()
+    static let maxLineBytes = 16 * 1024 * 1024
+
+    /// The complete lines in `piece` (without their newline), in order.
+    mutating func lines(in piece: [UInt8]) throws(APIError) -> [ArraySlice<UInt8>] {
+        var result: [ArraySlice<UInt8>] = []
+        var buffer = pending.isEmpty ? piece : pending + piece
+        var start = buffer.startIndex
+        while let newline = buffer[start...].firstIndex(of: 10) {
+            if newline > start { result.append(buffer[start..<newline]) }
+            start = newline + 1
+        }
+        let rest = buffer[start...]
+        guard rest.count <= Self.maxLineBytes else { throw APIError(status: 502, "upstream sent an overlong line") }
+        if result.isEmpty {
+            pending = buffer
+            return []
+        }
+        pending = Array(rest)
+        buffer = []
+        return result
+    }
+
+    /// Whatever is left without a final newline.
+    mutating func remainder() -> ArraySlice<UInt8>? {
+        defer { pending = [] }
+        return pending.isEmpty ? nil : pending[...]
+    }
+}

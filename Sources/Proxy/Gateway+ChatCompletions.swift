@@ -1,0 +1,225 @@
+import Balancer
+import HTTP1
+
+extension Gateway {
+    /// How one attempt on one node ended.
+    enum AttemptOutcome {
+        /// Answered (fully, or a stream that ended cleanly or with an in-band error).
+        case served(status: Int, usage: Usage)
+        /// Failed before anything reached the client: another node may serve it.
+        case retryable(APIError)
+        /// Failed in a way another node would not fix (the client's own error).
+        case final(APIError)
+        /// The client went away.
+        case abandoned
+    }
+
+    struct Usage {
+        var promptTokens: Int64 = 0
+        var completionTokens: Int64 = 0
+        var firstByteAt: ContinuousClock.Instant?
+        var complete = false
+    }
+
+    /// `POST /v1/chat/completions`: translate, place, forward; retry on another node while nothing
+    /// has been sent to the client.
+    func chatCompletions(_ request: HTTPRequest, _ writer: HTTPResponseWriter, keyName: String) async {
+        let started = ContinuousClock.now
+        let translation: ChatRequestTranslation
+        do {
+            guard !request.body.isEmpty else { throw APIError.badRequest("request body is empty; send a JSON object") }
+            let body: JSONValue
+            do { body = try JSONParser.parse(request.body) } catch { throw APIError.badRequest("invalid JSON in request body: \(error)") }
+            translation = try ChatRequestTranslation.translate(body)
+        } catch let error as APIError {
+            return await finishWithError(error, writer, keyName: keyName, model: "-", started: started)
+        } catch {
+            return await finishWithError(APIError(status: 500, "\(error)"), writer, keyName: keyName, model: "-", started: started)
+        }
+        guard let model = ModelName(translation.model) else {
+            return await finishWithError(
+                APIError.badRequest("invalid model name", param: "model"), writer, keyName: keyName, model: translation.model, started: started)
+        }
+        let upstreamBody = translation.ollamaBody.serialized()
+        var excluded: Set<Int> = []
+        var lastError: APIError?
+        while true {
+            let lease: Lease
+            switch await cluster.acquire(model, excluding: excluded) {
+            case .success(let acquired):
+                lease = acquired
+            case .failure(let failure):
+                let error = lastError ?? placementError(failure, model: translation.model)
+                return await finishWithError(error, writer, keyName: keyName, model: model.canonical, started: started)
+            }
+            let node = lease.node.config
+            let outcome = await forward(upstreamBody, translation: translation, to: node, writer: writer)
+            var served = false
+            if case .served(_, let usage) = outcome { served = usage.complete }
+            await lease.release(servedSuccessfully: served)
+            switch outcome {
+            case .served(let status, let usage):
+                logRequest(keyName: keyName, model: model.canonical, node: node.name, status: status, started: started, usage: usage, stream: translation.stream)
+                return
+            case .retryable(let error):
+                logger.warning("node \(node.name) failed \(model.canonical) before the first byte: \(error.message); trying another node")
+                excluded.insert(lease.node.index)
+                lastError = error
+            case .final(let error):
+                return await finishWithError(error, writer, keyName: keyName, model: model.canonical, started: started, node: node.name)
+            case .abandoned:
+                logRequest(keyName: keyName, model: model.canonical, node: node.name, status: 499, started: started, usage: Usage(), stream: translation.stream)
+                return
+            }
+        }
+    }
+
+    private func placementError(_ failure: PlacementFailure, model: String) -> APIError {
+        switch failure {
+        case .modelNotFound:
+            return APIError(status: 404, "model '\(model)' not found", param: "model", code: "model_not_found")
+        case .noHealthyNode:
+            let seconds = max(1, (config.health.intervalMs + 999) / 1000)
+            return APIError(status: 503, "no healthy node can serve model '\(model)' right now", code: "model_unavailable", retryAfter: seconds)
+        }
+    }
+
+    private func finishWithError(
+        _ error: APIError, _ writer: HTTPResponseWriter, keyName: String, model: String, started: ContinuousClock.Instant, node: String = "-"
+    ) async {
+        await respond(writer, error, openAI: true)
+        logRequest(keyName: keyName, model: model, node: node, status: error.status, started: started, usage: Usage(), stream: false)
+    }
+
+    /// One attempt on one node.
+    private func forward(_ body: [UInt8], translation: ChatRequestTranslation, to node: ClusterConfig.NodeConfig, writer: HTTPResponseWriter)
+        async -> AttemptOutcome
+    {
+        let upstream = HTTPClientRequest(
+            method: "POST", host: node.url.host, port: node.url.port, target: node.url.basePath + "/api/chat",
+            headers: ["Content-Type": "application/json", "Accept": "application/json, application/x-ndjson"], body: body)
+        let response: HTTPClientResponse
+        do {
+            response = try await client.execute(upstream, timeouts: upstreamTimeouts)
+        } catch {
+            if Task.isCancelled { return .abandoned }
+            return .retryable(APIError(status: 502, "node \(node.name) unreachable: \(error)"))
+        }
+        if response.status != 200 {
+            return await upstreamError(response, node: node)
+        }
+        var translator = ChatResponseTranslation(
+            model: translation.model, includeUsage: translation.includeUsage, created: Int64(WallClock.now()), id: newCompletionID())
+        if !translation.stream {
+            return await relayCompletion(response, translator: &translator, node: node, writer: writer)
+        }
+        return await relayStream(response, translator: &translator, node: node, writer: writer)
+    }
+
+    private func upstreamError(_ response: HTTPClientResponse, node: ClusterConfig.NodeConfig) async -> AttemptOutcome {
+        let body = (try? await response.collect(limit: 1024 * 1024)) ?? []
+        let message = (try? JSONParser.parse(body))?["error"]?.stringValue ?? "node \(node.name) answered \(response.status)"
+        switch response.status {
+        case 400, 401, 403, 413, 422:
+            return .final(APIError(status: response.status, message))
+        default:
+            // 404 (not pulled there after all), 429, 5xx: another node may well serve it.
+            let status = response.status == 404 ? 404 : (response.status >= 500 ? response.status : 502)
+            return .retryable(APIError(status: status, message))
+        }
+    }
+
+    private func relayCompletion(
+        _ response: HTTPClientResponse, translator: inout ChatResponseTranslation, node: ClusterConfig.NodeConfig, writer: HTTPResponseWriter
+    ) async -> AttemptOutcome {
+        let answer: JSONValue
+        do {
+            answer = try JSONParser.parse(try await response.collect())
+        } catch {
+            if Task.isCancelled { return .abandoned }
+            return .retryable(APIError(status: 502, "node \(node.name) sent an incomplete answer: \(error)"))
+        }
+        if let message = answer["error"]?.stringValue { return .retryable(APIError(status: 502, message)) }
+        let completion = translator.completion(from: answer)
+        var usage = Usage()
+        usage.promptTokens = answer["prompt_eval_count"]?.intValue ?? 0
+        usage.completionTokens = answer["eval_count"]?.intValue ?? 0
+        usage.firstByteAt = .now
+        do {
+            try await writer.respond(status: 200, headers: ["Content-Type": "application/json"], body: completion.serialized())
+        } catch {
+            return .abandoned
+        }
+        usage.complete = true
+        return .served(status: 200, usage: usage)
+    }
+
+    private func relayStream(
+        _ response: HTTPClientResponse, translator: inout ChatResponseTranslation, node: ClusterConfig.NodeConfig, writer: HTTPResponseWriter
+    ) async -> AttemptOutcome {
+        var usage = Usage()
+        var splitter = LineSplitter()
+        do {
+            try await writer.start(
+                status: 200, headers: ["Content-Type": "text/event-stream", "Cache-Control": "no-cache", "X-Accel-Buffering": "no"])
+        } catch {
+            response.close()
+            return .abandoned
+        }
+        do {
+            while let piece = try await response.next() {
+                var events = [UInt8]()
+                for line in try splitter.lines(in: piece) {
+                    let chunk = try JSONParser.parse(Array(line))
+                    if let message = chunk["error"]?.stringValue {
+                        events.append(contentsOf: ChatResponseTranslation.errorEvent(message))
+                        try await writer.write(events)
+                        try await writer.finish()
+                        response.close()
+                        return .served(status: 200, usage: usage)
+                    }
+                    events.append(contentsOf: translator.events(for: chunk))
+                    if chunk["done"]?.boolValue == true {
+                        usage.promptTokens = chunk["prompt_eval_count"]?.intValue ?? 0
+                        usage.completionTokens = chunk["eval_count"]?.intValue ?? 0
+                        usage.complete = true
+                    }
+                }
+                if !events.isEmpty {
+                    if usage.firstByteAt == nil { usage.firstByteAt = .now }
+                    try await writer.write(events)
+                }
+            }
+        } catch {
+            if Task.isCancelled || writer.isBroken {
+                response.close()
+                return .abandoned
+            }
+            logger.warning("stream from node \(node.name) broke: \(error)")
+            try? await writer.write(ChatResponseTranslation.errorEvent("the node serving this request failed mid-stream: \(error)"))
+            try? await writer.finish()
+            response.close()
+            return .served(status: 200, usage: usage)
+        }
+        if !usage.complete {
+            try? await writer.write(ChatResponseTranslation.errorEvent("node \(node.name) ended the stream before it was complete"))
+        }
+        try? await writer.finish()
+        return .served(status: 200, usage: usage)
+    }
+
+    func logRequest(
+        keyName: String, model: String, node: String, status: Int, started: ContinuousClock.Instant, usage: Usage, stream: Bool
+    ) {
+        let total = milliseconds(started.duration(to: .now))
+        let firstByte = usage.firstByteAt.map { milliseconds(started.duration(to: $0)) } ?? "-"
+        logger.info(
+            "request key=\(keyName) model=\(model) node=\(node) status=\(status) stream=\(stream) ttft_ms=\(firstByte) duration_ms=\(total) prompt_tokens=\(usage.promptTokens) completion_tokens=\(usage.completionTokens)"
+        )
+    }
+
+    private func milliseconds(_ duration: Duration) -> String {
+        let value = Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15
+        return String((value * 10).rounded() / 10)
+    }
+}

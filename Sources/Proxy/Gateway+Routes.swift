@@ -1,0 +1,59 @@
+import Balancer
+import HTTP1
+
+extension Gateway {
+    func handle(_ request: HTTPRequest, _ writer: HTTPResponseWriter) async {
+        let path = request.path
+        switch path {
+        case "/healthz":
+            guard request.method == "GET" || request.method == "HEAD" else { return await methodNotAllowed(writer, path: path) }
+            try? await writer.respond(status: 200, headers: ["Content-Type": "application/json"], body: Array(#"{"status":"ok"}"#.utf8))
+        case "/status":
+            guard request.method == "GET" || request.method == "HEAD" else { return await methodNotAllowed(writer, path: path) }
+            await status(writer)
+        case "/v1/chat/completions":
+            guard request.method == "POST" else { return await methodNotAllowed(writer, path: path) }
+            guard let keyName = await authenticate(request, writer) else { return }
+            await chatCompletions(request, writer, keyName: keyName)
+        default:
+            if path.hasPrefix("/v1/") || path == "/v1" {
+                await respond(writer, APIError(status: 404, "unknown endpoint \(request.method) \(path)"), openAI: true)
+            } else if path.hasPrefix("/api/") {
+                await respond(writer, APIError(status: 404, "404 page not found"), openAI: false)
+            } else {
+                try? await writer.respond(status: 404, headers: ["Content-Type": "text/plain"], body: Array("404 page not found".utf8))
+            }
+        }
+    }
+
+    /// Returns the key's name, or answers 401 and returns nil.
+    func authenticate(_ request: HTTPRequest, _ writer: HTTPResponseWriter) async -> String? {
+        switch authenticator.check(request.headers) {
+        case .allowed(let name):
+            return name
+        case .missing:
+            await respond(
+                writer,
+                APIError(status: 401, "missing API key: send it as 'Authorization: Bearer KEY' or 'X-API-Key: KEY'", code: "invalid_api_key"),
+                openAI: request.path.hasPrefix("/v1"))
+        case .invalid:
+            await respond(writer, APIError(status: 401, "invalid API key", code: "invalid_api_key"), openAI: request.path.hasPrefix("/v1"))
+        }
+        return nil
+    }
+
+    func methodNotAllowed(_ writer: HTTPResponseWriter, path: Substring) async {
+        await respond(writer, APIError(status: 405, "method not allowed on \(path)"), openAI: path.hasPrefix("/v1"))
+    }
+
+    func respond(_ writer: HTTPResponseWriter, _ error: APIError, openAI: Bool) async {
+        var headers: HTTPHeaders = ["Content-Type": openAI ? "application/json" : "application/json; charset=utf-8"]
+        if let retryAfter = error.retryAfter { headers.add("Retry-After", String(retryAfter)) }
+        let body = openAI ? error.openAIBody : error.ollamaBody
+        try? await writer.respond(status: error.status, headers: headers, body: body.serialized())
+    }
+
+    func respondJSON(_ writer: HTTPResponseWriter, _ value: JSONValue, status: Int = 200) async {
+        try? await writer.respond(status: status, headers: ["Content-Type": "application/json"], body: value.serialized())
+    }
+}

@@ -1,0 +1,71 @@
+import Balancer
+import HTTP1
+import Health
+import Synchronization
+
+/// TensorWall assembled from a config: the cluster of node actors, the health monitor probing
+/// them, the upstream client, and the HTTP server clients talk to.
+final class Gateway: Sendable {
+    let config: ClusterConfig
+    let cluster: Cluster
+    let monitor: HealthMonitor
+    let client: HTTPClient
+    let logger: Logger
+    let authenticator: Authenticator
+    let startedAt = ContinuousClock.now
+    let upstreamTimeouts: HTTPClientTimeouts
+    private let server = Mutex<HTTPServer?>(nil)
+    private let idRandom = Mutex(SystemRandomNumberGenerator())
+
+    init(config: ClusterConfig, logger: Logger, random: any RandomNumberGenerator & Sendable = SystemRandomNumberGenerator()) {
+        self.config = config
+        self.logger = logger
+        self.cluster = Cluster(nodes: config.nodes, random: random)
+        self.client = HTTPClient()
+        self.authenticator = Authenticator(keys: config.apiKeys)
+        self.upstreamTimeouts = HTTPClientTimeouts(
+            connect: .milliseconds(config.timeouts.connectMs), responseHead: .milliseconds(config.timeouts.firstByteMs),
+            idleRead: .milliseconds(config.timeouts.idleMs))
+        self.monitor = HealthMonitor(
+            cluster: cluster, settings: config.health, transport: NodeProbeTransport(client: client),
+            wallClock: { WallClock.now() }, log: { [logger] line in logger.info(line) })
+    }
+
+    /// Starts listening and probing; returns the bound port.
+    @discardableResult
+    func start() async throws -> Int {
+        var serverConfiguration = HTTPServerConfiguration(host: config.listen.host, port: config.listen.port)
+        serverConfiguration.maxHeaderBytes = config.limits.maxHeaderBytes
+        serverConfiguration.maxBodyBytes = config.limits.maxBodyBytes
+        serverConfiguration.headerTimeout = .milliseconds(config.limits.headerTimeoutMs)
+        serverConfiguration.idleTimeout = .milliseconds(config.limits.idleTimeoutMs)
+        serverConfiguration.maxConnections = config.limits.maxConnections
+        let server = HTTPServer(configuration: serverConfiguration, renderError: Self.renderServerError) { [weak self] request, writer in
+            await self?.handle(request, writer)
+        }
+        let port = try server.start()
+        self.server.withLock { $0 = server }
+        await monitor.start()
+        return port
+    }
+
+    func stop() async {
+        await monitor.stop()
+        server.withLock { $0 }?.stop()
+        client.shutdown()
+    }
+
+    var port: Int { server.withLock { $0?.port ?? 0 } }
+
+    func newCompletionID() -> String {
+        idRandom.withLock { ChatResponseTranslation.makeID(using: &$0) }
+    }
+
+    /// Errors the HTTP layer itself raises (malformed framing, too large), in the format of the API addressed.
+    static let renderServerError: HTTPErrorRenderer = { status, message, path in
+        let error = APIError(status: status, message)
+        if let path, path.hasPrefix("/v1") { return ("application/json", error.openAIBody.serialized()) }
+        if let path, path.hasPrefix("/api") { return ("application/json; charset=utf-8", error.ollamaBody.serialized()) }
+        return ("application/json", error.openAIBody.serialized())
+    }
+}
