@@ -15,12 +15,22 @@ public struct ClusterConfig: Sendable, Equatable {
     public struct Listen: Sendable, Equatable {
         public var host = "127.0.0.1"
         public var port = 8000
+
+        public init(host: String = "127.0.0.1", port: Int = 8000) {
+            self.host = host
+            self.port = port
+        }
     }
 
     /// A gateway key clients present as `X-API-Key` or `Authorization: Bearer`; `name` is what logs show.
     public struct APIKey: Sendable, Equatable {
         public var name: String
         public var key: String
+
+        public init(name: String, key: String) {
+            self.name = name
+            self.key = key
+        }
     }
 
     public enum Strategy: String, Sendable, Equatable, CaseIterable {
@@ -35,6 +45,13 @@ public struct ClusterConfig: Sendable, Equatable {
         public var timeoutMs = 1000
         public var unhealthyAfter = 2
         public var healthyAfter = 1
+
+        public init(intervalMs: Int = 2000, timeoutMs: Int = 1000, unhealthyAfter: Int = 2, healthyAfter: Int = 1) {
+            self.intervalMs = intervalMs
+            self.timeoutMs = timeoutMs
+            self.unhealthyAfter = unhealthyAfter
+            self.healthyAfter = healthyAfter
+        }
     }
 
     public struct Timeouts: Sendable, Equatable {
@@ -61,6 +78,15 @@ public struct ClusterConfig: Sendable, Equatable {
         /// Requests one loaded model on this node serves at once (Ollama's `OLLAMA_NUM_PARALLEL`).
         public var maxParallel = 1
         public var vramGB: Double?
+
+        public init(name: String, url: NodeURL, weight: Int = 100, priority: Int = 0, maxParallel: Int = 1, vramGB: Double? = nil) {
+            self.name = name
+            self.url = url
+            self.weight = weight
+            self.priority = priority
+            self.maxParallel = maxParallel
+            self.vramGB = vramGB
+        }
     }
 
     public struct CloudEndpoint: Sendable, Equatable {

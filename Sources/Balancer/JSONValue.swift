@@ -14,6 +14,11 @@ public enum JSONValue: Sendable, Equatable {
         return nil
     }
 
+    public subscript(index: Int) -> JSONValue? {
+        if case .array(let elements) = self, elements.indices.contains(index) { return elements[index] }
+        return nil
+    }
+
     public var stringValue: String? {
         if case .string(let value) = self { return value }
         return nil

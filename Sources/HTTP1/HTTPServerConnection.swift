@@ -155,5 +155,21 @@ final class HTTPServerConnection {
         var headers = HTTPHeaders()
         headers.add("Content-Type", contentType)
         try? await writer.respond(status: status, headers: headers, body: body)
+        await lingerBeforeClose()
+    }
+
+    /// Reads and discards what the client is still sending (bounded in time and bytes) after our
+    /// write side is shut, so a client busy uploading an oversized body receives the refusal
+    /// instead of a connection reset that would destroy it.
+    private func lingerBeforeClose() async {
+        SocketCalls.shutdownWrite(socket.fd)
+        let deadline = ContinuousClock.now + .seconds(2)
+        var discarded = buffer.readableCount
+        buffer.consume(buffer.readableCount)
+        while discarded < 256 * 1024 * 1024 {
+            guard let count = try? await socket.read(into: buffer, until: deadline), count > 0 else { return }
+            discarded += count
+            buffer.consume(buffer.readableCount)
+        }
     }
 }

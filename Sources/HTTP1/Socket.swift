@@ -11,6 +11,7 @@ public final class Socket: Sendable {
     public let fd: Int32
     private let queue: DispatchQueue
     private let state = Mutex(State())
+    private let descriptor: DescriptorOwner
 
     enum Direction { case read, write }
 
@@ -31,8 +32,6 @@ public final class Socket: Sendable {
         var read = Watch()
         var write = Watch()
         var closed = false
-        var liveSources = 0
-        var descriptorOpen = true
 
         subscript(direction: Direction) -> Watch {
             get { direction == .read ? read : write }
@@ -47,6 +46,7 @@ public final class Socket: Sendable {
     /// Takes ownership of `fd`, which must already be non-blocking.
     public init(adopting fd: Int32) {
         self.fd = fd
+        self.descriptor = DescriptorOwner(fd: fd)
         let index = Self.nextQueue.wrappingAdd(1, ordering: .relaxed).oldValue
         self.queue = Self.queues[index % Self.queues.count]
     }
@@ -98,24 +98,12 @@ public final class Socket: Sendable {
             ? DispatchSource.makeReadSource(fileDescriptor: fd, queue: queue)
             : DispatchSource.makeWriteSource(fileDescriptor: fd, queue: queue)
         source.setEventHandler { [weak self] in self?.sourceFired(direction) }
-        let fd = self.fd
-        source.setCancelHandler { [weak self] in
-            // The descriptor is closed only once every source watching it is gone.
-            guard let self else { return }
-            self.sourceCancelled(fd)
-        }
+        // The handler holds the owner strongly: the descriptor must be closed even if this
+        // socket object is long gone by the time dispatch finishes cancelling.
+        let descriptor = self.descriptor
+        descriptor.sourceCreated()
+        source.setCancelHandler { descriptor.sourceCancelled() }
         state[direction].source = source
-        state.liveSources += 1
-    }
-
-    private func sourceCancelled(_ fd: Int32) {
-        let shouldClose = state.withLock { state -> Bool in
-            state.liveSources -= 1
-            guard state.liveSources == 0, state.descriptorOpen else { return false }
-            state.descriptorOpen = false
-            return true
-        }
-        if shouldClose { Glibc.close(fd) }
     }
 
     private func sourceFired(_ direction: Direction) {
@@ -182,13 +170,47 @@ public final class Socket: Sendable {
                 state[direction].suspended = false
                 source.cancel()
             }
-            if state.liveSources == 0, state.descriptorOpen {
-                state.descriptorOpen = false
-                Glibc.close(fd)
-            }
             return waiters
         }
+        descriptor.closeWhenUnwatched()
         for waiter in waiters { waiter.continuation.resume(throwing: SocketError.closed) }
+    }
+}
+
+/// Closes a descriptor exactly once, and only after every DispatchSource watching it has been
+/// cancelled (closing earlier could let a reused descriptor number be watched by a stale source).
+final class DescriptorOwner: Sendable {
+    private let fd: Int32
+    private let state = Mutex((sources: 0, closeRequested: false, closed: false))
+
+    init(fd: Int32) {
+        self.fd = fd
+    }
+
+    func sourceCreated() {
+        state.withLock { $0.sources += 1 }
+    }
+
+    func sourceCancelled() {
+        let close = state.withLock { state -> Bool in
+            state.sources -= 1
+            return takeCloseTurn(&state)
+        }
+        if close { Glibc.close(fd) }
+    }
+
+    func closeWhenUnwatched() {
+        let close = state.withLock { state -> Bool in
+            state.closeRequested = true
+            return takeCloseTurn(&state)
+        }
+        if close { Glibc.close(fd) }
+    }
+
+    private func takeCloseTurn(_ state: inout (sources: Int, closeRequested: Bool, closed: Bool)) -> Bool {
+        guard state.sources == 0, state.closeRequested, !state.closed else { return false }
+        state.closed = true
+        return true
     }
 }
 
@@ -196,6 +218,7 @@ extension Socket {
     /// Reads what is available into `buffer`, waiting for data if none is; returns 0 at end of stream.
     func read(into buffer: ReadBuffer, until deadline: ContinuousClock.Instant?) async throws -> Int {
         while true {
+            if isClosed { throw SocketError.closed }
             let result = try buffer.fill { try SocketCalls.read(fd, into: $0) }
             switch result {
             case .bytes(let count): return count
@@ -209,6 +232,7 @@ extension Socket {
     func write(_ bytes: [UInt8], until deadline: ContinuousClock.Instant?) async throws {
         var offset = 0
         while offset < bytes.count {
+            if isClosed { throw SocketError.closed }
             let written = try bytes.withUnsafeBytes { raw in
                 try SocketCalls.write(fd, UnsafeRawBufferPointer(rebasing: raw[offset...]))
             }

@@ -122,6 +122,10 @@ enum SocketCalls {
 }
 
 extension SocketCalls {
+    static func shutdownWrite(_ fd: Int32) {
+        _ = Glibc.shutdown(fd, Int32(SHUT_WR))
+    }
+
     /// For pooled idle connections: any readable state (EOF, error or stray bytes) makes them unusable.
     static func peerHasClosedOrSentData(_ fd: Int32) -> Bool {
         var byte: UInt8 = 0

@@ -94,5 +94,5 @@ public final class OllamaSimulator: Sendable {
         }
     }
 
-    var streamsHeld: Bool { state.withLock { $0.holdStreams } }
+    public var streamsHeld: Bool { state.withLock { $0.holdStreams } }
 }

@@ -1,0 +1,94 @@
+import Testing
+
+@testable import Balancer
+
+@Suite struct ClusterConfigTests {
+    static let issueExample = """
+        {
+          "listen": { "host": "127.0.0.1", "port": 8000 },
+          "apiKeys": [ { "name": "default", "key": "gw_change_me" } ],
+          "strategy": "affinity",
+          "health": { "intervalMs": 2000, "timeoutMs": 1000, "unhealthyAfter": 2, "healthyAfter": 1 },
+          "nodes": [ { "name": "local", "url": "http://localhost:11434", "weight": 100, "priority": 0, "maxParallel": 4 } ],
+          "cloud": [ { "name": "openai", "url": "https://api.openai.com/v1", "apiKeyEnv": "OPENAI_API_KEY", "models": ["gpt-4o"], "weight": 100, "priority": 1 } ],
+          "routes": { "gpt-4": [ { "target": "ollama/llama3.1:70b", "weight": 80, "priority": 0 }, { "target": "openai/gpt-4", "weight": 20, "priority": 1 } ] }
+        }
+        """
+
+    @Test func parsesTheDocumentedExample() throws {
+        let config = try ClusterConfig.parse(Array(Self.issueExample.utf8))
+        #expect(config.listen.port == 8000)
+        #expect(config.apiKeys == [.init(name: "default", key: "gw_change_me")])
+        #expect(config.nodes.count == 1)
+        #expect(config.nodes[0].url == NodeURL("http://localhost:11434"))
+        #expect(config.nodes[0].maxParallel == 4)
+        #expect(config.cloud[0].apiKeyEnv == "OPENAI_API_KEY")
+        #expect(config.routes["gpt-4"]?.map(\.weight) == [80, 20])
+        #expect(config.health.unhealthyAfter == 2)
+    }
+
+    @Test func theShippedClusterJSONIsValid() throws {
+        let path = #filePath.split(separator: "/").dropLast(3).joined(separator: "/")
+        let bytes = try #require(FileManagerShim.read("/" + path + "/cluster.json"))
+        let config = try ClusterConfig.parse(bytes)
+        #expect(!config.nodes.isEmpty)
+    }
+
+    @Test(arguments: [
+        (#"{"nodes":[],"extra":1}"#, "extra: unknown key"),
+        (#"{"nodes":[{"name":"a","url":"http://a:1","wieght":3}]}"#, "nodes[0].wieght: unknown key"),
+        (#"{"nodes":[{"name":"a","url":"ftp://a"}]}"#, "nodes[0].url: must be an http://host:port URL"),
+        (#"{"nodes":[{"name":"a","url":"http://a:99999"}]}"#, "nodes[0].url: must be an http://host:port URL"),
+        (#"{"nodes":[{"name":"a","url":"http://u:p@a:1"}]}"#, "nodes[0].url: must be an http://host:port URL"),
+        (#"{"nodes":[{"name":"a","url":"http://a:1"},{"name":"a","url":"http://b:1"}]}"#, "nodes[1].name: duplicate node name \"a\""),
+        (#"{"nodes":[{"name":"a","url":"http://a:1","weight":-1}]}"#, "nodes[0].weight: must be at least 0, got -1"),
+        (#"{"nodes":[{"name":"a","url":"http://a:1","maxParallel":0}]}"#, "nodes[0].maxParallel: must be at least 1, got 0"),
+        (#"{"strategy":"fastest"}"#, "strategy: unknown strategy \"fastest\""),
+        (#"{"health":{"intervalMs":"2s"}}"#, "health.intervalMs: expected a whole number, got string"),
+        (#"{"listen":{"port":70000}}"#, "listen.port: must be at most 65535, got 70000"),
+        (#"{"routes":{"gpt-4":[]}}"#, "routes.gpt-4: must list at least one target"),
+        (#"{"cloud":[{"name":"x","url":"ftp://x"}]}"#, "cloud[0].url: must be an https:// URL"),
+        (#"{"nodes":[{"url":"http://a:1"}]}"#, "nodes[0].name: is required"),
+        (#"[1]"#, ": expected an object") ,
+        (#"{"#, "invalid JSON"),
+    ])
+    func refusesMistakesNamingTheField(json: String, expected: String) {
+        do {
+            _ = try ClusterConfig.parse(Array(json.utf8))
+            Issue.record("accepted \(json)")
+        } catch {
+            let text = error.description
+            #expect(text.contains(expected.hasPrefix(":") ? String(expected.dropFirst(2)) : expected), "\(text)")
+        }
+    }
+
+    @Test func ollamaAPIURLReplacesTheNodeList() throws {
+        var config = try ClusterConfig.parse(Array(Self.issueExample.utf8))
+        try config.applyEnvironment(["OLLAMA_API_URL": "http://gpu-server:11434"])
+        #expect(config.nodes.map(\.name) == ["ollama"])
+        #expect(config.nodes[0].url.host == "gpu-server")
+        #expect(config.nodes[0].url.port == 11434)
+        #expect(throws: ConfigError.self) { try config.applyEnvironment(["OLLAMA_API_URL": "gpu-server"]) }
+    }
+
+    @Test(arguments: [
+        ("http://localhost:11434", "localhost", 11434, ""),
+        ("http://gpu1", "gpu1", 80, ""),
+        ("http://10.0.0.5:8080/ollama/", "10.0.0.5", 8080, "/ollama"),
+        ("http://[::1]:11434", "::1", 11434, ""),
+    ])
+    func parsesNodeURLs(text: String, host: String, port: Int, base: String) throws {
+        let url = try #require(NodeURL(text))
+        #expect(url.host == host)
+        #expect(url.port == port)
+        #expect(url.basePath == base)
+    }
+}
+
+import Foundation
+
+enum FileManagerShim {
+    static func read(_ path: String) -> [UInt8]? {
+        FileManager.default.contents(atPath: path).map { [UInt8]($0) }
+    }
+}

@@ -1,0 +1,195 @@
+import Foundation
+import Testing
+
+@testable import HTTP1
+
+@Suite struct HTTPServerTests {
+    @Test func servesSeveralRequestsOnOneKeepAliveConnection() async throws {
+        let server = try startEchoServer()
+        defer { server.stop() }
+        let client = try await RawClient(port: server.port)
+        defer { client.close() }
+        for index in 0..<3 {
+            try await client.send("POST /echo/\(index) HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello")
+            let response = try await client.readResponse()
+            #expect(response.head.hasPrefix("HTTP/1.1 200 OK"))
+            #expect(response.body == "POST /echo/\(index) body=hello")
+        }
+    }
+
+    @Test func decodesChunkedRequestBodies() async throws {
+        let server = try startEchoServer()
+        defer { server.stop() }
+        let client = try await RawClient(port: server.port)
+        defer { client.close() }
+        try await client.send("POST /c HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5;ext=1\r\nhello\r\n6\r\n world\r\n0\r\nX-Trailer: 1\r\n\r\n")
+        let response = try await client.readResponse()
+        #expect(response.body == "POST /c body=hello world")
+    }
+
+    @Test func streamsChunkedResponses() async throws {
+        let server = try startEchoServer()
+        defer { server.stop() }
+        let client = try await RawClient(port: server.port)
+        defer { client.close() }
+        try await client.send("GET /stream HTTP/1.1\r\nHost: x\r\n\r\n")
+        let response = try await client.readResponse()
+        #expect(response.head.contains("Transfer-Encoding: chunked"))
+        #expect(response.body == "one two three")
+    }
+
+    @Test func answersExpectContinueBeforeTheBody() async throws {
+        let server = try startEchoServer()
+        defer { server.stop() }
+        let client = try await RawClient(port: server.port)
+        defer { client.close() }
+        try await client.send("POST /e HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nExpect: 100-continue\r\n\r\n")
+        let interim = try await client.readResponse()
+        #expect(interim.head.hasPrefix("HTTP/1.1 100 Continue"))
+        try await client.send("hi")
+        let response = try await client.readResponse()
+        #expect(response.body == "POST /e body=hi")
+    }
+
+    @Test func headResponsesCarryNoBody() async throws {
+        let server = try startEchoServer()
+        defer { server.stop() }
+        let client = try await RawClient(port: server.port)
+        defer { client.close() }
+        try await client.send("HEAD /h HTTP/1.1\r\nHost: x\r\n\r\nGET /after HTTP/1.1\r\nHost: x\r\n\r\n")
+        let head = try await client.readResponse()
+        #expect(head.head.contains("Content-Length: 13"))  // "HEAD /h body="
+        // The next response starts right after the head: no body bytes were sent for HEAD.
+        let next = try await client.readResponse()
+        #expect(next.body == "GET /after body=")
+    }
+
+    @Test func connectionCloseIsHonoured() async throws {
+        let server = try startEchoServer()
+        defer { server.stop() }
+        let client = try await RawClient(port: server.port)
+        defer { client.close() }
+        try await client.send("GET /x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        let all = try await client.readUntilClose()
+        #expect(all.contains("Connection: close"))
+        #expect(all.hasSuffix("GET /x body="))
+    }
+
+    @Test(arguments: [
+        ("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n", "400"),
+        ("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\nabc", "400"),
+        ("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: +3\r\n\r\nabc", "400"),
+        ("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", "501"),
+        ("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", "400"),
+        ("GET / HTTP/1.1\nHost: x\r\n\r\n", "400"),
+        ("GET / HTTP/1.1\r\nHost: x\r\nBad Header: y\r\n\r\n", "400"),
+        ("GET / HTTP/1.1\r\nHost: x\r\n folded\r\n\r\n", "400"),
+        ("GET / HTTP/1.1\r\n\r\n", "400"),
+        ("GET / HTTP/2.0\r\nHost: x\r\n\r\n", "400"),
+        ("GET / HTTP/1.1\r\nHost: x\r\nExpect: magic\r\n\r\n", "417"),
+    ])
+    func refusesAmbiguousOrMalformedRequests(raw: String, status: String) async throws {
+        let server = try startEchoServer()
+        defer { server.stop() }
+        let client = try await RawClient(port: server.port)
+        defer { client.close() }
+        try await client.send(raw)
+        let answer = try await client.readUntilClose()
+        #expect(answer.hasPrefix("HTTP/1.1 \(status) "), "\(answer)")
+    }
+
+    @Test func oversizedHeadersGet431AndBodies413() async throws {
+        let server = try startEchoServer {
+            $0.maxHeaderBytes = 2048
+            $0.maxBodyBytes = 1024
+        }
+        defer { server.stop() }
+        let big = try await RawClient(port: server.port)
+        defer { big.close() }
+        try await big.send("GET / HTTP/1.1\r\nHost: x\r\nX-Big: \(String(repeating: "a", count: 4096))\r\n\r\n")
+        #expect(try await big.readUntilClose().hasPrefix("HTTP/1.1 431 "))
+
+        let body = try await RawClient(port: server.port)
+        defer { body.close() }
+        try await body.send("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\n\r\n")
+        #expect(try await body.readUntilClose().hasPrefix("HTTP/1.1 413 "))
+
+        let chunked = try await RawClient(port: server.port)
+        defer { chunked.close() }
+        try await chunked.send("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n800\r\n\(String(repeating: "b", count: 2048))\r\n0\r\n\r\n")
+        #expect(try await chunked.readUntilClose().hasPrefix("HTTP/1.1 413 "))
+    }
+
+    @Test func slowHeadersAreCutOffByTheHeaderTimeout() async throws {
+        let server = try startEchoServer { $0.headerTimeout = .milliseconds(200) }
+        defer { server.stop() }
+        let client = try await RawClient(port: server.port)
+        defer { client.close() }
+        try await client.send("GET / HTTP/1.1\r\nHost: x\r\n")  // never finished
+        let answer = try await client.readUntilClose()
+        #expect(answer.isEmpty)
+        #expect(server.openConnections == 0)
+    }
+
+    @Test func idleKeepAliveConnectionsAreClosed() async throws {
+        let server = try startEchoServer { $0.idleTimeout = .milliseconds(200) }
+        defer { server.stop() }
+        let client = try await RawClient(port: server.port)
+        defer { client.close() }
+        try await client.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        _ = try await client.readResponse()
+        #expect(try await client.readUntilClose().isEmpty)
+    }
+
+    @Test func manyIdleConnectionsDoNotCostThreads() async throws {
+        let server = try startEchoServer()
+        defer { server.stop() }
+        let before = threadCount()
+        var clients: [RawClient] = []
+        for _ in 0..<500 { clients.append(try await RawClient(port: server.port)) }
+        // Each connection is accepted and parked waiting for a request.
+        for _ in 0..<200 where server.openConnections < 500 { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(server.openConnections == 500)
+        #expect(threadCount() < before + 20, "threads grew from \(before) to \(threadCount())")
+        for client in clients { client.close() }
+    }
+
+    private func threadCount() -> Int {
+        let status = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
+        let line = status.split(separator: "\n").first { $0.hasPrefix("Threads:") } ?? "Threads: 0"
+        return Int(line.split(separator: "\t").last.map(String.init) ?? "0") ?? 0
+    }
+}
+
+@Suite struct HTTPClientTests {
+    @Test func reusesKeepAliveConnections() async throws {
+        let server = try startEchoServer()
+        defer { server.stop() }
+        let client = HTTPClient()
+        defer { client.shutdown() }
+        for _ in 0..<5 {
+            let response = try await client.execute(HTTPClientRequest(method: "GET", host: "127.0.0.1", port: server.port, target: "/r"))
+            #expect(String(decoding: try await response.collect(), as: UTF8.self) == "GET /r body=")
+        }
+        #expect(server.openConnections == 1)
+    }
+
+    @Test func readsStreamedBodiesPieceByPiece() async throws {
+        let server = try startEchoServer()
+        defer { server.stop() }
+        let client = HTTPClient()
+        defer { client.shutdown() }
+        let response = try await client.execute(HTTPClientRequest(method: "GET", host: "127.0.0.1", port: server.port, target: "/stream"))
+        #expect(String(decoding: try await response.collect(), as: UTF8.self) == "one two three")
+    }
+
+    @Test func refusedConnectionsFailFast() async throws {
+        let server = try startEchoServer()
+        let port = server.port
+        server.stop()
+        let client = HTTPClient()
+        await #expect(throws: SocketError.self) {
+            _ = try await client.execute(HTTPClientRequest(method: "GET", host: "127.0.0.1", port: port, target: "/"))
+        }
+    }
+}

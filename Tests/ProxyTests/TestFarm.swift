@@ -1,0 +1,134 @@
+import Balancer
+import HTTP1
+import OllamaSimulator
+import Testing
+
+@testable import Proxy
+
+/// Simulated Ollama nodes behind a real TensorWall gateway, everything on loopback port 0.
+final class TestFarm: Sendable {
+    let nodes: [OllamaSimulator]
+    let gateway: Gateway
+    let port: Int
+    let client = HTTPClient()
+    static let key = "gw_test_key"
+
+    struct NodeSpec {
+        var models: [String] = ["llama3.2"]
+        var preload: [String] = []
+        var maxParallel = 2
+        var priority = 0
+        var weight = 100
+        var numParallel = 4
+    }
+
+    static func start(_ specs: [NodeSpec], intervalMs: Int = 50, unhealthyAfter: Int = 2, healthyAfter: Int = 1) async throws -> TestFarm {
+        var simulators: [OllamaSimulator] = []
+        var config = ClusterConfig()
+        for (index, spec) in specs.enumerated() {
+            var simulation = SimulatorConfiguration(name: "node\(index)", models: spec.models.map { SimulatedModel($0, sizeGB: 2) })
+            simulation.timeScale = 0.001
+            simulation.numParallel = spec.numParallel
+            simulation.keepAliveSeconds = -1
+            simulation.tokensPerSecond = 1000
+            let simulator = OllamaSimulator(simulation)
+            let port = try simulator.start()
+            for model in spec.preload { await simulator.preload(model) }
+            simulators.append(simulator)
+            var node = ClusterConfig.NodeConfig(name: "node\(index)", url: NodeURL("http://127.0.0.1:\(port)")!)
+            node.maxParallel = spec.maxParallel
+            node.priority = spec.priority
+            node.weight = spec.weight
+            config.nodes.append(node)
+        }
+        config.listen = .init(host: "127.0.0.1", port: 0)
+        config.apiKeys = [.init(name: "tests", key: key)]
+        config.health = .init(intervalMs: intervalMs, timeoutMs: 200, unhealthyAfter: unhealthyAfter, healthyAfter: healthyAfter)
+        config.timeouts.firstByteMs = 5000
+        let gateway = Gateway(config: config, logger: Logger(minimum: .error))
+        let port = try await gateway.start()
+        return TestFarm(nodes: simulators, gateway: gateway, port: port)
+    }
+
+    private init(nodes: [OllamaSimulator], gateway: Gateway, port: Int) {
+        self.nodes = nodes
+        self.gateway = gateway
+        self.port = port
+    }
+
+    func stop() async {
+        await gateway.stop()
+        for node in nodes { node.stop() }
+        client.shutdown()
+    }
+
+    func request(_ method: String = "POST", _ path: String, body: String = "", headers: HTTPHeaders? = nil) async throws -> HTTPClientResponse {
+        var sent = headers ?? ["X-API-Key": Self.key, "Content-Type": "application/json"]
+        if headers == nil && body.isEmpty { sent.remove("Content-Type") }
+        return try await client.execute(
+            HTTPClientRequest(method: method, host: "127.0.0.1", port: port, target: path, headers: sent, body: Array(body.utf8)),
+            timeouts: HTTPClientTimeouts(connect: .seconds(2), responseHead: .seconds(10), idleRead: .seconds(10)))
+    }
+
+    /// Sends and reads the whole answer as JSON.
+    func json(_ method: String = "POST", _ path: String, body: String = "", headers: HTTPHeaders? = nil) async throws -> (
+        status: Int, headers: HTTPHeaders, body: JSONValue
+    ) {
+        let response = try await request(method, path, body: body, headers: headers)
+        let bytes = try await response.collect()
+        return (response.status, response.headers, try JSONParser.parse(bytes))
+    }
+
+    func chat(_ model: String = "llama3.2", stream: Bool = false, extra: String = "") async throws -> (status: Int, body: JSONValue) {
+        let body = #"{"model":"\#(model)","messages":[{"role":"user","content":"Hello!"}],"stream":\#(stream)\#(extra)}"#
+        let answer = try await json("POST", "/v1/chat/completions", body: body)
+        return (answer.status, answer.body)
+    }
+
+    func health(of index: Int) async -> NodeHealth {
+        await gateway.cluster.nodes[index].snapshot().health
+    }
+
+    /// Polls `condition` until it holds or `limit` passes; the limit is generous, the poll is fast.
+    func eventually(_ limit: Duration = .seconds(5), _ condition: () async -> Bool) async -> Bool {
+        let deadline = ContinuousClock.now + limit
+        while ContinuousClock.now < deadline {
+            if await condition() { return true }
+            try? await Task.sleep(for: .milliseconds(5))
+        }
+        return await condition()
+    }
+
+    func waitUntilAllHealthy() async throws {
+        let healthy = await eventually {
+            var all = true
+            for index in nodes.indices where await health(of: index) != .healthy { all = false }
+            return all
+        }
+        try #require(healthy, "nodes never became healthy")
+    }
+}
+
+/// Reads server-sent events one at a time from a streamed response.
+struct EventReader {
+    let response: HTTPClientResponse
+    private var pending = ""
+
+    init(_ response: HTTPClientResponse) {
+        self.response = response
+    }
+
+    /// The next `data:` payload, or nil at the end of the stream.
+    mutating func next() async throws -> String? {
+        while true {
+            if let range = pending.range(of: "\n\n") {
+                let event = String(pending[..<range.lowerBound])
+                pending.removeSubrange(..<range.upperBound)
+                if event.hasPrefix("data: ") { return String(event.dropFirst(6)) }
+                continue
+            }
+            guard let piece = try await response.next() else { return nil }
+            pending += String(decoding: piece, as: UTF8.self)
+        }
+    }
+}
