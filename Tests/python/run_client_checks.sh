@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Starts two simulated Ollama nodes and TensorWall (release build) on free loopback ports, runs the
+# Python client checks against it, and stops everything. Usage: Tests/python/run_client_checks.sh
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+swift build -c release --product tensorwall >/dev/null
+swift build -c release --product ollama-sim >/dev/null
+BIN=$(swift build -c release --show-bin-path)
+
+work=$(mktemp -d)
+pids=()
+cleanup() {
+    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+
+wait_for() {
+    for _ in $(seq 1 200); do
+        if curl -sf "$1" >/dev/null 2>&1; then return 0; fi
+        sleep 0.05
+    done
+    echo "timed out waiting for $1" >&2
+    return 1
+}
+
+port_a=$(free_port); port_b=$(free_port); port_tw=$(free_port)
+"$BIN/ollama-sim" --port "$port_a" --name a --model llama3.2=2.0 --model llava=4.7 --model coding-assistant=2.0 \
+    --time-scale 0.01 --parallel 4 >"$work/a.log" 2>&1 &
+pids+=($!)
+"$BIN/ollama-sim" --port "$port_b" --name b --model llama3.2=2.0 --time-scale 0.01 --parallel 4 --preload llama3.2 \
+    >"$work/b.log" 2>&1 &
+pids+=($!)
+wait_for "http://127.0.0.1:$port_a/"
+wait_for "http://127.0.0.1:$port_b/"
+
+cat >"$work/cluster.json" <<JSON
+{
+  "listen": { "host": "127.0.0.1", "port": $port_tw },
+  "apiKeys": [ { "name": "ci", "key": "gw_client_checks" } ],
+  "health": { "intervalMs": 200, "timeoutMs": 500, "unhealthyAfter": 2, "healthyAfter": 1 },
+  "nodes": [
+    { "name": "a", "url": "http://127.0.0.1:$port_a", "maxParallel": 4 },
+    { "name": "b", "url": "http://127.0.0.1:$port_b", "maxParallel": 4 }
+  ]
+}
+JSON
+"$BIN/tensorwall" --config "$work/cluster.json" >"$work/tensorwall.log" 2>&1 &
+pids+=($!)
+wait_for "http://127.0.0.1:$port_tw/healthz"
+
+status=0
+TENSORWALL_URL="http://127.0.0.1:$port_tw" TENSORWALL_KEY=gw_client_checks \
+    python3 -m pytest -q Tests/python "$@" || status=$?
+
+if grep -q "gw_client_checks" "$work/tensorwall.log"; then
+    echo "FAIL: the gateway key appeared in the log" >&2
+    status=1
+fi
+if [ "$status" != 0 ]; then
+    echo "--- tensorwall log ---" >&2
+    tail -50 "$work/tensorwall.log" >&2
+fi
+exit "$status"

@@ -1,0 +1,123 @@
+"""The official `openai` package (and the seed's `requests` examples) against a running TensorWall.
+
+TENSORWALL_URL and TENSORWALL_KEY are set by run_client_checks.sh, which starts the balancer in
+front of simulated Ollama nodes.
+"""
+
+import base64
+import json
+import os
+
+import openai
+import pytest
+import requests
+
+BASE = os.environ["TENSORWALL_URL"]
+KEY = os.environ["TENSORWALL_KEY"]
+
+# A 1x1 PNG.
+PIXEL = base64.b64encode(
+    bytes.fromhex(
+        "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+        "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082"
+    )
+).decode()
+
+
+@pytest.fixture
+def client():
+    return openai.OpenAI(base_url=f"{BASE}/v1", api_key=KEY, max_retries=0)
+
+
+def test_plain_chat_completion(client):
+    response = client.chat.completions.create(
+        model="ollama/llama3.2", messages=[{"role": "user", "content": "Hello!"}]
+    )
+    assert response.object == "chat.completion"
+    assert response.id.startswith("chatcmpl-")
+    assert response.choices[0].message.role == "assistant"
+    assert response.choices[0].message.content
+    assert response.choices[0].finish_reason == "stop"
+    assert response.usage.completion_tokens > 0
+    assert response.usage.total_tokens == response.usage.prompt_tokens + response.usage.completion_tokens
+
+
+def test_bare_model_name_and_max_tokens(client):
+    response = client.chat.completions.create(
+        model="llama3.2", messages=[{"role": "user", "content": "Hello!"}], max_tokens=2, temperature=0.7, top_p=0.9
+    )
+    assert response.choices[0].finish_reason == "length"
+    assert response.usage.completion_tokens == 2
+
+
+def test_streaming_chat_completion(client):
+    stream = client.chat.completions.create(
+        model="ollama/llama3.2",
+        messages=[{"role": "user", "content": "Tell me a story"}],
+        stream=True,
+        stream_options={"include_usage": True},
+    )
+    chunks = list(stream)
+    text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    assert text
+    assert len({c.id for c in chunks}) == 1
+    finishes = [c.choices[0].finish_reason for c in chunks if c.choices and c.choices[0].finish_reason]
+    assert finishes == ["stop"]
+    assert chunks[-1].usage is not None and chunks[-1].usage.completion_tokens > 0
+
+
+def test_vision_message(client):
+    response = client.chat.completions.create(
+        model="ollama/llava",
+        messages=[
+            {
+                "role": "user",
+                "content": [
+                    {"type": "text", "text": "What's in this image?"},
+                    {"type": "image_url", "image_url": {"url": f"data:image/png;base64,{PIXEL}"}},
+                ],
+            }
+        ],
+    )
+    assert response.choices[0].message.content
+
+
+def test_wrong_key_is_an_authentication_error():
+    bad = openai.OpenAI(base_url=f"{BASE}/v1", api_key="gw_wrong", max_retries=0)
+    with pytest.raises(openai.AuthenticationError):
+        bad.chat.completions.create(model="llama3.2", messages=[{"role": "user", "content": "x"}])
+
+
+def test_unknown_model_is_not_found(client):
+    with pytest.raises(openai.NotFoundError) as raised:
+        client.chat.completions.create(model="llama9", messages=[{"role": "user", "content": "x"}])
+    assert "llama9" in raised.value.message
+
+
+def test_bad_request_is_reported(client):
+    with pytest.raises(openai.BadRequestError):
+        client.chat.completions.create(model="llama3.2", messages=[])
+
+
+def test_seed_requests_example_with_x_api_key():
+    response = requests.post(
+        f"{BASE}/v1/chat/completions",
+        headers={"X-API-Key": KEY},
+        json={"model": "ollama/llama3.2", "messages": [{"role": "user", "content": "Tell me a story"}], "stream": True},
+        stream=True,
+    )
+    lines = [line.decode() for line in response.iter_lines() if line]
+    assert lines[-1] == "data: [DONE]"
+    first = json.loads(lines[0][len("data: ") :])
+    assert first["object"] == "chat.completion.chunk"
+
+
+def test_seed_custom_model_without_content_type_header():
+    # The seed's curl example for custom models sends no Content-Type.
+    response = requests.post(
+        f"{BASE}/v1/chat/completions",
+        headers={"X-API-Key": KEY},
+        data=json.dumps({"model": "ollama/coding-assistant", "messages": [{"role": "user", "content": "hi"}]}),
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["model"] == "coding-assistant"
