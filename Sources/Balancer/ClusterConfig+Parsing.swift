@@ -71,7 +71,8 @@ private struct FieldReader {
                 let fields = try item.object(entry, allowed: ["name", "key"])
                 guard let name = fields["name"] else { throw ConfigError(item.child("name").path, "is required") }
                 guard let key = fields["key"] else { throw ConfigError(item.child("key").path, "is required") }
-                let apiKey = ClusterConfig.APIKey(name: try item.child("name").nonEmptyString(name), key: try item.child("key").nonEmptyString(key))
+                let apiKey = ClusterConfig.APIKey(
+                    name: try item.child("name").nonEmptyString(name), key: try item.child("key").nonEmptyString(key))
                 if config.apiKeys.contains(where: { $0.name == apiKey.name }) {
                     throw ConfigError(item.child("name").path, "duplicate key name \"\(apiKey.name)\"")
                 }
@@ -103,9 +104,13 @@ private struct FieldReader {
             let reader = child("limits")
             let fields = try reader.object(
                 limits, allowed: ["maxHeaderBytes", "maxBodyBytes", "headerTimeoutMs", "idleTimeoutMs", "maxConnections"])
-            if let value = fields["maxHeaderBytes"] { config.limits.maxHeaderBytes = try reader.child("maxHeaderBytes").int(value, min: 1024) }
+            if let value = fields["maxHeaderBytes"] {
+                config.limits.maxHeaderBytes = try reader.child("maxHeaderBytes").int(value, min: 1024)
+            }
             if let value = fields["maxBodyBytes"] { config.limits.maxBodyBytes = try reader.child("maxBodyBytes").int(value, min: 1024) }
-            if let value = fields["headerTimeoutMs"] { config.limits.headerTimeoutMs = try reader.child("headerTimeoutMs").int(value, min: 1) }
+            if let value = fields["headerTimeoutMs"] {
+                config.limits.headerTimeoutMs = try reader.child("headerTimeoutMs").int(value, min: 1)
+            }
             if let value = fields["idleTimeoutMs"] { config.limits.idleTimeoutMs = try reader.child("idleTimeoutMs").int(value, min: 1) }
             if let value = fields["maxConnections"] { config.limits.maxConnections = try reader.child("maxConnections").int(value, min: 1) }
         }
@@ -123,7 +128,8 @@ private struct FieldReader {
             let reader = child("cloud")
             for (index, entry) in try reader.array(cloud).enumerated() {
                 let endpoint = try reader.element(index).cloudEndpoint(entry)
-                if config.cloud.contains(where: { $0.name == endpoint.name }) || config.nodes.contains(where: { $0.name == endpoint.name }) {
+                if config.cloud.contains(where: { $0.name == endpoint.name }) || config.nodes.contains(where: { $0.name == endpoint.name })
+                {
                     throw ConfigError(reader.element(index).child("name").path, "duplicate name \"\(endpoint.name)\"")
                 }
                 config.cloud.append(endpoint)

@@ -79,7 +79,8 @@ public struct JSONParser: ~Copyable {
             guard index + offset < bytes.count else { throw JSONParseError(description: "unexpected end of JSON input") }
             if bytes[index + offset] != word.utf8Start[offset] {
                 throw JSONParseError(
-                    description: "invalid character \(quoted(bytes[index + offset])) in literal \(word) (expecting '\(Character(UnicodeScalar(word.utf8Start[offset])))')"
+                    description:
+                        "invalid character \(quoted(bytes[index + offset])) in literal \(word) (expecting '\(Character(UnicodeScalar(word.utf8Start[offset])))')"
                 )
             }
         }

@@ -20,8 +20,9 @@ public struct HTTPServerConfiguration: Sendable {
 }
 
 /// Renders an error the server itself produces (bad framing, too large, ...) in the client's format.
-public typealias HTTPErrorRenderer = @Sendable (_ status: Int, _ message: String, _ path: Substring?) -> (
-    contentType: String, body: [UInt8]
-)
+public typealias HTTPErrorRenderer =
+    @Sendable (_ status: Int, _ message: String, _ path: Substring?) -> (
+        contentType: String, body: [UInt8]
+    )
 
 public typealias HTTPHandler = @Sendable (HTTPRequest, HTTPResponseWriter) async -> Void

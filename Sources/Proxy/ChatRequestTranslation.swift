@@ -79,7 +79,9 @@ struct ChatRequestTranslation {
             switch stop {
             case .string: options["stop"] = .array([stop])
             case .array(let list):
-                guard list.allSatisfy({ $0.stringValue != nil }) else { throw .badRequest("stop must be a string or an array of strings", param: "stop") }
+                guard list.allSatisfy({ $0.stringValue != nil }) else {
+                    throw .badRequest("stop must be a string or an array of strings", param: "stop")
+                }
                 options["stop"] = stop
             default: throw .badRequest("stop must be a string or an array of strings", param: "stop")
             }
@@ -136,7 +138,9 @@ struct ChatRequestTranslation {
                     let partParam = "\(param).content[\(partIndex)]"
                     switch part["type"]?.stringValue {
                     case "text":
-                        guard let partText = part["text"]?.stringValue else { throw .badRequest("\(partParam).text must be a string", param: partParam) }
+                        guard let partText = part["text"]?.stringValue else {
+                            throw .badRequest("\(partParam).text must be a string", param: partParam)
+                        }
                         texts.append(partText)
                     case "image_url":
                         let url = part["image_url"]?["url"]?.stringValue ?? part["image_url"]?.stringValue
@@ -197,7 +201,9 @@ struct ChatRequestTranslation {
         if lowered.hasPrefix("http://") || lowered.hasPrefix("https://") {
             throw .badRequest("image URLs are not currently supported, please use base64 encoded data instead", param: param)
         }
-        guard lowered.hasPrefix("data:"), let comma = url.firstIndex(of: ",") else { throw .badRequest("invalid image input", param: param) }
+        guard lowered.hasPrefix("data:"), let comma = url.firstIndex(of: ",") else {
+            throw .badRequest("invalid image input", param: param)
+        }
         let header = url[url.index(url.startIndex, offsetBy: 5)..<comma].lowercased()
         let allowed = ["image/jpeg", "image/jpg", "image/png", "image/webp", "image/gif", ""]
         let mediaType = header.split(separator: ";", omittingEmptySubsequences: false).first.map(String.init) ?? ""

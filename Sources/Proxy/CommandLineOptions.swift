@@ -57,7 +57,9 @@ struct CommandLineOptions: Equatable {
                 options.port = port
             case "--log-level":
                 let level = try value(flag)
-                guard Logger.Level(name: level) != nil else { throw UsageError(description: "--log-level must be debug, info, warning or error") }
+                guard Logger.Level(name: level) != nil else {
+                    throw UsageError(description: "--log-level must be debug, info, warning or error")
+                }
                 options.logLevel = level
             case "--help", "-h": options.action = .help
             case "--version": options.action = .version

@@ -38,7 +38,8 @@ extension Gateway {
         }
         guard let model = ModelName(translation.model) else {
             return await finishWithError(
-                APIError.badRequest("invalid model name", param: "model"), writer, keyName: keyName, model: translation.model, started: started)
+                APIError.badRequest("invalid model name", param: "model"), writer, keyName: keyName, model: translation.model,
+                started: started)
         }
         let upstreamBody = translation.ollamaBody.serialized()
         var excluded: Set<Int> = []
@@ -59,7 +60,9 @@ extension Gateway {
             await lease.release(servedSuccessfully: served)
             switch outcome {
             case .served(let status, let usage):
-                logRequest(keyName: keyName, model: model.canonical, node: node.name, status: status, started: started, usage: usage, stream: translation.stream)
+                logRequest(
+                    keyName: keyName, model: model.canonical, node: node.name, status: status, started: started, usage: usage,
+                    stream: translation.stream)
                 return
             case .retryable(let error):
                 logger.warning("node \(node.name) failed \(model.canonical) before the first byte: \(error.message); trying another node")
@@ -68,7 +71,9 @@ extension Gateway {
             case .final(let error):
                 return await finishWithError(error, writer, keyName: keyName, model: model.canonical, started: started, node: node.name)
             case .abandoned:
-                logRequest(keyName: keyName, model: model.canonical, node: node.name, status: 499, started: started, usage: Usage(), stream: translation.stream)
+                logRequest(
+                    keyName: keyName, model: model.canonical, node: node.name, status: 499, started: started, usage: Usage(),
+                    stream: translation.stream)
                 return
             }
         }
@@ -80,19 +85,23 @@ extension Gateway {
             return APIError(status: 404, "model '\(model)' not found", param: "model", code: "model_not_found")
         case .noHealthyNode:
             let seconds = max(1, (config.health.intervalMs + 999) / 1000)
-            return APIError(status: 503, "no healthy node can serve model '\(model)' right now", code: "model_unavailable", retryAfter: seconds)
+            return APIError(
+                status: 503, "no healthy node can serve model '\(model)' right now", code: "model_unavailable", retryAfter: seconds)
         }
     }
 
     private func finishWithError(
-        _ error: APIError, _ writer: HTTPResponseWriter, keyName: String, model: String, started: ContinuousClock.Instant, node: String = "-"
+        _ error: APIError, _ writer: HTTPResponseWriter, keyName: String, model: String, started: ContinuousClock.Instant,
+        node: String = "-"
     ) async {
         await respond(writer, error, openAI: true)
         logRequest(keyName: keyName, model: model, node: node, status: error.status, started: started, usage: Usage(), stream: false)
     }
 
     /// One attempt on one node.
-    private func forward(_ body: [UInt8], translation: ChatRequestTranslation, to node: ClusterConfig.NodeConfig, writer: HTTPResponseWriter)
+    private func forward(
+        _ body: [UInt8], translation: ChatRequestTranslation, to node: ClusterConfig.NodeConfig, writer: HTTPResponseWriter
+    )
         async -> AttemptOutcome
     {
         let upstream = HTTPClientRequest(
@@ -130,7 +139,8 @@ extension Gateway {
     }
 
     private func relayCompletion(
-        _ response: HTTPClientResponse, translator: inout ChatResponseTranslation, node: ClusterConfig.NodeConfig, writer: HTTPResponseWriter
+        _ response: HTTPClientResponse, translator: inout ChatResponseTranslation, node: ClusterConfig.NodeConfig,
+        writer: HTTPResponseWriter
     ) async -> AttemptOutcome {
         let answer: JSONValue
         do {
@@ -155,7 +165,8 @@ extension Gateway {
     }
 
     private func relayStream(
-        _ response: HTTPClientResponse, translator: inout ChatResponseTranslation, node: ClusterConfig.NodeConfig, writer: HTTPResponseWriter
+        _ response: HTTPClientResponse, translator: inout ChatResponseTranslation, node: ClusterConfig.NodeConfig,
+        writer: HTTPResponseWriter
     ) async -> AttemptOutcome {
         var usage = Usage()
         var splitter = LineSplitter()

@@ -34,7 +34,8 @@ extension Gateway {
         case .missing:
             await respond(
                 writer,
-                APIError(status: 401, "missing API key: send it as 'Authorization: Bearer KEY' or 'X-API-Key: KEY'", code: "invalid_api_key"),
+                APIError(
+                    status: 401, "missing API key: send it as 'Authorization: Bearer KEY' or 'X-API-Key: KEY'", code: "invalid_api_key"),
                 openAI: request.path.hasPrefix("/v1"))
         case .invalid:
             await respond(writer, APIError(status: 401, "invalid API key", code: "invalid_api_key"), openAI: request.path.hasPrefix("/v1"))

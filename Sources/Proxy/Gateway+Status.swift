@@ -42,7 +42,8 @@ extension Gateway {
         }
         let healthy = snapshots.filter { $0.health == .healthy }.count
         let body: JSONValue = [
-            "status": .string(healthy > 0 ? "ok" : "degraded"), "uptimeSeconds": .int(uptime), "strategy": .string(config.strategy.rawValue),
+            "status": .string(healthy > 0 ? "ok" : "degraded"), "uptimeSeconds": .int(uptime),
+            "strategy": .string(config.strategy.rawValue),
             "healthyNodes": .int(Int64(healthy)), "nodes": .array(nodes),
         ]
         await respondJSON(writer, body)
@@ -61,7 +62,8 @@ enum ISOTimestamp {
             let text = String(value)
             return String(repeating: "0", count: max(0, width - text.count)) + text
         }
-        return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T\(pad(secondsOfDay / 3600, 2)):\(pad(secondsOfDay / 60 % 60, 2)):\(pad(secondsOfDay % 60, 2)).\(pad(millis, 3))Z"
+        return
+            "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T\(pad(secondsOfDay / 3600, 2)):\(pad(secondsOfDay / 60 % 60, 2)):\(pad(secondsOfDay % 60, 2)).\(pad(millis, 3))Z"
     }
 
     /// Howard Hinnant's civil_from_days.

@@ -1,7 +1,7 @@
-@preconcurrency import Glibc
 import Balancer
 import Dispatch
 import Foundation
+@preconcurrency import Glibc
 
 let version = "0.1.0"
 
@@ -39,7 +39,9 @@ case .version:
     exit(0)
 case .checkConfig(let path):
     let config = loadConfig(path)
-    print("\(path): valid — \(config.nodes.count) node(s), \(config.cloud.count) cloud endpoint(s), \(config.routes.count) route(s), strategy \(config.strategy.rawValue)")
+    print(
+        "\(path): valid — \(config.nodes.count) node(s), \(config.cloud.count) cloud endpoint(s), \(config.routes.count) route(s), strategy \(config.strategy.rawValue)"
+    )
     exit(0)
 case .serve:
     break
@@ -55,8 +57,12 @@ if config.apiKeys.isEmpty { logger.warning("apiKeys is empty: every client is le
 let gateway = Gateway(config: config, logger: logger)
 do {
     let port = try await gateway.start()
-    logger.info("tensorwall \(version) listening on \(config.listen.host):\(port) with \(config.nodes.count) node(s), strategy \(config.strategy.rawValue)")
-    for node in config.nodes { logger.info("node \(node.name) at \(node.url) priority \(node.priority) weight \(node.weight) maxParallel \(node.maxParallel)") }
+    logger.info(
+        "tensorwall \(version) listening on \(config.listen.host):\(port) with \(config.nodes.count) node(s), strategy \(config.strategy.rawValue)"
+    )
+    for node in config.nodes {
+        logger.info("node \(node.name) at \(node.url) priority \(node.priority) weight \(node.weight) maxParallel \(node.maxParallel)")
+    }
 } catch {
     fail("cannot listen on \(config.listen.host):\(config.listen.port): \(error)", status: 1)
 }

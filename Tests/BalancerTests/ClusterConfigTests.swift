@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 
 @testable import Balancer
@@ -49,7 +50,7 @@ import Testing
         (#"{"routes":{"gpt-4":[]}}"#, "routes.gpt-4: must list at least one target"),
         (#"{"cloud":[{"name":"x","url":"ftp://x"}]}"#, "cloud[0].url: must be an https:// URL"),
         (#"{"nodes":[{"url":"http://a:1"}]}"#, "nodes[0].name: is required"),
-        (#"[1]"#, ": expected an object") ,
+        (#"[1]"#, ": expected an object"),
         (#"{"#, "invalid JSON"),
     ])
     func refusesMistakesNamingTheField(json: String, expected: String) {
@@ -84,8 +85,6 @@ import Testing
         #expect(url.basePath == base)
     }
 }
-
-import Foundation
 
 enum FileManagerShim {
     static func read(_ path: String) -> [UInt8]? {

@@ -30,7 +30,8 @@ func node(
 @Suite struct WarmFirstPlacementTests {
     let model = ModelName("llama3.2")!
 
-    func choose(_ nodes: [NodeSnapshot], seed: UInt64 = 1, excluding: Set<Int> = []) -> Result<WarmFirstPlacement.Choice, PlacementFailure> {
+    func choose(_ nodes: [NodeSnapshot], seed: UInt64 = 1, excluding: Set<Int> = []) -> Result<WarmFirstPlacement.Choice, PlacementFailure>
+    {
         var random = SeededGenerator(state: seed)
         return WarmFirstPlacement.choose(model, among: nodes, excluding: excluding, using: &random)
     }

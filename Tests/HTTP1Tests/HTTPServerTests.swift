@@ -22,7 +22,8 @@ import Testing
         defer { server.stop() }
         let client = try await RawClient(port: server.port)
         defer { client.close() }
-        try await client.send("POST /c HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5;ext=1\r\nhello\r\n6\r\n world\r\n0\r\nX-Trailer: 1\r\n\r\n")
+        try await client.send(
+            "POST /c HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5;ext=1\r\nhello\r\n6\r\n world\r\n0\r\nX-Trailer: 1\r\n\r\n")
         let response = try await client.readResponse()
         #expect(response.body == "POST /c body=hello world")
     }
@@ -116,7 +117,8 @@ import Testing
 
         let chunked = try await RawClient(port: server.port)
         defer { chunked.close() }
-        try await chunked.send("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n800\r\n\(String(repeating: "b", count: 2048))\r\n0\r\n\r\n")
+        try await chunked.send(
+            "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n800\r\n\(String(repeating: "b", count: 2048))\r\n0\r\n\r\n")
         #expect(try await chunked.readUntilClose().hasPrefix("HTTP/1.1 413 "))
     }
 

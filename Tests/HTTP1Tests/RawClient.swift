@@ -1,3 +1,5 @@
+import Foundation
+
 @testable import HTTP1
 
 /// Speaks bytes to a server exactly as written, so tests can send what a well-behaved client never would.
@@ -54,8 +56,6 @@ final class RawClient {
 
     func close() { connection.socket.close() }
 }
-
-import Foundation
 
 /// A server that echoes what it parsed, for testing the codec itself.
 func startEchoServer(_ configure: (inout HTTPServerConfiguration) -> Void = { _ in }) throws -> HTTPServer {

@@ -31,7 +31,8 @@ import Testing
 @Suite struct ProbeDecodingTests {
     @Test func readsTagsAndPs() throws {
         let tags = #"{"models":[{"name":"llama3.2:latest","model":"llama3.2:latest","size":2019393189,"digest":"abc","details":{}}]}"#
-        let ps = #"{"models":[{"name":"Mistral:latest","model":"mistral:latest","size":5137025024,"digest":"d","expires_at":"2024-06-04T14:38:31.83753-07:00","size_vram":4000000000}]}"#
+        let ps =
+            #"{"models":[{"name":"Mistral:latest","model":"mistral:latest","size":5137025024,"digest":"d","expires_at":"2024-06-04T14:38:31.83753-07:00","size_vram":4000000000}]}"#
         let pulled = try ProbeDecoding.pulledModels(from: Array(tags.utf8))
         #expect(pulled.map(\.name.canonical) == ["llama3.2:latest"])
         #expect(pulled[0].sizeBytes == 2_019_393_189)

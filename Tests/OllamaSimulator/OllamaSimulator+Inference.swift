@@ -17,7 +17,8 @@ extension OllamaSimulator {
             return await respondError(writer, 400, "\(error)", openAI: openAI)
         }
         guard body.objectValue != nil else {
-            return await respondError(writer, 400, "json: cannot unmarshal \(body.typeName) into Go value of type api.ChatRequest", openAI: openAI)
+            return await respondError(
+                writer, 400, "json: cannot unmarshal \(body.typeName) into Go value of type api.ChatRequest", openAI: openAI)
         }
         let modelName = body["model"]?.stringValue ?? ""
         if modelName.isEmpty {
@@ -73,7 +74,8 @@ extension OllamaSimulator {
         let promptEval = Double(promptTokens) / configuration.promptTokensPerSecond
         try? await Task.sleep(for: await scheduler.seconds(promptEval))
         let limit = (body["options"]?["num_predict"]?.intValue ?? body["max_tokens"]?.intValue).map { Int($0) }
-        let count = limit.map { $0 > 0 ? min($0, configuration.responseTokens) : configuration.responseTokens } ?? configuration.responseTokens
+        let count =
+            limit.map { $0 > 0 ? min($0, configuration.responseTokens) : configuration.responseTokens } ?? configuration.responseTokens
         let doneReason = (limit.map { $0 > 0 && $0 < configuration.responseTokens } ?? false) ? "length" : "stop"
         let tokenDelay = await scheduler.seconds(1 / configuration.tokensPerSecond)
 
@@ -145,13 +147,18 @@ extension OllamaSimulator {
         switch kind {
         case .chat:
             var line = JSONValue.object(
-                ["model": .string(model), "created_at": .string(createdAt), "message": ["role": "assistant", "content": .string(token)], "done": false]
+                [
+                    "model": .string(model), "created_at": .string(createdAt), "message": ["role": "assistant", "content": .string(token)],
+                    "done": false,
+                ]
             ).serialized()
             line.append(10)
             return line
         case .generate:
-            var line = JSONValue.object(["model": .string(model), "created_at": .string(createdAt), "response": .string(token), "done": false])
-                .serialized()
+            var line = JSONValue.object([
+                "model": .string(model), "created_at": .string(createdAt), "response": .string(token), "done": false,
+            ])
+            .serialized()
             line.append(10)
             return line
         case .openAIChat:
@@ -187,7 +194,11 @@ extension OllamaSimulator {
             ]
         }
         var object: JSONObject = ["model": .string(model), "created_at": .string(createdAt)]
-        if kind == .chat { object["message"] = ["role": "assistant", "content": .string(text)] } else { object["response"] = .string(text) }
+        if kind == .chat {
+            object["message"] = ["role": "assistant", "content": .string(text)]
+        } else {
+            object["response"] = .string(text)
+        }
         object["done"] = true
         object["done_reason"] = .string(reason)
         if kind == .generate { object["context"] = [1, 2, 3] }
@@ -207,7 +218,9 @@ enum GoDuration {
 
     static func seconds(_ value: JSONValue) -> Result<Double, Invalid> {
         if let number = value.doubleValue { return .success(number) }
-        guard let text = value.stringValue else { return .failure(Invalid(message: "json: cannot unmarshal \(value.typeName) into Go value of type api.Duration")) }
+        guard let text = value.stringValue else {
+            return .failure(Invalid(message: "json: cannot unmarshal \(value.typeName) into Go value of type api.Duration"))
+        }
         if let seconds = parse(text) { return .success(seconds) }
         if Double(text) != nil { return .failure(Invalid(message: "time: missing unit in duration \"\(text)\"")) }
         return .failure(Invalid(message: "time: invalid duration \"\(text)\""))

@@ -12,7 +12,8 @@ extension OllamaSimulator {
         let path = request.path
         switch (request.method, path) {
         case ("GET", "/"), ("HEAD", "/"):
-            try? await writer.respond(status: 200, headers: ["Content-Type": "text/plain; charset=utf-8"], body: Array("Ollama is running".utf8))
+            try? await writer.respond(
+                status: 200, headers: ["Content-Type": "text/plain; charset=utf-8"], body: Array("Ollama is running".utf8))
         case ("GET", "/api/version"), ("HEAD", "/api/version"):
             await respondJSON(writer, 200, ["version": .string(configuration.version)])
         case ("GET", "/api/tags"), ("HEAD", "/api/tags"):

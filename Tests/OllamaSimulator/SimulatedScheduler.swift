@@ -133,7 +133,8 @@ actor SimulatedScheduler {
             var expiresIn: Double?
             if let expiry = runner.expiresAt {
                 let remaining = now.duration(to: expiry)
-                expiresIn = (Double(remaining.components.seconds) + Double(remaining.components.attoseconds) / 1e18) / configuration.timeScale
+                expiresIn =
+                    (Double(remaining.components.seconds) + Double(remaining.components.attoseconds) / 1e18) / configuration.timeScale
             } else if runner.keepAlive >= 0 {
                 expiresIn = runner.keepAlive
             }

@@ -64,7 +64,9 @@ import Testing
         farm.nodes[0].holdStreams(true)  // the node sends one token, then waits
         let response = try await farm.request(
             "POST", "/v1/chat/completions",
-            body: #"{"model":"llama3.2","messages":[{"role":"user","content":"Tell me a story"}],"stream":true,"stream_options":{"include_usage":true}}"#)
+            body:
+                #"{"model":"llama3.2","messages":[{"role":"user","content":"Tell me a story"}],"stream":true,"stream_options":{"include_usage":true}}"#
+        )
         #expect(response.headers["Content-Type"] == "text/event-stream")
         var events = EventReader(response)
         let first = try JSONParser.parse(try #require(try await events.next()))
@@ -111,7 +113,10 @@ import Testing
         (#"{"model":"llama3.2","messages":[]}"#, 400, "invalid_request_error"),
         (#"{"model":"llama3.2","messages":[{"role":"wizard","content":"x"}]}"#, 400, "invalid_request_error"),
         (#"{"model":"llama3.2","messages":[{"role":"user","content":"x"}],"temperature":"hot"}"#, 400, "invalid_request_error"),
-        (#"{"model":"llama3.2","messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"https://x/y.png"}}]}]}"#, 400, "invalid_request_error"),
+        (
+            #"{"model":"llama3.2","messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"https://x/y.png"}}]}]}"#,
+            400, "invalid_request_error"
+        ),
         (#"{"model":"llama9","messages":[{"role":"user","content":"x"}]}"#, 404, "invalid_request_error"),
     ])
     func badInputGetsOpenAIErrors(body: String, status: Int, type: String) async throws {
@@ -128,7 +133,9 @@ import Testing
         let farm = try await TestFarm.start([.init()])
         defer { Task { await farm.stop() } }
         let body = #"{"model":"llama3.2","messages":[{"role":"user","content":"x"}]}"#
-        for headers: HTTPHeaders in [["X-API-Key": "gw_wrong"], ["Authorization": "Bearer gw_wrong"], [:], ["Authorization": "Basic Zm9vOmJhcg=="]] {
+        for headers: HTTPHeaders in [
+            ["X-API-Key": "gw_wrong"], ["Authorization": "Bearer gw_wrong"], [:], ["Authorization": "Basic Zm9vOmJhcg=="],
+        ] {
             let answer = try await farm.json("POST", "/v1/chat/completions", body: body, headers: headers)
             #expect(answer.status == 401)
             Self.expectOpenAIError(answer.body, type: "authentication_error")

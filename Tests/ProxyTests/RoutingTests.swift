@@ -123,7 +123,8 @@ import Testing
         try await farm.waitUntilAllHealthy()
         farm.nodes[0].stop()
         #expect(await farm.eventually { await farm.health(of: 0) == .unhealthy })
-        let answer = try await farm.json("POST", "/v1/chat/completions", body: #"{"model":"llama3.2","messages":[{"role":"user","content":"x"}]}"#)
+        let answer = try await farm.json(
+            "POST", "/v1/chat/completions", body: #"{"model":"llama3.2","messages":[{"role":"user","content":"x"}]}"#)
         #expect(answer.status == 503)
         #expect(answer.headers["Retry-After"] != nil)
         #expect(answer.body["error"]?["type"]?.stringValue == "api_error")

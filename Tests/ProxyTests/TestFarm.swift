@@ -62,7 +62,9 @@ final class TestFarm: Sendable {
         client.shutdown()
     }
 
-    func request(_ method: String = "POST", _ path: String, body: String = "", headers: HTTPHeaders? = nil) async throws -> HTTPClientResponse {
+    func request(_ method: String = "POST", _ path: String, body: String = "", headers: HTTPHeaders? = nil) async throws
+        -> HTTPClientResponse
+    {
         var sent = headers ?? ["X-API-Key": Self.key, "Content-Type": "application/json"]
         if headers == nil && body.isEmpty { sent.remove("Content-Type") }
         return try await client.execute(

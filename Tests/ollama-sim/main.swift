@@ -1,5 +1,5 @@
-@preconcurrency import Glibc
 import Foundation
+@preconcurrency import Glibc
 import OllamaSimulator
 
 // A simulated Ollama node for the Python client checks and the benchmarks:
