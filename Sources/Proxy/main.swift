@@ -6,7 +6,7 @@ import Foundation
 let version = "0.1.0"
 
 func fail(_ message: String, status: Int32) -> Never {
-    fputs("tensorwall: \(message)\n", stderr)
+    FileHandle.standardError.write(Data("tensorwall: \(message)\n".utf8))
     exit(status)
 }
 

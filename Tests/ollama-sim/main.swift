@@ -51,7 +51,7 @@ do {
     let port = try simulator.start()
     for name in preload { await simulator.preload(name) }
     print("ollama-sim \(configuration.name) listening on \(configuration.host):\(port)")
-    fflush(stdout)
+    _ = fflush(nil)  // nil flushes every stream, without touching the C global
 } catch {
     FileHandle.standardError.write(Data("ollama-sim: \(error)\n".utf8))
     exit(1)
