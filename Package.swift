@@ -24,6 +24,7 @@ let package = Package(
         .testTarget(name: "HTTP1Tests", dependencies: ["HTTP1"]),
         .testTarget(name: "BalancerTests", dependencies: ["Balancer"]),
         .testTarget(name: "HealthTests", dependencies: ["Health", "Balancer"]),
+        .testTarget(name: "OllamaSimulatorTests", dependencies: ["OllamaSimulator", "HTTP1", "Balancer"]),
         .testTarget(name: "ProxyTests", dependencies: ["Proxy", "HTTP1", "Balancer", "Health", "OllamaSimulator"]),
     ],
     swiftLanguageModes: [.v6]

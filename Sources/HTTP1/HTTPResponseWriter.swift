@@ -45,7 +45,7 @@ public final class HTTPResponseWriter: Sendable {
 
     /// Sends a complete response in a single write.
     public func respond(status: Int, headers: HTTPHeaders = HTTPHeaders(), body: [UInt8] = []) async throws {
-        var head = beginHead(status: status, headers: headers, contentLength: body.count)
+        var head = try beginHead(status: status, headers: headers, contentLength: body.count)
         if !isHead { head.append(contentsOf: body) }
         state.withLock { $0.finished = true }
         try await send(head)
@@ -53,7 +53,7 @@ public final class HTTPResponseWriter: Sendable {
 
     /// Sends the head of a streamed response; the body follows through `write` and `finish`.
     public func start(status: Int, headers: HTTPHeaders = HTTPHeaders()) async throws {
-        let head = beginHead(status: status, headers: headers, contentLength: nil)
+        let head = try beginHead(status: status, headers: headers, contentLength: nil)
         try await send(head)
     }
 
@@ -86,14 +86,18 @@ public final class HTTPResponseWriter: Sendable {
         if chunked && !isHead { try await send([48, 13, 10, 13, 10]) }
     }
 
-    private func beginHead(status: Int, headers: HTTPHeaders, contentLength: Int?) -> [UInt8] {
-        let (closeAfter, chunked) = state.withLock { state -> (Bool, Bool) in
-            precondition(!state.headSent, "response head written twice")
+    /// Thrown when a handler tries to start a second response on one request.
+    public struct HeadAlreadySent: Error {}
+
+    private func beginHead(status: Int, headers: HTTPHeaders, contentLength: Int?) throws -> [UInt8] {
+        let started = state.withLock { state -> (closeAfter: Bool, chunked: Bool)? in
+            guard !state.headSent else { return nil }
             state.headSent = true
             state.status = status
             state.chunked = contentLength == nil
             return (state.closeAfter, state.chunked)
         }
+        guard let (closeAfter, chunked) = started else { throw HeadAlreadySent() }
         var text = "HTTP/1.1 \(status) \(HTTPStatus.reason(status))\r\n"
         for (name, value) in headers
         where !name.caseInsensitiveEquals("Content-Length") && !name.caseInsensitiveEquals("Transfer-Encoding")

@@ -1,0 +1,99 @@
+import Balancer
+import HTTP1
+import Testing
+
+@testable import OllamaSimulator
+
+/// The simulated node must behave like Ollama's scheduler, or placement results measured on it mean nothing.
+@Suite struct SimulatorTests {
+    func simulator(_ configure: (inout SimulatorConfiguration) -> Void = { _ in }) throws -> OllamaSimulator {
+        var configuration = SimulatorConfiguration(
+            name: "sim", models: [SimulatedModel("a", sizeGB: 2), SimulatedModel("b", sizeGB: 2), SimulatedModel("c", sizeGB: 4)])
+        configuration.timeScale = 0.001
+        configuration.tokensPerSecond = 1000
+        configure(&configuration)
+        let simulator = OllamaSimulator(configuration)
+        try simulator.start()
+        return simulator
+    }
+
+    func post(_ simulator: OllamaSimulator, _ path: String, _ body: String) async throws -> (status: Int, body: String) {
+        let client = HTTPClient()
+        defer { client.shutdown() }
+        let response = try await client.execute(
+            HTTPClientRequest(method: "POST", host: "127.0.0.1", port: simulator.port, target: path, body: Array(body.utf8)))
+        return (response.status, String(decoding: try await response.collect(), as: UTF8.self))
+    }
+
+    @Test func loadingBeyondTheCapEvictsTheLeastRecentlyUsedIdleModel() async throws {
+        let simulator = try simulator { $0.maxLoadedModels = 2 }
+        defer { simulator.stop() }
+        await simulator.preload("a")
+        await simulator.preload("b")
+        await simulator.preload("a")  // a is now the more recently used
+        await simulator.preload("c")
+        #expect(await simulator.loadedModelNames() == ["a:latest", "c:latest"])
+        #expect(await simulator.loadCount() == 3)
+    }
+
+    @Test func vramLimitsWhatFitsTogether() async throws {
+        let simulator = try simulator { $0.vramBytes = 5_000_000_000 }
+        defer { simulator.stop() }
+        await simulator.preload("a")
+        await simulator.preload("b")
+        await simulator.preload("c")  // 4 GB: with either 2 GB model beside it, 6 GB > 5 GB, so both go
+        #expect(await simulator.loadedModelNames() == ["c:latest"])
+    }
+
+    @Test func idleModelsExpireAfterKeepAlive() async throws {
+        let simulator = try simulator { $0.keepAliveSeconds = 20 }  // 20 ms real
+        defer { simulator.stop() }
+        await simulator.preload("a")
+        #expect(await simulator.loadedModelNames() == ["a:latest"])
+        try await Task.sleep(for: .milliseconds(60))
+        #expect(await simulator.loadedModelNames() == [])
+    }
+
+    @Test func aColdRequestReportsItsLoadDurationAndAWarmOneDoesNot() async throws {
+        let simulator = try simulator { $0.loadSecondsPerGB = 10 }  // 2 GB: 21 s simulated, 21 ms real
+        defer { simulator.stop() }
+        let request = #"{"model":"a","messages":[{"role":"user","content":"hi"}],"stream":false}"#
+        let cold = try JSONParser.parse(try await post(simulator, "/api/chat", request).body)
+        let warm = try JSONParser.parse(try await post(simulator, "/api/chat", request).body)
+        #expect((cold["load_duration"]?.intValue ?? 0) > 20_000_000)
+        #expect((warm["load_duration"]?.intValue ?? .max) < 5_000_000)
+        #expect(cold["done_reason"] == "stop")
+        #expect(cold["eval_count"] == 8)
+    }
+
+    @Test func answersWithOllamasErrorTexts() async throws {
+        let simulator = try simulator()
+        defer { simulator.stop() }
+        #expect(try await post(simulator, "/api/chat", #"{"model":"zz","messages":[]}"#) == (404, #"{"error":"model 'zz' not found"}"#))
+        #expect(try await post(simulator, "/api/chat", #"{"messages":[]}"#) == (400, #"{"error":"model is required"}"#))
+        #expect(try await post(simulator, "/api/generate", #"{"prompt":"x"}"#) == (404, #"{"error":"model '' not found"}"#))
+        #expect(try await post(simulator, "/api/chat", "") == (400, #"{"error":"missing request body"}"#))
+        let badKeepAlive = try await post(simulator, "/api/chat", #"{"model":"a","keep_alive":"300"}"#)
+        #expect(badKeepAlive == (400, #"{"error":"time: missing unit in duration \"300\""}"#))
+    }
+
+    @Test func parallelSlotsQueueTheRest() async throws {
+        let simulator = try simulator {
+            $0.numParallel = 1
+            $0.timeScale = 1
+            $0.loadBaseSeconds = 0
+            $0.loadSecondsPerGB = 0
+            $0.tokensPerSecond = 100  // 8 tokens: 80 ms per answer
+        }
+        defer { simulator.stop() }
+        await simulator.preload("a")
+        let request = #"{"model":"a","messages":[{"role":"user","content":"hi"}],"stream":false}"#
+        async let first = post(simulator, "/api/chat", request)
+        async let second = post(simulator, "/api/chat", request)
+        let answers = try await [first, second].map { try JSONParser.parse($0.body) }
+        // Ollama counts slot waiting in total_duration only: one of the two waited for the other.
+        let totals = answers.compactMap { $0["total_duration"]?.intValue }.sorted()
+        #expect(totals.count == 2)
+        #expect(totals[1] > totals[0] + 50_000_000)
+    }
+}
