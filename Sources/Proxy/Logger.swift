@@ -38,8 +38,10 @@ final class Logger: Sendable {
             format: "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1, Int(parts.tm_mday),
             Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec), Int(now.tv_nsec / 1_000_000))
         let line = "\(stamp) \(level.label) \(message())\n"
+        var bytes = Array(line.utf8)
         lock.withLock { _ in
-            _ = line.withCString { fputs($0, stderr) }
+            // Straight to descriptor 2: one write per line, no C stdio globals.
+            _ = bytes.withUnsafeMutableBytes { Glibc.write(2, $0.baseAddress, $0.count) }
         }
     }
 
