@@ -1,0 +1,119 @@
+import Balancer
+import Testing
+
+@testable import Proxy
+
+@Suite struct ChatRequestTranslationTests {
+    func translate(_ json: String) throws -> ChatRequestTranslation {
+        try ChatRequestTranslation.translate(try JSONParser.parse(json))
+    }
+
+    @Test func mapsToolsToolCallsAndToolResults() throws {
+        let translation = try translate(
+            """
+            {"model":"ollama/llama3.1","tools":[{"type":"function","function":{"name":"weather","parameters":{"type":"object"}}}],
+             "messages":[{"role":"developer","content":"Use tools."},
+                         {"role":"user","content":"Weather in Paris?"},
+                         {"role":"assistant","content":null,"tool_calls":[{"id":"call_1","type":"function","function":{"name":"weather","arguments":"{\\"city\\":\\"Paris\\"}"}}]},
+                         {"role":"tool","tool_call_id":"call_1","content":"18C"}]}
+            """)
+        let body = translation.ollamaBody
+        #expect(translation.model == "llama3.1")
+        #expect(body["tools"]?[0]?["function"]?["name"] == "weather")
+        let messages = try #require(body["messages"]?.arrayValue)
+        #expect(messages[0]["role"] == "system")
+        #expect(messages[2]["content"] == "")
+        #expect(messages[2]["tool_calls"]?[0]?["function"]?["arguments"] == ["city": "Paris"])
+        #expect(messages[3]["tool_name"] == "weather")
+    }
+
+    @Test func mapsResponseFormats() throws {
+        let json = try translate(#"{"model":"m","messages":[{"role":"user","content":"x"}],"response_format":{"type":"json_object"}}"#)
+        #expect(json.ollamaBody["format"] == "json")
+        let schema = try translate(
+            #"{"model":"m","messages":[{"role":"user","content":"x"}],"response_format":{"type":"json_schema","json_schema":{"name":"s","schema":{"type":"object"}}}}"#
+        )
+        #expect(schema.ollamaBody["format"] == ["type": "object"])
+        let text = try translate(#"{"model":"m","messages":[{"role":"user","content":"x"}],"response_format":{"type":"text"}}"#)
+        #expect(text.ollamaBody["format"] == nil)
+    }
+
+    @Test func streamDefaultsToFalseAsInOpenAI() throws {
+        let translation = try translate(#"{"model":"m","messages":[{"role":"user","content":"x"}]}"#)
+        #expect(translation.stream == false)
+        #expect(translation.ollamaBody["stream"] == false)
+        #expect(translation.ollamaBody["options"] == nil)
+    }
+
+    @Test(arguments: [
+        (
+            #"{"model":"m","messages":[{"role":"assistant","tool_calls":[{"function":{"name":"f","arguments":"{bad"}}]}]}"#,
+            "invalid tool call arguments"
+        ),
+        (#"{"model":"m","messages":[{"role":"user","content":[{"type":"audio","x":1}]}]}"#, "invalid message format"),
+        (
+            #"{"model":"m","messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"data:text/plain;base64,aGk="}}]}]}"#,
+            "invalid image input"
+        ),
+        (#"{"model":"m","messages":[{"role":"user","content":"x"}],"stop":[1]}"#, "stop must be a string or an array of strings"),
+        (#"{"model":"m","messages":[{"role":"user","content":"x"}],"max_tokens":1.5}"#, "max_tokens must be an integer"),
+        (#"{"model":"m","messages":[{"role":"user"}]}"#, "messages[0].content is required"),
+        (#"{"model":7,"messages":[]}"#, "model must be a string"),
+    ])
+    func refusesWhatOllamaWouldRefuse(json: String, message: String) {
+        #expect(throws: APIError.self) { try translate(json) }
+        do { _ = try translate(json) } catch { #expect((error as? APIError)?.message == message) }
+    }
+}
+
+@Suite struct ChatResponseTranslationTests {
+    @Test func toolCallsBecomeOpenAIToolCallsWithFinishReasonToolCalls() throws {
+        var translator = ChatResponseTranslation(model: "llama3.1", includeUsage: false, created: 1_700_000_000, id: "chatcmpl-x")
+        let answer = try JSONParser.parse(
+            #"{"model":"llama3.1","message":{"role":"assistant","content":"","tool_calls":[{"function":{"name":"weather","arguments":{"city":"Paris"}}}]},"done":true,"done_reason":"stop","prompt_eval_count":10,"eval_count":5}"#
+        )
+        let completion = translator.completion(from: answer)
+        let call = try #require(completion["choices"]?[0]?["message"]?["tool_calls"]?[0])
+        #expect(call["type"] == "function")
+        #expect(call["function"]?["name"] == "weather")
+        #expect(call["function"]?["arguments"] == #"{"city":"Paris"}"#)
+        #expect(call["id"]?.stringValue?.hasPrefix("call_") == true)
+        #expect(completion["choices"]?[0]?["finish_reason"] == "tool_calls")
+        #expect(completion["usage"] == ["prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15])
+    }
+
+    @Test func theDoneChunkBecomesAFinishChunkThenDone() throws {
+        var translator = ChatResponseTranslation(model: "m", includeUsage: false, created: 1, id: "chatcmpl-x")
+        let events = translator.events(
+            for: try JSONParser.parse(#"{"message":{"role":"assistant","content":""},"done":true,"done_reason":"length"}"#))
+        let text = String(decoding: events, as: UTF8.self)
+        #expect(text.hasSuffix("data: [DONE]\n\n"))
+        #expect(text.contains(#""finish_reason":"length""#))
+    }
+}
+
+@Suite struct LineSplitterTests {
+    @Test func keepsPartialLinesForTheNextPiece() throws {
+        var splitter = LineSplitter()
+        #expect(try splitter.lines(in: Array("{\"a\":1}\n{\"b\"".utf8)).map { Array($0) } == [Array("{\"a\":1}".utf8)])
+        #expect(try splitter.lines(in: Array(":2}\n".utf8)).map { Array($0) } == [Array("{\"b\":2}".utf8)])
+        #expect(splitter.remainder() == nil)
+    }
+}
+
+@Suite struct CommandLineOptionsTests {
+    @Test func parsesFlags() throws {
+        let options = try CommandLineOptions.parse(["--config", "/etc/tw.json", "--host=0.0.0.0", "--port", "9000", "--log-level", "debug"])
+        #expect(options.configPath == "/etc/tw.json")
+        #expect(options.host == "0.0.0.0")
+        #expect(options.port == 9000)
+        #expect(options.logLevel == "debug")
+        #expect(try CommandLineOptions.parse(["check-config", "x.json"]).action == .checkConfig("x.json"))
+        #expect(try CommandLineOptions.parse([]).configPath == "cluster.json")
+    }
+
+    @Test(arguments: [["--port", "70000"], ["--port"], ["--frobnicate"], ["--log-level", "loud"], ["check-config"]])
+    func refusesBadFlags(arguments: [String]) {
+        #expect(throws: CommandLineOptions.UsageError.self) { try CommandLineOptions.parse(arguments) }
+    }
+}
