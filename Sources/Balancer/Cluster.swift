@@ -1,16 +1,38 @@
 import Synchronization
 
-/// The set of nodes and the act of placing a request on one of them. Randomness is injected so
-/// placement can be tested deterministically.
+/// The set of nodes and the act of placing a request on one of them: the configured strategy,
+/// TensorWall's wait queue when every candidate is saturated, and conversation affinity. The
+/// clock and the randomness are injected so placement can be tested deterministically.
 public final class Cluster: Sendable {
     public let nodes: [OllamaNode]
+    public let strategy: ClusterConfig.Strategy
+    public let queueSettings: ClusterConfig.QueueSettings
+    public let costModel: CostModel
     private let random: Mutex<any RandomNumberGenerator & Sendable>
+    private let clock: @Sendable () -> Double
     private let firstProbe = FirstProbeGate()
+    private let queues = WaitQueues()
+    private let demand = Mutex(DemandTracker())
+    private let conversations = Mutex(ConversationMap(capacity: 100_000))
+    private let rotations = Mutex<[ModelName: Int]>([:])
 
-    public init(nodes: [ClusterConfig.NodeConfig], random: any RandomNumberGenerator & Sendable = SystemRandomNumberGenerator()) {
+    public init(
+        nodes: [ClusterConfig.NodeConfig], strategy: ClusterConfig.Strategy = .affinity,
+        queue: ClusterConfig.QueueSettings = ClusterConfig.QueueSettings(), costModel: CostModel = CostModel(),
+        random: any RandomNumberGenerator & Sendable = SystemRandomNumberGenerator(),
+        clock: @escaping @Sendable () -> Double = Cluster.monotonicSeconds
+    ) {
         self.nodes = nodes.enumerated().map { OllamaNode(index: $0.offset, config: $0.element) }
+        self.strategy = strategy
+        self.queueSettings = queue
+        self.costModel = costModel
         self.random = Mutex(random)
+        self.clock = clock
     }
+
+    public static let monotonicSeconds: @Sendable () -> Double = { MonotonicOrigin.seconds() }
+
+    public var now: Double { clock() }
 
     public func snapshots() async -> [NodeSnapshot] {
         var result: [NodeSnapshot] = []
@@ -22,50 +44,167 @@ public final class Cluster: Sendable {
     /// Called by the prober when every node has been probed once (answered or failed).
     public func markFirstProbeRoundComplete() {
         firstProbe.open()
+        queues.capacityChanged()
     }
 
-    /// Places a request for `model` and takes a slot on the chosen node.
-    public func acquire(_ model: ModelName, excluding: Set<Int> = []) async -> Result<Lease, PlacementFailure> {
+    /// Something that could free a slot happened (a request ended, a probe changed a node): queued requests look again.
+    public func capacityChanged() {
+        queues.capacityChanged()
+    }
+
+    /// Requests waiting in TensorWall's queue for `model`.
+    public func queuedRequests(_ model: ModelName) -> Int { queues.count(model) }
+
+    /// What to place.
+    public struct Request: Sendable {
+        public var model: ModelName
+        /// Overrides the cluster's strategy (a route may choose its own).
+        public var strategy: ClusterConfig.Strategy?
+        /// Nodes already tried for this request.
+        public var excluding: Set<Int>
+        /// Hash of the conversation before its newest turn, to find the node that served it.
+        public var conversationKey: UInt64?
+
+        public init(model: ModelName, strategy: ClusterConfig.Strategy? = nil, excluding: Set<Int> = [], conversationKey: UInt64? = nil) {
+            self.model = model
+            self.strategy = strategy
+            self.excluding = excluding
+            self.conversationKey = conversationKey
+        }
+    }
+
+    /// Places a request and takes a slot on the chosen node, waiting in the model's queue when
+    /// every candidate is saturated.
+    public func acquire(_ request: Request) async -> Result<Lease, PlacementFailure> {
         await firstProbe.wait()
+        let now = clock()
+        demand.withLock { $0.record(request.model, now: now) }
+        let strategy = request.strategy ?? self.strategy
+        if strategy != .affinity { return await acquireSimple(request, strategy: strategy) }
+        return await acquireByCost(request)
+    }
+
+    /// Records which node served a conversation so its next turn can go there too.
+    public func remember(conversation key: UInt64, node: Int) {
+        conversations.withLock { $0.remember(key, node: node) }
+    }
+
+    private func acquireSimple(_ request: Request, strategy: ClusterConfig.Strategy) async -> Result<Lease, PlacementFailure> {
+        let model = request.model
         for _ in 0..<4 {
-            switch await decide(model, excluding: excluding) {
-            case .failure(let failure):
-                return .failure(failure)
-            case .success(let choice):
-                let node = nodes[choice.nodeIndex]
-                if await node.tryAcquire(model, requireWarmSlot: choice.warm) {
-                    return .success(Lease(node: node, model: model))
+            let snapshots = await snapshots()
+            let rotation = rotations.withLock { rotations -> Int in
+                defer { rotations[model, default: 0] &+= 1 }
+                return rotations[model, default: 0]
+            }
+            let choice = random.withLock { generator -> Result<Int, PlacementFailure> in
+                var local = generator
+                defer { generator = local }
+                return SimpleStrategy.choose(
+                    strategy, model, among: snapshots, excluding: request.excluding, rotation: rotation, using: &local)
+            }
+            switch choice {
+            case .failure(let failure): return .failure(failure)
+            case .success(let index):
+                let load = costModel.predictedLoadSeconds(model, on: snapshots[index])
+                if await nodes[index].tryAcquire(model, claim: .any(predictedLoadSeconds: load), now: clock()) {
+                    return .success(
+                        Lease(cluster: self, node: nodes[index], model: model, claim: .any(predictedLoadSeconds: load), startedAt: clock()))
                 }
             }
         }
-        // Warm slots kept being taken under us: queue on the best node without the warm requirement.
-        switch await decide(model, excluding: excluding) {
-        case .failure(let failure):
-            return .failure(failure)
-        case .success(let choice):
-            let node = nodes[choice.nodeIndex]
-            guard await node.tryAcquire(model, requireWarmSlot: false) else { return .failure(.noHealthyNode) }
-            return .success(Lease(node: node, model: model))
-        }
+        return .failure(.noHealthyNode)
     }
 
-    private func decide(_ model: ModelName, excluding: Set<Int>) async -> Result<WarmFirstPlacement.Choice, PlacementFailure> {
-        let snapshots = await snapshots()
-        return random.withLock { generator in
-            var local = generator
-            defer { generator = local }
-            return WarmFirstPlacement.choose(model, among: snapshots, excluding: excluding, using: &local)
+    private func acquireByCost(_ request: Request) async -> Result<Lease, PlacementFailure> {
+        let model = request.model
+        let deadline = ContinuousClock.now + .milliseconds(queueSettings.maxWaitMs)
+        let conversationNode = request.conversationKey.flatMap { key in conversations.withLock { $0.node(for: key) } }
+        var excluding = request.excluding
+        var ticket: UInt64?
+        defer { if let ticket { queues.leave(model, ticket) } }
+        var epoch = queues.epoch
+        var lostRace = false
+        while true {
+            if ticket == nil && !queues.isEmpty(model) {
+                // Others are already waiting for this model: no overtaking.
+                guard let joined = queues.enqueue(model, maxLength: queueSettings.maxLength) else {
+                    return .failure(.queueFull(retryAfterSeconds: 1))
+                }
+                ticket = joined
+            }
+            if let waiting = ticket {
+                switch await queues.waitForTurn(model, waiting, seenEpoch: lostRace ? nil : epoch, deadline: deadline) {
+                case .turn: break
+                case .timedOut, .cancelled: return .failure(.queueTimeout)
+                }
+            }
+            epoch = queues.epoch
+            lostRace = false
+            let snapshots = await snapshots()
+            let now = clock()
+            let decision = random.withLock { generator -> Result<CostModel.Estimate, PlacementFailure> in
+                var local = generator
+                defer { generator = local }
+                let rates = demand.withLock { $0 }
+                return AffinityPlacement.choose(
+                    model, among: snapshots, excluding: excluding, conversationNode: conversationNode, now: now, costModel: costModel,
+                    demand: { rates.rate($0, now: now) }, using: &local)
+            }
+            let estimate: CostModel.Estimate
+            switch decision {
+            case .failure(let failure): return .failure(failure)
+            case .success(let chosen): estimate = chosen
+            }
+            if estimate.startsNow {
+                if await nodes[estimate.nodeIndex].tryAcquire(model, claim: estimate.claim, now: clock()) {
+                    return .success(
+                        Lease(cluster: self, node: nodes[estimate.nodeIndex], model: model, claim: estimate.claim, startedAt: clock()))
+                }
+                lostRace = true  // another request took that slot first: look again at once
+                continue
+            }
+            if ticket == nil {
+                guard let joined = queues.enqueue(model, maxLength: queueSettings.maxLength) else {
+                    // This tier's queue is full: a lower tier may still start at once.
+                    let tier = snapshots.filter { $0.priority == snapshots[estimate.nodeIndex].priority }.map(\.index)
+                    excluding.formUnion(tier)
+                    if case .success = AffinityPlacement.candidateTier(model, among: snapshots, excluding: excluding) { continue }
+                    return .failure(.queueFull(retryAfterSeconds: max(1, Int(estimate.seconds.rounded(.up)))))
+                }
+                ticket = joined
+            }
         }
     }
 }
 
-/// A slot taken on a node; give it back exactly once with `release`.
+/// A slot taken on a node; end it exactly once with `release`.
 public struct Lease: Sendable {
+    let cluster: Cluster
     public let node: OllamaNode
     public let model: ModelName
+    public let claim: SlotClaim
+    /// Monotonic seconds when the slot was taken.
+    public let startedAt: Double
 
-    public func release(servedSuccessfully: Bool) async {
-        await node.release(model, servedSuccessfully: servedSuccessfully)
+    /// Whether this request is starting a cold load.
+    public var startsColdLoad: Bool {
+        switch claim {
+        case .coldLoad: return true
+        default: return false
+        }
+    }
+
+    /// The node started answering: a load it was doing is finished.
+    public func firstByteArrived() async {
+        await node.firstByteArrived(model)
+    }
+
+    public func release(_ outcome: RequestOutcome) async {
+        var outcome = outcome
+        if outcome.succeeded && outcome.serviceSeconds == nil { outcome.serviceSeconds = cluster.now - startedAt }
+        await node.release(model, outcome: outcome, now: cluster.now)
+        cluster.capacityChanged()
     }
 }
 
@@ -93,5 +232,15 @@ final class FirstProbeGate: Sendable {
             }
             if proceed { continuation.resume() }
         }
+    }
+}
+
+/// Monotonic seconds since the process started.
+enum MonotonicOrigin {
+    static let origin = ContinuousClock.now
+
+    static func seconds() -> Double {
+        let elapsed = origin.duration(to: .now)
+        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
     }
 }

@@ -163,7 +163,7 @@ private struct FieldReader {
     }
 
     func node(_ value: JSONValue) throws(ConfigError) -> ClusterConfig.NodeConfig {
-        let fields = try object(value, allowed: ["name", "url", "weight", "priority", "maxParallel", "vramGB"])
+        let fields = try object(value, allowed: ["name", "url", "weight", "priority", "maxParallel", "vramGB", "maxLoadedModels"])
         guard let nameValue = fields["name"] else { throw ConfigError(child("name").path, "is required") }
         guard let urlValue = fields["url"] else { throw ConfigError(child("url").path, "is required") }
         let name = try child("name").nonEmptyString(nameValue)
@@ -175,6 +175,7 @@ private struct FieldReader {
         if let value = fields["weight"] { node.weight = try child("weight").int(value, min: 0) }
         if let value = fields["priority"] { node.priority = try child("priority").int(value, min: 0) }
         if let value = fields["maxParallel"] { node.maxParallel = try child("maxParallel").int(value, min: 1, max: 4096) }
+        if let value = fields["maxLoadedModels"] { node.maxLoadedModels = try child("maxLoadedModels").int(value, min: 1, max: 1024) }
         if let value = fields["vramGB"] {
             guard let gigabytes = value.doubleValue, gigabytes > 0 else {
                 throw ConfigError(child("vramGB").path, "must be a positive number")

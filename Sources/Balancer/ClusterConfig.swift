@@ -9,8 +9,26 @@ public struct ClusterConfig: Sendable, Equatable {
     public var nodes: [NodeConfig] = []
     public var cloud: [CloudEndpoint] = []
     public var routes: [String: [RouteTarget]] = [:]
+    /// A strategy per route alias, where the route says so; otherwise `strategy`.
+    public var routeStrategies: [String: Strategy] = [:]
+    public var queue = QueueSettings()
+    /// `keep_alive` sent to nodes when the client sends none (Ollama's form: seconds or "10m").
+    public var keepAlive: JSONValue?
+    /// Models TensorWall keeps loaded, and on how many nodes each.
+    public var warm: [String: Int] = [:]
 
     public init() {}
+
+    /// TensorWall's own wait queue, used when every node that could serve a model is saturated.
+    public struct QueueSettings: Sendable, Equatable {
+        public var maxLength = 256
+        public var maxWaitMs = 120_000
+
+        public init(maxLength: Int = 256, maxWaitMs: Int = 120_000) {
+            self.maxLength = maxLength
+            self.maxWaitMs = maxWaitMs
+        }
+    }
 
     public struct Listen: Sendable, Equatable {
         public var host = "127.0.0.1"
@@ -78,14 +96,20 @@ public struct ClusterConfig: Sendable, Equatable {
         /// Requests one loaded model on this node serves at once (Ollama's `OLLAMA_NUM_PARALLEL`).
         public var maxParallel = 1
         public var vramGB: Double?
+        /// Models Ollama keeps loaded at once on this node (`OLLAMA_MAX_LOADED_MODELS`; Ollama's default is 3 per GPU).
+        public var maxLoadedModels = 3
 
-        public init(name: String, url: NodeURL, weight: Int = 100, priority: Int = 0, maxParallel: Int = 1, vramGB: Double? = nil) {
+        public init(
+            name: String, url: NodeURL, weight: Int = 100, priority: Int = 0, maxParallel: Int = 1, vramGB: Double? = nil,
+            maxLoadedModels: Int = 3
+        ) {
             self.name = name
             self.url = url
             self.weight = weight
             self.priority = priority
             self.maxParallel = maxParallel
             self.vramGB = vramGB
+            self.maxLoadedModels = maxLoadedModels
         }
     }
 

@@ -1,25 +1,53 @@
 /// A consistent copy of one node's state, taken in a single actor hop, that placement reasons over.
 public struct NodeSnapshot: Sendable {
     public let index: Int
-    public let name: String
-    public let url: NodeURL
-    public let weight: Int
-    public let priority: Int
-    public let maxParallel: Int
+    public let config: ClusterConfig.NodeConfig
     public let health: NodeHealth
     public let pulled: [ModelName: PulledModel]
     public let loaded: [ModelName: LoadedModel]
+    /// Loads TensorWall started that have not produced a first byte yet (invisible in `/api/ps`).
+    public let loading: [ModelName: LoadInProgress]
     public let inFlight: [ModelName: Int]
+    /// When each model last had a request start here (monotonic seconds).
+    public let lastUsed: [ModelName: Double]
+    /// Learned seconds per GB of a cold load on this node (nil until a cold load was observed).
+    public let learnedLoadSecondsPerGB: Double?
+    /// Learned seconds from dispatch to the end of an answer, per model.
+    public let serviceSeconds: [ModelName: Double]
+    /// Cold loads TensorWall has started on this node.
+    public let coldLoadsStarted: Int
     public let lastProbe: ProbeOutcome?
+
+    public var name: String { config.name }
+    public var url: NodeURL { config.url }
+    public var weight: Int { config.weight }
+    public var priority: Int { config.priority }
+    public var maxParallel: Int { config.maxParallel }
 
     public func hasPulled(_ model: ModelName) -> Bool { pulled[model] != nil }
     public func isLoaded(_ model: ModelName) -> Bool { loaded[model] != nil }
+    public func isLoading(_ model: ModelName) -> Bool { loading[model] != nil }
     public func inFlight(_ model: ModelName) -> Int { inFlight[model] ?? 0 }
     public var totalInFlight: Int { inFlight.values.reduce(0, +) }
 
     /// A loaded model with a parallel slot free: a request here starts at once.
     public func hasWarmSlot(_ model: ModelName) -> Bool {
         isLoaded(model) && inFlight(model) < maxParallel
+    }
+}
+
+/// A cold load in progress, with when it started and how long it was predicted to take.
+public struct LoadInProgress: Sendable, Equatable {
+    public var startedAt: Double
+    public var predictedSeconds: Double
+
+    public init(startedAt: Double, predictedSeconds: Double) {
+        self.startedAt = startedAt
+        self.predictedSeconds = predictedSeconds
+    }
+
+    public func remaining(at now: Double) -> Double {
+        max(0, startedAt + predictedSeconds - now)
     }
 }
 

@@ -1,14 +1,55 @@
-/// One Ollama server as the balancer knows it: what is pulled, what is loaded, what is running on
-/// it now and whether it answers. All changes to a node go through this actor, so the in-flight
-/// count cannot drift between a placement and the response that ends it.
+/// How a placement intends to use a node; the node re-checks it when the slot is taken, so two
+/// concurrent placements cannot both take the last free slot or both start the same load.
+public enum SlotClaim: Sendable, Equatable {
+    /// The model is loaded and a parallel slot is free.
+    case warmSlot
+    /// The model is being loaded by an earlier request and a slot of it is free: share that load.
+    case joinLoad
+    /// Start a cold load (predicted to take this long).
+    case coldLoad(predictedSeconds: Double)
+    /// Take a slot whatever the state (the simple strategies; Ollama queues on its side).
+    case any(predictedLoadSeconds: Double)
+}
+
+/// How one request on a node ended, so the node can learn from it.
+public struct RequestOutcome: Sendable, Equatable {
+    public var succeeded: Bool
+    /// Ollama's `load_duration`, in seconds, when the answer carried one.
+    public var loadSeconds: Double?
+    /// From dispatch to the end of the answer.
+    public var serviceSeconds: Double?
+
+    public init(succeeded: Bool, loadSeconds: Double? = nil, serviceSeconds: Double? = nil) {
+        self.succeeded = succeeded
+        self.loadSeconds = loadSeconds
+        self.serviceSeconds = serviceSeconds
+    }
+
+    public static let failed = RequestOutcome(succeeded: false)
+}
+
+/// One Ollama server as the balancer knows it: what is pulled, loaded and loading, what is running
+/// on it now, what it has taught us about its speed, and whether it answers. All changes to a node
+/// go through this actor, so the in-flight count cannot drift between a placement and the response
+/// that ends it.
 public actor OllamaNode {
     public nonisolated let index: Int
     public nonisolated let config: ClusterConfig.NodeConfig
     private var health = NodeHealth.unknown
     private var pulled: [ModelName: PulledModel] = [:]
     private var loaded: [ModelName: LoadedModel] = [:]
+    private var loading: [ModelName: LoadInProgress] = [:]
     private var inFlight: [ModelName: Int] = [:]
+    private var lastUsed: [ModelName: Double] = [:]
+    private var loadSecondsPerGB: Double?
+    private var serviceSeconds: [ModelName: Double] = [:]
+    private var coldLoadsStarted = 0
     private var lastProbe: ProbeOutcome?
+
+    /// Weight of a new observation in the learned averages.
+    static let learningRate = 0.3
+    /// A `load_duration` above this means the request waited for a real load, not just a warm handover.
+    static let coldLoadThresholdSeconds = 0.25
 
     public init(index: Int, config: ClusterConfig.NodeConfig) {
         self.index = index
@@ -17,23 +58,24 @@ public actor OllamaNode {
 
     public func snapshot() -> NodeSnapshot {
         NodeSnapshot(
-            index: index, name: config.name, url: config.url, weight: config.weight, priority: config.priority,
-            maxParallel: config.maxParallel, health: health, pulled: pulled, loaded: loaded, inFlight: inFlight,
-            lastProbe: lastProbe)
+            index: index, config: config, health: health, pulled: pulled, loaded: loaded, loading: loading, inFlight: inFlight,
+            lastUsed: lastUsed, learnedLoadSecondsPerGB: loadSecondsPerGB, serviceSeconds: serviceSeconds,
+            coldLoadsStarted: coldLoadsStarted, lastProbe: lastProbe)
     }
 
     public func setHealth(_ health: NodeHealth) {
         self.health = health
     }
 
-    /// Replaces the inventory with what a probe saw. In-flight counts are ours and are kept.
+    /// Replaces the inventory with what a probe saw. In-flight counts and loads in progress are ours and are kept.
     public func apply(_ report: ProbeReport, outcome: ProbeOutcome) {
         pulled = Dictionary(report.pulled.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         var nowLoaded = Dictionary(report.loaded.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         // A model serving requests right now is loaded even if the probe raced with its load.
-        for (model, count) in inFlight where count > 0 && nowLoaded[model] == nil {
+        for (model, count) in inFlight where count > 0 && nowLoaded[model] == nil && loading[model] == nil {
             if let known = loaded[model] { nowLoaded[model] = known }
         }
+        for model in nowLoaded.keys { loading[model] = nil }
         loaded = nowLoaded
         lastProbe = outcome
     }
@@ -42,25 +84,68 @@ public actor OllamaNode {
         lastProbe = outcome
     }
 
-    /// Takes a slot for `model` if the node still qualifies; `requireWarmSlot` re-checks a warm
-    /// choice so two concurrent placements cannot both take the last free slot.
-    public func tryAcquire(_ model: ModelName, requireWarmSlot: Bool) -> Bool {
+    /// Takes a slot for `model` if the claim still holds.
+    public func tryAcquire(_ model: ModelName, claim: SlotClaim, now: Double) -> Bool {
         guard health == .healthy else { return false }
-        if requireWarmSlot {
-            guard loaded[model] != nil, (inFlight[model] ?? 0) < config.maxParallel else { return false }
+        let count = inFlight[model] ?? 0
+        switch claim {
+        case .warmSlot:
+            guard loaded[model] != nil, count < config.maxParallel else { return false }
+        case .joinLoad:
+            guard loading[model] != nil, count < config.maxParallel else { return false }
+        case .coldLoad(let predicted):
+            guard loaded[model] == nil, loading[model] == nil else { return false }
+            startLoad(model, predictedSeconds: predicted, now: now)
+        case .any(let predicted):
+            if loaded[model] == nil && loading[model] == nil { startLoad(model, predictedSeconds: predicted, now: now) }
         }
-        inFlight[model, default: 0] += 1
+        inFlight[model] = count + 1
+        lastUsed[model] = now
         return true
     }
 
-    /// Gives back a slot. A request that got an answer proves the model is loaded here now.
-    public func release(_ model: ModelName, servedSuccessfully: Bool) {
-        if let count = inFlight[model] {
-            if count <= 1 { inFlight[model] = nil } else { inFlight[model] = count - 1 }
+    /// The upstream answer has started: whatever was loading is loaded now.
+    public func firstByteArrived(_ model: ModelName) {
+        guard loading[model] != nil else { return }
+        loading[model] = nil
+        let size = pulled[model]?.sizeBytes ?? 0
+        loaded[model] = LoadedModel(name: model, sizeBytes: size, vramBytes: size, expiresAt: nil)
+    }
+
+    /// Gives back a slot and learns from how the request went.
+    public func release(_ model: ModelName, outcome: RequestOutcome, now: Double) {
+        let remaining = max(0, (inFlight[model] ?? 0) - 1)
+        inFlight[model] = remaining == 0 ? nil : remaining
+        lastUsed[model] = now
+        if outcome.succeeded {
+            firstByteArrived(model)
+            if loaded[model] == nil {
+                let size = pulled[model]?.sizeBytes ?? 0
+                loaded[model] = LoadedModel(name: model, sizeBytes: size, vramBytes: size, expiresAt: nil)
+            }
+            if let load = outcome.loadSeconds, load > Self.coldLoadThresholdSeconds, let size = pulled[model]?.sizeBytes, size > 0 {
+                let observed = max(0, load - CostModel.loadBaseSeconds) / (Double(size) / 1e9)
+                loadSecondsPerGB = loadSecondsPerGB.map { $0 + Self.learningRate * (observed - $0) } ?? observed
+            }
+            if let service = outcome.serviceSeconds {
+                serviceSeconds[model] = serviceSeconds[model].map { $0 + Self.learningRate * (service - $0) } ?? service
+            }
+        } else if remaining == 0, loading[model] != nil {
+            loading[model] = nil  // the load we started failed or was abandoned with its requests
         }
-        if servedSuccessfully && loaded[model] == nil {
-            let size = pulled[model]?.sizeBytes ?? 0
-            loaded[model] = LoadedModel(name: model, sizeBytes: size, vramBytes: size, expiresAt: nil)
+    }
+
+    /// Records a cold load and the eviction Ollama will make for it, so placement sees the node as
+    /// it will be rather than as the last probe left it.
+    private func startLoad(_ model: ModelName, predictedSeconds: Double, now: Double) {
+        loading[model] = LoadInProgress(startedAt: now, predictedSeconds: predictedSeconds)
+        coldLoadsStarted += 1
+        let size = pulled[model]?.sizeBytes ?? 0
+        for victim in CostModel.evictionVictims(
+            for: size, loaded: loaded, loadingSizes: loading.keys.filter { $0 != model }.map { pulled[$0]?.sizeBytes ?? 0 },
+            inFlight: inFlight, lastUsed: lastUsed, config: config)
+        where (inFlight[victim] ?? 0) == 0 {
+            loaded[victim] = nil
         }
     }
 }

@@ -69,6 +69,7 @@ public actor HealthMonitor {
         for (index, result, latency) in results {
             await apply(result, latencyMs: latency, to: cluster.nodes[index])
         }
+        cluster.capacityChanged()
     }
 
     private func apply(_ result: Result<ProbeReport, ProbeFailure>, latencyMs: Double, to node: OllamaNode) async {

@@ -9,6 +9,10 @@ struct ChatRequestTranslation {
     var stream: Bool
     var includeUsage: Bool
     var ollamaBody: JSONValue
+    /// Identifies the conversation before its newest turn (nil for a first turn).
+    var conversationKey: UInt64?
+    /// Identifies the conversation including this turn: the next turn looks itself up by it.
+    var continuationKey: UInt64
 
     static func translate(_ body: JSONValue) throws(APIError) -> ChatRequestTranslation {
         guard let request = body.objectValue else {
@@ -40,7 +44,8 @@ struct ChatRequestTranslation {
 
         var out = JSONObject()
         out["model"] = .string(model)
-        out["messages"] = .array(try translateMessages(messages))
+        let translatedMessages = try translateMessages(messages)
+        out["messages"] = .array(translatedMessages)
         out["stream"] = .bool(stream)
         if let format = try responseFormat(request["response_format"]) { out["format"] = format }
         if let tools = request["tools"], !tools.isNull {
@@ -50,7 +55,10 @@ struct ChatRequestTranslation {
         if let keepAlive = request["keep_alive"], !keepAlive.isNull { out["keep_alive"] = keepAlive }
         let options = try self.options(request)
         if !options.isEmpty { out["options"] = .object(options) }
-        return ChatRequestTranslation(model: model, stream: stream, includeUsage: includeUsage, ollamaBody: .object(out))
+        let keys = ConversationKeys(model: ModelName(model)?.canonical ?? model, messages: translatedMessages)
+        return ChatRequestTranslation(
+            model: model, stream: stream, includeUsage: includeUsage, ollamaBody: .object(out), conversationKey: keys.previousTurn,
+            continuationKey: keys.thisTurn)
     }
 
     private static func options(_ request: JSONObject) throws(APIError) -> JSONObject {

@@ -19,6 +19,15 @@ extension Gateway {
         var completionTokens: Int64 = 0
         var firstByteAt: ContinuousClock.Instant?
         var complete = false
+        /// Ollama's `load_duration` in seconds, when the answer reported it.
+        var loadSeconds: Double?
+
+        mutating func record(final answer: JSONValue) {
+            promptTokens = answer["prompt_eval_count"]?.intValue ?? 0
+            completionTokens = answer["eval_count"]?.intValue ?? 0
+            loadSeconds = answer["load_duration"]?.intValue.map { Double($0) / 1e9 }
+            complete = true
+        }
     }
 
     /// `POST /v1/chat/completions`: translate, place, forward; retry on another node while nothing
@@ -46,7 +55,8 @@ extension Gateway {
         var lastError: APIError?
         while true {
             let lease: Lease
-            switch await cluster.acquire(model, excluding: excluded) {
+            let placement = Cluster.Request(model: model, excluding: excluded, conversationKey: translation.conversationKey)
+            switch await cluster.acquire(placement) {
             case .success(let acquired):
                 lease = acquired
             case .failure(let failure):
@@ -54,10 +64,13 @@ extension Gateway {
                 return await finishWithError(error, writer, keyName: keyName, model: model.canonical, started: started)
             }
             let node = lease.node.config
-            let outcome = await forward(upstreamBody, translation: translation, to: node, writer: writer)
-            var served = false
-            if case .served(_, let usage) = outcome { served = usage.complete }
-            await lease.release(servedSuccessfully: served)
+            let outcome = await forward(upstreamBody, translation: translation, lease: lease, writer: writer)
+            if case .served(_, let usage) = outcome, usage.complete {
+                await lease.release(RequestOutcome(succeeded: true, loadSeconds: usage.loadSeconds))
+                cluster.remember(conversation: translation.continuationKey, node: lease.node.index)
+            } else {
+                await lease.release(.failed)
+            }
             switch outcome {
             case .served(let status, let usage):
                 logRequest(
@@ -87,6 +100,14 @@ extension Gateway {
             let seconds = max(1, (config.health.intervalMs + 999) / 1000)
             return APIError(
                 status: 503, "no healthy node can serve model '\(model)' right now", code: "model_unavailable", retryAfter: seconds)
+        case .queueFull(let retryAfter):
+            return APIError(
+                status: 429, "every node that serves model '\(model)' is busy and its wait queue is full; retry later",
+                code: "queue_full", retryAfter: retryAfter)
+        case .queueTimeout:
+            return APIError(
+                status: 503, "waited too long for a free slot for model '\(model)'", code: "queue_timeout",
+                retryAfter: max(1, config.queue.maxWaitMs / 10_000))
         }
     }
 
@@ -99,11 +120,10 @@ extension Gateway {
     }
 
     /// One attempt on one node.
-    private func forward(
-        _ body: [UInt8], translation: ChatRequestTranslation, to node: ClusterConfig.NodeConfig, writer: HTTPResponseWriter
-    )
-        async -> AttemptOutcome
+    private func forward(_ body: [UInt8], translation: ChatRequestTranslation, lease: Lease, writer: HTTPResponseWriter) async
+        -> AttemptOutcome
     {
+        let node = lease.node.config
         let upstream = HTTPClientRequest(
             method: "POST", host: node.url.host, port: node.url.port, target: node.url.basePath + "/api/chat",
             headers: ["Content-Type": "application/json", "Accept": "application/json, application/x-ndjson"], body: body)
@@ -117,6 +137,7 @@ extension Gateway {
         if response.status != 200 {
             return await upstreamError(response, node: node)
         }
+        await lease.firstByteArrived()
         var translator = ChatResponseTranslation(
             model: translation.model, includeUsage: translation.includeUsage, created: Int64(WallClock.now()), id: newCompletionID())
         if !translation.stream {
@@ -152,15 +173,13 @@ extension Gateway {
         if let message = answer["error"]?.stringValue { return .retryable(APIError(status: 502, message)) }
         let completion = translator.completion(from: answer)
         var usage = Usage()
-        usage.promptTokens = answer["prompt_eval_count"]?.intValue ?? 0
-        usage.completionTokens = answer["eval_count"]?.intValue ?? 0
         usage.firstByteAt = .now
         do {
             try await writer.respond(status: 200, headers: ["Content-Type": "application/json"], body: completion.serialized())
         } catch {
             return .abandoned
         }
-        usage.complete = true
+        usage.record(final: answer)
         return .served(status: 200, usage: usage)
     }
 
@@ -190,11 +209,7 @@ extension Gateway {
                         return .served(status: 200, usage: usage)
                     }
                     events.append(contentsOf: translator.events(for: chunk))
-                    if chunk["done"]?.boolValue == true {
-                        usage.promptTokens = chunk["prompt_eval_count"]?.intValue ?? 0
-                        usage.completionTokens = chunk["eval_count"]?.intValue ?? 0
-                        usage.complete = true
-                    }
+                    if chunk["done"]?.boolValue == true { usage.record(final: chunk) }
                 }
                 if !events.isEmpty {
                     if usage.firstByteAt == nil { usage.firstByteAt = .now }

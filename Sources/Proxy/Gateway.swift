@@ -20,7 +20,7 @@ final class Gateway: Sendable {
     init(config: ClusterConfig, logger: Logger, random: any RandomNumberGenerator & Sendable = SystemRandomNumberGenerator()) {
         self.config = config
         self.logger = logger
-        self.cluster = Cluster(nodes: config.nodes, random: random)
+        self.cluster = Cluster(nodes: config.nodes, strategy: config.strategy, queue: config.queue, random: random)
         self.client = HTTPClient()
         self.authenticator = Authenticator(keys: config.apiKeys)
         self.upstreamTimeouts = HTTPClientTimeouts(

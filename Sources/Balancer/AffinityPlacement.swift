@@ -1,0 +1,99 @@
+/// Why no node could take a request.
+public enum PlacementFailure: Error, Equatable, Sendable {
+    /// No node has the model pulled (and none is still unprobed).
+    case modelNotFound
+    /// Nodes have the model but none of them is healthy right now.
+    case noHealthyNode
+    /// Every candidate is saturated and the wait queue for the model is full.
+    case queueFull(retryAfterSeconds: Int)
+    /// The request waited in the queue longer than allowed.
+    case queueTimeout
+}
+
+/// The `affinity` strategy: `priority` as tiers (a lower tier only when the one above has no
+/// healthy candidate), and within a tier the node with the smallest predicted time to first
+/// token. A conversation's earlier node is kept while it can serve about as fast, so Ollama's
+/// prompt cache is reused. Near-ties are split by `weight`, at random.
+public enum AffinityPlacement {
+    /// Predictions within this much of the best are treated as equal.
+    static let toleranceSeconds = 0.05
+    /// How much slower a conversation's previous node may be and still be kept.
+    static let conversationAllowanceSeconds = 0.5
+
+    public static func choose(
+        _ model: ModelName, among nodes: [NodeSnapshot], excluding: Set<Int> = [], conversationNode: Int? = nil, now: Double,
+        costModel: CostModel = CostModel(), demand: (ModelName) -> Double = { _ in 0 }, using random: inout some RandomNumberGenerator
+    ) -> Result<CostModel.Estimate, PlacementFailure> {
+        let tier: [NodeSnapshot]
+        switch candidateTier(model, among: nodes, excluding: excluding) {
+        case .failure(let failure): return .failure(failure)
+        case .success(let nodes): tier = nodes
+        }
+        let measured = nodes.compactMap { $0.serviceSeconds[model] }
+        let farmService = measured.isEmpty ? nil : measured.reduce(0, +) / Double(measured.count)
+        let estimates = tier.map { costModel.estimate(model, on: $0, now: now, demand: demand, farmServiceSeconds: farmService) }
+        let best = estimates.map(\.seconds).min()!
+        if let conversationNode, let previous = estimates.first(where: { $0.nodeIndex == conversationNode }),
+            previous.claim == .warmSlot || previous.claim == .joinLoad,
+            previous.startsNow, previous.seconds <= best + conversationAllowanceSeconds
+        {
+            return .success(previous)
+        }
+        let near = estimates.filter { $0.seconds <= best + max(toleranceSeconds, best * 0.1) }
+        let weights = near.map { estimate in tier.first { $0.index == estimate.nodeIndex }!.weight }
+        return .success(near[pickWeighted(weights, using: &random)])
+    }
+
+    /// The healthy holders of `model` in the best priority tier that has any.
+    static func candidateTier(_ model: ModelName, among nodes: [NodeSnapshot], excluding: Set<Int>) -> Result<
+        [NodeSnapshot], PlacementFailure
+    > {
+        let holders = nodes.filter { $0.hasPulled(model) }
+        let candidates = holders.filter { $0.health == .healthy && !excluding.contains($0.index) }
+        guard let bestTier = candidates.map(\.priority).min() else {
+            return .failure(holders.isEmpty && !nodes.contains { $0.health == .unknown } ? .modelNotFound : .noHealthyNode)
+        }
+        return .success(candidates.filter { $0.priority == bestTier })
+    }
+
+    /// An index drawn in proportion to `weights`; uniformly if they are all 0.
+    static func pickWeighted(_ weights: [Int], using random: inout some RandomNumberGenerator) -> Int {
+        let total = weights.reduce(0, +)
+        guard total > 0 else { return Int.random(in: 0..<weights.count, using: &random) }
+        var ticket = Int.random(in: 0..<total, using: &random)
+        for (index, weight) in weights.enumerated() {
+            if ticket < weight { return index }
+            ticket -= weight
+        }
+        return weights.count - 1
+    }
+}
+
+/// The simple strategies, kept for comparison and for users who want them. They send every
+/// request on at once (Ollama queues it) and know nothing of loads.
+public enum SimpleStrategy {
+    /// - Parameter rotation: a per-model counter for `round_robin`, advanced by the caller.
+    public static func choose(
+        _ strategy: ClusterConfig.Strategy, _ model: ModelName, among nodes: [NodeSnapshot], excluding: Set<Int> = [], rotation: Int,
+        using random: inout some RandomNumberGenerator
+    ) -> Result<Int, PlacementFailure> {
+        let holders = nodes.filter { $0.hasPulled(model) }
+        let candidates = holders.filter { $0.health == .healthy && !excluding.contains($0.index) }
+        guard !candidates.isEmpty else {
+            return .failure(holders.isEmpty && !nodes.contains { $0.health == .unknown } ? .modelNotFound : .noHealthyNode)
+        }
+        switch strategy {
+        case .roundRobin:
+            // Rotates over the healthy endpoints in priority order, as the seed's router does.
+            let ordered = candidates.sorted { ($0.priority, $0.index) < ($1.priority, $1.index) }
+            return .success(ordered[rotation % ordered.count].index)
+        case .weighted:
+            // In proportion to weight among all healthy endpoints; priority only orders retries.
+            return .success(candidates[AffinityPlacement.pickWeighted(candidates.map(\.weight), using: &random)].index)
+        case .leastBusy, .affinity:
+            let fewest = candidates.map(\.totalInFlight).min()!
+            let idle = candidates.filter { $0.totalInFlight == fewest }
+            return .success(idle[Int.random(in: 0..<idle.count, using: &random)].index)
+        }
+    }
+}

@@ -1,0 +1,106 @@
+import Foundation
+
+/// Predicts, for one node, how long a request for a model would take to get its first token
+/// there: the wait for a parallel slot, the rest of a load already under way, or a cold load
+/// (learned per node from `load_duration`), plus what the eviction it forces would cost later.
+/// Placement picks the smallest prediction, which is what keeps cold loads rare.
+public struct CostModel: Sendable {
+    /// Runner start-up before weights stream in; also subtracted when learning a node's load rate.
+    public static let loadBaseSeconds = 1.0
+    /// Seconds per GB of weights until a node has shown its own rate.
+    public var defaultLoadSecondsPerGB = 1.0
+    /// Seconds a request holds its slot until one has been measured.
+    public var defaultServiceSeconds = 5.0
+    /// Evicting a model with requests running stalls the whole node: effectively never chosen.
+    public var busyEvictionPenaltySeconds = 600.0
+    /// A model that does not fit in VRAM runs partly on the CPU, many times slower.
+    public var spillPenaltySeconds = 120.0
+    /// How far ahead an evicted model's demand is counted against the eviction.
+    public var demandHorizonSeconds = 15.0
+
+    public init() {}
+
+    public struct Estimate: Sendable, Equatable {
+        public var nodeIndex: Int
+        /// Expected seconds until the first token.
+        public var seconds: Double
+        public var claim: SlotClaim
+        /// False when no slot is free now: the request should wait in TensorWall's queue.
+        public var startsNow: Bool
+    }
+
+    public func predictedLoadSeconds(_ model: ModelName, on node: NodeSnapshot) -> Double {
+        let gigabytes = Double(node.pulled[model]?.sizeBytes ?? 0) / 1e9
+        return Self.loadBaseSeconds + gigabytes * (node.learnedLoadSecondsPerGB ?? defaultLoadSecondsPerGB)
+    }
+
+    /// - Parameters:
+    ///   - demand: recent requests per second for a model across the farm.
+    ///   - farmServiceSeconds: the model's service time learned on other nodes, if this one has none.
+    public func estimate(
+        _ model: ModelName, on node: NodeSnapshot, now: Double, demand: (ModelName) -> Double, farmServiceSeconds: Double?
+    ) -> Estimate {
+        let slots = node.maxParallel
+        let count = node.inFlight(model)
+        let capacity = max(Double(node.weight), 1) / 100
+        let service = node.serviceSeconds[model] ?? farmServiceSeconds ?? defaultServiceSeconds
+        let slotWait = count < slots ? 0 : Double(count - slots + 1) * service / Double(slots) / capacity
+
+        if let resident = node.loaded[model] {
+            let spill = resident.vramBytes < resident.sizeBytes ? spillPenaltySeconds / 4 : 0
+            return Estimate(nodeIndex: node.index, seconds: slotWait + spill, claim: .warmSlot, startsNow: count < slots)
+        }
+        if let load = node.loading[model] {
+            return Estimate(
+                nodeIndex: node.index, seconds: load.remaining(at: now) + slotWait, claim: .joinLoad, startsNow: count < slots)
+        }
+        let load = predictedLoadSeconds(model, on: node)
+        // Ollama loads one model at a time per node: other loads under way come first.
+        var seconds = load + node.loading.values.reduce(0) { $0 + $1.remaining(at: now) }
+        var startsNow = true
+        let size = node.pulled[model]?.sizeBytes ?? 0
+        for victim in Self.evictionVictims(
+            for: size, loaded: node.loaded, loadingSizes: node.loading.keys.map { node.pulled[$0]?.sizeBytes ?? 0 },
+            inFlight: node.inFlight, lastUsed: node.lastUsed, config: node.config)
+        {
+            if node.inFlight(victim) > 0 {
+                seconds += busyEvictionPenaltySeconds
+                startsNow = false
+            } else {
+                let likelyNeeded = 1 - exp(-demand(victim) * demandHorizonSeconds)
+                seconds += likelyNeeded * predictedLoadSeconds(victim, on: node)
+            }
+        }
+        if let vram = node.config.vramGB, Double(size) > vram * 1e9 { seconds += spillPenaltySeconds }
+        return Estimate(nodeIndex: node.index, seconds: seconds, claim: .coldLoad(predictedSeconds: load), startsNow: startsNow)
+    }
+
+    /// The models Ollama would unload to make room for `size` bytes: idle ones first, least
+    /// recently used first, then busy ones, until the loaded-model cap and the VRAM budget hold.
+    static func evictionVictims(
+        for size: Int64, loaded: [ModelName: LoadedModel], loadingSizes: [Int64], inFlight: [ModelName: Int],
+        lastUsed: [ModelName: Double], config: ClusterConfig.NodeConfig
+    ) -> [ModelName] {
+        var count = loaded.count + loadingSizes.count
+        var used = loaded.values.reduce(Int64(0)) { $0 + $1.vramBytes } + loadingSizes.reduce(0, +)
+        let budget = config.vramGB.map { Int64($0 * 1e9) }
+        let order = loaded.keys.sorted { a, b in
+            let busyA = (inFlight[a] ?? 0) > 0
+            let busyB = (inFlight[b] ?? 0) > 0
+            if busyA != busyB { return !busyA }
+            let usedA = lastUsed[a] ?? -.infinity
+            let usedB = lastUsed[b] ?? -.infinity
+            return usedA != usedB ? usedA < usedB : a < b
+        }
+        var victims: [ModelName] = []
+        for candidate in order {
+            let overCount = count >= config.maxLoadedModels
+            let overBudget = budget.map { used + size > $0 } ?? false
+            guard overCount || overBudget else { break }
+            victims.append(candidate)
+            count -= 1
+            used -= loaded[candidate]?.vramBytes ?? 0
+        }
+        return victims
+    }
+}

@@ -1,0 +1,164 @@
+import Testing
+
+@testable import Balancer
+
+@Suite struct AffinityPlacementTests {
+    let model = ModelName("llama3.2")!
+
+    func choose(
+        _ nodes: [NodeSnapshot], seed: UInt64 = 1, excluding: Set<Int> = [], conversation: Int? = nil, now: Double = 100,
+        demand: [String: Double] = [:]
+    ) -> Result<CostModel.Estimate, PlacementFailure> {
+        var random = SeededGenerator(state: seed)
+        return AffinityPlacement.choose(
+            model, among: nodes, excluding: excluding, conversationNode: conversation, now: now,
+            demand: { demand[$0.canonical.replacingOccurrences(of: ":latest", with: "")] ?? 0 }, using: &random)
+    }
+
+    func chosenNode(_ result: Result<CostModel.Estimate, PlacementFailure>) -> Int? {
+        if case .success(let estimate) = result { return estimate.nodeIndex }
+        return nil
+    }
+
+    @Test func aFreeWarmSlotBeatsEveryColdNode() {
+        for seed in 0..<30 as Range<UInt64> {
+            let result = choose([node(0), node(1, loaded: ["llama3.2"]), node(2)], seed: seed)
+            #expect(chosenNode(result) == 1)
+            #expect((try? result.get())?.claim == .warmSlot)
+        }
+    }
+
+    @Test func aBusyWarmNodeIsWorthWaitingForWhenItsQueueIsShorterThanAColdLoad() {
+        // Cold load of 2 GB: 1 s + 2 × 1 s/GB = 3 s. Warm node: both slots busy, answers take 1 s → about 0.5 s.
+        let quick = choose([node(0), node(1, loaded: ["llama3.2"], inFlight: ["llama3.2": 2], service: ["llama3.2": 1])])
+        #expect(chosenNode(quick) == 1)
+        #expect((try? quick.get())?.startsNow == false)  // wait in TensorWall's queue for that node
+        // Answers take 20 s: waiting (about 10 s) is worse than a 3 s cold load on the idle node.
+        let slow = choose([node(0), node(1, loaded: ["llama3.2"], inFlight: ["llama3.2": 2], service: ["llama3.2": 20])])
+        #expect(chosenNode(slow) == 0)
+        #expect((try? slow.get())?.claim == .coldLoad(predictedSeconds: 3))
+    }
+
+    @Test func aSecondRequestJoinsALoadAlreadyUnderWay() {
+        let load = LoadInProgress(startedAt: 99, predictedSeconds: 3)  // 2 s left at now = 100
+        let result = choose([node(0, loading: ["llama3.2": load], inFlight: ["llama3.2": 1]), node(1)])
+        #expect(chosenNode(result) == 0)
+        #expect((try? result.get())?.claim == .joinLoad)
+    }
+
+    @Test func neverEvictsAModelThatIsServingRequests() {
+        let full = node(
+            0, pulled: ["llama3.2": 2, "a": 2, "b": 2, "c": 2], loaded: ["a", "b", "c"], inFlight: ["a": 1, "b": 1, "c": 1])
+        let result = choose([full, node(1, loadRate: 5)])  // node 1 loads slowly (11 s) but evicts nothing busy
+        #expect(chosenNode(result) == 1)
+        let onlyFull = choose([full])
+        #expect((try? onlyFull.get())?.startsNow == false)  // wait rather than stall the node
+    }
+
+    @Test func keepsModelsInDemandLoaded() {
+        // Both nodes must evict one idle model for the load; node 0's victim is asked for constantly.
+        let busyVictim = node(0, pulled: ["llama3.2": 2, "hot": 8], loaded: ["hot"], vramGB: 9, maxLoaded: 3)
+        let coldVictim = node(1, pulled: ["llama3.2": 2, "stale": 8], loaded: ["stale"], vramGB: 9, maxLoaded: 3)
+        for seed in 0..<20 as Range<UInt64> {
+            #expect(chosenNode(choose([busyVictim, coldVictim], seed: seed, demand: ["hot": 2])) == 1)
+        }
+    }
+
+    @Test func avoidsSpillingAModelThatDoesNotFitInVRAM() {
+        let big = ModelName("big")!
+        let small = node(0, pulled: ["big": 12], vramGB: 8)
+        let large = node(1, pulled: ["big": 12], vramGB: 24, loadRate: 3)
+        var random = SeededGenerator(state: 3)
+        let result = AffinityPlacement.choose(big, among: [small, large], now: 0, using: &random)
+        #expect((try? result.get())?.nodeIndex == 1)
+    }
+
+    @Test func theConversationsNodeIsKeptWhileItHasASlot() {
+        let nodes = [node(0, loaded: ["llama3.2"]), node(1, loaded: ["llama3.2"]), node(2, loaded: ["llama3.2"])]
+        for seed in 0..<30 as Range<UInt64> {
+            #expect(chosenNode(choose(nodes, seed: seed, conversation: 2)) == 2)
+        }
+        let saturated = [node(0, loaded: ["llama3.2"]), node(1, loaded: ["llama3.2"], inFlight: ["llama3.2": 2])]
+        #expect(chosenNode(choose(saturated, conversation: 1)) == 0)
+    }
+
+    @Test func lowerPriorityTiersServeOnlyWhenTheFirstCannot() {
+        for seed in 0..<20 as Range<UInt64> {
+            #expect(chosenNode(choose([node(0, loaded: ["llama3.2"], priority: 1), node(1, priority: 0)], seed: seed)) == 1)
+        }
+        #expect(chosenNode(choose([node(0, health: .unhealthy, priority: 0), node(1, priority: 1)])) == 1)
+    }
+
+    @Test func weightSplitsLoadBetweenEqualsAndTiesAreRandom() {
+        var counts = [0, 0]
+        var random = SeededGenerator(state: 7)
+        let nodes = [node(0, loaded: ["llama3.2"], weight: 300), node(1, loaded: ["llama3.2"], weight: 100)]
+        for _ in 0..<4000 {
+            if case .success(let estimate) = AffinityPlacement.choose(model, among: nodes, now: 0, using: &random) {
+                counts[estimate.nodeIndex] += 1
+            }
+        }
+        #expect((2800...3200).contains(counts[0]), "\(counts)")
+        var chosen = Set<Int>()
+        for seed in 0..<40 as Range<UInt64> { chosenNode(choose([node(0), node(1), node(2)], seed: seed)).map { chosen.insert($0) } }
+        #expect(chosen == [0, 1, 2])
+    }
+
+    @Test func unknownModelAndUnhealthyHoldersAreDifferentFailures() {
+        #expect(choose([node(0, pulled: ["mistral": 4])]) == .failure(.modelNotFound))
+        #expect(choose([node(0, health: .unhealthy), node(1, pulled: [:])]) == .failure(.noHealthyNode))
+        #expect(choose([node(0, health: .unknown, pulled: [:])]) == .failure(.noHealthyNode))
+        #expect(chosenNode(choose([node(0, loaded: ["llama3.2"]), node(1)], excluding: [0])) == 1)
+    }
+}
+
+@Suite struct CostModelTests {
+    @Test func evictionVictimsAreIdleLeastRecentlyUsedFirst() {
+        var config = ClusterConfig.NodeConfig(name: "n", url: NodeURL("http://n:1")!)
+        config.maxLoadedModels = 2
+        let loaded = ["a", "b"].map { ModelName($0)! }.reduce(into: [ModelName: LoadedModel]()) {
+            $0[$1] = LoadedModel(name: $1, sizeBytes: gigabyte, vramBytes: gigabyte, expiresAt: nil)
+        }
+        let victims = CostModel.evictionVictims(
+            for: gigabyte, loaded: loaded, loadingSizes: [], inFlight: [:], lastUsed: [ModelName("a")!: 10, ModelName("b")!: 5],
+            config: config)
+        #expect(victims == [ModelName("b")!])
+        let busy = CostModel.evictionVictims(
+            for: gigabyte, loaded: loaded, loadingSizes: [], inFlight: [ModelName("b")!: 1],
+            lastUsed: [ModelName("a")!: 10, ModelName("b")!: 5], config: config)
+        #expect(busy == [ModelName("a")!])
+    }
+
+    @Test func learnedLoadRatesReplaceTheDefault() {
+        let model = ModelName("llama3.2")!
+        #expect(CostModel().predictedLoadSeconds(model, on: node(0)) == 3)
+        #expect(CostModel().predictedLoadSeconds(model, on: node(0, loadRate: 4)) == 9)
+    }
+}
+
+@Suite struct SimpleStrategyTests {
+    let model = ModelName("llama3.2")!
+
+    @Test func roundRobinRotatesInPriorityOrder() {
+        var random = SeededGenerator(state: 1)
+        let nodes = [node(0, priority: 1), node(1, priority: 0), node(2, priority: 0)]
+        let order = (0..<6).map { rotation in
+            try! SimpleStrategy.choose(.roundRobin, model, among: nodes, rotation: rotation, using: &random).get()
+        }
+        #expect(order == [1, 2, 0, 1, 2, 0])
+    }
+
+    @Test func weightedIgnoresPriorityAndFollowsWeight() {
+        var random = SeededGenerator(state: 9)
+        let nodes = [node(0, weight: 80, priority: 0), node(1, weight: 20, priority: 1)]
+        var counts = [0, 0]
+        for _ in 0..<5000 { counts[try! SimpleStrategy.choose(.weighted, model, among: nodes, rotation: 0, using: &random).get()] += 1 }
+        #expect((900...1100).contains(counts[1]), "\(counts)")
+    }
+
+    @Test func leastBusyPicksTheFewestInFlight() throws {
+        var random = SeededGenerator(state: 1)
+        let nodes = [node(0, inFlight: ["llama3.2": 3]), node(1, inFlight: ["other": 1]), node(2, inFlight: ["llama3.2": 2])]
+        #expect(try SimpleStrategy.choose(.leastBusy, model, among: nodes, rotation: 0, using: &random).get() == 1)
+    }
+}

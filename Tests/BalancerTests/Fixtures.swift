@@ -1,0 +1,44 @@
+@testable import Balancer
+
+/// A deterministic generator (SplitMix64) so placement is tested without chance.
+struct SeededGenerator: RandomNumberGenerator, Sendable {
+    var state: UInt64
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+let gigabyte: Int64 = 1_000_000_000
+
+/// A node snapshot built from a compact description; model sizes are 2 GB unless given.
+func node(
+    _ index: Int, health: NodeHealth = .healthy, pulled: [String: Int64] = ["llama3.2": 2], loaded: [String] = [],
+    loading: [String: LoadInProgress] = [:], inFlight: [String: Int] = [:], lastUsed: [String: Double] = [:],
+    service: [String: Double] = [:], weight: Int = 100, priority: Int = 0, maxParallel: Int = 2, vramGB: Double? = nil,
+    maxLoaded: Int = 3, loadRate: Double? = nil
+) -> NodeSnapshot {
+    func name(_ text: String) -> ModelName { ModelName(text)! }
+    let pulledModels = pulled.map { PulledModel(name: name($0.key), displayName: $0.key, sizeBytes: $0.value * gigabyte, digest: "d") }
+    let loadedModels = loaded.map { model -> LoadedModel in
+        let size = (pulled[model] ?? 2) * gigabyte
+        return LoadedModel(name: name(model), sizeBytes: size, vramBytes: size, expiresAt: nil)
+    }
+    var config = ClusterConfig.NodeConfig(name: "n\(index)", url: NodeURL("http://127.0.0.1:\(1000 + index)")!)
+    config.weight = weight
+    config.priority = priority
+    config.maxParallel = maxParallel
+    config.vramGB = vramGB
+    config.maxLoadedModels = maxLoaded
+    return NodeSnapshot(
+        index: index, config: config, health: health,
+        pulled: Dictionary(uniqueKeysWithValues: pulledModels.map { ($0.name, $0) }),
+        loaded: Dictionary(uniqueKeysWithValues: loadedModels.map { ($0.name, $0) }),
+        loading: Dictionary(uniqueKeysWithValues: loading.map { (name($0.key), $0.value) }),
+        inFlight: Dictionary(uniqueKeysWithValues: inFlight.map { (name($0.key), $0.value) }),
+        lastUsed: Dictionary(uniqueKeysWithValues: lastUsed.map { (name($0.key), $0.value) }), learnedLoadSecondsPerGB: loadRate,
+        serviceSeconds: Dictionary(uniqueKeysWithValues: service.map { (name($0.key), $0.value) }), coldLoadsStarted: 0, lastProbe: nil)
+}

@@ -1,0 +1,71 @@
+import Testing
+
+@testable import Balancer
+
+@Suite struct OllamaNodeTests {
+    let model = ModelName("llama3.2")!
+
+    func makeNode(maxParallel: Int = 1, maxLoaded: Int = 3) async -> OllamaNode {
+        var config = ClusterConfig.NodeConfig(name: "a", url: NodeURL("http://a:1")!, maxParallel: maxParallel)
+        config.maxLoadedModels = maxLoaded
+        let node = OllamaNode(index: 0, config: config)
+        await node.setHealth(.healthy)
+        let pulled = ["llama3.2", "other", "third"].map {
+            PulledModel(name: ModelName($0)!, displayName: $0, sizeBytes: 2 * gigabyte, digest: "d")
+        }
+        await node.apply(ProbeReport(pulled: pulled, loaded: []), outcome: ProbeOutcome(at: 0, succeeded: true, latencyMs: 1, error: nil))
+        return node
+    }
+
+    @Test func aColdLoadIsVisibleAsLoadingUntilTheFirstByte() async {
+        let node = await makeNode(maxParallel: 2)
+        #expect(await node.tryAcquire(model, claim: .warmSlot, now: 0) == false)
+        #expect(await node.tryAcquire(model, claim: .coldLoad(predictedSeconds: 3), now: 0))
+        #expect(await node.tryAcquire(model, claim: .coldLoad(predictedSeconds: 3), now: 0) == false)  // one load, not two
+        #expect(await node.tryAcquire(model, claim: .joinLoad, now: 0.5))
+        #expect(await node.tryAcquire(model, claim: .joinLoad, now: 0.5) == false)  // both slots taken
+        #expect(await node.snapshot().isLoading(model))
+        await node.firstByteArrived(model)
+        let snapshot = await node.snapshot()
+        #expect(snapshot.isLoaded(model) && !snapshot.isLoading(model))
+        #expect(snapshot.coldLoadsStarted == 1)
+    }
+
+    @Test func releasesNeverDriveInFlightNegativeAndTeachTheLoadRate() async {
+        let node = await makeNode()
+        #expect(await node.tryAcquire(model, claim: .coldLoad(predictedSeconds: 3), now: 0))
+        await node.release(model, outcome: RequestOutcome(succeeded: true, loadSeconds: 9, serviceSeconds: 10), now: 10)
+        await node.release(model, outcome: .failed, now: 10)
+        let snapshot = await node.snapshot()
+        #expect(snapshot.inFlight(model) == 0)
+        #expect(snapshot.learnedLoadSecondsPerGB == 4)  // (9 s - 1 s base) / 2 GB
+        #expect(snapshot.serviceSeconds[model] == 10)
+        #expect(snapshot.isLoaded(model))
+    }
+
+    @Test func aFailedColdLoadIsForgotten() async {
+        let node = await makeNode()
+        #expect(await node.tryAcquire(model, claim: .coldLoad(predictedSeconds: 3), now: 0))
+        await node.release(model, outcome: .failed, now: 1)
+        let snapshot = await node.snapshot()
+        #expect(!snapshot.isLoading(model) && !snapshot.isLoaded(model))
+    }
+
+    @Test func startingALoadAccountsForTheEvictionItCauses() async {
+        let node = await makeNode(maxLoaded: 2)
+        for (time, name) in [(1.0, "other"), (2.0, "third")] {
+            let other = ModelName(name)!
+            #expect(await node.tryAcquire(other, claim: .coldLoad(predictedSeconds: 1), now: time))
+            await node.release(other, outcome: RequestOutcome(succeeded: true), now: time + 1)
+        }
+        #expect(await node.tryAcquire(model, claim: .coldLoad(predictedSeconds: 3), now: 5))
+        let snapshot = await node.snapshot()
+        #expect(!snapshot.isLoaded(ModelName("other")!))  // least recently used, idle: Ollama unloads it
+        #expect(snapshot.isLoaded(ModelName("third")!))
+    }
+
+    @Test func anUnhealthyNodeTakesNothing() async {
+        let node = OllamaNode(index: 0, config: ClusterConfig.NodeConfig(name: "a", url: NodeURL("http://a:1")!))
+        #expect(await node.tryAcquire(model, claim: .any(predictedLoadSeconds: 1), now: 0) == false)
+    }
+}

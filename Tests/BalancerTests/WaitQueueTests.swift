@@ -1,0 +1,99 @@
+import Synchronization
+import Testing
+
+@testable import Balancer
+
+/// TensorWall's own queue, driven through real node actors (no sockets).
+@Suite struct WaitQueueTests {
+    let model = ModelName("llama3.2")!
+
+    func makeCluster(maxLength: Int = 8, maxWaitMs: Int = 5000) async -> Cluster {
+        let config = ClusterConfig.NodeConfig(name: "a", url: NodeURL("http://a:1")!, maxParallel: 1)
+        let cluster = Cluster(
+            nodes: [config], queue: ClusterConfig.QueueSettings(maxLength: maxLength, maxWaitMs: maxWaitMs),
+            random: SeededGenerator(state: 1))
+        let pulled = PulledModel(name: model, displayName: "llama3.2", sizeBytes: 2 * gigabyte, digest: "d")
+        let loaded = LoadedModel(name: model, sizeBytes: 2 * gigabyte, vramBytes: 2 * gigabyte, expiresAt: nil)
+        await cluster.nodes[0].apply(
+            ProbeReport(pulled: [pulled], loaded: [loaded]), outcome: ProbeOutcome(at: 0, succeeded: true, latencyMs: 1, error: nil))
+        await cluster.nodes[0].setHealth(.healthy)
+        cluster.markFirstProbeRoundComplete()
+        return cluster
+    }
+
+    func waitUntil(_ condition: () -> Bool) async {
+        for _ in 0..<2000 where !condition() { try? await Task.sleep(for: .milliseconds(1)) }
+    }
+
+    @Test func aFreedSlotGoesToTheHeadOfTheQueueInOrder() async throws {
+        let cluster = await makeCluster()
+        let first = try await cluster.acquire(.init(model: model)).get()
+        let order = OrderRecorder()
+        var waiters: [Task<Void, any Error>] = []
+        for number in 1...3 {
+            // Each waiter starts only once the one before it is queued, so arrival order is known.
+            waiters.append(
+                Task {
+                    let lease = try await cluster.acquire(.init(model: model)).get()
+                    order.append(number)
+                    await lease.release(RequestOutcome(succeeded: true))
+                })
+            await waitUntil { cluster.queuedRequests(model) == number }
+            #expect(cluster.queuedRequests(model) == number)
+        }
+        #expect(order.values.isEmpty)
+        await first.release(RequestOutcome(succeeded: true))
+        for waiter in waiters { try await waiter.value }
+        #expect(order.values == [1, 2, 3])
+        #expect(cluster.queuedRequests(model) == 0)
+    }
+
+    @Test func aFullQueueRefusesWithRetryAfter() async throws {
+        let cluster = await makeCluster(maxLength: 1)
+        let first = try await cluster.acquire(.init(model: model)).get()
+        let waiting = Task { await cluster.acquire(.init(model: model)) }
+        await waitUntil { cluster.queuedRequests(model) == 1 }
+        let refused = await cluster.acquire(.init(model: model))
+        guard case .failure(.queueFull(let retryAfter)) = refused else {
+            Issue.record("expected queueFull, got \(refused)")
+            return
+        }
+        #expect(retryAfter >= 1)
+        await first.release(RequestOutcome(succeeded: true))
+        _ = try await waiting.value.get()
+    }
+
+    @Test func waitingTooLongFailsWithATimeout() async throws {
+        let cluster = await makeCluster(maxWaitMs: 50)
+        let first = try await cluster.acquire(.init(model: model)).get()
+        let result = await cluster.acquire(.init(model: model))
+        #expect(result.failureValue == .queueTimeout)
+        #expect(cluster.queuedRequests(model) == 0)
+        await first.release(RequestOutcome(succeeded: true))
+    }
+
+    @Test func aCancelledWaiterLeavesTheQueue() async throws {
+        let cluster = await makeCluster()
+        let first = try await cluster.acquire(.init(model: model)).get()
+        let waiting = Task { await cluster.acquire(.init(model: model)) }
+        await waitUntil { cluster.queuedRequests(model) == 1 }
+        waiting.cancel()
+        #expect(await waiting.value.failureValue == .queueTimeout)
+        #expect(cluster.queuedRequests(model) == 0)
+        await first.release(RequestOutcome(succeeded: true))
+        #expect(await cluster.nodes[0].snapshot().inFlight(model) == 0)
+    }
+}
+
+extension Result {
+    var failureValue: Failure? {
+        if case .failure(let failure) = self { return failure }
+        return nil
+    }
+}
+
+final class OrderRecorder: Sendable {
+    private let state = Mutex<[Int]>([])
+    func append(_ value: Int) { state.withLock { $0.append(value) } }
+    var values: [Int] { state.withLock { $0 } }
+}
