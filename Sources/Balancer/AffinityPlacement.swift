@@ -39,7 +39,10 @@ public enum AffinityPlacement {
         {
             return .success(previous)
         }
-        let near = estimates.filter { $0.seconds <= best + max(toleranceSeconds, best * 0.1) }
+        var near = estimates.filter { $0.seconds <= best + max(toleranceSeconds, best * 0.1) }
+        // A cold load also costs the node its VRAM and the models it evicts: in a near-tie, never start one
+        // when a warm slot or a load already under way is about as quick.
+        if near.contains(where: { !$0.isColdLoad }) { near.removeAll { $0.isColdLoad } }
         let weights = near.map { estimate in tier.first { $0.index == estimate.nodeIndex }!.weight }
         return .success(near[pickWeighted(weights, using: &random)])
     }

@@ -56,7 +56,10 @@ private struct FieldReader {
 
     mutating func readConfig(_ document: JSONValue) throws(ConfigError) -> ClusterConfig {
         let root = try object(
-            document, allowed: ["listen", "apiKeys", "strategy", "health", "timeouts", "limits", "nodes", "cloud", "routes"])
+            document,
+            allowed: [
+                "listen", "apiKeys", "strategy", "health", "timeouts", "limits", "queue", "keepAlive", "warm", "nodes", "cloud", "routes",
+            ])
         var config = ClusterConfig()
         if let listen = root["listen"] {
             let reader = child("listen")
@@ -114,6 +117,23 @@ private struct FieldReader {
             if let value = fields["idleTimeoutMs"] { config.limits.idleTimeoutMs = try reader.child("idleTimeoutMs").int(value, min: 1) }
             if let value = fields["maxConnections"] { config.limits.maxConnections = try reader.child("maxConnections").int(value, min: 1) }
         }
+        if let queue = root["queue"] {
+            let reader = child("queue")
+            let fields = try reader.object(queue, allowed: ["maxLength", "maxWaitMs"])
+            if let value = fields["maxLength"] { config.queue.maxLength = try reader.child("maxLength").int(value, min: 0) }
+            if let value = fields["maxWaitMs"] { config.queue.maxWaitMs = try reader.child("maxWaitMs").int(value, min: 1) }
+        }
+        if let keepAlive = root["keepAlive"] {
+            config.keepAlive = try child("keepAlive").keepAlive(keepAlive)
+        }
+        if let warm = root["warm"] {
+            let reader = child("warm")
+            guard let table = warm.objectValue else { throw ConfigError(reader.path, "expected an object, got \(warm.typeName)") }
+            for (model, count) in table {
+                guard ModelName(model) != nil else { throw ConfigError(reader.child(model).path, "invalid model name") }
+                config.warm[model] = try reader.child(model).int(count, min: 0)
+            }
+        }
         if let nodes = root["nodes"] {
             let reader = child("nodes")
             for (index, entry) in try reader.array(nodes).enumerated() {
@@ -142,10 +162,22 @@ private struct FieldReader {
                 let aliasReader = reader.child(alias)
                 guard !alias.isEmpty else { throw ConfigError(reader.path, "a route name must not be empty") }
                 var list: [ClusterConfig.RouteTarget] = []
-                let entries = try aliasReader.array(targets)
-                guard !entries.isEmpty else { throw ConfigError(aliasReader.path, "must list at least one target") }
+                var targetList = targets
+                var listReader = aliasReader
+                if let routeObject = targets.objectValue {
+                    // Object form: {"strategy": "weighted", "targets": [...]}.
+                    let fields = try aliasReader.object(targets, allowed: ["strategy", "targets"])
+                    if let strategy = fields["strategy"] {
+                        config.routeStrategies[alias] = try aliasReader.child("strategy").strategy(strategy)
+                    }
+                    guard let inner = routeObject["targets"] else { throw ConfigError(aliasReader.child("targets").path, "is required") }
+                    targetList = inner
+                    listReader = aliasReader.child("targets")
+                }
+                let entries = try listReader.array(targetList)
+                guard !entries.isEmpty else { throw ConfigError(listReader.path, "must list at least one target") }
                 for (index, entry) in entries.enumerated() {
-                    list.append(try aliasReader.element(index).routeTarget(entry, cloud: config.cloud))
+                    list.append(try listReader.element(index).routeTarget(entry, cloud: config.cloud))
                 }
                 config.routes[alias] = list
             }
@@ -160,6 +192,15 @@ private struct FieldReader {
             throw ConfigError(path, "unknown strategy \"\(name)\" (one of: \(names))")
         }
         return strategy
+    }
+
+    /// Ollama's keep_alive: a number of seconds, or a duration string such as "10m", "24h" or "-1".
+    func keepAlive(_ value: JSONValue) throws(ConfigError) -> JSONValue {
+        if value.doubleValue != nil { return value }
+        guard let text = value.stringValue, KeepAliveDuration.isValid(text) else {
+            throw ConfigError(path, "must be a number of seconds or a duration such as \"10m\" or \"24h\"")
+        }
+        return value
     }
 
     func node(_ value: JSONValue) throws(ConfigError) -> ClusterConfig.NodeConfig {

@@ -27,6 +27,11 @@ public struct CostModel: Sendable {
         public var claim: SlotClaim
         /// False when no slot is free now: the request should wait in TensorWall's queue.
         public var startsNow: Bool
+
+        public var isColdLoad: Bool {
+            if case .coldLoad = claim { return true }
+            return false
+        }
     }
 
     public func predictedLoadSeconds(_ model: ModelName, on node: NodeSnapshot) -> Double {

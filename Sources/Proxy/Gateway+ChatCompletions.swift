@@ -50,7 +50,12 @@ extension Gateway {
                 APIError.badRequest("invalid model name", param: "model"), writer, keyName: keyName, model: translation.model,
                 started: started)
         }
-        let upstreamBody = translation.ollamaBody.serialized()
+        var ollamaBody = translation.ollamaBody
+        if ollamaBody["keep_alive"] == nil, let keepAlive = config.keepAlive, case .object(var fields) = ollamaBody {
+            fields["keep_alive"] = keepAlive
+            ollamaBody = .object(fields)
+        }
+        let upstreamBody = ollamaBody.serialized()
         var excluded: Set<Int> = []
         var lastError: APIError?
         while true {

@@ -46,6 +46,15 @@ import Testing
         #expect((try? result.get())?.claim == .joinLoad)
     }
 
+    @Test func aLoadUnderWayWinsANearTieWithANewColdLoad() {
+        // 2.99 s left of the load on node 0; a fresh cold load on node 1 predicts 3 s: join, never load twice.
+        for seed in 0..<50 as Range<UInt64> {
+            let load = LoadInProgress(startedAt: 99.99, predictedSeconds: 3)
+            let result = choose([node(0, loading: ["llama3.2": load], inFlight: ["llama3.2": 1]), node(1)], seed: seed)
+            #expect(chosenNode(result) == 0)
+        }
+    }
+
     @Test func neverEvictsAModelThatIsServingRequests() {
         let full = node(
             0, pulled: ["llama3.2": 2, "a": 2, "b": 2, "c": 2], loaded: ["a", "b", "c"], inFlight: ["a": 1, "b": 1, "c": 1])

@@ -63,6 +63,37 @@ import Testing
         }
     }
 
+    @Test func readsPlacementSettings() throws {
+        let config = try ClusterConfig.parse(
+            Array(
+                """
+                {"queue":{"maxLength":5,"maxWaitMs":1500},"keepAlive":"30m","warm":{"llama3.2":2},
+                 "nodes":[{"name":"a","url":"http://a:1","vramGB":24,"maxLoadedModels":2}],
+                 "cloud":[{"name":"openai","url":"https://api.openai.com/v1","apiKeyEnv":"OPENAI_API_KEY","models":["gpt-4o"]}],
+                 "routes":{"gpt-4":{"strategy":"weighted","targets":[{"target":"ollama/llama3.1:70b","weight":80},{"target":"openai/gpt-4","weight":20,"priority":1}]}}}
+                """.utf8))
+        #expect(config.queue == .init(maxLength: 5, maxWaitMs: 1500))
+        #expect(config.keepAlive == "30m")
+        #expect(config.warm == ["llama3.2": 2])
+        #expect(config.nodes[0].vramGB == 24)
+        #expect(config.nodes[0].maxLoadedModels == 2)
+        #expect(config.routeStrategies["gpt-4"] == .weighted)
+        #expect(config.routes["gpt-4"]?.map(\.target) == ["ollama/llama3.1:70b", "openai/gpt-4"])
+    }
+
+    @Test(arguments: [
+        (#"{"keepAlive":"300"}"#, "keepAlive: must be a number of seconds or a duration"),
+        (#"{"keepAlive":true}"#, "keepAlive: must be a number of seconds or a duration"),
+        (#"{"queue":{"maxLength":-1}}"#, "queue.maxLength: must be at least 0"),
+        (#"{"warm":{"llama3.2":"two"}}"#, "warm.llama3.2: expected a whole number"),
+        (#"{"routes":{"x":{"strategy":"fastest","targets":[{"target":"ollama/a"}]}}}"#, "routes.x.strategy: unknown strategy"),
+        (#"{"routes":{"x":{"targets":[]}}}"#, "routes.x.targets: must list at least one target"),
+    ])
+    func refusesBadPlacementSettings(json: String, expected: String) {
+        #expect(throws: ConfigError.self) { try ClusterConfig.parse(Array(json.utf8)) }
+        do { _ = try ClusterConfig.parse(Array(json.utf8)) } catch { #expect(error.description.contains(expected), "\(error)") }
+    }
+
     @Test func ollamaAPIURLReplacesTheNodeList() throws {
         var config = try ClusterConfig.parse(Array(Self.issueExample.utf8))
         try config.applyEnvironment(["OLLAMA_API_URL": "http://gpu-server:11434"])

@@ -69,9 +69,11 @@ extension OllamaSimulator {
             return await respondJSON(writer, 200, .object(final))
         }
 
-        let promptText = kind == .generate ? prompt : messages.compactMap { $0["content"]?.stringValue }.joined(separator: " ")
-        let promptTokens = max(1, promptText.utf8.count / 4 + messages.count * 4)
-        let promptEval = Double(promptTokens) / configuration.promptTokensPerSecond
+        let promptText = Self.promptText(kind: kind, prompt: prompt, messages: messages)
+        let promptTokens = max(1, promptText.utf8.count / 4)
+        // Ollama's prompt cache: a prompt extending a sequence this runner just processed only evaluates the new part.
+        let cachedTokens = await scheduler.cachedPrefixLength(model, prompt: promptText) / 4
+        let promptEval = Double(max(1, promptTokens - cachedTokens)) / configuration.promptTokensPerSecond
         try? await Task.sleep(for: await scheduler.seconds(promptEval))
         let limit = (body["options"]?["num_predict"]?.intValue ?? body["max_tokens"]?.intValue).map { Int($0) }
         let count =
@@ -79,6 +81,8 @@ extension OllamaSimulator {
         let doneReason = (limit.map { $0 > 0 && $0 < configuration.responseTokens } ?? false) ? "length" : "stop"
         let tokenDelay = await scheduler.seconds(1 / configuration.tokensPerSecond)
 
+        let answerText = (0..<count).map { Self.words[$0 % Self.words.count] }.joined()
+        await scheduler.remember(model, sequence: promptText + "assistant: " + answerText + "\n")
         var metrics = Metrics(
             loadDuration: max(loadDuration, 1), promptTokens: promptTokens, promptNanos: Int64(promptEval * configuration.timeScale * 1e9),
             evalTokens: count, evalNanos: 0, totalNanos: 0)
@@ -122,6 +126,12 @@ extension OllamaSimulator {
         } catch {
             return  // the client went away; `defer` frees the slot
         }
+    }
+
+    /// The text a runner evaluates: each message as "role: content" on its own line.
+    static func promptText(kind: InferenceKind, prompt: String, messages: [JSONValue]) -> String {
+        if kind == .generate { return prompt }
+        return messages.map { "\($0["role"]?.stringValue ?? "user"): \($0["content"]?.stringValue ?? "")\n" }.joined()
     }
 
     struct Metrics {

@@ -9,6 +9,8 @@ actor SimulatedScheduler {
         var expiresAt: ContinuousClock.Instant?
         var keepAlive: Double
         var waiters: [CheckedContinuation<Void, Never>] = []
+        /// Recently processed sequences, most recent last: one per parallel slot, as llama.cpp keeps them.
+        var promptCache: [String] = []
     }
 
     private let configuration: SimulatorConfiguration
@@ -143,4 +145,18 @@ actor SimulatedScheduler {
     }
 
     func activeRequests(_ name: String) -> Int { runners[name]?.activeRequests ?? 0 }
+
+    /// Length of the longest cached sequence that `prompt` starts with.
+    func cachedPrefixLength(_ model: SimulatedModel, prompt: String) -> Int {
+        guard let runner = runners[model.name] else { return 0 }
+        return runner.promptCache.filter { prompt.hasPrefix($0) }.map(\.utf8.count).max() ?? 0
+    }
+
+    func remember(_ model: SimulatedModel, sequence: String) {
+        guard var runner = runners[model.name] else { return }
+        runner.promptCache.removeAll { sequence.hasPrefix($0) }
+        runner.promptCache.append(sequence)
+        if runner.promptCache.count > configuration.numParallel { runner.promptCache.removeFirst() }
+        runners[model.name] = runner
+    }
 }

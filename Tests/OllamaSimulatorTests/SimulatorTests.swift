@@ -77,6 +77,30 @@ import Testing
         #expect(badKeepAlive == (400, #"{"error":"time: missing unit in duration \"300\""}"#))
     }
 
+    @Test func aPromptExtendingTheLastTurnHitsThePromptCache() async throws {
+        let simulator = try simulator {
+            $0.promptTokensPerSecond = 100
+            $0.numParallel = 2
+        }
+        defer { simulator.stop() }
+        let system = String(repeating: "You are a careful assistant. ", count: 40)
+        let turn1 = #"{"model":"a","stream":false,"messages":[{"role":"system","content":"\#(system)"},{"role":"user","content":"Hi"}]}"#
+        let first = try JSONParser.parse(try await post(simulator, "/api/chat", turn1).body)
+        let reply = try #require(first["message"]?["content"]?.stringValue)
+        let turn2 =
+            #"{"model":"a","stream":false,"messages":[{"role":"system","content":"\#(system)"},{"role":"user","content":"Hi"},{"role":"assistant","content":"\#(reply)"},{"role":"user","content":"More"}]}"#
+        let second = try JSONParser.parse(try await post(simulator, "/api/chat", turn2).body)
+        let other =
+            #"{"model":"a","stream":false,"messages":[{"role":"system","content":"Another \#(system)"},{"role":"user","content":"Hi"}]}"#
+        let miss = try JSONParser.parse(try await post(simulator, "/api/chat", other).body)
+        let hitEval = try #require(second["prompt_eval_duration"]?.intValue)
+        let firstEval = try #require(first["prompt_eval_duration"]?.intValue)
+        #expect(hitEval * 10 < firstEval)
+        #expect(try #require(miss["prompt_eval_duration"]?.intValue) >= firstEval)
+        // Ollama counts cached tokens in prompt_eval_count too.
+        #expect(try #require(second["prompt_eval_count"]?.intValue) > first["prompt_eval_count"]?.intValue ?? 0)
+    }
+
     @Test func parallelSlotsQueueTheRest() async throws {
         let simulator = try simulator {
             $0.numParallel = 1

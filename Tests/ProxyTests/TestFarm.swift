@@ -20,9 +20,15 @@ final class TestFarm: Sendable {
         var priority = 0
         var weight = 100
         var numParallel = 4
+        /// Simulated seconds per GB of a cold load (real time is a thousandth of it).
+        var loadSecondsPerGB = 2.0
+        var tokensPerSecond = 1000.0
     }
 
-    static func start(_ specs: [NodeSpec], intervalMs: Int = 50, unhealthyAfter: Int = 2, healthyAfter: Int = 1) async throws -> TestFarm {
+    static func start(
+        _ specs: [NodeSpec], intervalMs: Int = 50, unhealthyAfter: Int = 2, healthyAfter: Int = 1,
+        configure: (inout ClusterConfig) -> Void = { _ in }
+    ) async throws -> TestFarm {
         var simulators: [OllamaSimulator] = []
         var config = ClusterConfig()
         for (index, spec) in specs.enumerated() {
@@ -30,7 +36,8 @@ final class TestFarm: Sendable {
             simulation.timeScale = 0.001
             simulation.numParallel = spec.numParallel
             simulation.keepAliveSeconds = -1
-            simulation.tokensPerSecond = 1000
+            simulation.tokensPerSecond = spec.tokensPerSecond
+            simulation.loadSecondsPerGB = spec.loadSecondsPerGB
             let simulator = OllamaSimulator(simulation)
             let port = try simulator.start()
             for model in spec.preload { await simulator.preload(model) }
@@ -45,6 +52,7 @@ final class TestFarm: Sendable {
         config.apiKeys = [.init(name: "tests", key: key)]
         config.health = .init(intervalMs: intervalMs, timeoutMs: 200, unhealthyAfter: unhealthyAfter, healthyAfter: healthyAfter)
         config.timeouts.firstByteMs = 5000
+        configure(&config)
         let gateway = Gateway(config: config, logger: Logger(minimum: .error))
         let port = try await gateway.start()
         return TestFarm(nodes: simulators, gateway: gateway, port: port)

@@ -1,0 +1,131 @@
+import Balancer
+import HTTP1
+import OllamaSimulator
+import Testing
+
+@testable import Proxy
+
+/// Placement rules from the placement issue, shown over real HTTP against simulated nodes.
+@Suite struct PlacementTests {
+    static let chat = #"{"model":"llama3.2","messages":[{"role":"user","content":"hi"}]}"#
+    static let streamingChat = #"{"model":"llama3.2","messages":[{"role":"user","content":"hi"}],"stream":true}"#
+
+    @Test func aSecondRequestForAModelThatIsLoadingJoinsThatLoad() async throws {
+        // Cold loads take 200 simulated s per GB: 0.4 s real for the 2 GB model.
+        let slow = TestFarm.NodeSpec(loadSecondsPerGB: 200)
+        let farm = try await TestFarm.start([slow, slow])
+        defer { Task { await farm.stop() } }
+        try await farm.waitUntilAllHealthy()
+        async let first = farm.chat()
+        #expect(await farm.eventually { await farm.gateway.cluster.snapshots().contains { !$0.loading.isEmpty } })
+        async let second = farm.chat()
+        #expect(try await first.status == 200)
+        #expect(try await second.status == 200)
+        let loads = await farm.nodes[0].loadCount() + farm.nodes[1].loadCount()
+        #expect(loads == 1)
+        #expect(farm.nodes.map { $0.requestCount("/api/chat") }.sorted() == [0, 2])
+    }
+
+    @Test func aBusyWarmNodeWithQuickAnswersIsWaitedForInsteadOfLoadingElsewhere() async throws {
+        let farm = try await TestFarm.start([.init(preload: ["llama3.2"], maxParallel: 1), .init()])
+        defer { Task { await farm.stop() } }
+        try await farm.waitUntilAllHealthy()
+        for _ in 0..<3 { #expect(try await farm.chat().status == 200) }  // node 0 shows it answers in milliseconds
+        farm.nodes[0].holdStreams(true)
+        let held = try await farm.request("POST", "/v1/chat/completions", body: Self.streamingChat)
+        var events = EventReader(held)
+        _ = try await events.next()
+        async let waiting = farm.chat()
+        #expect(await farm.eventually { farm.gateway.cluster.queuedRequests(ModelName("llama3.2")!) == 1 })
+        farm.nodes[0].holdStreams(false)
+        while try await events.next() != nil {}
+        #expect(try await waiting.status == 200)
+        #expect(farm.nodes[0].requestCount("/api/chat") == 5)
+        #expect(farm.nodes[1].requestCount("/api/chat") == 0)
+        #expect(await farm.nodes[1].loadCount() == 0)
+    }
+
+    @Test func aBusyWarmNodeWithSlowAnswersLosesToAColdLoadOnAnIdleNode() async throws {
+        // Nothing measured yet: a slot on node 0 is expected to take 5 s, a cold load on node 1 about 3 s.
+        let farm = try await TestFarm.start([.init(preload: ["llama3.2"], maxParallel: 1), .init()])
+        defer { Task { await farm.stop() } }
+        try await farm.waitUntilAllHealthy()
+        farm.nodes[0].holdStreams(true)
+        let held = try await farm.request("POST", "/v1/chat/completions", body: Self.streamingChat)
+        var events = EventReader(held)
+        _ = try await events.next()
+        #expect(try await farm.chat().status == 200)
+        #expect(farm.nodes[1].requestCount("/api/chat") == 1)
+        #expect(await farm.nodes[1].loadCount() == 1)
+        farm.nodes[0].holdStreams(false)
+        while try await events.next() != nil {}
+    }
+
+    @Test func aFullQueueAnswers429WithRetryAfter() async throws {
+        let farm = try await TestFarm.start([.init(preload: ["llama3.2"], maxParallel: 1)]) {
+            $0.queue = .init(maxLength: 1, maxWaitMs: 10_000)
+        }
+        defer { Task { await farm.stop() } }
+        try await farm.waitUntilAllHealthy()
+        farm.nodes[0].holdStreams(true)
+        let held = try await farm.request("POST", "/v1/chat/completions", body: Self.streamingChat)
+        var events = EventReader(held)
+        _ = try await events.next()
+        async let queued = farm.chat()
+        #expect(await farm.eventually { farm.gateway.cluster.queuedRequests(ModelName("llama3.2")!) == 1 })
+        let refused = try await farm.json("POST", "/v1/chat/completions", body: Self.chat)
+        #expect(refused.status == 429)
+        #expect(Int(refused.headers["Retry-After"] ?? "") ?? 0 >= 1)
+        #expect(refused.body["error"]?["type"] == "rate_limit_error")
+        farm.nodes[0].holdStreams(false)
+        while try await events.next() != nil {}
+        #expect(try await queued.status == 200)  // the freed slot went to the queued request
+    }
+
+    @Test func waitingPastMaxWaitAnswers503() async throws {
+        let farm = try await TestFarm.start([.init(preload: ["llama3.2"], maxParallel: 1)]) {
+            $0.queue = .init(maxLength: 4, maxWaitMs: 100)
+        }
+        defer { Task { await farm.stop() } }
+        try await farm.waitUntilAllHealthy()
+        farm.nodes[0].holdStreams(true)
+        let held = try await farm.request("POST", "/v1/chat/completions", body: Self.streamingChat)
+        var events = EventReader(held)
+        _ = try await events.next()
+        let answer = try await farm.json("POST", "/v1/chat/completions", body: Self.chat)
+        #expect(answer.status == 503)
+        #expect(answer.body["error"]?["code"] == "queue_timeout")
+        farm.nodes[0].holdStreams(false)
+        while try await events.next() != nil {}
+    }
+
+    @Test func aConversationsNextTurnGoesToTheNodeThatServedItsLastTurn() async throws {
+        let warm = TestFarm.NodeSpec(preload: ["llama3.2"], maxParallel: 4)
+        let farm = try await TestFarm.start([warm, warm, warm])
+        defer { Task { await farm.stop() } }
+        try await farm.waitUntilAllHealthy()
+        for conversation in 0..<6 {
+            let before = farm.nodes.map { $0.requestCount("/api/chat") }
+            let system = #"{"role":"system","content":"You are assistant number \#(conversation)."}"#
+            let turn1 = #"{"model":"llama3.2","messages":[\#(system),{"role":"user","content":"Hello"}]}"#
+            let first = try await farm.json("POST", "/v1/chat/completions", body: turn1)
+            let served = try #require(farm.nodes.indices.first { farm.nodes[$0].requestCount("/api/chat") > before[$0] })
+            let reply = try #require(first.body["choices"]?[0]?["message"]?["content"]?.stringValue)
+            let turn2 =
+                #"{"model":"llama3.2","messages":[\#(system),{"role":"user","content":"Hello"},{"role":"assistant","content":"\#(reply)"},{"role":"user","content":"And then?"}]}"#
+            let beforeSecond = farm.nodes.map { $0.requestCount("/api/chat") }
+            #expect(try await farm.json("POST", "/v1/chat/completions", body: turn2).status == 200)
+            #expect(farm.nodes[served].requestCount("/api/chat") == beforeSecond[served] + 1, "conversation \(conversation)")
+        }
+    }
+
+    @Test func keepAliveIsPassedThroughAndDefaultedFromTheConfig() async throws {
+        let farm = try await TestFarm.start([.init(preload: ["llama3.2"])]) { $0.keepAlive = "30m" }
+        defer { Task { await farm.stop() } }
+        try await farm.waitUntilAllHealthy()
+        _ = try await farm.chat()
+        #expect(farm.nodes[0].lastBody("/api/chat")?["keep_alive"] == "30m")
+        _ = try await farm.chat(extra: #","keep_alive":-1"#)
+        #expect(farm.nodes[0].lastBody("/api/chat")?["keep_alive"] == -1)
+    }
+}
