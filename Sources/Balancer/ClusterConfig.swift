@@ -120,12 +120,27 @@ public struct ClusterConfig: Sendable, Equatable {
         public var models: [String]
         public var weight = 100
         public var priority = 1
+
+        public init(name: String, url: String, apiKeyEnv: String?, models: [String], weight: Int = 100, priority: Int = 1) {
+            self.name = name
+            self.url = url
+            self.apiKeyEnv = apiKeyEnv
+            self.models = models
+            self.weight = weight
+            self.priority = priority
+        }
     }
 
     public struct RouteTarget: Sendable, Equatable {
         public var target: String
         public var weight = 100
         public var priority = 0
+
+        public init(target: String, weight: Int = 100, priority: Int = 0) {
+            self.target = target
+            self.weight = weight
+            self.priority = priority
+        }
     }
 }
 

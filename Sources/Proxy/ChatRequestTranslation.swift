@@ -14,6 +14,16 @@ struct ChatRequestTranslation {
     /// Identifies the conversation including this turn: the next turn looks itself up by it.
     var continuationKey: UInt64
 
+    /// The same request for another model (a route's target); conversation keys follow the new model.
+    func retargeted(to newModel: String) -> ChatRequestTranslation {
+        guard newModel != model, case .object(var fields) = ollamaBody else { return self }
+        fields["model"] = .string(newModel)
+        let keys = ConversationKeys(model: ModelName(newModel)?.canonical ?? newModel, messages: fields["messages"]?.arrayValue ?? [])
+        return ChatRequestTranslation(
+            model: newModel, stream: stream, includeUsage: includeUsage, ollamaBody: .object(fields), conversationKey: keys.previousTurn,
+            continuationKey: keys.thisTurn)
+    }
+
     static func translate(_ body: JSONValue) throws(APIError) -> ChatRequestTranslation {
         guard let request = body.objectValue else {
             throw .badRequest("request body must be a JSON object, got \(body.typeName)")

@@ -30,14 +30,25 @@ extension Gateway {
         }
     }
 
-    /// `POST /v1/chat/completions`: translate, place, forward; retry on another node while nothing
-    /// has been sent to the client.
+    /// How serving from one target (the farm, or a cloud endpoint) ended.
+    enum TargetResult {
+        case done(status: Int, usage: Usage, servedBy: String)
+        /// This target could not serve; the next one may.
+        case unavailable(APIError)
+        /// No target would do better (the client's own error).
+        case final(APIError, servedBy: String)
+        case abandoned(servedBy: String)
+    }
+
+    /// `POST /v1/chat/completions`: validate and translate, resolve the model to its targets, and try
+    /// them in the strategy's order; within the farm, retry on another node while nothing has been
+    /// sent to the client.
     func chatCompletions(_ request: HTTPRequest, _ writer: HTTPResponseWriter, keyName: String) async {
         let started = ContinuousClock.now
+        let body: JSONValue
         let translation: ChatRequestTranslation
         do {
             guard !request.body.isEmpty else { throw APIError.badRequest("request body is empty; send a JSON object") }
-            let body: JSONValue
             do { body = try JSONParser.parse(request.body) } catch { throw APIError.badRequest("invalid JSON in request body: \(error)") }
             translation = try ChatRequestTranslation.translate(body)
         } catch let error as APIError {
@@ -45,10 +56,57 @@ extension Gateway {
         } catch {
             return await finishWithError(APIError(status: 500, "\(error)"), writer, keyName: keyName, model: "-", started: started)
         }
+        let requested = body["model"]?.stringValue ?? translation.model
+        let plan = RoutePlan.resolve(requested, config: config)
+        var failures: [APIError] = []
+        for target in attemptOrder(plan) {
+            let result: TargetResult
+            switch target.destination {
+            case .farm(let model):
+                result = await serveFromFarm(translation.retargeted(to: model), strategy: plan.strategy, writer: writer)
+            case .cloud(let index, let model):
+                result = await serveFromCloud(config.cloud[index], model: model, body: body, stream: translation.stream, writer: writer)
+            }
+            switch result {
+            case .done(let status, let usage, let servedBy):
+                return logRequest(
+                    keyName: keyName, model: requested, node: servedBy, status: status, started: started, usage: usage,
+                    stream: translation.stream)
+            case .abandoned(let servedBy):
+                return logRequest(
+                    keyName: keyName, model: requested, node: servedBy, status: 499, started: started, usage: Usage(),
+                    stream: translation.stream)
+            case .final(let error, let servedBy):
+                return await finishWithError(error, writer, keyName: keyName, model: requested, started: started, node: servedBy)
+            case .unavailable(let error):
+                failures.append(error)
+            }
+        }
+        await finishWithError(Self.combine(failures, model: requested), writer, keyName: keyName, model: requested, started: started)
+    }
+
+    /// One error for every target that could not serve: the first status that says more than
+    /// "not found" (and its Retry-After), with every target's reason in the message.
+    static func combine(_ failures: [APIError], model: String) -> APIError {
+        guard var error = failures.first(where: { $0.status != 404 }) ?? failures.first else {
+            return APIError(status: 503, "no target can serve model '\(model)'")
+        }
+        if failures.count > 1 { error.message = failures.map(\.message).joined(separator: "; ") }
+        return error
+    }
+
+    private func attemptOrder(_ plan: RoutePlan) -> [RoutePlan.Target] {
+        guard plan.targets.count > 1 else { return plan.targets }
+        let rotation = routeRotation(plan.route ?? "")
+        return idRandom.withLock { plan.attemptOrder(rotation: rotation, using: &$0) }
+    }
+
+    /// Places the request on the farm's nodes, retrying on another node while nothing has reached the client.
+    private func serveFromFarm(_ translation: ChatRequestTranslation, strategy: ClusterConfig.Strategy, writer: HTTPResponseWriter) async
+        -> TargetResult
+    {
         guard let model = ModelName(translation.model) else {
-            return await finishWithError(
-                APIError.badRequest("invalid model name", param: "model"), writer, keyName: keyName, model: translation.model,
-                started: started)
+            return .final(APIError.badRequest("invalid model name", param: "model"), servedBy: "-")
         }
         var ollamaBody = translation.ollamaBody
         if ollamaBody["keep_alive"] == nil, let keepAlive = config.keepAlive, case .object(var fields) = ollamaBody {
@@ -60,13 +118,13 @@ extension Gateway {
         var lastError: APIError?
         while true {
             let lease: Lease
-            let placement = Cluster.Request(model: model, excluding: excluded, conversationKey: translation.conversationKey)
+            let placement = Cluster.Request(
+                model: model, strategy: strategy, excluding: excluded, conversationKey: translation.conversationKey)
             switch await cluster.acquire(placement) {
             case .success(let acquired):
                 lease = acquired
             case .failure(let failure):
-                let error = lastError ?? placementError(failure, model: translation.model)
-                return await finishWithError(error, writer, keyName: keyName, model: model.canonical, started: started)
+                return .unavailable(lastError ?? placementError(failure, model: translation.model))
             }
             let node = lease.node.config
             let outcome = await forward(upstreamBody, translation: translation, lease: lease, writer: writer)
@@ -78,21 +136,15 @@ extension Gateway {
             }
             switch outcome {
             case .served(let status, let usage):
-                logRequest(
-                    keyName: keyName, model: model.canonical, node: node.name, status: status, started: started, usage: usage,
-                    stream: translation.stream)
-                return
+                return .done(status: status, usage: usage, servedBy: node.name)
             case .retryable(let error):
                 logger.warning("node \(node.name) failed \(model.canonical) before the first byte: \(error.message); trying another node")
                 excluded.insert(lease.node.index)
                 lastError = error
             case .final(let error):
-                return await finishWithError(error, writer, keyName: keyName, model: model.canonical, started: started, node: node.name)
+                return .final(error, servedBy: node.name)
             case .abandoned:
-                logRequest(
-                    keyName: keyName, model: model.canonical, node: node.name, status: 499, started: started, usage: Usage(),
-                    stream: translation.stream)
-                return
+                return .abandoned(servedBy: node.name)
             }
         }
     }

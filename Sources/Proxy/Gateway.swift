@@ -1,4 +1,5 @@
 import Balancer
+import Foundation
 import HTTP1
 import Health
 import Synchronization
@@ -14,11 +15,20 @@ final class Gateway: Sendable {
     let authenticator: Authenticator
     let startedAt = ContinuousClock.now
     let upstreamTimeouts: HTTPClientTimeouts
+    let cloud: CloudClient
+    /// Where cloud API keys are read from (the process environment outside tests).
+    let environment: [String: String]
+    private let rotations = Mutex<[String: Int]>([:])
     private let server = Mutex<HTTPServer?>(nil)
-    private let idRandom = Mutex(SystemRandomNumberGenerator())
+    let idRandom = Mutex(SystemRandomNumberGenerator())
 
-    init(config: ClusterConfig, logger: Logger, random: any RandomNumberGenerator & Sendable = SystemRandomNumberGenerator()) {
+    init(
+        config: ClusterConfig, logger: Logger, random: any RandomNumberGenerator & Sendable = SystemRandomNumberGenerator(),
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    ) {
         self.config = config
+        self.environment = environment
+        self.cloud = CloudClient(idleTimeout: Double(config.timeouts.idleMs) / 1000)
         self.logger = logger
         self.cluster = Cluster(nodes: config.nodes, strategy: config.strategy, queue: config.queue, random: random)
         self.client = HTTPClient()
@@ -53,9 +63,18 @@ final class Gateway: Sendable {
         await monitor.stop()
         server.withLock { $0 }?.stop()
         client.shutdown()
+        cloud.shutdown()
     }
 
     var port: Int { server.withLock { $0?.port ?? 0 } }
+
+    /// A per-route counter for `round_robin` over a route's targets.
+    func routeRotation(_ route: String) -> Int {
+        rotations.withLock { rotations in
+            defer { rotations[route, default: 0] &+= 1 }
+            return rotations[route, default: 0]
+        }
+    }
 
     func newCompletionID() -> String {
         idRandom.withLock { ChatResponseTranslation.makeID(using: &$0) }

@@ -22,9 +22,12 @@ final class Logger: Sendable {
 
     let minimum: Level
     private let lock = Mutex(())
+    private let sink: (@Sendable (String) -> Void)?
 
-    init(minimum: Level = .info) {
+    /// - Parameter sink: receives each line instead of standard error (tests read logs through it).
+    init(minimum: Level = .info, sink: (@Sendable (String) -> Void)? = nil) {
         self.minimum = minimum
+        self.sink = sink
     }
 
     func log(_ level: Level, _ message: @autoclosure () -> String) {
@@ -38,6 +41,7 @@ final class Logger: Sendable {
             format: "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1, Int(parts.tm_mday),
             Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec), Int(now.tv_nsec / 1_000_000))
         let line = "\(stamp) \(level.label) \(message())\n"
+        if let sink { return sink(line) }
         var bytes = Array(line.utf8)
         lock.withLock { _ in
             // Straight to descriptor 2: one write per line, no C stdio globals.

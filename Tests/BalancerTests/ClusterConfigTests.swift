@@ -122,3 +122,51 @@ enum FileManagerShim {
         FileManager.default.contents(atPath: path).map { [UInt8]($0) }
     }
 }
+
+@Suite struct RoutePlanTests {
+    let config = try! ClusterConfig.parse(Array(ClusterConfigTests.issueExample.utf8))
+
+    @Test func resolvesTheSeedsHybridRoute() {
+        let plan = RoutePlan.resolve("gpt-4", config: config)
+        #expect(plan.route == "gpt-4")
+        #expect(plan.targets.map(\.destination) == [.farm(model: "llama3.1:70b"), .cloud(endpoint: 0, model: "gpt-4")])
+        #expect(plan.targets.map(\.weight) == [80, 20])
+        #expect(plan.targets.map(\.priority) == [0, 1])
+    }
+
+    @Test func bareNamesTryTheFarmThenCloudEndpointsThatListThem() {
+        #expect(RoutePlan.resolve("llama3.2", config: config).targets.map(\.destination) == [.farm(model: "llama3.2")])
+        #expect(RoutePlan.resolve("ollama/gpt-4o", config: config).targets.map(\.destination) == [.farm(model: "gpt-4o")])
+        #expect(
+            RoutePlan.resolve("gpt-4o", config: config).targets.map(\.destination) == [
+                .farm(model: "gpt-4o"), .cloud(endpoint: 0, model: "gpt-4o"),
+            ])
+        #expect(
+            RoutePlan.resolve("openai/gpt-4o-mini", config: config).targets.map(\.destination) == [
+                .cloud(endpoint: 0, model: "gpt-4o-mini")
+            ])
+        #expect(RoutePlan.resolve("myteam/coder:7b", config: config).targets.map(\.destination) == [.farm(model: "myteam/coder:7b")])
+    }
+
+    @Test func weightedSendsAboutAFifthOfTheHybridRouteToTheCloud() {
+        var plan = RoutePlan.resolve("gpt-4", config: config)
+        plan.strategy = .weighted
+        var random = SeededGenerator(state: 5)
+        var cloudFirst = 0
+        for _ in 0..<5000 where plan.attemptOrder(rotation: 0, using: &random).first?.priority == 1 { cloudFirst += 1 }
+        #expect((900...1100).contains(cloudFirst), "\(cloudFirst)")
+    }
+
+    @Test func affinityTriesTheCloudTierOnlyAfterTheFarm() {
+        let plan = RoutePlan.resolve("gpt-4", config: config)
+        var random = SeededGenerator(state: 5)
+        for _ in 0..<100 { #expect(plan.attemptOrder(rotation: 0, using: &random).map(\.priority) == [0, 1]) }
+    }
+
+    @Test func roundRobinRotatesOverTargetsInPriorityOrder() {
+        var plan = RoutePlan.resolve("gpt-4", config: config)
+        plan.strategy = .roundRobin
+        var random = SeededGenerator(state: 5)
+        #expect((0..<4).map { plan.attemptOrder(rotation: $0, using: &random).first!.priority } == [0, 1, 0, 1])
+    }
+}

@@ -16,6 +16,7 @@ public final class OllamaSimulator: Sendable {
         var fault = SimulatorFault.none
         var requestCounts: [String: Int] = [:]
         var lastBodies: [String: JSONValue] = [:]
+        var lastAuthorization: [String: String] = [:]
         /// Streams pause after their first token while this is set (lets tests observe mid-stream state).
         var holdStreams = false
     }
@@ -68,6 +69,9 @@ public final class OllamaSimulator: Sendable {
     /// The last JSON body received on `path`.
     public func lastBody(_ path: String) -> JSONValue? { state.withLock { $0.lastBodies[path] } }
 
+    /// The Authorization header last received on `path` (to check what a cloud endpoint would see).
+    public func lastAuthorization(_ path: String) -> String? { state.withLock { $0.lastAuthorization[path] } }
+
     public func preload(_ name: String) async {
         guard let model = find(name) else { return }
         await scheduler.preload(model, keepAlive: nil)
@@ -87,6 +91,7 @@ public final class OllamaSimulator: Sendable {
     func record(_ request: HTTPRequest) -> SimulatorFault {
         state.withLock { state in
             state.requestCounts[String(request.path), default: 0] += 1
+            if let authorization = request.headers["Authorization"] { state.lastAuthorization[String(request.path)] = authorization }
             if !request.body.isEmpty, let json = try? JSONParser.parse(request.body) {
                 state.lastBodies[String(request.path)] = json
             }

@@ -1,6 +1,7 @@
 import Balancer
 import HTTP1
 import OllamaSimulator
+import Synchronization
 import Testing
 
 @testable import Proxy
@@ -27,7 +28,7 @@ final class TestFarm: Sendable {
 
     static func start(
         _ specs: [NodeSpec], intervalMs: Int = 50, unhealthyAfter: Int = 2, healthyAfter: Int = 1,
-        configure: (inout ClusterConfig) -> Void = { _ in }
+        environment: [String: String] = [:], logs: LogCapture? = nil, configure: (inout ClusterConfig) -> Void = { _ in }
     ) async throws -> TestFarm {
         var simulators: [OllamaSimulator] = []
         var config = ClusterConfig()
@@ -53,7 +54,8 @@ final class TestFarm: Sendable {
         config.health = .init(intervalMs: intervalMs, timeoutMs: 200, unhealthyAfter: unhealthyAfter, healthyAfter: healthyAfter)
         config.timeouts.firstByteMs = 5000
         configure(&config)
-        let gateway = Gateway(config: config, logger: Logger(minimum: .error))
+        let logger = logs.map { capture in Logger(minimum: .debug, sink: { capture.append($0) }) } ?? Logger(minimum: .error)
+        let gateway = Gateway(config: config, logger: logger, environment: environment)
         let port = try await gateway.start()
         return TestFarm(nodes: simulators, gateway: gateway, port: port)
     }
@@ -141,4 +143,11 @@ struct EventReader {
             pending += String(decoding: piece, as: UTF8.self)
         }
     }
+}
+
+/// Collects log lines so tests can check what was (and was not) logged.
+final class LogCapture: Sendable {
+    private let lines = Mutex<[String]>([])
+    func append(_ line: String) { lines.withLock { $0.append(line) } }
+    var text: String { lines.withLock { $0.joined() } }
 }

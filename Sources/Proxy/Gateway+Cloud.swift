@@ -1,0 +1,88 @@
+import Balancer
+import Foundation
+import HTTP1
+
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
+
+extension Gateway {
+    /// Sends the client's OpenAI request, with the endpoint's model name, to a cloud endpoint and
+    /// relays its answer as it arrives. The endpoint's key comes from the environment and is never
+    /// logged or shown: errors name the variable, not its value.
+    func serveFromCloud(
+        _ endpoint: ClusterConfig.CloudEndpoint, model: String, body: JSONValue, stream: Bool, writer: HTTPResponseWriter
+    ) async -> TargetResult {
+        let servedBy = "cloud:\(endpoint.name)"
+        var key: String?
+        if let variable = endpoint.apiKeyEnv {
+            guard let value = environment[variable], !value.isEmpty else {
+                return .unavailable(APIError(status: 503, "cloud endpoint \(endpoint.name) has no API key: \(variable) is not set"))
+            }
+            key = value
+        }
+        let base = endpoint.url.hasSuffix("/") ? String(endpoint.url.dropLast()) : endpoint.url
+        guard let url = URL(string: base + "/chat/completions"), case .object(var fields) = body else {
+            return .unavailable(APIError(status: 502, "cloud endpoint \(endpoint.name) has an unusable URL"))
+        }
+        fields["model"] = .string(model)
+        fields["keep_alive"] = nil  // an Ollama extension the cloud does not know
+        var request = URLRequest(url: url)
+        request.httpMethod = "POST"
+        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        request.setValue(stream ? "text/event-stream" : "application/json", forHTTPHeaderField: "Accept")
+        if let key { request.setValue("Bearer \(key)", forHTTPHeaderField: "Authorization") }
+        request.httpBody = Data(JSONValue.object(fields).serialized())
+
+        let response: CloudResponse
+        do {
+            response = try await cloud.send(request)
+        } catch {
+            if Task.isCancelled { return .abandoned(servedBy: servedBy) }
+            return .unavailable(APIError(status: 502, "cloud endpoint \(endpoint.name) unreachable: \(error.localizedDescription)"))
+        }
+        if response.status != 200 {
+            var bytes = Data()
+            do {
+                for try await piece in response.body where bytes.count < 1024 * 1024 { bytes.append(piece) }
+            } catch {}
+            let message = (try? JSONParser.parse([UInt8](bytes)))?["error"]?["message"]?.stringValue ?? "answered \(response.status)"
+            switch response.status {
+            case 401, 403:
+                return .unavailable(APIError(status: 502, "cloud endpoint \(endpoint.name) refused TensorWall's API key"))
+            case 400, 404, 413, 422:
+                return .final(APIError(status: response.status, "cloud endpoint \(endpoint.name): \(message)"), servedBy: servedBy)
+            default:
+                return .unavailable(
+                    APIError(status: response.status >= 500 ? 502 : response.status, "cloud endpoint \(endpoint.name): \(message)"))
+            }
+        }
+        var usage = Usage()
+        do {
+            let contentType = response.contentType ?? (stream ? "text/event-stream" : "application/json")
+            if stream {
+                try await writer.start(status: 200, headers: ["Content-Type": contentType, "Cache-Control": "no-cache"])
+                for try await piece in response.body {
+                    if usage.firstByteAt == nil { usage.firstByteAt = .now }
+                    try await writer.write([UInt8](piece))
+                }
+                try await writer.finish()
+            } else {
+                var bytes = Data()
+                for try await piece in response.body { bytes.append(piece) }
+                usage.firstByteAt = .now
+                try await writer.respond(status: 200, headers: ["Content-Type": contentType], body: [UInt8](bytes))
+            }
+        } catch {
+            response.cancel()
+            if Task.isCancelled || writer.isBroken { return .abandoned(servedBy: servedBy) }
+            if !writer.headSent {
+                return .unavailable(APIError(status: 502, "cloud endpoint \(endpoint.name) failed: \(error.localizedDescription)"))
+            }
+            try? await writer.write(ChatResponseTranslation.errorEvent("cloud endpoint \(endpoint.name) failed mid-stream"))
+            try? await writer.finish()
+        }
+        usage.complete = true
+        return .done(status: 200, usage: usage, servedBy: servedBy)
+    }
+}

@@ -1,0 +1,130 @@
+import Balancer
+import HTTP1
+import OllamaSimulator
+import Testing
+
+@testable import Proxy
+
+/// Routes and cloud fallback. The "cloud" is a simulated node's OpenAI-compatible endpoint on loopback
+/// (URLSession cannot be told to trust a self-signed certificate, so the test speaks plain HTTP).
+@Suite struct CloudRouteTests {
+    static let secret = "sk-test-cloud-secret-1234567890"
+
+    /// A farm node with llama3.1:70b, a cloud serving gpt-4, and the seed's hybrid route.
+    func hybridFarm(logs: LogCapture? = nil, keySet: Bool = true, strategy: ClusterConfig.Strategy? = nil) async throws -> (
+        TestFarm, OllamaSimulator
+    ) {
+        var cloudConfiguration = SimulatorConfiguration(name: "cloud", models: [SimulatedModel("gpt-4", sizeGB: 1)])
+        cloudConfiguration.timeScale = 0.001
+        cloudConfiguration.tokensPerSecond = 1000
+        let cloud = OllamaSimulator(cloudConfiguration)
+        let cloudPort = try cloud.start()
+        await cloud.preload("gpt-4")
+        let farm = try await TestFarm.start(
+            [.init(models: ["llama3.1:70b"], preload: ["llama3.1:70b"])], environment: keySet ? ["TEST_CLOUD_KEY": Self.secret] : [:],
+            logs: logs
+        ) { config in
+            config.cloud = [
+                ClusterConfig.CloudEndpoint(
+                    name: "openai", url: "http://127.0.0.1:\(cloudPort)/v1", apiKeyEnv: "TEST_CLOUD_KEY", models: ["gpt-4"], weight: 100,
+                    priority: 1)
+            ]
+            config.routes = [
+                "gpt-4": [
+                    .init(target: "ollama/llama3.1:70b", weight: 80, priority: 0), .init(target: "openai/gpt-4", weight: 20, priority: 1),
+                ]
+            ]
+            if let strategy { config.routeStrategies["gpt-4"] = strategy }
+        }
+        try await farm.waitUntilAllHealthy()
+        return (farm, cloud)
+    }
+
+    @Test func theRouteIsServedByTheFarmWhilePriorityZeroCanServe() async throws {
+        let (farm, cloud) = try await hybridFarm()
+        defer {
+            Task {
+                await farm.stop(); cloud.stop()
+            }
+        }
+        for _ in 0..<5 { #expect(try await farm.chat("gpt-4").status == 200) }
+        #expect(farm.nodes[0].requestCount("/api/chat") == 5)
+        #expect(farm.nodes[0].lastBody("/api/chat")?["model"] == "llama3.1:70b")
+        #expect(cloud.requestCount("/v1/chat/completions") == 0)
+    }
+
+    @Test func priorityOneCloudServesWhenPriorityZeroCannot() async throws {
+        let logs = LogCapture()
+        let (farm, cloud) = try await hybridFarm(logs: logs)
+        defer {
+            Task {
+                await farm.stop(); cloud.stop()
+            }
+        }
+        farm.nodes[0].stop()
+        #expect(await farm.eventually { await farm.health(of: 0) == .unhealthy })
+        let answer = try await farm.chat("gpt-4")
+        #expect(answer.status == 200)
+        #expect(answer.body["choices"]?[0]?["message"]?["content"]?.stringValue?.isEmpty == false)
+        #expect(cloud.requestCount("/v1/chat/completions") == 1)
+        #expect(cloud.lastBody("/v1/chat/completions")?["model"] == "gpt-4")
+        #expect(cloud.lastAuthorization("/v1/chat/completions") == "Bearer \(Self.secret)")
+
+        // Streaming passes through as the cloud sends it.
+        let response = try await farm.request(
+            "POST", "/v1/chat/completions", body: #"{"model":"gpt-4","messages":[{"role":"user","content":"hi"}],"stream":true}"#)
+        var events = EventReader(response)
+        var payloads: [String] = []
+        while let payload = try await events.next() { payloads.append(payload) }
+        #expect(payloads.last == "[DONE]")
+        #expect(payloads.count > 2)
+
+        // The key never shows: not in /status, not in the log.
+        let status = String(decoding: try await farm.request("GET", "/status").collect(), as: UTF8.self)
+        #expect(!status.contains(Self.secret))
+        #expect(!logs.text.contains(Self.secret))
+        #expect(!logs.text.contains(TestFarm.key))
+        #expect(logs.text.contains("node=cloud:openai"))
+    }
+
+    @Test func aNodeFailingBeforeTheFirstByteFallsThroughToTheCloud() async throws {
+        let (farm, cloud) = try await hybridFarm()
+        defer {
+            Task {
+                await farm.stop(); cloud.stop()
+            }
+        }
+        farm.nodes[0].setFault(.error500)
+        #expect(try await farm.chat("gpt-4").status == 200)
+        #expect(farm.nodes[0].requestCount("/api/chat") == 1)
+        #expect(cloud.requestCount("/v1/chat/completions") == 1)
+    }
+
+    @Test func aMissingCloudKeyIsReportedByVariableName() async throws {
+        let (farm, cloud) = try await hybridFarm(keySet: false)
+        defer {
+            Task {
+                await farm.stop(); cloud.stop()
+            }
+        }
+        farm.nodes[0].stop()
+        #expect(await farm.eventually { await farm.health(of: 0) == .unhealthy })
+        let answer = try await farm.chat("gpt-4")
+        #expect(answer.status == 503)
+        #expect(answer.body["error"]?["message"]?.stringValue?.contains("TEST_CLOUD_KEY") == true)
+        #expect(cloud.requestCount("/v1/chat/completions") == 0)
+    }
+
+    @Test func weightedSendsSomeTrafficToTheCloudEvenWhileTheFarmServes() async throws {
+        let (farm, cloud) = try await hybridFarm(strategy: .weighted)
+        defer {
+            Task {
+                await farm.stop(); cloud.stop()
+            }
+        }
+        for _ in 0..<60 { #expect(try await farm.chat("gpt-4").status == 200) }
+        let toCloud = cloud.requestCount("/v1/chat/completions")
+        #expect((3...25).contains(toCloud), "\(toCloud) of 60 went to the cloud; about 12 expected")
+        #expect(farm.nodes[0].requestCount("/api/chat") == 60 - toCloud)
+    }
+}
