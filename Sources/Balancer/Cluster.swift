@@ -180,12 +180,20 @@ public final class Cluster: Sendable {
 
 /// A slot taken on a node; end it exactly once with `release`.
 public struct Lease: Sendable {
-    let cluster: Cluster
+    public let cluster: Cluster
     public let node: OllamaNode
     public let model: ModelName
     public let claim: SlotClaim
     /// Monotonic seconds when the slot was taken.
     public let startedAt: Double
+
+    public init(cluster: Cluster, node: OllamaNode, model: ModelName, claim: SlotClaim, startedAt: Double) {
+        self.cluster = cluster
+        self.node = node
+        self.model = model
+        self.claim = claim
+        self.startedAt = startedAt
+    }
 
     /// Whether this request is starting a cold load.
     public var startsColdLoad: Bool {

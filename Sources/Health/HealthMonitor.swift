@@ -11,6 +11,7 @@ public actor HealthMonitor {
     private let log: @Sendable (String) -> Void
     private var trackers: [HealthTracker]
     private var loop: Task<Void, Never>?
+    private var afterRound: (@Sendable () async -> Void)?
 
     public init(
         cluster: Cluster, settings: ClusterConfig.HealthSettings, transport: any ProbeTransport,
@@ -26,6 +27,11 @@ public actor HealthMonitor {
         self.trackers = cluster.nodes.map { _ in
             HealthTracker(unhealthyAfter: settings.unhealthyAfter, healthyAfter: settings.healthyAfter)
         }
+    }
+
+    /// Runs after every probe round (the warm list is topped up from there).
+    public func setAfterRound(_ action: @escaping @Sendable () async -> Void) {
+        afterRound = action
     }
 
     public func start() {
@@ -46,6 +52,7 @@ public actor HealthMonitor {
                 cluster.markFirstProbeRoundComplete()
                 first = false
             }
+            await afterRound?()
             do { try await clock.sleep(for: .milliseconds(settings.intervalMs), tolerance: nil) } catch { return }
         }
     }

@@ -55,6 +55,8 @@ final class Gateway: Sendable {
         }
         let port = try server.start()
         self.server.withLock { $0 = server }
+        let warmer = Warmer(config: config, cluster: cluster, client: client, timeouts: upstreamTimeouts, logger: logger)
+        if !warmer.isEmpty { await monitor.setAfterRound { await warmer.topUp() } }
         await monitor.start()
         return port
     }

@@ -129,3 +129,38 @@ import Testing
         #expect(farm.nodes[0].lastBody("/api/chat")?["keep_alive"] == -1)
     }
 }
+
+@Suite struct WarmListTests {
+    @Test func warmModelsArePreloadedOnTheRequestedNumberOfNodesAndRewarmedAfterEviction() async throws {
+        let spec = TestFarm.NodeSpec(models: ["llama3.2", "mistral"])
+        let farm = try await TestFarm.start([spec, spec, spec]) { $0.warm = ["llama3.2": 2] }
+        defer { Task { await farm.stop() } }
+        func loadedCount() async -> Int {
+            var count = 0
+            for node in farm.nodes where await node.loadedModelNames().contains("llama3.2:latest") { count += 1 }
+            return count
+        }
+        #expect(await farm.eventually { await loadedCount() == 2 })
+        try await Task.sleep(for: .milliseconds(200))  // several probe rounds: no third load
+        #expect(await loadedCount() == 2)
+        let warmNode = try #require(
+            await farm.nodes.indices.asyncFirst { await farm.nodes[$0].loadedModelNames().contains("llama3.2:latest") })
+        #expect(farm.nodes[warmNode].lastBody("/api/generate")?["keep_alive"] == -1)
+        farm.nodes[warmNode].stop()  // the node dies, taking its copy with it
+        #expect(await farm.eventually { await farm.health(of: warmNode) == .unhealthy })
+        let others = farm.nodes.indices.filter { $0 != warmNode }
+        #expect(
+            await farm.eventually {
+                var count = 0
+                for index in others where await farm.nodes[index].loadedModelNames().contains("llama3.2:latest") { count += 1 }
+                return count == 2
+            })
+    }
+}
+
+extension Collection {
+    func asyncFirst(where predicate: (Element) async -> Bool) async -> Element? {
+        for element in self where await predicate(element) { return element }
+        return nil
+    }
+}
