@@ -68,7 +68,11 @@ actor SimulatedScheduler {
         while loadInProgress {
             await withCheckedContinuation { loadQueue.append($0) }
         }
-        if runners[model.name] != nil { return }  // someone loaded it while we queued
+        if runners[model.name] != nil {
+            // Someone loaded it while we queued: pass the turn on, or the queue behind us waits forever.
+            if !loadQueue.isEmpty { loadQueue.removeFirst().resume() }
+            return
+        }
         loadInProgress = true
         defer {
             loadInProgress = false

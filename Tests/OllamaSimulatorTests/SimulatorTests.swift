@@ -120,4 +120,20 @@ import Testing
         #expect(totals.count == 2)
         #expect(totals[1] > totals[0] + 50_000_000)
     }
+
+    @Test func loadsQueuedBehindEachOtherAllRunEvenWhenOneFindsItsModelAlreadyLoaded() async throws {
+        let simulator = try simulator { $0.loadSecondsPerGB = 20 }  // 2 GB: 41 ms real per load
+        defer { simulator.stop() }
+        // a loads; b, b and c queue behind it in that order; the second b finds b loaded and must hand the turn to c.
+        for (index, model) in ["a", "b", "b", "c"].enumerated() {
+            Task { await simulator.preload(model) }
+            try await Task.sleep(for: .milliseconds(index == 3 ? 0 : 8))
+        }
+        var loads = 0
+        for _ in 0..<100 where loads < 3 {
+            try await Task.sleep(for: .milliseconds(20))
+            loads = await simulator.loadCount()
+        }
+        #expect(loads == 3)
+    }
 }
