@@ -67,21 +67,7 @@ do {
     fail("cannot listen on \(config.listen.host):\(config.listen.port): \(error)", status: 1)
 }
 
-signal(SIGINT, SIG_IGN)
-signal(SIGTERM, SIG_IGN)
-let signalQueue = DispatchQueue(label: "tensorwall.signals")
-let signalSources = [SIGINT, SIGTERM].map { number in
-    let source = DispatchSource.makeSignalSource(signal: number, queue: signalQueue)
-    source.setEventHandler {
-        logger.info("received signal \(number), shutting down")
-        Task {
-            await gateway.stop()
-            exit(0)
-        }
-    }
-    source.activate()
-    return source
-}
+let signalSources = ShutdownSignals.install(logger: logger) { await gateway.stop() }
 // The async main already drives the main queue; suspend here for the life of the process
 // (calling dispatchMain() from async code would exit the thread under the running queue).
 while true {
