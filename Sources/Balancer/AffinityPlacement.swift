@@ -31,7 +31,11 @@ public enum AffinityPlacement {
         }
         let measured = nodes.compactMap { $0.serviceSeconds[model] }
         let farmService = measured.isEmpty ? nil : measured.reduce(0, +) / Double(measured.count)
-        let estimates = tier.map { costModel.estimate(model, on: $0, now: now, demand: demand, farmServiceSeconds: farmService) }
+        let copies = warmCopies(nodes)
+        let estimates = tier.map { node in
+            costModel.estimate(
+                model, on: node, now: now, demand: { demand($0) / Double(max(1, copies[$0] ?? 1)) }, farmServiceSeconds: farmService)
+        }
         let best = estimates.map(\.seconds).min()!
         if let conversationNode, let previous = estimates.first(where: { $0.nodeIndex == conversationNode }),
             previous.claim == .warmSlot || previous.claim == .joinLoad,
@@ -45,6 +49,16 @@ public enum AffinityPlacement {
         if near.contains(where: { !$0.isColdLoad }) { near.removeAll { $0.isColdLoad } }
         let weights = near.map { estimate in tier.first { $0.index == estimate.nodeIndex }!.weight }
         return .success(near[pickWeighted(weights, using: &random)])
+    }
+
+    /// A model's demand shared among the healthy nodes holding it warm: evicting one of three copies
+    /// costs a third of what evicting the only copy would.
+    static func warmCopies(_ nodes: [NodeSnapshot]) -> [ModelName: Int] {
+        var copies: [ModelName: Int] = [:]
+        for node in nodes where node.health == .healthy {
+            for model in node.loaded.keys { copies[model, default: 0] += 1 }
+        }
+        return copies
     }
 
     /// The healthy holders of `model` in the best priority tier that has any.

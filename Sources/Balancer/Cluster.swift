@@ -52,8 +52,17 @@ public final class Cluster: Sendable {
         queues.capacityChanged()
     }
 
+    /// Recent requests per second for `model` across the farm (exponentially decayed).
+    public func demandRate(_ model: ModelName) -> Double {
+        let now = clock()
+        return demand.withLock { $0.rate(model, now: now) }
+    }
+
     /// Requests waiting in TensorWall's queue for `model`.
     public func queuedRequests(_ model: ModelName) -> Int { queues.count(model) }
+
+    /// Requests waiting in TensorWall's queues, per model (models with none are left out).
+    public func queuedRequests() -> [ModelName: Int] { queues.counts() }
 
     /// What to place.
     public struct Request: Sendable {

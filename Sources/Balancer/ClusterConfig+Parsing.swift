@@ -58,7 +58,8 @@ private struct FieldReader {
         let root = try object(
             document,
             allowed: [
-                "listen", "apiKeys", "strategy", "health", "timeouts", "limits", "queue", "keepAlive", "warm", "nodes", "cloud", "routes",
+                "listen", "apiKeys", "strategy", "health", "timeouts", "limits", "queue", "keepAlive", "warm", "replicate", "nodes",
+                "cloud", "routes",
             ])
         var config = ClusterConfig()
         if let listen = root["listen"] {
@@ -133,6 +134,12 @@ private struct FieldReader {
                 guard ModelName(model) != nil else { throw ConfigError(reader.child(model).path, "invalid model name") }
                 config.warm[model] = try reader.child(model).int(count, min: 0)
             }
+        }
+        if let replicate = root["replicate"] {
+            guard case .bool(let enabled) = replicate else {
+                throw ConfigError(child("replicate").path, "expected true or false, got \(replicate.typeName)")
+            }
+            config.replicate = enabled
         }
         if let nodes = root["nodes"] {
             let reader = child("nodes")

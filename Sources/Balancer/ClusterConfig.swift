@@ -16,6 +16,8 @@ public struct ClusterConfig: Sendable, Equatable {
     public var keepAlive: JSONValue?
     /// Models TensorWall keeps loaded, and on how many nodes each.
     public var warm: [String: Int] = [:]
+    /// Under `affinity`, load extra copies of models in demand into idle VRAM of nodes with `vramGB`.
+    public var replicate = true
 
     public init() {}
 

@@ -55,8 +55,18 @@ final class Gateway: Sendable {
         }
         let port = try server.start()
         self.server.withLock { $0 = server }
-        let warmer = Warmer(config: config, cluster: cluster, client: client, timeouts: upstreamTimeouts, logger: logger)
-        if !warmer.isEmpty { await monitor.setAfterRound { await warmer.topUp() } }
+        let preloader = Preloader(
+            cluster: cluster, client: client, timeouts: upstreamTimeouts, logger: logger)
+        let warmer = Warmer(config: config, cluster: cluster, preloader: preloader)
+        let replicator =
+            config.replicate && config.strategy == .affinity
+            ? Replicator(cluster: cluster, preloader: preloader, keepAlive: config.keepAlive) : nil
+        if !warmer.isEmpty || replicator != nil {
+            await monitor.setAfterRound {
+                await warmer.topUp()
+                await replicator?.topUp()
+            }
+        }
         await monitor.start()
         return port
     }

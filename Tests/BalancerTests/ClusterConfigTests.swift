@@ -67,7 +67,7 @@ import Testing
         let config = try ClusterConfig.parse(
             Array(
                 """
-                {"queue":{"maxLength":5,"maxWaitMs":1500},"keepAlive":"30m","warm":{"llama3.2":2},
+                {"queue":{"maxLength":5,"maxWaitMs":1500},"keepAlive":"30m","warm":{"llama3.2":2},"replicate":false,
                  "nodes":[{"name":"a","url":"http://a:1","vramGB":24,"maxLoadedModels":2}],
                  "cloud":[{"name":"openai","url":"https://api.openai.com/v1","apiKeyEnv":"OPENAI_API_KEY","models":["gpt-4o"]}],
                  "routes":{"gpt-4":{"strategy":"weighted","targets":[{"target":"ollama/llama3.1:70b","weight":80},{"target":"openai/gpt-4","weight":20,"priority":1}]}}}
@@ -75,6 +75,8 @@ import Testing
         #expect(config.queue == .init(maxLength: 5, maxWaitMs: 1500))
         #expect(config.keepAlive == "30m")
         #expect(config.warm == ["llama3.2": 2])
+        #expect(config.replicate == false)
+        #expect(ClusterConfig().replicate)
         #expect(config.nodes[0].vramGB == 24)
         #expect(config.nodes[0].maxLoadedModels == 2)
         #expect(config.routeStrategies["gpt-4"] == .weighted)
@@ -86,6 +88,7 @@ import Testing
         (#"{"keepAlive":true}"#, "keepAlive: must be a number of seconds or a duration"),
         (#"{"queue":{"maxLength":-1}}"#, "queue.maxLength: must be at least 0"),
         (#"{"warm":{"llama3.2":"two"}}"#, "warm.llama3.2: expected a whole number"),
+        (#"{"replicate":"yes"}"#, "replicate: expected true or false"),
         (#"{"routes":{"x":{"strategy":"fastest","targets":[{"target":"ollama/a"}]}}}"#, "routes.x.strategy: unknown strategy"),
         (#"{"routes":{"x":{"targets":[]}}}"#, "routes.x.targets: must list at least one target"),
     ])

@@ -1,0 +1,47 @@
+import Balancer
+import HTTP1
+
+/// Loads a model on a node before any request needs it, with Ollama's preload idiom (an empty
+/// generate request). The load is claimed on the node actor first, so placement sees it as a
+/// load under way and requests join it instead of starting another.
+struct Preloader: Sendable {
+    let cluster: Cluster
+    let client: HTTPClient
+    let timeouts: HTTPClientTimeouts
+    let logger: Logger
+
+    /// Claims the load and runs it in the background; false when the node no longer accepts the claim.
+    /// - Parameter keepAlive: sent as `keep_alive`; nil leaves the node's default.
+    func start(_ model: ModelName, on snapshot: NodeSnapshot, keepAlive: JSONValue?, reason: String) async -> Bool {
+        let node = cluster.nodes[snapshot.index]
+        let claim = SlotClaim.coldLoad(predictedSeconds: cluster.costModel.predictedLoadSeconds(model, on: snapshot))
+        guard await node.tryAcquire(model, claim: claim, now: cluster.now) else { return false }
+        let lease = Lease(cluster: cluster, node: node, model: model, claim: claim, startedAt: cluster.now)
+        logger.info("loading \(model) on node \(snapshot.name) ahead of requests (\(reason))")
+        Task { await run(lease, on: snapshot.config, keepAlive: keepAlive) }
+        return true
+    }
+
+    private func run(_ lease: Lease, on node: ClusterConfig.NodeConfig, keepAlive: JSONValue?) async {
+        var fields: [(key: String, value: JSONValue)] = [("model", .string(lease.model.canonical)), ("prompt", ""), ("stream", false)]
+        if let keepAlive { fields.append(("keep_alive", keepAlive)) }
+        let body = JSONValue.object(JSONObject(fields))
+        let request = HTTPClientRequest(
+            method: "POST", host: node.url.host, port: node.url.port, target: node.url.basePath + "/api/generate",
+            headers: ["Content-Type": "application/json"], body: body.serialized())
+        do {
+            let response = try await client.execute(request, timeouts: timeouts)
+            let answer = try JSONParser.parse(try await response.collect(limit: 1024 * 1024))
+            guard response.status == 200 else {
+                logger.warning(
+                    "loading \(lease.model) on \(node.name) failed: \(answer["error"]?.stringValue ?? "status \(response.status)")")
+                return await lease.release(.failed)
+            }
+            logger.info("loaded \(lease.model) on node \(node.name)")
+            await lease.release(RequestOutcome(succeeded: true, loadSeconds: answer["load_duration"]?.intValue.map { Double($0) / 1e9 }))
+        } catch {
+            logger.warning("loading \(lease.model) on \(node.name) failed: \(error)")
+            await lease.release(.failed)
+        }
+    }
+}
