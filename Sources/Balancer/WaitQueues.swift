@@ -26,6 +26,11 @@ final class WaitQueues: Sendable {
         state.withLock { $0[model]?.tickets.count ?? 0 }
     }
 
+    /// Every non-empty queue's length.
+    func counts() -> [ModelName: Int] {
+        state.withLock { queues in queues.compactMapValues { $0.tickets.isEmpty ? nil : $0.tickets.count } }
+    }
+
     /// Joins the back of the queue; nil when it already holds `maxLength` requests.
     func enqueue(_ model: ModelName, maxLength: Int) -> UInt64? {
         let ticket = nextTicket.wrappingAdd(1, ordering: .relaxed).oldValue

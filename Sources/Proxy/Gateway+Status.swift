@@ -2,7 +2,8 @@ import Balancer
 import HTTP1
 
 extension Gateway {
-    /// `GET /status`: per node its health, last probe, pulled and loaded models and in-flight requests.
+    /// `GET /status`: per node its health, last probe, pulled, loaded and loading models, in-flight requests
+    /// and cold loads started; the length of TensorWall's wait queues.
     /// Nothing secret is shown: node URLs never carry credentials (the config refuses them) and no key appears.
     func status(_ writer: HTTPResponseWriter) async {
         let snapshots = await cluster.snapshots()
@@ -35,6 +36,15 @@ extension Gateway {
                     loaded["inFlight"] = .int(Int64(node.inFlight(model.name)))
                     return .object(loaded)
                 })
+            let now = cluster.now
+            entry["loadingModels"] = .array(
+                node.loading.sorted { $0.key < $1.key }.map { name, load in
+                    [
+                        "name": .string(name.canonical), "elapsedSeconds": .double(((now - load.startedAt) * 10).rounded() / 10),
+                        "predictedSeconds": .double((load.predictedSeconds * 10).rounded() / 10),
+                    ]
+                })
+            entry["coldLoadsStarted"] = .int(Int64(node.coldLoadsStarted))
             entry["inFlight"] = .object(
                 JSONObject(node.inFlight.sorted { $0.key < $1.key }.map { (key: $0.key.canonical, value: .int(Int64($0.value))) }))
             entry["inFlightTotal"] = .int(Int64(node.totalInFlight))
@@ -45,6 +55,9 @@ extension Gateway {
             "status": .string(healthy > 0 ? "ok" : "degraded"), "uptimeSeconds": .int(uptime),
             "strategy": .string(config.strategy.rawValue),
             "healthyNodes": .int(Int64(healthy)), "nodes": .array(nodes),
+            "queued": .object(
+                JSONObject(
+                    cluster.queuedRequests().sorted { $0.key < $1.key }.map { (key: $0.key.canonical, value: .int(Int64($0.value))) })),
         ]
         await respondJSON(writer, body)
     }

@@ -18,6 +18,9 @@ import Testing
         try await farm.waitUntilAllHealthy()
         async let first = farm.chat()
         #expect(await farm.eventually { await farm.gateway.cluster.snapshots().contains { !$0.loading.isEmpty } })
+        let status = try await farm.json("GET", "/status").body
+        let loading = status["nodes"]?.arrayValue?.compactMap { $0["loadingModels"]?[0]?["name"]?.stringValue }
+        #expect(loading == ["llama3.2:latest"])
         async let second = farm.chat()
         #expect(try await first.status == 200)
         #expect(try await second.status == 200)
@@ -73,6 +76,7 @@ import Testing
         _ = try await events.next()
         async let queued = farm.chat()
         #expect(await farm.eventually { farm.gateway.cluster.queuedRequests(ModelName("llama3.2")!) == 1 })
+        #expect(try await farm.json("GET", "/status").body["queued"] == ["llama3.2:latest": 1])
         let refused = try await farm.json("POST", "/v1/chat/completions", body: Self.chat)
         #expect(refused.status == 429)
         #expect(Int(refused.headers["Retry-After"] ?? "") ?? 0 >= 1)
