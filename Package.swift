@@ -6,6 +6,7 @@ let package = Package(
     products: [
         .executable(name: "tensorwall", targets: ["Proxy"]),
         .executable(name: "ollama-sim", targets: ["ollama-sim"]),
+        .executable(name: "placement-bench", targets: ["placement-bench"]),
     ],
     targets: [
         // Sockets, the HTTP/1.1 codec, server and keep-alive client shared by the proxy and the simulator.
@@ -20,6 +21,10 @@ let package = Package(
         // A simulated Ollama node for tests and benchmarks.
         .target(name: "OllamaSimulator", dependencies: ["HTTP1", "Balancer"], path: "Tests/OllamaSimulator"),
         .executableTarget(name: "ollama-sim", dependencies: ["OllamaSimulator"], path: "Tests/ollama-sim"),
+
+        // The trace-driven placement benchmark (Benchmarks/placement.sh runs it).
+        .executableTarget(
+            name: "placement-bench", dependencies: ["OllamaSimulator", "HTTP1", "Balancer"], path: "Benchmarks/PlacementBenchmark"),
 
         .testTarget(name: "HTTP1Tests", dependencies: ["HTTP1"]),
         .testTarget(name: "BalancerTests", dependencies: ["Balancer"]),

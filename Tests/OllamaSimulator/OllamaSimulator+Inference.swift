@@ -270,3 +270,8 @@ enum GoDuration {
         return sawUnit ? sign * total : nil
     }
 }
+
+/// The words a simulated node answers with, in order (a client replaying a conversation needs them).
+public enum OllamaSimulatorWords {
+    public static func word(_ index: Int) -> String { OllamaSimulator.words[index % OllamaSimulator.words.count] }
+}
