@@ -5,12 +5,15 @@ public struct PulledModel: Sendable, Equatable {
     public var displayName: String
     public var sizeBytes: Int64
     public var digest: String
+    /// `modified_at` in seconds since 1970 (what `/v1/models` reports as `created`).
+    public var modifiedAt: Double?
 
-    public init(name: ModelName, displayName: String, sizeBytes: Int64, digest: String) {
+    public init(name: ModelName, displayName: String, sizeBytes: Int64, digest: String, modifiedAt: Double? = nil) {
         self.name = name
         self.displayName = displayName
         self.sizeBytes = sizeBytes
         self.digest = digest
+        self.modifiedAt = modifiedAt
     }
 }
 

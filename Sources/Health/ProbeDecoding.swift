@@ -6,7 +6,8 @@ public enum ProbeDecoding {
         try models(in: body, endpoint: "/api/tags").compactMap { entry in
             guard let raw = entry["name"]?.stringValue ?? entry["model"]?.stringValue, let name = ModelName(raw) else { return nil }
             return PulledModel(
-                name: name, displayName: raw, sizeBytes: entry["size"]?.intValue ?? 0, digest: entry["digest"]?.stringValue ?? "")
+                name: name, displayName: raw, sizeBytes: entry["size"]?.intValue ?? 0, digest: entry["digest"]?.stringValue ?? "",
+                modifiedAt: entry["modified_at"]?.stringValue.flatMap(RFC3339.parse))
         }
     }
 

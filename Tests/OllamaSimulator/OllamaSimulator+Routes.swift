@@ -17,7 +17,7 @@ extension OllamaSimulator {
         case ("GET", "/api/version"), ("HEAD", "/api/version"):
             await respondJSON(writer, 200, ["version": .string(configuration.version)])
         case ("GET", "/api/tags"), ("HEAD", "/api/tags"):
-            await respondJSON(writer, 200, ["models": .array(configuration.models.map(tagEntry))])
+            await respondJSON(writer, 200, ["models": .array(models.map(tagEntry))])
         case ("GET", "/api/ps"):
             let loaded = await scheduler.loaded()
             await respondJSON(writer, 200, ["models": .array(loaded.map(psEntry))])
@@ -27,6 +27,14 @@ extension OllamaSimulator {
             await inference(request, writer, kind: .generate)
         case ("POST", "/v1/chat/completions"):
             await inference(request, writer, kind: .openAIChat)
+        case ("POST", "/api/embed"):
+            await embed(request, writer, legacy: false)
+        case ("POST", "/api/embeddings"):
+            await embed(request, writer, legacy: true)
+        case ("POST", "/api/show"):
+            await show(request, writer)
+        case ("POST", "/api/pull"):
+            await pull(request, writer)
         case (_, "/"), (_, "/api/version"), (_, "/api/tags"), (_, "/api/ps"), (_, "/api/chat"), (_, "/api/generate"),
             (_, "/v1/chat/completions"):
             try? await writer.respond(status: 405, headers: ["Content-Type": "text/plain"], body: Array("405 method not allowed".utf8))
@@ -49,7 +57,7 @@ extension OllamaSimulator {
         }
     }
 
-    private func tagEntry(_ model: SimulatedModel) -> JSONValue {
+    func tagEntry(_ model: SimulatedModel) -> JSONValue {
         [
             "name": .string(model.name), "model": .string(model.name), "modified_at": "2025-05-04T17:37:44.706015396-07:00",
             "size": .int(model.sizeBytes), "digest": .string(model.digest),

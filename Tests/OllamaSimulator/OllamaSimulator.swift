@@ -19,6 +19,15 @@ public final class OllamaSimulator: Sendable {
         var lastAuthorization: [String: String] = [:]
         /// Streams pause after their first token while this is set (lets tests observe mid-stream state).
         var holdStreams = false
+        /// Models added by `/api/pull`.
+        var pulled: [SimulatedModel] = []
+    }
+
+    /// Every model on this node's disk.
+    public var models: [SimulatedModel] { configuration.models + state.withLock { $0.pulled } }
+
+    func addPulled(_ model: SimulatedModel) {
+        state.withLock { state in if !state.pulled.contains(where: { $0.name == model.name }) { state.pulled.append(model) } }
     }
 
     public init(_ configuration: SimulatorConfiguration) {
@@ -85,7 +94,7 @@ public final class OllamaSimulator: Sendable {
         var name = raw.lowercased()
         if !(name.split(separator: "/").last ?? "").contains(":") { name += ":latest" }
         for prefix in ["registry.ollama.ai/library/", "library/"] where name.hasPrefix(prefix) { name.removeFirst(prefix.count) }
-        return configuration.models.first { $0.name.lowercased() == name }
+        return models.first { $0.name.lowercased() == name }
     }
 
     func record(_ request: HTTPRequest) -> SimulatorFault {

@@ -50,6 +50,8 @@ public struct SimulatorConfiguration: Sendable {
     public var responseTokens = 8
     public var timeScale = 1.0
     public var version = "0.12.6"
+    /// Models `/api/pull` can fetch (others answer Ollama's "file does not exist").
+    public var registry: [SimulatedModel] = []
 
     public init(name: String, models: [SimulatedModel]) {
         self.name = name

@@ -24,6 +24,9 @@ final class TestFarm: Sendable {
         /// Simulated seconds per GB of a cold load (real time is a thousandth of it).
         var loadSecondsPerGB = 2.0
         var tokensPerSecond = 1000.0
+        var version = "0.12.6"
+        /// Models `/api/pull` can fetch.
+        var registry: [String] = []
     }
 
     static func start(
@@ -39,6 +42,8 @@ final class TestFarm: Sendable {
             simulation.keepAliveSeconds = -1
             simulation.tokensPerSecond = spec.tokensPerSecond
             simulation.loadSecondsPerGB = spec.loadSecondsPerGB
+            simulation.version = spec.version
+            simulation.registry = spec.registry.map { SimulatedModel($0, sizeGB: 2) }
             let simulator = OllamaSimulator(simulation)
             let port = try simulator.start()
             for model in spec.preload { await simulator.preload(model) }
@@ -95,6 +100,14 @@ final class TestFarm: Sendable {
         let body = #"{"model":"\#(model)","messages":[{"role":"user","content":"Hello!"}],"stream":\#(stream)\#(extra)}"#
         let answer = try await json("POST", "/v1/chat/completions", body: body)
         return (answer.status, answer.body)
+    }
+
+    /// Sends and reads the whole answer as text.
+    func text(_ method: String = "POST", _ path: String, body: String = "", headers: HTTPHeaders? = nil) async throws -> (
+        status: Int, headers: HTTPHeaders, body: String
+    ) {
+        let response = try await request(method, path, body: body, headers: headers)
+        return (response.status, response.headers, String(decoding: try await response.collect(), as: UTF8.self))
     }
 
     func health(of index: Int) async -> NodeHealth {

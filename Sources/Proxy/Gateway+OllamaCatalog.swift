@@ -1,0 +1,110 @@
+import Balancer
+import HTTP1
+import Health
+
+extension Gateway {
+    /// Timeouts for the catalogue's quick questions to nodes (tags, ps, version, show).
+    var catalogTimeouts: HTTPClientTimeouts {
+        let limit = Duration.milliseconds(config.health.timeoutMs)
+        return HTTPClientTimeouts(connect: limit, responseHead: limit, idleRead: limit)
+    }
+
+    /// Asks every healthy node the same GET in parallel; the nodes that answered 200 with JSON, in node order.
+    func askHealthyNodes(_ path: String) async -> [(node: NodeSnapshot, answer: JSONValue)] {
+        let nodes = await cluster.snapshots().filter { $0.health == .healthy }
+        let timeouts = catalogTimeouts
+        return await withTaskGroup(of: (Int, JSONValue?).self) { group in
+            for (position, node) in nodes.enumerated() {
+                group.addTask { [client] in
+                    let request = HTTPClientRequest(
+                        method: "GET", host: node.url.host, port: node.url.port, target: node.url.basePath + path)
+                    guard let response = try? await client.execute(request, timeouts: timeouts), response.status == 200,
+                        let body = try? await response.collect(limit: 16 * 1024 * 1024)
+                    else { return (position, nil) }
+                    return (position, try? JSONParser.parse(body))
+                }
+            }
+            var answers: [(Int, JSONValue)] = []
+            for await (position, answer) in group { if let answer { answers.append((position, answer)) } }
+            return answers.sorted { $0.0 < $1.0 }.map { (nodes[$0.0], $0.1) }
+        }
+    }
+
+    /// `GET /api/tags` and `GET /api/ps` over the whole farm: one entry per model (same name and
+    /// digest), newest first for tags and latest expiry first for ps, as Ollama sorts them.
+    func aggregatedModels(_ writer: HTTPResponseWriter, path: String) async {
+        var seen = Set<String>()
+        var entries: [JSONValue] = []
+        for (_, answer) in await askHealthyNodes(path) {
+            for entry in answer["models"]?.arrayValue ?? [] {
+                let identity = (entry["name"]?.stringValue ?? "") + "@" + (entry["digest"]?.stringValue ?? "")
+                if seen.insert(identity).inserted { entries.append(entry) }
+            }
+        }
+        let sortKey = path == "/api/ps" ? "expires_at" : "modified_at"
+        entries.sort { a, b in
+            let left = a[sortKey]?.stringValue.flatMap(RFC3339.parse) ?? 0
+            let right = b[sortKey]?.stringValue.flatMap(RFC3339.parse) ?? 0
+            return left != right ? left > right : (a["name"]?.stringValue ?? "") < (b["name"]?.stringValue ?? "")
+        }
+        await respondOllamaJSON(writer, ["models": .array(entries)])
+    }
+
+    /// `GET /api/version`: the oldest version among the healthy nodes, so a client never assumes a
+    /// feature some node lacks.
+    func farmVersion(_ writer: HTTPResponseWriter) async {
+        let versions = await askHealthyNodes("/api/version").compactMap { $0.answer["version"]?.stringValue }
+        let oldest = versions.min { OllamaVersion($0) < OllamaVersion($1) } ?? Self.fallbackOllamaVersion
+        await respondOllamaJSON(writer, ["version": .string(oldest)])
+    }
+
+    /// Reported by `/api/version` while no node answers.
+    static let fallbackOllamaVersion = "0.12.6"
+
+    /// `POST /api/show`: asked of a healthy node that has the model; no slot is taken.
+    func showModel(_ request: HTTPRequest, _ writer: HTTPResponseWriter) async {
+        guard !request.body.isEmpty else { return await respond(writer, APIError(status: 400, "missing request body"), openAI: false) }
+        guard let body = try? JSONParser.parse(request.body), body.objectValue != nil else {
+            return await respond(writer, APIError(status: 400, "invalid JSON in request body"), openAI: false)
+        }
+        let requested = body["model"]?.stringValue ?? body["name"]?.stringValue ?? ""
+        guard !requested.isEmpty else { return await respond(writer, APIError(status: 400, "model is required"), openAI: false) }
+        guard let model = ModelName(requested) else {
+            return await respond(writer, APIError(status: 400, "invalid model name"), openAI: false)
+        }
+        let holders = await cluster.snapshots().filter { $0.health == .healthy && $0.hasPulled(model) }
+        for node in holders {
+            let upstream = HTTPClientRequest(
+                method: "POST", host: node.url.host, port: node.url.port, target: node.url.basePath + "/api/show",
+                headers: ["Content-Type": "application/json"], body: request.body)
+            guard let response = try? await client.execute(upstream, timeouts: upstreamTimeouts),
+                let answer = try? await response.collect(limit: 64 * 1024 * 1024)
+            else { continue }
+            if response.status >= 500 { continue }
+            try? await writer.respond(status: response.status, headers: ["Content-Type": "application/json; charset=utf-8"], body: answer)
+            return
+        }
+        await respond(writer, APIError(status: 404, "model '\(model.canonical)' not found"), openAI: false)
+    }
+
+    /// `GET /` and `HEAD /`: what Ollama answers, so clients that check for a server find one.
+    func ollamaRoot(_ writer: HTTPResponseWriter) async {
+        try? await writer.respond(
+            status: 200, headers: ["Content-Type": "text/plain; charset=utf-8"], body: Array("Ollama is running".utf8))
+    }
+
+    func respondOllamaJSON(_ writer: HTTPResponseWriter, _ value: JSONValue, status: Int = 200) async {
+        try? await writer.respond(status: status, headers: ["Content-Type": "application/json; charset=utf-8"], body: value.serialized())
+    }
+}
+
+/// Ollama's dotted version numbers, compared numerically ("0.12.10" is newer than "0.12.9").
+struct OllamaVersion: Comparable {
+    let parts: [Int]
+
+    init(_ text: String) {
+        parts = text.split(whereSeparator: { !$0.isNumber }).prefix(3).map { Int($0) ?? 0 }
+    }
+
+    static func < (a: OllamaVersion, b: OllamaVersion) -> Bool { a.parts.lexicographicallyPrecedes(b.parts) }
+}

@@ -1,0 +1,139 @@
+import Balancer
+import HTTP1
+import Testing
+
+@testable import Proxy
+
+/// The Ollama-native API through the balancer: the same placement as `/v1`, Ollama's own bytes and errors.
+@Suite struct OllamaAPITests {
+    @Test func nativeChatStreamsNDJSONFromTheWarmNodeUntouched() async throws {
+        let farm = try await TestFarm.start([.init(), .init(preload: ["llama3.2"])])
+        defer { Task { await farm.stop() } }
+        try await farm.waitUntilAllHealthy()
+        let answer = try await farm.text("POST", "/api/chat", body: #"{"model":"llama3.2","messages":[{"role":"user","content":"hi"}]}"#)
+        #expect(answer.status == 200)
+        #expect(answer.headers["Content-Type"] == "application/x-ndjson")
+        let lines = answer.body.split(separator: "\n").map { try? JSONParser.parse(Array($0.utf8)) }
+        #expect(lines.count > 2)
+        #expect(lines.allSatisfy { $0?["message"]?["role"] == "assistant" })
+        #expect(lines.last??["done"] == true)
+        #expect(lines.last??["eval_count"]?.intValue ?? 0 > 0)
+        #expect(farm.nodes[1].requestCount("/api/chat") == 1)
+        #expect(farm.nodes[0].requestCount("/api/chat") == 0)
+    }
+
+    @Test func nativeGenerateWithoutStreamingIsOneObject() async throws {
+        let farm = try await TestFarm.start([.init(preload: ["llama3.2"])])
+        defer { Task { await farm.stop() } }
+        try await farm.waitUntilAllHealthy()
+        let answer = try await farm.json("POST", "/api/generate", body: #"{"model":"llama3.2","prompt":"Why?","stream":false}"#)
+        #expect(answer.status == 200)
+        #expect(answer.headers["Content-Type"] == "application/json; charset=utf-8")
+        #expect(answer.body["response"]?.stringValue?.isEmpty == false)
+        #expect(answer.body["done"] == true)
+    }
+
+    @Test(arguments: [
+        ("/api/chat", #"{"messages":[]}"#, 400, "model is required"),
+        ("/api/generate", #"{"prompt":"x"}"#, 404, "model '' not found"),
+        ("/api/chat", #"{"model":"nope","messages":[{"role":"user","content":"x"}]}"#, 404, "model 'nope' not found"),
+        ("/api/embed", #"{"model":"nope","input":"x"}"#, 404, #"model "nope" not found, try pulling it first"#),
+        ("/api/chat", "", 400, "missing request body"),
+        ("/api/chat", #"{"model":"bad name!","messages":[]}"#, 400, "invalid model name"),
+    ])
+    func nativeErrorsAreOllamasOwn(path: String, body: String, status: Int, message: String) async throws {
+        let farm = try await TestFarm.start([.init()])
+        defer { Task { await farm.stop() } }
+        try await farm.waitUntilAllHealthy()
+        let answer = try await farm.json("POST", path, body: body)
+        #expect(answer.status == status)
+        #expect(answer.body == ["error": .string(message)])
+    }
+
+    @Test func nativeRoutesNeedAGatewayKey() async throws {
+        let farm = try await TestFarm.start([.init()])
+        defer { Task { await farm.stop() } }
+        let answer = try await farm.json("GET", "/api/tags", headers: [:])
+        #expect(answer.status == 401)
+        #expect(answer.body["error"]?.stringValue?.contains("API key") == true)
+        let withBearer = try await farm.json("GET", "/api/tags", headers: ["Authorization": "Bearer \(TestFarm.key)"])
+        #expect(withBearer.status == 200)
+        // Clients probe the root without credentials, as they do with Ollama.
+        let root = try await farm.text("GET", "/", headers: [:])
+        #expect(root.status == 200 && root.body == "Ollama is running")
+    }
+
+    @Test func embedIsPlacedAndPassedThrough() async throws {
+        let farm = try await TestFarm.start([.init(models: ["nomic-embed-text"])])
+        defer { Task { await farm.stop() } }
+        try await farm.waitUntilAllHealthy()
+        let answer = try await farm.json("POST", "/api/embed", body: #"{"model":"nomic-embed-text","input":["a","b"]}"#)
+        #expect(answer.status == 200)
+        #expect(answer.body["embeddings"]?.arrayValue?.count == 2)
+        let legacy = try await farm.json("POST", "/api/embeddings", body: #"{"model":"nomic-embed-text","prompt":"a"}"#)
+        #expect(legacy.body["embedding"]?.arrayValue?.count == 8)
+    }
+
+    @Test func tagsAndPsAreOneListForTheWholeFarm() async throws {
+        let farm = try await TestFarm.start([
+            .init(models: ["llama3.2", "mistral"], preload: ["llama3.2"]), .init(models: ["llama3.2", "qwen2.5"], preload: ["llama3.2"]),
+        ])
+        defer { Task { await farm.stop() } }
+        try await farm.waitUntilAllHealthy()
+        let tags = try await farm.json("GET", "/api/tags").body["models"]?.arrayValue?.compactMap { $0["name"]?.stringValue }
+        #expect(tags?.sorted() == ["llama3.2:latest", "mistral:latest", "qwen2.5:latest"])
+        let ps = try await farm.json("GET", "/api/ps").body["models"]?.arrayValue?.compactMap { $0["name"]?.stringValue }
+        #expect(ps == ["llama3.2:latest"])
+    }
+
+    @Test func versionIsTheOldestNodes() async throws {
+        let farm = try await TestFarm.start([.init(version: "0.12.10"), .init(version: "0.12.9")])
+        defer { Task { await farm.stop() } }
+        try await farm.waitUntilAllHealthy()
+        #expect(try await farm.json("GET", "/api/version").body == ["version": "0.12.9"])
+    }
+
+    @Test func showAsksANodeThatHasTheModel() async throws {
+        let farm = try await TestFarm.start([.init(models: ["mistral"]), .init(models: ["llama3.2"])])
+        defer { Task { await farm.stop() } }
+        try await farm.waitUntilAllHealthy()
+        let shown = try await farm.json("POST", "/api/show", body: #"{"model":"llama3.2"}"#)
+        #expect(shown.status == 200)
+        #expect(shown.body["capabilities"] == ["completion", "tools"])
+        #expect(farm.nodes[1].requestCount("/api/show") == 1)
+        #expect(farm.nodes[0].requestCount("/api/show") == 0)
+        let missing = try await farm.json("POST", "/api/show", body: #"{"model":"gemma"}"#)
+        #expect(missing.status == 404)
+        #expect(missing.body == ["error": "model 'gemma:latest' not found"])
+    }
+
+    @Test func pullGoesToEveryHealthyNodeWithProgressPerNode() async throws {
+        let spec = TestFarm.NodeSpec(registry: ["phi3"])
+        let farm = try await TestFarm.start([spec, spec])
+        defer { Task { await farm.stop() } }
+        try await farm.waitUntilAllHealthy()
+        let answer = try await farm.text("POST", "/api/pull", body: #"{"model":"phi3"}"#)
+        let lines = answer.body.split(separator: "\n").compactMap { try? JSONParser.parse(Array($0.utf8)) }
+        #expect(Set(lines.compactMap { $0["node"]?.stringValue }) == ["node0", "node1"])
+        #expect(lines.filter { $0["status"]?.stringValue?.hasSuffix(": success") == true }.count == 2)
+        #expect(lines.last == ["status": "success"])
+        #expect(await farm.eventually { (try? await farm.json("GET", "/api/tags").body["models"]?.arrayValue?.count) == 2 })
+    }
+
+    @Test func pullToANamedNodeAndAFailedPull() async throws {
+        let spec = TestFarm.NodeSpec(registry: ["phi3"])
+        let farm = try await TestFarm.start([spec, spec])
+        defer { Task { await farm.stop() } }
+        try await farm.waitUntilAllHealthy()
+        let one = try await farm.json("POST", "/api/pull", body: #"{"model":"phi3","node":"node1","stream":false}"#)
+        #expect(one.body == ["status": "success"])
+        #expect(farm.nodes[1].requestCount("/api/pull") == 1)
+        #expect(farm.nodes[0].requestCount("/api/pull") == 0)
+        #expect(farm.nodes[1].lastBody("/api/pull")?["node"] == nil)
+        let failed = try await farm.json("POST", "/api/pull", body: #"{"model":"nothing-like-it","stream":false}"#)
+        #expect(failed.status == 500)
+        #expect(failed.body["error"]?.stringValue?.contains("file does not exist") == true)
+        let unknownNode = try await farm.json("POST", "/api/pull", body: #"{"model":"phi3","node":"gpu9"}"#)
+        #expect(unknownNode.status == 404)
+    }
+}
