@@ -71,7 +71,7 @@ struct ChatRequestTranslation {
             continuationKey: keys.thisTurn)
     }
 
-    private static func options(_ request: JSONObject) throws(APIError) -> JSONObject {
+    static func options(_ request: JSONObject) throws(APIError) -> JSONObject {
         var options = JSONObject()
         func number(_ key: String) throws(APIError) -> JSONValue? {
             guard let value = request[key], !value.isNull else { return nil }

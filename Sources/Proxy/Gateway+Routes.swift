@@ -15,6 +15,49 @@ extension Gateway {
             guard request.method == "POST" else { return await methodNotAllowed(writer, path: path) }
             guard let keyName = await authenticate(request, writer) else { return }
             await chatCompletions(request, writer, keyName: keyName)
+        case "/v1/completions":
+            guard request.method == "POST" else { return await methodNotAllowed(writer, path: path) }
+            guard let keyName = await authenticate(request, writer) else { return }
+            await openAICompletions(request, writer, keyName: keyName)
+        case "/v1/embeddings":
+            guard request.method == "POST" else { return await methodNotAllowed(writer, path: path) }
+            guard let keyName = await authenticate(request, writer) else { return }
+            await openAIEmbeddings(request, writer, keyName: keyName)
+        case "/v1/models":
+            guard request.method == "GET" else { return await methodNotAllowed(writer, path: path) }
+            guard await authenticate(request, writer) != nil else { return }
+            await listModels(writer)
+        case _ where path.hasPrefix("/v1/models/"):
+            guard request.method == "GET" else { return await methodNotAllowed(writer, path: path) }
+            guard await authenticate(request, writer) != nil else { return }
+            await showOpenAIModel(PercentDecoding.decode(path.dropFirst("/v1/models/".count)), writer)
+        case "/":
+            guard request.method == "GET" || request.method == "HEAD" else { return await methodNotAllowed(writer, path: path) }
+            await ollamaRoot(writer)
+        case "/api/version":
+            guard request.method == "GET" || request.method == "HEAD" else { return await methodNotAllowed(writer, path: path) }
+            guard await authenticate(request, writer) != nil else { return }
+            await farmVersion(writer)
+        case "/api/tags", "/api/ps":
+            guard request.method == "GET" || request.method == "HEAD" else { return await methodNotAllowed(writer, path: path) }
+            guard await authenticate(request, writer) != nil else { return }
+            await aggregatedModels(writer, path: String(path))
+        case "/api/chat", "/api/generate", "/api/embed", "/api/embeddings":
+            guard request.method == "POST" else { return await methodNotAllowed(writer, path: path) }
+            guard let keyName = await authenticate(request, writer) else { return }
+            await ollamaInference(request, writer, keyName: keyName, endpoint: NativeEndpoint(rawValue: String(path))!)
+        case "/api/show":
+            guard request.method == "POST" else { return await methodNotAllowed(writer, path: path) }
+            guard await authenticate(request, writer) != nil else { return }
+            await showModel(request, writer)
+        case "/api/pull":
+            guard request.method == "POST" else { return await methodNotAllowed(writer, path: path) }
+            guard await authenticate(request, writer) != nil else { return }
+            await pull(request, writer)
+        case "/api/push", "/api/create", "/api/copy", "/api/delete":
+            guard await authenticate(request, writer) != nil else { return }
+            await respond(
+                writer, APIError(status: 501, "\(path) is not served through TensorWall: run it against the node itself"), openAI: false)
         default:
             if path.hasPrefix("/v1/") || path == "/v1" {
                 await respond(writer, APIError(status: 404, "unknown endpoint \(request.method) \(path)"), openAI: true)

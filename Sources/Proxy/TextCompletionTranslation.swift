@@ -1,0 +1,139 @@
+import Balancer
+
+/// Ollama `/api/generate` answers as OpenAI legacy completions (`text_completion`), whole or as
+/// server-sent events ending in `data: [DONE]`.
+struct TextCompletionTranslation: AnswerTranslator {
+    let id: String
+    let created: Int64
+    let model: String
+    let includeUsage: Bool
+
+    var streamContentType: String { "text/event-stream" }
+
+    mutating func completion(from answer: JSONValue, raw: [UInt8]) -> [UInt8] {
+        let body: JSONValue = [
+            "id": .string(id), "object": "text_completion", "created": .int(created), "model": .string(model),
+            "system_fingerprint": "fp_ollama",
+            "choices": [
+                [
+                    "text": .string(answer["response"]?.stringValue ?? ""), "index": 0, "logprobs": nil,
+                    "finish_reason": finishReason(answer),
+                ]
+            ],
+            "usage": usage(answer),
+        ]
+        return body.serialized()
+    }
+
+    mutating func events(for line: JSONValue, raw: ArraySlice<UInt8>) -> [UInt8] {
+        var out = [UInt8]()
+        let done = line["done"]?.boolValue == true
+        let text = line["response"]?.stringValue ?? ""
+        if !text.isEmpty || done {
+            append(
+                chunk(choices: [["text": .string(text), "index": 0, "logprobs": nil, "finish_reason": done ? finishReason(line) : nil]]),
+                to: &out)
+        }
+        if done {
+            if includeUsage, case .object(var object) = chunk(choices: []) {
+                object["usage"] = usage(line)
+                append(.object(object), to: &out)
+            }
+            out.append(contentsOf: ChatResponseTranslation.done)
+        }
+        return out
+    }
+
+    func errorEvent(_ message: String) -> [UInt8] { ChatResponseTranslation.errorEvent(message) }
+
+    static func makeID<R: RandomNumberGenerator>(using random: inout R) -> String {
+        "cmpl-" + ChatResponseTranslation.makeID(using: &random).dropFirst("chatcmpl-".count)
+    }
+
+    private func chunk(choices: [JSONValue]) -> JSONValue {
+        [
+            "id": .string(id), "object": "text_completion", "created": .int(created), "model": .string(model),
+            "system_fingerprint": "fp_ollama", "choices": .array(choices),
+        ]
+    }
+
+    private func append(_ value: JSONValue, to out: inout [UInt8]) {
+        out.append(contentsOf: "data: ".utf8)
+        value.write(into: &out)
+        out.append(contentsOf: [10, 10])
+    }
+
+    private func finishReason(_ answer: JSONValue) -> JSONValue {
+        guard let reason = answer["done_reason"]?.stringValue, !reason.isEmpty, reason != "load", reason != "unload" else {
+            return answer["done"]?.boolValue == true ? "stop" : .null
+        }
+        return .string(reason)
+    }
+
+    private func usage(_ answer: JSONValue) -> JSONValue {
+        let prompt = answer["prompt_eval_count"]?.intValue ?? 0
+        let completion = answer["eval_count"]?.intValue ?? 0
+        return ["prompt_tokens": .int(prompt), "completion_tokens": .int(completion), "total_tokens": .int(prompt + completion)]
+    }
+}
+
+/// Ollama `/api/embed` answers as OpenAI `/v1/embeddings` lists, as floats or base64 of
+/// little-endian float32 (`encoding_format`).
+struct EmbeddingTranslation: AnswerTranslator {
+    let model: String
+    let base64: Bool
+
+    var streamContentType: String { "text/event-stream" }  // never streamed; marks the answer as OpenAI's
+
+    func completion(from answer: JSONValue, raw: [UInt8]) -> [UInt8] {
+        let vectors = answer["embeddings"]?.arrayValue ?? []
+        let data: [JSONValue] = vectors.enumerated().map { index, vector in
+            let embedding: JSONValue = base64 ? .string(Self.base64Float32(vector.arrayValue ?? [])) : vector
+            return ["object": "embedding", "embedding": embedding, "index": .int(Int64(index))]
+        }
+        let tokens = answer["prompt_eval_count"]?.intValue ?? 0
+        let body: JSONValue = [
+            "object": "list", "data": .array(data), "model": .string(model),
+            "usage": ["prompt_tokens": .int(tokens), "total_tokens": .int(tokens)],
+        ]
+        return body.serialized()
+    }
+
+    func events(for line: JSONValue, raw: ArraySlice<UInt8>) -> [UInt8] { [] }
+    func errorEvent(_ message: String) -> [UInt8] { ChatResponseTranslation.errorEvent(message) }
+
+    static func base64Float32(_ values: [JSONValue]) -> String {
+        var bytes = [UInt8]()
+        bytes.reserveCapacity(values.count * 4)
+        for value in values {
+            let bits = Float(value.doubleValue ?? 0).bitPattern
+            bytes.append(contentsOf: [UInt8(bits & 0xFF), UInt8(bits >> 8 & 0xFF), UInt8(bits >> 16 & 0xFF), UInt8(bits >> 24)])
+        }
+        return Base64.encode(bytes)
+    }
+}
+
+/// Standard base64 with padding (RFC 4648), without Foundation on the request path.
+enum Base64 {
+    private static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
+
+    static func encode(_ bytes: [UInt8]) -> String {
+        var out = [UInt8]()
+        out.reserveCapacity((bytes.count + 2) / 3 * 4)
+        var index = 0
+        while index + 2 < bytes.count {
+            let value = UInt32(bytes[index]) << 16 | UInt32(bytes[index + 1]) << 8 | UInt32(bytes[index + 2])
+            out += [alphabet[Int(value >> 18)], alphabet[Int(value >> 12 & 63)], alphabet[Int(value >> 6 & 63)], alphabet[Int(value & 63)]]
+            index += 3
+        }
+        let rest = bytes.count - index
+        if rest == 1 {
+            let value = UInt32(bytes[index]) << 16
+            out += [alphabet[Int(value >> 18)], alphabet[Int(value >> 12 & 63)], 61, 61]
+        } else if rest == 2 {
+            let value = UInt32(bytes[index]) << 16 | UInt32(bytes[index + 1]) << 8
+            out += [alphabet[Int(value >> 18)], alphabet[Int(value >> 12 & 63)], alphabet[Int(value >> 6 & 63)], 61]
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+}
