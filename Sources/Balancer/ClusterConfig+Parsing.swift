@@ -58,7 +58,8 @@ private struct FieldReader {
         let root = try object(
             document,
             allowed: [
-                "listen", "apiKeys", "strategy", "health", "timeouts", "limits", "queue", "keepAlive", "warm", "replicate", "nodes",
+                "listen", "apiKeys", "strategy", "health", "timeouts", "limits", "queue", "keepAlive", "warm", "replicate", "usageLog",
+                "nodes",
                 "cloud", "routes",
             ])
         var config = ClusterConfig()
@@ -140,6 +141,9 @@ private struct FieldReader {
                 throw ConfigError(child("replicate").path, "expected true or false, got \(replicate.typeName)")
             }
             config.replicate = enabled
+        }
+        if let usageLog = root["usageLog"] {
+            config.usageLog = try child("usageLog").nonEmptyString(usageLog)
         }
         if let nodes = root["nodes"] {
             let reader = child("nodes")

@@ -18,6 +18,8 @@ public struct ClusterConfig: Sendable, Equatable {
     public var warm: [String: Int] = [:]
     /// Under `affinity`, load extra copies of models in demand into idle VRAM of nodes with `vramGB`.
     public var replicate = true
+    /// A file that gets one JSON line per finished request (usage that survives restarts).
+    public var usageLog: String?
 
     public init() {}
 

@@ -245,14 +245,26 @@ extension Gateway {
         return .served(status: 200, usage: usage)
     }
 
+    /// The one line per request (key name, model, node, status, time to first token, duration,
+    /// tokens; never prompt text), the usage ledger behind `/metrics`, and the usage log.
     func logRequest(
         keyName: String, model: String, node: String, status: Int, started: ContinuousClock.Instant, usage: Usage, stream: Bool
     ) {
-        let total = milliseconds(started.duration(to: .now))
-        let firstByte = usage.firstByteAt.map { milliseconds(started.duration(to: $0)) } ?? "-"
+        let elapsed = started.duration(to: .now)
+        let firstToken = usage.firstByteAt.map { started.duration(to: $0) }
         logger.info(
-            "request key=\(keyName) model=\(model) node=\(node) status=\(status) stream=\(stream) ttft_ms=\(firstByte) duration_ms=\(total) prompt_tokens=\(usage.promptTokens) completion_tokens=\(usage.completionTokens)"
+            "request key=\(keyName) model=\(model) node=\(node) status=\(status) stream=\(stream) ttft_ms=\(firstToken.map(milliseconds) ?? "-") duration_ms=\(milliseconds(elapsed)) prompt_tokens=\(usage.promptTokens) completion_tokens=\(usage.completionTokens)"
         )
+        let entry = UsageLedger.Entry(
+            at: WallClock.now(), apiKey: keyName, model: model, node: node, status: status, stream: stream,
+            firstTokenSeconds: firstToken.map(Self.seconds), durationSeconds: Self.seconds(elapsed), promptTokens: usage.promptTokens,
+            completionTokens: usage.completionTokens)
+        self.usage.record(entry)
+        usageLog?.append(entry)
+    }
+
+    static func seconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
     }
 
     private func milliseconds(_ duration: Duration) -> String {

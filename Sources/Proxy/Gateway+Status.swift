@@ -51,10 +51,28 @@ extension Gateway {
             return .object(entry)
         }
         let healthy = snapshots.filter { $0.health == .healthy }.count
+        let ledger = usage.snapshot
         let body: JSONValue = [
             "status": .string(healthy > 0 ? "ok" : "degraded"), "uptimeSeconds": .int(uptime),
             "strategy": .string(config.strategy.rawValue),
             "healthyNodes": .int(Int64(healthy)), "nodes": .array(nodes),
+            "usage": .array(
+                ledger.totals.sorted { $0.key < $1.key }.map { key, totals in
+                    [
+                        "key": .string(key.apiKey), "model": .string(key.model), "node": .string(key.node),
+                        "requests": .int(Int64(totals.requests)), "errors": .int(Int64(totals.errors)),
+                        "promptTokens": .int(totals.promptTokens), "completionTokens": .int(totals.completionTokens),
+                    ]
+                }),
+            "recent": .array(
+                ledger.recent.reversed().prefix(30).map { entry in
+                    [
+                        "at": .string(ISOTimestamp.format(entry.at)), "model": .string(entry.model), "node": .string(entry.node),
+                        "status": .int(Int64(entry.status)),
+                        "ttftMs": entry.firstTokenSeconds.map { .double(($0 * 10_000).rounded() / 10) } ?? .null,
+                        "durationMs": .double((entry.durationSeconds * 10_000).rounded() / 10),
+                    ]
+                }),
             "queued": .object(
                 JSONObject(
                     cluster.queuedRequests().sorted { $0.key < $1.key }.map { (key: $0.key.canonical, value: .int(Int64($0.value))) })),

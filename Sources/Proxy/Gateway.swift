@@ -21,6 +21,8 @@ final class Gateway: Sendable {
     private let rotations = Mutex<[String: Int]>([:])
     private let server = Mutex<HTTPServer?>(nil)
     let idRandom = Mutex(SystemRandomNumberGenerator())
+    let usage = UsageLedger()
+    let usageLog: UsageLog?
 
     init(
         config: ClusterConfig, logger: Logger, random: any RandomNumberGenerator & Sendable = SystemRandomNumberGenerator(),
@@ -30,6 +32,11 @@ final class Gateway: Sendable {
         self.environment = environment
         self.cloud = CloudClient(idleTimeout: Double(config.timeouts.idleMs) / 1000)
         self.logger = logger
+        self.usageLog = config.usageLog.flatMap { path in
+            let log = UsageLog(path: path)
+            if log == nil { logger.error("cannot open usage log \(path) for appending; usage is kept in memory only") }
+            return log
+        }
         self.cluster = Cluster(nodes: config.nodes, strategy: config.strategy, queue: config.queue, random: random)
         self.client = HTTPClient()
         self.authenticator = Authenticator(keys: config.apiKeys)

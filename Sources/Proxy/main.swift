@@ -52,6 +52,9 @@ if let host = options.host { config.listen.host = host }
 if let port = options.port { config.listen.port = port }
 if config.nodes.isEmpty && config.cloud.isEmpty { fail("\(options.configPath): nodes: at least one node is required", status: 2) }
 
+if let path = config.usageLog, UsageLog(path: path) == nil {
+    fail("\(options.configPath): usageLog: cannot open \(path) for appending", status: 2)
+}
 let logger = Logger(minimum: Logger.Level(name: options.logLevel) ?? .info)
 if config.apiKeys.isEmpty { logger.warning("apiKeys is empty: every client is let in without a key") }
 let gateway = Gateway(config: config, logger: logger)

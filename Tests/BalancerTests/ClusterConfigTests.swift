@@ -67,7 +67,7 @@ import Testing
         let config = try ClusterConfig.parse(
             Array(
                 """
-                {"queue":{"maxLength":5,"maxWaitMs":1500},"keepAlive":"30m","warm":{"llama3.2":2},"replicate":false,
+                {"queue":{"maxLength":5,"maxWaitMs":1500},"keepAlive":"30m","warm":{"llama3.2":2},"replicate":false,"usageLog":"/var/log/tw.jsonl",
                  "nodes":[{"name":"a","url":"http://a:1","vramGB":24,"maxLoadedModels":2}],
                  "cloud":[{"name":"openai","url":"https://api.openai.com/v1","apiKeyEnv":"OPENAI_API_KEY","models":["gpt-4o"]}],
                  "routes":{"gpt-4":{"strategy":"weighted","targets":[{"target":"ollama/llama3.1:70b","weight":80},{"target":"openai/gpt-4","weight":20,"priority":1}]}}}
@@ -76,6 +76,7 @@ import Testing
         #expect(config.keepAlive == "30m")
         #expect(config.warm == ["llama3.2": 2])
         #expect(config.replicate == false)
+        #expect(config.usageLog == "/var/log/tw.jsonl")
         #expect(ClusterConfig().replicate)
         #expect(config.nodes[0].vramGB == 24)
         #expect(config.nodes[0].maxLoadedModels == 2)

@@ -26,6 +26,7 @@ expect_refusal bad-url '{"nodes":[{"name":"a","url":"localhost:11434"}]}' 'nodes
 expect_refusal duplicate-name '{"nodes":[{"name":"a","url":"http://a:1"},{"name":"a","url":"http://b:1"}]}' 'nodes[1].name: duplicate node name'
 expect_refusal negative-weight '{"nodes":[{"name":"a","url":"http://a:1","weight":-5}]}' 'nodes[0].weight: must be at least 0'
 expect_refusal not-json '{"nodes": [' 'invalid JSON'
+expect_refusal bad-usage-log '{"usageLog":"/nonexistent-dir/x.jsonl","nodes":[{"name":"a","url":"http://a:1"}]}' 'usageLog: cannot open'
 expect_refusal no-nodes '{"nodes":[]}' 'nodes: at least one node is required'
 
 output=$("$BIN" --config "$work/missing.json" 2>&1); status=$?
@@ -36,5 +37,5 @@ OLLAMA_API_URL=not-a-url "$BIN" check-config cluster.json >/dev/null 2>&1; statu
 [ "$status" = 2 ] && echo "ok   bad OLLAMA_API_URL refused" || { echo "FAIL bad OLLAMA_API_URL: $status"; failures=$((failures + 1)); }
 "$BIN" check-config cluster.json >/dev/null || { echo "FAIL shipped cluster.json"; failures=$((failures + 1)); }
 
-echo "$((10 - failures)) passed, $failures failed"
+echo "$((11 - failures)) passed, $failures failed"
 [ "$failures" = 0 ]

@@ -1,0 +1,107 @@
+import Balancer
+import HTTP1
+
+extension Gateway {
+    /// `GET /metrics` in Prometheus' text format (version 0.0.4): usage by key, model and node,
+    /// latency histograms by model and node, and the farm's state (health, in-flight, loads, queues).
+    func metrics(_ writer: HTTPResponseWriter) async {
+        let ledger = usage.snapshot
+        let snapshots = await cluster.snapshots()
+        var text = PrometheusText()
+
+        text.family("tensorwall_requests_total", "counter", "Requests answered, by gateway key, model, node and HTTP status.")
+        for (key, totals) in ledger.totals.sorted(by: { $0.key < $1.key }) {
+            for (status, count) in totals.byStatus.sorted(by: { $0.key < $1.key }) {
+                text.sample("tensorwall_requests_total", labels(key) + [("status", String(status))], Double(count))
+            }
+        }
+        text.family("tensorwall_request_errors_total", "counter", "Requests answered with a 4xx or 5xx status.")
+        for (key, totals) in ledger.totals.sorted(by: { $0.key < $1.key }) {
+            text.sample("tensorwall_request_errors_total", labels(key), Double(totals.errors))
+        }
+        text.family("tensorwall_prompt_tokens_total", "counter", "Prompt tokens (Ollama's prompt_eval_count).")
+        for (key, totals) in ledger.totals.sorted(by: { $0.key < $1.key }) {
+            text.sample("tensorwall_prompt_tokens_total", labels(key), Double(totals.promptTokens))
+        }
+        text.family("tensorwall_completion_tokens_total", "counter", "Completion tokens (Ollama's eval_count).")
+        for (key, totals) in ledger.totals.sorted(by: { $0.key < $1.key }) {
+            text.sample("tensorwall_completion_tokens_total", labels(key), Double(totals.completionTokens))
+        }
+        text.histograms(
+            "tensorwall_time_to_first_token_seconds", "Time from the request to the first byte of the answer.", ledger.firstToken)
+        text.histograms("tensorwall_request_duration_seconds", "Time from the request to the end of the answer.", ledger.duration)
+
+        text.family("tensorwall_node_healthy", "gauge", "1 when the node is healthy, 0 otherwise.")
+        for node in snapshots { text.sample("tensorwall_node_healthy", [("node", node.name)], node.health == .healthy ? 1 : 0) }
+        text.family("tensorwall_node_in_flight", "gauge", "Requests TensorWall has running on the node.")
+        for node in snapshots { text.sample("tensorwall_node_in_flight", [("node", node.name)], Double(node.totalInFlight)) }
+        text.family("tensorwall_node_cold_loads_total", "counter", "Cold loads TensorWall started on the node.")
+        for node in snapshots { text.sample("tensorwall_node_cold_loads_total", [("node", node.name)], Double(node.coldLoadsStarted)) }
+        text.family("tensorwall_model_loaded", "gauge", "1 for each model loaded on each node.")
+        for node in snapshots {
+            for model in node.loaded.keys.sorted() {
+                text.sample("tensorwall_model_loaded", [("node", node.name), ("model", model.canonical)], 1)
+            }
+        }
+        text.family("tensorwall_queue_length", "gauge", "Requests waiting in TensorWall's queue for the model.")
+        for (model, count) in cluster.queuedRequests().sorted(by: { $0.key < $1.key }) {
+            text.sample("tensorwall_queue_length", [("model", model.canonical)], Double(count))
+        }
+        try? await writer.respond(
+            status: 200, headers: ["Content-Type": "text/plain; version=0.0.4; charset=utf-8"], body: Array(text.output.utf8))
+    }
+
+    private func labels(_ key: UsageLedger.Key) -> [(String, String)] {
+        [("key", key.apiKey), ("model", key.model), ("node", key.node)]
+    }
+}
+
+/// Builds Prometheus' text exposition format.
+struct PrometheusText {
+    private(set) var output = ""
+
+    mutating func family(_ name: String, _ type: String, _ help: String) {
+        output += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n"
+    }
+
+    mutating func sample(_ name: String, _ labels: [(String, String)], _ value: Double) {
+        output += name
+        if !labels.isEmpty {
+            output += "{" + labels.map { "\($0.0)=\"\(Self.escape($0.1))\"" }.joined(separator: ",") + "}"
+        }
+        output += " " + Self.format(value) + "\n"
+    }
+
+    mutating func histograms(_ name: String, _ help: String, _ series: [UsageLedger.ModelNode: UsageLedger.Histogram]) {
+        family(name, "histogram", help)
+        for (pair, histogram) in series.sorted(by: { $0.key < $1.key }) {
+            let labels = [("model", pair.model), ("node", pair.node)]
+            var cumulative = 0
+            for (bound, count) in zip(UsageLedger.bucketBounds, histogram.counts) {
+                cumulative += count
+                sample(name + "_bucket", labels + [("le", Self.format(bound))], Double(cumulative))
+            }
+            sample(name + "_bucket", labels + [("le", "+Inf")], Double(histogram.count))
+            sample(name + "_sum", labels, histogram.sum)
+            sample(name + "_count", labels, Double(histogram.count))
+        }
+    }
+
+    static func escape(_ value: String) -> String {
+        var out = ""
+        for character in value {
+            switch character {
+            case "\\": out += "\\\\"
+            case "\"": out += "\\\""
+            case "\n": out += "\\n"
+            default: out.append(character)
+            }
+        }
+        return out
+    }
+
+    static func format(_ value: Double) -> String {
+        if value == value.rounded(), abs(value) < 1e15 { return String(Int64(value)) }
+        return String(value)
+    }
+}

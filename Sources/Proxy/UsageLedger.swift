@@ -1,0 +1,86 @@
+import Synchronization
+
+/// What every answered request cost, by gateway key, model and node: requests by status, tokens,
+/// errors, and histograms of time to first token and total latency. Kept in memory for `/status`
+/// and `/metrics`; the usage log (if configured) is the durable record.
+final class UsageLedger: Sendable {
+    struct Key: Hashable, Comparable {
+        var apiKey: String
+        var model: String
+        var node: String
+        static func < (a: Key, b: Key) -> Bool { (a.apiKey, a.model, a.node) < (b.apiKey, b.model, b.node) }
+    }
+
+    struct Totals {
+        var requests = 0
+        var errors = 0
+        var promptTokens: Int64 = 0
+        var completionTokens: Int64 = 0
+        var byStatus: [Int: Int] = [:]
+    }
+
+    /// One finished request, as the ledger and the usage log see it.
+    struct Entry: Sendable {
+        var at: Double
+        var apiKey: String
+        var model: String
+        var node: String
+        var status: Int
+        var stream: Bool
+        var firstTokenSeconds: Double?
+        var durationSeconds: Double
+        var promptTokens: Int64
+        var completionTokens: Int64
+    }
+
+    /// Upper bounds (seconds) of the latency histograms: from a warm proxied answer to a slow cold load.
+    static let bucketBounds: [Double] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300]
+
+    struct Histogram {
+        var counts = [Int](repeating: 0, count: UsageLedger.bucketBounds.count)
+        var count = 0
+        var sum = 0.0
+
+        mutating func observe(_ seconds: Double) {
+            if let bucket = UsageLedger.bucketBounds.firstIndex(where: { seconds <= $0 }) { counts[bucket] += 1 }
+            count += 1
+            sum += seconds
+        }
+    }
+
+    struct ModelNode: Hashable, Comparable {
+        var model: String
+        var node: String
+        static func < (a: ModelNode, b: ModelNode) -> Bool { (a.model, a.node) < (b.model, b.node) }
+    }
+
+    struct State {
+        var totals: [Key: Totals] = [:]
+        var firstToken: [ModelNode: Histogram] = [:]
+        var duration: [ModelNode: Histogram] = [:]
+        var recent: [Entry] = []
+    }
+
+    static let recentCapacity = 100
+    private let state = Mutex(State())
+
+    func record(_ entry: Entry) {
+        state.withLock { state in
+            let key = Key(apiKey: entry.apiKey, model: entry.model, node: entry.node)
+            var totals = state.totals[key, default: Totals()]
+            totals.requests += 1
+            if entry.status >= 400 { totals.errors += 1 }
+            totals.promptTokens += entry.promptTokens
+            totals.completionTokens += entry.completionTokens
+            totals.byStatus[entry.status, default: 0] += 1
+            state.totals[key] = totals
+            let pair = ModelNode(model: entry.model, node: entry.node)
+            if let ttft = entry.firstTokenSeconds { state.firstToken[pair, default: Histogram()].observe(ttft) }
+            state.duration[pair, default: Histogram()].observe(entry.durationSeconds)
+            state.recent.append(entry)
+            if state.recent.count > Self.recentCapacity { state.recent.removeFirst(state.recent.count - Self.recentCapacity) }
+        }
+    }
+
+    var snapshot: State { state.withLock { $0 } }
+}

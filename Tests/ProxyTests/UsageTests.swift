@@ -1,0 +1,75 @@
+import Balancer
+import Foundation
+import HTTP1
+import Testing
+
+@testable import Proxy
+
+/// Usage by key, model and node: in `/metrics`, in `/status` and in the usage log.
+@Suite struct UsageTests {
+    /// The value of the sample whose line starts with `prefix` (name and labels), or nil.
+    func sample(_ metrics: String, _ prefix: String) -> Double? {
+        metrics.split(separator: "\n").first { $0.hasPrefix(prefix + " ") }.flatMap { Double($0.split(separator: " ").last ?? "") }
+    }
+
+    @Test func metricsCountWhatWasSent() async throws {
+        let logPath = NSTemporaryDirectory() + "tensorwall-usage-\(UInt64.random(in: 0...UInt64.max)).jsonl"
+        defer { try? FileManager.default.removeItem(atPath: logPath) }
+        let farm = try await TestFarm.start([.init(preload: ["llama3.2"])]) { $0.usageLog = logPath }
+        defer { Task { await farm.stop() } }
+        try await farm.waitUntilAllHealthy()
+        for _ in 0..<3 { #expect(try await farm.chat().status == 200) }
+        let streamed = #"{"model":"llama3.2","messages":[{"role":"user","content":"Hello!"}],"stream":true}"#
+        #expect(try await farm.text("POST", "/v1/chat/completions", body: streamed).body.hasSuffix("data: [DONE]\n\n"))
+        #expect(try await farm.chat("missing-model").status == 404)
+        _ = try await farm.text("POST", "/api/generate", body: #"{"model":"llama3.2","prompt":"x","stream":false}"#)
+
+        let metrics = try await farm.text("GET", "/metrics", headers: [:])
+        #expect(metrics.headers["Content-Type"]?.hasPrefix("text/plain; version=0.0.4") == true)
+        let body = metrics.body
+        #expect(sample(body, #"tensorwall_requests_total{key="tests",model="llama3.2",node="node0",status="200"}"#) == 5)
+        #expect(sample(body, #"tensorwall_requests_total{key="tests",model="missing-model",node="-",status="404"}"#) == 1)
+        #expect(sample(body, #"tensorwall_request_errors_total{key="tests",model="missing-model",node="-"}"#) == 1)
+        let completion = try #require(sample(body, #"tensorwall_completion_tokens_total{key="tests",model="llama3.2",node="node0"}"#))
+        #expect(completion == 5 * 8)  // the simulator answers 8 tokens
+        #expect(sample(body, #"tensorwall_time_to_first_token_seconds_count{model="llama3.2",node="node0"}"#) == 5)
+        #expect(sample(body, #"tensorwall_request_duration_seconds_bucket{model="llama3.2",node="node0",le="+Inf"}"#) == 5)
+        #expect(sample(body, #"tensorwall_node_healthy{node="node0"}"#) == 1)
+        #expect(!body.contains(TestFarm.key))
+
+        let status = try await farm.json("GET", "/status").body
+        let row = status["usage"]?.arrayValue?.first { $0["model"] == "llama3.2" && $0["node"] == "node0" }
+        #expect(row?["requests"] == 5)
+        #expect(status["recent"]?.arrayValue?.count == 6)
+
+        let lines = try String(contentsOfFile: logPath, encoding: .utf8).split(separator: "\n")
+        #expect(lines.count == 6)
+        let first = try JSONParser.parse(Array(lines[0].utf8))
+        #expect(first["key"] == "tests" && first["model"] == "llama3.2" && first["status"] == 200)
+        #expect(first["completion_tokens"] == 8)
+        #expect(first["ttft_ms"]?.doubleValue != nil)
+    }
+
+    @Test func prometheusLabelValuesAreEscaped() {
+        var text = PrometheusText()
+        text.sample("m", [("model", "a\"b\\c\nd")], 1.5)
+        #expect(text.output == "m{model=\"a\\\"b\\\\c\\nd\"} 1.5\n")
+    }
+}
+
+@Suite struct StatusPageTests {
+    @Test func browsersGetTheSelfContainedPageAndScriptsGetJSON() async throws {
+        let farm = try await TestFarm.start([.init()])
+        defer { Task { await farm.stop() } }
+        let browser = try await farm.text(
+            "GET", "/status", headers: ["Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"])
+        #expect(browser.headers["Content-Type"] == "text/html; charset=utf-8")
+        #expect(browser.body.contains("<title>TensorWall</title>"))
+        #expect(!browser.body.contains("src=\"http") && !browser.body.contains("href=\"http"))  // no external assets
+        let dashboard = try await farm.text("GET", "/dashboard", headers: [:])
+        #expect(dashboard.body == browser.body)
+        let script = try await farm.json("GET", "/status", headers: ["Accept": "application/json"])
+        #expect(script.body["nodes"]?.arrayValue?.count == 1)
+        #expect(try await farm.json("GET", "/status", headers: [:]).body["nodes"] != nil)
+    }
+}
