@@ -10,7 +10,14 @@ extension Gateway {
             try? await writer.respond(status: 200, headers: ["Content-Type": "application/json"], body: Array(#"{"status":"ok"}"#.utf8))
         case "/status":
             guard request.method == "GET" || request.method == "HEAD" else { return await methodNotAllowed(writer, path: path) }
+            if Self.prefersHTML(request.headers["Accept"]) { return await statusPage(writer) }
             await status(writer)
+        case "/dashboard":
+            guard request.method == "GET" || request.method == "HEAD" else { return await methodNotAllowed(writer, path: path) }
+            await statusPage(writer)
+        case "/metrics":
+            guard request.method == "GET" else { return await methodNotAllowed(writer, path: path) }
+            await metrics(writer)
         case "/v1/chat/completions":
             guard request.method == "POST" else { return await methodNotAllowed(writer, path: path) }
             guard let keyName = await authenticate(request, writer) else { return }
@@ -67,6 +74,19 @@ extension Gateway {
                 try? await writer.respond(status: 404, headers: ["Content-Type": "text/plain"], body: Array("404 page not found".utf8))
             }
         }
+    }
+
+    /// True when the client asks for HTML before JSON (a browser), not for a bare or JSON `Accept`.
+    static func prefersHTML(_ accept: String?) -> Bool {
+        guard let accept, let html = accept.range(of: "text/html") else { return false }
+        guard let json = accept.range(of: "application/json") else { return true }
+        return html.lowerBound < json.lowerBound
+    }
+
+    func statusPage(_ writer: HTTPResponseWriter) async {
+        try? await writer.respond(
+            status: 200, headers: ["Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-cache"],
+            body: Array(StatusPage.html.utf8))
     }
 
     /// Returns the key's name, or answers 401 and returns nil.
