@@ -92,6 +92,38 @@ extension OllamaSimulator {
             metrics.totalNanos = Self.nanos(started.duration(to: .now))
         }
 
+        // A model given tools answers a user's turn with a call to the first tool, as tool-capable models do.
+        if kind == .chat, let tool = body["tools"]?.arrayValue?.first, messages.last?["role"]?.stringValue == "user" {
+            let function = tool["function"]
+            let properties = function?["parameters"]?["properties"]?.objectValue.map { Array($0.keys) } ?? []
+            let call: JSONValue = [
+                "function": [
+                    "name": function?["name"] ?? "", "arguments": .object(JSONObject(properties.map { (key: $0, value: "Paris") })),
+                ]
+            ]
+            finishMetrics()
+            var final = finalObject(kind, echoModel, createdAt, text: "", reason: "stop", metrics: metrics)
+            if case .object(var fields) = final {
+                fields["message"] = ["role": "assistant", "content": "", "tool_calls": [call]]
+                final = .object(fields)
+            }
+            if !stream { return await respondJSON(writer, 200, final) }
+            guard (try? await writer.start(status: 200, headers: ["Content-Type": "application/x-ndjson"])) != nil else { return }
+            var lines = JSONValue.object([
+                "model": .string(echoModel), "created_at": .string(createdAt),
+                "message": ["role": "assistant", "content": "", "tool_calls": [call]], "done": false,
+            ]).serialized()
+            lines.append(10)
+            if case .object(var fields) = final {
+                fields["message"] = ["role": "assistant", "content": ""]
+                lines += JSONValue.object(fields).serialized()
+                lines.append(10)
+            }
+            try? await writer.write(lines)
+            try? await writer.finish()
+            return
+        }
+
         if !stream {
             try? await Task.sleep(for: tokenDelay * count)
             if Task.isCancelled { return }

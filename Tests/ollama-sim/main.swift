@@ -3,7 +3,7 @@ import Foundation
 import OllamaSimulator
 
 // A simulated Ollama node for the Python client checks and the benchmarks:
-//   ollama-sim --port 11434 --name gpu1 --model llama3.2=2.0 --model llava=4.7 [--parallel 4] [--time-scale 0.01]
+//   ollama-sim --port 11434 --name gpu1 --model llama3.2=2.0 --model llava=4.7 [--registry phi3=2.2] [--parallel 4] [--time-scale 0.01] [--version 0.12.6]
 var configuration = SimulatorConfiguration(name: "sim", models: [])
 var arguments = CommandLine.arguments.dropFirst()
 @MainActor func value(_ flag: String) -> String {
@@ -30,6 +30,10 @@ while let flag = arguments.popFirst() {
     case "--model":
         let spec = value(flag).split(separator: "=", maxSplits: 1)
         configuration.models.append(SimulatedModel(String(spec[0]), sizeGB: spec.count > 1 ? Double(spec[1]) ?? 2 : 2))
+    case "--registry":
+        let spec = value(flag).split(separator: "=", maxSplits: 1)
+        configuration.registry.append(SimulatedModel(String(spec[0]), sizeGB: spec.count > 1 ? Double(spec[1]) ?? 2 : 2))
+    case "--version": configuration.version = value(flag)
     case "--preload": preload.append(value(flag))
     case "--parallel": configuration.numParallel = Int(number(flag))
     case "--max-loaded": configuration.maxLoadedModels = Int(number(flag))

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Starts two simulated Ollama nodes and TensorWall (release build) on free loopback ports, runs the
-# Python client checks against it, and stops everything. Usage: Tests/python/run_client_checks.sh
+# Python client checks (openai, ollama, prometheus_client) against it, and stops everything. Usage: Tests/python/run_client_checks.sh
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -29,10 +29,10 @@ wait_for() {
 
 port_a=$(free_port); port_b=$(free_port); port_tw=$(free_port)
 "$BIN/ollama-sim" --port "$port_a" --name a --model llama3.2=2.0 --model llava=4.7 --model coding-assistant=2.0 \
-    --time-scale 0.01 --parallel 4 >"$work/a.log" 2>&1 &
+    --model nomic-embed-text=0.3 --registry phi3=2.2 --time-scale 0.01 --parallel 4 >"$work/a.log" 2>&1 &
 pids+=($!)
 "$BIN/ollama-sim" --port "$port_b" --name b --model llama3.2=2.0 --time-scale 0.01 --parallel 4 --preload llama3.2 \
-    >"$work/b.log" 2>&1 &
+    --registry phi3=2.2 >"$work/b.log" 2>&1 &
 pids+=($!)
 wait_for "http://127.0.0.1:$port_a/"
 wait_for "http://127.0.0.1:$port_b/"
@@ -42,6 +42,7 @@ cat >"$work/cluster.json" <<JSON
   "listen": { "host": "127.0.0.1", "port": $port_tw },
   "apiKeys": [ { "name": "ci", "key": "gw_client_checks" } ],
   "health": { "intervalMs": 200, "timeoutMs": 500, "unhealthyAfter": 2, "healthyAfter": 1 },
+  "routes": { "gpt-4": [ { "target": "ollama/llama3.2", "weight": 100, "priority": 0 } ] },
   "nodes": [
     { "name": "a", "url": "http://127.0.0.1:$port_a", "maxParallel": 4 },
     { "name": "b", "url": "http://127.0.0.1:$port_b", "maxParallel": 4 }

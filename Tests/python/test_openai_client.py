@@ -121,3 +121,66 @@ def test_seed_custom_model_without_content_type_header():
     )
     assert response.status_code == 200, response.text
     assert response.json()["model"] == "coding-assistant"
+
+
+def test_tool_calls(client):
+    tools = [
+        {
+            "type": "function",
+            "function": {
+                "name": "get_weather",
+                "description": "Weather in a city",
+                "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+            },
+        }
+    ]
+    response = client.chat.completions.create(
+        model="llama3.2", messages=[{"role": "user", "content": "Weather in Paris?"}], tools=tools
+    )
+    choice = response.choices[0]
+    assert choice.finish_reason == "tool_calls"
+    call = choice.message.tool_calls[0]
+    assert call.type == "function" and call.function.name == "get_weather"
+    assert json.loads(call.function.arguments) == {"city": "Paris"}
+    follow_up = client.chat.completions.create(
+        model="llama3.2",
+        messages=[
+            {"role": "user", "content": "Weather in Paris?"},
+            {"role": "assistant", "content": None, "tool_calls": [call.model_dump()]},
+            {"role": "tool", "tool_call_id": call.id, "content": "18 degrees and sunny"},
+        ],
+        tools=tools,
+    )
+    assert follow_up.choices[0].message.content
+
+
+def test_embeddings(client):
+    response = client.embeddings.create(model="nomic-embed-text", input=["first", "second"])
+    assert [item.index for item in response.data] == [0, 1]
+    assert len(response.data[0].embedding) == 8
+    assert response.usage.prompt_tokens > 0
+    # The SDK asks for base64 by default when numpy is absent? Either way it must decode.
+    encoded = client.embeddings.create(model="nomic-embed-text", input="x", encoding_format="base64")
+    assert len(encoded.data[0].embedding) in (8, 44)
+
+
+def test_model_listing(client):
+    ids = [model.id for model in client.models.list()]
+    assert "llama3.2:latest" in ids and "llava:latest" in ids and "gpt-4" in ids
+    assert client.models.retrieve("llama3.2").id == "llama3.2"
+    with pytest.raises(openai.NotFoundError):
+        client.models.retrieve("no-such-model")
+
+
+def test_legacy_completions(client):
+    response = client.completions.create(model="llama3.2", prompt="Say hi", max_tokens=3)
+    assert response.object == "text_completion"
+    assert response.choices[0].text
+    stream = client.completions.create(model="llama3.2", prompt="Say hi", stream=True)
+    assert "".join(chunk.choices[0].text for chunk in stream if chunk.choices)
+
+
+def test_route_alias(client):
+    response = client.chat.completions.create(model="gpt-4", messages=[{"role": "user", "content": "Hello!"}])
+    assert response.model == "llama3.2"  # the model that answered, as for ollama/NAME
+    assert response.choices[0].message.content

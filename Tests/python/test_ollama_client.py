@@ -1,0 +1,107 @@
+"""The official `ollama` package against a running TensorWall (its native /api routes), and
+/metrics read with prometheus_client's parser."""
+
+import base64
+import os
+
+import ollama
+import pytest
+import requests
+from prometheus_client.parser import text_string_to_metric_families
+
+BASE = os.environ["TENSORWALL_URL"]
+KEY = os.environ["TENSORWALL_KEY"]
+
+PIXEL = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4nGNgAAIAAAUAAXpeqz8AAAAASUVORK5CYII="
+)
+
+
+@pytest.fixture
+def client():
+    return ollama.Client(host=BASE, headers={"Authorization": f"Bearer {KEY}"})
+
+
+def test_chat_plain_and_streaming(client):
+    response = client.chat(model="llama3.2", messages=[{"role": "user", "content": "Hello!"}])
+    assert response.message.role == "assistant" and response.message.content
+    assert response.done and response.eval_count > 0
+    parts = list(client.chat(model="llama3.2", messages=[{"role": "user", "content": "Hello!"}], stream=True))
+    assert len(parts) > 2 and parts[-1].done
+    assert "".join(part.message.content for part in parts)
+
+
+def test_generate(client):
+    response = client.generate(model="llama3.2", prompt="Why is the sky blue?")
+    assert response.response and response.done
+
+
+def test_vision(client):
+    response = client.chat(model="llava", messages=[{"role": "user", "content": "What is this?", "images": [PIXEL]}])
+    assert response.message.content
+
+
+def test_tool_calls(client):
+    def get_weather(city: str) -> str:
+        """Weather in a city.
+
+        Args:
+          city: the city
+        """
+        return "sunny"
+
+    response = client.chat(model="llama3.2", messages=[{"role": "user", "content": "Weather in Paris?"}], tools=[get_weather])
+    call = response.message.tool_calls[0]
+    assert call.function.name == "get_weather" and call.function.arguments == {"city": "Paris"}
+
+
+def test_embeddings(client):
+    response = client.embed(model="nomic-embed-text", input=["a", "b"])
+    assert len(response.embeddings) == 2 and len(response.embeddings[0]) == 8
+    legacy = client.embeddings(model="nomic-embed-text", prompt="a")
+    assert len(legacy.embedding) == 8
+
+
+def test_list_ps_show_version(client):
+    names = {model.model for model in client.list().models}
+    assert {"llama3.2:latest", "llava:latest", "nomic-embed-text:latest"} <= names
+    assert len([m for m in client.list().models if m.model == "llama3.2:latest"]) == 1  # one entry for two nodes
+    assert any(model.model == "llama3.2:latest" for model in client.ps().models)
+    shown = client.show("llama3.2")
+    assert shown.modelfile and "completion" in shown.capabilities
+    assert requests.get(f"{BASE}/api/version", headers={"X-API-Key": KEY}).json()["version"]
+
+
+def test_pull_streams_progress_from_every_node(client):
+    statuses = [part.status for part in client.pull("phi3", stream=True)]
+    assert statuses[-1] == "success"
+    assert "node a: success" in statuses and "node b: success" in statuses
+
+
+def test_errors(client):
+    with pytest.raises(ollama.ResponseError) as raised:
+        client.chat(model="llama9", messages=[{"role": "user", "content": "x"}])
+    assert raised.value.status_code == 404 and raised.value.error == "model 'llama9' not found"
+    wrong = ollama.Client(host=BASE, headers={"Authorization": "Bearer gw_wrong"})
+    with pytest.raises(ollama.ResponseError) as unauthorised:
+        wrong.list()
+    assert unauthorised.value.status_code == 401
+
+
+def test_metrics_parse_and_count_requests(client):
+    def count(name, **labels):
+        text = requests.get(f"{BASE}/metrics").text
+        total = 0.0
+        for family in text_string_to_metric_families(text):
+            for sample in family.samples:
+                if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
+                    total += sample.value
+        return total
+
+    before = count("tensorwall_requests_total", key="ci", model="llama3.2", status="200")
+    for _ in range(3):
+        client.generate(model="llama3.2", prompt="count me")
+    after = count("tensorwall_requests_total", key="ci", model="llama3.2", status="200")
+    assert after - before == 3
+    assert count("tensorwall_node_healthy") == 2
+    assert count("tensorwall_time_to_first_token_seconds_count", model="llama3.2") >= 3
