@@ -39,9 +39,7 @@ case .version:
     exit(0)
 case .checkConfig(let path):
     let config = loadConfig(path)
-    print(
-        "\(path): valid — \(config.nodes.count) node(s), \(config.cloud.count) cloud endpoint(s), \(config.routes.count) route(s), strategy \(config.strategy.rawValue)"
-    )
+    print(ConfigExplanation.lines(config, path: path, environment: ProcessInfo.processInfo.environment).joined(separator: "\n"))
     exit(0)
 case .serve:
     break
