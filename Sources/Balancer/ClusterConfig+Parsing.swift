@@ -58,7 +58,8 @@ private struct FieldReader {
         let root = try object(
             document,
             allowed: [
-                "listen", "apiKeys", "strategy", "health", "timeouts", "limits", "queue", "keepAlive", "warm", "replicate", "usageLog",
+                "listen", "apiKeys", "adminKeys", "strategy", "health", "timeouts", "limits", "queue", "keepAlive", "warm", "replicate",
+                "usageLog",
                 "nodes",
                 "cloud", "routes",
             ])
@@ -69,24 +70,8 @@ private struct FieldReader {
             if let host = fields["host"] { config.listen.host = try reader.child("host").nonEmptyString(host) }
             if let port = fields["port"] { config.listen.port = try reader.child("port").int(port, min: 0, max: 65535) }
         }
-        if let keys = root["apiKeys"] {
-            let reader = child("apiKeys")
-            for (index, entry) in try reader.array(keys).enumerated() {
-                let item = reader.element(index)
-                let fields = try item.object(entry, allowed: ["name", "key"])
-                guard let name = fields["name"] else { throw ConfigError(item.child("name").path, "is required") }
-                guard let key = fields["key"] else { throw ConfigError(item.child("key").path, "is required") }
-                let apiKey = ClusterConfig.APIKey(
-                    name: try item.child("name").nonEmptyString(name), key: try item.child("key").nonEmptyString(key))
-                if config.apiKeys.contains(where: { $0.name == apiKey.name }) {
-                    throw ConfigError(item.child("name").path, "duplicate key name \"\(apiKey.name)\"")
-                }
-                if config.apiKeys.contains(where: { $0.key == apiKey.key }) {
-                    throw ConfigError(item.child("key").path, "the same key is listed twice")
-                }
-                config.apiKeys.append(apiKey)
-            }
-        }
+        if let keys = root["apiKeys"] { config.apiKeys = try child("apiKeys").keyList(keys) }
+        if let keys = root["adminKeys"] { config.adminKeys = try child("adminKeys").keyList(keys) }
         if let strategy = root["strategy"] {
             config.strategy = try child("strategy").strategy(strategy)
         }
@@ -194,6 +179,42 @@ private struct FieldReader {
             }
         }
         return config
+    }
+
+    /// `[{"name": ..., "key": "gw_..."}]` or `[{"name": ..., "sha256": "<64 hex digits>"}]`.
+    func keyList(_ value: JSONValue) throws(ConfigError) -> [ClusterConfig.APIKey] {
+        var keys: [ClusterConfig.APIKey] = []
+        for (index, entry) in try array(value).enumerated() {
+            let item = element(index)
+            let fields = try item.object(entry, allowed: ["name", "key", "sha256"])
+            guard let name = fields["name"] else { throw ConfigError(item.child("name").path, "is required") }
+            let keyName = try item.child("name").nonEmptyString(name)
+            let apiKey: ClusterConfig.APIKey
+            switch (fields["key"], fields["sha256"]) {
+            case (let key?, nil):
+                apiKey = ClusterConfig.APIKey(name: keyName, key: try item.child("key").nonEmptyString(key))
+            case (nil, let hash?):
+                let text = try item.child("sha256").nonEmptyString(hash).lowercased()
+                let digits = Array(text.utf8)
+                guard digits.count == 64,
+                    let bytes = Optional(
+                        stride(from: 0, to: 64, by: 2).compactMap({ UInt8(String(decoding: digits[$0..<$0 + 2], as: UTF8.self), radix: 16) }
+                        )),
+                    bytes.count == 32
+                else { throw ConfigError(item.child("sha256").path, "must be 64 hex digits (the SHA-256 of the key)") }
+                apiKey = ClusterConfig.APIKey(name: keyName, sha256: bytes)
+            case (nil, nil):
+                throw ConfigError(item.child("key").path, "is required (or sha256)")
+            case (_?, _?):
+                throw ConfigError(item.path, "give key or sha256, not both")
+            }
+            if keys.contains(where: { $0.name == apiKey.name }) {
+                throw ConfigError(item.child("name").path, "duplicate key name \"\(apiKey.name)\"")
+            }
+            if keys.contains(where: { $0.sha256 == apiKey.sha256 }) { throw ConfigError(item.path, "the same key is listed twice") }
+            keys.append(apiKey)
+        }
+        return keys
     }
 
     func strategy(_ value: JSONValue) throws(ConfigError) -> ClusterConfig.Strategy {

@@ -2,6 +2,8 @@
 public struct ClusterConfig: Sendable, Equatable {
     public var listen = Listen()
     public var apiKeys: [APIKey] = []
+    /// When not empty, `/status`, `/dashboard` and `/metrics` need one of these keys.
+    public var adminKeys: [APIKey] = []
     public var strategy: Strategy = .affinity
     public var health = HealthSettings()
     public var timeouts = Timeouts()
@@ -45,13 +47,19 @@ public struct ClusterConfig: Sendable, Equatable {
     }
 
     /// A gateway key clients present as `X-API-Key` or `Authorization: Bearer`; `name` is what logs show.
+    /// A key clients present. Only its SHA-256 is kept, whether the file gave the key or its hash.
     public struct APIKey: Sendable, Equatable {
         public var name: String
-        public var key: String
+        public var sha256: [UInt8]
 
         public init(name: String, key: String) {
             self.name = name
-            self.key = key
+            self.sha256 = SHA256.digest(Array(key.utf8))
+        }
+
+        public init(name: String, sha256: [UInt8]) {
+            self.name = name
+            self.sha256 = sha256
         }
     }
 

@@ -11,6 +11,8 @@ struct CommandLineOptions: Equatable {
         case help
         case version
         case checkConfig(String)
+        /// Reads a key on standard input and prints its SHA-256, for `"sha256"` in `apiKeys` / `adminKeys`.
+        case hashKey
     }
 
     struct UsageError: Error, Equatable, CustomStringConvertible {
@@ -20,6 +22,7 @@ struct CommandLineOptions: Equatable {
     static let usage = """
         Usage: tensorwall [--config PATH] [--host HOST] [--port PORT] [--log-level LEVEL]
                tensorwall check-config PATH
+               tensorwall hash-key < key.txt
                tensorwall --help | --version
 
         A load balancer for a farm of Ollama servers: requests go to the node that already has the
@@ -29,6 +32,11 @@ struct CommandLineOptions: Equatable {
           --host HOST         listen address, overrides listen.host
           --port PORT         listen port, overrides listen.port (0 picks a free port)
           --log-level LEVEL   debug, info, warning or error (default info)
+
+        check-config explains a config file without starting; hash-key prints the SHA-256 of the key
+        on standard input, to store keys in cluster.json as {"name": ..., "sha256": ...}.
+
+        Signals: SIGTERM or SIGINT stop accepting, let requests in flight finish, then exit 0.
 
         Environment: OLLAMA_API_URL replaces the node list with that single node.
         """
@@ -63,6 +71,7 @@ struct CommandLineOptions: Equatable {
                 options.logLevel = level
             case "--help", "-h": options.action = .help
             case "--version": options.action = .version
+            case "hash-key": options.action = .hashKey
             case "check-config":
                 guard let path = rest.popFirst() else { throw UsageError(description: "check-config needs a file") }
                 options.action = .checkConfig(path)

@@ -10,13 +10,16 @@ extension Gateway {
             try? await writer.respond(status: 200, headers: ["Content-Type": "application/json"], body: Array(#"{"status":"ok"}"#.utf8))
         case "/status":
             guard request.method == "GET" || request.method == "HEAD" else { return await methodNotAllowed(writer, path: path) }
+            guard await authorizeAdmin(request, writer) else { return }
             if Self.prefersHTML(request.headers["Accept"]) { return await statusPage(writer) }
             await status(writer)
         case "/dashboard":
             guard request.method == "GET" || request.method == "HEAD" else { return await methodNotAllowed(writer, path: path) }
+            guard await authorizeAdmin(request, writer) else { return }
             await statusPage(writer)
         case "/metrics":
             guard request.method == "GET" else { return await methodNotAllowed(writer, path: path) }
+            guard await authorizeAdmin(request, writer) else { return }
             await metrics(writer)
         case "/v1/chat/completions":
             guard request.method == "POST" else { return await methodNotAllowed(writer, path: path) }
@@ -87,6 +90,18 @@ extension Gateway {
         try? await writer.respond(
             status: 200, headers: ["Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-cache"],
             body: Array(StatusPage.html.utf8))
+    }
+
+    /// With `adminKeys` set, the operator routes need one of them; a browser is asked for it with
+    /// Basic authentication (any user name, the key as password).
+    func authorizeAdmin(_ request: HTTPRequest, _ writer: HTTPResponseWriter) async -> Bool {
+        if case .allowed = adminAuthenticator.check(request.headers) { return true }
+        let body = APIError(status: 401, "this endpoint needs an admin key").ollamaBody.serialized()
+        try? await writer.respond(
+            status: 401,
+            headers: ["Content-Type": "application/json", "WWW-Authenticate": "Basic realm=\"TensorWall\", charset=\"UTF-8\""],
+            body: body)
+        return false
     }
 
     /// Returns the key's name, or answers 401 and returns nil.

@@ -13,6 +13,8 @@ final class Gateway: Sendable {
     let client: HTTPClient
     let logger: Logger
     let authenticator: Authenticator
+    /// Guards `/status`, `/dashboard` and `/metrics` when `adminKeys` is set (open otherwise).
+    let adminAuthenticator: Authenticator
     let startedAt = ContinuousClock.now
     let upstreamTimeouts: HTTPClientTimeouts
     let cloud: CloudClient
@@ -40,6 +42,7 @@ final class Gateway: Sendable {
         self.cluster = Cluster(nodes: config.nodes, strategy: config.strategy, queue: config.queue, random: random)
         self.client = HTTPClient()
         self.authenticator = Authenticator(keys: config.apiKeys)
+        self.adminAuthenticator = Authenticator(keys: config.adminKeys)
         self.upstreamTimeouts = HTTPClientTimeouts(
             connect: .milliseconds(config.timeouts.connectMs), responseHead: .milliseconds(config.timeouts.firstByteMs),
             idleRead: .milliseconds(config.timeouts.idleMs))

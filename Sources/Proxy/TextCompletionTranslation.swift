@@ -136,4 +136,27 @@ enum Base64 {
         }
         return String(decoding: out, as: UTF8.self)
     }
+
+    /// nil for anything that is not padded standard base64.
+    static func decode(_ text: String) -> [UInt8]? {
+        let input = Array(text.utf8)
+        guard input.count % 4 == 0 else { return nil }
+        var out = [UInt8]()
+        var buffer: UInt32 = 0
+        var bits = 0
+        for (index, character) in input.enumerated() {
+            if character == 61 {  // "=" only at the end
+                guard index >= input.count - 2, input[index...].allSatisfy({ $0 == 61 }) else { return nil }
+                break
+            }
+            guard let value = alphabet.firstIndex(of: character) else { return nil }
+            buffer = buffer << 6 | UInt32(value)
+            bits += 6
+            if bits >= 8 {
+                bits -= 8
+                out.append(UInt8(truncatingIfNeeded: buffer >> UInt32(bits)))
+            }
+        }
+        return out
+    }
 }

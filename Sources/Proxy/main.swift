@@ -41,6 +41,11 @@ case .checkConfig(let path):
     let config = loadConfig(path)
     print(ConfigExplanation.lines(config, path: path, environment: ProcessInfo.processInfo.environment).joined(separator: "\n"))
     exit(0)
+case .hashKey:
+    let key = (readLine(strippingNewline: true) ?? "").trimmingWhitespace()
+    guard !key.isEmpty else { fail("hash-key: no key on standard input", status: 2) }
+    print(SHA256.hex(key))
+    exit(0)
 case .serve:
     break
 }

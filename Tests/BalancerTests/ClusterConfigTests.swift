@@ -90,6 +90,13 @@ import Testing
         (#"{"queue":{"maxLength":-1}}"#, "queue.maxLength: must be at least 0"),
         (#"{"warm":{"llama3.2":"two"}}"#, "warm.llama3.2: expected a whole number"),
         (#"{"replicate":"yes"}"#, "replicate: expected true or false"),
+        (#"{"apiKeys":[{"name":"a","sha256":"abc"}]}"#, "apiKeys[0].sha256: must be 64 hex digits"),
+        (#"{"apiKeys":[{"name":"a","key":"k","sha256":"abc"}]}"#, "apiKeys[0]: give key or sha256, not both"),
+        (#"{"adminKeys":[{"name":"a"}]}"#, "adminKeys[0].key: is required (or sha256)"),
+        (
+            #"{"apiKeys":[{"name":"a","key":"k"},{"name":"b","sha256":"8254c329a92850f6d539dd376f4816ee2764517da5e0235514af433164480d7a"}]}"#,
+            "apiKeys[1]: the same key is listed twice"
+        ),
         (#"{"routes":{"x":{"strategy":"fastest","targets":[{"target":"ollama/a"}]}}}"#, "routes.x.strategy: unknown strategy"),
         (#"{"routes":{"x":{"targets":[]}}}"#, "routes.x.targets: must list at least one target"),
     ])

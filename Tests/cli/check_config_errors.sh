@@ -37,5 +37,8 @@ OLLAMA_API_URL=not-a-url "$BIN" check-config cluster.json >/dev/null 2>&1; statu
 [ "$status" = 2 ] && echo "ok   bad OLLAMA_API_URL refused" || { echo "FAIL bad OLLAMA_API_URL: $status"; failures=$((failures + 1)); }
 "$BIN" check-config cluster.json >/dev/null || { echo "FAIL shipped cluster.json"; failures=$((failures + 1)); }
 
-echo "$((11 - failures)) passed, $failures failed"
+expected=$(printf 'gw_some_key' | sha256sum | cut -d' ' -f1)
+[ "$(echo gw_some_key | "$BIN" hash-key)" = "$expected" ] && echo "ok   hash-key prints the SHA-256" || { echo "FAIL hash-key"; failures=$((failures + 1)); }
+
+echo "$((12 - failures)) passed, $failures failed"
 [ "$failures" = 0 ]

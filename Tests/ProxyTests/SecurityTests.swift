@@ -1,0 +1,84 @@
+import Balancer
+import HTTP1
+import OllamaSimulator
+import Testing
+
+@testable import Proxy
+
+/// Keys stored as hashes, the admin key on operator routes, and no secret in any output.
+@Suite struct SecurityTests {
+    static let adminKey = "adm_operator_secret_42"
+
+    @Test func aKeyStoredAsItsSHA256LetsTheKeyIn() async throws {
+        let farm = try await TestFarm.start([.init(preload: ["llama3.2"])]) { config in
+            config.apiKeys = [.init(name: "hashed", sha256: SHA256.digest(Array("gw_only_the_hash_is_stored".utf8)))]
+        }
+        defer { Task { await farm.stop() } }
+        try await farm.waitUntilAllHealthy()
+        let body = #"{"model":"llama3.2","messages":[{"role":"user","content":"hi"}]}"#
+        let allowed = try await farm.json(
+            "POST", "/v1/chat/completions", body: body, headers: ["Authorization": "Bearer gw_only_the_hash_is_stored"])
+        #expect(allowed.status == 200)
+        let refused = try await farm.json(
+            "POST", "/v1/chat/completions", body: body, headers: ["Authorization": "Bearer gw_only_the_hash_is_store"])
+        #expect(refused.status == 401)
+        #expect(refused.body["error"]?["code"] == "invalid_api_key")
+    }
+
+    @Test func operatorRoutesNeedTheAdminKeyWhenOneIsSet() async throws {
+        let farm = try await TestFarm.start([.init()]) { $0.adminKeys = [.init(name: "ops", key: Self.adminKey)] }
+        defer { Task { await farm.stop() } }
+        for path in ["/status", "/metrics", "/dashboard"] {
+            let anonymous = try await farm.text("GET", path, headers: [:])
+            #expect(anonymous.status == 401, "\(path)")
+            #expect(anonymous.headers["WWW-Authenticate"]?.hasPrefix("Basic realm=") == true)
+            let gatewayKey = try await farm.text("GET", path, headers: ["X-API-Key": TestFarm.key])
+            #expect(gatewayKey.status == 401, "a gateway key is not an admin key: \(path)")
+            let bearer = try await farm.text("GET", path, headers: ["Authorization": "Bearer \(Self.adminKey)"])
+            #expect(bearer.status == 200, "\(path)")
+            let basic = "Basic " + Base64.encode(Array("anyone:\(Self.adminKey)".utf8))
+            #expect(try await farm.text("GET", path, headers: ["Authorization": basic]).status == 200, "\(path)")
+        }
+        #expect(try await farm.text("GET", "/healthz", headers: [:]).status == 200)
+    }
+
+    @Test func noSecretAppearsInLogsErrorsStatusOrMetrics() async throws {
+        let cloudSecret = "sk-cloud-secret-never-shown-987"
+        var cloudConfiguration = SimulatorConfiguration(name: "cloud", models: [SimulatedModel("gpt-4o", sizeGB: 1)])
+        cloudConfiguration.timeScale = 0.001
+        let cloud = OllamaSimulator(cloudConfiguration)
+        let cloudPort = try cloud.start()
+        let logs = LogCapture()
+        let farm = try await TestFarm.start([.init(preload: ["llama3.2"])], environment: ["CLOUD_KEY": cloudSecret], logs: logs) { config in
+            config.adminKeys = [.init(name: "ops", key: Self.adminKey)]
+            config.cloud = [.init(name: "cloud", url: "http://127.0.0.1:\(cloudPort)/v1", apiKeyEnv: "CLOUD_KEY", models: ["gpt-4o"])]
+        }
+        defer {
+            Task {
+                await farm.stop()
+                cloud.stop()
+            }
+        }
+        try await farm.waitUntilAllHealthy()
+        var seen = ""
+        let admin: HTTPHeaders = ["Authorization": "Bearer \(Self.adminKey)"]
+        let chat = #"{"model":"cloud/gpt-4o","messages":[{"role":"user","content":"hi"}]}"#
+        seen += try await farm.text("POST", "/v1/chat/completions", body: chat).body
+        cloud.setFault(.error500)
+        seen += try await farm.text("POST", "/v1/chat/completions", body: chat).body
+        cloud.stop()
+        seen += try await farm.text("POST", "/v1/chat/completions", body: chat).body
+        seen += try await farm.text("POST", "/v1/chat/completions", body: chat, headers: ["Authorization": "Bearer \(Self.adminKey)x"]).body
+        seen += try await farm.text(
+            "POST", "/api/chat", body: #"{"model":"llama3.2","messages":[]}"#, headers: ["X-API-Key": "gw_wrong_\(TestFarm.key)"]
+        ).body
+        seen += try await farm.text("GET", "/status", headers: admin).body
+        seen += try await farm.text("GET", "/metrics", headers: admin).body
+        seen += try await farm.text("GET", "/status", headers: [:]).body
+        seen += logs.text
+        for secret in [cloudSecret, TestFarm.key, Self.adminKey] {
+            #expect(!seen.contains(secret), "\(secret) leaked")
+        }
+        #expect(cloud.lastAuthorization("/v1/chat/completions") == "Bearer \(cloudSecret)")  // it did reach the cloud
+    }
+}
