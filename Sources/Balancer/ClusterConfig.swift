@@ -90,6 +90,8 @@ public struct ClusterConfig: Sendable, Equatable {
         public var firstByteMs = 300_000
         /// The longest silence between two pieces of a streamed answer.
         public var idleMs = 300_000
+        /// On SIGTERM/SIGINT, how long requests in flight may run before TensorWall exits anyway.
+        public var drainMs = 30_000
     }
 
     public struct Limits: Sendable, Equatable {

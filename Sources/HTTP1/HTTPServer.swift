@@ -13,6 +13,9 @@ public final class HTTPServer: Sendable {
         var listener: Socket?
         var acceptTask: Task<Void, Never>?
         var connections: [ObjectIdentifier: Socket] = [:]
+        /// Connections with a request being handled (the rest sit idle between requests).
+        var busy: Set<ObjectIdentifier> = []
+        var draining = false
         var port = 0
     }
 
@@ -35,6 +38,49 @@ public final class HTTPServer: Sendable {
     public var port: Int { state.withLock { $0.port } }
 
     public var openConnections: Int { state.withLock { $0.connections.count } }
+
+    /// Requests being handled right now.
+    public var activeRequests: Int { state.withLock { $0.busy.count } }
+
+    /// Stops accepting and closes idle connections, lets the requests in progress finish (their
+    /// connections close after the response), and stops once none is left or `deadline` passes.
+    /// Returns how many requests were still running at the deadline.
+    @discardableResult
+    public func drain(deadline: Duration) async -> Int {
+        let (listener, task, idle) = state.withLock { state in
+            state.draining = true
+            defer {
+                state.listener = nil
+                state.acceptTask = nil
+            }
+            return (state.listener, state.acceptTask, state.connections.filter { !state.busy.contains($0.key) }.map(\.value))
+        }
+        task?.cancel()
+        listener?.close()
+        for connection in idle { connection.close() }
+        let end = ContinuousClock.now + deadline
+        while activeRequests > 0 && ContinuousClock.now < end {
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        let left = activeRequests
+        stop()
+        return left
+    }
+
+    /// Called by a connection around each request; false when the server is draining and the
+    /// connection should close instead of waiting for another request.
+    func requestStarted(_ socket: Socket) {
+        _ = state.withLock { $0.busy.insert(ObjectIdentifier(socket)) }
+    }
+
+    func requestFinished(_ socket: Socket) -> Bool {
+        state.withLock { state in
+            state.busy.remove(ObjectIdentifier(socket))
+            return !state.draining
+        }
+    }
+
+    var isDraining: Bool { state.withLock { $0.draining } }
 
     /// Binds and starts accepting; returns the bound port. Throws if the address cannot be bound.
     @discardableResult
@@ -78,7 +124,7 @@ public final class HTTPServer: Sendable {
                     }
                     Task { [self] in
                         let connection = HTTPServerConnection(
-                            socket: socket, configuration: configuration, handler: handler, renderError: renderError)
+                            socket: socket, configuration: configuration, handler: handler, renderError: renderError, server: self)
                         await connection.run()
                         socket.close()
                         unregister(socket)
@@ -103,6 +149,9 @@ public final class HTTPServer: Sendable {
     }
 
     private func unregister(_ socket: Socket) {
-        _ = state.withLock { $0.connections.removeValue(forKey: ObjectIdentifier(socket)) }
+        state.withLock { state in
+            state.connections.removeValue(forKey: ObjectIdentifier(socket))
+            state.busy.remove(ObjectIdentifier(socket))
+        }
     }
 }

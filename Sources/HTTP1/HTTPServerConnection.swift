@@ -9,7 +9,14 @@ final class HTTPServerConnection {
     /// The target of the request being read, so refusals can be rendered in that API's error format.
     private var currentTarget: String?
 
-    init(socket: Socket, configuration: HTTPServerConfiguration, handler: @escaping HTTPHandler, renderError: @escaping HTTPErrorRenderer) {
+    /// Told when each request starts and ends, so the server can drain; nil for a bare connection.
+    private weak var server: HTTPServer?
+
+    init(
+        socket: Socket, configuration: HTTPServerConfiguration, handler: @escaping HTTPHandler, renderError: @escaping HTTPErrorRenderer,
+        server: HTTPServer? = nil
+    ) {
+        self.server = server
         self.socket = socket
         self.configuration = configuration
         self.handler = handler
@@ -31,11 +38,13 @@ final class HTTPServerConnection {
                 return  // timed out, reset or closed: nothing to answer
             }
             isFirstRequest = false
-            let keepAlive = Self.wantsKeepAlive(request)
+            server?.requestStarted(socket)
+            let keepAlive = Self.wantsKeepAlive(request) && !(server?.isDraining ?? false)
             let writer = HTTPResponseWriter(
                 socket: socket, isHead: request.method == "HEAD", keepAlive: keepAlive, writeTimeout: configuration.bodyTimeout)
             await serve(request, writer)
-            if !writer.isFinished || writer.closeAfter || socket.isClosed { return }
+            let mayContinue = server?.requestFinished(socket) ?? true
+            if !writer.isFinished || writer.closeAfter || socket.isClosed || !mayContinue { return }
         }
     }
 

@@ -81,6 +81,17 @@ final class Gateway: Sendable {
         return port
     }
 
+    /// Graceful stop: no new connections, requests in flight finish (up to `timeouts.drainMs`), then `stop()`.
+    func drain() async {
+        let deadline = Duration.milliseconds(config.timeouts.drainMs)
+        let server = self.server.withLock { $0 }
+        let running = server?.activeRequests ?? 0
+        logger.info("draining: \(running) request(s) in flight, waiting up to \(config.timeouts.drainMs) ms")
+        let left = await server?.drain(deadline: deadline) ?? 0
+        if left > 0 { logger.warning("drain deadline passed with \(left) request(s) still running; closing them") }
+        await stop()
+    }
+
     func stop() async {
         await monitor.stop()
         server.withLock { $0 }?.stop()

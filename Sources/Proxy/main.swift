@@ -73,7 +73,7 @@ do {
     fail("cannot listen on \(config.listen.host):\(config.listen.port): \(error)", status: 1)
 }
 
-let signalSources = ShutdownSignals.install(logger: logger) { await gateway.stop() }
+let signalSources = ShutdownSignals.install(logger: logger) { await gateway.drain() }
 // The async main already drives the main queue; suspend here for the life of the process
 // (calling dispatchMain() from async code would exit the thread under the running queue).
 while true {

@@ -1,25 +1,40 @@
 #!/usr/bin/env bash
-# SIGTERM and SIGINT stop tensorwall cleanly: exit status 0, a log line, no crash report.
-# Usage: Tests/cli/check_signals.sh [path-to-tensorwall]
+# SIGTERM and SIGINT stop tensorwall cleanly: a streamed answer in flight still completes, then the
+# process exits 0 with no crash report. Usage: Tests/cli/check_signals.sh
 set -uo pipefail
 cd "$(dirname "$0")/../.."
-BIN=${1:-$(swift build -c release --show-bin-path)/tensorwall}
+swift build -c release --product tensorwall >/dev/null && swift build -c release --product ollama-sim >/dev/null || exit 1
+BIN=$(swift build -c release --show-bin-path)
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+sim_pid=""
+trap 'kill $sim_pid 2>/dev/null; rm -rf "$work"' EXIT
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+sim_port=$(free_port)
+# 20 tokens at 20 tokens/s: each answer streams for about a second.
+"$BIN/ollama-sim" --port "$sim_port" --preload llama3.2 --tokens-per-second 20 --response-tokens 20 >/dev/null 2>&1 &
+sim_pid=$!
 failures=0
-printf '%s' '{"listen":{"host":"127.0.0.1","port":0},"nodes":[{"name":"a","url":"http://127.0.0.1:9"}]}' >"$work/cluster.json"
 
 for signal in TERM INT; do
-    "$BIN" --config "$work/cluster.json" >"$work/log" 2>&1 &
+    port=$(free_port)
+    printf '%s' "{\"listen\":{\"host\":\"127.0.0.1\",\"port\":$port},\"nodes\":[{\"name\":\"a\",\"url\":\"http://127.0.0.1:$sim_port\"}]}" >"$work/cluster.json"
+    "$BIN/tensorwall" --config "$work/cluster.json" >"$work/log" 2>&1 &
     pid=$!
-    for _ in $(seq 100); do grep -q "listening on" "$work/log" && break; sleep 0.05; done
+    for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/status" | grep -q '"healthyNodes":1' && break; sleep 0.05; done
+    curl -sN "http://127.0.0.1:$port/v1/chat/completions" \
+        -d '{"model":"llama3.2","stream":true,"messages":[{"role":"user","content":"hi"}]}' >"$work/stream" &
+    curl_pid=$!
+    sleep 0.3
     kill -s "$signal" "$pid"
     wait "$pid"
     status=$?
-    if [ "$status" = 0 ] && grep -q "shutting down" "$work/log" && ! grep -q "crashed" "$work/log"; then
-        echo "ok   SIG$signal: exit 0"
+    wait "$curl_pid"
+    if [ "$status" = 0 ] && grep -q "shutting down" "$work/log" && ! grep -q "crashed" "$work/log" \
+        && tail -c 20 "$work/stream" | grep -q "data: \[DONE\]"; then
+        echo "ok   SIG$signal: the stream in flight completed, exit 0"
     else
-        echo "FAIL SIG$signal: exit $status"; cat "$work/log"
+        echo "FAIL SIG$signal: exit $status; stream ends with: $(tail -c 60 "$work/stream")"
+        cat "$work/log"
         failures=$((failures + 1))
     fi
 done
