@@ -15,10 +15,12 @@ public final class Cluster: Sendable {
     private let demand = Mutex(DemandTracker())
     private let conversations = Mutex(ConversationMap(capacity: 100_000))
     private let rotations = Mutex<[ModelName: Int]>([:])
+    private let outliers: Mutex<OutlierDetector>
 
     public init(
         nodes: [ClusterConfig.NodeConfig], strategy: ClusterConfig.Strategy = .affinity,
-        queue: ClusterConfig.QueueSettings = ClusterConfig.QueueSettings(), costModel: CostModel = CostModel(),
+        queue: ClusterConfig.QueueSettings = ClusterConfig.QueueSettings(), outlier: ClusterConfig.OutlierSettings = .init(),
+        costModel: CostModel = CostModel(),
         random: any RandomNumberGenerator & Sendable = SystemRandomNumberGenerator(),
         clock: @escaping @Sendable () -> Double = Cluster.monotonicSeconds
     ) {
@@ -26,6 +28,7 @@ public final class Cluster: Sendable {
         self.strategy = strategy
         self.queueSettings = queue
         self.costModel = costModel
+        self.outliers = Mutex(OutlierDetector(settings: outlier))
         self.random = Mutex(random)
         self.clock = clock
     }
@@ -39,6 +42,27 @@ public final class Cluster: Sendable {
         result.reserveCapacity(nodes.count)
         for node in nodes { result.append(await node.snapshot()) }
         return result
+    }
+
+    /// The snapshots placement reasons over: probe health with passive health (ejections, busy cool-downs) applied.
+    public func placementSnapshots() async -> [NodeSnapshot] {
+        let all = await snapshots()
+        let now = clock()
+        return outliers.withLock { $0.apply(to: all, now: now) }
+    }
+
+    /// Passive health of a node right now: when its ejection ends, and whether it is cooling down after a "busy".
+    public func passiveHealth(_ node: Int) -> (ejectedUntil: Double?, coolingDown: Bool) {
+        let now = clock()
+        return outliers.withLock { ($0.ejectedUntil(node, now: now), $0.isCoolingDown(node, now: now)) }
+    }
+
+    /// Feeds passive health; true when this outcome got the node ejected.
+    func recordOutlierSignal(_ signal: OutlierDetector.Signal, node: Int) -> Bool {
+        let now = clock()
+        let ejected = outliers.withLock { $0.record(signal, node: node, nodeCount: nodes.count, now: now) }
+        if ejected || signal == .busy { queues.capacityChanged() }
+        return ejected
     }
 
     /// Called by the prober when every node has been probed once (answered or failed).
@@ -101,7 +125,7 @@ public final class Cluster: Sendable {
     private func acquireSimple(_ request: Request, strategy: ClusterConfig.Strategy) async -> Result<Lease, PlacementFailure> {
         let model = request.model
         for _ in 0..<4 {
-            let snapshots = await snapshots()
+            let snapshots = await placementSnapshots()
             let rotation = rotations.withLock { rotations -> Int in
                 defer { rotations[model, default: 0] &+= 1 }
                 return rotations[model, default: 0]
@@ -150,7 +174,7 @@ public final class Cluster: Sendable {
             }
             epoch = queues.epoch
             lostRace = false
-            let snapshots = await snapshots()
+            let snapshots = await placementSnapshots()
             let now = clock()
             let decision = random.withLock { generator -> Result<CostModel.Estimate, PlacementFailure> in
                 var local = generator
@@ -217,11 +241,15 @@ public struct Lease: Sendable {
         await node.firstByteArrived(model)
     }
 
-    public func release(_ outcome: RequestOutcome) async {
+    /// Gives the slot back; returns true when this outcome got the node ejected by passive health.
+    @discardableResult
+    public func release(_ outcome: RequestOutcome) async -> Bool {
         var outcome = outcome
         if outcome.succeeded && outcome.serviceSeconds == nil { outcome.serviceSeconds = cluster.now - startedAt }
         await node.release(model, outcome: outcome, now: cluster.now)
+        let ejected = outcome.signal.map { cluster.recordOutlierSignal($0, node: node.index) } ?? false
         cluster.capacityChanged()
+        return ejected
     }
 }
 

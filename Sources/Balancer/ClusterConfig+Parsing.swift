@@ -58,7 +58,8 @@ private struct FieldReader {
         let root = try object(
             document,
             allowed: [
-                "listen", "apiKeys", "adminKeys", "strategy", "health", "timeouts", "limits", "queue", "keepAlive", "warm", "replicate",
+                "listen", "apiKeys", "adminKeys", "strategy", "health", "timeouts", "limits", "outlier", "maxRetries", "queue", "keepAlive",
+                "warm", "replicate",
                 "usageLog",
                 "nodes",
                 "cloud", "routes",
@@ -105,6 +106,32 @@ private struct FieldReader {
             if let value = fields["idleTimeoutMs"] { config.limits.idleTimeoutMs = try reader.child("idleTimeoutMs").int(value, min: 1) }
             if let value = fields["maxConnections"] { config.limits.maxConnections = try reader.child("maxConnections").int(value, min: 1) }
         }
+        if let outlier = root["outlier"] {
+            let reader = child("outlier")
+            let fields = try reader.object(
+                outlier,
+                allowed: [
+                    "consecutiveFailures", "baseEjectionMs", "maxEjectionMs", "maxEjectionPercent", "panicThresholdPercent",
+                    "busyCooldownMs",
+                ])
+            if let value = fields["consecutiveFailures"] {
+                config.outlier.consecutiveFailures = try reader.child("consecutiveFailures").int(value, min: 1)
+            }
+            if let value = fields["baseEjectionMs"] {
+                config.outlier.baseEjectionMs = try reader.child("baseEjectionMs").int(value, min: 1)
+            }
+            if let value = fields["maxEjectionMs"] { config.outlier.maxEjectionMs = try reader.child("maxEjectionMs").int(value, min: 1) }
+            if let value = fields["maxEjectionPercent"] {
+                config.outlier.maxEjectionPercent = try reader.child("maxEjectionPercent").int(value, min: 0, max: 100)
+            }
+            if let value = fields["panicThresholdPercent"] {
+                config.outlier.panicThresholdPercent = try reader.child("panicThresholdPercent").int(value, min: 0, max: 100)
+            }
+            if let value = fields["busyCooldownMs"] {
+                config.outlier.busyCooldownMs = try reader.child("busyCooldownMs").int(value, min: 0)
+            }
+        }
+        if let retries = root["maxRetries"] { config.maxRetries = try child("maxRetries").int(retries, min: 0, max: 100) }
         if let queue = root["queue"] {
             let reader = child("queue")
             let fields = try reader.object(queue, allowed: ["maxLength", "maxWaitMs"])

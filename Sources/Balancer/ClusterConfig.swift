@@ -8,6 +8,9 @@ public struct ClusterConfig: Sendable, Equatable {
     public var health = HealthSettings()
     public var timeouts = Timeouts()
     public var limits = Limits()
+    public var outlier = OutlierSettings()
+    /// Attempts on other nodes and tiers after a failure before the first byte (not counting the first).
+    public var maxRetries = 3
     public var nodes: [NodeConfig] = []
     public var cloud: [CloudEndpoint] = []
     public var routes: [String: [RouteTarget]] = [:]
@@ -92,6 +95,18 @@ public struct ClusterConfig: Sendable, Equatable {
         public var idleMs = 300_000
         /// On SIGTERM/SIGINT, how long requests in flight may run before TensorWall exits anyway.
         public var drainMs = 30_000
+    }
+
+    /// Passive health (see `OutlierDetector`).
+    public struct OutlierSettings: Sendable, Equatable {
+        public var consecutiveFailures = 3
+        public var baseEjectionMs = 30_000
+        public var maxEjectionMs = 300_000
+        public var maxEjectionPercent = 50
+        public var panicThresholdPercent = 50
+        public var busyCooldownMs = 1000
+
+        public init() {}
     }
 
     public struct Limits: Sendable, Equatable {

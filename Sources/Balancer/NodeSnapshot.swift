@@ -2,7 +2,7 @@
 public struct NodeSnapshot: Sendable {
     public let index: Int
     public let config: ClusterConfig.NodeConfig
-    public let health: NodeHealth
+    public internal(set) var health: NodeHealth
     public let pulled: [ModelName: PulledModel]
     public let loaded: [ModelName: LoadedModel]
     /// Loads TensorWall started that have not produced a first byte yet (invisible in `/api/ps`).

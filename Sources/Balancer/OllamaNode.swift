@@ -18,14 +18,33 @@ public struct RequestOutcome: Sendable, Equatable {
     public var loadSeconds: Double?
     /// From dispatch to the end of the answer.
     public var serviceSeconds: Double?
+    /// What passive health should make of it; nil when it says nothing about the node (the client
+    /// went away, or sent a bad request).
+    public var signal: OutlierDetector.Signal?
 
     public init(succeeded: Bool, loadSeconds: Double? = nil, serviceSeconds: Double? = nil) {
         self.succeeded = succeeded
         self.loadSeconds = loadSeconds
         self.serviceSeconds = serviceSeconds
+        self.signal = succeeded ? .success : nil
     }
 
+    /// Ended without a full answer, through no fault of the node.
     public static let failed = RequestOutcome(succeeded: false)
+
+    /// The node failed it: refused, timed out, answered 5xx, or cut the stream.
+    public static var nodeFailed: RequestOutcome {
+        var outcome = RequestOutcome(succeeded: false)
+        outcome.signal = .failure
+        return outcome
+    }
+
+    /// The node said it is overloaded.
+    public static var nodeBusy: RequestOutcome {
+        var outcome = RequestOutcome(succeeded: false)
+        outcome.signal = .busy
+        return outcome
+    }
 }
 
 /// One Ollama server as the balancer knows it: what is pulled, loaded and loading, what is running

@@ -21,7 +21,10 @@ extension Gateway {
         let requested = body["model"]?.stringValue ?? translation.model
         let plan = RoutePlan.resolve(requested, config: config)
         var failures: [APIError] = []
+        let retries = RetryBudget(config.maxRetries)
         for target in attemptOrder(plan) {
+            // Moving on to the next target after a failure is a retry too.
+            if !failures.isEmpty && !retries.take() { break }
             let result: TargetResult
             switch target.destination {
             case .farm(let model):
@@ -29,7 +32,7 @@ extension Gateway {
                     result = .final(APIError.badRequest("invalid model name", param: "model"), servedBy: "-")
                     break
                 }
-                result = await serveFromFarm(call, strategy: plan.strategy, writer: writer)
+                result = await serveFromFarm(call, strategy: plan.strategy, writer: writer, retries: retries)
             case .cloud(let index, let model):
                 result = await serveFromCloud(config.cloud[index], model: model, body: body, stream: translation.stream, writer: writer)
             }

@@ -17,6 +17,23 @@ struct FarmCall: Sendable {
     var makeTranslator: @Sendable () -> any AnswerTranslator
 }
 
+/// How many more attempts one client request may make after a failure before its first byte,
+/// across nodes and tiers (`maxRetries` in `cluster.json`).
+final class RetryBudget {
+    private var left: Int
+
+    init(_ retries: Int) {
+        left = retries
+    }
+
+    /// Uses up one retry; false when none is left.
+    func take() -> Bool {
+        guard left > 0 else { return false }
+        left -= 1
+        return true
+    }
+}
+
 extension Gateway {
     /// How one attempt on one node ended.
     enum AttemptOutcome {
@@ -57,7 +74,10 @@ extension Gateway {
     }
 
     /// Places the call on the farm's nodes, retrying on another node while nothing has reached the client.
-    func serveFromFarm(_ call: FarmCall, strategy: ClusterConfig.Strategy, writer: HTTPResponseWriter) async -> TargetResult {
+    func serveFromFarm(_ call: FarmCall, strategy: ClusterConfig.Strategy, writer: HTTPResponseWriter, retries: RetryBudget? = nil)
+        async -> TargetResult
+    {
+        let retries = retries ?? RetryBudget(config.maxRetries)
         var excluded: Set<Int> = []
         var lastError: APIError?
         while true {
@@ -72,25 +92,47 @@ extension Gateway {
             }
             let node = lease.node.config
             let outcome = await forward(call, lease: lease, writer: writer)
-            if case .served(_, let usage) = outcome, usage.complete {
-                await lease.release(RequestOutcome(succeeded: true, loadSeconds: usage.loadSeconds))
-                if let key = call.continuationKey { cluster.remember(conversation: key, node: lease.node.index) }
-            } else {
-                await lease.release(.failed)
+            let ejected = await lease.release(Self.releaseOutcome(outcome))
+            if case .served(_, let usage) = outcome, usage.complete, let key = call.continuationKey {
+                cluster.remember(conversation: key, node: lease.node.index)
+            }
+            if ejected {
+                let until = cluster.passiveHealth(lease.node.index).ejectedUntil.map { Int(($0 - cluster.now).rounded()) } ?? 0
+                logger.warning("node \(node.name) ejected for \(until) s after \(config.outlier.consecutiveFailures) failures in a row")
             }
             switch outcome {
             case .served(let status, let usage):
                 return .done(status: status, usage: usage, servedBy: node.name)
             case .retryable(let error):
-                logger.warning(
-                    "node \(node.name) failed \(call.model.canonical) before the first byte: \(error.message); trying another node")
                 excluded.insert(lease.node.index)
                 lastError = error
+                guard retries.take() else {
+                    logger.warning(
+                        "node \(node.name) failed \(call.model.canonical) before the first byte: \(error.message); no retries left")
+                    return .unavailable(error)
+                }
+                logger.warning(
+                    "node \(node.name) failed \(call.model.canonical) before the first byte: \(error.message); trying another node")
             case .final(let error):
                 return .final(error, servedBy: node.name)
             case .abandoned:
                 return .abandoned(servedBy: node.name)
             }
+        }
+    }
+
+    /// What the node actor and passive health learn from an attempt.
+    static func releaseOutcome(_ outcome: AttemptOutcome) -> RequestOutcome {
+        switch outcome {
+        case .served(_, let usage) where usage.complete:
+            return RequestOutcome(succeeded: true, loadSeconds: usage.loadSeconds)
+        case .served:
+            return .nodeFailed  // the stream was cut or ended in an error
+        case .retryable(let error):
+            if error.status == 429 || (error.status == 503 && error.message.contains("server busy")) { return .nodeBusy }
+            return error.status == 404 ? .failed : .nodeFailed
+        case .final, .abandoned:
+            return .failed
         }
     }
 

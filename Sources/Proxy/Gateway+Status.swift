@@ -45,6 +45,9 @@ extension Gateway {
                     ]
                 })
             entry["coldLoadsStarted"] = .int(Int64(node.coldLoadsStarted))
+            let passive = cluster.passiveHealth(node.index)
+            entry["ejectedForSeconds"] = passive.ejectedUntil.map { .double((($0 - now) * 10).rounded() / 10) } ?? .null
+            entry["coolingDown"] = .bool(passive.coolingDown)
             entry["inFlight"] = .object(
                 JSONObject(node.inFlight.sorted { $0.key < $1.key }.map { (key: $0.key.canonical, value: .int(Int64($0.value))) }))
             entry["inFlightTotal"] = .int(Int64(node.totalInFlight))

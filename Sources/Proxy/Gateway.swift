@@ -39,7 +39,8 @@ final class Gateway: Sendable {
             if log == nil { logger.error("cannot open usage log \(path) for appending; usage is kept in memory only") }
             return log
         }
-        self.cluster = Cluster(nodes: config.nodes, strategy: config.strategy, queue: config.queue, random: random)
+        self.cluster = Cluster(
+            nodes: config.nodes, strategy: config.strategy, queue: config.queue, outlier: config.outlier, random: random)
         self.client = HTTPClient()
         self.authenticator = Authenticator(keys: config.apiKeys)
         self.adminAuthenticator = Authenticator(keys: config.adminKeys)

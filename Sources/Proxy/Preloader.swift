@@ -35,13 +35,14 @@ struct Preloader: Sendable {
             guard response.status == 200 else {
                 logger.warning(
                     "loading \(lease.model) on \(node.name) failed: \(answer["error"]?.stringValue ?? "status \(response.status)")")
-                return await lease.release(.failed)
+                await lease.release(response.status == 503 ? .nodeBusy : .nodeFailed)
+                return
             }
             logger.info("loaded \(lease.model) on node \(node.name)")
             await lease.release(RequestOutcome(succeeded: true, loadSeconds: answer["load_duration"]?.intValue.map { Double($0) / 1e9 }))
         } catch {
             logger.warning("loading \(lease.model) on \(node.name) failed: \(error)")
-            await lease.release(.failed)
+            await lease.release(.nodeFailed)
         }
     }
 }

@@ -40,6 +40,9 @@ extension OllamaSimulator {
         let prompt = body["prompt"]?.stringValue ?? ""
         let isLoadOnly = kind == .generate ? prompt.isEmpty : messages.isEmpty
         if openAI && messages.isEmpty { return await respondError(writer, 400, "[] is too short - 'messages'", openAI: true) }
+        if fault == .busy503 {
+            return await respondError(writer, 503, "server busy, please try again.  maximum pending requests exceeded", openAI: openAI)
+        }
         if fault == .error500 {
             return await respondError(
                 writer, 500,

@@ -66,6 +66,8 @@ public enum SimulatorFault: String, Sendable {
     case hang
     /// Inference endpoints answer 500 as a crashed runner does.
     case error500
+    /// Inference endpoints answer Ollama's 503 "server busy" (its scheduler queue is full).
+    case busy503
     /// Streams stop after the first tokens with the connection closed.
     case dropMidStream
 }

@@ -1,0 +1,80 @@
+/// Passive health, as Envoy's outlier detection does it: proxied requests that fail on a node
+/// (connection refused, timeout, 5xx, a stream cut short) count against it, and after
+/// `consecutiveFailures` in a row it is ejected for `baseEjectionMs` × the number of times it has
+/// been ejected (capped), whatever its probes say. At most `maxEjectionPercent` of the nodes are
+/// ejected at once, and when too few nodes are left (`panicThresholdPercent`) ejections are ignored.
+/// Ollama's "server busy" 503 is load, not failure: it only keeps new work off the node for
+/// `busyCooldownMs`. Times are the cluster's monotonic seconds.
+public struct OutlierDetector: Sendable {
+    public enum Signal: Sendable, Equatable {
+        case success
+        /// The node failed the request: it may be dead or broken.
+        case failure
+        /// The node said it is overloaded (Ollama's 503 "server busy"): back off briefly.
+        case busy
+    }
+
+    struct Entry {
+        var consecutiveFailures = 0
+        var ejections = 0
+        var ejectedUntil = -Double.infinity
+        var busyUntil = -Double.infinity
+    }
+
+    public let settings: ClusterConfig.OutlierSettings
+    private var entries: [Int: Entry] = [:]
+
+    public init(settings: ClusterConfig.OutlierSettings) {
+        self.settings = settings
+    }
+
+    /// Records how a request on `node` went; returns true when this made the node ejected.
+    public mutating func record(_ signal: Signal, node: Int, nodeCount: Int, now: Double) -> Bool {
+        var entry = entries[node, default: Entry()]
+        defer { entries[node] = entry }
+        switch signal {
+        case .success:
+            entry.consecutiveFailures = 0
+            // A node that stayed clean for twice its last ejection earns its multiplier back.
+            if entry.ejections > 0, now > entry.ejectedUntil + 2 * ejectionSeconds(entry.ejections) { entry.ejections -= 1 }
+            return false
+        case .busy:
+            entry.busyUntil = now + Double(settings.busyCooldownMs) / 1000
+            return false
+        case .failure:
+            entry.consecutiveFailures += 1
+            guard entry.consecutiveFailures >= settings.consecutiveFailures, now >= entry.ejectedUntil else { return false }
+            let ejectedNow = entries.filter { $0.key != node && $0.value.ejectedUntil > now }.count
+            guard Double(ejectedNow + 1) <= Double(nodeCount) * Double(settings.maxEjectionPercent) / 100 else { return false }
+            entry.ejections += 1
+            entry.ejectedUntil = now + ejectionSeconds(entry.ejections)
+            entry.consecutiveFailures = 0
+            return true
+        }
+    }
+
+    private func ejectionSeconds(_ ejections: Int) -> Double {
+        min(Double(settings.baseEjectionMs) * Double(ejections), Double(settings.maxEjectionMs)) / 1000
+    }
+
+    public func isEjected(_ node: Int, now: Double) -> Bool { (entries[node]?.ejectedUntil ?? -.infinity) > now }
+    public func isCoolingDown(_ node: Int, now: Double) -> Bool { (entries[node]?.busyUntil ?? -.infinity) > now }
+    public func ejectedUntil(_ node: Int, now: Double) -> Double? { isEjected(node, now: now) ? entries[node]?.ejectedUntil : nil }
+
+    /// The snapshots placement should see: ejected and cooling-down nodes as unhealthy, unless so
+    /// few nodes would be left that the farm is in panic and every probed-healthy node is used.
+    public func apply(to snapshots: [NodeSnapshot], now: Double) -> [NodeSnapshot] {
+        let healthy = snapshots.filter { $0.health == .healthy }
+        let usable = healthy.filter { !isEjected($0.index, now: now) && !isCoolingDown($0.index, now: now) }
+        guard usable.count < healthy.count else { return snapshots }
+        if Double(usable.count) < Double(snapshots.count) * Double(settings.panicThresholdPercent) / 100 { return snapshots }
+        return snapshots.map { snapshot in
+            guard snapshot.health == .healthy, isEjected(snapshot.index, now: now) || isCoolingDown(snapshot.index, now: now) else {
+                return snapshot
+            }
+            var copy = snapshot
+            copy.health = .unhealthy
+            return copy
+        }
+    }
+}

@@ -1,0 +1,49 @@
+import Balancer
+import HTTP1
+import Testing
+
+@testable import Proxy
+
+/// Failures on proxied requests eject a node even while its probes pass; "server busy" does not.
+@Suite struct PassiveHealthTests {
+    @Test func aNodeFailingRequestsIsEjectedWhileItsProbesStillPass() async throws {
+        let logs = LogCapture()
+        let warm = TestFarm.NodeSpec(preload: ["llama3.2"])
+        let farm = try await TestFarm.start([warm, warm], logs: logs)
+        defer { Task { await farm.stop() } }
+        try await farm.waitUntilAllHealthy()
+        farm.nodes[0].setFault(.error500)  // inference fails, /api/tags and /api/ps still answer
+        for _ in 0..<12 { #expect(try await farm.chat().status == 200) }  // retried on node 1 when node 0 fails
+        #expect(farm.nodes[0].requestCount("/api/chat") == 3)  // three failures, then ejected
+        #expect(await farm.health(of: 0) == .healthy)  // the probes still pass
+        let status = try await farm.json("GET", "/status").body
+        #expect(status["nodes"]?[0]?["ejectedForSeconds"]?.doubleValue ?? 0 > 0)
+        #expect(logs.text.contains("node node0 ejected"))
+    }
+
+    @Test func serverBusyCoolsANodeDownWithoutEjectingIt() async throws {
+        let warm = TestFarm.NodeSpec(preload: ["llama3.2"])
+        let farm = try await TestFarm.start([warm, warm]) { $0.outlier.busyCooldownMs = 200 }
+        defer { Task { await farm.stop() } }
+        try await farm.waitUntilAllHealthy()
+        farm.nodes[0].setFault(.busy503)
+        for _ in 0..<10 { #expect(try await farm.chat().status == 200) }
+        #expect(farm.gateway.cluster.passiveHealth(0).ejectedUntil == nil)
+        farm.nodes[0].setFault(.none)
+        try await Task.sleep(for: .milliseconds(250))
+        let before = farm.nodes[0].requestCount("/api/chat")
+        for _ in 0..<10 { _ = try await farm.chat() }
+        #expect(farm.nodes[0].requestCount("/api/chat") > before)  // back in rotation after the cool-down
+    }
+
+    @Test func retriesStopAtMaxRetries() async throws {
+        let warm = TestFarm.NodeSpec(preload: ["llama3.2"])
+        let farm = try await TestFarm.start([warm, warm, warm]) { $0.maxRetries = 1 }
+        defer { Task { await farm.stop() } }
+        try await farm.waitUntilAllHealthy()
+        for node in farm.nodes { node.setFault(.error500) }
+        let answer = try await farm.chat()
+        #expect(answer.status == 500)
+        #expect(farm.nodes.map { $0.requestCount("/api/chat") }.reduce(0, +) == 2)  // the first try and one retry
+    }
+}
