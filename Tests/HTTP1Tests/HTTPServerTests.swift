@@ -88,6 +88,13 @@ import Testing
         ("GET / HTTP/1.1\r\n\r\n", "400"),
         ("GET / HTTP/2.0\r\nHost: x\r\n\r\n", "400"),
         ("GET / HTTP/1.1\r\nHost: x\r\nExpect: magic\r\n\r\n", "417"),
+        ("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nffffffffffffffffffff\r\n", "400"),
+        ("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\nabc\r\n0\r\n\r\n", "400"),
+        ("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1, 1\r\n\r\na", "400"),
+        ("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", "501"),
+        ("GET / HTTP/1.1\r\nHost: x\r\nX-Injected: a\rInjected: b\r\n\r\n", "400"),
+        ("GET / HTTP/1.1\r\nHost: x\r\nX-Nul: a\u{0}b\r\n\r\n", "400"),
+        ("GET /a b HTTP/1.1\r\nHost: x\r\n\r\n", "400"),
     ])
     func refusesAmbiguousOrMalformedRequests(raw: String, status: String) async throws {
         let server = try startEchoServer()
@@ -154,6 +161,19 @@ import Testing
         #expect(server.openConnections == 500)
         #expect(threadCount() < before + 20, "threads grew from \(before) to \(threadCount())")
         for client in clients { client.close() }
+    }
+
+    @Test func connectionsBeyondMaxConnectionsAreClosedAtOnce() async throws {
+        let server = try startEchoServer { $0.maxConnections = 2 }
+        defer { server.stop() }
+        let first = try await RawClient(port: server.port)
+        let second = try await RawClient(port: server.port)
+        for _ in 0..<200 where server.openConnections < 2 { try await Task.sleep(for: .milliseconds(5)) }
+        let third = try await RawClient(port: server.port)
+        #expect(try await third.readUntilClose() == "")  // closed without an answer
+        try await first.send("GET /a HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        #expect(try await first.readUntilClose().hasPrefix("HTTP/1.1 200 "))  // the others still work
+        for client in [first, second, third] { client.close() }
     }
 
     private func threadCount() -> Int {

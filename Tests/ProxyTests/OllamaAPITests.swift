@@ -137,3 +137,33 @@ import Testing
         #expect(unknownNode.status == 404)
     }
 }
+
+@Suite struct OllamaAPIFailureTests {
+    @Test func aNativeStreamThatBreaksEndsWithAnErrorLineAndNoDone() async throws {
+        let farm = try await TestFarm.start([.init(preload: ["llama3.2"])])
+        defer { Task { await farm.stop() } }
+        try await farm.waitUntilAllHealthy()
+        farm.nodes[0].setFault(.dropMidStream)
+        let answer = try await farm.text("POST", "/api/chat", body: #"{"model":"llama3.2","messages":[{"role":"user","content":"hi"}]}"#)
+        #expect(answer.status == 200)
+        let lines = answer.body.split(separator: "\n").compactMap { try? JSONParser.parse(Array($0.utf8)) }
+        #expect(lines.count >= 2)
+        #expect(lines.last?["error"]?.stringValue?.isEmpty == false)
+        #expect(!lines.contains { $0["done"] == true })
+    }
+
+    @Test func aNativeRequestIsRetriedOnAnotherNodeBeforeItsFirstByte() async throws {
+        let warm = TestFarm.NodeSpec(preload: ["llama3.2"])
+        let farm = try await TestFarm.start([warm, warm])
+        defer { Task { await farm.stop() } }
+        try await farm.waitUntilAllHealthy()
+        farm.nodes[0].setFault(.error500)
+        farm.nodes[1].setFault(.error500)
+        let failed = try await farm.json("POST", "/api/generate", body: #"{"model":"llama3.2","prompt":"x","stream":false}"#)
+        #expect(failed.status == 500)
+        #expect(failed.body["error"]?.stringValue?.contains("model runner has unexpectedly stopped") == true)
+        farm.nodes[1].setFault(.none)
+        let served = try await farm.json("POST", "/api/generate", body: #"{"model":"llama3.2","prompt":"x","stream":false}"#)
+        #expect(served.status == 200)
+    }
+}
