@@ -65,6 +65,11 @@ public final class Cluster: Sendable {
         return ejected
     }
 
+    /// Returns once every node has been probed once (answered or failed).
+    public func waitForFirstProbeRound() async {
+        await firstProbe.wait()
+    }
+
     /// Called by the prober when every node has been probed once (answered or failed).
     public func markFirstProbeRoundComplete() {
         firstProbe.open()

@@ -4,44 +4,21 @@ import HTTP1
 import Health
 import Synchronization
 
-/// TensorWall assembled from a config: the cluster of node actors, the health monitor probing
-/// them, the upstream client, and the HTTP server clients talk to.
-final class Gateway: Sendable {
+/// What a config builds and a reload replaces as a whole: the cluster of node actors, its health
+/// monitor, the key checks and the upstream timeouts. A request keeps the runtime it started with.
+final class GatewayRuntime: Sendable {
     let config: ClusterConfig
     let cluster: Cluster
     let monitor: HealthMonitor
-    let client: HTTPClient
-    let logger: Logger
     let authenticator: Authenticator
     /// Guards `/status`, `/dashboard` and `/metrics` when `adminKeys` is set (open otherwise).
     let adminAuthenticator: Authenticator
-    let startedAt = ContinuousClock.now
     let upstreamTimeouts: HTTPClientTimeouts
-    let cloud: CloudClient
-    /// Where cloud API keys are read from (the process environment outside tests).
-    let environment: [String: String]
-    private let rotations = Mutex<[String: Int]>([:])
-    private let server = Mutex<HTTPServer?>(nil)
-    let idRandom = Mutex(SystemRandomNumberGenerator())
-    let usage = UsageLedger()
-    let usageLog: UsageLog?
 
-    init(
-        config: ClusterConfig, logger: Logger, random: any RandomNumberGenerator & Sendable = SystemRandomNumberGenerator(),
-        environment: [String: String] = ProcessInfo.processInfo.environment
-    ) {
+    init(config: ClusterConfig, client: HTTPClient, logger: Logger, random: any RandomNumberGenerator & Sendable) {
         self.config = config
-        self.environment = environment
-        self.cloud = CloudClient(idleTimeout: Double(config.timeouts.idleMs) / 1000)
-        self.logger = logger
-        self.usageLog = config.usageLog.flatMap { path in
-            let log = UsageLog(path: path)
-            if log == nil { logger.error("cannot open usage log \(path) for appending; usage is kept in memory only") }
-            return log
-        }
         self.cluster = Cluster(
             nodes: config.nodes, strategy: config.strategy, queue: config.queue, outlier: config.outlier, random: random)
-        self.client = HTTPClient()
         self.authenticator = Authenticator(keys: config.apiKeys)
         self.adminAuthenticator = Authenticator(keys: config.adminKeys)
         self.upstreamTimeouts = HTTPClientTimeouts(
@@ -52,22 +29,9 @@ final class Gateway: Sendable {
             wallClock: { WallClock.now() }, log: { [logger] line in logger.info(line) })
     }
 
-    /// Starts listening and probing; returns the bound port.
-    @discardableResult
-    func start() async throws -> Int {
-        var serverConfiguration = HTTPServerConfiguration(host: config.listen.host, port: config.listen.port)
-        serverConfiguration.maxHeaderBytes = config.limits.maxHeaderBytes
-        serverConfiguration.maxBodyBytes = config.limits.maxBodyBytes
-        serverConfiguration.headerTimeout = .milliseconds(config.limits.headerTimeoutMs)
-        serverConfiguration.idleTimeout = .milliseconds(config.limits.idleTimeoutMs)
-        serverConfiguration.maxConnections = config.limits.maxConnections
-        let server = HTTPServer(configuration: serverConfiguration, renderError: Self.renderServerError) { [weak self] request, writer in
-            await self?.handle(request, writer)
-        }
-        let port = try server.start()
-        self.server.withLock { $0 = server }
-        let preloader = Preloader(
-            cluster: cluster, client: client, timeouts: upstreamTimeouts, logger: logger)
+    /// Starts probing, with the warm list and copies of models in demand topped up after each round.
+    func start(client: HTTPClient, logger: Logger) async {
+        let preloader = Preloader(cluster: cluster, client: client, timeouts: upstreamTimeouts, logger: logger)
         let warmer = Warmer(config: config, cluster: cluster, preloader: preloader)
         let replicator =
             config.replicate && config.strategy == .affinity
@@ -79,7 +43,92 @@ final class Gateway: Sendable {
             }
         }
         await monitor.start()
+    }
+}
+
+/// TensorWall assembled from a config: the runtime (cluster, health monitor, keys), the upstream
+/// clients, the usage ledger, and the HTTP server clients talk to.
+final class Gateway: Sendable {
+    private let runtime: Mutex<GatewayRuntime>
+    let client: HTTPClient
+    let logger: Logger
+    let startedAt = ContinuousClock.now
+    let cloud: CloudClient
+    /// Where cloud API keys are read from (the process environment outside tests).
+    let environment: [String: String]
+    private let random: any RandomNumberGenerator & Sendable
+    private let rotations = Mutex<[String: Int]>([:])
+    private let server = Mutex<HTTPServer?>(nil)
+    let idRandom = Mutex(SystemRandomNumberGenerator())
+    let usage = UsageLedger()
+    let usageLog: UsageLog?
+
+    var current: GatewayRuntime { runtime.withLock { $0 } }
+    var config: ClusterConfig { current.config }
+    var cluster: Cluster { current.cluster }
+    var authenticator: Authenticator { current.authenticator }
+    var adminAuthenticator: Authenticator { current.adminAuthenticator }
+    var upstreamTimeouts: HTTPClientTimeouts { current.upstreamTimeouts }
+
+    init(
+        config: ClusterConfig, logger: Logger, random: any RandomNumberGenerator & Sendable = SystemRandomNumberGenerator(),
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    ) {
+        self.environment = environment
+        self.cloud = CloudClient(idleTimeout: Double(config.timeouts.idleMs) / 1000)
+        self.logger = logger
+        self.random = random
+        self.usageLog = config.usageLog.flatMap { path in
+            let log = UsageLog(path: path)
+            if log == nil { logger.error("cannot open usage log \(path) for appending; usage is kept in memory only") }
+            return log
+        }
+        self.client = HTTPClient()
+        self.runtime = Mutex(GatewayRuntime(config: config, client: client, logger: logger, random: random))
+    }
+
+    /// Starts listening and probing; returns the bound port.
+    @discardableResult
+    func start() async throws -> Int {
+        let config = self.config
+        var serverConfiguration = HTTPServerConfiguration(host: config.listen.host, port: config.listen.port)
+        serverConfiguration.maxHeaderBytes = config.limits.maxHeaderBytes
+        serverConfiguration.maxBodyBytes = config.limits.maxBodyBytes
+        serverConfiguration.headerTimeout = .milliseconds(config.limits.headerTimeoutMs)
+        serverConfiguration.idleTimeout = .milliseconds(config.limits.idleTimeoutMs)
+        serverConfiguration.maxConnections = config.limits.maxConnections
+        let server = HTTPServer(configuration: serverConfiguration, renderError: Self.renderServerError) { [weak self] request, writer in
+            await self?.handle(request, writer)
+        }
+        let port = try server.start()
+        self.server.withLock { $0 = server }
+        await current.start(client: client, logger: logger)
         return port
+    }
+
+    /// Replaces the runtime with one built from `newConfig` once its nodes have been probed;
+    /// requests in flight finish on the old one. What needs a restart (listen address, server
+    /// limits, usage log) is kept and logged.
+    func reload(_ newConfig: ClusterConfig) async {
+        let old = current
+        var config = newConfig
+        for (changed, name) in [
+            (config.listen != old.config.listen, "listen"), (config.limits != old.config.limits, "limits"),
+            (config.usageLog != old.config.usageLog, "usageLog"),
+        ] where changed {
+            logger.warning("reload: \(name) changes need a restart; keeping the running value")
+        }
+        config.listen = old.config.listen
+        config.limits = old.config.limits
+        config.usageLog = old.config.usageLog
+        let next = GatewayRuntime(config: config, client: client, logger: logger, random: random)
+        await next.start(client: client, logger: logger)
+        await next.cluster.waitForFirstProbeRound()
+        runtime.withLock { $0 = next }
+        await old.monitor.stop()
+        logger.info(
+            "reloaded: \(config.nodes.count) node(s), \(config.cloud.count) cloud endpoint(s), \(config.routes.count) route(s), strategy \(config.strategy.rawValue)"
+        )
     }
 
     /// Graceful stop: no new connections, requests in flight finish (up to `timeouts.drainMs`), then `stop()`.
@@ -94,7 +143,7 @@ final class Gateway: Sendable {
     }
 
     func stop() async {
-        await monitor.stop()
+        await current.monitor.stop()
         server.withLock { $0 }?.stop()
         client.shutdown()
         cloud.shutdown()

@@ -17,16 +17,10 @@ do {
     fail(error.description, status: 2)
 }
 
-func loadConfig(_ path: String) -> ClusterConfig {
-    guard let data = FileManager.default.contents(atPath: path) else {
-        fail("cannot read config file \(path)", status: 2)
-    }
-    do {
-        var config = try ClusterConfig.parse([UInt8](data))
-        try config.applyEnvironment(ProcessInfo.processInfo.environment)
-        return config
-    } catch {
-        fail("\(path): \(error)", status: 2)
+func loadConfig(_ path: String, host: String? = nil, port: Int? = nil) -> ClusterConfig {
+    switch ConfigLoader(path: path, hostOverride: host, portOverride: port).load() {
+    case .success(let config): return config
+    case .failure(let failure): fail(failure.description, status: 2)
     }
 }
 
@@ -50,14 +44,7 @@ case .serve:
     break
 }
 
-var config = loadConfig(options.configPath)
-if let host = options.host { config.listen.host = host }
-if let port = options.port { config.listen.port = port }
-if config.nodes.isEmpty && config.cloud.isEmpty { fail("\(options.configPath): nodes: at least one node is required", status: 2) }
-
-if let path = config.usageLog, UsageLog(path: path) == nil {
-    fail("\(options.configPath): usageLog: cannot open \(path) for appending", status: 2)
-}
+let config = loadConfig(options.configPath, host: options.host, port: options.port)
 let logger = Logger(minimum: Logger.Level(name: options.logLevel) ?? .info)
 if config.apiKeys.isEmpty { logger.warning("apiKeys is empty: every client is let in without a key") }
 let gateway = Gateway(config: config, logger: logger)
@@ -73,7 +60,17 @@ do {
     fail("cannot listen on \(config.listen.host):\(config.listen.port): \(error)", status: 1)
 }
 
-let signalSources = ShutdownSignals.install(logger: logger) { await gateway.drain() }
+let loader = ConfigLoader(path: options.configPath, hostOverride: options.host, portOverride: options.port)
+let signalSources =
+    ShutdownSignals.install(logger: logger) { await gateway.drain() }
+    + [
+        ReloadSignal.install(logger: logger) {
+            switch loader.load() {
+            case .success(let config): await gateway.reload(config)
+            case .failure(let failure): logger.error("reload refused, the running config stays: \(failure)")
+            }
+        }
+    ]
 // The async main already drives the main queue; suspend here for the life of the process
 // (calling dispatchMain() from async code would exit the thread under the running queue).
 while true {

@@ -38,5 +38,28 @@ for signal in TERM INT; do
         failures=$((failures + 1))
     fi
 done
-echo "$((2 - failures)) passed, $failures failed"
+# SIGHUP: a valid new file takes effect (a new key works); an invalid one is refused and the old config keeps serving.
+port=$(free_port)
+config() { printf '%s' "{\"listen\":{\"host\":\"127.0.0.1\",\"port\":$port},\"apiKeys\":[$1],\"nodes\":[{\"name\":\"a\",\"url\":\"http://127.0.0.1:$sim_port\"}]}" >"$work/cluster.json"; }
+config '{"name":"old","key":"gw_old"}'
+"$BIN/tensorwall" --config "$work/cluster.json" >"$work/log" 2>&1 &
+pid=$!
+for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/status" | grep -q '"healthyNodes":1' && break; sleep 0.05; done
+code() { curl -s -o /dev/null -w '%{http_code}' -H "X-API-Key: $1" "http://127.0.0.1:$port/v1/models"; }
+config '{"name":"new","key":"gw_new"}'
+kill -HUP "$pid"
+for _ in $(seq 100); do grep -q "reloaded" "$work/log" && break; sleep 0.05; done
+after_valid="$(code gw_new) $(code gw_old)"
+printf '{"nodes": [' >"$work/cluster.json"
+kill -HUP "$pid"
+for _ in $(seq 100); do grep -q "reload refused" "$work/log" && break; sleep 0.05; done
+after_invalid="$(code gw_new)"
+kill -TERM "$pid"; wait "$pid"
+if [ "$after_valid" = "200 401" ] && [ "$after_invalid" = "200" ] && grep -q "reload refused" "$work/log"; then
+    echo "ok   SIGHUP: a valid file is applied, an invalid one refused while the old config serves"
+else
+    echo "FAIL SIGHUP: after valid reload: $after_valid, after invalid: $after_invalid"; cat "$work/log"
+    failures=$((failures + 1))
+fi
+echo "$((3 - failures)) passed, $failures failed"
 [ "$failures" = 0 ]
