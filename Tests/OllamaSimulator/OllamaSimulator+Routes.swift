@@ -4,6 +4,14 @@ import HTTP1
 
 extension OllamaSimulator {
     func handle(_ request: HTTPRequest, _ writer: HTTPResponseWriter) async {
+        if request.method == "POST" && request.path == "/_sim/fault" {
+            // Not Ollama's: lets a soak test switch faults in a running ollama-sim process.
+            guard let name = try? JSONParser.parse(request.body)["fault"]?.stringValue, let newFault = SimulatorFault(rawValue: name) else {
+                return await respondError(writer, 400, "expected {\"fault\": \"none|hang|error500|busy503|dropMidStream\"}")
+            }
+            setFault(newFault)
+            return await respondJSON(writer, 200, ["fault": .string(name)])
+        }
         let fault = record(request)
         if fault == .hang {
             while self.fault == .hang, !Task.isCancelled { try? await Task.sleep(for: .milliseconds(10)) }

@@ -1,0 +1,242 @@
+#!/usr/bin/env python3
+"""Soak test: mixed traffic through TensorWall while simulated nodes are killed, hung, made to
+answer 500 and to drop streams, then restarted. Counts every request as succeeded, failed with a
+clean error (an error status with a JSON error body, or a stream ending in an in-band error), or
+lost (connection error, timeout, malformed or silently truncated answer) — lost must be 0 — and
+samples TensorWall's resident memory and open descriptors.
+
+Run by Benchmarks/soak.sh, which builds the binaries. Usage: soak.py BIN_DIR SECONDS
+"""
+
+import http.client
+import json
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+BIN, SECONDS = sys.argv[1], float(sys.argv[2])
+MODELS = ["llama3.2", "qwen2.5:7b", "mistral", "phi3"]
+CLIENTS = 16
+NODES = 4
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(port, path="/", limit=10):
+    end = time.time() + limit
+    while time.time() < end:
+        try:
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
+            c.request("GET", path)
+            if c.getresponse().status == 200:
+                return True
+        except OSError:
+            pass
+        time.sleep(0.05)
+    return False
+
+
+class Node:
+    def __init__(self, index):
+        self.name = f"gpu{index}"
+        self.port = free_port()
+        self.process = None
+        self.stopped = False
+
+    def start(self):
+        args = [f"{BIN}/ollama-sim", "--port", str(self.port), "--name", self.name, "--parallel", "4", "--time-scale", "0.05",
+                "--tokens-per-second", "40", "--response-tokens", "20", "--max-loaded", "2"]
+        for model in MODELS:
+            args += ["--model", f"{model}=2.0"]
+        self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.stopped = False
+        wait_for(self.port)
+
+    def kill(self):
+        if self.process and self.process.poll() is None:
+            if self.stopped:
+                self.process.send_signal(signal.SIGCONT)
+            self.process.kill()
+            self.process.wait()
+
+    def fault(self, name):
+        try:
+            c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
+            c.request("POST", "/_sim/fault", body=json.dumps({"fault": name}))
+            c.getresponse().read()
+        except OSError:
+            pass
+
+
+def rss_and_fds(pid):
+    rss = 0
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                rss = int(line.split()[1])
+    return rss, len(os.listdir(f"/proc/{pid}/fd"))
+
+
+counts = {"sent": 0, "succeeded": 0, "clean_error": 0, "lost": 0}
+lost_examples = []
+lock = threading.Lock()
+
+
+def record(kind, detail=None):
+    with lock:
+        counts[kind] += 1
+        if kind == "lost" and len(lost_examples) < 20:
+            lost_examples.append(detail)
+
+
+def one_request(port, rng):
+    model = rng.choice(MODELS)
+    stream = rng.random() < 0.5
+    native = rng.random() < 0.3
+    if native:
+        path = "/api/chat"
+        body = {"model": model, "messages": [{"role": "user", "content": "hello"}], "stream": stream}
+    else:
+        path = "/v1/chat/completions"
+        body = {"model": model, "messages": [{"role": "user", "content": "hello"}], "stream": stream}
+    with lock:
+        counts["sent"] += 1
+    try:
+        c = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        c.request("POST", path, body=json.dumps(body), headers={"X-API-Key": "gw_soak", "Content-Type": "application/json"})
+        r = c.getresponse()
+        data = r.read().decode("utf-8", "replace")
+        c.close()
+    except Exception as error:  # connection refused, reset, timeout: the balancer lost it
+        return record("lost", f"{path} stream={stream}: {type(error).__name__}: {error}")
+    if r.status != 200:
+        try:
+            payload = json.loads(data)
+            ok = isinstance(payload.get("error"), (str, dict))
+        except ValueError:
+            ok = False
+        return record("clean_error" if ok else "lost", f"{r.status} without a JSON error: {data[:200]}")
+    if not stream:
+        try:
+            payload = json.loads(data)
+        except ValueError:
+            return record("lost", f"200 with invalid JSON: {data[:200]}")
+        return record("succeeded" if ("choices" in payload or payload.get("done")) else "lost", data[:200])
+    if native:
+        lines = [json.loads(line) for line in data.splitlines() if line.strip()]
+        if lines and lines[-1].get("done"):
+            return record("succeeded")
+        if lines and "error" in lines[-1]:
+            return record("clean_error")
+        return record("lost", f"native stream ended without done or error: {data[-200:]}")
+    events = [e[6:] for e in data.split("\n\n") if e.startswith("data: ")]
+    if events and events[-1] == "[DONE]":
+        return record("succeeded")
+    if events and "error" in json.loads(events[-1]):
+        return record("clean_error")
+    return record("lost", f"SSE ended without [DONE] or error: {data[-200:]}")
+
+
+def client(port, end, seed):
+    rng = random.Random(seed)
+    while time.time() < end:
+        one_request(port, rng)
+
+
+def chaos(nodes, end, rng, log):
+    while time.time() < end:
+        time.sleep(rng.uniform(1.0, 3.0))
+        node = rng.choice(nodes)
+        action = rng.choice(["kill", "hang", "error500", "dropMidStream", "busy503", "sigstop"])
+        log.append(f"{time.time():.1f} {node.name} {action}")
+        if action == "kill":
+            node.kill()
+            time.sleep(rng.uniform(1, 3))
+            node.start()
+        elif action == "sigstop":
+            node.process.send_signal(signal.SIGSTOP)
+            node.stopped = True
+            time.sleep(rng.uniform(1, 4))
+            node.process.send_signal(signal.SIGCONT)
+            node.stopped = False
+        else:
+            node.fault(action)
+            time.sleep(rng.uniform(1, 3))
+            node.fault("none")
+
+
+def main():
+    nodes = [Node(i) for i in range(NODES)]
+    for node in nodes:
+        node.start()
+    port = free_port()
+    config = {
+        "listen": {"host": "127.0.0.1", "port": port},
+        "apiKeys": [{"name": "soak", "key": "gw_soak"}],
+        "health": {"intervalMs": 500, "timeoutMs": 500, "unhealthyAfter": 2, "healthyAfter": 1},
+        "timeouts": {"connectMs": 1000, "firstByteMs": 5000, "idleMs": 3000},
+        "outlier": {"consecutiveFailures": 3, "baseEjectionMs": 3000, "maxEjectionMs": 15000},
+        "nodes": [{"name": n.name, "url": f"http://127.0.0.1:{n.port}", "maxParallel": 4} for n in nodes],
+    }
+    directory = tempfile.mkdtemp()
+    path = os.path.join(directory, "cluster.json")
+    with open(path, "w") as f:
+        json.dump(config, f)
+    log_file = open(os.path.join(directory, "tensorwall.log"), "w")
+    balancer = subprocess.Popen([f"{BIN}/tensorwall", "--config", path, "--log-level", "warning"], stdout=log_file, stderr=log_file)
+    if not wait_for(port, "/healthz"):
+        sys.exit("tensorwall did not start")
+    time.sleep(1.5)  # first probe round
+    rss_start, fds_start = rss_and_fds(balancer.pid)
+
+    end = time.time() + SECONDS
+    events = []
+    threads = [threading.Thread(target=client, args=(port, end, seed)) for seed in range(CLIENTS)]
+    threads.append(threading.Thread(target=chaos, args=(nodes, end, random.Random(7), events)))
+    samples = []
+    for thread in threads:
+        thread.start()
+    while any(t.is_alive() for t in threads):
+        time.sleep(5)
+        if balancer.poll() is None:
+            samples.append(rss_and_fds(balancer.pid))
+    for thread in threads:
+        thread.join()
+    for node in nodes:
+        node.fault("none")
+    time.sleep(3)  # idle: keep-alive connections to clients are gone, pools settle
+    crashed = balancer.poll() is not None
+    rss_end, fds_end = (0, 0) if crashed else rss_and_fds(balancer.pid)
+    balancer.send_signal(signal.SIGTERM)
+    exit_status = balancer.wait(timeout=40)
+    for node in nodes:
+        node.kill()
+
+    print(f"soak: {SECONDS:.0f} s, {CLIENTS} clients, {NODES} nodes, {len(events)} faults injected "
+          f"(kill/restart, SIGSTOP, hang, 500, busy 503, dropped streams)")
+    print("| requests sent | succeeded | failed with a clean error | lost |")
+    print("|---|---|---|---|")
+    print(f"| {counts['sent']} | {counts['succeeded']} | {counts['clean_error']} | {counts['lost']} |")
+    print()
+    print("| tensorwall | start | end | peak during the run |")
+    print("|---|---|---|---|")
+    print(f"| resident memory (kB) | {rss_start} | {rss_end} | {max([s[0] for s in samples] or [0])} |")
+    print(f"| open descriptors | {fds_start} | {fds_end} | {max([s[1] for s in samples] or [0])} |")
+    print(f"\nexit status after SIGTERM: {exit_status}; crashed during the run: {crashed}")
+    for example in lost_examples:
+        print("lost:", example)
+    ok = counts["lost"] == 0 and not crashed and exit_status == 0
+    sys.exit(0 if ok else 1)
+
+
+main()
