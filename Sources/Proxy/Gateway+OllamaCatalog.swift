@@ -3,10 +3,11 @@ import HTTP1
 import Health
 
 extension Gateway {
-    /// Timeouts for the catalogue's quick questions to nodes (tags, ps, version, show).
+    /// Timeouts for the catalogue's quick questions to healthy nodes (tags, ps, version): generous,
+    /// since leaving a slow node out would make its models vanish from the list.
     var catalogTimeouts: HTTPClientTimeouts {
-        let limit = Duration.milliseconds(config.health.timeoutMs)
-        return HTTPClientTimeouts(connect: limit, responseHead: limit, idleRead: limit)
+        let limit = Duration.milliseconds(max(config.health.timeoutMs, 5000))
+        return HTTPClientTimeouts(connect: .milliseconds(config.timeouts.connectMs), responseHead: limit, idleRead: limit)
     }
 
     /// Asks every healthy node the same GET in parallel; the nodes that answered 200 with JSON, in node order.
