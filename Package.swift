@@ -7,6 +7,7 @@ let package = Package(
         .executable(name: "tensorwall", targets: ["Proxy"]),
         .executable(name: "ollama-sim", targets: ["ollama-sim"]),
         .executable(name: "placement-bench", targets: ["placement-bench"]),
+        .executable(name: "proxy-bench", targets: ["proxy-bench"]),
     ],
     targets: [
         // Sockets, the HTTP/1.1 codec, server and keep-alive client shared by the proxy and the simulator.
@@ -25,6 +26,9 @@ let package = Package(
         // The trace-driven placement benchmark (Benchmarks/placement.sh runs it).
         .executableTarget(
             name: "placement-bench", dependencies: ["OllamaSimulator", "HTTP1", "Balancer"], path: "Benchmarks/PlacementBenchmark"),
+
+        // Open-loop latency and streaming fan-out load generator (Benchmarks/proxy_vs_nginx.sh, Benchmarks/streams.sh).
+        .executableTarget(name: "proxy-bench", dependencies: ["HTTP1", "Balancer", "Health"], path: "Benchmarks/ProxyBenchmark"),
 
         .testTarget(name: "HTTP1Tests", dependencies: ["HTTP1"]),
         .testTarget(name: "BalancerTests", dependencies: ["Balancer"]),

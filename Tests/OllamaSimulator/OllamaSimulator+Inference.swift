@@ -144,7 +144,9 @@ extension OllamaSimulator {
                     writer.abortConnection()
                     return
                 }
-                try await writer.write(chunk(kind, echoModel, createdAt, token: Self.words[index % Self.words.count], first: index == 0))
+                // Ollama stamps each chunk when it is written; benchmarks read the stamp to time the proxy.
+                try await writer.write(
+                    chunk(kind, echoModel, Self.timestamp(), token: Self.words[index % Self.words.count], first: index == 0))
                 // A held stream pauses after its first token, so a test can see it arrive before the rest exists.
                 while index == 0 && streamsHeld { try await Task.sleep(for: .milliseconds(2)) }
             }
@@ -182,10 +184,16 @@ extension OllamaSimulator {
         duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000
     }
 
+    /// Now as RFC 3339 UTC with microseconds (Ollama prints nanoseconds), cheap enough for every chunk.
     static func timestamp() -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter.string(from: Date())
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        var seconds = now.tv_sec
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        return String(
+            format: "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1, Int(parts.tm_mday),
+            Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec), Int(now.tv_nsec / 1000))
     }
 
     private func chunk(_ kind: InferenceKind, _ model: String, _ createdAt: String, token: String, first: Bool) -> [UInt8] {

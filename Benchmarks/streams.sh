@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Streaming fan-out: N concurrent /api/chat streams of tokens at a steady rate (10 tokens/s, 50
+# tokens each) straight from a simulated node and through TensorWall. Added delay per token =
+# (arrival time - the node's created_at stamp on the chunk) through TensorWall minus the same
+# straight to the node. Also TensorWall's peak resident memory, idle memory, and start-up time.
+# Usage: Benchmarks/streams.sh [stream counts, default "100 1000 2000"]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+COUNTS=${1:-100 1000 2000}
+ulimit -n 65536 2>/dev/null || true
+for product in tensorwall ollama-sim proxy-bench; do swift build -c release --product "$product" >/dev/null; done
+BIN=$(swift build -c release --show-bin-path)
+work=$(mktemp -d)
+pids=()
+cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; rm -rf "$work"; }
+trap cleanup EXIT
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+wait_for() { for _ in $(seq 1 400); do curl -sf "$1" >/dev/null 2>&1 && return 0; sleep 0.01; done; return 1; }
+rss() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
+
+node_port=$(free_port); tw_port=$(free_port)
+"$BIN/ollama-sim" --port "$node_port" --model llama3.2=2.0 --parallel 100000 --time-scale 1 --load-base-seconds 0 \
+    --load-seconds-per-gb 0 --tokens-per-second 10 --response-tokens 50 --preload llama3.2 >/dev/null 2>&1 &
+pids+=($!)
+wait_for "http://127.0.0.1:$node_port/"
+cat >"$work/cluster.json" <<JSON
+{ "listen": { "host": "127.0.0.1", "port": $tw_port },
+  "health": { "intervalMs": 1000, "timeoutMs": 1000 },
+  "limits": { "maxConnections": 60000 },
+  "nodes": [ { "name": "sim", "url": "http://127.0.0.1:$node_port", "maxParallel": 100000 } ] }
+JSON
+started=$(date +%s.%N)
+"$BIN/tensorwall" --config "$work/cluster.json" --log-level warning >/dev/null 2>&1 &
+tw_pid=$!
+pids+=($tw_pid)
+wait_for "http://127.0.0.1:$tw_port/healthz"
+ready=$(date +%s.%N)
+sleep 2
+idle=$(rss $tw_pid)
+
+echo "$(date -u +%Y-%m-%d), $(nproc) cores; streams of 50 tokens at 10 tokens/s, starts spread over 1 s"
+echo
+echo "| streams | failed | tokens | direct p50 / p99 (ms) | through TensorWall p50 / p99 (ms) | added p50 (ms) | added p99 (ms) | TensorWall peak RSS (MB) |"
+echo "|---|---|---|---|---|---|---|---|"
+for count in $COUNTS; do
+    "$BIN/proxy-bench" streams "$node_port" "$count" llama3.2 >"$work/direct.json"
+    peak=0
+    "$BIN/proxy-bench" streams "$tw_port" "$count" llama3.2 >"$work/through.json" &
+    bench=$!
+    while kill -0 "$bench" 2>/dev/null; do
+        now=$(rss $tw_pid); [ "$now" -gt "$peak" ] && peak=$now
+        sleep 0.2
+    done
+    wait "$bench"
+    python3 - "$work" "$count" "$peak" <<'PY'
+import json, sys
+work, count, peak = sys.argv[1], sys.argv[2], int(sys.argv[3])
+d = json.load(open(f"{work}/direct.json")); t = json.load(open(f"{work}/through.json"))
+print(f"| {count} | {t['failed_streams']} | {t['tokens']} | {d['p50_ms']:.2f} / {d['p99_ms']:.2f} | {t['p50_ms']:.2f} / {t['p99_ms']:.2f} | "
+      f"{t['p50_ms'] - d['p50_ms']:.2f} | {t['p99_ms'] - d['p99_ms']:.2f} | {peak / 1024:.1f} |")
+PY
+done
+echo
+python3 -c "print(f'Start-up until /healthz answers: {($ready - $started) * 1000:.0f} ms; idle resident memory: {$idle / 1024:.1f} MB')"
