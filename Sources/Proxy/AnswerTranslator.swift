@@ -11,6 +11,13 @@ protocol AnswerTranslator {
     mutating func events(for line: JSONValue, raw: ArraySlice<UInt8>) -> [UInt8]
     /// An in-band error for a stream that already started.
     func errorEvent(_ message: String) -> [UInt8]
+    /// True when the client gets the node's bytes unchanged: the relay then forwards each piece as
+    /// it arrives and parses only the lines that matter (the final one, errors).
+    var passesBytesThrough: Bool { get }
+}
+
+extension AnswerTranslator {
+    var passesBytesThrough: Bool { false }
 }
 
 extension ChatResponseTranslation: AnswerTranslator {
@@ -24,6 +31,7 @@ extension ChatResponseTranslation: AnswerTranslator {
 /// usage and the end of the stream.
 struct PassThroughTranslator: AnswerTranslator {
     var streamContentType: String { "application/x-ndjson" }
+    var passesBytesThrough: Bool { true }
     func completion(from answer: JSONValue, raw: [UInt8]) -> [UInt8] { raw }
     func events(for line: JSONValue, raw: ArraySlice<UInt8>) -> [UInt8] {
         var out = Array(raw)

@@ -155,6 +155,9 @@ struct LineSplitter {
         return result
     }
 
+    /// True when bytes of an unfinished line are held.
+    var hasPartialLine: Bool { !pending.isEmpty }
+
     /// Whatever is left without a final newline.
     mutating func remainder() -> ArraySlice<UInt8>? {
         defer { pending = [] }

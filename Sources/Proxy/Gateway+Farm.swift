@@ -247,9 +247,20 @@ extension Gateway {
             if chunk["done"]?.boolValue == true { usage.record(final: chunk) }
             return true
         }
+        let passThrough = translator.passesBytesThrough
         do {
             var open = true
             while open, let piece = try await response.next() {
+                if passThrough {
+                    // The node's bytes go on untouched; only a final or error line is parsed.
+                    for line in try splitter.lines(in: piece) where open && Self.mayEndStream(line) {
+                        let chunk = try JSONParser.parse(Array(line))
+                        if chunk["error"] != nil { open = false } else if chunk["done"]?.boolValue == true { usage.record(final: chunk) }
+                    }
+                    if usage.firstByteAt == nil { usage.firstByteAt = .now }
+                    try await writer.write(piece)
+                    continue
+                }
                 var events = [UInt8]()
                 for line in try splitter.lines(in: piece) where open {
                     open = try take(line, into: &events)
@@ -258,6 +269,11 @@ extension Gateway {
                     if usage.firstByteAt == nil { usage.firstByteAt = .now }
                     try await writer.write(events)
                 }
+            }
+            if passThrough, open, let rest = splitter.remainder(), !rest.isEmpty, Self.mayEndStream(rest) {
+                let chunk = try JSONParser.parse(Array(rest))
+                if chunk["error"] != nil { open = false } else if chunk["done"]?.boolValue == true { usage.record(final: chunk) }
+                splitter = LineSplitter()
             }
             if open, let rest = splitter.remainder(), !rest.isEmpty {
                 var events = [UInt8]()
@@ -275,17 +291,28 @@ extension Gateway {
                 return .abandoned
             }
             logger.warning("stream from node \(node.name) broke: \(error)")
+            if passThrough && splitter.hasPartialLine { try? await writer.write([10]) }  // end the half-sent line first
             try? await writer.write(translator.errorEvent("the node serving this request failed mid-stream: \(error)"))
             try? await writer.finish()
             response.close()
             return .served(status: 200, usage: usage)
         }
         if !usage.complete {
+            if passThrough && splitter.hasPartialLine { try? await writer.write([10]) }
             try? await writer.write(translator.errorEvent("node \(node.name) ended the stream before it was complete"))
         }
         try? await writer.finish()
         return .served(status: 200, usage: usage)
     }
+
+    /// Whether an NDJSON line could be the last of a stream (`"done":true`) or an error: the only
+    /// lines a pass-through relay needs to parse. Ollama writes compact JSON, so a byte search does.
+    static func mayEndStream(_ line: ArraySlice<UInt8>) -> Bool {
+        line.firstRange(of: doneMarker) != nil || line.firstRange(of: errorMarker) != nil
+    }
+
+    private static let doneMarker = Array(#""done":true"#.utf8)
+    private static let errorMarker = Array(#""error""#.utf8)
 
     /// The one line per request (key name, model, node, status, time to first token, duration,
     /// tokens; never prompt text), the usage ledger behind `/metrics`, and the usage log.
