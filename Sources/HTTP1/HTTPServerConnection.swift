@@ -51,20 +51,15 @@ final class HTTPServerConnection {
     /// Runs the handler while watching for the client to hang up; a hang-up cancels the handler,
     /// which is how an abandoned request frees its upstream slot at once.
     private func serve(_ request: HTTPRequest, _ writer: HTTPResponseWriter) async {
-        let socket = self.socket
         let handler = self.handler
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask { await handler(request, writer) }
-            group.addTask {
-                do {
-                    if try await socket.waitForPeerClose() { return }
-                    // Pipelined bytes arrived instead: stop watching, wait to be cancelled.
-                    try await Task.sleep(for: .seconds(86_400 * 365))
-                } catch {}
-            }
-            await group.next()
-            group.cancelAll()
+        let task = Task { await handler(request, writer) }
+        socket.watchForPeerClose { task.cancel() }
+        await withTaskCancellationHandler {
+            await task.value
+        } onCancel: {
+            task.cancel()
         }
+        socket.stopWatchingForPeerClose()
     }
 
     static func wantsKeepAlive(_ request: HTTPRequest) -> Bool {

@@ -26,6 +26,8 @@ public final class Socket: Sendable {
         var activated = false
         var suspended = true
         var waiter: Waiter?
+        /// Read side only: called (once) when readiness shows the peer hung up; see `watchForPeerClose`.
+        var peerCloseCallback: (@Sendable () -> Void)?
     }
 
     private struct State {
@@ -107,16 +109,52 @@ public final class Socket: Sendable {
     }
 
     private func sourceFired(_ direction: Direction) {
-        let waiter = state.withLock { state -> Waiter? in
+        let (waiter, callback) = state.withLock { state -> (Waiter?, (@Sendable () -> Void)?) in
             if !state[direction].suspended, !state.closed {
                 state[direction].suspended = true
                 state[direction].source?.suspend()
             }
             let waiter = state[direction].waiter
             state[direction].waiter = nil
-            return waiter
+            let callback = state[direction].peerCloseCallback
+            state[direction].peerCloseCallback = nil
+            return (waiter, callback)
         }
         waiter?.continuation.resume()
+        // Readable while a request is being handled: either the peer hung up, or it pipelined the
+        // next request (then stop watching; the bytes wait for the next read).
+        if let callback, SocketCalls.peerHasClosed(fd) { callback() }
+    }
+
+    /// Calls `onPeerClose` if the peer hangs up before `stopWatchingForPeerClose()`. Callback based,
+    /// not a waiting task: cancelling a task per request to stop a watch costs memory the Swift
+    /// runtime does not give back (measured: BENCHMARKS.md).
+    func watchForPeerClose(_ onPeerClose: @escaping @Sendable () -> Void) {
+        state.withLock { state in
+            guard !state.closed, state.read.waiter == nil else { return }
+            state.read.peerCloseCallback = onPeerClose
+            makeSourceIfNeeded(.read, &state)
+            if state.read.suspended {
+                state.read.suspended = false
+                if state.read.activated {
+                    state.read.source!.resume()
+                } else {
+                    state.read.activated = true
+                    state.read.source!.activate()
+                }
+            }
+        }
+    }
+
+    func stopWatchingForPeerClose() {
+        state.withLock { state in
+            guard state.read.peerCloseCallback != nil else { return }
+            state.read.peerCloseCallback = nil
+            if !state.read.suspended, !state.closed {
+                state.read.suspended = true
+                state.read.source?.suspend()
+            }
+        }
     }
 
     private func finishWait(_ direction: Direction, id: UInt64, with error: any Error) {
