@@ -6,14 +6,25 @@ import Synchronization
 final class WaitQueues: Sendable {
     enum Wake: Sendable { case turn, timedOut, cancelled }
 
+    private struct Parked {
+        let continuation: CheckedContinuation<Wake, Never>
+        let deadline: ContinuousClock.Instant
+
+        func resume(returning wake: Wake) { continuation.resume(returning: wake) }
+    }
+
     private struct Queue {
         var tickets: [UInt64] = []
-        var parked: [UInt64: CheckedContinuation<Wake, Never>] = [:]
+        var parked: [UInt64: Parked] = [:]
     }
 
     private let state = Mutex<[ModelName: Queue]>([:])
     private let nextTicket = Atomic<UInt64>(1)
     private let epochCounter = Atomic<UInt64>(0)
+    /// One task times out waits while any request is parked (a timer task per wait, cancelled when
+    /// the wait ends, would cost memory the Swift runtime does not give back).
+    private let sweeperRunning = Atomic<Bool>(false)
+    static let sweepPeriod = Duration.milliseconds(20)
 
     /// Advances whenever capacity may have changed anywhere.
     var epoch: UInt64 { epochCounter.load(ordering: .acquiring) }
@@ -43,7 +54,7 @@ final class WaitQueues: Sendable {
 
     /// Leaves the queue (served, failed or gone) and lets the next request look.
     func leave(_ model: ModelName, _ ticket: UInt64) {
-        let wake = state.withLock { queues -> CheckedContinuation<Wake, Never>? in
+        let wake = state.withLock { queues -> Parked? in
             guard var queue = queues[model] else { return nil }
             queue.tickets.removeAll { $0 == ticket }
             let parked = queue.parked.removeValue(forKey: ticket)
@@ -58,8 +69,8 @@ final class WaitQueues: Sendable {
     /// Capacity may have changed: every queue's head looks again.
     func capacityChanged() {
         epochCounter.wrappingAdd(1, ordering: .releasing)
-        let heads = state.withLock { queues -> [CheckedContinuation<Wake, Never>] in
-            var heads: [CheckedContinuation<Wake, Never>] = []
+        let heads = state.withLock { queues -> [Parked] in
+            var heads: [Parked] = []
             for (model, var queue) in queues {
                 if let head = queue.tickets.first, let parked = queue.parked.removeValue(forKey: head) {
                     heads.append(parked)
@@ -74,11 +85,6 @@ final class WaitQueues: Sendable {
     /// Waits until `ticket` is at the head and capacity changed since `seenEpoch` (at once when
     /// `seenEpoch` is nil), or the deadline passes.
     func waitForTurn(_ model: ModelName, _ ticket: UInt64, seenEpoch: UInt64?, deadline: ContinuousClock.Instant) async -> Wake {
-        let timer = Task {
-            try? await Task.sleep(until: deadline, clock: .continuous)
-            if !Task.isCancelled { self.wake(model, ticket, .timedOut) }
-        }
-        defer { timer.cancel() }
         return await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<Wake, Never>) in
                 let immediate = state.withLock { queues -> Wake? in
@@ -86,19 +92,53 @@ final class WaitQueues: Sendable {
                     if Task.isCancelled { return .cancelled }
                     if ContinuousClock.now >= deadline { return .timedOut }
                     if queue.tickets.first == ticket && (seenEpoch == nil || epoch != seenEpoch) { return .turn }
-                    queue.parked[ticket] = continuation
+                    queue.parked[ticket] = Parked(continuation: continuation, deadline: deadline)
                     queues[model] = queue
                     return nil
                 }
-                if let immediate { continuation.resume(returning: immediate) }
+                if let immediate { continuation.resume(returning: immediate) } else { startSweeperIfNeeded() }
             }
         } onCancel: {
             wake(model, ticket, .cancelled)
         }
     }
 
+    private func startSweeperIfNeeded() {
+        guard sweeperRunning.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged else { return }
+        Task { [self] in
+            while true {
+                try? await Task.sleep(for: Self.sweepPeriod)
+                if expireDue(now: .now) { continue }
+                // Nothing parked: stop, unless a wait was parked after the check.
+                sweeperRunning.store(false, ordering: .releasing)
+                guard state.withLock({ $0.values.contains { !$0.parked.isEmpty } }),
+                    sweeperRunning.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged
+                else { return }
+            }
+        }
+    }
+
+    /// Wakes every parked wait whose deadline has passed; returns whether any wait is still parked.
+    private func expireDue(now: ContinuousClock.Instant) -> Bool {
+        var expired: [Parked] = []
+        let remaining = state.withLock { queues -> Bool in
+            var remaining = false
+            for (model, var queue) in queues where !queue.parked.isEmpty {
+                for (ticket, parked) in queue.parked where parked.deadline <= now {
+                    expired.append(parked)
+                    queue.parked.removeValue(forKey: ticket)
+                }
+                remaining = remaining || !queue.parked.isEmpty
+                queues[model] = queue
+            }
+            return remaining
+        }
+        for parked in expired { parked.resume(returning: .timedOut) }
+        return remaining
+    }
+
     private func wake(_ model: ModelName, _ ticket: UInt64, _ reason: Wake) {
-        let parked = state.withLock { queues -> CheckedContinuation<Wake, Never>? in
+        let parked = state.withLock { queues -> Parked? in
             queues[model]?.parked.removeValue(forKey: ticket)
         }
         parked?.resume(returning: reason)
