@@ -27,7 +27,7 @@ cat >"$work/cluster.json" <<JSON
 { "listen": { "host": "127.0.0.1", "port": $tw_port },
   "health": { "intervalMs": 1000, "timeoutMs": 1000 },
   "limits": { "maxConnections": 60000 },
-  "nodes": [ { "name": "sim", "url": "http://127.0.0.1:$node_port", "maxParallel": 100000 } ] }
+  "nodes": [ { "name": "sim", "url": "http://127.0.0.1:$node_port", "maxParallel": 4096 } ] }
 JSON
 started=$(date +%s.%N)
 "$BIN/tensorwall" --config "$work/cluster.json" --log-level warning >/dev/null 2>&1 &

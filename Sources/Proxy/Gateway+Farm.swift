@@ -308,7 +308,26 @@ extension Gateway {
     /// Whether an NDJSON line could be the last of a stream (`"done":true`) or an error: the only
     /// lines a pass-through relay needs to parse. Ollama writes compact JSON, so a byte search does.
     static func mayEndStream(_ line: ArraySlice<UInt8>) -> Bool {
-        line.firstRange(of: doneMarker) != nil || line.firstRange(of: errorMarker) != nil
+        contains(line, doneMarker) || contains(line, errorMarker)
+    }
+
+    /// A plain byte search: Foundation's generic `firstRange(of:)` allocated on every call and
+    /// showed at the top of the streaming profile.
+    static func contains(_ haystack: ArraySlice<UInt8>, _ needle: [UInt8]) -> Bool {
+        haystack.withUnsafeBufferPointer { bytes in
+            guard let first = needle.first, bytes.count >= needle.count else { return false }
+            var index = 0
+            let last = bytes.count - needle.count
+            while index <= last {
+                if bytes[index] == first {
+                    var offset = 1
+                    while offset < needle.count && bytes[index + offset] == needle[offset] { offset += 1 }
+                    if offset == needle.count { return true }
+                }
+                index += 1
+            }
+            return false
+        }
     }
 
     private static let doneMarker = Array(#""done":true"#.utf8)
