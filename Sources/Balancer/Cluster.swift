@@ -21,7 +21,7 @@ public final class Cluster: Sendable {
         nodes: [ClusterConfig.NodeConfig], strategy: ClusterConfig.Strategy = .affinity,
         queue: ClusterConfig.QueueSettings = ClusterConfig.QueueSettings(), outlier: ClusterConfig.OutlierSettings = .init(),
         costModel: CostModel = CostModel(),
-        random: any RandomNumberGenerator & Sendable = SystemRandomNumberGenerator(),
+        random: any RandomNumberGenerator & Sendable = FastRandom(),
         clock: @escaping @Sendable () -> Double = Cluster.monotonicSeconds
     ) {
         self.nodes = nodes.enumerated().map { OllamaNode(index: $0.offset, config: $0.element) }

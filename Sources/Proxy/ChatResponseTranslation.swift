@@ -115,7 +115,7 @@ struct ChatResponseTranslation {
     private mutating func toolCalls(_ value: JSONValue?) -> [JSONValue] {
         guard let calls = value?.arrayValue, !calls.isEmpty else { return [] }
         sawToolCalls = true
-        var random = SystemRandomNumberGenerator()
+        var random = FastRandom()
         return calls.map { call in
             let function = call["function"]
             let index = toolCallIndex

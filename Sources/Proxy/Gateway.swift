@@ -59,7 +59,7 @@ final class Gateway: Sendable {
     private let random: any RandomNumberGenerator & Sendable
     private let rotations = Mutex<[String: Int]>([:])
     private let server = Mutex<HTTPServer?>(nil)
-    let idRandom = Mutex(SystemRandomNumberGenerator())
+    let idRandom = Mutex(FastRandom())
     let usage = UsageLedger()
     let usageLog: UsageLog?
 
@@ -71,7 +71,7 @@ final class Gateway: Sendable {
     var upstreamTimeouts: HTTPClientTimeouts { current.upstreamTimeouts }
 
     init(
-        config: ClusterConfig, logger: Logger, random: any RandomNumberGenerator & Sendable = SystemRandomNumberGenerator(),
+        config: ClusterConfig, logger: Logger, random: any RandomNumberGenerator & Sendable = FastRandom(),
         environment: [String: String] = ProcessInfo.processInfo.environment
     ) {
         self.environment = environment
