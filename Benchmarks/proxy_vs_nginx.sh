@@ -11,14 +11,12 @@ CONNECTIONS=${2:-32}
 if ! command -v wrk >/dev/null || ! command -v nginx >/dev/null; then
     apt-get update -qq && apt-get install -y -qq wrk nginx >/dev/null
 fi
-for product in tensorwall ollama-sim proxy-bench; do swift build -c release --product "$product" >/dev/null; done
-BIN=$(swift build -c release --show-bin-path)
+source Benchmarks/common.sh
+build_release tensorwall ollama-sim proxy-bench
 work=$(mktemp -d)
 pids=()
 cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; nginx -p "$work" -c "$work/nginx.conf" -s stop 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
-wait_for() { for _ in $(seq 1 200); do curl -sf "$1" >/dev/null 2>&1 && return 0; sleep 0.05; done; return 1; }
 
 node_port=$(free_port); tw_port=$(free_port); nginx_port=$(free_port)
 "$BIN/ollama-sim" --port "$node_port" --model llama3.2=2.0 --parallel 100000 --time-scale 0 --response-tokens 4 \

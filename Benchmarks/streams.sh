@@ -8,14 +8,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 COUNTS=${1:-100 1000 2000}
 ulimit -n 65536 2>/dev/null || true
-for product in tensorwall ollama-sim proxy-bench; do swift build -c release --product "$product" >/dev/null; done
-BIN=$(swift build -c release --show-bin-path)
+source Benchmarks/common.sh
+build_release tensorwall ollama-sim proxy-bench
 work=$(mktemp -d)
 pids=()
 cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; rm -rf "$work"; }
 trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
-wait_for() { for _ in $(seq 1 400); do curl -sf "$1" >/dev/null 2>&1 && return 0; sleep 0.01; done; return 1; }
 rss() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
 
 node_port=$(free_port); tw_port=$(free_port)

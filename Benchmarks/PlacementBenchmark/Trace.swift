@@ -1,3 +1,4 @@
+import Balancer
 import Foundation
 
 /// A seeded, open-loop workload: conversations arrive as a Poisson process, each on one model
@@ -23,7 +24,7 @@ struct Trace: Sendable {
     ///   - conversationsPerSecond: arrival rate of new conversations (simulated).
     ///   - answer: the text the simulated node answers with, so later turns carry it as the real client would.
     init(seed: UInt64, seconds: Double, conversationsPerSecond: Double, answer: String, zipf: Double = 1.1) {
-        var random = SplitMix(state: seed)
+        var random = FastRandom(seed: seed)
         let weights = (1...Self.models.count).map { 1 / pow(Double($0), zipf) }
         let total = weights.reduce(0, +)
         var requests: [Request] = []
@@ -56,16 +57,7 @@ struct Trace: Sendable {
     }
 }
 
-/// SplitMix64: small, fast, seeded.
-struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
+extension FastRandom {
+    /// Uniform in [0, 1).
     mutating func unit() -> Double { Double(next() >> 11) / Double(1 << 53) }
 }

@@ -33,8 +33,7 @@ public enum AffinityPlacement {
         let farmService = measured.isEmpty ? nil : measured.reduce(0, +) / Double(measured.count)
         let copies = warmCopies(nodes)
         let estimates = tier.map { node in
-            costModel.estimate(
-                model, on: node, now: now, demand: { demand($0) / Double(max(1, copies[$0] ?? 1)) }, farmServiceSeconds: farmService)
+            costModel.estimate(model, on: node, now: now, demand: { demandPerCopy($0, copies, demand) }, farmServiceSeconds: farmService)
         }
         let best = estimates.map(\.seconds).min()!
         if let conversationNode, let previous = estimates.first(where: { $0.nodeIndex == conversationNode }),
@@ -53,6 +52,10 @@ public enum AffinityPlacement {
 
     /// A model's demand shared among the healthy nodes holding it warm: evicting one of three copies
     /// costs a third of what evicting the only copy would.
+    static func demandPerCopy(_ model: ModelName, _ copies: [ModelName: Int], _ demand: (ModelName) -> Double) -> Double {
+        demand(model) / Double(max(1, copies[model] ?? 1))
+    }
+
     static func warmCopies(_ nodes: [NodeSnapshot]) -> [ModelName: Int] {
         var copies: [ModelName: Int] = [:]
         for node in nodes where node.health == .healthy {

@@ -41,7 +41,7 @@ public enum ReplicaPlanner {
             // Only where VRAM is known (`vramGB`): elsewhere Ollama might make the copy wait for room and hold up real loads.
             for node in tier where node.config.vramGB != nil && !node.isLoaded(model) && !busyNodes.contains(node.index) {
                 let estimate = costModel.estimate(
-                    model, on: node, now: now, demand: { demand($0) / Double(max(1, copies[$0] ?? 1)) }, farmServiceSeconds: service)
+                    model, on: node, now: now, demand: { AffinityPlacement.demandPerCopy($0, copies, demand) }, farmServiceSeconds: service)
                 let load = costModel.predictedLoadSeconds(model, on: node)
                 guard estimate.startsNow else { continue }
                 let victims = CostModel.evictionVictims(

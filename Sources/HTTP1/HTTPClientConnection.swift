@@ -1,6 +1,6 @@
 /// One upstream TCP connection with its read buffer; lives in the pool while idle.
+// @unchecked Sendable: a connection is used by one request at a time; the pool hands it over under its lock.
 final class HTTPClientConnection: @unchecked Sendable {
-    // Safe: a connection is used by exactly one request at a time; the pool hands it over under its lock.
     let socket: Socket
     let buffer = ReadBuffer()
     let poolKey: String

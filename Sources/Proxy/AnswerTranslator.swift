@@ -5,6 +5,8 @@ import Balancer
 protocol AnswerTranslator {
     /// `Content-Type` of a streamed answer.
     var streamContentType: String { get }
+    /// `Content-Type` of a whole answer: OpenAI's plain JSON, or Ollama's with a charset.
+    var completionContentType: String { get }
     /// The body for a whole (non-streamed) answer; `raw` is the node's bytes, `answer` their parse.
     mutating func completion(from answer: JSONValue, raw: [UInt8]) -> [UInt8]
     /// What to send for one NDJSON line of the node's stream (possibly nothing).
@@ -18,6 +20,7 @@ protocol AnswerTranslator {
 
 extension AnswerTranslator {
     var passesBytesThrough: Bool { false }
+    var completionContentType: String { "application/json" }
 }
 
 extension ChatResponseTranslation: AnswerTranslator {
@@ -32,6 +35,7 @@ extension ChatResponseTranslation: AnswerTranslator {
 struct PassThroughTranslator: AnswerTranslator {
     var streamContentType: String { "application/x-ndjson" }
     var passesBytesThrough: Bool { true }
+    var completionContentType: String { "application/json; charset=utf-8" }
     func completion(from answer: JSONValue, raw: [UInt8]) -> [UInt8] { raw }
     func events(for line: JSONValue, raw: ArraySlice<UInt8>) -> [UInt8] {
         var out = Array(raw)

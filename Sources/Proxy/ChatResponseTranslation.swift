@@ -19,9 +19,9 @@ struct ChatResponseTranslation {
         self.id = id
     }
 
-    static func makeID<R: RandomNumberGenerator>(using random: inout R) -> String {
+    static func makeID<R: RandomNumberGenerator>(prefix: String = "chatcmpl-", using random: inout R) -> String {
         let alphabet = Array("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789".utf8)
-        var id = Array("chatcmpl-".utf8)
+        var id = Array(prefix.utf8)
         for _ in 0..<24 { id.append(alphabet[Int.random(in: 0..<alphabet.count, using: &random)]) }
         return String(decoding: id, as: UTF8.self)
     }
@@ -90,11 +90,14 @@ struct ChatResponseTranslation {
         ]
     }
 
-    private func append(_ value: JSONValue, to out: inout [UInt8]) {
+    /// One server-sent event carrying `value`.
+    static func appendEvent(_ value: JSONValue, to out: inout [UInt8]) {
         out.append(contentsOf: "data: ".utf8)
         value.write(into: &out)
         out.append(contentsOf: [10, 10])
     }
+
+    private func append(_ value: JSONValue, to out: inout [UInt8]) { Self.appendEvent(value, to: &out) }
 
     private func finishReason(_ answer: JSONValue) -> JSONValue {
         guard let reason = answer["done_reason"]?.stringValue, !reason.isEmpty else {
@@ -105,7 +108,10 @@ struct ChatResponseTranslation {
         return .string(reason)
     }
 
-    private func usage(_ answer: JSONValue) -> JSONValue {
+    private func usage(_ answer: JSONValue) -> JSONValue { Self.usage(answer) }
+
+    /// OpenAI's `usage` from Ollama's counters.
+    static func usage(_ answer: JSONValue) -> JSONValue {
         let prompt = answer["prompt_eval_count"]?.intValue ?? 0
         let completion = answer["eval_count"]?.intValue ?? 0
         return ["prompt_tokens": .int(prompt), "completion_tokens": .int(completion), "total_tokens": .int(prompt + completion)]
@@ -121,7 +127,7 @@ struct ChatResponseTranslation {
             let index = toolCallIndex
             toolCallIndex += 1
             let arguments = function?["arguments"].map { $0.serializedString() } ?? "{}"
-            let id = call["id"]?.stringValue ?? "call_" + String(Self.makeID(using: &random).suffix(8))
+            let id = call["id"]?.stringValue ?? String(Self.makeID(prefix: "call_", using: &random).prefix(13))
             return [
                 "id": .string(id), "index": .int(Int64(index)), "type": "function",
                 "function": ["name": .string(function?["name"]?.stringValue ?? ""), "arguments": .string(arguments)],

@@ -8,8 +8,8 @@ import Synchronization
 /// Reaches OpenAI-compatible cloud endpoints over HTTPS with URLSession (TLS is the reason it is
 /// not our own client). Bodies stream through the delegate piece by piece; the per-host
 /// connection cap is raised from URLSession's default of 6 so streams do not queue behind each other.
+// @unchecked Sendable: the only mutable state, `exchanges`, is behind a Mutex; `session` is set once in init.
 final class CloudClient: NSObject, URLSessionDataDelegate, @unchecked Sendable {
-    // Safe: the only mutable state, `exchanges`, is behind a Mutex; `session` is set once in init.
     private let exchanges = Mutex<[Int: CloudExchange]>([:])
     private var session: URLSession!
 
@@ -76,8 +76,8 @@ struct CloudResponse: Sendable {
 }
 
 /// One request's state between URLSession's delegate callbacks and the task awaiting them.
+// @unchecked Sendable: every field is read and written under `lock`; `task` is set before the task resumes.
 final class CloudExchange: @unchecked Sendable {
-    // Safe: every field is read and written under `lock`; `task` is set before the task resumes.
     private let lock = Mutex(())
     private var head: CheckedContinuation<CloudResponse, any Error>?
     private var stream: AsyncThrowingStream<Data, any Error>.Continuation?

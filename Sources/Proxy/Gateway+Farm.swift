@@ -209,9 +209,8 @@ extension Gateway {
         let body = translator.completion(from: answer, raw: raw)
         var usage = Usage()
         usage.firstByteAt = .now
-        let contentType = translator.streamContentType == "text/event-stream" ? "application/json" : "application/json; charset=utf-8"
         do {
-            try await writer.respond(status: 200, headers: ["Content-Type": contentType], body: body)
+            try await writer.respond(status: 200, headers: ["Content-Type": translator.completionContentType], body: body)
         } catch {
             return .abandoned
         }
@@ -248,15 +247,21 @@ extension Gateway {
             return true
         }
         let passThrough = translator.passesBytesThrough
+        var endsMidLine = false
+        /// Pass-through: parses a line only if it can end the stream; false when it was an error.
+        func inspect(_ line: ArraySlice<UInt8>) throws -> Bool {
+            guard Self.mayEndStream(line) else { return true }
+            let chunk = try JSONParser.parse(Array(line))
+            if chunk["error"] != nil { return false }
+            if chunk["done"]?.boolValue == true { usage.record(final: chunk) }
+            return true
+        }
         do {
             var open = true
             while open, let piece = try await response.next() {
                 if passThrough {
                     // The node's bytes go on untouched; only a final or error line is parsed.
-                    for line in try splitter.lines(in: piece) where open && Self.mayEndStream(line) {
-                        let chunk = try JSONParser.parse(Array(line))
-                        if chunk["error"] != nil { open = false } else if chunk["done"]?.boolValue == true { usage.record(final: chunk) }
-                    }
+                    for line in try splitter.lines(in: piece) where open { open = try inspect(line) }
                     if usage.firstByteAt == nil { usage.firstByteAt = .now }
                     try await writer.write(piece)
                     continue
@@ -270,10 +275,9 @@ extension Gateway {
                     try await writer.write(events)
                 }
             }
-            if passThrough, open, let rest = splitter.remainder(), !rest.isEmpty, Self.mayEndStream(rest) {
-                let chunk = try JSONParser.parse(Array(rest))
-                if chunk["error"] != nil { open = false } else if chunk["done"]?.boolValue == true { usage.record(final: chunk) }
-                splitter = LineSplitter()
+            if passThrough, open, let rest = splitter.remainder(), !rest.isEmpty {
+                endsMidLine = true  // already forwarded without its newline
+                open = try inspect(rest)
             }
             if open, let rest = splitter.remainder(), !rest.isEmpty {
                 var events = [UInt8]()
@@ -291,14 +295,14 @@ extension Gateway {
                 return .abandoned
             }
             logger.warning("stream from node \(node.name) broke: \(error)")
-            if passThrough && splitter.hasPartialLine { try? await writer.write([10]) }  // end the half-sent line first
+            if passThrough && (splitter.hasPartialLine || endsMidLine) { try? await writer.write([10]) }  // end the half-sent line first
             try? await writer.write(translator.errorEvent("the node serving this request failed mid-stream: \(error)"))
             try? await writer.finish()
             response.close()
             return .served(status: 200, usage: usage)
         }
         if !usage.complete {
-            if passThrough && splitter.hasPartialLine { try? await writer.write([10]) }
+            if passThrough && (splitter.hasPartialLine || endsMidLine) { try? await writer.write([10]) }
             try? await writer.write(translator.errorEvent("node \(node.name) ended the stream before it was complete"))
         }
         try? await writer.finish()

@@ -53,10 +53,13 @@ extension Gateway {
         }
         // The bytes go on as sent unless TensorWall must change them (a default keep_alive, a prefixed name).
         var upstreamBody = request.body
-        if (fields["keep_alive"] == nil && config.keepAlive != nil) || requested.hasPrefix("ollama/") {
+        if requested.hasPrefix("ollama/") {
             if fields["keep_alive"] == nil, let keepAlive = config.keepAlive { fields["keep_alive"] = keepAlive }
             fields["model"] = .string(model.canonical)
             upstreamBody = JSONValue.object(fields).serialized()
+        } else if fields["keep_alive"] == nil, let keepAlive = config.keepAlive {
+            // Only a field to add: splice it in rather than re-encode the whole body (images included).
+            upstreamBody = JSONSplice.prependingField("keep_alive", keepAlive, to: request.body)
         }
         var call = FarmCall(
             model: model, requestedName: requested, path: endpoint.rawValue, body: upstreamBody, stream: stream,

@@ -5,7 +5,8 @@ import Health
 import Synchronization
 
 /// What a config builds and a reload replaces as a whole: the cluster of node actors, its health
-/// monitor, the key checks and the upstream timeouts. A request keeps the runtime it started with.
+/// monitor, the key checks and the upstream timeouts. A lease keeps the node actor it was taken on,
+/// so requests in flight finish against the old runtime's nodes after a reload.
 final class GatewayRuntime: Sendable {
     let config: ClusterConfig
     let cluster: Cluster

@@ -47,7 +47,7 @@ struct TextCompletionTranslation: AnswerTranslator {
     func errorEvent(_ message: String) -> [UInt8] { ChatResponseTranslation.errorEvent(message) }
 
     static func makeID<R: RandomNumberGenerator>(using random: inout R) -> String {
-        "cmpl-" + ChatResponseTranslation.makeID(using: &random).dropFirst("chatcmpl-".count)
+        ChatResponseTranslation.makeID(prefix: "cmpl-", using: &random)
     }
 
     private func chunk(choices: [JSONValue]) -> JSONValue {
@@ -57,11 +57,7 @@ struct TextCompletionTranslation: AnswerTranslator {
         ]
     }
 
-    private func append(_ value: JSONValue, to out: inout [UInt8]) {
-        out.append(contentsOf: "data: ".utf8)
-        value.write(into: &out)
-        out.append(contentsOf: [10, 10])
-    }
+    private func append(_ value: JSONValue, to out: inout [UInt8]) { ChatResponseTranslation.appendEvent(value, to: &out) }
 
     private func finishReason(_ answer: JSONValue) -> JSONValue {
         guard let reason = answer["done_reason"]?.stringValue, !reason.isEmpty, reason != "load", reason != "unload" else {
@@ -70,11 +66,7 @@ struct TextCompletionTranslation: AnswerTranslator {
         return .string(reason)
     }
 
-    private func usage(_ answer: JSONValue) -> JSONValue {
-        let prompt = answer["prompt_eval_count"]?.intValue ?? 0
-        let completion = answer["eval_count"]?.intValue ?? 0
-        return ["prompt_tokens": .int(prompt), "completion_tokens": .int(completion), "total_tokens": .int(prompt + completion)]
-    }
+    private func usage(_ answer: JSONValue) -> JSONValue { ChatResponseTranslation.usage(answer) }
 }
 
 /// Ollama `/api/embed` answers as OpenAI `/v1/embeddings` lists, as floats or base64 of
@@ -83,7 +75,7 @@ struct EmbeddingTranslation: AnswerTranslator {
     let model: String
     let base64: Bool
 
-    var streamContentType: String { "text/event-stream" }  // never streamed; marks the answer as OpenAI's
+    var streamContentType: String { "text/event-stream" }  // never streamed
 
     func completion(from answer: JSONValue, raw: [UInt8]) -> [UInt8] {
         let vectors = answer["embeddings"]?.arrayValue ?? []

@@ -58,7 +58,12 @@ final class UsageLedger: Sendable {
         var totals: [Key: Totals] = [:]
         var firstToken: [ModelNode: Histogram] = [:]
         var duration: [ModelNode: Histogram] = [:]
-        var recent: [Entry] = []
+        /// The last `recentCapacity` requests as a ring: `recentNext` is where the next one goes.
+        var ring: [Entry] = []
+        var recentNext = 0
+
+        /// Oldest first.
+        var recent: [Entry] { ring.count < UsageLedger.recentCapacity ? ring : Array(ring[recentNext...] + ring[..<recentNext]) }
     }
 
     static let recentCapacity = 100
@@ -77,8 +82,13 @@ final class UsageLedger: Sendable {
             let pair = ModelNode(model: entry.model, node: entry.node)
             if let ttft = entry.firstTokenSeconds { state.firstToken[pair, default: Histogram()].observe(ttft) }
             state.duration[pair, default: Histogram()].observe(entry.durationSeconds)
-            state.recent.append(entry)
-            if state.recent.count > Self.recentCapacity { state.recent.removeFirst(state.recent.count - Self.recentCapacity) }
+            // A ring, so a full buffer costs one store per request instead of shifting a hundred entries.
+            if state.ring.count < Self.recentCapacity {
+                state.ring.append(entry)
+            } else {
+                state.ring[state.recentNext] = entry
+            }
+            state.recentNext = (state.recentNext + 1) % Self.recentCapacity
         }
     }
 

@@ -1,15 +1,10 @@
 @testable import Balancer
 
-/// A deterministic generator (SplitMix64) so placement is tested without chance.
-struct SeededGenerator: RandomNumberGenerator, Sendable {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+/// A deterministic generator (the balancer's own SplitMix64) so placement is tested without chance.
+typealias SeededGenerator = FastRandom
+
+extension FastRandom {
+    init(state: UInt64) { self.init(seed: state) }
 }
 
 let gigabyte: Int64 = 1_000_000_000

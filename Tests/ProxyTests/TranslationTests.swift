@@ -117,3 +117,25 @@ import Testing
         #expect(throws: CommandLineOptions.UsageError.self) { try CommandLineOptions.parse(arguments) }
     }
 }
+
+@Suite struct JSONSpliceTests {
+    @Test func prependsAFieldWithoutTouchingTheRest() throws {
+        let body = Array(#"  {"model":"llama3.2","messages":[{"role":"user","content":"hi \u00e9"}]}"#.utf8)
+        let spliced = JSONSplice.prependingField("keep_alive", "30m", to: body)
+        #expect(
+            String(decoding: spliced, as: UTF8.self)
+                == #"  {"keep_alive":"30m","model":"llama3.2","messages":[{"role":"user","content":"hi \u00e9"}]}"#)
+        #expect(
+            String(decoding: JSONSplice.prependingField("keep_alive", -1, to: Array("{ }".utf8)), as: UTF8.self) == #"{"keep_alive":-1 }"#)
+    }
+
+    @Test func nativeRequestsGetTheDefaultKeepAliveAndKeepTheirModelName() async throws {
+        let farm = try await TestFarm.start([.init(preload: ["llama3.2"])]) { $0.keepAlive = "30m" }
+        defer { Task { await farm.stop() } }
+        try await farm.waitUntilAllHealthy()
+        _ = try await farm.text("POST", "/api/generate", body: #"{"model":"llama3.2","prompt":"x","stream":false}"#)
+        let sent = farm.nodes[0].lastBody("/api/generate")
+        #expect(sent?["keep_alive"] == "30m")
+        #expect(sent?["model"] == "llama3.2")
+    }
+}
