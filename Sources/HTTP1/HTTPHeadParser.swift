@@ -1,52 +1,91 @@
 /// Parses a message head (start line and header fields) strictly: CRLF only, no folding,
 /// no whitespace before the colon, no control bytes in values. Strictness here is what stops
 /// request smuggling between TensorWall and whatever sits in front of it.
+///
+/// Works on bytes, not `String`: splitting a `String` on "\r\n" walks grapheme clusters and was
+/// an eighth of the proxy's CPU time in the request profile.
 enum HTTPHeadParser {
     struct Head {
         var startLine: [Substring]
         var headers: HTTPHeaders
     }
 
+    private static let cr = UInt8(ascii: "\r")
+    private static let lf = UInt8(ascii: "\n")
+    private static let space = UInt8(ascii: " ")
+    private static let tab = UInt8(ascii: "\t")
+
     /// `bytes` is the head without its final empty line (i.e. up to, not including, the last CRLF CRLF).
     static func parse(_ bytes: UnsafeRawBufferPointer, startLineParts: Int) throws(HTTPParseError) -> Head {
-        for byte in bytes where byte == 0 {
-            throw .malformed("NUL byte in header")
-        }
-        // obs-text (non-UTF-8 bytes) in values is tolerated and replaced, never interpreted.
-        let text = String(decoding: bytes, as: UTF8.self)
-        var lines = text.split(separator: "\r\n", omittingEmptySubsequences: false)
-        guard !lines.isEmpty else { throw .malformed("empty request") }
-        let startLine = lines.removeFirst()
-        if startLine.contains("\n") || startLine.contains("\r") { throw .malformed("bare LF in start line") }
-        let parts = startLine.split(separator: " ", maxSplits: startLineParts - 1, omittingEmptySubsequences: false)
+        if bytes.contains(0) { throw .malformed("NUL byte in header") }
+        let startLineEnd = try lineEnd(in: bytes, from: 0, bareError: "bare LF in start line")
+        // obs-text (non-UTF-8 bytes) is tolerated and replaced, never interpreted.
+        let startLine = Substring(String(decoding: UnsafeRawBufferPointer(rebasing: bytes[0..<startLineEnd]), as: UTF8.self))
+        let parts = startLine.utf8.split(separator: space, maxSplits: startLineParts - 1, omittingEmptySubsequences: false)
+            .map { Substring($0) }
         guard parts.count == startLineParts || (startLineParts == 3 && parts.count == 2 && parts[0].hasPrefix("HTTP/"))
         else {
             throw .malformed("malformed start line")
         }
         var headers = HTTPHeaders()
-        for line in lines {
-            if line.contains("\n") || line.contains("\r") { throw .malformed("bare CR or LF in header") }
-            guard let first = line.first else { throw .malformed("empty header line") }
-            if first == " " || first == "\t" { throw .malformed("obsolete header folding") }
-            guard let colon = line.firstIndex(of: ":") else { throw .malformed("header without colon") }
-            let name = line[..<colon]
-            guard !name.isEmpty, name.utf8.allSatisfy(isTokenByte) else { throw .malformed("invalid header name") }
-            let value = line[line.index(after: colon)...].trimmingSpaces()
-            if value.utf8.contains(where: { $0 < 0x20 && $0 != 0x09 || $0 == 0x7F }) {
-                throw .malformed("control character in header value")
-            }
-            headers.add(String(name), String(value))
+        var lineStart = startLineEnd + 2
+        while lineStart <= bytes.count {
+            let end = try lineEnd(in: bytes, from: lineStart, bareError: "bare CR or LF in header")
+            try headers.addField(UnsafeRawBufferPointer(rebasing: bytes[lineStart..<end]))
+            lineStart = end + 2
         }
         return Head(startLine: parts, headers: headers)
     }
 
+    /// The offset of the CRLF ending the line that starts at `start` (or the end of the head);
+    /// a CR or LF on its own inside the line is refused.
+    private static func lineEnd(in bytes: UnsafeRawBufferPointer, from start: Int, bareError: String) throws(HTTPParseError) -> Int {
+        var index = start
+        while index < bytes.count {
+            let byte = bytes[index]
+            if byte == cr, index + 1 < bytes.count, bytes[index + 1] == lf { return index }
+            if byte == cr || byte == lf { throw .malformed(bareError) }
+            index += 1
+        }
+        return bytes.count
+    }
+
     static func isTokenByte(_ byte: UInt8) -> Bool {
+        tokenBytes[Int(byte)]
+    }
+
+    /// RFC 9110 `tchar`, as a table: header names are checked byte by byte on every request.
+    private static let tokenBytes: [Bool] = (0..<256).map { value in
+        let byte = UInt8(value)
         switch byte {
         case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"):
             return true
         default:
             return "!#$%&'*+-.^_`|~".utf8.contains(byte)
         }
+    }
+
+    fileprivate static func isSpaceOrTab(_ byte: UInt8) -> Bool { byte == space || byte == tab }
+}
+
+extension HTTPHeaders {
+    /// Adds one `name: value` line of a head, refusing what RFC 9112 forbids.
+    fileprivate mutating func addField(_ line: UnsafeRawBufferPointer) throws(HTTPParseError) {
+        guard let first = line.first else { throw .malformed("empty header line") }
+        if HTTPHeadParser.isSpaceOrTab(first) { throw .malformed("obsolete header folding") }
+        guard let colon = line.firstIndex(of: UInt8(ascii: ":")) else { throw .malformed("header without colon") }
+        guard colon > 0, line[..<colon].allSatisfy(HTTPHeadParser.isTokenByte) else { throw .malformed("invalid header name") }
+        var valueStart = colon + 1
+        var valueEnd = line.count
+        while valueStart < valueEnd, HTTPHeadParser.isSpaceOrTab(line[valueStart]) { valueStart += 1 }
+        while valueEnd > valueStart, HTTPHeadParser.isSpaceOrTab(line[valueEnd - 1]) { valueEnd -= 1 }
+        let value = UnsafeRawBufferPointer(rebasing: line[valueStart..<valueEnd])
+        if value.contains(where: { $0 < 0x20 && $0 != 0x09 || $0 == 0x7F }) {
+            throw .malformed("control character in header value")
+        }
+        add(
+            String(decoding: UnsafeRawBufferPointer(rebasing: line[..<colon]), as: UTF8.self),
+            String(decoding: value, as: UTF8.self))
     }
 }
 

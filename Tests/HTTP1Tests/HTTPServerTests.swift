@@ -95,6 +95,10 @@ import Testing
         ("GET / HTTP/1.1\r\nHost: x\r\nX-Injected: a\rInjected: b\r\n\r\n", "400"),
         ("GET / HTTP/1.1\r\nHost: x\r\nX-Nul: a\u{0}b\r\n\r\n", "400"),
         ("GET /a b HTTP/1.1\r\nHost: x\r\n\r\n", "400"),
+        ("GET / HTTP/1.1\r\nHost: x\r\n: no-name\r\n\r\n", "400"),
+        ("GET / HTTP/1.1\r\nHost: x\r\nNoColon\r\n\r\n", "400"),
+        ("GET / HTTP/1.1\r\nHost: x\r\nX-Bell: a\u{7}b\r\n\r\n", "400"),
+        ("GET / HTTP/1.1\r\nHost: x\r\nX-End: a\r\r\n\r\n", "400"),
     ])
     func refusesAmbiguousOrMalformedRequests(raw: String, status: String) async throws {
         let server = try startEchoServer()
