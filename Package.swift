@@ -11,7 +11,9 @@ let package = Package(
     ],
     targets: [
         // Sockets, the HTTP/1.1 codec, server and keep-alive client shared by the proxy and the simulator.
-        .target(name: "HTTP1"),
+        .target(name: "HTTP1", dependencies: ["CEpoll"]),
+        // <sys/epoll.h>, which Glibc's module map leaves out.
+        .systemLibrary(name: "CEpoll", path: "Sources/CEpoll"),
         // Node actors, placement and the config model: pure, no sockets.
         .target(name: "Balancer"),
         // Probes and health state; the transport is injected.

@@ -1,17 +1,16 @@
-import Dispatch
 @preconcurrency import Glibc
 import Synchronization
 
 /// A non-blocking socket whose readiness is awaited rather than blocked on.
 ///
-/// Each direction has one DispatchSource that stays suspended while nobody waits, so an idle
-/// connection costs a descriptor and two small objects, never a thread. Deadlines are enforced by
-/// one shared sweeper instead of a timer per wait.
+/// The socket is registered with the shared `EventLoop` the first time something waits on it,
+/// edge-triggered for both directions, and stays registered: an idle connection costs a
+/// descriptor and one small object, never a thread, and a wait costs no system call. An edge
+/// that arrives while nobody waits is remembered, so the next wait returns at once and its
+/// caller retries. Deadlines are enforced by one shared sweeper instead of a timer per wait.
 public final class Socket: Sendable {
     public let fd: Int32
-    private let queue: DispatchQueue
     private let state = Mutex(State())
-    private let descriptor: DescriptorOwner
 
     enum Direction { case read, write }
 
@@ -22,18 +21,19 @@ public final class Socket: Sendable {
     }
 
     private struct Watch {
-        var source: (any DispatchSourceProtocol)?
-        var activated = false
-        var suspended = true
         var waiter: Waiter?
-        /// Read side only: called (once) when readiness shows the peer hung up; see `watchForPeerClose`.
-        var peerCloseCallback: (@Sendable () -> Void)?
+        /// An edge arrived while nobody waited: the next wait must not sleep.
+        var ready = false
     }
 
     private struct State {
         var read = Watch()
         var write = Watch()
+        /// Set once registered with the event loop.
+        var token: UInt64?
         var closed = false
+        /// Called (once) when readiness shows the peer hung up; see `watchForPeerClose`.
+        var peerCloseCallback: (@Sendable () -> Void)?
 
         subscript(direction: Direction) -> Watch {
             get { direction == .read ? read : write }
@@ -42,15 +42,10 @@ public final class Socket: Sendable {
     }
 
     private static let nextWaiterID = Atomic<UInt64>(1)
-    private static let queues: [DispatchQueue] = (0..<4).map { DispatchQueue(label: "tensorwall.socket.\($0)") }
-    private static let nextQueue = Atomic<Int>(0)
 
     /// Takes ownership of `fd`, which must already be non-blocking.
     public init(adopting fd: Int32) {
         self.fd = fd
-        self.descriptor = DescriptorOwner(fd: fd)
-        let index = Self.nextQueue.wrappingAdd(1, ordering: .relaxed).oldValue
-        self.queue = Self.queues[index % Self.queues.count]
     }
 
     deinit {
@@ -60,32 +55,29 @@ public final class Socket: Sendable {
     public var isClosed: Bool { state.withLock { $0.closed } }
 
     /// Waits until the descriptor is readable (or writable), the deadline passes, the socket closes or the task is cancelled.
+    /// May return early (a remembered edge); callers retry their system call and wait again.
     func wait(for direction: Direction, until deadline: ContinuousClock.Instant?) async throws {
         let id = Self.nextWaiterID.wrappingAdd(1, ordering: .relaxed).oldValue
         try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-                let failure: (any Error)? = state.withLock { state in
-                    if state.closed { return SocketError.closed }
-                    if Task.isCancelled { return CancellationError() }
-                    if let deadline, deadline <= .now { return SocketError.timedOut }
+                enum Start { case waiting, readyNow, failed(any Error) }
+                let start = state.withLock { state -> Start in
+                    if state.closed { return .failed(SocketError.closed) }
+                    if Task.isCancelled { return .failed(CancellationError()) }
+                    if let deadline, deadline <= .now { return .failed(SocketError.timedOut) }
                     precondition(state[direction].waiter == nil, "two waiters for one socket direction")
-                    state[direction].waiter = Waiter(id: id, continuation: continuation, deadline: deadline)
-                    makeSourceIfNeeded(direction, &state)
-                    if state[direction].suspended {
-                        state[direction].suspended = false
-                        if state[direction].activated {
-                            state[direction].source!.resume()
-                        } else {
-                            state[direction].activated = true
-                            state[direction].source!.activate()
-                        }
+                    if state[direction].ready {
+                        state[direction].ready = false
+                        return .readyNow
                     }
-                    return nil
+                    registerIfNeeded(&state)
+                    state[direction].waiter = Waiter(id: id, continuation: continuation, deadline: deadline)
+                    return .waiting
                 }
-                if let failure {
-                    continuation.resume(throwing: failure)
-                } else if deadline != nil {
-                    DeadlineSweeper.shared.watch(self)
+                switch start {
+                case .failed(let error): continuation.resume(throwing: error)
+                case .readyNow: continuation.resume()
+                case .waiting: if deadline != nil { DeadlineSweeper.shared.watch(self) }
                 }
             }
         } onCancel: {
@@ -93,68 +85,55 @@ public final class Socket: Sendable {
         }
     }
 
-    private func makeSourceIfNeeded(_ direction: Direction, _ state: inout State) {
-        guard state[direction].source == nil else { return }
-        let source: any DispatchSourceProtocol =
-            direction == .read
-            ? DispatchSource.makeReadSource(fileDescriptor: fd, queue: queue)
-            : DispatchSource.makeWriteSource(fileDescriptor: fd, queue: queue)
-        source.setEventHandler { [weak self] in self?.sourceFired(direction) }
-        // The handler holds the owner strongly: the descriptor must be closed even if this
-        // socket object is long gone by the time dispatch finishes cancelling.
-        let descriptor = self.descriptor
-        descriptor.sourceCreated()
-        source.setCancelHandler { descriptor.sourceCancelled() }
-        state[direction].source = source
+    private func registerIfNeeded(_ state: inout State) {
+        guard state.token == nil else { return }
+        // An edge may be delivered on the loop thread before this returns; it waits for this
+        // lock and then finds the waiter that the caller stores in the same critical section.
+        state.token = EventLoop.shared.register(self, fd: fd)
     }
 
-    private func sourceFired(_ direction: Direction) {
-        let (waiter, callback) = state.withLock { state -> (Waiter?, (@Sendable () -> Void)?) in
-            if !state[direction].suspended, !state.closed {
-                state[direction].suspended = true
-                state[direction].source?.suspend()
+    /// Called by the event loop: wakes the waiter of each ready direction, or remembers the edge.
+    func ready(_ readiness: EventLoop.Readiness) {
+        var woken: [Waiter] = []
+        let callback = state.withLock { state -> (@Sendable () -> Void)? in
+            guard !state.closed else { return nil }
+            for direction in [Direction.read, .write]
+            where readiness.contains(direction == .read ? .readable : .writable) {
+                if let waiter = state[direction].waiter {
+                    woken.append(waiter)
+                    state[direction].waiter = nil
+                } else {
+                    state[direction].ready = true
+                }
             }
-            let waiter = state[direction].waiter
-            state[direction].waiter = nil
-            let callback = state[direction].peerCloseCallback
-            state[direction].peerCloseCallback = nil
-            return (waiter, callback)
+            // Readable while a request is being handled: either the peer hung up, or it pipelined
+            // the next request (then keep watching; the bytes wait for the next read). Peeked under
+            // the lock so the descriptor cannot be closed and reused meanwhile.
+            guard readiness.contains(.readable), state.peerCloseCallback != nil, SocketCalls.peerHasClosed(fd) else { return nil }
+            defer { state.peerCloseCallback = nil }
+            return state.peerCloseCallback
         }
-        waiter?.continuation.resume()
-        // Readable while a request is being handled: either the peer hung up, or it pipelined the
-        // next request (then stop watching; the bytes wait for the next read).
-        if let callback, SocketCalls.peerHasClosed(fd) { callback() }
+        for waiter in woken { waiter.continuation.resume() }
+        callback?()
     }
 
     /// Calls `onPeerClose` if the peer hangs up before `stopWatchingForPeerClose()`. Callback based,
     /// not a waiting task: cancelling a task per request to stop a watch costs memory the Swift
     /// runtime does not give back (measured: BENCHMARKS.md).
     func watchForPeerClose(_ onPeerClose: @escaping @Sendable () -> Void) {
-        state.withLock { state in
-            guard !state.closed, state.read.waiter == nil else { return }
-            state.read.peerCloseCallback = onPeerClose
-            makeSourceIfNeeded(.read, &state)
-            if state.read.suspended {
-                state.read.suspended = false
-                if state.read.activated {
-                    state.read.source!.resume()
-                } else {
-                    state.read.activated = true
-                    state.read.source!.activate()
-                }
-            }
+        let hungUp = state.withLock { state -> Bool in
+            guard !state.closed, state.read.waiter == nil else { return false }
+            registerIfNeeded(&state)
+            // An edge that came while nobody watched may have been the hang-up.
+            if state.read.ready, SocketCalls.peerHasClosed(fd) { return true }
+            state.peerCloseCallback = onPeerClose
+            return false
         }
+        if hungUp { onPeerClose() }
     }
 
     func stopWatchingForPeerClose() {
-        state.withLock { state in
-            guard state.read.peerCloseCallback != nil else { return }
-            state.read.peerCloseCallback = nil
-            if !state.read.suspended, !state.closed {
-                state.read.suspended = true
-                state.read.source?.suspend()
-            }
-        }
+        state.withLock { $0.peerCloseCallback = nil }
     }
 
     private func finishWait(_ direction: Direction, id: UInt64, with error: any Error) {
@@ -192,63 +171,19 @@ public final class Socket: Sendable {
 
     /// Closes the socket once; pending waits fail with `SocketError.closed`.
     public func close() {
-        let waiters = state.withLock { state -> [Waiter] in
-            guard !state.closed else { return [] }
+        let closing = state.withLock { state -> (waiters: [Waiter], token: UInt64?)? in
+            guard !state.closed else { return nil }
             state.closed = true
+            state.peerCloseCallback = nil
             let waiters = [state.read.waiter, state.write.waiter].compactMap { $0 }
             state.read.waiter = nil
             state.write.waiter = nil
-            for direction in [Direction.read, .write] {
-                guard let source = state[direction].source else { continue }
-                if !state[direction].activated {
-                    source.activate()
-                } else if state[direction].suspended {
-                    source.resume()
-                }
-                state[direction].suspended = false
-                source.cancel()
-            }
-            return waiters
+            return (waiters, state.token)
         }
-        descriptor.closeWhenUnwatched()
-        for waiter in waiters { waiter.continuation.resume(throwing: SocketError.closed) }
-    }
-}
-
-/// Closes a descriptor exactly once, and only after every DispatchSource watching it has been
-/// cancelled (closing earlier could let a reused descriptor number be watched by a stale source).
-final class DescriptorOwner: Sendable {
-    private let fd: Int32
-    private let state = Mutex((sources: 0, closeRequested: false, closed: false))
-
-    init(fd: Int32) {
-        self.fd = fd
-    }
-
-    func sourceCreated() {
-        state.withLock { $0.sources += 1 }
-    }
-
-    func sourceCancelled() {
-        let close = state.withLock { state -> Bool in
-            state.sources -= 1
-            return takeCloseTurn(&state)
-        }
-        if close { Glibc.close(fd) }
-    }
-
-    func closeWhenUnwatched() {
-        let close = state.withLock { state -> Bool in
-            state.closeRequested = true
-            return takeCloseTurn(&state)
-        }
-        if close { Glibc.close(fd) }
-    }
-
-    private func takeCloseTurn(_ state: inout (sources: Int, closeRequested: Bool, closed: Bool)) -> Bool {
-        guard state.sources == 0, state.closeRequested, !state.closed else { return false }
-        state.closed = true
-        return true
+        guard let closing else { return }
+        if let token = closing.token { EventLoop.shared.deregister(fd: fd, token: token) }
+        Glibc.close(fd)
+        for waiter in closing.waiters { waiter.continuation.resume(throwing: SocketError.closed) }
     }
 }
 
