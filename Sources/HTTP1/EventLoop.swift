@@ -2,13 +2,16 @@ import CEpoll
 @preconcurrency import Glibc
 import Synchronization
 
-/// One thread blocked in `epoll_wait` for every socket, waking exactly the task that waits.
+/// One thread that waits in `epoll_wait` for every socket and also runs the tasks that serve
+/// them: it is their `TaskExecutor`, so a task woken by a socket event continues on the thread
+/// that saw the event, with no hand-off to another thread.
 ///
-/// Sockets are registered once, edge-triggered, for both directions; an event resumes the waiting
-/// continuation straight from this thread. DispatchSources cost a hop through dispatch's manager
-/// thread and a serial queue per event, plus an `epoll_ctl` for every suspend and resume: in the
-/// request profile over half the CPU went to those context switches.
-final class EventLoop: Sendable {
+/// Sockets are registered once, edge-triggered, for both directions. Before this loop,
+/// DispatchSources cost a hop through dispatch's manager thread and a serial queue per event, an
+/// `epoll_ctl` for every suspend and resume, and a further hop into the cooperative pool: in the
+/// request profile over half the CPU went to those context switches. Work that hops to an actor
+/// (placement, node state) runs on the cooperative pool and comes back here through `enqueue`.
+final class EventLoop: TaskExecutor, Sendable {
     static let shared = EventLoop()
 
     /// What an event says about a socket.
@@ -22,21 +25,39 @@ final class EventLoop: Sendable {
         weak var socket: Socket?
     }
 
+    private struct Jobs: ~Copyable {
+        var queue: [UnownedJob] = []
+        /// The loop is (about to be) blocked in `epoll_wait`; an enqueue must wake it.
+        var sleeping = false
+    }
+
     private let epollDescriptor: Int32
+    /// Written to wake the loop when a job arrives from another thread.
+    private let wakeDescriptor: Int32
+    private static let wakeToken: UInt64 = 0
     /// Events carry a token, never a pointer: a token is not reused, so an event that arrives for a
     /// socket already closed (its descriptor perhaps reused) finds nothing.
     private let registrations = Mutex<[UInt64: Registration]>([:])
     private let nextToken = Atomic<UInt64>(1)
+    private let jobs = Mutex(Jobs())
 
     private init() {
         epollDescriptor = epoll_create1(Int32(EPOLL_CLOEXEC))
         precondition(epollDescriptor >= 0, "epoll_create1 failed: errno \(errno)")
+        wakeDescriptor = eventfd(0, Int32(EFD_NONBLOCK) | Int32(EFD_CLOEXEC))
+        precondition(wakeDescriptor >= 0, "eventfd failed: errno \(errno)")
+        var event = epoll_event()
+        event.events = EPOLLIN.rawValue
+        event.data.u64 = Self.wakeToken
+        precondition(epoll_ctl(epollDescriptor, EPOLL_CTL_ADD, wakeDescriptor, &event) == 0, "epoll_ctl failed: errno \(errno)")
         var thread = pthread_t()
         let loop = Unmanaged.passRetained(self).toOpaque()
         let created = pthread_create(
             &thread, nil,
             { raw in
-                Unmanaged<EventLoop>.fromOpaque(raw!).takeRetainedValue().run()
+                let loop = Unmanaged<EventLoop>.fromOpaque(raw!).takeRetainedValue()
+                tensorwall_name_thread("tensorwall-io")
+                loop.run()
                 return nil
             }, loop)
         precondition(created == 0, "cannot start the event loop thread: \(created)")
@@ -62,20 +83,34 @@ final class EventLoop: Sendable {
         _ = registrations.withLock { $0.removeValue(forKey: token) }
     }
 
+    func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        let wake = jobs.withLock { jobs -> Bool in
+            jobs.queue.append(job)
+            defer { jobs.sleeping = false }
+            return jobs.sleeping
+        }
+        if wake { _ = eventfd_write(wakeDescriptor, 1) }
+    }
+
     private func run() {
         let capacity = 256
         let events = UnsafeMutablePointer<epoll_event>.allocate(capacity: capacity)
         var ready: [(Socket, Readiness)] = []
         ready.reserveCapacity(capacity)
+        var running: [UnownedJob] = []
+        let executor = asUnownedTaskExecutor()
         while true {
-            let count = epoll_wait(epollDescriptor, events, Int32(capacity), -1)
-            if count < 0 {
-                if errno == EINTR { continue }
-                fatalError("epoll_wait failed: errno \(errno)")
+            let hasJobs = jobs.withLock { jobs -> Bool in
+                jobs.sleeping = jobs.queue.isEmpty
+                return !jobs.queue.isEmpty
             }
+            let count = epoll_wait(epollDescriptor, events, Int32(capacity), hasJobs ? 0 : -1)
+            if count < 0 && errno != EINTR { fatalError("epoll_wait failed: errno \(errno)") }
             registrations.withLock { registrations in
-                for index in 0..<Int(count) {
+                for index in 0..<max(0, Int(count)) {
                     let event = events[index]
+                    guard event.data.u64 != Self.wakeToken else { continue }
                     guard let socket = registrations[event.data.u64]?.socket else { continue }
                     var readiness: Readiness = []
                     let flags = event.events
@@ -85,8 +120,19 @@ final class EventLoop: Sendable {
                     ready.append((socket, readiness))
                 }
             }
+            for index in 0..<max(0, Int(count)) where events[index].data.u64 == Self.wakeToken {
+                var value: eventfd_t = 0
+                _ = eventfd_read(wakeDescriptor, &value)
+            }
+            // Waking a socket's waiter enqueues its task here; it runs below, on this thread.
             for (socket, readiness) in ready { socket.ready(readiness) }
             ready.removeAll(keepingCapacity: true)
+            jobs.withLock { jobs in
+                jobs.sleeping = false
+                swap(&running, &jobs.queue)
+            }
+            for job in running { job.runSynchronously(on: executor) }
+            running.removeAll(keepingCapacity: true)
         }
     }
 }

@@ -87,7 +87,7 @@ public final class HTTPServer: Sendable {
     public func start() throws -> Int {
         let (fd, port) = try SocketCalls.listen(host: configuration.host, port: configuration.port, backlog: configuration.backlog)
         let listener = Socket(adopting: fd)
-        let task = Task { [self] in await acceptLoop(listener) }
+        let task = Task(executorPreference: EventLoop.shared) { [self] in await acceptLoop(listener) }
         state.withLock {
             $0.listener = listener
             $0.acceptTask = task
@@ -122,7 +122,8 @@ public final class HTTPServer: Sendable {
                         socket.close()
                         continue
                     }
-                    Task { [self] in
+                    // Served on the event loop's thread: see `EventLoop`.
+                    Task(executorPreference: EventLoop.shared) { [self] in
                         let connection = HTTPServerConnection(
                             socket: socket, configuration: configuration, handler: handler, renderError: renderError, server: self)
                         await connection.run()

@@ -52,7 +52,7 @@ final class HTTPServerConnection {
     /// which is how an abandoned request frees its upstream slot at once.
     private func serve(_ request: HTTPRequest, _ writer: HTTPResponseWriter) async {
         let handler = self.handler
-        let task = Task { await handler(request, writer) }
+        let task = Task(executorPreference: EventLoop.shared) { await handler(request, writer) }
         socket.watchForPeerClose { task.cancel() }
         await withTaskCancellationHandler {
             await task.value

@@ -77,7 +77,7 @@ public final class Socket: Sendable {
                 switch start {
                 case .failed(let error): continuation.resume(throwing: error)
                 case .readyNow: continuation.resume()
-                case .waiting: if deadline != nil { DeadlineSweeper.shared.watch(self) }
+                case .waiting: if let deadline { DeadlineSweeper.shared.watch(self, until: deadline) }
                 }
             }
         } onCancel: {
@@ -145,28 +145,24 @@ public final class Socket: Sendable {
         waiter?.continuation.resume(throwing: error)
     }
 
-    /// Fails every wait whose deadline has passed; returns whether any wait with a deadline remains.
-    func expireWaits(now: ContinuousClock.Instant) -> Bool {
+    /// Fails every wait whose deadline has passed.
+    func expireWaits(now: ContinuousClock.Instant) {
         var expired: [Waiter] = []
-        let remaining = state.withLock { state -> Bool in
-            var remaining = false
+        state.withLock { state in
             for direction in [Direction.read, .write] {
-                guard let waiter = state[direction].waiter, let deadline = waiter.deadline else { continue }
-                if deadline <= now {
-                    expired.append(waiter)
-                    state[direction].waiter = nil
-                } else {
-                    remaining = true
-                }
+                guard let waiter = state[direction].waiter, let deadline = waiter.deadline, deadline <= now else { continue }
+                expired.append(waiter)
+                state[direction].waiter = nil
             }
-            return remaining
         }
         for waiter in expired { waiter.continuation.resume(throwing: SocketError.timedOut) }
-        return remaining
     }
 
-    var hasDeadlineWait: Bool {
-        state.withLock { $0.read.waiter?.deadline != nil || $0.write.waiter?.deadline != nil }
+    /// The earliest deadline of a wait in progress, if any has one.
+    var earliestDeadline: ContinuousClock.Instant? {
+        state.withLock { state in
+            [state.read.waiter?.deadline, state.write.waiter?.deadline].compactMap { $0 }.min()
+        }
     }
 
     /// Closes the socket once; pending waits fail with `SocketError.closed`.
@@ -181,6 +177,7 @@ public final class Socket: Sendable {
             return (waiters, state.token)
         }
         guard let closing else { return }
+        DeadlineSweeper.shared.forget(self)
         if let token = closing.token { EventLoop.shared.deregister(fd: fd, token: token) }
         Glibc.close(fd)
         for waiter in closing.waiters { waiter.continuation.resume(throwing: SocketError.closed) }
