@@ -19,6 +19,8 @@ final class EventLoop: TaskExecutor, Sendable {
         let rawValue: UInt8
         static let readable = Readiness(rawValue: 1)
         static let writable = Readiness(rawValue: 2)
+        /// The peer closed its side or the connection failed: no further edge will come.
+        static let hungUp = Readiness(rawValue: 4)
     }
 
     private struct Registration: Sendable {
@@ -117,6 +119,7 @@ final class EventLoop: TaskExecutor, Sendable {
                     let failed = flags & (EPOLLERR.rawValue | EPOLLHUP.rawValue) != 0
                     if failed || flags & (EPOLLIN.rawValue | EPOLLRDHUP.rawValue) != 0 { readiness.insert(.readable) }
                     if failed || flags & EPOLLOUT.rawValue != 0 { readiness.insert(.writable) }
+                    if failed || flags & EPOLLRDHUP.rawValue != 0 { readiness.insert(.hungUp) }
                     ready.append((socket, readiness))
                 }
             }

@@ -11,6 +11,8 @@ import Synchronization
 public final class Socket: Sendable {
     public let fd: Int32
     private let state = Mutex(State())
+    /// Set when a read returned less than it asked for; see `read(into:until:)`.
+    private let readDrained = Atomic<Bool>(false)
 
     enum Direction { case read, write }
 
@@ -32,6 +34,8 @@ public final class Socket: Sendable {
         /// Set once registered with the event loop.
         var token: UInt64?
         var closed = false
+        /// An event reported the peer's close (or an error): end of stream is pending.
+        var hungUp = false
         /// Called (once) when readiness shows the peer hung up; see `watchForPeerClose`.
         var peerCloseCallback: (@Sendable () -> Void)?
 
@@ -97,6 +101,7 @@ public final class Socket: Sendable {
         var woken: [Waiter] = []
         let callback = state.withLock { state -> (@Sendable () -> Void)? in
             guard !state.closed else { return nil }
+            if readiness.contains(.hungUp) { state.hungUp = true }
             for direction in [Direction.read, .write]
             where readiness.contains(direction == .read ? .readable : .writable) {
                 if let waiter = state[direction].waiter {
@@ -187,11 +192,21 @@ public final class Socket: Sendable {
 extension Socket {
     /// Reads what is available into `buffer`, waiting for data if none is; returns 0 at end of stream.
     func read(into buffer: ReadBuffer, until deadline: ContinuousClock.Instant?) async throws -> Int {
+        // The last read took less than it was offered, so it emptied the kernel's queue: the next
+        // bytes bring a new edge. Waiting for it saves a `recv` that would only say EAGAIN.
+        if readDrained.exchange(false, ordering: .relaxed) { try await wait(for: .read, until: deadline) }
         while true {
             if isClosed { throw SocketError.closed }
-            let result = try buffer.fill { try SocketCalls.read(fd, into: $0) }
+            var offered = 0
+            let result = try buffer.fill { space in
+                offered = space.count
+                return try SocketCalls.read(fd, into: space)
+            }
             switch result {
-            case .bytes(let count): return count
+            case .bytes(let count):
+                // Unless the peer's close was seen: its end of stream brings no further edge.
+                if count < offered, !state.withLock({ $0.hungUp }) { readDrained.store(true, ordering: .relaxed) }
+                return count
             case .endOfStream: return 0
             case .wouldBlock: try await wait(for: .read, until: deadline)
             }
