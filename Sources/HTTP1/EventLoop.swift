@@ -42,6 +42,8 @@ final class EventLoop: TaskExecutor, Sendable {
     private let registrations = Mutex<[UInt64: Registration]>([:])
     private let nextToken = Atomic<UInt64>(1)
     private let jobs = Mutex(Jobs())
+    /// The loop thread's `pthread_self()`, set when it starts.
+    private let thread = Atomic<UInt>(0)
 
     private init() {
         epollDescriptor = epoll_create1(Int32(EPOLL_CLOEXEC))
@@ -95,7 +97,11 @@ final class EventLoop: TaskExecutor, Sendable {
         if wake { _ = eventfd_write(wakeDescriptor, 1) }
     }
 
+    /// Whether the caller runs on the loop thread (tests use it to see where a handler ran).
+    var isCurrentThread: Bool { thread.load(ordering: .acquiring) == pthread_self() }
+
     private func run() {
+        thread.store(pthread_self(), ordering: .releasing)
         let capacity = 256
         let events = UnsafeMutablePointer<epoll_event>.allocate(capacity: capacity)
         var ready: [(Socket, Readiness)] = []

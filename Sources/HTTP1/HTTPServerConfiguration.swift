@@ -12,6 +12,9 @@ public struct HTTPServerConfiguration: Sendable {
     public var bodyTimeout: Duration = .seconds(60)
     public var maxConnections = 10_000
     public var backlog: Int32 = 1024
+    /// Requests with a larger body are handled on the cooperative pool rather than the event
+    /// loop's thread, so decoding them does not stall other connections.
+    public var loopBodyLimit = 256 * 1024
 
     public init(host: String, port: Int) {
         self.host = host

@@ -52,7 +52,12 @@ final class HTTPServerConnection {
     /// which is how an abandoned request frees its upstream slot at once.
     private func serve(_ request: HTTPRequest, _ writer: HTTPResponseWriter) async {
         let handler = self.handler
-        let task = Task(executorPreference: EventLoop.shared) { await handler(request, writer) }
+        // Small requests are served on the loop thread (see `EventLoop`). Decoding a large body
+        // (a prompt with images) takes long enough to stall every other connection there, so those
+        // run on the cooperative pool.
+        let executor: any TaskExecutor =
+            request.body.count > configuration.loopBodyLimit ? globalConcurrentExecutor : EventLoop.shared
+        let task = Task(executorPreference: executor) { await handler(request, writer) }
         socket.watchForPeerClose { task.cancel() }
         await withTaskCancellationHandler {
             await task.value

@@ -17,6 +17,19 @@ import Testing
         }
     }
 
+    @Test func largeBodiesAreHandledOffTheEventLoopThread() async throws {
+        let server = try startEchoServer { $0.loopBodyLimit = 1000 }
+        defer { server.stop() }
+        let client = try await RawClient(port: server.port)
+        defer { client.close() }
+        for (size, place) in [(10, "loop"), (5000, "pool"), (10, "loop")] {
+            try await client.send(
+                "POST /where HTTP/1.1\r\nHost: x\r\nContent-Length: \(size)\r\n\r\n" + String(repeating: "x", count: size))
+            let response = try await client.readResponse()
+            #expect(response.body == place, "body of \(size) bytes")
+        }
+    }
+
     @Test func decodesChunkedRequestBodies() async throws {
         let server = try startEchoServer()
         defer { server.stop() }

@@ -68,6 +68,11 @@ func startEchoServer(_ configure: (inout HTTPServerConfiguration) -> Void = { _ 
             try? await writer.finish()
             return
         }
+        if request.path == "/where" {
+            let place = EventLoop.shared.isCurrentThread ? "loop" : "pool"
+            try? await writer.respond(status: 200, headers: ["Content-Type": "text/plain"], body: Array(place.utf8))
+            return
+        }
         let summary = "\(request.method) \(request.target) body=\(String(decoding: request.body, as: UTF8.self))"
         try? await writer.respond(status: 200, headers: ["Content-Type": "text/plain"], body: Array(summary.utf8))
     }
