@@ -18,7 +18,9 @@ stage() {  # target, sources...
 }
 
 build() {  # name, staged directory, entry file
-    swiftc -sanitize=fuzzer,address -parse-as-library -O -g -module-name "$1" "$2"/*.swift "$3" -o "$work/$1" 2>&1 | grep -v warning || true
+    # -I Sources/CEpoll: the HTTP1 event loop imports <sys/epoll.h> through that module map.
+    swiftc -sanitize=fuzzer,address -parse-as-library -O -g -I Sources/CEpoll -module-name "$1" "$2"/*.swift "$3" -o "$work/$1" 2>&1 \
+        | grep -v warning || true
     [ -x "$work/$1" ]
 }
 
