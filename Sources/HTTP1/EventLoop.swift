@@ -12,7 +12,30 @@ import Synchronization
 /// request profile over half the CPU went to those context switches. Work that hops to an actor
 /// (placement, node state) runs on the cooperative pool and comes back here through `enqueue`.
 final class EventLoop: TaskExecutor, Sendable {
-    static let shared = EventLoop()
+    /// The loops, one thread each: `TENSORWALL_IO_THREADS` if set, else one per two cores, at
+    /// least two (so a slow handler on one never stalls every connection) and at most eight.
+    static let all: [EventLoop] = {
+        let cores = Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+        let configured = getenv("TENSORWALL_IO_THREADS").flatMap { Int(String(cString: $0)) }
+        let count = max(1, min(64, configured ?? min(8, max(2, cores / 2))))
+        return (0..<count).map { EventLoop(index: $0) }
+    }()
+    private static let nextIndex = Atomic<Int>(0)
+
+    /// The loop a new connection is served on, in turn.
+    static func next() -> EventLoop {
+        all[nextIndex.wrappingAdd(1, ordering: .relaxed).oldValue % all.count]
+    }
+
+    /// The loop the current task's connection is served on.
+    @TaskLocal static var current: EventLoop?
+
+    /// Where a socket that the current task waits on is registered: the task's own loop, so that
+    /// it continues on the thread that sees the event.
+    static var forCurrentTask: EventLoop { current ?? all[0] }
+
+    /// Whether the caller runs on one of the loop threads (tests use it to see where a handler ran).
+    static var isLoopThread: Bool { all.contains { $0.isCurrentThread } }
 
     /// What an event says about a socket.
     struct Readiness: OptionSet, Sendable {
@@ -45,7 +68,10 @@ final class EventLoop: TaskExecutor, Sendable {
     /// The loop thread's `pthread_self()`, set when it starts.
     private let thread = Atomic<UInt>(0)
 
-    private init() {
+    let index: Int
+
+    private init(index: Int) {
+        self.index = index
         epollDescriptor = epoll_create1(Int32(EPOLL_CLOEXEC))
         precondition(epollDescriptor >= 0, "epoll_create1 failed: errno \(errno)")
         wakeDescriptor = eventfd(0, Int32(EFD_NONBLOCK) | Int32(EFD_CLOEXEC))
@@ -60,7 +86,7 @@ final class EventLoop: TaskExecutor, Sendable {
             &thread, nil,
             { raw in
                 let loop = Unmanaged<EventLoop>.fromOpaque(raw!).takeRetainedValue()
-                tensorwall_name_thread("tensorwall-io")
+                tensorwall_name_thread("tensorwall-io\(loop.index)")
                 loop.run()
                 return nil
             }, loop)
@@ -97,8 +123,7 @@ final class EventLoop: TaskExecutor, Sendable {
         if wake { _ = eventfd_write(wakeDescriptor, 1) }
     }
 
-    /// Whether the caller runs on the loop thread (tests use it to see where a handler ran).
-    var isCurrentThread: Bool { thread.load(ordering: .acquiring) == pthread_self() }
+    private var isCurrentThread: Bool { thread.load(ordering: .acquiring) == pthread_self() }
 
     private func run() {
         thread.store(pthread_self(), ordering: .releasing)

@@ -87,7 +87,7 @@ public final class HTTPServer: Sendable {
     public func start() throws -> Int {
         let (fd, port) = try SocketCalls.listen(host: configuration.host, port: configuration.port, backlog: configuration.backlog)
         let listener = Socket(adopting: fd)
-        let task = Task(executorPreference: EventLoop.shared) { [self] in await acceptLoop(listener) }
+        let task = Task(executorPreference: EventLoop.all[0]) { [self] in await acceptLoop(listener) }
         state.withLock {
             $0.listener = listener
             $0.acceptTask = task
@@ -122,11 +122,12 @@ public final class HTTPServer: Sendable {
                         socket.close()
                         continue
                     }
-                    // Served on the event loop's thread: see `EventLoop`.
-                    Task(executorPreference: EventLoop.shared) { [self] in
+                    // Served on one loop's thread, in turn: see `EventLoop`.
+                    let loop = EventLoop.next()
+                    Task(executorPreference: loop) { [self] in
                         let connection = HTTPServerConnection(
                             socket: socket, configuration: configuration, handler: handler, renderError: renderError, server: self)
-                        await connection.run()
+                        await EventLoop.$current.withValue(loop) { await connection.run() }
                         socket.close()
                         unregister(socket)
                     }

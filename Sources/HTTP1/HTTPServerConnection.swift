@@ -56,7 +56,7 @@ final class HTTPServerConnection {
         // (a prompt with images) takes long enough to stall every other connection there, so those
         // run on the cooperative pool.
         let executor: any TaskExecutor =
-            request.body.count > configuration.loopBodyLimit ? globalConcurrentExecutor : EventLoop.shared
+            request.body.count > configuration.loopBodyLimit ? globalConcurrentExecutor : EventLoop.forCurrentTask
         let task = Task(executorPreference: executor) { await handler(request, writer) }
         socket.watchForPeerClose { task.cancel() }
         await withTaskCancellationHandler {

@@ -3,7 +3,7 @@ import Synchronization
 
 /// A non-blocking socket whose readiness is awaited rather than blocked on.
 ///
-/// The socket is registered with the shared `EventLoop` the first time something waits on it,
+/// The socket is registered with its task's `EventLoop` the first time something waits on it,
 /// edge-triggered for both directions, and stays registered: an idle connection costs a
 /// descriptor and one small object, never a thread, and a wait costs no system call. An edge
 /// that arrives while nobody waits is remembered, so the next wait returns at once and its
@@ -31,8 +31,8 @@ public final class Socket: Sendable {
     private struct State {
         var read = Watch()
         var write = Watch()
-        /// Set once registered with the event loop.
-        var token: UInt64?
+        /// The loop this socket is registered with, and its token there.
+        var registration: (loop: EventLoop, token: UInt64)?
         var closed = false
         /// An event reported the peer's close (or an error): end of stream is pending.
         var hungUp = false
@@ -89,11 +89,18 @@ public final class Socket: Sendable {
         }
     }
 
+    /// Registers with the current task's loop, moving from another loop if a pooled connection
+    /// changed hands: its events then wake the task on the thread that runs it.
     private func registerIfNeeded(_ state: inout State) {
-        guard state.token == nil else { return }
+        let loop = EventLoop.forCurrentTask
+        if let registration = state.registration {
+            if registration.loop === loop { return }
+            registration.loop.deregister(fd: fd, token: registration.token)
+        }
         // An edge may be delivered on the loop thread before this returns; it waits for this
         // lock and then finds the waiter that the caller stores in the same critical section.
-        state.token = EventLoop.shared.register(self, fd: fd)
+        // Adding reports what is already readable or writable, so moving loses no edge.
+        state.registration = (loop, loop.register(self, fd: fd))
     }
 
     /// Called by the event loop: wakes the waiter of each ready direction, or remembers the edge.
@@ -172,18 +179,18 @@ public final class Socket: Sendable {
 
     /// Closes the socket once; pending waits fail with `SocketError.closed`.
     public func close() {
-        let closing = state.withLock { state -> (waiters: [Waiter], token: UInt64?)? in
+        let closing = state.withLock { state -> (waiters: [Waiter], registration: (loop: EventLoop, token: UInt64)?)? in
             guard !state.closed else { return nil }
             state.closed = true
             state.peerCloseCallback = nil
             let waiters = [state.read.waiter, state.write.waiter].compactMap { $0 }
             state.read.waiter = nil
             state.write.waiter = nil
-            return (waiters, state.token)
+            return (waiters, state.registration)
         }
         guard let closing else { return }
         DeadlineSweeper.shared.forget(self)
-        if let token = closing.token { EventLoop.shared.deregister(fd: fd, token: token) }
+        if let (loop, token) = closing.registration { loop.deregister(fd: fd, token: token) }
         Glibc.close(fd)
         for waiter in closing.waiters { waiter.continuation.resume(throwing: SocketError.closed) }
     }

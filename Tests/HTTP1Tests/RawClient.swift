@@ -69,7 +69,7 @@ func startEchoServer(_ configure: (inout HTTPServerConfiguration) -> Void = { _ 
             return
         }
         if request.path == "/where" {
-            let place = EventLoop.shared.isCurrentThread ? "loop" : "pool"
+            let place = EventLoop.isLoopThread ? "loop" : "pool"
             try? await writer.respond(status: 200, headers: ["Content-Type": "text/plain"], body: Array(place.utf8))
             return
         }
