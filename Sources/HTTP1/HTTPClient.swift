@@ -14,7 +14,8 @@ public final class HTTPClient: Sendable {
     public func execute(_ request: HTTPClientRequest, timeouts: HTTPClientTimeouts = HTTPClientTimeouts()) async throws
         -> HTTPClientResponse
     {
-        let key = "\(request.host):\(request.port)"
+        // Pooled per event loop: a connection stays registered with the loop whose tasks use it.
+        let key = "\(request.host):\(request.port)#\(EventLoop.forCurrentTask.index)"
         if let pooled = pool.checkOut(key) {
             do {
                 return try await exchange(request, on: pooled, timeouts: timeouts)
@@ -22,7 +23,8 @@ public final class HTTPClient: Sendable {
                 _ = error
             }
         }
-        let fresh = try await HTTPClientConnection.open(host: request.host, port: request.port, deadline: .now + timeouts.connect)
+        let fresh = try await HTTPClientConnection.open(
+            host: request.host, port: request.port, poolKey: key, deadline: .now + timeouts.connect)
         do {
             return try await exchange(request, on: fresh, timeouts: timeouts)
         } catch is StaleConnection {

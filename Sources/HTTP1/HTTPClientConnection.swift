@@ -11,7 +11,9 @@ final class HTTPClientConnection: @unchecked Sendable {
         self.poolKey = poolKey
     }
 
-    static func open(host: String, port: Int, deadline: ContinuousClock.Instant) async throws -> HTTPClientConnection {
+    static func open(host: String, port: Int, poolKey: String, deadline: ContinuousClock.Instant) async throws
+        -> HTTPClientConnection
+    {
         let address = try SocketAddress.resolve(host: host, port: port)
         let fd = try SocketCalls.newSocket(family: address.family)
         let socket = Socket(adopting: fd)
@@ -25,6 +27,6 @@ final class HTTPClientConnection: @unchecked Sendable {
             throw error
         }
         SocketCalls.setOption(fd, Int32(6 /* IPPROTO_TCP */), 1 /* TCP_NODELAY */)
-        return HTTPClientConnection(socket: socket, poolKey: "\(host):\(port)")
+        return HTTPClientConnection(socket: socket, poolKey: poolKey)
     }
 }

@@ -7,7 +7,7 @@ final class RawClient {
     let connection: HTTPClientConnection
 
     init(port: Int) async throws {
-        connection = try await HTTPClientConnection.open(host: "127.0.0.1", port: port, deadline: .now + .seconds(5))
+        connection = try await HTTPClientConnection.open(host: "127.0.0.1", port: port, poolKey: "raw", deadline: .now + .seconds(5))
     }
 
     func send(_ text: String) async throws {
