@@ -170,3 +170,11 @@ final class EventLoop: TaskExecutor, Sendable {
         }
     }
 }
+
+/// What code outside this module may know of the event loops.
+public enum EventLoops {
+    /// The executor of the first loop, where sockets opened outside a served connection are
+    /// registered: a load generator whose tasks run there continues on the thread that sees its
+    /// sockets' events (Benchmarks/ProxyBenchmark).
+    public static var firstLoopExecutor: any TaskExecutor { EventLoop.all[0] }
+}
