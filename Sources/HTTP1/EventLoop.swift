@@ -177,4 +177,16 @@ public enum EventLoops {
     /// registered: a load generator whose tasks run there continues on the thread that sees its
     /// sockets' events (Benchmarks/ProxyBenchmark).
     public static var firstLoopExecutor: any TaskExecutor { EventLoop.all[0] }
+
+    /// Bytes beyond which decoding leaves the loop, as request bodies over
+    /// `HTTPServerConfiguration.loopBodyLimit` do.
+    public static let largeDecodeBytes = 256 * 1024
+
+    /// Runs `work` on the cooperative pool when it decodes more than `largeDecodeBytes` (a large
+    /// answer from a node, say thousands of embedding vectors), so it cannot stall the other
+    /// connections of the caller's loop; smaller work runs where the caller is.
+    public static func decoding<T, Failure: Error>(byteCount: Int, _ work: () throws(Failure) -> T) async throws(Failure) -> T {
+        guard byteCount > largeDecodeBytes else { return try work() }
+        return try await withTaskExecutorPreference(globalConcurrentExecutor) { () throws(Failure) -> T in try work() }
+    }
 }

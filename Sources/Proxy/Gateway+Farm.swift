@@ -197,16 +197,27 @@ extension Gateway {
         writer: HTTPResponseWriter
     ) async -> AttemptOutcome {
         let raw: [UInt8]
-        let answer: JSONValue
         do {
             raw = try await response.collect()
-            answer = try JSONParser.parse(raw)
         } catch {
             if Task.isCancelled { return .abandoned }
             return .retryable(APIError(status: 502, "node \(node.name) sent an incomplete answer: \(error)"))
         }
-        if let message = answer["error"]?.stringValue { return .retryable(APIError(status: 502, message)) }
-        let body = translator.completion(from: answer, raw: raw)
+        // A large answer (many embedding vectors) is decoded and translated off the event loop.
+        let decoded = await EventLoops.decoding(byteCount: raw.count) { () -> Result<(JSONValue, [UInt8]), APIError> in
+            let answer: JSONValue
+            do { answer = try JSONParser.parse(raw) } catch {
+                return .failure(APIError(status: 502, "node \(node.name) sent an incomplete answer: \(error)"))
+            }
+            if let message = answer["error"]?.stringValue { return .failure(APIError(status: 502, message)) }
+            return .success((answer, translator.completion(from: answer, raw: raw)))
+        }
+        let answer: JSONValue
+        let body: [UInt8]
+        switch decoded {
+        case .success(let result): (answer, body) = result
+        case .failure(let error): return .retryable(error)
+        }
         var usage = Usage()
         usage.firstByteAt = .now
         do {

@@ -30,6 +30,18 @@ import Testing
         }
     }
 
+    @Test func largeDecodingLeavesTheEventLoopThread() async throws {
+        let server = try startEchoServer()
+        defer { server.stop() }
+        let client = try await RawClient(port: server.port)
+        defer { client.close() }
+        for (size, place) in [(1000, "loop"), (EventLoops.largeDecodeBytes + 1, "pool"), (1000, "loop")] {
+            try await client.send("GET /decode/\(size) HTTP/1.1\r\nHost: x\r\n\r\n")
+            let response = try await client.readResponse()
+            #expect(response.body == place, "decoding \(size) bytes")
+        }
+    }
+
     @Test func decodesChunkedRequestBodies() async throws {
         let server = try startEchoServer()
         defer { server.stop() }

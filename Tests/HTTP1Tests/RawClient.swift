@@ -68,6 +68,12 @@ func startEchoServer(_ configure: (inout HTTPServerConfiguration) -> Void = { _ 
             try? await writer.finish()
             return
         }
+        if request.path.hasPrefix("/decode/") {
+            let size = Int(request.path.dropFirst("/decode/".count)) ?? 0
+            let place = await EventLoops.decoding(byteCount: size) { EventLoop.isLoopThread ? "loop" : "pool" }
+            try? await writer.respond(status: 200, headers: ["Content-Type": "text/plain"], body: Array(place.utf8))
+            return
+        }
         if request.path == "/where" {
             let place = EventLoop.isLoopThread ? "loop" : "pool"
             try? await writer.respond(status: 200, headers: ["Content-Type": "text/plain"], body: Array(place.utf8))
