@@ -33,4 +33,11 @@ import Testing
         let value: JSONValue = ["k": .string("a\"b\\c\u{01}")]
         #expect(value.serializedString() == #"{"k":"a\"b\\c\u0001"}"#)
     }
+
+    @Test(arguments: ["\"\tstarts and ends escaped\r\n", "plain", "", "\u{1F}", "é😀\\"])
+    func serialisedStringsParseBackUnchanged(text: String) throws {
+        let serialized = JSONValue.string(text).serialized()
+        #expect(try JSONParser.parse(serialized).stringValue == text)
+        #expect(!serialized.dropFirst().dropLast().contains { $0 < 0x20 })
+    }
 }
