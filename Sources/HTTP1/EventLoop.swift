@@ -2,15 +2,16 @@ import CEpoll
 @preconcurrency import Glibc
 import Synchronization
 
-/// One thread that waits in `epoll_wait` for every socket and also runs the tasks that serve
-/// them: it is their `TaskExecutor`, so a task woken by a socket event continues on the thread
-/// that saw the event, with no hand-off to another thread.
+/// A thread that waits in `epoll_wait` for its sockets and also runs the tasks that serve them:
+/// it is their `TaskExecutor`, so a task woken by a socket event continues on the thread that saw
+/// the event, with no hand-off to another thread.
 ///
-/// Sockets are registered once, edge-triggered, for both directions. Before this loop,
+/// Sockets are registered once, edge-triggered, for both directions. Before these loops,
 /// DispatchSources cost a hop through dispatch's manager thread and a serial queue per event, an
 /// `epoll_ctl` for every suspend and resume, and a further hop into the cooperative pool: in the
-/// request profile over half the CPU went to those context switches. Work that hops to an actor
-/// (placement, node state) runs on the cooperative pool and comes back here through `enqueue`.
+/// request profile over half the CPU went to those context switches. Default actors the task
+/// calls (placement, node state) run here too, under the task's executor preference; work
+/// finished on other threads (timers, URLSession callbacks) comes back through `enqueue`.
 final class EventLoop: TaskExecutor, Sendable {
     /// The loops, one thread each: `TENSORWALL_IO_THREADS` if set, else one per two cores, at
     /// least two (so a slow handler on one never stalls every connection) and at most eight.
@@ -94,17 +95,20 @@ final class EventLoop: TaskExecutor, Sendable {
         pthread_detach(thread)
     }
 
-    /// Starts watching `fd` for `socket`; returns the token that `deregister` needs.
-    func register(_ socket: Socket, fd: Int32) -> UInt64 {
+    /// Starts watching `fd` for `socket`; returns the token that `deregister` needs, or the
+    /// kernel's refusal (say, `fs.epoll.max_user_watches` reached), which fails the wait.
+    func register(_ socket: Socket, fd: Int32) -> Result<UInt64, SocketError> {
         let token = nextToken.wrappingAdd(1, ordering: .relaxed).oldValue
         registrations.withLock { $0[token] = Registration(socket: socket) }
         var event = epoll_event()
         event.events = EPOLLIN.rawValue | EPOLLOUT.rawValue | EPOLLRDHUP.rawValue | EPOLLET.rawValue
         event.data.u64 = token
-        let added = epoll_ctl(epollDescriptor, EPOLL_CTL_ADD, fd, &event)
-        // Only a closed or non-socket descriptor fails here, and then every read or write fails too.
-        precondition(added == 0 || errno == EBADF, "epoll_ctl ADD failed: errno \(errno)")
-        return token
+        guard epoll_ctl(epollDescriptor, EPOLL_CTL_ADD, fd, &event) == 0 else {
+            let error = SocketError.last("epoll_ctl")
+            _ = registrations.withLock { $0.removeValue(forKey: token) }
+            return .failure(error)
+        }
+        return .success(token)
     }
 
     /// Stops watching; must come before the descriptor is closed.

@@ -74,7 +74,7 @@ public final class Socket: Sendable {
                         state[direction].ready = false
                         return .readyNow
                     }
-                    registerIfNeeded(&state)
+                    if let error = registerIfNeeded(&state) { return .failed(error) }
                     state[direction].waiter = Waiter(id: id, continuation: continuation, deadline: deadline)
                     return .waiting
                 }
@@ -90,17 +90,25 @@ public final class Socket: Sendable {
     }
 
     /// Registers with the current task's loop, moving from another loop if a pooled connection
-    /// changed hands: its events then wake the task on the thread that runs it.
-    private func registerIfNeeded(_ state: inout State) {
+    /// changed hands: its events then wake the task on the thread that runs it. Returns the
+    /// kernel's refusal, if any.
+    private func registerIfNeeded(_ state: inout State) -> SocketError? {
         let loop = EventLoop.forCurrentTask
         if let registration = state.registration {
-            if registration.loop === loop { return }
+            if registration.loop === loop { return nil }
             registration.loop.deregister(fd: fd, token: registration.token)
+            state.registration = nil
         }
         // An edge may be delivered on the loop thread before this returns; it waits for this
         // lock and then finds the waiter that the caller stores in the same critical section.
         // Adding reports what is already readable or writable, so moving loses no edge.
-        state.registration = (loop, loop.register(self, fd: fd))
+        switch loop.register(self, fd: fd) {
+        case .success(let token):
+            state.registration = (loop, token)
+            return nil
+        case .failure(let error):
+            return error
+        }
     }
 
     /// Called by the event loop: wakes the waiter of each ready direction, or remembers the edge.
@@ -134,8 +142,8 @@ public final class Socket: Sendable {
     /// runtime does not give back (measured: BENCHMARKS.md).
     func watchForPeerClose(_ onPeerClose: @escaping @Sendable () -> Void) {
         let hungUp = state.withLock { state -> Bool in
-            guard !state.closed, state.read.waiter == nil else { return false }
-            registerIfNeeded(&state)
+            // Unregistrable (the kernel refused): the request then runs without the watch.
+            guard !state.closed, state.read.waiter == nil, registerIfNeeded(&state) == nil else { return false }
             // An edge that came while nobody watched may have been the hang-up.
             if state.read.ready, SocketCalls.peerHasClosed(fd) { return true }
             state.peerCloseCallback = onPeerClose
