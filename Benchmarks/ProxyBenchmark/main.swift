@@ -42,6 +42,13 @@ guard let mode = arguments.first else { fatalError("usage: proxy-bench rate|stre
 let client = HTTPClient(maxIdlePerHost: 8192)
 let timeouts = HTTPClientTimeouts(connect: .seconds(10), responseHead: .seconds(60), idleRead: .seconds(60))
 
+/// One POST to the target on loopback; the answer's body is the caller's to read.
+func post(port: Int, path: String, body: [UInt8], key: String?) async throws -> HTTPClientResponse {
+    try await client.execute(
+        HTTPClientRequest(method: "POST", host: "127.0.0.1", port: port, target: path, headers: headers(key), body: body),
+        timeouts: timeouts)
+}
+
 switch mode {
 case "rate":
     let port = Int(arguments[1])!
@@ -53,27 +60,25 @@ case "rate":
     let samples = Samples()
     let start = ContinuousClock.now + .milliseconds(100)
     let total = Int(rate * duration)
+    /// When request `index` is scheduled to be sent.
+    func due(_ index: Int) -> ContinuousClock.Instant { start + .nanoseconds(Int64(Double(index) / rate * 1e9)) }
     // Run where the sockets' events arrive and wake once per batch of due requests, not once per
-    // request: the generator then costs less CPU than the proxy it measures.
+    // request (a timer per request on dispatch's threads competed with the proxy being measured).
     await withTaskExecutorPreference(EventLoops.firstLoopExecutor) {
         await withDiscardingTaskGroup { group in
             var index = 0
             while index < total {
-                let next = start + .nanoseconds(Int64(Double(index) / rate * 1e9))
-                if next > .now { try? await Task.sleep(until: next, tolerance: .microseconds(100), clock: .continuous) }
+                if due(index) > .now { try? await Task.sleep(until: due(index), tolerance: .microseconds(100), clock: .continuous) }
                 let now = ContinuousClock.now
-                while index < total, start + .nanoseconds(Int64(Double(index) / rate * 1e9)) <= now {
-                    let due = start + .nanoseconds(Int64(Double(index) / rate * 1e9))
+                while index < total, due(index) <= now {
+                    let scheduled = due(index)
                     index += 1
                     group.addTask {
                         do {
-                            let response = try await client.execute(
-                                HTTPClientRequest(
-                                    method: "POST", host: "127.0.0.1", port: port, target: path, headers: headers(key), body: body),
-                                timeouts: timeouts)
+                            let response = try await post(port: port, path: path, body: body, key: key)
                             _ = try await response.collect()
                             guard response.status == 200 else { return samples.fail() }
-                            samples.add(seconds(due.duration(to: .now)) * 1000)  // from the scheduled time: no coordinated omission
+                            samples.add(seconds(scheduled.duration(to: .now)) * 1000)  // from the scheduled time: no coordinated omission
                         } catch {
                             samples.fail()
                         }
@@ -102,10 +107,7 @@ case "streams":
                 try? await Task.sleep(for: .microseconds(index * 1_000_000 / max(1, streams)))
                 var delays: [Double] = []
                 do {
-                    let response = try await client.execute(
-                        HTTPClientRequest(
-                            method: "POST", host: "127.0.0.1", port: port, target: "/api/chat", headers: headers(key), body: body),
-                        timeouts: timeouts)
+                    let response = try await post(port: port, path: "/api/chat", body: body, key: key)
                     guard response.status == 200 else { return samples.fail() }
                     var pending = [UInt8]()
                     var sawDone = false

@@ -12,15 +12,22 @@ public struct JSONParser: ~Copyable {
     public static let maxDepth = 512
 
     public static func parse(_ bytes: [UInt8]) throws(JSONParseError) -> JSONValue {
-        let result: Result<JSONValue, JSONParseError> = bytes.withUnsafeBytes { raw in
-            var parser = JSONParser(bytes: raw)
-            do throws(JSONParseError) {
-                return .success(try parser.parseDocument())
-            } catch {
-                return .failure(error)
-            }
+        try bytes.withUnsafeBytes(parse(raw:)).get()
+    }
+
+    /// One line of a stream, say, parsed where it lies instead of copied out first.
+    public static func parse(_ bytes: ArraySlice<UInt8>) throws(JSONParseError) -> JSONValue {
+        try bytes.withUnsafeBytes(parse(raw:)).get()
+    }
+
+    /// A `Result` because `withUnsafeBytes` only rethrows untyped errors.
+    private static func parse(raw: UnsafeRawBufferPointer) -> Result<JSONValue, JSONParseError> {
+        var parser = JSONParser(bytes: raw)
+        do throws(JSONParseError) {
+            return .success(try parser.parseDocument())
+        } catch {
+            return .failure(error)
         }
-        return try result.get()
     }
 
     public static func parse(_ text: String) throws(JSONParseError) -> JSONValue {

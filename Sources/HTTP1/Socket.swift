@@ -26,6 +26,16 @@ public final class Socket: Sendable {
         var waiter: Waiter?
         /// An edge arrived while nobody waited: the next wait must not sleep.
         var ready = false
+
+        /// The waiter to wake for an edge, or, with nobody waiting, a note that the edge came.
+        mutating func takeWaiterOrRemember() -> Waiter? {
+            guard let waiter else {
+                ready = true
+                return nil
+            }
+            self.waiter = nil
+            return waiter
+        }
     }
 
     private struct State {
@@ -112,20 +122,15 @@ public final class Socket: Sendable {
     }
 
     /// Called by the event loop: wakes the waiter of each ready direction, or remembers the edge.
+    /// Runs for every event, so it allocates nothing.
     func ready(_ readiness: EventLoop.Readiness) {
-        var woken: [Waiter] = []
+        var reader: Waiter?
+        var writer: Waiter?
         let callback = state.withLock { state -> (@Sendable () -> Void)? in
             guard !state.closed else { return nil }
             if readiness.contains(.hungUp) { state.hungUp = true }
-            for direction in [Direction.read, .write]
-            where readiness.contains(direction == .read ? .readable : .writable) {
-                if let waiter = state[direction].waiter {
-                    woken.append(waiter)
-                    state[direction].waiter = nil
-                } else {
-                    state[direction].ready = true
-                }
-            }
+            if readiness.contains(.readable) { reader = state.read.takeWaiterOrRemember() }
+            if readiness.contains(.writable) { writer = state.write.takeWaiterOrRemember() }
             // Readable while a request is being handled: either the peer hung up, or it pipelined
             // the next request (then keep watching; the bytes wait for the next read). Peeked under
             // the lock so the descriptor cannot be closed and reused meanwhile.
@@ -133,7 +138,8 @@ public final class Socket: Sendable {
             defer { state.peerCloseCallback = nil }
             return state.peerCloseCallback
         }
-        for waiter in woken { waiter.continuation.resume() }
+        reader?.continuation.resume()
+        writer?.continuation.resume()
         callback?()
     }
 

@@ -204,19 +204,19 @@ extension Gateway {
             return .retryable(APIError(status: 502, "node \(node.name) sent an incomplete answer: \(error)"))
         }
         // A large answer (many embedding vectors) is decoded and translated off the event loop.
-        let decoded = await EventLoops.decoding(byteCount: raw.count) { () -> Result<(JSONValue, [UInt8]), APIError> in
-            let answer: JSONValue
-            do { answer = try JSONParser.parse(raw) } catch {
-                return .failure(APIError(status: 502, "node \(node.name) sent an incomplete answer: \(error)"))
-            }
-            if let message = answer["error"]?.stringValue { return .failure(APIError(status: 502, message)) }
-            return .success((answer, translator.completion(from: answer, raw: raw)))
-        }
         let answer: JSONValue
         let body: [UInt8]
-        switch decoded {
-        case .success(let result): (answer, body) = result
-        case .failure(let error): return .retryable(error)
+        do {
+            (answer, body) = try await EventLoops.decoding(byteCount: raw.count) { () throws(APIError) in
+                let answer: JSONValue
+                do { answer = try JSONParser.parse(raw) } catch {
+                    throw APIError(status: 502, "node \(node.name) sent an incomplete answer: \(error)")
+                }
+                if let message = answer["error"]?.stringValue { throw APIError(status: 502, message) }
+                return (answer, translator.completion(from: answer, raw: raw))
+            }
+        } catch {
+            return .retryable(error)
         }
         var usage = Usage()
         usage.firstByteAt = .now
@@ -248,7 +248,7 @@ extension Gateway {
         }
         /// Translates one line; false when it was an in-band error and the stream is over.
         func take(_ line: ArraySlice<UInt8>, into events: inout [UInt8]) throws -> Bool {
-            let chunk = try JSONParser.parse(Array(line))
+            let chunk = try JSONParser.parse(line)
             if let message = chunk["error"]?.stringValue {
                 events.append(contentsOf: translator.errorEvent(message))
                 return false
@@ -259,10 +259,14 @@ extension Gateway {
         }
         let passThrough = translator.passesBytesThrough
         var endsMidLine = false
+        /// A pass-through relay may have forwarded part of a line: end it before an error line.
+        func endHalfSentLine() async {
+            if passThrough && (splitter.hasPartialLine || endsMidLine) { try? await writer.write([10]) }
+        }
         /// Pass-through: parses a line only if it can end the stream; false when it was an error.
         func inspect(_ line: ArraySlice<UInt8>) throws -> Bool {
             guard Self.mayEndStream(line) else { return true }
-            let chunk = try JSONParser.parse(Array(line))
+            let chunk = try JSONParser.parse(line)
             if chunk["error"] != nil { return false }
             if chunk["done"]?.boolValue == true { usage.record(final: chunk) }
             return true
@@ -306,14 +310,14 @@ extension Gateway {
                 return .abandoned
             }
             logger.warning("stream from node \(node.name) broke: \(error)")
-            if passThrough && (splitter.hasPartialLine || endsMidLine) { try? await writer.write([10]) }  // end the half-sent line first
+            await endHalfSentLine()
             try? await writer.write(translator.errorEvent("the node serving this request failed mid-stream: \(error)"))
             try? await writer.finish()
             response.close()
             return .served(status: 200, usage: usage)
         }
         if !usage.complete {
-            if passThrough && (splitter.hasPartialLine || endsMidLine) { try? await writer.write([10]) }
+            await endHalfSentLine()
             try? await writer.write(translator.errorEvent("node \(node.name) ended the stream before it was complete"))
         }
         try? await writer.finish()

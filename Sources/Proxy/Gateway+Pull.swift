@@ -44,11 +44,11 @@ extension Gateway {
                             var splitter = LineSplitter()
                             while let piece = try await response.next() {
                                 for line in try splitter.lines(in: piece) {
-                                    continuation.yield((node.name, try JSONParser.parse(Array(line))))
+                                    continuation.yield((node.name, try JSONParser.parse(line)))
                                 }
                             }
                             if let rest = splitter.remainder(), !rest.isEmpty {
-                                continuation.yield((node.name, try JSONParser.parse(Array(rest))))
+                                continuation.yield((node.name, try JSONParser.parse(rest)))
                             }
                         } catch {
                             continuation.yield((node.name, ["error": .string("pull on node \(node.name) failed: \(error)")]))

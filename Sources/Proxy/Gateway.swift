@@ -64,7 +64,12 @@ final class Gateway: Sendable {
     let usage = UsageLedger()
     let usageLog: UsageLog?
 
-    var current: GatewayRuntime { runtime.withLock { $0 } }
+    /// The runtime a request uses from its first step to its last: taken once when it arrives, so
+    /// a reload cannot hand it the old config for one step and the new cluster for the next (node
+    /// indices would not match), and reading it takes no lock.
+    @TaskLocal static var requestRuntime: GatewayRuntime?
+
+    var current: GatewayRuntime { Self.requestRuntime ?? runtime.withLock { $0 } }
     var config: ClusterConfig { current.config }
     var cluster: Cluster { current.cluster }
     var authenticator: Authenticator { current.authenticator }
@@ -99,7 +104,8 @@ final class Gateway: Sendable {
         serverConfiguration.idleTimeout = .milliseconds(config.limits.idleTimeoutMs)
         serverConfiguration.maxConnections = config.limits.maxConnections
         let server = HTTPServer(configuration: serverConfiguration, renderError: Self.renderServerError) { [weak self] request, writer in
-            await self?.handle(request, writer)
+            guard let self else { return }
+            await Self.$requestRuntime.withValue(current) { await handle(request, writer) }
         }
         let port = try server.start()
         self.server.withLock { $0 = server }

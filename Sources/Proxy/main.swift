@@ -17,8 +17,8 @@ do {
     fail(error.description, status: 2)
 }
 
-func loadConfig(_ path: String, host: String? = nil, port: Int? = nil) -> ClusterConfig {
-    switch ConfigLoader(path: path, hostOverride: host, portOverride: port).load() {
+func loadOrExit(_ loader: ConfigLoader) -> ClusterConfig {
+    switch loader.load() {
     case .success(let config): return config
     case .failure(let failure): fail(failure.description, status: 2)
     }
@@ -32,7 +32,7 @@ case .version:
     print("tensorwall \(version)")
     exit(0)
 case .checkConfig(let path):
-    let config = loadConfig(path)
+    let config = loadOrExit(ConfigLoader(path: path, hostOverride: nil, portOverride: nil))
     print(ConfigExplanation.lines(config, path: path, environment: ProcessInfo.processInfo.environment).joined(separator: "\n"))
     exit(0)
 case .hashKey:
@@ -44,7 +44,9 @@ case .serve:
     break
 }
 
-let config = loadConfig(options.configPath, host: options.host, port: options.port)
+// The same loader serves start-up and SIGHUP, so a reload applies the same overrides.
+let loader = ConfigLoader(path: options.configPath, hostOverride: options.host, portOverride: options.port)
+let config = loadOrExit(loader)
 let logger = Logger(minimum: Logger.Level(name: options.logLevel) ?? .info)
 if config.apiKeys.isEmpty { logger.warning("apiKeys is empty: every client is let in without a key") }
 let gateway = Gateway(config: config, logger: logger)
@@ -60,7 +62,6 @@ do {
     fail("cannot listen on \(config.listen.host):\(config.listen.port): \(error)", status: 1)
 }
 
-let loader = ConfigLoader(path: options.configPath, hostOverride: options.host, portOverride: options.port)
 let signalSources =
     ShutdownSignals.install(logger: logger) { await gateway.drain() }
     + [
