@@ -61,8 +61,13 @@ public final class Cluster: Sendable {
     func recordOutlierSignal(_ signal: OutlierDetector.Signal, node: Int) -> Bool {
         let now = clock()
         let ejected = outliers.withLock { $0.record(signal, node: node, nodeCount: nodes.count, now: now) }
-        if ejected || signal == .busy { queues.capacityChanged() }
+        if ejected || signal == .busy || signal == .refused { queues.capacityChanged() }
         return ejected
+    }
+
+    /// A probe reached the node: it listens again, whatever connections it refused before.
+    public func probeReached(_ node: Int) {
+        outliers.withLock { $0.probeSucceeded(node) }
     }
 
     /// Returns once every node has been probed once (answered or failed).
@@ -102,12 +107,18 @@ public final class Cluster: Sendable {
         public var excluding: Set<Int>
         /// Hash of the conversation before its newest turn, to find the node that served it.
         public var conversationKey: UInt64?
+        /// False for a hedge: take a slot that can start now, or none; never wait in the queue.
+        public var mayWait: Bool
 
-        public init(model: ModelName, strategy: ClusterConfig.Strategy? = nil, excluding: Set<Int> = [], conversationKey: UInt64? = nil) {
+        public init(
+            model: ModelName, strategy: ClusterConfig.Strategy? = nil, excluding: Set<Int> = [], conversationKey: UInt64? = nil,
+            mayWait: Bool = true
+        ) {
             self.model = model
             self.strategy = strategy
             self.excluding = excluding
             self.conversationKey = conversationKey
+            self.mayWait = mayWait
         }
     }
 
@@ -146,8 +157,11 @@ public final class Cluster: Sendable {
             case .success(let index):
                 let load = costModel.predictedLoadSeconds(model, on: snapshots[index])
                 if await nodes[index].tryAcquire(model, claim: .any(predictedLoadSeconds: load), now: clock()) {
+                    let predicted = snapshots[index].loaded[model] == nil ? load : 0
                     return .success(
-                        Lease(cluster: self, node: nodes[index], model: model, claim: .any(predictedLoadSeconds: load), startedAt: clock()))
+                        Lease(
+                            cluster: self, node: nodes[index], model: model, claim: .any(predictedLoadSeconds: load), startedAt: clock(),
+                            expectedStartSeconds: predicted, expectedServiceSeconds: snapshots[index].serviceSeconds[model]))
                 }
             }
         }
@@ -164,7 +178,7 @@ public final class Cluster: Sendable {
         var epoch = queues.epoch
         var lostRace = false
         while true {
-            if ticket == nil && !queues.isEmpty(model) {
+            if ticket == nil && !queues.isEmpty(model) && request.mayWait {
                 // Others are already waiting for this model: no overtaking.
                 guard let joined = queues.enqueue(model, maxLength: queueSettings.maxLength) else {
                     return .failure(.queueFull(retryAfterSeconds: 1))
@@ -197,11 +211,15 @@ public final class Cluster: Sendable {
             if estimate.startsNow {
                 if await nodes[estimate.nodeIndex].tryAcquire(model, claim: estimate.claim, now: clock()) {
                     return .success(
-                        Lease(cluster: self, node: nodes[estimate.nodeIndex], model: model, claim: estimate.claim, startedAt: clock()))
+                        Lease(
+                            cluster: self, node: nodes[estimate.nodeIndex], model: model, claim: estimate.claim, startedAt: clock(),
+                            expectedStartSeconds: estimate.seconds,
+                            expectedServiceSeconds: snapshots[estimate.nodeIndex].serviceSeconds[model]))
                 }
                 lostRace = true  // another request took that slot first: look again at once
                 continue
             }
+            guard request.mayWait else { return .failure(.queueFull(retryAfterSeconds: max(1, Int(estimate.seconds.rounded(.up))))) }
             if ticket == nil {
                 guard let joined = queues.enqueue(model, maxLength: queueSettings.maxLength) else {
                     // This tier's queue is full: a lower tier may still start at once.
@@ -224,21 +242,22 @@ public struct Lease: Sendable {
     public let claim: SlotClaim
     /// Monotonic seconds when the slot was taken.
     public let startedAt: Double
+    /// What placement predicted: seconds until the node can start on the request (slot wait, load).
+    public var expectedStartSeconds: Double
+    /// The model's learned time in a slot on this node (prompt evaluation and generation), if known.
+    public var expectedServiceSeconds: Double?
 
-    public init(cluster: Cluster, node: OllamaNode, model: ModelName, claim: SlotClaim, startedAt: Double) {
+    public init(
+        cluster: Cluster, node: OllamaNode, model: ModelName, claim: SlotClaim, startedAt: Double, expectedStartSeconds: Double = 0,
+        expectedServiceSeconds: Double? = nil
+    ) {
         self.cluster = cluster
         self.node = node
         self.model = model
         self.claim = claim
         self.startedAt = startedAt
-    }
-
-    /// Whether this request is starting a cold load.
-    public var startsColdLoad: Bool {
-        switch claim {
-        case .coldLoad: return true
-        default: return false
-        }
+        self.expectedStartSeconds = expectedStartSeconds
+        self.expectedServiceSeconds = expectedServiceSeconds
     }
 
     /// The node started answering: a load it was doing is finished.

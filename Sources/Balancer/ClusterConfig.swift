@@ -95,6 +95,9 @@ public struct ClusterConfig: Sendable, Equatable {
         public var idleMs = 300_000
         /// On SIGTERM/SIGINT, how long requests in flight may run before TensorWall exits anyway.
         public var drainMs = 30_000
+        /// How far past its predicted time a node's first byte may be before the same request is
+        /// also started on the next best holder (a hedge); 0 turns hedging off.
+        public var hedgeAfterMs = 3000
     }
 
     /// Passive health (see `OutlierDetector`).

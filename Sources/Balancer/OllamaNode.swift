@@ -29,22 +29,24 @@ public struct RequestOutcome: Sendable, Equatable {
         self.signal = succeeded ? .success : nil
     }
 
-    /// Ended without a full answer, through no fault of the node.
-    public static let failed = RequestOutcome(succeeded: false)
-
-    /// The node failed it: refused, timed out, answered 5xx, or cut the stream.
-    public static var nodeFailed: RequestOutcome {
+    /// Ended without a full answer; `signal` says whether (and how) that was the node's doing.
+    public static func unserved(signal: OutlierDetector.Signal?) -> RequestOutcome {
         var outcome = RequestOutcome(succeeded: false)
-        outcome.signal = .failure
+        outcome.signal = signal
         return outcome
     }
+
+    /// Ended without a full answer through no fault of the node (the client left or erred).
+    public static let unservedNoFault = unserved(signal: nil)
+
+    /// The node failed it: timed out, answered 5xx, or cut the stream.
+    public static let nodeFailed = unserved(signal: .failure)
 
     /// The node said it is overloaded.
-    public static var nodeBusy: RequestOutcome {
-        var outcome = RequestOutcome(succeeded: false)
-        outcome.signal = .busy
-        return outcome
-    }
+    public static let nodeBusy = unserved(signal: .busy)
+
+    /// The node refused the connection: nothing was sent.
+    public static let nodeRefused = unserved(signal: .refused)
 }
 
 /// One Ollama server as the balancer knows it: what is pulled, loaded and loading, what is running

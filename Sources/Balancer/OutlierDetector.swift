@@ -4,7 +4,10 @@
 /// been ejected (capped), whatever its probes say. At most `maxEjectionPercent` of the nodes are
 /// ejected at once, and when too few nodes are left (`panicThresholdPercent`) ejections are ignored.
 /// Ollama's "server busy" 503 is load, not failure: it only keeps new work off the node for
-/// `busyCooldownMs`. Times are the cluster's monotonic seconds.
+/// `busyCooldownMs`. A node that refuses connections is skipped at once for `refusalSkipSeconds`,
+/// whatever the ejection cap and panic threshold say: a refused connect proves the node cannot
+/// take the request, and trying it again costs every request a round trip for nothing. Times are
+/// the cluster's monotonic seconds.
 public struct OutlierDetector: Sendable {
     public enum Signal: Sendable, Equatable {
         case success
@@ -12,13 +15,19 @@ public struct OutlierDetector: Sendable {
         case failure
         /// The node said it is overloaded (Ollama's 503 "server busy"): back off briefly.
         case busy
+        /// The node refused the connection (or it could not be made): nothing listens there now.
+        case refused
     }
+
+    /// How long a node that refused a connection is left out, unless it serves a request first.
+    public static let refusalSkipSeconds = 3.0
 
     struct Entry {
         var consecutiveFailures = 0
         var ejections = 0
         var ejectedUntil = -Double.infinity
         var busyUntil = -Double.infinity
+        var refusingUntil = -Double.infinity
     }
 
     public let settings: ClusterConfig.OutlierSettings
@@ -35,13 +44,15 @@ public struct OutlierDetector: Sendable {
         switch signal {
         case .success:
             entry.consecutiveFailures = 0
+            entry.refusingUntil = -.infinity
             // A node that stayed clean for twice its last ejection earns its multiplier back.
             if entry.ejections > 0, now > entry.ejectedUntil + 2 * ejectionSeconds(entry.ejections) { entry.ejections -= 1 }
             return false
         case .busy:
             entry.busyUntil = now + Double(settings.busyCooldownMs) / 1000
             return false
-        case .failure:
+        case .failure, .refused:
+            if signal == .refused { entry.refusingUntil = now + Self.refusalSkipSeconds }
             entry.consecutiveFailures += 1
             guard entry.consecutiveFailures >= settings.consecutiveFailures, now >= entry.ejectedUntil else { return false }
             let ejectedNow = entries.filter { $0.key != node && $0.value.ejectedUntil > now }.count
@@ -59,16 +70,28 @@ public struct OutlierDetector: Sendable {
 
     public func isEjected(_ node: Int, now: Double) -> Bool { (entries[node]?.ejectedUntil ?? -.infinity) > now }
     public func isCoolingDown(_ node: Int, now: Double) -> Bool { (entries[node]?.busyUntil ?? -.infinity) > now }
+    public func isRefusing(_ node: Int, now: Double) -> Bool { (entries[node]?.refusingUntil ?? -.infinity) > now }
+
+    /// A probe reached the node: whatever refused connections before is listening again.
+    public mutating func probeSucceeded(_ node: Int) {
+        entries[node]?.refusingUntil = -.infinity
+    }
     public func ejectedUntil(_ node: Int, now: Double) -> Double? { isEjected(node, now: now) ? entries[node]?.ejectedUntil : nil }
 
     /// The snapshots placement should see: ejected and cooling-down nodes as unhealthy, unless so
     /// few nodes would be left that the farm is in panic and every probed-healthy node is used.
     public func apply(to snapshots: [NodeSnapshot], now: Double) -> [NodeSnapshot] {
-        let healthy = snapshots.filter { $0.health == .healthy }
+        let reachable = snapshots.map { snapshot in
+            guard snapshot.health == .healthy, isRefusing(snapshot.index, now: now) else { return snapshot }
+            var copy = snapshot
+            copy.health = .unhealthy
+            return copy
+        }
+        let healthy = reachable.filter { $0.health == .healthy }
         let usable = healthy.filter { !isEjected($0.index, now: now) && !isCoolingDown($0.index, now: now) }
-        guard usable.count < healthy.count else { return snapshots }
-        if Double(usable.count) < Double(snapshots.count) * Double(settings.panicThresholdPercent) / 100 { return snapshots }
-        return snapshots.map { snapshot in
+        guard usable.count < healthy.count else { return reachable }
+        if Double(usable.count) < Double(snapshots.count) * Double(settings.panicThresholdPercent) / 100 { return reachable }
+        return reachable.map { snapshot in
             guard snapshot.health == .healthy, isEjected(snapshot.index, now: now) || isCoolingDown(snapshot.index, now: now) else {
                 return snapshot
             }

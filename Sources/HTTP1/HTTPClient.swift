@@ -19,17 +19,31 @@ public final class HTTPClient: Sendable {
         if let pooled = pool.checkOut(key) {
             do {
                 return try await exchange(request, on: pooled, timeouts: timeouts)
-            } catch let error as StaleConnection {
-                _ = error
+            } catch is StaleConnection {
+                // The pooled connection had died: a fresh one below.
+            } catch {
+                throw Self.sent(error)
             }
         }
-        let fresh = try await HTTPClientConnection.open(
-            host: request.host, port: request.port, poolKey: key, deadline: .now + timeouts.connect)
+        let fresh: HTTPClientConnection
+        do {
+            fresh = try await HTTPClientConnection.open(
+                host: request.host, port: request.port, poolKey: key, deadline: .now + timeouts.connect)
+        } catch {
+            if error is CancellationError { throw error }
+            throw HTTPExchangeError.connect(error)
+        }
         do {
             return try await exchange(request, on: fresh, timeouts: timeouts)
         } catch is StaleConnection {
-            throw SocketError.closed
+            throw HTTPExchangeError.beforeResponse(SocketError.closed)
+        } catch {
+            throw Self.sent(error)
         }
+    }
+
+    private static func sent(_ error: any Error) -> any Error {
+        error is CancellationError ? error : HTTPExchangeError.beforeResponse(error)
     }
 
     public func shutdown() {
@@ -83,6 +97,22 @@ public final class HTTPClient: Sendable {
             throw error
         }
     }
+}
+
+/// Where an exchange failed, which decides whether the upstream may have started on the request.
+public enum HTTPExchangeError: Error, CustomStringConvertible {
+    /// No connection could be made: nothing was sent.
+    case connect(any Error)
+    /// The request was (or may have been) sent, but no response head arrived.
+    case beforeResponse(any Error)
+
+    public var cause: any Error {
+        switch self {
+        case .connect(let cause), .beforeResponse(let cause): return cause
+        }
+    }
+
+    public var description: String { "\(cause)" }
 }
 
 extension SocketError {

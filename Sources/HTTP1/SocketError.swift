@@ -17,10 +17,4 @@ public enum SocketError: Error, Equatable, CustomStringConvertible, Sendable {
     }
 
     static func last(_ call: String) -> SocketError { .system(call: call, errno: errno) }
-
-    /// True when the peer refused or reset before anything useful happened.
-    public var isConnectionRefused: Bool {
-        if case .system(_, let code) = self { return code == ECONNREFUSED }
-        return false
-    }
 }

@@ -85,6 +85,7 @@ public actor HealthMonitor {
         switch result {
         case .success(let report):
             await node.apply(report, outcome: ProbeOutcome(at: now, succeeded: true, latencyMs: latencyMs, error: nil))
+            cluster.probeReached(node.index)
             change = trackers[node.index].record(success: true)
         case .failure(let failure):
             await node.recordProbeFailure(ProbeOutcome(at: now, succeeded: false, latencyMs: latencyMs, error: failure.description))

@@ -135,38 +135,3 @@ struct ChatResponseTranslation {
         }
     }
 }
-
-/// Splits a byte stream into newline-terminated lines, keeping a partial last line for the next piece.
-struct LineSplitter {
-    private var pending = [UInt8]()
-    static let maxLineBytes = 16 * 1024 * 1024
-
-    /// The complete lines in `piece` (without their newline), in order.
-    mutating func lines(in piece: [UInt8]) throws(APIError) -> [ArraySlice<UInt8>] {
-        var result: [ArraySlice<UInt8>] = []
-        var buffer = pending.isEmpty ? piece : pending + piece
-        var start = buffer.startIndex
-        while let newline = buffer[start...].firstIndex(of: 10) {
-            if newline > start { result.append(buffer[start..<newline]) }
-            start = newline + 1
-        }
-        let rest = buffer[start...]
-        guard rest.count <= Self.maxLineBytes else { throw APIError(status: 502, "upstream sent an overlong line") }
-        if result.isEmpty {
-            pending = buffer
-            return []
-        }
-        pending = Array(rest)
-        buffer = []
-        return result
-    }
-
-    /// True when bytes of an unfinished line are held.
-    var hasPartialLine: Bool { !pending.isEmpty }
-
-    /// Whatever is left without a final newline.
-    mutating func remainder() -> ArraySlice<UInt8>? {
-        defer { pending = [] }
-        return pending.isEmpty ? nil : pending[...]
-    }
-}

@@ -21,10 +21,11 @@ extension Gateway {
         let requested = body["model"]?.stringValue ?? translation.model
         let plan = RoutePlan.resolve(requested, config: config)
         var failures: [APIError] = []
+        var lastSpentRetry = false
         let retries = RetryBudget(config.maxRetries)
         for target in attemptOrder(plan) {
-            // Moving on to the next target after a failure is a retry too.
-            if !failures.isEmpty && !retries.take() { break }
+            // Moving on to the next target after a failure is a retry too, unless nothing was ever sent.
+            if lastSpentRetry && !retries.take() { break }
             let result: TargetResult
             switch target.destination {
             case .farm(let model):
@@ -47,8 +48,9 @@ extension Gateway {
                     stream: translation.stream)
             case .final(let error, let servedBy):
                 return await finishWithError(error, writer, keyName: keyName, model: requested, started: started, node: servedBy)
-            case .unavailable(let error):
+            case .unavailable(let error, let spendsRetry):
                 failures.append(error)
+                lastSpentRetry = spendsRetry
             }
         }
         await finishWithError(Self.combine(failures, model: requested), writer, keyName: keyName, model: requested, started: started)

@@ -17,13 +17,14 @@ extension Gateway {
         var key: String?
         if let variable = endpoint.apiKeyEnv {
             guard let value = environment[variable], !value.isEmpty else {
-                return .unavailable(APIError(status: 503, "cloud endpoint \(endpoint.name) has no API key: \(variable) is not set"))
+                return .unavailable(
+                    APIError(status: 503, "cloud endpoint \(endpoint.name) has no API key: \(variable) is not set"), spendsRetry: false)
             }
             key = value
         }
         let base = endpoint.url.hasSuffix("/") ? String(endpoint.url.dropLast()) : endpoint.url
         guard let url = URL(string: base + "/chat/completions"), case .object(var fields) = body else {
-            return .unavailable(APIError(status: 502, "cloud endpoint \(endpoint.name) has an unusable URL"))
+            return .unavailable(APIError(status: 502, "cloud endpoint \(endpoint.name) has an unusable URL"), spendsRetry: false)
         }
         fields["model"] = .string(model)
         fields["keep_alive"] = nil  // an Ollama extension the cloud does not know
@@ -39,50 +40,80 @@ extension Gateway {
             response = try await cloud.send(request)
         } catch {
             if Task.isCancelled { return .abandoned(servedBy: servedBy) }
-            return .unavailable(APIError(status: 502, "cloud endpoint \(endpoint.name) unreachable: \(error.localizedDescription)"))
+            return .unavailable(
+                APIError(status: 502, "cloud endpoint \(endpoint.name) unreachable: \(error.localizedDescription)"), spendsRetry: true)
         }
         if response.status != 200 {
             var bytes = Data()
             do {
                 for try await piece in response.body where bytes.count < 1024 * 1024 { bytes.append(piece) }
             } catch {}
-            let message = (try? JSONParser.parse([UInt8](bytes)))?["error"]?["message"]?.stringValue ?? "answered \(response.status)"
+            let message =
+                (try? JSONParser.parse([UInt8](bytes)))?["error"].flatMap(StreamChunkFacts.errorText)
+                ?? "answered \(response.status)"
             switch response.status {
             case 401, 403:
-                return .unavailable(APIError(status: 502, "cloud endpoint \(endpoint.name) refused TensorWall's API key"))
+                return .unavailable(
+                    APIError(status: 502, "cloud endpoint \(endpoint.name) refused TensorWall's API key"), spendsRetry: true)
             case 400, 404, 413, 422:
                 return .final(APIError(status: response.status, "cloud endpoint \(endpoint.name): \(message)"), servedBy: servedBy)
             default:
                 return .unavailable(
-                    APIError(status: response.status >= 500 ? 502 : response.status, "cloud endpoint \(endpoint.name): \(message)"))
+                    APIError(status: response.status >= 500 ? 502 : response.status, "cloud endpoint \(endpoint.name): \(message)"),
+                    spendsRetry: true)
             }
         }
+        let contentType = response.contentType ?? (stream ? "text/event-stream" : "application/json")
         var usage = Usage()
-        do {
-            let contentType = response.contentType ?? (stream ? "text/event-stream" : "application/json")
-            if stream {
-                try await writer.start(status: 200, headers: ["Content-Type": contentType, "Cache-Control": "no-cache"])
-                for try await piece in response.body {
-                    if usage.firstByteAt == nil { usage.firstByteAt = .now }
-                    try await writer.write([UInt8](piece))
-                }
-                try await writer.finish()
-            } else {
-                var bytes = Data()
+        if !stream {
+            var bytes = Data()
+            do {
                 for try await piece in response.body { bytes.append(piece) }
-                usage.firstByteAt = .now
-                try await writer.respond(status: 200, headers: ["Content-Type": contentType], body: [UInt8](bytes))
+            } catch {
+                if Task.isCancelled { return .abandoned(servedBy: servedBy) }
+                return .unavailable(
+                    APIError(status: 502, "cloud endpoint \(endpoint.name) failed: \(error.localizedDescription)"), spendsRetry: true)
             }
+            let body = [UInt8](bytes)
+            guard let answer = try? JSONParser.parse(body), answer.objectValue != nil else {
+                return .unavailable(
+                    APIError(status: 502, "cloud endpoint \(endpoint.name) sent an answer that is not JSON"), spendsRetry: true)
+            }
+            usage.firstByteAt = .now
+            do {
+                try await writer.respond(status: 200, headers: ["Content-Type": contentType], body: body)
+            } catch {
+                return .abandoned(servedBy: servedBy)
+            }
+            usage.promptTokens = answer["usage"]?["prompt_tokens"]?.intValue ?? 0
+            usage.completionTokens = answer["usage"]?["completion_tokens"]?.intValue ?? 0
+            usage.complete = true
+            return .done(status: 200, usage: usage, servedBy: servedBy)
+        }
+        var events = ServerSentEventScanner()
+        do {
+            try await writer.start(status: 200, headers: ["Content-Type": contentType, "Cache-Control": "no-cache"])
+            for try await piece in response.body {
+                if usage.firstByteAt == nil { usage.firstByteAt = .now }
+                events.scan(piece)
+                try await writer.write([UInt8](piece))
+            }
+            events.finish()
         } catch {
             response.cancel()
             if Task.isCancelled || writer.isBroken { return .abandoned(servedBy: servedBy) }
-            if !writer.headSent {
-                return .unavailable(APIError(status: 502, "cloud endpoint \(endpoint.name) failed: \(error.localizedDescription)"))
-            }
-            try? await writer.write(ChatResponseTranslation.errorEvent("cloud endpoint \(endpoint.name) failed mid-stream"))
-            try? await writer.finish()
+            logger.warning("stream from cloud endpoint \(endpoint.name) broke: \(error.localizedDescription)")
         }
-        usage.complete = true
+        usage.promptTokens = events.promptTokens ?? 0
+        usage.completionTokens = events.completionTokens ?? 0
+        usage.complete = events.isComplete
+        if !usage.complete && events.errorMessage == nil {
+            // Cut mid-way: the client hears it in-band, and the request is logged as failed.
+            if !events.sawDone {
+                try? await writer.write(ChatResponseTranslation.errorEvent("cloud endpoint \(endpoint.name) failed mid-stream"))
+            }
+        }
+        try? await writer.finish()
         return .done(status: 200, usage: usage, servedBy: servedBy)
     }
 }

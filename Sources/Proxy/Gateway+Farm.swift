@@ -37,49 +37,52 @@ final class RetryBudget {
 extension Gateway {
     /// How one attempt on one node ended.
     enum AttemptOutcome {
-        /// Answered (fully, or a stream that ended cleanly or with an in-band error).
-        case served(status: Int, usage: Usage)
-        /// Failed before anything reached the client: another node may serve it.
-        case retryable(APIError)
-        /// Failed in a way another node would not fix (the client's own error).
-        case final(APIError)
+        /// A full answer reached the client.
+        case answered(status: Int, usage: Usage)
+        /// No full answer: see the failure for whether another node may still serve it. `usage`
+        /// holds what a stream cut mid-way had already delivered.
+        case failed(UpstreamFailure, usage: Usage)
         /// The client went away.
-        case abandoned
+        case clientLeft
     }
 
     struct Usage {
         var promptTokens: Int64 = 0
         var completionTokens: Int64 = 0
         var firstByteAt: ContinuousClock.Instant?
+        /// True once the answer was delivered whole (a stream's final chunk, or a complete body).
         var complete = false
         /// Ollama's `load_duration` in seconds, when the answer reported it.
         var loadSeconds: Double?
 
-        mutating func record(final answer: JSONValue) {
-            promptTokens = answer["prompt_eval_count"]?.intValue ?? 0
-            completionTokens = answer["eval_count"]?.intValue ?? 0
-            loadSeconds = answer["load_duration"]?.intValue.map { Double($0) / 1e9 }
+        mutating func record(final facts: StreamChunkFacts) {
+            promptTokens = facts.promptEvalCount ?? 0
+            completionTokens = facts.evalCount ?? 0
+            loadSeconds = facts.loadDuration.map { Double($0) / 1e9 }
             complete = true
         }
     }
 
     /// How serving from one target (the farm, or a cloud endpoint) ended.
     enum TargetResult {
+        /// The client got an answer: whole when `usage.complete`, else cut mid-way (logged as failed).
         case done(status: Int, usage: Usage, servedBy: String)
-        /// This target could not serve; the next one may.
-        case unavailable(APIError)
+        /// This target could not serve; the next one may. `spendsRetry` is false when nothing was
+        /// ever sent (every failure was a refused connect), so moving on costs the request nothing.
+        case unavailable(APIError, spendsRetry: Bool)
         /// No target would do better (the client's own error).
         case final(APIError, servedBy: String)
         case abandoned(servedBy: String)
     }
 
-    /// Places the call on the farm's nodes, retrying on another node while nothing has reached the client.
+    /// Places the call on the farm's nodes, retrying on another node while nothing has reached the
+    /// client. A refused connect is retried on the next holder without using up the retry budget.
     func serveFromFarm(_ call: FarmCall, strategy: ClusterConfig.Strategy, writer: HTTPResponseWriter, retries: RetryBudget? = nil)
         async -> TargetResult
     {
         let retries = retries ?? RetryBudget(config.maxRetries)
         var excluded: Set<Int> = []
-        var lastError: APIError?
+        var lastFailure: UpstreamFailure?
         while true {
             let lease: Lease
             let placement = Cluster.Request(
@@ -88,34 +91,38 @@ extension Gateway {
             case .success(let acquired):
                 lease = acquired
             case .failure(let failure):
-                return .unavailable(lastError ?? placementError(failure, model: call.requestedName))
+                return .unavailable(
+                    lastFailure?.clientError ?? placementError(failure, model: call.requestedName),
+                    spendsRetry: lastFailure?.spendsRetry ?? true)
             }
-            let node = lease.node.config
-            let outcome = await forward(call, lease: lease, writer: writer)
-            let ejected = await lease.release(Self.releaseOutcome(outcome))
-            if case .served(_, let usage) = outcome, usage.complete, let key = call.continuationKey {
-                cluster.remember(conversation: key, node: lease.node.index)
+            let attempt = await attemptWithHedge(call, lease: lease, strategy: strategy, excluding: excluded, writer: writer)
+            excluded.formUnion(attempt.triedNodes)
+            let served = attempt.lease
+            let node = served.node.config
+            let outcome = attempt.outcome
+            let ejected = await served.release(Self.releaseOutcome(outcome))
+            if case .answered(_, let usage) = outcome, usage.complete, let key = call.continuationKey {
+                cluster.remember(conversation: key, node: served.node.index)
             }
             if ejected {
-                let until = cluster.passiveHealth(lease.node.index).ejectedUntil.map { Int(($0 - cluster.now).rounded()) } ?? 0
+                let until = cluster.passiveHealth(served.node.index).ejectedUntil.map { Int(($0 - cluster.now).rounded()) } ?? 0
                 logger.warning("node \(node.name) ejected for \(until) s after \(config.outlier.consecutiveFailures) failures in a row")
             }
             switch outcome {
-            case .served(let status, let usage):
+            case .answered(let status, let usage):
                 return .done(status: status, usage: usage, servedBy: node.name)
-            case .retryable(let error):
-                excluded.insert(lease.node.index)
-                lastError = error
-                guard retries.take() else {
-                    logger.warning(
-                        "node \(node.name) failed \(call.model.canonical) before the first byte: \(error.message); no retries left")
-                    return .unavailable(error)
+            case .failed(.cutMidStream, let usage):
+                return .done(status: 200, usage: usage, servedBy: node.name)
+            case .failed(let failure, _) where failure.isRetryable:
+                lastFailure = failure
+                if failure.spendsRetry && !retries.take() {
+                    logger.warning("node \(node.name) failed \(call.model.canonical) before the first byte: \(failure); no retries left")
+                    return .unavailable(failure.clientError, spendsRetry: true)
                 }
-                logger.warning(
-                    "node \(node.name) failed \(call.model.canonical) before the first byte: \(error.message); trying another node")
-            case .final(let error):
-                return .final(error, servedBy: node.name)
-            case .abandoned:
+                logger.warning("node \(node.name) failed \(call.model.canonical) before the first byte: \(failure); trying another node")
+            case .failed(let failure, _):
+                return .final(failure.clientError, servedBy: node.name)
+            case .clientLeft:
                 return .abandoned(servedBy: node.name)
             }
         }
@@ -124,15 +131,12 @@ extension Gateway {
     /// What the node actor and passive health learn from an attempt.
     static func releaseOutcome(_ outcome: AttemptOutcome) -> RequestOutcome {
         switch outcome {
-        case .served(_, let usage) where usage.complete:
+        case .answered(_, let usage):
             return RequestOutcome(succeeded: true, loadSeconds: usage.loadSeconds)
-        case .served:
-            return .nodeFailed  // the stream was cut or ended in an error
-        case .retryable(let error):
-            if error.status == 429 || (error.status == 503 && error.message.contains("server busy")) { return .nodeBusy }
-            return error.status == 404 ? .failed : .nodeFailed
-        case .final, .abandoned:
-            return .failed
+        case .failed(let failure, _):
+            return failure.requestOutcome
+        case .clientLeft:
+            return .unservedNoFault
         }
     }
 
@@ -155,9 +159,128 @@ extension Gateway {
         }
     }
 
-    /// One attempt on one node.
-    private func forward(_ call: FarmCall, lease: Lease, writer: HTTPResponseWriter) async -> AttemptOutcome {
-        let node = lease.node.config
+    /// One attempt: opens the exchange on the lease's node and relays the answer.
+    private func attemptWithHedge(
+        _ call: FarmCall, lease: Lease, strategy: ClusterConfig.Strategy, excluding: Set<Int>, writer: HTTPResponseWriter
+    ) async -> (lease: Lease, outcome: AttemptOutcome, triedNodes: [Int]) {
+        let opened = await openHedged(call, lease: lease, strategy: strategy, excluding: excluding)
+        let served = opened.lease
+        let response: HTTPClientResponse
+        switch opened.result {
+        case .failure(let failure):
+            if Task.isCancelled { return (served, .clientLeft, opened.triedNodes) }
+            return (served, .failed(failure, usage: Usage()), opened.triedNodes)
+        case .success(let answer):
+            response = answer
+        }
+        await served.firstByteArrived()
+        var translator = call.makeTranslator()
+        let node = served.node.config
+        let outcome =
+            call.stream
+            ? await relayStream(response, translator: &translator, node: node, writer: writer)
+            : await relayCompletion(response, translator: &translator, node: node, writer: writer)
+        return (served, outcome, opened.triedNodes)
+    }
+
+    /// Sends the request to the lease's node and waits for its response head. When that is
+    /// overdue by a clear margin over what placement predicted (`hedgeAfterMs` plus twice the
+    /// prediction), the same request also goes to the next best holder that can start it now;
+    /// the first good head wins and the other exchange is cancelled, which frees its slot.
+    private func openHedged(_ call: FarmCall, lease: Lease, strategy: ClusterConfig.Strategy, excluding: Set<Int>) async -> (
+        lease: Lease, result: Result<HTTPClientResponse, UpstreamFailure>, triedNodes: [Int]
+    ) {
+        let hedgeAfter = hedgeDelay(call, lease: lease)
+        guard let hedgeAfter else {
+            return (lease, await open(call, on: lease.node.config), [lease.node.index])
+        }
+        enum Event: Sendable {
+            case opened(Lease, OpenedExchange)
+            case overdue
+            case timerStopped
+        }
+        return await withTaskGroup(of: Event.self) { group in
+            group.addTask { .opened(lease, OpenedExchange(await self.open(call, on: lease.node.config))) }
+            group.addTask {
+                do {
+                    try await Task.sleep(for: hedgeAfter)
+                    return .overdue
+                } catch {
+                    return .timerStopped
+                }
+            }
+            var running = 1
+            var tried = [lease.node.index]
+            var winner: (Lease, Result<HTTPClientResponse, UpstreamFailure>)?
+            var lastFailure: (Lease, Result<HTTPClientResponse, UpstreamFailure>)?
+            while let event = await group.next() {
+                switch event {
+                case .timerStopped:
+                    continue
+                case .overdue:
+                    guard winner == nil, running > 0, !Task.isCancelled else { continue }
+                    let request = Cluster.Request(
+                        model: call.model, strategy: strategy, excluding: excluding.union(tried), conversationKey: call.conversationKey,
+                        mayWait: false)
+                    guard case .success(let hedge) = await cluster.acquire(request) else { continue }
+                    hedgesStarted.add(1, ordering: .relaxed)
+                    logger.warning(
+                        "node \(lease.node.config.name) has not started answering \(call.model.canonical) after \(hedgeAfter); also sending it to node \(hedge.node.config.name)"
+                    )
+                    tried.append(hedge.node.index)
+                    running += 1
+                    group.addTask { .opened(hedge, OpenedExchange(await self.open(call, on: hedge.node.config))) }
+                case .opened(let attempt, let exchange):
+                    let result = exchange.result
+                    running -= 1
+                    if winner != nil || Task.isCancelled {
+                        // A loser: it was cancelled, or lost the race. An overdue first node learns it was slow.
+                        if case .success(let response) = result { response.close() }
+                        let overdue = attempt.node.index == lease.node.index && tried.count > 1
+                        await attempt.release(overdue && !Task.isCancelled ? .nodeFailed : .unservedNoFault)
+                        continue
+                    }
+                    if case .success = result {
+                        winner = (attempt, result)
+                        group.cancelAll()
+                        continue
+                    }
+                    if running > 0 {
+                        // The other exchange may still answer: this one's failure is final for its node.
+                        if case .failure(let failure) = result { await attempt.release(failure.requestOutcome) }
+                        continue
+                    }
+                    lastFailure = (attempt, result)
+                    group.cancelAll()
+                }
+            }
+            let (served, result) = winner ?? lastFailure!
+            return (served, result, tried)
+        }
+    }
+
+    /// An opened exchange handed from the child task that opened it to the one that relays it.
+    // @unchecked Sendable: the response moves once, from the finished child task to its parent, and is never shared.
+    struct OpenedExchange: @unchecked Sendable {
+        let result: Result<HTTPClientResponse, UpstreamFailure>
+
+        init(_ result: Result<HTTPClientResponse, UpstreamFailure>) {
+            self.result = result
+        }
+    }
+
+    /// When to hedge this call, or nil when hedging is off.
+    private func hedgeDelay(_ call: FarmCall, lease: Lease) -> Duration? {
+        let margin = config.timeouts.hedgeAfterMs
+        guard margin > 0 else { return nil }
+        // A non-streamed answer's head comes only after the whole generation.
+        let service = lease.expectedServiceSeconds ?? cluster.costModel.defaultServiceSeconds
+        let expected = 2 * lease.expectedStartSeconds + (call.stream ? 0.25 : 1.5) * service
+        return .milliseconds(margin) + .milliseconds(Int64(expected * 1000))
+    }
+
+    /// Sends the call to `node` and waits for the response head; an error status becomes a typed failure.
+    private func open(_ call: FarmCall, on node: ClusterConfig.NodeConfig) async -> Result<HTTPClientResponse, UpstreamFailure> {
         let upstream = HTTPClientRequest(
             method: "POST", host: node.url.host, port: node.url.port, target: node.url.basePath + call.path,
             headers: ["Content-Type": "application/json", "Accept": "application/json, application/x-ndjson"], body: call.body)
@@ -165,31 +288,14 @@ extension Gateway {
         do {
             response = try await client.execute(upstream, timeouts: upstreamTimeouts)
         } catch {
-            if Task.isCancelled { return .abandoned }
-            return .retryable(APIError(status: 502, "node \(node.name) unreachable: \(error)"))
+            return .failure(UpstreamFailure.fromTransport(error, upstream: "node \(node.name)"))
         }
-        if response.status != 200 {
-            return await upstreamError(response, node: node)
+        guard response.status == 200 else {
+            let body = (try? await response.collect(limit: 1024 * 1024)) ?? []
+            let message = (try? JSONParser.parse(body))?["error"].flatMap(StreamChunkFacts.errorText)
+            return .failure(.fromStatus(response.status, message: message ?? "node \(node.name) answered \(response.status)"))
         }
-        await lease.firstByteArrived()
-        var translator = call.makeTranslator()
-        if !call.stream {
-            return await relayCompletion(response, translator: &translator, node: node, writer: writer)
-        }
-        return await relayStream(response, translator: &translator, node: node, writer: writer)
-    }
-
-    private func upstreamError(_ response: HTTPClientResponse, node: ClusterConfig.NodeConfig) async -> AttemptOutcome {
-        let body = (try? await response.collect(limit: 1024 * 1024)) ?? []
-        let message = (try? JSONParser.parse(body))?["error"]?.stringValue ?? "node \(node.name) answered \(response.status)"
-        switch response.status {
-        case 400, 401, 403, 413, 422:
-            return .final(APIError(status: response.status, message))
-        default:
-            // 404 (not pulled there after all), 429, 5xx: another node may well serve it.
-            let status = response.status == 404 ? 404 : (response.status >= 500 ? response.status : 502)
-            return .retryable(APIError(status: status, message))
-        }
+        return .success(response)
     }
 
     private func relayCompletion(
@@ -200,33 +306,34 @@ extension Gateway {
         do {
             raw = try await response.collect()
         } catch {
-            if Task.isCancelled { return .abandoned }
-            return .retryable(APIError(status: 502, "node \(node.name) sent an incomplete answer: \(error)"))
+            if Task.isCancelled { return .clientLeft }
+            return .failed(.noFirstByte("node \(node.name) sent an incomplete answer: \(error)"), usage: Usage())
         }
         // A large answer (many embedding vectors) is decoded and translated off the event loop.
-        let answer: JSONValue
+        let facts: StreamChunkFacts
         let body: [UInt8]
         do {
-            (answer, body) = try await EventLoops.decoding(byteCount: raw.count) { () throws(APIError) in
+            (facts, body) = try await EventLoops.decoding(byteCount: raw.count) { () throws(UpstreamFailure) in
                 let answer: JSONValue
                 do { answer = try JSONParser.parse(raw) } catch {
-                    throw APIError(status: 502, "node \(node.name) sent an incomplete answer: \(error)")
+                    throw .status(502, "node \(node.name) sent an incomplete answer: \(error)")
                 }
-                if let message = answer["error"]?.stringValue { throw APIError(status: 502, message) }
-                return (answer, translator.completion(from: answer, raw: raw))
+                let facts = StreamChunkFacts(answer)
+                if let message = facts.errorMessage { throw .status(502, message) }
+                return (facts, translator.completion(from: answer, raw: raw))
             }
         } catch {
-            return .retryable(error)
+            return .failed(error, usage: Usage())
         }
         var usage = Usage()
         usage.firstByteAt = .now
         do {
             try await writer.respond(status: 200, headers: ["Content-Type": translator.completionContentType], body: body)
         } catch {
-            return .abandoned
+            return .clientLeft
         }
-        usage.record(final: answer)
-        return .served(status: 200, usage: usage)
+        usage.record(final: facts)
+        return .answered(status: 200, usage: usage)
     }
 
     private func relayStream(
@@ -234,7 +341,7 @@ extension Gateway {
         writer: HTTPResponseWriter
     ) async -> AttemptOutcome {
         var usage = Usage()
-        var splitter = LineSplitter()
+        var splitter = JSONStreamSplitter()
         var headers: HTTPHeaders = ["Content-Type": translator.streamContentType]
         if translator.streamContentType == "text/event-stream" {
             headers.add("Cache-Control", "no-cache")
@@ -244,123 +351,106 @@ extension Gateway {
             try await writer.start(status: 200, headers: headers)
         } catch {
             response.close()
-            return .abandoned
+            return .clientLeft
         }
-        /// Translates one line; false when it was an in-band error and the stream is over.
-        func take(_ line: ArraySlice<UInt8>, into events: inout [UInt8]) throws -> Bool {
-            let chunk = try JSONParser.parse(line)
-            if let message = chunk["error"]?.stringValue {
+        /// Notes what a chunk means for the stream; returns the node's in-band error, if it was one.
+        func note(_ facts: StreamChunkFacts) -> String? {
+            if let message = facts.errorMessage { return message }
+            if facts.isFinal { usage.record(final: facts) }
+            return nil
+        }
+        /// Translates one chunk; returns the node's in-band error, if it was one.
+        func take(_ value: ArraySlice<UInt8>, into events: inout [UInt8]) throws(APIError) -> String? {
+            let chunk: JSONValue
+            do { chunk = try JSONParser.parse(value) } catch { throw APIError(status: 502, "upstream sent malformed JSON: \(error)") }
+            let facts = StreamChunkFacts(chunk)
+            if let message = facts.errorMessage {
                 events.append(contentsOf: translator.errorEvent(message))
-                return false
+                return message
             }
-            events.append(contentsOf: translator.events(for: chunk, raw: line))
-            if chunk["done"]?.boolValue == true { usage.record(final: chunk) }
-            return true
+            events.append(contentsOf: translator.events(for: chunk, raw: value))
+            return note(facts)
         }
         let passThrough = translator.passesBytesThrough
-        var endsMidLine = false
-        /// A pass-through relay may have forwarded part of a line: end it before an error line.
-        func endHalfSentLine() async {
-            if passThrough && (splitter.hasPartialLine || endsMidLine) { try? await writer.write([10]) }
-        }
-        /// Pass-through: parses a line only if it can end the stream; false when it was an error.
-        func inspect(_ line: ArraySlice<UInt8>) throws -> Bool {
-            guard Self.mayEndStream(line) else { return true }
-            let chunk = try JSONParser.parse(line)
-            if chunk["error"] != nil { return false }
-            if chunk["done"]?.boolValue == true { usage.record(final: chunk) }
-            return true
-        }
+        var nodeError: String?
+        /// Whether the client's copy of a pass-through stream ends in the middle of a line.
+        var midLine = false
         do {
-            var open = true
-            while open, let piece = try await response.next() {
+            while nodeError == nil, let piece = try await response.next() {
                 if passThrough {
-                    // The node's bytes go on untouched; only a final or error line is parsed.
-                    for line in try splitter.lines(in: piece) where open { open = try inspect(line) }
+                    // The node's bytes go on untouched; each chunk's top level is scanned, not decoded.
+                    for value in try splitter.values(in: piece) where nodeError == nil {
+                        nodeError = note(try StreamChunkFacts.read(value))
+                    }
                     if usage.firstByteAt == nil { usage.firstByteAt = .now }
                     try await writer.write(piece)
+                    midLine = piece.last != 10
                     continue
                 }
                 var events = [UInt8]()
-                for line in try splitter.lines(in: piece) where open {
-                    open = try take(line, into: &events)
+                for value in try splitter.values(in: piece) where nodeError == nil {
+                    nodeError = try take(value, into: &events)
                 }
                 if !events.isEmpty {
                     if usage.firstByteAt == nil { usage.firstByteAt = .now }
                     try await writer.write(events)
                 }
             }
-            if passThrough, open, let rest = splitter.remainder(), !rest.isEmpty {
-                endsMidLine = true  // already forwarded without its newline
-                open = try inspect(rest)
-            }
-            if open, let rest = splitter.remainder(), !rest.isEmpty {
-                var events = [UInt8]()
-                open = try take(rest, into: &events)
-                if !events.isEmpty { try await writer.write(events) }
-            }
-            if !open {
-                try await writer.finish()
-                response.close()
-                return .served(status: 200, usage: usage)
+            if nodeError == nil, let rest = splitter.remainder() {
+                // A last value without anything after it (a bare scalar, or a truncated object).
+                if passThrough {
+                    nodeError = note(try StreamChunkFacts.read(rest))
+                } else {
+                    var events = [UInt8]()
+                    nodeError = try take(rest, into: &events)
+                    if !events.isEmpty { try await writer.write(events) }
+                }
             }
         } catch {
             if Task.isCancelled || writer.isBroken {
                 response.close()
-                return .abandoned
+                return .clientLeft
             }
             logger.warning("stream from node \(node.name) broke: \(error)")
-            await endHalfSentLine()
-            try? await writer.write(translator.errorEvent("the node serving this request failed mid-stream: \(error)"))
+            await endStream(
+                translator, midLine: midLine, writer: writer, error: "the node serving this request failed mid-stream: \(error)")
+            response.close()
+            return .failed(.cutMidStream("node \(node.name) failed mid-stream: \(error)"), usage: usage)
+        }
+        if let nodeError {
             try? await writer.finish()
             response.close()
-            return .served(status: 200, usage: usage)
+            return .failed(.cutMidStream("node \(node.name) ended the stream with an error: \(nodeError)"), usage: usage)
         }
         if !usage.complete {
-            await endHalfSentLine()
-            try? await writer.write(translator.errorEvent("node \(node.name) ended the stream before it was complete"))
+            await endStream(
+                translator, midLine: midLine, writer: writer, error: "node \(node.name) ended the stream before it was complete")
+            return .failed(.cutMidStream("node \(node.name) ended the stream before it was complete"), usage: usage)
         }
         try? await writer.finish()
-        return .served(status: 200, usage: usage)
+        return .answered(status: 200, usage: usage)
     }
 
-    /// Whether an NDJSON line could be the last of a stream (`"done":true`) or an error: the only
-    /// lines a pass-through relay needs to parse. Ollama writes compact JSON, so a byte search does.
-    static func mayEndStream(_ line: ArraySlice<UInt8>) -> Bool {
-        contains(line, doneMarker) || contains(line, errorMarker)
+    /// Ends a broken stream with an in-band error in the client's format. A pass-through relay may
+    /// have forwarded part of a line, so it starts the error on a line of its own.
+    private func endStream(_ translator: any AnswerTranslator, midLine: Bool, writer: HTTPResponseWriter, error: String) async {
+        if midLine { try? await writer.write([10]) }
+        try? await writer.write(translator.errorEvent(error))
+        try? await writer.finish()
     }
-
-    /// A plain byte search: Foundation's generic `firstRange(of:)` allocated on every call and
-    /// showed at the top of the streaming profile.
-    static func contains(_ haystack: ArraySlice<UInt8>, _ needle: [UInt8]) -> Bool {
-        haystack.withUnsafeBufferPointer { bytes in
-            guard let first = needle.first, bytes.count >= needle.count else { return false }
-            var index = 0
-            let last = bytes.count - needle.count
-            while index <= last {
-                if bytes[index] == first {
-                    var offset = 1
-                    while offset < needle.count && bytes[index + offset] == needle[offset] { offset += 1 }
-                    if offset == needle.count { return true }
-                }
-                index += 1
-            }
-            return false
-        }
-    }
-
-    private static let doneMarker = Array(#""done":true"#.utf8)
-    private static let errorMarker = Array(#""error""#.utf8)
 
     /// The one line per request (key name, model, node, status, time to first token, duration,
-    /// tokens; never prompt text), the usage ledger behind `/metrics`, and the usage log.
+    /// tokens; never prompt text), the usage ledger behind `/metrics`, and the usage log. An
+    /// answer that started but was cut off is logged and counted as a 502: the client did not get it whole.
     func logRequest(
         keyName: String, model: String, node: String, status: Int, started: ContinuousClock.Instant, usage: Usage, stream: Bool
     ) {
+        let cut = status < 400 && !usage.complete
+        let status = cut ? 502 : status
         let elapsed = started.duration(to: .now)
         let firstToken = usage.firstByteAt.map { started.duration(to: $0) }
         logger.info(
-            "request key=\(keyName) model=\(model) node=\(node) status=\(status) stream=\(stream) ttft_ms=\(firstToken.map(milliseconds) ?? "-") duration_ms=\(milliseconds(elapsed)) prompt_tokens=\(usage.promptTokens) completion_tokens=\(usage.completionTokens)"
+            "request key=\(keyName) model=\(model) node=\(node) status=\(status)\(cut ? " cut_mid_stream=true" : "") stream=\(stream) ttft_ms=\(firstToken.map(milliseconds) ?? "-") duration_ms=\(milliseconds(elapsed)) prompt_tokens=\(usage.promptTokens) completion_tokens=\(usage.completionTokens)"
         )
         let entry = UsageLedger.Entry(
             at: WallClock.now(), apiKey: keyName, model: model, node: node, status: status, stream: stream,

@@ -35,6 +35,10 @@ extension Gateway {
         for node in snapshots { text.sample("tensorwall_node_healthy", [("node", node.name)], node.health == .healthy ? 1 : 0) }
         text.family("tensorwall_node_in_flight", "gauge", "Requests TensorWall has running on the node.")
         for node in snapshots { text.sample("tensorwall_node_in_flight", [("node", node.name)], Double(node.totalInFlight)) }
+        text.family(
+            "tensorwall_hedged_requests_total", "counter",
+            "Requests also sent to a second node because the first one's first byte was overdue.")
+        text.sample("tensorwall_hedged_requests_total", [], Double(hedgesStarted.load(ordering: .relaxed)))
         text.family("tensorwall_node_cold_loads_total", "counter", "Cold loads TensorWall started on the node.")
         for node in snapshots { text.sample("tensorwall_node_cold_loads_total", [("node", node.name)], Double(node.coldLoadsStarted)) }
         text.family("tensorwall_model_loaded", "gauge", "1 for each model loaded on each node.")

@@ -76,7 +76,7 @@ extension Gateway {
             logRequest(keyName: keyName, model: requested, node: servedBy, status: 499, started: started, usage: Usage(), stream: stream)
         case .final(let error, let servedBy):
             await fail(error, model: requested, node: servedBy)
-        case .unavailable(let error):
+        case .unavailable(let error, _):
             await fail(error.status == 404 ? endpoint.notFound(requested) : error, model: requested)
         }
     }

@@ -154,7 +154,7 @@ extension Gateway {
                 keyName: keyName, model: model, node: servedBy, status: 499, started: started, usage: Usage(), stream: translated.stream)
         case .final(let error, let servedBy):
             await fail(error, node: servedBy)
-        case .unavailable(let error):
+        case .unavailable(let error, _):
             await fail(error)
         }
     }

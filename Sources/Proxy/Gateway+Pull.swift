@@ -41,13 +41,13 @@ extension Gateway {
                             headers: ["Content-Type": "application/json"], body: body)
                         do {
                             let response = try await client.execute(upstream, timeouts: upstreamTimeouts)
-                            var splitter = LineSplitter()
+                            var splitter = JSONStreamSplitter()
                             while let piece = try await response.next() {
-                                for line in try splitter.lines(in: piece) {
-                                    continuation.yield((node.name, try JSONParser.parse(line)))
+                                for value in try splitter.values(in: piece) {
+                                    continuation.yield((node.name, try JSONParser.parse(value)))
                                 }
                             }
-                            if let rest = splitter.remainder(), !rest.isEmpty {
+                            if let rest = splitter.remainder() {
                                 continuation.yield((node.name, try JSONParser.parse(rest)))
                             }
                         } catch {
@@ -67,7 +67,7 @@ extension Gateway {
         }
         for await (node, line) in lines {
             guard case .object(var entry) = line else { continue }
-            if let error = entry["error"]?.stringValue {
+            if let error = entry["error"].flatMap(StreamChunkFacts.errorText) {
                 failures.append(error.hasPrefix("pull on node") ? error : "node \(node): \(error)")
             } else if entry["status"]?.stringValue == "success" {
                 succeeded.insert(node)

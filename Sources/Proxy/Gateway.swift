@@ -62,6 +62,8 @@ final class Gateway: Sendable {
     private let server = Mutex<HTTPServer?>(nil)
     let idRandom = Mutex(FastRandom())
     let usage = UsageLedger()
+    /// Requests also sent to a second node because the first one's first byte was overdue.
+    let hedgesStarted = Atomic<Int>(0)
     let usageLog: UsageLog?
 
     /// The runtime a request uses from its first step to its last: taken once when it arrives, so

@@ -14,7 +14,7 @@ struct NodeProbeTransport: ProbeTransport {
             let response = try await client.execute(
                 request, timeouts: HTTPClientTimeouts(connect: timeout, responseHead: timeout, idleRead: timeout))
             return (response.status, try await response.collect(limit: 16 * 1024 * 1024))
-        } catch SocketError.timedOut {
+        } catch let error as HTTPExchangeError where error.cause as? SocketError == .timedOut {
             throw ProbeFailure("timed out after \(timeout)")
         }
     }

@@ -35,7 +35,7 @@ import Testing
         let node = await makeNode()
         #expect(await node.tryAcquire(model, claim: .coldLoad(predictedSeconds: 3), now: 0))
         await node.release(model, outcome: RequestOutcome(succeeded: true, loadSeconds: 9, serviceSeconds: 10), now: 10)
-        await node.release(model, outcome: .failed, now: 10)
+        await node.release(model, outcome: .unservedNoFault, now: 10)
         let snapshot = await node.snapshot()
         #expect(snapshot.inFlight(model) == 0)
         #expect(snapshot.learnedLoadSecondsPerGB == 4)  // (9 s - 1 s base) / 2 GB
@@ -46,7 +46,7 @@ import Testing
     @Test func aFailedColdLoadIsForgotten() async {
         let node = await makeNode()
         #expect(await node.tryAcquire(model, claim: .coldLoad(predictedSeconds: 3), now: 0))
-        await node.release(model, outcome: .failed, now: 1)
+        await node.release(model, outcome: .unservedNoFault, now: 1)
         let snapshot = await node.snapshot()
         #expect(!snapshot.isLoading(model) && !snapshot.isLoaded(model))
     }

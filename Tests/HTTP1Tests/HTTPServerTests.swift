@@ -235,12 +235,31 @@ import Testing
     }
 
     @Test func refusedConnectionsFailFast() async throws {
-        let server = try startEchoServer()
-        let port = server.port
-        server.stop()
+        // A bound socket that never listens refuses connections, and holds its port so that no
+        // server of a test running in parallel can take it.
+        let bound = try SocketCalls.newSocket(family: AF_INET)
+        defer { close(bound) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let port = try withUnsafeMutablePointer(to: &address) { pointer in
+            try pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { raw in
+                guard bind(bound, raw, length) == 0, getsockname(bound, raw, &length) == 0 else {
+                    throw SocketError.system(call: "bind", errno: errno)
+                }
+                return Int(UInt16(bigEndian: pointer.pointee.sin_port))
+            }
+        }
         let client = HTTPClient()
-        await #expect(throws: SocketError.self) {
+        let error = await #expect(throws: HTTPExchangeError.self) {
             _ = try await client.execute(HTTPClientRequest(method: "GET", host: "127.0.0.1", port: port, target: "/"))
         }
+        // Refused while connecting: the caller may retry anywhere, nothing was sent.
+        guard case .connect(let cause) = error else {
+            Issue.record("expected a connect failure, got \(String(describing: error))")
+            return
+        }
+        #expect(cause as? SocketError == .system(call: "connect", errno: ECONNREFUSED))
     }
 }

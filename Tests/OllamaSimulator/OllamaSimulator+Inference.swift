@@ -112,17 +112,15 @@ extension OllamaSimulator {
             }
             if !stream { return await respondJSON(writer, 200, final) }
             guard (try? await writer.start(status: 200, headers: ["Content-Type": "application/x-ndjson"])) != nil else { return }
-            var lines = JSONValue.object([
+            var lines = configuration.encoding.line([
                 "model": .string(echoModel), "created_at": .string(createdAt),
                 "message": ["role": "assistant", "content": "", "tool_calls": [call]], "done": false,
-            ]).serialized()
-            lines.append(10)
+            ])
             if case .object(var fields) = final {
                 fields["message"] = ["role": "assistant", "content": ""]
-                lines += JSONValue.object(fields).serialized()
-                lines.append(10)
+                lines += configuration.encoding.line(.object(fields))
             }
-            try? await writer.write(lines)
+            try? await writeAnswer(lines, to: writer)
             try? await writer.finish()
             return
         }
@@ -145,19 +143,19 @@ extension OllamaSimulator {
                     return
                 }
                 // Ollama stamps each chunk when it is written; benchmarks read the stamp to time the proxy.
-                try await writer.write(
-                    chunk(kind, echoModel, Self.timestamp(), token: Self.words[index % Self.words.count], first: index == 0))
+                try await writeAnswer(
+                    chunk(kind, echoModel, Self.timestamp(), token: Self.words[index % Self.words.count], first: index == 0), to: writer)
                 // A held stream pauses after its first token, so a test can see it arrive before the rest exists.
                 while index == 0 && streamsHeld { try await Task.sleep(for: .milliseconds(2)) }
             }
             finishMetrics()
             if openAI {
-                try await writer.write(sse(openAIChunk(echoModel, delta: [:], finish: .string(doneReason))))
-                try await writer.write(Array("data: [DONE]\n\n".utf8))
+                try await writeAnswer(sse(openAIChunk(echoModel, delta: [:], finish: .string(doneReason))), to: writer)
+                try await writeAnswer(Array("data: [DONE]\n\n".utf8), to: writer)
             } else {
-                var line = finalObject(kind, echoModel, createdAt, text: "", reason: doneReason, metrics: metrics).serialized()
-                line.append(10)
-                try await writer.write(line)
+                let line = configuration.encoding.line(
+                    finalObject(kind, echoModel, createdAt, text: "", reason: doneReason, metrics: metrics))
+                try await writeAnswer(line, to: writer)
             }
             try await writer.finish()
         } catch {
@@ -199,21 +197,14 @@ extension OllamaSimulator {
     private func chunk(_ kind: InferenceKind, _ model: String, _ createdAt: String, token: String, first: Bool) -> [UInt8] {
         switch kind {
         case .chat:
-            var line = JSONValue.object(
-                [
-                    "model": .string(model), "created_at": .string(createdAt), "message": ["role": "assistant", "content": .string(token)],
-                    "done": false,
-                ]
-            ).serialized()
-            line.append(10)
-            return line
+            return configuration.encoding.line([
+                "model": .string(model), "created_at": .string(createdAt), "message": ["role": "assistant", "content": .string(token)],
+                "done": false,
+            ])
         case .generate:
-            var line = JSONValue.object([
+            return configuration.encoding.line([
                 "model": .string(model), "created_at": .string(createdAt), "response": .string(token), "done": false,
             ])
-            .serialized()
-            line.append(10)
-            return line
         case .openAIChat:
             let delta: JSONObject = first ? ["role": "assistant", "content": .string(token)] : ["content": .string(token)]
             return sse(openAIChunk(model, delta: delta, finish: nil))
@@ -221,7 +212,7 @@ extension OllamaSimulator {
     }
 
     private func sse(_ value: JSONValue) -> [UInt8] {
-        Array("data: ".utf8) + value.serialized() + Array("\n\n".utf8)
+        Array("data: ".utf8) + configuration.encoding.encode(value) + Array("\n\n".utf8)
     }
 
     private func openAIChunk(_ model: String, delta: JSONObject, finish: JSONValue) -> JSONValue {

@@ -89,9 +89,7 @@ extension OllamaSimulator {
         guard stream else { return await respondJSON(writer, 200, ["status": "success"]) }
         guard (try? await writer.start(status: 200, headers: ["Content-Type": "application/x-ndjson"])) != nil else { return }
         for line in lines {
-            var bytes = line.serialized()
-            bytes.append(10)
-            guard (try? await writer.write(bytes)) != nil else { return }
+            guard (try? await writeAnswer(configuration.encoding.line(line), to: writer)) != nil else { return }
         }
         try? await writer.finish()
     }

@@ -52,7 +52,21 @@ extension OllamaSimulator {
     }
 
     func respondJSON(_ writer: HTTPResponseWriter, _ status: Int, _ value: JSONValue) async {
-        try? await writer.respond(status: status, headers: ["Content-Type": "application/json; charset=utf-8"], body: value.serialized())
+        let encoding = configuration.encoding
+        let headers: HTTPHeaders = ["Content-Type": "application/json; charset=utf-8"]
+        guard encoding.splitsEveryByte else {
+            try? await writer.respond(status: status, headers: headers, body: encoding.encode(value))
+            return
+        }
+        guard (try? await writer.start(status: status, headers: headers)) != nil else { return }
+        try? await writeAnswer(encoding.encode(value), to: writer)
+        try? await writer.finish()
+    }
+
+    /// Writes part of a streamed answer: whole, or a byte per HTTP chunk under `bytePerChunk`.
+    func writeAnswer(_ bytes: [UInt8], to writer: HTTPResponseWriter) async throws {
+        guard configuration.encoding.splitsEveryByte else { return try await writer.write(bytes) }
+        for byte in bytes { try await writer.write([byte]) }
     }
 
     func respondError(_ writer: HTTPResponseWriter, _ status: Int, _ message: String, openAI: Bool = false) async {

@@ -50,6 +50,8 @@ public struct SimulatorConfiguration: Sendable {
     public var responseTokens = 8
     public var timeScale = 1.0
     public var version = "0.12.6"
+    /// How answers are laid out (Go's compact bytes unless a test asks for another valid encoding).
+    public var encoding = AnswerEncoding.go
     /// Models `/api/pull` can fetch (others answer Ollama's "file does not exist").
     public var registry: [SimulatedModel] = []
 

@@ -127,4 +127,27 @@ import Testing
         #expect((3...25).contains(toCloud), "\(toCloud) of 60 went to the cloud; about 12 expected")
         #expect(farm.nodes[0].requestCount("/api/chat") == 60 - toCloud)
     }
+
+    @Test func aCloudStreamCutMidWayEndsInAnErrorAndCountsAsFailed() async throws {
+        let logs = LogCapture()
+        let (farm, cloud) = try await hybridFarm(logs: logs)
+        defer {
+            Task {
+                await farm.stop(); cloud.stop()
+            }
+        }
+        farm.nodes[0].stop()
+        #expect(await farm.eventually { await farm.health(of: 0) == .unhealthy })
+        cloud.setFault(.dropMidStream)
+        let response = try await farm.request(
+            "POST", "/v1/chat/completions", body: #"{"model":"gpt-4","messages":[{"role":"user","content":"hi"}],"stream":true}"#)
+        var events = EventReader(response)
+        var payloads: [String] = []
+        while let payload = try await events.next() { payloads.append(payload) }
+        #expect(payloads.last?.contains("failed mid-stream") == true, "\(payloads)")
+        #expect(!payloads.contains("[DONE]"))
+        #expect(logs.text.contains("node=cloud:openai status=502 cut_mid_stream=true"), "\(logs.text)")
+        let metrics = try await farm.text("GET", "/metrics", headers: [:]).body
+        #expect(metrics.contains(#"tensorwall_request_errors_total{key="tests",model="gpt-4",node="cloud:openai"} 1"#), "\(metrics)")
+    }
 }

@@ -27,6 +27,8 @@ final class TestFarm: Sendable {
         var version = "0.12.6"
         /// Models `/api/pull` can fetch.
         var registry: [String] = []
+        /// How the node lays out its JSON answers.
+        var encoding = AnswerEncoding.go
     }
 
     static func start(
@@ -44,6 +46,7 @@ final class TestFarm: Sendable {
             simulation.loadSecondsPerGB = spec.loadSecondsPerGB
             simulation.version = spec.version
             simulation.registry = spec.registry.map { SimulatedModel($0, sizeGB: 2) }
+            simulation.encoding = spec.encoding
             let simulator = OllamaSimulator(simulation)
             let port = try simulator.start()
             for model in spec.preload { await simulator.preload(model) }

@@ -92,15 +92,6 @@ import Testing
     }
 }
 
-@Suite struct LineSplitterTests {
-    @Test func keepsPartialLinesForTheNextPiece() throws {
-        var splitter = LineSplitter()
-        #expect(try splitter.lines(in: Array("{\"a\":1}\n{\"b\"".utf8)).map { Array($0) } == [Array("{\"a\":1}".utf8)])
-        #expect(try splitter.lines(in: Array(":2}\n".utf8)).map { Array($0) } == [Array("{\"b\":2}".utf8)])
-        #expect(splitter.remainder() == nil)
-    }
-}
-
 @Suite struct CommandLineOptionsTests {
     @Test func parsesFlags() throws {
         let options = try CommandLineOptions.parse(["--config", "/etc/tw.json", "--host=0.0.0.0", "--port", "9000", "--log-level", "debug"])

@@ -4,6 +4,7 @@ import OllamaSimulator
 
 // A simulated Ollama node for the Python client checks and the benchmarks:
 //   ollama-sim --port 11434 --name gpu1 --model llama3.2=2.0 --model llava=4.7 [--registry phi3=2.2] [--parallel 4] [--time-scale 0.01] [--version 0.12.6]
+//     [--encoding go|spaced|pretty|reordered|unicodeEscaped|crlf|bytePerChunk]
 var configuration = SimulatorConfiguration(name: "sim", models: [])
 var arguments = CommandLine.arguments.dropFirst()
 @MainActor func value(_ flag: String) -> String {
@@ -44,6 +45,14 @@ while let flag = arguments.popFirst() {
     case "--response-tokens": configuration.responseTokens = Int(number(flag))
     case "--time-scale": configuration.timeScale = number(flag)
     case "--keep-alive-seconds": configuration.keepAliveSeconds = number(flag)
+    case "--encoding":
+        let name = value(flag)
+        guard let encoding = AnswerEncoding(rawValue: name) else {
+            let known = AnswerEncoding.allCases.map(\.rawValue).joined(separator: ", ")
+            FileHandle.standardError.write(Data("ollama-sim: unknown encoding \(name) (known: \(known))\n".utf8))
+            exit(2)
+        }
+        configuration.encoding = encoding
     default:
         FileHandle.standardError.write(Data("ollama-sim: unknown flag \(flag)\n".utf8))
         exit(2)

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Starts two simulated Ollama nodes and TensorWall (release build) on free loopback ports, runs the
-# Python client checks (openai, ollama, prometheus_client) against it, and stops everything. Usage: Tests/python/run_client_checks.sh
+# Starts two simulated Ollama nodes (one writing Python-style spaced JSON, one Go's compact bytes) and TensorWall (release build) on free loopback ports, runs the
+# Python client checks (openai, ollama, prometheus_client, LangChain, LiteLLM, LlamaIndex, Haystack) against it, and stops everything. Usage: Tests/python/run_client_checks.sh
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -29,7 +29,7 @@ wait_for() {
 
 port_a=$(free_port); port_b=$(free_port); port_tw=$(free_port)
 "$BIN/ollama-sim" --port "$port_a" --name a --model llama3.2=2.0 --model llava=4.7 --model coding-assistant=2.0 \
-    --model nomic-embed-text=0.3 --registry phi3=2.2 --time-scale 0.01 --parallel 4 >"$work/a.log" 2>&1 &
+    --model nomic-embed-text=0.3 --registry phi3=2.2 --time-scale 0.01 --parallel 4 --encoding spaced >"$work/a.log" 2>&1 &
 pids+=($!)
 "$BIN/ollama-sim" --port "$port_b" --name b --model llama3.2=2.0 --time-scale 0.01 --parallel 4 --preload llama3.2 \
     --registry phi3=2.2 >"$work/b.log" 2>&1 &

@@ -1,0 +1,80 @@
+import Balancer
+
+/// Reads an OpenAI-style event stream as it passes through, to learn how it ended: whether it
+/// finished (`data: [DONE]`, or a choice with a `finish_reason`), the usage it reported, and an
+/// in-band error. Follows the SSE rules rather than one server's bytes: lines may end in `\n`,
+/// `\r\n` or `\r` (even split across pieces), `data:` may or may not be followed by a space, an
+/// event's several `data` lines join with `\n`, and comments and other fields are ignored.
+struct ServerSentEventScanner {
+    private var line = [UInt8]()
+    private var data = [UInt8]()
+    private var hasData = false
+    private var lastWasCR = false
+
+    private(set) var sawDone = false
+    private(set) var sawFinishReason = false
+    private(set) var promptTokens: Int64?
+    private(set) var completionTokens: Int64?
+    private(set) var errorMessage: String?
+
+    /// The stream ended as a whole answer does.
+    var isComplete: Bool { (sawDone || sawFinishReason) && errorMessage == nil }
+
+    mutating func scan(_ piece: some Sequence<UInt8>) {
+        for byte in piece {
+            if byte == 0x0A && lastWasCR {
+                lastWasCR = false
+                continue  // the LF of a CRLF pair
+            }
+            lastWasCR = byte == 0x0D
+            if byte == 0x0A || byte == 0x0D {
+                endLine()
+            } else {
+                line.append(byte)
+            }
+        }
+    }
+
+    /// The stream ended: an event without its closing blank line still counts.
+    mutating func finish() {
+        if !line.isEmpty { endLine() }
+        dispatch()
+    }
+
+    private mutating func endLine() {
+        defer { line.removeAll(keepingCapacity: true) }
+        if line.isEmpty {
+            dispatch()
+            return
+        }
+        guard line.first != 0x3A else { return }  // a comment
+        let colon = line.firstIndex(of: 0x3A) ?? line.endIndex
+        guard line[..<colon].elementsEqual("data".utf8) else { return }
+        var value = colon < line.endIndex ? line.index(after: colon) : colon
+        if value < line.endIndex && line[value] == 0x20 { value += 1 }
+        if hasData { data.append(0x0A) }
+        data.append(contentsOf: line[value...])
+        hasData = true
+    }
+
+    private mutating func dispatch() {
+        defer {
+            data.removeAll(keepingCapacity: true)
+            hasData = false
+        }
+        guard hasData else { return }
+        if data.elementsEqual("[DONE]".utf8) {
+            sawDone = true
+            return
+        }
+        guard let event = try? JSONParser.parse(data) else { return }
+        if let error = event["error"].flatMap(StreamChunkFacts.errorText) { errorMessage = error }
+        if let choices = event["choices"]?.arrayValue, choices.contains(where: { !($0["finish_reason"]?.isNull ?? true) }) {
+            sawFinishReason = true
+        }
+        if let usage = event["usage"], !usage.isNull {
+            promptTokens = usage["prompt_tokens"]?.intValue ?? promptTokens
+            completionTokens = usage["completion_tokens"]?.intValue ?? completionTokens
+        }
+    }
+}
