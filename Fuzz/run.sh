@@ -30,9 +30,12 @@ chat_dir=$(stage chat Sources/Balancer/*.swift Sources/Proxy/ChatRequestTranslat
     Sources/Proxy/APIError.swift Sources/Proxy/ConversationKeys.swift Sources/Proxy/AnswerTranslator.swift \
     Sources/Proxy/TextCompletionTranslation.swift)
 build chat_translation "$chat_dir" Fuzz/ChatTranslationFuzz.swift
+relay_dir=$(stage relay Sources/Balancer/*.swift Sources/Proxy/ChatResponseTranslation.swift Sources/Proxy/APIError.swift \
+    Sources/Proxy/JSONStreamSplitter.swift Sources/Proxy/StreamChunkFacts.swift)
+build stream_relay "$relay_dir" Fuzz/StreamRelayFuzz.swift
 
 status=0
-for target in http_request chat_translation; do
+for target in http_request chat_translation stream_relay; do
     mkdir -p "$work/corpus-$target"
     cp Fuzz/corpus/$target/* "$work/corpus-$target/"
     echo "== $target: ${seconds}s on $(ls Fuzz/corpus/$target | wc -l) seed inputs"

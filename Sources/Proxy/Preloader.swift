@@ -33,16 +33,17 @@ struct Preloader: Sendable {
             let response = try await client.execute(request, timeouts: timeouts)
             let answer = try JSONParser.parse(try await response.collect(limit: 1024 * 1024))
             guard response.status == 200 else {
-                logger.warning(
-                    "loading \(lease.model) on \(node.name) failed: \(answer["error"]?.stringValue ?? "status \(response.status)")")
-                await lease.release(response.status == 503 ? .nodeBusy : .nodeFailed)
+                let message = answer["error"].flatMap(StreamChunkFacts.errorText) ?? "status \(response.status)"
+                logger.warning("loading \(lease.model) on \(node.name) failed: \(message)")
+                await lease.release(UpstreamFailure.fromStatus(response.status, message: message).requestOutcome)
                 return
             }
             logger.info("loaded \(lease.model) on node \(node.name)")
-            await lease.release(RequestOutcome(succeeded: true, loadSeconds: answer["load_duration"]?.intValue.map { Double($0) / 1e9 }))
+            await lease.release(
+                RequestOutcome(succeeded: true, loadSeconds: StreamChunkFacts(answer).loadDuration.map { Double($0) / 1e9 }))
         } catch {
             logger.warning("loading \(lease.model) on \(node.name) failed: \(error)")
-            await lease.release(.nodeFailed)
+            await lease.release(UpstreamFailure.fromTransport(error, upstream: "node \(node.name)").requestOutcome)
         }
     }
 }
