@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Trace-driven placement benchmark: every strategy on the same seeded trace over a simulated farm
-# (4 nodes, 14 GB VRAM and 3 models each, 8 models of 2-9 GB with Zipf popularity, multi-turn
-# conversations), plus an all-warm lower bound. Prints a Markdown table; about four minutes here.
-# Usage: Benchmarks/placement.sh [--seconds 900] [--time-scale 0.03] [--seed 42] [--only affinity] [--show-slowest N]
+# Placement under load: every strategy on the same seeded trace over a simulated farm (4 nodes x 16 GB,
+# 3 models loaded at most per node, 2 parallel slots, 8 models of 2-7.4 GB with Zipf popularity, 30 %
+# follow-up turns), swept over offered load from 25 % to 125 % of the farm's capacity, plus an
+# all-warm lower bound. Prints a Markdown table; about a minute per row here.
+# Usage: Benchmarks/placement.sh [--loads 0.25,0.5,0.75,1,1.25] [--seconds 300] [--time-scale 0.2]
+#        [--zipf 1.1] [--order small-first|large-first] [--shift] [--only round_robin,least_busy,affinity,bound] [--seed 42]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 swift build -c release --product tensorwall >/dev/null

@@ -4,33 +4,63 @@ import HTTP1
 import OllamaSimulator
 import Synchronization
 
-// Runs every placement strategy on the same trace over a simulated farm and prints a table.
-//   placement-bench [--seconds 900] [--time-scale 0.03] [--seed 42]
-// Times in the table are simulated seconds (real seconds divided by the time scale).
+// Placement under load: every strategy on the same seeded trace over a simulated farm, swept over
+// offered load from light to overload, and an all-warm lower bound. Prints Markdown tables.
+//   placement-bench [--loads 0.25,0.5,0.75,1,1.25] [--seconds 300] [--warmup 60] [--time-scale 0.2]
+//                   [--zipf 1.1] [--order small-first|large-first] [--shift] [--only affinity,bound] [--seed 42]
+// Loads are shares of the farm's token capacity: nodes × parallel slots × tokens/s ÷ answer tokens, the
+// requests/s the GPUs could generate if each ran its parallel slots flat out on one model.
+// Times in the tables are simulated seconds (real seconds divided by the time scale).
 
-var simulatedSeconds = 900.0
-var timeScale = 0.03
+var loads = [0.25, 0.5, 0.75, 1.0, 1.25]
+var simulatedSeconds = 300.0
+var warmupSeconds = 60.0
+var timeScale = 0.2
+var zipf = 1.1
+var largeFirst = false
+var shift = false
 var seed: UInt64 = 42
 var only: Set<String>?
-var slowest = 0
+/// Where TensorWall's log of each run goes (`--log-dir`); without it TensorWall logs errors only.
+var logDirectory: String?
+var logLevel = "error"
+/// Print each model's share, cold loads and TTFT under each row (`--by-model`).
+var byModel = false
 var arguments = CommandLine.arguments.dropFirst()
 while let flag = arguments.popFirst() {
+    if flag == "--shift" || flag == "--by-model" {
+        if flag == "--shift" { shift = true } else { byModel = true }
+        continue
+    }
     guard let value = arguments.popFirst() else { fatalError("\(flag) needs a value") }
     switch flag {
+    case "--loads": loads = value.split(separator: ",").map { Double($0)! }
     case "--seconds": simulatedSeconds = Double(value)!
+    case "--warmup": warmupSeconds = Double(value)!
     case "--time-scale": timeScale = Double(value)!
+    case "--zipf": zipf = Double(value)!
+    case "--order": largeFirst = value == "large-first"
     case "--seed": seed = UInt64(value)!
     case "--only": only = Set(value.split(separator: ",").map(String.init))
-    case "--show-slowest": slowest = Int(value)!
+    case "--log-dir":
+        logDirectory = value
+        logLevel = "info"
     default: fatalError("unknown flag \(flag)")
     }
 }
 
 let nodeCount = 4
-let vramGB = 14.0
-let responseTokens = 40
+let vramGB = 16.0
+let maxLoaded = 3
+let slots = 2
+let responseTokens = 64
+let tokensPerSecond = 20.0
+let followUp = 0.3
+let capacity = Double(nodeCount * slots) * tokensPerSecond / Double(responseTokens)
 let answer = (0..<responseTokens).map { OllamaSimulatorWords.word($0) }.joined()
-let trace = Trace(seed: seed, seconds: simulatedSeconds, conversationsPerSecond: 0.5, answer: answer)
+let popularity = largeFirst ? Array((0..<Trace.models.count).reversed()) : Array(0..<Trace.models.count)
+// The shift turns the ranking over: the coldest models become the hottest.
+let shifted = shift ? Array(popularity.reversed()) : nil
 let binDirectory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
 
 struct Scenario {
@@ -41,19 +71,26 @@ struct Scenario {
 
 let scenarios = [
     Scenario(label: "round_robin", strategy: "round_robin", allWarm: false),
-    Scenario(label: "weighted", strategy: "weighted", allWarm: false),
     Scenario(label: "least_busy", strategy: "least_busy", allWarm: false),
     Scenario(label: "affinity", strategy: "affinity", allWarm: false),
-    Scenario(label: "all-warm bound (affinity, every model loaded everywhere, no VRAM limit)", strategy: "affinity", allWarm: true),
+    Scenario(label: "all-warm bound", strategy: "bound", allWarm: true),
 ]
 
+struct Sample {
+    var at: Double
+    var ttft: Double
+}
+
 struct Result: Sendable {
-    var completed = 0
+    var completed: [(at: Double, ttft: Double)] = []
+    var refused = 0
+    var refusalSeconds: [Double] = []
+    var retryAfter: [Double] = []
     var failed = 0
     var coldLoads = 0
-    var ttft: [Double] = []
-    /// (arrival in simulated s, model, TTFT) for --show-slowest.
-    var samples: [(at: Double, model: String, ttft: Double)] = []
+    var evictions = 0
+    var loadsByModel: [String: Int] = [:]
+    var models: [String] = []
 }
 
 /// Gathers outcomes from the concurrent request tasks.
@@ -66,22 +103,26 @@ final class ResultCollector: Sendable {
 func percentile(_ values: [Double], _ p: Double) -> Double {
     guard !values.isEmpty else { return .nan }
     let sorted = values.sorted()
-    return sorted[min(sorted.count - 1, Int((p * Double(sorted.count)).rounded(.up)) - 1)]
+    return sorted[min(sorted.count - 1, max(0, Int((p * Double(sorted.count)).rounded(.up)) - 1))]
 }
 
-func run(_ scenario: Scenario, trace: Trace, timeScale: Double, binDirectory: URL) async throws -> Result {
+func seconds(_ duration: Duration) -> Double {
+    Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+}
+
+@MainActor func run(_ scenario: Scenario, trace: Trace) async throws -> Result {
     var simulators: [OllamaSimulator] = []
     for index in 0..<nodeCount {
         var configuration = SimulatorConfiguration(
             name: "gpu\(index)", models: Trace.models.map { SimulatedModel($0.name, sizeGB: $0.sizeGB) })
         configuration.timeScale = timeScale
-        configuration.numParallel = 2
+        configuration.numParallel = slots
         configuration.loadBaseSeconds = 1
         configuration.loadSecondsPerGB = 1.5
-        configuration.tokensPerSecond = 40
+        configuration.tokensPerSecond = tokensPerSecond
         configuration.responseTokens = responseTokens
         configuration.promptTokensPerSecond = 2000
-        configuration.maxLoadedModels = scenario.allWarm ? Trace.models.count : 3
+        configuration.maxLoadedModels = scenario.allWarm ? Trace.models.count : maxLoaded
         configuration.vramBytes = scenario.allWarm ? nil : Int64(vramGB * 1e9)
         configuration.keepAliveSeconds = scenario.allWarm ? -1 : 300
         let simulator = OllamaSimulator(configuration)
@@ -89,26 +130,36 @@ func run(_ scenario: Scenario, trace: Trace, timeScale: Double, binDirectory: UR
         if scenario.allWarm { for model in Trace.models { await simulator.preload(model.name) } }
         simulators.append(simulator)
     }
-    var baseline = 0
-    for simulator in simulators { baseline += await simulator.loadCount() }
+    var baselineLoads = 0
+    for simulator in simulators { baselineLoads += await simulator.loadCount() }
 
     let port = 20_000 + Int.random(in: 0..<20_000)
     let nodes = simulators.enumerated().map { index, simulator in
         var node =
-            #"{"name":"gpu\#(index)","url":"\#(simulator.url)","maxParallel":2,"maxLoadedModels":\#(scenario.allWarm ? Trace.models.count : 3)"#
+            #"{"name":"gpu\#(index)","url":"\#(simulator.url)","maxParallel":\#(slots),"maxLoadedModels":\#(scenario.allWarm ? Trace.models.count : maxLoaded)"#
         if !scenario.allWarm { node += #","vramGB":\#(vramGB)"# }
         return node + "}"
     }
+    let strategy = scenario.allWarm ? "affinity" : scenario.strategy
+    // Each strategy keeps TensorWall's defaults for the queue (maximum wait, shedding): what a user gets.
     let config = """
-        {"listen":{"host":"127.0.0.1","port":\(port)},"strategy":"\(scenario.strategy)",
-         "health":{"intervalMs":100,"timeoutMs":1000},"queue":{"maxLength":10000,"maxWaitMs":600000},
+        {"listen":{"host":"127.0.0.1","port":\(port)},"strategy":"\(strategy)",
+         "health":{"intervalMs":\(max(50, Int(2000 * timeScale))),"timeoutMs":1000},
          "nodes":[\(nodes.joined(separator: ","))]}
         """
     let configPath = NSTemporaryDirectory() + "placement-bench-\(port).json"
     try config.write(toFile: configPath, atomically: true, encoding: .utf8)
     let process = Process()
     process.executableURL = binDirectory.appendingPathComponent("tensorwall")
-    process.arguments = ["--config", configPath, "--log-level", "error"]
+    process.arguments = ["--config", configPath, "--log-level", logLevel]
+    if let logDirectory {
+        let path = "\(logDirectory)/\(scenario.strategy)-\(Int(trace.rate * 100)).log"
+        FileManager.default.createFile(atPath: path, contents: nil)
+        process.standardError = FileHandle(forWritingAtPath: path)
+        process.standardOutput = process.standardError
+    }
+    // TensorWall's clock runs at the farm's speed, so its seconds (queue waits, decay, residency) are farm seconds.
+    process.environment = ProcessInfo.processInfo.environment.merging(["TENSORWALL_TIME_SCALE": String(timeScale)]) { $1 }
     try process.run()
     defer {
         process.terminate()
@@ -137,28 +188,33 @@ func run(_ scenario: Scenario, trace: Trace, timeScale: Double, binDirectory: UR
                 let sent = ContinuousClock.now
                 var firstToken: Double?
                 var done = false
+                var status = 0
+                var retryAfter: Double?
                 do {
                     let response = try await client.execute(
                         HTTPClientRequest(
                             method: "POST", host: "127.0.0.1", port: port, target: "/v1/chat/completions",
                             headers: ["Content-Type": "application/json"], body: request.body),
-                        timeouts: HTTPClientTimeouts(connect: .seconds(5), responseHead: .seconds(600), idleRead: .seconds(600)))
-                    var text = ""
+                        timeouts: HTTPClientTimeouts(connect: .seconds(5), responseHead: .seconds(900), idleRead: .seconds(900)))
+                    status = response.status
+                    retryAfter = response.headers["Retry-After"].flatMap { Double($0) }
+                    var tail = ""
                     while let piece = try await response.next() {
-                        if firstToken == nil && String(decoding: piece, as: UTF8.self).contains(#""content":""#) {
-                            let elapsed = sent.duration(to: .now)
-                            firstToken = (Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18) / scale
-                        }
-                        text += String(decoding: piece, as: UTF8.self)
-                        if text.count > 64 { text = String(text.suffix(64)) }
+                        let text = String(decoding: piece, as: UTF8.self)
+                        if firstToken == nil && text.contains(#""content":""#) { firstToken = seconds(sent.duration(to: .now)) / scale }
+                        tail = String((tail + text).suffix(64))
                     }
-                    done = response.status == 200 && text.contains("[DONE]")
+                    done = status == 200 && tail.contains("[DONE]")
                 } catch {}
+                let elapsed = seconds(sent.duration(to: .now)) / scale
                 results.record { result in
                     if done, let firstToken {
-                        result.completed += 1
-                        result.ttft.append(firstToken)
-                        result.samples.append((request.at, request.model, firstToken))
+                        result.completed.append((request.at, firstToken))
+                        result.models.append(request.model)
+                    } else if status == 429 || status == 503 {
+                        result.refused += 1
+                        result.refusalSeconds.append(elapsed)
+                        if let retryAfter { result.retryAfter.append(retryAfter) }
                     } else {
                         result.failed += 1
                     }
@@ -168,38 +224,71 @@ func run(_ scenario: Scenario, trace: Trace, timeScale: Double, binDirectory: UR
     }
     var result = results.result
     var loads = 0
-    for simulator in simulators { loads += await simulator.loadCount() }
-    result.coldLoads = loads - baseline
+    for simulator in simulators {
+        loads += await simulator.loadCount()
+        result.evictions += await simulator.evictionCount()
+        result.loadsByModel.merge(await simulator.loadsByModel()) { $0 + $1 }
+    }
+    result.coldLoads = loads - baselineLoads
     return result
 }
 
-print("placement-bench: \(trace.requests.count) requests over \(Int(simulatedSeconds)) simulated s, time scale \(timeScale), seed \(seed)")
+let order = largeFirst ? "large-first (the hottest model is the 7.4 GB one)" : "small-first (the hottest model, 2 GB, fits on every node)"
 print(
-    "farm: \(nodeCount) nodes, \(vramGB) GB VRAM and at most 3 models each, 2 parallel slots per model; \(Trace.models.count) models of 2-9 GB, Zipf 1.1"
+    "placement-bench: \(Int(simulatedSeconds)) simulated s per run (first \(Int(warmupSeconds)) s reported apart), time scale \(timeScale), seed \(seed)"
 )
 print(
-    "cold load = 1 s + 1.5 s/GB (4-14.5 s); answers \(responseTokens) tokens at 40 tokens/s; prompts about 1,000 tokens at 2,000 tokens/s")
-print("")
-print("| strategy | completed | failed | cold loads | TTFT p50 (s) | TTFT p95 (s) |")
-print("|---|---|---|---|---|---|")
-var rows: [(String, Result)] = []
-for scenario in scenarios where only?.contains(scenario.strategy) ?? true {
-    let result = try await run(scenario, trace: trace, timeScale: timeScale, binDirectory: binDirectory)
-    rows.append((scenario.label, result))
-    print(
-        "| \(scenario.label) | \(result.completed) | \(result.failed) | \(result.coldLoads) | "
-            + String(format: "%.2f | %.2f |", percentile(result.ttft, 0.5), percentile(result.ttft, 0.95)))
-    for sample in result.samples.sorted(by: { $0.ttft > $1.ttft }).prefix(slowest) {
-        print(String(format: "    at %7.1f s  TTFT %6.2f s  ", sample.at, sample.ttft) + sample.model)
-    }
-    fflush(nil)
-}
-guard rows.count == scenarios.count else { exit(0) }
-let roundRobin = rows[0].1
-let affinity = rows[3].1
-let bound = rows[4].1
-print("")
+    "farm: \(nodeCount) nodes × \(Int(vramGB)) GB, at most \(maxLoaded) models loaded per node, \(slots) parallel slots per model; \(Trace.models.count) models of 2-7.4 GB"
+)
+print(
+    "popularity: Zipf \(zipf), \(order)\(shift ? ", turned over halfway through" : ""); \(Int(followUp * 100)) % follow-up turns; \(responseTokens)-token answers at \(Int(tokensPerSecond)) tokens/s"
+)
 print(
     String(
-        format: "affinity vs round_robin cold loads: %.2f (target <= 0.20); affinity p95 TTFT vs all-warm: %.2fx (target <= 1.5x)",
-        Double(affinity.coldLoads) / Double(max(1, roundRobin.coldLoads)), percentile(affinity.ttft, 0.95) / percentile(bound.ttft, 0.95)))
+        format:
+            "token capacity: %.2f requests/s (%d nodes × %d slots × %.0f tokens/s ÷ %d tokens); prompts of ~1,000 tokens at 2,000 tokens/s come on top",
+        capacity, nodeCount, slots, tokensPerSecond, responseTokens))
+print("")
+print(
+    "| load | req/s | strategy | completed | refused (max s to refuse, median Retry-After) | failed | cold loads | evictions | first minute TTFT p50 / p95 / p99 (s) | after warm-up TTFT p50 / p95 / p99 (s) | p95 per minute (s) |"
+)
+print("|---|---|---|---|---|---|---|---|---|---|---|")
+for load in loads {
+    let rate = load * capacity
+    let trace = Trace(
+        seed: seed, seconds: simulatedSeconds, requestsPerSecond: rate, answer: answer, zipf: zipf, followUp: followUp,
+        popularity: popularity, shifted: shifted)
+    for scenario in scenarios where only?.contains(scenario.strategy) ?? true {
+        let result = try await run(scenario, trace: trace)
+        let early = result.completed.filter { $0.at < warmupSeconds }.map(\.ttft)
+        let late = result.completed.filter { $0.at >= warmupSeconds }.map(\.ttft)
+        let minutes = Int((simulatedSeconds / 60).rounded(.up))
+        let perMinute = (0..<minutes).map { minute in
+            percentile(result.completed.filter { Int($0.at / 60) == minute }.map(\.ttft), 0.95)
+        }
+        let refused =
+            result.refused == 0
+            ? "0"
+            : String(
+                format: "%d (%.2f, %.0f)", result.refused, result.refusalSeconds.max() ?? 0,
+                result.retryAfter.isEmpty ? .nan : percentile(result.retryAfter, 0.5))
+        print(
+            String(format: "| %.0f %% | %.2f | ", load * 100, rate)
+                + "\(scenario.label) | \(result.completed.count) | \(refused) | \(result.failed) | "
+                + "\(result.coldLoads) | \(result.evictions) | "
+                + String(format: "%.2f / %.2f / %.2f | ", percentile(early, 0.5), percentile(early, 0.95), percentile(early, 0.99))
+                + String(format: "%.2f / %.2f / %.2f | ", percentile(late, 0.5), percentile(late, 0.95), percentile(late, 0.99))
+                + perMinute.map { String(format: "%.1f", $0) }.joined(separator: " ") + " |")
+        if byModel {
+            for model in Trace.models.map(\.name) {
+                let ttfts = zip(result.completed, result.models).filter { $0.1 == model && $0.0.at >= warmupSeconds }.map(\.0.ttft)
+                print(
+                    String(
+                        format: "    %-16@ %4d requests after warm-up, %3d cold loads, TTFT p50 %.2f p95 %.2f", model as NSString,
+                        ttfts.count,
+                        result.loadsByModel[model] ?? 0, percentile(ttfts, 0.5), percentile(ttfts, 0.95)))
+            }
+        }
+        fflush(nil)
+    }
+}

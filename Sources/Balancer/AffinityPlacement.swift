@@ -6,6 +6,9 @@ public enum PlacementFailure: Error, Equatable, Sendable {
     case noHealthyNode
     /// Every candidate is saturated and the wait queue for the model is full.
     case queueFull(retryAfterSeconds: Int)
+    /// The predicted wait for a slot is longer than the queue's maximum wait: refused at once
+    /// rather than left to wait in vain. `retryAfterSeconds` is when the wait should be bearable again.
+    case overloaded(predictedWaitSeconds: Int, retryAfterSeconds: Int)
     /// The request waited in the queue longer than allowed.
     case queueTimeout
 }
@@ -17,12 +20,17 @@ public enum PlacementFailure: Error, Equatable, Sendable {
 public enum AffinityPlacement {
     /// Predictions within this much of the best are treated as equal.
     static let toleranceSeconds = 0.05
+    /// A model asked for at least once in this long keeps its only copy when another model expands.
+    static let protectionHorizonSeconds = 60.0
     /// How much slower a conversation's previous node may be and still be kept.
     static let conversationAllowanceSeconds = 0.5
 
+    /// - Parameter queuedAhead: requests already waiting in TensorWall's queue for the model ahead
+    ///   of this one; they will take the next warm slots first.
     public static func choose(
         _ model: ModelName, among nodes: [NodeSnapshot], excluding: Set<Int> = [], conversationNode: Int? = nil, now: Double,
-        costModel: CostModel = CostModel(), demand: (ModelName) -> Double = { _ in 0 }, using random: inout some RandomNumberGenerator
+        costModel: CostModel = CostModel(), demand: (ModelName) -> Double = { _ in 0 }, queuedAhead: Int = 0,
+        using random: inout some RandomNumberGenerator
     ) -> Result<CostModel.Estimate, PlacementFailure> {
         let tier: [NodeSnapshot]
         switch candidateTier(model, among: nodes, excluding: excluding) {
@@ -32,8 +40,21 @@ public enum AffinityPlacement {
         let measured = nodes.compactMap { $0.serviceSeconds[model] }
         let farmService = measured.isEmpty ? nil : measured.reduce(0, +) / Double(measured.count)
         let copies = warmCopies(nodes)
-        let estimates = tier.map { node in
-            costModel.estimate(model, on: node, now: now, demand: { demandPerCopy($0, copies, demand) }, farmServiceSeconds: farmService)
+        let queueWait = queueWaitSeconds(
+            model, tier: tier, queuedAhead: queuedAhead, service: farmService ?? costModel.defaultServiceSeconds, now: now)
+        var estimates = tier.map { node in
+            costModel.estimate(
+                model, on: node, now: now, demand: { demandPerCopy($0, copies, demand) }, farmServiceSeconds: farmService,
+                queueWait: queueWait)
+        }
+        // Adding a copy of a model that has one must not unload the only copy of a model still asked
+        // for: that model would come back with a cold load that pushes out another, and so on.
+        if tier.contains(where: { $0.isLoaded(model) || $0.isLoading(model) }) {
+            estimates.removeAll { estimate in
+                estimate.isColdLoad
+                    && estimate.evicting.contains { (copies[$0] ?? 0) <= 1 && demand($0) * protectionHorizonSeconds >= 1 }
+            }
+            if estimates.isEmpty { return .failure(.noHealthyNode) }
         }
         let best = estimates.map(\.seconds).min()!
         if let conversationNode, let previous = estimates.first(where: { $0.nodeIndex == conversationNode }),
@@ -48,6 +69,19 @@ public enum AffinityPlacement {
         if near.contains(where: { !$0.isColdLoad }) { near.removeAll { $0.isColdLoad } }
         let weights = near.map { estimate in tier.first { $0.index == estimate.nodeIndex }!.weight }
         return .success(near[pickWeighted(weights, using: &random)])
+    }
+
+    /// How long a request waits for a warm slot of `model` once every slot is busy: the requests
+    /// ahead of it and itself, served by all the warm slots of the tier together (the queue belongs
+    /// to the model, not to a node). Copies still loading join when their load ends.
+    static func queueWaitSeconds(_ model: ModelName, tier: [NodeSnapshot], queuedAhead: Int, service: Double, now: Double) -> Double {
+        let warmSlots = tier.filter { $0.isLoaded(model) }.reduce(0) { $0 + $1.maxParallel }
+        let loading = tier.compactMap { node in node.loading[model].map { (slots: node.maxParallel, remaining: $0.remaining(at: now)) } }
+        let position = Double(queuedAhead + 1)
+        let warmOnly = warmSlots > 0 ? position * service / Double(warmSlots) : .infinity
+        guard let soonest = loading.map(\.remaining).min() else { return warmOnly }
+        let allSlots = warmSlots + loading.reduce(0) { $0 + $1.slots }
+        return min(warmOnly, max(soonest, position * service / Double(allSlots)))
     }
 
     /// A model's demand shared among the healthy nodes holding it warm: evicting one of three copies

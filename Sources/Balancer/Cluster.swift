@@ -8,11 +8,17 @@ public final class Cluster: Sendable {
     public let strategy: ClusterConfig.Strategy
     public let queueSettings: ClusterConfig.QueueSettings
     public let costModel: CostModel
+    public let plannerSettings: CapacityPlanner.Settings
+    /// Farm seconds per real second are 1 / timeScale: durations the nodes report (real) are
+    /// divided by it, waits the cluster plans (farm seconds) multiplied by it before sleeping.
+    public let timeScale: Double
     private let random: Mutex<any RandomNumberGenerator & Sendable>
     private let clock: @Sendable () -> Double
     private let firstProbe = FirstProbeGate()
     private let queues = WaitQueues()
     private let demand = Mutex(DemandTracker())
+    /// Service times from a saved state, used until a node measures its own.
+    private let serviceHints = Mutex<[ModelName: Double]>([:])
     private let conversations = Mutex(ConversationMap(capacity: 100_000))
     private let rotations = Mutex<[ModelName: Int]>([:])
     private let outliers: Mutex<OutlierDetector>
@@ -20,14 +26,16 @@ public final class Cluster: Sendable {
     public init(
         nodes: [ClusterConfig.NodeConfig], strategy: ClusterConfig.Strategy = .affinity,
         queue: ClusterConfig.QueueSettings = ClusterConfig.QueueSettings(), outlier: ClusterConfig.OutlierSettings = .init(),
-        costModel: CostModel = CostModel(),
+        costModel: CostModel = CostModel(), plannerSettings: CapacityPlanner.Settings = CapacityPlanner.Settings(),
         random: any RandomNumberGenerator & Sendable = FastRandom(),
-        clock: @escaping @Sendable () -> Double = Cluster.monotonicSeconds
+        clock: @escaping @Sendable () -> Double = Cluster.monotonicSeconds, timeScale: Double = 1
     ) {
+        self.timeScale = timeScale
         self.nodes = nodes.enumerated().map { OllamaNode(index: $0.offset, config: $0.element) }
         self.strategy = strategy
         self.queueSettings = queue
         self.costModel = costModel
+        self.plannerSettings = plannerSettings
         self.outliers = Mutex(OutlierDetector(settings: outlier))
         self.random = Mutex(random)
         self.clock = clock
@@ -92,6 +100,39 @@ public final class Cluster: Sendable {
         return demand.withLock { $0.rate(model, now: now) }
     }
 
+    /// Each model's demand as the capacity planner reads it: the decayed arrival rate, the service
+    /// time learned across the nodes (or the cost model's default), and the queue right now.
+    public func demandSummary(_ snapshots: [NodeSnapshot]) -> [ModelName: CapacityPlanner.Demand] {
+        let now = clock()
+        let rates = demand.withLock { $0.rates(now: now) }
+        let queued = queues.counts()
+        let hints = serviceHints.withLock { $0 }
+        var summary: [ModelName: CapacityPlanner.Demand] = [:]
+        for model in Set(rates.keys).union(queued.keys) {
+            let measured = snapshots.compactMap { $0.serviceSeconds[model] }
+            let hint = hints[model] ?? costModel.defaultServiceSeconds
+            let service = measured.isEmpty ? hint : measured.reduce(0, +) / Double(measured.count)
+            summary[model] = CapacityPlanner.Demand(rate: rates[model] ?? 0, serviceSeconds: service, queued: queued[model] ?? 0)
+        }
+        return summary
+    }
+
+    /// Demand worth remembering across a restart: each model's rate and learned service time.
+    public func demandState() async -> [ModelName: (rate: Double, serviceSeconds: Double)] {
+        let summary = demandSummary(await snapshots())
+        return summary.mapValues { ($0.rate, $0.serviceSeconds) }
+    }
+
+    /// Starts from demand an earlier run saw, `age` seconds ago: the rates decay as if TensorWall had
+    /// kept running without requests, and the service times stand until nodes measure their own.
+    public func seedDemand(_ state: [ModelName: (rate: Double, serviceSeconds: Double)], age: Double) {
+        let now = clock()
+        demand.withLock { tracker in
+            for (model, entry) in state { tracker.seed(model, rate: entry.rate, now: now - max(0, age)) }
+        }
+        serviceHints.withLock { hints in for (model, entry) in state { hints[model] = entry.serviceSeconds } }
+    }
+
     /// Requests waiting in TensorWall's queue for `model`.
     public func queuedRequests(_ model: ModelName) -> Int { queues.count(model) }
 
@@ -107,18 +148,18 @@ public final class Cluster: Sendable {
         public var excluding: Set<Int>
         /// Hash of the conversation before its newest turn, to find the node that served it.
         public var conversationKey: UInt64?
-        /// False for a hedge: take a slot that can start now, or none; never wait in the queue.
-        public var mayWait: Bool
+        /// A hedge: only a warm slot free right now will do (never a queue, never a cold load).
+        public var isHedge: Bool
 
         public init(
             model: ModelName, strategy: ClusterConfig.Strategy? = nil, excluding: Set<Int> = [], conversationKey: UInt64? = nil,
-            mayWait: Bool = true
+            isHedge: Bool = false
         ) {
             self.model = model
             self.strategy = strategy
             self.excluding = excluding
             self.conversationKey = conversationKey
-            self.mayWait = mayWait
+            self.isHedge = isHedge
         }
     }
 
@@ -168,9 +209,16 @@ public final class Cluster: Sendable {
         return .failure(.noHealthyNode)
     }
 
+    /// The `affinity` strategy with TensorWall's queue: a request takes the node predicted to give
+    /// it a first token soonest. The predicted wait for a warm slot counts the requests already
+    /// queued for the model, so when a queue builds, a new arrival starts a cold load elsewhere as
+    /// soon as that beats the queue (queued requests then move to the new copy once it is warm:
+    /// the queue belongs to the model, not to a node). A request predicted to wait longer than
+    /// the queue's maximum wait is refused at once with the time it would have waited.
     private func acquireByCost(_ request: Request) async -> Result<Lease, PlacementFailure> {
         let model = request.model
-        let deadline = ContinuousClock.now + .milliseconds(queueSettings.maxWaitMs)
+        let maxWait = Double(queueSettings.maxWaitMs) / 1000
+        let deadline = ContinuousClock.now + .milliseconds(Int64(Double(queueSettings.maxWaitMs) * timeScale))
         let conversationNode = request.conversationKey.flatMap { key in conversations.withLock { $0.node(for: key) } }
         var excluding = request.excluding
         var ticket: UInt64?
@@ -178,13 +226,6 @@ public final class Cluster: Sendable {
         var epoch = queues.epoch
         var lostRace = false
         while true {
-            if ticket == nil && !queues.isEmpty(model) && request.mayWait {
-                // Others are already waiting for this model: no overtaking.
-                guard let joined = queues.enqueue(model, maxLength: queueSettings.maxLength) else {
-                    return .failure(.queueFull(retryAfterSeconds: 1))
-                }
-                ticket = joined
-            }
             if let waiting = ticket {
                 switch await queues.waitForTurn(model, waiting, seenEpoch: lostRace ? nil : epoch, deadline: deadline) {
                 case .turn: break
@@ -195,32 +236,38 @@ public final class Cluster: Sendable {
             lostRace = false
             let snapshots = await placementSnapshots()
             let now = clock()
-            let decision = random.withLock { generator -> Result<CostModel.Estimate, PlacementFailure> in
-                var local = generator
-                defer { generator = local }
-                let rates = demand.withLock { $0 }
-                return AffinityPlacement.choose(
-                    model, among: snapshots, excluding: excluding, conversationNode: conversationNode, now: now, costModel: costModel,
-                    demand: { rates.rate($0, now: now) }, using: &local)
-            }
+            // The head of the queue has nobody ahead; a new arrival has the whole queue ahead of it.
+            let ahead = ticket == nil ? queues.count(model) : 0
             let estimate: CostModel.Estimate
-            switch decision {
+            switch choose(model, snapshots, excluding: excluding, conversationNode: conversationNode, now: now, queuedAhead: ahead) {
             case .failure(let failure): return .failure(failure)
             case .success(let chosen): estimate = chosen
             }
-            if estimate.startsNow {
-                if await nodes[estimate.nodeIndex].tryAcquire(model, claim: estimate.claim, now: clock()) {
-                    return .success(
-                        Lease(
-                            cluster: self, node: nodes[estimate.nodeIndex], model: model, claim: estimate.claim, startedAt: clock(),
-                            expectedStartSeconds: estimate.seconds,
-                            expectedServiceSeconds: snapshots[estimate.nodeIndex].serviceSeconds[model]))
+            // A new arrival does not overtake the queue for a warm slot that freed up; new capacity
+            // (a cold load, or a load under way with room) is another matter.
+            let overtakes = ticket == nil && ahead > 0 && estimate.claim == .warmSlot
+            if request.isHedge && !(estimate.startsNow && estimate.claim == .warmSlot) { return .failure(.queueFull(retryAfterSeconds: 1)) }
+            if estimate.startsNow && !overtakes {
+                if await nodes[estimate.nodeIndex].tryAcquire(model, claim: estimate.claim, now: clock(), evicting: estimate.evicting) {
+                    var lease = Lease(
+                        cluster: self, node: nodes[estimate.nodeIndex], model: model, claim: estimate.claim, startedAt: clock(),
+                        expectedStartSeconds: estimate.seconds, expectedServiceSeconds: snapshots[estimate.nodeIndex].serviceSeconds[model])
+                    lease.evicting = estimate.evicting
+                    return .success(lease)
                 }
                 lostRace = true  // another request took that slot first: look again at once
                 continue
             }
-            guard request.mayWait else { return .failure(.queueFull(retryAfterSeconds: max(1, Int(estimate.seconds.rounded(.up))))) }
             if ticket == nil {
+                // Shed only on a measured service time: a guess must not turn requests away.
+                let measured = snapshots.contains { $0.serviceSeconds[model] != nil }
+                if measured && estimate.seconds > maxWait {
+                    // Waiting would take longer than anyone should be made to wait: say so now, with when to come back.
+                    return .failure(
+                        .overloaded(
+                            predictedWaitSeconds: Int(estimate.seconds.rounded(.up)),
+                            retryAfterSeconds: max(1, Int((estimate.seconds - maxWait).rounded(.up)))))
+                }
                 guard let joined = queues.enqueue(model, maxLength: queueSettings.maxLength) else {
                     // This tier's queue is full: a lower tier may still start at once.
                     let tier = snapshots.filter { $0.priority == snapshots[estimate.nodeIndex].priority }.map(\.index)
@@ -231,6 +278,18 @@ public final class Cluster: Sendable {
                 ticket = joined
             }
         }
+    }
+
+    /// One affinity decision; its tie-breaks draw from a generator seeded by the shared one, so the
+    /// lock is held for one draw rather than for the whole decision.
+    private func choose(
+        _ model: ModelName, _ snapshots: [NodeSnapshot], excluding: Set<Int>, conversationNode: Int?, now: Double, queuedAhead: Int
+    ) -> Result<CostModel.Estimate, PlacementFailure> {
+        let rates = demand.withLock { $0 }
+        var local = FastRandom(seed: random.withLock { $0.next() })
+        return AffinityPlacement.choose(
+            model, among: snapshots, excluding: excluding, conversationNode: conversationNode, now: now, costModel: costModel,
+            demand: { rates.rate($0, now: now) }, queuedAhead: queuedAhead, using: &local)
     }
 }
 
@@ -246,6 +305,8 @@ public struct Lease: Sendable {
     public var expectedStartSeconds: Double
     /// The model's learned time in a slot on this node (prompt evaluation and generation), if known.
     public var expectedServiceSeconds: Double?
+    /// Idle models to unload on the node before this request's cold load (placement chose them).
+    public var evicting: [ModelName] = []
 
     public init(
         cluster: Cluster, node: OllamaNode, model: ModelName, claim: SlotClaim, startedAt: Double, expectedStartSeconds: Double = 0,
@@ -262,14 +323,17 @@ public struct Lease: Sendable {
 
     /// The node started answering: a load it was doing is finished.
     public func firstByteArrived() async {
-        await node.firstByteArrived(model)
+        await node.firstByteArrived(model, now: cluster.now)
     }
 
     /// Gives the slot back; returns true when this outcome got the node ejected by passive health.
     @discardableResult
     public func release(_ outcome: RequestOutcome) async -> Bool {
         var outcome = outcome
-        if outcome.succeeded && outcome.serviceSeconds == nil { outcome.serviceSeconds = cluster.now - startedAt }
+        // The slot's service time leaves out a cold load the request waited for.
+        if outcome.succeeded && outcome.serviceSeconds == nil {
+            outcome.serviceSeconds = max(0, cluster.now - startedAt - (outcome.loadSeconds ?? 0))
+        }
         await node.release(model, outcome: outcome, now: cluster.now)
         let ejected = outcome.signal.map { cluster.recordOutlierSignal($0, node: node.index) } ?? false
         cluster.capacityChanged()

@@ -60,7 +60,7 @@ private struct FieldReader {
             allowed: [
                 "listen", "apiKeys", "adminKeys", "strategy", "health", "timeouts", "limits", "outlier", "maxRetries", "queue", "keepAlive",
                 "warm", "replicate",
-                "usageLog",
+                "usageLog", "stateFile",
                 "nodes",
                 "cloud", "routes",
             ])
@@ -155,6 +155,9 @@ private struct FieldReader {
                 throw ConfigError(child("replicate").path, "expected true or false, got \(replicate.typeName)")
             }
             config.replicate = enabled
+        }
+        if let stateFile = root["stateFile"] {
+            config.stateFile = try child("stateFile").nonEmptyString(stateFile)
         }
         if let usageLog = root["usageLog"] {
             config.usageLog = try child("usageLog").nonEmptyString(usageLog)

@@ -25,15 +25,20 @@ public struct ClusterConfig: Sendable, Equatable {
     public var replicate = true
     /// A file that gets one JSON line per finished request (usage that survives restarts).
     public var usageLog: String?
+    /// Where demand (request rate and service time per model) is saved, so a restart re-warms what was hot.
+    public var stateFile: String?
 
     public init() {}
 
     /// TensorWall's own wait queue, used when every node that could serve a model is saturated.
+    /// `maxWaitMs` is the longest a request waits for a slot: one predicted to wait longer is
+    /// refused at once (429 with `Retry-After`, or the route's next tier), and one still waiting
+    /// then gets 503. 30 s by default: about as long as a chat user waits for a first word.
     public struct QueueSettings: Sendable, Equatable {
         public var maxLength = 256
-        public var maxWaitMs = 120_000
+        public var maxWaitMs = 30_000
 
-        public init(maxLength: Int = 256, maxWaitMs: Int = 120_000) {
+        public init(maxLength: Int = 256, maxWaitMs: Int = 30_000) {
             self.maxLength = maxLength
             self.maxWaitMs = maxWaitMs
         }

@@ -11,12 +11,14 @@ public struct CostModel: Sendable {
     public var defaultLoadSecondsPerGB = 1.0
     /// Seconds a request holds its slot until one has been measured.
     public var defaultServiceSeconds = 5.0
-    /// Evicting a model with requests running stalls the whole node: effectively never chosen.
-    public var busyEvictionPenaltySeconds = 600.0
+    /// How many of a busy victim's requests a load that must evict it is expected to wait for.
+    public var busyVictimServiceCount = 3.0
     /// A model that does not fit in VRAM runs partly on the CPU, many times slower.
     public var spillPenaltySeconds = 120.0
     /// How far ahead an evicted model's demand is counted against the eviction.
-    public var demandHorizonSeconds = 15.0
+    public var demandHorizonSeconds = 60.0
+    /// A copy loaded less than this long ago costs twice as much to evict.
+    public var recentLoadSeconds = 60.0
 
     public init() {}
 
@@ -27,6 +29,8 @@ public struct CostModel: Sendable {
         public var claim: SlotClaim
         /// False when no slot is free now: the request should wait in TensorWall's queue.
         public var startsNow: Bool
+        /// Idle models a cold load unloads first to make room.
+        public var evicting: [ModelName] = []
 
         public var isColdLoad: Bool {
             if case .coldLoad = claim { return true }
@@ -42,14 +46,17 @@ public struct CostModel: Sendable {
     /// - Parameters:
     ///   - demand: recent requests per second for a model across the farm.
     ///   - farmServiceSeconds: the model's service time learned on other nodes, if this one has none.
+    ///   - queueWait: how long a request would wait for any warm slot of the model across the farm,
+    ///     counting the requests already queued for it; a node with no free slot cannot do better.
     public func estimate(
-        _ model: ModelName, on node: NodeSnapshot, now: Double, demand: (ModelName) -> Double, farmServiceSeconds: Double?
+        _ model: ModelName, on node: NodeSnapshot, now: Double, demand: (ModelName) -> Double, farmServiceSeconds: Double?,
+        queueWait: Double = 0
     ) -> Estimate {
         let slots = node.maxParallel
         let count = node.inFlight(model)
         let capacity = max(Double(node.weight), 1) / 100
         let service = node.serviceSeconds[model] ?? farmServiceSeconds ?? defaultServiceSeconds
-        let slotWait = count < slots ? 0 : Double(count - slots + 1) * service / Double(slots) / capacity
+        let slotWait = count < slots ? 0 : max(queueWait, Double(count - slots + 1) * service / Double(slots) / capacity)
 
         if let resident = node.loaded[model] {
             let spill = resident.vramBytes < resident.sizeBytes ? spillPenaltySeconds / 4 : 0
@@ -64,20 +71,66 @@ public struct CostModel: Sendable {
         var seconds = load + node.loading.values.reduce(0) { $0 + $1.remaining(at: now) }
         var startsNow = true
         let size = node.pulled[model]?.sizeBytes ?? 0
-        for victim in Self.evictionVictims(
-            for: size, loaded: node.loaded, loadingSizes: node.loading.keys.map { node.pulled[$0]?.sizeBytes ?? 0 },
-            inFlight: node.inFlight, lastUsed: node.lastUsed, config: node.config)
-        {
+        let victims = cheapestVictims(for: model, on: node, now: now, demand: demand)
+        for victim in victims {
             if node.inFlight(victim) > 0 {
-                seconds += busyEvictionPenaltySeconds
+                // Ollama would hold every load on the node until the victim's requests finish: wait for
+                // that here instead. A busy model may stay busy, so count several of its requests.
+                seconds += busyVictimServiceCount * (node.serviceSeconds[victim] ?? defaultServiceSeconds)
                 startsNow = false
             } else {
-                let likelyNeeded = 1 - exp(-demand(victim) * demandHorizonSeconds)
-                seconds += likelyNeeded * predictedLoadSeconds(victim, on: node)
+                seconds += evictionCost(victim, on: node, now: now, demand: demand)
             }
         }
         if let vram = node.config.vramGB, Double(size) > vram * 1e9 { seconds += spillPenaltySeconds }
-        return Estimate(nodeIndex: node.index, seconds: seconds, claim: .coldLoad(predictedSeconds: load), startsNow: startsNow)
+        return Estimate(
+            nodeIndex: node.index, seconds: seconds, claim: .coldLoad(predictedSeconds: load), startsNow: startsNow,
+            evicting: startsNow ? victims : [])
+    }
+
+    /// What unloading an idle `victim` from `node` is expected to cost later, in seconds of waiting:
+    /// its reload if it is asked for again within the horizon, and more for a copy loaded only
+    /// recently (it was loaded because it was wanted; swapping it straight back out is thrashing).
+    func evictionCost(_ victim: ModelName, on node: NodeSnapshot, now: Double, demand: (ModelName) -> Double) -> Double {
+        let likelyNeeded = 1 - exp(-demand(victim) * demandHorizonSeconds)
+        let fresh = now - (node.loadedAt[victim] ?? -.infinity) < recentLoadSeconds
+        return likelyNeeded * predictedLoadSeconds(victim, on: node) * (fresh ? 2 : 1)
+    }
+
+    /// The models to unload on `node` so that `model` fits its VRAM and its loaded-model cap:
+    /// idle ones before busy ones, and among the idle ones those whose loss costs least. TensorWall
+    /// unloads exactly these before the load, so Ollama does not pick victims by its own rule
+    /// (shortest keep-alive, then arbitrary), which can drop the copy of a model in demand.
+    public func cheapestVictims(for model: ModelName, on node: NodeSnapshot, now: Double, demand: (ModelName) -> Double) -> [ModelName] {
+        let size = node.pulled[model]?.sizeBytes ?? 0
+        var count = node.loaded.count + node.loading.count
+        var used: Int64 = node.loaded.values.reduce(0) { $0 + $1.vramBytes }
+        for loading in node.loading.keys { used += node.pulled[loading]?.sizeBytes ?? 0 }
+        let budget = node.vramBudgetBytes
+        struct Candidate {
+            let model: ModelName
+            let busy: Bool
+            let cost: Double
+        }
+        var order: [Candidate] = []
+        for victim in node.loaded.keys {
+            order.append(
+                Candidate(model: victim, busy: node.inFlight(victim) > 0, cost: evictionCost(victim, on: node, now: now, demand: demand)))
+        }
+        order.sort { a, b in
+            if a.busy != b.busy { return !a.busy }
+            return a.cost != b.cost ? a.cost < b.cost : a.model < b.model
+        }
+        var victims: [ModelName] = []
+        for candidate in order.map(\.model) {
+            let overCount = count >= node.maxLoadedModels
+            let overBudget = budget.map { used + size > $0 } ?? false
+            guard overCount || overBudget else { break }
+            victims.append(candidate)
+            count -= 1
+            used -= node.loaded[candidate]?.vramBytes ?? 0
+        }
+        return victims
     }
 
     /// The models Ollama would unload to make room for `size` bytes: idle ones first, least

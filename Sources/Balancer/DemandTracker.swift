@@ -1,19 +1,49 @@
 import Foundation
 
 /// Recent request rate per model (requests per second, exponentially decayed), so placement can
-/// tell an idle model nobody wants from one that will be asked for again in a moment.
+/// tell an idle model nobody wants from one that will be asked for again in a moment, and the
+/// capacity planner can size its copies. The time constant (60 s, a half-life of 42 s) follows a
+/// popularity shift within a couple of minutes while a model asked for every ten seconds still
+/// reads as steady demand rather than as spikes.
 struct DemandTracker: Sendable {
-    static let timeConstantSeconds = 30.0
+    static let timeConstantSeconds = 60.0
     private var rates: [ModelName: (rate: Double, at: Double)] = [:]
+    /// When tracking began. Until a time constant has passed, a decayed average still remembers the
+    /// zero it started from and reads low; dividing by 1 − e^(−elapsed/τ) corrects that, so a
+    /// fresh start sees its hot model as hot within seconds, not after a minute.
+    private var startedAt: Double?
 
     mutating func record(_ model: ModelName, now: Double) {
-        let current = rate(model, now: now)
+        if startedAt == nil { startedAt = now - 1 }  // as if the first request came after one quiet second
+        let current = decayed(model, now: now)
         rates[model] = (current + 1 / Self.timeConstantSeconds, now)
     }
 
     func rate(_ model: ModelName, now: Double) -> Double {
+        guard let startedAt else { return 0 }
+        let warmth = 1 - exp(-max(1, now - startedAt) / Self.timeConstantSeconds)
+        return decayed(model, now: now) / warmth
+    }
+
+    private func decayed(_ model: ModelName, now: Double) -> Double {
         guard let entry = rates[model] else { return 0 }
         return entry.rate * exp(-max(0, now - entry.at) / Self.timeConstantSeconds)
+    }
+
+    /// Every model's rate now; models whose rate has decayed to almost nothing are left out.
+    func rates(now: Double) -> [ModelName: Double] {
+        var result: [ModelName: Double] = [:]
+        for model in rates.keys {
+            let value = rate(model, now: now)
+            if value > 1e-4 { result[model] = value }
+        }
+        return result
+    }
+
+    /// Starts from a known rate (a state file written by an earlier run): as warm as a long run.
+    mutating func seed(_ model: ModelName, rate: Double, now: Double) {
+        startedAt = min(startedAt ?? now, now - 10 * Self.timeConstantSeconds)
+        rates[model] = (rate, now)
     }
 }
 

@@ -17,12 +17,22 @@ public struct NodeSnapshot: Sendable {
     /// Cold loads TensorWall has started on this node.
     public let coldLoadsStarted: Int
     public let lastProbe: ProbeOutcome?
+    /// When each loaded model was first seen loaded (monotonic seconds); missing for models loaded before TensorWall started.
+    public let loadedAt: [ModelName: Double]
+    /// What `/api/ps` showed about the node's limits, where it contradicts `cluster.json`.
+    public let observedLimits: ObservedLimits
 
     public var name: String { config.name }
     public var url: NodeURL { config.url }
     public var weight: Int { config.weight }
     public var priority: Int { config.priority }
     public var maxParallel: Int { config.maxParallel }
+
+    /// Models the node keeps loaded at once: the config's `maxLoadedModels`, or more if the node was seen holding more.
+    public var maxLoadedModels: Int { max(config.maxLoadedModels, observedLimits.loadedModels ?? 0) }
+
+    /// Bytes of models that fit in VRAM: what the node showed when a model spilled to the CPU, else `vramGB`.
+    public var vramBudgetBytes: Int64? { observedLimits.vramBytes ?? config.vramGB.map { Int64($0 * 1e9) } }
 
     public func hasPulled(_ model: ModelName) -> Bool { pulled[model] != nil }
     public func isLoaded(_ model: ModelName) -> Bool { loaded[model] != nil }
@@ -33,6 +43,19 @@ public struct NodeSnapshot: Sendable {
     /// A loaded model with a parallel slot free: a request here starts at once.
     public func hasWarmSlot(_ model: ModelName) -> Bool {
         isLoaded(model) && inFlight(model) < maxParallel
+    }
+}
+
+/// Limits a node showed in `/api/ps` that correct what `cluster.json` says.
+public struct ObservedLimits: Sendable, Equatable {
+    /// The most models seen loaded at once, when more than `maxLoadedModels` allows.
+    public var loadedModels: Int?
+    /// VRAM in use when a model was seen partly on the CPU (`size_vram < size`): the GPU was full.
+    public var vramBytes: Int64?
+
+    public init(loadedModels: Int? = nil, vramBytes: Int64? = nil) {
+        self.loadedModels = loadedModels
+        self.vramBytes = vramBytes
     }
 }
 

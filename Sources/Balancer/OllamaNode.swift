@@ -18,6 +18,9 @@ public struct RequestOutcome: Sendable, Equatable {
     public var loadSeconds: Double?
     /// From dispatch to the end of the answer.
     public var serviceSeconds: Double?
+    /// The request started the load it waited for, so `loadSeconds` measures this node's load speed.
+    /// (A request that joined a load, or waited in Ollama's own queue, measured something else.)
+    public var startedColdLoad = false
     /// What passive health should make of it; nil when it says nothing about the node (the client
     /// went away, or sent a bad request).
     public var signal: OutlierDetector.Signal?
@@ -66,6 +69,8 @@ public actor OllamaNode {
     private var serviceSeconds: [ModelName: Double] = [:]
     private var coldLoadsStarted = 0
     private var lastProbe: ProbeOutcome?
+    private var loadedAt: [ModelName: Double] = [:]
+    private var observedLimits = ObservedLimits()
 
     /// Weight of a new observation in the learned averages.
     static let learningRate = 0.3
@@ -81,15 +86,17 @@ public actor OllamaNode {
         NodeSnapshot(
             index: index, config: config, health: health, pulled: pulled, loaded: loaded, loading: loading, inFlight: inFlight,
             lastUsed: lastUsed, learnedLoadSecondsPerGB: loadSecondsPerGB, serviceSeconds: serviceSeconds,
-            coldLoadsStarted: coldLoadsStarted, lastProbe: lastProbe)
+            coldLoadsStarted: coldLoadsStarted, lastProbe: lastProbe, loadedAt: loadedAt, observedLimits: observedLimits)
     }
 
     public func setHealth(_ health: NodeHealth) {
         self.health = health
     }
 
-    /// Replaces the inventory with what a probe saw. In-flight counts and loads in progress are ours and are kept.
-    public func apply(_ report: ProbeReport, outcome: ProbeOutcome) {
+    /// Replaces the inventory with what a probe saw. In-flight counts and loads in progress are ours
+    /// and are kept. Limits the node shows (more models loaded than configured, a model spilled to
+    /// the CPU because VRAM ran out) correct the configured ones.
+    public func apply(_ report: ProbeReport, outcome: ProbeOutcome, now: Double) {
         pulled = Dictionary(report.pulled.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         var nowLoaded = Dictionary(report.loaded.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         // A model serving requests right now is loaded even if the probe raced with its load.
@@ -99,15 +106,28 @@ public actor OllamaNode {
         for model in nowLoaded.keys { loading[model] = nil }
         loaded = nowLoaded
         lastProbe = outcome
+        for model in loaded.keys where loadedAt[model] == nil { loadedAt[model] = now }
+        for model in loadedAt.keys where loaded[model] == nil { loadedAt[model] = nil }
+        if report.loaded.count > config.maxLoadedModels {
+            observedLimits.loadedModels = max(observedLimits.loadedModels ?? 0, report.loaded.count)
+        }
+        if report.loaded.contains(where: { $0.vramBytes < $0.sizeBytes }) {
+            observedLimits.vramBytes = report.loaded.reduce(Int64(0)) { $0 + $1.vramBytes }
+        }
     }
 
     public func recordProbeFailure(_ outcome: ProbeOutcome) {
         lastProbe = outcome
     }
 
-    /// Takes a slot for `model` if the claim still holds.
-    public func tryAcquire(_ model: ModelName, claim: SlotClaim, now: Double) -> Bool {
+    /// Takes a slot for `model` if the claim still holds. A cold load may name the models to unload
+    /// for it (`evicting`); the claim fails if any of them is busy now.
+    public func tryAcquire(_ model: ModelName, claim: SlotClaim, now: Double, evicting: [ModelName] = []) -> Bool {
         guard health == .healthy else { return false }
+        if !evicting.isEmpty {
+            guard case .coldLoad = claim, evicting.allSatisfy({ (inFlight[$0] ?? 0) == 0 && loading[$0] == nil }) else { return false }
+            for victim in evicting { markUnloaded(victim) }
+        }
         let count = inFlight[model] ?? 0
         switch claim {
         case .warmSlot:
@@ -126,11 +146,18 @@ public actor OllamaNode {
     }
 
     /// The upstream answer has started: whatever was loading is loaded now.
-    public func firstByteArrived(_ model: ModelName) {
+    public func firstByteArrived(_ model: ModelName, now: Double) {
         guard loading[model] != nil else { return }
         loading[model] = nil
         let size = pulled[model]?.sizeBytes ?? 0
         loaded[model] = LoadedModel(name: model, sizeBytes: size, vramBytes: size, expiresAt: nil)
+        loadedAt[model] = now
+    }
+
+    /// TensorWall unloaded `model` here (or is about to): placement stops counting on it at once.
+    public func markUnloaded(_ model: ModelName) {
+        loaded[model] = nil
+        loadedAt[model] = nil
     }
 
     /// Gives back a slot and learns from how the request went.
@@ -139,12 +166,15 @@ public actor OllamaNode {
         inFlight[model] = remaining == 0 ? nil : remaining
         lastUsed[model] = now
         if outcome.succeeded {
-            firstByteArrived(model)
+            firstByteArrived(model, now: now)
             if loaded[model] == nil {
                 let size = pulled[model]?.sizeBytes ?? 0
                 loaded[model] = LoadedModel(name: model, sizeBytes: size, vramBytes: size, expiresAt: nil)
+                loadedAt[model] = now
             }
-            if let load = outcome.loadSeconds, load > Self.coldLoadThresholdSeconds, let size = pulled[model]?.sizeBytes, size > 0 {
+            if outcome.startedColdLoad, let load = outcome.loadSeconds, load > Self.coldLoadThresholdSeconds,
+                let size = pulled[model]?.sizeBytes, size > 0
+            {
                 let observed = max(0, load - CostModel.loadBaseSeconds) / (Double(size) / 1e9)
                 loadSecondsPerGB = loadSecondsPerGB.map { $0 + Self.learningRate * (observed - $0) } ?? observed
             }
@@ -166,7 +196,7 @@ public actor OllamaNode {
             for: size, loaded: loaded, loadingSizes: loading.keys.filter { $0 != model }.map { pulled[$0]?.sizeBytes ?? 0 },
             inFlight: inFlight, lastUsed: lastUsed, config: config)
         where (inFlight[victim] ?? 0) == 0 {
-            loaded[victim] = nil
+            markUnloaded(victim)
         }
     }
 }

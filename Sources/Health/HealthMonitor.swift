@@ -84,7 +84,7 @@ public actor HealthMonitor {
         let change: NodeHealth?
         switch result {
         case .success(let report):
-            await node.apply(report, outcome: ProbeOutcome(at: now, succeeded: true, latencyMs: latencyMs, error: nil))
+            await node.apply(report, outcome: ProbeOutcome(at: now, succeeded: true, latencyMs: latencyMs, error: nil), now: cluster.now)
             cluster.probeReached(node.index)
             change = trackers[node.index].record(success: true)
         case .failure(let failure):

@@ -91,9 +91,21 @@ extension Gateway {
             case .success(let acquired):
                 lease = acquired
             case .failure(let failure):
-                return .unavailable(
-                    lastFailure?.clientError ?? placementError(failure, model: call.requestedName),
-                    spendsRetry: lastFailure?.spendsRetry ?? true)
+                // After a failed attempt, "no other node" is best told by that attempt's own error;
+                // a queue that is full or too slow says more than it.
+                guard let lastFailure, failure == .noHealthyNode || failure == .modelNotFound else {
+                    return .unavailable(placementError(failure, model: call.requestedName), spendsRetry: true)
+                }
+                return .unavailable(lastFailure.clientError, spendsRetry: lastFailure.spendsRetry)
+            }
+            if case .coldLoad(let predicted) = lease.claim {
+                let queued = cluster.queuedRequests(call.model)
+                let unloading = lease.evicting.isEmpty ? "" : ", unloading \(lease.evicting.map(\.canonical).joined(separator: ", "))"
+                logger.info(
+                    "cold-loading \(call.model.canonical) on node \(lease.node.config.name) for a request (load about \(Int(predicted.rounded())) s, \(queued) queued for the model\(unloading))"
+                )
+                let unloader = ModelUnloader(cluster: cluster, client: client, timeouts: upstreamTimeouts, logger: logger)
+                for victim in lease.evicting { await unloader.unload(victim, on: lease.node.config) }
             }
             let attempt = await attemptWithHedge(call, lease: lease, strategy: strategy, excluding: excluded, writer: writer)
             excluded.formUnion(attempt.triedNodes)
@@ -152,6 +164,11 @@ extension Gateway {
             return APIError(
                 status: 429, "every node that serves model '\(model)' is busy and its wait queue is full; retry later",
                 code: "queue_full", retryAfter: retryAfter)
+        case .overloaded(let predicted, let retryAfter):
+            return APIError(
+                status: 429,
+                "model '\(model)' is overloaded: a request would wait about \(predicted) s for a slot, more than the \(config.queue.maxWaitMs / 1000) s limit; retry later",
+                code: "overloaded", retryAfter: retryAfter)
         case .queueTimeout:
             return APIError(
                 status: 503, "waited too long for a free slot for model '\(model)'", code: "queue_timeout",
@@ -183,9 +200,9 @@ extension Gateway {
         return (served, outcome, opened.triedNodes)
     }
 
-    /// Sends the request to the lease's node and waits for its response head. When that is
-    /// overdue by a clear margin over what placement predicted (`hedgeAfterMs` plus twice the
-    /// prediction), the same request also goes to the next best holder that can start it now;
+    /// Sends the request to the lease's node and waits for its response head. When a warm slot's
+    /// first byte is overdue by a clear margin over what placement predicted (`hedgeAfterMs` plus
+    /// twice the prediction), the same request also goes to another holder with a warm slot free;
     /// the first good head wins and the other exchange is cancelled, which frees its slot.
     private func openHedged(_ call: FarmCall, lease: Lease, strategy: ClusterConfig.Strategy, excluding: Set<Int>) async -> (
         lease: Lease, result: Result<HTTPClientResponse, UpstreamFailure>, triedNodes: [Int]
@@ -221,7 +238,7 @@ extension Gateway {
                     guard winner == nil, running > 0, !Task.isCancelled else { continue }
                     let request = Cluster.Request(
                         model: call.model, strategy: strategy, excluding: excluding.union(tried), conversationKey: call.conversationKey,
-                        mayWait: false)
+                        isHedge: true)
                     guard case .success(let hedge) = await cluster.acquire(request) else { continue }
                     hedgesStarted.add(1, ordering: .relaxed)
                     logger.warning(
@@ -273,10 +290,14 @@ extension Gateway {
     private func hedgeDelay(_ call: FarmCall, lease: Lease) -> Duration? {
         let margin = config.timeouts.hedgeAfterMs
         guard margin > 0 else { return nil }
+        // Only a warm slot has a first byte that can be overdue: a load's length is uncertain (and a
+        // hedge for it would start a second load), and the simple strategies hand requests to
+        // Ollama's own queue, whose wait is unknown.
+        guard lease.claim == .warmSlot else { return nil }
         // A non-streamed answer's head comes only after the whole generation.
         let service = lease.expectedServiceSeconds ?? cluster.costModel.defaultServiceSeconds
         let expected = 2 * lease.expectedStartSeconds + (call.stream ? 0.25 : 1.5) * service
-        return .milliseconds(margin) + .milliseconds(Int64(expected * 1000))
+        return .milliseconds(Int64((Double(margin) + expected * 1000) * cluster.timeScale))
     }
 
     /// Sends the call to `node` and waits for the response head; an error status becomes a typed failure.

@@ -16,10 +16,14 @@ final class GatewayRuntime: Sendable {
     let adminAuthenticator: Authenticator
     let upstreamTimeouts: HTTPClientTimeouts
 
-    init(config: ClusterConfig, client: HTTPClient, logger: Logger, random: any RandomNumberGenerator & Sendable) {
+    /// - Parameter timeScale: how much faster than real time the farm runs (benchmarks over a
+    ///   simulated farm set `TENSORWALL_TIME_SCALE`); the cluster then counts in the farm's seconds.
+    init(config: ClusterConfig, client: HTTPClient, logger: Logger, random: any RandomNumberGenerator & Sendable, timeScale: Double = 1) {
         self.config = config
+        let farmSeconds: @Sendable () -> Double = { Cluster.monotonicSeconds() / timeScale }
         self.cluster = Cluster(
-            nodes: config.nodes, strategy: config.strategy, queue: config.queue, outlier: config.outlier, random: random)
+            nodes: config.nodes, strategy: config.strategy, queue: config.queue, outlier: config.outlier, random: random,
+            clock: farmSeconds, timeScale: timeScale)
         self.authenticator = Authenticator(keys: config.apiKeys)
         self.adminAuthenticator = Authenticator(keys: config.adminKeys)
         self.upstreamTimeouts = HTTPClientTimeouts(
@@ -30,17 +34,25 @@ final class GatewayRuntime: Sendable {
             wallClock: { WallClock.now() }, log: { [logger] line in logger.info(line) })
     }
 
-    /// Starts probing, with the warm list and copies of models in demand topped up after each round.
+    /// Starts probing, with the warm list and copies of models in demand topped up after each round,
+    /// and demand saved to the state file every `stateSaveSeconds`.
     func start(client: HTTPClient, logger: Logger) async {
+        let stateFile = config.stateFile.map(DemandStateFile.init)
+        if let stateFile, let saved = stateFile.load() {
+            cluster.seedDemand(saved.state, age: saved.age)
+            logger.info("demand for \(saved.state.count) model(s) read from \(stateFile.path), saved \(Int(saved.age)) s ago")
+        }
         let preloader = Preloader(cluster: cluster, client: client, timeouts: upstreamTimeouts, logger: logger)
         let warmer = Warmer(config: config, cluster: cluster, preloader: preloader)
         let replicator =
             config.replicate && config.strategy == .affinity
             ? Replicator(cluster: cluster, preloader: preloader, keepAlive: config.keepAlive) : nil
-        if !warmer.isEmpty || replicator != nil {
+        let saver = stateFile.map { StateSaver(file: $0, cluster: cluster, logger: logger) }
+        if !warmer.isEmpty || replicator != nil || saver != nil {
             await monitor.setAfterRound {
                 await warmer.topUp()
                 await replicator?.topUp()
+                await saver?.saveIfDue()
             }
         }
         await monitor.start()
@@ -62,6 +74,8 @@ final class Gateway: Sendable {
     private let server = Mutex<HTTPServer?>(nil)
     let idRandom = Mutex(FastRandom())
     let usage = UsageLedger()
+    /// How much faster than real time the farm runs (1 outside benchmarks on a simulated farm).
+    let timeScale: Double
     /// Requests also sent to a second node because the first one's first byte was overdue.
     let hedgesStarted = Atomic<Int>(0)
     let usageLog: UsageLog?
@@ -92,7 +106,8 @@ final class Gateway: Sendable {
             return log
         }
         self.client = HTTPClient()
-        self.runtime = Mutex(GatewayRuntime(config: config, client: client, logger: logger, random: random))
+        self.timeScale = environment["TENSORWALL_TIME_SCALE"].flatMap(Double.init).flatMap { $0 > 0 ? $0 : nil } ?? 1
+        self.runtime = Mutex(GatewayRuntime(config: config, client: client, logger: logger, random: random, timeScale: timeScale))
     }
 
     /// Starts listening and probing; returns the bound port.
@@ -130,7 +145,7 @@ final class Gateway: Sendable {
         config.listen = old.config.listen
         config.limits = old.config.limits
         config.usageLog = old.config.usageLog
-        let next = GatewayRuntime(config: config, client: client, logger: logger, random: random)
+        let next = GatewayRuntime(config: config, client: client, logger: logger, random: random, timeScale: timeScale)
         await next.start(client: client, logger: logger)
         await next.cluster.waitForFirstProbeRound()
         runtime.withLock { $0 = next }
@@ -142,6 +157,9 @@ final class Gateway: Sendable {
 
     /// Graceful stop: no new connections, requests in flight finish (up to `timeouts.drainMs`), then `stop()`.
     func drain() async {
+        if let path = config.stateFile {
+            DemandStateFile(path: path).save(await cluster.demandState())
+        }
         let deadline = Duration.milliseconds(config.timeouts.drainMs)
         let server = self.server.withLock { $0 }
         let running = server?.activeRequests ?? 0

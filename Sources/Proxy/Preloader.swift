@@ -9,16 +9,26 @@ struct Preloader: Sendable {
     let client: HTTPClient
     let timeouts: HTTPClientTimeouts
     let logger: Logger
+    var unloader: ModelUnloader { ModelUnloader(cluster: cluster, client: client, timeouts: timeouts, logger: logger) }
 
     /// Claims the load and runs it in the background; false when the node no longer accepts the claim.
-    /// - Parameter keepAlive: sent as `keep_alive`; nil leaves the node's default.
-    func start(_ model: ModelName, on snapshot: NodeSnapshot, keepAlive: JSONValue?, reason: String) async -> Bool {
+    /// - Parameters:
+    ///   - evicting: idle models to unload on the node first, so Ollama makes room by dropping the
+    ///     ones the planner chose rather than ones it picks itself.
+    ///   - keepAlive: sent as `keep_alive`; nil leaves the node's default.
+    func start(_ model: ModelName, on snapshot: NodeSnapshot, evicting: [ModelName] = [], keepAlive: JSONValue?, reason: String) async
+        -> Bool
+    {
         let node = cluster.nodes[snapshot.index]
         let claim = SlotClaim.coldLoad(predictedSeconds: cluster.costModel.predictedLoadSeconds(model, on: snapshot))
-        guard await node.tryAcquire(model, claim: claim, now: cluster.now) else { return false }
+        guard await node.tryAcquire(model, claim: claim, now: cluster.now, evicting: evicting) else { return false }
         let lease = Lease(cluster: cluster, node: node, model: model, claim: claim, startedAt: cluster.now)
-        logger.info("loading \(model) on node \(snapshot.name) ahead of requests (\(reason))")
-        Task { await run(lease, on: snapshot.config, keepAlive: keepAlive) }
+        let unloading = evicting.isEmpty ? "" : ", unloading \(evicting.map(\.canonical).joined(separator: ", "))"
+        logger.info("loading \(model) on node \(snapshot.name) ahead of requests (\(reason))\(unloading)")
+        Task {
+            for victim in evicting { await unloader.unload(victim, on: snapshot.config) }
+            await run(lease, on: snapshot.config, keepAlive: keepAlive)
+        }
         return true
     }
 

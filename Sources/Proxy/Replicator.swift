@@ -1,7 +1,8 @@
 import Balancer
 
-/// Runs the replica planner after each probe round and starts the copies it asks for, so a
-/// model in demand is warm on more nodes before its bursts have to queue.
+/// Runs the capacity planner after each probe round and carries out its moves: unloads the idle
+/// copies it chose and loads the copies demand calls for, so a busy model is warm on enough
+/// nodes before its bursts have to queue.
 struct Replicator: Sendable {
     let cluster: Cluster
     let preloader: Preloader
@@ -9,12 +10,14 @@ struct Replicator: Sendable {
     let keepAlive: JSONValue?
 
     func topUp() async {
-        let snapshots = await cluster.snapshots()
-        let plans = ReplicaPlanner.plan(
-            nodes: snapshots, now: cluster.now, costModel: cluster.costModel, demand: { cluster.demandRate($0) },
-            queued: { cluster.queuedRequests($0) })
-        for plan in plans {
-            _ = await preloader.start(plan.model, on: snapshots[plan.nodeIndex], keepAlive: keepAlive, reason: "copy of a model in demand")
+        let snapshots = await cluster.placementSnapshots()
+        let moves = CapacityPlanner.plan(
+            nodes: snapshots, demand: cluster.demandSummary(snapshots), now: cluster.now, costModel: cluster.costModel,
+            settings: cluster.plannerSettings)
+        for move in moves {
+            _ = await preloader.start(
+                move.model, on: snapshots[move.nodeIndex], evicting: move.evicting, keepAlive: keepAlive,
+                reason: "copies sized to demand")
         }
     }
 }

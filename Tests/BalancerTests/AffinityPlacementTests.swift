@@ -7,12 +7,12 @@ import Testing
 
     func choose(
         _ nodes: [NodeSnapshot], seed: UInt64 = 1, excluding: Set<Int> = [], conversation: Int? = nil, now: Double = 100,
-        demand: [String: Double] = [:]
+        demand: [String: Double] = [:], queuedAhead: Int = 0
     ) -> Result<CostModel.Estimate, PlacementFailure> {
         var random = SeededGenerator(state: seed)
         return AffinityPlacement.choose(
             model, among: nodes, excluding: excluding, conversationNode: conversation, now: now,
-            demand: { demand[$0.canonical.replacingOccurrences(of: ":latest", with: "")] ?? 0 }, using: &random)
+            demand: { demand[$0.canonical.replacingOccurrences(of: ":latest", with: "")] ?? 0 }, queuedAhead: queuedAhead, using: &random)
     }
 
     func chosenNode(_ result: Result<CostModel.Estimate, PlacementFailure>) -> Int? {
@@ -37,6 +37,25 @@ import Testing
         let slow = choose([node(0), node(1, loaded: ["llama3.2"], inFlight: ["llama3.2": 2], service: ["llama3.2": 20])])
         #expect(chosenNode(slow) == 0)
         #expect((try? slow.get())?.claim == .coldLoad(predictedSeconds: 3))
+    }
+
+    @Test func theQueueAheadCountsAgainstWaitingForAWarmSlot() {
+        // Answers take 1 s on two busy slots: alone, a request waits about 0.5 s, less than a 3 s load.
+        let busy = node(1, loaded: ["llama3.2"], inFlight: ["llama3.2": 2], service: ["llama3.2": 1])
+        #expect(chosenNode(choose([node(0), busy])) == 1)
+        // With 9 requests queued ahead it would wait about 5 s: a new copy on the idle node is sooner.
+        let behindAQueue = choose([node(0), busy], queuedAhead: 9)
+        #expect(chosenNode(behindAQueue) == 0)
+        #expect((try? behindAQueue.get())?.claim == .coldLoad(predictedSeconds: 3))
+    }
+
+    @Test func aColdLoadUnloadsTheIdleModelWhoseLossCostsLeast() {
+        // Node 0 is full (3 models): "wanted" is asked for often, "stale" never; both idle.
+        let full = node(
+            0, pulled: ["llama3.2": 2, "wanted": 2, "stale": 2, "busy": 2], loaded: ["wanted", "stale", "busy"], inFlight: ["busy": 1],
+            lastUsed: ["wanted": 10, "stale": 90])  // "stale" was used more recently: LRU would pick "wanted"
+        let result = choose([full], demand: ["wanted": 0.5])
+        #expect((try? result.get())?.evicting == [ModelName("stale")!])
     }
 
     @Test func aSecondRequestJoinsALoadAlreadyUnderWay() {

@@ -14,7 +14,7 @@ func node(
     _ index: Int, health: NodeHealth = .healthy, pulled: [String: Int64] = ["llama3.2": 2], loaded: [String] = [],
     loading: [String: LoadInProgress] = [:], inFlight: [String: Int] = [:], lastUsed: [String: Double] = [:],
     service: [String: Double] = [:], weight: Int = 100, priority: Int = 0, maxParallel: Int = 2, vramGB: Double? = nil,
-    maxLoaded: Int = 3, loadRate: Double? = nil
+    maxLoaded: Int = 3, loadRate: Double? = nil, loadedAt: [String: Double] = [:], observed: ObservedLimits = ObservedLimits()
 ) -> NodeSnapshot {
     func name(_ text: String) -> ModelName { ModelName(text)! }
     let pulledModels = pulled.map { PulledModel(name: name($0.key), displayName: $0.key, sizeBytes: $0.value * gigabyte, digest: "d") }
@@ -35,5 +35,6 @@ func node(
         loading: Dictionary(uniqueKeysWithValues: loading.map { (name($0.key), $0.value) }),
         inFlight: Dictionary(uniqueKeysWithValues: inFlight.map { (name($0.key), $0.value) }),
         lastUsed: Dictionary(uniqueKeysWithValues: lastUsed.map { (name($0.key), $0.value) }), learnedLoadSecondsPerGB: loadRate,
-        serviceSeconds: Dictionary(uniqueKeysWithValues: service.map { (name($0.key), $0.value) }), coldLoadsStarted: 0, lastProbe: nil)
+        serviceSeconds: Dictionary(uniqueKeysWithValues: service.map { (name($0.key), $0.value) }), coldLoadsStarted: 0, lastProbe: nil,
+        loadedAt: Dictionary(uniqueKeysWithValues: loadedAt.map { (name($0.key), $0.value) }), observedLimits: observed)
 }

@@ -13,7 +13,8 @@ import Testing
         let pulled = ["llama3.2", "other", "third"].map {
             PulledModel(name: ModelName($0)!, displayName: $0, sizeBytes: 2 * gigabyte, digest: "d")
         }
-        await node.apply(ProbeReport(pulled: pulled, loaded: []), outcome: ProbeOutcome(at: 0, succeeded: true, latencyMs: 1, error: nil))
+        await node.apply(
+            ProbeReport(pulled: pulled, loaded: []), outcome: ProbeOutcome(at: 0, succeeded: true, latencyMs: 1, error: nil), now: 0)
         return node
     }
 
@@ -25,7 +26,7 @@ import Testing
         #expect(await node.tryAcquire(model, claim: .joinLoad, now: 0.5))
         #expect(await node.tryAcquire(model, claim: .joinLoad, now: 0.5) == false)  // both slots taken
         #expect(await node.snapshot().isLoading(model))
-        await node.firstByteArrived(model)
+        await node.firstByteArrived(model, now: 0)
         let snapshot = await node.snapshot()
         #expect(snapshot.isLoaded(model) && !snapshot.isLoading(model))
         #expect(snapshot.coldLoadsStarted == 1)
@@ -34,7 +35,13 @@ import Testing
     @Test func releasesNeverDriveInFlightNegativeAndTeachTheLoadRate() async {
         let node = await makeNode()
         #expect(await node.tryAcquire(model, claim: .coldLoad(predictedSeconds: 3), now: 0))
-        await node.release(model, outcome: RequestOutcome(succeeded: true, loadSeconds: 9, serviceSeconds: 10), now: 10)
+        var joined = RequestOutcome(succeeded: true, loadSeconds: 0.5, serviceSeconds: 10)
+        await node.release(model, outcome: joined, now: 10)  // waited for someone else's load: teaches nothing
+        #expect(await node.snapshot().learnedLoadSecondsPerGB == nil)
+        #expect(await node.tryAcquire(model, claim: .warmSlot, now: 10))
+        joined.loadSeconds = 9
+        joined.startedColdLoad = true
+        await node.release(model, outcome: joined, now: 10)
         await node.release(model, outcome: .unservedNoFault, now: 10)
         let snapshot = await node.snapshot()
         #expect(snapshot.inFlight(model) == 0)

@@ -7,7 +7,7 @@ import Testing
 @Suite struct WaitQueueTests {
     let model = ModelName("llama3.2")!
 
-    func makeCluster(maxLength: Int = 8, maxWaitMs: Int = 5000) async -> Cluster {
+    func makeCluster(maxLength: Int = 8, maxWaitMs: Int = 60_000) async -> Cluster {
         let config = ClusterConfig.NodeConfig(name: "a", url: NodeURL("http://a:1")!, maxParallel: 1)
         let cluster = Cluster(
             nodes: [config], queue: ClusterConfig.QueueSettings(maxLength: maxLength, maxWaitMs: maxWaitMs),
@@ -15,7 +15,8 @@ import Testing
         let pulled = PulledModel(name: model, displayName: "llama3.2", sizeBytes: 2 * gigabyte, digest: "d")
         let loaded = LoadedModel(name: model, sizeBytes: 2 * gigabyte, vramBytes: 2 * gigabyte, expiresAt: nil)
         await cluster.nodes[0].apply(
-            ProbeReport(pulled: [pulled], loaded: [loaded]), outcome: ProbeOutcome(at: 0, succeeded: true, latencyMs: 1, error: nil))
+            ProbeReport(pulled: [pulled], loaded: [loaded]), outcome: ProbeOutcome(at: 0, succeeded: true, latencyMs: 1, error: nil), now: 0
+        )
         await cluster.nodes[0].setHealth(.healthy)
         cluster.markFirstProbeRoundComplete()
         return cluster
@@ -65,9 +66,23 @@ import Testing
 
     @Test func waitingTooLongFailsWithATimeout() async throws {
         let cluster = await makeCluster(maxWaitMs: 50)
+        // Answers have been quick (1 ms), so a wait is predicted to be short and the request queues...
+        await (try cluster.acquire(.init(model: model)).get()).release(RequestOutcome(succeeded: true, serviceSeconds: 0.001))
+        // ...but this one holds its slot past the 50 ms the queue allows.
         let first = try await cluster.acquire(.init(model: model)).get()
         let result = await cluster.acquire(.init(model: model))
         #expect(result.failureValue == .queueTimeout)
+        #expect(cluster.queuedRequests(model) == 0)
+        await first.release(RequestOutcome(succeeded: true))
+    }
+
+    @Test func aRequestPredictedToWaitTooLongIsRefusedAtOnce() async throws {
+        // One slot, answers of 10 s: the second request would wait 10 s, over the 5 s limit.
+        let cluster = await makeCluster(maxWaitMs: 5000)
+        await (try cluster.acquire(.init(model: model)).get()).release(RequestOutcome(succeeded: true, serviceSeconds: 10))
+        let first = try await cluster.acquire(.init(model: model)).get()
+        let refused = await cluster.acquire(.init(model: model))
+        #expect(refused.failureValue == .overloaded(predictedWaitSeconds: 10, retryAfterSeconds: 5))
         #expect(cluster.queuedRequests(model) == 0)
         await first.release(RequestOutcome(succeeded: true))
     }

@@ -87,6 +87,8 @@ public final class OllamaSimulator: Sendable {
     }
 
     public func loadCount() async -> Int { await scheduler.loadCount }
+    public func evictionCount() async -> Int { await scheduler.evictionCount }
+    public func loadsByModel() async -> [String: Int] { await scheduler.loadsByModel }
     public func activeRequests(_ name: String) async -> Int { await scheduler.activeRequests(find(name)?.name ?? name) }
     public func loadedModelNames() async -> [String] { await scheduler.loaded().map(\.model.name).sorted() }
 

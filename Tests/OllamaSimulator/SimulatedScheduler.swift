@@ -19,6 +19,10 @@ actor SimulatedScheduler {
     private var loadQueue: [CheckedContinuation<Void, Never>] = []
     private var idleWaiters: [CheckedContinuation<Void, Never>] = []
     private(set) var loadCount = 0
+    /// Models unloaded before their keep-alive ran out: to make room for another, or on request (`keep_alive: 0`).
+    private(set) var evictionCount = 0
+    /// Cold loads per model name.
+    private(set) var loadsByModel: [String: Int] = [:]
 
     init(configuration: SimulatorConfiguration) {
         self.configuration = configuration
@@ -83,6 +87,7 @@ actor SimulatedScheduler {
             guard needsEviction(for: model) else { break }
             if let victim = runners.values.filter({ $0.activeRequests == 0 }).min(by: { $0.lastUsed < $1.lastUsed }) {
                 runners[victim.model.name] = nil
+                evictionCount += 1
                 continue
             }
             if runners.isEmpty { break }
@@ -91,6 +96,7 @@ actor SimulatedScheduler {
         let gigabytes = Double(model.sizeBytes) / 1e9
         try? await Task.sleep(for: seconds(configuration.loadBaseSeconds + gigabytes * configuration.loadSecondsPerGB))
         loadCount += 1
+        loadsByModel[model.name, default: 0] += 1
         runners[model.name] = Runner(
             model: model, lastUsed: .now, expiresAt: nil, keepAlive: configuration.keepAliveSeconds)
     }
@@ -124,7 +130,10 @@ actor SimulatedScheduler {
     }
 
     func unload(_ name: String) {
-        if runners[name]?.activeRequests == 0 { runners[name] = nil }
+        if runners[name]?.activeRequests == 0 {
+            runners[name] = nil
+            evictionCount += 1
+        }
     }
 
     struct LoadedInfo {

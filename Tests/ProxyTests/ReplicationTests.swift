@@ -1,4 +1,5 @@
 import Balancer
+import Foundation
 import Testing
 
 @testable import Proxy
@@ -24,12 +25,16 @@ import Testing
         return (farm, events)
     }
 
-    @Test func requestsQueuingOnTheOnlyWarmNodeGetACopyLoadedInFreeVRAM() async throws {
+    @Test func aQueuedRequestMovesToTheNewCopyOnceItIsWarm() async throws {
         let (farm, held) = try await queueBehindAHeldStream(replicate: true)
         var events = held
         defer { Task { await farm.stop() } }
         #expect(await farm.eventually { await farm.nodes[1].loadedModelNames() == ["llama3.2:latest"] })
         #expect(farm.nodes[1].lastBody("/api/generate")?["prompt"] == "")  // a preload, not a client's request
+        // Node 0 is still held: the queued request is served by the new copy on node 1.
+        #expect(await farm.eventually { farm.nodes[1].requestCount("/api/chat") == 1 })
+        #expect(farm.gateway.cluster.queuedRequests(ModelName("llama3.2")!) == 0)
+        #expect(farm.nodes[0].streamsHeld)
         farm.nodes[0].holdStreams(false)
         while try await events.next() != nil {}
     }
@@ -43,5 +48,29 @@ import Testing
         #expect(await farm.nodes[1].loadedModelNames() == [])
         farm.nodes[0].holdStreams(false)
         while try await events.next() != nil {}
+    }
+
+    @Test func aRestartReWarmsWhatWasHotFromTheStateFile() async throws {
+        let path = NSTemporaryDirectory() + "tensorwall-state-\(UInt64.random(in: 0...UInt64.max)).json"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        // An earlier run saw llama3.2 asked for once a second, answers taking 3 s: several copies' worth.
+        DemandStateFile(path: path).save([ModelName("llama3.2")!: (rate: 1.0, serviceSeconds: 3)])
+        let farm = try await TestFarm.start([.init(), .init()]) { config in
+            config.stateFile = path
+            for index in config.nodes.indices { config.nodes[index].vramGB = 16 }
+        }
+        defer { Task { await farm.stop() } }
+        // No request has come: both nodes load a copy, each its own, at the same time.
+        #expect(
+            await farm.eventually {
+                var loaded = 0
+                for node in farm.nodes where await node.loadedModelNames() == ["llama3.2:latest"] { loaded += 1 }
+                return loaded == 2
+            })
+        #expect(farm.nodes.allSatisfy { $0.requestCount("/api/chat") == 0 })
+        // Shutting down writes what this run knows.
+        await farm.gateway.drain()
+        let saved = try #require(DemandStateFile(path: path).load())
+        #expect(saved.state[ModelName("llama3.2")!] != nil)
     }
 }

@@ -50,9 +50,9 @@ import Testing
 
     @Test func aHungNodeIsHedgedOnAnotherHolder() async throws {
         let logs = LogCapture()
-        // Node 0 holds the model warm, node 1 has it pulled only: placement sends to node 0 first.
+        // Both hold the model warm; node 0's weight makes placement send to it almost always (100:1).
         let farm = try await TestFarm.start(
-            [.init(preload: ["llama3.2"]), .init()], intervalMs: 60_000, logs: logs
+            [.init(preload: ["llama3.2"], weight: 100), .init(preload: ["llama3.2"], weight: 1)], intervalMs: 60_000, logs: logs
         ) { config in
             config.timeouts.firstByteMs = 120_000  // without a hedge the client (10 s) gives up first
             config.timeouts.hedgeAfterMs = 300

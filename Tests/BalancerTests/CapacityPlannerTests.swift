@@ -1,0 +1,157 @@
+import Testing
+
+@testable import Balancer
+
+@Suite struct ErlangCTests {
+    /// The worked example in placement-math.md: S = 1.7 s, λ = 0.8/s, a = 1.36.
+    @Test func matchesTheWorkedExample() {
+        let twoServers = ErlangC.probabilityOfWaiting(servers: 2, offered: 1.36)
+        #expect(abs(twoServers - 0.55) < 0.01, "\(twoServers)")
+        #expect(abs(ErlangC.meanWait(servers: 2, offered: 1.36, service: 1.7) - 1.45) < 0.02)
+        #expect(abs(ErlangC.probabilityOfWaiting(servers: 4, offered: 1.36) - 0.055) < 0.005)
+        #expect(abs(ErlangC.meanWait(servers: 4, offered: 1.36, service: 1.7) - 0.035) < 0.005)
+    }
+
+    @Test func anUnstableQueueAlwaysWaits() {
+        #expect(ErlangC.probabilityOfWaiting(servers: 2, offered: 2.5) == 1)
+        #expect(ErlangC.meanWait(servers: 2, offered: 2, service: 1) == .infinity)
+        #expect(ErlangC.probabilityOfWaiting(servers: 4, offered: 0) == 0)
+    }
+
+    @Test func serversNeededIsTheSmallestThatMeetsTheTail() {
+        let servers = ErlangC.serversNeeded(offered: 1.36, service: 1.7, waitAtMost: 1, probability: 0.05)
+        #expect(ErlangC.probabilityOfWaitingLonger(than: 1, servers: servers, offered: 1.36, service: 1.7) <= 0.05)
+        #expect(ErlangC.probabilityOfWaitingLonger(than: 1, servers: servers - 1, offered: 1.36, service: 1.7) > 0.05)
+    }
+}
+
+@Suite struct CapacityPlannerTests {
+    let hot = ModelName("llama3.2")!
+    let rare = ModelName("phi3")!
+    let other = ModelName("mistral")!
+    let pulled: [String: Int64] = ["llama3.2": 2, "phi3": 2, "mistral": 4]
+
+    func demand(hot rate: Double, rare rareRate: Double = 0.01, other otherRate: Double = 0.01, service: Double = 3) -> [ModelName:
+        CapacityPlanner.Demand]
+    {
+        [
+            hot: .init(rate: rate, serviceSeconds: service), rare: .init(rate: rareRate, serviceSeconds: service),
+            other: .init(rate: otherRate, serviceSeconds: service),
+        ]
+    }
+
+    @Test func copiesFollowOfferedLoad() {
+        let light = CapacityPlanner.wantedCopies(hot, .init(rate: 0.1, serviceSeconds: 3), holders: 4, slotsPerCopy: 2)
+        let busy = CapacityPlanner.wantedCopies(hot, .init(rate: 1.5, serviceSeconds: 3), holders: 4, slotsPerCopy: 2)
+        #expect(light == 1)
+        #expect(busy >= 3)
+        #expect(CapacityPlanner.wantedCopies(hot, .init(rate: 50, serviceSeconds: 3), holders: 4, slotsPerCopy: 2) == 4)  // one per holder at most
+        #expect(CapacityPlanner.wantedCopies(hot, .init(rate: 0.001, serviceSeconds: 3), holders: 4, slotsPerCopy: 2) == 0)
+    }
+
+    @Test func aHotModelTakesTheRoomOfIdleRareModels() {
+        // The hot model is warm on one node; the three others hold rare models, idle for minutes.
+        let nodes = [
+            node(0, pulled: pulled, loaded: ["llama3.2"], vramGB: 16, maxLoaded: 1),
+            node(1, pulled: pulled, loaded: ["phi3"], vramGB: 16, maxLoaded: 1),
+            node(2, pulled: pulled, loaded: ["mistral"], vramGB: 16, maxLoaded: 1),
+            node(3, pulled: pulled, loaded: ["phi3"], vramGB: 16, maxLoaded: 1),
+        ]
+        let moves = CapacityPlanner.plan(nodes: nodes, demand: demand(hot: 1.5), now: 1000)
+        #expect(moves.count >= 2)
+        #expect(moves.allSatisfy { $0.model == hot })
+        #expect(Set(moves.map(\.nodeIndex)).count == moves.count)  // one load per node
+        // The second copy of phi3 goes before mistral's only copy.
+        #expect(moves.first?.nodeIndex == 1 || moves.first?.nodeIndex == 3)
+        #expect(moves.contains { $0.nodeIndex == 2 } == (moves.count == 3))
+    }
+
+    @Test func aLightLoadEvictsNothing() {
+        let nodes = [
+            node(0, pulled: pulled, loaded: ["llama3.2"], vramGB: 16, maxLoaded: 1),
+            node(1, pulled: pulled, loaded: ["phi3"], vramGB: 16, maxLoaded: 1),
+        ]
+        #expect(CapacityPlanner.plan(nodes: nodes, demand: demand(hot: 0.1, rare: 0.05), now: 1000).isEmpty)
+    }
+
+    @Test func freeRoomIsFilledWithoutEvictions() {
+        let nodes = [
+            node(0, pulled: pulled, loaded: ["llama3.2"], vramGB: 16),
+            node(1, pulled: pulled, loaded: ["phi3"], vramGB: 16),
+        ]
+        let moves = CapacityPlanner.plan(nodes: nodes, demand: demand(hot: 1), now: 1000)
+        #expect(moves.contains(CapacityPlanner.Move(model: hot, nodeIndex: 1, evicting: [], predictedLoadSeconds: 3)))
+        #expect(moves.allSatisfy { $0.evicting.isEmpty })
+    }
+
+    @Test func vramAndTheLoadedModelCapAreBothRespected() {
+        // Node 1 has room for one more model by count, but not by VRAM: 4 + 4 + 2 > 9 GB.
+        let big: [String: Int64] = ["llama3.2": 2, "phi3": 4, "mistral": 4]
+        let nodes = [
+            node(0, pulled: big, loaded: ["llama3.2"], vramGB: 16),
+            node(1, pulled: big, loaded: ["phi3", "mistral"], vramGB: 9, maxLoaded: 3),
+        ]
+        let moves = CapacityPlanner.plan(nodes: nodes, demand: demand(hot: 2, rare: 0.01, other: 0.3), now: 1000)
+        #expect(moves.first { $0.nodeIndex == 1 }?.evicting == [rare])  // the least wanted one goes
+        // The cap: with room in VRAM but three models loaded, one must go too.
+        let capped = [
+            node(0, pulled: pulled, loaded: ["llama3.2"], vramGB: 16),
+            node(1, pulled: ["llama3.2": 2, "phi3": 2, "mistral": 2, "gemma": 2], loaded: ["phi3", "mistral", "gemma"], vramGB: 80),
+        ]
+        #expect(CapacityPlanner.plan(nodes: capped, demand: demand(hot: 2), now: 1000).first?.evicting.count == 1)
+    }
+
+    @Test func busyQueuedAndFreshModelsAreNeverEvicted() {
+        func plan(_ second: NodeSnapshot, queued: Int = 0) -> [CapacityPlanner.Move] {
+            var wanted = demand(hot: 2)
+            wanted[rare]?.queued = queued
+            return CapacityPlanner.plan(
+                nodes: [node(0, pulled: pulled, loaded: ["llama3.2"], vramGB: 16, maxLoaded: 1), second], demand: wanted, now: 1000)
+        }
+        #expect(!plan(node(1, pulled: pulled, loaded: ["phi3"], vramGB: 16, maxLoaded: 1)).isEmpty)
+        #expect(plan(node(1, pulled: pulled, loaded: ["phi3"], inFlight: ["phi3": 1], vramGB: 16, maxLoaded: 1)).isEmpty)
+        #expect(plan(node(1, pulled: pulled, loaded: ["phi3"], vramGB: 16, maxLoaded: 1), queued: 1).isEmpty)
+        #expect(plan(node(1, pulled: pulled, loaded: ["phi3"], vramGB: 16, maxLoaded: 1, loadedAt: ["phi3": 990])).isEmpty)  // 10 s ago
+        #expect(!plan(node(1, pulled: pulled, loaded: ["phi3"], vramGB: 16, maxLoaded: 1, loadedAt: ["phi3": 900])).isEmpty)
+    }
+
+    @Test func aNodeAlreadyLoadingTakesNoPlannedLoad() {
+        let nodes = [
+            node(0, pulled: pulled, loaded: ["llama3.2"], vramGB: 16),
+            node(1, pulled: pulled, loading: ["mistral": LoadInProgress(startedAt: 999, predictedSeconds: 5)], vramGB: 16),
+        ]
+        #expect(CapacityPlanner.plan(nodes: nodes, demand: demand(hot: 2), now: 1000).isEmpty)
+    }
+
+    @Test func equalDemandDoesNotSwap() {
+        // Hysteresis: two models with the same demand, one copy each; adding a second copy of one
+        // at the price of the other's only copy saves nothing.
+        let nodes = [
+            node(0, pulled: pulled, loaded: ["llama3.2"], vramGB: 16, maxLoaded: 1),
+            node(1, pulled: pulled, loaded: ["phi3"], vramGB: 16, maxLoaded: 1),
+        ]
+        #expect(CapacityPlanner.plan(nodes: nodes, demand: demand(hot: 0.4, rare: 0.4), now: 1000).isEmpty)
+    }
+
+    @Test func thePlanFollowsAPopularityShift() {
+        let nodes = [
+            node(0, pulled: pulled, loaded: ["llama3.2"], vramGB: 16, maxLoaded: 1),
+            node(1, pulled: pulled, loaded: ["llama3.2"], vramGB: 16, maxLoaded: 1),
+            node(2, pulled: pulled, loaded: ["phi3"], vramGB: 16, maxLoaded: 1),
+        ]
+        // llama3.2 was hot; now phi3 is, and llama3.2 is barely asked for.
+        let moves = CapacityPlanner.plan(nodes: nodes, demand: demand(hot: 0.05, rare: 1.5), now: 1000)
+        #expect(!moves.isEmpty && moves.allSatisfy { $0.model == rare && $0.evicting == [hot] })
+    }
+
+    @Test func aLimitTheNodeShowedOverridesTheConfig() {
+        // 16 GB configured, but the node showed a model spilling to the CPU with 3 GB in VRAM.
+        var limited = node(1, pulled: pulled, loaded: ["phi3"], vramGB: 16, observed: ObservedLimits(vramBytes: 3 * gigabyte))
+        #expect(limited.vramBudgetBytes == 3 * gigabyte)
+        let moves = CapacityPlanner.plan(
+            nodes: [node(0, pulled: pulled, loaded: ["llama3.2"], maxLoaded: 1), limited], demand: demand(hot: 2, rare: 0.01), now: 1000)
+        #expect(moves.map(\.evicting) == [[rare]])  // 2 + 2 GB do not fit in 3
+        limited = node(1, maxLoaded: 3, observed: ObservedLimits(loadedModels: 5))
+        #expect(limited.maxLoadedModels == 5)
+    }
+}
