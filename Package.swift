@@ -19,10 +19,10 @@ let package = Package(
         // Probes and health state; the transport is injected.
         .target(name: "Health", dependencies: ["Balancer"]),
         // The `tensorwall` executable: HTTP server, API translation, forwarding.
-        .executableTarget(name: "Proxy", dependencies: ["HTTP1", "Balancer", "Health"]),
+        .executableTarget(name: "Proxy", dependencies: ["HTTP1", "Balancer", "Health", "OllamaSimulator"]),
 
-        // A simulated Ollama node for tests and benchmarks.
-        .target(name: "OllamaSimulator", dependencies: ["HTTP1", "Balancer"], path: "Tests/OllamaSimulator"),
+        // A simulated Ollama node: for tests and benchmarks, and the farm `tensorwall demo` runs.
+        .target(name: "OllamaSimulator", dependencies: ["HTTP1", "Balancer"]),
         .executableTarget(name: "ollama-sim", dependencies: ["OllamaSimulator"], path: "Tests/ollama-sim"),
 
         // The trace-driven placement benchmark (Benchmarks/placement.sh runs it).

@@ -21,6 +21,13 @@ public struct NodeSnapshot: Sendable {
     public let loadedAt: [ModelName: Double]
     /// What `/api/ps` showed about the node's limits, where it contradicts `cluster.json`.
     public let observedLimits: ObservedLimits
+    /// Cold loads TensorWall started here, per model.
+    public let coldLoadsByModel: [ModelName: Int]
+    /// Models unloaded here to make room for a load, per model.
+    public let evictionsByModel: [ModelName: Int]
+
+    /// Bytes of VRAM the loaded models take.
+    public var vramUsedBytes: Int64 { loaded.values.reduce(0) { $0 + $1.vramBytes } }
 
     public var name: String { config.name }
     public var url: NodeURL { config.url }

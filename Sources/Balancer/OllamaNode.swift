@@ -71,6 +71,8 @@ public actor OllamaNode {
     private var lastProbe: ProbeOutcome?
     private var loadedAt: [ModelName: Double] = [:]
     private var observedLimits = ObservedLimits()
+    private var coldLoadsByModel: [ModelName: Int] = [:]
+    private var evictionsByModel: [ModelName: Int] = [:]
 
     /// Weight of a new observation in the learned averages.
     static let learningRate = 0.3
@@ -86,7 +88,8 @@ public actor OllamaNode {
         NodeSnapshot(
             index: index, config: config, health: health, pulled: pulled, loaded: loaded, loading: loading, inFlight: inFlight,
             lastUsed: lastUsed, learnedLoadSecondsPerGB: loadSecondsPerGB, serviceSeconds: serviceSeconds,
-            coldLoadsStarted: coldLoadsStarted, lastProbe: lastProbe, loadedAt: loadedAt, observedLimits: observedLimits)
+            coldLoadsStarted: coldLoadsStarted, lastProbe: lastProbe, loadedAt: loadedAt, observedLimits: observedLimits,
+            coldLoadsByModel: coldLoadsByModel, evictionsByModel: evictionsByModel)
     }
 
     public func setHealth(_ health: NodeHealth) {
@@ -126,7 +129,7 @@ public actor OllamaNode {
         guard health == .healthy else { return false }
         if !evicting.isEmpty {
             guard case .coldLoad = claim, evicting.allSatisfy({ (inFlight[$0] ?? 0) == 0 && loading[$0] == nil }) else { return false }
-            for victim in evicting { markUnloaded(victim) }
+            for victim in evicting { evict(victim) }
         }
         let count = inFlight[model] ?? 0
         switch claim {
@@ -154,10 +157,13 @@ public actor OllamaNode {
         loadedAt[model] = now
     }
 
-    /// TensorWall unloaded `model` here (or is about to): placement stops counting on it at once.
-    public func markUnloaded(_ model: ModelName) {
+    /// A load unloads `model` here (TensorWall asks for it, or Ollama will do it to make room):
+    /// placement stops counting on it at once.
+    private func evict(_ model: ModelName) {
+        guard loaded[model] != nil else { return }
         loaded[model] = nil
         loadedAt[model] = nil
+        evictionsByModel[model, default: 0] += 1
     }
 
     /// Gives back a slot and learns from how the request went.
@@ -191,12 +197,13 @@ public actor OllamaNode {
     private func startLoad(_ model: ModelName, predictedSeconds: Double, now: Double) {
         loading[model] = LoadInProgress(startedAt: now, predictedSeconds: predictedSeconds)
         coldLoadsStarted += 1
+        coldLoadsByModel[model, default: 0] += 1
         let size = pulled[model]?.sizeBytes ?? 0
         for victim in CostModel.evictionVictims(
             for: size, loaded: loaded, loadingSizes: loading.keys.filter { $0 != model }.map { pulled[$0]?.sizeBytes ?? 0 },
             inFlight: inFlight, lastUsed: lastUsed, config: config)
         where (inFlight[victim] ?? 0) == 0 {
-            markUnloaded(victim)
+            evict(victim)
         }
     }
 }

@@ -47,6 +47,27 @@ extension Gateway {
                 text.sample("tensorwall_model_loaded", [("node", node.name), ("model", model.canonical)], 1)
             }
         }
+        text.family("tensorwall_node_loads_in_progress", "gauge", "Cold loads under way on the node (invisible in Ollama's /api/ps).")
+        for node in snapshots { text.sample("tensorwall_node_loads_in_progress", [("node", node.name)], Double(node.loading.count)) }
+        text.family("tensorwall_node_vram_used_bytes", "gauge", "VRAM the node's loaded models take, from /api/ps.")
+        for node in snapshots { text.sample("tensorwall_node_vram_used_bytes", [("node", node.name)], Double(node.vramUsedBytes)) }
+        text.family(
+            "tensorwall_node_vram_bytes", "gauge", "The node's VRAM: vramGB, or what /api/ps showed when a model spilled to the CPU.")
+        for node in snapshots {
+            if let budget = node.vramBudgetBytes { text.sample("tensorwall_node_vram_bytes", [("node", node.name)], Double(budget)) }
+        }
+        text.family("tensorwall_model_cold_loads_total", "counter", "Cold loads TensorWall started, by node and model.")
+        for node in snapshots {
+            for (model, count) in node.coldLoadsByModel.sorted(by: { $0.key < $1.key }) {
+                text.sample("tensorwall_model_cold_loads_total", [("node", node.name), ("model", model.canonical)], Double(count))
+            }
+        }
+        text.family("tensorwall_model_evictions_total", "counter", "Models unloaded to make room for a load, by node and model.")
+        for node in snapshots {
+            for (model, count) in node.evictionsByModel.sorted(by: { $0.key < $1.key }) {
+                text.sample("tensorwall_model_evictions_total", [("node", node.name), ("model", model.canonical)], Double(count))
+            }
+        }
         text.family("tensorwall_queue_length", "gauge", "Requests waiting in TensorWall's queue for the model.")
         for (model, count) in cluster.queuedRequests().sorted(by: { $0.key < $1.key }) {
             text.sample("tensorwall_queue_length", [("model", model.canonical)], Double(count))

@@ -40,6 +40,11 @@ case .hashKey:
     guard !key.isEmpty else { fail("hash-key: no key on standard input", status: 2) }
     print(SHA256.hex(key))
     exit(0)
+case .demo(let port, let rate, let duration):
+    let logger = Logger(minimum: Logger.Level(name: options.logLevel == "info" ? "warning" : options.logLevel) ?? .warning)
+    exit(await DemoCommand(port: port, rate: rate, duration: duration).run(logger: logger))
+case .top(let url, let key, let once):
+    exit(await TopCommand.run(url: url, key: key, once: once))
 case .serve:
     break
 }

@@ -36,5 +36,7 @@ func node(
         inFlight: Dictionary(uniqueKeysWithValues: inFlight.map { (name($0.key), $0.value) }),
         lastUsed: Dictionary(uniqueKeysWithValues: lastUsed.map { (name($0.key), $0.value) }), learnedLoadSecondsPerGB: loadRate,
         serviceSeconds: Dictionary(uniqueKeysWithValues: service.map { (name($0.key), $0.value) }), coldLoadsStarted: 0, lastProbe: nil,
-        loadedAt: Dictionary(uniqueKeysWithValues: loadedAt.map { (name($0.key), $0.value) }), observedLimits: observed)
+        loadedAt: Dictionary(uniqueKeysWithValues: loadedAt.map { (name($0.key), $0.value) }), observedLimits: observed,
+        coldLoadsByModel: [:],
+        evictionsByModel: [:])
 }

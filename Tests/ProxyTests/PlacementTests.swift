@@ -86,6 +86,30 @@ import Testing
         #expect(try await queued.status == 200)  // the freed slot went to the queued request
     }
 
+    @Test func aRequestPredictedToWaitPastMaxWaitIsRefusedAtOnceWithRetryAfter() async throws {
+        // Answers take 16 ms (8 tokens at 0.5 tokens/s, time scaled by 1/1000); the queue allows 5 ms.
+        let farm = try await TestFarm.start([.init(preload: ["llama3.2"], maxParallel: 1, tokensPerSecond: 0.5)]) {
+            $0.queue = .init(maxLength: 4, maxWaitMs: 5)
+        }
+        defer { Task { await farm.stop() } }
+        try await farm.waitUntilAllHealthy()
+        #expect(try await farm.chat().status == 200)  // the service time is measured
+        farm.nodes[0].holdStreams(true)
+        let held = try await farm.request("POST", "/v1/chat/completions", body: Self.streamingChat)
+        var events = EventReader(held)
+        _ = try await events.next()
+        let openAI = try await farm.json("POST", "/v1/chat/completions", body: Self.chat)
+        #expect(openAI.status == 429)
+        #expect(openAI.body["error"]?["code"] == "overloaded")
+        #expect(openAI.headers["Retry-After"].flatMap { Int($0) } ?? 0 >= 1)
+        let native = try await farm.json("POST", "/api/chat", body: Self.chat)
+        #expect(native.status == 429)
+        #expect(native.body["error"]?.stringValue?.contains("overloaded") == true)
+        #expect(farm.gateway.cluster.queuedRequests(ModelName("llama3.2")!) == 0)  // refused, not queued
+        farm.nodes[0].holdStreams(false)
+        while try await events.next() != nil {}
+    }
+
     @Test func waitingPastMaxWaitAnswers503() async throws {
         let farm = try await TestFarm.start([.init(preload: ["llama3.2"], maxParallel: 1)]) {
             $0.queue = .init(maxLength: 4, maxWaitMs: 100)
