@@ -251,10 +251,10 @@ extension Gateway {
                     let result = exchange.result
                     running -= 1
                     if winner != nil || Task.isCancelled {
-                        // A loser: it was cancelled, or lost the race. An overdue first node learns it was slow.
+                        // A loser: it was cancelled or lost the race. Being slow once is not failing: a node
+                        // that really hangs stops answering probes too, and health takes it out then.
                         if case .success(let response) = result { response.close() }
-                        let overdue = attempt.node.index == lease.node.index && tried.count > 1
-                        await attempt.release(overdue && !Task.isCancelled ? .nodeFailed : .unservedNoFault)
+                        await attempt.release(.unservedNoFault)
                         continue
                     }
                     if case .success = result {
@@ -478,6 +478,7 @@ extension Gateway {
             firstTokenSeconds: firstToken.map(Self.seconds), durationSeconds: Self.seconds(elapsed), promptTokens: usage.promptTokens,
             completionTokens: usage.completionTokens)
         self.usage.record(entry)
+        history.record(ttftSeconds: entry.firstTokenSeconds)
         usageLog?.append(entry)
     }
 

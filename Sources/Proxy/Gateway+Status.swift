@@ -45,6 +45,8 @@ extension Gateway {
                     ]
                 })
             entry["coldLoadsStarted"] = .int(Int64(node.coldLoadsStarted))
+            entry["vramBytes"] = node.vramBudgetBytes.map { .int($0) } ?? .null
+            entry["vramUsedBytes"] = .int(node.vramUsedBytes)
             let passive = cluster.passiveHealth(node.index)
             entry["ejectedForSeconds"] = passive.ejectedUntil.map { .double((($0 - now) * 10).rounded() / 10) } ?? .null
             entry["coolingDown"] = .bool(passive.coolingDown)
@@ -79,6 +81,7 @@ extension Gateway {
             "queued": .object(
                 JSONObject(
                     cluster.queuedRequests().sorted { $0.key < $1.key }.map { (key: $0.key.canonical, value: .int(Int64($0.value))) })),
+            "history": history.json,
         ]
         await respondJSON(writer, body)
     }

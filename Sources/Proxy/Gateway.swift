@@ -74,6 +74,9 @@ final class Gateway: Sendable {
     private let server = Mutex<HTTPServer?>(nil)
     let idRandom = Mutex(FastRandom())
     let usage = UsageLedger()
+    /// The last hour of the farm, for the status page's charts.
+    let history = FarmHistory()
+    private let historySampler = Mutex<Task<Void, Never>?>(nil)
     /// How much faster than real time the farm runs (1 outside benchmarks on a simulated farm).
     let timeScale: Double
     /// Requests also sent to a second node because the first one's first byte was overdue.
@@ -127,7 +130,26 @@ final class Gateway: Sendable {
         let port = try server.start()
         self.server.withLock { $0 = server }
         await current.start(client: client, logger: logger)
+        startSamplingHistory()
         return port
+    }
+
+    /// Samples the farm into `history` every `FarmHistory.interval` seconds until `stop`.
+    private func startSamplingHistory() {
+        let task = Task { [weak self] in
+            var last = ContinuousClock.now
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .seconds(FarmHistory.interval))
+                guard let self, !Task.isCancelled else { return }
+                let now = ContinuousClock.now
+                let cluster = self.cluster
+                self.history.sample(
+                    at: WallClock.now(), snapshots: await cluster.snapshots(), queued: cluster.queuedRequests(),
+                    elapsed: Self.seconds(last.duration(to: now)))
+                last = now
+            }
+        }
+        historySampler.withLock { $0 = task }
     }
 
     /// Replaces the runtime with one built from `newConfig` once its nodes have been probed;
@@ -170,6 +192,7 @@ final class Gateway: Sendable {
     }
 
     func stop() async {
+        historySampler.withLock { $0 }?.cancel()
         await current.monitor.stop()
         server.withLock { $0 }?.stop()
         client.shutdown()
