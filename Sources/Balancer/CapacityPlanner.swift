@@ -26,6 +26,8 @@ public enum CapacityPlanner {
         public var minimumNetGainSeconds = 5.0
         /// ...and at least this many times what its evictions cost (hysteresis against swapping back and forth).
         public var gainOverCost = 2.0
+        /// ...or this many times, when it unloads the only copy of a model that is still asked for.
+        public var lastCopyGainOverCost = 5.0
         /// Demand below this (requests/s) gets no planned copy: placement loads the model when asked.
         public var minimumRate = 0.01
         /// A model whose copies cannot keep up (offered load ≥ servers) is counted as waiting this long.
@@ -155,7 +157,10 @@ public enum CapacityPlanner {
                     else { continue }
                     let net = gain - victims.cost
                     let needed = victims.models.isEmpty ? minimumGain : settings.minimumNetGainSeconds
-                    guard net > needed, gain >= settings.gainOverCost * victims.cost else { continue }
+                    // Unloading the only copy of a model still asked for starts a chain of reloads: only
+                    // for a gain several times larger (a new hot model whose queue grows, say).
+                    let multiplier = victims.takesLastWantedCopy ? settings.lastCopyGainOverCost : settings.gainOverCost
+                    guard net > needed, gain >= multiplier * victims.cost else { continue }
                     // Among equals, the node that keeps the most free room (fewest evictions, then least used).
                     let score = net - Double(victims.models.count) * 0.01 - Double(node.totalInFlight) * 0.001
                     if best == nil || score > best!.net {
@@ -178,38 +183,45 @@ public enum CapacityPlanner {
 
     /// The cheapest set of idle models to unload on `node` so that `model` fits its VRAM and its
     /// loaded-model cap; nil when it cannot be made to fit without touching a model that is busy,
-    /// queued for, loaded too recently, or whose only copy this is while it is still asked for
-    /// (at least once a horizon): such a model would come straight back with a cold load that
-    /// pushes out something else, and one swap would become a cascade.
+    /// queued for, or loaded too recently. Surplus copies and models nobody asks for go first; the
+    /// only copy of a model still asked for (at least once a horizon) goes last, and the caller
+    /// asks more of a move that takes one (`takesLastWantedCopy`): such a model comes straight back
+    /// with a cold load that pushes out something else.
     static func victims(
         for model: ModelName, on node: NodeSnapshot, resident: Set<ModelName>, copies: [ModelName: Int], demand: [ModelName: Demand],
         now: Double, settings: Settings, evictionCost: (ModelName) -> Double
-    ) -> (models: [ModelName], cost: Double)? {
+    ) -> (models: [ModelName], cost: Double, takesLastWantedCopy: Bool)? {
         let size = node.pulled[model]?.sizeBytes ?? 0
         func bytes(_ name: ModelName) -> Int64 { node.loaded[name]?.vramBytes ?? node.pulled[name]?.sizeBytes ?? 0 }
         var count = resident.count
         var used = resident.reduce(Int64(0)) { $0 + bytes($1) }
         let budget = node.vramBudgetBytes
         func fits() -> Bool { count < node.maxLoadedModels && (budget.map { used + size <= $0 } ?? true) }
-        if fits() { return ([], 0) }
+        if fits() { return ([], 0, false) }
+        func isLastWantedCopy(_ victim: ModelName) -> Bool {
+            (copies[victim] ?? 1) <= 1 && (demand[victim]?.rate ?? 0) * settings.horizonSeconds >= 1
+        }
         let candidates =
             resident
             .filter { victim in
-                let stillWanted = (demand[victim]?.rate ?? 0) * settings.horizonSeconds >= 1
-                return node.inFlight(victim) == 0 && !node.isLoading(victim) && (demand[victim]?.queued ?? 0) == 0
+                node.inFlight(victim) == 0 && !node.isLoading(victim) && (demand[victim]?.queued ?? 0) == 0
                     && now - (node.loadedAt[victim] ?? -.infinity) >= settings.minimumResidencySeconds
-                    && ((copies[victim] ?? 1) > 1 || !stillWanted)
             }
-            .map { (model: $0, cost: evictionCost($0)) }
-            .sorted { $0.cost != $1.cost ? $0.cost < $1.cost : $0.model < $1.model }
+            .map { (model: $0, cost: evictionCost($0), last: isLastWantedCopy($0)) }
+            .sorted { a, b in
+                if a.last != b.last { return !a.last }
+                return a.cost != b.cost ? a.cost < b.cost : a.model < b.model
+            }
         var chosen: [ModelName] = []
         var total = 0.0
+        var takesLast = false
         for candidate in candidates {
             chosen.append(candidate.model)
             total += candidate.cost
+            takesLast = takesLast || candidate.last
             count -= 1
             used -= bytes(candidate.model)
-            if fits() { return (chosen, total) }
+            if fits() { return (chosen, total, takesLast) }
         }
         return nil
     }
