@@ -2,15 +2,12 @@ import Foundation
 
 /// Recent request rate per model (requests per second, exponentially decayed), so placement can
 /// tell an idle model nobody wants from one that will be asked for again in a moment, and the
-/// capacity planner can size its copies. Two averages are kept: a slow one (60 s, a half-life of
-/// 42 s) so a model asked for every ten seconds reads as steady demand rather than as spikes, and
-/// a fast one (20 s) so a model that turns hot is seen as hot within seconds. The rate is the
-/// larger of the two: quick to rise, slow to fall, which is what copies need (loading one late
-/// costs a queue; keeping one a little long costs idle VRAM).
+/// capacity planner can size its copies. The time constant (60 s, a half-life of 42 s) follows a
+/// popularity shift within a couple of minutes while a model asked for every ten seconds still
+/// reads as steady demand rather than as spikes.
 struct DemandTracker: Sendable {
     static let timeConstantSeconds = 60.0
-    static let fastTimeConstantSeconds = 20.0
-    private var rates: [ModelName: (slow: Double, fast: Double, at: Double)] = [:]
+    private var rates: [ModelName: (rate: Double, at: Double)] = [:]
     /// When tracking began. Until a time constant has passed, a decayed average still remembers the
     /// zero it started from and reads low; dividing by 1 − e^(−elapsed/τ) corrects that, so a
     /// fresh start sees its hot model as hot within seconds, not after a minute.
@@ -19,22 +16,18 @@ struct DemandTracker: Sendable {
     mutating func record(_ model: ModelName, now: Double) {
         if startedAt == nil { startedAt = now - 1 }  // as if the first request came after one quiet second
         let current = decayed(model, now: now)
-        rates[model] = (current.slow + 1 / Self.timeConstantSeconds, current.fast + 1 / Self.fastTimeConstantSeconds, now)
+        rates[model] = (current + 1 / Self.timeConstantSeconds, now)
     }
 
     func rate(_ model: ModelName, now: Double) -> Double {
         guard let startedAt else { return 0 }
-        let elapsed = max(1, now - startedAt)
-        let current = decayed(model, now: now)
-        let slow = current.slow / (1 - exp(-elapsed / Self.timeConstantSeconds))
-        let fast = current.fast / (1 - exp(-elapsed / Self.fastTimeConstantSeconds))
-        return max(slow, fast)
+        let warmth = 1 - exp(-max(1, now - startedAt) / Self.timeConstantSeconds)
+        return decayed(model, now: now) / warmth
     }
 
-    private func decayed(_ model: ModelName, now: Double) -> (slow: Double, fast: Double) {
-        guard let entry = rates[model] else { return (0, 0) }
-        let age = max(0, now - entry.at)
-        return (entry.slow * exp(-age / Self.timeConstantSeconds), entry.fast * exp(-age / Self.fastTimeConstantSeconds))
+    private func decayed(_ model: ModelName, now: Double) -> Double {
+        guard let entry = rates[model] else { return 0 }
+        return entry.rate * exp(-max(0, now - entry.at) / Self.timeConstantSeconds)
     }
 
     /// Every model's rate now; models whose rate has decayed to almost nothing are left out.
@@ -50,7 +43,7 @@ struct DemandTracker: Sendable {
     /// Starts from a known rate (a state file written by an earlier run): as warm as a long run.
     mutating func seed(_ model: ModelName, rate: Double, now: Double) {
         startedAt = min(startedAt ?? now, now - 10 * Self.timeConstantSeconds)
-        rates[model] = (rate, rate, now)
+        rates[model] = (rate, now)
     }
 }
 

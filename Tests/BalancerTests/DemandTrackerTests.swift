@@ -29,22 +29,6 @@ import Testing
         #expect(tracker.rate(model, now: now) > 1.6)
     }
 
-    @Test func aRiseIsSeenWithinSecondsAndAFallOverAMinute() {
-        var tracker = DemandTracker()
-        var now = 0.0
-        while now < 600 {
-            tracker.record(model, now: now)
-            now += 10  // 0.1/s
-        }
-        let quiet = now
-        while now < quiet + 30 {
-            tracker.record(model, now: now)
-            now += 0.5  // 2/s for 30 s
-        }
-        #expect(tracker.rate(model, now: now) > 1.4)  // the fast average sees it
-        #expect(tracker.rate(model, now: now + 60) > 0.3)  // the slow one still remembers it a minute later
-    }
-
     @Test func aSavedRateStartsWarm() {
         var tracker = DemandTracker()
         tracker.seed(model, rate: 0.7, now: 100)
