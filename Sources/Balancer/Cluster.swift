@@ -17,6 +17,8 @@ public final class Cluster: Sendable {
     private let firstProbe = FirstProbeGate()
     private let queues = WaitQueues()
     private let demand = Mutex(DemandTracker())
+    /// How queued requests' real waits compared with what was predicted when they queued.
+    private let waitCalibration = Mutex(WaitCalibration())
     /// Service times from a saved state, used until a node measures its own.
     private let serviceHints = Mutex<[ModelName: Double]>([:])
     private let conversations = Mutex(ConversationMap(capacity: 100_000))
@@ -225,6 +227,8 @@ public final class Cluster: Sendable {
         defer { if let ticket { queues.leave(model, ticket) } }
         var epoch = queues.epoch
         var lostRace = false
+        var queuedAt: Double?
+        var predictedAtQueueing: Double?
         while true {
             if let waiting = ticket {
                 switch await queues.waitForTurn(model, waiting, seenEpoch: lostRace ? nil : epoch, deadline: deadline) {
@@ -253,6 +257,10 @@ public final class Cluster: Sendable {
                         cluster: self, node: nodes[estimate.nodeIndex], model: model, claim: estimate.claim, startedAt: clock(),
                         expectedStartSeconds: estimate.seconds, expectedServiceSeconds: snapshots[estimate.nodeIndex].serviceSeconds[model])
                     lease.evicting = estimate.evicting
+                    if let queuedAt, let predictedAtQueueing {
+                        let actual = clock() - queuedAt
+                        waitCalibration.withLock { $0.record(model, predicted: predictedAtQueueing, actual: actual) }
+                    }
                     return .success(lease)
                 }
                 lostRace = true  // another request took that slot first: look again at once
@@ -261,12 +269,15 @@ public final class Cluster: Sendable {
             if ticket == nil {
                 // Shed only on a measured service time: a guess must not turn requests away.
                 let measured = snapshots.contains { $0.serviceSeconds[model] != nil }
-                if measured && estimate.seconds > maxWait {
+                let predicted =
+                    predictedWait(estimate, model: model, snapshots: snapshots, excluding: excluding, queuedAhead: ahead, now: now)
+                    * waitCalibration.withLock { $0.factor(model) }
+                if measured && predicted > maxWait {
                     // Waiting would take longer than anyone should be made to wait: say so now, with when to come back.
                     return .failure(
                         .overloaded(
-                            predictedWaitSeconds: Int(estimate.seconds.rounded(.up)),
-                            retryAfterSeconds: max(1, Int((estimate.seconds - maxWait).rounded(.up)))))
+                            predictedWaitSeconds: Int(predicted.rounded(.up)),
+                            retryAfterSeconds: max(1, Int((predicted - maxWait).rounded(.up)))))
                 }
                 guard let joined = queues.enqueue(model, maxLength: queueSettings.maxLength) else {
                     // This tier's queue is full: a lower tier may still start at once.
@@ -276,8 +287,24 @@ public final class Cluster: Sendable {
                     return .failure(.queueFull(retryAfterSeconds: max(1, Int(estimate.seconds.rounded(.up)))))
                 }
                 ticket = joined
+                queuedAt = clock()
+                predictedAtQueueing = predicted
             }
         }
+    }
+
+    /// How long a request that must wait is expected to: the best estimate, except that a cold load
+    /// which cannot start yet (only busy models could make room for it) is a hope, not a plan; the
+    /// wait for a warm slot behind the model's queue is what the request can count on then.
+    private func predictedWait(
+        _ estimate: CostModel.Estimate, model: ModelName, snapshots: [NodeSnapshot], excluding: Set<Int>, queuedAhead: Int, now: Double
+    ) -> Double {
+        guard estimate.isColdLoad, case .success(let tier) = AffinityPlacement.candidateTier(model, among: snapshots, excluding: excluding)
+        else { return estimate.seconds }
+        let measured = snapshots.compactMap { $0.serviceSeconds[model] }
+        let service = measured.isEmpty ? costModel.defaultServiceSeconds : measured.reduce(0, +) / Double(measured.count)
+        let warm = AffinityPlacement.queueWaitSeconds(model, tier: tier, queuedAhead: queuedAhead, service: service, now: now)
+        return warm.isFinite ? max(estimate.seconds, warm) : estimate.seconds
     }
 
     /// One affinity decision; its tie-breaks draw from a generator seeded by the shared one, so the

@@ -36,3 +36,20 @@ import Testing
         #expect(tracker.rates(now: 100)[model] != nil)
     }
 }
+
+@Suite struct WaitCalibrationTests {
+    let model = ModelName("llama3.2")!
+
+    @Test func learnsHowOptimisticPredictionsWereAndNeverGoesBelowOne() {
+        var calibration = WaitCalibration()
+        #expect(calibration.factor(model) == 1)
+        calibration.record(model, predicted: 10, actual: 30)  // waited three times as long
+        #expect(calibration.factor(model) == 3)
+        calibration.record(model, predicted: 10, actual: 0.5)  // a slot freed at once: teaches nothing
+        #expect(calibration.factor(model) == 3)
+        for _ in 0..<40 { calibration.record(model, predicted: 10, actual: 8) }  // quicker than predicted
+        #expect(abs(calibration.factor(model) - 1) < 0.01)
+        calibration.record(model, predicted: 1, actual: 500)
+        #expect(calibration.factor(model) <= 10)
+    }
+}
