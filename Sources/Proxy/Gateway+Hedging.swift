@@ -1,0 +1,105 @@
+import Balancer
+import HTTP1
+
+/// Hedging: a warm slot whose first byte is overdue gets a second chance on another node.
+extension Gateway {
+    /// Sends the request to the lease's node and waits for its response head. When a warm slot's
+    /// first byte is overdue by a clear margin over what placement predicted (`hedgeAfterMs` plus
+    /// twice the prediction), the same request also goes to another holder with a warm slot free;
+    /// the first good head wins and the other exchange is cancelled, which frees its slot.
+    func openHedged(_ call: FarmCall, lease: Lease, strategy: ClusterConfig.Strategy, excluding: Set<Int>) async -> (
+        lease: Lease, result: Result<HTTPClientResponse, UpstreamFailure>, triedNodes: [Int]
+    ) {
+        let hedgeAfter = hedgeDelay(call, lease: lease)
+        guard let hedgeAfter else {
+            return (lease, await open(call, on: lease.node.config), [lease.node.index])
+        }
+        enum Event: Sendable {
+            case opened(Lease, OpenedExchange)
+            case overdue
+            case timerStopped
+        }
+        return await withTaskGroup(of: Event.self) { group in
+            group.addTask { .opened(lease, OpenedExchange(await self.open(call, on: lease.node.config))) }
+            group.addTask {
+                do {
+                    try await Task.sleep(for: hedgeAfter)
+                    return .overdue
+                } catch {
+                    return .timerStopped
+                }
+            }
+            var running = 1
+            var tried = [lease.node.index]
+            var winner: (Lease, Result<HTTPClientResponse, UpstreamFailure>)?
+            var lastFailure: (Lease, Result<HTTPClientResponse, UpstreamFailure>)?
+            while let event = await group.next() {
+                switch event {
+                case .timerStopped:
+                    continue
+                case .overdue:
+                    guard winner == nil, running > 0, !Task.isCancelled else { continue }
+                    let request = Cluster.Request(
+                        model: call.model, strategy: strategy, excluding: excluding.union(tried), conversationKey: call.conversationKey,
+                        isHedge: true)
+                    guard case .success(let hedge) = await cluster.acquire(request) else { continue }
+                    hedgesStarted.add(1, ordering: .relaxed)
+                    logger.warning(
+                        "node \(lease.node.config.name) has not started answering \(call.model.canonical) after \(hedgeAfter); also sending it to node \(hedge.node.config.name)"
+                    )
+                    tried.append(hedge.node.index)
+                    running += 1
+                    group.addTask { .opened(hedge, OpenedExchange(await self.open(call, on: hedge.node.config))) }
+                case .opened(let attempt, let exchange):
+                    let result = exchange.result
+                    running -= 1
+                    if winner != nil || Task.isCancelled {
+                        // A loser: it was cancelled or lost the race. Being slow once is not failing: a node
+                        // that really hangs stops answering probes too, and health takes it out then.
+                        if case .success(let response) = result { response.close() }
+                        await attempt.release(.unservedNoFault)
+                        continue
+                    }
+                    if case .success = result {
+                        winner = (attempt, result)
+                        group.cancelAll()
+                        continue
+                    }
+                    if running > 0 {
+                        // The other exchange may still answer: this one's failure is final for its node.
+                        if case .failure(let failure) = result { await attempt.release(failure.requestOutcome) }
+                        continue
+                    }
+                    lastFailure = (attempt, result)
+                    group.cancelAll()
+                }
+            }
+            let (served, result) = winner ?? lastFailure!
+            return (served, result, tried)
+        }
+    }
+
+    /// An opened exchange handed from the child task that opened it to the one that relays it.
+    // @unchecked Sendable: the response moves once, from the finished child task to its parent, and is never shared.
+    struct OpenedExchange: @unchecked Sendable {
+        let result: Result<HTTPClientResponse, UpstreamFailure>
+
+        init(_ result: Result<HTTPClientResponse, UpstreamFailure>) {
+            self.result = result
+        }
+    }
+
+    /// When to hedge this call, or nil when hedging is off.
+    private func hedgeDelay(_ call: FarmCall, lease: Lease) -> Duration? {
+        let margin = config.timeouts.hedgeAfterMs
+        guard margin > 0 else { return nil }
+        // Only a warm slot has a first byte that can be overdue: a load's length is uncertain (and a
+        // hedge for it would start a second load), and the simple strategies hand requests to
+        // Ollama's own queue, whose wait is unknown.
+        guard lease.claim == .warmSlot else { return nil }
+        // A non-streamed answer's head comes only after the whole generation.
+        let service = lease.expectedServiceSeconds ?? cluster.costModel.defaultServiceSeconds
+        let expected = 2 * lease.expectedStartSeconds + (call.stream ? 0.25 : 1.5) * service
+        return .milliseconds(Int64((Double(margin) + expected * 1000) * cluster.timeScale))
+    }
+}
