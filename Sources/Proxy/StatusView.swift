@@ -21,8 +21,8 @@ struct StatusView {
             lines.append("time to first token: no recent requests")
         } else {
             lines.append(
-                "time to first token (last \(ttfts.count) requests): p50 \(Self.milliseconds(Self.percentile(ttfts, 0.5)))  "
-                    + "p95 \(Self.milliseconds(Self.percentile(ttfts, 0.95)))")
+                "time to first token (last \(ttfts.count) requests): p50 \(Self.milliseconds(FarmHistory.percentile(ttfts, 0.5)))  "
+                    + "p95 \(Self.milliseconds(FarmHistory.percentile(ttfts, 0.95)))")
         }
         lines.append("")
         lines.append(Self.row(["NODE", "HEALTH", "IN FLIGHT", "COLD LOADS", "LOADED (in flight)", "LOADING"], widths: Self.nodeWidths))
@@ -86,10 +86,6 @@ struct StatusView {
         let trimmed = text.trimmingCharacters(in: .whitespaces)
         let code = trimmed.hasPrefix("healthy") || trimmed == "ok" ? "32" : "31"
         return "\u{1B}[\(code)m\(text)\u{1B}[0m"
-    }
-
-    static func percentile(_ sorted: [Double], _ p: Double) -> Double {
-        sorted[min(sorted.count - 1, max(0, Int((p * Double(sorted.count)).rounded(.up)) - 1))]
     }
 
     static func milliseconds(_ value: Double) -> String {

@@ -74,7 +74,7 @@ private struct TopLevelScanner {
             skipWhitespace()
             switch key {
             case .done:
-                facts.isFinal = try parseValue().boolValue == true
+                facts.isFinal = try readDone()
             case .error:
                 let value = try parseValue()
                 facts.errorMessage = StreamChunkFacts.errorText(value)
@@ -144,6 +144,20 @@ private struct TopLevelScanner {
             if same { return key }
         }
         return .other
+    }
+
+    /// `done` is on every chunk of a stream: its literal is compared where it lies, without copying
+    /// or parsing it; only a value of another type goes through the parser (to be checked).
+    private mutating func readDone() throws(APIError) -> Bool {
+        let start = index
+        try skipValue()
+        let length = index - start
+        func spells(_ word: StaticString) -> Bool {
+            length == word.utf8CodeUnitCount && (0..<length).allSatisfy { bytes[start + $0] == word.utf8Start[$0] }
+        }
+        if spells("true") { return true }
+        if spells("false") || spells("null") { return false }
+        return try parse(from: start, to: index).boolValue == true
     }
 
     /// Parses one value with the strict parser, where it lies.

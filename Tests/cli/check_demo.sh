@@ -4,26 +4,8 @@
 # shows the same nodes, and Ctrl-C (SIGINT) stops everything with exit status 0.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-swift build -c release --product tensorwall >/dev/null
-BIN=$(swift build -c release --show-bin-path)/tensorwall
-work=$(mktemp -d)
-pid=
-cleanup() {
-    if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; fi
-    rm -rf "$work"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $1" >&2; cat "$work/demo.out" >&2 || true; exit 1; }
-
-"$BIN" demo --port 0 --rate 3 --duration 120 >"$work/demo.out" 2>&1 &
-pid=$!
-url=
-for _ in $(seq 1 100); do
-    url=$(grep -oE 'http://127\.0\.0\.1:[0-9]+' "$work/demo.out" | head -1 || true)
-    [ -n "$url" ] && break
-    sleep 0.1
-done
-[ -n "$url" ] || fail "the demo printed no URL"
+. Tests/cli/demo_helpers.sh
+start_demo 3 120
 grep -q "curl $url/v1/chat/completions" "$work/demo.out" || fail "no ready curl example"
 grep -q "from openai import OpenAI" "$work/demo.out" || fail "no openai example"
 

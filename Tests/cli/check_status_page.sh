@@ -6,26 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
-swift build -c release --product tensorwall >/dev/null
-BIN=$(swift build -c release --show-bin-path)/tensorwall
-work=$(mktemp -d)
-pid=
-cleanup() {
-    if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; fi
-    rm -rf "$work"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $1" >&2; exit 1; }
-
-"$BIN" demo --port 0 --rate 3 --duration 300 >"$work/demo.out" 2>&1 &
-pid=$!
-url=
-for _ in $(seq 1 100); do
-    url=$(grep -oE 'http://127\.0\.0\.1:[0-9]+' "$work/demo.out" | head -1 || true)
-    [ -n "$url" ] && break
-    sleep 0.1
-done
-[ -n "$url" ] || fail "the demo printed no URL"
+. Tests/cli/demo_helpers.sh
+start_demo 3 300
 sleep 65  # a minute of traffic: about a dozen history samples
 
 chrome() { chromium --headless --no-sandbox --disable-gpu --hide-scrollbars --virtual-time-budget=5000 "$@" 2>/dev/null; }
