@@ -3,15 +3,36 @@ import Synchronization
 /// The set of nodes and the act of placing a request on one of them: the configured strategy,
 /// TensorWall's wait queue when every candidate is saturated, and conversation affinity. The
 /// clock and the randomness are injected so placement can be tested deterministically.
+///
+/// One cluster lives as long as the process. A reload (`reconfigure`) swaps its membership: nodes
+/// keep their actor, and so their learned times, in-flight slots and ejections, for as long as
+/// their name and URL stay the same.
+///
+/// Concurrency rule: each piece of state below has exactly one owner. A node's inventory, slots and
+/// learned times belong to its `OllamaNode` actor; everything else here sits in its own `Mutex`,
+/// taken for a few statements that neither suspend nor take another lock. Code that needs two of
+/// them reads one, releases it, then takes the other (a decision may see them a moment apart,
+/// which placement tolerates: the node actor re-checks every claim when the slot is taken).
 public final class Cluster: Sendable {
-    public let nodes: [OllamaNode]
-    public let strategy: ClusterConfig.Strategy
-    public let queueSettings: ClusterConfig.QueueSettings
+    /// What a config decides and a reload replaces as one value, so a placement reads it once.
+    public struct Membership: Sendable {
+        public let nodes: [OllamaNode]
+        public let strategy: ClusterConfig.Strategy
+        public let queueSettings: ClusterConfig.QueueSettings
+
+        /// Positions in `nodes` of the given identities (those still members).
+        func indices(of ids: Set<NodeID>) -> Set<Int> {
+            guard !ids.isEmpty else { return [] }
+            return Set(nodes.indices.filter { ids.contains(nodes[$0].id) })
+        }
+    }
+
     public let costModel: CostModel
     public let plannerSettings: CapacityPlanner.Settings
     /// Farm seconds per real second are 1 / timeScale: durations the nodes report (real) are
     /// divided by it, waits the cluster plans (farm seconds) multiplied by it before sleeping.
     public let timeScale: Double
+    private let membership: Mutex<Membership>
     private let random: Mutex<any RandomNumberGenerator & Sendable>
     private let clock: @Sendable () -> Double
     private let firstProbe = FirstProbeGate()
@@ -33,9 +54,7 @@ public final class Cluster: Sendable {
         clock: @escaping @Sendable () -> Double = Cluster.monotonicSeconds, timeScale: Double = 1
     ) {
         self.timeScale = timeScale
-        self.nodes = nodes.enumerated().map { OllamaNode(index: $0.offset, config: $0.element) }
-        self.strategy = strategy
-        self.queueSettings = queue
+        self.membership = Mutex(Membership(nodes: nodes.map(OllamaNode.init(config:)), strategy: strategy, queueSettings: queue))
         self.costModel = costModel
         self.plannerSettings = plannerSettings
         self.outliers = Mutex(OutlierDetector(settings: outlier))
@@ -43,40 +62,100 @@ public final class Cluster: Sendable {
         self.clock = clock
     }
 
+    /// The nodes, strategy and queue settings in force now.
+    public var current: Membership { membership.withLock { $0 } }
+    public var nodes: [OllamaNode] { current.nodes }
+    public var strategy: ClusterConfig.Strategy { current.strategy }
+    public var queueSettings: ClusterConfig.QueueSettings { current.queueSettings }
+
+    /// The member with this identity, if it is still configured.
+    public func node(_ id: NodeID) -> OllamaNode? { nodes.first { $0.id == id } }
+
+    /// What a reload did to the node list.
+    public struct Reconfiguration: Sendable, Equatable {
+        /// Same name and URL: the actor, its learned state, slots in flight and ejection carry on.
+        public var kept: [NodeID] = []
+        /// New names, or a known name at a new URL: they start unknown until probed.
+        public var added: [NodeID] = []
+        /// Gone from the config: requests running there finish; nothing new is placed there.
+        public var removed: [NodeID] = []
+    }
+
+    /// Applies a reloaded config. Nodes keep their actor while their name and URL stay the same
+    /// (weight, priority and limits are updated in place); demand, queues, conversations and the
+    /// passive health of kept nodes carry on. Waiting requests look again at the new membership.
+    @discardableResult
+    public func reconfigure(
+        nodes configs: [ClusterConfig.NodeConfig], strategy: ClusterConfig.Strategy, queue: ClusterConfig.QueueSettings,
+        outlier: ClusterConfig.OutlierSettings
+    ) async -> Reconfiguration {
+        let old = nodes
+        var change = Reconfiguration()
+        var next: [OllamaNode] = []
+        for config in configs {
+            if let same = old.first(where: { $0.id == config.id && $0.url == config.url }) {
+                await same.update(config)
+                next.append(same)
+                change.kept.append(config.id)
+            } else {
+                next.append(OllamaNode(config: config))
+                change.added.append(config.id)
+            }
+        }
+        change.removed = old.map(\.id).filter { id in !configs.contains { $0.id == id } }
+        membership.withLock { $0 = Membership(nodes: next, strategy: strategy, queueSettings: queue) }
+        let kept = Set(change.kept)
+        outliers.withLock { detector in
+            detector.settings = outlier
+            detector.keepOnly(kept)
+        }
+        queues.capacityChanged()
+        return change
+    }
+
     public static let monotonicSeconds: @Sendable () -> Double = { MonotonicOrigin.seconds() }
 
     public var now: Double { clock() }
 
     public func snapshots() async -> [NodeSnapshot] {
+        await snapshots(of: nodes)
+    }
+
+    private func snapshots(of nodes: [OllamaNode]) async -> [NodeSnapshot] {
         var result: [NodeSnapshot] = []
         result.reserveCapacity(nodes.count)
-        for node in nodes { result.append(await node.snapshot()) }
+        for (index, node) in nodes.enumerated() { result.append(await node.snapshot(index: index)) }
         return result
     }
 
     /// The snapshots placement reasons over: probe health with passive health (ejections, busy cool-downs) applied.
     public func placementSnapshots() async -> [NodeSnapshot] {
-        let all = await snapshots()
+        await placementSnapshots(of: nodes)
+    }
+
+    private func placementSnapshots(of nodes: [OllamaNode]) async -> [NodeSnapshot] {
+        let all = await snapshots(of: nodes)
         let now = clock()
         return outliers.withLock { $0.apply(to: all, now: now) }
     }
 
     /// Passive health of a node right now: when its ejection ends, and whether it is cooling down after a "busy".
-    public func passiveHealth(_ node: Int) -> (ejectedUntil: Double?, coolingDown: Bool) {
+    public func passiveHealth(_ node: NodeID) -> (ejectedUntil: Double?, coolingDown: Bool) {
         let now = clock()
         return outliers.withLock { ($0.ejectedUntil(node, now: now), $0.isCoolingDown(node, now: now)) }
     }
 
     /// Feeds passive health; true when this outcome got the node ejected.
-    func recordOutlierSignal(_ signal: OutlierDetector.Signal, node: Int) -> Bool {
+    func recordOutlierSignal(_ signal: OutlierDetector.Signal, node: NodeID) -> Bool {
         let now = clock()
-        let ejected = outliers.withLock { $0.record(signal, node: node, nodeCount: nodes.count, now: now) }
+        let nodeCount = nodes.count
+        let ejected = outliers.withLock { $0.record(signal, node: node, nodeCount: nodeCount, now: now) }
         if ejected || signal == .busy || signal == .refused { queues.capacityChanged() }
         return ejected
     }
 
     /// A probe reached the node: it listens again, whatever connections it refused before.
-    public func probeReached(_ node: Int) {
+    public func probeReached(_ node: NodeID) {
         outliers.withLock { $0.probeSucceeded(node) }
     }
 
@@ -147,14 +226,14 @@ public final class Cluster: Sendable {
         /// Overrides the cluster's strategy (a route may choose its own).
         public var strategy: ClusterConfig.Strategy?
         /// Nodes already tried for this request.
-        public var excluding: Set<Int>
+        public var excluding: Set<NodeID>
         /// Hash of the conversation before its newest turn, to find the node that served it.
         public var conversationKey: UInt64?
         /// A hedge: only a warm slot free right now will do (never a queue, never a cold load).
         public var isHedge: Bool
 
         public init(
-            model: ModelName, strategy: ClusterConfig.Strategy? = nil, excluding: Set<Int> = [], conversationKey: UInt64? = nil,
+            model: ModelName, strategy: ClusterConfig.Strategy? = nil, excluding: Set<NodeID> = [], conversationKey: UInt64? = nil,
             isHedge: Bool = false
         ) {
             self.model = model
@@ -177,14 +256,16 @@ public final class Cluster: Sendable {
     }
 
     /// Records which node served a conversation so its next turn can go there too.
-    public func remember(conversation key: UInt64, node: Int) {
+    public func remember(conversation key: UInt64, node: NodeID) {
         conversations.withLock { $0.remember(key, node: node) }
     }
 
     private func acquireSimple(_ request: Request, strategy: ClusterConfig.Strategy) async -> Result<Lease, PlacementFailure> {
         let model = request.model
         for _ in 0..<4 {
-            let snapshots = await placementSnapshots()
+            let members = current
+            let nodes = members.nodes
+            let snapshots = await placementSnapshots(of: nodes)
             let rotation = rotations.withLock { rotations -> Int in
                 defer { rotations[model, default: 0] &+= 1 }
                 return rotations[model, default: 0]
@@ -193,7 +274,7 @@ public final class Cluster: Sendable {
                 var local = generator
                 defer { generator = local }
                 return SimpleStrategy.choose(
-                    strategy, model, among: snapshots, excluding: request.excluding, rotation: rotation, using: &local)
+                    strategy, model, among: snapshots, excluding: members.indices(of: request.excluding), rotation: rotation, using: &local)
             }
             switch choice {
             case .failure(let failure): return .failure(failure)
@@ -203,8 +284,9 @@ public final class Cluster: Sendable {
                     let predicted = snapshots[index].loaded[model] == nil ? load : 0
                     return .success(
                         Lease(
-                            cluster: self, node: nodes[index], model: model, claim: .any(predictedLoadSeconds: load), startedAt: clock(),
-                            expectedStartSeconds: predicted, expectedServiceSeconds: snapshots[index].serviceSeconds[model]))
+                            cluster: self, node: nodes[index], nodeConfig: snapshots[index].config, model: model,
+                            claim: .any(predictedLoadSeconds: load), startedAt: clock(), expectedStartSeconds: predicted,
+                            expectedServiceSeconds: snapshots[index].serviceSeconds[model]))
                 }
             }
         }
@@ -219,10 +301,11 @@ public final class Cluster: Sendable {
     /// the queue's maximum wait is refused at once with the time it would have waited.
     private func acquireByCost(_ request: Request) async -> Result<Lease, PlacementFailure> {
         let model = request.model
+        let queueSettings = self.queueSettings
         let maxWait = Double(queueSettings.maxWaitMs) / 1000
         let deadline = ContinuousClock.now + .milliseconds(Int64(Double(queueSettings.maxWaitMs) * timeScale))
-        let conversationNode = request.conversationKey.flatMap { key in conversations.withLock { $0.node(for: key) } }
-        var excluding = request.excluding
+        let conversationNodeID = request.conversationKey.flatMap { key in conversations.withLock { $0.node(for: key) } }
+        var excludingIDs = request.excluding
         var ticket: UInt64?
         defer { if let ticket { queues.leave(model, ticket) } }
         var epoch = queues.epoch
@@ -238,7 +321,11 @@ public final class Cluster: Sendable {
             }
             epoch = queues.epoch
             lostRace = false
-            let snapshots = await placementSnapshots()
+            // Read the membership once a round: a reload between rounds is seen whole on the next.
+            let nodes = self.nodes
+            let snapshots = await placementSnapshots(of: nodes)
+            let excluding = Set(snapshots.filter { excludingIDs.contains($0.id) }.map(\.index))
+            let conversationNode = conversationNodeID.flatMap { id in snapshots.first { $0.id == id }?.index }
             let now = clock()
             // The head of the queue has nobody ahead; a new arrival has the whole queue ahead of it.
             let ahead = ticket == nil ? queues.count(model) : 0
@@ -254,8 +341,9 @@ public final class Cluster: Sendable {
             if estimate.startsNow && !overtakes {
                 if await nodes[estimate.nodeIndex].tryAcquire(model, claim: estimate.claim, now: clock(), evicting: estimate.evicting) {
                     var lease = Lease(
-                        cluster: self, node: nodes[estimate.nodeIndex], model: model, claim: estimate.claim, startedAt: clock(),
-                        expectedStartSeconds: estimate.seconds, expectedServiceSeconds: snapshots[estimate.nodeIndex].serviceSeconds[model])
+                        cluster: self, node: nodes[estimate.nodeIndex], nodeConfig: snapshots[estimate.nodeIndex].config, model: model,
+                        claim: estimate.claim, startedAt: clock(), expectedStartSeconds: estimate.seconds,
+                        expectedServiceSeconds: snapshots[estimate.nodeIndex].serviceSeconds[model])
                     lease.evicting = estimate.evicting
                     if let queuedAt, let predictedAtQueueing {
                         let actual = clock() - queuedAt
@@ -281,9 +369,10 @@ public final class Cluster: Sendable {
                 }
                 guard let joined = queues.enqueue(model, maxLength: queueSettings.maxLength) else {
                     // This tier's queue is full: a lower tier may still start at once.
-                    let tier = snapshots.filter { $0.priority == snapshots[estimate.nodeIndex].priority }.map(\.index)
-                    excluding.formUnion(tier)
-                    if case .success = AffinityPlacement.candidateTier(model, among: snapshots, excluding: excluding) { continue }
+                    let tier = snapshots.filter { $0.priority == snapshots[estimate.nodeIndex].priority }
+                    excludingIDs.formUnion(tier.map(\.id))
+                    let stillOpen = excluding.union(tier.map(\.index))
+                    if case .success = AffinityPlacement.candidateTier(model, among: snapshots, excluding: stillOpen) { continue }
                     return .failure(.queueFull(retryAfterSeconds: max(1, Int(estimate.seconds.rounded(.up)))))
                 }
                 ticket = joined
@@ -324,6 +413,8 @@ public final class Cluster: Sendable {
 public struct Lease: Sendable {
     public let cluster: Cluster
     public let node: OllamaNode
+    /// The node's config when the slot was taken: the request uses it from start to end, whatever a reload does.
+    public let nodeConfig: ClusterConfig.NodeConfig
     public let model: ModelName
     public let claim: SlotClaim
     /// Monotonic seconds when the slot was taken.
@@ -336,11 +427,12 @@ public struct Lease: Sendable {
     public var evicting: [ModelName] = []
 
     public init(
-        cluster: Cluster, node: OllamaNode, model: ModelName, claim: SlotClaim, startedAt: Double, expectedStartSeconds: Double = 0,
-        expectedServiceSeconds: Double? = nil
+        cluster: Cluster, node: OllamaNode, nodeConfig: ClusterConfig.NodeConfig, model: ModelName, claim: SlotClaim, startedAt: Double,
+        expectedStartSeconds: Double = 0, expectedServiceSeconds: Double? = nil
     ) {
         self.cluster = cluster
         self.node = node
+        self.nodeConfig = nodeConfig
         self.model = model
         self.claim = claim
         self.startedAt = startedAt
@@ -362,7 +454,7 @@ public struct Lease: Sendable {
             outcome.serviceSeconds = max(0, cluster.now - startedAt - (outcome.loadSeconds ?? 0))
         }
         await node.release(model, outcome: outcome, now: cluster.now)
-        let ejected = outcome.signal.map { cluster.recordOutlierSignal($0, node: node.index) } ?? false
+        let ejected = outcome.signal.map { cluster.recordOutlierSignal($0, node: node.id) } ?? false
         cluster.capacityChanged()
         return ejected
     }

@@ -50,16 +50,16 @@ struct DemandTracker: Sendable {
 /// Which node served each conversation, keyed by a hash of its messages so far, bounded in size.
 struct ConversationMap: Sendable {
     let capacity: Int
-    private var entries: [UInt64: (node: Int, stamp: UInt64)] = [:]
+    private var entries: [UInt64: (node: NodeID, stamp: UInt64)] = [:]
     private var clock: UInt64 = 0
 
     init(capacity: Int) {
         self.capacity = capacity
     }
 
-    func node(for key: UInt64) -> Int? { entries[key]?.node }
+    func node(for key: UInt64) -> NodeID? { entries[key]?.node }
 
-    mutating func remember(_ key: UInt64, node: Int) {
+    mutating func remember(_ key: UInt64, node: NodeID) {
         clock += 1
         entries[key] = (node, clock)
         if entries.count > capacity {

@@ -1,6 +1,8 @@
 /// A consistent copy of one node's state, taken in a single actor hop, that placement reasons over.
 public struct NodeSnapshot: Sendable {
+    /// Position in the node list this snapshot was taken from (valid for that list only).
     public let index: Int
+    public let id: NodeID
     public let config: ClusterConfig.NodeConfig
     public internal(set) var health: NodeHealth
     public let pulled: [ModelName: PulledModel]

@@ -57,8 +57,11 @@ public struct RequestOutcome: Sendable, Equatable {
 /// go through this actor, so the in-flight count cannot drift between a placement and the response
 /// that ends it.
 public actor OllamaNode {
-    public nonisolated let index: Int
-    public nonisolated let config: ClusterConfig.NodeConfig
+    public nonisolated let id: NodeID
+    /// Where the node listens; a node that moves is another node, so this never changes.
+    public nonisolated let url: NodeURL
+    /// Weight, priority and limits: a reload may edit them without losing what was learned.
+    public private(set) var config: ClusterConfig.NodeConfig
     private var health = NodeHealth.unknown
     private var pulled: [ModelName: PulledModel] = [:]
     private var loaded: [ModelName: LoadedModel] = [:]
@@ -79,14 +82,22 @@ public actor OllamaNode {
     /// A `load_duration` above this means the request waited for a real load, not just a warm handover.
     static let coldLoadThresholdSeconds = 0.25
 
-    public init(index: Int, config: ClusterConfig.NodeConfig) {
-        self.index = index
+    public init(config: ClusterConfig.NodeConfig) {
+        self.id = config.id
+        self.url = config.url
         self.config = config
     }
 
-    public func snapshot() -> NodeSnapshot {
+    /// Takes a reload's edits to weight, priority and limits; the name and URL stay (they are the node).
+    public func update(_ config: ClusterConfig.NodeConfig) {
+        precondition(config.id == id && config.url == url, "a node's name and URL are its identity")
+        self.config = config
+    }
+
+    /// - Parameter index: the node's position in the list placement is looking at right now.
+    public func snapshot(index: Int) -> NodeSnapshot {
         NodeSnapshot(
-            index: index, config: config, health: health, pulled: pulled, loaded: loaded, loading: loading, inFlight: inFlight,
+            index: index, id: id, config: config, health: health, pulled: pulled, loaded: loaded, loading: loading, inFlight: inFlight,
             lastUsed: lastUsed, learnedLoadSecondsPerGB: loadSecondsPerGB, serviceSeconds: serviceSeconds,
             coldLoadsStarted: coldLoadsStarted, lastProbe: lastProbe, loadedAt: loadedAt, observedLimits: observedLimits,
             coldLoadsByModel: coldLoadsByModel, evictionsByModel: evictionsByModel)

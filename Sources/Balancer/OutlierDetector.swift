@@ -30,15 +30,16 @@ public struct OutlierDetector: Sendable {
         var refusingUntil = -Double.infinity
     }
 
-    public let settings: ClusterConfig.OutlierSettings
-    private var entries: [Int: Entry] = [:]
+    /// A reload may change the settings; what each node has earned so far stays.
+    public var settings: ClusterConfig.OutlierSettings
+    private var entries: [NodeID: Entry] = [:]
 
     public init(settings: ClusterConfig.OutlierSettings) {
         self.settings = settings
     }
 
     /// Records how a request on `node` went; returns true when this made the node ejected.
-    public mutating func record(_ signal: Signal, node: Int, nodeCount: Int, now: Double) -> Bool {
+    public mutating func record(_ signal: Signal, node: NodeID, nodeCount: Int, now: Double) -> Bool {
         var entry = entries[node, default: Entry()]
         defer { entries[node] = entry }
         switch signal {
@@ -68,31 +69,36 @@ public struct OutlierDetector: Sendable {
         min(Double(settings.baseEjectionMs) * Double(ejections), Double(settings.maxEjectionMs)) / 1000
     }
 
-    public func isEjected(_ node: Int, now: Double) -> Bool { (entries[node]?.ejectedUntil ?? -.infinity) > now }
-    public func isCoolingDown(_ node: Int, now: Double) -> Bool { (entries[node]?.busyUntil ?? -.infinity) > now }
-    public func isRefusing(_ node: Int, now: Double) -> Bool { (entries[node]?.refusingUntil ?? -.infinity) > now }
+    public func isEjected(_ node: NodeID, now: Double) -> Bool { (entries[node]?.ejectedUntil ?? -.infinity) > now }
+    public func isCoolingDown(_ node: NodeID, now: Double) -> Bool { (entries[node]?.busyUntil ?? -.infinity) > now }
+    public func isRefusing(_ node: NodeID, now: Double) -> Bool { (entries[node]?.refusingUntil ?? -.infinity) > now }
 
     /// A probe reached the node: whatever refused connections before is listening again.
-    public mutating func probeSucceeded(_ node: Int) {
+    public mutating func probeSucceeded(_ node: NodeID) {
         entries[node]?.refusingUntil = -.infinity
     }
-    public func ejectedUntil(_ node: Int, now: Double) -> Double? { isEjected(node, now: now) ? entries[node]?.ejectedUntil : nil }
+
+    /// Forgets nodes no longer configured (their requests in flight may still report; that is harmless).
+    public mutating func keepOnly(_ nodes: Set<NodeID>) {
+        entries = entries.filter { nodes.contains($0.key) }
+    }
+    public func ejectedUntil(_ node: NodeID, now: Double) -> Double? { isEjected(node, now: now) ? entries[node]?.ejectedUntil : nil }
 
     /// The snapshots placement should see: ejected and cooling-down nodes as unhealthy, unless so
     /// few nodes would be left that the farm is in panic and every probed-healthy node is used.
     public func apply(to snapshots: [NodeSnapshot], now: Double) -> [NodeSnapshot] {
         let reachable = snapshots.map { snapshot in
-            guard snapshot.health == .healthy, isRefusing(snapshot.index, now: now) else { return snapshot }
+            guard snapshot.health == .healthy, isRefusing(snapshot.id, now: now) else { return snapshot }
             var copy = snapshot
             copy.health = .unhealthy
             return copy
         }
         let healthy = reachable.filter { $0.health == .healthy }
-        let usable = healthy.filter { !isEjected($0.index, now: now) && !isCoolingDown($0.index, now: now) }
+        let usable = healthy.filter { !isEjected($0.id, now: now) && !isCoolingDown($0.id, now: now) }
         guard usable.count < healthy.count else { return reachable }
         if Double(usable.count) < Double(snapshots.count) * Double(settings.panicThresholdPercent) / 100 { return reachable }
         return reachable.map { snapshot in
-            guard snapshot.health == .healthy, isEjected(snapshot.index, now: now) || isCoolingDown(snapshot.index, now: now) else {
+            guard snapshot.health == .healthy, isEjected(snapshot.id, now: now) || isCoolingDown(snapshot.id, now: now) else {
                 return snapshot
             }
             var copy = snapshot

@@ -1,15 +1,18 @@
 import Balancer
 
 /// Probes every node each interval with `/api/tags` and `/api/ps`, feeds what it sees into the
-/// node actors, and flips their health through `HealthTracker`, logging every change.
+/// node actors, and flips their health through `HealthTracker`, logging every change. It reads the
+/// cluster's membership every round, so nodes a reload adds are probed from the next round on.
 public actor HealthMonitor {
     private let cluster: Cluster
-    private let settings: ClusterConfig.HealthSettings
+    private var settings: ClusterConfig.HealthSettings
     private let transport: any ProbeTransport
     private let clock: any Clock<Duration>
     private let wallClock: @Sendable () -> Double
     private let log: @Sendable (String) -> Void
-    private var trackers: [HealthTracker]
+    /// Each node's run of probe results, with the URL it was probed at: a name moved to another URL
+    /// is a new node and starts unknown.
+    private var trackers: [NodeID: (url: NodeURL, tracker: HealthTracker)] = [:]
     private var loop: Task<Void, Never>?
     private var afterRound: (@Sendable () async -> Void)?
 
@@ -24,13 +27,18 @@ public actor HealthMonitor {
         self.clock = clock
         self.wallClock = wallClock
         self.log = log
-        self.trackers = cluster.nodes.map { _ in
-            HealthTracker(unhealthyAfter: settings.unhealthyAfter, healthyAfter: settings.healthyAfter)
+    }
+
+    /// Takes a reload's probe settings; each node's run of successes and failures carries on.
+    public func update(_ settings: ClusterConfig.HealthSettings) {
+        self.settings = settings
+        for id in trackers.keys {
+            trackers[id]?.tracker.update(unhealthyAfter: settings.unhealthyAfter, healthyAfter: settings.healthyAfter)
         }
     }
 
     /// Runs after every probe round (the warm list is topped up from there).
-    public func setAfterRound(_ action: @escaping @Sendable () async -> Void) {
+    public func setAfterRound(_ action: (@Sendable () async -> Void)?) {
         afterRound = action
     }
 
@@ -59,41 +67,48 @@ public actor HealthMonitor {
 
     /// Probes every node concurrently and applies the results; one round.
     public func probeAll() async {
-        let results = await withTaskGroup(of: (Int, Result<ProbeReport, ProbeFailure>, Double).self) { group in
-            for node in cluster.nodes {
+        let nodes = cluster.nodes
+        let members = Set(nodes.map(\.id))
+        trackers = trackers.filter { members.contains($0.key) }
+        let results = await withTaskGroup(of: (OllamaNode, Result<ProbeReport, ProbeFailure>, Double).self) { group in
+            for node in nodes {
                 group.addTask { [transport, settings] in
                     let started = ContinuousClock.now
-                    let result = await Self.probe(node.config.url, transport: transport, timeout: .milliseconds(settings.timeoutMs))
+                    let result = await Self.probe(node.url, transport: transport, timeout: .milliseconds(settings.timeoutMs))
                     let elapsed = started.duration(to: .now)
                     let milliseconds = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
-                    return (node.index, result, milliseconds)
+                    return (node, result, milliseconds)
                 }
             }
-            var results: [(Int, Result<ProbeReport, ProbeFailure>, Double)] = []
+            var results: [(OllamaNode, Result<ProbeReport, ProbeFailure>, Double)] = []
             for await result in group { results.append(result) }
             return results
         }
-        for (index, result, latency) in results {
-            await apply(result, latencyMs: latency, to: cluster.nodes[index])
+        for (node, result, latency) in results {
+            await apply(result, latencyMs: latency, to: node)
         }
         cluster.capacityChanged()
     }
 
     private func apply(_ result: Result<ProbeReport, ProbeFailure>, latencyMs: Double, to node: OllamaNode) async {
         let now = wallClock()
-        let change: NodeHealth?
         switch result {
         case .success(let report):
             await node.apply(report, outcome: ProbeOutcome(at: now, succeeded: true, latencyMs: latencyMs, error: nil), now: cluster.now)
-            cluster.probeReached(node.index)
-            change = trackers[node.index].record(success: true)
+            cluster.probeReached(node.id)
         case .failure(let failure):
             await node.recordProbeFailure(ProbeOutcome(at: now, succeeded: false, latencyMs: latencyMs, error: failure.description))
-            change = trackers[node.index].record(success: false)
         }
+        // Read, record and store the tracker with no suspension in between: a reload's extra round may interleave.
+        var tracker =
+            trackers[node.id].flatMap { $0.url == node.url ? $0.tracker : nil }
+            ?? HealthTracker(unhealthyAfter: settings.unhealthyAfter, healthyAfter: settings.healthyAfter)
+        let succeeded = if case .success = result { true } else { false }
+        let change = tracker.record(success: succeeded)
+        trackers[node.id] = (node.url, tracker)
         if let change {
             await node.setHealth(change)
-            var line = "node \(node.config.name) (\(node.config.url)) is now \(change.rawValue)"
+            var line = "node \(node.id) (\(node.url)) is now \(change.rawValue)"
             if case .failure(let failure) = result { line += ": \(failure.description)" }
             log(line)
         }

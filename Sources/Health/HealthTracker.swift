@@ -6,13 +6,19 @@ import Balancer
 /// Legal transitions: unknown → healthy (first success), unknown → unhealthy, healthy → unhealthy,
 /// unhealthy → healthy. A node never returns to unknown.
 public struct HealthTracker: Sendable, Equatable {
-    public let unhealthyAfter: Int
-    public let healthyAfter: Int
+    public private(set) var unhealthyAfter: Int
+    public private(set) var healthyAfter: Int
     public private(set) var state = NodeHealth.unknown
     public private(set) var consecutiveFailures = 0
     public private(set) var consecutiveSuccesses = 0
 
     public init(unhealthyAfter: Int, healthyAfter: Int) {
+        self.unhealthyAfter = max(1, unhealthyAfter)
+        self.healthyAfter = max(1, healthyAfter)
+    }
+
+    /// New thresholds from a reload; the current state and runs carry on.
+    public mutating func update(unhealthyAfter: Int, healthyAfter: Int) {
         self.unhealthyAfter = max(1, unhealthyAfter)
         self.healthyAfter = max(1, healthyAfter)
     }

@@ -81,7 +81,7 @@ extension Gateway {
         async -> TargetResult
     {
         let retries = retries ?? RetryBudget(config.maxRetries)
-        var excluded: Set<Int> = []
+        var excluded: Set<NodeID> = []
         var lastFailure: UpstreamFailure?
         while true {
             let lease: Lease
@@ -102,22 +102,22 @@ extension Gateway {
                 let queued = cluster.queuedRequests(call.model)
                 let unloading = lease.evicting.isEmpty ? "" : ", unloading \(lease.evicting.map(\.canonical).joined(separator: ", "))"
                 logger.info(
-                    "cold-loading \(call.model.canonical) on node \(lease.node.config.name) for a request (load about \(Int(predicted.rounded())) s, \(queued) queued for the model\(unloading))"
+                    "cold-loading \(call.model.canonical) on node \(lease.nodeConfig.name) for a request (load about \(Int(predicted.rounded())) s, \(queued) queued for the model\(unloading))"
                 )
                 let unloader = ModelUnloader(cluster: cluster, client: client, timeouts: upstreamTimeouts, logger: logger)
-                for victim in lease.evicting { await unloader.unload(victim, on: lease.node.config) }
+                for victim in lease.evicting { await unloader.unload(victim, on: lease.nodeConfig) }
             }
             let attempt = await attemptWithHedge(call, lease: lease, strategy: strategy, excluding: excluded, writer: writer)
             excluded.formUnion(attempt.triedNodes)
             let served = attempt.lease
-            let node = served.node.config
+            let node = served.nodeConfig
             let outcome = attempt.outcome
             let ejected = await served.release(Self.releaseOutcome(outcome))
             if case .answered(_, let usage) = outcome, usage.complete, let key = call.continuationKey {
-                cluster.remember(conversation: key, node: served.node.index)
+                cluster.remember(conversation: key, node: served.node.id)
             }
             if ejected {
-                let until = cluster.passiveHealth(served.node.index).ejectedUntil.map { Int(($0 - cluster.now).rounded()) } ?? 0
+                let until = cluster.passiveHealth(served.node.id).ejectedUntil.map { Int(($0 - cluster.now).rounded()) } ?? 0
                 logger.warning("node \(node.name) ejected for \(until) s after \(config.outlier.consecutiveFailures) failures in a row")
             }
             switch outcome {
@@ -178,8 +178,8 @@ extension Gateway {
 
     /// One attempt: opens the exchange on the lease's node and relays the answer.
     private func attemptWithHedge(
-        _ call: FarmCall, lease: Lease, strategy: ClusterConfig.Strategy, excluding: Set<Int>, writer: HTTPResponseWriter
-    ) async -> (lease: Lease, outcome: AttemptOutcome, triedNodes: [Int]) {
+        _ call: FarmCall, lease: Lease, strategy: ClusterConfig.Strategy, excluding: Set<NodeID>, writer: HTTPResponseWriter
+    ) async -> (lease: Lease, outcome: AttemptOutcome, triedNodes: [NodeID]) {
         let opened = await openHedged(call, lease: lease, strategy: strategy, excluding: excluding)
         let served = opened.lease
         let response: HTTPClientResponse
@@ -192,7 +192,7 @@ extension Gateway {
         }
         await served.firstByteArrived()
         var translator = call.makeTranslator()
-        let node = served.node.config
+        let node = served.nodeConfig
         let outcome =
             call.stream
             ? await relayStream(response, translator: &translator, node: node, writer: writer)

@@ -7,12 +7,12 @@ extension Gateway {
     /// first byte is overdue by a clear margin over what placement predicted (`hedgeAfterMs` plus
     /// twice the prediction), the same request also goes to another holder with a warm slot free;
     /// the first good head wins and the other exchange is cancelled, which frees its slot.
-    func openHedged(_ call: FarmCall, lease: Lease, strategy: ClusterConfig.Strategy, excluding: Set<Int>) async -> (
-        lease: Lease, result: Result<HTTPClientResponse, UpstreamFailure>, triedNodes: [Int]
+    func openHedged(_ call: FarmCall, lease: Lease, strategy: ClusterConfig.Strategy, excluding: Set<NodeID>) async -> (
+        lease: Lease, result: Result<HTTPClientResponse, UpstreamFailure>, triedNodes: [NodeID]
     ) {
         let hedgeAfter = hedgeDelay(call, lease: lease)
         guard let hedgeAfter else {
-            return (lease, await open(call, on: lease.node.config), [lease.node.index])
+            return (lease, await open(call, on: lease.nodeConfig), [lease.node.id])
         }
         enum Event: Sendable {
             case opened(Lease, OpenedExchange)
@@ -20,7 +20,7 @@ extension Gateway {
             case timerStopped
         }
         return await withTaskGroup(of: Event.self) { group in
-            group.addTask { .opened(lease, OpenedExchange(await self.open(call, on: lease.node.config))) }
+            group.addTask { .opened(lease, OpenedExchange(await self.open(call, on: lease.nodeConfig))) }
             group.addTask {
                 do {
                     try await Task.sleep(for: hedgeAfter)
@@ -30,7 +30,7 @@ extension Gateway {
                 }
             }
             var running = 1
-            var tried = [lease.node.index]
+            var tried = [lease.node.id]
             var winner: (Lease, Result<HTTPClientResponse, UpstreamFailure>)?
             var lastFailure: (Lease, Result<HTTPClientResponse, UpstreamFailure>)?
             while let event = await group.next() {
@@ -45,11 +45,11 @@ extension Gateway {
                     guard case .success(let hedge) = await cluster.acquire(request) else { continue }
                     hedgesStarted.add(1, ordering: .relaxed)
                     logger.warning(
-                        "node \(lease.node.config.name) has not started answering \(call.model.canonical) after \(hedgeAfter); also sending it to node \(hedge.node.config.name)"
+                        "node \(lease.nodeConfig.name) has not started answering \(call.model.canonical) after \(hedgeAfter); also sending it to node \(hedge.nodeConfig.name)"
                     )
-                    tried.append(hedge.node.index)
+                    tried.append(hedge.node.id)
                     running += 1
-                    group.addTask { .opened(hedge, OpenedExchange(await self.open(call, on: hedge.node.config))) }
+                    group.addTask { .opened(hedge, OpenedExchange(await self.open(call, on: hedge.nodeConfig))) }
                 case .opened(let attempt, let exchange):
                     let result = exchange.result
                     running -= 1

@@ -47,7 +47,7 @@ extension Gateway {
             entry["coldLoadsStarted"] = .int(Int64(node.coldLoadsStarted))
             entry["vramBytes"] = node.vramBudgetBytes.map { .int($0) } ?? .null
             entry["vramUsedBytes"] = .int(node.vramUsedBytes)
-            let passive = cluster.passiveHealth(node.index)
+            let passive = cluster.passiveHealth(node.id)
             entry["ejectedForSeconds"] = passive.ejectedUntil.map { .double((($0 - now) * 10).rounded() / 10) } ?? .null
             entry["coolingDown"] = .bool(passive.coolingDown)
             entry["inFlight"] = .object(

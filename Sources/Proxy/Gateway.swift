@@ -4,58 +4,41 @@ import HTTP1
 import Health
 import Synchronization
 
-/// What a config builds and a reload replaces as a whole: the cluster of node actors, its health
-/// monitor, the key checks and the upstream timeouts. A lease keeps the node actor it was taken on,
-/// so requests in flight finish against the old runtime's nodes after a reload.
+/// What a reload replaces as a whole: the config, the key checks and the upstream timeouts. The
+/// cluster and its health monitor are not here: they live as long as the process, and a reload
+/// reconfigures them so what was learned about each node carries on.
 final class GatewayRuntime: Sendable {
     let config: ClusterConfig
-    let cluster: Cluster
-    let monitor: HealthMonitor
     let authenticator: Authenticator
     /// Guards `/status`, `/dashboard` and `/metrics` when `adminKeys` is set (open otherwise).
     let adminAuthenticator: Authenticator
     let upstreamTimeouts: HTTPClientTimeouts
 
-    /// - Parameter timeScale: how much faster than real time the farm runs (benchmarks over a
-    ///   simulated farm set `TENSORWALL_TIME_SCALE`); the cluster then counts in the farm's seconds.
-    init(config: ClusterConfig, client: HTTPClient, logger: Logger, random: any RandomNumberGenerator & Sendable, timeScale: Double = 1) {
+    init(config: ClusterConfig) {
         self.config = config
-        let farmSeconds: @Sendable () -> Double = { Cluster.monotonicSeconds() / timeScale }
-        self.cluster = Cluster(
-            nodes: config.nodes, strategy: config.strategy, queue: config.queue, outlier: config.outlier, random: random,
-            clock: farmSeconds, timeScale: timeScale)
         self.authenticator = Authenticator(keys: config.apiKeys)
         self.adminAuthenticator = Authenticator(keys: config.adminKeys)
         self.upstreamTimeouts = HTTPClientTimeouts(
             connect: .milliseconds(config.timeouts.connectMs), responseHead: .milliseconds(config.timeouts.firstByteMs),
             idleRead: .milliseconds(config.timeouts.idleMs))
-        self.monitor = HealthMonitor(
-            cluster: cluster, settings: config.health, transport: NodeProbeTransport(client: client),
-            wallClock: { WallClock.now() }, log: { [logger] line in logger.info(line) })
     }
 
-    /// Starts probing, with the warm list and copies of models in demand topped up after each round,
-    /// and demand saved to the state file every `stateSaveSeconds`.
-    func start(client: HTTPClient, logger: Logger) async {
+    /// The work after each probe round this config asks for: the warm list topped up, copies of
+    /// models in demand added, demand saved to the state file every `stateSaveSeconds`.
+    func afterProbeRound(cluster: Cluster, client: HTTPClient, logger: Logger) -> (@Sendable () async -> Void)? {
         let stateFile = config.stateFile.map(DemandStateFile.init)
-        if let stateFile, let saved = stateFile.load() {
-            cluster.seedDemand(saved.state, age: saved.age)
-            logger.info("demand for \(saved.state.count) model(s) read from \(stateFile.path), saved \(Int(saved.age)) s ago")
-        }
         let preloader = Preloader(cluster: cluster, client: client, timeouts: upstreamTimeouts, logger: logger)
         let warmer = Warmer(config: config, cluster: cluster, preloader: preloader)
         let replicator =
             config.replicate && config.strategy == .affinity
             ? Replicator(cluster: cluster, preloader: preloader, keepAlive: config.keepAlive) : nil
         let saver = stateFile.map { StateSaver(file: $0, cluster: cluster, logger: logger) }
-        if !warmer.isEmpty || replicator != nil || saver != nil {
-            await monitor.setAfterRound {
-                await warmer.topUp()
-                await replicator?.topUp()
-                await saver?.saveIfDue()
-            }
+        guard !warmer.isEmpty || replicator != nil || saver != nil else { return nil }
+        return {
+            await warmer.topUp()
+            await replicator?.topUp()
+            await saver?.saveIfDue()
         }
-        await monitor.start()
     }
 }
 
@@ -63,13 +46,15 @@ final class GatewayRuntime: Sendable {
 /// clients, the usage ledger, and the HTTP server clients talk to.
 final class Gateway: Sendable {
     private let runtime: Mutex<GatewayRuntime>
+    /// The nodes and placement, for the life of the process (a reload reconfigures it).
+    let cluster: Cluster
+    let monitor: HealthMonitor
     let client: HTTPClient
     let logger: Logger
     let startedAt = ContinuousClock.now
     let cloud: CloudClient
     /// Where cloud API keys are read from (the process environment outside tests).
     let environment: [String: String]
-    private let random: any RandomNumberGenerator & Sendable
     private let rotations = Mutex<[String: Int]>([:])
     private let server = Mutex<HTTPServer?>(nil)
     let idRandom = Mutex(FastRandom())
@@ -84,13 +69,12 @@ final class Gateway: Sendable {
     let usageLog: UsageLog?
 
     /// The runtime a request uses from its first step to its last: taken once when it arrives, so
-    /// a reload cannot hand it the old config for one step and the new cluster for the next (node
-    /// indices would not match), and reading it takes no lock.
+    /// a reload cannot hand it the old config for one step and the new one for the next, and
+    /// reading it takes no lock.
     @TaskLocal static var requestRuntime: GatewayRuntime?
 
     var current: GatewayRuntime { Self.requestRuntime ?? runtime.withLock { $0 } }
     var config: ClusterConfig { current.config }
-    var cluster: Cluster { current.cluster }
     var authenticator: Authenticator { current.authenticator }
     var adminAuthenticator: Authenticator { current.adminAuthenticator }
     var upstreamTimeouts: HTTPClientTimeouts { current.upstreamTimeouts }
@@ -102,15 +86,23 @@ final class Gateway: Sendable {
         self.environment = environment
         self.cloud = CloudClient(idleTimeout: Double(config.timeouts.idleMs) / 1000)
         self.logger = logger
-        self.random = random
         self.usageLog = config.usageLog.flatMap { path in
             let log = UsageLog(path: path)
             if log == nil { logger.error("cannot open usage log \(path) for appending; usage is kept in memory only") }
             return log
         }
         self.client = HTTPClient()
-        self.timeScale = environment["TENSORWALL_TIME_SCALE"].flatMap(Double.init).flatMap { $0 > 0 ? $0 : nil } ?? 1
-        self.runtime = Mutex(GatewayRuntime(config: config, client: client, logger: logger, random: random, timeScale: timeScale))
+        let timeScale = environment["TENSORWALL_TIME_SCALE"].flatMap(Double.init).flatMap { $0 > 0 ? $0 : nil } ?? 1
+        self.timeScale = timeScale
+        self.runtime = Mutex(GatewayRuntime(config: config))
+        // With a time scale the cluster counts in the farm's seconds (benchmarks over a simulated farm).
+        let farmSeconds: @Sendable () -> Double = { Cluster.monotonicSeconds() / timeScale }
+        self.cluster = Cluster(
+            nodes: config.nodes, strategy: config.strategy, queue: config.queue, outlier: config.outlier, random: random,
+            clock: farmSeconds, timeScale: timeScale)
+        self.monitor = HealthMonitor(
+            cluster: cluster, settings: config.health, transport: NodeProbeTransport(client: client),
+            wallClock: { WallClock.now() }, log: { [logger] line in logger.info(line) })
     }
 
     /// Starts listening and probing; returns the bound port.
@@ -129,7 +121,12 @@ final class Gateway: Sendable {
         }
         let port = try server.start()
         self.server.withLock { $0 = server }
-        await current.start(client: client, logger: logger)
+        if let path = config.stateFile, let saved = DemandStateFile(path: path).load() {
+            cluster.seedDemand(saved.state, age: saved.age)
+            logger.info("demand for \(saved.state.count) model(s) read from \(path), saved \(Int(saved.age)) s ago")
+        }
+        await monitor.setAfterRound(current.afterProbeRound(cluster: cluster, client: client, logger: logger))
+        await monitor.start()
         startSamplingHistory()
         return port
     }
@@ -152,9 +149,11 @@ final class Gateway: Sendable {
         historySampler.withLock { $0 = task }
     }
 
-    /// Replaces the runtime with one built from `newConfig` once its nodes have been probed;
-    /// requests in flight finish on the old one. What needs a restart (listen address, server
-    /// limits, usage log) is kept and logged.
+    /// Applies `newConfig`. Nodes whose name and URL are unchanged keep their actor, so their
+    /// learned times, ejection and requests in flight carry on; new nodes are probed before this
+    /// returns; removed nodes finish what they are running. Requests in flight keep the config
+    /// they started with. What needs a restart (listen address, server limits, usage log) is kept
+    /// and logged.
     func reload(_ newConfig: ClusterConfig) async {
         let old = current
         var config = newConfig
@@ -167,13 +166,16 @@ final class Gateway: Sendable {
         config.listen = old.config.listen
         config.limits = old.config.limits
         config.usageLog = old.config.usageLog
-        let next = GatewayRuntime(config: config, client: client, logger: logger, random: random, timeScale: timeScale)
-        await next.start(client: client, logger: logger)
-        await next.cluster.waitForFirstProbeRound()
+        let next = GatewayRuntime(config: config)
+        let change = await cluster.reconfigure(
+            nodes: config.nodes, strategy: config.strategy, queue: config.queue, outlier: config.outlier)
+        await monitor.update(config.health)
+        await monitor.setAfterRound(next.afterProbeRound(cluster: cluster, client: client, logger: logger))
+        if !change.added.isEmpty { await monitor.probeAll() }
         runtime.withLock { $0 = next }
-        await old.monitor.stop()
+        func names(_ ids: [NodeID]) -> String { ids.isEmpty ? "none" : ids.map(\.name).joined(separator: ", ") }
         logger.info(
-            "reloaded: \(config.nodes.count) node(s), \(config.cloud.count) cloud endpoint(s), \(config.routes.count) route(s), strategy \(config.strategy.rawValue)"
+            "reloaded: nodes kept \(names(change.kept)), added \(names(change.added)), removed \(names(change.removed)); \(config.cloud.count) cloud endpoint(s), \(config.routes.count) route(s), strategy \(config.strategy.rawValue)"
         )
     }
 
@@ -193,7 +195,7 @@ final class Gateway: Sendable {
 
     func stop() async {
         historySampler.withLock { $0 }?.cancel()
-        await current.monitor.stop()
+        await monitor.stop()
         server.withLock { $0 }?.stop()
         client.shutdown()
         cloud.shutdown()

@@ -29,7 +29,7 @@ func node(
     config.vramGB = vramGB
     config.maxLoadedModels = maxLoaded
     return NodeSnapshot(
-        index: index, config: config, health: health,
+        index: index, id: config.id, config: config, health: health,
         pulled: Dictionary(uniqueKeysWithValues: pulledModels.map { ($0.name, $0) }),
         loaded: Dictionary(uniqueKeysWithValues: loadedModels.map { ($0.name, $0) }),
         loading: Dictionary(uniqueKeysWithValues: loading.map { (name($0.key), $0.value) }),

@@ -8,7 +8,7 @@ import Testing
     func makeNode(maxParallel: Int = 1, maxLoaded: Int = 3) async -> OllamaNode {
         var config = ClusterConfig.NodeConfig(name: "a", url: NodeURL("http://a:1")!, maxParallel: maxParallel)
         config.maxLoadedModels = maxLoaded
-        let node = OllamaNode(index: 0, config: config)
+        let node = OllamaNode(config: config)
         await node.setHealth(.healthy)
         let pulled = ["llama3.2", "other", "third"].map {
             PulledModel(name: ModelName($0)!, displayName: $0, sizeBytes: 2 * gigabyte, digest: "d")
@@ -25,9 +25,9 @@ import Testing
         #expect(await node.tryAcquire(model, claim: .coldLoad(predictedSeconds: 3), now: 0) == false)  // one load, not two
         #expect(await node.tryAcquire(model, claim: .joinLoad, now: 0.5))
         #expect(await node.tryAcquire(model, claim: .joinLoad, now: 0.5) == false)  // both slots taken
-        #expect(await node.snapshot().isLoading(model))
+        #expect(await node.snapshot(index: 0).isLoading(model))
         await node.firstByteArrived(model, now: 0)
-        let snapshot = await node.snapshot()
+        let snapshot = await node.snapshot(index: 0)
         #expect(snapshot.isLoaded(model) && !snapshot.isLoading(model))
         #expect(snapshot.coldLoadsStarted == 1)
     }
@@ -37,13 +37,13 @@ import Testing
         #expect(await node.tryAcquire(model, claim: .coldLoad(predictedSeconds: 3), now: 0))
         var joined = RequestOutcome(succeeded: true, loadSeconds: 0.5, serviceSeconds: 10)
         await node.release(model, outcome: joined, now: 10)  // waited for someone else's load: teaches nothing
-        #expect(await node.snapshot().learnedLoadSecondsPerGB == nil)
+        #expect(await node.snapshot(index: 0).learnedLoadSecondsPerGB == nil)
         #expect(await node.tryAcquire(model, claim: .warmSlot, now: 10))
         joined.loadSeconds = 9
         joined.startedColdLoad = true
         await node.release(model, outcome: joined, now: 10)
         await node.release(model, outcome: .unservedNoFault, now: 10)
-        let snapshot = await node.snapshot()
+        let snapshot = await node.snapshot(index: 0)
         #expect(snapshot.inFlight(model) == 0)
         #expect(snapshot.learnedLoadSecondsPerGB == 4)  // (9 s - 1 s base) / 2 GB
         #expect(snapshot.serviceSeconds[model] == 10)
@@ -54,7 +54,7 @@ import Testing
         let node = await makeNode()
         #expect(await node.tryAcquire(model, claim: .coldLoad(predictedSeconds: 3), now: 0))
         await node.release(model, outcome: .unservedNoFault, now: 1)
-        let snapshot = await node.snapshot()
+        let snapshot = await node.snapshot(index: 0)
         #expect(!snapshot.isLoading(model) && !snapshot.isLoaded(model))
     }
 
@@ -66,13 +66,13 @@ import Testing
             await node.release(other, outcome: RequestOutcome(succeeded: true), now: time + 1)
         }
         #expect(await node.tryAcquire(model, claim: .coldLoad(predictedSeconds: 3), now: 5))
-        let snapshot = await node.snapshot()
+        let snapshot = await node.snapshot(index: 0)
         #expect(!snapshot.isLoaded(ModelName("other")!))  // least recently used, idle: Ollama unloads it
         #expect(snapshot.isLoaded(ModelName("third")!))
     }
 
     @Test func anUnhealthyNodeTakesNothing() async {
-        let node = OllamaNode(index: 0, config: ClusterConfig.NodeConfig(name: "a", url: NodeURL("http://a:1")!))
+        let node = OllamaNode(config: ClusterConfig.NodeConfig(name: "a", url: NodeURL("http://a:1")!))
         #expect(await node.tryAcquire(model, claim: .any(predictedLoadSeconds: 1), now: 0) == false)
     }
 }

@@ -96,7 +96,7 @@ import Testing
         #expect(await waiting.value.failureValue == .queueTimeout)
         #expect(cluster.queuedRequests(model) == 0)
         await first.release(RequestOutcome(succeeded: true))
-        #expect(await cluster.nodes[0].snapshot().inFlight(model) == 0)
+        #expect(await cluster.nodes[0].snapshot(index: 0).inFlight(model) == 0)
     }
 }
 

@@ -41,7 +41,7 @@ import Testing
         let metrics = try await farm.text("GET", "/metrics", headers: [:]).body
         #expect(sample(metrics, #"tensorwall_completion_tokens_total{key="tests",model="llama3.2",node="node0"}"#) == 16, "\(encoding)")
         #expect(sample(metrics, #"tensorwall_requests_total{key="tests",model="llama3.2",node="node0",status="200"}"#) == 2)
-        #expect(farm.gateway.cluster.passiveHealth(0).ejectedUntil == nil)
+        #expect(farm.gateway.cluster.passiveHealth("node0").ejectedUntil == nil)
     }
 
     @Test(arguments: AnswerEncoding.allCases)

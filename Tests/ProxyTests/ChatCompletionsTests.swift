@@ -102,7 +102,7 @@ import Testing
         while let payload = try await events.next() { payloads.append(payload) }
         #expect(payloads.last != "[DONE]")
         #expect(try JSONParser.parse(try #require(payloads.last))["error"]?["message"] != nil)
-        #expect(await farm.eventually { await farm.gateway.cluster.nodes[0].snapshot().totalInFlight == 0 })
+        #expect(await farm.eventually { await farm.gateway.cluster.nodes[0].snapshot(index: 0).totalInFlight == 0 })
     }
 
     @Test(arguments: [

@@ -35,7 +35,7 @@ import Testing
         try await farm.waitUntilAllHealthy()
         farm.nodes[0].setFault(.busy503)
         for _ in 0..<10 { #expect(try await farm.chat().status == 200) }
-        #expect(farm.gateway.cluster.passiveHealth(0).ejectedUntil == nil)
+        #expect(farm.gateway.cluster.passiveHealth("node0").ejectedUntil == nil)
         farm.nodes[0].setFault(.none)
         try await Task.sleep(for: .milliseconds(250))
         let before = farm.nodes[0].requestCount("/api/chat")

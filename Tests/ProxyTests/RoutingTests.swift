@@ -110,10 +110,10 @@ import Testing
         var events = EventReader(response)
         _ = try await events.next()
         #expect(await farm.nodes[0].activeRequests("llama3.2") == 1)
-        #expect(await farm.gateway.cluster.nodes[0].snapshot().totalInFlight == 1)
+        #expect(await farm.gateway.cluster.nodes[0].snapshot(index: 0).totalInFlight == 1)
         response.close()
         #expect(await farm.eventually(.seconds(1)) { await farm.nodes[0].activeRequests("llama3.2") == 0 })
-        #expect(await farm.eventually(.seconds(1)) { await farm.gateway.cluster.nodes[0].snapshot().totalInFlight == 0 })
+        #expect(await farm.eventually(.seconds(1)) { await farm.gateway.cluster.nodes[0].snapshot(index: 0).totalInFlight == 0 })
         farm.nodes[0].holdStreams(false)
     }
 

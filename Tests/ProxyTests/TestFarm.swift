@@ -114,7 +114,7 @@ final class TestFarm: Sendable {
     }
 
     func health(of index: Int) async -> NodeHealth {
-        await gateway.cluster.nodes[index].snapshot().health
+        await gateway.cluster.nodes[index].snapshot(index: index).health
     }
 
     /// Polls `condition` until it holds or `limit` passes; the limit is generous, the poll is fast.
