@@ -5,8 +5,7 @@ extension Gateway {
     /// `POST /v1/chat/completions`: validate and translate, resolve the model to its targets, and try
     /// them in the strategy's order; within the farm, retry on another node while nothing has been
     /// sent to the client.
-    func chatCompletions(_ request: HTTPRequest, _ writer: HTTPResponseWriter, keyName: String) async {
-        let started = ContinuousClock.now
+    func chatCompletions(_ request: HTTPRequest, _ writer: HTTPResponseWriter, _ record: inout AccessRecord) async {
         let body: JSONValue
         let translation: ChatRequestTranslation
         do {
@@ -14,11 +13,13 @@ extension Gateway {
             do { body = try JSONParser.parse(request.body) } catch { throw APIError.badRequest("invalid JSON in request body: \(error)") }
             translation = try ChatRequestTranslation.translate(body)
         } catch let error as APIError {
-            return await finishWithError(error, writer, keyName: keyName, model: "-", started: started)
+            return await fail(error, writer, &record, openAI: true)
         } catch {
-            return await finishWithError(APIError(status: 500, "\(error)"), writer, keyName: keyName, model: "-", started: started)
+            return await fail(APIError(status: 500, "\(error)"), writer, &record, openAI: true)
         }
         let requested = body["model"]?.stringValue ?? translation.model
+        record.model = requested
+        record.stream = translation.stream
         let plan = RoutePlan.resolve(requested, config: config)
         var failures: [APIError] = []
         var lastSpentRetry = false
@@ -37,23 +38,11 @@ extension Gateway {
             case .cloud(let index, let model):
                 result = await serveFromCloud(config.cloud[index], model: model, body: body, stream: translation.stream, writer: writer)
             }
-            switch result {
-            case .done(let status, let usage, let servedBy):
-                return logRequest(
-                    keyName: keyName, model: requested, node: servedBy, status: status, started: started, usage: usage,
-                    stream: translation.stream)
-            case .abandoned(let servedBy):
-                return logRequest(
-                    keyName: keyName, model: requested, node: servedBy, status: 499, started: started, usage: Usage(),
-                    stream: translation.stream)
-            case .final(let error, let servedBy):
-                return await finishWithError(error, writer, keyName: keyName, model: requested, started: started, node: servedBy)
-            case .unavailable(let error, let spendsRetry):
-                failures.append(error)
-                lastSpentRetry = spendsRetry
-            }
+            guard let unavailable = await settle(result, writer, &record, openAI: true) else { return }
+            failures.append(unavailable.error)
+            lastSpentRetry = unavailable.spendsRetry
         }
-        await finishWithError(Self.combine(failures, model: requested), writer, keyName: keyName, model: requested, started: started)
+        await fail(Self.combine(failures, model: requested), writer, &record, openAI: true)
     }
 
     /// One error for every target that could not serve: the first status that says more than
@@ -89,14 +78,6 @@ extension Gateway {
                 ChatResponseTranslation(
                     model: requested, includeUsage: includeUsage, created: Int64(WallClock.now()), id: newCompletionID())
             })
-    }
-
-    private func finishWithError(
-        _ error: APIError, _ writer: HTTPResponseWriter, keyName: String, model: String, started: ContinuousClock.Instant,
-        node: String = "-"
-    ) async {
-        await respond(writer, error, openAI: true)
-        logRequest(keyName: keyName, model: model, node: node, status: error.status, started: started, usage: Usage(), stream: false)
     }
 
 }

@@ -360,34 +360,8 @@ extension Gateway {
         try? await writer.finish()
     }
 
-    /// The one line per request (key name, model, node, status, time to first token, duration,
-    /// tokens; never prompt text), the usage ledger behind `/metrics`, and the usage log. An
-    /// answer that started but was cut off is logged and counted as a 502: the client did not get it whole.
-    func logRequest(
-        keyName: String, model: String, node: String, status: Int, started: ContinuousClock.Instant, usage: Usage, stream: Bool
-    ) {
-        let cut = status < 400 && !usage.complete
-        let status = cut ? 502 : status
-        let elapsed = started.duration(to: .now)
-        let firstToken = usage.firstByteAt.map { started.duration(to: $0) }
-        logger.info(
-            "request key=\(keyName) model=\(model) node=\(node) status=\(status)\(cut ? " cut_mid_stream=true" : "") stream=\(stream) ttft_ms=\(firstToken.map(milliseconds) ?? "-") duration_ms=\(milliseconds(elapsed)) prompt_tokens=\(usage.promptTokens) completion_tokens=\(usage.completionTokens)"
-        )
-        let entry = UsageLedger.Entry(
-            at: WallClock.now(), apiKey: keyName, model: model, node: node, status: status, stream: stream,
-            firstTokenSeconds: firstToken.map(Self.seconds), durationSeconds: Self.seconds(elapsed), promptTokens: usage.promptTokens,
-            completionTokens: usage.completionTokens)
-        self.usage.record(entry)
-        history.record(ttftSeconds: entry.firstTokenSeconds)
-        usageLog?.append(entry)
-    }
-
     static func seconds(_ duration: Duration) -> Double {
         Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
     }
 
-    private func milliseconds(_ duration: Duration) -> String {
-        let value = Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15
-        return String((value * 10).rounded() / 10)
-    }
 }

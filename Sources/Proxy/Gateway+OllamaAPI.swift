@@ -23,34 +23,39 @@ extension Gateway {
 
     /// `POST /api/chat`, `/api/generate`, `/api/embed`, `/api/embeddings`: placed by the same
     /// scheduler as `/v1`, answered with the node's own bytes (NDJSON streams stay NDJSON).
-    func ollamaInference(_ request: HTTPRequest, _ writer: HTTPResponseWriter, keyName: String, endpoint: NativeEndpoint) async {
-        let started = ContinuousClock.now
-        func fail(_ error: APIError, model: String = "-", node: String = "-") async {
-            await respond(writer, error, openAI: false)
-            logRequest(keyName: keyName, model: model, node: node, status: error.status, started: started, usage: Usage(), stream: false)
+    func ollamaInference(_ request: HTTPRequest, _ writer: HTTPResponseWriter, _ record: inout AccessRecord, endpoint: NativeEndpoint)
+        async
+    {
+        guard !request.body.isEmpty else {
+            return await fail(APIError(status: 400, "missing request body"), writer, &record, openAI: false)
         }
-        guard !request.body.isEmpty else { return await fail(APIError(status: 400, "missing request body")) }
         let body: JSONValue
-        do { body = try JSONParser.parse(request.body) } catch { return await fail(APIError(status: 400, "\(error)")) }
+        do { body = try JSONParser.parse(request.body) } catch {
+            return await fail(APIError(status: 400, "\(error)"), writer, &record, openAI: false)
+        }
         guard case .object(var fields) = body else {
-            return await fail(APIError(status: 400, "json: cannot unmarshal \(body.typeName) into Go value of type api.Request"))
+            let error = APIError(status: 400, "json: cannot unmarshal \(body.typeName) into Go value of type api.Request")
+            return await fail(error, writer, &record, openAI: false)
         }
         let requested = fields["model"]?.stringValue ?? ""
         if requested.isEmpty {
-            return await fail(
-                endpoint == .generate ? APIError(status: 404, "model '' not found") : APIError(status: 400, "model is required"))
+            let error = endpoint == .generate ? APIError(status: 404, "model '' not found") : APIError(status: 400, "model is required")
+            return await fail(error, writer, &record, openAI: false)
         }
+        record.model = requested
         guard let model = ModelName(requested.hasPrefix("ollama/") ? String(requested.dropFirst(7)) : requested) else {
-            return await fail(APIError(status: 400, "invalid model name"), model: requested)
+            return await fail(APIError(status: 400, "invalid model name"), writer, &record, openAI: false)
         }
         var stream = endpoint.streamsByDefault
         if let value = fields["stream"], !value.isNull {
             guard let flag = value.boolValue else {
-                return await fail(
-                    APIError(status: 400, "json: cannot unmarshal \(value.typeName) into Go struct field .stream of type bool"))
+                record.model = "-"
+                let error = APIError(status: 400, "json: cannot unmarshal \(value.typeName) into Go struct field .stream of type bool")
+                return await fail(error, writer, &record, openAI: false)
             }
             stream = flag && endpoint.streamsByDefault
         }
+        record.stream = stream
         // The bytes go on as sent unless TensorWall must change them (a default keep_alive, a prefixed name).
         var upstreamBody = request.body
         if requested.hasPrefix("ollama/") {
@@ -69,15 +74,10 @@ extension Gateway {
             call.conversationKey = keys.previousTurn
             call.continuationKey = keys.thisTurn
         }
-        switch await serveFromFarm(call, strategy: config.strategy, writer: writer) {
-        case .done(let status, let usage, let servedBy):
-            logRequest(keyName: keyName, model: requested, node: servedBy, status: status, started: started, usage: usage, stream: stream)
-        case .abandoned(let servedBy):
-            logRequest(keyName: keyName, model: requested, node: servedBy, status: 499, started: started, usage: Usage(), stream: stream)
-        case .final(let error, let servedBy):
-            await fail(error, model: requested, node: servedBy)
-        case .unavailable(let error, _):
-            await fail(error.status == 404 ? endpoint.notFound(requested) : error, model: requested)
+        let result = await serveFromFarm(call, strategy: config.strategy, writer: writer)
+        if let unavailable = await settle(result, writer, &record, openAI: false) {
+            let error = unavailable.error
+            await fail(error.status == 404 ? endpoint.notFound(requested) : error, writer, &record, openAI: false)
         }
     }
 }

@@ -55,8 +55,8 @@ extension Gateway {
     }
 
     /// `POST /v1/embeddings` → Ollama `/api/embed`.
-    func openAIEmbeddings(_ request: HTTPRequest, _ writer: HTTPResponseWriter, keyName: String) async {
-        await openAIFarmRequest(request, writer, keyName: keyName) { fields in
+    func openAIEmbeddings(_ request: HTTPRequest, _ writer: HTTPResponseWriter, _ record: inout AccessRecord) async {
+        await openAIFarmRequest(request, writer, &record) { fields in
             guard let input = fields["input"], !input.isNull else { throw APIError.badRequest("invalid input", param: "input") }
             if let list = input.arrayValue {
                 guard !list.isEmpty, list.allSatisfy({ $0.stringValue != nil }) else {
@@ -83,8 +83,8 @@ extension Gateway {
     }
 
     /// `POST /v1/completions` → Ollama `/api/generate`.
-    func openAICompletions(_ request: HTTPRequest, _ writer: HTTPResponseWriter, keyName: String) async {
-        await openAIFarmRequest(request, writer, keyName: keyName) { [self] fields in
+    func openAICompletions(_ request: HTTPRequest, _ writer: HTTPResponseWriter, _ record: inout AccessRecord) async {
+        await openAIFarmRequest(request, writer, &record) { [self] fields in
             guard let prompt = fields["prompt"]?.stringValue else { throw APIError.badRequest("prompt must be a string", param: "prompt") }
             var stream = false
             if let value = fields["stream"], !value.isNull {
@@ -111,33 +111,32 @@ extension Gateway {
     /// translate (`translate` returns the node path, the body's fields besides `model`, whether it
     /// streams, and the translator), place, log.
     private func openAIFarmRequest(
-        _ request: HTTPRequest, _ writer: HTTPResponseWriter, keyName: String,
+        _ request: HTTPRequest, _ writer: HTTPResponseWriter, _ record: inout AccessRecord,
         translate: (JSONObject) throws -> (
             path: String, fields: JSONObject, stream: Bool, translator: @Sendable (String) -> any AnswerTranslator
         )
     ) async {
-        let started = ContinuousClock.now
-        var requested = "-"
-        func fail(_ error: APIError, node: String = "-") async {
-            await respond(writer, error, openAI: true)
-            logRequest(
-                keyName: keyName, model: requested, node: node, status: error.status, started: started, usage: Usage(), stream: false)
+        guard !request.body.isEmpty else {
+            return await fail(.badRequest("request body is empty; send a JSON object"), writer, &record, openAI: true)
         }
-        guard !request.body.isEmpty else { return await fail(.badRequest("request body is empty; send a JSON object")) }
         guard let body = try? JSONParser.parse(request.body), let fields = body.objectValue else {
-            return await fail(.badRequest("invalid JSON in request body: expected a JSON object"))
+            return await fail(.badRequest("invalid JSON in request body: expected a JSON object"), writer, &record, openAI: true)
         }
         guard let model = fields["model"]?.stringValue, !model.isEmpty else {
-            return await fail(.badRequest("you must provide a model parameter", param: "model"))
+            return await fail(.badRequest("you must provide a model parameter", param: "model"), writer, &record, openAI: true)
         }
-        requested = model
+        record.model = model
         let translated: (path: String, fields: JSONObject, stream: Bool, translator: @Sendable (String) -> any AnswerTranslator)
-        do { translated = try translate(fields) } catch let error as APIError { return await fail(error) } catch {
-            return await fail(APIError(status: 500, "\(error)"))
+        do { translated = try translate(fields) } catch let error as APIError {
+            return await fail(error, writer, &record, openAI: true)
+        } catch {
+            return await fail(APIError(status: 500, "\(error)"), writer, &record, openAI: true)
         }
         guard let farmName = farmModelName(model), let name = ModelName(farmName) else {
-            return await fail(APIError(status: 404, "model '\(model)' not found", param: "model", code: "model_not_found"))
+            let error = APIError(status: 404, "model '\(model)' not found", param: "model", code: "model_not_found")
+            return await fail(error, writer, &record, openAI: true)
         }
+        record.stream = translated.stream
         var upstream = translated.fields
         upstream["model"] = .string(name.canonical)
         if let keepAlive = fields["keep_alive"] ?? config.keepAlive { upstream["keep_alive"] = keepAlive }
@@ -145,17 +144,9 @@ extension Gateway {
         let call = FarmCall(
             model: name, requestedName: model, path: translated.path, body: JSONValue.object(upstream).serialized(),
             stream: translated.stream, makeTranslator: { translator(model) })
-        switch await serveFromFarm(call, strategy: config.strategy, writer: writer) {
-        case .done(let status, let usage, let servedBy):
-            logRequest(
-                keyName: keyName, model: model, node: servedBy, status: status, started: started, usage: usage, stream: translated.stream)
-        case .abandoned(let servedBy):
-            logRequest(
-                keyName: keyName, model: model, node: servedBy, status: 499, started: started, usage: Usage(), stream: translated.stream)
-        case .final(let error, let servedBy):
-            await fail(error, node: servedBy)
-        case .unavailable(let error, _):
-            await fail(error)
+        let result = await serveFromFarm(call, strategy: config.strategy, writer: writer)
+        if let unavailable = await settle(result, writer, &record, openAI: true) {
+            await fail(unavailable.error, writer, &record, openAI: true)
         }
     }
 }

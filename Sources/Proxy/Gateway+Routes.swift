@@ -2,80 +2,122 @@ import Balancer
 import HTTP1
 
 extension Gateway {
+    /// Every path TensorWall answers, with its methods and who may call it.
+    static let routes = RouteTable(
+        exact: [
+            "/healthz": Route(["GET", "HEAD"], .open) { _, _, writer, _ in
+                try? await writer.respond(status: 200, headers: ["Content-Type": "application/json"], body: Array(#"{"status":"ok"}"#.utf8))
+            },
+            "/status": Route(["GET", "HEAD"], .operatorView) { gateway, request, writer, _ in
+                if prefersHTML(request.headers["Accept"]) { return await gateway.statusPage(writer) }
+                await gateway.status(writer)
+            },
+            "/dashboard": Route(["GET", "HEAD"], .operatorView) { gateway, _, writer, _ in await gateway.statusPage(writer) },
+            "/metrics": Route(["GET"], .operatorView) { gateway, _, writer, _ in await gateway.metrics(writer) },
+            "/v1/chat/completions": Route(["POST"], .gatewayKey, logsAccess: true) { gateway, request, writer, record in
+                await gateway.chatCompletions(request, writer, &record)
+            },
+            "/v1/completions": Route(["POST"], .gatewayKey, logsAccess: true) { gateway, request, writer, record in
+                await gateway.openAICompletions(request, writer, &record)
+            },
+            "/v1/embeddings": Route(["POST"], .gatewayKey, logsAccess: true) { gateway, request, writer, record in
+                await gateway.openAIEmbeddings(request, writer, &record)
+            },
+            "/v1/models": Route(["GET"], .gatewayKey) { gateway, _, writer, _ in await gateway.listModels(writer) },
+            "/": Route(["GET", "HEAD"], .open) { gateway, _, writer, _ in await gateway.ollamaRoot(writer) },
+            "/api/version": Route(["GET", "HEAD"], .gatewayKey) { gateway, _, writer, _ in await gateway.farmVersion(writer) },
+            "/api/tags": Route(["GET", "HEAD"], .gatewayKey) { gateway, _, writer, _ in
+                await gateway.aggregatedModels(writer, path: "/api/tags")
+            },
+            "/api/ps": Route(["GET", "HEAD"], .gatewayKey) { gateway, _, writer, _ in
+                await gateway.aggregatedModels(writer, path: "/api/ps")
+            },
+            "/api/chat": nativeInference(.chat),
+            "/api/generate": nativeInference(.generate),
+            "/api/embed": nativeInference(.embed),
+            "/api/embeddings": nativeInference(.embeddings),
+            "/api/show": Route(["POST"], .gatewayKey) { gateway, request, writer, _ in await gateway.showModel(request, writer) },
+            "/api/pull": Route(["POST"], .farmChange) { gateway, request, writer, _ in await gateway.pull(request, writer) },
+            "/api/push": declined("/api/push"),
+            "/api/create": declined("/api/create"),
+            "/api/copy": declined("/api/copy"),
+            "/api/delete": declined("/api/delete"),
+        ],
+        prefixes: [
+            (
+                "/v1/models/",
+                Route(["GET"], .gatewayKey) { gateway, request, writer, _ in
+                    await gateway.showOpenAIModel(PercentDecoding.decode(request.path.dropFirst("/v1/models/".count)), writer)
+                }
+            )
+        ])
+
+    private static func nativeInference(_ endpoint: NativeEndpoint) -> Route {
+        Route(["POST"], .gatewayKey, logsAccess: true) { gateway, request, writer, record in
+            await gateway.ollamaInference(request, writer, &record, endpoint: endpoint)
+        }
+    }
+
+    /// Farm changes TensorWall does not fan out: the operator runs them against a node.
+    private static func declined(_ path: String) -> Route {
+        Route([], .farmChange) { gateway, _, writer, _ in
+            await gateway.respond(
+                writer, APIError(status: 501, "\(path) is not served through TensorWall: run it against the node itself"), openAI: false)
+        }
+    }
+
+    /// The router: finds the route, checks the method, then the caller's key, runs the handler, and
+    /// writes the access-log line for routes that keep one.
     func handle(_ request: HTTPRequest, _ writer: HTTPResponseWriter) async {
         let path = request.path
-        switch path {
-        case "/healthz":
-            guard request.method == "GET" || request.method == "HEAD" else { return await methodNotAllowed(writer, path: path) }
-            try? await writer.respond(status: 200, headers: ["Content-Type": "application/json"], body: Array(#"{"status":"ok"}"#.utf8))
-        case "/status":
-            guard request.method == "GET" || request.method == "HEAD" else { return await methodNotAllowed(writer, path: path) }
-            guard await authorizeAdmin(request, writer) else { return }
-            if Self.prefersHTML(request.headers["Accept"]) { return await statusPage(writer) }
-            await status(writer)
-        case "/dashboard":
-            guard request.method == "GET" || request.method == "HEAD" else { return await methodNotAllowed(writer, path: path) }
-            guard await authorizeAdmin(request, writer) else { return }
-            await statusPage(writer)
-        case "/metrics":
-            guard request.method == "GET" else { return await methodNotAllowed(writer, path: path) }
-            guard await authorizeAdmin(request, writer) else { return }
-            await metrics(writer)
-        case "/v1/chat/completions":
-            guard request.method == "POST" else { return await methodNotAllowed(writer, path: path) }
-            guard let keyName = await authenticate(request, writer) else { return }
-            await chatCompletions(request, writer, keyName: keyName)
-        case "/v1/completions":
-            guard request.method == "POST" else { return await methodNotAllowed(writer, path: path) }
-            guard let keyName = await authenticate(request, writer) else { return }
-            await openAICompletions(request, writer, keyName: keyName)
-        case "/v1/embeddings":
-            guard request.method == "POST" else { return await methodNotAllowed(writer, path: path) }
-            guard let keyName = await authenticate(request, writer) else { return }
-            await openAIEmbeddings(request, writer, keyName: keyName)
-        case "/v1/models":
-            guard request.method == "GET" else { return await methodNotAllowed(writer, path: path) }
-            guard await authenticate(request, writer) != nil else { return }
-            await listModels(writer)
-        case _ where path.hasPrefix("/v1/models/"):
-            guard request.method == "GET" else { return await methodNotAllowed(writer, path: path) }
-            guard await authenticate(request, writer) != nil else { return }
-            await showOpenAIModel(PercentDecoding.decode(path.dropFirst("/v1/models/".count)), writer)
-        case "/":
-            guard request.method == "GET" || request.method == "HEAD" else { return await methodNotAllowed(writer, path: path) }
-            await ollamaRoot(writer)
-        case "/api/version":
-            guard request.method == "GET" || request.method == "HEAD" else { return await methodNotAllowed(writer, path: path) }
-            guard await authenticate(request, writer) != nil else { return }
-            await farmVersion(writer)
-        case "/api/tags", "/api/ps":
-            guard request.method == "GET" || request.method == "HEAD" else { return await methodNotAllowed(writer, path: path) }
-            guard await authenticate(request, writer) != nil else { return }
-            await aggregatedModels(writer, path: String(path))
-        case "/api/chat", "/api/generate", "/api/embed", "/api/embeddings":
-            guard request.method == "POST" else { return await methodNotAllowed(writer, path: path) }
-            guard let keyName = await authenticate(request, writer) else { return }
-            await ollamaInference(request, writer, keyName: keyName, endpoint: NativeEndpoint(rawValue: String(path))!)
-        case "/api/show":
-            guard request.method == "POST" else { return await methodNotAllowed(writer, path: path) }
-            guard await authenticate(request, writer) != nil else { return }
-            await showModel(request, writer)
-        case "/api/pull":
-            guard request.method == "POST" else { return await methodNotAllowed(writer, path: path) }
-            guard await authenticate(request, writer) != nil else { return }
-            await pull(request, writer)
-        case "/api/push", "/api/create", "/api/copy", "/api/delete":
-            guard await authenticate(request, writer) != nil else { return }
-            await respond(
-                writer, APIError(status: 501, "\(path) is not served through TensorWall: run it against the node itself"), openAI: false)
-        default:
-            if path.hasPrefix("/v1/") || path == "/v1" {
-                await respond(writer, APIError(status: 404, "unknown endpoint \(request.method) \(path)"), openAI: true)
-            } else if path.hasPrefix("/api/") {
-                await respond(writer, APIError(status: 404, "404 page not found"), openAI: false)
-            } else {
-                try? await writer.respond(status: 404, headers: ["Content-Type": "text/plain"], body: Array("404 page not found".utf8))
+        guard let route = Self.routes.route(for: path) else { return await notFound(request, writer) }
+        guard route.allows(request.method) else { return await methodNotAllowed(writer, path: path) }
+        guard let keyName = await authorize(route.access, request, writer) else { return }
+        var record = AccessRecord(keyName: keyName)
+        await route.handle(self, request, writer, &record)
+        if route.logsAccess { logAccess(record) }
+    }
+
+    private func notFound(_ request: HTTPRequest, _ writer: HTTPResponseWriter) async {
+        let path = request.path
+        if path.hasPrefix("/v1/") || path == "/v1" {
+            await respond(writer, APIError(status: 404, "unknown endpoint \(request.method) \(path)"), openAI: true)
+        } else if path.hasPrefix("/api/") {
+            await respond(writer, APIError(status: 404, "404 page not found"), openAI: false)
+        } else {
+            try? await writer.respond(status: 404, headers: ["Content-Type": "text/plain"], body: Array("404 page not found".utf8))
+        }
+    }
+
+    /// Applies a route's access rule; returns the caller's key name (or "-"), or answers and returns nil.
+    private func authorize(_ access: RouteAccess, _ request: HTTPRequest, _ writer: HTTPResponseWriter) async -> String? {
+        switch access {
+        case .open:
+            return "-"
+        case .gatewayKey:
+            return await authenticate(request, writer)
+        case .operatorView:
+            return await authorizeAdmin(request, writer) ? "-" : nil
+        case .farmChange:
+            guard !config.adminKeys.isEmpty else { return await authenticate(request, writer) }
+            let openAI = request.path.hasPrefix("/v1")
+            switch adminAuthenticator.check(request.headers) {
+            case .allowed(let name):
+                return name
+            case .missing:
+                await respond(
+                    writer,
+                    APIError(status: 401, "\(request.path) changes what the farm holds and needs an admin key", code: "invalid_api_key"),
+                    openAI: openAI)
+            case .invalid:
+                if case .allowed(let name) = authenticator.check(request.headers), name != "-" {
+                    await respond(
+                        writer, APIError(status: 403, "\(request.path) changes what the farm holds and needs an admin key"), openAI: openAI)
+                } else {
+                    await respond(writer, APIError(status: 401, "invalid API key", code: "invalid_api_key"), openAI: openAI)
+                }
             }
+            return nil
         }
     }
 

@@ -42,6 +42,32 @@ import Testing
         #expect(try await farm.text("GET", "/healthz", headers: [:]).status == 200)
     }
 
+    @Test func withAdminKeysAPullNeedsOneAndAGatewayKeyReachesNoNode() async throws {
+        let spec = TestFarm.NodeSpec(registry: ["phi3"])
+        let farm = try await TestFarm.start([spec, spec]) { $0.adminKeys = [.init(name: "ops", key: Self.adminKey)] }
+        defer { Task { await farm.stop() } }
+        try await farm.waitUntilAllHealthy()
+        let pull = #"{"model":"phi3","stream":false}"#
+        let gatewayKey = try await farm.json("POST", "/api/pull", body: pull)
+        #expect(gatewayKey.status == 403)
+        #expect(gatewayKey.body["error"]?.stringValue?.contains("admin key") == true)
+        let anonymous = try await farm.json("POST", "/api/pull", body: pull, headers: ["Content-Type": "application/json"])
+        #expect(anonymous.status == 401)
+        let wrong = try await farm.json("POST", "/api/pull", body: pull, headers: ["X-API-Key": "adm_guess"])
+        #expect(wrong.status == 401)
+        for path in ["/api/push", "/api/create", "/api/copy", "/api/delete"] {
+            #expect(try await farm.json("POST", path, body: pull).status == 403, "\(path)")
+        }
+        #expect(farm.nodes.allSatisfy { $0.requestCount("/api/pull") == 0 })  // refused before any node saw it
+
+        let admin = try await farm.json("POST", "/api/pull", body: pull, headers: ["Authorization": "Bearer \(Self.adminKey)"])
+        #expect(admin.status == 200)
+        #expect(admin.body == ["status": "success"])
+        #expect(farm.nodes.allSatisfy { $0.requestCount("/api/pull") == 1 })
+        // Inference still takes the gateway key.
+        #expect(try await farm.json("GET", "/api/tags").status == 200)
+    }
+
     @Test func noSecretAppearsInLogsErrorsStatusOrMetrics() async throws {
         let cloudSecret = "sk-cloud-secret-never-shown-987"
         var cloudConfiguration = SimulatorConfiguration(name: "cloud", models: [SimulatedModel("gpt-4o", sizeGB: 1)])
