@@ -48,11 +48,6 @@ public struct NodeSnapshot: Sendable {
     public func isLoading(_ model: ModelName) -> Bool { loading[model] != nil }
     public func inFlight(_ model: ModelName) -> Int { inFlight[model] ?? 0 }
     public var totalInFlight: Int { inFlight.values.reduce(0, +) }
-
-    /// A loaded model with a parallel slot free: a request here starts at once.
-    public func hasWarmSlot(_ model: ModelName) -> Bool {
-        isLoaded(model) && inFlight(model) < maxParallel
-    }
 }
 
 /// Limits a node showed in `/api/ps` that correct what `cluster.json` says.

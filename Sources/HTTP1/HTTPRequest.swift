@@ -20,9 +20,4 @@ public struct HTTPRequest: Sendable {
         if let question = target.firstIndex(of: "?") { return target[..<question] }
         return target[...]
     }
-
-    public var query: Substring? {
-        guard let question = target.firstIndex(of: "?") else { return nil }
-        return target[target.index(after: question)...]
-    }
 }

@@ -249,12 +249,6 @@ extension Socket {
         }
     }
 
-    /// Returns when the peer closes its side (or the socket errors); returns false if data arrived instead.
-    func waitForPeerClose() async throws -> Bool {
-        try await wait(for: .read, until: nil)
-        return SocketCalls.peerHasClosed(fd)
-    }
-
     /// Whether an idle pooled connection is still usable: nothing pending and not closed by the peer.
     var isReusable: Bool {
         !isClosed && !SocketCalls.peerHasClosedOrSentData(fd)

@@ -11,8 +11,6 @@ struct Authenticator: Sendable {
         self.keys = keys
     }
 
-    var isOpen: Bool { keys.isEmpty }
-
     enum Outcome: Equatable {
         case allowed(keyName: String)
         case missing

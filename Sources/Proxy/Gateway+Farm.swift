@@ -280,6 +280,8 @@ extension Gateway {
             if facts.isFinal { usage.record(final: facts) }
             return nil
         }
+        var lineTranslator = translator as? any StreamTranslator
+        defer { if let lineTranslator { translator = lineTranslator } }
         /// Translates one chunk; returns the node's in-band error, if it was one.
         func take(_ value: ArraySlice<UInt8>, into events: inout [UInt8]) throws(APIError) -> String? {
             let chunk: JSONValue
@@ -289,10 +291,10 @@ extension Gateway {
                 events.append(contentsOf: translator.errorEvent(message))
                 return message
             }
-            events.append(contentsOf: translator.events(for: chunk, raw: value))
+            events.append(contentsOf: lineTranslator?.events(for: chunk) ?? [])
             return note(facts)
         }
-        let passThrough = translator.passesBytesThrough
+        let passThrough = lineTranslator == nil
         var nodeError: String?
         /// Whether the client's copy of a pass-through stream ends in the middle of a line.
         var midLine = false

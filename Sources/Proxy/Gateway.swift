@@ -201,8 +201,6 @@ final class Gateway: Sendable {
         cloud.shutdown()
     }
 
-    var port: Int { server.withLock { $0?.port ?? 0 } }
-
     /// A per-route counter for `round_robin` over a route's targets.
     func routeRotation(_ route: String) -> Int {
         rotations.withLock { rotations in

@@ -2,7 +2,7 @@ import Balancer
 
 /// Ollama `/api/generate` answers as OpenAI legacy completions (`text_completion`), whole or as
 /// server-sent events ending in `data: [DONE]`.
-struct TextCompletionTranslation: AnswerTranslator {
+struct TextCompletionTranslation: StreamTranslator {
     let id: String
     let created: Int64
     let model: String
@@ -25,7 +25,7 @@ struct TextCompletionTranslation: AnswerTranslator {
         return body.serialized()
     }
 
-    mutating func events(for line: JSONValue, raw: ArraySlice<UInt8>) -> [UInt8] {
+    mutating func events(for line: JSONValue) -> [UInt8] {
         var out = [UInt8]()
         let done = line["done"]?.boolValue == true
         let text = line["response"]?.stringValue ?? ""
@@ -91,7 +91,6 @@ struct EmbeddingTranslation: AnswerTranslator {
         return body.serialized()
     }
 
-    func events(for line: JSONValue, raw: ArraySlice<UInt8>) -> [UInt8] { [] }
     func errorEvent(_ message: String) -> [UInt8] { ChatResponseTranslation.errorEvent(message) }
 
     static func base64Float32(_ values: [JSONValue]) -> String {
