@@ -103,9 +103,11 @@ import Testing
         async let second = farm.request("POST", "/v1/chat/completions", body: Self.streamingChat)
         async let third = farm.request("POST", "/v1/chat/completions", body: Self.streamingChat)
         // The free slot takes one; the other must queue in TensorWall, not land on the full node.
-        let queued = await farm.eventually { farm.gateway.cluster.queuedRequests(model) == 1 }
-        #expect(queued)
-        #expect(farm.nodes[0].requestCount("/api/chat") == 2)
+        let settled = await farm.eventually {
+            farm.gateway.cluster.queuedRequests(model) == 1 && farm.nodes[0].requestCount("/api/chat") == 2
+        }
+        #expect(settled)
+        #expect(await farm.gateway.cluster.nodes[0].snapshot(index: 0).inFlight(model) == 2)
 
         farm.nodes[0].holdStreams(false)
         for response in [try await second, try await third] {
