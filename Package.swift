@@ -10,33 +10,37 @@ let package = Package(
         .executable(name: "proxy-bench", targets: ["proxy-bench"]),
     ],
     targets: [
+        // What every other module reads and writes: JSON (parse, serialize, split a stream of values),
+        // base64, SHA-256, RFC 3339 timestamps, the wall clock, trimming. No sockets, no policy.
+        .target(name: "WireFormats"),
         // Sockets, the HTTP/1.1 codec, server and keep-alive client shared by the proxy and the simulator.
-        .target(name: "HTTP1", dependencies: ["CEpoll"]),
+        .target(name: "HTTP1", dependencies: ["CEpoll", "WireFormats"]),
         // <sys/epoll.h>, which Glibc's module map leaves out.
         .systemLibrary(name: "CEpoll", path: "Sources/CEpoll"),
         // Node actors, placement and the config model: pure, no sockets.
-        .target(name: "Balancer"),
+        .target(name: "Balancer", dependencies: ["WireFormats"]),
         // Probes and health state; the transport is injected.
-        .target(name: "Health", dependencies: ["Balancer"]),
+        .target(name: "Health", dependencies: ["Balancer", "WireFormats"]),
         // The `tensorwall` executable: HTTP server, API translation, forwarding.
-        .executableTarget(name: "Proxy", dependencies: ["HTTP1", "Balancer", "Health", "OllamaSimulator"]),
+        .executableTarget(name: "Proxy", dependencies: ["HTTP1", "Balancer", "Health", "OllamaSimulator", "WireFormats"]),
 
         // A simulated Ollama node: for tests and benchmarks, and the farm `tensorwall demo` runs.
-        .target(name: "OllamaSimulator", dependencies: ["HTTP1", "Balancer"]),
-        .executableTarget(name: "ollama-sim", dependencies: ["OllamaSimulator"], path: "Tests/ollama-sim"),
+        .target(name: "OllamaSimulator", dependencies: ["HTTP1", "Balancer", "WireFormats"]),
+        .executableTarget(name: "ollama-sim", dependencies: ["OllamaSimulator", "WireFormats"], path: "Tests/ollama-sim"),
 
         // The trace-driven placement benchmark (Benchmarks/placement.sh runs it).
         .executableTarget(
-            name: "placement-bench", dependencies: ["OllamaSimulator", "HTTP1", "Balancer"], path: "Benchmarks/PlacementBenchmark"),
+            name: "placement-bench", dependencies: ["OllamaSimulator", "HTTP1", "Balancer", "WireFormats"], path: "Benchmarks/PlacementBenchmark"),
 
         // Open-loop latency and streaming fan-out load generator (Benchmarks/proxy_vs_nginx.sh, Benchmarks/streams.sh).
-        .executableTarget(name: "proxy-bench", dependencies: ["HTTP1", "Balancer", "Health"], path: "Benchmarks/ProxyBenchmark"),
+        .executableTarget(name: "proxy-bench", dependencies: ["HTTP1", "Balancer", "Health", "WireFormats"], path: "Benchmarks/ProxyBenchmark"),
 
+        .testTarget(name: "WireFormatsTests", dependencies: ["WireFormats"]),
         .testTarget(name: "HTTP1Tests", dependencies: ["HTTP1"]),
-        .testTarget(name: "BalancerTests", dependencies: ["Balancer"]),
-        .testTarget(name: "HealthTests", dependencies: ["Health", "Balancer"]),
-        .testTarget(name: "OllamaSimulatorTests", dependencies: ["OllamaSimulator", "HTTP1", "Balancer"]),
-        .testTarget(name: "ProxyTests", dependencies: ["Proxy", "HTTP1", "Balancer", "Health", "OllamaSimulator"]),
+        .testTarget(name: "BalancerTests", dependencies: ["Balancer", "WireFormats"]),
+        .testTarget(name: "HealthTests", dependencies: ["Health", "Balancer", "WireFormats"]),
+        .testTarget(name: "OllamaSimulatorTests", dependencies: ["OllamaSimulator", "HTTP1", "Balancer", "WireFormats"]),
+        .testTarget(name: "ProxyTests", dependencies: ["Proxy", "HTTP1", "Balancer", "Health", "OllamaSimulator", "WireFormats"]),
     ],
     swiftLanguageModes: [.v6]
 )

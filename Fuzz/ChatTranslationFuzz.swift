@@ -1,3 +1,4 @@
+import WireFormats
 // libFuzzer target: JSON parsing and the OpenAI -> Ollama request translation, then the Ollama ->
 // OpenAI answer translation, on arbitrary bytes. Thrown errors (answered as 400) are expected;
 // crashes, traps and sanitizer reports are findings. Built by Fuzz/run.sh with Sources/Balancer

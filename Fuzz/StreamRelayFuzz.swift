@@ -1,3 +1,4 @@
+import WireFormats
 // libFuzzer target: the relay's reading of a node's stream. The input drives a random re-encoding
 // of a fixed, valid Ollama chat stream (whitespace anywhere, key order, unicode-escaped keys and
 // strings, CRLF or blank lines between values, chunk boundaries anywhere); the relay must find

@@ -3,6 +3,7 @@ import Foundation
 import HTTP1
 import OllamaSimulator
 import Synchronization
+import WireFormats
 
 // Placement under load: every strategy on the same seeded trace over a simulated farm, swept over
 // offered load from light to overload, and an all-warm lower bound. Prints Markdown tables.

@@ -3,6 +3,7 @@ import Foundation
 import HTTP1
 import Health
 import Synchronization
+import WireFormats
 
 // Load generator for Benchmarks/proxy_vs_nginx.sh and Benchmarks/streams.sh.
 //   proxy-bench rate PORT PATH BODY RATE SECONDS [KEY]   open-loop at RATE requests/s; latency from the scheduled send time

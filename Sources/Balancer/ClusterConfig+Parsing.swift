@@ -1,3 +1,4 @@
+import WireFormats
 extension ClusterConfig {
     /// Parses and validates `cluster.json` strictly: unknown keys, wrong types and impossible values
     /// are errors, because a typo silently ignored is an outage later.
@@ -38,7 +39,7 @@ private struct FieldReader {
 
     func nonEmptyString(_ value: JSONValue) throws(ConfigError) -> String {
         let text = try string(value)
-        guard !text.trimmingCharacters(in: " \t").isEmpty else { throw ConfigError(path, "must not be empty") }
+        guard !text.trimmingSpacesAndTabs().isEmpty else { throw ConfigError(path, "must not be empty") }
         return text
     }
 

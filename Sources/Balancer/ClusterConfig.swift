@@ -1,3 +1,4 @@
+import WireFormats
 /// Everything `cluster.json` says, validated: a value of this type is always usable as is.
 public struct ClusterConfig: Sendable, Equatable {
     public var listen = Listen()

@@ -1,3 +1,5 @@
+import WireFormats
+
 /// A model name normalised the way Ollama matches names: `llama3.2`, `Llama3.2:Latest` and
 /// `registry.ollama.ai/library/llama3.2:latest` are all `llama3.2:latest`.
 public struct ModelName: Hashable, Sendable, Comparable, CustomStringConvertible {
@@ -5,7 +7,7 @@ public struct ModelName: Hashable, Sendable, Comparable, CustomStringConvertible
     public let canonical: String
 
     public init?(_ raw: String) {
-        let trimmed = raw.trimmingCharacters(in: " \t")
+        let trimmed = String(raw.trimmingSpacesAndTabs())
         guard !trimmed.isEmpty, trimmed.utf8.count <= 512,
             trimmed.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value != 0x7F })
         else { return nil }
@@ -28,14 +30,13 @@ public struct ModelName: Hashable, Sendable, Comparable, CustomStringConvertible
 
     public var description: String { canonical }
 
-    public static func < (lhs: ModelName, rhs: ModelName) -> Bool { lhs.canonical < rhs.canonical }
-}
+    /// The prefix that pins a name to the farm (`ollama/llama3.2`), as the gateway's clients write it.
+    public static let farmPrefix = "ollama/"
 
-extension String {
-    func trimmingCharacters(in set: String) -> String {
-        var scalars = Substring(self)
-        while let first = scalars.first, set.contains(first) { scalars.removeFirst() }
-        while let last = scalars.last, set.contains(last) { scalars.removeLast() }
-        return String(scalars)
+    /// `name` without `ollama/` in front, and whether it had it (the name is then for the farm only).
+    public static func strippingFarmPrefix(_ name: String) -> (name: String, pinnedToFarm: Bool) {
+        name.hasPrefix(farmPrefix) ? (String(name.dropFirst(farmPrefix.count)), true) : (name, false)
     }
+
+    public static func < (lhs: ModelName, rhs: ModelName) -> Bool { lhs.canonical < rhs.canonical }
 }

@@ -28,10 +28,10 @@ public struct RoutePlan: Sendable, Equatable {
             }
             return RoutePlan(targets: targets, strategy: config.routeStrategies[model] ?? config.strategy, route: model)
         }
-        if model.hasPrefix("ollama/") || !model.contains("/") {
-            let bare = model.hasPrefix("ollama/") ? String(model.dropFirst("ollama/".count)) : model
+        let (bare, pinnedToFarm) = ModelName.strippingFarmPrefix(model)
+        if pinnedToFarm || !model.contains("/") {
             var targets = [Target(destination: .farm(model: bare), weight: 100, priority: 0)]
-            if !model.hasPrefix("ollama/") {
+            if !pinnedToFarm {
                 for (index, endpoint) in config.cloud.enumerated() where endpoint.models.contains(bare) {
                     targets.append(
                         Target(destination: .cloud(endpoint: index, model: bare), weight: endpoint.weight, priority: endpoint.priority))

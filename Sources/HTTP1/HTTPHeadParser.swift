@@ -1,3 +1,4 @@
+import WireFormats
 /// Parses a message head (start line and header fields) strictly: CRLF only, no folding,
 /// no whitespace before the colon, no control bytes in values. Strictness here is what stops
 /// request smuggling between TensorWall and whatever sits in front of it.
@@ -102,7 +103,7 @@ enum BodyFraming: Equatable {
         let lengths = headers.values("Content-Length")
         if !encodings.isEmpty {
             if !lengths.isEmpty { throw .malformed("both Content-Length and Transfer-Encoding") }
-            guard encodings.count == 1, encodings[0].trimmingSpaces().caseInsensitiveEquals("chunked") else {
+            guard encodings.count == 1, encodings[0].trimmingSpacesAndTabs().caseInsensitiveEquals("chunked") else {
                 throw .unsupportedTransferEncoding
             }
             return .chunked

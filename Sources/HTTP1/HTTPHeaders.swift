@@ -1,3 +1,4 @@
+import WireFormats
 /// Header fields in arrival order; lookups ignore case as HTTP requires.
 public struct HTTPHeaders: Sendable, Sequence {
     public private(set) var fields: [(name: String, value: String)]
@@ -35,7 +36,7 @@ public struct HTTPHeaders: Sendable, Sequence {
     /// True when a comma-separated header (such as Connection) lists `token`.
     public func hasToken(_ token: String, in name: String) -> Bool {
         values(name).contains { value in
-            value.split(separator: ",").contains { $0.trimmingSpaces().caseInsensitiveEquals(token) }
+            value.split(separator: ",").contains { $0.trimmingSpacesAndTabs().caseInsensitiveEquals(token) }
         }
     }
 }
@@ -53,18 +54,6 @@ extension StringProtocol {
         return true
     }
 
-    func trimmingSpaces() -> Substring {
-        let text = Substring(self)
-        var start = text.startIndex
-        var end = text.endIndex
-        while start < end, text[start] == " " || text[start] == "\t" { start = text.index(after: start) }
-        while end > start {
-            let before = text.index(before: end)
-            guard text[before] == " " || text[before] == "\t" else { break }
-            end = before
-        }
-        return text[start..<end]
-    }
 }
 
 extension HTTPHeaders: ExpressibleByDictionaryLiteral {

@@ -1,4 +1,5 @@
 import Balancer
+import WireFormats
 
 /// How a simulated node lays out the JSON it answers with. Real Ollama writes Go's compact
 /// encoding, but Ollama-compatible servers, proxies and Python stand-ins write the same values in

@@ -1,6 +1,7 @@
 import Balancer
 import Foundation
 import HTTP1
+import WireFormats
 
 extension OllamaSimulator {
     enum InferenceKind { case chat, generate, openAIChat }

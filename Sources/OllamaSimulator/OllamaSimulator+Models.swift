@@ -1,5 +1,6 @@
 import Balancer
 import HTTP1
+import WireFormats
 
 extension OllamaSimulator {
     /// `/api/embed` (`{"embeddings": [[...]]}`) and the legacy `/api/embeddings` (`{"embedding": [...]}`):

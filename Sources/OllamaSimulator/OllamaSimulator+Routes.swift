@@ -1,6 +1,7 @@
 import Balancer
 import Foundation
 import HTTP1
+import WireFormats
 
 extension OllamaSimulator {
     func handle(_ request: HTTPRequest, _ writer: HTTPResponseWriter) async {

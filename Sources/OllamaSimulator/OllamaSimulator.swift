@@ -2,6 +2,7 @@ import Balancer
 import Foundation
 import HTTP1
 import Synchronization
+import WireFormats
 
 /// A simulated Ollama server on a loopback port, answering with Ollama's real shapes and error
 /// texts, so the balancer is tested over real HTTP. Faults can be switched on at any time.

@@ -1,4 +1,5 @@
 import Balancer
+import WireFormats
 
 /// An error answered to a client, rendered in the shape that client's API uses: OpenAI's
 /// `{"error":{"message","type","param","code"}}` on `/v1`, Ollama's `{"error":"..."}` on `/api`.

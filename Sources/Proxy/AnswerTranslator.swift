@@ -1,4 +1,5 @@
 import Balancer
+import WireFormats
 
 /// Turns a node's native answer into what the client asked for: OpenAI's shapes on `/v1`, the
 /// same bytes on the native API. One value per response, so a stream keeps one `id`.

@@ -1,5 +1,6 @@
 import Balancer
 import HTTP1
+import WireFormats
 
 /// Checks gateway keys. The presented key is hashed and compared with every configured hash in
 /// constant time, so response timing says nothing about how much of a guess was right; only the
@@ -35,7 +36,7 @@ struct Authenticator: Sendable {
         if let authorization = headers["Authorization"] {
             let parts = authorization.split(separator: " ", maxSplits: 1)
             if parts.count == 2 {
-                let token = String(parts[1]).trimmingWhitespace()
+                let token = String(parts[1].trimmingSpacesAndTabs())
                 switch parts[0].lowercased() {
                 case "bearer" where !token.isEmpty: return token
                 case "basic":
@@ -59,14 +60,5 @@ struct Authenticator: Sendable {
             difference |= left ^ right
         }
         return difference == 0
-    }
-}
-
-extension String {
-    func trimmingWhitespace() -> String {
-        var text = Substring(self)
-        while let first = text.first, first == " " || first == "\t" { text.removeFirst() }
-        while let last = text.last, last == " " || last == "\t" { text.removeLast() }
-        return String(text)
     }
 }

@@ -1,4 +1,5 @@
 import Balancer
+import WireFormats
 
 /// Turns an OpenAI `/v1/chat/completions` body into an Ollama `/api/chat` body, field by field
 /// (the seed's table plus stop, seed, penalties, vision parts, tools and response_format), and
@@ -31,8 +32,8 @@ struct ChatRequestTranslation {
         guard let modelValue = request["model"], !modelValue.isNull else {
             throw .badRequest("you must provide a model parameter", param: "model")
         }
-        guard var model = modelValue.stringValue else { throw .badRequest("model must be a string", param: "model") }
-        if model.hasPrefix("ollama/") { model.removeFirst("ollama/".count) }
+        guard let named = modelValue.stringValue else { throw .badRequest("model must be a string", param: "model") }
+        let model = ModelName.strippingFarmPrefix(named).name
         guard !model.isEmpty else { throw .badRequest("you must provide a model parameter", param: "model") }
 
         guard let messagesValue = request["messages"], !messagesValue.isNull else {

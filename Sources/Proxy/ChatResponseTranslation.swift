@@ -1,4 +1,5 @@
 import Balancer
+import WireFormats
 
 /// Turns Ollama `/api/chat` answers into OpenAI chat completions: one object for a plain answer,
 /// `chat.completion.chunk` server-sent events for a stream. One value per response, so every

@@ -1,4 +1,5 @@
 import Balancer
+import WireFormats
 
 /// Hashes of a conversation's message prefix. Turn n+1 of a chat repeats turn n's messages and
 /// adds the assistant's answer and a new user message, so the hash of "all but the last two"

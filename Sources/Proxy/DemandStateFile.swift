@@ -1,5 +1,6 @@
 import Balancer
 import Foundation
+import WireFormats
 
 /// The small file `stateFile` names: each model's request rate and service time, so that a
 /// restarted TensorWall plans copies of what was hot from its first probe round instead of

@@ -1,5 +1,6 @@
 import Balancer
 import Synchronization
+import WireFormats
 
 /// What the status page charts: the farm over the last hour, sampled every `interval` seconds into
 /// a fixed ring of `capacity` samples. Each sample holds requests/s, time to first token (p50,

@@ -1,5 +1,6 @@
 import Balancer
 import HTTP1
+import WireFormats
 
 extension Gateway {
     /// `POST /v1/chat/completions`: validate and translate, resolve the model to its targets, and try

@@ -1,5 +1,6 @@
 import Balancer
 import HTTP1
+import WireFormats
 
 /// One request for the farm: what to send to the chosen node and how to turn its answer into
 /// what the client asked for. Every API (OpenAI or native) goes through the same placement.

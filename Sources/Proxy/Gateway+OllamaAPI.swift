@@ -1,5 +1,6 @@
 import Balancer
 import HTTP1
+import WireFormats
 
 extension Gateway {
     /// The native inference endpoints and how each names what it needs.
@@ -43,7 +44,8 @@ extension Gateway {
             return await fail(error, writer, &record, openAI: false)
         }
         record.model = requested
-        guard let model = ModelName(requested.hasPrefix("ollama/") ? String(requested.dropFirst(7)) : requested) else {
+        let (bare, pinnedToFarm) = ModelName.strippingFarmPrefix(requested)
+        guard let model = ModelName(bare) else {
             return await fail(APIError(status: 400, "invalid model name"), writer, &record, openAI: false)
         }
         var stream = endpoint.streamsByDefault
@@ -58,7 +60,7 @@ extension Gateway {
         record.stream = stream
         // The bytes go on as sent unless TensorWall must change them (a default keep_alive, a prefixed name).
         var upstreamBody = request.body
-        if requested.hasPrefix("ollama/") {
+        if pinnedToFarm {
             if fields["keep_alive"] == nil, let keepAlive = config.keepAlive { fields["keep_alive"] = keepAlive }
             fields["model"] = .string(model.canonical)
             upstreamBody = JSONValue.object(fields).serialized()

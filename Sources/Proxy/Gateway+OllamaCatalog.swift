@@ -1,6 +1,7 @@
 import Balancer
 import HTTP1
 import Health
+import WireFormats
 
 extension Gateway {
     /// Timeouts for the catalogue's quick questions to healthy nodes (tags, ps, version): generous,

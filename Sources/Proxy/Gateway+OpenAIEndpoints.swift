@@ -1,5 +1,6 @@
 import Balancer
 import HTTP1
+import WireFormats
 
 extension Gateway {
     /// `GET /v1/models`: every model pulled on a healthy node, every cloud endpoint's models (as
@@ -11,7 +12,7 @@ extension Gateway {
     /// `GET /v1/models/{id}`: one entry, or OpenAI's 404.
     func showOpenAIModel(_ id: String, _ writer: HTTPResponseWriter) async {
         let catalogue = await modelCatalogue()
-        let wanted = id.hasPrefix("ollama/") ? String(id.dropFirst(7)) : id
+        let wanted = ModelName.strippingFarmPrefix(id).name
         let name = ModelName(wanted)?.canonical
         guard let found = catalogue.first(where: { $0.id == id || $0.id == wanted || (name != nil && $0.id == name) }) else {
             return await respond(

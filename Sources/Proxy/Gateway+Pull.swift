@@ -1,5 +1,6 @@
 import Balancer
 import HTTP1
+import WireFormats
 
 extension Gateway {
     /// `POST /api/pull`: to the node named in `"node"`, or to every healthy node at once. Progress

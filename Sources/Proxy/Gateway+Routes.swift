@@ -1,5 +1,6 @@
 import Balancer
 import HTTP1
+import WireFormats
 
 extension Gateway {
     /// Every path TensorWall answers, with its methods and who may call it.

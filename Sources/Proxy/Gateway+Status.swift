@@ -1,5 +1,6 @@
 import Balancer
 import HTTP1
+import WireFormats
 
 extension Gateway {
     /// `GET /status`: per node its health, last probe, pulled, loaded and loading models, in-flight requests

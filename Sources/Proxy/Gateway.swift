@@ -3,6 +3,7 @@ import Foundation
 import HTTP1
 import Health
 import Synchronization
+import WireFormats
 
 /// What a reload replaces as a whole: the config, the key checks and the upstream timeouts. The
 /// cluster and its health monitor are not here: they live as long as the process, and a reload

@@ -1,4 +1,5 @@
 import Balancer
+import WireFormats
 
 /// Adds a field to a JSON object's bytes without decoding and re-encoding the rest.
 enum JSONSplice {

@@ -1,5 +1,6 @@
 import Balancer
 import HTTP1
+import WireFormats
 
 /// Unloads a model from a node with Ollama's idiom: an empty generate request with
 /// `keep_alive: 0`. Sent only for a model the node holds idle, which it then drops at once, so a

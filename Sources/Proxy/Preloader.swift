@@ -1,5 +1,6 @@
 import Balancer
 import HTTP1
+import WireFormats
 
 /// Loads a model on a node before any request needs it, with Ollama's preload idiom (an empty
 /// generate request). The load is claimed on the node actor first, so placement sees it as a

@@ -1,4 +1,5 @@
 import Balancer
+import WireFormats
 
 /// Runs the capacity planner after each probe round and carries out its moves: unloads the idle
 /// copies it chose and loads the copies demand calls for, so a busy model is warm on enough

@@ -1,4 +1,5 @@
 import Balancer
+import WireFormats
 
 /// Reads an OpenAI-style event stream as it passes through, to learn how it ended: whether it
 /// finished (`data: [DONE]`, or a choice with a `finish_reason`), the usage it reported, and an

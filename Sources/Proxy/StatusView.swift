@@ -1,5 +1,6 @@
 import Balancer
 import Foundation
+import WireFormats
 
 /// `tensorwall top`'s screen: the farm as `/status` reports it — nodes, the models loaded on each
 /// with their requests in flight, loads under way, queues, and time to first token over the

@@ -1,4 +1,5 @@
 import Balancer
+import WireFormats
 
 /// What a relay must know about one chunk of a node's native stream: whether it ends the stream
 /// (`"done": true`), whether it is an in-band error, and the usage counters of a final chunk.

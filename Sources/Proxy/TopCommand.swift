@@ -2,6 +2,7 @@ import Balancer
 import Foundation
 @preconcurrency import Glibc
 import HTTP1
+import WireFormats
 
 /// `tensorwall top`: a live view of a running TensorWall for people who work over SSH. It reads
 /// `/status` once a second and redraws the screen with plain ANSI escapes (no curses).

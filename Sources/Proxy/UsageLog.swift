@@ -1,6 +1,7 @@
 import Balancer
 @preconcurrency import Glibc
 import Synchronization
+import WireFormats
 
 /// Appends one JSON line per finished request to the file `usageLog` names, so usage survives a
 /// restart. Opened with O_APPEND: each line is one write(2), whole even with other writers.

@@ -1,4 +1,5 @@
 import Balancer
+import WireFormats
 
 /// Keeps the models of the config's `warm` list loaded on as many nodes as it asks for, and
 /// loads them again after an eviction.

@@ -2,6 +2,7 @@ import Balancer
 import Dispatch
 import Foundation
 @preconcurrency import Glibc
+import WireFormats
 
 let version = "0.1.0"
 
@@ -36,7 +37,7 @@ case .checkConfig(let path):
     print(ConfigExplanation.lines(config, path: path, environment: ProcessInfo.processInfo.environment).joined(separator: "\n"))
     exit(0)
 case .hashKey:
-    let key = (readLine(strippingNewline: true) ?? "").trimmingWhitespace()
+    let key = String((readLine(strippingNewline: true) ?? "").trimmingSpacesAndTabs())
     guard !key.isEmpty else { fail("hash-key: no key on standard input", status: 2) }
     print(SHA256.hex(key))
     exit(0)

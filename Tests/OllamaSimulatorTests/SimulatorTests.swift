@@ -3,6 +3,7 @@ import HTTP1
 import Testing
 
 @testable import OllamaSimulator
+import WireFormats
 
 /// The simulated node must behave like Ollama's scheduler, or placement results measured on it mean nothing.
 @Suite struct SimulatorTests {

@@ -4,6 +4,7 @@ import OllamaSimulator
 import Testing
 
 @testable import Proxy
+import WireFormats
 
 /// Every endpoint through TensorWall against nodes that write valid JSON in other layouts than
 /// Go's (spaced, pretty, reordered, unicode-escaped, CRLF, a byte per chunk): streams must end

@@ -4,6 +4,7 @@ import OllamaSimulator
 import Testing
 
 @testable import Proxy
+import WireFormats
 
 /// The OpenAI chat API through TensorWall, checked on the wire.
 @Suite struct ChatCompletionsTests {

@@ -3,6 +3,7 @@ import Foundation
 import Testing
 
 @testable import Proxy
+import WireFormats
 
 /// `docs/grafana-dashboard.json` is valid JSON whose every panel query names a series that a
 /// running TensorWall serves on `/metrics`.

@@ -3,6 +3,7 @@ import HTTP1
 import Testing
 
 @testable import Proxy
+import WireFormats
 
 /// The Ollama-native API through the balancer: the same placement as `/v1`, Ollama's own bytes and errors.
 @Suite struct OllamaAPITests {

@@ -3,6 +3,7 @@ import HTTP1
 import Testing
 
 @testable import Proxy
+import WireFormats
 
 /// `/v1/models`, `/v1/embeddings` and `/v1/completions` in OpenAI's shapes, served by the farm.
 @Suite struct OpenAIEndpointsTests {

@@ -4,6 +4,7 @@ import OllamaSimulator
 import Testing
 
 @testable import Proxy
+import WireFormats
 
 /// Keys stored as hashes, the admin key on operator routes, and no secret in any output.
 @Suite struct SecurityTests {

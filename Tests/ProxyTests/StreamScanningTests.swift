@@ -2,6 +2,7 @@ import Balancer
 import Testing
 
 @testable import Proxy
+import WireFormats
 
 /// The relay's reading of upstream answers: value boundaries, final/error chunks and usage must
 /// come out the same whatever valid JSON layout and chunking the upstream uses.

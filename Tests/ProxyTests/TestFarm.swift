@@ -5,6 +5,7 @@ import Synchronization
 import Testing
 
 @testable import Proxy
+import WireFormats
 
 /// Simulated Ollama nodes behind a real TensorWall gateway, everything on loopback port 0.
 final class TestFarm: Sendable {

@@ -2,6 +2,7 @@ import Balancer
 import Testing
 
 @testable import Proxy
+import WireFormats
 
 @Suite struct ChatRequestTranslationTests {
     func translate(_ json: String) throws -> ChatRequestTranslation {

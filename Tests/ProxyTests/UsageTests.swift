@@ -4,6 +4,7 @@ import HTTP1
 import Testing
 
 @testable import Proxy
+import WireFormats
 
 /// Usage by key, model and node: in `/metrics`, in `/status` and in the usage log.
 @Suite struct UsageTests {

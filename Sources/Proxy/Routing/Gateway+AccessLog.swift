@@ -1,4 +1,5 @@
 import HTTP1
+import WireFormats
 
 extension Gateway {
     /// The one line per request (key name, model, node, status, time to first token, duration,

@@ -3,7 +3,12 @@
 /// several lines, or several on one line. A value ends where its outermost bracket closes, found
 /// by tracking strings and nesting byte by byte; newlines decide nothing. Pieces may split a
 /// value anywhere, even inside an escape; the unfinished value is kept for the next piece.
-struct JSONStreamSplitter {
+public struct JSONStreamSplitter: Sendable {
+    /// A value grew past `maxValueBytes` without ending: the sender is broken or hostile.
+    public struct OverlongValue: Error, CustomStringConvertible {
+        public var description: String { "upstream sent an overlong JSON value" }
+    }
+
     private var pending = [UInt8]()
     /// Scanner state carried from one piece to the next, so held bytes are never scanned twice.
     private var depth = 0
@@ -15,10 +20,12 @@ struct JSONStreamSplitter {
     private var inScalar = false
     private var scanned = 0
 
-    static let maxValueBytes = 16 * 1024 * 1024
+    public init() {}
+
+    public static let maxValueBytes = 16 * 1024 * 1024
 
     /// The values completed by `piece`, in order, as slices of one buffer.
-    mutating func values(in piece: [UInt8]) throws(APIError) -> [ArraySlice<UInt8>] {
+    public mutating func values(in piece: [UInt8]) throws(OverlongValue) -> [ArraySlice<UInt8>] {
         let buffer: [UInt8]
         if pending.isEmpty {
             buffer = piece
@@ -84,7 +91,7 @@ struct JSONStreamSplitter {
         }
         // A scalar string ends at its closing quote, which the loop above leaves to the next whitespace.
         let rest = buffer.count - consumed
-        guard rest <= Self.maxValueBytes else { throw APIError(status: 502, "upstream sent an overlong JSON value") }
+        guard rest <= Self.maxValueBytes else { throw OverlongValue() }
         if consumed == buffer.count {
             pending = []
             scanned = 0
@@ -100,7 +107,7 @@ struct JSONStreamSplitter {
     var hasPartialValue: Bool { valueStart != nil }
 
     /// Whatever value is left unfinished at the end of the stream (a scalar has no closing byte).
-    mutating func remainder() -> ArraySlice<UInt8>? {
+    public mutating func remainder() -> ArraySlice<UInt8>? {
         defer {
             pending = []
             scanned = 0
@@ -115,7 +122,7 @@ struct JSONStreamSplitter {
     }
 
     @inline(__always)
-    static func isWhitespace(_ byte: UInt8) -> Bool {
+    public static func isWhitespace(_ byte: UInt8) -> Bool {
         byte == 0x20 || byte == 0x0A || byte == 0x0D || byte == 0x09
     }
 }

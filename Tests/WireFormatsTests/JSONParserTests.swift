@@ -1,6 +1,6 @@
 import Testing
 
-@testable import Balancer
+@testable import WireFormats
 
 @Suite struct JSONParserTests {
     @Test func parsesAndKeepsKeyOrder() throws {
