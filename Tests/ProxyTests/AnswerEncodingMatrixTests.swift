@@ -9,7 +9,7 @@ import WireFormats
 /// Every endpoint through TensorWall against nodes that write valid JSON in other layouts than
 /// Go's (spaced, pretty, reordered, unicode-escaped, CRLF, a byte per chunk): streams must end
 /// cleanly with usage counted and no ejection, and whole answers must come through intact.
-@Suite struct AnswerEncodingMatrixTests {
+@Suite(.stopsFarms) struct AnswerEncodingMatrixTests {
     func sample(_ metrics: String, _ prefix: String) -> Double? {
         metrics.split(separator: "\n").first { $0.hasPrefix(prefix + " ") }.flatMap { Double($0.split(separator: " ").last ?? "") }
     }
@@ -25,7 +25,6 @@ import WireFormats
     @Test(arguments: AnswerEncoding.allCases)
     func nativeStreamsEndCleanlyWithUsageCounted(encoding: AnswerEncoding) async throws {
         let farm = try await TestFarm.start([.init(preload: ["llama3.2"], encoding: encoding)]) { $0.outlier.consecutiveFailures = 1 }
-        defer { Task { await farm.stop() } }
         try await farm.waitUntilAllHealthy()
         for path in ["/api/chat", "/api/generate"] {
             let body =
@@ -50,7 +49,6 @@ import WireFormats
         let farm = try await TestFarm.start([
             .init(models: ["llama3.2", "nomic-embed-text"], preload: ["llama3.2"], registry: ["qwen2.5"], encoding: encoding)
         ])
-        defer { Task { await farm.stop() } }
         try await farm.waitUntilAllHealthy()
         let chat = try await farm.json(
             "POST", "/api/chat", body: #"{"model":"llama3.2","messages":[{"role":"user","content":"Hello!"}],"stream":false}"#)
@@ -72,7 +70,6 @@ import WireFormats
     @Test(arguments: AnswerEncoding.allCases)
     func openAIAnswersAreTranslatedWhole(encoding: AnswerEncoding) async throws {
         let farm = try await TestFarm.start([.init(preload: ["llama3.2"], encoding: encoding)])
-        defer { Task { await farm.stop() } }
         try await farm.waitUntilAllHealthy()
         let whole = try await farm.chat()
         #expect(whole.status == 200)

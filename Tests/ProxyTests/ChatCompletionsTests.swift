@@ -7,10 +7,9 @@ import Testing
 import WireFormats
 
 /// The OpenAI chat API through TensorWall, checked on the wire.
-@Suite struct ChatCompletionsTests {
+@Suite(.stopsFarms) struct ChatCompletionsTests {
     @Test func answersInOpenAIShapeWithUsage() async throws {
         let farm = try await TestFarm.start([.init(preload: ["llama3.2"])])
-        defer { Task { await farm.stop() } }
         try await farm.waitUntilAllHealthy()
         let answer = try await farm.json(
             "POST", "/v1/chat/completions", body: #"{"model":"ollama/llama3.2","messages":[{"role":"user","content":"Hello!"}]}"#)
@@ -33,7 +32,6 @@ import WireFormats
 
     @Test func translatesFieldsAndVisionPartsForOllama() async throws {
         let farm = try await TestFarm.start([.init(models: ["llava"])])
-        defer { Task { await farm.stop() } }
         try await farm.waitUntilAllHealthy()
         let body = """
             {"model":"ollama/llava","max_tokens":3,"temperature":0.2,"top_p":0.9,"stop":"END","seed":42,
@@ -60,7 +58,6 @@ import WireFormats
 
     @Test func streamsEventByEventNotBufferedToTheEnd() async throws {
         let farm = try await TestFarm.start([.init(preload: ["llama3.2"])])
-        defer { Task { await farm.stop() } }
         try await farm.waitUntilAllHealthy()
         farm.nodes[0].holdStreams(true)  // the node sends one token, then waits
         let response = try await farm.request(
@@ -93,7 +90,6 @@ import WireFormats
 
     @Test func aStreamThatBreaksMidwayEndsWithAnErrorEventAndNoDone() async throws {
         let farm = try await TestFarm.start([.init(preload: ["llama3.2"])])
-        defer { Task { await farm.stop() } }
         try await farm.waitUntilAllHealthy()
         farm.nodes[0].setFault(.dropMidStream)
         let response = try await farm.request(
@@ -122,7 +118,6 @@ import WireFormats
     ])
     func badInputGetsOpenAIErrors(body: String, status: Int, type: String) async throws {
         let farm = try await TestFarm.start([.init()])
-        defer { Task { await farm.stop() } }
         try await farm.waitUntilAllHealthy()
         let answer = try await farm.json("POST", "/v1/chat/completions", body: body)
         #expect(answer.status == status)
@@ -132,7 +127,6 @@ import WireFormats
 
     @Test func wrongOrMissingKeysGet401() async throws {
         let farm = try await TestFarm.start([.init()])
-        defer { Task { await farm.stop() } }
         let body = #"{"model":"llama3.2","messages":[{"role":"user","content":"x"}]}"#
         for headers: HTTPHeaders in [
             ["X-API-Key": "gw_wrong"], ["Authorization": "Bearer gw_wrong"], [:], ["Authorization": "Basic Zm9vOmJhcg=="],
@@ -150,7 +144,6 @@ import WireFormats
 
     @Test func wrongMethodsAndUnknownPathsAreRefusedInTheRightFormat() async throws {
         let farm = try await TestFarm.start([.init()])
-        defer { Task { await farm.stop() } }
         let get = try await farm.json("GET", "/v1/chat/completions")
         #expect(get.status == 405)
         Self.expectOpenAIError(get.body, type: "invalid_request_error")
@@ -161,7 +154,6 @@ import WireFormats
 
     @Test func oversizedBodiesOnV1Get413InOpenAIShape() async throws {
         let farm = try await TestFarm.start([.init()])
-        defer { Task { await farm.stop() } }
         let huge = String(repeating: "x", count: 65 * 1024 * 1024)
         let response = try await farm.request("POST", "/v1/chat/completions", body: huge)
         #expect(response.status == 413)
@@ -177,10 +169,9 @@ import WireFormats
     }
 }
 
-@Suite struct StatusTests {
+@Suite(.stopsFarms) struct StatusTests {
     @Test func statusShowsEachNodesHealthModelsAndInFlight() async throws {
         let farm = try await TestFarm.start([.init(preload: ["llama3.2"]), .init(models: ["mistral"])])
-        defer { Task { await farm.stop() } }
         try await farm.waitUntilAllHealthy()
         farm.nodes[0].holdStreams(true)
         let held = try await farm.request(
@@ -205,7 +196,6 @@ import WireFormats
 
     @Test func healthzAnswersWhateverTheNodesState() async throws {
         let farm = try await TestFarm.start([.init()])
-        defer { Task { await farm.stop() } }
         farm.nodes[0].stop()
         let answer = try await farm.json("GET", "/healthz")
         #expect(answer.status == 200)
@@ -214,7 +204,6 @@ import WireFormats
 
     @Test func statusCarriesNoSecrets() async throws {
         let farm = try await TestFarm.start([.init()])
-        defer { Task { await farm.stop() } }
         try await farm.waitUntilAllHealthy()
         let response = try await farm.request("GET", "/status")
         let text = String(decoding: try await response.collect(), as: UTF8.self)

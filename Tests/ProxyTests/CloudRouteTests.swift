@@ -7,7 +7,7 @@ import Testing
 
 /// Routes and cloud fallback. The "cloud" is a simulated node's OpenAI-compatible endpoint on loopback
 /// (URLSession cannot be told to trust a self-signed certificate, so the test speaks plain HTTP).
-@Suite struct CloudRouteTests {
+@Suite(.stopsFarms) struct CloudRouteTests {
     static let secret = "sk-test-cloud-secret-1234567890"
 
     /// A farm node with llama3.1:70b, a cloud serving gpt-4, and the seed's hybrid route.
@@ -42,11 +42,7 @@ import Testing
 
     @Test func theRouteIsServedByTheFarmWhilePriorityZeroCanServe() async throws {
         let (farm, cloud) = try await hybridFarm()
-        defer {
-            Task {
-                await farm.stop(); cloud.stop()
-            }
-        }
+        Teardown.add { cloud.stop() }
         for _ in 0..<5 { #expect(try await farm.chat("gpt-4").status == 200) }
         #expect(farm.nodes[0].requestCount("/api/chat") == 5)
         #expect(farm.nodes[0].lastBody("/api/chat")?["model"] == "llama3.1:70b")
@@ -56,11 +52,7 @@ import Testing
     @Test func priorityOneCloudServesWhenPriorityZeroCannot() async throws {
         let logs = LogCapture()
         let (farm, cloud) = try await hybridFarm(logs: logs)
-        defer {
-            Task {
-                await farm.stop(); cloud.stop()
-            }
-        }
+        Teardown.add { cloud.stop() }
         farm.nodes[0].stop()
         #expect(await farm.eventually { await farm.health(of: 0) == .unhealthy })
         let answer = try await farm.chat("gpt-4")
@@ -89,11 +81,7 @@ import Testing
 
     @Test func aNodeFailingBeforeTheFirstByteFallsThroughToTheCloud() async throws {
         let (farm, cloud) = try await hybridFarm()
-        defer {
-            Task {
-                await farm.stop(); cloud.stop()
-            }
-        }
+        Teardown.add { cloud.stop() }
         farm.nodes[0].setFault(.error500)
         #expect(try await farm.chat("gpt-4").status == 200)
         #expect(farm.nodes[0].requestCount("/api/chat") == 1)
@@ -102,11 +90,7 @@ import Testing
 
     @Test func aMissingCloudKeyIsReportedByVariableName() async throws {
         let (farm, cloud) = try await hybridFarm(keySet: false)
-        defer {
-            Task {
-                await farm.stop(); cloud.stop()
-            }
-        }
+        Teardown.add { cloud.stop() }
         farm.nodes[0].stop()
         #expect(await farm.eventually { await farm.health(of: 0) == .unhealthy })
         let answer = try await farm.chat("gpt-4")
@@ -117,11 +101,7 @@ import Testing
 
     @Test func weightedSendsSomeTrafficToTheCloudEvenWhileTheFarmServes() async throws {
         let (farm, cloud) = try await hybridFarm(strategy: .weighted)
-        defer {
-            Task {
-                await farm.stop(); cloud.stop()
-            }
-        }
+        Teardown.add { cloud.stop() }
         for _ in 0..<60 { #expect(try await farm.chat("gpt-4").status == 200) }
         let toCloud = cloud.requestCount("/v1/chat/completions")
         #expect((3...25).contains(toCloud), "\(toCloud) of 60 went to the cloud; about 12 expected")
@@ -131,11 +111,7 @@ import Testing
     @Test func aCloudStreamCutMidWayEndsInAnErrorAndCountsAsFailed() async throws {
         let logs = LogCapture()
         let (farm, cloud) = try await hybridFarm(logs: logs)
-        defer {
-            Task {
-                await farm.stop(); cloud.stop()
-            }
-        }
+        Teardown.add { cloud.stop() }
         farm.nodes[0].stop()
         #expect(await farm.eventually { await farm.health(of: 0) == .unhealthy })
         cloud.setFault(.dropMidStream)

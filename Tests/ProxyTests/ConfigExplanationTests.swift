@@ -3,7 +3,7 @@ import Testing
 
 @testable import Proxy
 
-@Suite struct ConfigExplanationTests {
+@Suite(.stopsFarms) struct ConfigExplanationTests {
     @Test func explainsTheEffectiveSettingsWithoutSecrets() throws {
         let config = try ClusterConfig.parse(
             Array(

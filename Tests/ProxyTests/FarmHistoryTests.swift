@@ -4,7 +4,7 @@ import Testing
 @testable import Proxy
 
 /// The status page's history: a fixed ring of samples with per-interval rates and percentiles.
-@Suite struct FarmHistoryTests {
+@Suite(.stopsFarms) struct FarmHistoryTests {
     @Test func samplesCarryIntervalRatesAndPercentilesAndTheRingStaysBounded() {
         let history = FarmHistory()
         for index in 1...10 { history.record(ttftSeconds: Double(index) / 10) }  // 0.1 ... 1.0 s

@@ -7,7 +7,7 @@ import WireFormats
 
 /// `docs/grafana-dashboard.json` is valid JSON whose every panel query names a series that a
 /// running TensorWall serves on `/metrics`.
-@Suite struct GrafanaDashboardTests {
+@Suite(.stopsFarms) struct GrafanaDashboardTests {
     static let dashboardPath = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent("docs/grafana-dashboard.json").path
 
@@ -20,7 +20,6 @@ import WireFormats
         #expect(expressions.count >= panels.count)
 
         let farm = try await TestFarm.start([.init(preload: ["llama3.2"])]) { $0.nodes[0].vramGB = 16 }
-        defer { Task { await farm.stop() } }
         try await farm.waitUntilAllHealthy()
         #expect(try await farm.chat().status == 200)
         let metrics = try await farm.text("GET", "/metrics", headers: [:]).body

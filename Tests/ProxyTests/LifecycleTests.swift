@@ -6,12 +6,11 @@ import Testing
 @testable import Proxy
 
 /// SIGTERM's drain: no new connections, requests in flight finish, a deadline bounds the wait.
-@Suite struct LifecycleTests {
+@Suite(.stopsFarms) struct LifecycleTests {
     static let streamingChat = #"{"model":"llama3.2","messages":[{"role":"user","content":"hi"}],"stream":true}"#
 
     @Test func drainingLetsAStreamInFlightFinishAndRefusesNewConnections() async throws {
         let farm = try await TestFarm.start([.init(preload: ["llama3.2"])])
-        defer { Task { await farm.stop() } }
         try await farm.waitUntilAllHealthy()
         farm.nodes[0].holdStreams(true)
         var events = EventReader(try await farm.request("POST", "/v1/chat/completions", body: Self.streamingChat))
@@ -33,7 +32,6 @@ import Testing
 
     @Test func theDrainDeadlineBoundsTheWait() async throws {
         let farm = try await TestFarm.start([.init(preload: ["llama3.2"])]) { $0.timeouts.drainMs = 100 }
-        defer { Task { await farm.stop() } }
         try await farm.waitUntilAllHealthy()
         farm.nodes[0].holdStreams(true)
         var events = EventReader(try await farm.request("POST", "/v1/chat/completions", body: Self.streamingChat))
@@ -48,7 +46,7 @@ import Testing
     }
 }
 
-@Suite struct ReloadTests {
+@Suite(.stopsFarms) struct ReloadTests {
     @Test func aReloadSwapsNodesAndKeysWithoutDroppingAStreamInFlight() async throws {
         var extraConfiguration = SimulatorConfiguration(name: "extra", models: [SimulatedModel("mistral", sizeGB: 2)])
         extraConfiguration.timeScale = 0.001
@@ -56,12 +54,7 @@ import Testing
         let extra = OllamaSimulator(extraConfiguration)  // runs, but is not in the first config
         try extra.start()
         let farm = try await TestFarm.start([.init(preload: ["llama3.2"])])
-        defer {
-            Task {
-                await farm.stop()
-                extra.stop()
-            }
-        }
+        Teardown.add { extra.stop() }
         try await farm.waitUntilAllHealthy()
         #expect(try await farm.chat("mistral").status == 404)
         farm.nodes[0].holdStreams(true)
@@ -85,12 +78,11 @@ import Testing
 
 /// A reload keeps what TensorWall knows about every node whose name and URL stay: slots in flight,
 /// learned times and ejections. Before, a reload built new node actors, so a busy GPU looked idle.
-@Suite struct ReloadKeepsNodeStateTests {
+@Suite(.stopsFarms) struct ReloadKeepsNodeStateTests {
     static let streamingChat = LifecycleTests.streamingChat
 
     @Test func aNodeWithOneFreeSlotGetsOneRequestRightAfterAReload() async throws {
         let farm = try await TestFarm.start([.init(preload: ["llama3.2"], maxParallel: 2)])
-        defer { Task { await farm.stop() } }
         try await farm.waitUntilAllHealthy()
         farm.nodes[0].holdStreams(true)
         var first = EventReader(try await farm.request("POST", "/v1/chat/completions", body: Self.streamingChat))
@@ -126,7 +118,6 @@ import Testing
     @Test func anEditedFileKeepsLearnedTimesAndEjectionsOfUnchangedNodes() async throws {
         let warm = TestFarm.NodeSpec(preload: ["llama3.2"])
         let farm = try await TestFarm.start([warm, warm]) { $0.outlier.consecutiveFailures = 1 }
-        defer { Task { await farm.stop() } }
         try await farm.waitUntilAllHealthy()
         let model = try #require(ModelName("llama3.2"))
         farm.nodes[1].setFault(.error500)
@@ -164,7 +155,6 @@ import Testing
     @Test func aNodeMovedToAnotherURLStartsUnknownAndARemovedOneGetsNoRequests() async throws {
         let warm = TestFarm.NodeSpec(preload: ["llama3.2"])
         let farm = try await TestFarm.start([warm, warm])
-        defer { Task { await farm.stop() } }
         try await farm.waitUntilAllHealthy()
         let old = farm.gateway.cluster.nodes
         var edited = farm.gateway.config

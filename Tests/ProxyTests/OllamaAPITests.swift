@@ -6,10 +6,9 @@ import Testing
 import WireFormats
 
 /// The Ollama-native API through the balancer: the same placement as `/v1`, Ollama's own bytes and errors.
-@Suite struct OllamaAPITests {
+@Suite(.stopsFarms) struct OllamaAPITests {
     @Test func nativeChatStreamsNDJSONFromTheWarmNodeUntouched() async throws {
         let farm = try await TestFarm.start([.init(), .init(preload: ["llama3.2"])])
-        defer { Task { await farm.stop() } }
         try await farm.waitUntilAllHealthy()
         let answer = try await farm.text("POST", "/api/chat", body: #"{"model":"llama3.2","messages":[{"role":"user","content":"hi"}]}"#)
         #expect(answer.status == 200)
@@ -25,7 +24,6 @@ import WireFormats
 
     @Test func nativeGenerateWithoutStreamingIsOneObject() async throws {
         let farm = try await TestFarm.start([.init(preload: ["llama3.2"])])
-        defer { Task { await farm.stop() } }
         try await farm.waitUntilAllHealthy()
         let answer = try await farm.json("POST", "/api/generate", body: #"{"model":"llama3.2","prompt":"Why?","stream":false}"#)
         #expect(answer.status == 200)
@@ -44,7 +42,6 @@ import WireFormats
     ])
     func nativeErrorsAreOllamasOwn(path: String, body: String, status: Int, message: String) async throws {
         let farm = try await TestFarm.start([.init()])
-        defer { Task { await farm.stop() } }
         try await farm.waitUntilAllHealthy()
         let answer = try await farm.json("POST", path, body: body)
         #expect(answer.status == status)
@@ -53,7 +50,6 @@ import WireFormats
 
     @Test func nativeRoutesNeedAGatewayKey() async throws {
         let farm = try await TestFarm.start([.init()])
-        defer { Task { await farm.stop() } }
         let answer = try await farm.json("GET", "/api/tags", headers: [:])
         #expect(answer.status == 401)
         #expect(answer.body["error"]?.stringValue?.contains("API key") == true)
@@ -66,7 +62,6 @@ import WireFormats
 
     @Test func embedIsPlacedAndPassedThrough() async throws {
         let farm = try await TestFarm.start([.init(models: ["nomic-embed-text"])])
-        defer { Task { await farm.stop() } }
         try await farm.waitUntilAllHealthy()
         let answer = try await farm.json("POST", "/api/embed", body: #"{"model":"nomic-embed-text","input":["a","b"]}"#)
         #expect(answer.status == 200)
@@ -79,7 +74,6 @@ import WireFormats
         let farm = try await TestFarm.start([
             .init(models: ["llama3.2", "mistral"], preload: ["llama3.2"]), .init(models: ["llama3.2", "qwen2.5"], preload: ["llama3.2"]),
         ])
-        defer { Task { await farm.stop() } }
         try await farm.waitUntilAllHealthy()
         let tags = try await farm.json("GET", "/api/tags").body["models"]?.arrayValue?.compactMap { $0["name"]?.stringValue }
         #expect(tags?.sorted() == ["llama3.2:latest", "mistral:latest", "qwen2.5:latest"])
@@ -89,14 +83,12 @@ import WireFormats
 
     @Test func versionIsTheOldestNodes() async throws {
         let farm = try await TestFarm.start([.init(version: "0.12.10"), .init(version: "0.12.9")])
-        defer { Task { await farm.stop() } }
         try await farm.waitUntilAllHealthy()
         #expect(try await farm.json("GET", "/api/version").body == ["version": "0.12.9"])
     }
 
     @Test func showAsksANodeThatHasTheModel() async throws {
         let farm = try await TestFarm.start([.init(models: ["mistral"]), .init(models: ["llama3.2"])])
-        defer { Task { await farm.stop() } }
         try await farm.waitUntilAllHealthy()
         let shown = try await farm.json("POST", "/api/show", body: #"{"model":"llama3.2"}"#)
         #expect(shown.status == 200)
@@ -111,7 +103,6 @@ import WireFormats
     @Test func pullGoesToEveryHealthyNodeWithProgressPerNode() async throws {
         let spec = TestFarm.NodeSpec(registry: ["phi3"])
         let farm = try await TestFarm.start([spec, spec])
-        defer { Task { await farm.stop() } }
         try await farm.waitUntilAllHealthy()
         let answer = try await farm.text("POST", "/api/pull", body: #"{"model":"phi3"}"#)
         let lines = answer.body.split(separator: "\n").compactMap { try? JSONParser.parse(Array($0.utf8)) }
@@ -124,7 +115,6 @@ import WireFormats
     @Test func pullToANamedNodeAndAFailedPull() async throws {
         let spec = TestFarm.NodeSpec(registry: ["phi3"])
         let farm = try await TestFarm.start([spec, spec])
-        defer { Task { await farm.stop() } }
         try await farm.waitUntilAllHealthy()
         let one = try await farm.json("POST", "/api/pull", body: #"{"model":"phi3","node":"node1","stream":false}"#)
         #expect(one.body == ["status": "success"])
@@ -139,10 +129,9 @@ import WireFormats
     }
 }
 
-@Suite struct OllamaAPIFailureTests {
+@Suite(.stopsFarms) struct OllamaAPIFailureTests {
     @Test func aNativeStreamThatBreaksEndsWithAnErrorLineAndNoDone() async throws {
         let farm = try await TestFarm.start([.init(preload: ["llama3.2"])])
-        defer { Task { await farm.stop() } }
         try await farm.waitUntilAllHealthy()
         farm.nodes[0].setFault(.dropMidStream)
         let answer = try await farm.text("POST", "/api/chat", body: #"{"model":"llama3.2","messages":[{"role":"user","content":"hi"}]}"#)
@@ -156,7 +145,6 @@ import WireFormats
     @Test func aNativeRequestIsRetriedOnAnotherNodeBeforeItsFirstByte() async throws {
         let warm = TestFarm.NodeSpec(preload: ["llama3.2"])
         let farm = try await TestFarm.start([warm, warm])
-        defer { Task { await farm.stop() } }
         try await farm.waitUntilAllHealthy()
         farm.nodes[0].setFault(.error500)
         farm.nodes[1].setFault(.error500)

@@ -6,13 +6,12 @@ import Testing
 import WireFormats
 
 /// `/v1/models`, `/v1/embeddings` and `/v1/completions` in OpenAI's shapes, served by the farm.
-@Suite struct OpenAIEndpointsTests {
+@Suite(.stopsFarms) struct OpenAIEndpointsTests {
     @Test func modelsListsTheFarmCloudEndpointsAndRoutes() async throws {
         let farm = try await TestFarm.start([.init(models: ["llama3.2", "mistral"]), .init(models: ["llama3.2"])]) { config in
             config.cloud = [.init(name: "openai", url: "https://api.openai.com/v1", apiKeyEnv: "OPENAI_API_KEY", models: ["gpt-4o"])]
             config.routes = ["gpt-4": [.init(target: "ollama/llama3.2", weight: 100, priority: 0)]]
         }
-        defer { Task { await farm.stop() } }
         try await farm.waitUntilAllHealthy()
         let list = try await farm.json("GET", "/v1/models")
         #expect(list.body["object"] == "list")
@@ -29,7 +28,6 @@ import WireFormats
 
     @Test func embeddingsAsFloatsAndAsBase64() async throws {
         let farm = try await TestFarm.start([.init(models: ["nomic-embed-text"])])
-        defer { Task { await farm.stop() } }
         try await farm.waitUntilAllHealthy()
         let floats = try await farm.json("POST", "/v1/embeddings", body: #"{"model":"nomic-embed-text","input":["a","b"]}"#)
         #expect(floats.status == 200)
@@ -56,7 +54,6 @@ import WireFormats
 
     @Test func completionsPlainAndStreamed() async throws {
         let farm = try await TestFarm.start([.init(preload: ["llama3.2"])])
-        defer { Task { await farm.stop() } }
         try await farm.waitUntilAllHealthy()
         let plain = try await farm.json("POST", "/v1/completions", body: #"{"model":"llama3.2","prompt":"Say hi","max_tokens":3}"#)
         #expect(plain.status == 200)

@@ -5,12 +5,11 @@ import Testing
 @testable import Proxy
 
 /// Failures on proxied requests eject a node even while its probes pass; "server busy" does not.
-@Suite struct PassiveHealthTests {
+@Suite(.stopsFarms) struct PassiveHealthTests {
     @Test func aNodeFailingRequestsIsEjectedWhileItsProbesStillPass() async throws {
         let logs = LogCapture()
         let warm = TestFarm.NodeSpec(preload: ["llama3.2"])
         let farm = try await TestFarm.start([warm, warm], logs: logs)
-        defer { Task { await farm.stop() } }
         try await farm.waitUntilAllHealthy()
         farm.nodes[0].setFault(.error500)  // inference fails, /api/tags and /api/ps still answer
         // Placement breaks ties at random, so send until node 0 has failed three times; each
@@ -31,7 +30,6 @@ import Testing
     @Test func serverBusyCoolsANodeDownWithoutEjectingIt() async throws {
         let warm = TestFarm.NodeSpec(preload: ["llama3.2"])
         let farm = try await TestFarm.start([warm, warm]) { $0.outlier.busyCooldownMs = 200 }
-        defer { Task { await farm.stop() } }
         try await farm.waitUntilAllHealthy()
         farm.nodes[0].setFault(.busy503)
         for _ in 0..<10 { #expect(try await farm.chat().status == 200) }
@@ -46,7 +44,6 @@ import Testing
     @Test func retriesStopAtMaxRetries() async throws {
         let warm = TestFarm.NodeSpec(preload: ["llama3.2"])
         let farm = try await TestFarm.start([warm, warm, warm]) { $0.maxRetries = 1 }
-        defer { Task { await farm.stop() } }
         try await farm.waitUntilAllHealthy()
         for node in farm.nodes { node.setFault(.error500) }
         let answer = try await farm.chat()

@@ -6,7 +6,7 @@ import Testing
 @testable import Proxy
 
 /// Placement rules from the placement issue, shown over real HTTP against simulated nodes.
-@Suite struct PlacementTests {
+@Suite(.stopsFarms) struct PlacementTests {
     static let chat = #"{"model":"llama3.2","messages":[{"role":"user","content":"hi"}]}"#
     static let streamingChat = #"{"model":"llama3.2","messages":[{"role":"user","content":"hi"}],"stream":true}"#
 
@@ -14,7 +14,6 @@ import Testing
         // Cold loads take 200 simulated s per GB: 0.4 s real for the 2 GB model.
         let slow = TestFarm.NodeSpec(loadSecondsPerGB: 200)
         let farm = try await TestFarm.start([slow, slow])
-        defer { Task { await farm.stop() } }
         try await farm.waitUntilAllHealthy()
         async let first = farm.chat()
         #expect(await farm.eventually { await farm.gateway.cluster.snapshots().contains { !$0.loading.isEmpty } })
@@ -31,7 +30,6 @@ import Testing
 
     @Test func aBusyWarmNodeWithQuickAnswersIsWaitedForInsteadOfLoadingElsewhere() async throws {
         let farm = try await TestFarm.start([.init(preload: ["llama3.2"], maxParallel: 1), .init()])
-        defer { Task { await farm.stop() } }
         try await farm.waitUntilAllHealthy()
         for _ in 0..<3 { #expect(try await farm.chat().status == 200) }  // node 0 shows it answers in milliseconds
         farm.nodes[0].holdStreams(true)
@@ -51,7 +49,6 @@ import Testing
     @Test func aBusyWarmNodeWithSlowAnswersLosesToAColdLoadOnAnIdleNode() async throws {
         // Nothing measured yet: a slot on node 0 is expected to take 5 s, a cold load on node 1 about 3 s.
         let farm = try await TestFarm.start([.init(preload: ["llama3.2"], maxParallel: 1), .init()])
-        defer { Task { await farm.stop() } }
         try await farm.waitUntilAllHealthy()
         farm.nodes[0].holdStreams(true)
         let held = try await farm.request("POST", "/v1/chat/completions", body: Self.streamingChat)
@@ -68,7 +65,6 @@ import Testing
         let farm = try await TestFarm.start([.init(preload: ["llama3.2"], maxParallel: 1)]) {
             $0.queue = .init(maxLength: 1, maxWaitMs: 10_000)
         }
-        defer { Task { await farm.stop() } }
         try await farm.waitUntilAllHealthy()
         farm.nodes[0].holdStreams(true)
         let held = try await farm.request("POST", "/v1/chat/completions", body: Self.streamingChat)
@@ -91,7 +87,6 @@ import Testing
         let farm = try await TestFarm.start([.init(preload: ["llama3.2"], maxParallel: 1, tokensPerSecond: 0.5)]) {
             $0.queue = .init(maxLength: 4, maxWaitMs: 5)
         }
-        defer { Task { await farm.stop() } }
         try await farm.waitUntilAllHealthy()
         #expect(try await farm.chat().status == 200)  // the service time is measured
         farm.nodes[0].holdStreams(true)
@@ -114,7 +109,6 @@ import Testing
         let farm = try await TestFarm.start([.init(preload: ["llama3.2"], maxParallel: 1)]) {
             $0.queue = .init(maxLength: 4, maxWaitMs: 100)
         }
-        defer { Task { await farm.stop() } }
         try await farm.waitUntilAllHealthy()
         farm.nodes[0].holdStreams(true)
         let held = try await farm.request("POST", "/v1/chat/completions", body: Self.streamingChat)
@@ -130,7 +124,6 @@ import Testing
     @Test func aConversationsNextTurnGoesToTheNodeThatServedItsLastTurn() async throws {
         let warm = TestFarm.NodeSpec(preload: ["llama3.2"], maxParallel: 4)
         let farm = try await TestFarm.start([warm, warm, warm])
-        defer { Task { await farm.stop() } }
         try await farm.waitUntilAllHealthy()
         for conversation in 0..<6 {
             let before = farm.nodes.map { $0.requestCount("/api/chat") }
@@ -149,7 +142,6 @@ import Testing
 
     @Test func keepAliveIsPassedThroughAndDefaultedFromTheConfig() async throws {
         let farm = try await TestFarm.start([.init(preload: ["llama3.2"])]) { $0.keepAlive = "30m" }
-        defer { Task { await farm.stop() } }
         try await farm.waitUntilAllHealthy()
         _ = try await farm.chat()
         #expect(farm.nodes[0].lastBody("/api/chat")?["keep_alive"] == "30m")
@@ -158,11 +150,10 @@ import Testing
     }
 }
 
-@Suite struct WarmListTests {
+@Suite(.stopsFarms) struct WarmListTests {
     @Test func warmModelsArePreloadedOnTheRequestedNumberOfNodesAndRewarmedAfterEviction() async throws {
         let spec = TestFarm.NodeSpec(models: ["llama3.2", "mistral"])
         let farm = try await TestFarm.start([spec, spec, spec]) { $0.warm = ["llama3.2": 2] }
-        defer { Task { await farm.stop() } }
         func loadedCount() async -> Int {
             var count = 0
             for node in farm.nodes where await node.loadedModelNames().contains("llama3.2:latest") { count += 1 }

@@ -5,7 +5,7 @@ import Testing
 @testable import Proxy
 
 /// A model whose requests queue on its one warm node gets a copy loaded into free VRAM elsewhere.
-@Suite struct ReplicationTests {
+@Suite(.stopsFarms) struct ReplicationTests {
     static let chat = #"{"model":"llama3.2","messages":[{"role":"user","content":"hi"}]}"#
     static let streamingChat = #"{"model":"llama3.2","stream":true,"messages":[{"role":"user","content":"hi"}]}"#
 
@@ -28,7 +28,6 @@ import Testing
     @Test func aQueuedRequestMovesToTheNewCopyOnceItIsWarm() async throws {
         let (farm, held) = try await queueBehindAHeldStream(replicate: true)
         var events = held
-        defer { Task { await farm.stop() } }
         #expect(await farm.eventually { await farm.nodes[1].loadedModelNames() == ["llama3.2:latest"] })
         #expect(farm.nodes[1].lastBody("/api/generate")?["prompt"] == "")  // a preload, not a client's request
         // Node 0 is still held: the queued request is served by the new copy on node 1.
@@ -42,7 +41,6 @@ import Testing
     @Test func withReplicationOffNoCopyIsLoaded() async throws {
         let (farm, held) = try await queueBehindAHeldStream(replicate: false)
         var events = held
-        defer { Task { await farm.stop() } }
         #expect(await farm.eventually { farm.gateway.cluster.queuedRequests(ModelName("llama3.2")!) == 1 })
         try await Task.sleep(for: .milliseconds(300))  // six probe rounds
         #expect(await farm.nodes[1].loadedModelNames() == [])
@@ -59,7 +57,6 @@ import Testing
             config.stateFile = path
             for index in config.nodes.indices { config.nodes[index].vramGB = 16 }
         }
-        defer { Task { await farm.stop() } }
         // No request has come: both nodes load a copy, each its own, at the same time.
         #expect(
             await farm.eventually {

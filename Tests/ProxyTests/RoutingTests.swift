@@ -6,10 +6,9 @@ import Testing
 @testable import Proxy
 
 /// Placement as seen on the wire: which simulated node each request reached.
-@Suite struct RoutingTests {
+@Suite(.stopsFarms) struct RoutingTests {
     @Test func requestsGoToTheNodeThatHasTheModelLoaded() async throws {
         let farm = try await TestFarm.start([.init(), .init(preload: ["llama3.2"])])
-        defer { Task { await farm.stop() } }
         try await farm.waitUntilAllHealthy()
         for _ in 0..<8 {
             let answer = try await farm.chat()
@@ -22,7 +21,6 @@ import Testing
 
     @Test func aWarmNodeWithoutAFreeSlotIsPassedOver() async throws {
         let farm = try await TestFarm.start([.init(), .init(preload: ["llama3.2"], maxParallel: 1)])
-        defer { Task { await farm.stop() } }
         try await farm.waitUntilAllHealthy()
         farm.nodes[1].holdStreams(true)
         let held = try await farm.request(
@@ -41,7 +39,6 @@ import Testing
 
     @Test func aStoppedNodeGetsNoTrafficAndNoRequestFails() async throws {
         let farm = try await TestFarm.start([.init(preload: ["llama3.2"]), .init(preload: ["llama3.2"])])
-        defer { Task { await farm.stop() } }
         try await farm.waitUntilAllHealthy()
         farm.nodes[0].stop()
         // Requests sent before the probes notice are retried on the other node, not failed.
@@ -53,7 +50,6 @@ import Testing
 
     @Test func aHungNodeIsTakenOutOfServiceWithinTwoIntervals() async throws {
         let farm = try await TestFarm.start([.init(preload: ["llama3.2"]), .init(preload: ["llama3.2"])], intervalMs: 100)
-        defer { Task { await farm.stop() } }
         try await farm.waitUntilAllHealthy()
         let probesBefore = farm.nodes[0].requestCount("/api/tags")
         farm.nodes[0].setFault(.hang)
@@ -68,7 +64,6 @@ import Testing
 
     @Test func aNodeThatComesBackIsUsedAgain() async throws {
         let farm = try await TestFarm.start([.init(models: ["llama3.2", "mistral"]), .init()])
-        defer { Task { await farm.stop() } }
         try await farm.waitUntilAllHealthy()
         farm.nodes[0].stop()
         #expect(await farm.eventually { await farm.health(of: 0) == .unhealthy })
@@ -80,7 +75,6 @@ import Testing
 
     @Test func aNodeAnswering500IsRetriedElsewhere() async throws {
         let farm = try await TestFarm.start([.init(preload: ["llama3.2"]), .init()])
-        defer { Task { await farm.stop() } }
         try await farm.waitUntilAllHealthy()
         farm.nodes[0].setFault(.error500)
         let answer = try await farm.chat()
@@ -91,7 +85,6 @@ import Testing
 
     @Test func ollamaPrefixAndBareNamesResolveAlike() async throws {
         let farm = try await TestFarm.start([.init(models: ["llama3.2", "myteam/coding-assistant:7b"])])
-        defer { Task { await farm.stop() } }
         try await farm.waitUntilAllHealthy()
         for model in ["ollama/llama3.2", "llama3.2", "Llama3.2:latest", "ollama/myteam/coding-assistant:7b"] {
             let answer = try await farm.chat(model)
@@ -102,7 +95,6 @@ import Testing
 
     @Test func clientDisconnectCancelsTheUpstreamAndFreesTheSlot() async throws {
         let farm = try await TestFarm.start([.init(preload: ["llama3.2"])])
-        defer { Task { await farm.stop() } }
         try await farm.waitUntilAllHealthy()
         farm.nodes[0].holdStreams(true)
         let response = try await farm.request(
@@ -119,7 +111,6 @@ import Testing
 
     @Test func onlyUnhealthyHoldersGive503WithRetryAfter() async throws {
         let farm = try await TestFarm.start([.init()])
-        defer { Task { await farm.stop() } }
         try await farm.waitUntilAllHealthy()
         farm.nodes[0].stop()
         #expect(await farm.eventually { await farm.health(of: 0) == .unhealthy })

@@ -7,14 +7,13 @@ import Testing
 import WireFormats
 
 /// Keys stored as hashes, the admin key on operator routes, and no secret in any output.
-@Suite struct SecurityTests {
+@Suite(.stopsFarms) struct SecurityTests {
     static let adminKey = "adm_operator_secret_42"
 
     @Test func aKeyStoredAsItsSHA256LetsTheKeyIn() async throws {
         let farm = try await TestFarm.start([.init(preload: ["llama3.2"])]) { config in
             config.apiKeys = [.init(name: "hashed", sha256: SHA256.digest(Array("gw_only_the_hash_is_stored".utf8)))]
         }
-        defer { Task { await farm.stop() } }
         try await farm.waitUntilAllHealthy()
         let body = #"{"model":"llama3.2","messages":[{"role":"user","content":"hi"}]}"#
         let allowed = try await farm.json(
@@ -28,7 +27,6 @@ import WireFormats
 
     @Test func operatorRoutesNeedTheAdminKeyWhenOneIsSet() async throws {
         let farm = try await TestFarm.start([.init()]) { $0.adminKeys = [.init(name: "ops", key: Self.adminKey)] }
-        defer { Task { await farm.stop() } }
         for path in ["/status", "/metrics", "/dashboard"] {
             let anonymous = try await farm.text("GET", path, headers: [:])
             #expect(anonymous.status == 401, "\(path)")
@@ -46,7 +44,6 @@ import WireFormats
     @Test func withAdminKeysAPullNeedsOneAndAGatewayKeyReachesNoNode() async throws {
         let spec = TestFarm.NodeSpec(registry: ["phi3"])
         let farm = try await TestFarm.start([spec, spec]) { $0.adminKeys = [.init(name: "ops", key: Self.adminKey)] }
-        defer { Task { await farm.stop() } }
         try await farm.waitUntilAllHealthy()
         let pull = #"{"model":"phi3","stream":false}"#
         let gatewayKey = try await farm.json("POST", "/api/pull", body: pull)
@@ -80,12 +77,7 @@ import WireFormats
             config.adminKeys = [.init(name: "ops", key: Self.adminKey)]
             config.cloud = [.init(name: "cloud", url: "http://127.0.0.1:\(cloudPort)/v1", apiKeyEnv: "CLOUD_KEY", models: ["gpt-4o"])]
         }
-        defer {
-            Task {
-                await farm.stop()
-                cloud.stop()
-            }
-        }
+        Teardown.add { cloud.stop() }
         try await farm.waitUntilAllHealthy()
         var seen = ""
         let admin: HTTPHeaders = ["Authorization": "Bearer \(Self.adminKey)"]

@@ -66,7 +66,9 @@ final class TestFarm: Sendable {
         let logger = logs.map { capture in Logger(minimum: .debug, sink: { capture.append($0) }) } ?? Logger(minimum: .error)
         let gateway = Gateway(config: config, logger: logger, environment: environment)
         let port = try await gateway.start()
-        return TestFarm(nodes: simulators, gateway: gateway, port: port)
+        let farm = TestFarm(nodes: simulators, gateway: gateway, port: port)
+        Teardown.add { await farm.stop() }
+        return farm
     }
 
     private init(nodes: [OllamaSimulator], gateway: Gateway, port: Int) {
@@ -75,7 +77,11 @@ final class TestFarm: Sendable {
         self.port = port
     }
 
+    private let stopped = Atomic<Bool>(false)
+
+    /// Stops the gateway and the nodes; a second call (the teardown after a test that stopped it) does nothing.
     func stop() async {
+        guard !stopped.exchange(true, ordering: .relaxed) else { return }
         await gateway.stop()
         for node in nodes { node.stop() }
         client.shutdown()

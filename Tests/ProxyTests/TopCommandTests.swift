@@ -6,10 +6,9 @@ import Testing
 
 /// `tensorwall top` shows what `/status` says: the same nodes, loaded models, in-flight counts,
 /// cold loads, queues and request counts.
-@Suite struct TopCommandTests {
+@Suite(.stopsFarms) struct TopCommandTests {
     @Test func aFrameShowsTheNumbersStatusReports() async throws {
         let farm = try await TestFarm.start([.init(preload: ["llama3.2"]), .init()])
-        defer { Task { await farm.stop() } }
         try await farm.waitUntilAllHealthy()
         for _ in 0..<3 { #expect(try await farm.chat().status == 200) }
         #expect(try await farm.chat("missing-model").status == 404)
@@ -47,7 +46,6 @@ import Testing
 
     @Test func aWrongKeyOrDeadAddressIsSaidPlainly() async throws {
         let farm = try await TestFarm.start([.init()]) { $0.adminKeys = [.init(name: "ops", key: "gw_admin")] }
-        defer { Task { await farm.stop() } }
         let url = "http://127.0.0.1:\(farm.port)"
         let refused = await TopCommand.frame(NodeURL(url)!, url: url, key: nil, client: farm.client, view: StatusView(colour: false))
         #expect(!refused.ok && refused.text.contains("401") && refused.text.contains("--key"))

@@ -4,7 +4,7 @@ import Testing
 @testable import Proxy
 import WireFormats
 
-@Suite struct ChatRequestTranslationTests {
+@Suite(.stopsFarms) struct ChatRequestTranslationTests {
     func translate(_ json: String) throws -> ChatRequestTranslation {
         try ChatRequestTranslation.translate(try JSONParser.parse(json))
     }
@@ -67,7 +67,7 @@ import WireFormats
     }
 }
 
-@Suite struct ChatResponseTranslationTests {
+@Suite(.stopsFarms) struct ChatResponseTranslationTests {
     @Test func toolCallsBecomeOpenAIToolCallsWithFinishReasonToolCalls() throws {
         var translator = ChatResponseTranslation(model: "llama3.1", includeUsage: false, created: 1_700_000_000, id: "chatcmpl-x")
         let answer = try JSONParser.parse(
@@ -93,7 +93,7 @@ import WireFormats
     }
 }
 
-@Suite struct CommandLineOptionsTests {
+@Suite(.stopsFarms) struct CommandLineOptionsTests {
     @Test func parsesFlags() throws {
         let options = try CommandLineOptions.parse(["--config", "/etc/tw.json", "--host=0.0.0.0", "--port", "9000", "--log-level", "debug"])
         #expect(options.configPath == "/etc/tw.json")
@@ -110,7 +110,7 @@ import WireFormats
     }
 }
 
-@Suite struct JSONSpliceTests {
+@Suite(.stopsFarms) struct JSONSpliceTests {
     @Test func prependsAFieldWithoutTouchingTheRest() throws {
         let body = Array(#"  {"model":"llama3.2","messages":[{"role":"user","content":"hi \u00e9"}]}"#.utf8)
         let spliced = JSONSplice.prependingField("keep_alive", "30m", to: body)
@@ -123,7 +123,6 @@ import WireFormats
 
     @Test func nativeRequestsGetTheDefaultKeepAliveAndKeepTheirModelName() async throws {
         let farm = try await TestFarm.start([.init(preload: ["llama3.2"])]) { $0.keepAlive = "30m" }
-        defer { Task { await farm.stop() } }
         try await farm.waitUntilAllHealthy()
         _ = try await farm.text("POST", "/api/generate", body: #"{"model":"llama3.2","prompt":"x","stream":false}"#)
         let sent = farm.nodes[0].lastBody("/api/generate")

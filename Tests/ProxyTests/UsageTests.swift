@@ -7,7 +7,7 @@ import Testing
 import WireFormats
 
 /// Usage by key, model and node: in `/metrics`, in `/status` and in the usage log.
-@Suite struct UsageTests {
+@Suite(.stopsFarms) struct UsageTests {
     /// The value of the sample whose line starts with `prefix` (name and labels), or nil.
     func sample(_ metrics: String, _ prefix: String) -> Double? {
         metrics.split(separator: "\n").first { $0.hasPrefix(prefix + " ") }.flatMap { Double($0.split(separator: " ").last ?? "") }
@@ -17,7 +17,6 @@ import WireFormats
         let logPath = NSTemporaryDirectory() + "tensorwall-usage-\(UInt64.random(in: 0...UInt64.max)).jsonl"
         defer { try? FileManager.default.removeItem(atPath: logPath) }
         let farm = try await TestFarm.start([.init(preload: ["llama3.2"])]) { $0.usageLog = logPath }
-        defer { Task { await farm.stop() } }
         try await farm.waitUntilAllHealthy()
         for _ in 0..<3 { #expect(try await farm.chat().status == 200) }
         let streamed = #"{"model":"llama3.2","messages":[{"role":"user","content":"Hello!"}],"stream":true}"#
@@ -58,10 +57,9 @@ import WireFormats
     }
 }
 
-@Suite struct StatusPageTests {
+@Suite(.stopsFarms) struct StatusPageTests {
     @Test func browsersGetTheSelfContainedPageAndScriptsGetJSON() async throws {
         let farm = try await TestFarm.start([.init()])
-        defer { Task { await farm.stop() } }
         let browser = try await farm.text(
             "GET", "/status", headers: ["Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"])
         #expect(browser.headers["Content-Type"] == "text/html; charset=utf-8")
