@@ -21,8 +21,12 @@ let package = Package(
         .target(name: "Balancer", dependencies: ["WireFormats"]),
         // Probes and health state; the transport is injected.
         .target(name: "Health", dependencies: ["Balancer", "WireFormats"]),
-        // The `tensorwall` executable: HTTP server, API translation, forwarding.
-        .executableTarget(name: "Proxy", dependencies: ["HTTP1", "Balancer", "Health", "OllamaSimulator", "WireFormats"]),
+        // OpenAI <-> Ollama translation of requests and answers, and reading a node's stream: pure
+        // functions of bytes, imported directly by the fuzzers and the tests.
+        .target(name: "APITranslation", dependencies: ["Balancer", "WireFormats"]),
+        // The `tensorwall` executable: HTTP server, routing, forwarding, operator views.
+        .executableTarget(
+            name: "Proxy", dependencies: ["HTTP1", "Balancer", "Health", "OllamaSimulator", "WireFormats", "APITranslation"]),
 
         // A simulated Ollama node: for tests and benchmarks, and the farm `tensorwall demo` runs.
         .target(name: "OllamaSimulator", dependencies: ["HTTP1", "Balancer", "WireFormats"]),
@@ -30,17 +34,21 @@ let package = Package(
 
         // The trace-driven placement benchmark (Benchmarks/placement.sh runs it).
         .executableTarget(
-            name: "placement-bench", dependencies: ["OllamaSimulator", "HTTP1", "Balancer", "WireFormats"], path: "Benchmarks/PlacementBenchmark"),
+            name: "placement-bench", dependencies: ["OllamaSimulator", "HTTP1", "Balancer", "WireFormats"],
+            path: "Benchmarks/PlacementBenchmark"),
 
         // Open-loop latency and streaming fan-out load generator (Benchmarks/proxy_vs_nginx.sh, Benchmarks/streams.sh).
-        .executableTarget(name: "proxy-bench", dependencies: ["HTTP1", "Balancer", "Health", "WireFormats"], path: "Benchmarks/ProxyBenchmark"),
+        .executableTarget(
+            name: "proxy-bench", dependencies: ["HTTP1", "Balancer", "Health", "WireFormats"], path: "Benchmarks/ProxyBenchmark"),
 
         .testTarget(name: "WireFormatsTests", dependencies: ["WireFormats"]),
         .testTarget(name: "HTTP1Tests", dependencies: ["HTTP1"]),
         .testTarget(name: "BalancerTests", dependencies: ["Balancer", "WireFormats"]),
         .testTarget(name: "HealthTests", dependencies: ["Health", "Balancer", "WireFormats"]),
         .testTarget(name: "OllamaSimulatorTests", dependencies: ["OllamaSimulator", "HTTP1", "Balancer", "WireFormats"]),
-        .testTarget(name: "ProxyTests", dependencies: ["Proxy", "HTTP1", "Balancer", "Health", "OllamaSimulator", "WireFormats"]),
+        .testTarget(name: "APITranslationTests", dependencies: ["APITranslation", "Balancer", "WireFormats"]),
+        .testTarget(
+            name: "ProxyTests", dependencies: ["Proxy", "HTTP1", "Balancer", "Health", "OllamaSimulator", "WireFormats", "APITranslation"]),
     ],
     swiftLanguageModes: [.v6]
 )

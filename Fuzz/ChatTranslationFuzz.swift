@@ -1,8 +1,9 @@
-import WireFormats
 // libFuzzer target: JSON parsing and the OpenAI -> Ollama request translation, then the Ollama ->
 // OpenAI answer translation, on arbitrary bytes. Thrown errors (answered as 400) are expected;
 // crashes, traps and sanitizer reports are findings. Built by Fuzz/run.sh with Sources/Balancer
 // and the translation files of Sources/Proxy.
+import APITranslation
+import WireFormats
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func chatTranslationFuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {

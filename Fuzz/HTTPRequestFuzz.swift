@@ -1,6 +1,7 @@
 // libFuzzer target: the HTTP/1.1 request head parser, body framing and the chunked decoder, on
 // arbitrary bytes. Any crash, trap or sanitizer report is a finding; thrown parse errors are not.
 // Built by Fuzz/run.sh together with Sources/HTTP1.
+@testable import HTTP1
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func httpRequestFuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {

@@ -1,10 +1,11 @@
-import WireFormats
 // libFuzzer target: the relay's reading of a node's stream. The input drives a random re-encoding
 // of a fixed, valid Ollama chat stream (whitespace anywhere, key order, unicode-escaped keys and
 // strings, CRLF or blank lines between values, chunk boundaries anywhere); the relay must find
 // the same chunks, the same final chunk and usage, and translate them into the same OpenAI
 // events as from Go's own bytes. A mismatch traps, which libFuzzer reports as a finding.
 // Built by Fuzz/run.sh with Sources/Balancer and the stream-reading files of Sources/Proxy.
+import APITranslation
+import WireFormats
 
 /// Draws choices from the fuzzer's bytes (zeros once they run out).
 struct Choices {

@@ -9,30 +9,35 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 mkdir -p Fuzz/findings
 
-# One module per target: the library sources with their cross-module imports removed.
-stage() {  # target, sources...
-    local dir="$work/$1"; shift
-    mkdir -p "$dir"
-    for file in "$@"; do sed -e '/^import Balancer$/d' -e '/^import HTTP1$/d' -e '/^import Health$/d' "$file" >"$dir/$(basename "$file")"; done
-    echo "$dir"
-}
-
-build() {  # name, staged directory, entry file
+# The libraries are built as modules with the fuzzer's coverage and ASan, and each target imports
+# them (@testable, for the parser's internals) as the tests do.
+modules="$work/modules"
+mkdir -p "$modules"
+module() {  # name, sources...
+    local name=$1; shift
     # -I Sources/CEpoll: the HTTP1 event loop imports <sys/epoll.h> through that module map.
-    swiftc -sanitize=fuzzer,address -parse-as-library -O -g -I Sources/CEpoll -module-name "$1" "$2"/*.swift "$3" -o "$work/$1" 2>&1 \
-        | grep -v warning || true
-    [ -x "$work/$1" ]
+    swiftc -sanitize=fuzzer,address -parse-as-library -O -g -enable-testing -package-name tensorwall -I Sources/CEpoll \
+        -I "$modules" -L "$modules" -module-name "$name" -emit-module -emit-module-path "$modules/$name.swiftmodule" \
+        -emit-library -static -o "$modules/lib$name.a" "$@" 2>&1 | grep -v warning || true
+    [ -f "$modules/lib$name.a" ]
 }
 
-http_dir=$(stage http Sources/HTTP1/*.swift)
-build http_request "$http_dir" Fuzz/HTTPRequestFuzz.swift
-chat_dir=$(stage chat Sources/Balancer/*.swift Sources/Proxy/ChatRequestTranslation.swift Sources/Proxy/ChatResponseTranslation.swift \
-    Sources/Proxy/APIError.swift Sources/Proxy/ConversationKeys.swift Sources/Proxy/AnswerTranslator.swift \
-    Sources/Proxy/TextCompletionTranslation.swift)
-build chat_translation "$chat_dir" Fuzz/ChatTranslationFuzz.swift
-relay_dir=$(stage relay Sources/Balancer/*.swift Sources/Proxy/ChatResponseTranslation.swift Sources/Proxy/APIError.swift \
-    Sources/Proxy/JSONStreamSplitter.swift Sources/Proxy/StreamChunkFacts.swift)
-build stream_relay "$relay_dir" Fuzz/StreamRelayFuzz.swift
+build() {  # name, entry file, modules to link...
+    local name=$1 entry=$2; shift 2
+    local links=()
+    for linked in "$@"; do links+=("-l$linked"); done
+    swiftc -sanitize=fuzzer,address -parse-as-library -O -g -package-name tensorwall -I Sources/CEpoll -I "$modules" -L "$modules" \
+        -module-name "$name" "$entry" "${links[@]}" -o "$work/$name" 2>&1 | grep -v warning || true
+    [ -x "$work/$name" ]
+}
+
+module WireFormats Sources/WireFormats/*.swift
+module HTTP1 Sources/HTTP1/*.swift
+module Balancer Sources/Balancer/*.swift
+module APITranslation Sources/APITranslation/*.swift
+build http_request Fuzz/HTTPRequestFuzz.swift HTTP1 WireFormats
+build chat_translation Fuzz/ChatTranslationFuzz.swift APITranslation Balancer WireFormats
+build stream_relay Fuzz/StreamRelayFuzz.swift APITranslation Balancer WireFormats
 
 status=0
 for target in http_request chat_translation stream_relay; do

@@ -1,3 +1,4 @@
+import APITranslation
 import Balancer
 import HTTP1
 import WireFormats

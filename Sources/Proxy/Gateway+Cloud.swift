@@ -1,3 +1,4 @@
+import APITranslation
 import Balancer
 import Foundation
 import HTTP1

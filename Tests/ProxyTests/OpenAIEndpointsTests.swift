@@ -1,9 +1,10 @@
+import APITranslation
 import Balancer
 import HTTP1
 import Testing
+import WireFormats
 
 @testable import Proxy
-import WireFormats
 
 /// `/v1/models`, `/v1/embeddings` and `/v1/completions` in OpenAI's shapes, served by the farm.
 @Suite(.stopsFarms) struct OpenAIEndpointsTests {

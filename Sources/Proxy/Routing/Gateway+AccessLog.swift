@@ -1,3 +1,4 @@
+import APITranslation
 import HTTP1
 import WireFormats
 

@@ -6,22 +6,24 @@ import WireFormats
 /// in-band error. Follows the SSE rules rather than one server's bytes: lines may end in `\n`,
 /// `\r\n` or `\r` (even split across pieces), `data:` may or may not be followed by a space, an
 /// event's several `data` lines join with `\n`, and comments and other fields are ignored.
-struct ServerSentEventScanner {
+package struct ServerSentEventScanner {
     private var line = [UInt8]()
     private var data = [UInt8]()
     private var hasData = false
     private var lastWasCR = false
 
-    private(set) var sawDone = false
-    private(set) var sawFinishReason = false
-    private(set) var promptTokens: Int64?
-    private(set) var completionTokens: Int64?
-    private(set) var errorMessage: String?
+    package private(set) var sawDone = false
+    package private(set) var sawFinishReason = false
+    package private(set) var promptTokens: Int64?
+    package private(set) var completionTokens: Int64?
+    package private(set) var errorMessage: String?
+
+    package init() {}
 
     /// The stream ended as a whole answer does.
-    var isComplete: Bool { (sawDone || sawFinishReason) && errorMessage == nil }
+    package var isComplete: Bool { (sawDone || sawFinishReason) && errorMessage == nil }
 
-    mutating func scan(_ piece: some Sequence<UInt8>) {
+    package mutating func scan(_ piece: some Sequence<UInt8>) {
         for byte in piece {
             if byte == 0x0A && lastWasCR {
                 lastWasCR = false
@@ -37,7 +39,7 @@ struct ServerSentEventScanner {
     }
 
     /// The stream ended: an event without its closing blank line still counts.
-    mutating func finish() {
+    package mutating func finish() {
         if !line.isEmpty { endLine() }
         dispatch()
     }

@@ -3,15 +3,15 @@ import WireFormats
 
 /// An error answered to a client, rendered in the shape that client's API uses: OpenAI's
 /// `{"error":{"message","type","param","code"}}` on `/v1`, Ollama's `{"error":"..."}` on `/api`.
-struct APIError: Error, Equatable {
-    var status: Int
-    var message: String
-    var param: String?
-    var code: String?
+package struct APIError: Error, Equatable {
+    package var status: Int
+    package var message: String
+    package var param: String?
+    package var code: String?
     /// Seconds, for 429 and 503 answers.
-    var retryAfter: Int?
+    package var retryAfter: Int?
 
-    init(status: Int, _ message: String, param: String? = nil, code: String? = nil, retryAfter: Int? = nil) {
+    package init(status: Int, _ message: String, param: String? = nil, code: String? = nil, retryAfter: Int? = nil) {
         self.status = status
         self.message = message
         self.param = param
@@ -19,7 +19,7 @@ struct APIError: Error, Equatable {
         self.retryAfter = retryAfter
     }
 
-    var openAIType: String {
+    package var openAIType: String {
         switch status {
         case 400, 404, 405, 413, 415, 422, 431: return "invalid_request_error"
         case 401: return "authentication_error"
@@ -29,7 +29,7 @@ struct APIError: Error, Equatable {
         }
     }
 
-    var openAIBody: JSONValue {
+    package var openAIBody: JSONValue {
         [
             "error": [
                 "message": .string(message), "type": .string(openAIType), "param": param.map { .string($0) } ?? .null,
@@ -38,9 +38,9 @@ struct APIError: Error, Equatable {
         ]
     }
 
-    var ollamaBody: JSONValue { ["error": .string(message)] }
+    package var ollamaBody: JSONValue { ["error": .string(message)] }
 
-    static func badRequest(_ message: String, param: String? = nil) -> APIError {
+    package static func badRequest(_ message: String, param: String? = nil) -> APIError {
         APIError(status: 400, message, param: param)
     }
 }

@@ -3,7 +3,7 @@ import WireFormats
 
 /// Turns a node's native answer into what the client asked for: OpenAI's shapes on `/v1`, the
 /// same bytes on the native API. One value per response, so a stream keeps one `id`.
-protocol AnswerTranslator {
+package protocol AnswerTranslator {
     /// `Content-Type` of a streamed answer.
     var streamContentType: String { get }
     /// `Content-Type` of a whole answer: OpenAI's plain JSON, or Ollama's with a charset.
@@ -17,28 +17,29 @@ protocol AnswerTranslator {
 /// A translator that rewrites a stream line by line (OpenAI's server-sent events). A translator
 /// that is not one passes the node's bytes through: the relay forwards each piece as it arrives
 /// and only scans the lines that matter (the final one, errors).
-protocol StreamTranslator: AnswerTranslator {
+package protocol StreamTranslator: AnswerTranslator {
     /// What to send for one NDJSON line of the node's stream (possibly nothing).
     mutating func events(for line: JSONValue) -> [UInt8]
 }
 
 extension AnswerTranslator {
-    var completionContentType: String { "application/json" }
+    package var completionContentType: String { "application/json" }
 }
 
 extension ChatResponseTranslation: StreamTranslator {
-    var streamContentType: String { "text/event-stream" }
-    mutating func completion(from answer: JSONValue, raw: [UInt8]) -> [UInt8] { completion(from: answer).serialized() }
-    func errorEvent(_ message: String) -> [UInt8] { Self.errorEvent(message) }
+    package var streamContentType: String { "text/event-stream" }
+    package mutating func completion(from answer: JSONValue, raw: [UInt8]) -> [UInt8] { completion(from: answer).serialized() }
+    package func errorEvent(_ message: String) -> [UInt8] { Self.errorEvent(message) }
 }
 
 /// The native API: the node's bytes go to the client untouched; lines are parsed only to see
 /// usage and the end of the stream.
-struct PassThroughTranslator: AnswerTranslator {
-    var streamContentType: String { "application/x-ndjson" }
-    var completionContentType: String { "application/json; charset=utf-8" }
-    func completion(from answer: JSONValue, raw: [UInt8]) -> [UInt8] { raw }
-    func errorEvent(_ message: String) -> [UInt8] {
+package struct PassThroughTranslator: AnswerTranslator {
+    package init() {}
+    package var streamContentType: String { "application/x-ndjson" }
+    package var completionContentType: String { "application/json; charset=utf-8" }
+    package func completion(from answer: JSONValue, raw: [UInt8]) -> [UInt8] { raw }
+    package func errorEvent(_ message: String) -> [UInt8] {
         var out = JSONValue.object(["error": .string(message)]).serialized()
         out.append(10)
         return out

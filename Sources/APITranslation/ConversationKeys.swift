@@ -4,11 +4,11 @@ import WireFormats
 /// Hashes of a conversation's message prefix. Turn n+1 of a chat repeats turn n's messages and
 /// adds the assistant's answer and a new user message, so the hash of "all but the last two"
 /// messages of a request equals the hash of "all" messages of the request before it.
-struct ConversationKeys {
-    let previousTurn: UInt64?
-    let thisTurn: UInt64
+package struct ConversationKeys {
+    package let previousTurn: UInt64?
+    package let thisTurn: UInt64
 
-    init(model: String, messages: [JSONValue]) {
+    package init(model: String, messages: [JSONValue]) {
         var hash = FNV1a()
         hash.add(Array(model.utf8))
         var prefixHashes: [UInt64] = [hash.value]
@@ -25,10 +25,10 @@ struct ConversationKeys {
 }
 
 /// 64-bit FNV-1a: fast and good enough to tell conversations apart (a collision only costs a cache miss).
-struct FNV1a {
-    private(set) var value: UInt64 = 0xcbf2_9ce4_8422_2325
+package struct FNV1a {
+    package private(set) var value: UInt64 = 0xcbf2_9ce4_8422_2325
 
-    mutating func add(_ bytes: [UInt8]) {
+    package mutating func add(_ bytes: [UInt8]) {
         for byte in bytes {
             value ^= UInt64(byte)
             value = value &* 0x100_0000_01b3

@@ -6,17 +6,17 @@ import WireFormats
 /// Read by walking the object's top-level keys, so any valid JSON encoding is understood (spaces,
 /// any key order, escaped key names such as `"\u0064one"`) while values nobody asked about are
 /// skipped without being decoded: the pass-through fast path builds no `JSONValue` per chunk.
-struct StreamChunkFacts: Equatable {
-    var isFinal = false
+package struct StreamChunkFacts: Equatable {
+    package var isFinal = false
     /// The message of an `{"error": ...}` chunk.
-    var errorMessage: String?
-    var promptEvalCount: Int64?
-    var evalCount: Int64?
+    package var errorMessage: String?
+    package var promptEvalCount: Int64?
+    package var evalCount: Int64?
     /// Nanoseconds, as Ollama reports it.
-    var loadDuration: Int64?
+    package var loadDuration: Int64?
 
     /// Reads the facts of one JSON value; throws when it is not a well-formed JSON object.
-    static func read(_ value: ArraySlice<UInt8>) throws(APIError) -> StreamChunkFacts {
+    package static func read(_ value: ArraySlice<UInt8>) throws(APIError) -> StreamChunkFacts {
         let result = value.withUnsafeBytes { raw -> Result<StreamChunkFacts, APIError> in
             var scanner = TopLevelScanner(bytes: raw)
             do throws(APIError) {
@@ -29,7 +29,7 @@ struct StreamChunkFacts: Equatable {
     }
 
     /// The same facts from an already parsed answer (a whole, non-streamed one).
-    init(_ answer: JSONValue) {
+    package init(_ answer: JSONValue) {
         isFinal = answer["done"]?.boolValue == true
         errorMessage = answer["error"].flatMap(Self.errorText)
         promptEvalCount = answer["prompt_eval_count"]?.intValue
@@ -37,10 +37,10 @@ struct StreamChunkFacts: Equatable {
         loadDuration = answer["load_duration"]?.intValue
     }
 
-    init() {}
+    package init() {}
 
     /// An error value's text: Ollama's string, or the `message` of an OpenAI-style error object.
-    static func errorText(_ value: JSONValue) -> String? {
+    package static func errorText(_ value: JSONValue) -> String? {
         switch value {
         case .null: return nil
         case .string(let text): return text
@@ -51,14 +51,14 @@ struct StreamChunkFacts: Equatable {
 
 /// A forward-only walk over one JSON object's top level.
 private struct TopLevelScanner {
-    let bytes: UnsafeRawBufferPointer
-    var index = 0
+    package let bytes: UnsafeRawBufferPointer
+    package var index = 0
 
-    init(bytes: UnsafeRawBufferPointer) {
+    package init(bytes: UnsafeRawBufferPointer) {
         self.bytes = bytes
     }
 
-    mutating func facts() throws(APIError) -> StreamChunkFacts {
+    package mutating func facts() throws(APIError) -> StreamChunkFacts {
         var facts = StreamChunkFacts()
         skipWhitespace()
         try expect(0x7B)
@@ -104,7 +104,7 @@ private struct TopLevelScanner {
         return facts
     }
 
-    enum Key {
+    package enum Key {
         case done, error, promptEvalCount, evalCount, loadDuration, other
     }
 

@@ -2,10 +2,10 @@ import Balancer
 import WireFormats
 
 /// Adds a field to a JSON object's bytes without decoding and re-encoding the rest.
-enum JSONSplice {
+package enum JSONSplice {
     /// `object` with `"key":value` as its first field. `object` must be a JSON object (the caller
     /// parsed it already) that does not have `key`.
-    static func prependingField(_ key: String, _ value: JSONValue, to object: [UInt8]) -> [UInt8] {
+    package static func prependingField(_ key: String, _ value: JSONValue, to object: [UInt8]) -> [UInt8] {
         let whitespace: Set<UInt8> = [0x20, 0x09, 0x0A, 0x0D]
         guard let brace = object.firstIndex(where: { !whitespace.contains($0) }), object[brace] == UInt8(ascii: "{") else {
             return object

@@ -3,15 +3,22 @@ import WireFormats
 
 /// Ollama `/api/generate` answers as OpenAI legacy completions (`text_completion`), whole or as
 /// server-sent events ending in `data: [DONE]`.
-struct TextCompletionTranslation: StreamTranslator {
-    let id: String
-    let created: Int64
-    let model: String
-    let includeUsage: Bool
+package struct TextCompletionTranslation: StreamTranslator {
+    package let id: String
+    package let created: Int64
+    package let model: String
+    package let includeUsage: Bool
 
-    var streamContentType: String { "text/event-stream" }
+    package init(id: String, created: Int64, model: String, includeUsage: Bool) {
+        self.id = id
+        self.created = created
+        self.model = model
+        self.includeUsage = includeUsage
+    }
 
-    mutating func completion(from answer: JSONValue, raw: [UInt8]) -> [UInt8] {
+    package var streamContentType: String { "text/event-stream" }
+
+    package mutating func completion(from answer: JSONValue, raw: [UInt8]) -> [UInt8] {
         let body: JSONValue = [
             "id": .string(id), "object": "text_completion", "created": .int(created), "model": .string(model),
             "system_fingerprint": "fp_ollama",
@@ -26,7 +33,7 @@ struct TextCompletionTranslation: StreamTranslator {
         return body.serialized()
     }
 
-    mutating func events(for line: JSONValue) -> [UInt8] {
+    package mutating func events(for line: JSONValue) -> [UInt8] {
         var out = [UInt8]()
         let done = line["done"]?.boolValue == true
         let text = line["response"]?.stringValue ?? ""
@@ -45,9 +52,9 @@ struct TextCompletionTranslation: StreamTranslator {
         return out
     }
 
-    func errorEvent(_ message: String) -> [UInt8] { ChatResponseTranslation.errorEvent(message) }
+    package func errorEvent(_ message: String) -> [UInt8] { ChatResponseTranslation.errorEvent(message) }
 
-    static func makeID<R: RandomNumberGenerator>(using random: inout R) -> String {
+    package static func makeID<R: RandomNumberGenerator>(using random: inout R) -> String {
         ChatResponseTranslation.makeID(prefix: "cmpl-", using: &random)
     }
 
@@ -72,13 +79,18 @@ struct TextCompletionTranslation: StreamTranslator {
 
 /// Ollama `/api/embed` answers as OpenAI `/v1/embeddings` lists, as floats or base64 of
 /// little-endian float32 (`encoding_format`).
-struct EmbeddingTranslation: AnswerTranslator {
-    let model: String
-    let base64: Bool
+package struct EmbeddingTranslation: AnswerTranslator {
+    package let model: String
+    package let base64: Bool
 
-    var streamContentType: String { "text/event-stream" }  // never streamed
+    package init(model: String, base64: Bool) {
+        self.model = model
+        self.base64 = base64
+    }
 
-    func completion(from answer: JSONValue, raw: [UInt8]) -> [UInt8] {
+    package var streamContentType: String { "text/event-stream" }  // never streamed
+
+    package func completion(from answer: JSONValue, raw: [UInt8]) -> [UInt8] {
         let vectors = answer["embeddings"]?.arrayValue ?? []
         let data: [JSONValue] = vectors.enumerated().map { index, vector in
             let embedding: JSONValue = base64 ? .string(Self.base64Float32(vector.arrayValue ?? [])) : vector
@@ -92,9 +104,9 @@ struct EmbeddingTranslation: AnswerTranslator {
         return body.serialized()
     }
 
-    func errorEvent(_ message: String) -> [UInt8] { ChatResponseTranslation.errorEvent(message) }
+    package func errorEvent(_ message: String) -> [UInt8] { ChatResponseTranslation.errorEvent(message) }
 
-    static func base64Float32(_ values: [JSONValue]) -> String {
+    package static func base64Float32(_ values: [JSONValue]) -> String {
         var bytes = [UInt8]()
         bytes.reserveCapacity(values.count * 4)
         for value in values {

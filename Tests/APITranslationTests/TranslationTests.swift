@@ -1,10 +1,9 @@
+import APITranslation
 import Balancer
 import Testing
-
-@testable import Proxy
 import WireFormats
 
-@Suite(.stopsFarms) struct ChatRequestTranslationTests {
+@Suite struct ChatRequestTranslationTests {
     func translate(_ json: String) throws -> ChatRequestTranslation {
         try ChatRequestTranslation.translate(try JSONParser.parse(json))
     }
@@ -67,7 +66,7 @@ import WireFormats
     }
 }
 
-@Suite(.stopsFarms) struct ChatResponseTranslationTests {
+@Suite struct ChatResponseTranslationTests {
     @Test func toolCallsBecomeOpenAIToolCallsWithFinishReasonToolCalls() throws {
         var translator = ChatResponseTranslation(model: "llama3.1", includeUsage: false, created: 1_700_000_000, id: "chatcmpl-x")
         let answer = try JSONParser.parse(
@@ -93,24 +92,7 @@ import WireFormats
     }
 }
 
-@Suite(.stopsFarms) struct CommandLineOptionsTests {
-    @Test func parsesFlags() throws {
-        let options = try CommandLineOptions.parse(["--config", "/etc/tw.json", "--host=0.0.0.0", "--port", "9000", "--log-level", "debug"])
-        #expect(options.configPath == "/etc/tw.json")
-        #expect(options.host == "0.0.0.0")
-        #expect(options.port == 9000)
-        #expect(options.logLevel == "debug")
-        #expect(try CommandLineOptions.parse(["check-config", "x.json"]).action == .checkConfig("x.json"))
-        #expect(try CommandLineOptions.parse([]).configPath == "cluster.json")
-    }
-
-    @Test(arguments: [["--port", "70000"], ["--port"], ["--frobnicate"], ["--log-level", "loud"], ["check-config"]])
-    func refusesBadFlags(arguments: [String]) {
-        #expect(throws: CommandLineOptions.UsageError.self) { try CommandLineOptions.parse(arguments) }
-    }
-}
-
-@Suite(.stopsFarms) struct JSONSpliceTests {
+@Suite struct JSONSpliceTests {
     @Test func prependsAFieldWithoutTouchingTheRest() throws {
         let body = Array(#"  {"model":"llama3.2","messages":[{"role":"user","content":"hi \u00e9"}]}"#.utf8)
         let spliced = JSONSplice.prependingField("keep_alive", "30m", to: body)
@@ -119,14 +101,5 @@ import WireFormats
                 == #"  {"keep_alive":"30m","model":"llama3.2","messages":[{"role":"user","content":"hi \u00e9"}]}"#)
         #expect(
             String(decoding: JSONSplice.prependingField("keep_alive", -1, to: Array("{ }".utf8)), as: UTF8.self) == #"{"keep_alive":-1 }"#)
-    }
-
-    @Test func nativeRequestsGetTheDefaultKeepAliveAndKeepTheirModelName() async throws {
-        let farm = try await TestFarm.start([.init(preload: ["llama3.2"])]) { $0.keepAlive = "30m" }
-        try await farm.waitUntilAllHealthy()
-        _ = try await farm.text("POST", "/api/generate", body: #"{"model":"llama3.2","prompt":"x","stream":false}"#)
-        let sent = farm.nodes[0].lastBody("/api/generate")
-        #expect(sent?["keep_alive"] == "30m")
-        #expect(sent?["model"] == "llama3.2")
     }
 }

@@ -1,12 +1,11 @@
+import APITranslation
 import Balancer
 import Testing
-
-@testable import Proxy
 import WireFormats
 
 /// The relay's reading of upstream answers: value boundaries, final/error chunks and usage must
 /// come out the same whatever valid JSON layout and chunking the upstream uses.
-@Suite(.stopsFarms) struct StreamScanningTests {
+@Suite struct StreamScanningTests {
     static let final =
         #"{"model":"m","created_at":"2024-08-04T19:22:45Z","message":{"role":"assistant","content":"}{\"x"},"done":true,"done_reason":"stop","total_duration":5,"load_duration":7000000000,"prompt_eval_count":26,"eval_count":290}"#
 

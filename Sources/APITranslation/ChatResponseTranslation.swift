@@ -4,23 +4,23 @@ import WireFormats
 /// Turns Ollama `/api/chat` answers into OpenAI chat completions: one object for a plain answer,
 /// `chat.completion.chunk` server-sent events for a stream. One value per response, so every
 /// chunk of a stream carries the same `id` and `created`.
-struct ChatResponseTranslation {
-    let id: String
-    let created: Int64
-    let model: String
-    let includeUsage: Bool
+package struct ChatResponseTranslation {
+    package let id: String
+    package let created: Int64
+    package let model: String
+    package let includeUsage: Bool
     private var sentRole = false
     private var sawToolCalls = false
     private var toolCallIndex = 0
 
-    init(model: String, includeUsage: Bool, created: Int64, id: String) {
+    package init(model: String, includeUsage: Bool, created: Int64, id: String) {
         self.model = model
         self.includeUsage = includeUsage
         self.created = created
         self.id = id
     }
 
-    static func makeID<R: RandomNumberGenerator>(prefix: String = "chatcmpl-", using random: inout R) -> String {
+    package static func makeID<R: RandomNumberGenerator>(prefix: String = "chatcmpl-", using random: inout R) -> String {
         let alphabet = Array("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789".utf8)
         var id = Array(prefix.utf8)
         for _ in 0..<24 { id.append(alphabet[Int.random(in: 0..<alphabet.count, using: &random)]) }
@@ -28,7 +28,7 @@ struct ChatResponseTranslation {
     }
 
     /// A complete `chat.completion` from Ollama's non-streamed answer.
-    mutating func completion(from answer: JSONValue) -> JSONValue {
+    package mutating func completion(from answer: JSONValue) -> JSONValue {
         var message: JSONObject = ["role": "assistant", "content": .string(answer["message"]?["content"]?.stringValue ?? "")]
         if let thinking = answer["message"]?["thinking"]?.stringValue, !thinking.isEmpty { message["reasoning"] = .string(thinking) }
         let calls = toolCalls(answer["message"]?["tool_calls"])
@@ -42,7 +42,7 @@ struct ChatResponseTranslation {
     }
 
     /// The server-sent events for one NDJSON line of Ollama's stream (possibly none).
-    mutating func events(for line: JSONValue) -> [UInt8] {
+    package mutating func events(for line: JSONValue) -> [UInt8] {
         var out = [UInt8]()
         let message = line["message"]
         let content = message?["content"]?.stringValue ?? ""
@@ -74,10 +74,10 @@ struct ChatResponseTranslation {
         return out
     }
 
-    static let done = Array("data: [DONE]\n\n".utf8)
+    package static let done = Array("data: [DONE]\n\n".utf8)
 
     /// An in-band error event, for failures after the stream has started.
-    static func errorEvent(_ message: String) -> [UInt8] {
+    package static func errorEvent(_ message: String) -> [UInt8] {
         var out = Array("data: ".utf8)
         APIError(status: 502, message).openAIBody.write(into: &out)
         out.append(contentsOf: [10, 10])
@@ -92,7 +92,7 @@ struct ChatResponseTranslation {
     }
 
     /// One server-sent event carrying `value`.
-    static func appendEvent(_ value: JSONValue, to out: inout [UInt8]) {
+    package static func appendEvent(_ value: JSONValue, to out: inout [UInt8]) {
         out.append(contentsOf: "data: ".utf8)
         value.write(into: &out)
         out.append(contentsOf: [10, 10])
@@ -112,7 +112,7 @@ struct ChatResponseTranslation {
     private func usage(_ answer: JSONValue) -> JSONValue { Self.usage(answer) }
 
     /// OpenAI's `usage` from Ollama's counters.
-    static func usage(_ answer: JSONValue) -> JSONValue {
+    package static func usage(_ answer: JSONValue) -> JSONValue {
         let prompt = answer["prompt_eval_count"]?.intValue ?? 0
         let completion = answer["eval_count"]?.intValue ?? 0
         return ["prompt_tokens": .int(prompt), "completion_tokens": .int(completion), "total_tokens": .int(prompt + completion)]

@@ -4,19 +4,19 @@ import WireFormats
 /// Turns an OpenAI `/v1/chat/completions` body into an Ollama `/api/chat` body, field by field
 /// (the seed's table plus stop, seed, penalties, vision parts, tools and response_format), and
 /// refuses what Ollama would refuse with the same words.
-struct ChatRequestTranslation {
+package struct ChatRequestTranslation {
     /// The model as the client named it, minus an `ollama/` prefix: what Ollama is sent and echoes.
-    var model: String
-    var stream: Bool
-    var includeUsage: Bool
-    var ollamaBody: JSONValue
+    package var model: String
+    package var stream: Bool
+    package var includeUsage: Bool
+    package var ollamaBody: JSONValue
     /// Identifies the conversation before its newest turn (nil for a first turn).
-    var conversationKey: UInt64?
+    package var conversationKey: UInt64?
     /// Identifies the conversation including this turn: the next turn looks itself up by it.
-    var continuationKey: UInt64
+    package var continuationKey: UInt64
 
     /// The same request for another model (a route's target); conversation keys follow the new model.
-    func retargeted(to newModel: String) -> ChatRequestTranslation {
+    package func retargeted(to newModel: String) -> ChatRequestTranslation {
         guard newModel != model, case .object(var fields) = ollamaBody else { return self }
         fields["model"] = .string(newModel)
         let keys = ConversationKeys(model: ModelName(newModel)?.canonical ?? newModel, messages: fields["messages"]?.arrayValue ?? [])
@@ -25,7 +25,7 @@ struct ChatRequestTranslation {
             continuationKey: keys.thisTurn)
     }
 
-    static func translate(_ body: JSONValue) throws(APIError) -> ChatRequestTranslation {
+    package static func translate(_ body: JSONValue) throws(APIError) -> ChatRequestTranslation {
         guard let request = body.objectValue else {
             throw .badRequest("request body must be a JSON object, got \(body.typeName)")
         }
@@ -72,7 +72,7 @@ struct ChatRequestTranslation {
             continuationKey: keys.thisTurn)
     }
 
-    static func options(_ request: JSONObject) throws(APIError) -> JSONObject {
+    package static func options(_ request: JSONObject) throws(APIError) -> JSONObject {
         var options = JSONObject()
         func number(_ key: String) throws(APIError) -> JSONValue? {
             guard let value = request[key], !value.isNull else { return nil }
@@ -215,7 +215,7 @@ struct ChatRequestTranslation {
     }
 
     /// Ollama takes images as bare base64; OpenAI clients send data URLs.
-    static func imageData(_ url: String, param: String) throws(APIError) -> String {
+    package static func imageData(_ url: String, param: String) throws(APIError) -> String {
         let lowered = url.prefix(64).lowercased()
         if lowered.hasPrefix("http://") || lowered.hasPrefix("https://") {
             throw .badRequest("image URLs are not currently supported, please use base64 encoded data instead", param: param)
