@@ -15,6 +15,8 @@ public actor HealthMonitor {
     private var trackers: [NodeID: (url: NodeURL, tracker: HealthTracker)] = [:]
     private var loop: Task<Void, Never>?
     private var afterRound: (@Sendable () async -> Void)?
+    private var roundsCompleted = 0
+    private var roundWaiters: [(round: Int, continuation: CheckedContinuation<Void, Never>)] = []
 
     public init(
         cluster: Cluster, settings: ClusterConfig.HealthSettings, transport: any ProbeTransport,
@@ -50,6 +52,9 @@ public actor HealthMonitor {
     public func stop() {
         loop?.cancel()
         loop = nil
+        let waiters = roundWaiters
+        roundWaiters = []
+        for waiter in waiters { waiter.continuation.resume() }  // no more rounds will come
     }
 
     private func run() async {
@@ -61,8 +66,24 @@ public actor HealthMonitor {
                 first = false
             }
             await afterRound?()
+            finishRound()
             do { try await clock.sleep(for: .milliseconds(settings.intervalMs), tolerance: nil) } catch { return }
         }
+    }
+
+    /// Returns once `count` more probe rounds (and the work after each) have finished: for whoever
+    /// must know the farm was looked at again, not guess how long that takes.
+    public func waitForRounds(_ count: Int) async {
+        let target = roundsCompleted + count
+        guard count > 0 else { return }
+        await withCheckedContinuation { roundWaiters.append((target, $0)) }
+    }
+
+    private func finishRound() {
+        roundsCompleted += 1
+        let due = roundWaiters.filter { $0.round <= roundsCompleted }
+        roundWaiters.removeAll { $0.round <= roundsCompleted }
+        for waiter in due { waiter.continuation.resume() }
     }
 
     /// Probes every node concurrently and applies the results; one round.

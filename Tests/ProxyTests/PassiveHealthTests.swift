@@ -35,7 +35,7 @@ import Testing
         for _ in 0..<10 { #expect(try await farm.chat().status == 200) }
         #expect(farm.gateway.cluster.passiveHealth("node0").ejectedUntil == nil)
         farm.nodes[0].setFault(.none)
-        try await Task.sleep(for: .milliseconds(250))
+        #expect(await farm.eventually { !farm.gateway.cluster.passiveHealth("node0").coolingDown })
         let before = farm.nodes[0].requestCount("/api/chat")
         for _ in 0..<10 { _ = try await farm.chat() }
         #expect(farm.nodes[0].requestCount("/api/chat") > before)  // back in rotation after the cool-down

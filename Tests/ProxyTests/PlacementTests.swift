@@ -160,7 +160,7 @@ import Testing
             return count
         }
         #expect(await farm.eventually { await loadedCount() == 2 })
-        try await Task.sleep(for: .milliseconds(200))  // several probe rounds: no third load
+        await farm.gateway.monitor.waitForRounds(4)  // four planning rounds: no third load
         #expect(await loadedCount() == 2)
         let warmNode = try #require(
             await farm.nodes.indices.asyncFirst { await farm.nodes[$0].loadedModelNames().contains("llama3.2:latest") })

@@ -42,7 +42,7 @@ import Testing
         let (farm, held) = try await queueBehindAHeldStream(replicate: false)
         var events = held
         #expect(await farm.eventually { farm.gateway.cluster.queuedRequests(ModelName("llama3.2")!) == 1 })
-        try await Task.sleep(for: .milliseconds(300))  // six probe rounds
+        await farm.gateway.monitor.waitForRounds(6)  // six rounds in which the planner could have added a copy
         #expect(await farm.nodes[1].loadedModelNames() == [])
         farm.nodes[0].holdStreams(false)
         while try await events.next() != nil {}
