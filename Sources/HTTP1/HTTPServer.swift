@@ -59,7 +59,7 @@ public final class HTTPServer: Sendable {
         listener?.close()
         for connection in idle { connection.close() }
         let end = ContinuousClock.now + deadline
-        while activeRequests > 0 && ContinuousClock.now < end {
+        while activeRequests > 0 && ContinuousClock.now < end && !Task.isCancelled {
             try? await Task.sleep(for: .milliseconds(10))
         }
         let left = activeRequests

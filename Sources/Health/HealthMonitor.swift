@@ -13,9 +13,9 @@ public actor HealthMonitor {
     /// Each node's run of probe results, with the URL it was probed at: a name moved to another URL
     /// is a new node and starts unknown.
     private var trackers: [NodeID: (url: NodeURL, tracker: HealthTracker)] = [:]
-    private var loop: Task<Void, Never>?
     private var afterRound: (@Sendable () async -> Void)?
     private var roundsCompleted = 0
+    private var finished = false
     private var roundWaiters: [(round: Int, continuation: CheckedContinuation<Void, Never>)] = []
 
     public init(
@@ -44,20 +44,15 @@ public actor HealthMonitor {
         afterRound = action
     }
 
-    public func start() {
-        guard loop == nil else { return }
-        loop = Task { await self.run() }
-    }
-
-    public func stop() {
-        loop?.cancel()
-        loop = nil
-        let waiters = roundWaiters
-        roundWaiters = []
-        for waiter in waiters { waiter.continuation.resume() }  // no more rounds will come
-    }
-
-    private func run() async {
+    /// Probes every `intervalMs` until the calling task is cancelled (its owner runs it as a
+    /// service); whoever waits for rounds is let go then, as no more will come.
+    public func run() async {
+        defer {
+            finished = true
+            let waiters = roundWaiters
+            roundWaiters = []
+            for waiter in waiters { waiter.continuation.resume() }
+        }
         var first = true
         while !Task.isCancelled {
             await probeAll()
@@ -75,7 +70,7 @@ public actor HealthMonitor {
     /// must know the farm was looked at again, not guess how long that takes.
     public func waitForRounds(_ count: Int) async {
         let target = roundsCompleted + count
-        guard count > 0 else { return }
+        guard count > 0, !finished else { return }
         await withCheckedContinuation { roundWaiters.append((target, $0)) }
     }
 

@@ -69,15 +69,12 @@ struct DemoCommand {
         }
         print(Self.banner(port: bound))
         fflush(nil)
-        let stop: @Sendable () async -> Void = {
-            await gateway.drain()
-            for node in farm { node.stop() }
-        }
-        let signals = ShutdownSignals.install(logger: logger, drain: stop)
+        let shutdown = ShutdownRequest()
+        let signals = SignalService(logger: logger, shutdown: shutdown, reload: {})
         let traffic = TrafficGenerator(port: bound, key: Self.key, rate: rate, models: Self.models.map(\.name))
-        await traffic.run(for: duration)
-        withExtendedLifetime(signals) {}
-        await stop()
+        let timed = DemoTraffic(traffic: traffic, duration: duration, shutdown: shutdown)
+        await gateway.serve(until: shutdown, alongside: [signals, timed])
+        for node in farm { node.stop() }
         return 0
     }
 
@@ -150,5 +147,17 @@ struct TrafficGenerator: Sendable {
                 }
             }
         }
+    }
+}
+
+/// The demo's traffic as a service: it runs for `duration` (forever when nil), then asks the demo to stop.
+struct DemoTraffic: Service {
+    let traffic: TrafficGenerator
+    let duration: Double?
+    let shutdown: ShutdownRequest
+
+    func run() async {
+        await traffic.run(for: duration)
+        if !Task.isCancelled { shutdown.request(.drain) }
     }
 }

@@ -27,9 +27,9 @@ final class GatewayRuntime: Sendable {
 
     /// The work after each probe round this config asks for: the warm list topped up, copies of
     /// models in demand added, demand saved to the state file every `stateSaveSeconds`.
-    func afterProbeRound(cluster: Cluster, client: HTTPClient, logger: Logger) -> (@Sendable () async -> Void)? {
+    func afterProbeRound(cluster: Cluster, client: HTTPClient, loads: BackgroundLoads, logger: Logger) -> (@Sendable () async -> Void)? {
         let stateFile = config.stateFile.map(DemandStateFile.init)
-        let preloader = Preloader(cluster: cluster, client: client, timeouts: upstreamTimeouts, logger: logger)
+        let preloader = Preloader(cluster: cluster, client: client, timeouts: upstreamTimeouts, logger: logger, loads: loads)
         let warmer = Warmer(config: config, cluster: cluster, preloader: preloader)
         let replicator =
             config.replicate && config.strategy == .affinity
@@ -63,7 +63,8 @@ final class Gateway: Sendable {
     let usage = UsageLedger()
     /// The last hour of the farm, for the status page's charts.
     let history = FarmHistory()
-    private let historySampler = Mutex<Task<Void, Never>?>(nil)
+    /// Runs the preloads the warmer and the replicator start.
+    let loads = BackgroundLoads()
     /// How much faster than real time the farm runs (1 outside benchmarks on a simulated farm).
     let timeScale: Double
     /// Requests also sent to a second node because the first one's first byte was overdue.
@@ -127,28 +128,30 @@ final class Gateway: Sendable {
             cluster.seedDemand(saved.state, age: saved.age)
             logger.info("demand for \(saved.state.count) model(s) read from \(path), saved \(Int(saved.age)) s ago")
         }
-        await monitor.setAfterRound(current.afterProbeRound(cluster: cluster, client: client, logger: logger))
-        await monitor.start()
-        startSamplingHistory()
+        await monitor.setAfterRound(current.afterProbeRound(cluster: cluster, client: client, loads: loads, logger: logger))
         return port
     }
 
-    /// Samples the farm into `history` every `FarmHistory.interval` seconds until `stop`.
-    private func startSamplingHistory() {
-        let task = Task { [weak self] in
-            var last = ContinuousClock.now
-            while !Task.isCancelled {
-                try? await Task.sleep(for: .seconds(FarmHistory.interval))
-                guard let self, !Task.isCancelled else { return }
-                let now = ContinuousClock.now
-                let cluster = self.cluster
-                self.history.sample(
-                    at: WallClock.now(), snapshots: await cluster.snapshots(), queued: cluster.queuedRequests(),
-                    elapsed: Self.seconds(last.duration(to: now)))
-                last = now
+    /// The background work a running gateway needs: probing (and the planning after each round),
+    /// the preloads it starts, and the status page's history.
+    var services: [any Service] { [monitor, loads, HistorySampler(cluster: cluster, history: history)] }
+
+    /// Serves until `shutdown` asks to stop: runs `services` (and `alongside`, such as signal
+    /// handling) as one group; on the first request drains (cut short by a request to stop at
+    /// once), then cancels every service and awaits them, then closes the clients.
+    func serve(until shutdown: ShutdownRequest, alongside: [any Service] = []) async {
+        await withDiscardingTaskGroup { group in
+            group.addTask { await ServiceGroup(services: self.services + alongside).run() }
+            await shutdown.wait(for: .drain)
+            await withTaskGroup(of: Void.self) { draining in
+                draining.addTask { await self.drain() }
+                draining.addTask { await shutdown.wait(for: .immediately) }
+                await draining.next()
+                draining.cancelAll()
             }
+            group.cancelAll()
         }
-        historySampler.withLock { $0 = task }
+        await stop()
     }
 
     /// Applies `newConfig`. Nodes whose name and URL are unchanged keep their actor, so their
@@ -172,7 +175,7 @@ final class Gateway: Sendable {
         let change = await cluster.reconfigure(
             nodes: config.nodes, strategy: config.strategy, queue: config.queue, outlier: config.outlier)
         await monitor.update(config.health)
-        await monitor.setAfterRound(next.afterProbeRound(cluster: cluster, client: client, logger: logger))
+        await monitor.setAfterRound(next.afterProbeRound(cluster: cluster, client: client, loads: loads, logger: logger))
         if !change.added.isEmpty { await monitor.probeAll() }
         runtime.withLock { $0 = next }
         func names(_ ids: [NodeID]) -> String { ids.isEmpty ? "none" : ids.map(\.name).joined(separator: ", ") }
@@ -181,7 +184,8 @@ final class Gateway: Sendable {
         )
     }
 
-    /// Graceful stop: no new connections, requests in flight finish (up to `timeouts.drainMs`), then `stop()`.
+    /// Graceful stop: demand saved, no new connections, requests in flight finish (up to
+    /// `timeouts.drainMs`, or until the calling task is cancelled), then the server closes.
     func drain() async {
         if let path = config.stateFile {
             DemandStateFile(path: path).save(await cluster.demandState())
@@ -192,12 +196,10 @@ final class Gateway: Sendable {
         logger.info("draining: \(running) request(s) in flight, waiting up to \(config.timeouts.drainMs) ms")
         let left = await server?.drain(deadline: deadline) ?? 0
         if left > 0 { logger.warning("drain deadline passed with \(left) request(s) still running; closing them") }
-        await stop()
     }
 
+    /// Closes the server and the upstream clients; the services are stopped by whoever runs them.
     func stop() async {
-        historySampler.withLock { $0 }?.cancel()
-        await monitor.stop()
         server.withLock { $0 }?.stop()
         client.shutdown()
         cloud.shutdown()

@@ -11,6 +11,8 @@ struct Preloader: Sendable {
     let client: HTTPClient
     let timeouts: HTTPClientTimeouts
     let logger: Logger
+    /// Where the loads run, so they outlive the probe round that started them but not shutdown.
+    let loads: BackgroundLoads
     var unloader: ModelUnloader { ModelUnloader(cluster: cluster, client: client, timeouts: timeouts, logger: logger) }
 
     /// Claims the load and runs it in the background; false when the node no longer accepts the claim.
@@ -27,11 +29,12 @@ struct Preloader: Sendable {
         let lease = Lease(cluster: cluster, node: node, nodeConfig: snapshot.config, model: model, claim: claim, startedAt: cluster.now)
         let unloading = evicting.isEmpty ? "" : ", unloading \(evicting.map(\.canonical).joined(separator: ", "))"
         logger.info("loading \(model) on node \(snapshot.name) ahead of requests (\(reason))\(unloading)")
-        Task {
+        let submitted = loads.submit {
             for victim in evicting { await unloader.unload(victim, on: snapshot.config) }
             await run(lease, on: snapshot.config, keepAlive: keepAlive)
         }
-        return true
+        if !submitted { await lease.release(.unservedNoFault) }  // shutting down: give the claim back
+        return submitted
     }
 
     private func run(_ lease: Lease, on node: ClusterConfig.NodeConfig, keepAlive: JSONValue?) async {

@@ -50,37 +50,4 @@ case .serve:
     break
 }
 
-// The same loader serves start-up and SIGHUP, so a reload applies the same overrides.
-let loader = ConfigLoader(path: options.configPath, hostOverride: options.host, portOverride: options.port)
-let config = loadOrExit(loader)
-let logger = Logger(minimum: Logger.Level(name: options.logLevel) ?? .info)
-if config.apiKeys.isEmpty { logger.warning("apiKeys is empty: every client is let in without a key") }
-let gateway = Gateway(config: config, logger: logger)
-do {
-    let port = try await gateway.start()
-    logger.info(
-        "tensorwall \(version) listening on \(config.listen.host):\(port) with \(config.nodes.count) node(s), strategy \(config.strategy.rawValue)"
-    )
-    for node in config.nodes {
-        logger.info("node \(node.name) at \(node.url) priority \(node.priority) weight \(node.weight) maxParallel \(node.maxParallel)")
-    }
-} catch {
-    fail("cannot listen on \(config.listen.host):\(config.listen.port): \(error)", status: 1)
-}
-
-let signalSources =
-    ShutdownSignals.install(logger: logger) { await gateway.drain() }
-    + [
-        ReloadSignal.install(logger: logger) {
-            switch loader.load() {
-            case .success(let config): await gateway.reload(config)
-            case .failure(let failure): logger.error("reload refused, the running config stays: \(failure)")
-            }
-        }
-    ]
-// The async main already drives the main queue; suspend here for the life of the process
-// (calling dispatchMain() from async code would exit the thread under the running queue).
-while true {
-    try? await Task.sleep(for: .seconds(86_400))
-    withExtendedLifetime(signalSources) {}
-}
+exit(await ServeCommand(options: options, version: version).run())

@@ -3,9 +3,9 @@ import HTTP1
 import OllamaSimulator
 import Synchronization
 import Testing
+import WireFormats
 
 @testable import Proxy
-import WireFormats
 
 /// Simulated Ollama nodes behind a real TensorWall gateway, everything on loopback port 0.
 final class TestFarm: Sendable {
@@ -66,15 +66,23 @@ final class TestFarm: Sendable {
         let logger = logs.map { capture in Logger(minimum: .debug, sink: { capture.append($0) }) } ?? Logger(minimum: .error)
         let gateway = Gateway(config: config, logger: logger, environment: environment)
         let port = try await gateway.start()
-        let farm = TestFarm(nodes: simulators, gateway: gateway, port: port)
+        let shutdown = ShutdownRequest()
+        // The gateway serves as `tensorwall` does, its services under one group, until the teardown asks it to stop.
+        let serving = Task { await gateway.serve(until: shutdown) }
+        let farm = TestFarm(nodes: simulators, gateway: gateway, port: port, shutdown: shutdown, serving: serving)
         Teardown.add { await farm.stop() }
         return farm
     }
 
-    private init(nodes: [OllamaSimulator], gateway: Gateway, port: Int) {
+    private let shutdown: ShutdownRequest
+    private let serving: Task<Void, Never>
+
+    private init(nodes: [OllamaSimulator], gateway: Gateway, port: Int, shutdown: ShutdownRequest, serving: Task<Void, Never>) {
         self.nodes = nodes
         self.gateway = gateway
         self.port = port
+        self.shutdown = shutdown
+        self.serving = serving
     }
 
     private let stopped = Atomic<Bool>(false)
@@ -82,7 +90,8 @@ final class TestFarm: Sendable {
     /// Stops the gateway and the nodes; a second call (the teardown after a test that stopped it) does nothing.
     func stop() async {
         guard !stopped.exchange(true, ordering: .relaxed) else { return }
-        await gateway.stop()
+        shutdown.request(.immediately)
+        await serving.value
         for node in nodes { node.stop() }
         client.shutdown()
     }
