@@ -1,9 +1,10 @@
 import WireFormats
+
 /// Everything `cluster.json` says, validated: a value of this type is always usable as is.
 public struct ClusterConfig: Sendable, Equatable {
     public var listen = Listen()
     public var apiKeys: [APIKey] = []
-    /// When not empty, `/status`, `/dashboard` and `/metrics` need one of these keys.
+    /// When not empty, `/status`, `/dashboard`, `/metrics` and the routes that change the farm (`/api/pull`) need one of these keys.
     public var adminKeys: [APIKey] = []
     public var strategy: Strategy = .affinity
     public var health = HealthSettings()
@@ -55,8 +56,8 @@ public struct ClusterConfig: Sendable, Equatable {
         }
     }
 
-    /// A gateway key clients present as `X-API-Key` or `Authorization: Bearer`; `name` is what logs show.
-    /// A key clients present. Only its SHA-256 is kept, whether the file gave the key or its hash.
+    /// A key clients present as `X-API-Key` or `Authorization: Bearer`; `name` is what logs show.
+    /// Only its SHA-256 is kept, whether the file gave the key or its hash.
     public struct APIKey: Sendable, Equatable {
         public var name: String
         public var sha256: [UInt8]

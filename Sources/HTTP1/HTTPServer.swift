@@ -1,8 +1,9 @@
 @preconcurrency import Glibc
 import Synchronization
 
-/// An HTTP/1.1 server on non-blocking sockets: one lightweight task per connection, no thread per
-/// connection, keep-alive, chunked bodies, and hard limits on what a client may send.
+/// An HTTP/1.1 server on non-blocking sockets watched by the epoll loops (`EventLoop`): a task per
+/// connection reads and answers its requests in order, no thread waits on a socket; keep-alive,
+/// chunked bodies, hard limits on what a client may send, and a drain that lets requests finish.
 public final class HTTPServer: Sendable {
     public let configuration: HTTPServerConfiguration
     private let handler: HTTPHandler

@@ -31,10 +31,9 @@ final class CloudClient: NSObject, URLSessionDataDelegate, @unchecked Sendable {
 
     /// Sends the request; returns once the response head arrived. The body is read from the response.
     func send(_ request: URLRequest) async throws -> CloudResponse {
-        let exchange = CloudExchange()
         let task = session.dataTask(with: request)
+        let exchange = CloudExchange(task: task)
         exchanges.withLock { $0[task.taskIdentifier] = exchange }
-        exchange.task = task
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
                 exchange.setHeadContinuation(continuation)
@@ -76,12 +75,16 @@ struct CloudResponse: Sendable {
 }
 
 /// One request's state between URLSession's delegate callbacks and the task awaiting them.
-// @unchecked Sendable: every field is read and written under `lock`; `task` is set before the task resumes.
+// @unchecked Sendable: `head` and `stream` are read and written only under `lock`; `task` never changes.
 final class CloudExchange: @unchecked Sendable {
     private let lock = Mutex(())
     private var head: CheckedContinuation<CloudResponse, any Error>?
     private var stream: AsyncThrowingStream<Data, any Error>.Continuation?
-    var task: URLSessionDataTask?
+    let task: URLSessionDataTask
+
+    init(task: URLSessionDataTask) {
+        self.task = task
+    }
 
     func setHeadContinuation(_ continuation: CheckedContinuation<CloudResponse, any Error>) {
         lock.withLock { _ in head = continuation }
@@ -91,14 +94,14 @@ final class CloudExchange: @unchecked Sendable {
         let (body, continuation) = AsyncThrowingStream<Data, any Error>.makeStream(bufferingPolicy: .unbounded)
         let task = self.task
         continuation.onTermination = { termination in
-            if case .cancelled = termination { task?.cancel() }
+            if case .cancelled = termination { task.cancel() }
         }
         let waiting = lock.withLock { _ -> CheckedContinuation<CloudResponse, any Error>? in
             stream = continuation
             defer { head = nil }
             return head
         }
-        waiting?.resume(returning: CloudResponse(status: status, contentType: contentType, body: body, cancel: { task?.cancel() }))
+        waiting?.resume(returning: CloudResponse(status: status, contentType: contentType, body: body, cancel: { task.cancel() }))
     }
 
     func received(_ data: Data) {

@@ -204,9 +204,8 @@ extension Gateway {
 
     /// Sends the call to `node` and waits for the response head; an error status becomes a typed failure.
     func open(_ call: FarmCall, on node: ClusterConfig.NodeConfig) async -> Result<HTTPClientResponse, UpstreamFailure> {
-        let upstream = HTTPClientRequest(
-            method: "POST", host: node.url.host, port: node.url.port, target: node.url.basePath + call.path,
-            headers: ["Content-Type": "application/json", "Accept": "application/json, application/x-ndjson"], body: call.body)
+        let upstream = HTTPClientRequest.toNode(
+            node.url, path: call.path, body: call.body, accept: "application/json, application/x-ndjson")
         let response: HTTPClientResponse
         do {
             response = try await client.execute(upstream, timeouts: upstreamTimeouts)

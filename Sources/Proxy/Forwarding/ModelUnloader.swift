@@ -13,9 +13,7 @@ struct ModelUnloader: Sendable {
 
     func unload(_ model: ModelName, on node: ClusterConfig.NodeConfig) async {
         let body: JSONValue = ["model": .string(model.canonical), "prompt": "", "stream": false, "keep_alive": 0]
-        let request = HTTPClientRequest(
-            method: "POST", host: node.url.host, port: node.url.port, target: node.url.basePath + "/api/generate",
-            headers: ["Content-Type": "application/json"], body: body.serialized())
+        let request = HTTPClientRequest.toNode(node.url, path: "/api/generate", body: body.serialized())
         do {
             let response = try await client.execute(request, timeouts: timeouts)
             _ = try await response.collect(limit: 1024 * 1024)

@@ -9,7 +9,7 @@ struct NodeProbeTransport: ProbeTransport {
     let client: HTTPClient
 
     func get(_ node: NodeURL, path: String, timeout: Duration) async throws -> (status: Int, body: [UInt8]) {
-        let request = HTTPClientRequest(method: "GET", host: node.host, port: node.port, target: node.basePath + path)
+        let request = HTTPClientRequest.toNode(node, "GET", path: path)
         do {
             let response = try await client.execute(
                 request, timeouts: HTTPClientTimeouts(connect: timeout, responseHead: timeout, idleRead: timeout))

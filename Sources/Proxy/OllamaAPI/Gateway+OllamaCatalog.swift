@@ -19,8 +19,7 @@ extension Gateway {
         return await withTaskGroup(of: (Int, JSONValue?).self) { group in
             for (position, node) in nodes.enumerated() {
                 group.addTask { [client] in
-                    let request = HTTPClientRequest(
-                        method: "GET", host: node.url.host, port: node.url.port, target: node.url.basePath + path)
+                    let request = HTTPClientRequest.toNode(node.url, "GET", path: path)
                     guard let response = try? await client.execute(request, timeouts: timeouts), response.status == 200,
                         let body = try? await response.collect(limit: 16 * 1024 * 1024)
                     else { return (position, nil) }
@@ -77,9 +76,7 @@ extension Gateway {
         }
         let holders = await cluster.snapshots().filter { $0.health == .healthy && $0.hasPulled(model) }
         for node in holders {
-            let upstream = HTTPClientRequest(
-                method: "POST", host: node.url.host, port: node.url.port, target: node.url.basePath + "/api/show",
-                headers: ["Content-Type": "application/json"], body: request.body)
+            let upstream = HTTPClientRequest.toNode(node.url, path: "/api/show", body: request.body)
             guard let response = try? await client.execute(upstream, timeouts: upstreamTimeouts),
                 let answer = try? await response.collect(limit: 64 * 1024 * 1024)
             else { continue }

@@ -38,9 +38,7 @@ extension Gateway {
             await withTaskGroup(of: Void.self) { group in
                 for node in targets {
                     group.addTask {
-                        let upstream = HTTPClientRequest(
-                            method: "POST", host: node.url.host, port: node.url.port, target: node.url.basePath + "/api/pull",
-                            headers: ["Content-Type": "application/json"], body: body)
+                        let upstream = HTTPClientRequest.toNode(node.url, path: "/api/pull", body: body)
                         do {
                             let response = try await client.execute(upstream, timeouts: upstreamTimeouts)
                             var splitter = JSONStreamSplitter()

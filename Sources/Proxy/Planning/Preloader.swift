@@ -41,9 +41,7 @@ struct Preloader: Sendable {
         var fields: [(key: String, value: JSONValue)] = [("model", .string(lease.model.canonical)), ("prompt", ""), ("stream", false)]
         if let keepAlive { fields.append(("keep_alive", keepAlive)) }
         let body = JSONValue.object(JSONObject(fields))
-        let request = HTTPClientRequest(
-            method: "POST", host: node.url.host, port: node.url.port, target: node.url.basePath + "/api/generate",
-            headers: ["Content-Type": "application/json"], body: body.serialized())
+        let request = HTTPClientRequest.toNode(node.url, path: "/api/generate", body: body.serialized())
         do {
             let response = try await client.execute(request, timeouts: timeouts)
             let answer = try JSONParser.parse(try await response.collect(limit: 1024 * 1024))
