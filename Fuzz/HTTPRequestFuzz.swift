@@ -1,4 +1,4 @@
-// libFuzzer target: the HTTP/1.1 request head parser, body framing and the chunked decoder, on
+// libFuzzer target: the HTTP/1.1 head parser (request and status lines included), body framing and the chunked decoder, on
 // arbitrary bytes. Any crash, trap or sanitizer report is a finding; thrown parse errors are not.
 // Built by Fuzz/run.sh together with Sources/HTTP1.
 @testable import HTTP1
@@ -13,6 +13,12 @@ public func httpRequestFuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 
     do {
         head = try HTTPHeadParser.parse(UnsafeRawBufferPointer(rebasing: bytes[..<headEnd]), startLineParts: 3)
     } catch { return 0 }
+    // The same head read as a request and as a response: the start-line checks are the parser's too.
+    if let request = try? HTTPHeadParser.request(head) {
+        precondition(request.versionMinor == 0 || request.versionMinor == 1)
+        precondition(request.target.hasPrefix("/") || request.target == "*")
+    }
+    if let response = try? HTTPHeadParser.response(head) { precondition((100...999).contains(response.status)) }
     buffer.consume(headEnd + 4)
     guard let framing = try? BodyFraming.forRequest(head.headers) else { return 0 }
     if case .chunked = framing {

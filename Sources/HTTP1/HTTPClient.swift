@@ -65,19 +65,17 @@ public final class HTTPClient: Sendable {
             var scanned = 0
             while true {
                 if let end = buffer.firstOffset(of: Self.headEnd, from: max(0, scanned - 3)) {
-                    let head = try HTTPHeadParser.parse(UnsafeRawBufferPointer(rebasing: buffer.readable[..<end]), startLineParts: 3)
+                    let head = try HTTPHeadParser.response(
+                        HTTPHeadParser.parse(UnsafeRawBufferPointer(rebasing: buffer.readable[..<end]), startLineParts: 3))
                     buffer.consume(end + 4)
-                    guard head.startLine[0].hasPrefix("HTTP/1."), let status = Int(head.startLine[1]), (100...999).contains(status)
-                    else {
-                        throw HTTPParseError.malformed("malformed status line")
-                    }
+                    let status = head.status
                     if status / 100 == 1 {
                         scanned = 0
                         continue  // 100 Continue and friends: the real head follows
                     }
                     let framing = try BodyFraming.forResponse(status: status, method: request.method, headers: head.headers)
                     let keepAlive =
-                        !head.headers.hasToken("close", in: "Connection") && head.startLine[0] == "HTTP/1.1" && framing != .untilClose
+                        !head.headers.hasToken("close", in: "Connection") && head.versionMinor == 1 && framing != .untilClose
                     return HTTPClientResponse(
                         status: status, headers: head.headers, framing: framing, connection: connection, pool: pool,
                         idleTimeout: timeouts.idleRead, keepAlive: keepAlive)

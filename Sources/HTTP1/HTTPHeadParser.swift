@@ -1,4 +1,5 @@
 import WireFormats
+
 /// Parses a message head (start line and header fields) strictly: CRLF only, no folding,
 /// no whitespace before the colon, no control bytes in values. Strictness here is what stops
 /// request smuggling between TensorWall and whatever sits in front of it.
@@ -36,6 +37,47 @@ enum HTTPHeadParser {
             lineStart = end + 2
         }
         return Head(startLine: parts, headers: headers)
+    }
+
+    /// A request's start line checked: a token for the method, an origin-form target (or `*`)
+    /// without spaces or control bytes, HTTP/1.0 or 1.1, and exactly one `Host` in 1.1.
+    struct RequestHead {
+        var method: String
+        var target: String
+        var versionMinor: Int
+        var headers: HTTPHeaders
+    }
+
+    static func request(_ head: Head) throws(HTTPParseError) -> RequestHead {
+        guard head.startLine.count == 3 else { throw .malformed("malformed request line") }
+        let method = String(head.startLine[0])
+        let target = String(head.startLine[1])
+        guard !method.isEmpty, method.utf8.allSatisfy(isTokenByte) else { throw .malformed("invalid method") }
+        guard target.hasPrefix("/") || target == "*", !target.utf8.contains(where: { $0 <= 0x20 || $0 == 0x7F }) else {
+            throw .malformed("invalid request target")
+        }
+        let minor: Int
+        switch head.startLine[2] {
+        case "HTTP/1.1": minor = 1
+        case "HTTP/1.0": minor = 0
+        default: throw .malformed("unsupported HTTP version")
+        }
+        if minor == 1, head.headers.values("Host").count != 1 { throw .malformed("missing or duplicate Host header") }
+        return RequestHead(method: method, target: target, versionMinor: minor, headers: head.headers)
+    }
+
+    /// A response's status line checked: `HTTP/1.x`, a three-digit status, any reason (or none).
+    struct ResponseHead {
+        var status: Int
+        var versionMinor: Int
+        var headers: HTTPHeaders
+    }
+
+    static func response(_ head: Head) throws(HTTPParseError) -> ResponseHead {
+        guard head.startLine.count >= 2, head.startLine[0].hasPrefix("HTTP/1."), head.startLine[1].utf8.count == 3,
+            let status = Int(head.startLine[1]), (100...999).contains(status)
+        else { throw .malformed("malformed status line") }
+        return ResponseHead(status: status, versionMinor: head.startLine[0] == "HTTP/1.1" ? 1 : 0, headers: head.headers)
     }
 
     /// The offset of the CRLF ending the line that starts at `start` (or the end of the head);

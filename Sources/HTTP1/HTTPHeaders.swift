@@ -1,4 +1,5 @@
 import WireFormats
+
 /// Header fields in arrival order; lookups ignore case as HTTP requires.
 public struct HTTPHeaders: Sendable, Sequence {
     public private(set) var fields: [(name: String, value: String)]

@@ -98,27 +98,15 @@ final class HTTPServerConnection {
     private func completeRequest(headLength: Int) async throws -> HTTPRequest {
         let head = try HTTPHeadParser.parse(UnsafeRawBufferPointer(rebasing: buffer.readable[..<headLength]), startLineParts: 3)
         buffer.consume(headLength + 4)
-        let method = String(head.startLine[0])
-        let target = String(head.startLine[1])
-        currentTarget = target
-        let version = head.startLine[2]
-        guard !method.isEmpty, method.utf8.allSatisfy(HTTPHeadParser.isTokenByte) else { throw HTTPParseError.malformed("invalid method") }
-        guard target.hasPrefix("/") || target == "*", !target.utf8.contains(where: { $0 <= 0x20 || $0 == 0x7F }) else {
-            throw HTTPParseError.malformed("invalid request target")
-        }
-        let minor: Int
-        switch version {
-        case "HTTP/1.1": minor = 1
-        case "HTTP/1.0": minor = 0
-        default: throw HTTPParseError.malformed("unsupported HTTP version")
-        }
-        if minor == 1, head.headers.values("Host").count != 1 { throw HTTPParseError.malformed("missing or duplicate Host header") }
-        let framing = try BodyFraming.forRequest(head.headers)
-        if let expectation = head.headers["Expect"] {
+        if head.startLine.count > 1 { currentTarget = String(head.startLine[1]) }  // refusals answer in that API's format
+        let request = try HTTPHeadParser.request(head)
+        let framing = try BodyFraming.forRequest(request.headers)
+        if let expectation = request.headers["Expect"] {
             guard expectation.caseInsensitiveEquals("100-continue") else { throw HTTPParseError.expectationFailed }
         }
-        let body = try await readBody(framing, expectsContinue: head.headers["Expect"] != nil)
-        return HTTPRequest(method: method, target: target, versionMinor: minor, headers: head.headers, body: body)
+        let body = try await readBody(framing, expectsContinue: request.headers["Expect"] != nil)
+        return HTTPRequest(
+            method: request.method, target: request.target, versionMinor: request.versionMinor, headers: request.headers, body: body)
     }
 
     private func readBody(_ framing: BodyFraming, expectsContinue: Bool) async throws -> [UInt8] {
