@@ -1,126 +1,36 @@
-import Synchronization
-
-/// Writes one response: either whole (`respond`) or streamed (`start`, `write`, `finish`), using
-/// chunked coding when the length is not known so every event reaches the client as it is written.
-public final class HTTPResponseWriter: Sendable {
-    private let socket: Socket
-    private let isHead: Bool
-    private let writeTimeout: Duration
-    private let state: Mutex<State>
-
-    struct State {
-        var headSent = false
-        var chunked = false
-        var finished = false
-        var closeAfter: Bool
-        var failed = false
-        var status = 0
-    }
-
-    init(socket: Socket, isHead: Bool, keepAlive: Bool, writeTimeout: Duration) {
-        self.socket = socket
-        self.isHead = isHead
-        self.writeTimeout = writeTimeout
-        self.state = Mutex(State(closeAfter: !keepAlive))
-    }
-
+/// Writes one response: either whole (`respond`) or streamed (`start`, `write`, `finish`). A
+/// handler sees only this, so it runs the same on a socket (`SocketResponseWriter`) and in memory
+/// (`InMemoryResponseWriter`, for tests that need no socket).
+public protocol HTTPResponseWriter: Sendable {
     /// Whether the response head has gone out (after that, errors can only be reported in-band).
-    public var headSent: Bool { state.withLock { $0.headSent } }
-    public var status: Int { state.withLock { $0.status } }
+    var headSent: Bool { get }
+    /// The status sent (0 before the head).
+    var status: Int { get }
     /// A write failed: the client is gone or stopped reading.
-    public var isBroken: Bool { state.withLock { $0.failed } || socket.isClosed }
-    var isFinished: Bool { state.withLock { $0.finished } }
-    var closeAfter: Bool { state.withLock { $0.closeAfter || $0.failed } }
-
+    var isBroken: Bool { get }
     /// Asks for the connection to close after this response.
-    public func closeConnectionAfterResponse() {
-        state.withLock { $0.closeAfter = true }
-    }
-
+    func closeConnectionAfterResponse()
     /// Drops the connection without finishing the response (what a crashed upstream looks like).
-    public func abortConnection() {
-        state.withLock { $0.failed = true }
-        socket.close()
-    }
-
-    /// Sends a complete response in a single write.
-    public func respond(status: Int, headers: HTTPHeaders = HTTPHeaders(), body: [UInt8] = []) async throws {
-        var head = try beginHead(status: status, headers: headers, contentLength: body.count)
-        if !isHead { head.append(contentsOf: body) }
-        state.withLock { $0.finished = true }
-        try await send(head)
-    }
-
+    func abortConnection()
+    /// Sends a complete response at once.
+    func respond(status: Int, headers: HTTPHeaders, body: [UInt8]) async throws
     /// Sends the head of a streamed response; the body follows through `write` and `finish`.
-    public func start(status: Int, headers: HTTPHeaders = HTTPHeaders()) async throws {
-        let head = try beginHead(status: status, headers: headers, contentLength: nil)
-        try await send(head)
-    }
-
+    func start(status: Int, headers: HTTPHeaders) async throws
     /// Sends one piece of a streamed body at once.
-    public func write(_ bytes: [UInt8]) async throws {
-        guard !bytes.isEmpty, !isHead else { return }
-        let chunked = state.withLock { $0.chunked }
-        if chunked {
-            var frame = [UInt8]()
-            frame.reserveCapacity(bytes.count + 12)
-            frame.append(contentsOf: String(bytes.count, radix: 16).utf8)
-            frame.append(13)
-            frame.append(10)
-            frame.append(contentsOf: bytes)
-            frame.append(13)
-            frame.append(10)
-            try await send(frame)
-        } else {
-            try await send(bytes)
-        }
-    }
-
+    func write(_ bytes: [UInt8]) async throws
     /// Ends a streamed body.
-    public func finish() async throws {
-        let (chunked, alreadyFinished) = state.withLock { state in
-            defer { state.finished = true }
-            return (state.chunked, state.finished)
-        }
-        guard !alreadyFinished else { return }
-        if chunked && !isHead { try await send([48, 13, 10, 13, 10]) }
+    func finish() async throws
+}
+
+extension HTTPResponseWriter {
+    public func respond(status: Int, headers: HTTPHeaders = HTTPHeaders()) async throws {
+        try await respond(status: status, headers: headers, body: [])
     }
 
-    /// Thrown when a handler tries to start a second response on one request.
-    public struct HeadAlreadySent: Error {}
-
-    private func beginHead(status: Int, headers: HTTPHeaders, contentLength: Int?) throws -> [UInt8] {
-        let started = state.withLock { state -> (closeAfter: Bool, chunked: Bool)? in
-            guard !state.headSent else { return nil }
-            state.headSent = true
-            state.status = status
-            state.chunked = contentLength == nil
-            return (state.closeAfter, state.chunked)
-        }
-        guard let (closeAfter, chunked) = started else { throw HeadAlreadySent() }
-        var text = "HTTP/1.1 \(status) \(HTTPStatus.reason(status))\r\n"
-        for (name, value) in headers
-        where !name.caseInsensitiveEquals("Content-Length") && !name.caseInsensitiveEquals("Transfer-Encoding")
-            && !name.caseInsensitiveEquals("Connection")
-        {
-            text += "\(name): \(value)\r\n"
-        }
-        if let contentLength {
-            text += "Content-Length: \(contentLength)\r\n"
-        } else if chunked {
-            text += "Transfer-Encoding: chunked\r\n"
-        }
-        if closeAfter { text += "Connection: close\r\n" }
-        text += "\r\n"
-        return Array(text.utf8)
-    }
-
-    private func send(_ bytes: [UInt8]) async throws {
-        do {
-            try await socket.write(bytes, until: .now + writeTimeout)
-        } catch {
-            state.withLock { $0.failed = true }
-            throw error
-        }
+    public func start(status: Int) async throws {
+        try await start(status: status, headers: HTTPHeaders())
     }
 }
+
+/// Thrown when a handler tries to start a second response on one request.
+public struct HTTPHeadAlreadySent: Error {}

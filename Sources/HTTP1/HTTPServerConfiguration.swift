@@ -28,4 +28,4 @@ public typealias HTTPErrorRenderer =
         contentType: String, body: [UInt8]
     )
 
-public typealias HTTPHandler = @Sendable (HTTPRequest, HTTPResponseWriter) async -> Void
+public typealias HTTPHandler = @Sendable (HTTPRequest, any HTTPResponseWriter) async -> Void

@@ -40,7 +40,7 @@ final class HTTPServerConnection {
             isFirstRequest = false
             server?.requestStarted(socket)
             let keepAlive = Self.wantsKeepAlive(request) && !(server?.isDraining ?? false)
-            let writer = HTTPResponseWriter(
+            let writer = SocketResponseWriter(
                 socket: socket, isHead: request.method == "HEAD", keepAlive: keepAlive, writeTimeout: configuration.bodyTimeout)
             await serve(request, writer)
             let mayContinue = server?.requestFinished(socket) ?? true
@@ -148,7 +148,7 @@ final class HTTPServerConnection {
     /// byte stream cannot be trusted for another request.
     private func refuse(status: Int, message: String) async {
         let (contentType, body) = renderError(status, message, currentTarget.map { HTTPRequest(method: "", target: $0).path })
-        let writer = HTTPResponseWriter(socket: socket, isHead: false, keepAlive: false, writeTimeout: .seconds(5))
+        let writer = SocketResponseWriter(socket: socket, isHead: false, keepAlive: false, writeTimeout: .seconds(5))
         var headers = HTTPHeaders()
         headers.add("Content-Type", contentType)
         try? await writer.respond(status: status, headers: headers, body: body)
