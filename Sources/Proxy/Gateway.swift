@@ -154,6 +154,14 @@ final class Gateway: Sendable {
         await stop()
     }
 
+    /// The operator's views of the farm as it is now.
+    var statusReport: StatusReport {
+        StatusReport(cluster: cluster, usage: usage, history: history, strategy: config.strategy, startedAt: startedAt)
+    }
+    var metricsExposition: MetricsExposition {
+        MetricsExposition(cluster: cluster, usage: usage, hedgesStarted: hedgesStarted.load(ordering: .relaxed))
+    }
+
     /// Applies `newConfig`. Nodes whose name and URL are unchanged keep their actor, so their
     /// learned times, ejection and requests in flight carry on; new nodes are probed before this
     /// returns; removed nodes finish what they are running. Requests in flight keep the config

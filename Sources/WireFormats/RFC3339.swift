@@ -55,3 +55,35 @@ public enum RFC3339 {
         return era * 146097 + dayOfEra - 719468
     }
 }
+
+extension RFC3339 {
+    /// `seconds` since 1970 as RFC 3339 in UTC with milliseconds (`2024-06-04T21:38:31.837Z`).
+    public static func format(_ seconds: Double) -> String {
+        // To the nearest millisecond: .837 s is 836.99... ms in binary and must not print as .836.
+        let totalMillis = Int((seconds * 1000).rounded())
+        let whole = totalMillis >= 0 ? totalMillis / 1000 : (totalMillis - 999) / 1000
+        let millis = totalMillis - whole * 1000
+        let days = whole >= 0 ? whole / 86400 : (whole - 86399) / 86400
+        let secondsOfDay = whole - days * 86400
+        let (year, month, day) = civil(fromDays: days)
+        func pad(_ value: Int, _ width: Int) -> String {
+            let text = String(value)
+            return String(repeating: "0", count: max(0, width - text.count)) + text
+        }
+        return
+            "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T\(pad(secondsOfDay / 3600, 2)):\(pad(secondsOfDay / 60 % 60, 2)):\(pad(secondsOfDay % 60, 2)).\(pad(millis, 3))Z"
+    }
+
+    /// Howard Hinnant's civil_from_days.
+    static func civil(fromDays days: Int) -> (Int, Int, Int) {
+        let z = days + 719468
+        let era = (z >= 0 ? z : z - 146096) / 146097
+        let dayOfEra = z - era * 146097
+        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36524 - dayOfEra / 146096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let mp = (5 * dayOfYear + 2) / 153
+        let day = dayOfYear - (153 * mp + 2) / 5 + 1
+        let month = mp < 10 ? mp + 3 : mp - 9
+        return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
+    }
+}

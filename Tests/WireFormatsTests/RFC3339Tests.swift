@@ -19,4 +19,15 @@ import WireFormats
     func refusesMalformedTimestamps(text: String) {
         #expect(RFC3339.parse(text) == nil)
     }
+
+    @Test(arguments: [0.0, 1_717_537_111.837, 10_981_785_600.5, 951_782_400.25])  // 1970, 2024, 2318, a leap day
+    func formatsWhatItParses(seconds: Double) throws {
+        let text = RFC3339.format(seconds)
+        #expect(text.hasSuffix("Z"))
+        let back = try #require(RFC3339.parse(text))
+        #expect(abs(back - seconds) < 0.001)
+    }
+    @Test func formatsMillisecondsInUTC() {
+        #expect(RFC3339.format(1_717_537_111.837) == "2024-06-04T21:38:31.837Z")
+    }
 }

@@ -20,7 +20,7 @@ final class UsageLog: Sendable {
 
     func append(_ entry: UsageLedger.Entry) {
         var line: JSONObject = [
-            "time": .string(ISOTimestamp.format(entry.at)), "key": .string(entry.apiKey), "model": .string(entry.model),
+            "time": .string(RFC3339.format(entry.at)), "key": .string(entry.apiKey), "model": .string(entry.model),
             "node": .string(entry.node), "status": .int(Int64(entry.status)), "stream": .bool(entry.stream),
             "duration_ms": .double((entry.durationSeconds * 10_000).rounded() / 10),
             "prompt_tokens": .int(entry.promptTokens), "completion_tokens": .int(entry.completionTokens),

@@ -12,10 +12,13 @@ extension Gateway {
             },
             "/status": Route(["GET", "HEAD"], .operatorView) { gateway, request, writer, _ in
                 if prefersHTML(request.headers["Accept"]) { return await gateway.statusPage(writer) }
-                await gateway.status(writer)
+                await gateway.respondJSON(writer, await gateway.statusReport.json())
             },
             "/dashboard": Route(["GET", "HEAD"], .operatorView) { gateway, _, writer, _ in await gateway.statusPage(writer) },
-            "/metrics": Route(["GET"], .operatorView) { gateway, _, writer, _ in await gateway.metrics(writer) },
+            "/metrics": Route(["GET"], .operatorView) { gateway, _, writer, _ in
+                let text = await gateway.metricsExposition.text()
+                try? await writer.respond(status: 200, headers: ["Content-Type": MetricsExposition.contentType], body: text)
+            },
             "/v1/chat/completions": Route(["POST"], .gatewayKey, logsAccess: true) { gateway, request, writer, record in
                 await gateway.chatCompletions(request, writer, &record)
             },

@@ -2,11 +2,17 @@ import Balancer
 import HTTP1
 import WireFormats
 
-extension Gateway {
-    /// `GET /status`: per node its health, last probe, pulled, loaded and loading models, in-flight requests
-    /// and cold loads started; the length of TensorWall's wait queues.
-    /// Nothing secret is shown: node URLs never carry credentials (the config refuses them) and no key appears.
-    func status(_ writer: HTTPResponseWriter) async {
+/// `GET /status`: per node its health, last probe, pulled, loaded and loading models, in-flight
+/// requests and cold loads started; usage, recent requests, the wait queues and the last hour.
+/// Nothing secret is shown: node URLs never carry credentials (the config refuses them) and no key appears.
+struct StatusReport {
+    let cluster: Cluster
+    let usage: UsageLedger
+    let history: FarmHistory
+    let strategy: ClusterConfig.Strategy
+    let startedAt: ContinuousClock.Instant
+
+    func json() async -> JSONValue {
         let snapshots = await cluster.snapshots()
         let uptime = startedAt.duration(to: .now).components.seconds
         let nodes: [JSONValue] = snapshots.map { node in
@@ -16,7 +22,7 @@ extension Gateway {
             ]
             if let probe = node.lastProbe {
                 var probeEntry: JSONObject = [
-                    "at": .string(ISOTimestamp.format(probe.at)), "ok": .bool(probe.succeeded),
+                    "at": .string(RFC3339.format(probe.at)), "ok": .bool(probe.succeeded),
                     "latencyMs": .double((probe.latencyMs * 10).rounded() / 10),
                 ]
                 if let error = probe.error { probeEntry["error"] = .string(error) }
@@ -33,7 +39,7 @@ extension Gateway {
                     var loaded: JSONObject = [
                         "name": .string(model.name.canonical), "size": .int(model.sizeBytes), "sizeVram": .int(model.vramBytes),
                     ]
-                    loaded["expiresAt"] = model.expiresAt.map { .string(ISOTimestamp.format($0)) } ?? .null
+                    loaded["expiresAt"] = model.expiresAt.map { .string(RFC3339.format($0)) } ?? .null
                     loaded["inFlight"] = .int(Int64(node.inFlight(model.name)))
                     return .object(loaded)
                 })
@@ -60,7 +66,7 @@ extension Gateway {
         let ledger = usage.snapshot
         let body: JSONValue = [
             "status": .string(healthy > 0 ? "ok" : "degraded"), "uptimeSeconds": .int(uptime),
-            "strategy": .string(config.strategy.rawValue),
+            "strategy": .string(strategy.rawValue),
             "healthyNodes": .int(Int64(healthy)), "nodes": .array(nodes),
             "usage": .array(
                 ledger.totals.sorted { $0.key < $1.key }.map { key, totals in
@@ -73,7 +79,7 @@ extension Gateway {
             "recent": .array(
                 ledger.recent.reversed().prefix(30).map { entry in
                     [
-                        "at": .string(ISOTimestamp.format(entry.at)), "model": .string(entry.model), "node": .string(entry.node),
+                        "at": .string(RFC3339.format(entry.at)), "model": .string(entry.model), "node": .string(entry.node),
                         "status": .int(Int64(entry.status)),
                         "ttftMs": entry.firstTokenSeconds.map { .double(($0 * 10_000).rounded() / 10) } ?? .null,
                         "durationMs": .double((entry.durationSeconds * 10_000).rounded() / 10),
@@ -84,36 +90,6 @@ extension Gateway {
                     cluster.queuedRequests().sorted { $0.key < $1.key }.map { (key: $0.key.canonical, value: .int(Int64($0.value))) })),
             "history": history.json,
         ]
-        await respondJSON(writer, body)
-    }
-}
-
-/// RFC 3339 UTC timestamps with milliseconds.
-enum ISOTimestamp {
-    static func format(_ seconds: Double) -> String {
-        let whole = Int(seconds.rounded(.down))
-        let millis = Int((seconds - Double(whole)) * 1000)
-        let days = whole >= 0 ? whole / 86400 : (whole - 86399) / 86400
-        let secondsOfDay = whole - days * 86400
-        let (year, month, day) = civil(fromDays: days)
-        func pad(_ value: Int, _ width: Int) -> String {
-            let text = String(value)
-            return String(repeating: "0", count: max(0, width - text.count)) + text
-        }
-        return
-            "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T\(pad(secondsOfDay / 3600, 2)):\(pad(secondsOfDay / 60 % 60, 2)):\(pad(secondsOfDay % 60, 2)).\(pad(millis, 3))Z"
-    }
-
-    /// Howard Hinnant's civil_from_days.
-    static func civil(fromDays days: Int) -> (Int, Int, Int) {
-        let z = days + 719468
-        let era = (z >= 0 ? z : z - 146096) / 146097
-        let dayOfEra = z - era * 146097
-        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36524 - dayOfEra / 146096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let mp = (5 * dayOfYear + 2) / 153
-        let day = dayOfYear - (153 * mp + 2) / 5 + 1
-        let month = mp < 10 ? mp + 3 : mp - 9
-        return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
+        return body
     }
 }

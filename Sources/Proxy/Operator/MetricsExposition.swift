@@ -1,10 +1,16 @@
 import Balancer
 import HTTP1
 
-extension Gateway {
-    /// `GET /metrics` in Prometheus' text format (version 0.0.4): usage by key, model and node,
-    /// latency histograms by model and node, and the farm's state (health, in-flight, loads, queues).
-    func metrics(_ writer: HTTPResponseWriter) async {
+/// `GET /metrics` in Prometheus' text format (version 0.0.4): usage by key, model and node,
+/// latency histograms by model and node, and the farm's state (health, in-flight, loads, queues).
+struct MetricsExposition {
+    let cluster: Cluster
+    let usage: UsageLedger
+    let hedgesStarted: Int
+
+    static let contentType = "text/plain; version=0.0.4; charset=utf-8"
+
+    func text() async -> [UInt8] {
         let ledger = usage.snapshot
         let snapshots = await cluster.snapshots()
         var text = PrometheusText()
@@ -38,7 +44,7 @@ extension Gateway {
         text.family(
             "tensorwall_hedged_requests_total", "counter",
             "Requests also sent to a second node because the first one's first byte was overdue.")
-        text.sample("tensorwall_hedged_requests_total", [], Double(hedgesStarted.load(ordering: .relaxed)))
+        text.sample("tensorwall_hedged_requests_total", [], Double(hedgesStarted))
         text.family("tensorwall_node_cold_loads_total", "counter", "Cold loads TensorWall started on the node.")
         for node in snapshots { text.sample("tensorwall_node_cold_loads_total", [("node", node.name)], Double(node.coldLoadsStarted)) }
         text.family("tensorwall_model_loaded", "gauge", "1 for each model loaded on each node.")
@@ -72,8 +78,7 @@ extension Gateway {
         for (model, count) in cluster.queuedRequests().sorted(by: { $0.key < $1.key }) {
             text.sample("tensorwall_queue_length", [("model", model.canonical)], Double(count))
         }
-        try? await writer.respond(
-            status: 200, headers: ["Content-Type": "text/plain; version=0.0.4; charset=utf-8"], body: Array(text.output.utf8))
+        return Array(text.output.utf8)
     }
 
     private func labels(_ key: UsageLedger.Key) -> [(String, String)] {
