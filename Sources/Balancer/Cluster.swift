@@ -255,6 +255,18 @@ public final class Cluster: Sendable {
         return await acquireByCost(request)
     }
 
+    /// Claims a load the planners decided (warm list, copies sized to demand) on the node a snapshot
+    /// was taken of: the load shows as under way at once, so requests join it instead of starting
+    /// another. Nil when the node was replaced by a reload or no longer accepts the claim.
+    public func claimPlannedLoad(_ model: ModelName, on snapshot: NodeSnapshot, evicting: [ModelName] = []) async -> Lease? {
+        guard let node = node(snapshot.id), node.url == snapshot.url else { return nil }
+        let claim = SlotClaim.coldLoad(predictedSeconds: costModel.predictedLoadSeconds(model, on: snapshot))
+        guard await node.tryAcquire(model, claim: claim, now: clock(), evicting: evicting) else { return nil }
+        var lease = Lease(cluster: self, node: node, nodeConfig: snapshot.config, model: model, claim: claim, startedAt: clock())
+        lease.evicting = evicting
+        return lease
+    }
+
     /// Records which node served a conversation so its next turn can go there too.
     public func remember(conversation key: UInt64, node: NodeID) {
         conversations.withLock { $0.remember(key, node: node) }

@@ -23,10 +23,7 @@ struct Preloader: Sendable {
     func start(_ model: ModelName, on snapshot: NodeSnapshot, evicting: [ModelName] = [], keepAlive: JSONValue?, reason: String) async
         -> Bool
     {
-        guard let node = cluster.node(snapshot.id), node.url == snapshot.url else { return false }  // a reload replaced it
-        let claim = SlotClaim.coldLoad(predictedSeconds: cluster.costModel.predictedLoadSeconds(model, on: snapshot))
-        guard await node.tryAcquire(model, claim: claim, now: cluster.now, evicting: evicting) else { return false }
-        let lease = Lease(cluster: cluster, node: node, nodeConfig: snapshot.config, model: model, claim: claim, startedAt: cluster.now)
+        guard let lease = await cluster.claimPlannedLoad(model, on: snapshot, evicting: evicting) else { return false }
         let unloading = evicting.isEmpty ? "" : ", unloading \(evicting.map(\.canonical).joined(separator: ", "))"
         logger.info("loading \(model) on node \(snapshot.name) ahead of requests (\(reason))\(unloading)")
         let submitted = loads.submit {

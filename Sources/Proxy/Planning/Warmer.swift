@@ -19,23 +19,13 @@ struct Warmer: Sendable {
 
     var isEmpty: Bool { targets.isEmpty }
 
-    /// Starts the loads the warm list is missing; returns once they are started.
+    /// Starts the loads the warm list is missing (`WarmListPlanner` chooses them); returns once they are started.
     func topUp() async {
         let snapshots = await cluster.snapshots()
-        let now = cluster.now
-        for (model, wanted) in targets {
-            let resident = snapshots.filter { $0.health == .healthy && ($0.isLoaded(model) || $0.isLoading(model)) }.count
-            guard resident < wanted else { continue }
-            let candidates = snapshots.filter {
-                $0.health == .healthy && $0.hasPulled(model) && !$0.isLoaded(model) && !$0.isLoading(model)
-            }
-            .map { (node: $0, estimate: cluster.costModel.estimate(model, on: $0, now: now, demand: { _ in 0 }, farmServiceSeconds: nil)) }
-            .filter { $0.estimate.startsNow }
-            .sorted { $0.estimate.seconds < $1.estimate.seconds }
-            var started = 0
-            for candidate in candidates where started < wanted - resident {
-                if await preloader.start(model, on: candidate.node, keepAlive: keepAlive, reason: "warm list") { started += 1 }
-            }
+        let loads = WarmListPlanner.loads(
+            for: targets.map { ($0.model, $0.nodes) }, nodes: snapshots, now: cluster.now, costModel: cluster.costModel)
+        for load in loads {
+            _ = await preloader.start(load.model, on: snapshots[load.nodeIndex], keepAlive: keepAlive, reason: "warm list")
         }
     }
 }
