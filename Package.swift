@@ -29,7 +29,7 @@ let package = Package(
             name: "Proxy", dependencies: ["HTTP1", "Balancer", "Health", "OllamaSimulator", "WireFormats", "APITranslation"]),
 
         // A simulated Ollama node: for tests and benchmarks, and the farm `tensorwall demo` runs.
-        .target(name: "OllamaSimulator", dependencies: ["HTTP1", "Balancer", "WireFormats"]),
+        .target(name: "OllamaSimulator", dependencies: ["HTTP1", "WireFormats"]),
         .executableTarget(name: "ollama-sim", dependencies: ["OllamaSimulator", "WireFormats"], path: "Tests/ollama-sim"),
 
         // The trace-driven placement benchmark (Benchmarks/placement.sh runs it).

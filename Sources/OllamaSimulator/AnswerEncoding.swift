@@ -1,4 +1,3 @@
-import Balancer
 import WireFormats
 
 /// How a simulated node lays out the JSON it answers with. Real Ollama writes Go's compact

@@ -1,4 +1,3 @@
-import Balancer
 import Foundation
 import HTTP1
 import WireFormats
