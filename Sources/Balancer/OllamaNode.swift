@@ -76,6 +76,8 @@ public actor OllamaNode {
     private var observedLimits = ObservedLimits()
     private var coldLoadsByModel: [ModelName: Int] = [:]
     private var evictionsByModel: [ModelName: Int] = [:]
+    /// When TensorWall last unloaded each model here, so an older probe cannot bring it back.
+    private var evictedAt: [ModelName: Double] = [:]
 
     /// Weight of a new observation in the learned averages.
     static let learningRate = 0.3
@@ -110,12 +112,22 @@ public actor OllamaNode {
     /// Replaces the inventory with what a probe saw. In-flight counts and loads in progress are ours
     /// and are kept. Limits the node shows (more models loaded than configured, a model spilled to
     /// the CPU because VRAM ran out) correct the configured ones.
-    public func apply(_ report: ProbeReport, outcome: ProbeOutcome, now: Double) {
+    /// - Parameter sentAt: when the probe was sent. What this actor saw happen since (a load that
+    ///   finished, a model TensorWall unloaded) is newer than the report and wins over it; without
+    ///   that, a probe that crossed a finished load made the planner load the same model again.
+    public func apply(_ report: ProbeReport, outcome: ProbeOutcome, now: Double, sentAt: Double = -.infinity) {
         pulled = Dictionary(report.pulled.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         var nowLoaded = Dictionary(report.loaded.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         // A model serving requests right now is loaded even if the probe raced with its load.
         for (model, count) in inFlight where count > 0 && nowLoaded[model] == nil && loading[model] == nil {
             if let known = loaded[model] { nowLoaded[model] = known }
+        }
+        for (model, known) in loaded where nowLoaded[model] == nil && (loadedAt[model] ?? -.infinity) > sentAt {
+            nowLoaded[model] = known  // loaded after the probe left
+        }
+        for (model, at) in evictedAt
+        where at > sentAt && at > (loadedAt[model] ?? -.infinity) && inFlight[model] == nil && loading[model] == nil {
+            nowLoaded[model] = nil  // unloaded after the probe left
         }
         for model in nowLoaded.keys { loading[model] = nil }
         loaded = nowLoaded
@@ -140,7 +152,7 @@ public actor OllamaNode {
         guard health == .healthy else { return false }
         if !evicting.isEmpty {
             guard case .coldLoad = claim, evicting.allSatisfy({ (inFlight[$0] ?? 0) == 0 && loading[$0] == nil }) else { return false }
-            for victim in evicting { evict(victim) }
+            for victim in evicting { evict(victim, now: now) }
         }
         let count = inFlight[model] ?? 0
         switch claim {
@@ -170,10 +182,11 @@ public actor OllamaNode {
 
     /// A load unloads `model` here (TensorWall asks for it, or Ollama will do it to make room):
     /// placement stops counting on it at once.
-    private func evict(_ model: ModelName) {
+    private func evict(_ model: ModelName, now: Double) {
         guard loaded[model] != nil else { return }
         loaded[model] = nil
         loadedAt[model] = nil
+        evictedAt[model] = now
         evictionsByModel[model, default: 0] += 1
     }
 
@@ -214,7 +227,7 @@ public actor OllamaNode {
             for: size, loaded: loaded, loadingSizes: loading.keys.filter { $0 != model }.map { pulled[$0]?.sizeBytes ?? 0 },
             inFlight: inFlight, lastUsed: lastUsed, config: config)
         where (inFlight[victim] ?? 0) == 0 {
-            evict(victim)
+            evict(victim, now: now)
         }
     }
 }

@@ -86,6 +86,8 @@ public actor HealthMonitor {
         let nodes = cluster.nodes
         let members = Set(nodes.map(\.id))
         trackers = trackers.filter { members.contains($0.key) }
+        // What a node's actor learns after this instant (a load finished, a model unloaded) is newer than these probes.
+        let sentAt = cluster.now
         let results = await withTaskGroup(of: (OllamaNode, Result<ProbeReport, ProbeFailure>, Double).self) { group in
             for node in nodes {
                 group.addTask { [transport, settings] in
@@ -101,16 +103,18 @@ public actor HealthMonitor {
             return results
         }
         for (node, result, latency) in results {
-            await apply(result, latencyMs: latency, to: node)
+            await apply(result, latencyMs: latency, to: node, sentAt: sentAt)
         }
         cluster.capacityChanged()
     }
 
-    private func apply(_ result: Result<ProbeReport, ProbeFailure>, latencyMs: Double, to node: OllamaNode) async {
+    private func apply(_ result: Result<ProbeReport, ProbeFailure>, latencyMs: Double, to node: OllamaNode, sentAt: Double) async {
         let now = wallClock()
         switch result {
         case .success(let report):
-            await node.apply(report, outcome: ProbeOutcome(at: now, succeeded: true, latencyMs: latencyMs, error: nil), now: cluster.now)
+            await node.apply(
+                report, outcome: ProbeOutcome(at: now, succeeded: true, latencyMs: latencyMs, error: nil), now: cluster.now,
+                sentAt: sentAt)
             cluster.probeReached(node.id)
         case .failure(let failure):
             await node.recordProbeFailure(ProbeOutcome(at: now, succeeded: false, latencyMs: latencyMs, error: failure.description))

@@ -44,8 +44,10 @@ final class GatewayRuntime: Sendable {
     }
 }
 
-/// TensorWall assembled from a config: the runtime (cluster, health monitor, keys), the upstream
-/// clients, the usage ledger, and the HTTP server clients talk to.
+/// TensorWall assembled: the cluster and its health monitor (for the life of the process), the
+/// runtime a reload replaces (config, keys, timeouts), the upstream clients, the usage ledger and
+/// the HTTP server. `start` listens, `serve` runs the background services until shutdown; the
+/// request path starts at `handle` (Routing/Gateway+Routes.swift).
 final class Gateway: Sendable {
     private let runtime: Mutex<GatewayRuntime>
     /// The nodes and placement, for the life of the process (a reload reconfigures it).

@@ -32,6 +32,29 @@ import Testing
         #expect(snapshot.coldLoadsStarted == 1)
     }
 
+    @Test func aProbeSentBeforeALoadFinishedOrAnUnloadDoesNotUndoThem() async {
+        let node = await makeNode(maxParallel: 2)
+        let other = ModelName("other")!
+        let pulled = await node.snapshot(index: 0).pulled.values.map { $0 }
+        func loaded(_ names: [ModelName]) -> [LoadedModel] {
+            names.map { LoadedModel(name: $0, sizeBytes: 2 * gigabyte, vramBytes: 2 * gigabyte, expiresAt: nil) }
+        }
+        let outcome = ProbeOutcome(at: 0, succeeded: true, latencyMs: 1, error: nil)
+        await node.apply(ProbeReport(pulled: pulled, loaded: loaded([other])), outcome: outcome, now: 1, sentAt: 1)
+        // A load finishes at 10 while a probe sent at 9 (which saw nothing of it) is still out.
+        #expect(await node.tryAcquire(model, claim: .coldLoad(predictedSeconds: 3), now: 5))
+        await node.release(model, outcome: RequestOutcome(succeeded: true, loadSeconds: 4, serviceSeconds: 1), now: 10)
+        await node.apply(ProbeReport(pulled: pulled, loaded: loaded([other])), outcome: outcome, now: 11, sentAt: 9)
+        #expect(await node.snapshot(index: 0).isLoaded(model))  // the older probe does not unload it
+        // The next probe, sent after, is believed: Ollama has since dropped it.
+        await node.apply(ProbeReport(pulled: pulled, loaded: loaded([other])), outcome: outcome, now: 13, sentAt: 12)
+        #expect(await node.snapshot(index: 0).isLoaded(model) == false)
+        // TensorWall unloads `other` at 20 for a load; a probe sent at 19 still lists it.
+        #expect(await node.tryAcquire(model, claim: .coldLoad(predictedSeconds: 3), now: 20, evicting: [other]))
+        await node.apply(ProbeReport(pulled: pulled, loaded: loaded([other])), outcome: outcome, now: 21, sentAt: 19)
+        #expect(await node.snapshot(index: 0).isLoaded(other) == false)
+    }
+
     @Test func releasesNeverDriveInFlightNegativeAndTeachTheLoadRate() async {
         let node = await makeNode()
         #expect(await node.tryAcquire(model, claim: .coldLoad(predictedSeconds: 3), now: 0))
