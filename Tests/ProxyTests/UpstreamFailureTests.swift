@@ -72,4 +72,25 @@ import Testing
         let metrics = try await farm.text("GET", "/metrics", headers: [:]).body
         #expect(metrics.contains("tensorwall_hedged_requests_total "))
     }
+
+    @Test func aClientLeavingBeforeTheFirstByteFreesTheSlotAndKeepsServing() async throws {
+        // A warm slot (so the request may be hedged) on a node that never answers; the client gives up first.
+        let farm = try await TestFarm.start([.init(preload: ["llama3.2"])], intervalMs: 60_000)
+        try await farm.waitUntilAllHealthy()
+        farm.nodes[0].setFault(.hang)
+        let impatient = HTTPClient()
+        defer { impatient.shutdown() }
+        let body = Array(#"{"model":"llama3.2","messages":[{"role":"user","content":"hi"}],"stream":false}"#.utf8)
+        for _ in 0..<3 {
+            let request = HTTPClientRequest(
+                method: "POST", host: "127.0.0.1", port: farm.port, target: "/api/chat",
+                headers: ["X-API-Key": TestFarm.key, "Content-Type": "application/json"], body: body)
+            let gaveUp = try? await impatient.execute(
+                request, timeouts: HTTPClientTimeouts(connect: .seconds(2), responseHead: .milliseconds(150), idleRead: .seconds(1)))
+            #expect(gaveUp == nil)
+        }
+        let model = try #require(ModelName("llama3.2"))
+        #expect(await farm.eventually { await farm.gateway.cluster.nodes[0].snapshot(index: 0).inFlight(model) == 0 })
+        #expect(try await farm.text("GET", "/healthz", headers: [:]).status == 200)  // still serving
+    }
 }

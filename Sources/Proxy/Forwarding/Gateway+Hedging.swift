@@ -53,11 +53,18 @@ extension Gateway {
                 case .opened(let attempt, let exchange):
                     let result = exchange.result
                     running -= 1
-                    if winner != nil || Task.isCancelled {
-                        // A loser: it was cancelled or lost the race. Being slow once is not failing: a node
-                        // that really hangs stops answering probes too, and health takes it out then.
+                    if winner != nil || (Task.isCancelled && running > 0) {
+                        // A loser: it lost the race, or the client left and another attempt will stand for
+                        // the request. Being slow once is not failing: a node that really hangs stops
+                        // answering probes too, and health takes it out then.
                         if case .success(let response) = result { response.close() }
                         await attempt.release(.unservedNoFault)
+                        continue
+                    }
+                    if Task.isCancelled {
+                        // The client left: the last attempt goes back to the caller, which sees the
+                        // cancellation and gives its slot back (exactly one lease is always returned).
+                        lastFailure = (attempt, result)
                         continue
                     }
                     if case .success = result {
@@ -74,7 +81,8 @@ extension Gateway {
                     group.cancelAll()
                 }
             }
-            let (served, result) = winner ?? lastFailure!
+            // Every attempt ends in `winner` or, the last one to finish, in `lastFailure`.
+            guard let (served, result) = winner ?? lastFailure else { preconditionFailure("a hedged request ended without an attempt") }
             return (served, result, tried)
         }
     }
