@@ -336,7 +336,7 @@ public final class Cluster: Sendable {
             // Read the membership once a round: a reload between rounds is seen whole on the next.
             let nodes = self.nodes
             let snapshots = await placementSnapshots(of: nodes)
-            let excluding = Set(snapshots.filter { excludingIDs.contains($0.id) }.map(\.index))
+            let excluding = excludingIDs.isEmpty ? [] : Set(snapshots.filter { excludingIDs.contains($0.id) }.map(\.index))
             let conversationNode = conversationNodeID.flatMap { id in snapshots.first { $0.id == id }?.index }
             let now = clock()
             // The head of the queue has nobody ahead; a new arrival has the whole queue ahead of it.

@@ -164,7 +164,9 @@ import Testing
         let client = try await RawClient(port: server.port)
         defer { client.close() }
         try await client.send("GET / HTTP/1.1\r\nHost: x\r\n")  // never finished
-        let answer = try await client.readUntilClose()
+        // Cut off without an answer: a close, or a reset when the timeout fired before the server read
+        // the partial head (a busy machine); either way no response.
+        let answer = (try? await client.readUntilClose()) ?? ""
         #expect(answer.isEmpty)
         #expect(server.openConnections == 0)
     }

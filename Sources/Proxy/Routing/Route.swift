@@ -22,18 +22,23 @@ struct Route: Sendable {
     func allows(_ method: String) -> Bool { methods.isEmpty || methods.contains(method) }
 }
 
-/// Exact paths first, then the longest matching prefix.
+/// Exact paths first, then the longest matching prefix. The paths are compared where they lie in
+/// the request: a dictionary would need a `String` made from the path on every request (a heap
+/// allocation for any path over 15 bytes, `/v1/chat/completions` included).
 struct RouteTable: Sendable {
-    private let exact: [String: Route]
+    private let exact: [(path: String, route: Route)]
     private let prefixes: [(prefix: String, route: Route)]
 
     init(exact: [String: Route], prefixes: [(prefix: String, route: Route)]) {
-        self.exact = exact
+        // The inference paths first: they are most of the traffic.
+        self.exact = exact.sorted { ($0.value.logsAccess ? 0 : 1, $0.key) < ($1.value.logsAccess ? 0 : 1, $1.key) }.map {
+            ($0.key, $0.value)
+        }
         self.prefixes = prefixes.sorted { $0.prefix.count > $1.prefix.count }
     }
 
     func route(for path: Substring) -> Route? {
-        if let route = exact[String(path)] { return route }
+        if let entry = exact.first(where: { $0.path.utf8.count == path.utf8.count && $0.path == path }) { return entry.route }
         return prefixes.first { path.hasPrefix($0.prefix) }?.route
     }
 }
