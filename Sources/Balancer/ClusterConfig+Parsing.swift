@@ -1,4 +1,5 @@
 import WireFormats
+
 extension ClusterConfig {
     /// Parses and validates `cluster.json` strictly: unknown keys, wrong types and impossible values
     /// are errors, because a typo silently ignored is an outage later.
@@ -262,7 +263,7 @@ private struct FieldReader {
     /// Ollama's keep_alive: a number of seconds, or a duration string such as "10m", "24h" or "-1".
     func keepAlive(_ value: JSONValue) throws(ConfigError) -> JSONValue {
         if value.doubleValue != nil { return value }
-        guard let text = value.stringValue, KeepAliveDuration.isValid(text) else {
+        guard let text = value.stringValue, GoDuration.isValid(text) else {
             throw ConfigError(path, "must be a number of seconds or a duration such as \"10m\" or \"24h\"")
         }
         return value

@@ -30,7 +30,7 @@ extension OllamaSimulator {
         }
         var keepAlive: Double?
         if let value = body["keep_alive"] {
-            switch GoDuration.seconds(value) {
+            switch KeepAliveValue.seconds(value) {
             case .success(let seconds): keepAlive = seconds
             case .failure(let invalid): return await respondError(writer, 400, invalid.message, openAI: openAI)
             }
@@ -257,7 +257,7 @@ extension OllamaSimulator {
 }
 
 /// Ollama's `keep_alive` rules: a number is seconds, a string is a Go duration, negative is forever.
-enum GoDuration {
+enum KeepAliveValue {
     struct Invalid: Error { let message: String }
 
     static func seconds(_ value: JSONValue) -> Result<Double, Invalid> {
@@ -265,43 +265,9 @@ enum GoDuration {
         guard let text = value.stringValue else {
             return .failure(Invalid(message: "json: cannot unmarshal \(value.typeName) into Go value of type api.Duration"))
         }
-        if let seconds = parse(text) { return .success(seconds) }
+        if let seconds = GoDuration.seconds(text) { return .success(seconds) }
         if Double(text) != nil { return .failure(Invalid(message: "time: missing unit in duration \"\(text)\"")) }
         return .failure(Invalid(message: "time: invalid duration \"\(text)\""))
-    }
-
-    static func parse(_ text: String) -> Double? {
-        var rest = Substring(text)
-        var sign = 1.0
-        if rest.hasPrefix("-") {
-            sign = -1
-            rest.removeFirst()
-        } else if rest.hasPrefix("+") {
-            rest.removeFirst()
-        }
-        if rest == "0" { return 0 }
-        var total = 0.0
-        var sawUnit = false
-        while !rest.isEmpty {
-            let digits = rest.prefix { $0.isNumber || $0 == "." }
-            guard !digits.isEmpty, let number = Double(digits) else { return nil }
-            rest.removeFirst(digits.count)
-            let unit = rest.prefix { !$0.isNumber && $0 != "." }
-            rest.removeFirst(unit.count)
-            let scale: Double
-            switch unit {
-            case "h": scale = 3600
-            case "m": scale = 60
-            case "s": scale = 1
-            case "ms": scale = 0.001
-            case "us", "µs": scale = 0.000_001
-            case "ns": scale = 0.000_000_001
-            default: return nil
-            }
-            total += number * scale
-            sawUnit = true
-        }
-        return sawUnit ? sign * total : nil
     }
 }
 

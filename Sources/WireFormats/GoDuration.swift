@@ -1,5 +1,6 @@
-/// Go duration strings as Ollama accepts them for `keep_alive` ("5m", "1h30m", "-1s", "0").
-public enum KeepAliveDuration {
+/// Go duration strings as Ollama accepts them for `keep_alive` ("5m", "1h30m", "-1s", "0"): the
+/// config validates them with it and the simulated node reads them with it.
+public enum GoDuration {
     public static func isValid(_ text: String) -> Bool {
         seconds(text) != nil
     }

@@ -1,0 +1,50 @@
+/// A slot taken on a node; end it exactly once with `release`.
+public struct Lease: Sendable {
+    public let cluster: Cluster
+    public let node: OllamaNode
+    /// The node's config when the slot was taken: the request uses it from start to end, whatever a reload does.
+    public let nodeConfig: ClusterConfig.NodeConfig
+    public let model: ModelName
+    public let claim: SlotClaim
+    /// Monotonic seconds when the slot was taken.
+    public let startedAt: Double
+    /// What placement predicted: seconds until the node can start on the request (slot wait, load).
+    public var expectedStartSeconds: Double
+    /// The model's learned time in a slot on this node (prompt evaluation and generation), if known.
+    public var expectedServiceSeconds: Double?
+    /// Idle models to unload on the node before this request's cold load (placement chose them).
+    public var evicting: [ModelName] = []
+
+    public init(
+        cluster: Cluster, node: OllamaNode, nodeConfig: ClusterConfig.NodeConfig, model: ModelName, claim: SlotClaim, startedAt: Double,
+        expectedStartSeconds: Double = 0, expectedServiceSeconds: Double? = nil
+    ) {
+        self.cluster = cluster
+        self.node = node
+        self.nodeConfig = nodeConfig
+        self.model = model
+        self.claim = claim
+        self.startedAt = startedAt
+        self.expectedStartSeconds = expectedStartSeconds
+        self.expectedServiceSeconds = expectedServiceSeconds
+    }
+
+    /// The node started answering: a load it was doing is finished.
+    public func firstByteArrived() async {
+        await node.firstByteArrived(model, now: cluster.now)
+    }
+
+    /// Gives the slot back; returns true when this outcome got the node ejected by passive health.
+    @discardableResult
+    public func release(_ outcome: RequestOutcome) async -> Bool {
+        var outcome = outcome
+        // The slot's service time leaves out a cold load the request waited for.
+        if outcome.succeeded && outcome.serviceSeconds == nil {
+            outcome.serviceSeconds = max(0, cluster.now - startedAt - (outcome.loadSeconds ?? 0))
+        }
+        await node.release(model, outcome: outcome, now: cluster.now)
+        let ejected = outcome.signal.map { cluster.recordOutlierSignal($0, node: node.id) } ?? false
+        cluster.capacityChanged()
+        return ejected
+    }
+}
