@@ -87,6 +87,8 @@ public final class OllamaSimulator: Sendable {
     }
 
     public func loadCount() async -> Int { await scheduler.loadCount }
+    /// Loads running or queued behind the one running.
+    public func pendingLoads() async -> Int { await scheduler.pendingLoads }
     public func evictionCount() async -> Int { await scheduler.evictionCount }
     public func loadsByModel() async -> [String: Int] { await scheduler.loadsByModel }
     public func activeRequests(_ name: String) async -> Int { await scheduler.activeRequests(find(name)?.name ?? name) }

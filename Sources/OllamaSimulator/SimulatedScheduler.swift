@@ -159,6 +159,9 @@ actor SimulatedScheduler {
 
     func activeRequests(_ name: String) -> Int { runners[name]?.activeRequests ?? 0 }
 
+    /// Loads running or waiting for their turn (Ollama loads one model at a time).
+    var pendingLoads: Int { loadQueue.count + (loadInProgress ? 1 : 0) }
+
     /// Length of the longest cached sequence that `prompt` starts with.
     func cachedPrefixLength(_ model: SimulatedModel, prompt: String) -> Int {
         guard let runner = runners[model.name] else { return 0 }

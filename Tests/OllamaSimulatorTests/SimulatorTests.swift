@@ -1,9 +1,9 @@
 import Balancer
 import HTTP1
 import Testing
+import WireFormats
 
 @testable import OllamaSimulator
-import WireFormats
 
 /// The simulated node must behave like Ollama's scheduler, or placement results measured on it mean nothing.
 @Suite struct SimulatorTests {
@@ -132,7 +132,13 @@ import WireFormats
         // a loads; b, b and c queue behind it in that order; the second b finds b loaded and must hand the turn to c.
         for (index, model) in ["a", "b", "b", "c"].enumerated() {
             Task { await simulator.preload(model) }
-            try await Task.sleep(for: .milliseconds(index == 3 ? 0 : 8))
+            // Each one queued before the next is sent, so the order is a, b, b, c.
+            var pending = 0
+            for _ in 0..<1000 where pending < index + 1 {
+                await Task.yield()
+                pending = await simulator.pendingLoads()
+            }
+            try #require(pending == index + 1)
         }
         var loads = 0
         for _ in 0..<100 where loads < 3 {
