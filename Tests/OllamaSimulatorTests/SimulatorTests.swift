@@ -127,7 +127,7 @@ import WireFormats
     }
 
     @Test func loadsQueuedBehindEachOtherAllRunEvenWhenOneFindsItsModelAlreadyLoaded() async throws {
-        let simulator = try simulator { $0.loadSecondsPerGB = 20 }  // 2 GB: 41 ms real per load
+        let simulator = try simulator { $0.loadSecondsPerGB = 200 }  // 2 GB: 401 ms real per load, time for the rest to queue
         defer { simulator.stop() }
         // a loads; b, b and c queue behind it in that order; the second b finds b loaded and must hand the turn to c.
         for (index, model) in ["a", "b", "b", "c"].enumerated() {
@@ -141,7 +141,7 @@ import WireFormats
             try #require(pending == index + 1)
         }
         var loads = 0
-        for _ in 0..<100 where loads < 3 {
+        for _ in 0..<400 where loads < 3 {
             try await Task.sleep(for: .milliseconds(20))
             loads = await simulator.loadCount()
         }
