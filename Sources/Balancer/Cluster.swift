@@ -334,9 +334,10 @@ public final class Cluster: Sendable {
             epoch = queues.epoch
             lostRace = false
             // Read the membership once a round: a reload between rounds is seen whole on the next.
-            let nodes = self.nodes
+            let members = current
+            let nodes = members.nodes
             let snapshots = await placementSnapshots(of: nodes)
-            let excluding = excludingIDs.isEmpty ? [] : Set(snapshots.filter { excludingIDs.contains($0.id) }.map(\.index))
+            let excluding = members.indices(of: excludingIDs)
             let conversationNode = conversationNodeID.flatMap { id in snapshots.first { $0.id == id }?.index }
             let now = clock()
             // The head of the queue has nobody ahead; a new arrival has the whole queue ahead of it.

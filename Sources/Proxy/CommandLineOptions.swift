@@ -1,3 +1,10 @@
+import Foundation
+
+/// Writes `tensorwall: MESSAGE` to standard error: how every command reports what stops it.
+func printError(_ message: String) {
+    FileHandle.standardError.write(Data("tensorwall: \(message)\n".utf8))
+}
+
 /// What the command line asked for; parsing is separate from acting so it can be tested.
 struct CommandLineOptions: Equatable {
     var configPath = "cluster.json"

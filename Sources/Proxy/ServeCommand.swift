@@ -14,7 +14,7 @@ struct ServeCommand {
         switch loader.load() {
         case .success(let loaded): config = loaded
         case .failure(let failure):
-            FileHandle.standardError.write(Data("tensorwall: \(failure.description)\n".utf8))
+            printError(failure.description)
             return 2
         }
         let logger = Logger(minimum: Logger.Level(name: options.logLevel) ?? .info)
@@ -30,8 +30,7 @@ struct ServeCommand {
                     "node \(node.name) at \(node.url) priority \(node.priority) weight \(node.weight) maxParallel \(node.maxParallel)")
             }
         } catch {
-            FileHandle.standardError.write(
-                Data("tensorwall: cannot listen on \(config.listen.host):\(config.listen.port): \(error)\n".utf8))
+            printError("cannot listen on \(config.listen.host):\(config.listen.port): \(error)")
             return 1
         }
         let shutdown = ShutdownRequest()

@@ -7,7 +7,7 @@ import WireFormats
 let version = "0.1.0"
 
 func fail(_ message: String, status: Int32) -> Never {
-    FileHandle.standardError.write(Data("tensorwall: \(message)\n".utf8))
+    printError(message)
     exit(status)
 }
 
