@@ -38,10 +38,15 @@ public struct Lease: Sendable {
     @discardableResult
     public func release(_ outcome: RequestOutcome) async -> Bool {
         var outcome = outcome
+        // Ollama reports real seconds; the cluster's clock runs in farm seconds.
+        outcome.loadSeconds = outcome.loadSeconds.map { $0 / cluster.timeScale }
         // The slot's service time leaves out a cold load the request waited for.
         if outcome.succeeded && outcome.serviceSeconds == nil {
             outcome.serviceSeconds = max(0, cluster.now - startedAt - (outcome.loadSeconds ?? 0))
         }
+        // Only the load this slot started measures the node's load speed (one it joined measures less).
+        if case .coldLoad = claim { outcome.startedColdLoad = true }
+        outcome.dispatchedAt = startedAt
         await node.release(model, outcome: outcome, now: cluster.now)
         let ejected = outcome.signal.map { cluster.recordOutlierSignal($0, node: node.id) } ?? false
         cluster.capacityChanged()

@@ -21,6 +21,11 @@ public struct RequestOutcome: Sendable, Equatable {
     /// The request started the load it waited for, so `loadSeconds` measures this node's load speed.
     /// (A request that joined a load, or waited in Ollama's own queue, measured something else.)
     public var startedColdLoad = false
+    /// When the slot was taken (cluster seconds), so a wait for a load that ended later can be left out.
+    public var dispatchedAt: Double?
+    /// False for a preload (an empty generate): it held no slot for an answer, so it says nothing
+    /// about how long requests for the model keep a slot.
+    public var heldSlotForAnswer = true
     /// What passive health should make of it; nil when it says nothing about the node (the client
     /// went away, or sent a bad request).
     public var signal: OutlierDetector.Signal?
@@ -195,6 +200,8 @@ public actor OllamaNode {
         let remaining = max(0, (inFlight[model] ?? 0) - 1)
         inFlight[model] = remaining == 0 ? nil : remaining
         lastUsed[model] = now
+        // When the model became ready here, as known before this answer's end.
+        let readyAt = loadedAt[model]
         if outcome.succeeded {
             firstByteArrived(model, now: now)
             if loaded[model] == nil {
@@ -208,7 +215,12 @@ public actor OllamaNode {
                 let observed = max(0, load - CostModel.loadBaseSeconds) / (Double(size) / 1e9)
                 loadSecondsPerGB = loadSecondsPerGB.map { $0 + Self.learningRate * (observed - $0) } ?? observed
             }
-            if let service = outcome.serviceSeconds {
+            if outcome.heldSlotForAnswer, var service = outcome.serviceSeconds {
+                // A request that joined a load (or queued behind one) only held a working slot once
+                // the model was ready; the time before is the load's, not the model's service.
+                if !outcome.startedColdLoad, let readyAt, let dispatchedAt = outcome.dispatchedAt, readyAt > dispatchedAt {
+                    service = min(service, max(0, now - readyAt))
+                }
                 serviceSeconds[model] = serviceSeconds[model].map { $0 + Self.learningRate * (service - $0) } ?? service
             }
         } else if remaining == 0, loading[model] != nil {

@@ -73,6 +73,28 @@ import Testing
         #expect(snapshot.isLoaded(model))
     }
 
+    @Test func serviceTimeLeavesOutALoadWaitedForAndIsNotTaughtByAPreload() async {
+        let node = await makeNode(maxParallel: 2)
+        #expect(await node.tryAcquire(model, claim: .coldLoad(predictedSeconds: 3), now: 0))
+        #expect(await node.tryAcquire(model, claim: .joinLoad, now: 0))
+        await node.firstByteArrived(model, now: 4)  // the load ended at 4
+        var starter = RequestOutcome(succeeded: true, loadSeconds: 3.5, serviceSeconds: 7)
+        starter.startedColdLoad = true
+        await node.release(model, outcome: starter, now: 7)
+        #expect(await node.snapshot(index: 0).serviceSeconds[model] == 7)
+        // The joiner was dispatched at 0 and answered at 7, but held a working slot only from 4.
+        var joiner = RequestOutcome(succeeded: true, loadSeconds: 0.1, serviceSeconds: 7)
+        joiner.dispatchedAt = 0
+        await node.release(model, outcome: joiner, now: 7)
+        #expect(await node.snapshot(index: 0).serviceSeconds[model] == 7 + OllamaNode.learningRate * (3 - 7))
+        let learned = await node.snapshot(index: 0).serviceSeconds[model]
+        #expect(await node.tryAcquire(model, claim: .warmSlot, now: 8))
+        var preload = RequestOutcome(succeeded: true, loadSeconds: 0, serviceSeconds: 0.01)
+        preload.heldSlotForAnswer = false
+        await node.release(model, outcome: preload, now: 8)
+        #expect(await node.snapshot(index: 0).serviceSeconds[model] == learned)
+    }
+
     @Test func aFailedColdLoadIsForgotten() async {
         let node = await makeNode()
         #expect(await node.tryAcquire(model, claim: .coldLoad(predictedSeconds: 3), now: 0))

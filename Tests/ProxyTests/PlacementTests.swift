@@ -28,6 +28,22 @@ import Testing
         #expect(farm.nodes.map { $0.requestCount("/api/chat") }.sorted() == [0, 2])
     }
 
+    /// With `TENSORWALL_TIME_SCALE` (simulated farms for benchmarks) Ollama's real durations are farm seconds too.
+    @Test(arguments: [(1.0, 0.5), (0.5, 1.5)])
+    func aColdLoadTeachesTheNodeItsLoadSpeed(timeScale: Double, expected: Double) async throws {
+        // 1,000 simulated s per GB at the tests' time scale: the 2 GB model loads in about 2 s real.
+        let farm = try await TestFarm.start(
+            [.init(loadSecondsPerGB: 1000)], environment: ["TENSORWALL_TIME_SCALE": String(timeScale)])
+        try await farm.waitUntilAllHealthy()
+        #expect(try await farm.json("GET", "/status").body["nodes"]?[0]?["loadSecondsPerGB"] == .null)
+        #expect(try await farm.chat().status == 200)
+        let node = try await farm.json("GET", "/status").body["nodes"]?[0]
+        // Ollama's load_duration of about 2 s real (2 / timeScale farm seconds), less the 1 s runner start, over 2 GB.
+        let learned = try #require(node?["loadSecondsPerGB"]?.doubleValue)
+        #expect(abs(learned - expected) < 0.2, "\(learned)")
+        #expect(node?["loadedModels"]?[0]?["serviceSeconds"]?.doubleValue != nil)
+    }
+
     @Test func aBusyWarmNodeWithQuickAnswersIsWaitedForInsteadOfLoadingElsewhere() async throws {
         let farm = try await TestFarm.start([.init(preload: ["llama3.2"], maxParallel: 1), .init()])
         try await farm.waitUntilAllHealthy()

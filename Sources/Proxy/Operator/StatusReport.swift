@@ -41,6 +41,8 @@ struct StatusReport {
                     ]
                     loaded["expiresAt"] = model.expiresAt.map { .string(RFC3339.format($0)) } ?? .null
                     loaded["inFlight"] = .int(Int64(node.inFlight(model.name)))
+                    // What placement has learned: seconds a request holds a slot (prompt and answer).
+                    loaded["serviceSeconds"] = node.serviceSeconds[model.name].map { .double(($0 * 100).rounded() / 100) } ?? .null
                     return .object(loaded)
                 })
             let now = cluster.now
@@ -52,6 +54,8 @@ struct StatusReport {
                     ]
                 })
             entry["coldLoadsStarted"] = .int(Int64(node.coldLoadsStarted))
+            // Learned from loads TensorWall started here (Ollama's load_duration); null until one has.
+            entry["loadSecondsPerGB"] = node.learnedLoadSecondsPerGB.map { .double(($0 * 100).rounded() / 100) } ?? .null
             entry["vramBytes"] = node.vramBudgetBytes.map { .int($0) } ?? .null
             entry["vramUsedBytes"] = .int(node.vramUsedBytes)
             let passive = cluster.passiveHealth(node.id)

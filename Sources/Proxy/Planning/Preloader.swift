@@ -49,8 +49,9 @@ struct Preloader: Sendable {
                 return
             }
             logger.info("loaded \(lease.model) on node \(node.name)")
-            await lease.release(
-                RequestOutcome(succeeded: true, loadSeconds: StreamChunkFacts(answer).loadDuration.map { Double($0) / 1e9 }))
+            var outcome = RequestOutcome(succeeded: true, loadSeconds: StreamChunkFacts(answer).loadDuration.map { Double($0) / 1e9 })
+            outcome.heldSlotForAnswer = false
+            await lease.release(outcome)
         } catch {
             logger.warning("loading \(lease.model) on \(node.name) failed: \(error)")
             await lease.release(UpstreamFailure.fromTransport(error, upstream: "node \(node.name)").requestOutcome)
