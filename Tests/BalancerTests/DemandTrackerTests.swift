@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 
 @testable import Balancer
@@ -27,6 +28,49 @@ import Testing
             now += 0.5  // 2/s
         }
         #expect(tracker.rate(model, now: now) > 1.6)
+    }
+
+    /// Poisson arrivals at `rate` from `start` to `end`, recorded; returns the rate read every 10 s.
+    static func readings(_ tracker: inout DemandTracker, _ model: ModelName, rate: Double, from start: Double, to end: Double, seed: UInt64)
+        -> [(at: Double, rate: Double)]
+    {
+        var random = FastRandom(seed: seed)
+        var now = start
+        var nextReading = start
+        var readings: [(at: Double, rate: Double)] = []
+        while now < end {
+            let gap = -log(1 - Double(random.next() >> 11) / Double(1 << 53)) / rate
+            while nextReading < min(now + gap, end) {
+                readings.append((nextReading, tracker.rate(model, now: nextReading)))
+                nextReading += 10
+            }
+            now += gap
+            if now < end { tracker.record(model, now: now) }
+        }
+        return readings
+    }
+
+    @Test func aSteadyPoissonStreamReadsSteadilyEnoughToPlanOn() {
+        // A model asked for 0.2/s: a 45 s average swings by a third and more, which is what made the
+        // planner swap copies back and forth. The rate read must stay within a quarter of the truth.
+        for seed in UInt64(1)...5 {
+            var tracker = DemandTracker()
+            let steady = Self.readings(&tracker, model, rate: 0.2, from: 0, to: 3600, seed: seed).filter { $0.at >= 600 }
+            let off = steady.filter { abs($0.rate - 0.2) > 0.05 }.count
+            #expect(Double(off) / Double(steady.count) < 0.05, "seed \(seed): \(off) of \(steady.count) readings off by over 25 %")
+        }
+    }
+
+    @Test func aPoissonStreamThatJumpsOrStopsIsFollowedWithinAMinute() {
+        var tracker = DemandTracker()
+        _ = Self.readings(&tracker, model, rate: 0.1, from: 0, to: 900, seed: 3)
+        // A single 240 s average would read 0.3/s a minute after the jump, and 0.45/s after two.
+        let risen = Self.readings(&tracker, model, rate: 1.0, from: 900, to: 1020, seed: 4)
+        #expect(risen.first { $0.at >= 960 }!.rate > 0.5, "\(risen.map(\.rate))")
+        #expect(risen.last!.rate > 0.7, "\(risen.map(\.rate))")
+        // Then nobody asks for it any more.
+        #expect(tracker.rate(model, now: 1080) < 0.35)
+        #expect(tracker.rate(model, now: 1140) < 0.15)
     }
 
     @Test func aSavedRateStartsWarm() {
