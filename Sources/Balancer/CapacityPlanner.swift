@@ -30,6 +30,8 @@ public enum CapacityPlanner {
         public var lastCopyGainOverCost = 5.0
         /// Demand below this (requests/s) gets no planned copy: placement loads the model when asked.
         public var minimumRate = 0.01
+        /// A wait for a slot longer than this shows in the tail of time to first token.
+        public var noticeableWaitSeconds = 0.25
         /// A model whose copies cannot keep up (offered load ≥ servers) is counted as waiting this long.
         public var saturatedWaitSeconds = 60.0
 
@@ -79,23 +81,28 @@ public enum CapacityPlanner {
     /// Erlang C's mean wait while the copies keep up; once they cannot (offered load ≥ servers) the
     /// backlog grows through the horizon, and a request waits on average for half of what piles up.
     /// Both parts keep falling as servers are added, so an overloaded model still sees what one more
-    /// copy buys. The queue already waiting adds the time to work it off.
+    /// copy buys. The queue waiting right now is left out: a queue of a request or two is what Erlang C
+    /// predicts for a busy copy and is gone before a new copy could load, and the requests in a queue
+    /// that lasts are already in the arrival rate.
     static func waitPerRequest(copies: Int, slotsPerCopy: Int, demand: Demand, settings: Settings) -> Double {
         let servers = Double(max(1, copies) * max(1, slotsPerCopy))
         let offered = demand.offeredLoad
-        let backlog = Double(demand.queued) * demand.serviceSeconds / servers
         guard offered < servers else {
-            return settings.saturatedWaitSeconds + (offered - servers) * settings.horizonSeconds / (2 * servers) + backlog
+            return settings.saturatedWaitSeconds + (offered - servers) * settings.horizonSeconds / (2 * servers)
         }
         let erlang = ErlangC.meanWait(servers: Int(servers), offered: offered, service: demand.serviceSeconds)
-        return min(settings.saturatedWaitSeconds, erlang) + backlog
+        // The tail is what users see (p95 time to first token): a request that waits noticeably
+        // counts as if it had waited a whole service time, on top of the mean.
+        let noticeable = ErlangC.probabilityOfWaitingLonger(
+            than: settings.noticeableWaitSeconds, servers: Int(servers), offered: offered, service: demand.serviceSeconds)
+        return min(settings.saturatedWaitSeconds, erlang + noticeable * demand.serviceSeconds)
     }
 
-    /// Seconds of waiting over the horizon with `copies` copies: every request expected in it, and
-    /// every request already queued. With no copy at all, each of them also pays for a cold load
-    /// somewhere (and the load pushes some other model out: demand that is real comes back).
+    /// Seconds of waiting over the horizon with `copies` copies, for every request expected in it.
+    /// With no copy at all, each of them also pays for a cold load somewhere (and the load pushes
+    /// some other model out: demand that is real comes back).
     static func waitingCost(copies: Int, slotsPerCopy: Int, demand: Demand, loadSeconds: Double, settings: Settings) -> Double {
-        let requests = demand.rate * settings.horizonSeconds + Double(demand.queued)
+        let requests = demand.rate * settings.horizonSeconds
         let perRequest = waitPerRequest(copies: max(1, copies), slotsPerCopy: slotsPerCopy, demand: demand, settings: settings)
         let withoutCopy = copies == 0 ? loadSeconds * max(requests, 1 - exp(-demand.rate * settings.horizonSeconds)) : 0
         return perRequest * requests + withoutCopy
@@ -129,6 +136,7 @@ public enum CapacityPlanner {
         // Ollama loads one model at a time: a node already loading takes no planned load.
         var busy = Set(healthy.filter { !$0.loading.isEmpty }.map(\.index))
         var moves: [Move] = []
+        var queueCopyPlanned: Set<ModelName> = []
         while true {
             var best: (move: Move, net: Double)?
             for model in demand.keys.sorted() {
@@ -136,12 +144,16 @@ public enum CapacityPlanner {
                 let holders = healthy.filter { $0.hasPulled(model) }
                 let target = wantedCopies(model, wanted, holders: holders.count, slotsPerCopy: slots(model), settings: settings)
                 let current = copies[model] ?? 0
-                // Requests queued now say the copies there are not enough, whatever the averages say.
-                guard current < target || (wanted.queued > 0 && current < holders.count) else { continue }
+                // A queue at least as deep as the model's slots (every slot busy, and as many waiting)
+                // may take one copy in free room, which evicts nothing; only the averages may evict for a
+                // copy. A queue of a request or two comes and goes with chance: evicting on it swapped
+                // copies back and forth between models, and filling room on it took nodes' load turns.
+                let warmSlots = copies[model].map { $0 * slots(model) } ?? 0
+                let queueWantsFreeRoom =
+                    wanted.queued > 0 && wanted.queued >= warmSlots && current < holders.count && !queueCopyPlanned.contains(model)
                 let gain = cost(model, copies: current) - cost(model, copies: current + 1)
-                // Free room costs nothing to fill, so a queue is reason enough; an eviction must pay for itself.
-                let minimumGain = wanted.queued > 0 ? 0 : settings.minimumNetGainSeconds
-                guard gain > minimumGain else { continue }
+                let averagesWantCopy = current < target && gain > settings.minimumNetGainSeconds
+                guard averagesWantCopy || queueWantsFreeRoom else { continue }
                 // Only where VRAM is known (`vramGB`, or what the node showed): elsewhere Ollama might make
                 // a planned copy wait for room and hold up loads that requests are waiting for.
                 for node in holders
@@ -156,11 +168,12 @@ public enum CapacityPlanner {
                             })
                     else { continue }
                     let net = gain - victims.cost
-                    let needed = victims.models.isEmpty ? minimumGain : settings.minimumNetGainSeconds
-                    // Unloading the only copy of a model still asked for starts a chain of reloads: only
-                    // for a gain several times larger (a new hot model whose queue grows, say).
-                    let multiplier = victims.takesLastWantedCopy ? settings.lastCopyGainOverCost : settings.gainOverCost
-                    guard net > needed, gain >= multiplier * victims.cost else { continue }
+                    if !victims.models.isEmpty {
+                        // Unloading the only copy of a model still asked for starts a chain of reloads: only
+                        // for a gain several times larger (a new hot model, say).
+                        let multiplier = victims.takesLastWantedCopy ? settings.lastCopyGainOverCost : settings.gainOverCost
+                        guard averagesWantCopy, net > settings.minimumNetGainSeconds, gain >= multiplier * victims.cost else { continue }
+                    }
                     // Among equals, the node that keeps the most free room (fewest evictions, then least used).
                     let score = net - Double(victims.models.count) * 0.01 - Double(node.totalInFlight) * 0.001
                     if best == nil || score > best!.net {
@@ -171,6 +184,7 @@ public enum CapacityPlanner {
             }
             guard let chosen = best?.move else { return moves }
             moves.append(chosen)
+            queueCopyPlanned.insert(chosen.model)  // a queue is answered by one new copy a round
             busy.insert(chosen.nodeIndex)
             copies[chosen.model, default: 0] += 1
             hosts[chosen.nodeIndex, default: []].insert(chosen.model)
