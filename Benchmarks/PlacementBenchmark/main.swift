@@ -9,6 +9,7 @@ import WireFormats
 // offered load from light to overload, and an all-warm lower bound. Prints Markdown tables.
 //   placement-bench [--loads 0.25,0.5,0.75,1,1.25] [--seconds 300] [--warmup 60] [--time-scale 0.2]
 //                   [--zipf 1.1] [--order small-first|large-first] [--shift] [--only affinity,bound] [--seed 42]
+//                   [--by-model] [--log-dir DIR] [--dump-trace FILE]
 // Loads are shares of the farm's token capacity: nodes × parallel slots × tokens/s ÷ answer tokens, the
 // requests/s the GPUs could generate if each ran its parallel slots flat out on one model.
 // Times in the tables are simulated seconds (real seconds divided by the time scale).
@@ -27,6 +28,9 @@ var logDirectory: String?
 var logLevel = "error"
 /// Print each model's share, cold loads and TTFT under each row (`--by-model`).
 var byModel = false
+/// Where to write each load's trace (`--dump-trace FILE` writes FILE.75 for 75 %; a line per request:
+/// simulated second, model, 1 for a conversation's first turn), to study a trace apart from any run.
+var traceDumpPath: String?
 var arguments = CommandLine.arguments.dropFirst()
 while let flag = arguments.popFirst() {
     if flag == "--shift" || flag == "--by-model" {
@@ -43,6 +47,7 @@ while let flag = arguments.popFirst() {
     case "--order": largeFirst = value == "large-first"
     case "--seed": seed = UInt64(value)!
     case "--only": only = Set(value.split(separator: ",").map(String.init))
+    case "--dump-trace": traceDumpPath = value
     case "--log-dir":
         logDirectory = value
         logLevel = "info"
@@ -263,6 +268,10 @@ for load in loads {
     let trace = Trace(
         seed: seed, seconds: simulatedSeconds, requestsPerSecond: rate, answer: answer, zipf: zipf, followUp: followUp,
         popularity: popularity, shifted: shifted)
+    if let path = traceDumpPath {
+        let lines = trace.requests.map { "\($0.at) \($0.model) \(String(decoding: $0.body, as: UTF8.self).contains("assistant") ? 0 : 1)" }
+        try lines.joined(separator: "\n").write(toFile: "\(path).\(Int(load * 100))", atomically: true, encoding: .utf8)
+    }
     for scenario in scenarios where only?.contains(scenario.strategy) ?? true {
         let result = try await run(scenario, trace: trace)
         let early = result.completed.filter { $0.at < warmupSeconds }.map(\.ttft)
