@@ -142,13 +142,14 @@ public enum CapacityPlanner {
             for model in demand.keys.sorted() {
                 let wanted = demand[model]!
                 let holders = healthy.filter { $0.hasPulled(model) }
-                let target = wantedCopies(model, wanted, holders: holders.count, slotsPerCopy: slots(model), settings: settings)
+                let slotsPerCopy = slots(model)
+                let target = wantedCopies(model, wanted, holders: holders.count, slotsPerCopy: slotsPerCopy, settings: settings)
                 let current = copies[model] ?? 0
                 // A queue at least as deep as the model's slots (every slot busy, and as many waiting)
                 // may take one copy in free room, which evicts nothing; only the averages may evict for a
                 // copy. A queue of a request or two comes and goes with chance: evicting on it swapped
                 // copies back and forth between models, and filling room on it took nodes' load turns.
-                let warmSlots = copies[model].map { $0 * slots(model) } ?? 0
+                let warmSlots = current * slotsPerCopy
                 let queueWantsFreeRoom =
                     wanted.queued > 0 && wanted.queued >= warmSlots && current < holders.count && !queueCopyPlanned.contains(model)
                 let gain = cost(model, copies: current) - cost(model, copies: current + 1)

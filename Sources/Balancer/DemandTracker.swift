@@ -39,33 +39,45 @@ struct DemandTracker: Sendable {
 
     mutating func record(_ model: ModelName, now: Double) {
         if startedAt == nil { startedAt = now - 1 }  // as if the first request came after one quiet second
-        var current = decayed(model, now: now)
-        if changed(current, now: now) {
-            current.slow = current.fast * warmth(Self.fastTimeConstantSeconds, now) / warmth(Self.slowTimeConstantSeconds, now)
-        }
-        current.fast += 1 / Self.fastTimeConstantSeconds
-        current.slow += 1 / Self.slowTimeConstantSeconds
-        averages[model] = current
+        let current = reading(model, now: now)
+        var stored = current.stored
+        if current.changed { stored.slow = current.fast * current.slowWarmth }  // the slow average moves to the new level
+        stored.fast += 1 / Self.fastTimeConstantSeconds
+        stored.slow += 1 / Self.slowTimeConstantSeconds
+        averages[model] = stored
     }
 
     func rate(_ model: ModelName, now: Double) -> Double {
         guard startedAt != nil else { return 0 }
-        let current = decayed(model, now: now)
-        return changed(current, now: now)
-            ? current.fast / warmth(Self.fastTimeConstantSeconds, now) : current.slow / warmth(Self.slowTimeConstantSeconds, now)
+        let current = reading(model, now: now)
+        return current.changed ? current.fast : current.slow
     }
 
-    /// Whether the fast average has left the slow one by more than chance.
-    private func changed(_ averages: Averages, now: Double) -> Bool {
-        let fast = averages.fast / warmth(Self.fastTimeConstantSeconds, now)
-        let slow = averages.slow / warmth(Self.slowTimeConstantSeconds, now)
-        // For a steady Poisson stream of rate λ the two averages differ with variance
-        // λ (1/2τf + 1/2τs − 2/(τf + τs)): each one's own variance less what they share.
+    /// Both averages of one model at one moment.
+    private struct Reading {
+        /// As kept: decayed to the moment, not yet corrected for a fresh start.
+        var stored: Averages
+        /// As rates (requests per second), corrected for a fresh start.
+        var fast: Double
+        var slow: Double
+        var slowWarmth: Double
+        /// The fast average has left the slow one by more than chance.
+        var changed: Bool
+    }
+
+    private func reading(_ model: ModelName, now: Double) -> Reading {
+        let stored = decayed(model, now: now)
         let tf = Self.fastTimeConstantSeconds
         let ts = Self.slowTimeConstantSeconds
+        let slowWarmth = warmth(ts, now)
+        let fast = stored.fast / warmth(tf, now)
+        let slow = stored.slow / slowWarmth
+        // For a steady Poisson stream of rate λ the two averages differ with variance
+        // λ (1/2τf + 1/2τs − 2/(τf + τs)): each one's own variance less what they share.
         let variance = Self.dispersion * slow * (1 / (2 * tf) + 1 / (2 * ts) - 2 / (tf + ts))
         let difference = abs(fast - slow)
-        return difference > Self.changeThreshold * variance.squareRoot() && difference > Self.minimumChangeRequests / tf
+        let changed = difference > Self.changeThreshold * variance.squareRoot() && difference > Self.minimumChangeRequests / tf
+        return Reading(stored: stored, fast: fast, slow: slow, slowWarmth: slowWarmth, changed: changed)
     }
 
     /// 1 − e^(−elapsed/τ): how much of an average with time constant τ has been filled since the start.
