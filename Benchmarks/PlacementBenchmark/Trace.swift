@@ -10,6 +10,8 @@ struct Trace: Sendable {
         /// Simulated seconds from the start of the run.
         let at: Double
         let model: String
+        /// A conversation's first turn: its long system prompt is not in Ollama's prompt cache yet.
+        let isFirstTurn: Bool
         let body: [UInt8]
     }
 
@@ -60,7 +62,7 @@ struct Trace: Sendable {
                 turn += 1
                 messages.append(#"{"role":"user","content":"Question \#(turn) of conversation \#(conversation)"}"#)
                 let body = #"{"model":"\#(model)","stream":true,"messages":[\#(messages.joined(separator: ","))]}"#
-                requests.append(Request(at: turnTime, model: model, body: Array(body.utf8)))
+                requests.append(Request(at: turnTime, model: model, isFirstTurn: turn == 1, body: Array(body.utf8)))
                 messages.append(#"{"role":"assistant","content":"\#(answer)"}"#)
                 turnTime += 8 + random.unit() * 12
             } while random.unit() < followUp && turnTime < seconds

@@ -163,7 +163,7 @@ func seconds(_ duration: Duration) -> Double {
     process.arguments = ["--config", configPath, "--log-level", logLevel]
     if let logDirectory {
         let path = "\(logDirectory)/\(scenario.strategy)-\(Int(trace.rate * 100)).log"
-        FileManager.default.createFile(atPath: path, contents: nil)
+        _ = FileManager.default.createFile(atPath: path, contents: nil)
         process.standardError = FileHandle(forWritingAtPath: path)
         process.standardOutput = process.standardError
     }
@@ -269,7 +269,7 @@ for load in loads {
         seed: seed, seconds: simulatedSeconds, requestsPerSecond: rate, answer: answer, zipf: zipf, followUp: followUp,
         popularity: popularity, shifted: shifted)
     if let path = traceDumpPath {
-        let lines = trace.requests.map { "\($0.at) \($0.model) \(String(decoding: $0.body, as: UTF8.self).contains("assistant") ? 0 : 1)" }
+        let lines = trace.requests.map { "\($0.at) \($0.model) \($0.isFirstTurn ? 1 : 0)" }
         try lines.joined(separator: "\n").write(toFile: "\(path).\(Int(load * 100))", atomically: true, encoding: .utf8)
     }
     for scenario in scenarios where only?.contains(scenario.strategy) ?? true {
