@@ -9,7 +9,7 @@ import WireFormats
 // offered load from light to overload, and an all-warm lower bound. Prints Markdown tables.
 //   placement-bench [--loads 0.25,0.5,0.75,1,1.25] [--seconds 300] [--warmup 60] [--time-scale 0.2]
 //                   [--zipf 1.1] [--order small-first|large-first] [--shift] [--only affinity,bound] [--seed 42]
-//                   [--by-model] [--log-dir DIR] [--dump-trace FILE]
+//                   [--by-model] [--log-dir DIR] [--log-level debug] [--dump-trace FILE]
 // Loads are shares of the farm's token capacity: nodes × parallel slots × tokens/s ÷ answer tokens, the
 // requests/s the GPUs could generate if each ran its parallel slots flat out on one model.
 // Times in the tables are simulated seconds (real seconds divided by the time scale).
@@ -50,7 +50,8 @@ while let flag = arguments.popFirst() {
     case "--dump-trace": traceDumpPath = value
     case "--log-dir":
         logDirectory = value
-        logLevel = "info"
+        if logLevel == "error" { logLevel = "info" }
+    case "--log-level": logLevel = value
     default: fatalError("unknown flag \(flag)")
     }
 }

@@ -12,13 +12,25 @@ struct Replicator: Sendable {
 
     func topUp() async {
         let snapshots = await cluster.placementSnapshots()
+        let demand = cluster.demandSummary(snapshots)
+        preloader.logger.debug("planner sees \(Self.describe(demand, snapshots))")
         let moves = CapacityPlanner.plan(
-            nodes: snapshots, demand: cluster.demandSummary(snapshots), now: cluster.now, costModel: cluster.costModel,
-            settings: cluster.plannerSettings)
+            nodes: snapshots, demand: demand, now: cluster.now, costModel: cluster.costModel, settings: cluster.plannerSettings)
         for move in moves {
             _ = await preloader.start(
                 move.model, on: snapshots[move.nodeIndex], evicting: move.evicting, keepAlive: keepAlive,
                 reason: "copies sized to demand")
         }
+    }
+
+    /// One line per round for `--log-level debug`: what each model is asked for, and where it is warm.
+    static func describe(_ demand: [ModelName: CapacityPlanner.Demand], _ snapshots: [NodeSnapshot]) -> String {
+        demand.keys.sorted().map { model in
+            let entry = demand[model]!
+            let holders = snapshots.filter { $0.health == .healthy && ($0.isLoaded(model) || $0.isLoading(model)) }.map(\.name)
+            let rate = (entry.rate * 1000).rounded() / 1000
+            let service = (entry.serviceSeconds * 10).rounded() / 10
+            return "\(model) \(rate)/s \(service)s queued \(entry.queued) on [\(holders.joined(separator: ","))]"
+        }.joined(separator: "; ")
     }
 }
