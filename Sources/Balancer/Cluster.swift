@@ -209,7 +209,7 @@ public final class Cluster: Sendable {
     public func seedDemand(_ state: [ModelName: (rate: Double, serviceSeconds: Double)], age: Double) {
         let now = clock()
         demand.withLock { tracker in
-            for (model, entry) in state { tracker.seed(model, rate: entry.rate, now: now - max(0, age)) }
+            for (model, entry) in state { tracker.seed(model, rate: entry.rate, age: age, now: now) }
         }
         serviceHints.withLock { hints in for (model, entry) in state { hints[model] = entry.serviceSeconds } }
     }

@@ -14,6 +14,11 @@ import Foundation
 /// (p95 at 75 % load 2.3 s, 3.8x the all-warm bound). A 240 s slow average with a 3-deviation
 /// threshold was steadier still but missed a mid-ranked model's rise from 0.06/s to 0.23/s after a
 /// shift for two minutes (p95 after the shift at 50 % load 2.0 s in the second minute, not 1.1 s).
+///
+/// Both averages still take a minute or more to follow a step (a model going from 0.05 to 0.5
+/// requests/s read 0.3 after 90 s), so each model's recent arrivals are also kept
+/// (`ArrivalHistory`): when they show a step that chance cannot explain, the rate read is the rate
+/// since the step, and both averages start again from it.
 struct DemandTracker: Sendable {
     static let fastTimeConstantSeconds = 45.0
     static let slowTimeConstantSeconds = 180.0
@@ -31,7 +36,12 @@ struct DemandTracker: Sendable {
         var at: Double
     }
 
+    /// Models tracked at most; past it, those asked for least recently are forgotten (a client
+    /// naming a new model in every request must not grow the table without bound).
+    static let maximumModels = 1024
+
     private var averages: [ModelName: Averages] = [:]
+    private var arrivals: [ModelName: ArrivalHistory] = [:]
     /// When tracking began. Until a time constant has passed, a decayed average still remembers the
     /// zero it started from and reads low; dividing by 1 − e^(−elapsed/τ) corrects that, so a
     /// fresh start sees its hot model as hot within seconds, not after minutes.
@@ -44,13 +54,39 @@ struct DemandTracker: Sendable {
         if current.changed { stored.slow = current.fast * current.slowWarmth }  // the slow average moves to the new level
         stored.fast += 1 / Self.fastTimeConstantSeconds
         stored.slow += 1 / Self.slowTimeConstantSeconds
+        var history = arrivals[model] ?? ArrivalHistory(since: startedAt!)
+        history.record(now)
+        if let step = history.step(now: now) { restart(&stored, &history, from: step, now: now) }
+        if averages[model] == nil && averages.count >= Self.maximumModels { forgetLeastRecent(now: now) }
         averages[model] = stored
+        arrivals[model] = history
     }
 
     func rate(_ model: ModelName, now: Double) -> Double {
         guard startedAt != nil else { return 0 }
+        if let step = arrivals[model]?.step(now: now) { return step.rate }
         let current = reading(model, now: now)
         return current.changed ? current.fast : current.slow
+    }
+
+    /// How many models have demand on record.
+    var trackedModels: Int { averages.count }
+
+    /// Demand stepped: both averages start from the rate since the step, and so does the history,
+    /// so the next step is measured against the new level.
+    private func restart(_ stored: inout Averages, _ history: inout ArrivalHistory, from step: ArrivalHistory.Step, now: Double) {
+        stored.fast = step.rate * warmth(Self.fastTimeConstantSeconds, now)
+        stored.slow = step.rate * warmth(Self.slowTimeConstantSeconds, now)
+        history.restart(at: step.at)
+    }
+
+    /// Drops the half of the models whose averages have decayed furthest (asked for least lately).
+    private mutating func forgetLeastRecent(now: Double) {
+        let order = averages.keys.sorted { decayed($0, now: now).fast < decayed($1, now: now).fast }
+        for model in order.prefix(averages.count / 2) {
+            averages[model] = nil
+            arrivals[model] = nil
+        }
     }
 
     /// Both averages of one model at one moment.
@@ -95,8 +131,18 @@ struct DemandTracker: Sendable {
             at: now)
     }
 
-    /// Every model's rate now; models whose rate has decayed to almost nothing are left out.
-    func rates(now: Double) -> [ModelName: Double] {
+    /// Every model's rate now; models whose rate has decayed to almost nothing are left out. Steps
+    /// found since a model's last request (it fell quiet) are kept, as a request would keep them:
+    /// once the quiet outlasts the window, the averages must not bring back the old level.
+    mutating func rates(now: Double) -> [ModelName: Double] {
+        for (model, history) in arrivals {
+            guard let step = history.step(now: now), averages[model] != nil else { continue }
+            var stored = decayed(model, now: now)
+            var restarted = history
+            restart(&stored, &restarted, from: step, now: now)
+            averages[model] = stored
+            arrivals[model] = restarted
+        }
         var result: [ModelName: Double] = [:]
         for model in averages.keys {
             let value = rate(model, now: now)
@@ -105,10 +151,14 @@ struct DemandTracker: Sendable {
         return result
     }
 
-    /// Starts from a known rate (a state file written by an earlier run): as warm as a long run.
-    mutating func seed(_ model: ModelName, rate: Double, now: Double) {
-        startedAt = min(startedAt ?? now, now - 10 * Self.slowTimeConstantSeconds)
-        averages[model] = Averages(fast: rate, slow: rate, at: now)
+    /// Starts from a known rate (a state file written by an earlier run, `age` seconds ago): as warm
+    /// as a long run, decayed as if the time since had been quiet. Arrivals are counted from `now`
+    /// on: nothing is known of the time in between, so it cannot show a step.
+    mutating func seed(_ model: ModelName, rate: Double, age: Double = 0, now: Double) {
+        let savedAt = now - max(0, age)
+        startedAt = min(startedAt ?? savedAt, savedAt - 10 * Self.slowTimeConstantSeconds)
+        averages[model] = Averages(fast: rate, slow: rate, at: savedAt)
+        arrivals[model] = ArrivalHistory(since: now)
     }
 }
 

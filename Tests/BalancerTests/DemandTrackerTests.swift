@@ -73,6 +73,66 @@ import Testing
         #expect(tracker.rate(model, now: 1140) < 0.15)
     }
 
+    @Test func aTenfoldStepIsReadWithinHalfAMinute() {
+        // A popularity shift: a model asked for 0.05/s becomes the hot one at 0.5/s. Both decayed
+        // averages read under 0.3/s for over a minute after it; counting arrivals finds the step.
+        for seed in UInt64(1)...5 {
+            var tracker = DemandTracker()
+            _ = Self.readings(&tracker, model, rate: 0.05, from: 0, to: 900, seed: seed)
+            let risen = Self.readings(&tracker, model, rate: 0.5, from: 900, to: 1020, seed: seed + 100)
+            #expect(risen.filter { $0.at >= 930 }.allSatisfy { $0.rate > 0.3 }, "seed \(seed): \(risen.map(\.rate))")
+            #expect(risen.filter { $0.at >= 960 }.allSatisfy { $0.rate < 0.8 }, "seed \(seed): \(risen.map(\.rate))")
+        }
+    }
+
+    @Test func aHotModelThatFallsQuietIsReadLowWithinHalfAMinute() {
+        for seed in UInt64(1)...5 {
+            var tracker = DemandTracker()
+            _ = Self.readings(&tracker, model, rate: 0.75, from: 0, to: 900, seed: seed)
+            let fallen = Self.readings(&tracker, model, rate: 0.05, from: 900, to: 1020, seed: seed + 100)
+            #expect(fallen.filter { $0.at >= 930 }.allSatisfy { $0.rate < 0.3 }, "seed \(seed): \(fallen.map(\.rate))")
+        }
+    }
+
+    @Test func aModelThatFellQuietStaysLowOnceTheQuietOutlastsTheWindow() {
+        var tracker = DemandTracker()
+        _ = Self.readings(&tracker, model, rate: 0.75, from: 0, to: 900, seed: 1)
+        var readings: [Double] = []
+        for second in stride(from: 910.0, through: 1400, by: 10) { readings.append(tracker.rates(now: second)[model] ?? 0) }
+        // The slow average alone would read 0.75 × e^(-500/180) ≈ 0.05/s at the end.
+        #expect(readings.suffix(20).allSatisfy { $0 < 0.02 }, "\(readings)")
+    }
+
+    @Test func aSteadyStreamRarelyShowsAStep() {
+        // Follow-up turns bunch arrivals; a false step now and then costs little, one a minute would churn.
+        var steps = 0
+        var readings = 0
+        for seed in UInt64(1)...5 {
+            var history = ArrivalHistory(since: 0)
+            var random = FastRandom(seed: seed)
+            var now = 0.0
+            var nextReading = 400.0
+            while now < 4000 {
+                now += -log(1 - Double(random.next() >> 11) / Double(1 << 53)) / 0.3
+                history.record(now)
+                while nextReading < now {
+                    readings += 1
+                    if history.step(now: nextReading) != nil { steps += 1 }
+                    nextReading += 5
+                }
+            }
+        }
+        #expect(Double(steps) / Double(readings) < 0.01, "\(steps) steps in \(readings) readings")
+    }
+
+    @Test func aClientNamingANewModelEveryTimeCannotGrowTheTableWithoutBound() {
+        var tracker = DemandTracker()
+        for index in 0..<5000 { tracker.record(ModelName("made-up-\(index)")!, now: Double(index) / 100) }
+        tracker.record(model, now: 50)
+        #expect(tracker.trackedModels <= DemandTracker.maximumModels)
+        #expect(tracker.rate(model, now: 50) > 0)
+    }
+
     @Test func aSavedRateStartsWarm() {
         var tracker = DemandTracker()
         tracker.seed(model, rate: 0.7, now: 100)

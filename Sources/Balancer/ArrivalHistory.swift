@@ -1,0 +1,97 @@
+import Foundation
+
+/// One model's recent arrival times, and the test that tells when its demand stepped to a new
+/// level. Decayed averages follow a step only gradually: 45 s after a model went from 0.05 to
+/// 0.5 requests/s, a 45 s average still reads 0.3, and the planner adds copies for the new hot
+/// model a minute late. Counting arrivals finds the step itself: for each recent moment it
+/// compares the rate before with the rate since (a likelihood ratio for two Poisson rates
+/// against one), and a step that chance cannot explain shows within 10–20 s for a tenfold rise,
+/// with the rate since the step as the new reading.
+struct ArrivalHistory: Sendable {
+    /// How far back arrivals are kept and compared.
+    static let windowSeconds = 360.0
+    /// At most this many arrivals are kept (a very hot model's window is shortened instead).
+    static let capacity = 4096
+    /// Candidate steps: this many seconds before now.
+    static let stepAges: [Double] = [10, 15, 20, 30, 45, 60, 90, 120, 180]
+    /// Before a candidate step there must be at least this much history (and half the step's age).
+    static let minimumBaselineSeconds = 20.0
+    /// Log-likelihood ratio, after dividing by the dispersion, above which a step is real. With 5,
+    /// a steady stream shows a false step about once in several hours of readings per model.
+    static let threshold = 5.0
+    /// Variance of request counts over that of a Poisson stream (follow-up turns come in bunches).
+    static let dispersion = 2.0
+
+    private var times: [Double] = []
+    /// Index of the oldest kept arrival in `times` (older ones are dropped in batches).
+    private var head = 0
+    /// Every arrival since this moment is in `times`: the start of tracking, the last step found,
+    /// or where old arrivals were dropped.
+    private(set) var completeSince: Double
+
+    init(since: Double) {
+        completeSince = since
+    }
+
+    /// A step found at `at`, and the rate since it. The rate counts one arrival more than seen, so
+    /// a model that fell quiet 15 s ago reads 1/15 requests/s rather than none: a short silence is
+    /// weak evidence, and a model read as never asked for again loses its last copy.
+    struct Step: Sendable, Equatable {
+        var at: Double
+        var rate: Double
+    }
+
+    mutating func record(_ now: Double) {
+        times.append(now)
+        let cutoff = now - Self.windowSeconds
+        var drop = head
+        while drop < times.count && times[drop] < cutoff { drop += 1 }
+        if times.count - drop > Self.capacity { drop = times.count - Self.capacity }
+        if drop > head {
+            completeSince = max(completeSince, drop < times.count ? times[drop] : now)
+            head = drop
+        }
+        if head > 256 && head * 2 > times.count {
+            times.removeFirst(head)
+            head = 0
+        }
+    }
+
+    /// Forgets what came before a step, so the next one is measured against the new level.
+    mutating func restart(at moment: Double) {
+        completeSince = max(completeSince, moment)
+    }
+
+    /// Arrivals at or after `moment` (up to now).
+    func count(since moment: Double) -> Int {
+        var low = head
+        var high = times.count
+        while low < high {
+            let middle = (low + high) / 2
+            if times[middle] < moment { low = middle + 1 } else { high = middle }
+        }
+        return times.count - low
+    }
+
+    /// The most likely step in the window, if chance cannot explain it.
+    func step(now: Double) -> Step? {
+        let start = max(completeSince, now - Self.windowSeconds)
+        let span = now - start
+        let total = count(since: start)
+        guard span > 0, total > 0 else { return nil }
+        let overall = Double(total) / span
+        var best: (score: Double, at: Double, rate: Double)?
+        for age in Self.stepAges {
+            let at = now - age
+            guard at - start >= max(Self.minimumBaselineSeconds, age / 2) else { break }
+            let after = count(since: at)
+            let before = total - after
+            var score = 0.0
+            if before > 0 { score += Double(before) * log(Double(before) / (at - start) / overall) }
+            if after > 0 { score += Double(after) * log(Double(after) / age / overall) }
+            score /= Self.dispersion
+            if score > Self.threshold && score > (best?.score ?? 0) { best = (score, at, Double(after + 1) / age) }
+        }
+        return best.map { Step(at: $0.at, rate: $0.rate) }
+    }
+}
