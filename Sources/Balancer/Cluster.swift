@@ -414,10 +414,16 @@ public final class Cluster: Sendable {
     private func choose(
         _ model: ModelName, _ snapshots: [NodeSnapshot], excluding: Set<Int>, conversationNode: Int?, now: Double, queuedAhead: Int
     ) -> Result<CostModel.Estimate, PlacementFailure> {
-        let rates = demand.withLock { $0 }
+        // Placement weighs the demand of loaded models only (what a load would evict): read those under
+        // the lock rather than copying the tracker, whose arrival lists a concurrent request would
+        // then have to copy whole before recording.
+        let loaded = Set(snapshots.flatMap { $0.loaded.keys })
+        let rates = demand.withLock { tracker in
+            Dictionary(uniqueKeysWithValues: loaded.map { ($0, tracker.rate($0, now: now)) })
+        }
         var local = FastRandom(seed: random.withLock { $0.next() })
         return AffinityPlacement.choose(
             model, among: snapshots, excluding: excluding, conversationNode: conversationNode, now: now, costModel: costModel,
-            demand: { rates.rate($0, now: now) }, queuedAhead: queuedAhead, using: &local)
+            demand: { rates[$0] ?? 0 }, queuedAhead: queuedAhead, using: &local)
     }
 }
