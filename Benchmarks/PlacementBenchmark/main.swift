@@ -9,7 +9,7 @@ import WireFormats
 // offered load from light to overload, and an all-warm lower bound. Prints Markdown tables.
 //   placement-bench [--loads 0.25,0.5,0.75,1,1.25] [--seconds 300] [--warmup 60] [--time-scale 0.2]
 //                   [--zipf 1.1] [--order small-first|large-first] [--shift] [--only affinity,bound] [--seed 42]
-//                   [--by-model] [--log-dir DIR] [--log-level debug] [--dump-trace FILE]
+//                   [--tokens-per-second 20] [--prompt-tokens-per-second 2000] [--by-model] [--log-dir DIR] [--log-level debug] [--dump-trace FILE]
 // Loads are shares of the farm's token capacity: nodes × parallel slots × tokens/s ÷ answer tokens, the
 // requests/s the GPUs could generate if each ran its parallel slots flat out on one model.
 // Times in the tables are simulated seconds (real seconds divided by the time scale).
@@ -22,6 +22,9 @@ var zipf = 1.1
 var largeFirst = false
 var shift = false
 var seed: UInt64 = 42
+/// Generation speed per slot (`--tokens-per-second`): faster nodes make service short next to cold loads.
+var tokensPerSecond = 20.0
+var promptTokensPerSecond = 2000.0
 var only: Set<String>?
 /// Where TensorWall's log of each run goes (`--log-dir`); without it TensorWall logs errors only.
 var logDirectory: String?
@@ -46,6 +49,8 @@ while let flag = arguments.popFirst() {
     case "--zipf": zipf = Double(value)!
     case "--order": largeFirst = value == "large-first"
     case "--seed": seed = UInt64(value)!
+    case "--tokens-per-second": tokensPerSecond = Double(value)!
+    case "--prompt-tokens-per-second": promptTokensPerSecond = Double(value)!
     case "--only": only = Set(value.split(separator: ",").map(String.init))
     case "--dump-trace": traceDumpPath = value
     case "--log-dir":
@@ -61,7 +66,6 @@ let vramGB = 16.0
 let maxLoaded = 3
 let slots = 2
 let responseTokens = 64
-let tokensPerSecond = 20.0
 let followUp = 0.3
 let capacity = Double(nodeCount * slots) * tokensPerSecond / Double(responseTokens)
 let answer = (0..<responseTokens).map { OllamaSimulatorWords.word($0) }.joined()
@@ -128,7 +132,7 @@ func seconds(_ duration: Duration) -> Double {
         configuration.loadSecondsPerGB = 1.5
         configuration.tokensPerSecond = tokensPerSecond
         configuration.responseTokens = responseTokens
-        configuration.promptTokensPerSecond = 2000
+        configuration.promptTokensPerSecond = promptTokensPerSecond
         configuration.maxLoadedModels = scenario.allWarm ? Trace.models.count : maxLoaded
         configuration.vramBytes = scenario.allWarm ? nil : Int64(vramGB * 1e9)
         configuration.keepAliveSeconds = scenario.allWarm ? -1 : 300
@@ -257,8 +261,8 @@ print(
 print(
     String(
         format:
-            "token capacity: %.2f requests/s (%d nodes × %d slots × %.0f tokens/s ÷ %d tokens); prompts of ~1,000 tokens at 2,000 tokens/s come on top",
-        capacity, nodeCount, slots, tokensPerSecond, responseTokens))
+            "token capacity: %.2f requests/s (%d nodes × %d slots × %.0f tokens/s ÷ %d tokens); prompts of ~1,000 tokens at %.0f tokens/s come on top",
+        capacity, nodeCount, slots, tokensPerSecond, responseTokens, promptTokensPerSecond))
 print("")
 print(
     "| load | req/s | strategy | completed | refused (how many within 1 s, median Retry-After) | failed | cold loads | evictions | first minute TTFT p50 / p95 / p99 (s) | after warm-up TTFT p50 / p95 / p99 (s) | p95 per minute (s) |"
