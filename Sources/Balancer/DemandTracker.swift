@@ -54,12 +54,15 @@ struct DemandTracker: Sendable {
         if current.changed { stored.slow = current.fast * current.slowWarmth }  // the slow average moves to the new level
         stored.fast += 1 / Self.fastTimeConstantSeconds
         stored.slow += 1 / Self.slowTimeConstantSeconds
-        var history = arrivals[model] ?? ArrivalHistory(since: startedAt!)
-        history.record(now)
-        if let step = history.step(now: now) { restart(&stored, &history, from: step, now: now) }
         if averages[model] == nil && averages.count >= Self.maximumModels { forgetLeastRecent(now: now) }
+        // In place: a copy taken out of the table would make the append copy a hot model's whole
+        // arrival list (30 µs a request at 5,000 requests/s, against 0.3 µs for the averages).
+        arrivals[model, default: ArrivalHistory(since: startedAt!)].record(now)
+        if let step = arrivals[model]?.step(now: now) {
+            restart(&stored, from: step, now: now)
+            arrivals[model]?.restart(at: step.at)
+        }
         averages[model] = stored
-        arrivals[model] = history
     }
 
     func rate(_ model: ModelName, now: Double) -> Double {
@@ -72,12 +75,11 @@ struct DemandTracker: Sendable {
     /// How many models have demand on record.
     var trackedModels: Int { averages.count }
 
-    /// Demand stepped: both averages start from the rate since the step, and so does the history,
-    /// so the next step is measured against the new level.
-    private func restart(_ stored: inout Averages, _ history: inout ArrivalHistory, from step: ArrivalHistory.Step, now: Double) {
+    /// Demand stepped: both averages start from the rate since the step (and the caller restarts the
+    /// history there, so the next step is measured against the new level).
+    private func restart(_ stored: inout Averages, from step: ArrivalHistory.Step, now: Double) {
         stored.fast = step.rate * warmth(Self.fastTimeConstantSeconds, now)
         stored.slow = step.rate * warmth(Self.slowTimeConstantSeconds, now)
-        history.restart(at: step.at)
     }
 
     /// Drops the half of the models whose averages have decayed furthest (asked for least lately).
@@ -135,13 +137,12 @@ struct DemandTracker: Sendable {
     /// found since a model's last request (it fell quiet) are kept, as a request would keep them:
     /// once the quiet outlasts the window, the averages must not bring back the old level.
     mutating func rates(now: Double) -> [ModelName: Double] {
-        for (model, history) in arrivals {
-            guard let step = history.step(now: now), averages[model] != nil else { continue }
+        for model in Array(arrivals.keys) {
+            guard let step = arrivals[model]?.step(now: now), averages[model] != nil else { continue }
             var stored = decayed(model, now: now)
-            var restarted = history
-            restart(&stored, &restarted, from: step, now: now)
+            restart(&stored, from: step, now: now)
             averages[model] = stored
-            arrivals[model] = restarted
+            arrivals[model]?.restart(at: step.at)
         }
         var result: [ModelName: Double] = [:]
         for model in averages.keys {
