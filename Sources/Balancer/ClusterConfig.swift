@@ -33,8 +33,8 @@ public struct ClusterConfig: Sendable, Equatable {
     public init() {}
 
     /// TensorWall's own wait queue, used when every node that could serve a model is saturated.
-    /// `maxWaitMs` is the longest a request waits for a slot: one predicted to wait longer is
-    /// refused at once (429 with `Retry-After`, or the route's next tier), and one still waiting
+    /// `maxWaitMs` is the longest a request waits for a slot: one predicted to wait more than 80 %
+    /// of it is refused at once (429 with `Retry-After`, or the route's next tier), and one still waiting
     /// then gets 503. 30 s by default: about as long as a chat user waits for a first word.
     public struct QueueSettings: Sendable, Equatable {
         public var maxLength = 256

@@ -82,7 +82,19 @@ import Testing
         await (try cluster.acquire(.init(model: model)).get()).release(RequestOutcome(succeeded: true, serviceSeconds: 10))
         let first = try await cluster.acquire(.init(model: model)).get()
         let refused = await cluster.acquire(.init(model: model))
-        #expect(refused.failureValue == .overloaded(predictedWaitSeconds: 10, retryAfterSeconds: 5))
+        // Retry-After: when the wait is back under the 4 s (80 % of the limit) that TensorWall accepts.
+        #expect(refused.failureValue == .overloaded(predictedWaitSeconds: 10, retryAfterSeconds: 6))
+        #expect(cluster.queuedRequests(model) == 0)
+        await first.release(RequestOutcome(succeeded: true))
+    }
+
+    @Test func aRequestPredictedToWaitNearlyTheLimitIsRefusedAtOnceToo() async throws {
+        // Answers of 9 s against a 10 s limit: queueing would as likely end in a 503 after 10 s.
+        let cluster = await makeCluster(maxWaitMs: 10000)
+        await (try cluster.acquire(.init(model: model)).get()).release(RequestOutcome(succeeded: true, serviceSeconds: 9))
+        let first = try await cluster.acquire(.init(model: model)).get()
+        let refused = await cluster.acquire(.init(model: model))
+        #expect(refused.failureValue == .overloaded(predictedWaitSeconds: 9, retryAfterSeconds: 1))
         #expect(cluster.queuedRequests(model) == 0)
         await first.release(RequestOutcome(succeeded: true))
     }
