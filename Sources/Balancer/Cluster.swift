@@ -424,9 +424,12 @@ public final class Cluster: Sendable {
         // Placement weighs the demand of loaded models only (what a load would evict): read those under
         // the lock rather than copying the tracker, whose arrival lists a concurrent request would
         // then have to copy whole before recording.
-        let loaded = Set(snapshots.flatMap { $0.loaded.keys })
         let rates = demand.withLock { tracker in
-            Dictionary(uniqueKeysWithValues: loaded.map { ($0, tracker.rate($0, now: now)) })
+            var rates: [ModelName: Double] = [:]
+            for snapshot in snapshots {
+                for model in snapshot.loaded.keys where rates[model] == nil { rates[model] = tracker.rate(model, now: now) }
+            }
+            return rates
         }
         var local = FastRandom(seed: random.withLock { $0.next() })
         return AffinityPlacement.choose(
