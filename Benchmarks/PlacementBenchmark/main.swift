@@ -34,30 +34,51 @@ var byModel = false
 /// Where to write each load's trace (`--dump-trace FILE` writes FILE.75 for 75 %; a line per request:
 /// simulated second, model, 1 for a conversation's first turn), to study a trace apart from any run.
 var traceDumpPath: String?
+/// The usage text: the comment at the top of this file, printed for `--help` and for a bad flag.
+let usage = """
+    usage: placement-bench [--loads 0.25,0.5,0.75,1,1.25] [--seconds 300] [--warmup 60] [--time-scale 0.2]
+                           [--zipf 1.1] [--order small-first|large-first] [--shift] [--only affinity,bound] [--seed 42]
+                           [--tokens-per-second 20] [--prompt-tokens-per-second 2000] [--by-model]
+                           [--log-dir DIR] [--log-level debug] [--dump-trace FILE]
+    strategies for --only: round_robin, least_busy, affinity, bound
+    """
+func exitWithUsage(_ problem: String?) -> Never {
+    guard let problem else {
+        print(usage)
+        exit(0)
+    }
+    FileHandle.standardError.write(Data("placement-bench: \(problem)\n\(usage)\n".utf8))
+    exit(2)
+}
+func number(_ value: String, for flag: String) -> Double {
+    guard let number = Double(value), number.isFinite, number >= 0 else { exitWithUsage("\(flag) takes a number, not \(value)") }
+    return number
+}
 var arguments = CommandLine.arguments.dropFirst()
 while let flag = arguments.popFirst() {
+    if flag == "--help" || flag == "-h" { exitWithUsage(nil) }
     if flag == "--shift" || flag == "--by-model" {
         if flag == "--shift" { shift = true } else { byModel = true }
         continue
     }
-    guard let value = arguments.popFirst() else { fatalError("\(flag) needs a value") }
+    guard let value = arguments.popFirst() else { exitWithUsage("\(flag) needs a value") }
     switch flag {
-    case "--loads": loads = value.split(separator: ",").map { Double($0)! }
-    case "--seconds": simulatedSeconds = Double(value)!
-    case "--warmup": warmupSeconds = Double(value)!
-    case "--time-scale": timeScale = Double(value)!
-    case "--zipf": zipf = Double(value)!
+    case "--loads": loads = value.split(separator: ",").map { number(String($0), for: flag) }
+    case "--seconds": simulatedSeconds = number(value, for: flag)
+    case "--warmup": warmupSeconds = number(value, for: flag)
+    case "--time-scale": timeScale = number(value, for: flag)
+    case "--zipf": zipf = number(value, for: flag)
     case "--order": largeFirst = value == "large-first"
-    case "--seed": seed = UInt64(value)!
-    case "--tokens-per-second": tokensPerSecond = Double(value)!
-    case "--prompt-tokens-per-second": promptTokensPerSecond = Double(value)!
+    case "--seed": seed = UInt64(value) ?? UInt64(number(value, for: flag))
+    case "--tokens-per-second": tokensPerSecond = number(value, for: flag)
+    case "--prompt-tokens-per-second": promptTokensPerSecond = number(value, for: flag)
     case "--only": only = Set(value.split(separator: ",").map(String.init))
     case "--dump-trace": traceDumpPath = value
     case "--log-dir":
         logDirectory = value
         if logLevel == "error" { logLevel = "info" }
     case "--log-level": logLevel = value
-    default: fatalError("unknown flag \(flag)")
+    default: exitWithUsage("unknown flag \(flag)")
     }
 }
 
