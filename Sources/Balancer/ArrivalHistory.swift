@@ -57,9 +57,22 @@ struct ArrivalHistory: Sendable {
         }
     }
 
+    /// When the last step was found to have happened (nil before any).
+    private(set) var steppedAt: Double?
+
     /// Forgets what came before a step, so the next one is measured against the new level.
     mutating func restart(at moment: Double) {
         completeSince = max(completeSince, moment)
+        steppedAt = moment
+    }
+
+    /// The rate since the last step, counted like a step's rate (one arrival more than seen), while
+    /// the step is less than `seconds` old; nil otherwise. Every arrival since the step is kept, so
+    /// this is the best reading of a level that has held since: unlike an average, it does not
+    /// remember how rough the first reading was.
+    func rateSinceStep(now: Double, within seconds: Double) -> Double? {
+        guard let steppedAt, now - steppedAt < seconds, now > completeSince else { return nil }
+        return Double(count(since: completeSince) + 1) / (now - completeSince)
     }
 
     /// Arrivals at or after `moment` (up to now).

@@ -18,7 +18,9 @@ import Foundation
 /// Both averages still take a minute or more to follow a step (a model going from 0.05 to 0.5
 /// requests/s read 0.3 after 90 s), so each model's recent arrivals are also kept
 /// (`ArrivalHistory`): when they show a step that chance cannot explain, the rate read is the rate
-/// since the step, and both averages start again from it.
+/// since the step. For the next three minutes the rate is counted from the arrivals since the step
+/// (the first reading of a step is rough: it is found on its first few arrivals), and the averages
+/// then take over from that count.
 struct DemandTracker: Sendable {
     static let fastTimeConstantSeconds = 45.0
     static let slowTimeConstantSeconds = 180.0
@@ -58,26 +60,34 @@ struct DemandTracker: Sendable {
         // In place: a copy taken out of the table would make the append copy a hot model's whole
         // arrival list (30 µs a request at 5,000 requests/s, against 0.3 µs for the averages).
         arrivals[model, default: ArrivalHistory(since: startedAt!)].record(now)
-        if let step = arrivals[model]?.step(now: now) { restart(model, from: step, now: now) } else { averages[model] = stored }
+        averages[model] = stored
+        if let step = arrivals[model]?.step(now: now) { arrivals[model]?.restart(at: step.at) }
+        followCountSinceStep(model, now: now)
     }
 
     func rate(_ model: ModelName, now: Double) -> Double {
         guard startedAt != nil else { return 0 }
         if let step = arrivals[model]?.step(now: now) { return step.rate }
+        if let counted = arrivals[model]?.rateSinceStep(now: now, within: Self.countedAfterStepSeconds) { return counted }
         let current = reading(model, now: now)
         return current.changed ? current.fast : current.slow
     }
 
+    /// After a step, the rate is counted from the arrivals since it for this long (and both
+    /// averages are kept at that count), then the averages take over from an accurate level.
+    static let countedAfterStepSeconds = slowTimeConstantSeconds
+
     /// How many models have demand on record.
     var trackedModels: Int { averages.count }
 
-    /// Demand stepped: both averages start from the rate since the step, and so does the history, so
-    /// the next step is measured against the new level.
-    private mutating func restart(_ model: ModelName, from step: ArrivalHistory.Step, now: Double) {
+    /// For a while after a step both averages are set to the rate counted since it, so that when
+    /// they take over they start from the level that held since the step, not from the rough
+    /// reading that found it (restarted from that reading, they read 1.6/s for minutes after a
+    /// model went to 2.1/s).
+    private mutating func followCountSinceStep(_ model: ModelName, now: Double) {
+        guard let counted = arrivals[model]?.rateSinceStep(now: now, within: Self.countedAfterStepSeconds) else { return }
         averages[model] = Averages(
-            fast: step.rate * warmth(Self.fastTimeConstantSeconds, now), slow: step.rate * warmth(Self.slowTimeConstantSeconds, now),
-            at: now)
-        arrivals[model]?.restart(at: step.at)
+            fast: counted * warmth(Self.fastTimeConstantSeconds, now), slow: counted * warmth(Self.slowTimeConstantSeconds, now), at: now)
     }
 
     /// Drops the half of the models whose averages have decayed furthest (asked for least lately).
@@ -137,7 +147,8 @@ struct DemandTracker: Sendable {
     mutating func rates(now: Double) -> [ModelName: Double] {
         for model in Array(arrivals.keys) {
             guard let step = arrivals[model]?.step(now: now), averages[model] != nil else { continue }
-            restart(model, from: step, now: now)
+            arrivals[model]?.restart(at: step.at)
+            followCountSinceStep(model, now: now)
         }
         var result: [ModelName: Double] = [:]
         for model in averages.keys {

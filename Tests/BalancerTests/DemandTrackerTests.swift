@@ -85,6 +85,19 @@ import Testing
         }
     }
 
+    @Test func theRateAfterAStepIsCountedSinceTheStepNotSmoothedFromItsFirstReading() {
+        // A step is found on its first few arrivals, so the first reading of the new level is rough
+        // (1.4/s for a model gone from 0.2 to 2.1/s). Averages restarted from that reading kept it
+        // for minutes; counting the arrivals since the step reads the new level within a minute.
+        for seed in UInt64(1)...5 {
+            var tracker = DemandTracker()
+            _ = Self.readings(&tracker, model, rate: 0.2, from: 0, to: 900, seed: seed)
+            let risen = Self.readings(&tracker, model, rate: 2.1, from: 900, to: 1200, seed: seed + 100)
+            let late = risen.filter { $0.at >= 960 }
+            #expect(late.allSatisfy { abs($0.rate - 2.1) < 0.45 }, "seed \(seed): \(risen.map(\.rate))")
+        }
+    }
+
     @Test func aHotModelThatFallsQuietIsReadLowWithinHalfAMinute() {
         for seed in UInt64(1)...5 {
             var tracker = DemandTracker()
