@@ -13,8 +13,12 @@ import Foundation
 /// waiting a whole cold load). Pure: the caller supplies the snapshots, the demand and the time.
 public enum CapacityPlanner {
     public struct Settings: Sendable, Equatable {
-        /// Plan for a request waiting longer than this for a slot at most `tailProbability` of the time.
+        /// Plan for a request waiting longer than this for a slot at most `tailProbability` of the time...
         public var waitTargetSeconds = 1.0
+        /// ...or longer than this share of the model's service time, if less. A wait is noticed next to
+        /// the time to first token, which grows with the service time: 1 s is a fifth of a slow node's
+        /// answer, but doubles the first token of a fast node whose whole answer takes 1.3 s.
+        public var waitTargetShareOfService = 0.1
         public var tailProbability = 0.05
         /// Arrivals at a farm come in bursts (conversations, batch clients): plan for this much more load.
         public var burstFactor = 1.2
@@ -71,7 +75,8 @@ public enum CapacityPlanner {
     ) -> Int {
         guard demand.rate >= settings.minimumRate || demand.queued > 0, holders > 0 else { return 0 }
         let servers = ErlangC.serversNeeded(
-            offered: demand.offeredLoad * settings.burstFactor, service: demand.serviceSeconds, waitAtMost: settings.waitTargetSeconds,
+            offered: demand.offeredLoad * settings.burstFactor, service: demand.serviceSeconds,
+            waitAtMost: min(settings.waitTargetSeconds, settings.waitTargetShareOfService * demand.serviceSeconds),
             probability: settings.tailProbability)
         let copies = (max(1, servers) + slotsPerCopy - 1) / max(1, slotsPerCopy)
         return min(holders, max(1, copies))
@@ -111,40 +116,20 @@ public enum CapacityPlanner {
     public static func plan(
         nodes: [NodeSnapshot], demand: [ModelName: Demand], now: Double, costModel: CostModel = CostModel(), settings: Settings = Settings()
     ) -> [Move] {
-        let healthy = nodes.filter { $0.health == .healthy }
-        // Copies counted as the farm will be: loaded or loading on a healthy node.
-        var copies: [ModelName: Int] = [:]
-        var hosts: [Int: Set<ModelName>] = [:]
-        for node in healthy {
-            let resident = Set(node.loaded.keys).union(node.loading.keys)
-            hosts[node.index] = resident
-            for model in resident { copies[model, default: 0] += 1 }
-        }
-        func slots(_ model: ModelName) -> Int {
-            let parallel = healthy.filter { $0.hasPulled(model) }.map(\.maxParallel)
-            return parallel.isEmpty ? 1 : parallel.min()!
-        }
-        func loadSeconds(_ model: ModelName) -> Double {
-            let estimates = healthy.filter { $0.hasPulled(model) }.map { costModel.predictedLoadSeconds(model, on: $0) }
-            return estimates.min() ?? costModel.defaultServiceSeconds
-        }
-        func cost(_ model: ModelName, copies count: Int) -> Double {
-            guard let wanted = demand[model] else { return 0 }
-            return waitingCost(
-                copies: count, slotsPerCopy: slots(model), demand: wanted, loadSeconds: loadSeconds(model), settings: settings)
-        }
-        // Ollama loads one model at a time: a node already loading takes no planned load.
-        var busy = Set(healthy.filter { !$0.loading.isEmpty }.map(\.index))
+        var layout = FarmLayout(nodes: nodes, demand: demand, now: now, costModel: costModel, settings: settings)
         var moves: [Move] = []
         var queueCopyPlanned: Set<ModelName> = []
         while true {
-            var best: (move: Move, net: Double)?
+            var best: (move: Move, score: Double, forModel: ModelName, reserving: Int?)?
+            func consider(_ move: Move, score: Double, forModel model: ModelName, reserving: Int? = nil) {
+                if best == nil || score > best!.score { best = (move, score, model, reserving) }
+            }
             for model in demand.keys.sorted() {
                 let wanted = demand[model]!
-                let holders = healthy.filter { $0.hasPulled(model) }
-                let slotsPerCopy = slots(model)
+                let holders = layout.healthy.filter { $0.hasPulled(model) }
+                let slotsPerCopy = layout.slots(model)
                 let target = wantedCopies(model, wanted, holders: holders.count, slotsPerCopy: slotsPerCopy, settings: settings)
-                let current = copies[model] ?? 0
+                let current = layout.copies[model] ?? 0
                 // A queue at least as deep as the model's slots (every slot busy, and as many waiting)
                 // may take one copy in free room, which evicts nothing; only the averages may evict for a
                 // copy. A queue of a request or two comes and goes with chance: evicting on it swapped
@@ -152,92 +137,24 @@ public enum CapacityPlanner {
                 let warmSlots = current * slotsPerCopy
                 let queueWantsFreeRoom =
                     wanted.queued > 0 && wanted.queued >= warmSlots && current < holders.count && !queueCopyPlanned.contains(model)
-                let gain = cost(model, copies: current) - cost(model, copies: current + 1)
+                let gain = layout.cost(model, copies: current) - layout.cost(model, copies: current + 1)
                 let averagesWantCopy = current < target && gain > settings.minimumNetGainSeconds
                 guard averagesWantCopy || queueWantsFreeRoom else { continue }
-                // Only where VRAM is known (`vramGB`, or what the node showed): elsewhere Ollama might make
-                // a planned copy wait for room and hold up loads that requests are waiting for.
-                for node in holders
-                where node.vramBudgetBytes != nil && !busy.contains(node.index) && !(hosts[node.index]?.contains(model) ?? false) {
-                    guard
-                        let victims = victims(
-                            for: model, on: node, resident: hosts[node.index] ?? [], copies: copies, demand: demand, now: now,
-                            settings: settings,
-                            evictionCost: { victim in
-                                let count = copies[victim] ?? 1
-                                return cost(victim, copies: max(0, count - 1)) - cost(victim, copies: count)
-                            })
-                    else { continue }
-                    let net = gain - victims.cost
-                    if !victims.models.isEmpty {
-                        // Unloading the only copy of a model still asked for starts a chain of reloads: only
-                        // for a gain several times larger (a new hot model, say).
-                        let multiplier = victims.takesLastWantedCopy ? settings.lastCopyGainOverCost : settings.gainOverCost
-                        guard averagesWantCopy, net > settings.minimumNetGainSeconds, gain >= multiplier * victims.cost else { continue }
+                for node in holders where layout.takesPlannedLoad(node) && !layout.hosts(model, on: node.index) {
+                    if let move = layout.directMove(model, gain: gain, on: node, mayEvict: averagesWantCopy) {
+                        consider(move.move, score: move.score, forModel: model)
                     }
-                    // Among equals, the node that keeps the most free room (fewest evictions, then least used).
-                    let score = net - Double(victims.models.count) * 0.01 - Double(node.totalInFlight) * 0.001
-                    if best == nil || score > best!.net {
-                        let load = costModel.predictedLoadSeconds(model, on: node)
-                        best = (Move(model: model, nodeIndex: node.index, evicting: victims.models, predictedLoadSeconds: load), score)
+                    if averagesWantCopy, let chain = layout.relocation(makingRoomFor: model, gain: gain, on: node) {
+                        consider(chain.move, score: chain.score, forModel: model, reserving: node.index)
                     }
                 }
             }
-            guard let chosen = best?.move else { return moves }
-            moves.append(chosen)
-            queueCopyPlanned.insert(chosen.model)  // a queue is answered by one new copy a round
-            busy.insert(chosen.nodeIndex)
-            copies[chosen.model, default: 0] += 1
-            hosts[chosen.nodeIndex, default: []].insert(chosen.model)
-            for victim in chosen.evicting {
-                copies[victim, default: 1] -= 1
-                hosts[chosen.nodeIndex]?.remove(victim)
-            }
+            guard let chosen = best else { return moves }
+            moves.append(chosen.move)
+            queueCopyPlanned.insert(chosen.forModel)  // a queue is answered by one new copy a round
+            layout.apply(chosen.move)
+            // A relocation frees its victim's node for the copy it makes room for: nothing else loads there this round.
+            if let reserved = chosen.reserving { layout.taken.insert(reserved) }
         }
-    }
-
-    /// The cheapest set of idle models to unload on `node` so that `model` fits its VRAM and its
-    /// loaded-model cap; nil when it cannot be made to fit without touching a model that is busy,
-    /// queued for, or loaded too recently. Surplus copies and models nobody asks for go first; the
-    /// only copy of a model still asked for (at least once a horizon) goes last, and the caller
-    /// asks more of a move that takes one (`takesLastWantedCopy`): such a model comes straight back
-    /// with a cold load that pushes out something else.
-    static func victims(
-        for model: ModelName, on node: NodeSnapshot, resident: Set<ModelName>, copies: [ModelName: Int], demand: [ModelName: Demand],
-        now: Double, settings: Settings, evictionCost: (ModelName) -> Double
-    ) -> (models: [ModelName], cost: Double, takesLastWantedCopy: Bool)? {
-        let size = node.pulled[model]?.sizeBytes ?? 0
-        func bytes(_ name: ModelName) -> Int64 { node.loaded[name]?.vramBytes ?? node.pulled[name]?.sizeBytes ?? 0 }
-        var count = resident.count
-        var used = resident.reduce(Int64(0)) { $0 + bytes($1) }
-        let budget = node.vramBudgetBytes
-        func fits() -> Bool { count < node.maxLoadedModels && (budget.map { used + size <= $0 } ?? true) }
-        if fits() { return ([], 0, false) }
-        func isLastWantedCopy(_ victim: ModelName) -> Bool {
-            (copies[victim] ?? 1) <= 1 && (demand[victim]?.rate ?? 0) * settings.horizonSeconds >= 1
-        }
-        let candidates =
-            resident
-            .filter { victim in
-                node.inFlight(victim) == 0 && !node.isLoading(victim) && (demand[victim]?.queued ?? 0) == 0
-                    && now - (node.loadedAt[victim] ?? -.infinity) >= settings.minimumResidencySeconds
-            }
-            .map { (model: $0, cost: evictionCost($0), last: isLastWantedCopy($0)) }
-            .sorted { a, b in
-                if a.last != b.last { return !a.last }
-                return a.cost != b.cost ? a.cost < b.cost : a.model < b.model
-            }
-        var chosen: [ModelName] = []
-        var total = 0.0
-        var takesLast = false
-        for candidate in candidates {
-            chosen.append(candidate.model)
-            total += candidate.cost
-            takesLast = takesLast || candidate.last
-            count -= 1
-            used -= bytes(candidate.model)
-            if fits() { return (chosen, total, takesLast) }
-        }
-        return nil
     }
 }

@@ -49,6 +49,21 @@ import Testing
         #expect(CapacityPlanner.wantedCopies(hot, .init(rate: 0.001, serviceSeconds: 3), holders: 4, slotsPerCopy: 2) == 0)
     }
 
+    @Test func theWaitTargetScalesWithTheServiceTime() {
+        // A node answering in 1.3 s: a wait of 1 s would nearly double a 0.26 s first token, so a
+        // model asked for 1.34/s needs three copies, not the two a fixed 1 s target gives it.
+        let fast = CapacityPlanner.Demand(rate: 1.34, serviceSeconds: 1.3)
+        #expect(CapacityPlanner.wantedCopies(hot, fast, holders: 4, slotsPerCopy: 2) == 3)
+        var fixed = CapacityPlanner.Settings()
+        fixed.waitTargetShareOfService = .infinity
+        #expect(CapacityPlanner.wantedCopies(hot, fast, holders: 4, slotsPerCopy: 2, settings: fixed) == 2)
+        // A slow node's answers (10 s) keep the 1 s cap.
+        let slow = CapacityPlanner.Demand(rate: 0.3, serviceSeconds: 10)
+        #expect(
+            CapacityPlanner.wantedCopies(hot, slow, holders: 4, slotsPerCopy: 2)
+                == CapacityPlanner.wantedCopies(hot, slow, holders: 4, slotsPerCopy: 2, settings: fixed))
+    }
+
     @Test func aHotModelTakesTheRoomOfIdleRareModels() {
         // The hot model is warm on one node; the three others hold rare models, idle for minutes.
         let nodes = [
@@ -186,5 +201,85 @@ import Testing
         #expect(moves.map(\.evicting) == [[rare]])  // 2 + 2 GB do not fit in 3
         limited = node(1, maxLoaded: 3, observed: ObservedLimits(loadedModels: 5))
         #expect(limited.maxLoadedModels == 5)
+    }
+}
+
+/// A farm packed with one copy of nearly everything, the moment a large model turns hot: its third
+/// copy fits nowhere without unloading the only copy of a model still asked for.
+@Suite struct RelocationTests {
+    // Sizes in tenths of a GB (the fixtures count whole units) on nodes of 16 GB, 3 models each.
+    static let sizes: [String: Int64] = [
+        "llama3.2": 20, "phi3": 22, "gemma2:2b": 26, "mistral": 41, "llama3.1": 47, "qwen2.5": 47, "gemma2:9b": 54, "codellama": 74,
+    ]
+    static let rates: [String: Double] = [
+        "codellama": 1.4, "gemma2:9b": 0.7, "gemma2:2b": 0.36, "qwen2.5": 0.33, "llama3.2": 0.3, "llama3.1": 0.28, "mistral": 0.27,
+        "phi3": 0.08,
+    ]
+
+    func farm(_ layout: [[String]], loadedAt: [Int: [String: Double]] = [:]) -> [NodeSnapshot] {
+        layout.enumerated().map { index, models in
+            node(index, pulled: Self.sizes, loaded: models, vramGB: 160, maxLoaded: 3, loadRate: 0.15, loadedAt: loadedAt[index] ?? [:])
+        }
+    }
+
+    var demand: [ModelName: CapacityPlanner.Demand] {
+        Dictionary(
+            uniqueKeysWithValues: Self.rates.map { (ModelName($0.key)!, CapacityPlanner.Demand(rate: $0.value, serviceSeconds: 1.3)) })
+    }
+
+    @Test func aLastCopyMovesAsideSoTheHotModelFits() {
+        var layout = [
+            ["codellama", "gemma2:2b", "phi3"], ["gemma2:9b", "llama3.2", "qwen2.5"], ["llama3.1", "gemma2:9b", "gemma2:2b"],
+            ["codellama", "llama3.2", "mistral"],
+        ]
+        // Round one: a model whose only copy sits where codellama could go is loaded elsewhere first,
+        // in place of a copy that can be spared. Nothing else is loaded meanwhile.
+        let first = CapacityPlanner.plan(nodes: farm(layout), demand: demand, now: 1000)
+        #expect(first.count == 1)
+        func holds(_ names: [String], _ model: ModelName) -> Bool { names.contains { ModelName($0)! == model } }
+        guard let relocation = first.first, let from = layout.firstIndex(where: { holds($0, relocation.model) }) else {
+            Issue.record("no relocation in \(first)")
+            return
+        }
+        #expect(relocation.model != ModelName("codellama")!)
+        #expect(layout.filter { holds($0, relocation.model) }.count == 1)  // it was the only copy
+        #expect(relocation.evicting.allSatisfy { victim in layout.filter { holds($0, victim) }.count > 1 })
+        layout[relocation.nodeIndex].removeAll { name in relocation.evicting.contains(ModelName(name)!) }
+        layout[relocation.nodeIndex].append(relocation.model.canonical)
+        // Round two, once it is warm there: codellama's third copy goes where the moved model was.
+        let second = CapacityPlanner.plan(
+            nodes: farm(layout, loadedAt: [relocation.nodeIndex: [relocation.model.canonical: 1010]]), demand: demand, now: 1015)
+        let hot = second.first { $0.model == ModelName("codellama")! }
+        #expect(hot?.nodeIndex == from)
+        #expect(hot?.evicting.contains(relocation.model) == true)
+    }
+
+    @Test func nothingMovesAsideWhenTwoCopiesServeTheHotModel() {
+        let layout = [
+            ["codellama", "gemma2:2b", "phi3"], ["gemma2:9b", "llama3.2", "qwen2.5"], ["llama3.1", "gemma2:9b", "gemma2:2b"],
+            ["codellama", "llama3.2", "mistral"],
+        ]
+        var calm = demand
+        calm[ModelName("codellama")!]?.rate = 0.5
+        #expect(CapacityPlanner.plan(nodes: farm(layout), demand: calm, now: 1000).isEmpty)
+    }
+
+    @Test func onlyCopiesThatCanBeSparedMakeRoomForARelocation() {
+        let layout = [
+            ["codellama", "gemma2:2b", "phi3"], ["gemma2:9b", "llama3.2", "qwen2.5"], ["llama3.1", "gemma2:9b", "gemma2:2b"],
+            ["codellama", "llama3.2", "mistral"],
+        ]
+        func relocation(_ wanted: [ModelName: CapacityPlanner.Demand]) -> CapacityPlanner.Move? {
+            let planned = CapacityPlanner.FarmLayout(
+                nodes: farm(layout), demand: wanted, now: 1000, costModel: CostModel(), settings: .init())
+            return planned.relocation(makingRoomFor: ModelName("codellama")!, gain: 1000, on: farm(layout)[2])?.move
+        }
+        #expect(relocation(demand) != nil)
+        // The models with a second copy are busy now: losing one costs more than a move must save,
+        // so even a large gain does not cut into them.
+        // Cutting into such copies swapped them back a round later.
+        var busier = demand
+        for name in ["llama3.2", "gemma2:2b", "gemma2:9b"] { busier[ModelName(name)!]?.rate = 0.9 }
+        #expect(relocation(busier) == nil)
     }
 }

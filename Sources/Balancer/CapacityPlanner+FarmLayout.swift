@@ -1,0 +1,194 @@
+import Foundation
+
+extension CapacityPlanner {
+    /// The farm as the moves planned so far this round will leave it: which models each healthy
+    /// node holds (loaded or loading), how many copies each model has, and which nodes have had
+    /// their one load of the round. Each move is weighed against the layout the moves before it
+    /// leave, so two moves never count on the same free room.
+    struct FarmLayout {
+        let healthy: [NodeSnapshot]
+        let demand: [ModelName: Demand]
+        let now: Double
+        let costModel: CostModel
+        let settings: Settings
+        /// Copies per model, loaded or loading: what the farm will have once loads finish.
+        private(set) var copies: [ModelName: Int] = [:]
+        /// Copies answering requests now. Unloading the last of these makes requests wait even while
+        /// another copy is loading, so it is what decides whether a copy is a model's last.
+        private(set) var warmCopies: [ModelName: Int] = [:]
+        private var resident: [Int: Set<ModelName>] = [:]
+        /// Nodes that take no planned load this round: Ollama loads one model at a time, so a node
+        /// already loading, or given a load by this round's plan, waits for the next round.
+        var taken: Set<Int>
+
+        init(nodes: [NodeSnapshot], demand: [ModelName: Demand], now: Double, costModel: CostModel, settings: Settings) {
+            healthy = nodes.filter { $0.health == .healthy }
+            self.demand = demand
+            self.now = now
+            self.costModel = costModel
+            self.settings = settings
+            for node in healthy {
+                let models = Set(node.loaded.keys).union(node.loading.keys)
+                resident[node.index] = models
+                for model in models { copies[model, default: 0] += 1 }
+                for model in node.loaded.keys { warmCopies[model, default: 0] += 1 }
+            }
+            taken = Set(healthy.filter { !$0.loading.isEmpty }.map(\.index))
+        }
+
+        func hosts(_ model: ModelName, on nodeIndex: Int) -> Bool { resident[nodeIndex]?.contains(model) ?? false }
+
+        /// Only where VRAM is known (`vramGB`, or what the node showed): elsewhere Ollama might make a
+        /// planned copy wait for room and hold up loads that requests are waiting for.
+        func takesPlannedLoad(_ node: NodeSnapshot) -> Bool { node.vramBudgetBytes != nil && !taken.contains(node.index) }
+
+        func slots(_ model: ModelName) -> Int {
+            healthy.filter { $0.hasPulled(model) }.map(\.maxParallel).min() ?? 1
+        }
+
+        func loadSeconds(_ model: ModelName) -> Double {
+            healthy.filter { $0.hasPulled(model) }.map { costModel.predictedLoadSeconds(model, on: $0) }.min()
+                ?? costModel.defaultServiceSeconds
+        }
+
+        func cost(_ model: ModelName, copies count: Int) -> Double {
+            guard let wanted = demand[model] else { return 0 }
+            return waitingCost(
+                copies: count, slotsPerCopy: slots(model), demand: wanted, loadSeconds: loadSeconds(model), settings: settings)
+        }
+
+        mutating func apply(_ move: Move) {
+            copies[move.model, default: 0] += 1
+            resident[move.nodeIndex, default: []].insert(move.model)
+            for victim in move.evicting {
+                copies[victim, default: 1] -= 1
+                warmCopies[victim, default: 1] -= 1
+                resident[move.nodeIndex]?.remove(victim)
+            }
+            taken.insert(move.nodeIndex)
+        }
+
+        /// Loading `model` on `node`, after unloading the idle models whose loss costs least, when
+        /// that saves clearly more waiting than it causes; with the move's score among the others.
+        func directMove(_ model: ModelName, gain: Double, on node: NodeSnapshot, mayEvict: Bool) -> (move: Move, score: Double)? {
+            guard let victims = victims(for: model, on: node) else { return nil }
+            let net = gain - victims.cost
+            if !victims.models.isEmpty {
+                // Unloading the only copy of a model still asked for starts a chain of reloads: only
+                // for a gain several times larger (a new hot model, say).
+                let multiplier = victims.takesLastWantedCopy ? settings.lastCopyGainOverCost : settings.gainOverCost
+                guard mayEvict, net > settings.minimumNetGainSeconds, gain >= multiplier * victims.cost else { return nil }
+            }
+            // Among equals, the node that keeps the most free room (fewest evictions, then least used).
+            let score = net - Double(victims.models.count) * 0.01 - Double(node.totalInFlight) * 0.001
+            let move = Move(
+                model: model, nodeIndex: node.index, evicting: victims.models,
+                predictedLoadSeconds: costModel.predictedLoadSeconds(model, on: node))
+            return (move, score)
+        }
+
+        /// The first half of a coordinated move: when `model` fits on `node` only by unloading the
+        /// last copy of another model still asked for, load that model on a second node first (in
+        /// free room or in place of copies it can spare). Next round the other model has a copy to
+        /// spare on `node`, and the plain move there costs little. Without this, a farm packed with
+        /// one copy of everything could not make room for a model that turned hot: every way in
+        /// unloaded something whose only copy was still wanted.
+        func relocation(makingRoomFor model: ModelName, gain: Double, on node: NodeSnapshot) -> (move: Move, score: Double)? {
+            var best: (move: Move, score: Double)?
+            for moving in (resident[node.index] ?? []).sorted()
+            where isLastWantedCopy(moving, warm: warmCopies) && isEvictable(moving, on: node) {
+                var copiesAfter = copies
+                copiesAfter[moving, default: 0] += 1
+                var warmAfter = warmCopies
+                warmAfter[moving, default: 0] += 1
+                guard let freed = victims(for: model, on: node, copies: copiesAfter, warm: warmAfter), freed.models.contains(moving),
+                    !freed.takesLastWantedCopy, freed.models.allSatisfy({ $0 == moving || isSpare($0) })
+                else { continue }
+                for target in healthy
+                where target.index != node.index && target.hasPulled(moving) && takesPlannedLoad(target) && !hosts(moving, on: target.index)
+                {
+                    // Only copies the plan can spare make room: a chain that cut into a busy model's copies
+                    // swapped them back a round later (seven loads in 30 s after a shift).
+                    guard let made = victims(for: moving, on: target), !made.models.contains(model), made.models.allSatisfy({ isSpare($0) })
+                    else { continue }
+                    let cost = freed.cost + made.cost
+                    let net = gain - cost
+                    guard net > settings.minimumNetGainSeconds, gain >= settings.gainOverCost * cost else { continue }
+                    let load = costModel.predictedLoadSeconds(moving, on: target)
+                    // Two rounds and an extra load reach what a direct move would reach in one.
+                    let score = net - load - Double(made.models.count) * 0.01 - Double(target.totalInFlight) * 0.001
+                    if best == nil || score > best!.score {
+                        best = (Move(model: moving, nodeIndex: target.index, evicting: made.models, predictedLoadSeconds: load), score)
+                    }
+                }
+            }
+            return best
+        }
+
+        /// A copy whose loss costs less waiting than a move must save to be worth making.
+        func isSpare(_ model: ModelName) -> Bool {
+            !isLastWantedCopy(model, warm: warmCopies) && evictionCost(model, copies: copies) < settings.minimumNetGainSeconds
+        }
+
+        /// What unloading one copy of `victim` costs: the waiting its remaining copies add.
+        func evictionCost(_ victim: ModelName, copies: [ModelName: Int]) -> Double {
+            let count = copies[victim] ?? 1
+            return cost(victim, copies: max(0, count - 1)) - cost(victim, copies: count)
+        }
+
+        /// The only warm copy of a model asked for at least once a horizon: unloading it sends the
+        /// model's next request to a cold load that pushes out something else.
+        func isLastWantedCopy(_ victim: ModelName, warm: [ModelName: Int]) -> Bool {
+            (warm[victim] ?? 0) <= 1 && (demand[victim]?.rate ?? 0) * settings.horizonSeconds >= 1
+        }
+
+        /// Idle, not queued for, and resident long enough that unloading it is not thrashing.
+        func isEvictable(_ victim: ModelName, on node: NodeSnapshot) -> Bool {
+            node.inFlight(victim) == 0 && !node.isLoading(victim) && (demand[victim]?.queued ?? 0) == 0
+                && now - (node.loadedAt[victim] ?? -.infinity) >= settings.minimumResidencySeconds
+        }
+
+        struct Victims {
+            var models: [ModelName]
+            var cost: Double
+            var takesLastWantedCopy: Bool
+        }
+
+        /// The cheapest set of idle models to unload on `node` so that `model` fits its VRAM and its
+        /// loaded-model cap; nil when it cannot be made to fit without touching a model that is busy,
+        /// queued for, or loaded too recently. Surplus copies and models nobody asks for go first; the
+        /// last copy of a model still asked for goes last, and callers ask more of a move that takes one.
+        func victims(for model: ModelName, on node: NodeSnapshot, copies: [ModelName: Int]? = nil, warm: [ModelName: Int]? = nil)
+            -> Victims?
+        {
+            let copies = copies ?? self.copies
+            let warm = warm ?? warmCopies
+            let here = resident[node.index] ?? []
+            let size = node.pulled[model]?.sizeBytes ?? 0
+            func bytes(_ name: ModelName) -> Int64 { node.loaded[name]?.vramBytes ?? node.pulled[name]?.sizeBytes ?? 0 }
+            var count = here.count
+            var used = here.reduce(Int64(0)) { $0 + bytes($1) }
+            let budget = node.vramBudgetBytes
+            func fits() -> Bool { count < node.maxLoadedModels && (budget.map { used + size <= $0 } ?? true) }
+            if fits() { return Victims(models: [], cost: 0, takesLastWantedCopy: false) }
+            let candidates =
+                here
+                .filter { isEvictable($0, on: node) }
+                .map { (model: $0, cost: evictionCost($0, copies: copies), last: isLastWantedCopy($0, warm: warm)) }
+                .sorted { a, b in
+                    if a.last != b.last { return !a.last }
+                    return a.cost != b.cost ? a.cost < b.cost : a.model < b.model
+                }
+            var chosen = Victims(models: [], cost: 0, takesLastWantedCopy: false)
+            for candidate in candidates {
+                chosen.models.append(candidate.model)
+                chosen.cost += candidate.cost
+                chosen.takesLastWantedCopy = chosen.takesLastWantedCopy || candidate.last
+                count -= 1
+                used -= bytes(candidate.model)
+                if fits() { return chosen }
+            }
+            return nil
+        }
+    }
+}
