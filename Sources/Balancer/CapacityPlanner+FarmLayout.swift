@@ -142,10 +142,21 @@ extension CapacityPlanner {
             (warm[victim] ?? 0) <= 1 && (demand[victim]?.rate ?? 0) * settings.horizonSeconds >= 1
         }
 
-        /// Idle, not queued for, and resident long enough that unloading it is not thrashing.
+        /// Idle, not queued for, and either resident long enough that unloading it is not thrashing
+        /// or a copy beyond what its model's demand calls for. The first minute's cold loads follow
+        /// the first requests, not demand: a third copy of a middling model must not hold its node
+        /// for a minute while the hot model queues on one copy.
         func isEvictable(_ victim: ModelName, on node: NodeSnapshot) -> Bool {
-            node.inFlight(victim) == 0 && !node.isLoading(victim) && (demand[victim]?.queued ?? 0) == 0
-                && now - (node.loadedAt[victim] ?? -.infinity) >= settings.minimumResidencySeconds
+            guard node.inFlight(victim) == 0 && !node.isLoading(victim) && (demand[victim]?.queued ?? 0) == 0 else { return false }
+            return now - (node.loadedAt[victim] ?? -.infinity) >= settings.minimumResidencySeconds || isSurplus(victim)
+        }
+
+        /// More copies than the model's demand calls for (not counting any for a model not asked for).
+        func isSurplus(_ model: ModelName) -> Bool {
+            guard let wanted = demand[model] else { return false }
+            let holders = healthy.filter { $0.hasPulled(model) }.count
+            return (copies[model] ?? 0)
+                > max(1, wantedCopies(model, wanted, holders: holders, slotsPerCopy: slots(model), settings: settings))
         }
 
         struct Victims {

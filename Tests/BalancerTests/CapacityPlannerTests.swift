@@ -130,6 +130,22 @@ import Testing
         #expect(!plan(node(1, pulled: pulled, loaded: ["phi3"], vramGB: 16, maxLoaded: 1, loadedAt: ["phi3": 900])).isEmpty)
     }
 
+    @Test func aCopyBeyondWhatDemandCallsForMayGoBeforeItsMinimumResidency() {
+        // In the first minute, cold loads follow the first requests: mistral got a second copy 10 s
+        // ago, but at 0.01/s it needs one, and llama3.2 is queueing on a single copy.
+        func plan(mistralElsewhere: Bool) -> [CapacityPlanner.Move] {
+            CapacityPlanner.plan(
+                nodes: [
+                    node(0, pulled: pulled, loaded: ["llama3.2"], vramGB: 16, maxLoaded: 1),
+                    node(1, pulled: pulled, loaded: ["mistral"], vramGB: 16, maxLoaded: 1, loadedAt: ["mistral": 990]),
+                    node(2, pulled: pulled, loaded: [mistralElsewhere ? "mistral" : "phi3"], vramGB: 16, maxLoaded: 1),
+                ], demand: demand(hot: 1.5, rare: 0.01, other: 0.01), now: 1000)
+        }
+        #expect(plan(mistralElsewhere: true).contains { $0.model == hot && $0.nodeIndex == 1 && $0.evicting == [other] })
+        // Its only copy keeps the minimum residency.
+        #expect(!plan(mistralElsewhere: false).contains { $0.nodeIndex == 1 })
+    }
+
     @Test func aPassingQueueTakesFreeRoomButEvictsNothing() {
         // phi3 is asked for now and then (0.1/s) and has two requests queued on its one copy, as
         // happens by chance. llama3.2 has a second copy on node 1 that it hardly needs (0.15/s).
