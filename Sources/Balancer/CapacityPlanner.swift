@@ -6,7 +6,10 @@ import Foundation
 /// the measured arrival rate and service time, turns them into offered load, and asks Erlang C
 /// how many servers (copies × parallel slots) keep the wait for a slot under a target. Then it
 /// moves the farm toward that plan one load per node at a time, evicting the idle copies whose
-/// loss costs the least waiting, and only when the move saves clearly more than it costs.
+/// loss costs the least waiting, and only when the move saves clearly more than it costs. When the
+/// only way in unloads the last copy of a model still asked for, it may move that model elsewhere
+/// first (`FarmLayout.relocation`): a farm packed with one copy of everything has no other way to
+/// make room for a model that turned hot.
 ///
 /// Values are seconds of waiting over a planning horizon, so a hot model's extra copy (many
 /// requests each waiting less) is weighed against a rare model's last copy (its next request
