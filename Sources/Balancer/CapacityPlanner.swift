@@ -116,6 +116,9 @@ public enum CapacityPlanner {
         return perRequest * requests + withoutCopy
     }
 
+    /// How many models that want a copy but get no direct move are weighed for relocations each round.
+    static let relocationsWeighedPerRound = 4
+
     public static func plan(
         nodes: [NodeSnapshot], demand: [ModelName: Demand], now: Double, costModel: CostModel = CostModel(), settings: Settings = Settings()
     ) -> [Move] {
@@ -127,11 +130,13 @@ public enum CapacityPlanner {
             func consider(_ move: Move, score: Double, forModel model: ModelName, reserving: Int? = nil) {
                 if best == nil || score > best!.score { best = (move, score, model, reserving) }
             }
+            // Models that want a copy no direct move gives them, with what a copy would save.
+            var stuck: [(model: ModelName, gain: Double)] = []
             for model in demand.keys.sorted() {
                 let wanted = demand[model]!
-                let holders = layout.healthy.filter { $0.hasPulled(model) }
+                let holders = layout.holders(model)
                 let slotsPerCopy = layout.slots(model)
-                let target = wantedCopies(model, wanted, holders: holders.count, slotsPerCopy: slotsPerCopy, settings: settings)
+                let target = layout.wantedCopies(model)
                 let current = layout.copies[model] ?? 0
                 // A queue at least as deep as the model's slots (every slot busy, and as many waiting)
                 // may take one copy in free room, which evicts nothing; only the averages may evict for a
@@ -143,12 +148,21 @@ public enum CapacityPlanner {
                 let gain = layout.cost(model, copies: current) - layout.cost(model, copies: current + 1)
                 let averagesWantCopy = current < target && gain > settings.minimumNetGainSeconds
                 guard averagesWantCopy || queueWantsFreeRoom else { continue }
+                var direct = false
                 for node in holders where layout.takesPlannedLoad(node) && !layout.hosts(model, on: node.index) {
                     if let move = layout.directMove(model, gain: gain, on: node, mayEvict: averagesWantCopy) {
                         consider(move.move, score: move.score, forModel: model)
+                        direct = true
                     }
-                    if averagesWantCopy, let chain = layout.relocation(makingRoomFor: model, gain: gain, on: node) {
-                        consider(chain.move, score: chain.score, forModel: model, reserving: node.index)
+                }
+                if averagesWantCopy && !direct { stuck.append((model, gain)) }
+            }
+            // Relocations only for the models no direct move serves, the few with most to gain: each
+            // weighs every other node for every model it could move, too much to do for all on a large farm.
+            for entry in stuck.sorted(by: { $0.gain > $1.gain }).prefix(Self.relocationsWeighedPerRound) {
+                for node in layout.holders(entry.model) where layout.takesPlannedLoad(node) && !layout.hosts(entry.model, on: node.index) {
+                    if let chain = layout.relocation(makingRoomFor: entry.model, gain: entry.gain, on: node) {
+                        consider(chain.move, score: chain.score, forModel: entry.model, reserving: node.index)
                     }
                 }
             }

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 
 @testable import Balancer
@@ -297,5 +298,43 @@ import Testing
         var busier = demand
         for name in ["llama3.2", "gemma2:2b", "gemma2:9b"] { busier[ModelName(name)!]?.rate = 0.9 }
         #expect(relocation(busier) == nil)
+    }
+}
+
+/// A farm far larger than the benchmark's: every move the plan makes must still be one a node can
+/// carry out. Run in release (`swift test -c release -Xswiftc -enable-testing --filter
+/// LargeFarmPlanTests`) the time it reports is what a probe round spends planning; see BENCHMARKS.md.
+@Suite struct LargeFarmPlanTests {
+    @Test func sixtyFourNodesAndAHundredModelsGetOneFittingLoadPerNode() {
+        var random = FastRandom(seed: 9)
+        func unit() -> Double { Double(random.next() >> 11) / Double(1 << 53) }
+        let names = (0..<100).map { "model\($0)" }
+        var sizes: [String: Int64] = [:]
+        for name in names { sizes[name] = Int64(20 + unit() * 54) }  // 2.0-7.4 GB, in tenths
+        let nodes = (0..<64).map { index -> NodeSnapshot in
+            var loaded: [String] = []
+            var used: Int64 = 0
+            while loaded.count < 3 {
+                let name = names[Int(unit() * Double(names.count))]
+                if loaded.contains(name) || used + sizes[name]! > 160 { break }
+                loaded.append(name)
+                used += sizes[name]!
+            }
+            return node(index, pulled: sizes, loaded: loaded, vramGB: 160, maxLoaded: 3, loadRate: 0.15)
+        }
+        var demand: [ModelName: CapacityPlanner.Demand] = [:]
+        for (rank, name) in names.enumerated() {
+            demand[ModelName(name)!] = .init(rate: 20 / pow(Double(rank + 1), 1.1), serviceSeconds: 1.3)
+        }
+        let moves = CapacityPlanner.plan(nodes: nodes, demand: demand, now: 1000)
+        #expect(moves.count > 10)
+        #expect(Set(moves.map(\.nodeIndex)).count == moves.count)  // one load per node
+        for move in moves {
+            let before = nodes[move.nodeIndex]
+            let after = Set(before.loaded.keys).subtracting(move.evicting).union([move.model])
+            #expect(after.count <= 3)
+            #expect(after.reduce(Int64(0)) { $0 + before.pulled[$1]!.sizeBytes } <= 160 * gigabyte)
+            #expect(move.evicting.allSatisfy { before.loaded[$0] != nil })
+        }
     }
 }
