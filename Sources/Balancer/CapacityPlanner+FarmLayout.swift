@@ -136,7 +136,10 @@ extension CapacityPlanner {
                 {
                     // Only copies the plan can spare make room: a chain that cut into a busy model's copies
                     // swapped them back a round later (seven loads in 30 s after a shift).
-                    guard let made = victims(for: moving, on: target), !made.models.contains(model), made.models.allSatisfy({ isSpare($0) })
+                    // Nor may both halves take a copy of the same model: together they could take its last.
+                    guard let made = victims(for: moving, on: target), !made.models.contains(model),
+                        made.models.allSatisfy({ isSpare($0) }),
+                        Set(made.models).isDisjoint(with: freed.models)
                     else { continue }
                     let cost = freed.cost + made.cost
                     let net = gain - cost

@@ -301,6 +301,23 @@ import Testing
     }
 }
 
+/// The two halves of a relocation are weighed apart; they must not each take a copy of the same model.
+@Suite struct RelocationSharedVictimTests {
+    @Test func aRelocationNeverTakesBothCopiesOfAModel() {
+        // "s" has two copies (A and B), each a spare. Making room for "big" on A takes "x" (the only
+        // copy, so it moves) and "s"; the only node "x" fits on is B, in place of the other "s".
+        let sizes: [String: Int64] = ["big": 80, "x": 40, "s": 30, "y": 60, "z": 50, "w": 50, "q": 70]
+        let rates: [String: Double] = ["big": 2, "x": 0.3, "s": 0.05, "y": 0.5, "z": 0.5, "w": 0.5, "q": 0.5]
+        let nodes = [["x", "s", "y"], ["s", "z", "w"], ["big", "q"]].enumerated().map { index, models in
+            node(index, pulled: sizes, loaded: models, vramGB: 160, maxLoaded: 3, loadRate: 0.15)
+        }
+        let demand = Dictionary(
+            uniqueKeysWithValues: rates.map { (ModelName($0.key)!, CapacityPlanner.Demand(rate: $0.value, serviceSeconds: 3)) })
+        let layout = CapacityPlanner.FarmLayout(nodes: nodes, demand: demand, now: 1000, costModel: CostModel(), settings: .init())
+        #expect(layout.relocation(makingRoomFor: ModelName("big")!, gain: 1000, on: nodes[0]) == nil)
+    }
+}
+
 /// A farm far larger than the benchmark's: every move the plan makes must still be one a node can
 /// carry out. Run in release (`swift test -c release -Xswiftc -enable-testing --filter
 /// LargeFarmPlanTests`) the time it reports is what a probe round spends planning; see BENCHMARKS.md.
