@@ -61,6 +61,11 @@ while let flag = arguments.popFirst() {
         if flag == "--shift" { shift = true } else { byModel = true }
         continue
     }
+    let valueFlags: Set = [
+        "--loads", "--seconds", "--warmup", "--time-scale", "--zipf", "--order", "--seed", "--tokens-per-second",
+        "--prompt-tokens-per-second", "--only", "--dump-trace", "--log-dir", "--log-level",
+    ]
+    guard valueFlags.contains(flag) else { exitWithUsage("unknown flag \(flag)") }
     guard let value = arguments.popFirst() else { exitWithUsage("\(flag) needs a value") }
     switch flag {
     case "--loads": loads = value.split(separator: ",").map { number(String($0), for: flag) }
@@ -68,11 +73,18 @@ while let flag = arguments.popFirst() {
     case "--warmup": warmupSeconds = number(value, for: flag)
     case "--time-scale": timeScale = number(value, for: flag)
     case "--zipf": zipf = number(value, for: flag)
-    case "--order": largeFirst = value == "large-first"
-    case "--seed": seed = UInt64(value) ?? UInt64(number(value, for: flag))
+    case "--order":
+        guard value == "small-first" || value == "large-first" else { exitWithUsage("--order takes small-first or large-first") }
+        largeFirst = value == "large-first"
+    case "--seed":
+        guard let parsed = UInt64(value) else { exitWithUsage("--seed takes a whole number, not \(value)") }
+        seed = parsed
     case "--tokens-per-second": tokensPerSecond = number(value, for: flag)
     case "--prompt-tokens-per-second": promptTokensPerSecond = number(value, for: flag)
-    case "--only": only = Set(value.split(separator: ",").map(String.init))
+    case "--only":
+        only = Set(value.split(separator: ",").map(String.init))
+        let known: Set = ["round_robin", "least_busy", "affinity", "bound"]
+        guard only!.isSubset(of: known) else { exitWithUsage("--only takes \(known.sorted().joined(separator: ", "))") }
     case "--dump-trace": traceDumpPath = value
     case "--log-dir":
         logDirectory = value

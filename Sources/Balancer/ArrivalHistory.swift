@@ -58,7 +58,7 @@ struct ArrivalHistory: Sendable {
     }
 
     /// When the last step was found to have happened (nil before any).
-    private(set) var steppedAt: Double?
+    private var steppedAt: Double?
 
     /// Forgets what came before a step, so the next one is measured against the new level.
     mutating func restart(at moment: Double) {
