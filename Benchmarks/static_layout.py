@@ -6,14 +6,15 @@ second, model, 1 for a conversation's first turn) and tries every number of warm
 that fits the benchmark's farm (4 nodes of 16 GB, at most 3 models per node, 2 parallel slots per
 copy). For each layout it replays the trace through one first-come-first-served queue per model
 (the queue belongs to the model, not to a node), with the benchmark's service times, and counts
-the requests after warm-up that wait longer than a noticeable 0.33 s for a slot: the requests that
-push time to first token past 1.5x the all-warm bound's 0.6 s. It prints the best layouts.
+the requests after warm-up that wait noticeably for a slot: longer than half the all-warm bound's
+time to first token, so that they push it past 1.5x the bound. It prints the best layouts.
 
 This is a yardstick for the planner, not a possible strategy: it knows the whole trace in advance
 and ignores cold loads. A run of `affinity` that waits noticeably on about as few requests is as good
 as any fixed layout could have been.
 
-Usage: Benchmarks/static_layout.py TRACE [--warmup 60]
+Usage: Benchmarks/static_layout.py TRACE [--warmup 60] [--tokens-per-second 20] [--prompt-tokens-per-second 2000]
+Give the same speeds as the placement-bench run that wrote the trace.
 """
 
 import argparse
@@ -23,9 +24,9 @@ import itertools
 MODELS = ["llama3.2:3b", "phi3:mini", "gemma2:2b", "mistral:7b", "llama3.1:8b", "qwen2.5:7b", "gemma2:9b", "codellama:13b"]
 SIZES_GB = [2.0, 2.2, 2.6, 4.1, 4.7, 4.7, 5.4, 7.4]
 NODES, VRAM_GB, MAX_LOADED, SLOTS = 4, 16.0, 3, 2
-# 64 tokens at 20 tokens/s, plus ~1,000 prompt tokens at 2,000 tokens/s unless Ollama's prompt cache holds them.
-ANSWER_SECONDS, FIRST_TURN_PROMPT_SECONDS, FOLLOW_UP_PROMPT_SECONDS = 3.2, 0.51, 0.05
-NOTICEABLE_WAIT = 0.33
+ANSWER_TOKENS, FIRST_TURN_PROMPT_TOKENS, FOLLOW_UP_PROMPT_TOKENS = 64, 1020, 100
+# What a request costs besides its prompt in the all-warm bound (the proxy, the first token).
+BOUND_OVERHEAD_SECONDS = 0.05
 
 
 def read_trace(path):
@@ -37,12 +38,15 @@ def read_trace(path):
     return sorted(requests)
 
 
-def waits(requests, copies):
+def waits(requests, copies, speeds):
+    tokens_per_second, prompt_tokens_per_second = speeds
+    answer_seconds = ANSWER_TOKENS / tokens_per_second
     free = {model: [0.0] * (copies[model] * SLOTS) for model in range(len(MODELS))}
     for at, model, first in requests:
         slot = heapq.heappop(free[model])
         start = max(at, slot)
-        service = (FIRST_TURN_PROMPT_SECONDS if first else FOLLOW_UP_PROMPT_SECONDS) + ANSWER_SECONDS
+        prompt = FIRST_TURN_PROMPT_TOKENS if first else FOLLOW_UP_PROMPT_TOKENS
+        service = prompt / prompt_tokens_per_second + answer_seconds
         heapq.heappush(free[model], start + service)
         yield at, start - at
 
@@ -75,20 +79,26 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("trace")
     parser.add_argument("--warmup", type=float, default=60)
+    parser.add_argument("--tokens-per-second", type=float, default=20)
+    parser.add_argument("--prompt-tokens-per-second", type=float, default=2000)
     arguments = parser.parse_args()
     requests = read_trace(arguments.trace)
+    speeds = (arguments.tokens_per_second, arguments.prompt_tokens_per_second)
+    # The bound's first token: a first turn's whole prompt, then the first generated token.
+    bound = FIRST_TURN_PROMPT_TOKENS / speeds[1] + 1 / speeds[0] + BOUND_OVERHEAD_SECONDS
+    noticeable_wait = bound / 2
     results = []
     for copies in itertools.product(range(1, 5), range(1, 5), range(1, 4), *[range(1, 3)] * 5):
         if sum(copies) > NODES * MAX_LOADED or not fits(copies):
             continue
-        late = [wait for at, wait in waits(requests, copies) if at >= arguments.warmup]
-        noticeable = sum(1 for wait in late if wait > NOTICEABLE_WAIT)
+        late = [wait for at, wait in waits(requests, copies, speeds) if at >= arguments.warmup]
+        noticeable = sum(1 for wait in late if wait > noticeable_wait)
         results.append((noticeable / len(late), copies, len(late)))
     results.sort()
     counted = results[0][2]
     print(f"{counted} requests after warm-up; best fixed layouts (copies per model, hottest first):")
     for share, copies, _ in results[:5]:
-        print(f"  {list(copies)}: {share * 100:.1f} % wait over {NOTICEABLE_WAIT} s")
+        print(f"  {list(copies)}: {share * 100:.1f} % wait over {noticeable_wait:.2f} s")
 
 
 if __name__ == "__main__":
