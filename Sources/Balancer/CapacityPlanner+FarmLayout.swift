@@ -103,11 +103,17 @@ extension CapacityPlanner {
             if !victims.models.isEmpty {
                 // Unloading the only copy of a model still asked for starts a chain of reloads: only
                 // for a gain several times larger (a new hot model, say).
-                let multiplier = victims.takesLastWantedCopy ? settings.lastCopyGainOverCost : settings.gainOverCost
+                // Undoing a recent load likewise: the first minute's copies follow the first requests,
+                // not demand, and must give way to a hot model queueing on one copy, but not to noise.
+                var multiplier = settings.gainOverCost
+                if victims.takesLastWantedCopy { multiplier = max(multiplier, settings.lastCopyGainOverCost) }
+                if victims.takesYoungCopy { multiplier = max(multiplier, settings.youngCopyGainOverCost) }
                 guard mayEvict, net > settings.minimumNetGainSeconds, gain >= multiplier * victims.cost else { return nil }
             }
-            // Among equals, the node that keeps the most free room (fewest evictions, then least used).
-            let score = net - Double(victims.models.count) * 0.01 - Double(node.totalInFlight) * 0.001
+            // Among equals, an old copy goes before a young one, then the node that keeps the most free
+            // room (fewest evictions), then the least used.
+            let score =
+                net - (victims.takesYoungCopy ? 0.1 : 0) - Double(victims.models.count) * 0.01 - Double(node.totalInFlight) * 0.001
             let move = Move(
                 model: model, nodeIndex: node.index, evicting: victims.models,
                 predictedLoadSeconds: costModel.predictedLoadSeconds(model, on: node))
@@ -129,7 +135,7 @@ extension CapacityPlanner {
                 var warmAfter = warmCopies
                 warmAfter[moving, default: 0] += 1
                 guard let freed = victims(for: model, on: node, copies: copiesAfter, warm: warmAfter), freed.models.contains(moving),
-                    !freed.takesLastWantedCopy, freed.models.allSatisfy({ $0 == moving || isSpare($0) })
+                    !freed.takesLastWantedCopy, !freed.takesYoungCopy, freed.models.allSatisfy({ $0 == moving || isSpare($0) })
                 else { continue }
                 for target in healthy
                 where target.index != node.index && target.hasPulled(moving) && takesPlannedLoad(target) && !hosts(moving, on: target.index)
@@ -138,7 +144,7 @@ extension CapacityPlanner {
                     // swapped them back a round later (seven loads in 30 s after a shift).
                     // Nor may both halves take a copy of the same model: together they could take its last.
                     guard let made = victims(for: moving, on: target), !made.models.contains(model),
-                        made.models.allSatisfy({ isSpare($0) }),
+                        !made.takesYoungCopy, made.models.allSatisfy({ isSpare($0) }),
                         Set(made.models).isDisjoint(with: freed.models)
                     else { continue }
                     let cost = freed.cost + made.cost
@@ -177,8 +183,17 @@ extension CapacityPlanner {
         /// the first requests, not demand: a third copy of a middling model must not hold its node
         /// for a minute while the hot model queues on one copy.
         func isEvictable(_ victim: ModelName, on node: NodeSnapshot) -> Bool {
-            guard node.inFlight(victim) == 0 && !node.isLoading(victim) && (demand[victim]?.queued ?? 0) == 0 else { return false }
-            return now - (node.loadedAt[victim] ?? -.infinity) >= settings.minimumResidencySeconds || isSurplus(victim)
+            isIdle(victim, on: node) && !isYoung(victim, on: node)
+        }
+
+        /// No request in flight or queued for it, and not loading: unloading it makes nobody wait now.
+        func isIdle(_ victim: ModelName, on node: NodeSnapshot) -> Bool {
+            node.inFlight(victim) == 0 && !node.isLoading(victim) && (demand[victim]?.queued ?? 0) == 0
+        }
+
+        /// Resident for less than the minimum residency and not a copy beyond what demand calls for.
+        func isYoung(_ victim: ModelName, on node: NodeSnapshot) -> Bool {
+            now - (node.loadedAt[victim] ?? -.infinity) < settings.minimumResidencySeconds && !isSurplus(victim)
         }
 
         /// More copies than the model's demand calls for (not counting any for a model not asked for).
@@ -190,12 +205,15 @@ extension CapacityPlanner {
             var models: [ModelName]
             var cost: Double
             var takesLastWantedCopy: Bool
+            /// Some victim is younger than the minimum residency (see `isYoung`).
+            var takesYoungCopy: Bool
         }
 
         /// The cheapest set of idle models to unload on `node` so that `model` fits its VRAM and its
         /// loaded-model cap; nil when it cannot be made to fit without touching a model that is busy,
-        /// queued for, or loaded too recently. Surplus copies and models nobody asks for go first; the
-        /// last copy of a model still asked for goes last, and callers ask more of a move that takes one.
+        /// queued for, or the only warm copy of its model and loaded too recently. Surplus copies and models
+        /// nobody asks for go first; young copies next to last, the last copy of a model still asked
+        /// for last, and callers ask more of a move that takes either.
         func victims(for model: ModelName, on node: NodeSnapshot, copies: [ModelName: Int]? = nil, warm: [ModelName: Int]? = nil)
             -> Victims?
         {
@@ -208,20 +226,30 @@ extension CapacityPlanner {
             var used = here.reduce(Int64(0)) { $0 + bytes($1) }
             let budget = node.vramBudgetBytes
             func fits() -> Bool { count < node.maxLoadedModels && (budget.map { used + size <= $0 } ?? true) }
-            if fits() { return Victims(models: [], cost: 0, takesLastWantedCopy: false) }
+            if fits() { return Victims(models: [], cost: 0, takesLastWantedCopy: false, takesYoungCopy: false) }
             let candidates =
                 here
-                .filter { isEvictable($0, on: node) }
-                .map { (model: $0, cost: evictionCost($0, copies: copies), last: isLastWantedCopy($0, warm: warm)) }
+                .filter { isIdle($0, on: node) }
+                .map { model in
+                    (
+                        model: model, cost: evictionCost(model, copies: copies), last: isLastWantedCopy(model, warm: warm),
+                        young: isYoung(model, on: node), only: (warm[model] ?? 0) <= 1
+                    )
+                }
+                // A young only copy stays, however rarely its model is asked for: it was loaded for a
+                // request moments ago, and that conversation's next turn is likely on its way.
+                .filter { !($0.young && $0.only) }
                 .sorted { a, b in
                     if a.last != b.last { return !a.last }
+                    if a.young != b.young { return !a.young }
                     return a.cost != b.cost ? a.cost < b.cost : a.model < b.model
                 }
-            var chosen = Victims(models: [], cost: 0, takesLastWantedCopy: false)
+            var chosen = Victims(models: [], cost: 0, takesLastWantedCopy: false, takesYoungCopy: false)
             for candidate in candidates {
                 chosen.models.append(candidate.model)
                 chosen.cost += candidate.cost
                 chosen.takesLastWantedCopy = chosen.takesLastWantedCopy || candidate.last
+                chosen.takesYoungCopy = chosen.takesYoungCopy || candidate.young
                 count -= 1
                 used -= bytes(candidate.model)
                 if fits() { return chosen }

@@ -25,7 +25,8 @@ public enum CapacityPlanner {
         public var tailProbability = 0.05
         /// Arrivals at a farm come in bursts (conversations, batch clients): plan for this much more load.
         public var burstFactor = 1.2
-        /// A copy is not evicted by the planner until it has been resident this long (no thrashing).
+        /// A copy resident less than this long is evicted by the planner only for a move that saves
+        /// `youngCopyGainOverCost` times what it costs, and never when it is its model's only copy.
         public var minimumResidencySeconds = 60.0
         /// Seconds ahead over which waiting saved and waiting caused are weighed.
         public var horizonSeconds = 60.0
@@ -33,8 +34,11 @@ public enum CapacityPlanner {
         public var minimumNetGainSeconds = 5.0
         /// ...and at least this many times what its evictions cost (hysteresis against swapping back and forth).
         public var gainOverCost = 2.0
-        /// ...or this many times, when it unloads the only copy of a model that is still asked for.
+        /// ...or this many times, when it unloads the only copy of a model that is still asked for...
         public var lastCopyGainOverCost = 5.0
+        /// ...or a copy younger than the minimum residency (never a model's only copy): a load made
+        /// a moment ago is undone only for a clearly better use of its place.
+        public var youngCopyGainOverCost = 5.0
         /// Demand below this (requests/s) gets no planned copy: placement loads the model when asked.
         public var minimumRate = 0.01
         /// A wait for a slot longer than this shows in the tail of time to first token.
