@@ -152,9 +152,13 @@ public actor OllamaNode {
     }
 
     /// Takes a slot for `model` if the claim still holds. A cold load may name the models to unload
-    /// for it (`evicting`); the claim fails if any of them is busy now.
+    /// for it (`evicting`); the claim fails if any of them is busy now, or if the load no longer fits
+    /// once they and the idle models are gone: another request's load took the room it counted on.
     public func tryAcquire(_ model: ModelName, claim: SlotClaim, now: Double, evicting: [ModelName] = []) -> Bool {
         guard health == .healthy else { return false }
+        if case .coldLoad = claim, loaded[model] == nil, loading[model] == nil, !fitsWithoutWaiting(model, evicting: evicting) {
+            return false
+        }
         if !evicting.isEmpty {
             guard case .coldLoad = claim, evicting.allSatisfy({ (inFlight[$0] ?? 0) == 0 && loading[$0] == nil }) else { return false }
             for victim in evicting { evict(victim, now: now) }
@@ -230,6 +234,25 @@ public actor OllamaNode {
 
     /// Records a cold load and the eviction Ollama will make for it, so placement sees the node as
     /// it will be rather than as the last probe left it.
+    /// Whether a load of `model` can start at once: it fits the loaded-model cap and the VRAM (the
+    /// limits placement reads from the snapshot) after unloading `evicting` and any other idle model.
+    /// Two requests that chose this node from the same snapshot both counted on the room one victim
+    /// left; Ollama would hold the second load until a busy model finished, and at 300 % load that
+    /// held qwen2.5's queue until every request in it timed out. A model larger than the whole VRAM
+    /// spills to the CPU instead of waiting, so only the cap holds it back.
+    private func fitsWithoutWaiting(_ model: ModelName, evicting: [ModelName]) -> Bool {
+        let size = pulled[model]?.sizeBytes ?? 0
+        let maxLoaded = max(config.maxLoadedModels, observedLimits.loadedModels ?? 0)
+        let budget = (observedLimits.vramBytes ?? config.vramGB.map { Int64($0 * 1e9) }).flatMap { size <= $0 ? $0 : nil }
+        let staying = loaded.filter { !evicting.contains($0.key) }
+        let busy = staying.filter { (inFlight[$0.key] ?? 0) > 0 }
+        let loadingBytes = loading.keys.reduce(Int64(0)) { $0 + (pulled[$1]?.sizeBytes ?? 0) }
+        // What must stay: the busy models and the loads under way; every idle model can be unloaded.
+        let count = busy.count + loading.count + 1
+        let used = busy.values.reduce(loadingBytes) { $0 + $1.vramBytes } + size
+        return count <= maxLoaded && budget.map { used <= $0 } ?? true
+    }
+
     private func startLoad(_ model: ModelName, predictedSeconds: Double, now: Double) {
         loading[model] = LoadInProgress(startedAt: now, predictedSeconds: predictedSeconds)
         coldLoadsStarted += 1

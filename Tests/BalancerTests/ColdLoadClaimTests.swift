@@ -1,0 +1,61 @@
+import Testing
+
+@testable import Balancer
+
+/// A cold-load claim is checked against the node as it is when the claim arrives, not as the
+/// snapshot that chose the node saw it: two requests may choose the same room at once.
+@Suite struct ColdLoadClaimTests {
+    func name(_ text: String) -> ModelName { ModelName(text)! }
+
+    /// A 16 GB node holding codellama (7.4 GB, answering a request) and gemma2 (2.6 GB, idle).
+    func makeNode() async -> OllamaNode {
+        var config = ClusterConfig.NodeConfig(name: "a", url: NodeURL("http://a:1")!, maxParallel: 2)
+        config.vramGB = 16
+        config.maxLoadedModels = 3
+        let node = OllamaNode(config: config)
+        await node.setHealth(.healthy)
+        let sizes: [String: Double] = ["codellama": 7.4, "gemma2": 2.6, "mistral": 4.1, "qwen2.5": 4.7, "llama3.2": 2, "huge": 20]
+        let pulled = sizes.map { PulledModel(name: name($0.key), displayName: $0.key, sizeBytes: Int64($0.value * 1e9), digest: "d") }
+        let loaded = ["codellama", "gemma2"].map { model in
+            LoadedModel(name: name(model), sizeBytes: Int64(sizes[model]! * 1e9), vramBytes: Int64(sizes[model]! * 1e9), expiresAt: nil)
+        }
+        await node.apply(
+            ProbeReport(pulled: pulled, loaded: loaded), outcome: ProbeOutcome(at: 0, succeeded: true, latencyMs: 1, error: nil), now: 0)
+        #expect(await node.tryAcquire(name("codellama"), claim: .warmSlot, now: 1))
+        return node
+    }
+
+    /// Both requests saw gemma2 as the one idle model to unload. The first load takes the room;
+    /// the second (4.7 GB next to 7.4 + 4.1 GB) would wait in Ollama for codellama to finish, so
+    /// its claim fails and the request chooses again from a fresh snapshot.
+    @Test func aSecondLoadCountingOnTheSameVictimIsRefused() async {
+        let node = await makeNode()
+        #expect(await node.tryAcquire(name("mistral"), claim: .coldLoad(predictedSeconds: 5), now: 2, evicting: [name("gemma2")]))
+        #expect(await node.tryAcquire(name("qwen2.5"), claim: .coldLoad(predictedSeconds: 6), now: 2, evicting: [name("gemma2")]) == false)
+        let snapshot = await node.snapshot(index: 0)
+        #expect(!snapshot.isLoading(name("qwen2.5")))
+        #expect(snapshot.coldLoadsStarted == 1)
+    }
+
+    @Test func aSecondLoadThatStillFitsGoesAhead() async {
+        let node = await makeNode()
+        #expect(await node.tryAcquire(name("mistral"), claim: .coldLoad(predictedSeconds: 5), now: 2, evicting: [name("gemma2")]))
+        // 7.4 + 4.1 + 2 GB fit in 16, and three models is the cap.
+        #expect(await node.tryAcquire(name("llama3.2"), claim: .coldLoad(predictedSeconds: 3), now: 2, evicting: [name("gemma2")]))
+    }
+
+    @Test func theCapOfLoadedModelsCountsLoadsUnderWay() async {
+        let node = await makeNode()
+        #expect(await node.tryAcquire(name("llama3.2"), claim: .coldLoad(predictedSeconds: 3), now: 2))  // third model, fits
+        // Then mistral in gemma2's place; a fourth model would need one of the three gone, and codellama
+        // is busy while the other two are loading.
+        #expect(await node.tryAcquire(name("mistral"), claim: .coldLoad(predictedSeconds: 5), now: 2, evicting: [name("gemma2")]))
+        #expect(await node.tryAcquire(name("qwen2.5"), claim: .coldLoad(predictedSeconds: 6), now: 2) == false)
+    }
+
+    /// A model larger than the whole VRAM spills to the CPU in Ollama rather than waiting for room.
+    @Test func aModelLargerThanTheVRAMIsNotHeldBackByIt() async {
+        let node = await makeNode()
+        #expect(await node.tryAcquire(name("huge"), claim: .coldLoad(predictedSeconds: 20), now: 2, evicting: [name("gemma2")]))
+    }
+}
