@@ -73,15 +73,20 @@ public enum AffinityPlacement {
 
     /// How long a request waits for a warm slot of `model` once every slot is busy: the requests
     /// ahead of it and itself, served by all the warm slots of the tier together (the queue belongs
-    /// to the model, not to a node). Copies still loading join when their load ends.
+    /// to the model, not to a node). Copies still loading join when their load ends; with none warm,
+    /// the queue only starts to drain then: its first requests take the new slots, the rest wait for
+    /// answers to end. Counted from now, the 12th request behind a 13 s load of 3.8 s answers looked
+    /// 23 s away instead of 32, under the 24 s past which a request is refused at once, so it queued
+    /// toward a 503 at 30 s.
     static func queueWaitSeconds(_ model: ModelName, tier: [NodeSnapshot], queuedAhead: Int, service: Double, now: Double) -> Double {
         let warmSlots = tier.filter { $0.isLoaded(model) }.reduce(0) { $0 + $1.maxParallel }
         let loading = tier.compactMap { node in node.loading[model].map { (slots: node.maxParallel, remaining: $0.remaining(at: now)) } }
         let position = Double(queuedAhead + 1)
         let warmOnly = warmSlots > 0 ? position * service / Double(warmSlots) : .infinity
         guard let soonest = loading.map(\.remaining).min() else { return warmOnly }
-        let allSlots = warmSlots + loading.reduce(0) { $0 + $1.slots }
-        return min(warmOnly, max(soonest, position * service / Double(allSlots)))
+        let allSlots = Double(warmSlots + loading.reduce(0) { $0 + $1.slots })
+        guard warmSlots > 0 else { return soonest + max(0, position - allSlots) * service / allSlots }
+        return min(warmOnly, max(soonest, position * service / allSlots))
     }
 
     /// A model's demand shared among the healthy nodes holding it warm: evicting one of three copies

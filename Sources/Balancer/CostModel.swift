@@ -63,8 +63,12 @@ public struct CostModel: Sendable {
             return Estimate(nodeIndex: node.index, seconds: slotWait + spill, claim: .warmSlot, startsNow: count < slots)
         }
         if let load = node.loading[model] {
+            // The requests holding the loading copy's slots start when the load ends; `queueWait`
+            // counts from now and already includes the load.
+            let behindLoad = load.remaining(at: now) + (count < slots ? 0 : Double(count - slots + 1) * service / Double(slots) / capacity)
             return Estimate(
-                nodeIndex: node.index, seconds: load.remaining(at: now) + slotWait, claim: .joinLoad, startsNow: count < slots)
+                nodeIndex: node.index, seconds: count < slots ? behindLoad : max(queueWait, behindLoad), claim: .joinLoad,
+                startsNow: count < slots)
         }
         let load = predictedLoadSeconds(model, on: node)
         // Ollama loads one model at a time per node: other loads under way come first.

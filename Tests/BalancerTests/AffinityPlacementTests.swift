@@ -65,6 +65,20 @@ import Testing
         #expect((try? result.get())?.claim == .joinLoad)
     }
 
+    /// With no warm copy, a queue drains only once the load ends: the 12th request in line behind a
+    /// 13 s load on a two-slot node waits for the load and then for five rounds of 3.8 s answers.
+    @Test func aQueueBehindTheOnlyLoadDrainsAfterIt() {
+        let load = LoadInProgress(startedAt: 100, predictedSeconds: 13)
+        let loadingOnly = [node(0, loading: ["llama3.2": load], inFlight: ["llama3.2": 2], service: ["llama3.2": 3.8])]
+        let wait = AffinityPlacement.queueWaitSeconds(model, tier: loadingOnly, queuedAhead: 11, service: 3.8, now: 100)
+        #expect(abs(wait - (13 + 5 * 3.8)) < 1e-9)
+        // The first two in line take the new slots as the load ends.
+        #expect(AffinityPlacement.queueWaitSeconds(model, tier: loadingOnly, queuedAhead: 1, service: 3.8, now: 100) == 13)
+        // Joining that load counts the load once, not twice.
+        let estimate = try? choose(loadingOnly, queuedAhead: 11).get()
+        #expect(estimate?.claim == .joinLoad && abs((estimate?.seconds ?? 0) - (13 + 5 * 3.8)) < 1e-9, "\(String(describing: estimate))")
+    }
+
     @Test func aLoadUnderWayWinsANearTieWithANewColdLoad() {
         // 2.99 s left of the load on node 0; a fresh cold load on node 1 predicts 3 s: join, never load twice.
         for seed in 0..<50 as Range<UInt64> {
