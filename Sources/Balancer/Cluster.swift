@@ -424,7 +424,23 @@ public final class Cluster: Sendable {
         let measured = snapshots.compactMap { $0.serviceSeconds[model] }
         let service = measured.isEmpty ? costModel.defaultServiceSeconds : measured.reduce(0, +) / Double(measured.count)
         let warm = AffinityPlacement.queueWaitSeconds(model, tier: tier, queuedAhead: queuedAhead, service: service, now: now)
-        return warm.isFinite ? max(estimate.seconds, warm) : estimate.seconds
+        if warm.isFinite { return max(estimate.seconds, warm) }
+        guard !estimate.startsNow else { return estimate.seconds }
+        return estimate.seconds + victimsBacklogSeconds(for: model, on: snapshots[estimate.nodeIndex], snapshots: snapshots, now: now)
+    }
+
+    /// With no copy warm or loading, a request's load waits for the busy models it must unload, and
+    /// TensorWall keeps sending those models their queued requests: none is idle before its own
+    /// queue here has drained. At 300 % load the planner unloaded the only copy of qwen2.5, and its
+    /// requests queued for such a load, predicted at 19 s against busy models with dozens queued,
+    /// until the 30 s limit answered them 503.
+    private func victimsBacklogSeconds(for model: ModelName, on node: NodeSnapshot, snapshots: [NodeSnapshot], now: Double) -> Double {
+        let victims = costModel.cheapestVictims(for: model, on: node, now: now, demand: { _ in 0 })
+        return victims.filter { node.inFlight($0) > 0 }.map { victim in
+            let slots = snapshots.filter { $0.isLoaded(victim) }.reduce(0) { $0 + $1.maxParallel }
+            let service = node.serviceSeconds[victim] ?? costModel.defaultServiceSeconds
+            return Double(queues.count(victim)) * service / Double(max(1, slots))
+        }.max() ?? 0
     }
 
     /// One affinity decision; its tie-breaks draw from a generator seeded by the shared one, so the
