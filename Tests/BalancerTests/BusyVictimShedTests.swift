@@ -11,16 +11,7 @@ import Testing
 
     /// One node with one slot and room for one model.
     func makeCluster() async -> Cluster {
-        var config = ClusterConfig.NodeConfig(name: "a", url: NodeURL("http://a:1")!, maxParallel: 1)
-        config.maxLoadedModels = 1
-        let cluster = Cluster(
-            nodes: [config], queue: ClusterConfig.QueueSettings(maxLength: 32, maxWaitMs: 30_000), random: SeededGenerator(state: 1))
-        let pulled = [busy, absent].map { PulledModel(name: $0, displayName: $0.description, sizeBytes: 2 * gigabyte, digest: "d") }
-        await cluster.nodes[0].apply(
-            ProbeReport(pulled: pulled, loaded: []), outcome: ProbeOutcome(at: 0, succeeded: true, latencyMs: 1, error: nil), now: 0)
-        await cluster.nodes[0].setHealth(.healthy)
-        cluster.markFirstProbeRoundComplete()
-        return cluster
+        await singleNodeCluster(pulled: [busy, absent], maxLoaded: 1, queue: ClusterConfig.QueueSettings(maxLength: 32, maxWaitMs: 30_000))
     }
 
     func waitUntil(_ condition: () -> Bool) async {

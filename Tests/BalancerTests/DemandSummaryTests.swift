@@ -7,16 +7,7 @@ import Testing
     let hot = ModelName("llama3.2")!
     let unmeasured = ModelName("codellama:13b")!
 
-    func makeCluster() async -> Cluster {
-        let config = ClusterConfig.NodeConfig(name: "a", url: NodeURL("http://a:1")!, maxParallel: 2)
-        let cluster = Cluster(nodes: [config], random: SeededGenerator(state: 1))
-        let pulled = [hot, unmeasured].map { PulledModel(name: $0, displayName: $0.description, sizeBytes: 2 * gigabyte, digest: "d") }
-        await cluster.nodes[0].apply(
-            ProbeReport(pulled: pulled, loaded: []), outcome: ProbeOutcome(at: 0, succeeded: true, latencyMs: 1, error: nil), now: 0)
-        await cluster.nodes[0].setHealth(.healthy)
-        cluster.markFirstProbeRoundComplete()
-        return cluster
-    }
+    func makeCluster() async -> Cluster { await singleNodeCluster(pulled: [hot, unmeasured], maxParallel: 2) }
 
     /// A model asked for before any of its answers came back is as busy as the farm's other models,
     /// not as busy as the cost model's 5 s default: on a farm answering in 1.3 s that default made

@@ -40,3 +40,19 @@ func node(
         coldLoadsByModel: [:],
         evictionsByModel: [:])
 }
+
+/// A cluster of one healthy node (real actors, no sockets) that has `pulled` models of 2 GB each and
+/// nothing loaded, past its first probe round.
+func singleNodeCluster(
+    pulled: [ModelName], maxParallel: Int = 1, maxLoaded: Int = 3, queue: ClusterConfig.QueueSettings = ClusterConfig.QueueSettings()
+) async -> Cluster {
+    var config = ClusterConfig.NodeConfig(name: "a", url: NodeURL("http://a:1")!, maxParallel: maxParallel)
+    config.maxLoadedModels = maxLoaded
+    let cluster = Cluster(nodes: [config], queue: queue, random: SeededGenerator(state: 1))
+    let models = pulled.map { PulledModel(name: $0, displayName: $0.description, sizeBytes: 2 * gigabyte, digest: "d") }
+    await cluster.nodes[0].apply(
+        ProbeReport(pulled: models, loaded: []), outcome: ProbeOutcome(at: 0, succeeded: true, latencyMs: 1, error: nil), now: 0)
+    await cluster.nodes[0].setHealth(.healthy)
+    cluster.markFirstProbeRoundComplete()
+    return cluster
+}
