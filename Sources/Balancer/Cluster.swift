@@ -34,14 +34,14 @@ public final class Cluster: Sendable {
     public let timeScale: Double
     private let membership: Mutex<Membership>
     private let random: Mutex<any RandomNumberGenerator & Sendable>
-    private let clock: @Sendable () -> Double
+    let clock: @Sendable () -> Double
     private let firstProbe = FirstProbeGate()
-    private let queues = WaitQueues()
-    private let demand = Mutex(DemandTracker())
+    let queues = WaitQueues()
+    let demand = Mutex(DemandTracker())
     /// How queued requests' real waits compared with what was predicted when they queued.
     private let waitCalibration = Mutex(WaitCalibration())
     /// Service times from a saved state, used until a node measures its own.
-    private let serviceHints = Mutex<[ModelName: Double]>([:])
+    let serviceHints = Mutex<[ModelName: Double]>([:])
     private let conversations = Mutex(ConversationMap(capacity: 100_000))
     private let rotations = Mutex<[ModelName: Int]>([:])
     private let outliers: Mutex<OutlierDetector>
@@ -173,56 +173,6 @@ public final class Cluster: Sendable {
     /// Something that could free a slot happened (a request ended, a probe changed a node): queued requests look again.
     public func capacityChanged() {
         queues.capacityChanged()
-    }
-
-    /// Recent requests per second for `model` across the farm (exponentially decayed).
-    public func demandRate(_ model: ModelName) -> Double {
-        let now = clock()
-        return demand.withLock { $0.rate(model, now: now) }
-    }
-
-    /// Each model's demand as the capacity planner reads it: the decayed arrival rate, the service
-    /// time learned across the nodes, and the queue right now. A model not measured yet takes the
-    /// time saved from an earlier run, else the median of the models this farm has measured: the
-    /// cost model's fixed default (5 s) made a model whose first answer had not come back look four
-    /// times busier than its neighbours on a fast farm, and the planner gave it copies they needed.
-    public func demandSummary(_ snapshots: [NodeSnapshot]) -> [ModelName: CapacityPlanner.Demand] {
-        let now = clock()
-        let rates = demand.withLock { $0.rates(now: now) }
-        let queued = queues.counts()
-        let hints = serviceHints.withLock { $0 }
-        let farmMedian = Self.median(snapshots.flatMap { $0.serviceSeconds.values })
-        var summary: [ModelName: CapacityPlanner.Demand] = [:]
-        for model in Set(rates.keys).union(queued.keys) {
-            let measured = snapshots.compactMap { $0.serviceSeconds[model] }
-            let hint = hints[model] ?? farmMedian ?? costModel.defaultServiceSeconds
-            let service = measured.isEmpty ? hint : measured.reduce(0, +) / Double(measured.count)
-            summary[model] = CapacityPlanner.Demand(rate: rates[model] ?? 0, serviceSeconds: service, queued: queued[model] ?? 0)
-        }
-        return summary
-    }
-
-    static func median(_ values: [Double]) -> Double? {
-        guard !values.isEmpty else { return nil }
-        let sorted = values.sorted()
-        let middle = sorted.count / 2
-        return sorted.count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
-    }
-
-    /// Demand worth remembering across a restart: each model's rate and learned service time.
-    public func demandState() async -> [ModelName: (rate: Double, serviceSeconds: Double)] {
-        let summary = demandSummary(await snapshots())
-        return summary.mapValues { ($0.rate, $0.serviceSeconds) }
-    }
-
-    /// Starts from demand an earlier run saw, `age` seconds ago: the rates decay as if TensorWall had
-    /// kept running without requests, and the service times stand until nodes measure their own.
-    public func seedDemand(_ state: [ModelName: (rate: Double, serviceSeconds: Double)], age: Double) {
-        let now = clock()
-        demand.withLock { tracker in
-            for (model, entry) in state { tracker.seed(model, rate: entry.rate, age: age, now: now) }
-        }
-        serviceHints.withLock { hints in for (model, entry) in state { hints[model] = entry.serviceSeconds } }
     }
 
     /// Requests waiting in TensorWall's queue for `model`.

@@ -37,11 +37,11 @@ public struct NodeSnapshot: Sendable {
     public var priority: Int { config.priority }
     public var maxParallel: Int { config.maxParallel }
 
-    /// Models the node keeps loaded at once: the config's `maxLoadedModels`, or more if the node was seen holding more.
-    public var maxLoadedModels: Int { max(config.maxLoadedModels, observedLimits.loadedModels ?? 0) }
+    /// Models the node keeps loaded at once (see `ObservedLimits.maxLoadedModels`).
+    public var maxLoadedModels: Int { observedLimits.maxLoadedModels(configured: config) }
 
-    /// Bytes of models that fit in VRAM: what the node showed when a model spilled to the CPU, else `vramGB`.
-    public var vramBudgetBytes: Int64? { observedLimits.vramBytes ?? config.vramGB.map { Int64($0 * 1e9) } }
+    /// Bytes of models that fit in VRAM (see `ObservedLimits.vramBudgetBytes`).
+    public var vramBudgetBytes: Int64? { observedLimits.vramBudgetBytes(configured: config) }
 
     public func hasPulled(_ model: ModelName) -> Bool { pulled[model] != nil }
     public func isLoaded(_ model: ModelName) -> Bool { loaded[model] != nil }
@@ -60,6 +60,16 @@ public struct ObservedLimits: Sendable, Equatable {
     public init(loadedModels: Int? = nil, vramBytes: Int64? = nil) {
         self.loadedModels = loadedModels
         self.vramBytes = vramBytes
+    }
+
+    /// Models the node keeps loaded at once: the config's `maxLoadedModels`, or more if the node was seen holding more.
+    public func maxLoadedModels(configured config: ClusterConfig.NodeConfig) -> Int {
+        max(config.maxLoadedModels, loadedModels ?? 0)
+    }
+
+    /// Bytes of models that fit in VRAM: what the node showed when a model spilled to the CPU, else `vramGB`.
+    public func vramBudgetBytes(configured config: ClusterConfig.NodeConfig) -> Int64? {
+        vramBytes ?? config.vramGB.map { Int64($0 * 1e9) }
     }
 }
 

@@ -232,8 +232,6 @@ public actor OllamaNode {
         }
     }
 
-    /// Records a cold load and the eviction Ollama will make for it, so placement sees the node as
-    /// it will be rather than as the last probe left it.
     /// Whether a load of `model` can start at once: it fits the loaded-model cap and the VRAM (the
     /// limits placement reads from the snapshot) after unloading `evicting` and any other idle model.
     /// Two requests that chose this node from the same snapshot both counted on the room one victim
@@ -242,17 +240,17 @@ public actor OllamaNode {
     /// spills to the CPU instead of waiting, so only the cap holds it back.
     private func fitsWithoutWaiting(_ model: ModelName, evicting: [ModelName]) -> Bool {
         let size = pulled[model]?.sizeBytes ?? 0
-        let maxLoaded = max(config.maxLoadedModels, observedLimits.loadedModels ?? 0)
-        let budget = (observedLimits.vramBytes ?? config.vramGB.map { Int64($0 * 1e9) }).flatMap { size <= $0 ? $0 : nil }
-        let staying = loaded.filter { !evicting.contains($0.key) }
-        let busy = staying.filter { (inFlight[$0.key] ?? 0) > 0 }
-        let loadingBytes = loading.keys.reduce(Int64(0)) { $0 + (pulled[$1]?.sizeBytes ?? 0) }
+        let budget = observedLimits.vramBudgetBytes(configured: config).flatMap { size <= $0 ? $0 : nil }
         // What must stay: the busy models and the loads under way; every idle model can be unloaded.
+        let busy = loaded.filter { !evicting.contains($0.key) && (inFlight[$0.key] ?? 0) > 0 }.values
+        let loadingBytes = loading.keys.reduce(Int64(0)) { $0 + (pulled[$1]?.sizeBytes ?? 0) }
         let count = busy.count + loading.count + 1
-        let used = busy.values.reduce(loadingBytes) { $0 + $1.vramBytes } + size
-        return count <= maxLoaded && budget.map { used <= $0 } ?? true
+        let used = busy.reduce(loadingBytes) { $0 + $1.vramBytes } + size
+        return count <= observedLimits.maxLoadedModels(configured: config) && budget.map { used <= $0 } ?? true
     }
 
+    /// Records a cold load and the eviction Ollama will make for it, so placement sees the node as
+    /// it will be rather than as the last probe left it.
     private func startLoad(_ model: ModelName, predictedSeconds: Double, now: Double) {
         loading[model] = LoadInProgress(startedAt: now, predictedSeconds: predictedSeconds)
         coldLoadsStarted += 1
