@@ -34,12 +34,16 @@ var byModel = false
 /// Where to write each load's trace (`--dump-trace FILE` writes FILE.75 for 75 %; a line per request:
 /// simulated second, model, 1 for a conversation's first turn), to study a trace apart from any run.
 var traceDumpPath: String?
+/// What TensorWall's cluster.json says of each node (`--node-config`): `full` gives its slots, loaded-model
+/// cap and VRAM; `bare` gives only its name and URL, as a harness that knows only Ollama would write,
+/// so TensorWall must find the limits from the nodes themselves.
+var bareNodeConfig = false
 /// The usage text: the comment at the top of this file, printed for `--help` and for a bad flag.
 let usage = """
     usage: placement-bench [--loads 0.25,0.5,0.75,1,1.25] [--seconds 300] [--warmup 60] [--time-scale 0.2]
                            [--zipf 1.1] [--order small-first|large-first] [--shift] [--only affinity,bound] [--seed 42]
                            [--tokens-per-second 20] [--prompt-tokens-per-second 2000] [--by-model]
-                           [--log-dir DIR] [--log-level debug] [--dump-trace FILE]
+                           [--log-dir DIR] [--log-level debug] [--dump-trace FILE] [--node-config full|bare]
     strategies for --only: round_robin, least_busy, affinity, bound
     """
 func exitWithUsage(_ problem: String?) -> Never {
@@ -63,7 +67,7 @@ while let flag = arguments.popFirst() {
     }
     let valueFlags: Set = [
         "--loads", "--seconds", "--warmup", "--time-scale", "--zipf", "--order", "--seed", "--tokens-per-second",
-        "--prompt-tokens-per-second", "--only", "--dump-trace", "--log-dir", "--log-level",
+        "--prompt-tokens-per-second", "--only", "--dump-trace", "--log-dir", "--log-level", "--node-config",
     ]
     guard valueFlags.contains(flag) else { exitWithUsage("unknown flag \(flag)") }
     guard let value = arguments.popFirst() else { exitWithUsage("\(flag) needs a value") }
@@ -90,6 +94,9 @@ while let flag = arguments.popFirst() {
         logDirectory = value
         if logLevel == "error" { logLevel = "info" }
     case "--log-level": logLevel = value
+    case "--node-config":
+        guard value == "full" || value == "bare" else { exitWithUsage("--node-config takes full or bare") }
+        bareNodeConfig = value == "bare"
     default: exitWithUsage("unknown flag \(flag)")
     }
 }
@@ -182,6 +189,8 @@ func seconds(_ duration: Duration) -> Double {
     let port = try portProbe.start()
     portProbe.stop()
     let nodes = simulators.enumerated().map { index, simulator in
+        // The all-warm bound is not TensorWall's placement: it always gets the real limits.
+        if bareNodeConfig && !scenario.allWarm { return #"{"name":"gpu\#(index)","url":"\#(simulator.url)"}"# }
         var node =
             #"{"name":"gpu\#(index)","url":"\#(simulator.url)","maxParallel":\#(slots),"maxLoadedModels":\#(scenario.allWarm ? Trace.models.count : maxLoaded)"#
         if !scenario.allWarm { node += #","vramGB":\#(vramGB)"# }
@@ -287,6 +296,7 @@ print(
 )
 print(
     "farm: \(nodeCount) nodes × \(Int(vramGB)) GB, at most \(maxLoaded) models loaded per node, \(slots) parallel slots per model; \(Trace.models.count) models of 2-7.4 GB"
+        + (bareNodeConfig ? "; TensorWall's cluster.json gives each node's name and URL only" : "")
 )
 print(
     "popularity: Zipf \(zipf), \(order)\(shift ? ", turned over halfway through" : ""); \(Int(followUp * 100)) % follow-up turns; \(responseTokens)-token answers at \(Int(tokensPerSecond)) tokens/s"
