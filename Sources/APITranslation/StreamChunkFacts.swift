@@ -14,6 +14,8 @@ package struct StreamChunkFacts: Equatable {
     package var evalCount: Int64?
     /// Nanoseconds, as Ollama reports it.
     package var loadDuration: Int64?
+    /// Nanoseconds from the node taking the request to its final chunk.
+    package var totalDuration: Int64?
 
     /// Reads the facts of one JSON value; throws when it is not a well-formed JSON object.
     package static func read(_ value: ArraySlice<UInt8>) throws(APIError) -> StreamChunkFacts {
@@ -35,6 +37,7 @@ package struct StreamChunkFacts: Equatable {
         promptEvalCount = answer["prompt_eval_count"]?.intValue
         evalCount = answer["eval_count"]?.intValue
         loadDuration = answer["load_duration"]?.intValue
+        totalDuration = answer["total_duration"]?.intValue
     }
 
     package init() {}
@@ -85,6 +88,8 @@ private struct TopLevelScanner {
                 facts.evalCount = try parseValue().intValue
             case .loadDuration:
                 facts.loadDuration = try parseValue().intValue
+            case .totalDuration:
+                facts.totalDuration = try parseValue().intValue
             case .other:
                 try skipValue()
             }
@@ -105,12 +110,13 @@ private struct TopLevelScanner {
     }
 
     package enum Key {
-        case done, error, promptEvalCount, evalCount, loadDuration, other
+        case done, error, promptEvalCount, evalCount, loadDuration, totalDuration, other
     }
 
     private static let names: [([UInt8], Key)] = [
         (Array("done".utf8), .done), (Array("error".utf8), .error), (Array("prompt_eval_count".utf8), .promptEvalCount),
         (Array("eval_count".utf8), .evalCount), (Array("load_duration".utf8), .loadDuration),
+        (Array("total_duration".utf8), .totalDuration),
     ]
 
     /// A key compared as raw bytes; one with escapes in it is decoded first.

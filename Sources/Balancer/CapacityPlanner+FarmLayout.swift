@@ -72,9 +72,10 @@ extension CapacityPlanner {
 
         func hosts(_ model: ModelName, on nodeIndex: Int) -> Bool { resident[nodeIndex]?.contains(model) ?? false }
 
-        /// Only where VRAM is known (`vramGB`, or what the node showed): elsewhere Ollama might make a
-        /// planned copy wait for room and hold up loads that requests are waiting for.
-        func takesPlannedLoad(_ node: NodeSnapshot) -> Bool { node.vramBudgetBytes != nil && !taken.contains(node.index) }
+        /// One planned load per node a round, where the planner knows how much VRAM it may fill
+        /// (`NodeSnapshot.plannableVRAMBytes`): elsewhere Ollama might make a planned copy wait for
+        /// room and hold up loads that requests are waiting for.
+        func takesPlannedLoad(_ node: NodeSnapshot) -> Bool { node.plannableVRAMBytes != nil && !taken.contains(node.index) }
 
         func slots(_ model: ModelName) -> Int { facts[model]?.slots ?? 1 }
 
@@ -224,7 +225,7 @@ extension CapacityPlanner {
             func bytes(_ name: ModelName) -> Int64 { node.loaded[name]?.vramBytes ?? node.pulled[name]?.sizeBytes ?? 0 }
             var count = here.count
             var used = here.reduce(Int64(0)) { $0 + bytes($1) }
-            let budget = node.vramBudgetBytes
+            let budget = node.plannableVRAMBytes
             func fits() -> Bool { count < node.maxLoadedModels && (budget.map { used + size <= $0 } ?? true) }
             if fits() { return Victims(models: [], cost: 0, takesLastWantedCopy: false, takesYoungCopy: false) }
             let candidates =

@@ -317,6 +317,14 @@ public final class Cluster: Sendable {
             // A new arrival does not overtake the queue for a warm slot that freed up; new capacity
             // (a cold load, or a load under way with room) is another matter.
             let overtakes = ticket == nil && ahead > 0 && estimate.claim == .warmSlot
+            // With every known slot busy, a slot the node has but TensorWall has not seen yet beats
+            // both a wait and a cold load. Only the request at the front probes; it is not a hedge's business.
+            if !(estimate.startsNow && estimate.claim == .warmSlot) && !request.isHedge && (ticket != nil || ahead == 0),
+                let lease = await probeParallelSlot(
+                    model, nodes: nodes, snapshots: snapshots, excluding: excluding, conversationNode: conversationNode, now: now)
+            {
+                return .success(lease)
+            }
             if request.isHedge && !(estimate.startsNow && estimate.claim == .warmSlot) { return .failure(.queueFull(retryAfterSeconds: 1)) }
             if estimate.startsNow && !overtakes {
                 if await nodes[estimate.nodeIndex].tryAcquire(model, claim: estimate.claim, now: clock(), evicting: estimate.evicting) {
@@ -361,6 +369,25 @@ public final class Cluster: Sendable {
                 predictedAtQueueing = predicted
             }
         }
+    }
+
+    /// Sends the request to a warm copy whose known slots are all busy, to learn whether the node has
+    /// a slot more (see `ParallelSlotDiscovery`): the conversation's node if it qualifies, else the
+    /// first in the best tier. Nil when no copy qualifies or the node no longer accepts the probe.
+    private func probeParallelSlot(
+        _ model: ModelName, nodes: [OllamaNode], snapshots: [NodeSnapshot], excluding: Set<Int>, conversationNode: Int?, now: Double
+    ) async -> Lease? {
+        guard case .success(let tier) = AffinityPlacement.candidateTier(model, among: snapshots, excluding: excluding) else { return nil }
+        let candidates = tier.filter { node in
+            node.isLoaded(model) && !node.isLoading(model) && node.inFlight(model) == node.maxParallel
+                && node.parallelDiscovery.mayProbe(model, running: node.inFlight(model), now: now, configured: node.config)
+        }
+        guard let chosen = candidates.first(where: { $0.index == conversationNode }) ?? candidates.first,
+            await nodes[chosen.index].tryAcquire(model, claim: .parallelProbe, now: clock())
+        else { return nil }
+        return Lease(
+            cluster: self, node: nodes[chosen.index], nodeConfig: chosen.config, model: model, claim: .parallelProbe, startedAt: clock(),
+            expectedServiceSeconds: chosen.serviceSeconds[model])
     }
 
     /// How long a request that must wait is expected to: the best estimate, except that a cold load

@@ -14,8 +14,9 @@ extension ClusterConfig {
     public mutating func applyEnvironment(_ environment: [String: String]) throws(ConfigError) {
         guard let url = environment["OLLAMA_API_URL"], !url.isEmpty else { return }
         guard let parsed = NodeURL(url) else { throw ConfigError("OLLAMA_API_URL", "must be an http:// URL, got \"\(url)\"") }
-        let maxParallel = nodes.first?.maxParallel ?? 1
-        nodes = [NodeConfig(name: "ollama", url: parsed, maxParallel: maxParallel)]
+        var node = NodeConfig(name: "ollama", url: parsed, maxParallel: nodes.first?.maxParallel ?? 1)
+        node.discoversParallelSlots = nodes.first?.discoversParallelSlots ?? true
+        nodes = [node]
     }
 }
 
@@ -281,7 +282,11 @@ private struct FieldReader {
         var node = ClusterConfig.NodeConfig(name: name, url: url)
         if let value = fields["weight"] { node.weight = try child("weight").int(value, min: 0) }
         if let value = fields["priority"] { node.priority = try child("priority").int(value, min: 0) }
-        if let value = fields["maxParallel"] { node.maxParallel = try child("maxParallel").int(value, min: 1, max: 4096) }
+        if let value = fields["maxParallel"] {
+            node.maxParallel = try child("maxParallel").int(value, min: 1, max: 4096)
+        } else {
+            node.discoversParallelSlots = true
+        }
         if let value = fields["maxLoadedModels"] { node.maxLoadedModels = try child("maxLoadedModels").int(value, min: 1, max: 1024) }
         if let value = fields["vramGB"] {
             guard let gigabytes = value.doubleValue, gigabytes > 0 else {

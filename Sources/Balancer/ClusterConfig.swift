@@ -134,6 +134,10 @@ public struct ClusterConfig: Sendable, Equatable {
         public var priority = 0
         /// Requests one loaded model on this node serves at once (Ollama's `OLLAMA_NUM_PARALLEL`).
         public var maxParallel = 1
+        /// `cluster.json` left `maxParallel` out: start from it and probe for more (see
+        /// `ParallelSlotDiscovery`). A value the operator gave is taken as meant, even below what
+        /// the node could do.
+        public var discoversParallelSlots = false
         public var vramGB: Double?
         /// Models Ollama keeps loaded at once on this node (`OLLAMA_MAX_LOADED_MODELS`; Ollama's default is 3 per GPU).
         public var maxLoadedModels = 3

@@ -34,9 +34,17 @@ public struct Lease: Sendable {
         await node.firstByteArrived(model, now: cluster.now)
     }
 
-    /// Gives the slot back; returns true when this outcome got the node ejected by passive health.
+    /// What giving a slot back changed beyond the slot.
+    public struct Released: Sendable {
+        /// Passive health ejected the node because of this outcome.
+        public var ejected: Bool
+        /// This request was a parallel probe and proved the node serves this many requests per model at once.
+        public var provedParallelSlots: Int?
+    }
+
+    /// Gives the slot back.
     @discardableResult
-    public func release(_ outcome: RequestOutcome) async -> Bool {
+    public func release(_ outcome: RequestOutcome) async -> Released {
         var outcome = outcome
         // Ollama reports real seconds; the cluster's clock runs in farm seconds.
         outcome.loadSeconds = outcome.loadSeconds.map { $0 / cluster.timeScale }
@@ -46,10 +54,16 @@ public struct Lease: Sendable {
         }
         // Only the load this slot started measures the node's load speed (one it joined measures less).
         if case .coldLoad = claim { outcome.startedColdLoad = true }
+        if claim == .parallelProbe { outcome.wasParallelProbe = true }
+        // The node finished no later than its own clock says: the last byte may have waited in a
+        // socket behind a slow client, and then looks later here than the node's slot came free.
+        if let total = outcome.nodeTotalSeconds {
+            outcome.lastByteAt = min(outcome.lastByteAt ?? .infinity, startedAt + total / cluster.timeScale)
+        }
         outcome.dispatchedAt = startedAt
-        await node.release(model, outcome: outcome, now: cluster.now)
+        let proved = await node.release(model, outcome: outcome, now: cluster.now)
         let ejected = outcome.signal.map { cluster.recordOutlierSignal($0, node: node.id) } ?? false
         cluster.capacityChanged()
-        return ejected
+        return Released(ejected: ejected, provedParallelSlots: proved)
     }
 }

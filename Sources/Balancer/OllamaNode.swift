@@ -9,6 +9,9 @@ public enum SlotClaim: Sendable, Equatable {
     case coldLoad(predictedSeconds: Double)
     /// Take a slot whatever the state (the simple strategies; Ollama queues on its side).
     case any(predictedLoadSeconds: Double)
+    /// Every slot known on this warm copy is busy: send one request more, to learn whether the
+    /// node has another slot (see `ParallelSlotDiscovery`).
+    case parallelProbe
 }
 
 /// How one request on a node ended, so the node can learn from it.
@@ -29,6 +32,14 @@ public struct RequestOutcome: Sendable, Equatable {
     /// What passive health should make of it; nil when it says nothing about the node (the client
     /// went away, or sent a bad request).
     public var signal: OutlierDetector.Signal?
+    /// When the answer's first byte arrived (cluster seconds), if it did.
+    public var firstByteAt: Double?
+    /// When the node's last byte of a whole answer arrived (cluster seconds), before it was passed on.
+    public var lastByteAt: Double?
+    /// Ollama's `total_duration` (real seconds): from the node taking the request to its last chunk.
+    public var nodeTotalSeconds: Double?
+    /// The request was a probe for a parallel slot more (`SlotClaim.parallelProbe`).
+    public var wasParallelProbe = false
 
     public init(succeeded: Bool, loadSeconds: Double? = nil, serviceSeconds: Double? = nil) {
         self.succeeded = succeeded
@@ -83,6 +94,9 @@ public actor OllamaNode {
     private var evictionsByModel: [ModelName: Int] = [:]
     /// When TensorWall last unloaded each model here, so an older probe cannot bring it back.
     private var evictedAt: [ModelName: Double] = [:]
+    private var parallelDiscovery = ParallelSlotDiscovery()
+    /// When the last probe report was applied (cluster seconds).
+    private var lastReportAt = -Double.infinity
 
     /// Weight of a new observation in the learned averages.
     static let learningRate = 0.3
@@ -107,10 +121,12 @@ public actor OllamaNode {
             index: index, id: id, config: config, health: health, pulled: pulled, loaded: loaded, loading: loading, inFlight: inFlight,
             lastUsed: lastUsed, learnedLoadSecondsPerGB: loadSecondsPerGB, serviceSeconds: serviceSeconds,
             coldLoadsStarted: coldLoadsStarted, lastProbe: lastProbe, loadedAt: loadedAt, observedLimits: observedLimits,
-            coldLoadsByModel: coldLoadsByModel, evictionsByModel: evictionsByModel)
+            coldLoadsByModel: coldLoadsByModel, evictionsByModel: evictionsByModel, parallelDiscovery: parallelDiscovery)
     }
 
     public func setHealth(_ health: NodeHealth) {
+        // A node back from being down may have been restarted with other settings: find its slots again.
+        if health == .healthy && self.health == .unhealthy { parallelDiscovery = ParallelSlotDiscovery() }
         self.health = health
     }
 
@@ -135,8 +151,15 @@ public actor OllamaNode {
             nowLoaded[model] = nil  // unloaded after the probe left
         }
         for model in nowLoaded.keys { loading[model] = nil }
+        // Idle models gone though TensorWall did not unload them and they had not expired: Ollama
+        // made room for a load (unloaded models left `loaded` when TensorWall unloaded them).
+        let vanished = loaded.values.filter { model in
+            nowLoaded[model.name] == nil && (inFlight[model.name] ?? 0) == 0 && (model.expiresAt.map { $0 > outcome.at } ?? true)
+        }
+        let newlyLoaded = nowLoaded.keys.contains { (loadedAt[$0] ?? now) > lastReportAt }
         loaded = nowLoaded
         lastProbe = outcome
+        lastReportAt = now
         for model in loaded.keys where loadedAt[model] == nil { loadedAt[model] = now }
         for model in loadedAt.keys where loaded[model] == nil { loadedAt[model] = nil }
         if report.loaded.count > config.maxLoadedModels {
@@ -145,6 +168,9 @@ public actor OllamaNode {
         if report.loaded.contains(where: { $0.vramBytes < $0.sizeBytes }) {
             observedLimits.vramBytes = report.loaded.reduce(Int64(0)) { $0 + $1.vramBytes }
         }
+        observedLimits.learn(
+            loaded: report.loaded, vanished: vanished, newlyLoaded: newlyLoaded, loading: loading.keys.map { pulled[$0]?.sizeBytes ?? 0 },
+            configured: config)
     }
 
     public func recordProbeFailure(_ outcome: ProbeOutcome) {
@@ -164,11 +190,17 @@ public actor OllamaNode {
             for victim in evicting { evict(victim, now: now) }
         }
         let count = inFlight[model] ?? 0
+        let slots = parallelDiscovery.slots(configured: config)
         switch claim {
         case .warmSlot:
-            guard loaded[model] != nil, count < config.maxParallel else { return false }
+            guard loaded[model] != nil, count < slots else { return false }
         case .joinLoad:
-            guard loading[model] != nil, count < config.maxParallel else { return false }
+            guard loading[model] != nil, count < slots else { return false }
+        case .parallelProbe:
+            guard loaded[model] != nil, loading[model] == nil, count == slots,
+                parallelDiscovery.mayProbe(model, running: count, now: now, configured: config)
+            else { return false }
+            parallelDiscovery.probeSent(model, running: count, now: now)
         case .coldLoad(let predicted):
             guard loaded[model] == nil, loading[model] == nil else { return false }
             startLoad(model, predictedSeconds: predicted, now: now)
@@ -177,6 +209,7 @@ public actor OllamaNode {
         }
         inFlight[model] = count + 1
         lastUsed[model] = now
+        if claim != .parallelProbe { parallelDiscovery.requestSent(model, now: now) }
         return true
     }
 
@@ -200,7 +233,19 @@ public actor OllamaNode {
     }
 
     /// Gives back a slot and learns from how the request went.
-    public func release(_ model: ModelName, outcome: RequestOutcome, now: Double) {
+    /// - Returns: the slots per model a parallel probe just proved, if it proved more than were known.
+    @discardableResult
+    public func release(_ model: ModelName, outcome: RequestOutcome, now: Double) -> Int? {
+        var outcome = outcome
+        var proven: Int?
+        if outcome.wasParallelProbe {
+            let known = parallelDiscovery.slots(configured: config)
+            proven = parallelDiscovery.probeEnded(model, firstByteAt: outcome.firstByteAt, now: now).flatMap { $0 > known ? $0 : nil }
+            // A probe that waited in Ollama's queue measured that wait, not the model's service.
+            if proven == nil { outcome.heldSlotForAnswer = false }
+        } else {
+            parallelDiscovery.requestEnded(model, endedAt: min(now, outcome.lastByteAt ?? now))
+        }
         let remaining = max(0, (inFlight[model] ?? 0) - 1)
         inFlight[model] = remaining == 0 ? nil : remaining
         lastUsed[model] = now
@@ -230,6 +275,7 @@ public actor OllamaNode {
         } else if remaining == 0, loading[model] != nil {
             loading[model] = nil  // the load we started failed or was abandoned with its requests
         }
+        return proven
     }
 
     /// Whether a load of `model` can start at once: it fits the loaded-model cap and the VRAM (the

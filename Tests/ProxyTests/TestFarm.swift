@@ -19,6 +19,8 @@ final class TestFarm: Sendable {
         var models: [String] = ["llama3.2"]
         var preload: [String] = []
         var maxParallel = 2
+        /// As a `cluster.json` without `maxParallel`: TensorWall starts from `maxParallel` and probes for more.
+        var discoversParallelSlots = false
         var priority = 0
         var weight = 100
         var numParallel = 4
@@ -54,6 +56,7 @@ final class TestFarm: Sendable {
             simulators.append(simulator)
             var node = ClusterConfig.NodeConfig(name: "node\(index)", url: NodeURL("http://127.0.0.1:\(port)")!)
             node.maxParallel = spec.maxParallel
+            node.discoversParallelSlots = spec.discoversParallelSlots
             node.priority = spec.priority
             node.weight = spec.weight
             config.nodes.append(node)

@@ -52,16 +52,22 @@ extension Gateway {
         var promptTokens: Int64 = 0
         var completionTokens: Int64 = 0
         var firstByteAt: ContinuousClock.Instant?
+        /// When the node's final chunk (or whole answer) arrived, before it was passed on.
+        var lastByteAt: ContinuousClock.Instant?
         /// True once the answer was delivered whole (a stream's final chunk, or a complete body).
         var complete = false
         /// Ollama's `load_duration` in seconds, when the answer reported it.
         var loadSeconds: Double?
+        /// Ollama's `total_duration` in seconds, when the answer reported it.
+        var totalSeconds: Double?
 
         mutating func record(final facts: StreamChunkFacts) {
             promptTokens = facts.promptEvalCount ?? 0
             completionTokens = facts.evalCount ?? 0
             loadSeconds = facts.loadDuration.map { Double($0) / 1e9 }
+            totalSeconds = facts.totalDuration.map { Double($0) / 1e9 }
             complete = true
+            if lastByteAt == nil { lastByteAt = .now }
         }
     }
 
@@ -114,7 +120,17 @@ extension Gateway {
             let served = attempt.lease
             let node = served.nodeConfig
             let outcome = attempt.outcome
-            let ejected = await served.release(Self.releaseOutcome(outcome))
+            var released = Self.releaseOutcome(outcome)
+            if case .answered(_, let usage) = outcome {
+                released.firstByteAt = usage.firstByteAt.map(clusterSeconds)
+                released.lastByteAt = usage.lastByteAt.map(clusterSeconds)
+                released.nodeTotalSeconds = usage.totalSeconds
+            }
+            let release = await served.release(released)
+            if let slots = release.provedParallelSlots {
+                logger.info("node \(node.name) serves \(slots) requests per model at once (a probe found a slot more than known)")
+            }
+            let ejected = release.ejected
             if case .answered(_, let usage) = outcome, usage.complete, let key = call.continuationKey {
                 cluster.remember(conversation: key, node: served.node.id)
             }
@@ -249,6 +265,7 @@ extension Gateway {
         }
         var usage = Usage()
         usage.firstByteAt = .now
+        usage.lastByteAt = usage.firstByteAt
         do {
             try await writer.respond(status: 200, headers: ["Content-Type": translator.completionContentType], body: body)
         } catch {
@@ -361,6 +378,12 @@ extension Gateway {
         if midLine { try? await writer.write([10]) }
         try? await writer.write(translator.errorEvent(error))
         try? await writer.finish()
+    }
+
+    /// A moment the relay saw, in the cluster's farm seconds: what the node actor sets it against
+    /// (parallel-slot discovery compares when answers began and ended).
+    private func clusterSeconds(_ instant: ContinuousClock.Instant) -> Double {
+        cluster.now - Self.seconds(instant.duration(to: .now)) / cluster.timeScale
     }
 
     static func seconds(_ duration: Duration) -> Double {

@@ -16,7 +16,7 @@ enum ConfigExplanation {
             var line =
                 "  \(node.name)  \(node.url)  priority \(node.priority)  weight \(node.weight)  \(node.maxParallel) slot(s) per model"
             line += "  up to \(node.maxLoadedModels) loaded model(s)"
-            line += node.vramGB.map { "  \($0) GB VRAM" } ?? "  VRAM unknown (no copies placed here)"
+            line += node.vramGB.map { "  \($0) GB VRAM" } ?? "  VRAM unknown (learned when a load overflows it)"
             out.append(line)
         }
         if !config.cloud.isEmpty {

@@ -1,0 +1,60 @@
+/// Limits a node showed in `/api/ps` that correct or complete what `cluster.json` says.
+public struct ObservedLimits: Sendable, Equatable {
+    /// The most models seen loaded at once, when more than `maxLoadedModels` allows.
+    public var loadedModels: Int?
+    /// VRAM in use when a model was seen partly on the CPU (`size_vram < size`): the GPU was full.
+    public var vramBytes: Int64?
+    /// The most VRAM seen in use at once: that much fits.
+    public var residentBytes: Int64?
+    /// The least VRAM a set of models would have taken when Ollama unloaded one of them to make
+    /// room for a load TensorWall started: that much does not fit.
+    public var overflowBytes: Int64?
+
+    /// A budget read off an overflow stays this far below it: Ollama's fit test is its own estimate
+    /// (context, overhead), not a sum of model sizes, so a set just under the total that overflowed
+    /// may overflow too.
+    static let overflowMargin = 0.95
+
+    public init(loadedModels: Int? = nil, vramBytes: Int64? = nil) {
+        self.loadedModels = loadedModels
+        self.vramBytes = vramBytes
+    }
+
+    /// Models the node keeps loaded at once: the config's `maxLoadedModels`, or more if the node was seen holding more.
+    public func maxLoadedModels(configured config: ClusterConfig.NodeConfig) -> Int {
+        max(config.maxLoadedModels, loadedModels ?? 0)
+    }
+
+    /// Bytes of models that fit in VRAM: what the node showed when a model spilled to the CPU; else
+    /// `vramGB`, lowered to what an overflow showed; else what the overflow showed alone. Without
+    /// `vramGB` the node's VRAM is known only once a load overflowed it: until then nothing limits placement
+    /// but the loaded-model cap.
+    public func vramBudgetBytes(configured config: ClusterConfig.NodeConfig) -> Int64? {
+        if let vramBytes { return vramBytes }
+        let configured = config.vramGB.map { Int64($0 * 1e9) }
+        let overflowBudget = overflowBytes.map { max(residentBytes ?? 0, Int64(Double($0) * Self.overflowMargin)) }
+        switch (configured, overflowBudget) {
+        case (let configured?, let overflow?): return min(configured, overflow)
+        default: return configured ?? overflowBudget
+        }
+    }
+
+    /// Learns from one `/api/ps` report. `vanished` are models TensorWall counted as loaded and
+    /// idle that the report no longer shows, though TensorWall did not unload them and they had not
+    /// expired. If a model came in since the last report (`newlyLoaded`) or is still loading
+    /// (`loadingBytes`, not in the report yet), Ollama unloaded them to make room for it: the loaded,
+    /// loading and vanished models together did not fit, unless they were more than the loaded-model
+    /// cap (which explains it alone). A node that restarted, or a model another client unloaded,
+    /// brings no newcomer and teaches nothing.
+    public mutating func learn(
+        loaded: [LoadedModel], vanished: [LoadedModel], newlyLoaded: Bool, loading: [Int64], configured config: ClusterConfig.NodeConfig
+    ) {
+        let inUse = loaded.reduce(Int64(0)) { $0 + $1.vramBytes }
+        residentBytes = max(residentBytes ?? 0, inUse)
+        guard newlyLoaded || !loading.isEmpty, !vanished.isEmpty,
+            loaded.count + loading.count + vanished.count <= maxLoadedModels(configured: config)
+        else { return }
+        let wanted = vanished.reduce(inUse + loading.reduce(0, +)) { $0 + $1.vramBytes }
+        overflowBytes = min(overflowBytes ?? .max, wanted)
+    }
+}

@@ -1,0 +1,71 @@
+import Testing
+
+@testable import Balancer
+
+/// VRAM learned from what Ollama unloaded on its own, for nodes whose `vramGB` is not given.
+@Suite struct VRAMFromOverflowTests {
+    func loaded(_ name: String, _ gigabytes: Int64) -> LoadedModel {
+        LoadedModel(name: ModelName(name)!, sizeBytes: gigabytes * gigabyte, vramBytes: gigabytes * gigabyte, expiresAt: nil)
+    }
+    let config = ClusterConfig.NodeConfig(name: "n", url: NodeURL("http://127.0.0.1:1")!)
+
+    @Test func aModelUnloadedForANewcomerBoundsTheBudget() {
+        var limits = ObservedLimits()
+        limits.learn(loaded: [loaded("a", 7), loaded("b", 5)], vanished: [], newlyLoaded: true, loading: [], configured: config)
+        #expect(limits.vramBudgetBytes(configured: config) == nil)
+        #expect(limits.residentBytes == 12 * gigabyte)
+        // c (6 GB) came in and b went: 7 + 6 + 5 did not fit.
+        limits.learn(
+            loaded: [loaded("a", 7), loaded("c", 6)], vanished: [loaded("b", 5)], newlyLoaded: true, loading: [], configured: config)
+        #expect(limits.overflowBytes == 18 * gigabyte)
+        #expect(limits.vramBudgetBytes(configured: config) == Int64(Double(18 * gigabyte) * ObservedLimits.overflowMargin))
+    }
+
+    @Test func nothingIsLearnedWithoutANewcomerOrPastTheLoadedModelCap() {
+        var limits = ObservedLimits()
+        // A restart or another client's unload: models gone, nothing new.
+        limits.learn(loaded: [loaded("a", 2)], vanished: [loaded("b", 2)], newlyLoaded: false, loading: [], configured: config)
+        // Four models where three may be loaded: the cap explains the unload.
+        limits.learn(
+            loaded: [loaded("a", 2), loaded("c", 2), loaded("d", 2)], vanished: [loaded("b", 2)], newlyLoaded: true, loading: [],
+            configured: config)
+        #expect(limits.overflowBytes == nil)
+        #expect(limits.vramBudgetBytes(configured: config) == nil)
+    }
+
+    @Test func aLoadNotYetInTheReportCounts() {
+        var limits = ObservedLimits()
+        limits.learn(loaded: [loaded("a", 7)], vanished: [loaded("b", 5)], newlyLoaded: false, loading: [6 * gigabyte], configured: config)
+        #expect(limits.overflowBytes == 18 * gigabyte)
+    }
+
+    @Test func theConfigAndTheOverflowTheLowerWins() {
+        var configured = config
+        configured.vramGB = 16
+        var limits = ObservedLimits()
+        limits.learn(
+            loaded: [loaded("a", 7), loaded("c", 6)], vanished: [loaded("b", 5)], newlyLoaded: true, loading: [], configured: configured)
+        #expect(limits.vramBudgetBytes(configured: configured) == 16 * gigabyte)  // 18 × 0.95 is more than 16
+        limits.learn(
+            loaded: [loaded("a", 7), loaded("d", 4)], vanished: [loaded("e", 3)], newlyLoaded: true, loading: [], configured: configured)
+        #expect(limits.vramBudgetBytes(configured: configured) == Int64(Double(14 * gigabyte) * ObservedLimits.overflowMargin))
+    }
+
+    @Test func thePlannerFillsANodeOfUnknownVRAMOnlyALittlePastWhatItHeld() {
+        let pulled: [String: Int64] = ["llama3.2": 2, "phi3": 2, "mistral": 4]
+        var seen = ObservedLimits()
+        seen.residentBytes = 4 * gigabyte
+        let unknown = node(1, pulled: pulled, loaded: ["phi3"], observed: ObservedLimits())
+        #expect(unknown.plannableVRAMBytes == nil)
+        let held = node(1, pulled: pulled, loaded: ["phi3"], observed: seen)
+        #expect(held.plannableVRAMBytes == 5 * gigabyte)
+        let hot = ModelName("llama3.2")!
+        let demand: [ModelName: CapacityPlanner.Demand] = [
+            hot: .init(rate: 2, serviceSeconds: 3), ModelName("phi3")!: .init(rate: 0.01, serviceSeconds: 3),
+        ]
+        let warm = node(0, pulled: pulled, loaded: ["llama3.2"], vramGB: 16, maxLoaded: 1)
+        #expect(CapacityPlanner.plan(nodes: [warm, unknown], demand: demand, now: 1000).isEmpty)
+        // 2 + 2 GB is within a quarter more than the 4 GB it held.
+        #expect(CapacityPlanner.plan(nodes: [warm, held], demand: demand, now: 1000).map(\.model) == [hot])
+    }
+}
