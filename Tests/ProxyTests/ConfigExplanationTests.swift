@@ -18,6 +18,7 @@ import Testing
         #expect(text.contains("1 gateway key(s): web"))
         #expect(text.contains("a  http://a:11434  priority 0  weight 100"))
         #expect(text.contains("24.0 GB VRAM"))
+        #expect(text.contains("1 slot(s) per model (more if probing finds them)"))  // maxParallel left out
         #expect(text.contains("key from $OPENAI_API_KEY (set)"))
         #expect(text.contains("gpt-4 [affinity] → ollama/llama3.1:70b (priority 0, weight 80), openai/gpt-4 (priority 1, weight 20)"))
         #expect(text.contains("warm: llama3.2 on 2 node(s)"))

@@ -15,8 +15,9 @@ enum ConfigExplanation {
         for node in config.nodes {
             var line =
                 "  \(node.name)  \(node.url)  priority \(node.priority)  weight \(node.weight)  \(node.maxParallel) slot(s) per model"
+                + (node.discoversParallelSlots ? " (more if probing finds them)" : "")
             line += "  up to \(node.maxLoadedModels) loaded model(s)"
-            line += node.vramGB.map { "  \($0) GB VRAM" } ?? "  VRAM unknown (learned when a load overflows it)"
+            line += node.vramGB.map { "  \($0) GB VRAM" } ?? "  VRAM unknown (learned when Ollama unloads a model to make room)"
             out.append(line)
         }
         if !config.cloud.isEmpty {
