@@ -40,6 +40,8 @@ public struct RequestOutcome: Sendable, Equatable {
     public var nodeTotalSeconds: Double?
     /// The request was a probe for a parallel slot more (`SlotClaim.parallelProbe`).
     public var wasParallelProbe = false
+    /// The node's answer began (`OllamaNode.firstByteArrived` was called for this request).
+    public var nodeAnswered = false
 
     public init(succeeded: Bool, loadSeconds: Double? = nil, serviceSeconds: Double? = nil) {
         self.succeeded = succeeded
@@ -95,6 +97,8 @@ public actor OllamaNode {
     /// When TensorWall last unloaded each model here, so an older probe cannot bring it back.
     private var evictedAt: [ModelName: Double] = [:]
     private var parallelDiscovery = ParallelSlotDiscovery()
+    /// Requests in flight whose answer has begun, per model: they hold a slot on the node for sure.
+    private var answering: [ModelName: Int] = [:]
     /// When the last probe report was applied (cluster seconds).
     private var lastReportAt = -Double.infinity
 
@@ -197,7 +201,9 @@ public actor OllamaNode {
         case .joinLoad:
             guard loading[model] != nil, count < slots else { return false }
         case .parallelProbe:
-            guard loaded[model] != nil, loading[model] == nil, count == slots,
+            // Every request counted must be running there: one still waiting for Ollama (behind a load,
+            // say) would let the probe pass it and take its slot, which proves nothing.
+            guard loaded[model] != nil, loading[model] == nil, count == slots, (answering[model] ?? 0) >= count,
                 parallelDiscovery.mayProbe(model, running: count, now: now, configured: config)
             else { return false }
             parallelDiscovery.probeSent(model, running: count, now: now)
@@ -213,8 +219,15 @@ public actor OllamaNode {
         return true
     }
 
-    /// The upstream answer has started: whatever was loading is loaded now.
+    /// The upstream answer has started: the request holds a slot there, and whatever was loading is
+    /// loaded now. Called once per request, which then tells `release` so (`nodeAnswered`).
     public func firstByteArrived(_ model: ModelName, now: Double) {
+        answering[model, default: 0] += 1
+        loadFinished(model, now: now)
+    }
+
+    /// Whatever was loading of `model` is loaded now.
+    private func loadFinished(_ model: ModelName, now: Double) {
         guard loading[model] != nil else { return }
         loading[model] = nil
         let size = pulled[model]?.sizeBytes ?? 0
@@ -238,6 +251,7 @@ public actor OllamaNode {
     public func release(_ model: ModelName, outcome: RequestOutcome, now: Double) -> Int? {
         var outcome = outcome
         var proven: Int?
+        if outcome.nodeAnswered, let started = answering[model] { answering[model] = started > 1 ? started - 1 : nil }
         if outcome.wasParallelProbe {
             let known = parallelDiscovery.slots(configured: config)
             proven = parallelDiscovery.probeEnded(model, firstByteAt: outcome.firstByteAt, now: now).flatMap { $0 > known ? $0 : nil }
@@ -252,7 +266,7 @@ public actor OllamaNode {
         // When the model became ready here, as known before this answer's end.
         let readyAt = loadedAt[model]
         if outcome.succeeded {
-            firstByteArrived(model, now: now)
+            loadFinished(model, now: now)
             if loaded[model] == nil {
                 let size = pulled[model]?.sizeBytes ?? 0
                 loaded[model] = LoadedModel(name: model, sizeBytes: size, vramBytes: size, expiresAt: nil)

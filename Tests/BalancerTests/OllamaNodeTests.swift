@@ -32,6 +32,23 @@ import Testing
         #expect(snapshot.coldLoadsStarted == 1)
     }
 
+    @Test func aParallelProbeWaitsUntilEveryRequestCountedHasBegunAnswering() async {
+        var config = ClusterConfig.NodeConfig(name: "a", url: NodeURL("http://a:1")!)
+        config.discoversParallelSlots = true
+        let node = OllamaNode(config: config)
+        await node.setHealth(.healthy)
+        let pulled = [PulledModel(name: model, displayName: "llama3.2", sizeBytes: 2 * gigabyte, digest: "d")]
+        let warm = [LoadedModel(name: model, sizeBytes: 2 * gigabyte, vramBytes: 2 * gigabyte, expiresAt: nil)]
+        await node.apply(
+            ProbeReport(pulled: pulled, loaded: warm), outcome: ProbeOutcome(at: 0, succeeded: true, latencyMs: 1, error: nil), now: 0)
+        #expect(await node.tryAcquire(model, claim: .warmSlot, now: 0))
+        // Sent a second ago but not answering yet (waiting for Ollama, behind a load perhaps): a probe
+        // now could pass it at the node and take its slot.
+        #expect(await node.tryAcquire(model, claim: .parallelProbe, now: 1) == false)
+        await node.firstByteArrived(model, now: 1)
+        #expect(await node.tryAcquire(model, claim: .parallelProbe, now: 1))
+    }
+
     @Test func aProbeSentBeforeALoadFinishedOrAnUnloadDoesNotUndoThem() async {
         let node = await makeNode(maxParallel: 2)
         let other = ModelName("other")!

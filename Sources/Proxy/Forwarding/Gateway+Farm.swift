@@ -121,6 +121,7 @@ extension Gateway {
             let node = served.nodeConfig
             let outcome = attempt.outcome
             var released = Self.releaseOutcome(outcome)
+            released.nodeAnswered = attempt.nodeAnswered
             if case .answered(_, let usage) = outcome {
                 released.firstByteAt = usage.firstByteAt.map(clusterSeconds)
                 released.lastByteAt = usage.lastByteAt.map(clusterSeconds)
@@ -197,14 +198,14 @@ extension Gateway {
     /// One attempt: opens the exchange on the lease's node and relays the answer.
     private func attemptWithHedge(
         _ call: FarmCall, lease: Lease, strategy: ClusterConfig.Strategy, excluding: Set<NodeID>, writer: HTTPResponseWriter
-    ) async -> (lease: Lease, outcome: AttemptOutcome, triedNodes: [NodeID]) {
+    ) async -> (lease: Lease, outcome: AttemptOutcome, triedNodes: [NodeID], nodeAnswered: Bool) {
         let opened = await openHedged(call, lease: lease, strategy: strategy, excluding: excluding)
         let served = opened.lease
         let response: HTTPClientResponse
         switch opened.result {
         case .failure(let failure):
-            if Task.isCancelled { return (served, .clientLeft, opened.triedNodes) }
-            return (served, .failed(failure, usage: Usage()), opened.triedNodes)
+            if Task.isCancelled { return (served, .clientLeft, opened.triedNodes, false) }
+            return (served, .failed(failure, usage: Usage()), opened.triedNodes, false)
         case .success(let answer):
             response = answer
         }
@@ -215,7 +216,7 @@ extension Gateway {
             call.stream
             ? await relayStream(response, translator: &translator, node: node, writer: writer)
             : await relayCompletion(response, translator: &translator, node: node, writer: writer)
-        return (served, outcome, opened.triedNodes)
+        return (served, outcome, opened.triedNodes, true)
     }
 
     /// Sends the call to `node` and waits for the response head; an error status becomes a typed failure.
