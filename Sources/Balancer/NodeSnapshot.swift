@@ -46,15 +46,13 @@ public struct NodeSnapshot: Sendable {
     /// Bytes of models that fit in VRAM (see `ObservedLimits.vramBudgetBytes`).
     public var vramBudgetBytes: Int64? { observedLimits.vramBudgetBytes(configured: config) }
 
-    /// VRAM the capacity planner may fill: the budget, or where it is unknown, a quarter more than
-    /// the node was seen holding at once. Without it a farm configured by URL alone kept its
+    /// VRAM the capacity planner may fill: the budget, or where it is unknown, the most the node was
+    /// seen holding at once, which is known to fit. Without it a farm configured by URL alone kept its
     /// first-minute layout for good (the planner stayed away from every node): 0.9 s p95 at half
-    /// load against 0.26 s with `vramGB`. A quarter more lets a copy replace a slightly smaller
-    /// model (phi3:mini's 2.2 GB for llama3.2's 2 GB); a plan that does overflow the node is learned
-    /// from (`ObservedLimits.learn`), and a node seen holding nothing gets no planned copy.
-    public var plannableVRAMBytes: Int64? {
-        vramBudgetBytes ?? observedLimits.residentBytes.map { $0 + $0 / 4 }
-    }
+    /// load against 0.26 s with `vramGB`. Letting it fill a quarter more than that made it load large
+    /// models that did not fit after a popularity shift, and Ollama swapped them in turn (p95 up to
+    /// 16 s a minute); a node seen holding nothing gets no planned copy.
+    public var plannableVRAMBytes: Int64? { vramBudgetBytes ?? observedLimits.residentBytes }
 
     public func hasPulled(_ model: ModelName) -> Bool { pulled[model] != nil }
     public func isLoaded(_ model: ModelName) -> Bool { loaded[model] != nil }
