@@ -371,25 +371,6 @@ public final class Cluster: Sendable {
         }
     }
 
-    /// Sends the request to a warm copy whose known slots are all busy, to learn whether the node has
-    /// a slot more (see `ParallelSlotDiscovery`): the conversation's node if it qualifies, else the
-    /// first in the best tier. Nil when no copy qualifies or the node no longer accepts the probe.
-    private func probeParallelSlot(
-        _ model: ModelName, nodes: [OllamaNode], snapshots: [NodeSnapshot], excluding: Set<Int>, conversationNode: Int?, now: Double
-    ) async -> Lease? {
-        guard case .success(let tier) = AffinityPlacement.candidateTier(model, among: snapshots, excluding: excluding) else { return nil }
-        let candidates = tier.filter { node in
-            node.isLoaded(model) && !node.isLoading(model) && node.inFlight(model) == node.maxParallel
-                && node.parallelDiscovery.mayProbe(model, running: node.inFlight(model), now: now, configured: node.config)
-        }
-        guard let chosen = candidates.first(where: { $0.index == conversationNode }) ?? candidates.first,
-            await nodes[chosen.index].tryAcquire(model, claim: .parallelProbe, now: clock())
-        else { return nil }
-        return Lease(
-            cluster: self, node: nodes[chosen.index], nodeConfig: chosen.config, model: model, claim: .parallelProbe, startedAt: clock(),
-            expectedServiceSeconds: chosen.serviceSeconds[model])
-    }
-
     /// How long a request that must wait is expected to: the best estimate, except that a cold load
     /// which cannot start yet (only busy models could make room for it) is a hope, not a plan; the
     /// wait for a warm slot behind the model's queue is what the request can count on then.
