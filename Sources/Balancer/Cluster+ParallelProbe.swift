@@ -7,7 +7,10 @@ extension Cluster {
     func probeParallelSlot(
         _ model: ModelName, nodes: [OllamaNode], snapshots: [NodeSnapshot], excluding: Set<Int>, conversationNode: Int?, now: Double
     ) async -> Lease? {
-        guard case .success(let tier) = AffinityPlacement.candidateTier(model, among: snapshots, excluding: excluding) else { return nil }
+        // Most farms give every node's maxParallel: their queued requests skip the tier search.
+        guard snapshots.contains(where: { $0.config.discoversParallelSlots }),
+            case .success(let tier) = AffinityPlacement.candidateTier(model, among: snapshots, excluding: excluding)
+        else { return nil }
         let candidates = tier.filter { node in
             node.isLoaded(model) && !node.isLoading(model) && node.inFlight(model) == node.maxParallel
                 && node.parallelDiscovery.mayProbe(model, running: node.inFlight(model), now: now, configured: node.config)
