@@ -38,12 +38,16 @@ var traceDumpPath: String?
 /// cap and VRAM; `bare` gives only its name and URL, as a harness that knows only Ollama would write,
 /// so TensorWall must find the limits from the nodes themselves.
 var bareNodeConfig = false
+/// GB each loaded runner takes beyond its weights (`--runner-overhead-gb`): KV cache and compute graph,
+/// which Ollama's `/api/ps` counts in `size` (mistral: 4.1 GB on disk, 5.1 GB loaded).
+var runnerOverheadGB = 0.0
 /// The usage text: the comment at the top of this file, printed for `--help` and for a bad flag.
 let usage = """
     usage: placement-bench [--loads 0.25,0.5,0.75,1,1.25] [--seconds 300] [--warmup 60] [--time-scale 0.2]
                            [--zipf 1.1] [--order small-first|large-first] [--shift] [--only affinity,bound] [--seed 42]
                            [--tokens-per-second 20] [--prompt-tokens-per-second 2000] [--by-model]
                            [--log-dir DIR] [--log-level debug] [--dump-trace FILE] [--node-config full|bare]
+                           [--runner-overhead-gb 0]
     strategies for --only: round_robin, least_busy, affinity, bound
     """
 func exitWithUsage(_ problem: String?) -> Never {
@@ -67,7 +71,7 @@ while let flag = arguments.popFirst() {
     }
     let valueFlags: Set = [
         "--loads", "--seconds", "--warmup", "--time-scale", "--zipf", "--order", "--seed", "--tokens-per-second",
-        "--prompt-tokens-per-second", "--only", "--dump-trace", "--log-dir", "--log-level", "--node-config",
+        "--prompt-tokens-per-second", "--only", "--dump-trace", "--log-dir", "--log-level", "--node-config", "--runner-overhead-gb",
     ]
     guard valueFlags.contains(flag) else { exitWithUsage("unknown flag \(flag)") }
     guard let value = arguments.popFirst() else { exitWithUsage("\(flag) needs a value") }
@@ -94,6 +98,7 @@ while let flag = arguments.popFirst() {
         logDirectory = value
         if logLevel == "error" { logLevel = "info" }
     case "--log-level": logLevel = value
+    case "--runner-overhead-gb": runnerOverheadGB = number(value, for: flag)
     case "--node-config":
         guard value == "full" || value == "bare" else { exitWithUsage("--node-config takes full or bare") }
         bareNodeConfig = value == "bare"
@@ -175,6 +180,7 @@ func seconds(_ duration: Duration) -> Double {
         configuration.promptTokensPerSecond = promptTokensPerSecond
         configuration.maxLoadedModels = scenario.allWarm ? Trace.models.count : maxLoaded
         configuration.vramBytes = scenario.allWarm ? nil : Int64(vramGB * 1e9)
+        configuration.runnerOverheadBytes = Int64(runnerOverheadGB * 1e9)
         configuration.keepAliveSeconds = scenario.allWarm ? -1 : 300
         let simulator = OllamaSimulator(configuration)
         try simulator.start()
@@ -296,6 +302,7 @@ print(
 )
 print(
     "farm: \(nodeCount) nodes × \(Int(vramGB)) GB, at most \(maxLoaded) models loaded per node, \(slots) parallel slots per model; \(Trace.models.count) models of 2-7.4 GB"
+        + (runnerOverheadGB > 0 ? "; each loaded runner takes \(runnerOverheadGB) GB beyond its weights" : "")
         + (bareNodeConfig ? "; TensorWall's cluster.json gives each node's name and URL only" : "")
 )
 print(

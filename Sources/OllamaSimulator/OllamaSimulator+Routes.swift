@@ -97,14 +97,14 @@ extension OllamaSimulator {
         formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
         formatter.timeZone = TimeZone(secondsFromGMT: -7 * 3600)
         return [
-            "name": .string(info.model.name), "model": .string(info.model.name), "size": .int(info.model.sizeBytes),
+            "name": .string(info.model.name), "model": .string(info.model.name), "size": .int(info.runnerBytes),
             "digest": .string(info.model.digest),
             "details": [
                 "parent_model": "", "format": "gguf", "family": .string(info.model.family), "families": [.string(info.model.family)],
                 "parameter_size": .string(info.model.parameterSize), "quantization_level": .string(info.model.quantization),
             ],
             "expires_at": .string(formatter.string(from: Date().addingTimeInterval(seconds))),
-            "size_vram": .int(info.model.sizeBytes), "context_length": 4096,
+            "size_vram": .int(info.runnerBytes), "context_length": 4096,
         ]
     }
 }

@@ -104,11 +104,14 @@ actor SimulatedScheduler {
     private func needsEviction(for model: SimulatedModel) -> Bool {
         if runners.count >= configuration.maxLoadedModels { return true }
         if let vram = configuration.vramBytes {
-            let used = runners.values.reduce(Int64(0)) { $0 + $1.model.sizeBytes }
-            return !runners.isEmpty && used + model.sizeBytes > vram
+            let used = runners.values.reduce(Int64(0)) { $0 + runnerBytes($1.model) }
+            return !runners.isEmpty && used + runnerBytes(model) > vram
         }
         return false
     }
+
+    /// What a loaded runner of `model` takes: its weights and the runner's overhead.
+    func runnerBytes(_ model: SimulatedModel) -> Int64 { model.sizeBytes + configuration.runnerOverheadBytes }
 
     private func wakeIdleWaiters() {
         let waiters = idleWaiters
@@ -138,6 +141,7 @@ actor SimulatedScheduler {
 
     struct LoadedInfo {
         var model: SimulatedModel
+        var runnerBytes: Int64
         var expiresIn: Double?
     }
 
@@ -153,7 +157,7 @@ actor SimulatedScheduler {
             } else if runner.keepAlive >= 0 {
                 expiresIn = runner.keepAlive
             }
-            return LoadedInfo(model: runner.model, expiresIn: expiresIn)
+            return LoadedInfo(model: runner.model, runnerBytes: runnerBytes(runner.model), expiresIn: expiresIn)
         }
     }
 

@@ -44,6 +44,10 @@ public struct SimulatorConfiguration: Sendable {
     public var numParallel = 1
     public var maxLoadedModels = 3
     public var vramBytes: Int64?
+    /// Bytes a loaded runner takes beyond the model's weights (KV cache, compute graph), counted
+    /// against `vramBytes` and shown in `/api/ps` `size`: Ollama's own example shows mistral, 4.1 GB
+    /// on disk, at 5.1 GB loaded.
+    public var runnerOverheadBytes: Int64 = 0
     public var keepAliveSeconds = 300.0
     public var tokensPerSecond = 50.0
     public var promptTokensPerSecond = 2000.0

@@ -32,6 +32,10 @@ final class TestFarm: Sendable {
         var registry: [String] = []
         /// How the node lays out its JSON answers.
         var encoding = AnswerEncoding.go
+        /// The node's VRAM, as the simulator enforces it and `cluster.json` gives it (`vramGB`).
+        var vramGB: Double?
+        /// What a loaded runner takes beyond its 2 GB of weights (KV cache, graph), in `/api/ps` and in VRAM.
+        var runnerOverheadGB = 0.0
     }
 
     static func start(
@@ -50,6 +54,8 @@ final class TestFarm: Sendable {
             simulation.version = spec.version
             simulation.registry = spec.registry.map { SimulatedModel($0, sizeGB: 2) }
             simulation.encoding = spec.encoding
+            simulation.vramBytes = spec.vramGB.map { Int64($0 * 1e9) }
+            simulation.runnerOverheadBytes = Int64(spec.runnerOverheadGB * 1e9)
             let simulator = OllamaSimulator(simulation)
             let port = try simulator.start()
             for model in spec.preload { await simulator.preload(model) }
@@ -59,6 +65,7 @@ final class TestFarm: Sendable {
             node.discoversParallelSlots = spec.discoversParallelSlots
             node.priority = spec.priority
             node.weight = spec.weight
+            node.vramGB = spec.vramGB
             config.nodes.append(node)
         }
         config.listen = .init(host: "127.0.0.1", port: 0)
