@@ -221,8 +221,8 @@ extension CapacityPlanner {
             let copies = copies ?? self.copies
             let warm = warm ?? warmCopies
             let here = resident[node.index] ?? []
-            let size = node.pulled[model]?.sizeBytes ?? 0
-            func bytes(_ name: ModelName) -> Int64 { node.loaded[name]?.vramBytes ?? node.pulled[name]?.sizeBytes ?? 0 }
+            let size = node.runnerBytes(model)
+            func bytes(_ name: ModelName) -> Int64 { node.runnerBytes(name) }
             var count = here.count
             var used = here.reduce(Int64(0)) { $0 + bytes($1) }
             let budget = node.plannableVRAMBytes

@@ -125,6 +125,10 @@ public final class Cluster: Sendable {
         var result: [NodeSnapshot] = []
         result.reserveCapacity(nodes.count)
         for (index, node) in nodes.enumerated() { result.append(await node.snapshot(index: index)) }
+        let unknownVRAM = result.filter { $0.config.vramGB == nil }
+        for index in result.indices where result[index].config.vramGB == nil {
+            result[index].heldElsewhereBytes = unknownVRAM.filter { $0.index != index }.compactMap(\.observedLimits.residentBytes).max()
+        }
         return result
     }
 

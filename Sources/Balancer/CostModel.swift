@@ -74,7 +74,7 @@ public struct CostModel: Sendable {
         // Ollama loads one model at a time per node: other loads under way come first.
         var seconds = load + node.loading.values.reduce(0) { $0 + $1.remaining(at: now) }
         var startsNow = true
-        let size = node.pulled[model]?.sizeBytes ?? 0
+        let size = node.runnerBytes(model)
         let victims = cheapestVictims(for: model, on: node, now: now, demand: demand)
         for victim in victims {
             if node.inFlight(victim) > 0 {
@@ -85,6 +85,12 @@ public struct CostModel: Sendable {
             } else {
                 seconds += evictionCost(victim, on: node, now: now, demand: demand)
             }
+        }
+        if startsNow, node.vramBudgetBytes == nil, !node.loading.isEmpty {
+            // VRAM unknown and a load under way: past what the node held, wait for it (the node's claim check agrees).
+            let busy = node.loaded.filter { node.inFlight($0.key) > 0 }.values.reduce(Int64(0)) { $0 + $1.vramBytes }
+            let used = node.loading.keys.reduce(busy + size) { $0 + node.runnerBytes($1) }
+            if OllamaNode.stacksBlindly(used: used, loading: node.loading.count, limits: node.observedLimits) { startsNow = false }
         }
         if let vram = node.config.vramGB, Double(size) > vram * 1e9 { seconds += spillPenaltySeconds }
         return Estimate(
@@ -106,10 +112,10 @@ public struct CostModel: Sendable {
     /// unloads exactly these before the load, so Ollama does not pick victims by its own rule
     /// (shortest keep-alive, then arbitrary), which can drop the copy of a model in demand.
     public func cheapestVictims(for model: ModelName, on node: NodeSnapshot, now: Double, demand: (ModelName) -> Double) -> [ModelName] {
-        let size = node.pulled[model]?.sizeBytes ?? 0
+        let size = node.runnerBytes(model)
         var count = node.loaded.count + node.loading.count
         var used: Int64 = node.loaded.values.reduce(0) { $0 + $1.vramBytes }
-        for loading in node.loading.keys { used += node.pulled[loading]?.sizeBytes ?? 0 }
+        for loading in node.loading.keys { used += node.runnerBytes(loading) }
         let budget = node.vramBudgetBytes
         struct Candidate {
             let model: ModelName

@@ -29,9 +29,10 @@ public struct Lease: Sendable {
         self.expectedServiceSeconds = expectedServiceSeconds
     }
 
-    /// The node started answering: a load it was doing is finished.
+    /// The node started answering: a load it was doing is finished, and a load waiting for it may start.
     public func firstByteArrived() async {
         await node.firstByteArrived(model, now: cluster.now)
+        if case .coldLoad = claim { cluster.capacityChanged() }
     }
 
     /// What giving a slot back changed beyond the slot.

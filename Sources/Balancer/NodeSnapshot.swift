@@ -29,6 +29,20 @@ public struct NodeSnapshot: Sendable {
     public let evictionsByModel: [ModelName: Int]
     /// What probes found of the node's parallel slots, and whether another may be sent.
     public var parallelDiscovery = ParallelSlotDiscovery()
+    /// What models take loaded here (the node's own claim checks read the same).
+    public var runnerSizes = RunnerSizes()
+    /// The most another node of unknown VRAM was seen holding at once (filled in by `Cluster`). A farm
+    /// usually runs one kind of GPU: what one node held, the others can hold, and the planner need not
+    /// wait for each node to show it. A smaller node is found out by its first overflow, which gives it
+    /// a budget of its own (`ObservedLimits.learn`). Without it, a farm configured by URL alone kept
+    /// the hot model on two copies for minutes where each node had room for a third (1.15 s p95 at
+    /// 75 % load, with runners 1 GB over their weights).
+    public var heldElsewhereBytes: Int64?
+
+    /// VRAM `model` takes once loaded (see `RunnerSizes`): as seen, else its weights plus overhead.
+    public func runnerBytes(_ model: ModelName) -> Int64 {
+        loaded[model]?.vramBytes ?? runnerSizes.bytes(of: model, weights: pulled[model]?.sizeBytes ?? 0)
+    }
 
     /// Bytes of VRAM the loaded models take.
     public var vramUsedBytes: Int64 { loaded.values.reduce(0) { $0 + $1.vramBytes } }
@@ -46,13 +60,18 @@ public struct NodeSnapshot: Sendable {
     /// Bytes of models that fit in VRAM (see `ObservedLimits.vramBudgetBytes`).
     public var vramBudgetBytes: Int64? { observedLimits.vramBudgetBytes(configured: config) }
 
-    /// VRAM the capacity planner may fill: the budget, or where it is unknown, the most the node was
-    /// seen holding at once, which is known to fit. Without it a farm configured by URL alone kept its
-    /// first-minute layout for good (the planner stayed away from every node): 0.9 s p95 at half
-    /// load against 0.26 s with `vramGB`. Letting it fill a quarter more than that made it load large
-    /// models that did not fit after a popularity shift, and Ollama swapped them in turn (p95 up to
-    /// 16 s a minute); a node seen holding nothing gets no planned copy.
-    public var plannableVRAMBytes: Int64? { vramBudgetBytes ?? observedLimits.residentBytes }
+    /// VRAM the capacity planner may fill: the budget, or where it is unknown, the most this node or
+    /// another of unknown VRAM was seen holding at once (`heldElsewhereBytes`), once this one has
+    /// held a model. Without it a farm configured by URL alone kept its first-minute layout for good
+    /// (the planner stayed away from every node): 0.9 s p95 at half load against 0.26 s with `vramGB`.
+    /// Letting it fill a quarter more than a node held made it load large models that did not fit
+    /// after a popularity shift, and Ollama swapped them in turn (p95 up to 16 s a minute); a node
+    /// seen holding nothing gets no planned copy.
+    public var plannableVRAMBytes: Int64? {
+        if let budget = vramBudgetBytes { return budget }
+        guard let held = observedLimits.residentBytes, held > 0 else { return observedLimits.residentBytes }
+        return max(held, heldElsewhereBytes ?? 0)
+    }
 
     public func hasPulled(_ model: ModelName) -> Bool { pulled[model] != nil }
     public func isLoaded(_ model: ModelName) -> Bool { loaded[model] != nil }

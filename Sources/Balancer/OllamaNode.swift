@@ -92,6 +92,7 @@ public actor OllamaNode {
     private var lastProbe: ProbeOutcome?
     private var loadedAt: [ModelName: Double] = [:]
     private var observedLimits = ObservedLimits()
+    private var runnerSizes = RunnerSizes()
     private var coldLoadsByModel: [ModelName: Int] = [:]
     private var evictionsByModel: [ModelName: Int] = [:]
     /// When TensorWall last unloaded each model here, so an older probe cannot bring it back.
@@ -125,7 +126,8 @@ public actor OllamaNode {
             index: index, id: id, config: config, health: health, pulled: pulled, loaded: loaded, loading: loading, inFlight: inFlight,
             lastUsed: lastUsed, learnedLoadSecondsPerGB: loadSecondsPerGB, serviceSeconds: serviceSeconds,
             coldLoadsStarted: coldLoadsStarted, lastProbe: lastProbe, loadedAt: loadedAt, observedLimits: observedLimits,
-            coldLoadsByModel: coldLoadsByModel, evictionsByModel: evictionsByModel, parallelDiscovery: parallelDiscovery)
+            coldLoadsByModel: coldLoadsByModel, evictionsByModel: evictionsByModel, parallelDiscovery: parallelDiscovery,
+            runnerSizes: runnerSizes)
     }
 
     public func setHealth(_ health: NodeHealth) {
@@ -142,6 +144,7 @@ public actor OllamaNode {
     ///   that, a probe that crossed a finished load made the planner load the same model again.
     public func apply(_ report: ProbeReport, outcome: ProbeOutcome, now: Double, sentAt: Double = -.infinity) {
         pulled = Dictionary(report.pulled.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        runnerSizes.learn(loaded: report.loaded, pulled: pulled)
         var nowLoaded = Dictionary(report.loaded.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         // A model serving requests right now is loaded even if the probe raced with its load.
         for (model, count) in inFlight where count > 0 && nowLoaded[model] == nil && loading[model] == nil {
@@ -173,8 +176,7 @@ public actor OllamaNode {
             observedLimits.vramBytes = report.loaded.reduce(Int64(0)) { $0 + $1.vramBytes }
         }
         observedLimits.learn(
-            loaded: report.loaded, vanished: vanished, newlyLoaded: newlyLoaded, loading: loading.keys.map { pulled[$0]?.sizeBytes ?? 0 },
-            configured: config)
+            loaded: report.loaded, vanished: vanished, newlyLoaded: newlyLoaded, loading: loading.keys.map(runnerBytes), configured: config)
     }
 
     public func recordProbeFailure(_ outcome: ProbeOutcome) {
@@ -230,7 +232,7 @@ public actor OllamaNode {
     private func loadFinished(_ model: ModelName, now: Double) {
         guard loading[model] != nil else { return }
         loading[model] = nil
-        let size = pulled[model]?.sizeBytes ?? 0
+        let size = runnerBytes(model)
         loaded[model] = LoadedModel(name: model, sizeBytes: size, vramBytes: size, expiresAt: nil)
         loadedAt[model] = now
     }
@@ -268,7 +270,7 @@ public actor OllamaNode {
         if outcome.succeeded {
             loadFinished(model, now: now)
             if loaded[model] == nil {
-                let size = pulled[model]?.sizeBytes ?? 0
+                let size = runnerBytes(model)
                 loaded[model] = LoadedModel(name: model, sizeBytes: size, vramBytes: size, expiresAt: nil)
                 loadedAt[model] = now
             }
@@ -298,15 +300,34 @@ public actor OllamaNode {
     /// left; Ollama would hold the second load until a busy model finished, and at 300 % load that
     /// held qwen2.5's queue until every request in it timed out. A model larger than the whole VRAM
     /// spills to the CPU instead of waiting, so only the cap holds it back.
+    ///
+    /// Where the VRAM is unknown, a load may start beside another under way only within what the node
+    /// was seen holding (`stacksBlindly`): Ollama loads one at a time anyway, and two loads chosen from
+    /// one snapshot stacked past a node's VRAM made Ollama hold the second until busy models finished
+    /// (a minute at 9.2 s p95, 10 unloads, at 75 % load with runners 1 GB over their weights).
     private func fitsWithoutWaiting(_ model: ModelName, evicting: [ModelName]) -> Bool {
-        let size = pulled[model]?.sizeBytes ?? 0
-        let budget = observedLimits.vramBudgetBytes(configured: config).flatMap { size <= $0 ? $0 : nil }
+        let size = runnerBytes(model)
+        let known = observedLimits.vramBudgetBytes(configured: config)
+        let budget = known.flatMap { size <= $0 ? $0 : nil }
         // What must stay: the busy models and the loads under way; every idle model can be unloaded.
         let busy = loaded.filter { !evicting.contains($0.key) && (inFlight[$0.key] ?? 0) > 0 }.values
-        let loadingBytes = loading.keys.reduce(Int64(0)) { $0 + (pulled[$1]?.sizeBytes ?? 0) }
+        let loadingBytes = loading.keys.reduce(Int64(0)) { $0 + runnerBytes($1) }
         let count = busy.count + loading.count + 1
         let used = busy.reduce(loadingBytes) { $0 + $1.vramBytes } + size
-        return count <= observedLimits.maxLoadedModels(configured: config) && budget.map { used <= $0 } ?? true
+        guard count <= observedLimits.maxLoadedModels(configured: config) else { return false }
+        if let budget { return used <= budget }
+        return known != nil || !Self.stacksBlindly(used: used, loading: loading.count, limits: observedLimits)
+    }
+
+    /// A load beside `loading` others, on a node of unknown VRAM, that needs more than the node was
+    /// ever seen holding (see `fitsWithoutWaiting`; `CostModel.estimate` asks the same).
+    static func stacksBlindly(used: Int64, loading: Int, limits: ObservedLimits) -> Bool {
+        loading > 0 && used > (limits.residentBytes ?? 0)
+    }
+
+    /// VRAM `model` will take loaded here (see `RunnerSizes`).
+    private func runnerBytes(_ model: ModelName) -> Int64 {
+        runnerSizes.bytes(of: model, weights: pulled[model]?.sizeBytes ?? 0)
     }
 
     /// Records a cold load and the eviction Ollama will make for it, so placement sees the node as
@@ -315,9 +336,8 @@ public actor OllamaNode {
         loading[model] = LoadInProgress(startedAt: now, predictedSeconds: predictedSeconds)
         coldLoadsStarted += 1
         coldLoadsByModel[model, default: 0] += 1
-        let size = pulled[model]?.sizeBytes ?? 0
         for victim in CostModel.evictionVictims(
-            for: size, loaded: loaded, loadingSizes: loading.keys.filter { $0 != model }.map { pulled[$0]?.sizeBytes ?? 0 },
+            for: runnerBytes(model), loaded: loaded, loadingSizes: loading.keys.filter { $0 != model }.map(runnerBytes),
             inFlight: inFlight, lastUsed: lastUsed, config: config)
         where (inFlight[victim] ?? 0) == 0 {
             evict(victim, now: now)

@@ -8,9 +8,9 @@ import Testing
     func name(_ text: String) -> ModelName { ModelName(text)! }
 
     /// A 16 GB node holding codellama (7.4 GB, answering a request) and gemma2 (2.6 GB, idle).
-    func makeNode() async -> OllamaNode {
+    func makeNode(vramGB: Double? = 16, codellamaBusy: Bool = true) async -> OllamaNode {
         var config = ClusterConfig.NodeConfig(name: "a", url: NodeURL("http://a:1")!, maxParallel: 2)
-        config.vramGB = 16
+        config.vramGB = vramGB
         config.maxLoadedModels = 3
         let node = OllamaNode(config: config)
         await node.setHealth(.healthy)
@@ -21,7 +21,7 @@ import Testing
         }
         await node.apply(
             ProbeReport(pulled: pulled, loaded: loaded), outcome: ProbeOutcome(at: 0, succeeded: true, latencyMs: 1, error: nil), now: 0)
-        #expect(await node.tryAcquire(name("codellama"), claim: .warmSlot, now: 1))
+        if codellamaBusy { #expect(await node.tryAcquire(name("codellama"), claim: .warmSlot, now: 1)) }
         return node
     }
 
@@ -57,5 +57,25 @@ import Testing
     @Test func aModelLargerThanTheVRAMIsNotHeldBackByIt() async {
         let node = await makeNode()
         #expect(await node.tryAcquire(name("huge"), claim: .coldLoad(predictedSeconds: 20), now: 2, evicting: [name("gemma2")]))
+    }
+
+    /// VRAM unknown: the node was seen holding 10 GB. A load beside another under way must fit in
+    /// that, or it waits in TensorWall's queue (the estimate says so too) instead of stacking past
+    /// the VRAM, where Ollama would hold it until busy models finished.
+    @Test func onANodeOfUnknownVRAMASecondLoadWaitsUnlessItFitsInWhatTheNodeHeld() async {
+        let node = await makeNode(vramGB: nil)
+        #expect(await node.tryAcquire(name("mistral"), claim: .coldLoad(predictedSeconds: 5), now: 2, evicting: [name("gemma2")]))
+        // 7.4 (busy) + 4.1 (loading) + 2 GB: more than the node ever held.
+        #expect(await node.tryAcquire(name("llama3.2"), claim: .coldLoad(predictedSeconds: 3), now: 2) == false)
+        let snapshot = await node.snapshot(index: 0)
+        let estimate = CostModel().estimate(name("llama3.2"), on: snapshot, now: 2, demand: { _ in 0.1 }, farmServiceSeconds: 1)
+        #expect(estimate.isColdLoad && !estimate.startsNow)
+
+        // With codellama idle, 4.1 + 2 GB is within what the node held: the load goes ahead.
+        let quiet = await makeNode(vramGB: nil, codellamaBusy: false)
+        #expect(await quiet.tryAcquire(name("mistral"), claim: .coldLoad(predictedSeconds: 5), now: 2, evicting: [name("gemma2")]))
+        let quietSnapshot = await quiet.snapshot(index: 0)
+        #expect(CostModel().estimate(name("llama3.2"), on: quietSnapshot, now: 2, demand: { _ in 0.1 }, farmServiceSeconds: 1).startsNow)
+        #expect(await quiet.tryAcquire(name("llama3.2"), claim: .coldLoad(predictedSeconds: 3), now: 2))
     }
 }

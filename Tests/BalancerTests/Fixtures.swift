@@ -14,12 +14,13 @@ func node(
     _ index: Int, health: NodeHealth = .healthy, pulled: [String: Int64] = ["llama3.2": 2], loaded: [String] = [],
     loading: [String: LoadInProgress] = [:], inFlight: [String: Int] = [:], lastUsed: [String: Double] = [:],
     service: [String: Double] = [:], weight: Int = 100, priority: Int = 0, maxParallel: Int = 2, vramGB: Double? = nil,
-    maxLoaded: Int = 3, loadRate: Double? = nil, loadedAt: [String: Double] = [:], observed: ObservedLimits = ObservedLimits()
+    maxLoaded: Int = 3, loadRate: Double? = nil, loadedAt: [String: Double] = [:], observed: ObservedLimits = ObservedLimits(),
+    runnerOverheadGB: Int64 = 0
 ) -> NodeSnapshot {
     func name(_ text: String) -> ModelName { ModelName(text)! }
     let pulledModels = pulled.map { PulledModel(name: name($0.key), displayName: $0.key, sizeBytes: $0.value * gigabyte, digest: "d") }
     let loadedModels = loaded.map { model -> LoadedModel in
-        let size = (pulled[model] ?? 2) * gigabyte
+        let size = ((pulled[model] ?? 2) + runnerOverheadGB) * gigabyte
         return LoadedModel(name: name(model), sizeBytes: size, vramBytes: size, expiresAt: nil)
     }
     var config = ClusterConfig.NodeConfig(name: "n\(index)", url: NodeURL("http://127.0.0.1:\(1000 + index)")!)
@@ -28,6 +29,9 @@ func node(
     config.maxParallel = maxParallel
     config.vramGB = vramGB
     config.maxLoadedModels = maxLoaded
+    let pulledByName = Dictionary(uniqueKeysWithValues: pulledModels.map { ($0.name, $0) })
+    var runnerSizes = RunnerSizes()
+    runnerSizes.learn(loaded: loadedModels, pulled: pulledByName)
     return NodeSnapshot(
         index: index, id: config.id, config: config, health: health,
         pulled: Dictionary(uniqueKeysWithValues: pulledModels.map { ($0.name, $0) }),
@@ -38,7 +42,7 @@ func node(
         serviceSeconds: Dictionary(uniqueKeysWithValues: service.map { (name($0.key), $0.value) }), coldLoadsStarted: 0, lastProbe: nil,
         loadedAt: Dictionary(uniqueKeysWithValues: loadedAt.map { (name($0.key), $0.value) }), observedLimits: observed,
         coldLoadsByModel: [:],
-        evictionsByModel: [:])
+        evictionsByModel: [:], runnerSizes: runnerSizes)
 }
 
 /// A cluster of one healthy node (real actors, no sockets) that has `pulled` models of 2 GB each and

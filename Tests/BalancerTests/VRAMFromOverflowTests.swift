@@ -74,4 +74,22 @@ import Testing
         #expect(held.plannableVRAMBytes == 4 * gigabyte)
         #expect(CapacityPlanner.plan(nodes: [warm, held], demand: demand, now: 1000).map(\.evicting) == [[]])
     }
+
+    @Test func aNodeOfUnknownVRAMIsPlannedAsFarAsAnotherSuchNodeHeld() async {
+        var configs = ["a", "b", "c"].map { ClusterConfig.NodeConfig(name: $0, url: NodeURL("http://\($0):1")!) }
+        configs[2].vramGB = 24
+        let cluster = Cluster(nodes: configs, random: SeededGenerator(state: 1))
+        let held: [Int64] = [10, 4, 20]
+        for (index, gigabytes) in held.enumerated() {
+            let model = PulledModel(name: ModelName("m\(index)")!, displayName: "m\(index)", sizeBytes: gigabytes * gigabyte, digest: "d")
+            await cluster.nodes[index].apply(
+                ProbeReport(pulled: [model], loaded: [loaded("m\(index)", gigabytes)]),
+                outcome: ProbeOutcome(at: 0, succeeded: true, latencyMs: 1, error: nil), now: 0)
+        }
+        let nodes = await cluster.snapshots()
+        // b held 4 GB, a 10 GB: b may be planned to 10. c's 20 GB came with a configured 24 GB GPU,
+        // another kind of node, and teaches a and b nothing.
+        #expect(nodes.map(\.plannableVRAMBytes) == [10 * gigabyte, 10 * gigabyte, 24 * gigabyte])
+        #expect(nodes[1].vramBudgetBytes == nil)
+    }
 }
