@@ -88,9 +88,11 @@ public struct CostModel: Sendable {
         }
         if startsNow, node.vramBudgetBytes == nil, !node.loading.isEmpty {
             // VRAM unknown and a load under way: past what the node held, wait for it (the node's claim check agrees).
-            let busy = node.loaded.filter { node.inFlight($0.key) > 0 }.values.reduce(Int64(0)) { $0 + $1.vramBytes }
-            let used = node.loading.keys.reduce(busy + size) { $0 + node.runnerBytes($1) }
-            if OllamaNode.stacksBlindly(used: used, loading: node.loading.count, limits: node.observedLimits) { startsNow = false }
+            let busy = node.loaded.filter { node.inFlight($0.key) > 0 }.values
+            let used = node.loading.keys.reduce(busy.reduce(size) { $0 + $1.vramBytes }) { $0 + node.runnerBytes($1) }
+            if OllamaNode.stacksBlindly(used: used, loading: node.loading.count, busy: busy.count, limits: node.observedLimits) {
+                startsNow = false
+            }
         }
         if let vram = node.config.vramGB, Double(size) > vram * 1e9 { seconds += spillPenaltySeconds }
         return Estimate(

@@ -301,10 +301,10 @@ public actor OllamaNode {
     /// held qwen2.5's queue until every request in it timed out. A model larger than the whole VRAM
     /// spills to the CPU instead of waiting, so only the cap holds it back.
     ///
-    /// Where the VRAM is unknown, a load may start beside another under way only within what the node
-    /// was seen holding (`stacksBlindly`): Ollama loads one at a time anyway, and two loads chosen from
-    /// one snapshot stacked past a node's VRAM made Ollama hold the second until busy models finished
-    /// (a minute at 9.2 s p95, 10 unloads, at 75 % load with runners 1 GB over their weights).
+    /// Where the VRAM is unknown, a load may start beside another under way and busy models only within
+    /// what the node was seen holding (`stacksBlindly`): Ollama loads one at a time anyway, and two
+    /// loads chosen from one snapshot stacked past a node's VRAM made Ollama hold the second until busy
+    /// models finished (a minute at 9.2 s p95, 10 unloads, at 75 % load with runners 1 GB over their weights).
     private func fitsWithoutWaiting(_ model: ModelName, evicting: [ModelName]) -> Bool {
         let size = runnerBytes(model)
         let known = observedLimits.vramBudgetBytes(configured: config)
@@ -316,13 +316,16 @@ public actor OllamaNode {
         let used = busy.reduce(loadingBytes) { $0 + $1.vramBytes } + size
         guard count <= observedLimits.maxLoadedModels(configured: config) else { return false }
         if let budget { return used <= budget }
-        return known != nil || !Self.stacksBlindly(used: used, loading: loading.count, limits: observedLimits)
+        return known != nil || !Self.stacksBlindly(used: used, loading: loading.count, busy: busy.count, limits: observedLimits)
     }
 
-    /// A load beside `loading` others, on a node of unknown VRAM, that needs more than the node was
-    /// ever seen holding (see `fitsWithoutWaiting`; `CostModel.estimate` asks the same).
-    static func stacksBlindly(used: Int64, loading: Int, limits: ObservedLimits) -> Bool {
-        loading > 0 && used > (limits.residentBytes ?? 0)
+    /// A load beside `loading` others and `busy` models, on a node of unknown VRAM, that needs more
+    /// than the node was ever seen holding (see `fitsWithoutWaiting`; `CostModel.estimate` asks the
+    /// same). With nothing busy Ollama makes room at once, so the first loads of a cold farm still
+    /// queue in Ollama side by side: held back here, the hot model's first load waited behind other
+    /// models' new requests, which took each node as its load finished (14 refused in the first minute).
+    static func stacksBlindly(used: Int64, loading: Int, busy: Int, limits: ObservedLimits) -> Bool {
+        loading > 0 && busy > 0 && used > (limits.residentBytes ?? 0)
     }
 
     /// VRAM `model` will take loaded here (see `RunnerSizes`).

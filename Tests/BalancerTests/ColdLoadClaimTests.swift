@@ -71,11 +71,13 @@ import Testing
         let estimate = CostModel().estimate(name("llama3.2"), on: snapshot, now: 2, demand: { _ in 0.1 }, farmServiceSeconds: 1)
         #expect(estimate.isColdLoad && !estimate.startsNow)
 
-        // With codellama idle, 4.1 + 2 GB is within what the node held: the load goes ahead.
+        // With nothing busy Ollama makes room at once: loads queue side by side in it, past what the
+        // node held (4.1 + 2 + 4.7 GB), as the first loads of a cold farm do.
         let quiet = await makeNode(vramGB: nil, codellamaBusy: false)
         #expect(await quiet.tryAcquire(name("mistral"), claim: .coldLoad(predictedSeconds: 5), now: 2, evicting: [name("gemma2")]))
-        let quietSnapshot = await quiet.snapshot(index: 0)
-        #expect(CostModel().estimate(name("llama3.2"), on: quietSnapshot, now: 2, demand: { _ in 0.1 }, farmServiceSeconds: 1).startsNow)
         #expect(await quiet.tryAcquire(name("llama3.2"), claim: .coldLoad(predictedSeconds: 3), now: 2))
+        let quietSnapshot = await quiet.snapshot(index: 0)
+        #expect(CostModel().estimate(name("qwen2.5"), on: quietSnapshot, now: 2, demand: { _ in 0.1 }, farmServiceSeconds: 1).startsNow)
+        #expect(await quiet.tryAcquire(name("qwen2.5"), claim: .coldLoad(predictedSeconds: 6), now: 2))
     }
 }

@@ -17,7 +17,9 @@ enum ConfigExplanation {
                 "  \(node.name)  \(node.url)  priority \(node.priority)  weight \(node.weight)  \(node.maxParallel) slot(s) per model"
                 + (node.discoversParallelSlots ? " (more if probing finds them)" : "")
             line += "  up to \(node.maxLoadedModels) loaded model(s)"
-            line += node.vramGB.map { "  \($0) GB VRAM" } ?? "  VRAM unknown (learned when Ollama unloads a model to make room)"
+            line +=
+                node.vramGB.map { "  \($0) GB VRAM" }
+                ?? "  VRAM unknown (planned up to what the farm's nodes held; learned when Ollama unloads a model to make room)"
             out.append(line)
         }
         if !config.cloud.isEmpty {
