@@ -21,7 +21,11 @@ import Testing
         #expect(farm.nodes[0].requestCount("/api/generate") == 1, "\(logs.text)")
         #expect(farm.nodes[0].lastBody("/api/generate")?["model"]?.stringValue == "b:latest")
         #expect(await farm.nodes[0].loadedModelNames() == ["a:latest", "c:latest"])
-        let status = try await farm.json("GET", "/status").body
-        #expect(status["nodes"]?[0]?["loadedModels"]?.arrayValue?.count == 2)
+        // TensorWall's own view agrees once a probe has seen the node after the load.
+        #expect(
+            await farm.eventually {
+                let status = try? await farm.json("GET", "/status").body
+                return status?["nodes"]?[0]?["loadedModels"]?.arrayValue?.count == 2
+            })
     }
 }
