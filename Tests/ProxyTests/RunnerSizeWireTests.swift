@@ -21,6 +21,9 @@ import Testing
         #expect(farm.nodes[0].requestCount("/api/generate") == 1, "\(logs.text)")
         #expect(farm.nodes[0].lastBody("/api/generate")?["model"]?.stringValue == "b:latest")
         #expect(await farm.nodes[0].loadedModelNames() == ["a:latest", "c:latest"])
+        let node = try await farm.json("GET", "/status").body["nodes"]?[0]
+        #expect(node?["runnerOverheadBytes"]?.intValue == 1_000_000_000)
+        #expect(node?["vramPlannableBytes"]?.intValue == 8_000_000_000)
         // TensorWall's own view agrees once a probe has seen the node after the load.
         #expect(
             await farm.eventually {

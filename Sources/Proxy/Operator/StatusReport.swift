@@ -58,6 +58,10 @@ struct StatusReport {
             entry["loadSecondsPerGB"] = node.learnedLoadSecondsPerGB.map { .double(($0 * 100).rounded() / 100) } ?? .null
             entry["vramBytes"] = node.vramBudgetBytes.map { .int($0) } ?? .null
             entry["vramUsedBytes"] = .int(node.vramUsedBytes)
+            // What the planner may fill here (the budget, or what this or a like node held), and what a
+            // loaded model was seen to take beyond its weights: why a copy is or is not placed here.
+            entry["vramPlannableBytes"] = node.plannableVRAMBytes.map { .int($0) } ?? .null
+            entry["runnerOverheadBytes"] = .int(node.runnerSizes.overheadBytes)
             let passive = cluster.passiveHealth(node.id)
             entry["ejectedForSeconds"] = passive.ejectedUntil.map { .double((($0 - now) * 10).rounded() / 10) } ?? .null
             entry["coolingDown"] = .bool(passive.coolingDown)
