@@ -117,21 +117,6 @@ public final class Cluster: Sendable {
 
     public var now: Double { clock() }
 
-    public func snapshots() async -> [NodeSnapshot] {
-        await snapshots(of: nodes)
-    }
-
-    private func snapshots(of nodes: [OllamaNode]) async -> [NodeSnapshot] {
-        var result: [NodeSnapshot] = []
-        result.reserveCapacity(nodes.count)
-        for (index, node) in nodes.enumerated() { result.append(await node.snapshot(index: index)) }
-        let unknownVRAM = result.filter { $0.config.vramGB == nil }
-        for index in result.indices where result[index].config.vramGB == nil {
-            result[index].heldElsewhereBytes = unknownVRAM.filter { $0.index != index }.compactMap(\.observedLimits.residentBytes).max()
-        }
-        return result
-    }
-
     /// The snapshots placement reasons over: probe health with passive health (ejections, busy cool-downs) applied.
     public func placementSnapshots() async -> [NodeSnapshot] {
         await placementSnapshots(of: nodes)
