@@ -41,13 +41,19 @@ var bareNodeConfig = false
 /// GB each loaded runner takes beyond its weights (`--runner-overhead-gb`): KV cache and compute graph,
 /// which Ollama's `/api/ps` counts in `size` (mistral: 4.1 GB on disk, 5.1 GB loaded).
 var runnerOverheadGB = 0.0
+/// Which idle model a node unloads on its own when a load needs room (`--eviction-order`): `lru`, or
+/// `ollama` (Ollama's `findRunnerToUnload`: shortest keep-alive, then blob digest, not use).
+var evictionOrder = EvictionOrder.leastRecentlyUsed
+/// With other models loaded, a load must fit in this share of the free VRAM (`--load-fit-share-of-free`,
+/// 0.8 as `shared/ollama-api.md` reads Ollama's scheduler); without it, in all of it.
+var loadFitShareOfFree: Double?
 /// The usage text: the comment at the top of this file, printed for `--help` and for a bad flag.
 let usage = """
     usage: placement-bench [--loads 0.25,0.5,0.75,1,1.25] [--seconds 300] [--warmup 60] [--time-scale 0.2]
                            [--zipf 1.1] [--order small-first|large-first] [--shift] [--only affinity,bound] [--seed 42]
                            [--tokens-per-second 20] [--prompt-tokens-per-second 2000] [--by-model]
                            [--log-dir DIR] [--log-level debug] [--dump-trace FILE] [--node-config full|bare]
-                           [--runner-overhead-gb 0]
+                           [--runner-overhead-gb 0] [--eviction-order lru|ollama] [--load-fit-share-of-free 0.8]
     strategies for --only: round_robin, least_busy, affinity, bound
     """
 func exitWithUsage(_ problem: String?) -> Never {
@@ -72,6 +78,7 @@ while let flag = arguments.popFirst() {
     let valueFlags: Set = [
         "--loads", "--seconds", "--warmup", "--time-scale", "--zipf", "--order", "--seed", "--tokens-per-second",
         "--prompt-tokens-per-second", "--only", "--dump-trace", "--log-dir", "--log-level", "--node-config", "--runner-overhead-gb",
+        "--eviction-order", "--load-fit-share-of-free",
     ]
     guard valueFlags.contains(flag) else { exitWithUsage("unknown flag \(flag)") }
     guard let value = arguments.popFirst() else { exitWithUsage("\(flag) needs a value") }
@@ -99,6 +106,13 @@ while let flag = arguments.popFirst() {
         if logLevel == "error" { logLevel = "info" }
     case "--log-level": logLevel = value
     case "--runner-overhead-gb": runnerOverheadGB = number(value, for: flag)
+    case "--eviction-order":
+        guard value == "lru" || value == "ollama" else { exitWithUsage("--eviction-order takes lru or ollama") }
+        evictionOrder = value == "lru" ? .leastRecentlyUsed : .shortestKeepAliveThenDigest
+    case "--load-fit-share-of-free":
+        let share = number(value, for: flag)
+        guard share > 0 && share <= 1 else { exitWithUsage("--load-fit-share-of-free takes a share in (0, 1], not \(value)") }
+        loadFitShareOfFree = share
     case "--node-config":
         guard value == "full" || value == "bare" else { exitWithUsage("--node-config takes full or bare") }
         bareNodeConfig = value == "bare"
@@ -181,6 +195,8 @@ func seconds(_ duration: Duration) -> Double {
         configuration.maxLoadedModels = scenario.allWarm ? Trace.models.count : maxLoaded
         configuration.vramBytes = scenario.allWarm ? nil : Int64(vramGB * 1e9)
         configuration.runnerOverheadBytes = Int64(runnerOverheadGB * 1e9)
+        configuration.evictionOrder = evictionOrder
+        configuration.loadFitShareOfFree = scenario.allWarm ? nil : loadFitShareOfFree
         configuration.keepAliveSeconds = scenario.allWarm ? -1 : 300
         let simulator = OllamaSimulator(configuration)
         try simulator.start()
@@ -304,6 +320,8 @@ print(
     "farm: \(nodeCount) nodes × \(Int(vramGB)) GB, at most \(maxLoaded) models loaded per node, \(slots) parallel slots per model; \(Trace.models.count) models of 2-7.4 GB"
         + (runnerOverheadGB > 0 ? "; each loaded runner takes \(runnerOverheadGB) GB beyond its weights" : "")
         + (bareNodeConfig ? "; TensorWall's cluster.json gives each node's name and URL only" : "")
+        + (evictionOrder == .leastRecentlyUsed ? "" : "; a node unloads by Ollama's order (shortest keep-alive, then digest)")
+        + (loadFitShareOfFree.map { "; with other models loaded, a load must fit in \(Int($0 * 100)) % of the free VRAM" } ?? "")
 )
 print(
     "popularity: Zipf \(zipf), \(order)\(shift ? ", turned over halfway through" : ""); \(Int(followUp * 100)) % follow-up turns; \(responseTokens)-token answers at \(Int(tokensPerSecond)) tokens/s"

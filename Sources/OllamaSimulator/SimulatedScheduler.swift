@@ -19,7 +19,8 @@ actor SimulatedScheduler {
     private var loadQueue: [CheckedContinuation<Void, Never>] = []
     private var idleWaiters: [CheckedContinuation<Void, Never>] = []
     private(set) var loadCount = 0
-    /// Models unloaded before their keep-alive ran out: to make room for another, or on request (`keep_alive: 0`).
+    /// Models the scheduler unloaded on its own to make room for another. An unload asked for
+    /// (`keep_alive: 0`) is not one: the request's release has already unloaded the model when `unload` runs.
     private(set) var evictionCount = 0
     /// Cold loads per model name.
     private(set) var loadsByModel: [String: Int] = [:]
@@ -85,7 +86,7 @@ actor SimulatedScheduler {
         while needsEviction(for: model) {
             expireIdle()
             guard needsEviction(for: model) else { break }
-            if let victim = runners.values.filter({ $0.activeRequests == 0 }).min(by: { $0.lastUsed < $1.lastUsed }) {
+            if let victim = idleVictim() {
                 runners[victim.model.name] = nil
                 evictionCount += 1
                 continue
@@ -103,11 +104,25 @@ actor SimulatedScheduler {
 
     private func needsEviction(for model: SimulatedModel) -> Bool {
         if runners.count >= configuration.maxLoadedModels { return true }
-        if let vram = configuration.vramBytes {
+        if let vram = configuration.vramBytes, !runners.isEmpty {
             let used = runners.values.reduce(Int64(0)) { $0 + runnerBytes($1.model) }
-            return !runners.isEmpty && used + runnerBytes(model) > vram
+            if let share = configuration.loadFitShareOfFree { return Double(runnerBytes(model)) > share * Double(vram - used) }
+            return used + runnerBytes(model) > vram
         }
         return false
+    }
+
+    /// The idle runner the configured eviction order unloads first.
+    private func idleVictim() -> Runner? {
+        let idle = runners.values.filter { $0.activeRequests == 0 }
+        switch configuration.evictionOrder {
+        case .leastRecentlyUsed:
+            return idle.min { $0.lastUsed < $1.lastUsed }
+        case .shortestKeepAliveThenDigest:
+            // A negative keep-alive (forever) sorts last, as Ollama's unsigned comparison puts it.
+            func duration(_ runner: Runner) -> Double { runner.keepAlive < 0 ? .infinity : runner.keepAlive }
+            return idle.min { duration($0) != duration($1) ? duration($0) < duration($1) : $0.model.digest < $1.model.digest }
+        }
     }
 
     /// What a loaded runner of `model` takes: its weights and the runner's overhead.

@@ -48,6 +48,12 @@ public struct SimulatorConfiguration: Sendable {
     /// against `vramBytes` and shown in `/api/ps` `size`: Ollama's own example shows mistral, 4.1 GB
     /// on disk, at 5.1 GB loaded.
     public var runnerOverheadBytes: Int64 = 0
+    /// Which idle runner the scheduler unloads when a load needs room.
+    public var evictionOrder = EvictionOrder.leastRecentlyUsed
+    /// With other models loaded, a load must fit in this share of the VRAM left free (nil: in all
+    /// of it). `shared/ollama-api.md` reads Ollama's scheduler as evicting once a load's prediction
+    /// exceeds 80 % of free memory: a fit test that depends on the load, not on a total.
+    public var loadFitShareOfFree: Double?
     public var keepAliveSeconds = 300.0
     public var tokensPerSecond = 50.0
     public var promptTokensPerSecond = 2000.0
@@ -63,6 +69,16 @@ public struct SimulatorConfiguration: Sendable {
         self.name = name
         self.models = models
     }
+}
+
+/// How a simulated node picks the runner to unload for a load that needs room.
+public enum EvictionOrder: String, Sendable {
+    /// The idle runner used least recently.
+    case leastRecentlyUsed
+    /// Ollama's `findRunnerToUnload`: the idle runner with the shortest keep-alive, ties broken by
+    /// the model's blob path (a sha256: fixed per model but unrelated to its use). Not LRU, so a
+    /// balancer that leaves the choice to Ollama may lose a hot model.
+    case shortestKeepAliveThenDigest
 }
 
 /// Failures a test can inject.

@@ -36,6 +36,12 @@ final class TestFarm: Sendable {
         var vramGB: Double?
         /// What a loaded runner takes beyond its 2 GB of weights (KV cache, graph), in `/api/ps` and in VRAM.
         var runnerOverheadGB = 0.0
+        /// What `cluster.json` says of the VRAM, when it differs from what the node has (`vramGB`).
+        var configuredVRAMGB: Double??
+        /// With other models loaded, a load must fit in this share of the free VRAM (Ollama's rule; nil: in all of it).
+        var loadFitShareOfFree: Double?
+        /// Which idle model the node unloads on its own to make room.
+        var evictionOrder = EvictionOrder.leastRecentlyUsed
     }
 
     static func start(
@@ -56,6 +62,8 @@ final class TestFarm: Sendable {
             simulation.encoding = spec.encoding
             simulation.vramBytes = spec.vramGB.map { Int64($0 * 1e9) }
             simulation.runnerOverheadBytes = Int64(spec.runnerOverheadGB * 1e9)
+            simulation.loadFitShareOfFree = spec.loadFitShareOfFree
+            simulation.evictionOrder = spec.evictionOrder
             let simulator = OllamaSimulator(simulation)
             let port = try simulator.start()
             for model in spec.preload { await simulator.preload(model) }
@@ -65,7 +73,7 @@ final class TestFarm: Sendable {
             node.discoversParallelSlots = spec.discoversParallelSlots
             node.priority = spec.priority
             node.weight = spec.weight
-            node.vramGB = spec.vramGB
+            node.vramGB = spec.configuredVRAMGB ?? spec.vramGB
             config.nodes.append(node)
         }
         config.listen = .init(host: "127.0.0.1", port: 0)
