@@ -225,8 +225,8 @@ extension CapacityPlanner {
             func bytes(_ name: ModelName) -> Int64 { node.runnerBytes(name) }
             var count = here.count
             var used = here.reduce(Int64(0)) { $0 + bytes($1) }
-            let budget = node.plannableVRAMBytes
-            func fits() -> Bool { count < node.maxLoadedModels && (budget.map { used + size <= $0 } ?? true) }
+            let budget = node.plannableVRAM
+            func fits() -> Bool { count < node.maxLoadedModels && (budget?.admits(size, beside: used) ?? true) }
             if fits() { return Victims(models: [], cost: 0, takesLastWantedCopy: false, takesYoungCopy: false) }
             let candidates =
                 here

@@ -118,7 +118,7 @@ public struct CostModel: Sendable {
         var count = node.loaded.count + node.loading.count
         var used: Int64 = node.loaded.values.reduce(0) { $0 + $1.vramBytes }
         for loading in node.loading.keys { used += node.runnerBytes(loading) }
-        let budget = node.vramBudgetBytes
+        let budget = node.vramFit
         struct Candidate {
             let model: ModelName
             let busy: Bool
@@ -136,7 +136,7 @@ public struct CostModel: Sendable {
         var victims: [ModelName] = []
         for candidate in order.map(\.model) {
             let overCount = count >= node.maxLoadedModels
-            let overBudget = budget.map { used + size > $0 } ?? false
+            let overBudget = budget.map { !$0.admits(size, beside: used) } ?? false
             guard overCount || overBudget else { break }
             victims.append(candidate)
             count -= 1
@@ -149,11 +149,10 @@ public struct CostModel: Sendable {
     /// recently used first, then busy ones, until the loaded-model cap and the VRAM budget hold.
     static func evictionVictims(
         for size: Int64, loaded: [ModelName: LoadedModel], loadingSizes: [Int64], inFlight: [ModelName: Int],
-        lastUsed: [ModelName: Double], config: ClusterConfig.NodeConfig
+        lastUsed: [ModelName: Double], maxLoadedModels: Int, fit budget: VRAMFit?
     ) -> [ModelName] {
         var count = loaded.count + loadingSizes.count
         var used = loaded.values.reduce(Int64(0)) { $0 + $1.vramBytes } + loadingSizes.reduce(0, +)
-        let budget = config.vramGB.map { Int64($0 * 1e9) }
         let order = loaded.keys.sorted { a, b in
             let busyA = (inFlight[a] ?? 0) > 0
             let busyB = (inFlight[b] ?? 0) > 0
@@ -164,8 +163,8 @@ public struct CostModel: Sendable {
         }
         var victims: [ModelName] = []
         for candidate in order {
-            let overCount = count >= config.maxLoadedModels
-            let overBudget = budget.map { used + size > $0 } ?? false
+            let overCount = count >= maxLoadedModels
+            let overBudget = budget.map { !$0.admits(size, beside: used) } ?? false
             guard overCount || overBudget else { break }
             victims.append(candidate)
             count -= 1

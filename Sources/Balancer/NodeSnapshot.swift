@@ -67,10 +67,16 @@ public struct NodeSnapshot: Sendable {
     /// Letting it fill a quarter more than a node held made it load large models that did not fit
     /// after a popularity shift, and Ollama swapped them in turn (p95 up to 16 s a minute); a node
     /// seen holding nothing gets no planned copy.
-    public var plannableVRAMBytes: Int64? {
-        if let budget = vramBudgetBytes { return budget }
-        guard let held = observedLimits.residentBytes, held > 0 else { return observedLimits.residentBytes }
-        return max(held, heldElsewhereBytes ?? 0)
+    public var plannableVRAMBytes: Int64? { plannableVRAM?.bytes }
+
+    /// The budget and its test (see `VRAMFit`).
+    public var vramFit: VRAMFit? { observedLimits.vramFit(configured: config) }
+
+    /// `plannableVRAMBytes` with its test: a total the node or a like node held is a plain sum.
+    public var plannableVRAM: VRAMFit? {
+        if let fit = vramFit { return fit }
+        guard let held = observedLimits.residentBytes else { return nil }
+        return VRAMFit(bytes: held > 0 ? max(held, heldElsewhereBytes ?? 0) : held, isPhysical: false)
     }
 
     public func hasPulled(_ model: ModelName) -> Bool { pulled[model] != nil }

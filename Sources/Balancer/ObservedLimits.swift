@@ -9,6 +9,14 @@ public struct ObservedLimits: Sendable, Equatable {
     /// The least VRAM a set of models would have taken when Ollama unloaded one of them to make
     /// room for a load TensorWall started: that much does not fit.
     public var overflowBytes: Int64?
+    /// When an overflow last showed (TensorWall's clock).
+    public var overflowSeenAt: Double?
+
+    /// An overflow is remembered this long after it last showed, then forgotten. One can mislead: a
+    /// model another client unloaded (`keep_alive: 0`) just as a load came in looks like Ollama making
+    /// room, and the budget it leaves is never tested again, since nothing is planned past it. A real
+    /// limit shows again at the next load past it, at the cost of one unload Ollama chooses.
+    public static let overflowMemorySeconds = 1800.0
 
     /// A budget read off an overflow stays this far below it: Ollama's fit test is its own estimate
     /// (context, overhead), not a sum of model sizes, so a set just under the total that overflowed
@@ -30,12 +38,20 @@ public struct ObservedLimits: Sendable, Equatable {
     /// `vramGB` the node's VRAM is known only once a load overflowed it: until then nothing limits placement
     /// but the loaded-model cap.
     public func vramBudgetBytes(configured config: ClusterConfig.NodeConfig) -> Int64? {
-        if let vramBytes { return vramBytes }
+        vramFit(configured: config)?.bytes
+    }
+
+    /// The budget with the test a load must pass in it (see `VRAMFit`): the GPU's own memory is
+    /// filled by Ollama's share-of-free rule; a total read off an overflow is a plain sum.
+    public func vramFit(configured config: ClusterConfig.NodeConfig) -> VRAMFit? {
+        if let vramBytes { return VRAMFit(bytes: vramBytes, isPhysical: true) }
         let configured = config.vramGB.map { Int64($0 * 1e9) }
         let overflowBudget = overflowBytes.map { max(residentBytes ?? 0, Int64(Double($0) * Self.overflowMargin)) }
         switch (configured, overflowBudget) {
-        case (let configured?, let overflow?): return min(configured, overflow)
-        default: return configured ?? overflowBudget
+        case (let configured?, let overflow?) where overflow < configured: return VRAMFit(bytes: overflow, isPhysical: false)
+        case (let configured?, _): return VRAMFit(bytes: configured, isPhysical: true)
+        case (nil, let overflow?): return VRAMFit(bytes: overflow, isPhysical: false)
+        case (nil, nil): return nil
         }
     }
 
@@ -47,14 +63,50 @@ public struct ObservedLimits: Sendable, Equatable {
     /// cap (which explains it alone). A node that restarted, or a model another client unloaded,
     /// brings no newcomer and teaches nothing.
     public mutating func learn(
-        loaded: [LoadedModel], vanished: [LoadedModel], newlyLoaded: Bool, loading: [Int64], configured config: ClusterConfig.NodeConfig
+        loaded: [LoadedModel], vanished: [LoadedModel], newlyLoaded: Bool, loading: [Int64], configured config: ClusterConfig.NodeConfig,
+        now: Double
     ) {
         let inUse = loaded.reduce(Int64(0)) { $0 + $1.vramBytes }
+        if let seenAt = overflowSeenAt, now - seenAt > Self.overflowMemorySeconds {
+            overflowBytes = nil
+            overflowSeenAt = nil
+        }
         residentBytes = max(residentBytes ?? 0, inUse)
         guard newlyLoaded || !loading.isEmpty, !vanished.isEmpty,
             loaded.count + loading.count + vanished.count <= maxLoadedModels(configured: config)
         else { return }
         let wanted = vanished.reduce(inUse + loading.reduce(0, +)) { $0 + $1.vramBytes }
         overflowBytes = min(overflowBytes ?? .max, wanted)
+        overflowSeenAt = now
+    }
+
+    /// What changed since `earlier` in the limits placement plans by, in words for the operator's
+    /// log; nil when nothing did. `unloaded` names the models Ollama unloaded on its own, if any.
+    func change(from earlier: ObservedLimits, configured config: ClusterConfig.NodeConfig, unloaded: [ModelName]) -> String? {
+        var parts: [String] = []
+        let budget = vramBudgetBytes(configured: config)
+        let earlierBudget = earlier.vramBudgetBytes(configured: config)
+        if budget != earlierBudget, overflowBytes == nil, earlier.overflowBytes != nil {
+            parts.append(
+                "the VRAM limit Ollama last showed over \(Int(Self.overflowMemorySeconds / 60)) minutes ago is forgotten"
+                    + (budget.map { "; VRAM planned up to \(Self.gigabytes($0))" } ?? ""))
+        } else if budget != earlierBudget, let budget {
+            var part = "VRAM planned up to \(Self.gigabytes(budget))"
+            if overflowBytes != earlier.overflowBytes, let overflowBytes {
+                let names = unloaded.map(\.description).sorted().joined(separator: ", ")
+                part += " (Ollama unloaded \(names) to make room: \(Self.gigabytes(overflowBytes)) did not fit)"
+            } else if vramBytes != earlier.vramBytes {
+                part += " (a model spilled to the CPU)"
+            }
+            parts.append(part)
+        }
+        let cap = maxLoadedModels(configured: config)
+        if cap != earlier.maxLoadedModels(configured: config) { parts.append("up to \(cap) models loaded at once (seen holding \(cap))") }
+        return parts.isEmpty ? nil : parts.joined(separator: "; ")
+    }
+
+    private static func gigabytes(_ bytes: Int64) -> String {
+        let tenths = (Double(bytes) / 1e8).rounded()
+        return "\(Int(tenths) / 10).\(Int(tenths) % 10) GB"
     }
 }

@@ -142,7 +142,10 @@ public actor OllamaNode {
     /// - Parameter sentAt: when the probe was sent. What this actor saw happen since (a load that
     ///   finished, a model TensorWall unloaded) is newer than the report and wins over it; without
     ///   that, a probe that crossed a finished load made the planner load the same model again.
-    public func apply(_ report: ProbeReport, outcome: ProbeOutcome, now: Double, sentAt: Double = -.infinity) {
+    /// - Returns: what the report taught of the node's limits, for the operator's log (nil if nothing).
+    @discardableResult
+    public func apply(_ report: ProbeReport, outcome: ProbeOutcome, now: Double, sentAt: Double = -.infinity) -> String? {
+        let limitsBefore = observedLimits
         pulled = Dictionary(report.pulled.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         runnerSizes.learn(loaded: report.loaded, pulled: pulled)
         var nowLoaded = Dictionary(report.loaded.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
@@ -176,7 +179,9 @@ public actor OllamaNode {
             observedLimits.vramBytes = report.loaded.reduce(Int64(0)) { $0 + $1.vramBytes }
         }
         observedLimits.learn(
-            loaded: report.loaded, vanished: vanished, newlyLoaded: newlyLoaded, loading: loading.keys.map(runnerBytes), configured: config)
+            loaded: report.loaded, vanished: vanished, newlyLoaded: newlyLoaded, loading: loading.keys.map(runnerBytes), configured: config,
+            now: now)
+        return observedLimits.change(from: limitsBefore, configured: config, unloaded: vanished.map(\.name))
     }
 
     public func recordProbeFailure(_ outcome: ProbeOutcome) {
@@ -307,16 +312,17 @@ public actor OllamaNode {
     /// models finished (a minute at 9.2 s p95, 10 unloads, at 75 % load with runners 1 GB over their weights).
     private func fitsWithoutWaiting(_ model: ModelName, evicting: [ModelName]) -> Bool {
         let size = runnerBytes(model)
-        let known = observedLimits.vramBudgetBytes(configured: config)
-        let budget = known.flatMap { size <= $0 ? $0 : nil }
+        let known = observedLimits.vramFit(configured: config)
+        let budget = known.flatMap { size <= $0.bytes ? $0 : nil }
         // What must stay: the busy models and the loads under way; every idle model can be unloaded.
         let busy = loaded.filter { !evicting.contains($0.key) && (inFlight[$0.key] ?? 0) > 0 }.values
         let loadingBytes = loading.keys.reduce(Int64(0)) { $0 + runnerBytes($1) }
         let count = busy.count + loading.count + 1
-        let used = busy.reduce(loadingBytes) { $0 + $1.vramBytes } + size
+        let staying = busy.reduce(loadingBytes) { $0 + $1.vramBytes }
         guard count <= observedLimits.maxLoadedModels(configured: config) else { return false }
-        if let budget { return used <= budget }
-        return known != nil || !Self.stacksBlindly(used: used, loading: loading.count, busy: busy.count, limits: observedLimits)
+        if let budget { return budget.admits(size, beside: staying) }
+        return known != nil
+            || !Self.stacksBlindly(used: staying + size, loading: loading.count, busy: busy.count, limits: observedLimits)
     }
 
     /// A load beside `loading` others and `busy` models, on a node of unknown VRAM, that needs more
@@ -341,7 +347,8 @@ public actor OllamaNode {
         coldLoadsByModel[model, default: 0] += 1
         for victim in CostModel.evictionVictims(
             for: runnerBytes(model), loaded: loaded, loadingSizes: loading.keys.filter { $0 != model }.map(runnerBytes),
-            inFlight: inFlight, lastUsed: lastUsed, config: config)
+            inFlight: inFlight, lastUsed: lastUsed, maxLoadedModels: observedLimits.maxLoadedModels(configured: config),
+            fit: observedLimits.vramFit(configured: config))
         where (inFlight[victim] ?? 0) == 0 {
             evict(victim, now: now)
         }

@@ -112,9 +112,10 @@ public actor HealthMonitor {
         let now = wallClock()
         switch result {
         case .success(let report):
-            await node.apply(
+            let learned = await node.apply(
                 report, outcome: ProbeOutcome(at: now, succeeded: true, latencyMs: latencyMs, error: nil), now: cluster.now,
                 sentAt: sentAt)
+            if let learned { log("node \(node.id): \(learned)") }
             cluster.probeReached(node.id)
         case .failure(let failure):
             await node.recordProbeFailure(ProbeOutcome(at: now, succeeded: false, latencyMs: latencyMs, error: failure.description))

@@ -158,18 +158,16 @@ import Testing
 
 @Suite struct CostModelTests {
     @Test func evictionVictimsAreIdleLeastRecentlyUsedFirst() {
-        var config = ClusterConfig.NodeConfig(name: "n", url: NodeURL("http://n:1")!)
-        config.maxLoadedModels = 2
         let loaded = ["a", "b"].map { ModelName($0)! }.reduce(into: [ModelName: LoadedModel]()) {
             $0[$1] = LoadedModel(name: $1, sizeBytes: gigabyte, vramBytes: gigabyte, expiresAt: nil)
         }
         let victims = CostModel.evictionVictims(
             for: gigabyte, loaded: loaded, loadingSizes: [], inFlight: [:], lastUsed: [ModelName("a")!: 10, ModelName("b")!: 5],
-            config: config)
+            maxLoadedModels: 2, fit: nil)
         #expect(victims == [ModelName("b")!])
         let busy = CostModel.evictionVictims(
             for: gigabyte, loaded: loaded, loadingSizes: [], inFlight: [ModelName("b")!: 1],
-            lastUsed: [ModelName("a")!: 10, ModelName("b")!: 5], config: config)
+            lastUsed: [ModelName("a")!: 10, ModelName("b")!: 5], maxLoadedModels: 2, fit: nil)
         #expect(busy == [ModelName("a")!])
     }
 

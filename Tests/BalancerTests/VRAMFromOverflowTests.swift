@@ -11,12 +11,13 @@ import Testing
 
     @Test func aModelUnloadedForANewcomerBoundsTheBudget() {
         var limits = ObservedLimits()
-        limits.learn(loaded: [loaded("a", 7), loaded("b", 5)], vanished: [], newlyLoaded: true, loading: [], configured: config)
+        limits.learn(loaded: [loaded("a", 7), loaded("b", 5)], vanished: [], newlyLoaded: true, loading: [], configured: config, now: 0)
         #expect(limits.vramBudgetBytes(configured: config) == nil)
         #expect(limits.residentBytes == 12 * gigabyte)
         // c (6 GB) came in and b went: 7 + 6 + 5 did not fit.
         limits.learn(
-            loaded: [loaded("a", 7), loaded("c", 6)], vanished: [loaded("b", 5)], newlyLoaded: true, loading: [], configured: config)
+            loaded: [loaded("a", 7), loaded("c", 6)], vanished: [loaded("b", 5)], newlyLoaded: true, loading: [], configured: config, now: 0
+        )
         #expect(limits.overflowBytes == 18 * gigabyte)
         #expect(limits.vramBudgetBytes(configured: config) == Int64(Double(18 * gigabyte) * ObservedLimits.overflowMargin))
     }
@@ -24,18 +25,19 @@ import Testing
     @Test func nothingIsLearnedWithoutANewcomerOrPastTheLoadedModelCap() {
         var limits = ObservedLimits()
         // A restart or another client's unload: models gone, nothing new.
-        limits.learn(loaded: [loaded("a", 2)], vanished: [loaded("b", 2)], newlyLoaded: false, loading: [], configured: config)
+        limits.learn(loaded: [loaded("a", 2)], vanished: [loaded("b", 2)], newlyLoaded: false, loading: [], configured: config, now: 0)
         // Four models where three may be loaded: the cap explains the unload.
         limits.learn(
             loaded: [loaded("a", 2), loaded("c", 2), loaded("d", 2)], vanished: [loaded("b", 2)], newlyLoaded: true, loading: [],
-            configured: config)
+            configured: config, now: 0)
         #expect(limits.overflowBytes == nil)
         #expect(limits.vramBudgetBytes(configured: config) == nil)
     }
 
     @Test func aLoadNotYetInTheReportCounts() {
         var limits = ObservedLimits()
-        limits.learn(loaded: [loaded("a", 7)], vanished: [loaded("b", 5)], newlyLoaded: false, loading: [6 * gigabyte], configured: config)
+        limits.learn(
+            loaded: [loaded("a", 7)], vanished: [loaded("b", 5)], newlyLoaded: false, loading: [6 * gigabyte], configured: config, now: 0)
         #expect(limits.overflowBytes == 18 * gigabyte)
     }
 
@@ -44,11 +46,40 @@ import Testing
         configured.vramGB = 16
         var limits = ObservedLimits()
         limits.learn(
-            loaded: [loaded("a", 7), loaded("c", 6)], vanished: [loaded("b", 5)], newlyLoaded: true, loading: [], configured: configured)
+            loaded: [loaded("a", 7), loaded("c", 6)], vanished: [loaded("b", 5)], newlyLoaded: true, loading: [], configured: configured,
+            now: 0)
         #expect(limits.vramBudgetBytes(configured: configured) == 16 * gigabyte)  // 18 × 0.95 is more than 16
         limits.learn(
-            loaded: [loaded("a", 7), loaded("d", 4)], vanished: [loaded("e", 3)], newlyLoaded: true, loading: [], configured: configured)
+            loaded: [loaded("a", 7), loaded("d", 4)], vanished: [loaded("e", 3)], newlyLoaded: true, loading: [], configured: configured,
+            now: 0)
         #expect(limits.vramBudgetBytes(configured: configured) == Int64(Double(14 * gigabyte) * ObservedLimits.overflowMargin))
+    }
+
+    @Test func anOverflowIsForgottenHalfAnHourAfterItLastShowed() {
+        var limits = ObservedLimits()
+        // Another client unloaded b (keep_alive 0) just as c came in: it looks like 4 GB did not fit.
+        limits.learn(
+            loaded: [loaded("a", 2), loaded("c", 1)], vanished: [loaded("b", 1)], newlyLoaded: true, loading: [], configured: config,
+            now: 100)
+        #expect(limits.vramBudgetBytes(configured: config) == Int64(Double(4 * gigabyte) * ObservedLimits.overflowMargin))
+        let before = limits
+        limits.learn(
+            loaded: [loaded("a", 2), loaded("c", 1)], vanished: [], newlyLoaded: false, loading: [], configured: config, now: 1800)
+        #expect(limits.overflowBytes == 4 * gigabyte)
+        limits.learn(
+            loaded: [loaded("a", 2), loaded("c", 1)], vanished: [], newlyLoaded: false, loading: [], configured: config, now: 1901)
+        #expect(limits.overflowBytes == nil)
+        #expect(limits.vramBudgetBytes(configured: config) == nil)
+        #expect(limits.residentBytes == 3 * gigabyte)
+        #expect(
+            limits.change(from: before, configured: config, unloaded: [])
+                == "the VRAM limit Ollama last showed over 30 minutes ago is forgotten")
+        // A real limit shows again at the next load past it.
+        limits.learn(
+            loaded: [loaded("a", 2), loaded("d", 2)], vanished: [loaded("c", 1)], newlyLoaded: true, loading: [], configured: config,
+            now: 2000)
+        #expect(limits.overflowBytes == 5 * gigabyte)
+        #expect(limits.overflowSeenAt == 2000)
     }
 
     @Test func thePlannerFillsANodeOfUnknownVRAMOnlyUpToWhatItHeld() {
