@@ -45,7 +45,7 @@ public enum AffinityPlacement {
         var estimates = tier.map { node in
             costModel.estimate(
                 model, on: node, now: now, demand: { demandPerCopy($0, copies, demand) }, farmServiceSeconds: farmService,
-                queueWait: queueWait)
+                queueWait: queueWait, warmCopies: { copies[$0] ?? 1 })
         }
         // Adding a copy of a model that has one must not unload the only copy of a model still asked
         // for: that model would come back with a cold load that pushes out another, and so on.

@@ -50,7 +50,7 @@ public struct CostModel: Sendable {
     ///     counting the requests already queued for it; a node with no free slot cannot do better.
     public func estimate(
         _ model: ModelName, on node: NodeSnapshot, now: Double, demand: (ModelName) -> Double, farmServiceSeconds: Double?,
-        queueWait: Double = 0
+        queueWait: Double = 0, warmCopies: (ModelName) -> Int = { _ in 1 }
     ) -> Estimate {
         let slots = node.maxParallel
         let count = node.inFlight(model)
@@ -75,7 +75,7 @@ public struct CostModel: Sendable {
         var seconds = load + node.loading.values.reduce(0) { $0 + $1.remaining(at: now) }
         var startsNow = true
         let size = node.runnerBytes(model)
-        let victims = cheapestVictims(for: model, on: node, now: now, demand: demand)
+        let victims = cheapestVictims(for: model, on: node, now: now, demand: demand, warmCopies: warmCopies)
         for victim in victims {
             if node.inFlight(victim) > 0 {
                 // Ollama would hold every load on the node until the victim's requests finish: wait for
@@ -83,7 +83,7 @@ public struct CostModel: Sendable {
                 seconds += busyVictimServiceCount * (node.serviceSeconds[victim] ?? defaultServiceSeconds)
                 startsNow = false
             } else {
-                seconds += evictionCost(victim, on: node, now: now, demand: demand)
+                seconds += evictionCost(victim, on: node, now: now, demand: demand, warmCopies: warmCopies)
             }
         }
         if startsNow, node.vramBudgetBytes == nil, !node.loading.isEmpty {
@@ -103,17 +103,26 @@ public struct CostModel: Sendable {
     /// What unloading an idle `victim` from `node` is expected to cost later, in seconds of waiting:
     /// its reload if it is asked for again within the horizon, and more for a copy loaded only
     /// recently (it was loaded because it was wanted; swapping it straight back out is thrashing).
-    func evictionCost(_ victim: ModelName, on node: NodeSnapshot, now: Double, demand: (ModelName) -> Double) -> Double {
+    /// A model warm on `warmCopies` nodes in all keeps serving from the others, so one copy of
+    /// several costs that share of a reload: at a cold start, with every node full of young models,
+    /// a first request for the largest model unloaded `llama3.1:8b`'s only copy rather than one of
+    /// `llama3.2:3b`'s three, and the next `llama3.1:8b` request was refused (predicted 27 s).
+    func evictionCost(
+        _ victim: ModelName, on node: NodeSnapshot, now: Double, demand: (ModelName) -> Double, warmCopies: (ModelName) -> Int
+    ) -> Double {
         let likelyNeeded = 1 - exp(-demand(victim) * demandHorizonSeconds)
         let fresh = now - (node.loadedAt[victim] ?? -.infinity) < recentLoadSeconds
-        return likelyNeeded * predictedLoadSeconds(victim, on: node) * (fresh ? 2 : 1)
+        return likelyNeeded * predictedLoadSeconds(victim, on: node) * (fresh ? 2 : 1) / Double(max(1, warmCopies(victim)))
     }
 
     /// The models to unload on `node` so that `model` fits its VRAM and its loaded-model cap:
     /// idle ones before busy ones, and among the idle ones those whose loss costs least. TensorWall
     /// unloads exactly these before the load, so Ollama does not pick victims by its own rule
     /// (shortest keep-alive, then arbitrary), which can drop the copy of a model in demand.
-    public func cheapestVictims(for model: ModelName, on node: NodeSnapshot, now: Double, demand: (ModelName) -> Double) -> [ModelName] {
+    public func cheapestVictims(
+        for model: ModelName, on node: NodeSnapshot, now: Double, demand: (ModelName) -> Double,
+        warmCopies: (ModelName) -> Int = { _ in 1 }
+    ) -> [ModelName] {
         let size = node.runnerBytes(model)
         var count = node.loaded.count + node.loading.count
         var used: Int64 = node.loaded.values.reduce(0) { $0 + $1.vramBytes }
@@ -127,7 +136,9 @@ public struct CostModel: Sendable {
         var order: [Candidate] = []
         for victim in node.loaded.keys {
             order.append(
-                Candidate(model: victim, busy: node.inFlight(victim) > 0, cost: evictionCost(victim, on: node, now: now, demand: demand)))
+                Candidate(
+                    model: victim, busy: node.inFlight(victim) > 0,
+                    cost: evictionCost(victim, on: node, now: now, demand: demand, warmCopies: warmCopies)))
         }
         order.sort { a, b in
             if a.busy != b.busy { return !a.busy }

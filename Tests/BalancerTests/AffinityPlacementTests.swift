@@ -20,6 +20,21 @@ import Testing
         return nil
     }
 
+    @Test func aColdLoadUnloadsOneOfSeveralCopiesBeforeAnOnlyCopy() {
+        // Node 0 may hold two models: "only" (its only copy, 2 GB) and "many" (6 GB, warm on two more
+        // nodes), both loaded moments ago and both asked for. Reloading "many" would cost more, but its
+        // other copies keep serving it; unloading "only" sends its next request to a cold load.
+        let pulled: [String: Int64] = ["only": 2, "many": 6, "llama3.2": 2]
+        let nodes = [
+            node(0, pulled: pulled, loaded: ["only", "many"], maxLoaded: 2, loadedAt: ["only": 99, "many": 99]),
+            node(1, pulled: ["many": 6], loaded: ["many"]),
+            node(2, pulled: ["many": 6], loaded: ["many"]),
+        ]
+        let estimate = try? choose(nodes, demand: ["only": 1, "many": 3]).get()
+        #expect(estimate?.nodeIndex == 0)
+        #expect(estimate?.evicting == [ModelName("many")!])
+    }
+
     @Test func aFreeWarmSlotBeatsEveryColdNode() {
         for seed in 0..<30 as Range<UInt64> {
             let result = choose([node(0), node(1, loaded: ["llama3.2"]), node(2)], seed: seed)
