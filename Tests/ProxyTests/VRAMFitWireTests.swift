@@ -26,6 +26,7 @@ import Testing
         #expect(farm.nodes[0].lastBody("/api/generate")?["model"]?.stringValue == "cold:latest")
         #expect(await farm.nodes[0].loadedModelNames() == ["big:latest", "hot:latest"])
         #expect(await farm.nodes[0].evictionCount() == 0)  // Ollama unloaded nothing of its own choosing
+        #expect(try await farm.json("GET", "/status").body["nodes"]?[0]?["vramLoadFit"]?.stringValue == "shareOfFree")
     }
 
     /// A node whose `cluster.json` claims more VRAM than it has: Ollama unloads a model to make room,
@@ -43,6 +44,7 @@ import Testing
                 let node = try? await farm.json("GET", "/status").body["nodes"]?[0]
                 return node?["vramBytes"]?.intValue == 5_700_000_000  // 95 % of what did not fit
             }, "\(logs.text)")
+        #expect(try await farm.json("GET", "/status").body["nodes"]?[0]?["vramLoadFit"]?.stringValue == "sum")
         #expect(logs.text.contains("node node0: VRAM planned up to 5.7 GB (Ollama unloaded hot:latest to make room: 6.0 GB did not fit)"))
     }
 }

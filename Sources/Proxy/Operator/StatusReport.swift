@@ -61,6 +61,9 @@ struct StatusReport {
             // What the planner may fill here (the budget, or what this or a like node held), and what a
             // loaded model was seen to take beyond its weights: why a copy is or is not placed here.
             entry["vramPlannableBytes"] = node.plannableVRAMBytes.map { .int($0) } ?? .null
+            // How a load beside others is tested against it: in a share of the free VRAM, as Ollama
+            // loads into the GPU's own memory, or by the sum, for a total the node was seen to hold.
+            entry["vramLoadFit"] = node.plannableVRAM.map { .string($0.isPhysical ? "shareOfFree" : "sum") } ?? .null
             entry["runnerOverheadBytes"] = .int(node.runnerSizes.overheadBytes)
             let passive = cluster.passiveHealth(node.id)
             entry["ejectedForSeconds"] = passive.ejectedUntil.map { .double((($0 - now) * 10).rounded() / 10) } ?? .null
