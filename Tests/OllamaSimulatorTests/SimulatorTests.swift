@@ -12,6 +12,9 @@ import WireFormats
             name: "sim", models: [SimulatedModel("a", sizeGB: 2), SimulatedModel("b", sizeGB: 2), SimulatedModel("c", sizeGB: 4)])
         configuration.timeScale = 0.001
         configuration.tokensPerSecond = 1000
+        // Ollama's 5 minutes would be 300 ms here: on a loaded CI machine a model expired between two
+        // requests of one test (a reload counted, a prompt cache lost). Tests of expiry set their own.
+        configuration.keepAliveSeconds = -1
         configure(&configuration)
         let simulator = OllamaSimulator(configuration)
         try simulator.start()
@@ -127,21 +130,23 @@ import WireFormats
     }
 
     @Test func loadsQueuedBehindEachOtherAllRunEvenWhenOneFindsItsModelAlreadyLoaded() async throws {
-        let simulator = try simulator { $0.loadSecondsPerGB = 200 }  // 2 GB: 401 ms real per load, time for the rest to queue
+        // 2 GB: 2 s real per load, time for the rest to queue behind the first even on a loaded machine.
+        let simulator = try simulator { $0.loadSecondsPerGB = 1000 }
         defer { simulator.stop() }
         // a loads; b, b and c queue behind it in that order; the second b finds b loaded and must hand the turn to c.
         for (index, model) in ["a", "b", "b", "c"].enumerated() {
             Task { await simulator.preload(model) }
-            // Each one queued before the next is sent, so the order is a, b, b, c.
+            // Each one queued before the next is sent, so the order is a, b, b, c. Looked for by time, not
+            // by a count of yields: on a loaded machine the task may not run for many of them.
             var pending = 0
-            for _ in 0..<1000 where pending < index + 1 {
-                await Task.yield()
+            for _ in 0..<500 where pending < index + 1 {
+                try await Task.sleep(for: .milliseconds(2))
                 pending = await simulator.pendingLoads()
             }
             try #require(pending == index + 1)
         }
         var loads = 0
-        for _ in 0..<400 where loads < 3 {
+        for _ in 0..<600 where loads < 3 {
             try await Task.sleep(for: .milliseconds(20))
             loads = await simulator.loadCount()
         }
