@@ -44,7 +44,7 @@ public enum AffinityPlacement {
             model, tier: tier, queuedAhead: queuedAhead, service: farmService ?? costModel.defaultServiceSeconds, now: now)
         var estimates = tier.map { node in
             costModel.estimate(
-                model, on: node, now: now, demand: { demandPerCopy($0, copies, demand) }, farmServiceSeconds: farmService,
+                model, on: node, now: now, demand: demand, farmServiceSeconds: farmService,
                 queueWait: queueWait, warmCopies: { copies[$0] ?? 1 })
         }
         // Adding a copy of a model that has one must not unload the only copy of a model still asked
@@ -87,12 +87,6 @@ public enum AffinityPlacement {
         let allSlots = Double(warmSlots + loading.reduce(0) { $0 + $1.slots })
         guard warmSlots > 0 else { return soonest + max(0, position - allSlots) * service / allSlots }
         return min(warmOnly, max(soonest, position * service / allSlots))
-    }
-
-    /// A model's demand shared among the healthy nodes holding it warm: evicting one of three copies
-    /// costs a third of what evicting the only copy would.
-    static func demandPerCopy(_ model: ModelName, _ copies: [ModelName: Int], _ demand: (ModelName) -> Double) -> Double {
-        demand(model) / Double(max(1, copies[model] ?? 1))
     }
 
     static func warmCopies(_ nodes: [NodeSnapshot]) -> [ModelName: Int] {

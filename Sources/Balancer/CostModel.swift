@@ -48,6 +48,7 @@ public struct CostModel: Sendable {
     ///   - farmServiceSeconds: the model's service time learned on other nodes, if this one has none.
     ///   - queueWait: how long a request would wait for any warm slot of the model across the farm,
     ///     counting the requests already queued for it; a node with no free slot cannot do better.
+    ///   - warmCopies: healthy nodes holding a model warm, which share its demand (see `evictionCost`).
     public func estimate(
         _ model: ModelName, on node: NodeSnapshot, now: Double, demand: (ModelName) -> Double, farmServiceSeconds: Double?,
         queueWait: Double = 0, warmCopies: (ModelName) -> Int = { _ in 1 }
@@ -103,16 +104,18 @@ public struct CostModel: Sendable {
     /// What unloading an idle `victim` from `node` is expected to cost later, in seconds of waiting:
     /// its reload if it is asked for again within the horizon, and more for a copy loaded only
     /// recently (it was loaded because it was wanted; swapping it straight back out is thrashing).
-    /// A model warm on `warmCopies` nodes in all keeps serving from the others, so one copy of
-    /// several costs that share of a reload: at a cold start, with every node full of young models,
-    /// a first request for the largest model unloaded `llama3.1:8b`'s only copy rather than one of
-    /// `llama3.2:3b`'s three, and the next `llama3.1:8b` request was refused (predicted 27 s).
+    /// A model warm on `warmCopies` nodes in all shares its demand among them (this copy sees its
+    /// share), and keeps serving from the others, so one copy of several also costs that share of a
+    /// reload: at a cold start, with every node full of young models, a first request for the largest
+    /// model unloaded `llama3.1:8b`'s only copy rather than one of `llama3.2:3b`'s three, and the next
+    /// `llama3.1:8b` request was refused (predicted 27 s).
     func evictionCost(
         _ victim: ModelName, on node: NodeSnapshot, now: Double, demand: (ModelName) -> Double, warmCopies: (ModelName) -> Int
     ) -> Double {
-        let likelyNeeded = 1 - exp(-demand(victim) * demandHorizonSeconds)
+        let copies = Double(max(1, warmCopies(victim)))
+        let likelyNeeded = 1 - exp(-demand(victim) / copies * demandHorizonSeconds)
         let fresh = now - (node.loadedAt[victim] ?? -.infinity) < recentLoadSeconds
-        return likelyNeeded * predictedLoadSeconds(victim, on: node) * (fresh ? 2 : 1) / Double(max(1, warmCopies(victim)))
+        return likelyNeeded * predictedLoadSeconds(victim, on: node) * (fresh ? 2 : 1) / copies
     }
 
     /// The models to unload on `node` so that `model` fits its VRAM and its loaded-model cap:
