@@ -319,7 +319,7 @@ public final class Cluster: Sendable {
                 if await nodes[estimate.nodeIndex].tryAcquire(model, claim: estimate.claim, now: clock(), evicting: estimate.evicting) {
                     var lease = Lease(
                         cluster: self, node: nodes[estimate.nodeIndex], nodeConfig: snapshots[estimate.nodeIndex].config, model: model,
-                        claim: estimate.claim, startedAt: clock(), expectedStartSeconds: estimate.seconds,
+                        claim: estimate.claim, startedAt: clock(), expectedStartSeconds: estimate.waitSeconds,
                         expectedServiceSeconds: snapshots[estimate.nodeIndex].serviceSeconds[model])
                     lease.evicting = estimate.evicting
                     if let queuedAt, let predictedAtQueueing {
@@ -351,7 +351,7 @@ public final class Cluster: Sendable {
                     excludingIDs.formUnion(tier.map(\.id))
                     let stillOpen = excluding.union(tier.map(\.index))
                     if case .success = AffinityPlacement.candidateTier(model, among: snapshots, excluding: stillOpen) { continue }
-                    return .failure(.queueFull(retryAfterSeconds: max(1, Int(estimate.seconds.rounded(.up)))))
+                    return .failure(.queueFull(retryAfterSeconds: max(1, Int(estimate.waitSeconds.rounded(.up)))))
                 }
                 ticket = joined
                 queuedAt = clock()
@@ -367,13 +367,13 @@ public final class Cluster: Sendable {
         _ estimate: CostModel.Estimate, model: ModelName, snapshots: [NodeSnapshot], excluding: Set<Int>, queuedAhead: Int, now: Double
     ) -> Double {
         guard estimate.isColdLoad, case .success(let tier) = AffinityPlacement.candidateTier(model, among: snapshots, excluding: excluding)
-        else { return estimate.seconds }
+        else { return estimate.waitSeconds }
         let measured = snapshots.compactMap { $0.serviceSeconds[model] }
         let service = measured.isEmpty ? costModel.defaultServiceSeconds : measured.reduce(0, +) / Double(measured.count)
         let warm = AffinityPlacement.queueWaitSeconds(model, tier: tier, queuedAhead: queuedAhead, service: service, now: now)
-        if warm.isFinite { return max(estimate.seconds, warm) }
-        guard !estimate.startsNow else { return estimate.seconds }
-        return estimate.seconds + victimsBacklogSeconds(for: model, on: snapshots[estimate.nodeIndex], snapshots: snapshots, now: now)
+        if warm.isFinite { return max(estimate.waitSeconds, warm) }
+        guard !estimate.startsNow else { return estimate.waitSeconds }
+        return estimate.waitSeconds + victimsBacklogSeconds(for: model, on: snapshots[estimate.nodeIndex], snapshots: snapshots, now: now)
     }
 
     /// With no copy warm or loading, a request's load waits for the busy models it must unload, and

@@ -31,6 +31,22 @@ public struct CostModel: Sendable {
         public var startsNow: Bool
         /// Idle models a cold load unloads first to make room.
         public var evicting: [ModelName] = []
+        /// Expected seconds this request waits for its first token, without the placement penalties in
+        /// `seconds` (what the models it unloads will cost later, a spill to the CPU): what a refusal's
+        /// `Retry-After` and a hedge's timer are told. An idle victim's reload is someone else's wait;
+        /// counted here, it made a cold start refuse a request predicted at 27 s whose load took 6.
+        public var waitSeconds: Double
+
+        public init(
+            nodeIndex: Int, seconds: Double, claim: SlotClaim, startsNow: Bool, evicting: [ModelName] = [], waitSeconds: Double? = nil
+        ) {
+            self.nodeIndex = nodeIndex
+            self.seconds = seconds
+            self.claim = claim
+            self.startsNow = startsNow
+            self.evicting = evicting
+            self.waitSeconds = waitSeconds ?? seconds
+        }
 
         public var isColdLoad: Bool {
             if case .coldLoad = claim { return true }
@@ -75,6 +91,7 @@ public struct CostModel: Sendable {
         // Ollama loads one model at a time per node: other loads under way come first.
         var seconds = load + node.loading.values.reduce(0) { $0 + $1.remaining(at: now) }
         var startsNow = true
+        var penalties = 0.0
         let size = node.runnerBytes(model)
         let victims = cheapestVictims(for: model, on: node, now: now, demand: demand, warmCopies: warmCopies)
         for victim in victims {
@@ -84,7 +101,7 @@ public struct CostModel: Sendable {
                 seconds += busyVictimServiceCount * (node.serviceSeconds[victim] ?? defaultServiceSeconds)
                 startsNow = false
             } else {
-                seconds += evictionCost(victim, on: node, now: now, demand: demand, warmCopies: warmCopies)
+                penalties += evictionCost(victim, on: node, now: now, demand: demand, warmCopies: warmCopies)
             }
         }
         if startsNow, node.vramBudgetBytes == nil, !node.loading.isEmpty {
@@ -95,10 +112,10 @@ public struct CostModel: Sendable {
                 startsNow = false
             }
         }
-        if let vram = node.config.vramGB, Double(size) > vram * 1e9 { seconds += spillPenaltySeconds }
+        if let vram = node.config.vramGB, Double(size) > vram * 1e9 { penalties += spillPenaltySeconds }
         return Estimate(
-            nodeIndex: node.index, seconds: seconds, claim: .coldLoad(predictedSeconds: load), startsNow: startsNow,
-            evicting: startsNow ? victims : [])
+            nodeIndex: node.index, seconds: seconds + penalties, claim: .coldLoad(predictedSeconds: load), startsNow: startsNow,
+            evicting: startsNow ? victims : [], waitSeconds: seconds)
     }
 
     /// What unloading an idle `victim` from `node` is expected to cost later, in seconds of waiting:

@@ -53,4 +53,45 @@ import Testing
         for waiter in waiters { try await waiter.value }
         if !refused { await (try attempt.value.get()).release(RequestOutcome(succeeded: true)) }
     }
+
+    /// A load that waits for a busy model is predicted at its own wait: the load, the loads ahead and
+    /// the busy model's requests. What its idle victims' reloads will cost other requests steers
+    /// placement but is no part of that wait; counted in it, a cold start refused a request
+    /// predicted at 27 s whose load took 6.
+    @Test func aPredictedWaitLeavesOutWhatItsIdleVictimsWillCostOthers() async throws {
+        let big = ModelName("codellama")!
+        let idle = ModelName("phi3")!
+        // 5 GB of VRAM: two 2 GB models side by side, and the 3 GB model only alone (Ollama's 80 % rule).
+        var config = ClusterConfig.NodeConfig(name: "a", url: NodeURL("http://a:1")!, maxParallel: 1)
+        config.vramGB = 5
+        var costModel = CostModel()
+        costModel.defaultLoadSecondsPerGB = 3  // loads of 7 s (2 GB) and 10 s (3 GB)
+        let now = Mutex(0.0)
+        let cluster = Cluster(
+            nodes: [config], queue: ClusterConfig.QueueSettings(maxLength: 32, maxWaitMs: 30_000), costModel: costModel,
+            random: SeededGenerator(state: 1), clock: { now.withLock { $0 } })
+        let sizes: [ModelName: Int64] = [busy: 2, idle: 2, big: 3]
+        let models = sizes.map { PulledModel(name: $0.key, displayName: $0.key.description, sizeBytes: $0.value * gigabyte, digest: "d") }
+        await cluster.nodes[0].apply(
+            ProbeReport(pulled: models, loaded: []), outcome: ProbeOutcome(at: 0, succeeded: true, latencyMs: 1, error: nil), now: 0)
+        await cluster.nodes[0].setHealth(.healthy)
+        cluster.markFirstProbeRoundComplete()
+        // Each model answers once (3 s), so service times are measured; the big one is unloaded again
+        // for the two small ones, which stay loaded, freshly.
+        for model in [big, busy, idle] {
+            await (try cluster.acquire(.init(model: model)).get()).release(RequestOutcome(succeeded: true, serviceSeconds: 3))
+            now.withLock { $0 += 1 }
+        }
+        let holding = try await cluster.acquire(.init(model: busy)).get()
+        // The big model's load must unload both: the idle one (a fresh copy asked for a second ago,
+        // whose reload would cost others about 14 s) and the busy one (three of its requests, 9 s).
+        // Its own wait is the 10 s load and the 9 s: 19 s, under 80 % of the 30 s limit.
+        let attempt = Task { await cluster.acquire(.init(model: big)) }
+        await waitUntil { cluster.queuedRequests(big) == 1 }
+        #expect(cluster.queuedRequests(big) == 1)
+        await holding.release(RequestOutcome(succeeded: true))
+        let lease = try await attempt.value.get()
+        #expect(lease.evicting.sorted() == [busy, idle].sorted())
+        await lease.release(RequestOutcome(succeeded: true))
+    }
 }
