@@ -226,8 +226,8 @@ extension CapacityPlanner {
             var count = here.count
             var used = here.reduce(Int64(0)) { $0 + bytes($1) }
             let budget = node.plannableVRAM
-            func fits() -> Bool { count < node.maxLoadedModels && (budget?.admits(size, beside: used) ?? true) }
-            if fits() { return Victims(models: [], cost: 0, takesLastWantedCopy: false, takesYoungCopy: false) }
+            func fits(_ count: Int, _ used: Int64) -> Bool { count < node.maxLoadedModels && (budget?.admits(size, beside: used) ?? true) }
+            if fits(count, used) { return Victims(models: [], cost: 0, takesLastWantedCopy: false, takesYoungCopy: false) }
             let candidates =
                 here
                 .filter { isIdle($0, on: node) }
@@ -245,17 +245,20 @@ extension CapacityPlanner {
                     if a.young != b.young { return !a.young }
                     return a.cost != b.cost ? a.cost < b.cost : a.model < b.model
                 }
-            var chosen = Victims(models: [], cost: 0, takesLastWantedCopy: false, takesYoungCopy: false)
-            for candidate in candidates {
-                chosen.models.append(candidate.model)
-                chosen.cost += candidate.cost
-                chosen.takesLastWantedCopy = chosen.takesLastWantedCopy || candidate.last
-                chosen.takesYoungCopy = chosen.takesYoungCopy || candidate.young
+            var taken: [(model: ModelName, cost: Double, last: Bool, young: Bool, only: Bool)] = []
+            for candidate in candidates where !fits(count, used) {
+                taken.append(candidate)
                 count -= 1
                 used -= bytes(candidate.model)
-                if fits() { return chosen }
             }
-            return nil
+            guard fits(count, used) else { return nil }
+            // Kept back if the load still fits beside them: a model's last copy first, then a young one, then the dearest.
+            let keepFirst = taken.sorted { a, b in a.last != b.last ? a.last : a.young != b.young ? a.young : a.cost > b.cost }
+            let unneeded = VictimPruning.unneeded(keepFirst.map(\.model), count: count, used: used, bytes: bytes, fits: fits)
+            taken.removeAll { unneeded.contains($0.model) }
+            return Victims(
+                models: taken.map(\.model), cost: taken.reduce(0) { $0 + $1.cost }, takesLastWantedCopy: taken.contains { $0.last },
+                takesYoungCopy: taken.contains { $0.young })
         }
     }
 }

@@ -164,16 +164,20 @@ public struct CostModel: Sendable {
             if a.busy != b.busy { return !a.busy }
             return a.cost != b.cost ? a.cost < b.cost : a.model < b.model
         }
-        var victims: [ModelName] = []
-        for candidate in order.map(\.model) {
-            let overCount = count >= node.maxLoadedModels
-            let overBudget = budget.map { !$0.admits(size, beside: used) } ?? false
-            guard overCount || overBudget else { break }
-            victims.append(candidate)
-            count -= 1
-            used -= node.loaded[candidate]?.vramBytes ?? 0
+        func fits(_ count: Int, _ used: Int64) -> Bool {
+            count < node.maxLoadedModels && (budget?.admits(size, beside: used) ?? true)
         }
-        return victims
+        func bytes(_ model: ModelName) -> Int64 { node.loaded[model]?.vramBytes ?? 0 }
+        var victims: [ModelName] = []
+        for candidate in order where !fits(count, used) {
+            victims.append(candidate.model)
+            count -= 1
+            used -= bytes(candidate.model)
+        }
+        guard fits(count, used) else { return victims }
+        let dearestFirst = order.filter { victims.contains($0.model) }.sorted { $0.busy != $1.busy ? $0.busy : $0.cost > $1.cost }
+        let unneeded = VictimPruning.unneeded(dearestFirst.map(\.model), count: count, used: used, bytes: bytes, fits: fits)
+        return victims.filter { !unneeded.contains($0) }
     }
 
     /// The models Ollama would unload to make room for `size` bytes: idle ones first, least

@@ -49,6 +49,27 @@ import Testing
         #expect(victims == [name("small")])
     }
 
+    /// Victims are taken cheapest first, but under Ollama's rule one larger victim can be enough: the
+    /// cheap one taken before it stays when the load fits beside it.
+    @Test func aVictimTheLoadStillFitsBesideStays() {
+        let pulled: [String: Int64] = ["small": 2, "middle": 5, "keeper": 3, "big": 7]
+        let demand: [ModelName: CapacityPlanner.Demand] = [
+            name("big"): .init(rate: 2, serviceSeconds: 3), name("small"): .init(rate: 0.001, serviceSeconds: 3),
+            name("middle"): .init(rate: 0.01, serviceSeconds: 3), name("keeper"): .init(rate: 0.5, serviceSeconds: 3),
+        ]
+        // 16 GB holding 10: the 7 GB load needs at most 7.25 beside it. Unloading the small model
+        // (the cheapest) leaves 8, so the middle one must go too; then the small one fits again (5).
+        let nodes = [
+            node(0, pulled: pulled, loaded: ["small", "middle", "keeper"], vramGB: 16),
+            node(1, pulled: pulled, loaded: ["big"], vramGB: 16, maxLoaded: 1),
+        ]
+        let moves = CapacityPlanner.plan(nodes: nodes, demand: demand, now: 1000)
+        #expect(moves.map(\.model) == [name("big")])
+        #expect(moves.map(\.evicting) == [[name("middle")]])
+        let victims = CostModel().cheapestVictims(for: name("big"), on: nodes[0], now: 1000) { demand[$0]?.rate ?? 0 }
+        #expect(victims == [name("middle")])
+    }
+
     /// A node whose `cluster.json` claims more VRAM than it has (12 GB on 6.4): Ollama unloads a model
     /// to make room, TensorWall plans the node below what did not fit from then on, and says why. On
     /// the node actor with the reports fed in order: over HTTP the probe's timing against the load
