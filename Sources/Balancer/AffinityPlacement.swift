@@ -33,6 +33,49 @@ public enum AffinityPlacement {
         using random: inout some RandomNumberGenerator
     ) -> Result<CostModel.Estimate, PlacementFailure> {
         let tier: [NodeSnapshot]
+        let estimates: [CostModel.Estimate]
+        switch candidateEstimates(
+            model, among: nodes, excluding: excluding, now: now, costModel: costModel, demand: demand, queuedAhead: queuedAhead)
+        {
+        case .failure(let failure): return .failure(failure)
+        case .success(let found): (tier, estimates) = found
+        }
+        let best = estimates.map(\.seconds).min()!
+        if let conversationNode, let previous = estimates.first(where: { $0.nodeIndex == conversationNode }),
+            previous.claim == .warmSlot || previous.claim == .joinLoad,
+            previous.startsNow, previous.seconds <= best + conversationAllowanceSeconds
+        {
+            return .success(previous)
+        }
+        var near = estimates.filter { $0.seconds <= best + max(toleranceSeconds, best * 0.1) }
+        // A cold load also costs the node its VRAM and the models it evicts: in a near-tie, never start one
+        // when a warm slot or a load already under way is about as quick.
+        if near.contains(where: { !$0.isColdLoad }) { near.removeAll { $0.isColdLoad } }
+        let weights = near.map { estimate in tier.first { $0.index == estimate.nodeIndex }!.weight }
+        return .success(near[pickWeighted(weights, using: &random)])
+    }
+
+    /// The choice that gives this request its first token soonest, whatever it costs the models it
+    /// unloads: for a request that would otherwise be refused. `choose` ranks by what a choice costs
+    /// everyone, so its pick may wait behind busy models while another node could make room at once.
+    public static func soonest(
+        _ model: ModelName, among nodes: [NodeSnapshot], excluding: Set<Int> = [], now: Double, costModel: CostModel = CostModel(),
+        demand: (ModelName) -> Double = { _ in 0 }, queuedAhead: Int = 0
+    ) -> CostModel.Estimate? {
+        guard
+            case .success(let found) = candidateEstimates(
+                model, among: nodes, excluding: excluding, now: now, costModel: costModel, demand: demand, queuedAhead: queuedAhead)
+        else { return nil }
+        return found.estimates.min { a, b in a.waitSeconds != b.waitSeconds ? a.waitSeconds < b.waitSeconds : a.seconds < b.seconds }
+    }
+
+    /// The tier's nodes and what each predicts for the request, less the cold loads placement never
+    /// starts (see below); a failure when there is no candidate.
+    static func candidateEstimates(
+        _ model: ModelName, among nodes: [NodeSnapshot], excluding: Set<Int>, now: Double, costModel: CostModel,
+        demand: (ModelName) -> Double, queuedAhead: Int
+    ) -> Result<(tier: [NodeSnapshot], estimates: [CostModel.Estimate]), PlacementFailure> {
+        let tier: [NodeSnapshot]
         switch candidateTier(model, among: nodes, excluding: excluding) {
         case .failure(let failure): return .failure(failure)
         case .success(let nodes): tier = nodes
@@ -56,19 +99,7 @@ public enum AffinityPlacement {
             }
             if estimates.isEmpty { return .failure(.noHealthyNode) }
         }
-        let best = estimates.map(\.seconds).min()!
-        if let conversationNode, let previous = estimates.first(where: { $0.nodeIndex == conversationNode }),
-            previous.claim == .warmSlot || previous.claim == .joinLoad,
-            previous.startsNow, previous.seconds <= best + conversationAllowanceSeconds
-        {
-            return .success(previous)
-        }
-        var near = estimates.filter { $0.seconds <= best + max(toleranceSeconds, best * 0.1) }
-        // A cold load also costs the node its VRAM and the models it evicts: in a near-tie, never start one
-        // when a warm slot or a load already under way is about as quick.
-        if near.contains(where: { !$0.isColdLoad }) { near.removeAll { $0.isColdLoad } }
-        let weights = near.map { estimate in tier.first { $0.index == estimate.nodeIndex }!.weight }
-        return .success(near[pickWeighted(weights, using: &random)])
+        return .success((tier, estimates))
     }
 
     /// How long a request waits for a warm slot of `model` once every slot is busy: the requests

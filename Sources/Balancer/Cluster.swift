@@ -298,10 +298,28 @@ public final class Cluster: Sendable {
             let now = clock()
             // The head of the queue has nobody ahead; a new arrival has the whole queue ahead of it.
             let ahead = ticket == nil ? queues.count(model) : 0
-            let estimate: CostModel.Estimate
+            var estimate: CostModel.Estimate
             switch choose(model, snapshots, excluding: excluding, conversationNode: conversationNode, now: now, queuedAhead: ahead) {
             case .failure(let failure): return .failure(failure)
             case .success(let chosen): estimate = chosen
+            }
+            // Placement ranks by what a choice costs everyone, the models it unloads included; a refusal
+            // must be about this request's own wait. When the pick would refuse it, the node that can
+            // start it soonest takes it if that is in time: at a cold start, a request whose model had
+            // just been unloaded was refused (predicted 27 s behind busy models) while another node
+            // could have unloaded an idle model and started its load at once.
+            // Shed only on a measured service time: a guess must not turn requests away.
+            let measured = snapshots.contains { $0.serviceSeconds[model] != nil }
+            let shedAbove = maxWait * Self.shedShareOfMaxWait
+            func expectedWait(_ estimate: CostModel.Estimate) -> Double {
+                predictedWait(estimate, model: model, snapshots: snapshots, excluding: excluding, queuedAhead: ahead, now: now)
+                    * waitCalibration.withLock { $0.factor(model) }
+            }
+            if ticket == nil, !estimate.startsNow, measured, expectedWait(estimate) > shedAbove,
+                let sooner = soonest(model, snapshots, excluding: excluding, now: now, queuedAhead: ahead),
+                expectedWait(sooner) <= shedAbove
+            {
+                estimate = sooner
             }
             // A new arrival does not overtake the queue for a warm slot that freed up; new capacity
             // (a cold load, or a load under way with room) is another matter.
@@ -332,12 +350,7 @@ public final class Cluster: Sendable {
                 continue
             }
             if ticket == nil {
-                // Shed only on a measured service time: a guess must not turn requests away.
-                let measured = snapshots.contains { $0.serviceSeconds[model] != nil }
-                let predicted =
-                    predictedWait(estimate, model: model, snapshots: snapshots, excluding: excluding, queuedAhead: ahead, now: now)
-                    * waitCalibration.withLock { $0.factor(model) }
-                let shedAbove = maxWait * Self.shedShareOfMaxWait
+                let predicted = expectedWait(estimate)
                 if measured && predicted > shedAbove {
                     // Waiting would take longer than anyone should be made to wait: say so now, with when to come back.
                     return .failure(
@@ -395,19 +408,33 @@ public final class Cluster: Sendable {
     private func choose(
         _ model: ModelName, _ snapshots: [NodeSnapshot], excluding: Set<Int>, conversationNode: Int?, now: Double, queuedAhead: Int
     ) -> Result<CostModel.Estimate, PlacementFailure> {
-        // Placement weighs the demand of loaded models only (what a load would evict): read those under
-        // the lock rather than copying the tracker, whose arrival lists a concurrent request would
-        // then have to copy whole before recording.
-        let rates = demand.withLock { tracker in
+        let rates = loadedModelRates(snapshots, now: now)
+        var local = FastRandom(seed: random.withLock { $0.next() })
+        return AffinityPlacement.choose(
+            model, among: snapshots, excluding: excluding, conversationNode: conversationNode, now: now, costModel: costModel,
+            demand: { rates[$0] ?? 0 }, queuedAhead: queuedAhead, using: &local)
+    }
+
+    /// The choice that starts the request soonest (see `AffinityPlacement.soonest`).
+    private func soonest(_ model: ModelName, _ snapshots: [NodeSnapshot], excluding: Set<Int>, now: Double, queuedAhead: Int)
+        -> CostModel.Estimate?
+    {
+        let rates = loadedModelRates(snapshots, now: now)
+        return AffinityPlacement.soonest(
+            model, among: snapshots, excluding: excluding, now: now, costModel: costModel, demand: { rates[$0] ?? 0 },
+            queuedAhead: queuedAhead)
+    }
+
+    /// Placement weighs the demand of loaded models only (what a load would evict): read those under
+    /// the lock rather than copying the tracker, whose arrival lists a concurrent request would then
+    /// have to copy whole before recording.
+    private func loadedModelRates(_ snapshots: [NodeSnapshot], now: Double) -> [ModelName: Double] {
+        demand.withLock { tracker in
             var rates: [ModelName: Double] = [:]
             for snapshot in snapshots {
                 for model in snapshot.loaded.keys where rates[model] == nil { rates[model] = tracker.rate(model, now: now) }
             }
             return rates
         }
-        var local = FastRandom(seed: random.withLock { $0.next() })
-        return AffinityPlacement.choose(
-            model, among: snapshots, excluding: excluding, conversationNode: conversationNode, now: now, costModel: costModel,
-            demand: { rates[$0] ?? 0 }, queuedAhead: queuedAhead, using: &local)
     }
 }

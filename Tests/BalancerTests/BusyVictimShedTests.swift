@@ -94,4 +94,50 @@ import Testing
         #expect(lease.evicting.sorted() == [busy, idle].sorted())
         await lease.release(RequestOutcome(succeeded: true))
     }
+
+    /// Placement ranks by what a choice costs everyone. When its pick would refuse the request (a load
+    /// behind a busy model's queue), a node that can start it at once, by unloading an idle model
+    /// whose reload will cost others, takes it instead.
+    @Test func aRequestPlacementWouldRefuseTakesTheNodeThatCanStartItAtOnce() async throws {
+        let keeper = ModelName("mistral")!
+        var nodeA = ClusterConfig.NodeConfig(name: "a", url: NodeURL("http://a:1")!, maxParallel: 1)
+        nodeA.maxLoadedModels = 1
+        var nodeB = ClusterConfig.NodeConfig(name: "b", url: NodeURL("http://b:1")!, maxParallel: 1)
+        nodeB.maxLoadedModels = 1
+        let cluster = Cluster(
+            nodes: [nodeA, nodeB], queue: ClusterConfig.QueueSettings(maxLength: 32, maxWaitMs: 30_000), random: SeededGenerator(state: 1))
+        func pulled(_ sizes: [ModelName: Int64]) -> [PulledModel] {
+            sizes.map { PulledModel(name: $0.key, displayName: $0.key.description, sizeBytes: $0.value * gigabyte, digest: "d") }
+        }
+        for (node, models) in zip(cluster.nodes, [pulled([busy: 2, absent: 2]), pulled([keeper: 5, absent: 2])]) {
+            await node.apply(
+                ProbeReport(pulled: models, loaded: []), outcome: ProbeOutcome(at: 0, succeeded: true, latencyMs: 1, error: nil), now: 0)
+            await node.setHealth(.healthy)
+        }
+        cluster.markFirstProbeRoundComplete()
+        // Every model answers once (3 s); then node a holds llama3.2 and node b holds mistral, just loaded and asked for.
+        let onA: Set<NodeID> = [nodeB.id]
+        await (try cluster.acquire(.init(model: absent, excluding: onA)).get()).release(RequestOutcome(succeeded: true, serviceSeconds: 3))
+        await (try cluster.acquire(.init(model: busy)).get()).release(RequestOutcome(succeeded: true, serviceSeconds: 3))
+        await (try cluster.acquire(.init(model: keeper)).get()).release(RequestOutcome(succeeded: true, serviceSeconds: 3))
+        let holding = try await cluster.acquire(.init(model: busy)).get()
+        var waiters: [Task<Void, any Error>] = []
+        for number in 0..<7 {
+            waiters.append(
+                Task {
+                    let lease = try await cluster.acquire(.init(model: busy)).get()
+                    await lease.release(RequestOutcome(succeeded: true))
+                })
+            await waitUntil { cluster.queuedRequests(busy) == number + 1 }
+        }
+        // On node a qwen2.5 scores 12 s (its 3 s load behind llama3.2's request, counted three times)
+        // but waits 33 s with llama3.2's queue; on node b it scores 15 s (the load and 12 s for
+        // reloading mistral later) and waits 3 s.
+        let lease = try await cluster.acquire(.init(model: absent)).get()
+        #expect(lease.nodeConfig.name == "b")
+        #expect(lease.evicting == [keeper])
+        await lease.release(RequestOutcome(succeeded: true))
+        await holding.release(RequestOutcome(succeeded: true))
+        for waiter in waiters { try await waiter.value }
+    }
 }
