@@ -120,7 +120,7 @@ public enum CapacityPlanner {
         return perRequest * requests + withoutCopy
     }
 
-    /// How many models that want a copy but get no direct move are weighed for relocations each round.
+    /// How many models that want a copy but get no cheap direct move are weighed for relocations each round.
     static let relocationsWeighedPerRound = 4
 
     public static func plan(
@@ -134,7 +134,7 @@ public enum CapacityPlanner {
             func consider(_ move: Move, score: Double, forModel model: ModelName, reserving: Int? = nil) {
                 if best == nil || score > best!.score { best = (move, score, model, reserving) }
             }
-            // Models that want a copy no direct move gives them, with what a copy would save.
+            // Models that want a copy no cheap direct move gives them, with what a copy would save.
             var stuck: [(model: ModelName, gain: Double)] = []
             for model in demand.keys.sorted() {
                 let wanted = demand[model]!
@@ -152,17 +152,21 @@ public enum CapacityPlanner {
                 let gain = layout.cost(model, copies: current) - layout.cost(model, copies: current + 1)
                 let averagesWantCopy = current < target && gain > settings.minimumNetGainSeconds
                 guard averagesWantCopy || queueWantsFreeRoom else { continue }
-                var direct = false
+                var cheapDirect = false
                 for node in holders where layout.takesPlannedLoad(node) && !layout.hosts(model, on: node.index) {
                     if let move = layout.directMove(model, gain: gain, on: node, mayEvict: averagesWantCopy) {
                         consider(move.move, score: move.score, forModel: model)
-                        direct = true
+                        if gain - move.score < settings.minimumNetGainSeconds { cheapDirect = true }
                     }
                 }
-                if averagesWantCopy && !direct { stuck.append((model, gain)) }
+                // A direct move that takes a copy still needed is weighed against moving a model away first.
+                if averagesWantCopy && !cheapDirect { stuck.append((model, gain)) }
             }
-            // Relocations only for the models no direct move serves, the few with most to gain: each
-            // weighs every other node for every model it could move, too much to do for all on a large farm.
+            // Relocations only for the models no direct move serves cheaply, the few with most to gain:
+            // each weighs every other node for every model it could move, too much to do for all on a
+            // large farm. A direct move that takes a copy still needed competes with them by score: after
+            // a shift, codellama's third copy took gemma2:9b's second where moving qwen2.5's only copy
+            // aside cost one load, and gemma2:9b queued on one copy for a minute.
             for entry in stuck.sorted(by: { $0.gain > $1.gain }).prefix(Self.relocationsWeighedPerRound) {
                 for node in layout.holders(entry.model) where layout.takesPlannedLoad(node) && !layout.hosts(entry.model, on: node.index) {
                     if let chain = layout.relocation(makingRoomFor: entry.model, gain: entry.gain, on: node) {

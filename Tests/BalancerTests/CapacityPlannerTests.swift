@@ -330,6 +330,29 @@ import Testing
     }
 }
 
+/// A direct move that cuts into a copy still needed is weighed against moving a model aside first.
+@Suite struct RelocationBeforeACostlyDirectMoveTests {
+    @Test func aLastCopyMovesAsideRatherThanTheHotModelTakingABusyModelsSecondCopy() {
+        // Node 0 holds "busy" (one of two copies, each kept busy) and "rare" (its only copy), and may
+        // hold two models. The hot model fits there in place of either. Taking "busy" leaves it one copy
+        // at 90 % utilisation; moving "rare" to node 1 in place of a model nobody asks for costs a load.
+        let sizes: [String: Int64] = ["hot": 70, "busy": 50, "rare": 40, "unasked": 30]
+        let rates: [String: Double] = ["hot": 3, "busy": 0.6, "rare": 0.05]
+        let nodes = [
+            node(0, pulled: sizes, loaded: ["busy", "rare"], vramGB: 160, maxLoaded: 2, loadRate: 0.15),
+            node(1, pulled: sizes.filter { $0.key != "hot" }, loaded: ["busy", "unasked"], vramGB: 160, maxLoaded: 2, loadRate: 0.15),
+            node(2, pulled: ["hot": 70], loaded: ["hot"], vramGB: 160, maxLoaded: 1, loadRate: 0.15),
+        ]
+        let demand = Dictionary(
+            uniqueKeysWithValues: rates.map { (ModelName($0.key)!, CapacityPlanner.Demand(rate: $0.value, serviceSeconds: 3)) })
+        let moves = CapacityPlanner.plan(nodes: nodes, demand: demand, now: 1000)
+        #expect(moves.first?.model == ModelName("rare")!)
+        #expect(moves.first?.nodeIndex == 1)
+        #expect(moves.first?.evicting == [ModelName("unasked")!])
+        #expect(!moves.contains { $0.evicting.contains(ModelName("busy")!) })
+    }
+}
+
 /// The two halves of a relocation are weighed apart; they must not each take a copy of the same model.
 @Suite struct RelocationSharedVictimTests {
     @Test func aRelocationNeverTakesBothCopiesOfAModel() {
