@@ -82,6 +82,31 @@ import Testing
         #expect(moves.contains { $0.nodeIndex == 2 } == (moves.count == 3))
     }
 
+    @Test func aModelsOnlyWarmCopyStaysWhileItsOtherCopiesLoad() {
+        // codellama is warm on node 0 and loading on nodes 1 and 2: three copies where its demand
+        // wants two. gemma2 queues on one copy and fits on node 0 only in codellama's place.
+        let sizes: [String: Int64] = ["codellama": 7, "gemma2": 5]
+        let loading = ["codellama": LoadInProgress(startedAt: 995, predictedSeconds: 13)]
+        let nodes = [
+            node(0, pulled: sizes, loaded: ["codellama"], vramGB: 16, maxLoaded: 1),
+            node(1, pulled: sizes, loading: loading, vramGB: 16, maxLoaded: 1),
+            node(2, pulled: sizes, loading: loading, vramGB: 16, maxLoaded: 1),
+            node(3, pulled: sizes, loaded: ["gemma2"], vramGB: 16, maxLoaded: 1),
+        ]
+        let demand: [ModelName: CapacityPlanner.Demand] = [
+            ModelName("codellama")!: .init(rate: 0.5, serviceSeconds: 1.3), ModelName("gemma2")!: .init(rate: 1.5, serviceSeconds: 1.3),
+        ]
+        #expect(CapacityPlanner.wantedCopies(ModelName("codellama")!, demand[ModelName("codellama")!]!, holders: 4, slotsPerCopy: 2) == 2)
+        #expect(CapacityPlanner.plan(nodes: nodes, demand: demand, now: 1000).isEmpty)
+        // Once the loads are done, the third copy is a spare like any other.
+        let loaded = [
+            nodes[0], node(1, pulled: sizes, loaded: ["codellama"], vramGB: 16, maxLoaded: 1),
+            node(2, pulled: sizes, loaded: ["codellama"], vramGB: 16, maxLoaded: 1), nodes[3],
+        ]
+        let moves = CapacityPlanner.plan(nodes: loaded, demand: demand, now: 1010)
+        #expect(moves.contains { $0.model == ModelName("gemma2")! && $0.evicting == [ModelName("codellama")!] })
+    }
+
     @Test func aLightLoadEvictsNothing() {
         let nodes = [
             node(0, pulled: pulled, loaded: ["llama3.2"], vramGB: 16, maxLoaded: 1),
