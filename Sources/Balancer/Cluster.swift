@@ -303,11 +303,6 @@ public final class Cluster: Sendable {
             case .failure(let failure): return .failure(failure)
             case .success(let chosen): estimate = chosen
             }
-            // Placement ranks by what a choice costs everyone, the models it unloads included; a refusal
-            // must be about this request's own wait. When the pick would refuse it, the node that can
-            // start it soonest takes it if that is in time: at a cold start, a request whose model had
-            // just been unloaded was refused (predicted 27 s behind busy models) while another node
-            // could have unloaded an idle model and started its load at once.
             // Shed only on a measured service time: a guess must not turn requests away.
             let measured = snapshots.contains { $0.serviceSeconds[model] != nil }
             let shedAbove = maxWait * Self.shedShareOfMaxWait
@@ -315,6 +310,11 @@ public final class Cluster: Sendable {
                 predictedWait(estimate, model: model, snapshots: snapshots, excluding: excluding, queuedAhead: ahead, now: now)
                     * waitCalibration.withLock { $0.factor(model) }
             }
+            // Placement ranks by what a choice costs everyone, the models it unloads included; a refusal
+            // must be about this request's own wait. When the pick would refuse it, the node that can
+            // start it soonest takes it if that is in time: at a cold start, a request whose model had
+            // just been unloaded was refused (predicted 27 s behind busy models) while another node
+            // could have unloaded an idle model and started its load at once.
             if ticket == nil, !estimate.startsNow, measured, expectedWait(estimate) > shedAbove,
                 let sooner = soonest(model, snapshots, excluding: excluding, now: now, queuedAhead: ahead),
                 expectedWait(sooner) <= shedAbove
