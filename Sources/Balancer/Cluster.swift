@@ -33,7 +33,7 @@ public final class Cluster: Sendable {
     /// divided by it, waits the cluster plans (farm seconds) multiplied by it before sleeping.
     public let timeScale: Double
     private let membership: Mutex<Membership>
-    private let random: Mutex<any RandomNumberGenerator & Sendable>
+    let random: Mutex<any RandomNumberGenerator & Sendable>
     let clock: @Sendable () -> Double
     private let firstProbe = FirstProbeGate()
     let queues = WaitQueues()
@@ -370,71 +370,6 @@ public final class Cluster: Sendable {
                 queuedAt = clock()
                 predictedAtQueueing = predicted
             }
-        }
-    }
-
-    /// How long a request that must wait is expected to: the best estimate, except that a cold load
-    /// which cannot start yet (only busy models could make room for it) is a hope, not a plan; the
-    /// wait for a warm slot behind the model's queue is what the request can count on then.
-    private func predictedWait(
-        _ estimate: CostModel.Estimate, model: ModelName, snapshots: [NodeSnapshot], excluding: Set<Int>, queuedAhead: Int, now: Double
-    ) -> Double {
-        guard estimate.isColdLoad, case .success(let tier) = AffinityPlacement.candidateTier(model, among: snapshots, excluding: excluding)
-        else { return estimate.waitSeconds }
-        let measured = snapshots.compactMap { $0.serviceSeconds[model] }
-        let service = measured.isEmpty ? costModel.defaultServiceSeconds : measured.reduce(0, +) / Double(measured.count)
-        let warm = AffinityPlacement.queueWaitSeconds(model, tier: tier, queuedAhead: queuedAhead, service: service, now: now)
-        if warm.isFinite { return max(estimate.waitSeconds, warm) }
-        guard !estimate.startsNow else { return estimate.waitSeconds }
-        return estimate.waitSeconds + victimsBacklogSeconds(for: model, on: snapshots[estimate.nodeIndex], snapshots: snapshots, now: now)
-    }
-
-    /// With no copy warm or loading, a request's load waits for the busy models it must unload, and
-    /// TensorWall keeps sending those models their queued requests: none is idle before its own
-    /// queue here has drained. At 300 % load the planner unloaded the only copy of qwen2.5, and its
-    /// requests queued for such a load, predicted at 19 s against busy models with dozens queued,
-    /// until the 30 s limit answered them 503.
-    private func victimsBacklogSeconds(for model: ModelName, on node: NodeSnapshot, snapshots: [NodeSnapshot], now: Double) -> Double {
-        let victims = costModel.cheapestVictims(for: model, on: node, now: now, demand: { _ in 0 })
-        return victims.filter { node.inFlight($0) > 0 }.map { victim in
-            let slots = snapshots.filter { $0.isLoaded(victim) }.reduce(0) { $0 + $1.maxParallel }
-            let service = node.serviceSeconds[victim] ?? costModel.defaultServiceSeconds
-            return Double(queues.count(victim)) * service / Double(max(1, slots))
-        }.max() ?? 0
-    }
-
-    /// One affinity decision; its tie-breaks draw from a generator seeded by the shared one, so the
-    /// lock is held for one draw rather than for the whole decision.
-    private func choose(
-        _ model: ModelName, _ snapshots: [NodeSnapshot], excluding: Set<Int>, conversationNode: Int?, now: Double, queuedAhead: Int
-    ) -> Result<CostModel.Estimate, PlacementFailure> {
-        let rates = loadedModelRates(snapshots, now: now)
-        var local = FastRandom(seed: random.withLock { $0.next() })
-        return AffinityPlacement.choose(
-            model, among: snapshots, excluding: excluding, conversationNode: conversationNode, now: now, costModel: costModel,
-            demand: { rates[$0] ?? 0 }, queuedAhead: queuedAhead, using: &local)
-    }
-
-    /// The choice that starts the request soonest (see `AffinityPlacement.soonest`).
-    private func soonest(_ model: ModelName, _ snapshots: [NodeSnapshot], excluding: Set<Int>, now: Double, queuedAhead: Int)
-        -> CostModel.Estimate?
-    {
-        let rates = loadedModelRates(snapshots, now: now)
-        return AffinityPlacement.soonest(
-            model, among: snapshots, excluding: excluding, now: now, costModel: costModel, demand: { rates[$0] ?? 0 },
-            queuedAhead: queuedAhead)
-    }
-
-    /// Placement weighs the demand of loaded models only (what a load would evict): read those under
-    /// the lock rather than copying the tracker, whose arrival lists a concurrent request would then
-    /// have to copy whole before recording.
-    private func loadedModelRates(_ snapshots: [NodeSnapshot], now: Double) -> [ModelName: Double] {
-        demand.withLock { tracker in
-            var rates: [ModelName: Double] = [:]
-            for snapshot in snapshots {
-                for model in snapshot.loaded.keys where rates[model] == nil { rates[model] = tracker.rate(model, now: now) }
-            }
-            return rates
         }
     }
 }
