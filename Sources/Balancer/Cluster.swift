@@ -303,23 +303,27 @@ public final class Cluster: Sendable {
             case .failure(let failure): return .failure(failure)
             case .success(let chosen): estimate = chosen
             }
-            // Shed only on a measured service time: a guess must not turn requests away.
-            let measured = snapshots.contains { $0.serviceSeconds[model] != nil }
             let shedAbove = maxWait * Self.shedShareOfMaxWait
+            // Shed only on a measured service time: a guess must not turn requests away. Worked out only
+            // for a request that would wait: one that starts at once pays for none of this.
+            func serviceMeasured() -> Bool { snapshots.contains { $0.serviceSeconds[model] != nil } }
             func expectedWait(_ estimate: CostModel.Estimate) -> Double {
                 predictedWait(estimate, model: model, snapshots: snapshots, excluding: excluding, queuedAhead: ahead, now: now)
                     * waitCalibration.withLock { $0.factor(model) }
             }
+            // The chosen estimate's expected wait, once worked out.
+            var predicted: Double?
             // Placement ranks by what a choice costs everyone, the models it unloads included; a refusal
             // must be about this request's own wait. When the pick would refuse it, the node that can
             // start it soonest takes it if that is in time: at a cold start, a request whose model had
             // just been unloaded was refused (predicted 27 s behind busy models) while another node
             // could have unloaded an idle model and started its load at once.
-            if ticket == nil, !estimate.startsNow, measured, expectedWait(estimate) > shedAbove,
-                let sooner = soonest(model, snapshots, excluding: excluding, now: now, queuedAhead: ahead),
-                expectedWait(sooner) <= shedAbove
-            {
-                estimate = sooner
+            if ticket == nil, !estimate.startsNow, serviceMeasured() {
+                predicted = expectedWait(estimate)
+                if predicted! > shedAbove, let sooner = soonest(model, snapshots, excluding: excluding, now: now, queuedAhead: ahead) {
+                    let soonerWait = expectedWait(sooner)
+                    if soonerWait <= shedAbove { (estimate, predicted) = (sooner, soonerWait) }
+                }
             }
             // A new arrival does not overtake the queue for a warm slot that freed up; new capacity
             // (a cold load, or a load under way with room) is another matter.
@@ -350,7 +354,8 @@ public final class Cluster: Sendable {
                 continue
             }
             if ticket == nil {
-                let predicted = expectedWait(estimate)
+                let measured = predicted != nil || serviceMeasured()
+                let predicted = predicted ?? expectedWait(estimate)
                 if measured && predicted > shedAbove {
                     // Waiting would take longer than anyone should be made to wait: say so now, with when to come back.
                     return .failure(
