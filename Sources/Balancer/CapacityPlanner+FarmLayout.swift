@@ -33,6 +33,8 @@ extension CapacityPlanner {
             var wantedCopies: Int
             /// Waiting over the horizon with 0, 1, 2, … copies, up to one per holder and one more.
             var costs: [Double]
+            /// The same at the demand's cautious rate, when it is lower.
+            var cautiousCosts: [Double]?
         }
 
         init(nodes: [NodeSnapshot], demand: [ModelName: Demand], now: Double, costModel: CostModel, settings: Settings) {
@@ -60,7 +62,16 @@ extension CapacityPlanner {
                 }
                 let wantedCopies = CapacityPlanner.wantedCopies(
                     model, wanted, holders: holders.count, slotsPerCopy: slots, settings: settings)
-                facts[model] = ModelFacts(slots: slots, loadSeconds: loadSeconds, wantedCopies: wantedCopies, costs: costs)
+                var cautiousCosts: [Double]?
+                if let cautious = wanted.cautiousRate, cautious < wanted.rate {
+                    var calmer = wanted
+                    calmer.rate = cautious
+                    cautiousCosts = (0...(holders.count + 1)).map {
+                        waitingCost(copies: $0, slotsPerCopy: slots, demand: calmer, loadSeconds: loadSeconds, settings: settings)
+                    }
+                }
+                facts[model] = ModelFacts(
+                    slots: slots, loadSeconds: loadSeconds, wantedCopies: wantedCopies, costs: costs, cautiousCosts: cautiousCosts)
             }
         }
 
@@ -85,6 +96,15 @@ extension CapacityPlanner {
             return waitingCost(copies: count, slotsPerCopy: known.slots, demand: wanted, loadSeconds: known.loadSeconds, settings: settings)
         }
 
+        /// Waiting one more copy saves, at the demand's cautious rate: what a move that takes copies
+        /// other models need is weighed on.
+        func cautiousGain(_ model: ModelName, copies count: Int) -> Double {
+            guard let cautious = facts[model]?.cautiousCosts, count >= 0, count + 1 < cautious.count else {
+                return cost(model, copies: count) - cost(model, copies: count + 1)
+            }
+            return cautious[count] - cautious[count + 1]
+        }
+
         mutating func apply(_ move: Move) {
             copies[move.model, default: 0] += 1
             resident[move.nodeIndex, default: []].insert(move.model)
@@ -98,8 +118,12 @@ extension CapacityPlanner {
 
         /// Loading `model` on `node`, after unloading the idle models whose loss costs least, when
         /// that saves clearly more waiting than it causes; with the move's score among the others.
-        func directMove(_ model: ModelName, gain: Double, on node: NodeSnapshot, mayEvict: Bool) -> (move: Move, score: Double)? {
+        /// A move that unloads something is weighed on `cautiousGain` (see `Demand.cautiousRate`).
+        func directMove(_ model: ModelName, gain: Double, cautiousGain: Double? = nil, on node: NodeSnapshot, mayEvict: Bool)
+            -> (move: Move, score: Double)?
+        {
             guard let victims = victims(for: model, on: node) else { return nil }
+            let gain = victims.models.isEmpty ? gain : min(gain, cautiousGain ?? gain)
             let net = gain - victims.cost
             if !victims.models.isEmpty {
                 // Unloading the only copy of a model still asked for starts a chain of reloads: only

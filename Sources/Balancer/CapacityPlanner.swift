@@ -57,11 +57,16 @@ public enum CapacityPlanner {
         public var serviceSeconds: Double
         /// Requests waiting in TensorWall's queue for the model right now.
         public var queued: Int
+        /// The rate with what chance could explain of a fresh rise taken off
+        /// (`ArrivalHistory.cautiousRate`); nil when it is `rate`. A move that takes a copy another
+        /// model needs is weighed on it, so a burst read as a new level does not unload a hot model.
+        public var cautiousRate: Double?
 
-        public init(rate: Double, serviceSeconds: Double, queued: Int = 0) {
+        public init(rate: Double, serviceSeconds: Double, queued: Int = 0, cautiousRate: Double? = nil) {
             self.rate = rate
             self.serviceSeconds = serviceSeconds
             self.queued = queued
+            self.cautiousRate = cautiousRate
         }
 
         public var offeredLoad: Double { rate * serviceSeconds }
@@ -150,17 +155,18 @@ public enum CapacityPlanner {
                 let queueWantsFreeRoom =
                     wanted.queued > 0 && wanted.queued >= warmSlots && current < holders.count && !queueCopyPlanned.contains(model)
                 let gain = layout.cost(model, copies: current) - layout.cost(model, copies: current + 1)
+                let cautiousGain = layout.cautiousGain(model, copies: current)
                 let averagesWantCopy = current < target && gain > settings.minimumNetGainSeconds
                 guard averagesWantCopy || queueWantsFreeRoom else { continue }
                 var cheapDirect = false
                 for node in holders where layout.takesPlannedLoad(node) && !layout.hosts(model, on: node.index) {
-                    if let move = layout.directMove(model, gain: gain, on: node, mayEvict: averagesWantCopy) {
+                    if let move = layout.directMove(model, gain: gain, cautiousGain: cautiousGain, on: node, mayEvict: averagesWantCopy) {
                         consider(move.move, score: move.score, forModel: model)
                         if gain - move.score < settings.minimumNetGainSeconds { cheapDirect = true }
                     }
                 }
                 // A direct move that takes a copy still needed is weighed against moving a model away first.
-                if averagesWantCopy && !cheapDirect { stuck.append((model, gain)) }
+                if averagesWantCopy && !cheapDirect { stuck.append((model, cautiousGain)) }
             }
             // Relocations only for the models no direct move serves cheaply, the few with most to gain:
             // each weighs every other node for every model it could move, too much to do for all on a

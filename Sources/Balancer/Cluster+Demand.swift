@@ -16,7 +16,12 @@ extension Cluster {
     /// times busier than its neighbours on a fast farm, and the planner gave it copies they needed.
     public func demandSummary(_ snapshots: [NodeSnapshot]) -> [ModelName: CapacityPlanner.Demand] {
         let now = clock()
-        let rates = demand.withLock { $0.rates(now: now) }
+        let (rates, cautious) = demand.withLock { tracker -> ([ModelName: Double], [ModelName: Double]) in
+            let rates = tracker.rates(now: now)
+            var cautious: [ModelName: Double] = [:]
+            for model in rates.keys { cautious[model] = tracker.cautiousRate(model, now: now) }
+            return (rates, cautious)
+        }
         let queued = queues.counts()
         let hints = serviceHints.withLock { $0 }
         let farmMedian = Self.median(snapshots.flatMap { $0.serviceSeconds.values })
@@ -25,7 +30,9 @@ extension Cluster {
             let measured = snapshots.compactMap { $0.serviceSeconds[model] }
             let hint = hints[model] ?? farmMedian ?? costModel.defaultServiceSeconds
             let service = measured.isEmpty ? hint : measured.reduce(0, +) / Double(measured.count)
-            summary[model] = CapacityPlanner.Demand(rate: rates[model] ?? 0, serviceSeconds: service, queued: queued[model] ?? 0)
+            let rate = rates[model] ?? 0
+            let calmer = cautious[model].flatMap { $0 < rate ? $0 : nil }
+            summary[model] = CapacityPlanner.Demand(rate: rate, serviceSeconds: service, queued: queued[model] ?? 0, cautiousRate: calmer)
         }
         return summary
     }

@@ -432,3 +432,25 @@ import Testing
         }
     }
 }
+
+/// A burst read as a new level must not unload a copy that a steadily hot model needs.
+@Suite struct CautiousRateTests {
+    @Test func aBurstDoesNotTakeAHotModelsCopy() {
+        // Four nodes that hold one model each: "hot" (2.2/s) on three, "burst" on one. At face value
+        // "burst" reads 1.8/s, past what one copy serves; its cautious reading is 1.0/s.
+        let sizes: [String: Int64] = ["hot": 40, "burst": 40]
+        let nodes = [["hot"], ["hot"], ["hot"], ["burst"]].enumerated().map { index, models in
+            node(index, pulled: sizes, loaded: models, vramGB: 160, maxLoaded: 1, loadRate: 0.15)
+        }
+        func plan(cautious: Double?) -> [CapacityPlanner.Move] {
+            let demand: [ModelName: CapacityPlanner.Demand] = [
+                ModelName("hot")!: .init(rate: 2.2, serviceSeconds: 1.3),
+                ModelName("burst")!: .init(rate: 1.8, serviceSeconds: 1.3, cautiousRate: cautious),
+            ]
+            return CapacityPlanner.plan(nodes: nodes, demand: demand, now: 1000)
+        }
+        #expect(plan(cautious: 1.0).isEmpty)
+        // A rise that has held for half a minute has no cautious reading below it, and the copy moves.
+        #expect(plan(cautious: nil).first?.evicting == [ModelName("hot")!])
+    }
+}

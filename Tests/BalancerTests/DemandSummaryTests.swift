@@ -1,3 +1,4 @@
+import Synchronization
 import Testing
 
 @testable import Balancer
@@ -29,6 +30,30 @@ import Testing
         await (try cluster.acquire(.init(model: hot)).get()).release(RequestOutcome(succeeded: false))
         let farm = [node(0, service: ["llama3.2": 2.5, "phi3": 1.0, "gemma2": 1.1])]
         #expect(cluster.demandSummary(farm)[hot]?.serviceSeconds == 2.5)
+    }
+
+    /// A burst after a steady stream reaches the planner twice: at face value, and read with
+    /// caution, which a move that takes another model's copy is weighed on.
+    @Test func aBurstReachesThePlannerWithItsCautiousReading() async throws {
+        let now = Mutex(0.0)
+        let config = ClusterConfig.NodeConfig(name: "a", url: NodeURL("http://a:1")!, maxParallel: 2)
+        let cluster = Cluster(nodes: [config], random: SeededGenerator(state: 1), clock: { now.withLock { $0 } })
+        let pulled = PulledModel(name: hot, displayName: "llama3.2", sizeBytes: 2 * gigabyte, digest: "d")
+        await cluster.nodes[0].apply(
+            ProbeReport(pulled: [pulled], loaded: []), outcome: ProbeOutcome(at: 0, succeeded: true, latencyMs: 1, error: nil), now: 0)
+        await cluster.nodes[0].setHealth(.healthy)
+        cluster.markFirstProbeRoundComplete()
+        func ask(at moment: Double) async throws {
+            now.withLock { $0 = moment }
+            await (try cluster.acquire(.init(model: hot)).get()).release(RequestOutcome(succeeded: true, serviceSeconds: 1))
+        }
+        for index in 0..<90 { try await ask(at: Double(index) * 300 / 90) }  // 0.3/s
+        for index in 0..<17 { try await ask(at: 300 + Double(index) * 10 / 17) }  // 17 in 10 s
+        now.withLock { $0 = 310 }
+        let demand = try #require(cluster.demandSummary(await cluster.snapshots())[hot])
+        #expect(demand.rate > 1.5)
+        let cautious = try #require(demand.cautiousRate)
+        #expect(cautious > 0.3 && cautious < 1.2)
     }
 
     @Test func withNothingMeasuredTheCostModelsDefaultStands() async throws {

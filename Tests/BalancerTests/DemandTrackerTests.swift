@@ -85,6 +85,26 @@ import Testing
         }
     }
 
+    @Test func aBurstIsReadWithCautionUntilItLasts() {
+        // A model asked for 0.3/s gets 17 requests in 10 s: 1.8/s at face value, past what one copy
+        // serves (1.5/s at 1.3 s a request). After a shift the planner unloaded a copy of the hottest
+        // model for such a burst, and the model settled at 0.7/s.
+        var tracker = DemandTracker()
+        _ = Self.readings(&tracker, model, rate: 0.3, from: 0, to: 300, seed: 7)
+        for index in 0..<17 { tracker.record(model, now: 300 + Double(index) * 10 / 17) }
+        _ = tracker.rates(now: 310)
+        #expect(tracker.rate(model, now: 310) > 1.5)
+        let cautious = tracker.cautiousRate(model, now: 310)
+        #expect(cautious > 0.3 && cautious < 1.2, "\(cautious)")
+        // The same pace held for 35 s is a level, and both readings say so.
+        var held = DemandTracker()
+        _ = Self.readings(&held, model, rate: 0.3, from: 0, to: 300, seed: 7)
+        for index in 0..<60 { held.record(model, now: 300 + Double(index) * 35 / 60) }
+        _ = held.rates(now: 335)
+        #expect(abs(held.cautiousRate(model, now: 335) - held.rate(model, now: 335)) < 1e-9)
+        #expect(held.rate(model, now: 335) > 1.4)
+    }
+
     @Test func theRateAfterAStepIsCountedSinceTheStepNotSmoothedFromItsFirstReading() {
         // A step is found on its first few arrivals, so the first reading of the new level is rough
         // (1.4/s for a model gone from 0.2 to 2.1/s). Averages restarted from that reading kept it
