@@ -436,19 +436,14 @@ import Testing
 /// Under Ollama's 80 % rule, `gemma2:9b` fits beside `codellama:13b` only if it loads before the
 /// small model that shares the node; the small model then fits back.
 @Suite struct ComebackVictimTests {
-    // Sizes in tenths of a GB (the fixtures count whole units) on nodes of 16 GB, 3 models each.
-    static let sizes: [String: Int64] = [
-        "llama3.2": 20, "phi3": 22, "gemma2:2b": 26, "mistral": 41, "llama3.1": 47, "qwen2.5": 47, "gemma2:9b": 54, "codellama": 74,
-    ]
+    // The benchmark's models (`RelocationTests.sizes`), as read 120 s after a shift.
     static let rates: [String: Double] = [
         "codellama": 2.5, "gemma2:2b": 0.21, "gemma2:9b": 1.13, "llama3.1": 0.41, "llama3.2": 0.25, "mistral": 0.415, "phi3": 0.205,
         "qwen2.5": 0.75,
     ]
 
     func farm(_ layout: [[String]], loadedAt: [Int: [String: Double]] = [:]) -> [NodeSnapshot] {
-        layout.enumerated().map { index, models in
-            node(index, pulled: Self.sizes, loaded: models, vramGB: 160, maxLoaded: 3, loadRate: 0.15, loadedAt: loadedAt[index] ?? [:])
-        }
+        RelocationTests().farm(layout, loadedAt: loadedAt)
     }
 
     var demand: [ModelName: CapacityPlanner.Demand] {
