@@ -315,6 +315,8 @@ extension CapacityPlanner {
                     takesYoungCopy: taken.contains { $0.young })
             }
             let plain = gather(candidates)
+            // With no last copy among the candidates the second order is the first: gather once.
+            guard candidates.contains(where: { $0.last }) else { return plain }
             // The same with last copies ranked by what they cost if they come back: a small one taken
             // with a spare copy can make room where the spare alone does not, and cheaper than a busy copy.
             let comingBack = candidates.sorted { a, b in
