@@ -96,16 +96,12 @@ struct ArrivalHistory: Sendable {
     /// The rate since the last step, counted like a step's rate (one arrival more than seen), while
     /// the step is less than `seconds` old; nil otherwise. Every arrival since the step is kept, so
     /// this is the best reading of a level that has held since: unlike an average, it does not
-    /// remember how rough the first reading was.
-    func rateSinceStep(now: Double, within seconds: Double) -> Double? {
+    /// remember how rough the first reading was. With it, the same read with caution (`cautiousRate`).
+    func rateSinceStep(now: Double, within seconds: Double) -> (rate: Double, cautious: Double)? {
         guard let steppedAt, now - steppedAt < seconds, now > completeSince else { return nil }
-        return Double(count(since: completeSince) + 1) / (now - completeSince)
-    }
-
-    /// `rateSinceStep`, read with caution (see `cautiousRate`).
-    func cautiousRateSinceStep(now: Double, within seconds: Double) -> Double? {
-        guard let steppedAt, now - steppedAt < seconds, now > completeSince else { return nil }
-        return Self.cautiousRate(count(since: completeSince) + 1, over: now - completeSince, from: levelBeforeStep)
+        let count = count(since: completeSince) + 1
+        let elapsed = now - completeSince
+        return (Double(count) / elapsed, Self.cautiousRate(count, over: elapsed, from: levelBeforeStep))
     }
 
     /// Arrivals at or after `moment` (up to now).

@@ -119,11 +119,9 @@ extension CapacityPlanner {
         /// Loading `model` on `node`, after unloading the idle models whose loss costs least, when
         /// that saves clearly more waiting than it causes; with the move's score among the others.
         /// A move that unloads something is weighed on `cautiousGain` (see `Demand.cautiousRate`).
-        func directMove(_ model: ModelName, gain: Double, cautiousGain: Double? = nil, on node: NodeSnapshot, mayEvict: Bool)
-            -> (move: Move, score: Double)?
-        {
+        func directMove(_ model: ModelName, gain: Double, on node: NodeSnapshot, mayEvict: Bool) -> (move: Move, score: Double)? {
             guard let victims = victims(for: model, on: node) else { return nil }
-            let gain = victims.models.isEmpty ? gain : min(gain, cautiousGain ?? gain)
+            let gain = victims.models.isEmpty ? gain : min(gain, cautiousGain(model, copies: copies[model] ?? 0))
             let net = gain - victims.cost
             if !victims.models.isEmpty {
                 // Unloading the only copy of a model still asked for starts a chain of reloads: only

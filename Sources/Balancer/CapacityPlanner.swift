@@ -155,18 +155,17 @@ public enum CapacityPlanner {
                 let queueWantsFreeRoom =
                     wanted.queued > 0 && wanted.queued >= warmSlots && current < holders.count && !queueCopyPlanned.contains(model)
                 let gain = layout.cost(model, copies: current) - layout.cost(model, copies: current + 1)
-                let cautiousGain = layout.cautiousGain(model, copies: current)
                 let averagesWantCopy = current < target && gain > settings.minimumNetGainSeconds
                 guard averagesWantCopy || queueWantsFreeRoom else { continue }
                 var cheapDirect = false
                 for node in holders where layout.takesPlannedLoad(node) && !layout.hosts(model, on: node.index) {
-                    if let move = layout.directMove(model, gain: gain, cautiousGain: cautiousGain, on: node, mayEvict: averagesWantCopy) {
+                    if let move = layout.directMove(model, gain: gain, on: node, mayEvict: averagesWantCopy) {
                         consider(move.move, score: move.score, forModel: model)
                         if gain - move.score < settings.minimumNetGainSeconds { cheapDirect = true }
                     }
                 }
                 // A direct move that takes a copy still needed is weighed against moving a model away first.
-                if averagesWantCopy && !cheapDirect { stuck.append((model, cautiousGain)) }
+                if averagesWantCopy && !cheapDirect { stuck.append((model, layout.cautiousGain(model, copies: current))) }
             }
             // Relocations only for the models no direct move serves cheaply, the few with most to gain:
             // each weighs every other node for every model it could move, too much to do for all on a

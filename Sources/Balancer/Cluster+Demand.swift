@@ -16,12 +16,7 @@ extension Cluster {
     /// times busier than its neighbours on a fast farm, and the planner gave it copies they needed.
     public func demandSummary(_ snapshots: [NodeSnapshot]) -> [ModelName: CapacityPlanner.Demand] {
         let now = clock()
-        let (rates, cautious) = demand.withLock { tracker -> ([ModelName: Double], [ModelName: Double]) in
-            let rates = tracker.rates(now: now)
-            var cautious: [ModelName: Double] = [:]
-            for model in rates.keys { cautious[model] = tracker.cautiousRate(model, now: now) }
-            return (rates, cautious)
-        }
+        let rates = demand.withLock { $0.ratesWithCaution(now: now) }
         let queued = queues.counts()
         let hints = serviceHints.withLock { $0 }
         let farmMedian = Self.median(snapshots.flatMap { $0.serviceSeconds.values })
@@ -30,8 +25,8 @@ extension Cluster {
             let measured = snapshots.compactMap { $0.serviceSeconds[model] }
             let hint = hints[model] ?? farmMedian ?? costModel.defaultServiceSeconds
             let service = measured.isEmpty ? hint : measured.reduce(0, +) / Double(measured.count)
-            let rate = rates[model] ?? 0
-            let calmer = cautious[model].flatMap { $0 < rate ? $0 : nil }
+            let rate = rates[model]?.rate ?? 0
+            let calmer = rates[model].flatMap { $0.cautious < rate ? $0.cautious : nil }
             summary[model] = CapacityPlanner.Demand(rate: rate, serviceSeconds: service, queued: queued[model] ?? 0, cautiousRate: calmer)
         }
         return summary

@@ -64,22 +64,20 @@ struct DemandTracker: Sendable {
         averages[model] = countedSinceStep(model, now: now) ?? stored
     }
 
-    func rate(_ model: ModelName, now: Double) -> Double {
-        guard startedAt != nil else { return 0 }
-        if let step = arrivals[model]?.step(now: now) { return step.rate }
-        if let counted = arrivals[model]?.rateSinceStep(now: now, within: Self.countedAfterStepSeconds) { return counted }
-        let current = reading(model, now: now)
-        return current.changed ? current.fast : current.slow
-    }
+    func rate(_ model: ModelName, now: Double) -> Double { readings(model, now: now).rate }
 
     /// `rate`, with a fresh rise read with caution (`ArrivalHistory.cautiousRate`): what the planner
-    /// weighs a move that takes a copy another model needs on. Call after `rates(now:)`, which
-    /// records the steps found.
-    func cautiousRate(_ model: ModelName, now: Double) -> Double {
-        guard startedAt != nil else { return 0 }
-        if let step = arrivals[model]?.step(now: now) { return step.cautiousRate }
-        if let counted = arrivals[model]?.cautiousRateSinceStep(now: now, within: Self.countedAfterStepSeconds) { return counted }
-        return rate(model, now: now)
+    /// weighs a move that takes a copy another model needs on.
+    func cautiousRate(_ model: ModelName, now: Double) -> Double { readings(model, now: now).cautious }
+
+    /// Both readings of a model's rate, from one look at its arrivals.
+    private func readings(_ model: ModelName, now: Double) -> (rate: Double, cautious: Double) {
+        guard startedAt != nil else { return (0, 0) }
+        if let step = arrivals[model]?.step(now: now) { return (step.rate, step.cautiousRate) }
+        if let counted = arrivals[model]?.rateSinceStep(now: now, within: Self.countedAfterStepSeconds) { return counted }
+        let current = reading(model, now: now)
+        let averaged = current.changed ? current.fast : current.slow
+        return (averaged, averaged)
     }
 
     /// After a step, the rate is counted from the arrivals since it for this long (and both
@@ -94,7 +92,7 @@ struct DemandTracker: Sendable {
     /// reading that found it (restarted from that reading, they read 1.6/s for minutes after a
     /// model went to 2.1/s).
     private func countedSinceStep(_ model: ModelName, now: Double) -> Averages? {
-        guard let counted = arrivals[model]?.rateSinceStep(now: now, within: Self.countedAfterStepSeconds) else { return nil }
+        guard let counted = arrivals[model]?.rateSinceStep(now: now, within: Self.countedAfterStepSeconds)?.rate else { return nil }
         return Averages(
             fast: counted * warmth(Self.fastTimeConstantSeconds, now), slow: counted * warmth(Self.slowTimeConstantSeconds, now), at: now)
     }
@@ -153,16 +151,19 @@ struct DemandTracker: Sendable {
     /// Every model's rate now; models whose rate has decayed to almost nothing are left out. Steps
     /// found since a model's last request (it fell quiet) are kept, as a request would keep them:
     /// once the quiet outlasts the window, the averages must not bring back the old level.
-    mutating func rates(now: Double) -> [ModelName: Double] {
+    mutating func rates(now: Double) -> [ModelName: Double] { ratesWithCaution(now: now).mapValues(\.rate) }
+
+    /// `rates`, each with its cautious reading (see `cautiousRate`).
+    mutating func ratesWithCaution(now: Double) -> [ModelName: (rate: Double, cautious: Double)] {
         for model in Array(arrivals.keys) {
             guard let step = arrivals[model]?.step(now: now), averages[model] != nil else { continue }
             arrivals[model]?.restart(after: step)
             if let counted = countedSinceStep(model, now: now) { averages[model] = counted }
         }
-        var result: [ModelName: Double] = [:]
+        var result: [ModelName: (rate: Double, cautious: Double)] = [:]
         for model in averages.keys {
-            let value = rate(model, now: now)
-            if value > 1e-4 { result[model] = value }
+            let value = readings(model, now: now)
+            if value.rate > 1e-4 { result[model] = value }
         }
         return result
     }
