@@ -4,11 +4,12 @@ public enum PlacementFailure: Error, Equatable, Sendable {
     case modelNotFound
     /// Nodes have the model but none of them is healthy right now.
     case noHealthyNode
-    /// Every candidate is saturated and the wait queue for the model is full.
-    case queueFull(retryAfterSeconds: Int)
+    /// Every candidate is saturated and the wait queue for the model is full. `basis` is nil for a
+    /// hedge turned away (nobody is refused: the first attempt goes on).
+    case queueFull(retryAfterSeconds: Int, basis: RefusalBasis?)
     /// The predicted wait for a slot is longer than the queue's maximum wait: refused at once
     /// rather than left to wait in vain. `retryAfterSeconds` is when the wait should be bearable again.
-    case overloaded(predictedWaitSeconds: Int, retryAfterSeconds: Int)
+    case overloaded(predictedWaitSeconds: Int, retryAfterSeconds: Int, basis: RefusalBasis)
     /// The request waited in the queue longer than allowed.
     case queueTimeout
 }

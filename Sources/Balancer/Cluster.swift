@@ -39,7 +39,7 @@ public final class Cluster: Sendable {
     let queues = WaitQueues()
     let demand = Mutex(DemandTracker())
     /// How queued requests' real waits compared with what was predicted when they queued.
-    private let waitCalibration = Mutex(WaitCalibration())
+    let waitCalibration = Mutex(WaitCalibration())
     /// Service times from a saved state, used until a node measures its own.
     let serviceHints = Mutex<[ModelName: Double]>([:])
     private let conversations = Mutex(ConversationMap(capacity: 100_000))
@@ -259,7 +259,7 @@ public final class Cluster: Sendable {
     /// often as not, after making its client wait the whole time (at 300 % load on the placement
     /// benchmark, 20 of 343 refusals were 503s after 30 s in the queue). So a request is refused at
     /// once when its predicted wait is over this share of the maximum.
-    static let shedShareOfMaxWait = 0.8
+    public static let shedShareOfMaxWait = 0.8
 
     /// The `affinity` strategy with TensorWall's queue: a request takes the node predicted to give
     /// it a first token soonest. The predicted wait for a warm slot counts the requests already
@@ -336,7 +336,9 @@ public final class Cluster: Sendable {
             {
                 return .success(lease)
             }
-            if request.isHedge && !(estimate.startsNow && estimate.claim == .warmSlot) { return .failure(.queueFull(retryAfterSeconds: 1)) }
+            if request.isHedge && !(estimate.startsNow && estimate.claim == .warmSlot) {
+                return .failure(.queueFull(retryAfterSeconds: 1, basis: nil))
+            }
             if estimate.startsNow && !overtakes {
                 if await nodes[estimate.nodeIndex].tryAcquire(model, claim: estimate.claim, now: clock(), evicting: estimate.evicting) {
                     var lease = Lease(
@@ -361,7 +363,10 @@ public final class Cluster: Sendable {
                     return .failure(
                         .overloaded(
                             predictedWaitSeconds: Int(predicted.rounded(.up)),
-                            retryAfterSeconds: max(1, Int((predicted - shedAbove).rounded(.up)))))
+                            retryAfterSeconds: max(1, Int((predicted - shedAbove).rounded(.up))),
+                            basis: refusalBasis(
+                                estimate, model: model, snapshots: snapshots, excluding: excluding, queuedAhead: ahead,
+                                predictedWait: predicted)))
                 }
                 guard let joined = queues.enqueue(model, maxLength: queueSettings.maxLength) else {
                     // This tier's queue is full: a lower tier may still start at once.
@@ -369,7 +374,9 @@ public final class Cluster: Sendable {
                     excludingIDs.formUnion(tier.map(\.id))
                     let stillOpen = excluding.union(tier.map(\.index))
                     if case .success = AffinityPlacement.candidateTier(model, among: snapshots, excluding: stillOpen) { continue }
-                    return .failure(.queueFull(retryAfterSeconds: max(1, Int(estimate.waitSeconds.rounded(.up)))))
+                    let basis = refusalBasis(
+                        estimate, model: model, snapshots: snapshots, excluding: excluding, queuedAhead: ahead, predictedWait: predicted)
+                    return .failure(.queueFull(retryAfterSeconds: max(1, Int(estimate.waitSeconds.rounded(.up))), basis: basis))
                 }
                 ticket = joined
                 queuedAt = clock()

@@ -71,6 +71,8 @@ final class Gateway: Sendable {
     let timeScale: Double
     /// Requests also sent to a second node because the first one's first byte was overdue.
     let hedgesStarted = Atomic<Int>(0)
+    /// Why the farm turned requests away, logged at most once per model every few seconds.
+    let refusals = RefusalLog()
     let usageLog: UsageLog?
 
     /// The runtime a request uses from its first step to its last: taken once when it arrives, so

@@ -40,11 +40,18 @@ import Testing
         let attempt = Task { await cluster.acquire(.init(model: absent)) }
         if refused {
             let result = await attempt.value
-            guard case .failure(.overloaded(let predicted, let retryAfter)) = result else {
+            guard case .failure(.overloaded(let predicted, let retryAfter, let basis)) = result else {
                 Issue.record("expected an overloaded refusal, got \(result)")
                 return
             }
             #expect(predicted > 24 && retryAfter >= 1)
+            // What the operator's log is told: no copy of qwen2.5 anywhere, only a load behind the busy model.
+            #expect(basis.warmSlots == 0 && basis.queuedAhead == 0 && basis.copiesLoading == 0)
+            guard case .coldLoad = basis.start else {
+                Issue.record("expected a cold load as the soonest start, got \(basis.start)")
+                return
+            }
+            #expect(basis.predictedWaitSeconds > 24)
         } else {
             await waitUntil { cluster.queuedRequests(absent) == 1 }
             #expect(cluster.queuedRequests(absent) == 1)  // an idle queue behind the busy model: worth waiting for

@@ -55,11 +55,12 @@ import Testing
         let waiting = Task { await cluster.acquire(.init(model: model)) }
         await waitUntil { cluster.queuedRequests(model) == 1 }
         let refused = await cluster.acquire(.init(model: model))
-        guard case .failure(.queueFull(let retryAfter)) = refused else {
-            Issue.record("expected queueFull, got \(refused)")
+        guard case .failure(.queueFull(let retryAfter, let basis?)) = refused else {
+            Issue.record("expected queueFull with its basis, got \(refused)")
             return
         }
         #expect(retryAfter >= 1)
+        #expect(basis.queuedAhead == 1 && basis.warmSlots == 1 && basis.start == .warmSlot)
         await first.release(RequestOutcome(succeeded: true))
         _ = try await waiting.value.get()
     }
@@ -85,7 +86,14 @@ import Testing
         await (try cluster.acquire(.init(model: model)).get()).release(RequestOutcome(succeeded: true, serviceSeconds: answerSeconds))
         let first = try await cluster.acquire(.init(model: model)).get()
         let refused = await cluster.acquire(.init(model: model))
-        #expect(refused.failureValue == .overloaded(predictedWaitSeconds: Int(answerSeconds), retryAfterSeconds: retryAfter))
+        guard case .failure(.overloaded(let predicted, let after, let basis)) = refused else {
+            Issue.record("expected an overloaded refusal, got \(refused)")
+            return
+        }
+        #expect(predicted == Int(answerSeconds) && after == retryAfter)
+        // The basis the log is given: nobody queued ahead, one warm slot, busy for the whole answer.
+        #expect(basis.queuedAhead == 0 && basis.warmSlots == 1 && basis.start == .warmSlot)
+        #expect(abs(basis.predictedWaitSeconds - answerSeconds) < 0.5)
         #expect(cluster.queuedRequests(model) == 0)
         await first.release(RequestOutcome(succeeded: true))
     }

@@ -100,7 +100,8 @@ import Testing
 
     @Test func aRequestPredictedToWaitPastMaxWaitIsRefusedAtOnceWithRetryAfter() async throws {
         // Answers take 16 ms (8 tokens at 0.5 tokens/s, time scaled by 1/1000); the queue allows 5 ms.
-        let farm = try await TestFarm.start([.init(preload: ["llama3.2"], maxParallel: 1, tokensPerSecond: 0.5)]) {
+        let logs = LogCapture()
+        let farm = try await TestFarm.start([.init(preload: ["llama3.2"], maxParallel: 1, tokensPerSecond: 0.5)], logs: logs) {
             $0.queue = .init(maxLength: 4, maxWaitMs: 5)
         }
         try await farm.waitUntilAllHealthy()
@@ -117,6 +118,12 @@ import Testing
         #expect(native.status == 429)
         #expect(native.body["error"]?.stringValue?.contains("overloaded") == true)
         #expect(farm.gateway.cluster.queuedRequests(ModelName("llama3.2")!) == 0)  // refused, not queued
+        // The operator's log says why, once for the two refusals: nobody queued, the one slot busy.
+        let refusalLines = logs.text.split(separator: "\n").filter { $0.contains("farm turned away a request for llama3.2:latest") }
+        #expect(refusalLines.count == 1)
+        #expect(refusalLines.first?.contains("warning") == true)
+        #expect(refusalLines.first?.contains("429 overloaded") == true)
+        #expect(refusalLines.first?.contains("0 queued ahead for 1 warm slot; soonest start a warm slot on") == true)
         farm.nodes[0].holdStreams(false)
         while try await events.next() != nil {}
     }

@@ -99,6 +99,10 @@ extension Gateway {
             case .success(let acquired):
                 lease = acquired
             case .failure(let failure):
+                let maxWait = Double(config.queue.maxWaitMs) / 1000
+                if let line = refusals.line(for: failure, model: call.model, maxWaitSeconds: maxWait, now: Cluster.monotonicSeconds()) {
+                    logger.warning(line)
+                }
                 // After a failed attempt, "no other node" is best told by that attempt's own error;
                 // a queue that is full or too slow says more than it.
                 guard let lastFailure, failure == .noHealthyNode || failure == .modelNotFound else {
@@ -179,11 +183,11 @@ extension Gateway {
             let seconds = max(1, (config.health.intervalMs + 999) / 1000)
             return APIError(
                 status: 503, "no healthy node can serve model '\(model)' right now", code: "model_unavailable", retryAfter: seconds)
-        case .queueFull(let retryAfter):
+        case .queueFull(let retryAfter, _):
             return APIError(
                 status: 429, "every node that serves model '\(model)' is busy and its wait queue is full; retry later",
                 code: "queue_full", retryAfter: retryAfter)
-        case .overloaded(let predicted, let retryAfter):
+        case .overloaded(let predicted, let retryAfter, _):
             return APIError(
                 status: 429,
                 "model '\(model)' is overloaded: a request would wait about \(predicted) s for a slot, more than the \(config.queue.maxWaitMs / 1000) s limit; retry later",

@@ -1,0 +1,61 @@
+import Foundation
+
+/// What a refusal was predicted from. An operator reading "429 overloaded" in a log needs to tell a
+/// model short of copies (a long queue on few warm slots) from a farm with no room to load it (a cold
+/// load behind busy models), and by the time anyone looks the queue has moved on. So the refusal
+/// carries the numbers it was decided on, and the gateway logs them.
+public struct RefusalBasis: Sendable, Equatable, CustomStringConvertible {
+    /// How the soonest start the farm offered would have begun.
+    public enum Start: Sendable, Equatable {
+        case warmSlot
+        case joiningLoad
+        case coldLoad(predictedLoadSeconds: Double, unloading: [ModelName])
+    }
+
+    /// Requests already waiting in TensorWall's queue for the model, ahead of this one.
+    public var queuedAhead: Int
+    /// Parallel slots of the model's warm copies on the nodes that were asked.
+    public var warmSlots: Int
+    /// Copies of the model loading on those nodes.
+    public var copiesLoading: Int
+    /// The node of the soonest start, and how it would have begun.
+    public var node: String
+    public var start: Start
+    /// The wait the request was predicted, in seconds, after calibration.
+    public var predictedWaitSeconds: Double
+    /// Measured waits over predicted ones for the model (`WaitCalibration`); 1 when not yet learned.
+    public var calibration: Double
+
+    public init(
+        queuedAhead: Int, warmSlots: Int, copiesLoading: Int, node: String, start: Start, predictedWaitSeconds: Double,
+        calibration: Double = 1
+    ) {
+        self.queuedAhead = queuedAhead
+        self.warmSlots = warmSlots
+        self.copiesLoading = copiesLoading
+        self.node = node
+        self.start = start
+        self.predictedWaitSeconds = predictedWaitSeconds
+        self.calibration = calibration
+    }
+
+    public var description: String {
+        var parts = ["\(queuedAhead) queued ahead for \(warmSlots) warm slot\(warmSlots == 1 ? "" : "s")"]
+        if copiesLoading > 0 { parts[0] += " (\(copiesLoading) cop\(copiesLoading == 1 ? "y" : "ies") loading)" }
+        let wait = String(format: "%.1f", predictedWaitSeconds)
+        switch start {
+        case .warmSlot:
+            parts.append("soonest start a warm slot on \(node) in about \(wait) s")
+        case .joiningLoad:
+            parts.append("soonest start the load under way on \(node), in about \(wait) s")
+        case .coldLoad(let load, let unloading):
+            let making = unloading.isEmpty ? "" : " after unloading \(unloading.map(\.canonical).joined(separator: ", "))"
+            parts.append(
+                "soonest start a cold load on \(node)\(making) (load about \(Int(load.rounded())) s), first token in about \(wait) s")
+        }
+        if abs(calibration - 1) >= 0.05 {
+            parts.append("predictions for this model run \(String(format: "%.2f", calibration))× the plain estimate")
+        }
+        return parts.joined(separator: "; ")
+    }
+}

@@ -1,0 +1,41 @@
+import Testing
+
+@testable import Balancer
+@testable import Proxy
+
+/// At overload the farm refuses hundreds of requests a second: the log gets one line per model per
+/// interval, with the numbers behind it and how many more were turned away meanwhile.
+@Suite struct RefusalLogTests {
+    let model = ModelName("codellama:13b")!
+    let basis = RefusalBasis(
+        queuedAhead: 18, warmSlots: 4, copiesLoading: 1, node: "gpu2",
+        start: .coldLoad(predictedLoadSeconds: 14.2, unloading: [ModelName("phi3:mini")!]), predictedWaitSeconds: 41.3, calibration: 1.4)
+
+    @Test func oneLinePerModelPerIntervalWithTheCountBetween() {
+        let log = RefusalLog()
+        let refusal = PlacementFailure.overloaded(predictedWaitSeconds: 42, retryAfterSeconds: 18, basis: basis)
+        let first = log.line(for: refusal, model: model, maxWaitSeconds: 30, now: 100)
+        #expect(
+            first
+                == "farm turned away a request for codellama:13b (429 overloaded, Retry-After 18: predicted wait 42 s, over the 24 s "
+                + "refusal point of the 30 s limit; 18 queued ahead for 4 warm slots (1 copy loading); soonest start a cold load on "
+                + "gpu2 after unloading phi3:mini (load about 14 s), first token in about 41.3 s; predictions for this model run "
+                + "1.40× the plain estimate)")
+        for second in 1...5 { #expect(log.line(for: refusal, model: model, maxWaitSeconds: 30, now: 100 + Double(second)) == nil) }
+        // Another model has its own interval.
+        #expect(log.line(for: refusal, model: ModelName("phi3:mini")!, maxWaitSeconds: 30, now: 102) != nil)
+        let later = log.line(for: .queueTimeout, model: model, maxWaitSeconds: 30, now: 110.5)
+        #expect(
+            later?.hasSuffix(
+                "503 queue_timeout: waited the whole 30 s limit in the queue, or its client left); 5 more turned away since the last line for this model"
+            ) == true)
+    }
+
+    @Test func failuresThatAreNotAboutLoadAreNotLoggedHere() {
+        let log = RefusalLog()
+        #expect(log.line(for: .modelNotFound, model: model, maxWaitSeconds: 30, now: 0) == nil)
+        #expect(log.line(for: .noHealthyNode, model: model, maxWaitSeconds: 30, now: 0) == nil)
+        #expect(log.line(for: .queueFull(retryAfterSeconds: 1, basis: nil), model: model, maxWaitSeconds: 30, now: 0) == nil)
+        #expect(log.line(for: .queueFull(retryAfterSeconds: 3, basis: basis), model: model, maxWaitSeconds: 30, now: 0) != nil)
+    }
+}
