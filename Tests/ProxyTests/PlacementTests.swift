@@ -28,6 +28,21 @@ import Testing
         #expect(farm.nodes.map { $0.requestCount("/api/chat") }.sorted() == [0, 2])
     }
 
+    @Test func statusShowsEachModelsDemandBesideWhereItIsWarm() async throws {
+        let farm = try await TestFarm.start([.init(preload: ["llama3.2"]), .init()])
+        try await farm.waitUntilAllHealthy()
+        for _ in 0..<4 { #expect(try await farm.chat().status == 200) }
+        let models = try await farm.json("GET", "/status").body["models"]?.arrayValue ?? []
+        #expect(models.compactMap { $0["name"]?.stringValue } == ["llama3.2:latest"])
+        let entry = models.first
+        #expect(entry?["warmOn"]?.arrayValue?.contains("node0") == true)
+        #expect((entry?["requestsPerSecond"]?.doubleValue ?? 0) > 0)
+        #expect((entry?["serviceSeconds"]?.doubleValue ?? 0) > 0)
+        #expect((entry?["copiesWanted"]?.intValue ?? 0) >= 1)
+        #expect(entry?["queued"] == 0)
+        #expect(entry?["loadingOn"]?.arrayValue != nil)
+    }
+
     /// With `TENSORWALL_TIME_SCALE` (simulated farms for benchmarks) Ollama's real durations are farm seconds too.
     @Test(arguments: [(1.0, 0.5), (0.5, 1.5)])
     func aColdLoadTeachesTheNodeItsLoadSpeed(timeScale: Double, expected: Double) async throws {

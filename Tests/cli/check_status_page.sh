@@ -27,6 +27,8 @@ timeline = dom.split('id="timeline"', 1)[1]
 cells = timeline.count('class="pt"')
 assert cells >= 6, "the residency timeline is empty"
 assert dom.count('class="vram"') == 3, "not every node shows its VRAM bar"
+models = dom.split('id="models"', 1)[1].split("</tbody>", 1)[0]
+assert models.count("<tr>") >= 2, f"the models table has {models.count('<tr>')} rows"
 print(f"status page: {len(charts)} charts with data, residency timeline with {cells} cells")
 PY
 if [ $# -ge 1 ]; then
