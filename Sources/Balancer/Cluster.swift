@@ -380,7 +380,12 @@ public final class Cluster: Sendable {
                 }
                 ticket = joined
                 queuedAt = clock()
-                predictedAtQueueing = predicted
+                // Only a wait for warm slots teaches the calibration. A wait behind a load is off by how
+                // the node's loads line up (Ollama runs them one at a time), and at a cold start that
+                // taught a factor of 2: a queue of 37 for four warm slots (12 s) then read as 24 s and
+                // was refused, while nobody in that minute waited over 18 s.
+                let waitsForWarmSlots = estimate.claim == .warmSlot && !snapshots.contains { $0.isLoading(model) }
+                predictedAtQueueing = waitsForWarmSlots ? predicted : nil
             }
         }
     }

@@ -98,6 +98,51 @@ import Testing
         await first.release(RequestOutcome(succeeded: true))
     }
 
+    /// A wait behind a load is off by how the node's loads line up, not by how slots free: at a cold
+    /// start such waits taught a factor of 2, and a queue for warm slots was then refused at twice
+    /// its real wait. Only a wait for warm slots teaches the calibration. B waits a minute either way;
+    /// C then asks while B holds the one slot: 1 s for a warm slot, under the 4 s refusal point.
+    @Test(arguments: [(loadingWhenQueued: true, refused: false), (false, true)])
+    func onlyAWaitForWarmSlotsCalibratesPredictions(loadingWhenQueued: Bool, refused: Bool) async throws {
+        let now = Mutex(0.0)
+        let config = ClusterConfig.NodeConfig(name: "a", url: NodeURL("http://a:1")!, maxParallel: 1)
+        let cluster = Cluster(
+            nodes: [config], queue: ClusterConfig.QueueSettings(maxLength: 8, maxWaitMs: 5_000), random: SeededGenerator(state: 1),
+            clock: { now.withLock { $0 } })
+        let pulled = PulledModel(name: model, displayName: "llama3.2", sizeBytes: 2 * gigabyte, digest: "d")
+        let loaded = LoadedModel(name: model, sizeBytes: 2 * gigabyte, vramBytes: 2 * gigabyte, expiresAt: nil)
+        await cluster.nodes[0].apply(
+            ProbeReport(pulled: [pulled], loaded: loadingWhenQueued ? [] : [loaded]),
+            outcome: ProbeOutcome(at: 0, succeeded: true, latencyMs: 1, error: nil), now: 0)
+        await cluster.nodes[0].setHealth(.healthy)
+        cluster.markFirstProbeRoundComplete()
+        if !loadingWhenQueued {  // the service time is measured (1 s), as the cold load measures it below
+            await (try cluster.acquire(.init(model: model)).get()).release(RequestOutcome(succeeded: true, serviceSeconds: 1))
+        }
+        let first = try await cluster.acquire(.init(model: model)).get()
+        #expect(await cluster.nodes[0].snapshot(index: 0).isLoading(model) == loadingWhenQueued)
+        let second = Task { try await cluster.acquire(.init(model: model)).get() }
+        await waitUntil { cluster.queuedRequests(model) == 1 }
+        now.withLock { $0 = 60 }
+        await first.release(RequestOutcome(succeeded: true, serviceSeconds: 1))
+        let holding = try await second.value
+        let third = Task { await cluster.acquire(.init(model: model)) }
+        if refused {
+            let result = await third.value
+            guard case .failure(.overloaded(_, _, let basis)) = result else {
+                Issue.record("expected the calibrated prediction to refuse, got \(result)")
+                return
+            }
+            #expect(basis.calibration > 4)
+            await holding.release(RequestOutcome(succeeded: true))
+        } else {
+            await waitUntil { cluster.queuedRequests(model) == 1 }
+            #expect(cluster.queuedRequests(model) == 1)  // queued for the slot, not refused
+            await holding.release(RequestOutcome(succeeded: true))
+            await (try third.value.get()).release(RequestOutcome(succeeded: true))
+        }
+    }
+
     @Test func aCancelledWaiterLeavesTheQueue() async throws {
         let cluster = await makeCluster()
         let first = try await cluster.acquire(.init(model: model)).get()
