@@ -40,6 +40,15 @@ import Testing
         #expect(llama.split(separator: " ", omittingEmptySubsequences: true).map(String.init)[2] == "3")  // the held stream counts when it ends
         #expect(lines.contains { $0.hasPrefix("missing-model ") })
         #expect(lines[1].contains("time to first token (last"))
+        // Each model's demand beside its copies, as /status's models[] has them (the planner may add a
+        // copy between the two reads, so the counts are checked for shape, the rest for value).
+        #expect(status["models"]?.arrayValue?.compactMap { $0["name"]?.stringValue } == ["llama3.2:latest"])
+        let demandLine = try #require(lines.first { $0.hasPrefix("llama3.2:latest ") })
+        let demandCells = demandLine.split(separator: " ", omittingEmptySubsequences: true).map(String.init)
+        #expect((Double(demandCells[1]) ?? 0) > 0, "\(demandLine)")  // requests per second
+        #expect((Int(demandCells[4]) ?? 0) >= 1, "\(demandLine)")  // copies, warm or loading
+        #expect(demandCells[5].hasPrefix("(") && (Int(demandCells[5].dropFirst().dropLast()) ?? 0) >= 1, "\(demandLine)")  // wanted
+        #expect(demandCells[6].contains("node0"), "\(demandLine)")  // warm on
         farm.nodes[0].holdStreams(false)
         while try await held.next() != nil {}
     }

@@ -79,7 +79,10 @@ struct StatusReport {
         let wanted = CapacityPlanner.wantedCopies(nodes: snapshots, demand: demand, settings: cluster.plannerSettings)
         // What the planner reads per model, beside where the model is warm: a model on fewer nodes than
         // it wants is short of room, not overlooked.
-        let models: [JSONValue] = demand.keys.sorted().map { model in
+        // Only models some node has: a client naming a model nobody serves (a typo, a probe) is
+        // answered 404 and is no part of what the farm holds.
+        let served = demand.keys.filter { model in snapshots.contains { $0.hasPulled(model) } }
+        let models: [JSONValue] = served.sorted().map { model in
             let entry = demand[model]!
             let healthyNodes = snapshots.filter { $0.health == .healthy }
             return [

@@ -3,8 +3,9 @@ import Foundation
 import WireFormats
 
 /// `tensorwall top`'s screen: the farm as `/status` reports it — nodes, the models loaded on each
-/// with their requests in flight, loads under way, queues, and time to first token over the
-/// recent requests — laid out for a terminal in plain text (ANSI colour only for health).
+/// with their requests in flight, loads under way, queues, each model's demand against its copies,
+/// and time to first token over the recent requests — laid out for a terminal in plain text (ANSI
+/// colour only for health).
 struct StatusView {
     var colour = true
 
@@ -64,9 +65,32 @@ struct StatusView {
             ]
             lines.append(Self.row(cells, widths: Self.modelWidths))
         }
+        lines.append("")
+        lines.append(contentsOf: demandRows(status["models"]?.arrayValue ?? []))
         return lines.joined(separator: "\n") + "\n"
     }
 
+    /// What the planner reads per model and the copies it has against those it wants: a model warm on
+    /// fewer nodes than it wants is short of room, not overlooked.
+    private func demandRows(_ models: [JSONValue]) -> [String] {
+        var rows = [Self.row(["DEMAND", "REQ/S", "ANSWER", "COPIES (wanted)", "WARM ON", "LOADING ON"], widths: Self.demandWidths)]
+        for model in models {
+            let warm = (model["warmOn"]?.arrayValue ?? []).compactMap(\.stringValue)
+            let loading = (model["loadingOn"]?.arrayValue ?? []).compactMap(\.stringValue)
+            let rate = model["requestsPerSecond"]?.doubleValue ?? 0
+            let answer = model["serviceSeconds"]?.doubleValue ?? 0
+            rows.append(
+                Self.row(
+                    [
+                        model["name"]?.stringValue ?? "?", String(format: "%.3f", rate), String(format: "%.2f s", answer),
+                        "\(warm.count + loading.count) (\(model["copiesWanted"]?.intValue ?? 0))",
+                        warm.isEmpty ? "-" : warm.joined(separator: " "), loading.isEmpty ? "-" : loading.joined(separator: " "),
+                    ], widths: Self.demandWidths))
+        }
+        return rows
+    }
+
+    static let demandWidths = [28, 8, 10, 17, 30, 20]
     static let nodeWidths = [14, 22, 10, 11, 48, 20]
     static let modelWidths = [28, 8, 10, 8, 12]
 
