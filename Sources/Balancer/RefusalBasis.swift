@@ -39,23 +39,26 @@ public struct RefusalBasis: Sendable, Equatable, CustomStringConvertible {
         self.calibration = calibration
     }
 
+    /// One line for the log: what was ahead, the best start the farm offered, and the wait predicted.
+    /// The wait is the request's own, and may be longer than the start suggests: a cold load that
+    /// must first see busy models finish is a hope, and the queue for warm slots is what counts then.
     public var description: String {
-        var parts = ["\(queuedAhead) queued ahead for \(warmSlots) warm slot\(warmSlots == 1 ? "" : "s")"]
-        if copiesLoading > 0 { parts[0] += " (\(copiesLoading) cop\(copiesLoading == 1 ? "y" : "ies") loading)" }
-        let wait = String(format: "%.1f", predictedWaitSeconds)
+        var ahead = "\(queuedAhead) queued ahead for \(warmSlots) warm slot\(warmSlots == 1 ? "" : "s")"
+        if copiesLoading > 0 { ahead += " (\(copiesLoading) cop\(copiesLoading == 1 ? "y" : "ies") loading)" }
+        let best: String
         switch start {
         case .warmSlot:
-            parts.append("soonest start a warm slot on \(node) in about \(wait) s")
+            best = "best start a warm slot on \(node)"
         case .joiningLoad:
-            parts.append("soonest start the load under way on \(node), in about \(wait) s")
+            best = "best start the load under way on \(node)"
         case .coldLoad(let load, let unloading):
             let making = unloading.isEmpty ? "" : " after unloading \(unloading.map(\.canonical).joined(separator: ", "))"
-            parts.append(
-                "soonest start a cold load on \(node)\(making) (load about \(Int(load.rounded())) s), first token in about \(wait) s")
+            best = "best start a cold load on \(node)\(making) (load about \(Int(load.rounded())) s)"
         }
+        var predicted = "first token predicted in about \(String(format: "%.1f", predictedWaitSeconds)) s"
         if abs(calibration - 1) >= 0.05 {
-            parts.append("predictions for this model run \(String(format: "%.2f", calibration))× the plain estimate")
+            predicted += " (\(String(format: "%.2f", calibration))× the plain estimate, as this model's queued requests have waited)"
         }
-        return parts.joined(separator: "; ")
+        return [ahead, best, predicted].joined(separator: "; ")
     }
 }

@@ -18,9 +18,9 @@ import Testing
         #expect(
             first
                 == "farm turned away a request for codellama:13b (429 overloaded, Retry-After 18: predicted wait 42 s, over the 24 s "
-                + "refusal point of the 30 s limit; 18 queued ahead for 4 warm slots (1 copy loading); soonest start a cold load on "
-                + "gpu2 after unloading phi3:mini (load about 14 s), first token in about 41.3 s; predictions for this model run "
-                + "1.40× the plain estimate)")
+                + "refusal point of the 30 s limit; 18 queued ahead for 4 warm slots (1 copy loading); best start a cold load on "
+                + "gpu2 after unloading phi3:mini (load about 14 s); first token predicted in about 41.3 s (1.40× the plain "
+                + "estimate, as this model's queued requests have waited))")
         for second in 1...5 { #expect(log.line(for: refusal, model: model, maxWaitSeconds: 30, now: 100 + Double(second)) == nil) }
         // Another model has its own interval.
         #expect(log.line(for: refusal, model: ModelName("phi3:mini")!, maxWaitSeconds: 30, now: 102) != nil)
