@@ -18,26 +18,13 @@ public struct RefusalBasis: Sendable, Equatable, CustomStringConvertible {
     public var warmSlots: Int
     /// Copies of the model loading on those nodes.
     public var copiesLoading: Int
-    /// The node of the soonest start, and how it would have begun.
+    /// The node of the best start, and how it would have begun.
     public var node: String
     public var start: Start
     /// The wait the request was predicted, in seconds, after calibration.
     public var predictedWaitSeconds: Double
     /// Measured waits over predicted ones for the model (`WaitCalibration`); 1 when not yet learned.
-    public var calibration: Double
-
-    public init(
-        queuedAhead: Int, warmSlots: Int, copiesLoading: Int, node: String, start: Start, predictedWaitSeconds: Double,
-        calibration: Double = 1
-    ) {
-        self.queuedAhead = queuedAhead
-        self.warmSlots = warmSlots
-        self.copiesLoading = copiesLoading
-        self.node = node
-        self.start = start
-        self.predictedWaitSeconds = predictedWaitSeconds
-        self.calibration = calibration
-    }
+    public var calibration: Double = 1
 
     /// One line for the log: what was ahead, the best start the farm offered, and the wait predicted.
     /// The wait is the request's own, and may be longer than the start suggests: a cold load that
