@@ -75,29 +75,11 @@ struct StatusReport {
             return .object(entry)
         }
         let healthy = snapshots.filter { $0.health == .healthy }.count
-        let demand = cluster.demandSummary(snapshots)
-        let wanted = CapacityPlanner.wantedCopies(nodes: snapshots, demand: demand, settings: cluster.plannerSettings)
-        // What the planner reads per model, beside where the model is warm: a model on fewer nodes than
-        // it wants is short of room, not overlooked.
-        // Only models some node has: a client naming a model nobody serves (a typo, a probe) is
-        // answered 404 and is no part of what the farm holds.
-        let served = demand.keys.filter { model in snapshots.contains { $0.hasPulled(model) } }
-        let models: [JSONValue] = served.sorted().map { model in
-            let entry = demand[model]!
-            let healthyNodes = snapshots.filter { $0.health == .healthy }
-            return [
-                "name": .string(model.canonical), "requestsPerSecond": .double((entry.rate * 1000).rounded() / 1000),
-                "serviceSeconds": .double((entry.serviceSeconds * 10_000).rounded() / 10_000), "queued": .int(Int64(entry.queued)),
-                "copiesWanted": .int(Int64(wanted[model] ?? 0)),
-                "warmOn": .array(healthyNodes.filter { $0.isLoaded(model) }.map { .string($0.name) }),
-                "loadingOn": .array(healthyNodes.filter { $0.isLoading(model) }.map { .string($0.name) }),
-            ]
-        }
         let ledger = usage.snapshot
         let body: JSONValue = [
             "status": .string(healthy > 0 ? "ok" : "degraded"), "uptimeSeconds": .int(uptime),
             "strategy": .string(strategy.rawValue),
-            "healthyNodes": .int(Int64(healthy)), "nodes": .array(nodes), "models": .array(models),
+            "healthyNodes": .int(Int64(healthy)), "nodes": .array(nodes), "models": .array(models(snapshots)),
             "usage": .array(
                 ledger.totals.sorted { $0.key < $1.key }.map { key, totals in
                     [

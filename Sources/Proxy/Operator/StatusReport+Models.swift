@@ -1,0 +1,24 @@
+import Balancer
+import WireFormats
+
+extension StatusReport {
+    /// What the planner reads per model, beside where the model is warm: a model on fewer nodes than
+    /// it wants is short of room, not overlooked. Only models some node has: a client naming a model
+    /// nobody serves (a typo, a probe) is answered 404 and is no part of what the farm holds.
+    func models(_ snapshots: [NodeSnapshot]) -> [JSONValue] {
+        let demand = cluster.demandSummary(snapshots)
+        let wanted = CapacityPlanner.wantedCopies(nodes: snapshots, demand: demand, settings: cluster.plannerSettings)
+        let healthy = snapshots.filter { $0.health == .healthy }
+        let served = demand.keys.filter { model in snapshots.contains { $0.hasPulled(model) } }
+        return served.sorted().map { model in
+            let entry = demand[model]!
+            return [
+                "name": .string(model.canonical), "requestsPerSecond": .double((entry.rate * 1000).rounded() / 1000),
+                "serviceSeconds": .double((entry.serviceSeconds * 10_000).rounded() / 10_000), "queued": .int(Int64(entry.queued)),
+                "copiesWanted": .int(Int64(wanted[model] ?? 0)),
+                "warmOn": .array(healthy.filter { $0.isLoaded(model) }.map { .string($0.name) }),
+                "loadingOn": .array(healthy.filter { $0.isLoading(model) }.map { .string($0.name) }),
+            ]
+        }
+    }
+}
