@@ -163,7 +163,8 @@ final class Gateway: Sendable {
         StatusReport(cluster: cluster, usage: usage, history: history, strategy: config.strategy, startedAt: startedAt)
     }
     var metricsExposition: MetricsExposition {
-        MetricsExposition(cluster: cluster, usage: usage, hedgesStarted: hedgesStarted.load(ordering: .relaxed))
+        MetricsExposition(
+            cluster: cluster, usage: usage, hedgesStarted: hedgesStarted.load(ordering: .relaxed), refusals: refusals.counts)
     }
 
     /// Applies `newConfig`. Nodes whose name and URL are unchanged keep their actor, so their

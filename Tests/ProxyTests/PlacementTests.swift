@@ -141,6 +141,9 @@ import Testing
         #expect(
             refusalLines.first?.contains("0 queued ahead for 1 warm slot; best start a warm slot on node0; first token predicted in about")
                 == true)
+        // ...and /metrics counts both.
+        let metrics = try await farm.text("GET", "/metrics", headers: [:]).body
+        #expect(metrics.contains("tensorwall_refusals_total{model=\"llama3.2:latest\",reason=\"overloaded\"} 2\n"), "\(metrics)")
         farm.nodes[0].holdStreams(false)
         while try await events.next() != nil {}
     }

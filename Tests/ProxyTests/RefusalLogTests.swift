@@ -29,6 +29,12 @@ import Testing
             later?.hasSuffix(
                 "503 queue_timeout: waited the whole 30 s limit in the queue, or its client left); 5 more turned away since the last line for this model"
             ) == true)
+        // Every refusal is counted, logged or not.
+        #expect(
+            log.counts == [
+                .init(model: model, code: "overloaded"): 6, .init(model: ModelName("phi3:mini")!, code: "overloaded"): 1,
+                .init(model: model, code: "queue_timeout"): 1,
+            ])
     }
 
     @Test func failuresThatAreNotAboutLoadAreNotLoggedHere() {
@@ -37,5 +43,6 @@ import Testing
         #expect(log.line(for: .noHealthyNode, model: model, maxWaitSeconds: 30, now: 0) == nil)
         #expect(log.line(for: .queueFull(retryAfterSeconds: 1, basis: nil), model: model, maxWaitSeconds: 30, now: 0) == nil)
         #expect(log.line(for: .queueFull(retryAfterSeconds: 3, basis: basis), model: model, maxWaitSeconds: 30, now: 0) != nil)
+        #expect(log.counts == [.init(model: model, code: "queue_full"): 1])
     }
 }

@@ -7,6 +7,7 @@ struct MetricsExposition {
     let cluster: Cluster
     let usage: UsageLedger
     let hedgesStarted: Int
+    let refusals: [RefusalLog.Reason: Int]
 
     static let contentType = "text/plain; version=0.0.4; charset=utf-8"
 
@@ -37,6 +38,12 @@ struct MetricsExposition {
             "tensorwall_time_to_first_token_seconds", "Time from the request to the first byte of the answer.", ledger.firstToken)
         text.histograms("tensorwall_request_duration_seconds", "Time from the request to the end of the answer.", ledger.duration)
 
+        text.family(
+            "tensorwall_refusals_total", "counter",
+            "Requests the farm turned away for load, by model and reason (overloaded, queue_full, queue_timeout).")
+        for (reason, count) in refusals.sorted(by: { $0.key < $1.key }) {
+            text.sample("tensorwall_refusals_total", [("model", reason.model.canonical), ("reason", reason.code)], Double(count))
+        }
         text.family("tensorwall_node_healthy", "gauge", "1 when the node is healthy, 0 otherwise.")
         for node in snapshots { text.sample("tensorwall_node_healthy", [("node", node.name)], node.health == .healthy ? 1 : 0) }
         text.family("tensorwall_node_in_flight", "gauge", "Requests TensorWall has running on the node.")
