@@ -111,7 +111,7 @@ public enum AffinityPlacement {
     /// 23 s away instead of 32, under the 24 s past which a request is refused at once, so it queued
     /// toward a 503 at 30 s.
     static func queueWaitSeconds(_ model: ModelName, tier: [NodeSnapshot], queuedAhead: Int, service: Double, now: Double) -> Double {
-        let warmSlots = tier.filter { $0.isLoaded(model) }.reduce(0) { $0 + $1.maxParallel }
+        let warmSlots = Self.warmSlots(model, on: tier)
         let loading = tier.compactMap { node in node.loading[model].map { (slots: node.maxParallel, remaining: $0.remaining(at: now)) } }
         let position = Double(queuedAhead + 1)
         let warmOnly = warmSlots > 0 ? position * service / Double(warmSlots) : .infinity
@@ -119,6 +119,11 @@ public enum AffinityPlacement {
         let allSlots = Double(warmSlots + loading.reduce(0) { $0 + $1.slots })
         guard warmSlots > 0 else { return soonest + max(0, position - allSlots) * service / allSlots }
         return min(warmOnly, max(soonest, position * service / allSlots))
+    }
+
+    /// Parallel slots of the model's warm copies on these nodes.
+    static func warmSlots(_ model: ModelName, on nodes: [NodeSnapshot]) -> Int {
+        nodes.filter { $0.isLoaded(model) }.reduce(0) { $0 + $1.maxParallel }
     }
 
     static func warmCopies(_ nodes: [NodeSnapshot]) -> [ModelName: Int] {

@@ -6,13 +6,8 @@ extension CapacityPlanner {
     /// model has, so "why is this model on one node" is answered by its numbers.
     public static func wantedCopies(nodes: [NodeSnapshot], demand: [ModelName: Demand], settings: Settings = Settings()) -> [ModelName: Int]
     {
-        let healthy = nodes.filter { $0.health == .healthy }
-        var wanted: [ModelName: Int] = [:]
-        for (model, entry) in demand {
-            let holders = healthy.filter { $0.hasPulled(model) }
-            let slots = holders.map(\.maxParallel).min() ?? 1
-            wanted[model] = wantedCopies(model, entry, holders: holders.count, slotsPerCopy: slots, settings: settings)
-        }
-        return wanted
+        // The planner's own layout (its holders and slots per model), so the page cannot drift from it.
+        let layout = FarmLayout(nodes: nodes, demand: demand, now: 0, costModel: CostModel(), settings: settings)
+        return Dictionary(uniqueKeysWithValues: demand.keys.map { ($0, layout.wantedCopies($0)) })
     }
 }

@@ -27,7 +27,7 @@ extension Cluster {
     func victimsBacklogSeconds(for model: ModelName, on node: NodeSnapshot, snapshots: [NodeSnapshot], now: Double) -> Double {
         let victims = costModel.cheapestVictims(for: model, on: node, now: now, demand: { _ in 0 })
         return victims.filter { node.inFlight($0) > 0 }.map { victim in
-            let slots = snapshots.filter { $0.isLoaded(victim) }.reduce(0) { $0 + $1.maxParallel }
+            let slots = AffinityPlacement.warmSlots(victim, on: snapshots)
             let service = node.serviceSeconds[victim] ?? costModel.defaultServiceSeconds
             return Double(queues.count(victim)) * service / Double(max(1, slots))
         }.max() ?? 0

@@ -14,7 +14,7 @@ extension Cluster {
         case .warmSlot, .any, .parallelProbe: start = .warmSlot
         }
         return RefusalBasis(
-            queuedAhead: queuedAhead, warmSlots: tier.filter { $0.isLoaded(model) }.reduce(0) { $0 + $1.maxParallel },
+            queuedAhead: queuedAhead, warmSlots: AffinityPlacement.warmSlots(model, on: tier),
             copiesLoading: tier.filter { $0.isLoading(model) }.count, node: snapshots[estimate.nodeIndex].name, start: start,
             predictedWaitSeconds: predictedWait, calibration: waitCalibration.withLock { $0.factor(model) })
     }

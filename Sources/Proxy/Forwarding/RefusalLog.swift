@@ -15,8 +15,12 @@ final class RefusalLog: Sendable {
         var since = 0
     }
 
-    private let entries = Mutex<[ModelName: Entry]>([:])
-    private let totals = Mutex<[Reason: Int]>([:])
+    private struct State {
+        var lines: [ModelName: Entry] = [:]
+        var totals: [Reason: Int] = [:]
+    }
+
+    private let state = Mutex(State())
 
     /// A model and the `code` of the error its requests were turned away with.
     struct Reason: Hashable, Comparable {
@@ -26,21 +30,21 @@ final class RefusalLog: Sendable {
     }
 
     /// Refusals so far, per model and reason.
-    var counts: [Reason: Int] { totals.withLock { $0 } }
+    var counts: [Reason: Int] { state.withLock { $0.totals } }
 
     /// Counts the refusal; returns the line to log, or nil when the model had a line less than the
     /// interval ago (or the failure is not a refusal for load: a model nobody has, no healthy node, a
     /// hedge turned away).
     func line(for failure: PlacementFailure, model: ModelName, maxWaitSeconds: Double, now: Double) -> String? {
         guard let what = Self.describe(failure, maxWaitSeconds: maxWaitSeconds) else { return nil }
-        totals.withLock { $0[Reason(model: model, code: what.code), default: 0] += 1 }
-        let more = entries.withLock { entries -> Int? in
-            if let entry = entries[model], now - entry.lastLineAt < Self.intervalSeconds {
-                entries[model]!.since += 1
+        let more = state.withLock { state -> Int? in
+            state.totals[Reason(model: model, code: what.code), default: 0] += 1
+            if let entry = state.lines[model], now - entry.lastLineAt < Self.intervalSeconds {
+                state.lines[model]!.since += 1
                 return nil
             }
-            let since = entries[model]?.since ?? 0
-            entries[model] = Entry(lastLineAt: now)
+            let since = state.lines[model]?.since ?? 0
+            state.lines[model] = Entry(lastLineAt: now)
             return since
         }
         guard let more else { return nil }
