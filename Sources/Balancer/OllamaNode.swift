@@ -87,6 +87,10 @@ public actor OllamaNode {
     private var inFlight: [ModelName: Int] = [:]
     private var lastUsed: [ModelName: Double] = [:]
     private var loadSecondsPerGB: Double?
+    /// Cold loads started here while another load was under way. Ollama loads one model at a time and
+    /// its `load_duration` counts the wait for the loads ahead, so these teach nothing of the load
+    /// rate: learned from them, a cold start's third load in line read 2.7 s/GB where loads take 1.5.
+    private var loadsQueuedBehindOthers: Set<ModelName> = []
     private var serviceSeconds: [ModelName: Double] = [:]
     private var coldLoadsStarted = 0
     private var lastProbe: ProbeOutcome?
@@ -279,7 +283,8 @@ public actor OllamaNode {
                 loaded[model] = LoadedModel(name: model, sizeBytes: size, vramBytes: size, expiresAt: nil)
                 loadedAt[model] = now
             }
-            if outcome.startedColdLoad, let load = outcome.loadSeconds, load > Self.coldLoadThresholdSeconds,
+            let queuedBehindOthers = outcome.startedColdLoad && loadsQueuedBehindOthers.remove(model) != nil
+            if outcome.startedColdLoad, !queuedBehindOthers, let load = outcome.loadSeconds, load > Self.coldLoadThresholdSeconds,
                 let size = pulled[model]?.sizeBytes, size > 0
             {
                 let observed = max(0, load - CostModel.loadBaseSeconds) / (Double(size) / 1e9)
@@ -342,6 +347,11 @@ public actor OllamaNode {
     /// Records a cold load and the eviction Ollama will make for it, so placement sees the node as
     /// it will be rather than as the last probe left it.
     private func startLoad(_ model: ModelName, predictedSeconds: Double, now: Double) {
+        if loading.keys.contains(where: { $0 != model }) {
+            loadsQueuedBehindOthers.insert(model)
+        } else {
+            loadsQueuedBehindOthers.remove(model)
+        }
         loading[model] = LoadInProgress(startedAt: now, predictedSeconds: predictedSeconds)
         coldLoadsStarted += 1
         coldLoadsByModel[model, default: 0] += 1

@@ -59,6 +59,24 @@ import Testing
         #expect(node?["loadedModels"]?[0]?["serviceSeconds"]?.doubleValue != nil)
     }
 
+    /// Ollama loads one model at a time, and a load queued behind another reports the wait in its
+    /// `load_duration`: it must not teach the node a slower load speed.
+    @Test func aLoadQueuedBehindAnotherDoesNotTeachTheLoadSpeed() async throws {
+        // 1,000 simulated s per GB: each 2 GB load takes about 2 s real, the second in line about 4 s.
+        let farm = try await TestFarm.start([.init(models: ["llama3.2", "phi3"], loadSecondsPerGB: 1000, vramGB: 16)])
+        try await farm.waitUntilAllHealthy()
+        async let first = farm.chat("llama3.2")
+        #expect(await farm.eventually { await farm.gateway.cluster.snapshots().contains { !$0.loading.isEmpty } })
+        async let second = farm.chat("phi3")
+        #expect(await farm.eventually { await farm.gateway.cluster.snapshots().contains { $0.loading.count == 2 } })
+        #expect(try await first.status == 200)
+        #expect(try await second.status == 200)
+        #expect(await farm.nodes[0].loadCount() == 2)
+        // (2 s - 1 s runner start) / 2 GB from the first load alone; learned from the second as well it reads 0.8.
+        let learned = try #require(try await farm.json("GET", "/status").body["nodes"]?[0]?["loadSecondsPerGB"]?.doubleValue)
+        #expect(abs(learned - 0.5) < 0.15, "\(learned)")
+    }
+
     @Test func aBusyWarmNodeWithQuickAnswersIsWaitedForInsteadOfLoadingElsewhere() async throws {
         let farm = try await TestFarm.start([.init(preload: ["llama3.2"], maxParallel: 1), .init()])
         try await farm.waitUntilAllHealthy()
