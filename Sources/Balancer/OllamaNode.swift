@@ -101,6 +101,11 @@ public actor OllamaNode {
     private var evictionsByModel: [ModelName: Int] = [:]
     /// When TensorWall last unloaded each model here, so an older probe cannot bring it back.
     private var evictedAt: [ModelName: Double] = [:]
+    /// The last load TensorWall unloaded models here for, and when. Ollama may pick a victim of its
+    /// own before those unloads land (a model still finishing its last answer there), so a model
+    /// vanishing while that load is under way says nothing of the VRAM: read as an overflow, one
+    /// such race planned a 16 GB node up to 11 GB for half an hour.
+    private var lastLoadAfterUnloads: (model: ModelName, at: Double)?
     private var parallelDiscovery = ParallelSlotDiscovery()
     /// Requests in flight whose answer has begun, per model: they hold a slot on the node for sure.
     private var answering: [ModelName: Int] = [:]
@@ -171,6 +176,7 @@ public actor OllamaNode {
             nowLoaded[model.name] == nil && (inFlight[model.name] ?? 0) == 0 && (model.expiresAt.map { $0 > outcome.at } ?? true)
         }
         let newlyLoaded = nowLoaded.keys.contains { (loadedAt[$0] ?? now) > lastReportAt }
+        let reportBefore = lastReportAt
         loaded = nowLoaded
         lastProbe = outcome
         lastReportAt = now
@@ -182,9 +188,13 @@ public actor OllamaNode {
         if report.loaded.contains(where: { $0.vramBytes < $0.sizeBytes }) {
             observedLimits.vramBytes = report.loaded.reduce(Int64(0)) { $0 + $1.vramBytes }
         }
+        // Until the previous report saw that load finished, Ollama may have chosen victims for it.
+        let racedOurUnloads = lastLoadAfterUnloads.map { load in
+            load.at > reportBefore || loading[load.model] != nil || (loadedAt[load.model] ?? -.infinity) > reportBefore
+        }
         observedLimits.learn(
-            loaded: report.loaded, vanished: vanished, newlyLoaded: newlyLoaded, loading: loading.keys.map(runnerBytes), configured: config,
-            now: now)
+            loaded: report.loaded, vanished: racedOurUnloads == true ? [] : vanished, newlyLoaded: newlyLoaded,
+            loading: loading.keys.map(runnerBytes), configured: config, now: now)
         return observedLimits.change(from: limitsBefore, configured: config, unloaded: vanished.map(\.name))
     }
 
@@ -203,6 +213,7 @@ public actor OllamaNode {
         if !evicting.isEmpty {
             guard case .coldLoad = claim, evicting.allSatisfy({ (inFlight[$0] ?? 0) == 0 && loading[$0] == nil }) else { return false }
             for victim in evicting { evict(victim, now: now) }
+            lastLoadAfterUnloads = (model, now)
         }
         let count = inFlight[model] ?? 0
         let slots = parallelDiscovery.slots(configured: config)

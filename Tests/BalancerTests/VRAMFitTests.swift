@@ -99,4 +99,30 @@ import Testing
         #expect(snapshot.vramBudgetBytes == 5_700_000_000)
         #expect(snapshot.plannableVRAM?.isPhysical == false)  // a total seen not to fit: `/status` shows "sum"
     }
+
+    /// TensorWall unloads a model for a load, but Ollama picks a victim of its own first (the one
+    /// unloaded was still finishing an answer there): a model vanishing then is no overflow.
+    @Test func aModelVanishingWhileOurUnloadRacesTheLoadTeachesNothing() async {
+        var config = ClusterConfig.NodeConfig(name: "a", url: NodeURL("http://a:1")!, maxParallel: 2)
+        config.vramGB = 16
+        config.maxLoadedModels = 3
+        let node = OllamaNode(config: config)
+        await node.setHealth(.healthy)
+        let pulled = ["a", "b", "c", "d"].map { PulledModel(name: name($0), displayName: $0, sizeBytes: 2 * gigabyte, digest: "d") }
+        func probe(_ models: [String], at now: Double) async -> String? {
+            await node.apply(
+                ProbeReport(
+                    pulled: pulled,
+                    loaded: models.map { LoadedModel(name: name($0), sizeBytes: 2 * gigabyte, vramBytes: 2 * gigabyte, expiresAt: nil) }),
+                outcome: ProbeOutcome(at: now, succeeded: true, latencyMs: 1, error: nil), now: now, sentAt: now)
+        }
+        #expect(await probe(["a", "b", "c"], at: 0) == nil)
+        // Three loaded, the cap: TensorWall unloads a for d. Ollama, still seeing a, unloads b as well.
+        #expect(await node.tryAcquire(name("d"), claim: .coldLoad(predictedSeconds: 3), now: 1, evicting: [name("a")]))
+        #expect(await probe(["c"], at: 2) == nil)
+        #expect(await probe(["c", "d"], at: 3) == nil)
+        let snapshot = await node.snapshot(index: 0)
+        #expect(snapshot.vramBudgetBytes == 16_000_000_000)
+        #expect(snapshot.observedLimits.overflowBytes == nil)
+    }
 }
