@@ -126,13 +126,29 @@ public struct CostModel: Sendable {
     /// reload: at a cold start, with every node full of young models, a first request for the largest
     /// model unloaded `llama3.1:8b`'s only copy rather than one of `llama3.2:3b`'s three, and the next
     /// `llama3.1:8b` request was refused (predicted 27 s).
+    ///
+    /// One copy of several also leaves the model fewer slots: the waiting its other copies add over
+    /// the horizon (as the capacity planner counts it) is part of the cost. Without it, one request
+    /// for a model asked for every few seconds unloaded one of three copies of the farm's busiest
+    /// model (2.1 requests/s), priced at a third of a reload, and that model queued for a minute.
     func evictionCost(
         _ victim: ModelName, on node: NodeSnapshot, now: Double, demand: (ModelName) -> Double, warmCopies: (ModelName) -> Int
     ) -> Double {
-        let copies = Double(max(1, warmCopies(victim)))
-        let likelyNeeded = 1 - exp(-demand(victim) / copies * demandHorizonSeconds)
+        let warm = max(1, warmCopies(victim))
+        let copies = Double(warm)
+        let rate = demand(victim)
+        let likelyNeeded = 1 - exp(-rate / copies * demandHorizonSeconds)
         let fresh = now - (node.loadedAt[victim] ?? -.infinity) < recentLoadSeconds
-        return likelyNeeded * predictedLoadSeconds(victim, on: node) * (fresh ? 2 : 1) / copies
+        let reload = likelyNeeded * predictedLoadSeconds(victim, on: node) * (fresh ? 2 : 1) / copies
+        guard warm > 1, rate > 0 else { return reload }
+        var settings = CapacityPlanner.Settings()
+        settings.horizonSeconds = demandHorizonSeconds
+        let wanted = CapacityPlanner.Demand(rate: rate, serviceSeconds: node.serviceSeconds[victim] ?? defaultServiceSeconds)
+        let slots = node.maxParallel
+        let fewerSlots =
+            CapacityPlanner.waitPerRequest(copies: warm - 1, slotsPerCopy: slots, demand: wanted, settings: settings)
+            - CapacityPlanner.waitPerRequest(copies: warm, slotsPerCopy: slots, demand: wanted, settings: settings)
+        return reload + rate * demandHorizonSeconds * fewerSlots
     }
 
     /// The models to unload on `node` so that `model` fits its VRAM and its loaded-model cap:

@@ -23,16 +23,34 @@ import Testing
     @Test func aColdLoadUnloadsOneOfSeveralCopiesBeforeAnOnlyCopy() {
         // Node 0 may hold two models: "only" (its only copy, 2 GB) and "many" (6 GB, warm on two more
         // nodes), both loaded moments ago and both asked for. Reloading "many" would cost more, but its
-        // other copies keep serving it; unloading "only" sends its next request to a cold load.
+        // other copies keep serving it (answers of half a second leave its slots mostly free); unloading
+        // "only" sends its next request to a cold load.
         let pulled: [String: Int64] = ["only": 2, "many": 6, "llama3.2": 2]
         let nodes = [
-            node(0, pulled: pulled, loaded: ["only", "many"], maxLoaded: 2, loadedAt: ["only": 99, "many": 99]),
+            node(0, pulled: pulled, loaded: ["only", "many"], service: ["many": 0.5], maxLoaded: 2, loadedAt: ["only": 99, "many": 99]),
             node(1, pulled: ["many": 6], loaded: ["many"]),
             node(2, pulled: ["many": 6], loaded: ["many"]),
         ]
-        let estimate = try? choose(nodes, demand: ["only": 1, "many": 3]).get()
+        let estimate = try? choose(nodes, demand: ["only": 1, "many": 1]).get()
         #expect(estimate?.nodeIndex == 0)
         #expect(estimate?.evicting == [ModelName("many")!])
+    }
+
+    @Test func aRareModelsColdLoadLeavesTheBusiestModelItsCopies() {
+        // Node 0 is full: "codellama" (2.1 requests/s of 1.3 s answers, warm here and on two more
+        // nodes), "qwen" (also on node 1) and "gemma2" (its only copy). One of codellama's three
+        // copies costs the least to reload, but without it the other two queue: 2.7 busy slots of 4.
+        let pulled: [String: Int64] = ["codellama": 7, "qwen": 5, "gemma2": 3, "llama3.2": 2]
+        let service: [String: Double] = ["codellama": 1.3, "qwen": 1.3, "gemma2": 1.3]
+        let nodes = [
+            node(0, pulled: pulled, loaded: ["codellama", "qwen", "gemma2"], service: service, vramGB: 16),
+            node(1, pulled: ["codellama": 7, "qwen": 5], loaded: ["codellama", "qwen"], service: service, vramGB: 16),
+            node(2, pulled: ["codellama": 7], loaded: ["codellama"], service: service, vramGB: 16),
+        ]
+        let estimate = try? choose(nodes, demand: ["codellama": 2.1, "qwen": 0.7, "gemma2": 0.3, "llama3.2": 0.2]).get()
+        #expect(estimate?.nodeIndex == 0)
+        #expect(estimate?.evicting.count == 1)
+        #expect(estimate?.evicting.contains(ModelName("codellama")!) == false, "\(String(describing: estimate))")
     }
 
     @Test func aFreeWarmSlotBeatsEveryColdNode() {
