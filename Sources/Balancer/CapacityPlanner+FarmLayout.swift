@@ -283,6 +283,32 @@ extension CapacityPlanner {
                     return a.cost != b.cost ? a.cost < b.cost : a.model < b.model
                 }
             typealias Candidate = (model: ModelName, cost: Double, last: Bool, young: Bool, only: Bool)
+            /// A victim that fits back beside the new model is gone only while the loads before its own
+            /// run: a last copy comes back with its next request, a copy worth a planned load with the
+            /// next round. `count` and `used` describe the node with every victim unloaded.
+            func priceComebacks(_ taken: inout [Candidate], count: Int, used: Int64) {
+                var countAfter = count + 1
+                var usedAfter = used + size
+                var absence = costModel.predictedLoadSeconds(model, on: node)
+                let order = taken.indices.sorted { a, b in
+                    taken[a].last != taken[b].last ? taken[a].last : taken[a].cost > taken[b].cost
+                }
+                func plannedBack(_ victim: Candidate) -> Bool {
+                    victim.cost >= settings.minimumNetGainSeconds && (copies[victim.model] ?? 0) <= wantedCopies(victim.model)
+                }
+                for index in order where taken[index].last || plannedBack(taken[index]) {
+                    let victim = taken[index].model
+                    guard countAfter < node.maxLoadedModels, budget?.admits(bytes(victim), beside: usedAfter) ?? true else { continue }
+                    countAfter += 1
+                    usedAfter += bytes(victim)
+                    absence += costModel.predictedLoadSeconds(victim, on: node)
+                    let away =
+                        taken[index].last
+                        ? (demand[victim]?.rate ?? 0) * absence * absence / 2 : taken[index].cost * absence / settings.horizonSeconds
+                    taken[index].cost = min(taken[index].cost, away)
+                    taken[index].last = false
+                }
+            }
             func gather(_ order: [Candidate]) -> Victims? {
                 var count = count
                 var used = used
@@ -297,17 +323,7 @@ extension CapacityPlanner {
                 let keepFirst = taken.sorted { a, b in a.last != b.last ? a.last : a.young != b.young ? a.young : a.cost > b.cost }
                 let unneeded = VictimPruning.unneeded(keepFirst.map(\.model), count: count, used: used, bytes: bytes, fits: fits)
                 taken.removeAll { unneeded.contains($0.model) }
-                // A last copy that fits back beside the new model is gone only while the two load.
-                var countAfter = count + 1
-                var usedAfter = used + size
-                for index in taken.indices where taken[index].last {
-                    let victim = taken[index].model
-                    guard countAfter < node.maxLoadedModels, budget?.admits(bytes(victim), beside: usedAfter) ?? true else { continue }
-                    countAfter += 1
-                    usedAfter += bytes(victim)
-                    taken[index].cost = min(taken[index].cost, comebackCost(victim, after: model, on: node))
-                    taken[index].last = false
-                }
+                priceComebacks(&taken, count: count, used: used)
                 return Victims(
                     models: taken.map(\.model), cost: taken.reduce(0) { $0 + $1.cost }, takesLastWantedCopy: taken.contains { $0.last },
                     takesYoungCopy: taken.contains { $0.young })
