@@ -189,11 +189,12 @@ public actor OllamaNode {
             observedLimits.vramBytes = report.loaded.reduce(Int64(0)) { $0 + $1.vramBytes }
         }
         // Until the previous report saw that load finished, Ollama may have chosen victims for it.
-        let racedOurUnloads = lastLoadAfterUnloads.map { load in
-            load.at > reportBefore || loading[load.model] != nil || (loadedAt[load.model] ?? -.infinity) > reportBefore
-        }
+        let racedOurUnloads =
+            lastLoadAfterUnloads.map { load in
+                load.at > reportBefore || loading[load.model] != nil || (loadedAt[load.model] ?? -.infinity) > reportBefore
+            } ?? false
         observedLimits.learn(
-            loaded: report.loaded, vanished: racedOurUnloads == true ? [] : vanished, newlyLoaded: newlyLoaded,
+            loaded: report.loaded, vanished: racedOurUnloads ? [] : vanished, newlyLoaded: newlyLoaded,
             loading: loading.keys.map(runnerBytes), configured: config, now: now)
         return observedLimits.change(from: limitsBefore, configured: config, unloaded: vanished.map(\.name))
     }
