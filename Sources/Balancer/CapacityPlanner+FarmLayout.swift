@@ -230,8 +230,13 @@ extension CapacityPlanner {
         /// for two minutes after a shift: under Ollama's 80 % rule it fits beside `codellama:13b`
         /// only if it loads before the small model that shares the node, which then fits back.
         func comebackCost(_ victim: ModelName, after model: ModelName, on node: NodeSnapshot) -> Double {
-            let absence = costModel.predictedLoadSeconds(model, on: node) + costModel.predictedLoadSeconds(victim, on: node)
-            return (demand[victim]?.rate ?? 0) * absence * absence / 2
+            waitWhileAway(victim, for: costModel.predictedLoadSeconds(model, on: node) + costModel.predictedLoadSeconds(victim, on: node))
+        }
+
+        /// The waiting of a model's requests while it has no copy for `absence` seconds: those that come
+        /// meanwhile wait, on average, half of it.
+        func waitWhileAway(_ victim: ModelName, for absence: Double) -> Double {
+            (demand[victim]?.rate ?? 0) * absence * absence / 2
         }
 
         struct Victims {
@@ -304,7 +309,7 @@ extension CapacityPlanner {
                     absence += costModel.predictedLoadSeconds(victim, on: node)
                     let away =
                         taken[index].last
-                        ? (demand[victim]?.rate ?? 0) * absence * absence / 2 : taken[index].cost * absence / settings.horizonSeconds
+                        ? waitWhileAway(victim, for: absence) : taken[index].cost * absence / settings.horizonSeconds
                     taken[index].cost = min(taken[index].cost, away)
                     taken[index].last = false
                 }
