@@ -25,6 +25,8 @@ extension CapacityPlanner {
         /// 100-model farm 17 s a round.
         private var holdersByModel: [ModelName: [NodeSnapshot]] = [:]
         private var facts: [ModelName: ModelFacts] = [:]
+        /// Where this round's plan is heading (`TargetLayout`); nil until the planner sets it.
+        var target: TargetLayout?
 
         private struct ModelFacts {
             var slots: Int
@@ -83,6 +85,9 @@ extension CapacityPlanner {
 
         func hosts(_ model: ModelName, on nodeIndex: Int) -> Bool { resident[nodeIndex]?.contains(model) ?? false }
 
+        /// Models the node holds, loaded or loading, as the moves planned so far leave it.
+        func residents(_ nodeIndex: Int) -> Set<ModelName> { resident[nodeIndex] ?? [] }
+
         /// One planned load per node a round, where the planner knows how much VRAM it may fill
         /// (`NodeSnapshot.plannableVRAMBytes`): elsewhere Ollama might make a planned copy wait for
         /// room and hold up loads that requests are waiting for.
@@ -120,7 +125,30 @@ extension CapacityPlanner {
         /// that saves clearly more waiting than it causes; with the move's score among the others.
         /// A move that unloads something is weighed on `cautiousGain` (see `Demand.cautiousRate`).
         func directMove(_ model: ModelName, gain: Double, on node: NodeSnapshot, mayEvict: Bool) -> (move: Move, score: Double)? {
-            guard let victims = victims(for: model, on: node) else { return nil }
+            // The cheapest victims, and where the target puts the model here, the victims it does not
+            // keep here: the cheapest set can take a copy the target keeps (gemma2:9b's second beside
+            // the hot model's third) where the target's way in unloads a small model it moves elsewhere.
+            var options = [victims(for: model, on: node)].compactMap { $0 }
+            if let keep = target?.models[node.index], keep.contains(model),
+                let toward = victims(for: model, on: node, keeping: keep), !options.contains(where: { $0.models == toward.models })
+            {
+                options.append(toward)
+            }
+            var best: (move: Move, score: Double)?
+            for option in options {
+                guard let made = directMove(model, gain: gain, on: node, mayEvict: mayEvict, evicting: option) else { continue }
+                if best == nil || made.score > best!.score { best = made }
+            }
+            return best
+        }
+
+        /// `directMove` with the victims given.
+        private func directMove(_ model: ModelName, gain: Double, on node: NodeSnapshot, mayEvict: Bool, evicting victims: Victims) -> (
+            move: Move, score: Double
+        )? {
+            var victims = victims
+            let isStep = isStepTowardTarget(model, on: node.index, evicting: victims)
+            if isStep { priceMovesToTarget(&victims, making: model, on: node) }
             let gain = victims.models.isEmpty ? gain : min(gain, cautiousGain(model, copies: copies[model] ?? 0))
             let net = gain - victims.cost
             if !victims.models.isEmpty {
@@ -128,7 +156,9 @@ extension CapacityPlanner {
                 // for a gain several times larger (a new hot model, say).
                 // Undoing a recent load likewise: the first minute's copies follow the first requests,
                 // not demand, and must give way to a hot model queueing on one copy, but not to noise.
-                var multiplier = settings.gainOverCost
+                // A step toward the target layout needs only to save more than it costs: the target
+                // packs the same way every round, so the move back would be a step away from it.
+                var multiplier = isStep ? settings.targetStepGainOverCost : settings.gainOverCost
                 if victims.takesLastWantedCopy { multiplier = max(multiplier, settings.lastCopyGainOverCost) }
                 if victims.takesYoungCopy { multiplier = max(multiplier, settings.youngCopyGainOverCost) }
                 guard mayEvict, net > settings.minimumNetGainSeconds, gain >= multiplier * victims.cost else { return nil }
@@ -143,6 +173,32 @@ extension CapacityPlanner {
             return (move, score)
         }
 
+        /// Loads a copy the target places on the node, and unloads only what the target does not keep
+        /// there or what fits back once the copy is loaded.
+        func isStepTowardTarget(_ model: ModelName, on nodeIndex: Int, evicting victims: Victims) -> Bool {
+            guard let target, target.places(model, on: nodeIndex) else { return false }
+            return victims.models.allSatisfy { !target.places($0, on: nodeIndex) || victims.comingBack.contains($0) }
+        }
+
+        /// In a step toward the target, a model's last copy that the target keeps on another node is
+        /// moving, not lost: its requests wait while this load and its own load there run. Counted as
+        /// lost (five times its cost), it kept a large hot model on two copies for a whole run, where
+        /// the target's way in unloaded a small model's only copy the target had placed elsewhere.
+        func priceMovesToTarget(_ victims: inout Victims, making model: ModelName, on node: NodeSnapshot) {
+            guard let target else { return }
+            for victim in victims.lastCopies where target.placesElsewhere(victim, than: node.index) {
+                let away = waitWhileAway(
+                    victim, for: costModel.predictedLoadSeconds(model, on: node) + costModel.predictedLoadSeconds(victim, on: node))
+                let before = victims.costs[victim] ?? 0
+                if away < before {
+                    victims.costs[victim] = away
+                    victims.cost -= before - away
+                }
+                victims.lastCopies.remove(victim)
+            }
+            victims.takesLastWantedCopy = !victims.lastCopies.isEmpty
+        }
+
         /// The first half of a coordinated move: when `model` fits on `node` only by unloading the
         /// last copy of another model still asked for, load that model on a second node first (in
         /// free room or in place of copies it can spare). Next round the other model has a copy to
@@ -151,14 +207,17 @@ extension CapacityPlanner {
         /// unloaded something whose only copy was still wanted.
         func relocation(makingRoomFor model: ModelName, gain: Double, on node: NodeSnapshot) -> (move: Move, score: Double)? {
             var best: (move: Move, score: Double)?
+            // A young copy may move too: the copy elsewhere loads first, so the next turn of its
+            // conversation finds it warm. Held for the minimum residency, the first minute's copies of
+            // small models kept a large hot model on two copies until 70 s after a cold start.
             for moving in (resident[node.index] ?? []).sorted()
-            where isLastWantedCopy(moving, warm: warmCopies) && isEvictable(moving, on: node) {
+            where isLastWantedCopy(moving, warm: warmCopies) && isIdle(moving, on: node) {
                 var copiesAfter = copies
                 copiesAfter[moving, default: 0] += 1
                 var warmAfter = warmCopies
                 warmAfter[moving, default: 0] += 1
                 guard let freed = victims(for: model, on: node, copies: copiesAfter, warm: warmAfter), freed.models.contains(moving),
-                    !freed.takesLastWantedCopy, !freed.takesYoungCopy, freed.models.allSatisfy({ $0 == moving || isSpare($0) })
+                    !freed.takesLastWantedCopy, freed.models.allSatisfy({ $0 == moving || (isSpare($0) && !isYoung($0, on: node)) })
                 else { continue }
                 for target in healthy
                 where target.index != node.index && target.hasPulled(moving) && takesPlannedLoad(target) && !hosts(moving, on: target.index)
@@ -245,6 +304,12 @@ extension CapacityPlanner {
             var takesLastWantedCopy: Bool
             /// Some victim is younger than the minimum residency (see `isYoung`).
             var takesYoungCopy: Bool
+            /// Victims that fit back beside the new model and were priced as away only meanwhile.
+            var comingBack: Set<ModelName> = []
+            /// Victims that are their model's last copy and do not come back here.
+            var lastCopies: Set<ModelName> = []
+            /// What each victim's unloading costs (the parts of `cost`).
+            var costs: [ModelName: Double] = [:]
         }
 
         /// The cheapest set of idle models to unload on `node` so that `model` fits its VRAM and its
@@ -252,9 +317,12 @@ extension CapacityPlanner {
         /// queued for, or the only warm copy of its model and loaded too recently. Surplus copies and models
         /// nobody asks for go first; young copies next to last, the last copy of a model still asked
         /// for last, and callers ask more of a move that takes either.
-        func victims(for model: ModelName, on node: NodeSnapshot, copies: [ModelName: Int]? = nil, warm: [ModelName: Int]? = nil)
-            -> Victims?
-        {
+        /// With `keeping` (the target's models for the node), the models outside it go first, the
+        /// cheapest of them first, and that set is returned.
+        func victims(
+            for model: ModelName, on node: NodeSnapshot, copies: [ModelName: Int]? = nil, warm: [ModelName: Int]? = nil,
+            keeping: Set<ModelName>? = nil
+        ) -> Victims? {
             let copies = copies ?? self.copies
             let warm = warm ?? warmCopies
             let here = resident[node.index] ?? []
@@ -291,7 +359,8 @@ extension CapacityPlanner {
             /// A victim that fits back beside the new model is gone only while the loads before its own
             /// run: a last copy comes back with its next request, a copy worth a planned load with the
             /// next round. `count` and `used` describe the node with every victim unloaded.
-            func priceComebacks(_ taken: inout [Candidate], count: Int, used: Int64) {
+            func priceComebacks(_ taken: inout [Candidate], count: Int, used: Int64) -> Set<ModelName> {
+                var comingBack: Set<ModelName> = []
                 var countAfter = count + 1
                 var usedAfter = used + size
                 var absence = costModel.predictedLoadSeconds(model, on: node)
@@ -312,7 +381,9 @@ extension CapacityPlanner {
                         ? waitWhileAway(victim, for: absence) : taken[index].cost * absence / settings.horizonSeconds
                     taken[index].cost = min(taken[index].cost, away)
                     taken[index].last = false
+                    comingBack.insert(victim)
                 }
+                return comingBack
             }
             func gather(_ order: [Candidate]) -> Victims? {
                 var count = count
@@ -328,10 +399,25 @@ extension CapacityPlanner {
                 let keepFirst = taken.sorted { a, b in a.last != b.last ? a.last : a.young != b.young ? a.young : a.cost > b.cost }
                 let unneeded = VictimPruning.unneeded(keepFirst.map(\.model), count: count, used: used, bytes: bytes, fits: fits)
                 taken.removeAll { unneeded.contains($0.model) }
-                priceComebacks(&taken, count: count, used: used)
+                // What stays takes its place: a victim fits back only beside the models really left.
+                count += unneeded.count
+                used += unneeded.reduce(Int64(0)) { $0 + bytes($1) }
+                let comingBack = priceComebacks(&taken, count: count, used: used)
                 return Victims(
                     models: taken.map(\.model), cost: taken.reduce(0) { $0 + $1.cost }, takesLastWantedCopy: taken.contains { $0.last },
-                    takesYoungCopy: taken.contains { $0.young })
+                    takesYoungCopy: taken.contains { $0.young }, comingBack: comingBack,
+                    lastCopies: Set(taken.filter(\.last).map(\.model)),
+                    costs: Dictionary(taken.map { ($0.model, $0.cost) }, uniquingKeysWith: +))
+            }
+            if let keeping {
+                return gather(
+                    candidates.sorted { a, b in
+                        let keepA = keeping.contains(a.model)
+                        let keepB = keeping.contains(b.model)
+                        if keepA != keepB { return !keepA }
+                        if a.young != b.young { return !a.young }
+                        return a.cost != b.cost ? a.cost < b.cost : a.model < b.model
+                    })
             }
             let plain = gather(candidates)
             // With no last copy among the candidates the second order is the first: gather once.

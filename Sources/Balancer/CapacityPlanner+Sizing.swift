@@ -10,4 +10,13 @@ extension CapacityPlanner {
         let layout = FarmLayout(nodes: nodes, demand: demand, now: 0, costModel: CostModel(), settings: settings)
         return Dictionary(uniqueKeysWithValues: demand.keys.map { ($0, layout.wantedCopies($0)) })
     }
+
+    /// The layout the planner is heading for (`TargetLayout`), by node index: what `--log-level debug`
+    /// prints beside each round's demand, so a move that looks odd can be read against where it leads.
+    public static func targetLayout(
+        nodes: [NodeSnapshot], demand: [ModelName: Demand], now: Double, costModel: CostModel = CostModel(),
+        settings: Settings = Settings()
+    ) -> [Int: Set<ModelName>] {
+        TargetLayout(FarmLayout(nodes: nodes, demand: demand, now: now, costModel: costModel, settings: settings)).models
+    }
 }

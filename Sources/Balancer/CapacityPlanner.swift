@@ -34,6 +34,9 @@ public enum CapacityPlanner {
         public var minimumNetGainSeconds = 5.0
         /// ...and at least this many times what its evictions cost (hysteresis against swapping back and forth).
         public var gainOverCost = 2.0
+        /// ...or this many times, for a step toward the target layout (`TargetLayout`): the target packs
+        /// the same way every round, so noise does not swap such a move back.
+        public var targetStepGainOverCost = 1.0
         /// ...or this many times, when it unloads the only copy of a model that is still asked for...
         public var lastCopyGainOverCost = 5.0
         /// ...or a copy younger than the minimum residency (never a model's only copy): a load made
@@ -132,6 +135,7 @@ public enum CapacityPlanner {
         nodes: [NodeSnapshot], demand: [ModelName: Demand], now: Double, costModel: CostModel = CostModel(), settings: Settings = Settings()
     ) -> [Move] {
         var layout = FarmLayout(nodes: nodes, demand: demand, now: now, costModel: costModel, settings: settings)
+        layout.target = TargetLayout(layout)
         var moves: [Move] = []
         var queueCopyPlanned: Set<ModelName> = []
         while true {

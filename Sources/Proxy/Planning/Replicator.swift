@@ -14,6 +14,7 @@ struct Replicator: Sendable {
         let snapshots = await cluster.placementSnapshots()
         let demand = cluster.demandSummary(snapshots)
         preloader.logger.debug("planner sees \(Self.describe(demand, snapshots))")
+        preloader.logger.debug("planner heads for \(Self.describeTarget(snapshots, demand, cluster))")
         let moves = CapacityPlanner.plan(
             nodes: snapshots, demand: demand, now: cluster.now, costModel: cluster.costModel, settings: cluster.plannerSettings)
         for move in moves {
@@ -21,6 +22,15 @@ struct Replicator: Sendable {
                 move.model, on: snapshots[move.nodeIndex], evicting: move.evicting, keepAlive: keepAlive,
                 reason: "copies sized to demand")
         }
+    }
+
+    /// The target layout, node by node, for `--log-level debug`.
+    static func describeTarget(_ snapshots: [NodeSnapshot], _ demand: [ModelName: CapacityPlanner.Demand], _ cluster: Cluster) -> String {
+        let target = CapacityPlanner.targetLayout(
+            nodes: snapshots, demand: demand, now: cluster.now, costModel: cluster.costModel, settings: cluster.plannerSettings)
+        return snapshots.filter { target[$0.index] != nil }.map { node in
+            "\(node.name) [\(target[node.index]!.sorted().map(\.description).joined(separator: ","))]"
+        }.joined(separator: "; ")
     }
 
     /// One line per round for `--log-level debug`: what each model is asked for, and where it is warm.

@@ -1,0 +1,113 @@
+import Foundation
+
+extension CapacityPlanner {
+    /// The farm the plan is heading for: every wanted copy packed at once, the most valuable first
+    /// to be kept, the largest first to be placed. The planner moves one load per node at a time,
+    /// and each move on its own must save twice what it costs, against noise in the rates. But a
+    /// layout left by a cold start or a shift (three small models on a node, a large hot model on
+    /// too few copies) is left only by a few moves that each save about as much as they cost: the
+    /// large model's copy in place of a small model that fits back after it. One at a time those
+    /// moves are close calls, and the farm stayed in its old layout for minutes. Weighed against a
+    /// target that every round packs the same way, they are steps of one plan, and the 2x margin is
+    /// not needed against noise: a move back would be a step away from the target.
+    struct TargetLayout {
+        /// Models the target puts on each node that takes planned loads.
+        private(set) var models: [Int: Set<ModelName>] = [:]
+
+        /// Whether the target keeps a copy of `model` on the node.
+        func places(_ model: ModelName, on nodeIndex: Int) -> Bool { models[nodeIndex]?.contains(model) ?? false }
+
+        /// Whether the target keeps a copy of `model` on some node other than `nodeIndex`.
+        func placesElsewhere(_ model: ModelName, than nodeIndex: Int) -> Bool {
+            models.contains { $0.key != nodeIndex && $0.value.contains(model) }
+        }
+
+        /// One copy of a model, with what it saves over the horizon (its place in the farm).
+        private struct Copy {
+            var model: ModelName
+            var value: Double
+            var bytes: Int64
+        }
+
+        /// Packs the copies the demand calls for into the nodes whose VRAM the planner knows. Copies
+        /// are chosen by value (a model's first copy saves every request a cold load, so rare models'
+        /// first copies come before hot models' third), then placed largest first, as Ollama's 80 %
+        /// rule packs best, each on a node that holds the model now if one has room, else on the node
+        /// it fills most. When a copy finds no room, the layout is packed again without the least
+        /// valuable copy, and the better packing is kept.
+        /// Nodes whose VRAM is unknown keep what they hold.
+        init(_ layout: FarmLayout) {
+            let plannable = layout.healthy.filter { $0.plannableVRAM != nil }
+            let plannableIndices = Set(plannable.map(\.index))
+            var fixedCopies: [ModelName: Int] = [:]
+            for node in layout.healthy where !plannableIndices.contains(node.index) {
+                for model in layout.residents(node.index) { fixedCopies[model, default: 0] += 1 }
+            }
+            var copies: [Copy] = []
+            for model in layout.demand.keys.sorted() {
+                let holders = layout.holders(model).filter { plannableIndices.contains($0.index) }
+                guard let size = holders.map({ $0.runnerBytes(model) }).max() else { continue }
+                let have = fixedCopies[model] ?? 0
+                let wanted = min(layout.wantedCopies(model), have + holders.count)
+                guard wanted > have else { continue }
+                for count in (have + 1)...wanted {
+                    let value = layout.cost(model, copies: count - 1) - layout.cost(model, copies: count)
+                    guard count == 1 || value > layout.settings.minimumNetGainSeconds else { break }
+                    copies.append(Copy(model: model, value: value, bytes: size))
+                }
+            }
+            // Most valuable first: what the farm has no room for is dropped from the end.
+            copies.sort { $0.value != $1.value ? $0.value > $1.value : $0.model < $1.model }
+            let slots = plannable.reduce(0) { $0 + $1.maxLoadedModels }
+            if copies.count > slots { copies.removeLast(copies.count - slots) }
+            var best = Self.pack(copies, into: plannable, residents: layout.residents)
+            // A copy left out for want of room may fit once a less valuable one makes way.
+            for _ in 0..<Self.repacksAtMost {
+                guard let last = copies.last, best.unplacedValue > last.value else { break }
+                copies.removeLast()
+                let attempt = Self.pack(copies, into: plannable, residents: layout.residents)
+                if attempt.placedValue > best.placedValue { best = attempt }
+            }
+            models = best.models
+        }
+
+        /// How many times a layout is packed again without its least valuable copy.
+        static let repacksAtMost = 8
+
+        private struct Packing {
+            var models: [Int: Set<ModelName>] = [:]
+            var placedValue = 0.0
+            /// The most valuable copy that found no room (0 when all did).
+            var unplacedValue = 0.0
+        }
+
+        /// Largest first, each on a node that holds the model now if one has room, else on the one it fills most.
+        private static func pack(_ copies: [Copy], into nodes: [NodeSnapshot], residents: (Int) -> Set<ModelName>) -> Packing {
+            var packing = Packing()
+            var used: [Int: Int64] = [:]
+            for copy in copies.sorted(by: { $0.bytes != $1.bytes ? $0.bytes > $1.bytes : $0.value > $1.value }) {
+                let fitting = nodes.filter { node in
+                    let here = packing.models[node.index] ?? []
+                    guard !here.contains(copy.model), node.hasPulled(copy.model), here.count < node.maxLoadedModels,
+                        let budget = node.plannableVRAM
+                    else { return false }
+                    return budget.admits(node.runnerBytes(copy.model), beside: used[node.index] ?? 0)
+                }
+                func roomLeft(_ node: NodeSnapshot) -> Int64 {
+                    (node.plannableVRAMBytes ?? 0) - (used[node.index] ?? 0) - node.runnerBytes(copy.model)
+                }
+                let chosen =
+                    fitting.first { residents($0.index).contains(copy.model) }
+                    ?? fitting.min { roomLeft($0) != roomLeft($1) ? roomLeft($0) < roomLeft($1) : $0.index < $1.index }
+                guard let node = chosen else {
+                    packing.unplacedValue = max(packing.unplacedValue, copy.value)
+                    continue
+                }
+                packing.models[node.index, default: []].insert(copy.model)
+                packing.placedValue += copy.value
+                used[node.index, default: 0] += node.runnerBytes(copy.model)
+            }
+            return packing
+        }
+    }
+}

@@ -1,0 +1,164 @@
+import Testing
+
+@testable import Balancer
+
+/// The benchmark's farm after its popularity shift: the largest model is the hottest. Sizes in
+/// tenths of a GB (the fixtures count whole units) on nodes of 16 GB, 3 models each, so Ollama's
+/// 80 % rule applies to every load beside others.
+private let sizes: [String: Int64] = [
+    "llama3.2": 20, "phi3": 22, "gemma2:2b": 26, "mistral": 41, "llama3.1": 47, "qwen2.5": 47, "gemma2:9b": 54, "codellama": 74,
+]
+private let largeFirstRates: [String: Double] = [
+    "codellama": 2.2, "gemma2:9b": 1.05, "qwen2.5": 0.67, "llama3.1": 0.49, "mistral": 0.38, "gemma2:2b": 0.31, "phi3": 0.26,
+    "llama3.2": 0.22,
+]
+
+private let sizeOf = Dictionary(uniqueKeysWithValues: sizes.map { (ModelName($0.key)!, $0.value * gigabyte) })
+
+private func demand(_ rates: [String: Double]) -> [ModelName: CapacityPlanner.Demand] {
+    Dictionary(uniqueKeysWithValues: rates.map { (ModelName($0.key)!, CapacityPlanner.Demand(rate: $0.value, serviceSeconds: 1.3)) })
+}
+
+private func farm(_ layout: [[String]], loadedAt: Double? = nil) -> [NodeSnapshot] {
+    layout.enumerated().map { index, models in
+        let times = Dictionary(uniqueKeysWithValues: models.map { ($0, loadedAt ?? -1000) })
+        return node(index, pulled: sizes, loaded: models, vramGB: 160, maxLoaded: 3, loadRate: 0.15, loadedAt: times)
+    }
+}
+
+@Suite struct TargetLayoutTests {
+    @Test func theTargetPacksEveryModelAndTheHotLargeOneOnThreeNodes() {
+        // A cold start's layout: three small models on one node, the hot large model on two.
+        let nodes = farm([
+            ["codellama", "qwen2.5"], ["codellama", "gemma2:9b"], ["gemma2:2b", "llama3.2", "phi3"], ["gemma2:9b", "mistral", "llama3.1"],
+        ])
+        let target = CapacityPlanner.targetLayout(nodes: nodes, demand: demand(largeFirstRates), now: 1000)
+        let placed = target.values.flatMap { $0 }
+        #expect(Set(placed).count == 8, "every model keeps a copy: \(target)")
+        #expect(placed.filter { $0 == ModelName("codellama")! }.count >= 3, "\(target)")
+        for (index, models) in target {
+            #expect(models.count <= 3)
+            // Loaded largest first, each load must pass Ollama's test beside the ones before it.
+            var used: Int64 = 0
+            for model in models.sorted(by: { sizeOf[$0]! > sizeOf[$1]! }) {
+                let size = sizeOf[model]!
+                #expect(VRAMFit(bytes: 160 * gigabyte, isPhysical: true).admits(size, beside: used), "node \(index): \(models)")
+                used += size
+            }
+        }
+    }
+
+    @Test func theTargetKeepsCopiesWhereTheyAreWhenTheyFit() {
+        let layout = [
+            ["codellama", "gemma2:9b", "llama3.2"], ["codellama", "gemma2:9b", "phi3"], ["codellama", "qwen2.5", "gemma2:2b"],
+            ["qwen2.5", "llama3.1", "mistral"],
+        ]
+        let target = CapacityPlanner.targetLayout(nodes: farm(layout), demand: demand(largeFirstRates), now: 1000)
+        for (index, models) in layout.enumerated() {
+            #expect(target[index] == Set(models.map { ModelName($0)! }), "node \(index): \(target[index] ?? [])")
+        }
+        // Already there: the planner makes no move.
+        #expect(CapacityPlanner.plan(nodes: farm(layout), demand: demand(largeFirstRates), now: 1000).isEmpty)
+    }
+
+    @Test func aYoungOnlyCopyMovesAsideSoTheHotModelGetsItsThirdCopy() {
+        // 20 s after a cold start every copy is young. codellama (2.2/s) queues on two copies; its
+        // third fits only where three small models sit. One of them loads on a node with free room
+        // first; next round its old copy is a spare and codellama takes its place.
+        let layout = [
+            ["codellama", "qwen2.5"], ["codellama", "gemma2:9b"], ["gemma2:2b", "llama3.2", "phi3"], ["gemma2:9b", "mistral", "llama3.1"],
+        ]
+        let first = CapacityPlanner.plan(nodes: farm(layout, loadedAt: 0), demand: demand(largeFirstRates), now: 20)
+        let small: Set = [ModelName("gemma2:2b")!, ModelName("llama3.2")!, ModelName("phi3")!]
+        guard let relocation = first.first(where: { small.contains($0.model) }) else {
+            Issue.record("no small model moves aside: \(first)")
+            return
+        }
+        #expect(relocation.nodeIndex == 0 || relocation.nodeIndex == 1, "\(first)")
+        #expect(relocation.evicting.isEmpty, "it loads in free room: \(first)")
+        var after = layout
+        after[relocation.nodeIndex].append(sizes.keys.first { ModelName($0)! == relocation.model }!)
+        let next = CapacityPlanner.plan(nodes: farm(after, loadedAt: 0), demand: demand(largeFirstRates), now: 25)
+        let codellama = next.first { $0.model == ModelName("codellama")! }
+        #expect(codellama?.nodeIndex == 2, "\(next)")
+        #expect(codellama?.evicting.contains(relocation.model) == true, "\(next)")
+    }
+}
+
+/// Victims that fit back, and the room they fit back into.
+@Suite struct ComebackRoomTests {
+    @Test func aVictimComesBackOnlyIntoRoomThatIsLeft() {
+        // gemma2:9b fits on node 0 once llama3.1 goes; mistral (three copies) then stays, and the
+        // node is at its cap of three: llama3.1, its model's only copy, does not come back there.
+        let layout = [
+            ["qwen2.5", "llama3.1", "mistral"], ["gemma2:9b", "mistral", "gemma2:2b"], ["codellama", "llama3.2"], ["phi3", "mistral"],
+        ]
+        let nodes = farm(layout)
+        let farmLayout = CapacityPlanner.FarmLayout(
+            nodes: nodes, demand: demand(largeFirstRates), now: 1000, costModel: CostModel(), settings: CapacityPlanner.Settings())
+        let victims = farmLayout.victims(for: ModelName("gemma2:9b")!, on: nodes[0])
+        #expect(victims?.models == [ModelName("llama3.1")!])
+        #expect(victims?.comingBack.isEmpty == true)
+        #expect(victims?.takesLastWantedCopy == true)
+    }
+}
+
+/// A move toward the target needs only to save more than it costs.
+@Suite struct TargetStepTests {
+    /// Early after a cold start on the large-first farm. gemma2:9b (1.05/s) has no copy; node 1's
+    /// way in unloads llama3.1, which fits back once gemma2:9b is loaded: a close call under the 2x
+    /// margin, like the one that held the 80 % farm's shift row at 1.4 s for its third minute.
+    let layout = [["llama3.2", "codellama"], ["llama3.1", "qwen2.5"], ["mistral", "phi3"], ["gemma2:2b", "phi3", "llama3.2"]]
+
+    @Test func aCloseCallTowardTheTargetIsMade() {
+        let target = CapacityPlanner.targetLayout(nodes: farm(layout), demand: demand(largeFirstRates), now: 1000)
+        #expect(target[1]?.contains(ModelName("gemma2:9b")!) == true, "\(target)")
+        let plan = CapacityPlanner.plan(nodes: farm(layout), demand: demand(largeFirstRates), now: 1000)
+        #expect(
+            plan.contains { $0.model == ModelName("gemma2:9b")! && $0.nodeIndex == 1 && $0.evicting == [ModelName("llama3.1")!] }, "\(plan)"
+        )
+        // Asked for twice its cost, as a move the target does not lead to is, it is not made.
+        var strict = CapacityPlanner.Settings()
+        strict.targetStepGainOverCost = strict.gainOverCost
+        let strictPlan = CapacityPlanner.plan(nodes: farm(layout), demand: demand(largeFirstRates), now: 1000, settings: strict)
+        #expect(!strictPlan.contains { $0.model == ModelName("gemma2:9b")! && $0.nodeIndex == 1 }, "\(strictPlan)")
+    }
+
+    @Test func aMoveThatUnloadsWhatTheTargetKeepsThereIsNoStep() {
+        let nodes = farm(layout)
+        var farmLayout = CapacityPlanner.FarmLayout(
+            nodes: nodes, demand: demand(largeFirstRates), now: 1000, costModel: CostModel(), settings: CapacityPlanner.Settings())
+        farmLayout.target = CapacityPlanner.TargetLayout(farmLayout)
+        let gemma = ModelName("gemma2:9b")!
+        let victims = try? #require(farmLayout.victims(for: gemma, on: nodes[1]))
+        #expect(victims.map { farmLayout.isStepTowardTarget(gemma, on: 1, evicting: $0) } == true)
+        // The same load on node 3 unloads models the target keeps there.
+        let elsewhere = try? #require(farmLayout.victims(for: gemma, on: nodes[3]))
+        #expect(elsewhere.map { farmLayout.isStepTowardTarget(gemma, on: 3, evicting: $0) } == false)
+    }
+}
+
+/// A last copy the target keeps on another node is moving, not lost.
+@Suite struct TargetMoveTests {
+    @Test func aSmallModelsOnlyCopyMakesWayForTheHotModelsThirdCopy() {
+        // A large-first run held here from 97 s to its end: codellama (2.2/s) on two copies. The
+        // target puts its third on node 0 beside gemma2:9b, where gemma2:2b's only copy does not fit
+        // back under the 80 % rule; the target keeps gemma2:2b on node 1. Counted as lost, that copy
+        // needed five times its cost and the move was never made.
+        let layout = [
+            ["gemma2:2b", "gemma2:9b", "llama3.1"], ["codellama", "llama3.2", "qwen2.5"], ["codellama", "llama3.1", "phi3"],
+            ["gemma2:9b", "mistral", "qwen2.5"],
+        ]
+        let rates: [String: Double] = [
+            "codellama": 2.2, "gemma2:9b": 0.99, "qwen2.5": 0.55, "llama3.1": 0.43, "mistral": 0.33, "gemma2:2b": 0.35, "phi3": 0.2,
+            "llama3.2": 0.31,
+        ]
+        let target = CapacityPlanner.targetLayout(nodes: farm(layout), demand: demand(rates), now: 1000)
+        #expect(target[0]?.contains(ModelName("codellama")!) == true, "\(target)")
+        #expect(target[0]?.contains(ModelName("gemma2:2b")!) == false, "\(target)")
+        let plan = CapacityPlanner.plan(nodes: farm(layout), demand: demand(rates), now: 1000)
+        let codellama = plan.first { $0.model == ModelName("codellama")! }
+        #expect(codellama?.nodeIndex == 0, "\(plan)")
+        #expect(codellama?.evicting.contains(ModelName("gemma2:2b")!) == true, "\(plan)")
+    }
+}
