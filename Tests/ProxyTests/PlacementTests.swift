@@ -41,6 +41,8 @@ import Testing
         #expect((entry?["copiesWanted"]?.intValue ?? 0) >= 1)
         #expect(entry?["queued"] == 0)
         #expect(entry?["loadingOn"]?.arrayValue != nil)
+        // The planner's target keeps the copy where it is; node1 has held nothing, so none is planned there.
+        #expect(entry?["plannedOn"]?.arrayValue == ["node0"])
     }
 
     /// With `TENSORWALL_TIME_SCALE` (simulated farms for benchmarks) Ollama's real durations are farm seconds too.

@@ -8,6 +8,9 @@ extension StatusReport {
     func models(_ snapshots: [NodeSnapshot]) -> [JSONValue] {
         let demand = cluster.demandSummary(snapshots)
         let wanted = CapacityPlanner.wantedCopies(nodes: snapshots, demand: demand, settings: cluster.plannerSettings)
+        // Where the planner is heading: a model warm on a node it is not planned on is on its way out.
+        let target = CapacityPlanner.targetLayout(
+            nodes: snapshots, demand: demand, now: cluster.now, costModel: cluster.costModel, settings: cluster.plannerSettings)
         let healthy = snapshots.filter { $0.health == .healthy }
         let served = demand.keys.filter { model in snapshots.contains { $0.hasPulled(model) } }
         return served.sorted().map { model in
@@ -18,6 +21,7 @@ extension StatusReport {
                 "copiesWanted": .int(Int64(wanted[model] ?? 0)),
                 "warmOn": .array(healthy.filter { $0.isLoaded(model) }.map { .string($0.name) }),
                 "loadingOn": .array(healthy.filter { $0.isLoading(model) }.map { .string($0.name) }),
+                "plannedOn": .array(healthy.filter { target[$0.index]?.contains(model) ?? false }.map { .string($0.name) }),
             ]
         }
     }
