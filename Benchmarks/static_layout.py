@@ -13,8 +13,12 @@ This is a yardstick for the planner, not a possible strategy: it knows the whole
 and ignores cold loads. A run of `affinity` that waits noticeably on about as few requests is as good
 as any fixed layout could have been.
 
-Usage: Benchmarks/static_layout.py TRACE [--warmup 60] [--tokens-per-second 20] [--prompt-tokens-per-second 2000]
-Give the same speeds as the placement-bench run that wrote the trace.
+Usage: Benchmarks/static_layout.py TRACE [--warmup 60] [--until SECONDS] [--tokens-per-second 20]
+                                   [--prompt-tokens-per-second 2000] [--share-of-free 0.8]
+Give the same speeds as the placement-bench run that wrote the trace. `--warmup` and `--until` bound
+the requests counted (say 300 and 360 for the third minute after a shift at 180 s); the queues run
+from the start either way. `--share-of-free 0.8` packs as Ollama's scheduler does (a load beside
+other models must fit in 80 % of the free VRAM, the largest loaded first); by default the sum fits.
 """
 
 import argparse
@@ -51,8 +55,9 @@ def waits(requests, copies, speeds):
         yield at, start - at
 
 
-def fits(copies):
-    """Whether the copies pack onto the nodes: distinct models per node, VRAM and the model cap."""
+def fits(copies, share_of_free=None):
+    """Whether the copies pack onto the nodes: distinct models per node, VRAM and the model cap.
+    Largest first, the order in which Ollama's 80 % rule admits the most."""
     items = sorted((m for m in range(len(MODELS)) for _ in range(copies[m])), key=lambda m: -SIZES_GB[m])
     nodes = [[] for _ in range(NODES)]
 
@@ -65,7 +70,9 @@ def fits(copies):
             if key in tried or len(node) >= MAX_LOADED or model in node:
                 continue
             tried.add(key)
-            if sum(SIZES_GB[m] for m in node) + SIZES_GB[model] <= VRAM_GB:
+            used = sum(SIZES_GB[m] for m in node)
+            room = VRAM_GB - used if share_of_free is None or not node else share_of_free * (VRAM_GB - used)
+            if SIZES_GB[model] <= room:
                 node.append(model)
                 if place(index + 1):
                     return True
@@ -79,6 +86,8 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("trace")
     parser.add_argument("--warmup", type=float, default=60)
+    parser.add_argument("--until", type=float, default=float("inf"))
+    parser.add_argument("--share-of-free", type=float, default=None)
     parser.add_argument("--tokens-per-second", type=float, default=20)
     parser.add_argument("--prompt-tokens-per-second", type=float, default=2000)
     arguments = parser.parse_args()
@@ -88,10 +97,11 @@ def main():
     bound = FIRST_TURN_PROMPT_TOKENS / speeds[1] + 1 / speeds[0] + BOUND_OVERHEAD_SECONDS
     noticeable_wait = bound / 2
     results = []
-    for copies in itertools.product(range(1, 5), range(1, 5), range(1, 4), *[range(1, 3)] * 5):
-        if sum(copies) > NODES * MAX_LOADED or not fits(copies):
+    # Up to one copy per node for every model: after a shift the hottest model is the largest.
+    for copies in itertools.product(*[range(1, NODES + 1)] * len(MODELS)):
+        if sum(copies) > NODES * MAX_LOADED or not fits(copies, arguments.share_of_free):
             continue
-        late = [wait for at, wait in waits(requests, copies, speeds) if at >= arguments.warmup]
+        late = [wait for at, wait in waits(requests, copies, speeds) if arguments.warmup <= at < arguments.until]
         noticeable = sum(1 for wait in late if wait > noticeable_wait)
         results.append((noticeable / len(late), copies, len(late)))
     results.sort()

@@ -54,7 +54,7 @@ let usage = """
                            [--tokens-per-second 20] [--prompt-tokens-per-second 2000] [--by-model]
                            [--log-dir DIR] [--log-level debug] [--dump-trace FILE] [--node-config full|bare]
                            [--runner-overhead-gb 0] [--eviction-order lru|ollama] [--load-fit-share-of-free 0.8]
-    strategies for --only: round_robin, least_busy, affinity, bound
+    strategies for --only: round_robin, least_busy, affinity, bound (none: only --dump-trace)
     """
 func exitWithUsage(_ problem: String?) -> Never {
     guard let problem else {
@@ -98,7 +98,8 @@ while let flag = arguments.popFirst() {
     case "--prompt-tokens-per-second": promptTokensPerSecond = number(value, for: flag)
     case "--only":
         only = Set(value.split(separator: ",").map(String.init))
-        let known: Set = ["round_robin", "least_busy", "affinity", "bound"]
+        // `none` runs no strategy: with `--dump-trace`, it only writes the traces.
+        let known: Set = ["round_robin", "least_busy", "affinity", "bound", "none"]
         guard only!.isSubset(of: known) else { exitWithUsage("--only takes \(known.sorted().joined(separator: ", "))") }
     case "--dump-trace": traceDumpPath = value
     case "--log-dir":
