@@ -111,3 +111,31 @@ extension CapacityPlanner {
         }
     }
 }
+
+extension CapacityPlanner.FarmLayout {
+    /// Loads a copy the target places on the node, and unloads only what the target does not keep
+    /// there or what fits back once the copy is loaded.
+    func isStepTowardTarget(_ model: ModelName, on nodeIndex: Int, evicting victims: Victims) -> Bool {
+        guard let target, target.places(model, on: nodeIndex) else { return false }
+        return victims.models.allSatisfy { !target.places($0, on: nodeIndex) || victims.comingBack.contains($0) }
+    }
+
+    /// In a step toward the target, a model's last copy that the target keeps on another node is
+    /// moving, not lost: its requests wait while this load and its own load there run. Counted as
+    /// lost (five times its cost), it kept a large hot model on two copies for a whole run, where
+    /// the target's way in unloaded a small model's only copy the target had placed elsewhere.
+    func priceMovesToTarget(_ victims: inout Victims, making model: ModelName, on node: NodeSnapshot) {
+        guard let target else { return }
+        for victim in victims.lastCopies where target.placesElsewhere(victim, than: node.index) {
+            let away = waitWhileAway(
+                victim, for: costModel.predictedLoadSeconds(model, on: node) + costModel.predictedLoadSeconds(victim, on: node))
+            let before = victims.costs[victim] ?? 0
+            if away < before {
+                victims.costs[victim] = away
+                victims.cost -= before - away
+            }
+            victims.lastCopies.remove(victim)
+        }
+        victims.takesLastWantedCopy = !victims.lastCopies.isEmpty
+    }
+}
