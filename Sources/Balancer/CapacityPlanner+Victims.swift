@@ -1,0 +1,156 @@
+import Foundation
+
+extension CapacityPlanner.FarmLayout {
+    /// What unloading the last copy of `victim` costs when it is loaded back on `node` right after
+    /// `model`: the requests that come meanwhile wait, on average, half of the two loads. Counted
+    /// as gone for the whole horizon, such a victim kept `gemma2:9b` (1.1 requests/s) on one copy
+    /// for two minutes after a shift: under Ollama's 80 % rule it fits beside `codellama:13b`
+    /// only if it loads before the small model that shares the node, which then fits back.
+    func comebackCost(_ victim: ModelName, after model: ModelName, on node: NodeSnapshot) -> Double {
+        waitWhileAway(victim, for: costModel.predictedLoadSeconds(model, on: node) + costModel.predictedLoadSeconds(victim, on: node))
+    }
+
+    /// The waiting of a model's requests while it has no copy for `absence` seconds: those that come
+    /// meanwhile wait, on average, half of it.
+    func waitWhileAway(_ victim: ModelName, for absence: Double) -> Double {
+        (demand[victim]?.rate ?? 0) * absence * absence / 2
+    }
+
+    struct Victims {
+        var models: [ModelName]
+        var cost: Double
+        var takesLastWantedCopy: Bool
+        /// Some victim is younger than the minimum residency (see `isYoung`).
+        var takesYoungCopy: Bool
+        /// Victims that fit back beside the new model and were priced as away only meanwhile.
+        var comingBack: Set<ModelName> = []
+        /// Victims that are their model's last copy and do not come back here.
+        var lastCopies: Set<ModelName> = []
+        /// What each victim's unloading costs (the parts of `cost`).
+        var costs: [ModelName: Double] = [:]
+    }
+
+    /// The cheapest set of idle models to unload on `node` so that `model` fits its VRAM and its
+    /// loaded-model cap; nil when it cannot be made to fit without touching a model that is busy,
+    /// queued for, or the only warm copy of its model and loaded too recently. Surplus copies and models
+    /// nobody asks for go first; young copies next to last, the last copy of a model still asked
+    /// for last, and callers ask more of a move that takes either.
+    /// With `keeping` (the target's models for the node), the models outside it go first, the
+    /// cheapest of them first, and that set is returned.
+    func victims(
+        for model: ModelName, on node: NodeSnapshot, copies: [ModelName: Int]? = nil, warm: [ModelName: Int]? = nil,
+        keeping: Set<ModelName>? = nil
+    ) -> Victims? {
+        let copies = copies ?? self.copies
+        let warm = warm ?? warmCopies
+        let here = residents(node.index)
+        let size = node.runnerBytes(model)
+        func bytes(_ name: ModelName) -> Int64 { node.runnerBytes(name) }
+        let count = here.count
+        let used = here.reduce(Int64(0)) { $0 + bytes($1) }
+        let budget = node.plannableVRAM
+        func fits(_ count: Int, _ used: Int64) -> Bool { count < node.maxLoadedModels && (budget?.admits(size, beside: used) ?? true) }
+        if fits(count, used) { return Victims(models: [], cost: 0, takesLastWantedCopy: false, takesYoungCopy: false) }
+        let candidates =
+            here
+            .filter { isIdle($0, on: node) }
+            .map { model in
+                (
+                    model: model, cost: evictionCost(model, copies: copies), last: isLastWantedCopy(model, warm: warm),
+                    young: isYoung(model, on: node), only: (warm[model] ?? 0) <= 1
+                )
+            }
+            // A young only copy stays, however rarely its model is asked for: it was loaded for a
+            // request moments ago, and that conversation's next turn is likely on its way.
+            .filter { !($0.young && $0.only) }
+            // So does a model's only warm copy while its other copies load: unloaded, every request
+            // for it would wait for a load. After a shift the planner unloaded codellama:13b's warm
+            // copy, read as a third one when two were loading; 12 requests queued, and 14 s later
+            // the copy came back in place of the one it had made room for.
+            .filter { !($0.only && (copies[$0.model] ?? 0) > (warm[$0.model] ?? 0) && demand[$0.model] != nil) }
+            .sorted { a, b in
+                if a.last != b.last { return !a.last }
+                if a.young != b.young { return !a.young }
+                return a.cost != b.cost ? a.cost < b.cost : a.model < b.model
+            }
+        typealias Candidate = (model: ModelName, cost: Double, last: Bool, young: Bool, only: Bool)
+        /// A victim that fits back beside the new model is gone only while the loads before its own
+        /// run: a last copy comes back with its next request, a copy worth a planned load with the
+        /// next round. `count` and `used` describe the node with every victim unloaded.
+        func priceComebacks(_ taken: inout [Candidate], count: Int, used: Int64) -> Set<ModelName> {
+            var comingBack: Set<ModelName> = []
+            var countAfter = count + 1
+            var usedAfter = used + size
+            var absence = costModel.predictedLoadSeconds(model, on: node)
+            let order = taken.indices.sorted { a, b in
+                taken[a].last != taken[b].last ? taken[a].last : taken[a].cost > taken[b].cost
+            }
+            func plannedBack(_ victim: Candidate) -> Bool {
+                victim.cost >= settings.minimumNetGainSeconds && (copies[victim.model] ?? 0) <= wantedCopies(victim.model)
+            }
+            for index in order where taken[index].last || plannedBack(taken[index]) {
+                let victim = taken[index].model
+                guard countAfter < node.maxLoadedModels, budget?.admits(bytes(victim), beside: usedAfter) ?? true else { continue }
+                countAfter += 1
+                usedAfter += bytes(victim)
+                absence += costModel.predictedLoadSeconds(victim, on: node)
+                let away =
+                    taken[index].last
+                    ? waitWhileAway(victim, for: absence) : taken[index].cost * absence / settings.horizonSeconds
+                taken[index].cost = min(taken[index].cost, away)
+                taken[index].last = false
+                comingBack.insert(victim)
+            }
+            return comingBack
+        }
+        func gather(_ order: [Candidate]) -> Victims? {
+            var count = count
+            var used = used
+            var taken: [Candidate] = []
+            for candidate in order where !fits(count, used) {
+                taken.append(candidate)
+                count -= 1
+                used -= bytes(candidate.model)
+            }
+            guard fits(count, used) else { return nil }
+            // Kept back if the load still fits beside them: a model's last copy first, then a young one, then the dearest.
+            let keepFirst = taken.sorted { a, b in a.last != b.last ? a.last : a.young != b.young ? a.young : a.cost > b.cost }
+            let unneeded = VictimPruning.unneeded(keepFirst.map(\.model), count: count, used: used, bytes: bytes, fits: fits)
+            taken.removeAll { unneeded.contains($0.model) }
+            // What stays takes its place: a victim fits back only beside the models really left.
+            count += unneeded.count
+            used += unneeded.reduce(Int64(0)) { $0 + bytes($1) }
+            let comingBack = priceComebacks(&taken, count: count, used: used)
+            return Victims(
+                models: taken.map(\.model), cost: taken.reduce(0) { $0 + $1.cost }, takesLastWantedCopy: taken.contains { $0.last },
+                takesYoungCopy: taken.contains { $0.young }, comingBack: comingBack,
+                lastCopies: Set(taken.filter(\.last).map(\.model)),
+                costs: Dictionary(taken.map { ($0.model, $0.cost) }, uniquingKeysWith: +))
+        }
+        if let keeping {
+            return gather(
+                candidates.sorted { a, b in
+                    let keepA = keeping.contains(a.model)
+                    let keepB = keeping.contains(b.model)
+                    if keepA != keepB { return !keepA }
+                    if a.young != b.young { return !a.young }
+                    return a.cost != b.cost ? a.cost < b.cost : a.model < b.model
+                })
+        }
+        let plain = gather(candidates)
+        // With no last copy among the candidates the second order is the first: gather once.
+        guard candidates.contains(where: { $0.last }) else { return plain }
+        // The same with last copies ranked by what they cost if they come back: a small one taken
+        // with a spare copy can make room where the spare alone does not, and cheaper than a busy copy.
+        let comingBack = candidates.sorted { a, b in
+            if a.young != b.young { return !a.young }
+            let costA = a.last ? min(a.cost, comebackCost(a.model, after: model, on: node)) : a.cost
+            let costB = b.last ? min(b.cost, comebackCost(b.model, after: model, on: node)) : b.cost
+            return costA != costB ? costA < costB : a.model < b.model
+        }
+        guard let other = gather(comingBack), other.models != plain?.models else { return plain }
+        guard let plain else { return other }
+        if plain.takesLastWantedCopy != other.takesLastWantedCopy { return plain.takesLastWantedCopy ? other : plain }
+        return other.cost < plain.cost ? other : plain
+    }
+}
