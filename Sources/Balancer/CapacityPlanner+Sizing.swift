@@ -11,12 +11,20 @@ extension CapacityPlanner {
         return Dictionary(uniqueKeysWithValues: demand.keys.map { ($0, layout.wantedCopies($0)) })
     }
 
-    /// The layout the planner is heading for (`TargetLayout`), by node index: what `--log-level debug`
-    /// prints beside each round's demand, so a move that looks odd can be read against where it leads.
+    /// The layout the planner is heading for (`TargetLayout`), by node index.
     public static func targetLayout(
         nodes: [NodeSnapshot], demand: [ModelName: Demand], now: Double, costModel: CostModel = CostModel(),
         settings: Settings = Settings()
     ) -> [Int: Set<ModelName>] {
-        TargetLayout(FarmLayout(nodes: nodes, demand: demand, now: now, costModel: costModel, settings: settings)).models
+        sizing(nodes: nodes, demand: demand, now: now, costModel: costModel, settings: settings).target
+    }
+
+    /// `wantedCopies` and `targetLayout` from one layout of the farm: the status page shows both.
+    public static func sizing(
+        nodes: [NodeSnapshot], demand: [ModelName: Demand], now: Double, costModel: CostModel = CostModel(),
+        settings: Settings = Settings()
+    ) -> (wanted: [ModelName: Int], target: [Int: Set<ModelName>]) {
+        let layout = FarmLayout(nodes: nodes, demand: demand, now: now, costModel: costModel, settings: settings)
+        return (Dictionary(uniqueKeysWithValues: demand.keys.map { ($0, layout.wantedCopies($0)) }), TargetLayout(layout).models)
     }
 }

@@ -12,7 +12,7 @@ extension CapacityPlanner {
     /// not needed against noise: a move back would be a step away from the target.
     struct TargetLayout {
         /// Models the target puts on each node that takes planned loads.
-        private(set) var models: [Int: Set<ModelName>] = [:]
+        let models: [Int: Set<ModelName>]
 
         /// Whether the target keeps a copy of `model` on the node.
         func places(_ model: ModelName, on nodeIndex: Int) -> Bool { models[nodeIndex]?.contains(model) ?? false }

@@ -134,8 +134,17 @@ public enum CapacityPlanner {
     public static func plan(
         nodes: [NodeSnapshot], demand: [ModelName: Demand], now: Double, costModel: CostModel = CostModel(), settings: Settings = Settings()
     ) -> [Move] {
+        planWithTarget(nodes: nodes, demand: demand, now: now, costModel: costModel, settings: settings).moves
+    }
+
+    /// The round's moves, and the target layout (`TargetLayout`, by node index) they were weighed
+    /// against: what `--log-level debug` prints, from the same packing rather than a second one.
+    public static func planWithTarget(
+        nodes: [NodeSnapshot], demand: [ModelName: Demand], now: Double, costModel: CostModel = CostModel(), settings: Settings = Settings()
+    ) -> (moves: [Move], target: [Int: Set<ModelName>]) {
         var layout = FarmLayout(nodes: nodes, demand: demand, now: now, costModel: costModel, settings: settings)
-        layout.target = TargetLayout(layout)
+        let target = TargetLayout(layout)
+        layout.target = target
         var moves: [Move] = []
         var queueCopyPlanned: Set<ModelName> = []
         while true {
@@ -183,7 +192,7 @@ public enum CapacityPlanner {
                     }
                 }
             }
-            guard let chosen = best else { return moves }
+            guard let chosen = best else { return (moves, target.models) }
             moves.append(chosen.move)
             queueCopyPlanned.insert(chosen.forModel)  // a queue is answered by one new copy a round
             layout.apply(chosen.move)

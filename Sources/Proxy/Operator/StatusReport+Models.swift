@@ -7,9 +7,8 @@ extension StatusReport {
     /// nobody serves (a typo, a probe) is answered 404 and is no part of what the farm holds.
     func models(_ snapshots: [NodeSnapshot]) -> [JSONValue] {
         let demand = cluster.demandSummary(snapshots)
-        let wanted = CapacityPlanner.wantedCopies(nodes: snapshots, demand: demand, settings: cluster.plannerSettings)
         // Where the planner is heading: a model warm on a node it is not planned on is on its way out.
-        let target = CapacityPlanner.targetLayout(
+        let (wanted, target) = CapacityPlanner.sizing(
             nodes: snapshots, demand: demand, now: cluster.now, costModel: cluster.costModel, settings: cluster.plannerSettings)
         let healthy = snapshots.filter { $0.health == .healthy }
         let served = demand.keys.filter { model in snapshots.contains { $0.hasPulled(model) } }

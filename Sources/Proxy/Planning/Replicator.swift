@@ -14,9 +14,9 @@ struct Replicator: Sendable {
         let snapshots = await cluster.placementSnapshots()
         let demand = cluster.demandSummary(snapshots)
         preloader.logger.debug("planner sees \(Self.describe(demand, snapshots))")
-        preloader.logger.debug("planner heads for \(Self.describeTarget(snapshots, demand, cluster))")
-        let moves = CapacityPlanner.plan(
+        let (moves, target) = CapacityPlanner.planWithTarget(
             nodes: snapshots, demand: demand, now: cluster.now, costModel: cluster.costModel, settings: cluster.plannerSettings)
+        preloader.logger.debug("planner heads for \(Self.describe(target, snapshots))")
         for move in moves {
             _ = await preloader.start(
                 move.model, on: snapshots[move.nodeIndex], evicting: move.evicting, keepAlive: keepAlive,
@@ -25,10 +25,8 @@ struct Replicator: Sendable {
     }
 
     /// The target layout, node by node, for `--log-level debug`.
-    static func describeTarget(_ snapshots: [NodeSnapshot], _ demand: [ModelName: CapacityPlanner.Demand], _ cluster: Cluster) -> String {
-        let target = CapacityPlanner.targetLayout(
-            nodes: snapshots, demand: demand, now: cluster.now, costModel: cluster.costModel, settings: cluster.plannerSettings)
-        return snapshots.filter { target[$0.index] != nil }.map { node in
+    static func describe(_ target: [Int: Set<ModelName>], _ snapshots: [NodeSnapshot]) -> String {
+        snapshots.filter { target[$0.index] != nil }.map { node in
             "\(node.name) [\(target[node.index]!.sorted().map(\.description).joined(separator: ","))]"
         }.joined(separator: "; ")
     }
