@@ -247,6 +247,14 @@ extension CapacityPlanner {
             node.inFlight(victim) == 0 && !node.isLoading(victim) && (demand[victim]?.queued ?? 0) == 0
         }
 
+        /// A copy a planned load may unload: idle, or (`Settings.drainsBusyCopies`) serving requests
+        /// that it finishes first while new ones go elsewhere. Not while it loads, nor while requests
+        /// queue for its model: then every copy of it is needed now.
+        func isDrainable(_ victim: ModelName, on node: NodeSnapshot) -> Bool {
+            settings.drainsBusyCopies
+                ? !node.isLoading(victim) && (demand[victim]?.queued ?? 0) == 0 : isIdle(victim, on: node)
+        }
+
         /// Resident for less than the minimum residency and not a copy beyond what demand calls for.
         func isYoung(_ victim: ModelName, on node: NodeSnapshot) -> Bool {
             now - (node.loadedAt[victim] ?? -.infinity) < settings.minimumResidencySeconds && !isSurplus(victim)

@@ -30,9 +30,10 @@ extension CapacityPlanner.FarmLayout {
         var costs: [ModelName: Double] = [:]
     }
 
-    /// The cheapest set of idle models to unload on `node` so that `model` fits its VRAM and its
-    /// loaded-model cap; nil when it cannot be made to fit without touching a model that is busy,
-    /// queued for, or the only warm copy of its model and loaded too recently. Surplus copies and models
+    /// The cheapest set of models to unload on `node` so that `model` fits its VRAM and its
+    /// loaded-model cap; nil when it cannot be made to fit without touching a model that is loading,
+    /// queued for, or the only warm copy of its model and loaded too recently. Busy victims drain
+    /// (`isDrainable`). Surplus copies and models
     /// nobody asks for go first; young copies next to last, the last copy of a model still asked
     /// for last, and callers ask more of a move that takes either.
     /// With `keeping` (the target's models for the node), the models outside it go first, the
@@ -53,7 +54,7 @@ extension CapacityPlanner.FarmLayout {
         if fits(count, used) { return Victims(models: [], cost: 0, takesLastWantedCopy: false, takesYoungCopy: false) }
         let candidates =
             here
-            .filter { isIdle($0, on: node) }
+            .filter { isDrainable($0, on: node) }
             .map { model in
                 (
                     model: model, cost: evictionCost(model, copies: copies), last: isLastWantedCopy(model, warm: warm),

@@ -25,6 +25,10 @@ public enum CapacityPlanner {
         public var tailProbability = 0.05
         /// Arrivals at a farm come in bursts (conversations, batch clients): plan for this much more load.
         public var burstFactor = 1.2
+        /// A planned load may unload a busy copy: the copy takes no new request and the load starts
+        /// when its requests end. Waiting for idle copies, a move after a popularity shift waited
+        /// 40 s for three busy models on one node to be idle at the same moment.
+        public var drainsBusyCopies = true
         /// A copy resident less than this long is evicted by the planner only for a move that saves
         /// `youngCopyGainOverCost` times what it costs, and never when it is its model's only copy.
         public var minimumResidencySeconds = 60.0

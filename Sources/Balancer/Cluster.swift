@@ -210,8 +210,11 @@ public final class Cluster: Sendable {
     /// another. Nil when the node was replaced by a reload or no longer accepts the claim.
     public func claimPlannedLoad(_ model: ModelName, on snapshot: NodeSnapshot, evicting: [ModelName] = []) async -> Lease? {
         guard let node = node(snapshot.id), node.url == snapshot.url else { return nil }
-        let claim = SlotClaim.coldLoad(predictedSeconds: costModel.predictedLoadSeconds(model, on: snapshot))
-        guard await node.tryAcquire(model, claim: claim, now: clock(), evicting: evicting) else { return nil }
+        // A busy victim drains first (`OllamaNode.tryAcquire(drainingBusy:)`): its answer's length comes before the load.
+        let drain =
+            evicting.filter { snapshot.inFlight($0) > 0 }.map { snapshot.serviceSeconds[$0] ?? costModel.defaultServiceSeconds }.max() ?? 0
+        let claim = SlotClaim.coldLoad(predictedSeconds: costModel.predictedLoadSeconds(model, on: snapshot) + drain)
+        guard await node.tryAcquire(model, claim: claim, now: clock(), evicting: evicting, drainingBusy: true) else { return nil }
         var lease = Lease(cluster: self, node: node, nodeConfig: snapshot.config, model: model, claim: claim, startedAt: clock())
         lease.evicting = evicting
         return lease

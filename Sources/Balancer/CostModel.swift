@@ -160,8 +160,9 @@ public struct CostModel: Sendable {
         warmCopies: (ModelName) -> Int = { _ in 1 }
     ) -> [ModelName] {
         let size = node.runnerBytes(model)
-        var count = node.loaded.count + node.loading.count
-        var used: Int64 = node.loaded.values.reduce(0) { $0 + $1.vramBytes }
+        // Copies draining for a planned load stay until it starts: they are nobody's to unload.
+        var count = node.loaded.count + node.loading.count + node.draining.count
+        var used: Int64 = node.vramUsedBytes
         for loading in node.loading.keys { used += node.runnerBytes(loading) }
         let budget = node.vramFit
         struct Candidate {

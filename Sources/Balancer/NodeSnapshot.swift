@@ -9,6 +9,8 @@ public struct NodeSnapshot: Sendable {
     public let loaded: [ModelName: LoadedModel]
     /// Loads TensorWall started that have not produced a first byte yet (invisible in `/api/ps`).
     public let loading: [ModelName: LoadInProgress]
+    /// Copies a planned load unloads once their requests end: in VRAM still, but taking no request.
+    public var draining: [ModelName: LoadedModel] = [:]
     public let inFlight: [ModelName: Int]
     /// When each model last had a request start here (monotonic seconds).
     public let lastUsed: [ModelName: Double]
@@ -44,8 +46,10 @@ public struct NodeSnapshot: Sendable {
         loaded[model]?.vramBytes ?? runnerSizes.bytes(of: model, weights: pulled[model]?.sizeBytes ?? 0)
     }
 
-    /// Bytes of VRAM the loaded models take.
-    public var vramUsedBytes: Int64 { loaded.values.reduce(0) { $0 + $1.vramBytes } }
+    /// Bytes of VRAM the loaded models take (draining ones included: they are still there).
+    public var vramUsedBytes: Int64 {
+        loaded.values.reduce(0) { $0 + $1.vramBytes } + draining.values.reduce(0) { $0 + $1.vramBytes }
+    }
 
     public var name: String { config.name }
     public var url: NodeURL { config.url }

@@ -84,6 +84,9 @@ public actor OllamaNode {
     private var pulled: [ModelName: PulledModel] = [:]
     private var loaded: [ModelName: LoadedModel] = [:]
     private var loading: [ModelName: LoadInProgress] = [:]
+    /// Copies a planned load unloads once their requests end (see `tryAcquire(drainingBusy:)`):
+    /// still in the node's VRAM, but taking no new request.
+    private var draining: [ModelName: LoadedModel] = [:]
     private var inFlight: [ModelName: Int] = [:]
     private var lastUsed: [ModelName: Double] = [:]
     private var loadSecondsPerGB: Double?
@@ -132,7 +135,8 @@ public actor OllamaNode {
     /// - Parameter index: the node's position in the list placement is looking at right now.
     public func snapshot(index: Int) -> NodeSnapshot {
         NodeSnapshot(
-            index: index, id: id, config: config, health: health, pulled: pulled, loaded: loaded, loading: loading, inFlight: inFlight,
+            index: index, id: id, config: config, health: health, pulled: pulled, loaded: loaded, loading: loading, draining: draining,
+            inFlight: inFlight,
             lastUsed: lastUsed, learnedLoadSecondsPerGB: loadSecondsPerGB, serviceSeconds: serviceSeconds,
             coldLoadsStarted: coldLoadsStarted, lastProbe: lastProbe, loadedAt: loadedAt, observedLimits: observedLimits,
             coldLoadsByModel: coldLoadsByModel, evictionsByModel: evictionsByModel, parallelDiscovery: parallelDiscovery,
@@ -169,6 +173,8 @@ public actor OllamaNode {
         where at > sentAt && at > (loadedAt[model] ?? -.infinity) && inFlight[model] == nil && loading[model] == nil {
             nowLoaded[model] = nil  // unloaded after the probe left
         }
+        // A draining copy is still in Ollama's VRAM but takes no request: it stays out of `loaded`.
+        for model in draining.keys { nowLoaded[model] = nil }
         for model in nowLoaded.keys { loading[model] = nil }
         // Idle models gone though TensorWall did not unload them and they had not expired: Ollama
         // made room for a load (unloaded models left `loaded` when TensorWall unloaded them).
@@ -206,14 +212,29 @@ public actor OllamaNode {
     /// Takes a slot for `model` if the claim still holds. A cold load may name the models to unload
     /// for it (`evicting`); the claim fails if any of them is busy now, or if the load no longer fits
     /// once they and the idle models are gone: another request's load took the room it counted on.
-    public func tryAcquire(_ model: ModelName, claim: SlotClaim, now: Double, evicting: [ModelName] = []) -> Bool {
+    /// With `drainingBusy` (a planned load), a busy victim does not fail the claim: it drains. It
+    /// takes no new request from now on, and the load waits until its requests end
+    /// (`isDraining`, `finishDrain`). On a busy farm a copy is rarely idle at the moment a planner
+    /// round looks: after a popularity shift the move a hot model needed waited 40 s for three
+    /// models on one node to be idle at once.
+    public func tryAcquire(
+        _ model: ModelName, claim: SlotClaim, now: Double, evicting: [ModelName] = [], drainingBusy: Bool = false
+    ) -> Bool {
         guard health == .healthy else { return false }
         if case .coldLoad = claim, loaded[model] == nil, loading[model] == nil, !fitsWithoutWaiting(model, evicting: evicting) {
             return false
         }
         if !evicting.isEmpty {
-            guard case .coldLoad = claim, evicting.allSatisfy({ (inFlight[$0] ?? 0) == 0 && loading[$0] == nil }) else { return false }
-            for victim in evicting { evict(victim, now: now) }
+            guard case .coldLoad = claim, evicting.allSatisfy({ loading[$0] == nil && draining[$0] == nil }),
+                drainingBusy || evicting.allSatisfy({ (inFlight[$0] ?? 0) == 0 })
+            else { return false }
+            for victim in evicting {
+                if (inFlight[victim] ?? 0) > 0, let copy = loaded.removeValue(forKey: victim) {
+                    draining[victim] = copy
+                } else {
+                    evict(victim, now: now)
+                }
+            }
             lastLoadAfterUnloads = (model, now)
         }
         let count = inFlight[model] ?? 0
@@ -268,6 +289,27 @@ public actor OllamaNode {
         evictionsByModel[model, default: 0] += 1
     }
 
+    /// Whether any of `models` still drains here: a copy a planned load unloads, with requests running.
+    public func isDraining(_ models: [ModelName]) -> Bool {
+        models.contains { draining[$0] != nil && (inFlight[$0] ?? 0) > 0 }
+    }
+
+    /// The planned load's drained victims are unloaded now (TensorWall is about to unload them).
+    public func finishDrain(_ models: [ModelName], now: Double) {
+        for model in models where draining.removeValue(forKey: model) != nil {
+            loadedAt[model] = nil
+            evictedAt[model] = now
+            evictionsByModel[model, default: 0] += 1
+        }
+    }
+
+    /// The planned load was given up while its victims drained: they take requests again.
+    public func abandonDrain(_ models: [ModelName]) {
+        for model in models {
+            if let copy = draining.removeValue(forKey: model) { loaded[model] = copy }
+        }
+    }
+
     /// Gives back a slot and learns from how the request went.
     /// - Returns: the slots per model a parallel probe just proved, if it proved more than were known.
     @discardableResult
@@ -290,7 +332,7 @@ public actor OllamaNode {
         let readyAt = loadedAt[model]
         if outcome.succeeded {
             loadFinished(model, now: now)
-            if loaded[model] == nil {
+            if loaded[model] == nil && draining[model] == nil {
                 let size = runnerBytes(model)
                 loaded[model] = LoadedModel(name: model, sizeBytes: size, vramBytes: size, expiresAt: nil)
                 loadedAt[model] = now
@@ -331,8 +373,11 @@ public actor OllamaNode {
         let size = runnerBytes(model)
         let known = observedLimits.vramFit(configured: config)
         let budget = known.flatMap { size <= $0.bytes ? $0 : nil }
-        // What must stay: the busy models and the loads under way; every idle model can be unloaded.
-        let busy = loaded.filter { !evicting.contains($0.key) && (inFlight[$0.key] ?? 0) > 0 }.values
+        // What must stay: the busy models, those draining for another load, and the loads under way;
+        // every idle model can be unloaded.
+        let busy =
+            Array(loaded.filter { !evicting.contains($0.key) && (inFlight[$0.key] ?? 0) > 0 }.values)
+            + draining.filter { !evicting.contains($0.key) }.values
         let loadingBytes = loading.keys.reduce(Int64(0)) { $0 + runnerBytes($1) }
         let count = busy.count + loading.count + 1
         let staying = busy.reduce(loadingBytes) { $0 + $1.vramBytes }

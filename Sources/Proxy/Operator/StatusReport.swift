@@ -54,6 +54,9 @@ struct StatusReport {
                         "predictedSeconds": .double((load.predictedSeconds * 10).rounded() / 10),
                     ]
                 })
+            // Copies a planned load unloads once their requests end; they take no new request.
+            entry["drainingModels"] = .array(
+                node.draining.keys.sorted().map { ["name": .string($0.canonical), "inFlight": .int(Int64(node.inFlight($0)))] })
             entry["coldLoadsStarted"] = .int(Int64(node.coldLoadsStarted))
             // Learned from loads TensorWall started here (Ollama's load_duration); null until one has.
             entry["loadSecondsPerGB"] = node.learnedLoadSecondsPerGB.map { .double(($0 * 100).rounded() / 100) } ?? .null

@@ -1,0 +1,74 @@
+import Balancer
+import Foundation
+import Testing
+
+@testable import Proxy
+
+/// A planned load whose victim is busy waits for the victim's answer to end (the copy takes no new
+/// request meanwhile), then unloads it and loads: on a busy farm a copy is seldom idle when the
+/// planner looks.
+@Suite(.stopsFarms) struct DrainWireTests {
+    static let streamingChat = #"{"model":"llama3.2","stream":true,"messages":[{"role":"user","content":"hi"}]}"#
+    let busy = ModelName("llama3.2")!
+    let incoming = ModelName("qwen2.5")!
+
+    /// One node with room for one model: `llama3.2` warm and streaming an answer the node holds.
+    func farmStreamingAHeldAnswer() async throws -> (TestFarm, EventReader) {
+        let farm = try await TestFarm.start([.init(models: ["llama3.2", "qwen2.5"], preload: ["llama3.2"], vramGB: 3)]) { config in
+            config.replicate = false
+        }
+        try await farm.waitUntilAllHealthy()
+        #expect(try await farm.chat().status == 200)  // the node's answers are learned to be quick
+        farm.nodes[0].holdStreams(true)
+        var events = EventReader(try await farm.request("POST", "/v1/chat/completions", body: Self.streamingChat))
+        _ = try await events.next()
+        return (farm, events)
+    }
+
+    func preloader(_ farm: TestFarm, minimumDrainSeconds: Double = 5) -> Preloader {
+        var preloader = Preloader(
+            cluster: farm.gateway.cluster, client: farm.gateway.client, timeouts: farm.gateway.upstreamTimeouts,
+            logger: Logger(minimum: .error), loads: farm.gateway.loads)
+        preloader.minimumDrainSeconds = minimumDrainSeconds
+        return preloader
+    }
+
+    @Test func aBusyCopyFinishesItsAnswerBeforeThePlannedLoadTakesItsPlace() async throws {
+        let (farm, held) = try await farmStreamingAHeldAnswer()
+        var events = held
+        let snapshot = await farm.gateway.cluster.nodes[0].snapshot(index: 0)
+        #expect(await preloader(farm).start(incoming, on: snapshot, evicting: [busy], keepAlive: nil, reason: "test"))
+        // While the answer streams nothing is unloaded or loaded, and /status shows the copy draining.
+        try await Task.sleep(for: .milliseconds(100))
+        #expect(farm.nodes[0].requestCount("/api/generate") == 0)
+        #expect(await farm.nodes[0].loadedModelNames() == ["llama3.2:latest"])
+        let status = try await farm.json("GET", "/status").body
+        #expect(status["nodes"]?[0]?["drainingModels"]?[0]?["name"] == "llama3.2:latest")
+        #expect(status["nodes"]?[0]?["drainingModels"]?[0]?["inFlight"] == 1)
+        // The answer ends whole; then the copy makes way.
+        farm.nodes[0].holdStreams(false)
+        var last: String?
+        while let event = try await events.next() { last = event }
+        #expect(last == "[DONE]")
+        #expect(await farm.eventually { await farm.nodes[0].loadedModelNames() == ["qwen2.5:latest"] })
+        let after = try await farm.json("GET", "/status").body
+        #expect(after["nodes"]?[0]?["drainingModels"]?.arrayValue?.isEmpty == true)
+    }
+
+    @Test func anAnswerThatOutlastsTheDrainKeepsItsCopy() async throws {
+        let (farm, held) = try await farmStreamingAHeldAnswer()
+        var events = held
+        let snapshot = await farm.gateway.cluster.nodes[0].snapshot(index: 0)
+        #expect(
+            await preloader(farm, minimumDrainSeconds: 0.2).start(incoming, on: snapshot, evicting: [busy], keepAlive: nil, reason: "test"))
+        // The drain gives up: the copy serves again, and nothing was unloaded or loaded.
+        #expect(await farm.eventually { await farm.gateway.cluster.nodes[0].snapshot(index: 0).isLoaded(busy) })
+        let after = await farm.gateway.cluster.nodes[0].snapshot(index: 0)
+        #expect(after.draining.isEmpty && !after.isLoading(incoming))
+        #expect(farm.nodes[0].requestCount("/api/generate") == 0)
+        farm.nodes[0].holdStreams(false)
+        while try await events.next() != nil {}
+        #expect(try await farm.chat().status == 200)
+        #expect(await farm.nodes[0].loadedModelNames() == ["llama3.2:latest"])
+    }
+}
