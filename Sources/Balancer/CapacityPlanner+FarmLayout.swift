@@ -161,7 +161,9 @@ extension CapacityPlanner {
                 var multiplier = isStep ? settings.targetStepGainOverCost : settings.gainOverCost
                 if victims.takesLastWantedCopy { multiplier = max(multiplier, settings.lastCopyGainOverCost) }
                 if victims.takesYoungCopy { multiplier = max(multiplier, settings.youngCopyGainOverCost) }
-                guard mayEvict, net > settings.minimumNetGainSeconds, gain >= multiplier * victims.cost else { return nil }
+                // A step needs no minimum gain: it unloads nothing the target keeps here, so steps only
+                // ever bring the farm closer to the target and cannot swap back and forth.
+                guard mayEvict, net > (isStep ? 0 : settings.minimumNetGainSeconds), gain >= multiplier * victims.cost else { return nil }
             }
             // Among equals, an old copy goes before a young one, then the node that keeps the most free
             // room (fewest evictions), then the least used.

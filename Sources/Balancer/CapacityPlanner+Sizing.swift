@@ -14,17 +14,18 @@ extension CapacityPlanner {
     /// The layout the planner is heading for (`TargetLayout`), by node index.
     public static func targetLayout(
         nodes: [NodeSnapshot], demand: [ModelName: Demand], now: Double, costModel: CostModel = CostModel(),
-        settings: Settings = Settings()
+        settings: Settings = Settings(), previousTarget: [NodeID: Set<ModelName>] = [:]
     ) -> [Int: Set<ModelName>] {
-        sizing(nodes: nodes, demand: demand, now: now, costModel: costModel, settings: settings).target
+        sizing(nodes: nodes, demand: demand, now: now, costModel: costModel, settings: settings, previousTarget: previousTarget).target
     }
 
     /// `wantedCopies` and `targetLayout` from one layout of the farm: the status page shows both.
     public static func sizing(
         nodes: [NodeSnapshot], demand: [ModelName: Demand], now: Double, costModel: CostModel = CostModel(),
-        settings: Settings = Settings()
+        settings: Settings = Settings(), previousTarget: [NodeID: Set<ModelName>] = [:]
     ) -> (wanted: [ModelName: Int], target: [Int: Set<ModelName>]) {
         let layout = FarmLayout(nodes: nodes, demand: demand, now: now, costModel: costModel, settings: settings)
-        return (Dictionary(uniqueKeysWithValues: demand.keys.map { ($0, layout.wantedCopies($0)) }), TargetLayout(layout).models)
+        let target = TargetLayout(layout, previous: byIndex(previousTarget, nodes))
+        return (Dictionary(uniqueKeysWithValues: demand.keys.map { ($0, layout.wantedCopies($0)) }), target.models)
     }
 }

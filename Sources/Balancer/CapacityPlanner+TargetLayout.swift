@@ -10,6 +10,11 @@ extension CapacityPlanner {
     /// moves are close calls, and the farm stayed in its old layout for minutes. Weighed against a
     /// target that every round packs the same way, they are steps of one plan, and the 2x margin is
     /// not needed against noise: a move back would be a step away from the target.
+    ///
+    /// That holds only if the target itself is steady, and packing prefers the nodes a model is on:
+    /// a step that unloaded `gemma2:9b` to load it back after `codellama:13b` moved the target's
+    /// `gemma2:9b` elsewhere in the next round, and it waited 24 s on one copy for that. So a copy
+    /// goes where it is now, else where the last round's target put it, else where it fits best.
     struct TargetLayout {
         /// Models the target puts on each node that takes planned loads.
         let models: [Int: Set<ModelName>]
@@ -36,7 +41,8 @@ extension CapacityPlanner {
         /// it fills most. When a copy finds no room, the layout is packed again without the least
         /// valuable copy, and the better packing is kept.
         /// Nodes whose VRAM is unknown keep what they hold.
-        init(_ layout: FarmLayout) {
+        /// - Parameter previous: the last round's target, by node index.
+        init(_ layout: FarmLayout, previous: [Int: Set<ModelName>] = [:]) {
             let plannable = layout.healthy.filter { $0.plannableVRAM != nil }
             let plannableIndices = Set(plannable.map(\.index))
             var fixedCopies: [ModelName: Int] = [:]
@@ -60,12 +66,13 @@ extension CapacityPlanner {
             copies.sort { $0.value != $1.value ? $0.value > $1.value : $0.model < $1.model }
             let slots = plannable.reduce(0) { $0 + $1.maxLoadedModels }
             if copies.count > slots { copies.removeLast(copies.count - slots) }
-            var best = Self.pack(copies, into: plannable, residents: layout.residents)
+            func preferred(_ node: Int) -> [Set<ModelName>] { [layout.residents(node), previous[node] ?? []] }
+            var best = Self.pack(copies, into: plannable, preferred: preferred)
             // A copy left out for want of room may fit once a less valuable one makes way.
             for _ in 0..<Self.repacksAtMost {
                 guard let last = copies.last, best.unplacedValue > last.value else { break }
                 copies.removeLast()
-                let attempt = Self.pack(copies, into: plannable, residents: layout.residents)
+                let attempt = Self.pack(copies, into: plannable, preferred: preferred)
                 if attempt.placedValue > best.placedValue { best = attempt }
             }
             models = best.models
@@ -81,8 +88,10 @@ extension CapacityPlanner {
             var unplacedValue = 0.0
         }
 
-        /// Largest first, each on a node that holds the model now if one has room, else on the one it fills most.
-        private static func pack(_ copies: [Copy], into nodes: [NodeSnapshot], residents: (Int) -> Set<ModelName>) -> Packing {
+        /// Largest first, each on a node that holds the model now if one has room, else on one the
+        /// last target put it on, else on the one it fills most. `preferred` gives a node's models in
+        /// that order of preference.
+        private static func pack(_ copies: [Copy], into nodes: [NodeSnapshot], preferred: (Int) -> [Set<ModelName>]) -> Packing {
             var packing = Packing()
             var used: [Int: Int64] = [:]
             for copy in copies.sorted(by: { $0.bytes != $1.bytes ? $0.bytes > $1.bytes : $0.value > $1.value }) {
@@ -96,8 +105,9 @@ extension CapacityPlanner {
                 func roomLeft(_ node: NodeSnapshot) -> Int64 {
                     (node.plannableVRAMBytes ?? 0) - (used[node.index] ?? 0) - node.runnerBytes(copy.model)
                 }
+                let preference = fitting.map { node in preferred(node.index).firstIndex { $0.contains(copy.model) } ?? Int.max }
                 let chosen =
-                    fitting.first { residents($0.index).contains(copy.model) }
+                    zip(fitting, preference).filter { $0.1 != Int.max }.min { $0.1 < $1.1 }?.0
                     ?? fitting.min { roomLeft($0) != roomLeft($1) ? roomLeft($0) < roomLeft($1) : $0.index < $1.index }
                 guard let node = chosen else {
                     packing.unplacedValue = max(packing.unplacedValue, copy.value)

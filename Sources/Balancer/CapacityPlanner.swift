@@ -132,6 +132,12 @@ public enum CapacityPlanner {
         return perRequest * requests + withoutCopy
     }
 
+    /// A layout by node identity, by the nodes' indices in `nodes`.
+    static func byIndex(_ layout: [NodeID: Set<ModelName>], _ nodes: [NodeSnapshot]) -> [Int: Set<ModelName>] {
+        guard !layout.isEmpty else { return [:] }
+        return Dictionary(uniqueKeysWithValues: nodes.compactMap { node in layout[node.id].map { (node.index, $0) } })
+    }
+
     /// How many models that want a copy but get no cheap direct move are weighed for relocations each round.
     static let relocationsWeighedPerRound = 4
 
@@ -141,13 +147,18 @@ public enum CapacityPlanner {
         planWithTarget(nodes: nodes, demand: demand, now: now, costModel: costModel, settings: settings).moves
     }
 
-    /// The round's moves, and the target layout (`TargetLayout`, by node index) they were weighed
-    /// against: what `--log-level debug` prints, from the same packing rather than a second one.
+    /// The round's moves, the target layout (`TargetLayout`, by node index) they were weighed
+    /// against, and why the target's other copies were not loaded (`stepsHeldBack`): what
+    /// `--log-level debug` prints, from the same packing rather than a second one.
+    /// `explaining` asks for the held-back steps; working them out weighs each again, so it is off by default.
+    /// `previousTarget` is the last round's target (see `TargetLayout`), by node.
     public static func planWithTarget(
-        nodes: [NodeSnapshot], demand: [ModelName: Demand], now: Double, costModel: CostModel = CostModel(), settings: Settings = Settings()
-    ) -> (moves: [Move], target: [Int: Set<ModelName>]) {
+        nodes: [NodeSnapshot], demand: [ModelName: Demand], now: Double, costModel: CostModel = CostModel(),
+        settings: Settings = Settings(),
+        previousTarget: [NodeID: Set<ModelName>] = [:], explaining: Bool = false
+    ) -> (moves: [Move], target: [Int: Set<ModelName>], heldBack: [String]) {
         var layout = FarmLayout(nodes: nodes, demand: demand, now: now, costModel: costModel, settings: settings)
-        let target = TargetLayout(layout)
+        let target = TargetLayout(layout, previous: byIndex(previousTarget, nodes))
         layout.target = target
         var moves: [Move] = []
         var queueCopyPlanned: Set<ModelName> = []
@@ -173,10 +184,16 @@ public enum CapacityPlanner {
                     wanted.queued > 0 && wanted.queued >= warmSlots && current < holders.count && !queueCopyPlanned.contains(model)
                 let gain = layout.cost(model, copies: current) - layout.cost(model, copies: current + 1)
                 let averagesWantCopy = current < target && gain > settings.minimumNetGainSeconds
-                guard averagesWantCopy || queueWantsFreeRoom else { continue }
+                // Where the target puts a copy the farm lacks, a step toward it needs only to gain more
+                // than it costs, however little (`isStepTowardTarget`).
+                let targetNodes = Set(
+                    holders.map(\.index).filter { !layout.hosts(model, on: $0) && (layout.target?.places(model, on: $0) ?? false) })
+                guard averagesWantCopy || queueWantsFreeRoom || (gain > 0 && !targetNodes.isEmpty) else { continue }
                 var cheapDirect = false
                 for node in holders where layout.takesPlannedLoad(node) && !layout.hosts(model, on: node.index) {
-                    if let move = layout.directMove(model, gain: gain, on: node, mayEvict: averagesWantCopy) {
+                    let towardTarget = targetNodes.contains(node.index)
+                    guard averagesWantCopy || queueWantsFreeRoom || towardTarget else { continue }
+                    if let move = layout.directMove(model, gain: gain, on: node, mayEvict: averagesWantCopy || towardTarget) {
                         consider(move.move, score: move.score, forModel: model)
                         if gain - move.score < settings.minimumNetGainSeconds { cheapDirect = true }
                     }
@@ -196,7 +213,7 @@ public enum CapacityPlanner {
                     }
                 }
             }
-            guard let chosen = best else { return (moves, target.models) }
+            guard let chosen = best else { return (moves, target.models, explaining ? layout.stepsHeldBack() : []) }
             moves.append(chosen.move)
             queueCopyPlanned.insert(chosen.forModel)  // a queue is answered by one new copy a round
             layout.apply(chosen.move)

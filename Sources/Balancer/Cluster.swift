@@ -42,6 +42,9 @@ public final class Cluster: Sendable {
     let waitCalibration = Mutex(WaitCalibration())
     /// Service times from a saved state, used until a node measures its own.
     let serviceHints = Mutex<[ModelName: Double]>([:])
+    /// The capacity planner's last target layout (`CapacityPlanner.planWithTarget`), which the next
+    /// round's packing leans on so the target holds steady, and which `/status` shows.
+    public let plannedTarget = Mutex<[NodeID: Set<ModelName>]>([:])
     private let conversations = Mutex(ConversationMap(capacity: 100_000))
     private let rotations = Mutex<[ModelName: Int]>([:])
     private let outliers: Mutex<OutlierDetector>

@@ -162,3 +162,68 @@ private func farm(_ layout: [[String]], loadedAt: Double? = nil) -> [NodeSnapsho
         #expect(codellama?.evicting.contains(ModelName("gemma2:2b")!) == true, "\(plan)")
     }
 }
+
+/// The target holds steady from round to round: a copy a step unloaded to load back later stays
+/// planned where the last target put it.
+@Suite struct TargetMemoryTests {
+    @Test func aCopyWithNoHomeGoesWhereTheLastTargetPutIt() {
+        // "m" is warm nowhere; it fits best on node 0 (least room left), but the last target had it on node 1.
+        let nodes = [
+            node(0, pulled: ["m": 4], vramGB: 8, maxLoaded: 3, loadRate: 0.5),
+            node(1, pulled: ["m": 4], vramGB: 16, maxLoaded: 3, loadRate: 0.5),
+        ]
+        let wanted = [ModelName("m")!: CapacityPlanner.Demand(rate: 0.1, serviceSeconds: 1)]
+        let fresh = CapacityPlanner.targetLayout(nodes: nodes, demand: wanted, now: 1000)
+        #expect(fresh[0] == [ModelName("m")!] && fresh[1] == nil)
+        let remembered = CapacityPlanner.targetLayout(
+            nodes: nodes, demand: wanted, now: 1000, previousTarget: [nodes[1].id: [ModelName("m")!]])
+        #expect(remembered[1] == [ModelName("m")!] && remembered[0] == nil)
+    }
+
+    @Test func aCopyWhereItIsNowOutranksTheLastTarget() {
+        let nodes = [
+            node(0, pulled: ["m": 4], loaded: ["m"], vramGB: 16, maxLoaded: 3, loadRate: 0.5),
+            node(1, pulled: ["m": 4], vramGB: 16, maxLoaded: 3, loadRate: 0.5),
+        ]
+        let wanted = [ModelName("m")!: CapacityPlanner.Demand(rate: 0.1, serviceSeconds: 1)]
+        let target = CapacityPlanner.targetLayout(nodes: nodes, demand: wanted, now: 1000, previousTarget: [nodes[1].id: [ModelName("m")!]])
+        #expect(target[0] == [ModelName("m")!] && target[1] == nil)
+    }
+}
+
+/// A target reached only through a chain of moves is reached from the chain's free end.
+@Suite struct TargetChainTests {
+    @Test func aChainOfMovesUnwindsFromTheNodeWithFreeRoom() {
+        // A large-first run's farm at 150 s, steady for 90 s: qwen2.5 (0.63/s) on one copy. Its second copy
+        // fits on node 3 only in place of gemma2:2b's only copy, which the target moves to node 1 in place of
+        // llama3.2's only copy, which the target moves to node 2, where there is free room. Each step alone
+        // cost more than it saved while the copy it unloaded was its model's last.
+        let rates: [String: Double] = [
+            "codellama": 1.93, "gemma2:9b": 1.28, "qwen2.5": 0.63, "mistral": 0.39, "gemma2:2b": 0.33, "llama3.1": 0.27,
+            "llama3.2": 0.24, "phi3": 0.22,
+        ]
+        var layout = [
+            ["codellama", "gemma2:9b", "phi3"], ["codellama", "llama3.2", "qwen2.5"], ["codellama", "gemma2:9b"],
+            ["gemma2:2b", "llama3.1", "mistral"],
+        ]
+        var loadedAt = layout.map { Dictionary(uniqueKeysWithValues: $0.map { ($0, -1000.0) }) }
+        var previous: [NodeID: Set<ModelName>] = [:]
+        var now = 150.0
+        for _ in 0..<4 {
+            let nodes = layout.enumerated().map { index, models in
+                node(index, pulled: sizes, loaded: models, vramGB: 160, maxLoaded: 3, loadRate: 0.15, loadedAt: loadedAt[index])
+            }
+            let round = CapacityPlanner.planWithTarget(nodes: nodes, demand: demand(rates), now: now, previousTarget: previous)
+            previous = Dictionary(uniqueKeysWithValues: round.target.map { (nodes[$0.key].id, $0.value) })
+            for move in round.moves {
+                let name = sizes.keys.first { ModelName($0)! == move.model }!
+                layout[move.nodeIndex].removeAll { move.evicting.contains(ModelName($0)!) }
+                layout[move.nodeIndex].append(name)
+                loadedAt[move.nodeIndex][name] = now
+            }
+            now += 20
+        }
+        #expect(layout[3].contains("qwen2.5") && layout[1].contains("qwen2.5"), "\(layout)")
+        for model in sizes.keys { #expect(layout.contains { $0.contains(model) }, "\(model) keeps a copy: \(layout)") }
+    }
+}

@@ -1,4 +1,5 @@
 import Balancer
+import Synchronization
 import WireFormats
 
 extension StatusReport {
@@ -9,7 +10,8 @@ extension StatusReport {
         let demand = cluster.demandSummary(snapshots)
         // Where the planner is heading: a model warm on a node it is not planned on is on its way out.
         let (wanted, target) = CapacityPlanner.sizing(
-            nodes: snapshots, demand: demand, now: cluster.now, costModel: cluster.costModel, settings: cluster.plannerSettings)
+            nodes: snapshots, demand: demand, now: cluster.now, costModel: cluster.costModel, settings: cluster.plannerSettings,
+            previousTarget: cluster.plannedTarget.withLock { $0 })
         let healthy = snapshots.filter { $0.health == .healthy }
         let served = demand.keys.filter { model in snapshots.contains { $0.hasPulled(model) } }
         return served.sorted().map { model in
