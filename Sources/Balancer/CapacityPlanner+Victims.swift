@@ -64,11 +64,13 @@ extension CapacityPlanner.FarmLayout {
             // A young only copy stays, however rarely its model is asked for: it was loaded for a
             // request moments ago, and that conversation's next turn is likely on its way.
             .filter { !($0.young && $0.only) }
-            // So does a model's only warm copy while its other copies load: unloaded, every request
-            // for it would wait for a load. After a shift the planner unloaded codellama:13b's warm
-            // copy, read as a third one when two were loading; 12 requests queued, and 14 s later
-            // the copy came back in place of the one it had made room for.
-            .filter { !($0.only && (copies[$0.model] ?? 0) > (warm[$0.model] ?? 0) && demand[$0.model] != nil) }
+            // So does every warm copy of a model while another of its copies loads: the farm is adding
+            // copies of it, not taking them away. After a shift the planner unloaded codellama:13b's
+            // only warm copy, read as a third one when two were loading; 12 requests queued, and 14 s
+            // later the copy came back in place of the one it had made room for. Once busy copies could
+            // drain, it took one of codellama:13b's two warm copies while its third loaded, for a step
+            // of the target, and the hot model ran on one copy for 8 s.
+            .filter { !((copies[$0.model] ?? 0) > (warm[$0.model] ?? 0) && demand[$0.model] != nil) }
             .sorted { a, b in
                 if a.last != b.last { return !a.last }
                 if a.young != b.young { return !a.young }

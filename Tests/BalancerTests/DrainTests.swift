@@ -91,3 +91,30 @@ import Testing
         #expect(CapacityPlanner.plan(nodes: nodes, demand: demand, now: 1000, settings: settings).isEmpty)
     }
 }
+
+/// While a copy of a model loads, the farm is adding copies of it: none of its warm copies is a victim.
+@Suite struct CopiesWhileLoadingTests {
+    @Test func noWarmCopyGoesWhileAnotherCopyOfItsModelLoads() {
+        // "hot" (0.5/s) is warm on nodes 0 and 1 and loading on node 2; "x" (2/s) queues on node 3. Each
+        // node holds one model. Three copies of "hot" are more than it needs, but the third is not warm yet.
+        let sizes: [String: Int64] = ["hot": 4, "x": 4]
+        func plan(loading: Bool) -> [CapacityPlanner.Move] {
+            let nodes = [
+                node(0, pulled: sizes, loaded: ["hot"], vramGB: 16, maxLoaded: 1, loadRate: 0.5),
+                node(1, pulled: sizes, loaded: ["hot"], vramGB: 16, maxLoaded: 1, loadRate: 0.5),
+                loading
+                    ? node(
+                        2, pulled: sizes, loading: ["hot": LoadInProgress(startedAt: 999, predictedSeconds: 3)], vramGB: 16, maxLoaded: 1,
+                        loadRate: 0.5)
+                    : node(2, pulled: sizes, loaded: ["hot"], vramGB: 16, maxLoaded: 1, loadRate: 0.5),
+                node(3, pulled: sizes, loaded: ["x"], vramGB: 16, maxLoaded: 1, loadRate: 0.5),
+            ]
+            let demand: [ModelName: CapacityPlanner.Demand] = [
+                ModelName("hot")!: .init(rate: 0.5, serviceSeconds: 1), ModelName("x")!: .init(rate: 2, serviceSeconds: 1.3),
+            ]
+            return CapacityPlanner.plan(nodes: nodes, demand: demand, now: 1000)
+        }
+        #expect(plan(loading: false).contains { $0.model == ModelName("x")! && $0.evicting == [ModelName("hot")!] })
+        #expect(plan(loading: true).allSatisfy { !$0.evicting.contains(ModelName("hot")!) }, "\(plan(loading: true))")
+    }
+}
