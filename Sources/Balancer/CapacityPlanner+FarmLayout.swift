@@ -158,9 +158,7 @@ extension CapacityPlanner {
                 // not demand, and must give way to a hot model queueing on one copy, but not to noise.
                 // A step toward the target layout needs only to save more than it costs: the target
                 // packs the same way every round, so the move back would be a step away from it.
-                var multiplier = isStep ? settings.targetStepGainOverCost : settings.gainOverCost
-                if victims.takesLastWantedCopy { multiplier = max(multiplier, settings.lastCopyGainOverCost) }
-                if victims.takesYoungCopy { multiplier = max(multiplier, settings.youngCopyGainOverCost) }
+                let multiplier = gainOverCostNeeded(isStep: isStep, evicting: victims)
                 // A step needs no minimum gain: it unloads nothing the target keeps here, so steps only
                 // ever bring the farm closer to the target and cannot swap back and forth.
                 guard mayEvict, net > (isStep ? 0 : settings.minimumNetGainSeconds), gain >= multiplier * victims.cost else { return nil }
@@ -173,6 +171,15 @@ extension CapacityPlanner {
                 model: model, nodeIndex: node.index, evicting: victims.models,
                 predictedLoadSeconds: costModel.predictedLoadSeconds(model, on: node))
             return (move, score)
+        }
+
+        /// How many times its victims' cost a move must save (`Settings`): a step toward the target
+        /// less than other moves, and a move that takes a last copy or a young copy more.
+        func gainOverCostNeeded(isStep: Bool, evicting victims: Victims) -> Double {
+            var multiplier = isStep ? settings.targetStepGainOverCost : settings.gainOverCost
+            if victims.takesLastWantedCopy { multiplier = max(multiplier, settings.lastCopyGainOverCost) }
+            if victims.takesYoungCopy { multiplier = max(multiplier, settings.youngCopyGainOverCost) }
+            return multiplier
         }
 
         /// The first half of a coordinated move: when `model` fits on `node` only by unloading the

@@ -2,7 +2,7 @@ import Foundation
 
 extension CapacityPlanner.FarmLayout {
     /// Why each copy the target places but the farm does not hold was not loaded this round, one
-    /// entry per copy: the node is busy loading, nothing idle can make room, or the move does not
+    /// entry per copy: the node is busy loading, what may go does not make room, or the move does not
     /// save enough for what it unloads. What `--log-level debug` prints after the target, so an
     /// operator (or a benchmark's log) can see what holds the farm back from the layout it heads for.
     func stepsHeldBack() -> [String] {
@@ -22,16 +22,14 @@ extension CapacityPlanner.FarmLayout {
         let gain = cost(model, copies: current) - cost(model, copies: current + 1)
         let keep = target?.models[node.index] ?? []
         guard let victims = victims(for: model, on: node, keeping: keep) else {
-            let held = residents(node.index).filter { !isDrainable($0, on: node) }.sorted()
-            return "no room without unloading \(held.map(\.description).joined(separator: ",")) (loading, queued for, or a young only copy)"
+            let here = residents(node.index).sorted().map(\.description).joined(separator: ",")
+            return "no room beside what may not go now of \(here) (loading, queued for, a young only copy, or loading elsewhere)"
         }
         var priced = victims
         let isStep = isStepTowardTarget(model, on: node.index, evicting: victims)
         if isStep { priceMovesToTarget(&priced, making: model, on: node) }
         let weighed = priced.models.isEmpty ? gain : min(gain, cautiousGain(model, copies: current))
-        var needs = isStep ? settings.targetStepGainOverCost : settings.gainOverCost
-        if priced.takesLastWantedCopy { needs = max(needs, settings.lastCopyGainOverCost) }
-        if priced.takesYoungCopy { needs = max(needs, settings.youngCopyGainOverCost) }
+        let needs = gainOverCostNeeded(isStep: isStep, evicting: priced)
         func seconds(_ value: Double) -> String { String(format: "%.1f", value) }
         let unloading = priced.models.map { "\($0) \(seconds(priced.costs[$0] ?? 0))" }.joined(separator: ",")
         return "gain \(seconds(weighed)) s, unloading [\(unloading)] costs \(seconds(priced.cost)) s, needs \(seconds(needs))x"

@@ -27,7 +27,7 @@ public enum CapacityPlanner {
         public var burstFactor = 1.2
         /// A planned load may unload a busy copy: the copy takes no new request and the load starts
         /// when its requests end. Waiting for idle copies, a move after a popularity shift waited
-        /// 40 s for three busy models on one node to be idle at the same moment.
+        /// 60 s for three busy models on one node to be idle at the same moment.
         public var drainsBusyCopies = true
         /// A copy resident less than this long is evicted by the planner only for a move that saves
         /// `youngCopyGainOverCost` times what it costs, and never when it is its model's only copy.

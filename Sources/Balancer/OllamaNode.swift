@@ -215,7 +215,7 @@ public actor OllamaNode {
     /// With `drainingBusy` (a planned load), a busy victim does not fail the claim: it drains. It
     /// takes no new request from now on, and the load waits until its requests end
     /// (`isDraining`, `finishDrain`). On a busy farm a copy is rarely idle at the moment a planner
-    /// round looks: after a popularity shift the move a hot model needed waited 40 s for three
+    /// round looks: after a popularity shift the move a hot model needed waited 60 s for three
     /// models on one node to be idle at once.
     public func tryAcquire(
         _ model: ModelName, claim: SlotClaim, now: Double, evicting: [ModelName] = [], drainingBusy: Bool = false
