@@ -146,22 +146,13 @@ extension CapacityPlanner {
         private func directMove(_ model: ModelName, gain: Double, on node: NodeSnapshot, mayEvict: Bool, evicting victims: Victims) -> (
             move: Move, score: Double
         )? {
-            var victims = victims
-            let isStep = isStepTowardTarget(model, on: node.index, evicting: victims)
-            if isStep { priceMovesToTarget(&victims, making: model, on: node) }
-            let gain = victims.models.isEmpty ? gain : min(gain, cautiousGain(model, copies: copies[model] ?? 0))
-            let net = gain - victims.cost
+            let appraisal = appraise(model, gain: gain, on: node, evicting: victims)
+            let victims = appraisal.victims
+            let net = appraisal.gain - victims.cost
             if !victims.models.isEmpty {
-                // Unloading the only copy of a model still asked for starts a chain of reloads: only
-                // for a gain several times larger (a new hot model, say).
-                // Undoing a recent load likewise: the first minute's copies follow the first requests,
-                // not demand, and must give way to a hot model queueing on one copy, but not to noise.
-                // A step toward the target layout needs only to save more than it costs: the target
-                // packs the same way every round, so the move back would be a step away from it.
-                let multiplier = gainOverCostNeeded(isStep: isStep, evicting: victims)
-                // A step needs no minimum gain: it unloads nothing the target keeps here, so steps only
-                // ever bring the farm closer to the target and cannot swap back and forth.
-                guard mayEvict, net > (isStep ? 0 : settings.minimumNetGainSeconds), gain >= multiplier * victims.cost else { return nil }
+                guard mayEvict, net > appraisal.minimumNetGain, appraisal.gain >= appraisal.gainOverCostNeeded * victims.cost else {
+                    return nil
+                }
             }
             // Among equals, an old copy goes before a young one, then the node that keeps the most free
             // room (fewest evictions), then the least used.
@@ -173,13 +164,39 @@ extension CapacityPlanner {
             return (move, score)
         }
 
-        /// How many times its victims' cost a move must save (`Settings`): a step toward the target
-        /// less than other moves, and a move that takes a last copy or a young copy more.
-        func gainOverCostNeeded(isStep: Bool, evicting victims: Victims) -> Double {
-            var multiplier = isStep ? settings.targetStepGainOverCost : settings.gainOverCost
-            if victims.takesLastWantedCopy { multiplier = max(multiplier, settings.lastCopyGainOverCost) }
-            if victims.takesYoungCopy { multiplier = max(multiplier, settings.youngCopyGainOverCost) }
-            return multiplier
+        /// A move weighed: its victims priced (in a step toward the target, a last copy the target
+        /// keeps elsewhere as moving), the gain it is weighed on, and what it must clear.
+        struct Appraisal {
+            var victims: Victims
+            var isStep: Bool
+            /// The copy's gain, at the cautious rate when the move unloads something.
+            var gain: Double
+            /// How many times its victims' cost the gain must be.
+            var gainOverCostNeeded: Double
+            /// How much the gain must exceed the cost by.
+            var minimumNetGain: Double
+        }
+
+        /// What `directMove` decides on, and the planner's `holds back` line reports.
+        func appraise(_ model: ModelName, gain: Double, on node: NodeSnapshot, evicting victims: Victims) -> Appraisal {
+            var victims = victims
+            let isStep = isStepTowardTarget(model, on: node.index, evicting: victims)
+            if isStep { priceMovesToTarget(&victims, making: model, on: node) }
+            let weighed = victims.models.isEmpty ? gain : min(gain, cautiousGain(model, copies: copies[model] ?? 0))
+            // Unloading the only copy of a model still asked for starts a chain of reloads: only for a
+            // gain several times larger (a new hot model, say). Undoing a recent load likewise: the
+            // first minute's copies follow the first requests, not demand, and must give way to a hot
+            // model queueing on one copy, but not to noise. A step toward the target layout needs only
+            // to save more than it costs: the target packs the same way every round, so the move back
+            // would be a step away from it.
+            var multiple = isStep ? settings.targetStepGainOverCost : settings.gainOverCost
+            if victims.takesLastWantedCopy { multiple = max(multiple, settings.lastCopyGainOverCost) }
+            if victims.takesYoungCopy { multiple = max(multiple, settings.youngCopyGainOverCost) }
+            // A step needs no minimum gain: it unloads nothing the target keeps here, so steps only
+            // ever bring the farm closer to the target and cannot swap back and forth.
+            return Appraisal(
+                victims: victims, isStep: isStep, gain: weighed, gainOverCostNeeded: multiple,
+                minimumNetGain: isStep ? 0 : settings.minimumNetGainSeconds)
         }
 
         /// The first half of a coordinated move: when `model` fits on `node` only by unloading the

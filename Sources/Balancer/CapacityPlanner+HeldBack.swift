@@ -25,14 +25,11 @@ extension CapacityPlanner.FarmLayout {
             let here = residents(node.index).sorted().map(\.description).joined(separator: ",")
             return "no room beside what may not go now of \(here) (loading, queued for, a young only copy, or loading elsewhere)"
         }
-        var priced = victims
-        let isStep = isStepTowardTarget(model, on: node.index, evicting: victims)
-        if isStep { priceMovesToTarget(&priced, making: model, on: node) }
-        let weighed = priced.models.isEmpty ? gain : min(gain, cautiousGain(model, copies: current))
-        let needs = gainOverCostNeeded(isStep: isStep, evicting: priced)
+        let appraisal = appraise(model, gain: gain, on: node, evicting: victims)
+        let priced = appraisal.victims
         func seconds(_ value: Double) -> String { String(format: "%.1f", value) }
         let unloading = priced.models.map { "\($0) \(seconds(priced.costs[$0] ?? 0))" }.joined(separator: ",")
-        return "gain \(seconds(weighed)) s, unloading [\(unloading)] costs \(seconds(priced.cost)) s, needs \(seconds(needs))x"
-            + (isStep ? "" : " (not a step)")
+        return "gain \(seconds(appraisal.gain)) s, unloading [\(unloading)] costs \(seconds(priced.cost)) s, "
+            + "needs \(seconds(appraisal.gainOverCostNeeded))x" + (appraisal.isStep ? "" : " (not a step)")
     }
 }
