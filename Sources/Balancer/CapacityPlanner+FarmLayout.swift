@@ -190,7 +190,9 @@ extension CapacityPlanner {
             // to save more than it costs: the target packs the same way every round, so the move back
             // would be a step away from it.
             var multiple = isStep ? settings.targetStepGainOverCost : settings.gainOverCost
-            if victims.takesLastWantedCopy { multiple = max(multiple, settings.lastCopyGainOverCost) }
+            if victims.takesLastWantedCopy {
+                multiple = max(multiple, isUncovered(model) ? settings.uncoveredGainOverCost : settings.lastCopyGainOverCost)
+            }
             if victims.takesYoungCopy { multiple = max(multiple, settings.youngCopyGainOverCost) }
             // A step needs no minimum gain: it unloads nothing the target keeps here, so steps only
             // ever bring the farm closer to the target and cannot swap back and forth.
@@ -242,6 +244,10 @@ extension CapacityPlanner {
             }
             return best
         }
+
+        /// No copy loaded or loading, and requests queued for it: they wait for a load whatever the plan
+        /// does, so a last copy taken for it swaps one waiting model for another.
+        func isUncovered(_ model: ModelName) -> Bool { (copies[model] ?? 0) == 0 && (demand[model]?.queued ?? 0) > 0 }
 
         /// A copy whose loss costs less waiting than a move must save to be worth making.
         func isSpare(_ model: ModelName) -> Bool {

@@ -16,15 +16,34 @@ extension CapacityPlanner.FarmLayout {
         return reasons
     }
 
+    /// What a move the planner makes was weighed on, in the words of `stepsHeldBack`: read before
+    /// the move is applied. A move that unloads nothing, or that moves a model aside (a relocation),
+    /// is said to be so.
+    func whyMade(_ move: CapacityPlanner.Move) -> String {
+        let head = "\(move.model) onto \(healthy.first { $0.index == move.nodeIndex }?.name ?? "?"): "
+        guard let node = healthy.first(where: { $0.index == move.nodeIndex }) else { return head + "unknown node" }
+        if move.evicting.isEmpty { return head + "free room" }
+        let options = [victims(for: move.model, on: node), victims(for: move.model, on: node, keeping: target?.models[node.index] ?? [])]
+        guard let victims = options.compactMap({ $0 }).first(where: { Set($0.models) == Set(move.evicting) }) else {
+            return head + "unloading \(move.evicting.map(\.description).joined(separator: ",")) (a relocation)"
+        }
+        return head + appraisal(move.model, on: node, evicting: victims)
+    }
+
     private func whyNotLoaded(_ model: ModelName, on node: NodeSnapshot) -> String {
         if taken.contains(node.index) { return "node busy loading" }
-        let current = copies[model] ?? 0
-        let gain = cost(model, copies: current) - cost(model, copies: current + 1)
         let keep = target?.models[node.index] ?? []
         guard let victims = victims(for: model, on: node, keeping: keep) else {
             let here = residents(node.index).sorted().map(\.description).joined(separator: ",")
             return "no room beside what may not go now of \(here) (loading, queued for, a young only copy, or loading elsewhere)"
         }
+        return appraisal(model, on: node, evicting: victims)
+    }
+
+    /// The gain of one more copy of `model`, what unloading `victims` costs, and the multiple it needs.
+    private func appraisal(_ model: ModelName, on node: NodeSnapshot, evicting victims: Victims) -> String {
+        let current = copies[model] ?? 0
+        let gain = cost(model, copies: current) - cost(model, copies: current + 1)
         let appraisal = appraise(model, gain: gain, on: node, evicting: victims)
         let priced = appraisal.victims
         func seconds(_ value: Double) -> String { String(format: "%.1f", value) }

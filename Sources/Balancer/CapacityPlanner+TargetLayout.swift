@@ -134,9 +134,14 @@ extension CapacityPlanner.FarmLayout {
     /// moving, not lost: its requests wait while this load and its own load there run. Counted as
     /// lost (five times its cost), it kept a large hot model on two copies for a whole run, where
     /// the target's way in unloaded a small model's only copy the target had placed elsewhere.
+    ///
+    /// Only if that load can follow (`canFollow`), though: a move that takes a young copy, or a last
+    /// copy with nowhere to go, needs several times its cost. At 125 % load a step unloaded
+    /// llama3.1's only copy as moving to a node where it fitted only in place of mistral's only copy;
+    /// that move never cleared its multiple, and llama3.1 had no copy for 23 s with 30 requests queued.
     func priceMovesToTarget(_ victims: inout Victims, making model: ModelName, on node: NodeSnapshot) {
         guard let target else { return }
-        for victim in victims.lastCopies where target.placesElsewhere(victim, than: node.index) {
+        for victim in victims.lastCopies where canFollow(victim, to: target, from: node.index) {
             let away = waitWhileAway(
                 victim, for: costModel.predictedLoadSeconds(model, on: node) + costModel.predictedLoadSeconds(victim, on: node))
             let before = victims.costs[victim] ?? 0
@@ -148,4 +153,22 @@ extension CapacityPlanner.FarmLayout {
         }
         victims.takesLastWantedCopy = !victims.lastCopies.isEmpty
     }
+
+    /// Whether `victim`, unloaded from node `leaving`, can load again where the target keeps it: a node
+    /// other than `leaving` that holds or loads it already, or takes it in free room or in place of copies
+    /// that are neither young nor a model's last, unless that last copy can follow in turn (a chain, at
+    /// most `followDepth` moves long, that ends in free room or spare copies).
+    func canFollow(_ victim: ModelName, to target: CapacityPlanner.TargetLayout, from leaving: Int, depth: Int = 0) -> Bool {
+        healthy.contains { node in
+            guard node.index != leaving, target.places(victim, on: node.index) else { return false }
+            if hosts(victim, on: node.index) { return true }
+            guard let room = victims(for: victim, on: node, keeping: target.models[node.index]), !room.takesYoungCopy else { return false }
+            return room.lastCopies.isEmpty
+                || (depth < Self.followDepth
+                    && room.lastCopies.allSatisfy { canFollow($0, to: target, from: node.index, depth: depth + 1) })
+        }
+    }
+
+    /// How many moves a chain of last copies may take to reach free room (see `canFollow`).
+    static let followDepth = 3
 }

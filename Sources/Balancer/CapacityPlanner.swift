@@ -43,6 +43,11 @@ public enum CapacityPlanner {
         public var targetStepGainOverCost = 1.0
         /// ...or this many times, when it unloads the only copy of a model that is still asked for...
         public var lastCopyGainOverCost = 5.0
+        /// ...or this many times, when it takes a last copy for a model that has no copy at all and requests
+        /// queued: those wait for a load anyway, and the swap goes to whichever model waits more. At 125 %
+        /// load llama3.1 had no copy and 30 queued for 23 s while the only way in, mistral's only copy,
+        /// needed five times its cost, and every node was too busy for the request path to load it.
+        public var uncoveredGainOverCost = 1.0
         /// ...or a copy younger than the minimum residency (never a model's only copy): a load made
         /// a moment ago is undone only for a clearly better use of its place.
         public var youngCopyGainOverCost = 5.0
@@ -148,19 +153,21 @@ public enum CapacityPlanner {
     }
 
     /// The round's moves, the target layout (`TargetLayout`, by node index) they were weighed
-    /// against, and why the target's other copies were not loaded (`stepsHeldBack`): what
-    /// `--log-level debug` prints, from the same packing rather than a second one.
-    /// `explaining` asks for the held-back steps; working them out weighs each again, so it is off by default.
+    /// against, why the target's other copies were not loaded (`stepsHeldBack`), and what each move
+    /// made was weighed on (`whyMade`): what `--log-level debug` prints, from the same packing
+    /// rather than a second one. `explaining` asks for the last two; working them out weighs each
+    /// move again, so it is off by default.
     /// `previousTarget` is the last round's target (see `TargetLayout`), by node.
     public static func planWithTarget(
         nodes: [NodeSnapshot], demand: [ModelName: Demand], now: Double, costModel: CostModel = CostModel(),
         settings: Settings = Settings(),
         previousTarget: [NodeID: Set<ModelName>] = [:], explaining: Bool = false
-    ) -> (moves: [Move], target: [Int: Set<ModelName>], heldBack: [String]) {
+    ) -> (moves: [Move], target: [Int: Set<ModelName>], heldBack: [String], made: [String]) {
         var layout = FarmLayout(nodes: nodes, demand: demand, now: now, costModel: costModel, settings: settings)
         let target = TargetLayout(layout, previous: byIndex(previousTarget, nodes))
         layout.target = target
         var moves: [Move] = []
+        var made: [String] = []
         var queueCopyPlanned: Set<ModelName> = []
         while true {
             var best: (move: Move, score: Double, forModel: ModelName, reserving: Int?)?
@@ -213,7 +220,8 @@ public enum CapacityPlanner {
                     }
                 }
             }
-            guard let chosen = best else { return (moves, target.models, explaining ? layout.stepsHeldBack() : []) }
+            guard let chosen = best else { return (moves, target.models, explaining ? layout.stepsHeldBack() : [], made) }
+            if explaining { made.append(layout.whyMade(chosen.move)) }
             moves.append(chosen.move)
             queueCopyPlanned.insert(chosen.forModel)  // a queue is answered by one new copy a round
             layout.apply(chosen.move)

@@ -227,3 +227,45 @@ private func farm(_ layout: [[String]], loadedAt: Double? = nil) -> [NodeSnapsho
         for model in sizes.keys { #expect(layout.contains { $0.contains(model) }, "\(model) keeps a copy: \(layout)") }
     }
 }
+
+@Suite struct StalledChainTests {
+    /// A large-first run at 125 % load, at 176 s: the target had dropped mistral (0.74/s) and phi3 for a
+    /// fourth copy of codellama. Its step onto node 1 unloaded qwen2.5 and llama3.1's only copy, priced as
+    /// moving to node 2, where the target keeps it; but llama3.1 fitted there only in place of mistral's
+    /// only copy, a move that needs five times its cost. llama3.1 had no copy for 23 s, 30 queued.
+    static let rates: [String: Double] = [
+        "codellama": 3.61, "gemma2:9b": 1.70, "qwen2.5": 1.06, "mistral": 0.74, "llama3.1": 0.68, "gemma2:2b": 0.57,
+        "llama3.2": 0.44, "phi3": 0.37,
+    ]
+    static let layout = [
+        ["codellama", "phi3", "qwen2.5"], ["gemma2:9b", "llama3.1", "qwen2.5"], ["codellama", "gemma2:2b", "mistral"],
+        ["codellama", "gemma2:9b", "llama3.2"],
+    ]
+
+    @Test func noStepUnloadsALastCopyWhoseMoveCannotFollow() {
+        let nodes = farm(Self.layout)
+        var wanted = Dictionary(
+            uniqueKeysWithValues: Self.rates.map { (ModelName($0.key)!, CapacityPlanner.Demand(rate: $0.value, serviceSeconds: 1.4)) })
+        wanted[ModelName("codellama")!]!.queued = 5
+        let round = CapacityPlanner.planWithTarget(nodes: nodes, demand: wanted, now: 1000, explaining: true)
+        for move in round.moves {
+            #expect(!move.evicting.contains(ModelName("llama3.1")!), "\(move)")
+        }
+    }
+
+    @Test func aModelWithNoCopyAndAQueueTakesALastCopyOfLessDemand() {
+        // The same run 10 s later: llama3.1 has no copy and 14 requests queued. Every way in unloads some
+        // model's only copy; mistral's (0.74/s, which the target drops) saves less than llama3.1's first
+        // copy but not a fifth of it. The request path could not load it either: every node was busy.
+        var layout = Self.layout
+        layout[1] = ["gemma2:9b", "codellama"]
+        let nodes = farm(layout)
+        var wanted = Dictionary(
+            uniqueKeysWithValues: Self.rates.map { (ModelName($0.key)!, CapacityPlanner.Demand(rate: $0.value, serviceSeconds: 1.4)) })
+        wanted[ModelName("llama3.1")!]!.queued = 14
+        let round = CapacityPlanner.planWithTarget(nodes: nodes, demand: wanted, now: 1000, explaining: true)
+        #expect(round.moves.contains { $0.model == ModelName("llama3.1")! }, "\(round.moves)")
+        // `--log-level debug` says what the move was weighed on: the 1x an uncovered model needs.
+        #expect(round.made.contains { $0.hasPrefix("llama3.1:latest onto n") && $0.hasSuffix("needs 1.0x") }, "\(round.made)")
+    }
+}

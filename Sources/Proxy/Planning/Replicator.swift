@@ -15,13 +15,14 @@ struct Replicator: Sendable {
         let snapshots = await cluster.placementSnapshots()
         let demand = cluster.demandSummary(snapshots)
         preloader.logger.debug("planner sees \(Self.describe(demand, snapshots))")
-        let (moves, target, heldBack) = CapacityPlanner.planWithTarget(
+        let (moves, target, heldBack, made) = CapacityPlanner.planWithTarget(
             nodes: snapshots, demand: demand, now: cluster.now, costModel: cluster.costModel, settings: cluster.plannerSettings,
             previousTarget: cluster.plannedTarget.withLock { $0 }, explaining: preloader.logger.minimum <= .debug)
         cluster.plannedTarget.withLock { remembered in
             remembered = Dictionary(uniqueKeysWithValues: target.map { (snapshots[$0.key].id, $0.value) })
         }
         preloader.logger.debug("planner heads for \(Self.describe(target, snapshots))")
+        if !made.isEmpty { preloader.logger.debug("planner makes \(made.joined(separator: "; "))") }
         if !heldBack.isEmpty { preloader.logger.debug("planner holds back \(heldBack.joined(separator: "; "))") }
         for move in moves {
             _ = await preloader.start(
