@@ -32,6 +32,8 @@ extension CapacityPlanner {
             var model: ModelName
             var value: Double
             var bytes: Int64
+            /// The only copy of a model asked for at least once a horizon (see `init`).
+            var isFirstOfWantedModel = false
         }
 
         /// Packs the copies the demand calls for into the nodes whose VRAM the planner knows. Copies
@@ -59,24 +61,43 @@ extension CapacityPlanner {
                 for count in (have + 1)...wanted {
                     let value = layout.cost(model, copies: count - 1) - layout.cost(model, copies: count)
                     guard count == 1 || value > layout.settings.minimumNetGainSeconds else { break }
-                    copies.append(Copy(model: model, value: value, bytes: size))
+                    let asked = (layout.demand[model]?.rate ?? 0) * layout.settings.horizonSeconds >= 1
+                    copies.append(Copy(model: model, value: value, bytes: size, isFirstOfWantedModel: count == 1 && asked))
                 }
             }
-            // Most valuable first: what the farm has no room for is dropped from the end.
-            copies.sort { $0.value != $1.value ? $0.value > $1.value : $0.model < $1.model }
+            // Every model asked for keeps a copy before any model gets another; then the most valuable
+            // first. What the farm has no room for is dropped from the end. A saturated model's next copy
+            // is worth more than any first copy by the waiting it saves, but a model left with none waits
+            // for loads that find no idle room on a busy farm: at 125 % load the target dropped mistral
+            // for codellama's fourth copy, and mistral's requests queued behind busy nodes until the 30 s
+            // limit answered them 503. A saturated model's excess is refused at once instead.
+            copies.sort {
+                if $0.isFirstOfWantedModel != $1.isFirstOfWantedModel { return $0.isFirstOfWantedModel }
+                return $0.value != $1.value ? $0.value > $1.value : $0.model < $1.model
+            }
             let slots = plannable.reduce(0) { $0 + $1.maxLoadedModels }
             if copies.count > slots { copies.removeLast(copies.count - slots) }
             func preferred(_ node: Int) -> [Set<ModelName>] { [layout.residents(node), previous[node] ?? []] }
             var best = Self.pack(copies, into: plannable, preferred: preferred)
-            // A copy left out for want of room may fit once a less valuable one makes way.
+            // A copy left out for want of room may fit once a less valuable one makes way; a first copy
+            // left out, once any other copy does.
             for _ in 0..<Self.repacksAtMost {
-                guard let last = copies.last, best.unplacedValue > last.value else { break }
+                guard let last = copies.last,
+                    best.unplacedFirstCopies > 0 && !last.isFirstOfWantedModel || best.unplacedValue > last.value
+                else { break }
                 copies.removeLast()
                 let attempt = Self.pack(copies, into: plannable, preferred: preferred)
-                if attempt.placedValue > best.placedValue { best = attempt }
+                if attempt.unplacedFirstCopies != best.unplacedFirstCopies {
+                    if attempt.unplacedFirstCopies < best.unplacedFirstCopies { best = attempt }
+                } else if attempt.placedValue > best.placedValue {
+                    best = attempt
+                }
             }
             models = best.models
         }
+
+        /// A target given whole (tests of the steps toward one).
+        init(models: [Int: Set<ModelName>]) { self.models = models }
 
         /// How many times a layout is packed again without its least valuable copy.
         static let repacksAtMost = 8
@@ -86,6 +107,8 @@ extension CapacityPlanner {
             var placedValue = 0.0
             /// The most valuable copy that found no room (0 when all did).
             var unplacedValue = 0.0
+            /// Models asked for that found no room for any copy.
+            var unplacedFirstCopies = 0
         }
 
         /// Largest first, each on a node that holds the model now if one has room, else on one the
@@ -111,6 +134,7 @@ extension CapacityPlanner {
                     ?? fitting.min { roomLeft($0) != roomLeft($1) ? roomLeft($0) < roomLeft($1) : $0.index < $1.index }
                 guard let node = chosen else {
                     packing.unplacedValue = max(packing.unplacedValue, copy.value)
+                    if copy.isFirstOfWantedModel { packing.unplacedFirstCopies += 1 }
                     continue
                 }
                 packing.models[node.index, default: []].insert(copy.model)

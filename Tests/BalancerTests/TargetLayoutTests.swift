@@ -242,15 +242,40 @@ private func farm(_ layout: [[String]], loadedAt: Double? = nil) -> [NodeSnapsho
         ["codellama", "gemma2:9b", "llama3.2"],
     ]
 
-    @Test func noStepUnloadsALastCopyWhoseMoveCannotFollow() {
+    @Test func noStepUnloadsALastCopyWhoseMoveCannotFollow() throws {
         let nodes = farm(Self.layout)
+        let wanted = Dictionary(
+            uniqueKeysWithValues: Self.rates.map { (ModelName($0.key)!, CapacityPlanner.Demand(rate: $0.value, serviceSeconds: 1.4)) })
+        var layout = CapacityPlanner.FarmLayout(nodes: nodes, demand: wanted, now: 1000, costModel: CostModel(), settings: .init())
+        // The run's target, which had no place for mistral.
+        let names: [[String]] = [
+            ["codellama", "qwen2.5"], ["codellama", "gemma2:9b"], ["codellama", "gemma2:2b", "llama3.1"],
+            ["codellama", "gemma2:9b", "llama3.2"],
+        ]
+        layout.target = CapacityPlanner.TargetLayout(
+            models: Dictionary(uniqueKeysWithValues: names.enumerated().map { ($0.offset, Set($0.element.map { ModelName($0)! })) }))
+        let codellama = ModelName("codellama")!
+        let victims = try #require(layout.victims(for: codellama, on: nodes[1], keeping: layout.target!.models[1]))
+        #expect(victims.models.contains(ModelName("llama3.1")!))
+        let appraisal = layout.appraise(codellama, gain: 300, on: nodes[1], evicting: victims)
+        #expect(appraisal.isStep)
+        // llama3.1 cannot follow to node 2 (only in place of mistral's only copy, which goes nowhere): lost, not moving.
+        #expect(appraisal.victims.lastCopies.contains(ModelName("llama3.1")!))
+        #expect(appraisal.gainOverCostNeeded == 5)
+        // Where mistral has a place of its own, the chain can unwind and llama3.1 is moving.
+        var withMistral = layout.target!.models
+        withMistral[0]!.insert(ModelName("mistral")!)
+        layout.target = CapacityPlanner.TargetLayout(models: withMistral)
+        #expect(!layout.appraise(codellama, gain: 300, on: nodes[1], evicting: victims).victims.lastCopies.contains(ModelName("llama3.1")!))
+    }
+
+    @Test func everyModelAskedForKeepsACopyBeforeTheSaturatedOneGetsAnother() {
         var wanted = Dictionary(
             uniqueKeysWithValues: Self.rates.map { (ModelName($0.key)!, CapacityPlanner.Demand(rate: $0.value, serviceSeconds: 1.4)) })
-        wanted[ModelName("codellama")!]!.queued = 5
-        let round = CapacityPlanner.planWithTarget(nodes: nodes, demand: wanted, now: 1000, explaining: true)
-        for move in round.moves {
-            #expect(!move.evicting.contains(ModelName("llama3.1")!), "\(move)")
-        }
+        wanted[ModelName("codellama")!]!.serviceSeconds = 1.8  // saturated on three copies: 6.5 erlangs for 6 slots
+        let target = CapacityPlanner.targetLayout(nodes: farm(Self.layout), demand: wanted, now: 1000)
+        let placed = Set(target.values.flatMap { $0 })
+        #expect(placed.count == 8, "every model keeps a copy: \(target)")
     }
 
     @Test func aModelWithNoCopyAndAQueueTakesALastCopyOfLessDemand() {
