@@ -195,10 +195,19 @@ extension CapacityPlanner {
             }
             if victims.takesYoungCopy { multiple = max(multiple, settings.youngCopyGainOverCost) }
             // A step needs no minimum gain: it unloads nothing the target keeps here, so steps only
-            // ever bring the farm closer to the target and cannot swap back and forth.
+            // ever bring the farm closer to the target and cannot swap back and forth. A step that moves
+            // a copy (`leavesRoomWorthHaving`) and unloads only spare copies (together worth less than the
+            // minimum gain, none a last or young copy) needs only to gain something: it is the free end of
+            // a chain, worth little itself while the copy behind it waits for the room it leaves. On a large-first cold start, qwen2.5's third copy (2 s) in
+            // place of phi3's spare (3 s) was never loaded, and gemma2:9b, which needed qwen2.5's old
+            // place, sat on one copy from 30 s to 108 s.
+            let unloadsOnlySpares =
+                isStep && !victims.takesLastWantedCopy && !victims.takesYoungCopy && victims.cost < settings.minimumNetGainSeconds
+                && leavesRoomWorthHaving(model, movingTo: node.index)
+            if unloadsOnlySpares { multiple = 0 }
             return Appraisal(
                 victims: victims, isStep: isStep, gain: weighed, gainOverCostNeeded: multiple,
-                minimumNetGain: isStep ? 0 : settings.minimumNetGainSeconds)
+                minimumNetGain: unloadsOnlySpares ? -settings.minimumNetGainSeconds : isStep ? 0 : settings.minimumNetGainSeconds)
         }
 
         /// The first half of a coordinated move: when `model` fits on `node` only by unloading the
@@ -243,6 +252,21 @@ extension CapacityPlanner {
                 }
             }
             return best
+        }
+
+        /// `model` is on another node where the target does not keep it, and the target puts there a
+        /// copy the farm lacks that would save at least the minimum gain: loading `model` where the
+        /// target wants it frees that room.
+        func leavesRoomWorthHaving(_ model: ModelName, movingTo nodeIndex: Int) -> Bool {
+            guard let target else { return false }
+            return healthy.contains { other in
+                guard other.index != nodeIndex, hosts(model, on: other.index), !target.places(model, on: other.index) else { return false }
+                return (target.models[other.index] ?? []).contains { waiting in
+                    let count = copies[waiting] ?? 0
+                    return !hosts(waiting, on: other.index)
+                        && cost(waiting, copies: count) - cost(waiting, copies: count + 1) >= settings.minimumNetGainSeconds
+                }
+            }
         }
 
         /// No copy loaded or loading, and requests queued for it: they wait for a load whatever the plan

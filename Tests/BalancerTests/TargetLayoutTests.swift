@@ -294,3 +294,40 @@ private func farm(_ layout: [[String]], loadedAt: Double? = nil) -> [NodeSnapsho
         #expect(round.made.contains { $0.hasPrefix("llama3.1:latest onto n") && $0.hasSuffix("needs 1.0x") }, "\(round.made)")
     }
 }
+
+@Suite struct CheapStepTests {
+    @Test func aStepThatUnloadsOnlyASpareCopyGoesForAnyGain() {
+        // A large-first run at 80 s: gemma2:9b (0.75/s) had one copy from 30 s to 108 s. The target moves
+        // qwen2.5's copy from node 1 to node 3, in place of phi3's spare copy there, so that gemma2:9b can
+        // take node 1. qwen2.5's third copy gains 2 s and phi3's spare costs 3 s, so that first step never
+        // went, and the chain behind it waited.
+        let rates: [String: Double] = [
+            "codellama": 2.11, "gemma2:9b": 0.75, "qwen2.5": 0.86, "llama3.1": 0.41, "mistral": 0.41, "gemma2:2b": 0.35,
+            "phi3": 0.34, "llama3.2": 0.17,
+        ]
+        var layout = [
+            ["gemma2:9b", "mistral", "qwen2.5"], ["codellama", "qwen2.5", "phi3"], ["codellama", "llama3.1", "llama3.2"],
+            ["codellama", "gemma2:2b", "phi3"],
+        ]
+        var loadedAt = layout.map { Dictionary(uniqueKeysWithValues: $0.map { ($0, -1000.0) }) }
+        loadedAt[1]["phi3"] = 40
+        var previous: [NodeID: Set<ModelName>] = [:]
+        var now = 80.0
+        for _ in 0..<4 {
+            let nodes = layout.enumerated().map { index, models in
+                node(index, pulled: sizes, loaded: models, vramGB: 160, maxLoaded: 3, loadRate: 0.15, loadedAt: loadedAt[index])
+            }
+            let round = CapacityPlanner.planWithTarget(nodes: nodes, demand: demand(rates), now: now, previousTarget: previous)
+            previous = Dictionary(uniqueKeysWithValues: round.target.map { (nodes[$0.key].id, $0.value) })
+            for move in round.moves {
+                let name = sizes.keys.first { ModelName($0)! == move.model }!
+                layout[move.nodeIndex].removeAll { move.evicting.contains(ModelName($0)!) }
+                layout[move.nodeIndex].append(name)
+                loadedAt[move.nodeIndex][name] = now
+            }
+            now += 15
+        }
+        #expect(layout.filter { $0.contains("gemma2:9b") }.count == 2, "\(layout)")
+        for model in sizes.keys { #expect(layout.contains { $0.contains(model) }, "\(model) keeps a copy: \(layout)") }
+    }
+}
