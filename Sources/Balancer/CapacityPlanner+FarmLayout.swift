@@ -311,9 +311,21 @@ extension CapacityPlanner {
                 ? !node.isLoading(victim) && (demand[victim]?.queued ?? 0) == 0 : isIdle(victim, on: node)
         }
 
-        /// Resident for less than the minimum residency and not a copy beyond what demand calls for.
+        /// Resident for less than the minimum residency, and neither a copy beyond what demand calls for
+        /// nor one the target moves away (`isLeftBehindByTarget`).
         func isYoung(_ victim: ModelName, on node: NodeSnapshot) -> Bool {
             now - (node.loadedAt[victim] ?? -.infinity) < settings.minimumResidencySeconds && !isSurplus(victim)
+                && !isLeftBehindByTarget(victim, on: node)
+        }
+
+        /// A copy the target does not keep on this node, of a model it keeps on fewer nodes than hold it
+        /// (and on one at least). A cold start's copies follow the first requests: on a large-first run a
+        /// second copy of `phi3:mini` loaded at 22 s was protected as young until 82 s, and the chain of
+        /// steps that gave `gemma2:9b` its second copy waited behind it.
+        func isLeftBehindByTarget(_ victim: ModelName, on node: NodeSnapshot) -> Bool {
+            guard let target, !target.places(victim, on: node.index) else { return false }
+            let kept = target.models.values.filter { $0.contains(victim) }.count
+            return kept >= 1 && kept < (copies[victim] ?? 0)
         }
 
         /// More copies than the model's demand calls for (not counting any for a model not asked for).

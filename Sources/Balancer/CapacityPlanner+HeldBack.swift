@@ -20,8 +20,8 @@ extension CapacityPlanner.FarmLayout {
     /// the move is applied. A move that unloads nothing, or that moves a model aside (a relocation),
     /// is said to be so.
     func whyMade(_ move: CapacityPlanner.Move) -> String {
-        let head = "\(move.model) onto \(healthy.first { $0.index == move.nodeIndex }?.name ?? "?"): "
-        guard let node = healthy.first(where: { $0.index == move.nodeIndex }) else { return head + "unknown node" }
+        guard let node = healthy.first(where: { $0.index == move.nodeIndex }) else { return "\(move.model) onto an unknown node" }
+        let head = "\(move.model) onto \(node.name): "
         if move.evicting.isEmpty { return head + "free room" }
         let options = [victims(for: move.model, on: node), victims(for: move.model, on: node, keeping: target?.models[node.index] ?? [])]
         guard let victims = options.compactMap({ $0 }).first(where: { Set($0.models) == Set(move.evicting) }) else {

@@ -26,6 +26,30 @@ private func farm(_ layout: [[String]], loadedAt: Double? = nil) -> [NodeSnapsho
     }
 }
 
+/// Four planning rounds `every` seconds apart from `now`, each round's moves carried out at once and
+/// its target remembered for the next, as the replicator does.
+private func planRounds(
+    _ layout: inout [[String]], loadedAt start: [[String: Double]], rates: [String: Double], from now: Double, every step: Double
+) {
+    var loadedAt = start
+    var previous: [NodeID: Set<ModelName>] = [:]
+    var now = now
+    for _ in 0..<4 {
+        let nodes = layout.enumerated().map { index, models in
+            node(index, pulled: sizes, loaded: models, vramGB: 160, maxLoaded: 3, loadRate: 0.15, loadedAt: loadedAt[index])
+        }
+        let round = CapacityPlanner.planWithTarget(nodes: nodes, demand: demand(rates), now: now, previousTarget: previous)
+        previous = Dictionary(uniqueKeysWithValues: round.target.map { (nodes[$0.key].id, $0.value) })
+        for move in round.moves {
+            let name = sizes.keys.first { ModelName($0)! == move.model }!
+            layout[move.nodeIndex].removeAll { move.evicting.contains(ModelName($0)!) }
+            layout[move.nodeIndex].append(name)
+            loadedAt[move.nodeIndex][name] = now
+        }
+        now += step
+    }
+}
+
 @Suite struct TargetLayoutTests {
     @Test func theTargetPacksEveryModelAndTheHotLargeOneOnThreeNodes() {
         // A cold start's layout: three small models on one node, the hot large model on two.
@@ -206,23 +230,8 @@ private func farm(_ layout: [[String]], loadedAt: Double? = nil) -> [NodeSnapsho
             ["codellama", "gemma2:9b", "phi3"], ["codellama", "llama3.2", "qwen2.5"], ["codellama", "gemma2:9b"],
             ["gemma2:2b", "llama3.1", "mistral"],
         ]
-        var loadedAt = layout.map { Dictionary(uniqueKeysWithValues: $0.map { ($0, -1000.0) }) }
-        var previous: [NodeID: Set<ModelName>] = [:]
-        var now = 150.0
-        for _ in 0..<4 {
-            let nodes = layout.enumerated().map { index, models in
-                node(index, pulled: sizes, loaded: models, vramGB: 160, maxLoaded: 3, loadRate: 0.15, loadedAt: loadedAt[index])
-            }
-            let round = CapacityPlanner.planWithTarget(nodes: nodes, demand: demand(rates), now: now, previousTarget: previous)
-            previous = Dictionary(uniqueKeysWithValues: round.target.map { (nodes[$0.key].id, $0.value) })
-            for move in round.moves {
-                let name = sizes.keys.first { ModelName($0)! == move.model }!
-                layout[move.nodeIndex].removeAll { move.evicting.contains(ModelName($0)!) }
-                layout[move.nodeIndex].append(name)
-                loadedAt[move.nodeIndex][name] = now
-            }
-            now += 20
-        }
+        let loadedAt = layout.map { Dictionary(uniqueKeysWithValues: $0.map { ($0, -1000.0) }) }
+        planRounds(&layout, loadedAt: loadedAt, rates: rates, from: 150, every: 20)
         #expect(layout[3].contains("qwen2.5") && layout[1].contains("qwen2.5"), "\(layout)")
         for model in sizes.keys { #expect(layout.contains { $0.contains(model) }, "\(model) keeps a copy: \(layout)") }
     }
@@ -295,39 +304,37 @@ private func farm(_ layout: [[String]], loadedAt: Double? = nil) -> [NodeSnapsho
     }
 }
 
+/// A large-first run at 80 s: gemma2:9b (0.75/s) had one copy from 30 s to 108 s. The target moves
+/// qwen2.5's copy from node 1 to node 3, in place of phi3's spare copy there, so that gemma2:9b can
+/// take node 1.
 @Suite struct CheapStepTests {
+    static let rates: [String: Double] = [
+        "codellama": 2.11, "gemma2:9b": 0.75, "qwen2.5": 0.86, "llama3.1": 0.41, "mistral": 0.41, "gemma2:2b": 0.35,
+        "phi3": 0.34, "llama3.2": 0.17,
+    ]
+    static let layout = [
+        ["gemma2:9b", "mistral", "qwen2.5"], ["codellama", "qwen2.5", "phi3"], ["codellama", "llama3.1", "llama3.2"],
+        ["codellama", "gemma2:2b", "phi3"],
+    ]
+
     @Test func aStepThatUnloadsOnlyASpareCopyGoesForAnyGain() {
-        // A large-first run at 80 s: gemma2:9b (0.75/s) had one copy from 30 s to 108 s. The target moves
-        // qwen2.5's copy from node 1 to node 3, in place of phi3's spare copy there, so that gemma2:9b can
-        // take node 1. qwen2.5's third copy gains 2 s and phi3's spare costs 3 s, so that first step never
-        // went, and the chain behind it waited.
-        let rates: [String: Double] = [
-            "codellama": 2.11, "gemma2:9b": 0.75, "qwen2.5": 0.86, "llama3.1": 0.41, "mistral": 0.41, "gemma2:2b": 0.35,
-            "phi3": 0.34, "llama3.2": 0.17,
-        ]
-        var layout = [
-            ["gemma2:9b", "mistral", "qwen2.5"], ["codellama", "qwen2.5", "phi3"], ["codellama", "llama3.1", "llama3.2"],
-            ["codellama", "gemma2:2b", "phi3"],
-        ]
+        // qwen2.5's third copy gains 2 s and phi3's spare costs 3 s, so that first step never went, and
+        // the chain behind it waited.
+        var layout = Self.layout
         var loadedAt = layout.map { Dictionary(uniqueKeysWithValues: $0.map { ($0, -1000.0) }) }
         loadedAt[1]["phi3"] = 40
-        var previous: [NodeID: Set<ModelName>] = [:]
-        var now = 80.0
-        for _ in 0..<4 {
-            let nodes = layout.enumerated().map { index, models in
-                node(index, pulled: sizes, loaded: models, vramGB: 160, maxLoaded: 3, loadRate: 0.15, loadedAt: loadedAt[index])
-            }
-            let round = CapacityPlanner.planWithTarget(nodes: nodes, demand: demand(rates), now: now, previousTarget: previous)
-            previous = Dictionary(uniqueKeysWithValues: round.target.map { (nodes[$0.key].id, $0.value) })
-            for move in round.moves {
-                let name = sizes.keys.first { ModelName($0)! == move.model }!
-                layout[move.nodeIndex].removeAll { move.evicting.contains(ModelName($0)!) }
-                layout[move.nodeIndex].append(name)
-                loadedAt[move.nodeIndex][name] = now
-            }
-            now += 15
-        }
+        planRounds(&layout, loadedAt: loadedAt, rates: Self.rates, from: 80, every: 15)
         #expect(layout.filter { $0.contains("gemma2:9b") }.count == 2, "\(layout)")
         for model in sizes.keys { #expect(layout.contains { $0.contains(model) }, "\(model) keeps a copy: \(layout)") }
+    }
+
+    @Test func aYoungCopyTheTargetMovesAwayDoesNotHoldTheChain() {
+        // The same farm, phi3's copy on node 3 loaded 10 s ago: young until 130 s. The target keeps phi3
+        // on node 1 only, so the copy on node 3 is left behind, and the chain goes now.
+        var layout = Self.layout
+        var loadedAt = layout.map { Dictionary(uniqueKeysWithValues: $0.map { ($0, -1000.0) }) }
+        loadedAt[3]["phi3"] = 70
+        planRounds(&layout, loadedAt: loadedAt, rates: Self.rates, from: 80, every: 15)
+        #expect(layout.filter { $0.contains("gemma2:9b") }.count == 2, "\(layout)")
     }
 }
