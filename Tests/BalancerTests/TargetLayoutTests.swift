@@ -246,6 +246,10 @@ private func planRounds(
         "codellama": 3.61, "gemma2:9b": 1.70, "qwen2.5": 1.06, "mistral": 0.74, "llama3.1": 0.68, "gemma2:2b": 0.57,
         "llama3.2": 0.44, "phi3": 0.37,
     ]
+    /// The run's demand: every model answered in about 1.4 s.
+    static var demand: [ModelName: CapacityPlanner.Demand] {
+        Dictionary(uniqueKeysWithValues: rates.map { (ModelName($0.key)!, CapacityPlanner.Demand(rate: $0.value, serviceSeconds: 1.4)) })
+    }
     static let layout = [
         ["codellama", "phi3", "qwen2.5"], ["gemma2:9b", "llama3.1", "qwen2.5"], ["codellama", "gemma2:2b", "mistral"],
         ["codellama", "gemma2:9b", "llama3.2"],
@@ -253,8 +257,7 @@ private func planRounds(
 
     @Test func noStepUnloadsALastCopyWhoseMoveCannotFollow() throws {
         let nodes = farm(Self.layout)
-        let wanted = Dictionary(
-            uniqueKeysWithValues: Self.rates.map { (ModelName($0.key)!, CapacityPlanner.Demand(rate: $0.value, serviceSeconds: 1.4)) })
+        let wanted = Self.demand
         var layout = CapacityPlanner.FarmLayout(nodes: nodes, demand: wanted, now: 1000, costModel: CostModel(), settings: .init())
         // The run's target, which had no place for mistral.
         let names: [[String]] = [
@@ -279,8 +282,7 @@ private func planRounds(
     }
 
     @Test func everyModelAskedForKeepsACopyBeforeTheSaturatedOneGetsAnother() {
-        var wanted = Dictionary(
-            uniqueKeysWithValues: Self.rates.map { (ModelName($0.key)!, CapacityPlanner.Demand(rate: $0.value, serviceSeconds: 1.4)) })
+        var wanted = Self.demand
         wanted[ModelName("codellama")!]!.serviceSeconds = 1.8  // saturated on three copies: 6.5 erlangs for 6 slots
         let target = CapacityPlanner.targetLayout(nodes: farm(Self.layout), demand: wanted, now: 1000)
         let placed = Set(target.values.flatMap { $0 })
@@ -294,8 +296,7 @@ private func planRounds(
         var layout = Self.layout
         layout[1] = ["gemma2:9b", "codellama"]
         let nodes = farm(layout)
-        var wanted = Dictionary(
-            uniqueKeysWithValues: Self.rates.map { (ModelName($0.key)!, CapacityPlanner.Demand(rate: $0.value, serviceSeconds: 1.4)) })
+        var wanted = Self.demand
         wanted[ModelName("llama3.1")!]!.queued = 14
         let round = CapacityPlanner.planWithTarget(nodes: nodes, demand: wanted, now: 1000, explaining: true)
         #expect(round.moves.contains { $0.model == ModelName("llama3.1")! }, "\(round.moves)")
