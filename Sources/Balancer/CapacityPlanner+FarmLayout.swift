@@ -198,9 +198,9 @@ extension CapacityPlanner {
             // ever bring the farm closer to the target and cannot swap back and forth. A step that moves
             // a copy (`leavesRoomWorthHaving`) and unloads only spare copies (together worth less than the
             // minimum gain, none a last or young copy) needs only to gain something: it is the free end of
-            // a chain, worth little itself while the copy behind it waits for the room it leaves. On a large-first cold start, qwen2.5's third copy (2 s) in
-            // place of phi3's spare (3 s) was never loaded, and gemma2:9b, which needed qwen2.5's old
-            // place, sat on one copy from 30 s to 108 s.
+            // a chain, worth little itself while the copy behind it waits for the room it leaves. On a
+            // large-first cold start, qwen2.5's third copy (2 s) in place of phi3's spare (3 s) was never
+            // loaded, and gemma2:9b, which needed qwen2.5's old place, sat on one copy from 30 s to 108 s.
             let unloadsOnlySpares =
                 isStep && !victims.takesLastWantedCopy && !victims.takesYoungCopy && victims.cost < settings.minimumNetGainSeconds
                 && leavesRoomWorthHaving(model, movingTo: node.index)
@@ -262,9 +262,7 @@ extension CapacityPlanner {
             return healthy.contains { other in
                 guard other.index != nodeIndex, hosts(model, on: other.index), !target.places(model, on: other.index) else { return false }
                 return (target.models[other.index] ?? []).contains { waiting in
-                    let count = copies[waiting] ?? 0
-                    return !hosts(waiting, on: other.index)
-                        && cost(waiting, copies: count) - cost(waiting, copies: count + 1) >= settings.minimumNetGainSeconds
+                    !hosts(waiting, on: other.index) && nextCopyGain(waiting) >= settings.minimumNetGainSeconds
                 }
             }
         }
@@ -287,7 +285,17 @@ extension CapacityPlanner {
         /// The only warm copy of a model asked for at least once a horizon: unloading it sends the
         /// model's next request to a cold load that pushes out something else.
         func isLastWantedCopy(_ victim: ModelName, warm: [ModelName: Int]) -> Bool {
-            (warm[victim] ?? 0) <= 1 && (demand[victim]?.rate ?? 0) * settings.horizonSeconds >= 1
+            (warm[victim] ?? 0) <= 1 && isAskedFor(victim)
+        }
+
+        /// Asked for at least once a horizon: a model whose last copy is worth keeping, and whose first
+        /// copy the target places before any model's second.
+        func isAskedFor(_ model: ModelName) -> Bool { (demand[model]?.rate ?? 0) * settings.horizonSeconds >= 1 }
+
+        /// Waiting one more copy of `model` saves, from the copies the moves so far leave it.
+        func nextCopyGain(_ model: ModelName) -> Double {
+            let count = copies[model] ?? 0
+            return cost(model, copies: count) - cost(model, copies: count + 1)
         }
 
         /// Idle, not queued for, and either resident long enough that unloading it is not thrashing
@@ -324,7 +332,7 @@ extension CapacityPlanner {
         /// steps that gave `gemma2:9b` its second copy waited behind it.
         func isLeftBehindByTarget(_ victim: ModelName, on node: NodeSnapshot) -> Bool {
             guard let target, !target.places(victim, on: node.index) else { return false }
-            let kept = target.models.values.filter { $0.contains(victim) }.count
+            let kept = target.copies(of: victim)
             return kept >= 1 && kept < (copies[victim] ?? 0)
         }
 

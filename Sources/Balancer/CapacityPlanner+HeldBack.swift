@@ -42,9 +42,7 @@ extension CapacityPlanner.FarmLayout {
 
     /// The gain of one more copy of `model`, what unloading `victims` costs, and the multiple it needs.
     private func appraisal(_ model: ModelName, on node: NodeSnapshot, evicting victims: Victims) -> String {
-        let current = copies[model] ?? 0
-        let gain = cost(model, copies: current) - cost(model, copies: current + 1)
-        let appraisal = appraise(model, gain: gain, on: node, evicting: victims)
+        let appraisal = appraise(model, gain: nextCopyGain(model), on: node, evicting: victims)
         let priced = appraisal.victims
         func seconds(_ value: Double) -> String { String(format: "%.1f", value) }
         let unloading = priced.models.map { "\($0) \(seconds(priced.costs[$0] ?? 0))" }.joined(separator: ",")

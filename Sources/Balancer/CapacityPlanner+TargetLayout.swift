@@ -22,6 +22,9 @@ extension CapacityPlanner {
         /// Whether the target keeps a copy of `model` on the node.
         func places(_ model: ModelName, on nodeIndex: Int) -> Bool { models[nodeIndex]?.contains(model) ?? false }
 
+        /// How many nodes the target keeps a copy of `model` on.
+        func copies(of model: ModelName) -> Int { models.values.filter { $0.contains(model) }.count }
+
         /// Whether the target keeps a copy of `model` on some node other than `nodeIndex`.
         func placesElsewhere(_ model: ModelName, than nodeIndex: Int) -> Bool {
             models.contains { $0.key != nodeIndex && $0.value.contains(model) }
@@ -58,10 +61,10 @@ extension CapacityPlanner {
                 let have = fixedCopies[model] ?? 0
                 let wanted = min(layout.wantedCopies(model), have + holders.count)
                 guard wanted > have else { continue }
+                let asked = layout.isAskedFor(model)
                 for count in (have + 1)...wanted {
                     let value = layout.cost(model, copies: count - 1) - layout.cost(model, copies: count)
                     guard count == 1 || value > layout.settings.minimumNetGainSeconds else { break }
-                    let asked = (layout.demand[model]?.rate ?? 0) * layout.settings.horizonSeconds >= 1
                     copies.append(Copy(model: model, value: value, bytes: size, isFirstOfWantedModel: count == 1 && asked))
                 }
             }

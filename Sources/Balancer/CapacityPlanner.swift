@@ -189,7 +189,7 @@ public enum CapacityPlanner {
                 let warmSlots = current * slotsPerCopy
                 let queueWantsFreeRoom =
                     wanted.queued > 0 && wanted.queued >= warmSlots && current < holders.count && !queueCopyPlanned.contains(model)
-                let gain = layout.cost(model, copies: current) - layout.cost(model, copies: current + 1)
+                let gain = layout.nextCopyGain(model)
                 let averagesWantCopy = current < target && gain > settings.minimumNetGainSeconds
                 // Where the target puts a copy the farm lacks, a step toward it needs only to gain more
                 // than it costs, however little (`isStepTowardTarget`).

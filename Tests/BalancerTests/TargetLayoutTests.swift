@@ -318,13 +318,19 @@ private func planRounds(
         ["codellama", "gemma2:2b", "phi3"],
     ]
 
+    /// The farm after four rounds from 80 s, phi3's copy on `node` loaded at `loaded`.
+    func layoutAfterRounds(phi3On node: Int, loadedAt loaded: Double) -> [[String]] {
+        var layout = Self.layout
+        var loadedAt = layout.map { Dictionary(uniqueKeysWithValues: $0.map { ($0, -1000.0) }) }
+        loadedAt[node]["phi3"] = loaded
+        planRounds(&layout, loadedAt: loadedAt, rates: Self.rates, from: 80, every: 15)
+        return layout
+    }
+
     @Test func aStepThatUnloadsOnlyASpareCopyGoesForAnyGain() {
         // qwen2.5's third copy gains 2 s and phi3's spare costs 3 s, so that first step never went, and
         // the chain behind it waited.
-        var layout = Self.layout
-        var loadedAt = layout.map { Dictionary(uniqueKeysWithValues: $0.map { ($0, -1000.0) }) }
-        loadedAt[1]["phi3"] = 40
-        planRounds(&layout, loadedAt: loadedAt, rates: Self.rates, from: 80, every: 15)
+        let layout = layoutAfterRounds(phi3On: 1, loadedAt: 40)
         #expect(layout.filter { $0.contains("gemma2:9b") }.count == 2, "\(layout)")
         for model in sizes.keys { #expect(layout.contains { $0.contains(model) }, "\(model) keeps a copy: \(layout)") }
     }
@@ -332,10 +338,7 @@ private func planRounds(
     @Test func aYoungCopyTheTargetMovesAwayDoesNotHoldTheChain() {
         // The same farm, phi3's copy on node 3 loaded 10 s ago: young until 130 s. The target keeps phi3
         // on node 1 only, so the copy on node 3 is left behind, and the chain goes now.
-        var layout = Self.layout
-        var loadedAt = layout.map { Dictionary(uniqueKeysWithValues: $0.map { ($0, -1000.0) }) }
-        loadedAt[3]["phi3"] = 70
-        planRounds(&layout, loadedAt: loadedAt, rates: Self.rates, from: 80, every: 15)
+        let layout = layoutAfterRounds(phi3On: 3, loadedAt: 70)
         #expect(layout.filter { $0.contains("gemma2:9b") }.count == 2, "\(layout)")
     }
 }
