@@ -16,6 +16,17 @@ package struct StreamChunkFacts: Equatable {
     package var loadDuration: Int64?
     /// Nanoseconds from the node taking the request to its final chunk.
     package var totalDuration: Int64?
+    /// Nanoseconds the runner spent on the prompt, and on generating the answer.
+    package var promptEvalDuration: Int64?
+    package var evalDuration: Int64?
+
+    /// Seconds the request waited inside Ollama for a parallel slot: Ollama's `load_duration` ends when
+    /// the scheduler hands over the runner, and the wait for one of its slots comes after, counted only
+    /// in `total_duration` (`shared/ollama-api.md`). Nil unless the final chunk carries all four.
+    package var slotWaitSeconds: Double? {
+        guard let totalDuration, let promptEvalDuration, let evalDuration else { return nil }
+        return Double(max(0, totalDuration - (loadDuration ?? 0) - promptEvalDuration - evalDuration)) / 1e9
+    }
 
     /// Reads the facts of one JSON value; throws when it is not a well-formed JSON object.
     package static func read(_ value: ArraySlice<UInt8>) throws(APIError) -> StreamChunkFacts {
@@ -38,6 +49,8 @@ package struct StreamChunkFacts: Equatable {
         evalCount = answer["eval_count"]?.intValue
         loadDuration = answer["load_duration"]?.intValue
         totalDuration = answer["total_duration"]?.intValue
+        promptEvalDuration = answer["prompt_eval_duration"]?.intValue
+        evalDuration = answer["eval_duration"]?.intValue
     }
 
     package init() {}
@@ -90,6 +103,10 @@ private struct TopLevelScanner {
                 facts.loadDuration = try parseValue().intValue
             case .totalDuration:
                 facts.totalDuration = try parseValue().intValue
+            case .promptEvalDuration:
+                facts.promptEvalDuration = try parseValue().intValue
+            case .evalDuration:
+                facts.evalDuration = try parseValue().intValue
             case .other:
                 try skipValue()
             }
@@ -110,13 +127,14 @@ private struct TopLevelScanner {
     }
 
     package enum Key {
-        case done, error, promptEvalCount, evalCount, loadDuration, totalDuration, other
+        case done, error, promptEvalCount, evalCount, loadDuration, totalDuration, promptEvalDuration, evalDuration, other
     }
 
     private static let names: [([UInt8], Key)] = [
         (Array("done".utf8), .done), (Array("error".utf8), .error), (Array("prompt_eval_count".utf8), .promptEvalCount),
         (Array("eval_count".utf8), .evalCount), (Array("load_duration".utf8), .loadDuration),
-        (Array("total_duration".utf8), .totalDuration),
+        (Array("total_duration".utf8), .totalDuration), (Array("prompt_eval_duration".utf8), .promptEvalDuration),
+        (Array("eval_duration".utf8), .evalDuration),
     ]
 
     /// A key compared as raw bytes; one with escapes in it is decoded first.

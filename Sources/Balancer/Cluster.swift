@@ -346,12 +346,15 @@ public final class Cluster: Sendable {
                 return .failure(.queueFull(retryAfterSeconds: 1, basis: nil))
             }
             if estimate.startsNow && !overtakes {
-                if await nodes[estimate.nodeIndex].tryAcquire(model, claim: estimate.claim, now: clock(), evicting: estimate.evicting) {
+                if let running = await nodes[estimate.nodeIndex].tryAcquireCounting(
+                    model, claim: estimate.claim, now: clock(), evicting: estimate.evicting)
+                {
                     var lease = Lease(
                         cluster: self, node: nodes[estimate.nodeIndex], nodeConfig: snapshots[estimate.nodeIndex].config, model: model,
                         claim: estimate.claim, startedAt: clock(), expectedStartSeconds: estimate.waitSeconds,
                         expectedServiceSeconds: snapshots[estimate.nodeIndex].serviceSeconds[model])
                     lease.evicting = estimate.evicting
+                    lease.runningWhenSent = running
                     if let queuedAt, let predictedAtQueueing {
                         let actual = clock() - queuedAt
                         waitCalibration.withLock { $0.record(model, predicted: predictedAtQueueing, actual: actual) }

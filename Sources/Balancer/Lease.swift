@@ -14,6 +14,8 @@ public struct Lease: Sendable {
     public var expectedServiceSeconds: Double?
     /// Idle models to unload on the node before this request's cold load (placement chose them).
     public var evicting: [ModelName] = []
+    /// Requests for the model running on the node when this one took its slot (`tryAcquireCounting`).
+    public var runningWhenSent: Int?
 
     public init(
         cluster: Cluster, node: OllamaNode, nodeConfig: ClusterConfig.NodeConfig, model: ModelName, claim: SlotClaim, startedAt: Double,
@@ -39,8 +41,8 @@ public struct Lease: Sendable {
     public struct Released: Sendable {
         /// Passive health ejected the node because of this outcome.
         public var ejected: Bool
-        /// This request was a parallel probe and proved the node serves this many requests per model at once.
-        public var provedParallelSlots: Int?
+        /// The slots per model known on the node changed: a probe proved more, or Ollama's own queue showed fewer.
+        public var parallelSlots: ParallelSlotChange?
     }
 
     /// Gives the slot back.
@@ -62,9 +64,12 @@ public struct Lease: Sendable {
             outcome.lastByteAt = min(outcome.lastByteAt ?? .infinity, startedAt + total / cluster.timeScale)
         }
         outcome.dispatchedAt = startedAt
-        let proved = await node.release(model, outcome: outcome, now: cluster.now)
+        outcome.nodeSlotWaitSeconds = outcome.nodeSlotWaitSeconds.map { $0 / cluster.timeScale }
+        // Only a request sent to a slot TensorWall counted free says anything about how many there are.
+        outcome.runningWhenSent = claim == .warmSlot ? runningWhenSent : nil
+        let change = await node.release(model, outcome: outcome, now: cluster.now)
         let ejected = outcome.signal.map { cluster.recordOutlierSignal($0, node: node.id) } ?? false
         cluster.capacityChanged()
-        return Released(ejected: ejected, provedParallelSlots: proved)
+        return Released(ejected: ejected, parallelSlots: change)
     }
 }

@@ -38,6 +38,11 @@ public struct RequestOutcome: Sendable, Equatable {
     public var lastByteAt: Double?
     /// Ollama's `total_duration` (real seconds): from the node taking the request to its last chunk.
     public var nodeTotalSeconds: Double?
+    /// How long Ollama kept the request waiting for a parallel slot (real seconds from the node, farm
+    /// seconds once `Lease.release` has scaled it).
+    public var nodeSlotWaitSeconds: Double?
+    /// Requests for the model running here when this one took a warm slot; nil for other claims.
+    public var runningWhenSent: Int?
     /// The request was a probe for a parallel slot more (`SlotClaim.parallelProbe`).
     public var wasParallelProbe = false
     /// The node's answer began (`OllamaNode.firstByteArrived` was called for this request).
@@ -220,14 +225,22 @@ public actor OllamaNode {
     public func tryAcquire(
         _ model: ModelName, claim: SlotClaim, now: Double, evicting: [ModelName] = [], drainingBusy: Bool = false
     ) -> Bool {
-        guard health == .healthy else { return false }
+        tryAcquireCounting(model, claim: claim, now: now, evicting: evicting, drainingBusy: drainingBusy) != nil
+    }
+
+    /// `tryAcquire`, returning how many requests for the model were running here when the slot was
+    /// taken (nil when the claim failed): what `RequestOutcome.runningWhenSent` reports back.
+    public func tryAcquireCounting(
+        _ model: ModelName, claim: SlotClaim, now: Double, evicting: [ModelName] = [], drainingBusy: Bool = false
+    ) -> Int? {
+        guard health == .healthy else { return nil }
         if case .coldLoad = claim, loaded[model] == nil, loading[model] == nil, !fitsWithoutWaiting(model, evicting: evicting) {
-            return false
+            return nil
         }
         if !evicting.isEmpty {
             guard case .coldLoad = claim, evicting.allSatisfy({ loading[$0] == nil && draining[$0] == nil }),
                 drainingBusy || evicting.allSatisfy({ (inFlight[$0] ?? 0) == 0 })
-            else { return false }
+            else { return nil }
             for victim in evicting {
                 if (inFlight[victim] ?? 0) > 0, let copy = loaded.removeValue(forKey: victim) {
                     draining[victim] = copy
@@ -241,18 +254,18 @@ public actor OllamaNode {
         let slots = parallelDiscovery.slots(configured: config)
         switch claim {
         case .warmSlot:
-            guard loaded[model] != nil, count < slots else { return false }
+            guard loaded[model] != nil, count < slots else { return nil }
         case .joinLoad:
-            guard loading[model] != nil, count < slots else { return false }
+            guard loading[model] != nil, count < slots else { return nil }
         case .parallelProbe:
             // Every request counted must be running there: one still waiting for Ollama (behind a load,
             // say) would let the probe pass it and take its slot, which proves nothing.
             guard loaded[model] != nil, loading[model] == nil, count == slots, (answering[model] ?? 0) >= count,
                 parallelDiscovery.mayProbe(model, running: count, now: now, configured: config)
-            else { return false }
+            else { return nil }
             parallelDiscovery.probeSent(model, running: count, now: now)
         case .coldLoad(let predicted):
-            guard loaded[model] == nil, loading[model] == nil else { return false }
+            guard loaded[model] == nil, loading[model] == nil else { return nil }
             startLoad(model, predictedSeconds: predicted, now: now)
         case .any(let predicted):
             if loaded[model] == nil && loading[model] == nil { startLoad(model, predictedSeconds: predicted, now: now) }
@@ -260,7 +273,7 @@ public actor OllamaNode {
         inFlight[model] = count + 1
         lastUsed[model] = now
         if claim != .parallelProbe { parallelDiscovery.requestSent(model, now: now) }
-        return true
+        return count
     }
 
     /// The upstream answer has started: the request holds a slot there, and whatever was loading is
@@ -311,19 +324,27 @@ public actor OllamaNode {
     }
 
     /// Gives back a slot and learns from how the request went.
-    /// - Returns: the slots per model a parallel probe just proved, if it proved more than were known.
+    /// - Returns: a change to the slots per model known here: more, proved by a parallel probe, or
+    ///   fewer, seen in Ollama's own queue (`ParallelSlotDiscovery.requestWaited`).
     @discardableResult
-    public func release(_ model: ModelName, outcome: RequestOutcome, now: Double) -> Int? {
+    public func release(_ model: ModelName, outcome: RequestOutcome, now: Double) -> ParallelSlotChange? {
         var outcome = outcome
-        var proven: Int?
+        var change: ParallelSlotChange?
         if outcome.nodeAnswered, let started = answering[model] { answering[model] = started > 1 ? started - 1 : nil }
         if outcome.wasParallelProbe {
             let known = parallelDiscovery.slots(configured: config)
-            proven = parallelDiscovery.probeEnded(model, firstByteAt: outcome.firstByteAt, now: now).flatMap { $0 > known ? $0 : nil }
+            let proven = parallelDiscovery.probeEnded(model, firstByteAt: outcome.firstByteAt, now: now).flatMap { $0 > known ? $0 : nil }
+            change = proven.map(ParallelSlotChange.proved)
             // A probe that waited in Ollama's queue measured that wait, not the model's service.
             if proven == nil { outcome.heldSlotForAnswer = false }
         } else {
             parallelDiscovery.requestEnded(model, endedAt: min(now, outcome.lastByteAt ?? now))
+            if let running = outcome.runningWhenSent, let waited = outcome.nodeSlotWaitSeconds {
+                let known = parallelDiscovery.slots(configured: config)
+                if let lowered = parallelDiscovery.requestWaited(running: running, waitedSeconds: waited, known: known), lowered < known {
+                    change = .lowered(lowered)
+                }
+            }
         }
         let remaining = max(0, (inFlight[model] ?? 0) - 1)
         inFlight[model] = remaining == 0 ? nil : remaining
@@ -355,7 +376,7 @@ public actor OllamaNode {
         } else if remaining == 0, loading[model] != nil {
             loading[model] = nil  // the load we started failed or was abandoned with its requests
         }
-        return proven
+        return change
     }
 
     /// Whether a load of `model` can start at once: it fits the loaded-model cap and the VRAM (the

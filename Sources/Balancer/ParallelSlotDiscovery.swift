@@ -17,6 +17,15 @@
 /// tried again much later. Nor is a probe sent right after the copy's last slot was taken: the
 /// request that took it may not have reached the node yet, and the probe would pass it there and
 /// take its slot (that "proved" a third slot too).
+///
+/// The other way, a node may serve fewer than TensorWall counts on: a `maxParallel` written for an older
+/// Ollama (whose default was 4; it has been 1 since v0.12), or a probe proof that slipped through.
+/// Requests sent to slots TensorWall counted free then wait in Ollama's queue, unseen by placement,
+/// and the planner sizes copies for slots that are not there. Ollama reports that wait: its
+/// `total_duration` counts it, its `load_duration`, `prompt_eval_duration` and `eval_duration` do not.
+/// A request sent with `running` others in flight that still waited for a slot shows the node has at
+/// most `running`; two such in a row (with no request between them sent beside as many and served at
+/// once) lower the slots known, written or proved (`requestWaited`).
 public struct ParallelSlotDiscovery: Sendable, Equatable {
     /// Slots discovery tries for at most; Ollama's own automatic setting was 4 at most.
     public static let ceiling = 16
@@ -35,6 +44,15 @@ public struct ParallelSlotDiscovery: Sendable, Equatable {
 
     /// The most slots a probe proved; nil until one did.
     public private(set) var provenSlots: Int?
+    /// The most slots Ollama's own queue showed the node to have (`requestWaited`); nil until it did.
+    public private(set) var slotsSeenAtMost: Int?
+    /// Waits for a slot in a row that point below the slots known, and the level they point to.
+    private var waitsInARow = 0
+    private var waitLevel = 0
+    /// A wait for a slot longer than this (farm seconds) is Ollama's queue, not templating or scheduling.
+    public static let noticeableSlotWaitSeconds = 0.2
+    /// Waits in a row that lower the slots known.
+    public static let waitsNeeded = 2
     private var probe: Probe?
     private var unprovenAttempts = 0
     /// The level the last proofs were for, and how many in a row it has had.
@@ -59,7 +77,28 @@ public struct ParallelSlotDiscovery: Sendable, Equatable {
 
     /// Requests one loaded model serves at once: the config's `maxParallel`, or more once a probe proved it.
     public func slots(configured config: ClusterConfig.NodeConfig) -> Int {
-        config.discoversParallelSlots ? max(config.maxParallel, provenSlots ?? 0) : config.maxParallel
+        let counted = config.discoversParallelSlots ? max(config.maxParallel, provenSlots ?? 0) : config.maxParallel
+        return min(counted, slotsSeenAtMost ?? counted)
+    }
+
+    /// A request sent while `running` others for its model were in flight here ended, having waited
+    /// `waitedSeconds` (farm seconds) in Ollama for a slot. Returns the slots the node is now known to
+    /// have at most, when this lowered them below `known`.
+    @discardableResult
+    public mutating func requestWaited(running: Int, waitedSeconds: Double, known: Int) -> Int? {
+        guard running >= 1, running < known else { return nil }
+        guard waitedSeconds > Self.noticeableSlotWaitSeconds else {
+            // Served at once beside `running` others: the node has more than that.
+            if running >= waitLevel { waitsInARow = 0 }
+            return nil
+        }
+        waitLevel = waitsInARow == 0 ? running : max(waitLevel, running)
+        waitsInARow += 1
+        guard waitsInARow >= Self.waitsNeeded else { return nil }
+        waitsInARow = 0
+        slotsSeenAtMost = min(slotsSeenAtMost ?? waitLevel, waitLevel)
+        if let proven = provenSlots, proven > waitLevel { provenSlots = nil }
+        return slotsSeenAtMost
     }
 
     /// Whether a probe may be sent now for a model with `running` requests on the node, all of its
@@ -99,6 +138,8 @@ public struct ParallelSlotDiscovery: Sendable, Equatable {
             provingLevel = level
             guard proofsInARow >= Self.proofsNeeded else { return nil }
             provenSlots = max(provenSlots ?? 0, level)
+            // A slot proved where fewer were seen: the queue then was someone else's requests.
+            if let seen = slotsSeenAtMost, level > seen { slotsSeenAtMost = nil }
             unprovenAttempts = 0
             proofsInARow = 0
             return level
@@ -111,4 +152,12 @@ public struct ParallelSlotDiscovery: Sendable, Equatable {
         }
         return nil
     }
+}
+
+/// How the slots per model known on a node changed.
+public enum ParallelSlotChange: Sendable, Equatable {
+    /// A parallel probe proved this many.
+    case proved(Int)
+    /// Ollama kept requests waiting for a slot with this many running.
+    case lowered(Int)
 }

@@ -71,6 +71,16 @@ import WireFormats
         }
     }
 
+    @Test func theWaitForASlotIsWhatTheTotalLeavesAfterLoadPromptAndGeneration() throws {
+        let text =
+            #"{"eval_duration":2000000000,"done":true,"total_duration":4500000000,"prompt_eval_duration":500000000,"load_duration":1000000000}"#
+        let facts = try StreamChunkFacts.read(Array(text.utf8)[...])
+        #expect(facts.slotWaitSeconds == 1.0)
+        #expect(StreamChunkFacts(try JSONParser.parse(Array(text.utf8))).slotWaitSeconds == 1.0)
+        // Without the runner's own timings nothing is known.
+        #expect(try StreamChunkFacts.read(Array(#"{"done":true,"total_duration":4500000000}"#.utf8)[...]).slotWaitSeconds == nil)
+    }
+
     @Test func bracesAndQuotesInsideStringsDoNotEndAValue() throws {
         let facts = try Self.facts(of: [Array(Self.final.utf8)])
         #expect(facts.count == 1)

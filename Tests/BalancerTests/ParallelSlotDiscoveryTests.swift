@@ -20,6 +20,44 @@ import Testing
         return discovery.probeEnded(model, firstByteAt: firstByte, now: at + 2)
     }
 
+    /// A written `maxParallel` of 4.
+    let configuredFour: ClusterConfig.NodeConfig = {
+        var config = ClusterConfig.NodeConfig(name: "n", url: NodeURL("http://127.0.0.1:1")!)
+        config.maxParallel = 4
+        return config
+    }()
+
+    @Test func twoWaitsForASlotInARowLowerTheSlotsCountedOn() {
+        var discovery = ParallelSlotDiscovery()
+        #expect(discovery.requestWaited(running: 1, waitedSeconds: 0.9, known: 4) == nil)  // one is not enough
+        #expect(discovery.slots(configured: configuredFour) == 4)
+        #expect(discovery.requestWaited(running: 2, waitedSeconds: 0.6, known: 4) == 2)  // at most the larger of the two
+        #expect(discovery.slots(configured: configuredFour) == 2)
+    }
+
+    @Test func aRequestServedAtOnceBesideAsManyBreaksTheRun() {
+        var discovery = ParallelSlotDiscovery()
+        discovery.requestWaited(running: 1, waitedSeconds: 0.9, known: 4)
+        discovery.requestWaited(running: 1, waitedSeconds: 0.01, known: 4)  // ran beside one: more than one slot
+        #expect(discovery.requestWaited(running: 1, waitedSeconds: 0.9, known: 4) == nil)
+        #expect(discovery.slots(configured: configuredFour) == 4)
+        // Waits shorter than templating and scheduling take, or with nothing else running, say nothing.
+        #expect(discovery.requestWaited(running: 1, waitedSeconds: 0.05, known: 4) == nil)
+        #expect(discovery.requestWaited(running: 0, waitedSeconds: 3, known: 4) == nil)
+        #expect(discovery.slots(configured: configuredFour) == 4)
+    }
+
+    @Test func aSlotProvedAboveWhatWasSeenLiftsTheLowering() {
+        var discovery = ParallelSlotDiscovery()
+        discovery.requestWaited(running: 1, waitedSeconds: 0.9, known: 2)
+        discovery.requestWaited(running: 1, waitedSeconds: 0.9, known: 2)
+        #expect(discovery.slots(configured: discovering) == 1)
+        // Another client's requests had filled the slot; two probes prove a second one.
+        _ = probe(&discovery, at: 10, firstByte: 10.2, end: 11)
+        #expect(probe(&discovery, at: 20, firstByte: 20.2, end: nil) == 2)
+        #expect(discovery.slots(configured: discovering) == 2)
+    }
+
     @Test func aSlotMoreIsKnownAfterTwoProbesInARowAnsweredWhileTheOtherRan() {
         var discovery = ParallelSlotDiscovery()
         #expect(discovery.slots(configured: discovering) == 1)

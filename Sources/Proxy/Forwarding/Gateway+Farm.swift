@@ -60,12 +60,15 @@ extension Gateway {
         var loadSeconds: Double?
         /// Ollama's `total_duration` in seconds, when the answer reported it.
         var totalSeconds: Double?
+        /// Seconds the answer waited in Ollama for a parallel slot (`StreamChunkFacts.slotWaitSeconds`).
+        var slotWaitSeconds: Double?
 
         mutating func record(final facts: StreamChunkFacts) {
             promptTokens = facts.promptEvalCount ?? 0
             completionTokens = facts.evalCount ?? 0
             loadSeconds = facts.loadDuration.map { Double($0) / 1e9 }
             totalSeconds = facts.totalDuration.map { Double($0) / 1e9 }
+            slotWaitSeconds = facts.slotWaitSeconds
             complete = true
             if lastByteAt == nil { lastByteAt = .now }
         }
@@ -130,10 +133,18 @@ extension Gateway {
                 released.firstByteAt = usage.firstByteAt.map(clusterSeconds)
                 released.lastByteAt = usage.lastByteAt.map(clusterSeconds)
                 released.nodeTotalSeconds = usage.totalSeconds
+                released.nodeSlotWaitSeconds = usage.slotWaitSeconds
             }
             let release = await served.release(released)
-            if let slots = release.provedParallelSlots {
+            switch release.parallelSlots {
+            case .proved(let slots):
                 logger.info("node \(node.name) serves \(slots) requests per model at once (a probe found a slot more than known)")
+            case .lowered(let slots):
+                logger.warning(
+                    "node \(node.name) serves at most \(slots) request\(slots == 1 ? "" : "s") per model at once (Ollama kept requests waiting for a slot TensorWall counted free; check OLLAMA_NUM_PARALLEL and maxParallel)"
+                )
+            case nil:
+                break
             }
             let ejected = release.ejected
             if case .answered(_, let usage) = outcome, usage.complete, let key = call.continuationKey {

@@ -1,0 +1,59 @@
+import Balancer
+import Testing
+
+@testable import Proxy
+
+/// A node that serves fewer requests per model at once than `cluster.json` says (a `maxParallel` of 2
+/// on an Ollama left at its default of 1): requests sent to a slot TensorWall counts free wait in
+/// Ollama's queue, Ollama's timings show it, and TensorWall lowers the slots it counts on.
+@Suite(.stopsFarms) struct ParallelSlotLoweringWireTests {
+    static let streamingChat = #"{"model":"llama3.2","messages":[{"role":"user","content":"hi"}],"stream":true}"#
+
+    /// One round: a held stream takes a slot; a second request goes to the second slot TensorWall
+    /// counts, and is let go 300 ms later (whether it waited behind the first or ran beside it).
+    private func heldPair(_ farm: TestFarm) async throws -> (Int, Int) {
+        farm.nodes[0].holdStreams(true)
+        let held = try await farm.request("POST", "/v1/chat/completions", body: Self.streamingChat)
+        var heldEvents = EventReader(held)
+        _ = try await heldEvents.next()
+        async let second = farm.request("POST", "/v1/chat/completions", body: Self.streamingChat)
+        try await Task.sleep(for: .milliseconds(300))
+        farm.nodes[0].holdStreams(false)
+        while try await heldEvents.next() != nil {}
+        var secondEvents = EventReader(try await second)
+        while try await secondEvents.next() != nil {}
+        return (held.status, secondEvents.response.status)
+    }
+
+    private func knownSlots(_ farm: TestFarm, settlingOn expected: Int) async throws -> Int {
+        var slots = await farm.gateway.cluster.snapshots()[0].maxParallel
+        for _ in 0..<40 where slots != expected {
+            try await Task.sleep(for: .milliseconds(50))
+            slots = await farm.gateway.cluster.snapshots()[0].maxParallel
+        }
+        return slots
+    }
+
+    @Test func aNodeThatQueuesBesideOneRequestIsCountedWithOneSlot() async throws {
+        let farm = try await TestFarm.start([.init(preload: ["llama3.2"], maxParallel: 2, numParallel: 1)])
+        try await farm.waitUntilAllHealthy()
+        #expect(try await knownSlots(farm, settlingOn: 2) == 2)
+        for _ in 0..<ParallelSlotDiscovery.waitsNeeded {
+            let statuses = try await heldPair(farm)
+            #expect(statuses == (200, 200))
+        }
+        #expect(try await knownSlots(farm, settlingOn: 1) == 1)
+        #expect(try await farm.json("GET", "/status").body["nodes"]?[0]?["maxParallel"] == 1)
+    }
+
+    @Test func aNodeWithTheSlotsConfiguredKeepsThem() async throws {
+        let farm = try await TestFarm.start([.init(preload: ["llama3.2"], maxParallel: 2, numParallel: 2)])
+        try await farm.waitUntilAllHealthy()
+        for _ in 0..<ParallelSlotDiscovery.waitsNeeded {
+            let statuses = try await heldPair(farm)
+            #expect(statuses == (200, 200))
+        }
+        try await Task.sleep(for: .milliseconds(200))
+        #expect(await farm.gateway.cluster.snapshots()[0].maxParallel == 2)
+    }
+}
