@@ -1,0 +1,60 @@
+/// How one request on a node ended, so the node can learn from it.
+public struct RequestOutcome: Sendable, Equatable {
+    public var succeeded: Bool
+    /// Ollama's `load_duration`, in seconds, when the answer carried one.
+    public var loadSeconds: Double?
+    /// From dispatch to the end of the answer.
+    public var serviceSeconds: Double?
+    /// The request started the load it waited for, so `loadSeconds` measures this node's load speed.
+    /// (A request that joined a load, or waited in Ollama's own queue, measured something else.)
+    public var startedColdLoad = false
+    /// When the slot was taken (cluster seconds), so a wait for a load that ended later can be left out.
+    public var dispatchedAt: Double?
+    /// False for a preload (an empty generate): it held no slot for an answer, so it says nothing
+    /// about how long requests for the model keep a slot.
+    public var heldSlotForAnswer = true
+    /// What passive health should make of it; nil when it says nothing about the node (the client
+    /// went away, or sent a bad request).
+    public var signal: OutlierDetector.Signal?
+    /// When the answer's first byte arrived (cluster seconds), if it did.
+    public var firstByteAt: Double?
+    /// When the node's last byte of a whole answer arrived (cluster seconds), before it was passed on.
+    public var lastByteAt: Double?
+    /// Ollama's `total_duration` (real seconds): from the node taking the request to its last chunk.
+    public var nodeTotalSeconds: Double?
+    /// How long Ollama kept the request waiting for a parallel slot (real seconds from the node, farm
+    /// seconds once `Lease.release` has scaled it).
+    public var nodeSlotWaitSeconds: Double?
+    /// Requests for the model running here when this one took a warm slot; nil for other claims.
+    public var runningWhenSent: Int?
+    /// The request was a probe for a parallel slot more (`SlotClaim.parallelProbe`).
+    public var wasParallelProbe = false
+    /// The node's answer began (`OllamaNode.firstByteArrived` was called for this request).
+    public var nodeAnswered = false
+
+    public init(succeeded: Bool, loadSeconds: Double? = nil, serviceSeconds: Double? = nil) {
+        self.succeeded = succeeded
+        self.loadSeconds = loadSeconds
+        self.serviceSeconds = serviceSeconds
+        self.signal = succeeded ? .success : nil
+    }
+
+    /// Ended without a full answer; `signal` says whether (and how) that was the node's doing.
+    public static func unserved(signal: OutlierDetector.Signal?) -> RequestOutcome {
+        var outcome = RequestOutcome(succeeded: false)
+        outcome.signal = signal
+        return outcome
+    }
+
+    /// Ended without a full answer through no fault of the node (the client left or erred).
+    public static let unservedNoFault = unserved(signal: nil)
+
+    /// The node failed it: timed out, answered 5xx, or cut the stream.
+    public static let nodeFailed = unserved(signal: .failure)
+
+    /// The node said it is overloaded.
+    public static let nodeBusy = unserved(signal: .busy)
+
+    /// The node refused the connection: nothing was sent.
+    public static let nodeRefused = unserved(signal: .refused)
+}
