@@ -10,14 +10,20 @@ import Testing
     static let streamingChat = #"{"model":"llama3.2","messages":[{"role":"user","content":"hi"}],"stream":true}"#
 
     /// One round: a held stream takes a slot; a second request goes to the second slot TensorWall
-    /// counts, and is let go 300 ms later (whether it waited behind the first or ran beside it).
+    /// counts, and both are let go 500 ms after it reached the node (whether it waited behind the
+    /// first there or ran beside it). Timed from its arrival, not its sending: on a loaded machine it
+    /// may reach the node late, and a short wait reads as a slot that was free.
     private func heldPair(_ farm: TestFarm) async throws -> (Int, Int) {
+        let before = farm.nodes[0].requestCount("/api/chat")
         farm.nodes[0].holdStreams(true)
         let held = try await farm.request("POST", "/v1/chat/completions", body: Self.streamingChat)
         var heldEvents = EventReader(held)
         _ = try await heldEvents.next()
         async let second = farm.request("POST", "/v1/chat/completions", body: Self.streamingChat)
-        try await Task.sleep(for: .milliseconds(300))
+        for _ in 0..<200 where farm.nodes[0].requestCount("/api/chat") < before + 2 {
+            try await Task.sleep(for: .milliseconds(25))
+        }
+        try await Task.sleep(for: .milliseconds(500))
         farm.nodes[0].holdStreams(false)
         while try await heldEvents.next() != nil {}
         var secondEvents = EventReader(try await second)
