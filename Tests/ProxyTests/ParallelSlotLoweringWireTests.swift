@@ -8,27 +8,32 @@ import Testing
 /// Ollama's queue, Ollama's timings show it, and TensorWall lowers the slots it counts on.
 @Suite(.stopsFarms) struct ParallelSlotLoweringWireTests {
     static let streamingChat = #"{"model":"llama3.2","messages":[{"role":"user","content":"hi"}],"stream":true}"#
+    static let nativeImageChat = #"{"model":"llama3.2","messages":[{"role":"user","content":"?","images":["iVBORw0KGgo="]}]}"#
+    static let streamingImageChat =
+        #"{"model":"llama3.2","stream":true,"messages":[{"role":"user","content":[{"type":"text","text":"what is it?"},"#
+        + #"{"type":"image_url","image_url":{"url":"data:image/png;base64,iVBORw0KGgo="}}]}]}"#
 
     /// One round: a held stream takes a slot; a second request goes to the second slot TensorWall
     /// counts, and both are let go 500 ms after it reached the node (whether it waited behind the
     /// first there or ran beside it). Timed from its arrival, not its sending: on a loaded machine it
     /// may reach the node late, and a short wait reads as a slot that was free.
-    private func heldPair(_ farm: TestFarm) async throws -> (Int, Int) {
+    private func heldPair(_ farm: TestFarm, path: String = "/v1/chat/completions", body: String = Self.streamingChat) async throws -> (
+        Int, Int
+    ) {
         let before = farm.nodes[0].requestCount("/api/chat")
         farm.nodes[0].holdStreams(true)
-        let held = try await farm.request("POST", "/v1/chat/completions", body: Self.streamingChat)
-        var heldEvents = EventReader(held)
-        _ = try await heldEvents.next()
-        async let second = farm.request("POST", "/v1/chat/completions", body: Self.streamingChat)
+        let held = try await farm.request("POST", path, body: body)
+        _ = try await held.next()  // its answer has begun: it holds a slot there
+        async let second = farm.request("POST", path, body: body)
         for _ in 0..<200 where farm.nodes[0].requestCount("/api/chat") < before + 2 {
             try await Task.sleep(for: .milliseconds(25))
         }
         try await Task.sleep(for: .milliseconds(500))
         farm.nodes[0].holdStreams(false)
-        while try await heldEvents.next() != nil {}
-        var secondEvents = EventReader(try await second)
-        while try await secondEvents.next() != nil {}
-        return (held.status, secondEvents.response.status)
+        while try await held.next() != nil {}
+        let answer = try await second
+        while try await answer.next() != nil {}
+        return (held.status, answer.status)
     }
 
     private func knownSlots(_ farm: TestFarm, settlingOn expected: Int) async throws -> Int {
@@ -50,6 +55,24 @@ import Testing
         }
         #expect(try await knownSlots(farm, settlingOn: 1) == 1)
         #expect(try await farm.json("GET", "/status").body["nodes"]?[0]?["maxParallel"] == 1)
+    }
+
+    @Test func requestsWithImagesSayNothingAboutSlots() async throws {
+        // Ollama encodes images before a request takes its slot, in time no duration names: it would
+        // read as a wait for a slot. The same node and rounds as above, with an image in each request.
+        let farm = try await TestFarm.start([.init(preload: ["llama3.2"], maxParallel: 2, numParallel: 1)])
+        try await farm.waitUntilAllHealthy()
+        for _ in 0..<ParallelSlotDiscovery.waitsNeeded {
+            let statuses = try await heldPair(farm, body: Self.streamingImageChat)
+            #expect(statuses == (200, 200))
+        }
+        // And on Ollama's own API, images on a message.
+        for _ in 0..<ParallelSlotDiscovery.waitsNeeded {
+            let statuses = try await heldPair(farm, path: "/api/chat", body: Self.nativeImageChat)
+            #expect(statuses == (200, 200))
+        }
+        try await Task.sleep(for: .milliseconds(200))
+        #expect(await farm.gateway.cluster.snapshots()[0].maxParallel == 2)
     }
 
     @Test func aNodeWithTheSlotsConfiguredKeepsThem() async throws {

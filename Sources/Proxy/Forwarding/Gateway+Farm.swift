@@ -16,6 +16,9 @@ struct FarmCall: Sendable {
     /// Hash of the conversation before its newest turn (placement), and including it (to remember).
     var conversationKey: UInt64? = nil
     var continuationKey: UInt64? = nil
+    /// The request sends images: Ollama encodes them before the request takes a parallel slot, in
+    /// time its answer's durations do not name, so that answer says nothing about waiting for a slot.
+    var carriesImages = false
     var makeTranslator: @Sendable () -> any AnswerTranslator
 }
 
@@ -133,7 +136,7 @@ extension Gateway {
                 released.firstByteAt = usage.firstByteAt.map(clusterSeconds)
                 released.lastByteAt = usage.lastByteAt.map(clusterSeconds)
                 released.nodeTotalSeconds = usage.totalSeconds
-                released.nodeSlotWaitSeconds = usage.slotWaitSeconds
+                released.nodeSlotWaitSeconds = call.carriesImages ? nil : usage.slotWaitSeconds
             }
             let release = await served.release(released)
             switch release.parallelSlots {

@@ -73,13 +73,15 @@ extension Gateway {
         }
         let requested = translation.model
         let includeUsage = translation.includeUsage
-        return FarmCall(
+        var call = FarmCall(
             model: model, requestedName: requested, path: "/api/chat", body: ollamaBody.serialized(), stream: translation.stream,
             conversationKey: translation.conversationKey, continuationKey: translation.continuationKey,
             makeTranslator: { [self] in
                 ChatResponseTranslation(
                     model: requested, includeUsage: includeUsage, created: Int64(WallClock.now()), id: newCompletionID())
             })
+        call.carriesImages = ollamaBody["messages"]?.arrayValue?.contains { $0["images"]?.arrayValue?.isEmpty == false } ?? false
+        return call
     }
 
 }
