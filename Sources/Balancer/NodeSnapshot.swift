@@ -57,6 +57,8 @@ public struct NodeSnapshot: Sendable {
     public var priority: Int { config.priority }
     /// Requests one loaded model serves at once (see `ParallelSlotDiscovery`).
     public var maxParallel: Int { parallelDiscovery.slots(configured: config) }
+    /// Where `maxParallel` comes from (`ParallelSlotDiscovery.slotsSource`).
+    public var maxParallelSource: String { parallelDiscovery.slotsSource(configured: config) }
 
     /// Models the node keeps loaded at once (see `ObservedLimits.maxLoadedModels`).
     public var maxLoadedModels: Int { observedLimits.maxLoadedModels(configured: config) }

@@ -77,8 +77,13 @@ public struct ParallelSlotDiscovery: Sendable, Equatable {
 
     /// Requests one loaded model serves at once: the config's `maxParallel`, or more once a probe proved it.
     public func slots(configured config: ClusterConfig.NodeConfig) -> Int {
-        let counted = config.discoversParallelSlots ? max(config.maxParallel, provenSlots ?? 0) : config.maxParallel
+        let counted = countedSlots(configured: config)
         return min(counted, slotsSeenAtMost ?? counted)
+    }
+
+    /// The config's slots, or more once a probe proved it: before Ollama's queue has a say.
+    private func countedSlots(configured config: ClusterConfig.NodeConfig) -> Int {
+        config.discoversParallelSlots ? max(config.maxParallel, provenSlots ?? 0) : config.maxParallel
     }
 
     /// A request sent while `running` others for its model were in flight here ended, having waited
@@ -106,6 +111,14 @@ public struct ParallelSlotDiscovery: Sendable, Equatable {
     public func mayProbe(_ model: ModelName, running: Int, now: Double, configured config: ClusterConfig.NodeConfig) -> Bool {
         config.discoversParallelSlots && probe == nil && now >= pausedUntil && running < Self.ceiling
             && now - (lastSentAt[model] ?? -.infinity) >= Self.settleSeconds
+    }
+
+    /// Where the slots `slots(configured:)` gives come from, in words for `/status`: `cluster.json`,
+    /// Ollama's default of 1 while probing, a probe's proof, or Ollama's own queue.
+    public func slotsSource(configured config: ClusterConfig.NodeConfig) -> String {
+        if let seen = slotsSeenAtMost, seen <= countedSlots(configured: config) { return "ollama queue" }
+        guard config.discoversParallelSlots else { return "cluster.json" }
+        return (provenSlots ?? 0) > config.maxParallel ? "probed" : "default"
     }
 
     /// A request (not a probe) for `model` took a slot here.

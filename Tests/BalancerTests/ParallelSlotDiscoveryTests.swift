@@ -47,6 +47,19 @@ import Testing
         #expect(discovery.slots(configured: configuredFour) == 4)
     }
 
+    @Test func statusSaysWhereTheSlotsComeFrom() {
+        var discovery = ParallelSlotDiscovery()
+        #expect(discovery.slotsSource(configured: configuredFour) == "cluster.json")
+        #expect(discovery.slotsSource(configured: discovering) == "default")
+        _ = probe(&discovery, at: 10, firstByte: 10.2, end: 11)
+        _ = probe(&discovery, at: 20, firstByte: 20.2, end: nil)
+        #expect(discovery.slotsSource(configured: discovering) == "probed")
+        discovery.requestWaited(running: 1, waitedSeconds: 0.9, known: 4)
+        discovery.requestWaited(running: 1, waitedSeconds: 0.9, known: 4)
+        #expect(discovery.slotsSource(configured: configuredFour) == "ollama queue")
+        #expect(discovery.slotsSource(configured: discovering) == "ollama queue")
+    }
+
     @Test func aSlotProvedAboveWhatWasSeenLiftsTheLowering() {
         var discovery = ParallelSlotDiscovery()
         discovery.requestWaited(running: 1, waitedSeconds: 0.9, known: 2)

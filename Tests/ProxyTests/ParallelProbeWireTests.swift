@@ -55,6 +55,7 @@ import Testing
         }
         #expect(try await knownSlots(farm, settlingOn: 2) == 2)
         #expect(try await farm.json("GET", "/status").body["nodes"]?[0]?["maxParallel"] == 2)
+        #expect(try await farm.json("GET", "/status").body["nodes"]?[0]?["maxParallelFrom"] == "probed")
     }
 
     @Test func aNodeWithOneSlotKeepsOneAndServesTheProbeAfterTheFirst() async throws {

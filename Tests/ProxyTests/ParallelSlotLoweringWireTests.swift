@@ -54,7 +54,9 @@ import Testing
             #expect(statuses == (200, 200))
         }
         #expect(try await knownSlots(farm, settlingOn: 1) == 1)
-        #expect(try await farm.json("GET", "/status").body["nodes"]?[0]?["maxParallel"] == 1)
+        let status = try await farm.json("GET", "/status").body["nodes"]?[0]
+        #expect(status?["maxParallel"] == 1)
+        #expect(status?["maxParallelFrom"] == "ollama queue")
     }
 
     @Test func requestsWithImagesSayNothingAboutSlots() async throws {
@@ -84,5 +86,6 @@ import Testing
         }
         try await Task.sleep(for: .milliseconds(200))
         #expect(await farm.gateway.cluster.snapshots()[0].maxParallel == 2)
+        #expect(try await farm.json("GET", "/status").body["nodes"]?[0]?["maxParallelFrom"] == "cluster.json")
     }
 }

@@ -20,6 +20,7 @@ struct StatusReport {
             var entry: JSONObject = [
                 "name": .string(node.name), "url": .string(node.url.description), "health": .string(node.health.rawValue),
                 "priority": .int(Int64(node.priority)), "weight": .int(Int64(node.weight)), "maxParallel": .int(Int64(node.maxParallel)),
+                "maxParallelFrom": .string(node.maxParallelSource),
             ]
             if let probe = node.lastProbe {
                 var probeEntry: JSONObject = [
