@@ -35,25 +35,15 @@ import Testing
         return (held.status, probeEvents?.response.status ?? 0)
     }
 
-    /// The slots the cluster knows, once the last probe's slot was given back (just after its answer ended).
-    private func knownSlots(_ farm: TestFarm, settlingOn expected: Int? = nil) async throws -> Int {
-        var slots = await farm.gateway.cluster.snapshots()[0].maxParallel
-        for _ in 0..<40 where expected != nil && slots != expected {
-            try await Task.sleep(for: .milliseconds(50))
-            slots = await farm.gateway.cluster.snapshots()[0].maxParallel
-        }
-        return slots
-    }
-
     @Test func aNodeWithTwoSlotsIsFoundToHaveTwo() async throws {
         let farm = try await TestFarm.start([.init(preload: ["llama3.2"], maxParallel: 1, discoversParallelSlots: true, numParallel: 2)])
         try await farm.waitUntilAllHealthy()
-        #expect(try await knownSlots(farm) == 1)
+        #expect(try await farm.knownParallelSlots() == 1)
         for _ in 0..<ParallelSlotDiscovery.proofsNeeded {
             let statuses = try await heldPair(farm, nodeHasSecondSlot: true)
             #expect(statuses.firstStatus == 200 && statuses.probeStatus == 200)
         }
-        #expect(try await knownSlots(farm, settlingOn: 2) == 2)
+        #expect(try await farm.knownParallelSlots(settlingOn: 2) == 2)
         #expect(try await farm.json("GET", "/status").body["nodes"]?[0]?["maxParallel"] == 2)
         #expect(try await farm.json("GET", "/status").body["nodes"]?[0]?["maxParallelFrom"] == "probed")
     }
@@ -66,7 +56,7 @@ import Testing
             #expect(statuses.firstStatus == 200 && statuses.probeStatus == 200)
         }
         try await Task.sleep(for: .milliseconds(200))  // the last probe's slot is given back
-        #expect(try await knownSlots(farm) == 1)
+        #expect(try await farm.knownParallelSlots() == 1)
     }
 
     @Test func aConfiguredMaxParallelIsNotProbedPast() async throws {
@@ -75,6 +65,6 @@ import Testing
         for _ in 0..<ParallelSlotDiscovery.proofsNeeded {
             _ = try await heldPair(farm, nodeHasSecondSlot: false)
         }
-        #expect(try await knownSlots(farm) == 1)
+        #expect(try await farm.knownParallelSlots() == 1)
     }
 }

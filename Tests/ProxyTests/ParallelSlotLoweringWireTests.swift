@@ -36,24 +36,15 @@ import Testing
         return (held.status, answer.status)
     }
 
-    private func knownSlots(_ farm: TestFarm, settlingOn expected: Int) async throws -> Int {
-        var slots = await farm.gateway.cluster.snapshots()[0].maxParallel
-        for _ in 0..<40 where slots != expected {
-            try await Task.sleep(for: .milliseconds(50))
-            slots = await farm.gateway.cluster.snapshots()[0].maxParallel
-        }
-        return slots
-    }
-
     @Test func aNodeThatQueuesBesideOneRequestIsCountedWithOneSlot() async throws {
         let farm = try await TestFarm.start([.init(preload: ["llama3.2"], maxParallel: 2, numParallel: 1)])
         try await farm.waitUntilAllHealthy()
-        #expect(try await knownSlots(farm, settlingOn: 2) == 2)
+        #expect(try await farm.knownParallelSlots(settlingOn: 2) == 2)
         for _ in 0..<ParallelSlotDiscovery.waitsNeeded {
             let statuses = try await heldPair(farm)
             #expect(statuses == (200, 200))
         }
-        #expect(try await knownSlots(farm, settlingOn: 1) == 1)
+        #expect(try await farm.knownParallelSlots(settlingOn: 1) == 1)
         let status = try await farm.json("GET", "/status").body["nodes"]?[0]
         #expect(status?["maxParallel"] == 1)
         #expect(status?["maxParallelFrom"] == "ollama queue")

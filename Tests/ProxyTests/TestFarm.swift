@@ -171,6 +171,19 @@ final class TestFarm: Sendable {
     }
 }
 
+extension TestFarm {
+    /// The slots per model the cluster counts on node 0; with `expected`, polled for up to 2 s until
+    /// it says so (a request's slot is given back just after its answer ends).
+    func knownParallelSlots(settlingOn expected: Int? = nil) async throws -> Int {
+        var slots = await gateway.cluster.snapshots()[0].maxParallel
+        for _ in 0..<40 where expected != nil && slots != expected {
+            try await Task.sleep(for: .milliseconds(50))
+            slots = await gateway.cluster.snapshots()[0].maxParallel
+        }
+        return slots
+    }
+}
+
 /// Reads server-sent events one at a time from a streamed response.
 struct EventReader {
     let response: HTTPClientResponse

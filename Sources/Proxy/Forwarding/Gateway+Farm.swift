@@ -20,6 +20,12 @@ struct FarmCall: Sendable {
     /// time its answer's durations do not name, so that answer says nothing about waiting for a slot.
     var carriesImages = false
     var makeTranslator: @Sendable () -> any AnswerTranslator
+
+    /// Whether an Ollama request body sends images: a generate's `images`, or a chat message's.
+    static func sendsImages(_ body: JSONValue) -> Bool {
+        body["images"]?.arrayValue?.isEmpty == false
+            || body["messages"]?.arrayValue?.contains { $0["images"]?.arrayValue?.isEmpty == false } == true
+    }
 }
 
 /// How many more attempts one client request may make after a failure before its first byte,

@@ -72,9 +72,7 @@ extension Gateway {
         var call = FarmCall(
             model: model, requestedName: requested, path: endpoint.rawValue, body: upstreamBody, stream: stream,
             makeTranslator: { PassThroughTranslator() })
-        call.carriesImages =
-            fields["images"]?.arrayValue?.isEmpty == false
-            || fields["messages"]?.arrayValue?.contains { $0["images"]?.arrayValue?.isEmpty == false } == true
+        call.carriesImages = FarmCall.sendsImages(.object(fields))
         if endpoint == .chat, let messages = fields["messages"]?.arrayValue, !messages.isEmpty {
             let keys = ConversationKeys(model: model.canonical, messages: messages)
             call.conversationKey = keys.previousTurn

@@ -80,7 +80,7 @@ extension Gateway {
                 ChatResponseTranslation(
                     model: requested, includeUsage: includeUsage, created: Int64(WallClock.now()), id: newCompletionID())
             })
-        call.carriesImages = ollamaBody["messages"]?.arrayValue?.contains { $0["images"]?.arrayValue?.isEmpty == false } ?? false
+        call.carriesImages = FarmCall.sendsImages(ollamaBody)
         return call
     }
 
