@@ -47,6 +47,9 @@ var evictionOrder = EvictionOrder.leastRecentlyUsed
 /// With other models loaded, a load must fit in this share of the free VRAM (`--load-fit-share-of-free`,
 /// 0.8 as `shared/ollama-api.md` reads Ollama's scheduler); without it, in all of it.
 var loadFitShareOfFree: Double?
+/// Simulated seconds of every answer that only `total_duration` counts (`--uncounted-seconds-per-answer`):
+/// a node whose other durations leave out work done on every answer, which must not read as a queue.
+var uncountedSecondsPerAnswer = 0.0
 /// The usage text: the comment at the top of this file, printed for `--help` and for a bad flag.
 let usage = """
     usage: placement-bench [--loads 0.25,0.5,0.75,1,1.25] [--seconds 300] [--warmup 60] [--time-scale 0.2]
@@ -54,6 +57,7 @@ let usage = """
                            [--tokens-per-second 20] [--prompt-tokens-per-second 2000] [--by-model]
                            [--log-dir DIR] [--log-level debug] [--dump-trace FILE] [--node-config full|bare]
                            [--runner-overhead-gb 0] [--eviction-order lru|ollama] [--load-fit-share-of-free 0.8]
+                           [--uncounted-seconds-per-answer 0]
     strategies for --only: round_robin, least_busy, affinity, bound (none: only --dump-trace)
     """
 func exitWithUsage(_ problem: String?) -> Never {
@@ -78,7 +82,7 @@ while let flag = arguments.popFirst() {
     let valueFlags: Set = [
         "--loads", "--seconds", "--warmup", "--time-scale", "--zipf", "--order", "--seed", "--tokens-per-second",
         "--prompt-tokens-per-second", "--only", "--dump-trace", "--log-dir", "--log-level", "--node-config", "--runner-overhead-gb",
-        "--eviction-order", "--load-fit-share-of-free",
+        "--eviction-order", "--load-fit-share-of-free", "--uncounted-seconds-per-answer",
     ]
     guard valueFlags.contains(flag) else { exitWithUsage("unknown flag \(flag)") }
     guard let value = arguments.popFirst() else { exitWithUsage("\(flag) needs a value") }
@@ -114,6 +118,7 @@ while let flag = arguments.popFirst() {
         let share = number(value, for: flag)
         guard share > 0 && share <= 1 else { exitWithUsage("--load-fit-share-of-free takes a share in (0, 1], not \(value)") }
         loadFitShareOfFree = share
+    case "--uncounted-seconds-per-answer": uncountedSecondsPerAnswer = number(value, for: flag)
     case "--node-config":
         guard value == "full" || value == "bare" else { exitWithUsage("--node-config takes full or bare") }
         bareNodeConfig = value == "bare"
@@ -199,6 +204,7 @@ func seconds(_ duration: Duration) -> Double {
         configuration.evictionOrder = evictionOrder
         configuration.loadFitShareOfFree = scenario.allWarm ? nil : loadFitShareOfFree
         configuration.keepAliveSeconds = scenario.allWarm ? -1 : 300
+        configuration.uncountedSecondsPerAnswer = uncountedSecondsPerAnswer
         let simulator = OllamaSimulator(configuration)
         try simulator.start()
         if scenario.allWarm { for model in Trace.models { await simulator.preload(model.name) } }
@@ -323,6 +329,7 @@ print(
         + (bareNodeConfig ? "; TensorWall's cluster.json gives each node's name and URL only" : "")
         + (evictionOrder == .leastRecentlyUsed ? "" : "; a node unloads by Ollama's order (shortest keep-alive, then digest)")
         + (loadFitShareOfFree.map { "; with other models loaded, a load must fit in \(Int($0 * 100)) % of the free VRAM" } ?? "")
+        + (uncountedSecondsPerAnswer > 0 ? "; every answer spends \(uncountedSecondsPerAnswer) s only total_duration counts" : "")
 )
 print(
     "popularity: Zipf \(zipf), \(order)\(shift ? ", turned over halfway through" : ""); \(Int(followUp * 100)) % follow-up turns; \(responseTokens)-token answers at \(Int(tokensPerSecond)) tokens/s"

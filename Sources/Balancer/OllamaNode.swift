@@ -248,7 +248,7 @@ public actor OllamaNode {
 
     /// Gives back a slot and learns from how the request went.
     /// - Returns: a change to the slots per model known here: more, proved by a parallel probe, or
-    ///   fewer, seen in Ollama's own queue (`ParallelSlotDiscovery.requestWaited`).
+    ///   fewer, seen in Ollama's own queue (`SlotWaitEvidence`).
     @discardableResult
     public func release(_ model: ModelName, outcome: RequestOutcome, now: Double) -> ParallelSlotChange? {
         var outcome = outcome
@@ -261,12 +261,14 @@ public actor OllamaNode {
             // A probe that waited in Ollama's queue measured that wait, not the model's service.
             if proven == nil { outcome.heldSlotForAnswer = false }
         } else {
-            parallelDiscovery.requestEnded(model, endedAt: min(now, outcome.lastByteAt ?? now))
-            if let running = outcome.runningWhenSent, let waited = outcome.nodeSlotWaitSeconds {
-                let known = parallelDiscovery.slots(configured: config)
-                if let lowered = parallelDiscovery.requestWaited(running: running, waitedSeconds: waited, known: known), lowered < known {
-                    change = .lowered(lowered)
-                }
+            let known = parallelDiscovery.slots(configured: config)
+            var waited: SlotWaitReport?
+            if let running = outcome.runningWhenSent, let uncounted = outcome.nodeSlotWaitSeconds, let sentAt = outcome.dispatchedAt {
+                waited = SlotWaitReport(running: running, uncountedSeconds: uncounted, sentAt: sentAt)
+            }
+            let endedAt = min(now, outcome.lastByteAt ?? now)
+            if let lowered = parallelDiscovery.requestEnded(model, endedAt: endedAt, waited: waited, known: known) {
+                change = .lowered(lowered)
             }
         }
         let remaining = max(0, (inFlight[model] ?? 0) - 1)

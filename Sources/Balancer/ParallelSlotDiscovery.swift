@@ -25,7 +25,8 @@
 /// `total_duration` counts it, its `load_duration`, `prompt_eval_duration` and `eval_duration` do not.
 /// A request sent with `running` others in flight that still waited for a slot shows the node has at
 /// most `running`; two such in a row (with no request between them sent beside as many and served at
-/// once) lower the slots known, written or proved (`requestWaited`).
+/// once) lower the slots known, written or proved. What counts as a wait, and what is only the node's
+/// timings not adding up, is `SlotWaitEvidence`'s to say.
 public struct ParallelSlotDiscovery: Sendable, Equatable {
     /// Slots discovery tries for at most; Ollama's own automatic setting was 4 at most.
     public static let ceiling = 16
@@ -44,15 +45,12 @@ public struct ParallelSlotDiscovery: Sendable, Equatable {
 
     /// The most slots a probe proved; nil until one did.
     public private(set) var provenSlots: Int?
-    /// The most slots Ollama's own queue showed the node to have (`requestWaited`); nil until it did.
+    /// The most slots Ollama's own queue showed the node to have (`SlotWaitEvidence`); nil until it did.
     public private(set) var slotsSeenAtMost: Int?
-    /// Waits for a slot in a row that point below the slots known, and the level they point to.
-    private var waitsInARow = 0
-    private var waitLevel = 0
-    /// A wait for a slot longer than this (farm seconds) is Ollama's queue, not templating or scheduling.
-    public static let noticeableSlotWaitSeconds = 0.2
+    /// Ollama's queue as its timings show it.
+    private var waitEvidence = SlotWaitEvidence()
     /// Waits in a row that lower the slots known.
-    public static let waitsNeeded = 2
+    public static let waitsNeeded = SlotWaitEvidence.waitsNeeded
     private var probe: Probe?
     private var unprovenAttempts = 0
     /// The level the last proofs were for, and how many in a row it has had.
@@ -86,26 +84,6 @@ public struct ParallelSlotDiscovery: Sendable, Equatable {
         config.discoversParallelSlots ? max(config.maxParallel, provenSlots ?? 0) : config.maxParallel
     }
 
-    /// A request sent while `running` others for its model were in flight here ended, having waited
-    /// `waitedSeconds` (farm seconds) in Ollama for a slot. Returns the slots the node is now known to
-    /// have at most, when this lowered them below `known`.
-    @discardableResult
-    public mutating func requestWaited(running: Int, waitedSeconds: Double, known: Int) -> Int? {
-        guard running >= 1, running < known else { return nil }
-        guard waitedSeconds > Self.noticeableSlotWaitSeconds else {
-            // Served at once beside `running` others: the node has more than that.
-            if running >= waitLevel { waitsInARow = 0 }
-            return nil
-        }
-        waitLevel = waitsInARow == 0 ? running : max(waitLevel, running)
-        waitsInARow += 1
-        guard waitsInARow >= Self.waitsNeeded else { return nil }
-        waitsInARow = 0
-        slotsSeenAtMost = min(slotsSeenAtMost ?? waitLevel, waitLevel)
-        if let proven = provenSlots, proven > waitLevel { provenSlots = nil }
-        return slotsSeenAtMost
-    }
-
     /// Whether a probe may be sent now for a model with `running` requests on the node, all of its
     /// known slots busy.
     public func mayProbe(_ model: ModelName, running: Int, now: Double, configured config: ClusterConfig.NodeConfig) -> Bool {
@@ -132,10 +110,18 @@ public struct ParallelSlotDiscovery: Sendable, Equatable {
     }
 
     /// A request for `model` (not the probe) ended on the node at `endedAt`: when its last byte
-    /// came, which may be before the probe was sent if TensorWall only now lets go of it.
-    public mutating func requestEnded(_ model: ModelName, endedAt: Double) {
-        guard let sent = probe, sent.model == model else { return }
-        probe?.firstEndAt = min(sent.firstEndAt ?? endedAt, endedAt)
+    /// came, which may be before the probe was sent if TensorWall only now lets go of it. `waited` is
+    /// what its answer said about waiting for a slot, when it was sent to one counted free. Returns
+    /// the slots the node is now known to have at most, when Ollama's queue lowered them below `known`.
+    @discardableResult
+    public mutating func requestEnded(_ model: ModelName, endedAt: Double, waited: SlotWaitReport? = nil, known: Int = .max) -> Int? {
+        if let sent = probe, sent.model == model { probe?.firstEndAt = min(sent.firstEndAt ?? endedAt, endedAt) }
+        guard let level = waitEvidence.requestEnded(model, endedAt: endedAt, report: waited, known: known), level < known else {
+            return nil
+        }
+        slotsSeenAtMost = min(slotsSeenAtMost ?? level, level)
+        if let proven = provenSlots, proven > level { provenSlots = nil }
+        return slotsSeenAtMost
     }
 
     /// The probe ended. `firstByteAt` is when its answer began, nil if it never did (it failed, or

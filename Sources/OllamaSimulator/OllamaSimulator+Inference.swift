@@ -77,6 +77,9 @@ extension OllamaSimulator {
         // Ollama's prompt cache: a prompt extending a sequence this runner just processed only evaluates the new part.
         let cachedTokens = await scheduler.cachedPrefixLength(model, prompt: promptText) / 4
         let promptEval = Double(max(1, promptTokens - cachedTokens)) / configuration.promptTokensPerSecond
+        if configuration.uncountedSecondsPerAnswer > 0 {
+            try? await Task.sleep(for: await scheduler.seconds(configuration.uncountedSecondsPerAnswer))
+        }
         try? await Task.sleep(for: await scheduler.seconds(promptEval))
         let limit = (body["options"]?["num_predict"]?.intValue ?? body["max_tokens"]?.intValue).map { Int($0) }
         let count =

@@ -57,6 +57,11 @@ public struct SimulatorConfiguration: Sendable {
     public var keepAliveSeconds = 300.0
     public var tokensPerSecond = 50.0
     public var promptTokensPerSecond = 2000.0
+    /// Seconds every answer spends in its slot that none of `load_duration`, `prompt_eval_duration`
+    /// and `eval_duration` counts (only `total_duration` does): as a node that templates slowly, or one
+    /// whose durations are what it planned rather than what it took. Read as a wait for a slot by a
+    /// balancer that trusts the remainder, it would halve a node's slots.
+    public var uncountedSecondsPerAnswer = 0.0
     public var responseTokens = 8
     public var timeScale = 1.0
     public var version = "0.12.6"

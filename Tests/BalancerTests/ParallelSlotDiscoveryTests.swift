@@ -27,24 +27,75 @@ import Testing
         return config
     }()
 
+    /// When another request for the model ended, relayed before the one that may have waited for it.
+    enum OtherEnd {
+        /// When the wait did: it freed the slot.
+        case whenTheWaitDid
+        case at(Double)
+        case none
+    }
+
+    /// A request sent at `sentAt` beside `running` others, whose answer's timings leave `uncounted`
+    /// seconds. Returns the slots the node was lowered to, if it was.
+    @discardableResult
+    func request(
+        _ discovery: inout ParallelSlotDiscovery, running: Int, uncounted: Double, sentAt: Double, known: Int = 4,
+        otherEnd: OtherEnd = .whenTheWaitDid
+    ) -> Int? {
+        switch otherEnd {
+        case .whenTheWaitDid: discovery.requestEnded(model, endedAt: sentAt + uncounted)
+        case .at(let end): discovery.requestEnded(model, endedAt: end)
+        case .none: break
+        }
+        let report = SlotWaitReport(running: running, uncountedSeconds: uncounted, sentAt: sentAt)
+        return discovery.requestEnded(model, endedAt: sentAt + uncounted + 1, waited: report, known: known)
+    }
+
     @Test func twoWaitsForASlotInARowLowerTheSlotsCountedOn() {
         var discovery = ParallelSlotDiscovery()
-        #expect(discovery.requestWaited(running: 1, waitedSeconds: 0.9, known: 4) == nil)  // one is not enough
+        #expect(request(&discovery, running: 1, uncounted: 0.9, sentAt: 0) == nil)  // one is not enough
         #expect(discovery.slots(configured: configuredFour) == 4)
-        #expect(discovery.requestWaited(running: 2, waitedSeconds: 0.6, known: 4) == 2)  // at most the larger of the two
+        #expect(request(&discovery, running: 2, uncounted: 0.6, sentAt: 10) == 2)  // at most the larger of the two
         #expect(discovery.slots(configured: configuredFour) == 2)
     }
 
     @Test func aRequestServedAtOnceBesideAsManyBreaksTheRun() {
         var discovery = ParallelSlotDiscovery()
-        discovery.requestWaited(running: 1, waitedSeconds: 0.9, known: 4)
-        discovery.requestWaited(running: 1, waitedSeconds: 0.01, known: 4)  // ran beside one: more than one slot
-        #expect(discovery.requestWaited(running: 1, waitedSeconds: 0.9, known: 4) == nil)
+        request(&discovery, running: 1, uncounted: 0.9, sentAt: 0)
+        request(&discovery, running: 1, uncounted: 0.01, sentAt: 10, otherEnd: .none)  // ran beside one: more than one slot
+        #expect(request(&discovery, running: 1, uncounted: 0.9, sentAt: 20) == nil)
         #expect(discovery.slots(configured: configuredFour) == 4)
         // Waits shorter than templating and scheduling take, or with nothing else running, say nothing.
-        #expect(discovery.requestWaited(running: 1, waitedSeconds: 0.05, known: 4) == nil)
-        #expect(discovery.requestWaited(running: 0, waitedSeconds: 3, known: 4) == nil)
+        #expect(request(&discovery, running: 1, uncounted: 0.05, sentAt: 30) == nil)
+        #expect(request(&discovery, running: 0, uncounted: 3, sentAt: 40) == nil)
         #expect(discovery.slots(configured: configuredFour) == 4)
+    }
+
+    @Test func whatRequestsSentAloneAlsoLeaveInTheTimingsIsNotAQueue() {
+        // A node whose durations leave out half a second of every answer, waited for or not.
+        var discovery = ParallelSlotDiscovery()
+        request(&discovery, running: 0, uncounted: 0.5, sentAt: 0, otherEnd: .none)
+        request(&discovery, running: 0, uncounted: 0.5, sentAt: 10, otherEnd: .none)
+        #expect(request(&discovery, running: 1, uncounted: 0.6, sentAt: 20) == nil)
+        #expect(request(&discovery, running: 1, uncounted: 0.6, sentAt: 30) == nil)
+        #expect(discovery.slots(configured: configuredFour) == 4)
+        // A real wait still shows beyond it.
+        request(&discovery, running: 1, uncounted: 1.4, sentAt: 40)
+        #expect(request(&discovery, running: 1, uncounted: 1.4, sentAt: 50) == 1)
+    }
+
+    @Test func aWaitCountsOnlyWhenARequestForTheModelEndedAsItDid() {
+        // A slot comes free when a request leaves it: a remainder with no end near its close is not a wait.
+        var discovery = ParallelSlotDiscovery()
+        #expect(request(&discovery, running: 1, uncounted: 0.9, sentAt: 0, otherEnd: .none) == nil)
+        #expect(request(&discovery, running: 1, uncounted: 0.9, sentAt: 10, otherEnd: .at(10.3)) == nil)
+        #expect(discovery.slots(configured: configuredFour) == 4)
+        // The end that freed the slot may be relayed after the waiting request's own.
+        #expect(request(&discovery, running: 1, uncounted: 0.9, sentAt: 20, otherEnd: .none) == nil)
+        #expect(discovery.requestEnded(model, endedAt: 20.92, known: 4) == nil)
+        #expect(request(&discovery, running: 1, uncounted: 0.9, sentAt: 30, otherEnd: .none) == nil)
+        #expect(discovery.requestEnded(model, endedAt: 30.88, known: 4) == 1)
+        #expect(discovery.slots(configured: configuredFour) == 1)
     }
 
     @Test func statusSaysWhereTheSlotsComeFrom() {
@@ -54,16 +105,16 @@ import Testing
         _ = probe(&discovery, at: 10, firstByte: 10.2, end: 11)
         _ = probe(&discovery, at: 20, firstByte: 20.2, end: nil)
         #expect(discovery.slotsSource(configured: discovering) == "probed")
-        discovery.requestWaited(running: 1, waitedSeconds: 0.9, known: 4)
-        discovery.requestWaited(running: 1, waitedSeconds: 0.9, known: 4)
+        request(&discovery, running: 1, uncounted: 0.9, sentAt: 30)
+        request(&discovery, running: 1, uncounted: 0.9, sentAt: 40)
         #expect(discovery.slotsSource(configured: configuredFour) == "ollama queue")
         #expect(discovery.slotsSource(configured: discovering) == "ollama queue")
     }
 
     @Test func aSlotProvedAboveWhatWasSeenLiftsTheLowering() {
         var discovery = ParallelSlotDiscovery()
-        discovery.requestWaited(running: 1, waitedSeconds: 0.9, known: 2)
-        discovery.requestWaited(running: 1, waitedSeconds: 0.9, known: 2)
+        request(&discovery, running: 1, uncounted: 0.9, sentAt: 0, known: 2)
+        request(&discovery, running: 1, uncounted: 0.9, sentAt: 10, known: 2)
         #expect(discovery.slots(configured: discovering) == 1)
         // Another client's requests had filled the slot; two probes prove a second one.
         _ = probe(&discovery, at: 10, firstByte: 10.2, end: 11)

@@ -68,6 +68,26 @@ import Testing
         #expect(await farm.gateway.cluster.snapshots()[0].maxParallel == 2)
     }
 
+    @Test func aNodeWhoseTimingsLeaveOutPartOfEveryAnswerKeepsItsSlots() async throws {
+        // Every answer spends 0.4 s that only `total_duration` counts, waited for or not (a node that
+        // templates slowly, a simulator that reports planned durations): the node's clock, not its queue.
+        let farm = try await TestFarm.start([
+            .init(preload: ["llama3.2"], maxParallel: 2, numParallel: 2, uncountedSecondsPerAnswer: 400)
+        ])
+        try await farm.waitUntilAllHealthy()
+        for _ in 0..<2 {
+            let alone = try await farm.json(
+                "POST", "/v1/chat/completions", body: #"{"model":"llama3.2","messages":[{"role":"user","content":"hi"}]}"#)
+            #expect(alone.status == 200)
+        }
+        for _ in 0..<ParallelSlotDiscovery.waitsNeeded {
+            let statuses = try await heldPair(farm)
+            #expect(statuses == (200, 200))
+        }
+        try await Task.sleep(for: .milliseconds(200))
+        #expect(await farm.gateway.cluster.snapshots()[0].maxParallel == 2)
+    }
+
     @Test func aNodeWithTheSlotsConfiguredKeepsThem() async throws {
         let farm = try await TestFarm.start([.init(preload: ["llama3.2"], maxParallel: 2, numParallel: 2)])
         try await farm.waitUntilAllHealthy()

@@ -42,6 +42,8 @@ final class TestFarm: Sendable {
         var loadFitShareOfFree: Double?
         /// Which idle model the node unloads on its own to make room.
         var evictionOrder = EvictionOrder.leastRecentlyUsed
+        /// Simulated seconds of every answer that Ollama's durations other than `total_duration` leave out.
+        var uncountedSecondsPerAnswer = 0.0
     }
 
     static func start(
@@ -64,6 +66,7 @@ final class TestFarm: Sendable {
             simulation.runnerOverheadBytes = Int64(spec.runnerOverheadGB * 1e9)
             simulation.loadFitShareOfFree = spec.loadFitShareOfFree
             simulation.evictionOrder = spec.evictionOrder
+            simulation.uncountedSecondsPerAnswer = spec.uncountedSecondsPerAnswer
             let simulator = OllamaSimulator(simulation)
             let port = try simulator.start()
             for model in spec.preload { await simulator.preload(model) }
