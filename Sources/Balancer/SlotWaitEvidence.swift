@@ -22,7 +22,8 @@ public struct SlotWaitReport: Sendable, Equatable {
 /// sleeps that overshoot on a busy CPU, durations reported as planned rather than as taken) leaves a
 /// remainder on requests that waited for nothing, and reading it as a queue would halve the slots of a
 /// node that has them all. So the remainder counts only beyond what requests sent with nothing else
-/// running for their model leave on this node (`aloneRemainderSeconds`, a decayed mean), and a wait
+/// running for their model leave on this node (`aloneRemainderSeconds`, a decayed mean; nothing counts
+/// before one such request has ended: in a cold start answers end in bursts), and a wait
 /// counts only when a request for the model ended on the node about when the wait did: a slot comes
 /// free when a request leaves it. An end may be relayed after the waiting request's own, so a wait no end
 /// has explained yet is kept a little while.
@@ -76,8 +77,9 @@ struct SlotWaitEvidence: Sendable, Equatable {
                 aloneRemainderSeconds.map { $0 + Self.baselineLearningRate * (report.uncountedSeconds - $0) } ?? report.uncountedSeconds
             return nil
         }
-        guard report.running < known else { return nil }
-        let waited = report.uncountedSeconds - (aloneRemainderSeconds ?? 0)
+        // Until a request sent alone has shown what the node's timings leave out anyway, nothing is a wait.
+        guard report.running < known, let aloneRemainderSeconds else { return nil }
+        let waited = report.uncountedSeconds - aloneRemainderSeconds
         guard waited > Self.noticeableSeconds else {
             // Served at once beside `running` others: the node has more than that.
             if report.running >= waitLevel { waitsInARow = 0 }

@@ -51,8 +51,15 @@ import Testing
         return discovery.requestEnded(model, endedAt: sentAt + uncounted + 1, waited: report, known: known)
     }
 
-    @Test func twoWaitsForASlotInARowLowerTheSlotsCountedOn() {
+    /// A request sent with nothing else running, whose timings add up: TensorWall reads waits from then on.
+    func answeredAlone() -> ParallelSlotDiscovery {
         var discovery = ParallelSlotDiscovery()
+        request(&discovery, running: 0, uncounted: 0.01, sentAt: -10, otherEnd: .none)
+        return discovery
+    }
+
+    @Test func twoWaitsForASlotInARowLowerTheSlotsCountedOn() {
+        var discovery = answeredAlone()
         #expect(request(&discovery, running: 1, uncounted: 0.9, sentAt: 0) == nil)  // one is not enough
         #expect(discovery.slots(configured: configuredFour) == 4)
         #expect(request(&discovery, running: 2, uncounted: 0.6, sentAt: 10) == 2)  // at most the larger of the two
@@ -60,7 +67,7 @@ import Testing
     }
 
     @Test func aRequestServedAtOnceBesideAsManyBreaksTheRun() {
-        var discovery = ParallelSlotDiscovery()
+        var discovery = answeredAlone()
         request(&discovery, running: 1, uncounted: 0.9, sentAt: 0)
         request(&discovery, running: 1, uncounted: 0.01, sentAt: 10, otherEnd: .none)  // ran beside one: more than one slot
         #expect(request(&discovery, running: 1, uncounted: 0.9, sentAt: 20) == nil)
@@ -72,8 +79,11 @@ import Testing
     }
 
     @Test func whatRequestsSentAloneAlsoLeaveInTheTimingsIsNotAQueue() {
-        // A node whose durations leave out half a second of every answer, waited for or not.
+        // A node whose durations leave out half a second of every answer, waited for or not. Before a
+        // request sent alone has shown that, nothing reads as a wait.
         var discovery = ParallelSlotDiscovery()
+        #expect(request(&discovery, running: 1, uncounted: 0.6, sentAt: -20) == nil)
+        #expect(request(&discovery, running: 1, uncounted: 0.6, sentAt: -10) == nil)
         request(&discovery, running: 0, uncounted: 0.5, sentAt: 0, otherEnd: .none)
         request(&discovery, running: 0, uncounted: 0.5, sentAt: 10, otherEnd: .none)
         #expect(request(&discovery, running: 1, uncounted: 0.6, sentAt: 20) == nil)
@@ -86,7 +96,7 @@ import Testing
 
     @Test func aWaitCountsOnlyWhenARequestForTheModelEndedAsItDid() {
         // A slot comes free when a request leaves it: a remainder with no end near its close is not a wait.
-        var discovery = ParallelSlotDiscovery()
+        var discovery = answeredAlone()
         #expect(request(&discovery, running: 1, uncounted: 0.9, sentAt: 0, otherEnd: .none) == nil)
         #expect(request(&discovery, running: 1, uncounted: 0.9, sentAt: 10, otherEnd: .at(10.3)) == nil)
         #expect(discovery.slots(configured: configuredFour) == 4)
@@ -105,6 +115,7 @@ import Testing
         _ = probe(&discovery, at: 10, firstByte: 10.2, end: 11)
         _ = probe(&discovery, at: 20, firstByte: 20.2, end: nil)
         #expect(discovery.slotsSource(configured: discovering) == "probed")
+        request(&discovery, running: 0, uncounted: 0.01, sentAt: 25, otherEnd: .none)
         request(&discovery, running: 1, uncounted: 0.9, sentAt: 30)
         request(&discovery, running: 1, uncounted: 0.9, sentAt: 40)
         #expect(discovery.slotsSource(configured: configuredFour) == "ollama queue")
@@ -112,7 +123,7 @@ import Testing
     }
 
     @Test func aSlotProvedAboveWhatWasSeenLiftsTheLowering() {
-        var discovery = ParallelSlotDiscovery()
+        var discovery = answeredAlone()
         request(&discovery, running: 1, uncounted: 0.9, sentAt: 0, known: 2)
         request(&discovery, running: 1, uncounted: 0.9, sentAt: 10, known: 2)
         #expect(discovery.slots(configured: discovering) == 1)

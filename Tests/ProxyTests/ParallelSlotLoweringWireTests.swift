@@ -36,10 +36,21 @@ import Testing
         return (held.status, answer.status)
     }
 
+    /// Requests sent with nothing else running for the model: what they leave in Ollama's timings is
+    /// the node's clock, and TensorWall reads no wait for a slot before it has seen that.
+    private func answerAlone(_ farm: TestFarm, times: Int = 1) async throws {
+        for _ in 0..<times {
+            let alone = try await farm.json(
+                "POST", "/v1/chat/completions", body: #"{"model":"llama3.2","messages":[{"role":"user","content":"hi"}]}"#)
+            #expect(alone.status == 200)
+        }
+    }
+
     @Test func aNodeThatQueuesBesideOneRequestIsCountedWithOneSlot() async throws {
         let farm = try await TestFarm.start([.init(preload: ["llama3.2"], maxParallel: 2, numParallel: 1)])
         try await farm.waitUntilAllHealthy()
         #expect(try await farm.knownParallelSlots(settlingOn: 2) == 2)
+        try await answerAlone(farm)
         for _ in 0..<ParallelSlotDiscovery.waitsNeeded {
             let statuses = try await heldPair(farm)
             #expect(statuses == (200, 200))
@@ -55,6 +66,7 @@ import Testing
         // read as a wait for a slot. The same node and rounds as above, with an image in each request.
         let farm = try await TestFarm.start([.init(preload: ["llama3.2"], maxParallel: 2, numParallel: 1)])
         try await farm.waitUntilAllHealthy()
+        try await answerAlone(farm)
         for _ in 0..<ParallelSlotDiscovery.waitsNeeded {
             let statuses = try await heldPair(farm, body: Self.streamingImageChat)
             #expect(statuses == (200, 200))
@@ -75,11 +87,7 @@ import Testing
             .init(preload: ["llama3.2"], maxParallel: 2, numParallel: 2, uncountedSecondsPerAnswer: 400)
         ])
         try await farm.waitUntilAllHealthy()
-        for _ in 0..<2 {
-            let alone = try await farm.json(
-                "POST", "/v1/chat/completions", body: #"{"model":"llama3.2","messages":[{"role":"user","content":"hi"}]}"#)
-            #expect(alone.status == 200)
-        }
+        try await answerAlone(farm, times: 2)
         for _ in 0..<ParallelSlotDiscovery.waitsNeeded {
             let statuses = try await heldPair(farm)
             #expect(statuses == (200, 200))
@@ -91,6 +99,7 @@ import Testing
     @Test func aNodeWithTheSlotsConfiguredKeepsThem() async throws {
         let farm = try await TestFarm.start([.init(preload: ["llama3.2"], maxParallel: 2, numParallel: 2)])
         try await farm.waitUntilAllHealthy()
+        try await answerAlone(farm)
         for _ in 0..<ParallelSlotDiscovery.waitsNeeded {
             let statuses = try await heldPair(farm)
             #expect(statuses == (200, 200))
