@@ -50,6 +50,9 @@ var loadFitShareOfFree: Double?
 /// Simulated seconds of every answer that only `total_duration` counts (`--uncounted-seconds-per-answer`):
 /// a node whose other durations leave out work done on every answer, which must not read as a queue.
 var uncountedSecondsPerAnswer = 0.0
+/// Parallel slots the simulated Ollama really runs (`--ollama-num-parallel`), when fewer than the
+/// `maxParallel` TensorWall's cluster.json gives it: a config written for an older Ollama.
+var ollamaNumParallel: Int?
 /// The usage text: the comment at the top of this file, printed for `--help` and for a bad flag.
 let usage = """
     usage: placement-bench [--loads 0.25,0.5,0.75,1,1.25] [--seconds 300] [--warmup 60] [--time-scale 0.2]
@@ -57,7 +60,7 @@ let usage = """
                            [--tokens-per-second 20] [--prompt-tokens-per-second 2000] [--by-model]
                            [--log-dir DIR] [--log-level debug] [--dump-trace FILE] [--node-config full|bare]
                            [--runner-overhead-gb 0] [--eviction-order lru|ollama] [--load-fit-share-of-free 0.8]
-                           [--uncounted-seconds-per-answer 0]
+                           [--uncounted-seconds-per-answer 0] [--ollama-num-parallel 2]
     strategies for --only: round_robin, least_busy, affinity, bound (none: only --dump-trace)
     """
 func exitWithUsage(_ problem: String?) -> Never {
@@ -83,6 +86,7 @@ while let flag = arguments.popFirst() {
         "--loads", "--seconds", "--warmup", "--time-scale", "--zipf", "--order", "--seed", "--tokens-per-second",
         "--prompt-tokens-per-second", "--only", "--dump-trace", "--log-dir", "--log-level", "--node-config", "--runner-overhead-gb",
         "--eviction-order", "--load-fit-share-of-free", "--uncounted-seconds-per-answer",
+        "--ollama-num-parallel",
     ]
     guard valueFlags.contains(flag) else { exitWithUsage("unknown flag \(flag)") }
     guard let value = arguments.popFirst() else { exitWithUsage("\(flag) needs a value") }
@@ -119,6 +123,11 @@ while let flag = arguments.popFirst() {
         guard share > 0 && share <= 1 else { exitWithUsage("--load-fit-share-of-free takes a share in (0, 1], not \(value)") }
         loadFitShareOfFree = share
     case "--uncounted-seconds-per-answer": uncountedSecondsPerAnswer = number(value, for: flag)
+    case "--ollama-num-parallel":
+        guard let parsed = Int(value), parsed >= 1 else {
+            exitWithUsage("--ollama-num-parallel takes a whole number of at least 1, not \(value)")
+        }
+        ollamaNumParallel = parsed
     case "--node-config":
         guard value == "full" || value == "bare" else { exitWithUsage("--node-config takes full or bare") }
         bareNodeConfig = value == "bare"
@@ -192,7 +201,7 @@ func seconds(_ duration: Duration) -> Double {
         var configuration = SimulatorConfiguration(
             name: "gpu\(index)", models: Trace.models.map { SimulatedModel($0.name, sizeGB: $0.sizeGB) })
         configuration.timeScale = timeScale
-        configuration.numParallel = slots
+        configuration.numParallel = ollamaNumParallel ?? slots
         configuration.loadBaseSeconds = 1
         configuration.loadSecondsPerGB = 1.5
         configuration.tokensPerSecond = tokensPerSecond
@@ -329,6 +338,7 @@ print(
         + (bareNodeConfig ? "; TensorWall's cluster.json gives each node's name and URL only" : "")
         + (evictionOrder == .leastRecentlyUsed ? "" : "; a node unloads by Ollama's order (shortest keep-alive, then digest)")
         + (loadFitShareOfFree.map { "; with other models loaded, a load must fit in \(Int($0 * 100)) % of the free VRAM" } ?? "")
+        + (ollamaNumParallel.map { "; Ollama runs \($0) slot(s) per model where cluster.json says \(slots)" } ?? "")
         + (uncountedSecondsPerAnswer > 0 ? "; every answer spends \(uncountedSecondsPerAnswer) s only total_duration counts" : "")
 )
 print(
