@@ -49,22 +49,15 @@ public struct Lease: Sendable {
     @discardableResult
     public func release(_ outcome: RequestOutcome) async -> Released {
         var outcome = outcome
-        // Ollama reports real seconds; the cluster's clock runs in farm seconds.
+        // Ollama reports real seconds; the cluster's clock runs in farm seconds. (The node then puts
+        // them on its own observed scale: `ReportedDurationScale`.)
         outcome.loadSeconds = outcome.loadSeconds.map { $0 / cluster.timeScale }
-        // The slot's service time leaves out a cold load the request waited for.
-        if outcome.succeeded && outcome.serviceSeconds == nil {
-            outcome.serviceSeconds = max(0, cluster.now - startedAt - (outcome.loadSeconds ?? 0))
-        }
+        outcome.nodeTotalSeconds = outcome.nodeTotalSeconds.map { $0 / cluster.timeScale }
+        outcome.nodeSlotWaitSeconds = outcome.nodeSlotWaitSeconds.map { $0 / cluster.timeScale }
         // Only the load this slot started measures the node's load speed (one it joined measures less).
         if case .coldLoad = claim { outcome.startedColdLoad = true }
         if claim == .parallelProbe { outcome.wasParallelProbe = true }
-        // The node finished no later than its own clock says: the last byte may have waited in a
-        // socket behind a slow client, and then looks later here than the node's slot came free.
-        if let total = outcome.nodeTotalSeconds {
-            outcome.lastByteAt = min(outcome.lastByteAt ?? .infinity, startedAt + total / cluster.timeScale)
-        }
         outcome.dispatchedAt = startedAt
-        outcome.nodeSlotWaitSeconds = outcome.nodeSlotWaitSeconds.map { $0 / cluster.timeScale }
         // Only a request sent to a slot TensorWall counted free says anything about how many there are.
         outcome.runningWhenSent = claim == .warmSlot ? runningWhenSent : nil
         let change = await node.release(model, outcome: outcome, now: cluster.now)

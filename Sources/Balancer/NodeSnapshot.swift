@@ -33,6 +33,9 @@ public struct NodeSnapshot: Sendable {
     public var parallelDiscovery = ParallelSlotDiscovery()
     /// What models take loaded here (the node's own claim checks read the same).
     public var runnerSizes = RunnerSizes()
+    /// What TensorWall multiplies the node's reported durations by to put them on its own clock
+    /// (`ReportedDurationScale`): 1 on a real Ollama.
+    public var reportedDurationScale = 1.0
     /// The most another node of unknown VRAM was seen holding at once (filled in by `Cluster`). A farm
     /// usually runs one kind of GPU: what one node held, the others can hold, and the planner need not
     /// wait for each node to show it. A smaller node is found out by its first overflow, which gives it

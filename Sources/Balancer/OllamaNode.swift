@@ -38,6 +38,8 @@ public actor OllamaNode {
     /// such race planned a 16 GB node up to 11 GB for half an hour.
     private var lastLoadAfterUnloads: (model: ModelName, at: Double)?
     private var parallelDiscovery = ParallelSlotDiscovery()
+    /// Seconds here per second of the node's reported durations (1 on a real Ollama).
+    private var reportedDurationScale = ReportedDurationScale()
     /// Requests in flight whose answer has begun, per model: they hold a slot on the node for sure.
     private var answering: [ModelName: Int] = [:]
     /// When the last probe report was applied (cluster seconds).
@@ -68,12 +70,15 @@ public actor OllamaNode {
             lastUsed: lastUsed, learnedLoadSecondsPerGB: loadSecondsPerGB, serviceSeconds: serviceSeconds,
             coldLoadsStarted: coldLoadsStarted, lastProbe: lastProbe, loadedAt: loadedAt, observedLimits: observedLimits,
             coldLoadsByModel: coldLoadsByModel, evictionsByModel: evictionsByModel, parallelDiscovery: parallelDiscovery,
-            runnerSizes: runnerSizes)
+            runnerSizes: runnerSizes, reportedDurationScale: reportedDurationScale.factor)
     }
 
     public func setHealth(_ health: NodeHealth) {
         // A node back from being down may have been restarted with other settings: find its slots again.
-        if health == .healthy && self.health == .unhealthy { parallelDiscovery = ParallelSlotDiscovery() }
+        if health == .healthy && self.health == .unhealthy {
+            parallelDiscovery = ParallelSlotDiscovery()
+            reportedDurationScale = ReportedDurationScale()
+        }
         self.health = health
     }
 
@@ -252,6 +257,10 @@ public actor OllamaNode {
     @discardableResult
     public func release(_ model: ModelName, outcome: RequestOutcome, now: Double) -> ParallelSlotChange? {
         var outcome = outcome
+        if outcome.succeeded, let total = outcome.nodeTotalSeconds, let sent = outcome.dispatchedAt, let last = outcome.lastByteAt {
+            reportedDurationScale.learn(observedSeconds: last - sent, reportedSeconds: total)
+        }
+        outcome.takeNodeDurations(scaledBy: reportedDurationScale.factor, now: now)
         var change: ParallelSlotChange?
         if outcome.nodeAnswered, let started = answering[model] { answering[model] = started > 1 ? started - 1 : nil }
         if outcome.wasParallelProbe {

@@ -3,7 +3,8 @@ public struct RequestOutcome: Sendable, Equatable {
     public var succeeded: Bool
     /// Ollama's `load_duration`, in seconds, when the answer carried one.
     public var loadSeconds: Double?
-    /// From dispatch to the end of the answer.
+    /// From dispatch to the end of the answer, less a load it waited for (`OllamaNode.release` works
+    /// it out when nil).
     public var serviceSeconds: Double?
     /// The request started the load it waited for, so `loadSeconds` measures this node's load speed.
     /// (A request that joined a load, or waited in Ollama's own queue, measured something else.)
@@ -20,10 +21,11 @@ public struct RequestOutcome: Sendable, Equatable {
     public var firstByteAt: Double?
     /// When the node's last byte of a whole answer arrived (cluster seconds), before it was passed on.
     public var lastByteAt: Double?
-    /// Ollama's `total_duration` (real seconds): from the node taking the request to its last chunk.
+    /// Ollama's `total_duration`: from the node taking the request to its last chunk. Real seconds
+    /// from the node, farm seconds once `Lease.release` has scaled it, like `loadSeconds`.
     public var nodeTotalSeconds: Double?
-    /// How long Ollama kept the request waiting for a parallel slot (real seconds from the node, farm
-    /// seconds once `Lease.release` has scaled it).
+    /// What `total_duration` leaves after the load, prompt and generation durations: a wait for a
+    /// parallel slot, or the node's timings not adding up (`SlotWaitEvidence`). Scaled as `nodeTotalSeconds`.
     public var nodeSlotWaitSeconds: Double?
     /// Requests for the model running here when this one took a warm slot; nil for other claims.
     public var runningWhenSent: Int?
@@ -57,4 +59,18 @@ public struct RequestOutcome: Sendable, Equatable {
 
     /// The node refused the connection: nothing was sent.
     public static let nodeRefused = unserved(signal: .refused)
+
+    /// Puts the node's reported durations on TensorWall's clock (`ReportedDurationScale.factor`) and
+    /// works out what follows from them at `now`: the slot's service time, and the node's last byte.
+    mutating func takeNodeDurations(scaledBy factor: Double, now: Double) {
+        loadSeconds = loadSeconds.map { $0 * factor }
+        nodeTotalSeconds = nodeTotalSeconds.map { $0 * factor }
+        nodeSlotWaitSeconds = nodeSlotWaitSeconds.map { $0 * factor }
+        guard let dispatchedAt else { return }
+        // The slot's service time leaves out a cold load the request waited for.
+        if succeeded && serviceSeconds == nil { serviceSeconds = max(0, now - dispatchedAt - (loadSeconds ?? 0)) }
+        // The node finished no later than its own clock says: the last byte may have waited in a
+        // socket behind a slow client, and then looks later here than the node's slot came free.
+        if let nodeTotalSeconds { lastByteAt = min(lastByteAt ?? .infinity, dispatchedAt + nodeTotalSeconds) }
+    }
 }

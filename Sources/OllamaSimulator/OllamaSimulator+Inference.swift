@@ -249,12 +249,14 @@ extension OllamaSimulator {
         object["done"] = true
         object["done_reason"] = .string(reason)
         if kind == .generate { object["context"] = [1, 2, 3] }
-        object["total_duration"] = .int(metrics.totalNanos)
-        object["load_duration"] = .int(metrics.loadDuration)
+        let scale = configuration.reportedDurationScale
+        func reported(_ nanos: Int64) -> JSONValue { .int(scale == 1 ? nanos : Int64(Double(nanos) * scale)) }
+        object["total_duration"] = reported(metrics.totalNanos)
+        object["load_duration"] = reported(metrics.loadDuration)
         object["prompt_eval_count"] = .int(Int64(metrics.promptTokens))
-        object["prompt_eval_duration"] = .int(metrics.promptNanos)
+        object["prompt_eval_duration"] = reported(metrics.promptNanos)
         object["eval_count"] = .int(Int64(metrics.evalTokens))
-        object["eval_duration"] = .int(metrics.evalNanos)
+        object["eval_duration"] = reported(metrics.evalNanos)
         return .object(object)
     }
 }

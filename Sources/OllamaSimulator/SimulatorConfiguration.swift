@@ -62,6 +62,9 @@ public struct SimulatorConfiguration: Sendable {
     /// whose durations are what it planned rather than what it took. Read as a wait for a slot by a
     /// balancer that trusts the remainder, it would halve a node's slots.
     public var uncountedSecondsPerAnswer = 0.0
+    /// What the node's reported durations are multiplied by (1: the seconds that passed): 0.2 is a
+    /// simulator slowed five times that reports the time it simulates, not the time it took.
+    public var reportedDurationScale = 1.0
     public var responseTokens = 8
     public var timeScale = 1.0
     public var version = "0.12.6"

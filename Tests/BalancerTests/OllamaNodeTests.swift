@@ -90,6 +90,34 @@ import Testing
         #expect(snapshot.isLoaded(model))
     }
 
+    @Test func aNodeThatReportsAFifthOfTheTimeTeachesTheLoadRateAndServiceItHasHere() async {
+        // A simulator slowed five times that reports the seconds it simulates.
+        let node = await makeNode()
+        let other = ModelName("other")!
+        #expect(await node.tryAcquire(other, claim: .coldLoad(predictedSeconds: 3), now: 0))
+        await node.release(other, outcome: RequestOutcome(succeeded: true), now: 5)
+        for start in stride(from: 10.0, to: 10.0 + Double(ReportedDurationScale.samplesNeeded) * 10, by: 10) {
+            #expect(await node.tryAcquire(other, claim: .warmSlot, now: start))
+            var answer = RequestOutcome(succeeded: true)
+            answer.dispatchedAt = start
+            answer.lastByteAt = start + 5
+            answer.nodeTotalSeconds = 1
+            await node.release(other, outcome: answer, now: start + 5)
+        }
+        #expect(await node.snapshot(index: 0).reportedDurationScale == 5)
+        // A cold load that took 9 s here, reported as 1.8 s, and an answer after it of 1 s here.
+        #expect(await node.tryAcquire(model, claim: .coldLoad(predictedSeconds: 3), now: 100))
+        var load = RequestOutcome(succeeded: true, loadSeconds: 1.8)
+        load.startedColdLoad = true
+        load.dispatchedAt = 100
+        load.lastByteAt = 110
+        load.nodeTotalSeconds = 2
+        await node.release(model, outcome: load, now: 110)
+        let snapshot = await node.snapshot(index: 0)
+        #expect(snapshot.learnedLoadSecondsPerGB == 4)  // (9 s - 1 s base) / 2 GB
+        #expect(snapshot.serviceSeconds[model] == 1)
+    }
+
     @Test func serviceTimeLeavesOutALoadWaitedForAndIsNotTaughtByAPreload() async {
         let node = await makeNode(maxParallel: 2)
         #expect(await node.tryAcquire(model, claim: .coldLoad(predictedSeconds: 3), now: 0))

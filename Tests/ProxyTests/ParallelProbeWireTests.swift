@@ -48,6 +48,30 @@ import Testing
         #expect(try await farm.json("GET", "/status").body["nodes"]?[0]?["maxParallelFrom"] == "probed")
     }
 
+    @Test func aNodeThatReportsSimulatedTimeIsStillFoundToHaveTwo() async throws {
+        // A simulator slowed five times reporting the time it simulates: its `total_duration` says every
+        // request left its slot long before its last byte came. Read as is, the first stream "ended"
+        // before the probe was sent, and no probe ever proves a slot.
+        let farm = try await TestFarm.start([
+            .init(
+                preload: ["llama3.2"], maxParallel: 1, discoversParallelSlots: true, numParallel: 2, tokensPerSecond: 0.1,
+                reportedDurationScale: 0.2)
+        ])
+        try await farm.waitUntilAllHealthy()
+        for _ in 0..<ReportedDurationScale.samplesNeeded {  // answers long enough to show the node's clock
+            let answer = try await farm.json(
+                "POST", "/v1/chat/completions", body: #"{"model":"llama3.2","messages":[{"role":"user","content":"hi"}]}"#)
+            #expect(answer.status == 200)
+        }
+        let scale = try await farm.json("GET", "/status").body["nodes"]?[0]?["reportedDurationScale"]?.doubleValue ?? 0
+        #expect(scale > 2)  // about 5; more on a busy machine
+        for _ in 0..<ParallelSlotDiscovery.proofsNeeded {
+            let statuses = try await heldPair(farm, nodeHasSecondSlot: true)
+            #expect(statuses.firstStatus == 200 && statuses.probeStatus == 200)
+        }
+        #expect(try await farm.knownParallelSlots(settlingOn: 2) == 2)
+    }
+
     @Test func aNodeWithOneSlotKeepsOneAndServesTheProbeAfterTheFirst() async throws {
         let farm = try await TestFarm.start([.init(preload: ["llama3.2"], maxParallel: 1, discoversParallelSlots: true, numParallel: 1)])
         try await farm.waitUntilAllHealthy()

@@ -44,6 +44,8 @@ final class TestFarm: Sendable {
         var evictionOrder = EvictionOrder.leastRecentlyUsed
         /// Simulated seconds of every answer that Ollama's durations other than `total_duration` leave out.
         var uncountedSecondsPerAnswer = 0.0
+        /// What the node's reported durations are multiplied by (0.2: a simulator slowed five times reporting simulated time).
+        var reportedDurationScale = 1.0
     }
 
     static func start(
@@ -67,6 +69,7 @@ final class TestFarm: Sendable {
             simulation.loadFitShareOfFree = spec.loadFitShareOfFree
             simulation.evictionOrder = spec.evictionOrder
             simulation.uncountedSecondsPerAnswer = spec.uncountedSecondsPerAnswer
+            simulation.reportedDurationScale = spec.reportedDurationScale
             let simulator = OllamaSimulator(simulation)
             let port = try simulator.start()
             for model in spec.preload { await simulator.preload(model) }

@@ -61,6 +61,7 @@ struct StatusReport {
             entry["coldLoadsStarted"] = .int(Int64(node.coldLoadsStarted))
             // Learned from loads TensorWall started here (Ollama's load_duration); null until one has.
             entry["loadSecondsPerGB"] = node.learnedLoadSecondsPerGB.map { .double(($0 * 100).rounded() / 100) } ?? .null
+            entry["reportedDurationScale"] = .double((node.reportedDurationScale * 100).rounded() / 100)
             entry["vramBytes"] = node.vramBudgetBytes.map { .int($0) } ?? .null
             entry["vramUsedBytes"] = .int(node.vramUsedBytes)
             // What the planner may fill here (the budget, or what this or a like node held), and what a

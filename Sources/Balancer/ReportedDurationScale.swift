@@ -1,0 +1,41 @@
+/// How many seconds of TensorWall's clock one second of a node's reported durations takes.
+///
+/// TensorWall reads Ollama's `load_duration` to learn how fast a node loads, what `total_duration` leaves
+/// after the others to see Ollama's own queue, and `total_duration` itself to know when the node's slot
+/// came free. All of that assumes the node reports the seconds that pass here. Ollama does, but a
+/// simulator run slower than real time may report the time it simulates: then every load looks five
+/// times faster than it is, and every request seems to have left its slot long before its last byte
+/// came, so a probe for a parallel slot never proves one. The node's own answers show the scale:
+/// from sending a request to its last byte, TensorWall sees about the node's `total_duration`, a
+/// little more for the network. The median of recent ratios, applied only when it is clearly not 1,
+/// puts the node's durations on TensorWall's clock; on a real Ollama it stays 1.
+public struct ReportedDurationScale: Sendable, Equatable {
+    /// Ratios a scale needs before it is used, and how many are kept.
+    public static let samplesNeeded = 5
+    static let samplesKept = 15
+    /// Medians within this range are the network's share of a request, not another clock.
+    static let sameClock = (1 / 1.5)...1.5
+    /// Requests shorter than this (TensorWall's seconds) are mostly network and say nothing.
+    static let shortestObservedSeconds = 0.02
+
+    private var ratios: [Double] = []
+
+    public init() {}
+
+    /// A request whose last byte came `observedSeconds` after it was sent, for which the node reported
+    /// a `total_duration` of `reportedSeconds`.
+    public mutating func learn(observedSeconds: Double, reportedSeconds: Double) {
+        guard observedSeconds >= Self.shortestObservedSeconds, reportedSeconds > 0, observedSeconds.isFinite, reportedSeconds.isFinite
+        else { return }
+        ratios.append(observedSeconds / reportedSeconds)
+        if ratios.count > Self.samplesKept { ratios.removeFirst() }
+    }
+
+    /// What to multiply the node's reported durations by: 1 until enough ratios show another clock.
+    public var factor: Double {
+        guard ratios.count >= Self.samplesNeeded else { return 1 }
+        let sorted = ratios.sorted()
+        let median = sorted[sorted.count / 2]
+        return Self.sameClock.contains(median) ? 1 : median
+    }
+}

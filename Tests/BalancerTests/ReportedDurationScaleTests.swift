@@ -1,0 +1,33 @@
+import Testing
+
+@testable import Balancer
+
+/// Putting a node's reported durations on TensorWall's clock.
+@Suite struct ReportedDurationScaleTests {
+    @Test func aNodeOnTheSameClockKeepsItsDurations() {
+        var scale = ReportedDurationScale()
+        // The network adds a little to every request, and now and then a slow client a lot.
+        for observed in [1.02, 1.05, 1.01, 3.0, 1.03, 1.04] { scale.learn(observedSeconds: observed, reportedSeconds: 1) }
+        #expect(scale.factor == 1)
+    }
+
+    @Test func aNodeThatReportsAFifthOfTheTimeIsScaledOnceEnoughRequestsShowIt() {
+        var scale = ReportedDurationScale()
+        for _ in 1..<ReportedDurationScale.samplesNeeded { scale.learn(observedSeconds: 5.1, reportedSeconds: 1) }
+        #expect(scale.factor == 1)  // not yet
+        scale.learn(observedSeconds: 4.9, reportedSeconds: 1)
+        #expect(abs(scale.factor - 5.1) < 0.2)
+        // One odd request does not move it.
+        scale.learn(observedSeconds: 100, reportedSeconds: 1)
+        #expect(abs(scale.factor - 5.1) < 0.2)
+    }
+
+    @Test func requestsTooShortToTellAndMissingDurationsTeachNothing() {
+        var scale = ReportedDurationScale()
+        for _ in 0..<10 {
+            scale.learn(observedSeconds: 0.005, reportedSeconds: 0.001)
+            scale.learn(observedSeconds: 2, reportedSeconds: 0)
+        }
+        #expect(scale.factor == 1)
+    }
+}
