@@ -11,8 +11,9 @@ import Testing
     static let streamingChat = #"{"model":"llama3.2","messages":[{"role":"user","content":"hi"}],"stream":true}"#
 
     @Test func aSecondRequestForAModelThatIsLoadingJoinsThatLoad() async throws {
-        // Cold loads take 200 simulated s per GB: 0.4 s real for the 2 GB model.
-        let slow = TestFarm.NodeSpec(loadSecondsPerGB: 200)
+        // Cold loads take 500 simulated s per GB: 1 s real for the 2 GB model, long enough for /status
+        // to see it under way on a busy machine (at 0.4 s it once ended first).
+        let slow = TestFarm.NodeSpec(loadSecondsPerGB: 500)
         let farm = try await TestFarm.start([slow, slow])
         try await farm.waitUntilAllHealthy()
         async let first = farm.chat()
