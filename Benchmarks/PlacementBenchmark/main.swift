@@ -53,6 +53,9 @@ var uncountedSecondsPerAnswer = 0.0
 /// Parallel slots the simulated Ollama really runs (`--ollama-num-parallel`), when fewer than the
 /// `maxParallel` TensorWall's cluster.json gives it: a config written for an older Ollama.
 var ollamaNumParallel: Int?
+/// What the simulated nodes multiply their reported durations by (`--reported-duration-scale`): with
+/// the time scale, 0.2 reports the seconds simulated where TensorWall is told real ones.
+var reportedDurationScale = 1.0
 /// The usage text: the comment at the top of this file, printed for `--help` and for a bad flag.
 let usage = """
     usage: placement-bench [--loads 0.25,0.5,0.75,1,1.25] [--seconds 300] [--warmup 60] [--time-scale 0.2]
@@ -61,6 +64,7 @@ let usage = """
                            [--log-dir DIR] [--log-level debug] [--dump-trace FILE] [--node-config full|bare]
                            [--runner-overhead-gb 0] [--eviction-order lru|ollama] [--load-fit-share-of-free 0.8]
                            [--uncounted-seconds-per-answer 0] [--ollama-num-parallel 2]
+                           [--reported-duration-scale 1]
     strategies for --only: round_robin, least_busy, affinity, bound (none: only --dump-trace)
     """
 func exitWithUsage(_ problem: String?) -> Never {
@@ -86,7 +90,7 @@ while let flag = arguments.popFirst() {
         "--loads", "--seconds", "--warmup", "--time-scale", "--zipf", "--order", "--seed", "--tokens-per-second",
         "--prompt-tokens-per-second", "--only", "--dump-trace", "--log-dir", "--log-level", "--node-config", "--runner-overhead-gb",
         "--eviction-order", "--load-fit-share-of-free", "--uncounted-seconds-per-answer",
-        "--ollama-num-parallel",
+        "--ollama-num-parallel", "--reported-duration-scale",
     ]
     guard valueFlags.contains(flag) else { exitWithUsage("unknown flag \(flag)") }
     guard let value = arguments.popFirst() else { exitWithUsage("\(flag) needs a value") }
@@ -123,6 +127,9 @@ while let flag = arguments.popFirst() {
         guard share > 0 && share <= 1 else { exitWithUsage("--load-fit-share-of-free takes a share in (0, 1], not \(value)") }
         loadFitShareOfFree = share
     case "--uncounted-seconds-per-answer": uncountedSecondsPerAnswer = number(value, for: flag)
+    case "--reported-duration-scale":
+        reportedDurationScale = number(value, for: flag)
+        guard reportedDurationScale > 0 else { exitWithUsage("--reported-duration-scale takes a number above 0, not \(value)") }
     case "--ollama-num-parallel":
         guard let parsed = Int(value), parsed >= 1 else {
             exitWithUsage("--ollama-num-parallel takes a whole number of at least 1, not \(value)")
@@ -214,6 +221,7 @@ func seconds(_ duration: Duration) -> Double {
         configuration.loadFitShareOfFree = scenario.allWarm ? nil : loadFitShareOfFree
         configuration.keepAliveSeconds = scenario.allWarm ? -1 : 300
         configuration.uncountedSecondsPerAnswer = uncountedSecondsPerAnswer
+        configuration.reportedDurationScale = reportedDurationScale
         let simulator = OllamaSimulator(configuration)
         try simulator.start()
         if scenario.allWarm { for model in Trace.models { await simulator.preload(model.name) } }
@@ -339,6 +347,7 @@ print(
         + (evictionOrder == .leastRecentlyUsed ? "" : "; a node unloads by Ollama's order (shortest keep-alive, then digest)")
         + (loadFitShareOfFree.map { "; with other models loaded, a load must fit in \(Int($0 * 100)) % of the free VRAM" } ?? "")
         + (ollamaNumParallel.map { "; Ollama runs \($0) slot(s) per model where cluster.json says \(slots)" } ?? "")
+        + (reportedDurationScale != 1 ? "; nodes report durations × \(reportedDurationScale)" : "")
         + (uncountedSecondsPerAnswer > 0 ? "; every answer spends \(uncountedSecondsPerAnswer) s only total_duration counts" : "")
 )
 print(
