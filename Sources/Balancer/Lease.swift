@@ -43,6 +43,8 @@ public struct Lease: Sendable {
         public var ejected: Bool
         /// The slots per model known on the node changed: a probe proved more, or Ollama's own queue showed fewer.
         public var parallelSlots: ParallelSlotChange?
+        /// The node's reported durations are now multiplied by this to put them on TensorWall's clock (`ReportedDurationScale`).
+        public var reportedDurationScale: Double?
     }
 
     /// Gives the slot back.
@@ -60,9 +62,9 @@ public struct Lease: Sendable {
         outcome.dispatchedAt = startedAt
         // Only a request sent to a slot TensorWall counted free says anything about how many there are.
         outcome.runningWhenSent = claim == .warmSlot ? runningWhenSent : nil
-        let change = await node.release(model, outcome: outcome, now: cluster.now)
+        let effects = await node.release(model, outcome: outcome, now: cluster.now)
         let ejected = outcome.signal.map { cluster.recordOutlierSignal($0, node: node.id) } ?? false
         cluster.capacityChanged()
-        return Released(ejected: ejected, parallelSlots: change)
+        return Released(ejected: ejected, parallelSlots: effects.parallelSlots, reportedDurationScale: effects.reportedDurationScale)
     }
 }

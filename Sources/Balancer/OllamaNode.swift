@@ -251,14 +251,25 @@ public actor OllamaNode {
         }
     }
 
+    /// What giving back a slot changed in what is known of the node, for the operator's log.
+    public struct ReleaseEffects: Sendable, Equatable {
+        /// More slots per model, proved by a parallel probe, or fewer, seen in Ollama's own queue (`SlotWaitEvidence`).
+        public var parallelSlots: ParallelSlotChange?
+        /// The node's `ReportedDurationScale.factor`, when this answer changed it.
+        public var reportedDurationScale: Double?
+    }
+
     /// Gives back a slot and learns from how the request went.
-    /// - Returns: a change to the slots per model known here: more, proved by a parallel probe, or
-    ///   fewer, seen in Ollama's own queue (`SlotWaitEvidence`).
     @discardableResult
-    public func release(_ model: ModelName, outcome: RequestOutcome, now: Double) -> ParallelSlotChange? {
+    public func release(_ model: ModelName, outcome: RequestOutcome, now: Double) -> ReleaseEffects {
         var outcome = outcome
+        var effects = ReleaseEffects()
         if outcome.succeeded, let total = outcome.nodeTotalSeconds, let sent = outcome.dispatchedAt, let last = outcome.lastByteAt {
+            let before = reportedDurationScale.factor
             reportedDurationScale.learn(observedSeconds: last - sent, reportedSeconds: total)
+            let after = reportedDurationScale.factor
+            // A scale that drifts within a few percent is the same finding, not news.
+            if (after == 1) != (before == 1) || abs(after / before - 1) > 0.25 { effects.reportedDurationScale = after }
         }
         outcome.takeNodeDurations(scaledBy: reportedDurationScale.factor, now: now)
         var change: ParallelSlotChange?
@@ -310,7 +321,8 @@ public actor OllamaNode {
         } else if remaining == 0, loading[model] != nil {
             loading[model] = nil  // the load we started failed or was abandoned with its requests
         }
-        return change
+        effects.parallelSlots = change
+        return effects
     }
 
     /// Whether a load of `model` can start at once: it fits the loaded-model cap and the VRAM (the

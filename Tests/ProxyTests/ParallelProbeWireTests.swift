@@ -52,11 +52,13 @@ import Testing
         // A simulator slowed five times reporting the time it simulates: its `total_duration` says every
         // request left its slot long before its last byte came. Read as is, the first stream "ended"
         // before the probe was sent, and no probe ever proves a slot.
-        let farm = try await TestFarm.start([
-            .init(
-                preload: ["llama3.2"], maxParallel: 1, discoversParallelSlots: true, numParallel: 2, tokensPerSecond: 0.1,
-                reportedDurationScale: 0.2)
-        ])
+        let logs = LogCapture()
+        let farm = try await TestFarm.start(
+            [
+                .init(
+                    preload: ["llama3.2"], maxParallel: 1, discoversParallelSlots: true, numParallel: 2, tokensPerSecond: 0.1,
+                    reportedDurationScale: 0.2)
+            ], logs: logs)
         try await farm.waitUntilAllHealthy()
         for _ in 0..<ReportedDurationScale.samplesNeeded {  // answers long enough to show the node's clock
             let answer = try await farm.json(
@@ -65,6 +67,7 @@ import Testing
         }
         let scale = try await farm.json("GET", "/status").body["nodes"]?[0]?["reportedDurationScale"]?.doubleValue ?? 0
         #expect(scale > 2)  // about 5; more on a busy machine
+        #expect(logs.text.contains("node node0 reports durations at 0."))
         for _ in 0..<ParallelSlotDiscovery.proofsNeeded {
             let statuses = try await heldPair(farm, nodeHasSecondSlot: true)
             #expect(statuses.firstStatus == 200 && statuses.probeStatus == 200)

@@ -155,6 +155,16 @@ extension Gateway {
             case nil:
                 break
             }
+            if let scale = release.reportedDurationScale {
+                if scale == 1 {
+                    logger.info("node \(node.name) reports durations on TensorWall's clock again")
+                } else {
+                    let share = String(format: "%.2f", 1 / scale)
+                    logger.warning(
+                        "node \(node.name) reports durations at \(share)x the time they take here (a simulator on its own clock?); TensorWall scales them to its own"
+                    )
+                }
+            }
             let ejected = release.ejected
             if case .answered(_, let usage) = outcome, usage.complete, let key = call.continuationKey {
                 cluster.remember(conversation: key, node: served.node.id)
