@@ -17,7 +17,7 @@ public actor OllamaNode {
     private var draining: [ModelName: LoadedModel] = [:]
     private var inFlight: [ModelName: Int] = [:]
     private var lastUsed: [ModelName: Double] = [:]
-    private var loadSecondsPerGB: Double?
+    private var loadSpeed = LoadSpeedLearning()
     /// Cold loads started here while another load was under way. Ollama loads one model at a time and
     /// its `load_duration` counts the wait for the loads ahead, so these teach nothing of the load
     /// rate: learned from them, a cold start's third load in line read 2.7 s/GB where loads take 1.5.
@@ -67,7 +67,7 @@ public actor OllamaNode {
         NodeSnapshot(
             index: index, id: id, config: config, health: health, pulled: pulled, loaded: loaded, loading: loading, draining: draining,
             inFlight: inFlight,
-            lastUsed: lastUsed, learnedLoadSecondsPerGB: loadSecondsPerGB, serviceSeconds: serviceSeconds,
+            lastUsed: lastUsed, learnedLoadSecondsPerGB: loadSpeed.secondsPerGB, serviceSeconds: serviceSeconds,
             coldLoadsStarted: coldLoadsStarted, lastProbe: lastProbe, loadedAt: loadedAt, observedLimits: observedLimits,
             coldLoadsByModel: coldLoadsByModel, evictionsByModel: evictionsByModel, parallelDiscovery: parallelDiscovery,
             runnerSizes: runnerSizes, reportedDurationScale: reportedDurationScale.factor)
@@ -271,6 +271,7 @@ public actor OllamaNode {
             // A scale that drifts within a few percent is the same finding, not news.
             if (after == 1) != (before == 1) || abs(after / before - 1) > 0.25 { effects.reportedDurationScale = after }
         }
+        loadSpeed.rescale(reportedDurationScale.factor)
         outcome.takeNodeDurations(scaledBy: reportedDurationScale.factor, now: now)
         var change: ParallelSlotChange?
         if outcome.nodeAnswered, let started = answering[model] { answering[model] = started > 1 ? started - 1 : nil }
@@ -304,11 +305,8 @@ public actor OllamaNode {
                 loadedAt[model] = now
             }
             let queuedBehindOthers = outcome.startedColdLoad && loadsQueuedBehindOthers.remove(model) != nil
-            if outcome.startedColdLoad, !queuedBehindOthers, let load = outcome.loadSeconds, load > Self.coldLoadThresholdSeconds,
-                let size = pulled[model]?.sizeBytes, size > 0
-            {
-                let observed = max(0, load - CostModel.loadBaseSeconds) / (Double(size) / 1e9)
-                loadSecondsPerGB = loadSecondsPerGB.map { $0 + Self.learningRate * (observed - $0) } ?? observed
+            if outcome.startedColdLoad, !queuedBehindOthers, let load = outcome.loadSeconds, let size = pulled[model]?.sizeBytes {
+                loadSpeed.learn(reportedSeconds: load / reportedDurationScale.factor, gigabytes: Double(size) / 1e9)
             }
             if outcome.heldSlotForAnswer, var service = outcome.serviceSeconds {
                 // A request that joined a load (or queued behind one) only held a working slot once

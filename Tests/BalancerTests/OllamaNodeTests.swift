@@ -118,6 +118,26 @@ import Testing
         #expect(snapshot.serviceSeconds[model] == 1)
     }
 
+    @Test func aLoadSeenBeforeTheNodesClockWasKnownIsReadAgainOnIt() async {
+        // The cold start's load comes first: 9 s here, reported as 1.8 s.
+        let node = await makeNode()
+        #expect(await node.tryAcquire(model, claim: .coldLoad(predictedSeconds: 3), now: 0))
+        var load = RequestOutcome(succeeded: true, loadSeconds: 1.8)
+        load.startedColdLoad = true
+        await node.release(model, outcome: load, now: 10)
+        #expect(await node.snapshot(index: 0).learnedLoadSecondsPerGB == 0.4)  // (1.8 s - 1 s base) / 2 GB, as reported
+        // Then answers show the node reports a fifth of the time.
+        for start in stride(from: 20.0, to: 20.0 + Double(ReportedDurationScale.samplesNeeded) * 10, by: 10) {
+            #expect(await node.tryAcquire(model, claim: .warmSlot, now: start))
+            var answer = RequestOutcome(succeeded: true)
+            answer.dispatchedAt = start
+            answer.lastByteAt = start + 5
+            answer.nodeTotalSeconds = 1
+            await node.release(model, outcome: answer, now: start + 5)
+        }
+        #expect(await node.snapshot(index: 0).learnedLoadSecondsPerGB == 4)  // (9 s - 1 s base) / 2 GB
+    }
+
     @Test func serviceTimeLeavesOutALoadWaitedForAndIsNotTaughtByAPreload() async {
         let node = await makeNode(maxParallel: 2)
         #expect(await node.tryAcquire(model, claim: .coldLoad(predictedSeconds: 3), now: 0))

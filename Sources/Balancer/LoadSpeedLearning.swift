@@ -1,0 +1,47 @@
+/// A node's load speed (seconds per GB beyond the runner's start), learned from the loads TensorWall
+/// started there and kept as Ollama reported them, so that a new `ReportedDurationScale` reads them
+/// all again on the new clock. The loads of a cold start come before a node's clock is known, and
+/// the loads after (preloads, whose answer carries no `load_duration`) may never correct what they
+/// taught: on a farm reporting a fifth of the time, the cold start's loads left every load looking
+/// five times cheaper than it was.
+struct LoadSpeedLearning: Sendable, Equatable {
+    /// Loads replayed; older ones weigh under 6 % at `OllamaNode.learningRate` anyway.
+    static let samplesKept = 8
+
+    private struct Sample: Sendable, Equatable {
+        var reportedSeconds: Double
+        var gigabytes: Double
+    }
+
+    private var samples: [Sample] = []
+    private var scale = 1.0
+    /// The learned rate; nil until a load long enough to be one was seen.
+    private(set) var secondsPerGB: Double?
+
+    /// A load of `gigabytes` that the node reported as `reportedSeconds` (before any scaling).
+    mutating func learn(reportedSeconds: Double, gigabytes: Double) {
+        guard gigabytes > 0 else { return }
+        samples.append(Sample(reportedSeconds: reportedSeconds, gigabytes: gigabytes))
+        if samples.count > Self.samplesKept { samples.removeFirst() }
+        relearn()
+    }
+
+    /// The node's durations are now multiplied by `scale` (`ReportedDurationScale.factor`).
+    mutating func rescale(_ scale: Double) {
+        guard scale != self.scale else { return }
+        self.scale = scale
+        relearn()
+    }
+
+    private mutating func relearn() {
+        var rate: Double?
+        for sample in samples {
+            let seconds = sample.reportedSeconds * scale
+            // A shorter "load" was a warm handover, not a load.
+            guard seconds > OllamaNode.coldLoadThresholdSeconds else { continue }
+            let observed = max(0, seconds - CostModel.loadBaseSeconds) / sample.gigabytes
+            rate = rate.map { $0 + OllamaNode.learningRate * (observed - $0) } ?? observed
+        }
+        secondsPerGB = rate
+    }
+}
