@@ -269,7 +269,10 @@ public actor OllamaNode {
             reportedDurationScale.learn(observedSeconds: last - sent, reportedSeconds: total)
             let after = reportedDurationScale.factor
             // A scale that drifts within a few percent is the same finding, not news.
-            if (after == 1) != (before == 1) || abs(after / before - 1) > 0.25 { effects.reportedDurationScale = after }
+            if (after == 1) != (before == 1) || abs(after / before - 1) > 0.25 {
+                effects.reportedDurationScale = after
+                parallelDiscovery.clockChanged()
+            }
         }
         loadSpeed.rescale(reportedDurationScale.factor)
         outcome.takeNodeDurations(scaledBy: reportedDurationScale.factor, now: now)

@@ -99,6 +99,16 @@ public struct ParallelSlotDiscovery: Sendable, Equatable {
         return (provenSlots ?? 0) > config.maxParallel ? "probed" : "default"
     }
 
+    /// The node's durations were found on another clock (`ReportedDurationScale`): the probes judged
+    /// before were judged by ends read off the wrong one, and proved nothing either way. Without this,
+    /// three such probes in a cold start paused discovery for ten minutes, and one node of four served
+    /// with half its slots.
+    public mutating func clockChanged() {
+        unprovenAttempts = 0
+        proofsInARow = 0
+        pausedUntil = -Double.infinity
+    }
+
     /// A request (not a probe) for `model` took a slot here.
     public mutating func requestSent(_ model: ModelName, now: Double) {
         lastSentAt[model] = now

@@ -138,6 +138,51 @@ import Testing
         #expect(await node.snapshot(index: 0).learnedLoadSecondsPerGB == 4)  // (9 s - 1 s base) / 2 GB
     }
 
+    @Test func probesJudgedBeforeTheNodesClockWasKnownDoNotPauseDiscovery() async {
+        var config = ClusterConfig.NodeConfig(name: "a", url: NodeURL("http://a:1")!, maxParallel: 1)
+        config.discoversParallelSlots = true
+        let node = OllamaNode(config: config)
+        await node.setHealth(.healthy)
+        let pulled = [PulledModel(name: model, displayName: "llama3.2", sizeBytes: 2 * gigabyte, digest: "d")]
+        let loaded = [LoadedModel(name: model, sizeBytes: 2 * gigabyte, vramBytes: 2 * gigabyte, expiresAt: nil)]
+        await node.apply(
+            ProbeReport(pulled: pulled, loaded: loaded), outcome: ProbeOutcome(at: 0, succeeded: true, latencyMs: 1, error: nil), now: 0)
+        /// One round: a request running, a probe beside it whose first byte came 1.5 s in. The node
+        /// reports a fifth of the time, so the running request's `total_duration` of 0.6 s reads as
+        /// an end 0.6 s in, before the probe was even sent.
+        func probeRound(at start: Double) async -> Bool {
+            #expect(await node.tryAcquire(model, claim: .warmSlot, now: start))
+            await node.firstByteArrived(model, now: start + 0.1)
+            guard await node.tryAcquire(model, claim: .parallelProbe, now: start + 1) else {
+                await node.release(model, outcome: .unservedNoFault, now: start + 3)
+                return false
+            }
+            var running = RequestOutcome(succeeded: true)
+            running.dispatchedAt = start
+            running.nodeTotalSeconds = 0.6
+            running.nodeAnswered = true
+            await node.release(model, outcome: running, now: start + 3)
+            var probe = RequestOutcome(succeeded: true)
+            probe.wasParallelProbe = true
+            probe.dispatchedAt = start + 1
+            probe.firstByteAt = start + 1.5
+            await node.release(model, outcome: probe, now: start + 4)
+            return true
+        }
+        for round in 0..<ParallelSlotDiscovery.attemptsPerLevel { #expect(await probeRound(at: Double(round) * 10)) }
+        #expect(await probeRound(at: 100) == false)  // three unproven probes pause discovery
+        // Answers then show the node's clock: the probes proved nothing either way, and probing goes on.
+        for start in stride(from: 200.0, to: 200.0 + Double(ReportedDurationScale.samplesNeeded) * 10, by: 10) {
+            #expect(await node.tryAcquire(model, claim: .warmSlot, now: start))
+            var answer = RequestOutcome(succeeded: true)
+            answer.dispatchedAt = start
+            answer.lastByteAt = start + 5
+            answer.nodeTotalSeconds = 1
+            await node.release(model, outcome: answer, now: start + 5)
+        }
+        #expect(await probeRound(at: 300))
+    }
+
     @Test func serviceTimeLeavesOutALoadWaitedForAndIsNotTaughtByAPreload() async {
         let node = await makeNode(maxParallel: 2)
         #expect(await node.tryAcquire(model, claim: .coldLoad(predictedSeconds: 3), now: 0))
