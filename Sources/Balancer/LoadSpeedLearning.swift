@@ -11,23 +11,28 @@ struct LoadSpeedLearning: Sendable, Equatable {
     private struct Sample: Sendable, Equatable {
         var reportedSeconds: Double
         var gigabytes: Double
+        /// What the load's own answer put it on this clock by, read while the node's was not known.
+        var ownFactor: Double
     }
 
     private var samples: [Sample] = []
-    private var scale = 1.0
+    /// The node's factor (`ReportedDurationScale`), nil while it is not known.
+    private var scale: Double?
     /// The learned rate; nil until a load long enough to be one was seen.
     private(set) var secondsPerGB: Double?
 
-    /// A load of `gigabytes` that the node reported as `reportedSeconds` (before any scaling).
-    mutating func learn(reportedSeconds: Double, gigabytes: Double) {
+    /// A load of `gigabytes` that the node reported as `reportedSeconds` (before any scaling), and that
+    /// its own answer put on this clock by `ownFactor` (`ReportedDurationScale.factor(forAnswerObserved:reported:)`).
+    mutating func learn(reportedSeconds: Double, gigabytes: Double, ownFactor: Double = 1) {
         guard gigabytes > 0 else { return }
-        samples.append(Sample(reportedSeconds: reportedSeconds, gigabytes: gigabytes))
+        samples.append(Sample(reportedSeconds: reportedSeconds, gigabytes: gigabytes, ownFactor: ownFactor))
         if samples.count > Self.samplesKept { samples.removeFirst() }
         relearn()
     }
 
-    /// The node's durations are now multiplied by `scale` (`ReportedDurationScale.factor`).
-    mutating func rescale(_ scale: Double) {
+    /// The node's durations are now multiplied by `scale` (`ReportedDurationScale.factor`; nil while it
+    /// is not known, and each load is read by its own answer's factor).
+    mutating func rescale(_ scale: Double?) {
         guard scale != self.scale else { return }
         self.scale = scale
         relearn()
@@ -36,7 +41,7 @@ struct LoadSpeedLearning: Sendable, Equatable {
     private mutating func relearn() {
         var rate: Double?
         for sample in samples {
-            let seconds = sample.reportedSeconds * scale
+            let seconds = sample.reportedSeconds * (scale ?? sample.ownFactor)
             // A shorter "load" was a warm handover, not a load.
             guard seconds > OllamaNode.coldLoadThresholdSeconds else { continue }
             let observed = max(0, seconds - CostModel.loadBaseSeconds) / sample.gigabytes

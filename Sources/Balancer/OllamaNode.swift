@@ -264,9 +264,10 @@ public actor OllamaNode {
     public func release(_ model: ModelName, outcome: RequestOutcome, now: Double) -> ReleaseEffects {
         var outcome = outcome
         var effects = ReleaseEffects()
-        if outcome.succeeded, let total = outcome.nodeTotalSeconds, let sent = outcome.dispatchedAt, let last = outcome.lastByteAt {
+        let observedSeconds = outcome.lastByteAt.flatMap { last in outcome.dispatchedAt.map { last - $0 } }
+        if outcome.succeeded, let total = outcome.nodeTotalSeconds, let observedSeconds {
             let before = reportedDurationScale.factor
-            reportedDurationScale.learn(observedSeconds: last - sent, reportedSeconds: total)
+            reportedDurationScale.learn(observedSeconds: observedSeconds, reportedSeconds: total)
             let after = reportedDurationScale.factor
             // A scale that drifts within a few percent is the same finding, not news.
             if (after == 1) != (before == 1) || abs(after / before - 1) > 0.25 {
@@ -274,8 +275,12 @@ public actor OllamaNode {
                 parallelDiscovery.clockChanged()
             }
         }
-        loadSpeed.rescale(reportedDurationScale.factor)
-        outcome.takeNodeDurations(scaledBy: reportedDurationScale.factor, now: now)
+        loadSpeed.rescale(reportedDurationScale.isKnown ? reportedDurationScale.factor : nil)
+        // Until the node's clock is known, each answer's own ratio stands in: the cold start's loads
+        // come first, and reported as a fifth of themselves they left phi3:mini's service at 5 s, and
+        // requests were refused for a predicted wait of 26 s behind 9.
+        let durationFactor = reportedDurationScale.factor(forAnswerObserved: observedSeconds, reported: outcome.nodeTotalSeconds)
+        outcome.takeNodeDurations(scaledBy: durationFactor, now: now)
         var change: ParallelSlotChange?
         if outcome.nodeAnswered, let started = answering[model] { answering[model] = started > 1 ? started - 1 : nil }
         if outcome.wasParallelProbe {
@@ -309,7 +314,7 @@ public actor OllamaNode {
             }
             let queuedBehindOthers = outcome.startedColdLoad && loadsQueuedBehindOthers.remove(model) != nil
             if outcome.startedColdLoad, !queuedBehindOthers, let load = outcome.loadSeconds, let size = pulled[model]?.sizeBytes {
-                loadSpeed.learn(reportedSeconds: load / reportedDurationScale.factor, gigabytes: Double(size) / 1e9)
+                loadSpeed.learn(reportedSeconds: load / durationFactor, gigabytes: Double(size) / 1e9, ownFactor: durationFactor)
             }
             if outcome.heldSlotForAnswer, var service = outcome.serviceSeconds {
                 // A request that joined a load (or queued behind one) only held a working slot once

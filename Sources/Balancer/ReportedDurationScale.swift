@@ -31,6 +31,17 @@ public struct ReportedDurationScale: Sendable, Equatable {
         if ratios.count > Self.samplesKept { ratios.removeFirst() }
     }
 
+    /// Whether enough answers were seen to tell the node's clock.
+    public var isKnown: Bool { ratios.count >= Self.samplesNeeded }
+
+    /// The factor for one answer that took `observed` seconds here and was reported as `reported`: the
+    /// node's once it is known; before, this answer's own ratio where that is clearly not 1.
+    public func factor(forAnswerObserved observed: Double?, reported: Double?) -> Double {
+        guard !isKnown, let observed, let reported, observed >= Self.shortestObservedSeconds, reported > 0 else { return factor }
+        let ratio = observed / reported
+        return Self.sameClock.contains(ratio) || !ratio.isFinite ? 1 : ratio
+    }
+
     /// What to multiply the node's reported durations by: 1 until enough ratios show another clock.
     public var factor: Double {
         guard ratios.count >= Self.samplesNeeded else { return 1 }

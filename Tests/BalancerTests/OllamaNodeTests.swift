@@ -138,6 +138,22 @@ import Testing
         #expect(await node.snapshot(index: 0).learnedLoadSecondsPerGB == 4)  // (9 s - 1 s base) / 2 GB
     }
 
+    @Test func beforeTheNodesClockIsKnownAnAnswersOwnRatioStandsIn() async {
+        // The cold start's first answer: a load of 9 s here and 1 s of answer, reported as 1.8 s and 2 s.
+        let node = await makeNode()
+        #expect(await node.tryAcquire(model, claim: .coldLoad(predictedSeconds: 3), now: 0))
+        var load = RequestOutcome(succeeded: true, loadSeconds: 1.8)
+        load.startedColdLoad = true
+        load.dispatchedAt = 0
+        load.lastByteAt = 10
+        load.nodeTotalSeconds = 2
+        await node.release(model, outcome: load, now: 10)
+        let snapshot = await node.snapshot(index: 0)
+        #expect(snapshot.reportedDurationScale == 1)  // one answer does not make the node's clock
+        #expect(snapshot.learnedLoadSecondsPerGB == 4)  // (9 s - 1 s base) / 2 GB
+        #expect(snapshot.serviceSeconds[model] == 1)
+    }
+
     @Test func probesJudgedBeforeTheNodesClockWasKnownDoNotPauseDiscovery() async {
         var config = ClusterConfig.NodeConfig(name: "a", url: NodeURL("http://a:1")!, maxParallel: 1)
         config.discoversParallelSlots = true
