@@ -90,20 +90,26 @@ import Testing
         #expect(snapshot.isLoaded(model))
     }
 
+    /// Answers for `model`, one every 10 s from `start`, each 5 s here and reported as 1 s: enough to
+    /// show the node reports a fifth of the time (`ReportedDurationScale`).
+    func answersShowAFifthOfTheTime(_ node: OllamaNode, _ model: ModelName, from start: Double) async {
+        for sent in stride(from: start, to: start + Double(ReportedDurationScale.samplesNeeded) * 10, by: 10) {
+            #expect(await node.tryAcquire(model, claim: .warmSlot, now: sent))
+            var answer = RequestOutcome(succeeded: true)
+            answer.dispatchedAt = sent
+            answer.lastByteAt = sent + 5
+            answer.nodeTotalSeconds = 1
+            await node.release(model, outcome: answer, now: sent + 5)
+        }
+    }
+
     @Test func aNodeThatReportsAFifthOfTheTimeTeachesTheLoadRateAndServiceItHasHere() async {
         // A simulator slowed five times that reports the seconds it simulates.
         let node = await makeNode()
         let other = ModelName("other")!
         #expect(await node.tryAcquire(other, claim: .coldLoad(predictedSeconds: 3), now: 0))
         await node.release(other, outcome: RequestOutcome(succeeded: true), now: 5)
-        for start in stride(from: 10.0, to: 10.0 + Double(ReportedDurationScale.samplesNeeded) * 10, by: 10) {
-            #expect(await node.tryAcquire(other, claim: .warmSlot, now: start))
-            var answer = RequestOutcome(succeeded: true)
-            answer.dispatchedAt = start
-            answer.lastByteAt = start + 5
-            answer.nodeTotalSeconds = 1
-            await node.release(other, outcome: answer, now: start + 5)
-        }
+        await answersShowAFifthOfTheTime(node, other, from: 10.0)
         #expect(await node.snapshot(index: 0).reportedDurationScale == 5)
         // A cold load that took 9 s here, reported as 1.8 s, and an answer after it of 1 s here.
         #expect(await node.tryAcquire(model, claim: .coldLoad(predictedSeconds: 3), now: 100))
@@ -127,14 +133,7 @@ import Testing
         await node.release(model, outcome: load, now: 10)
         #expect(await node.snapshot(index: 0).learnedLoadSecondsPerGB == 0.4)  // (1.8 s - 1 s base) / 2 GB, as reported
         // Then answers show the node reports a fifth of the time.
-        for start in stride(from: 20.0, to: 20.0 + Double(ReportedDurationScale.samplesNeeded) * 10, by: 10) {
-            #expect(await node.tryAcquire(model, claim: .warmSlot, now: start))
-            var answer = RequestOutcome(succeeded: true)
-            answer.dispatchedAt = start
-            answer.lastByteAt = start + 5
-            answer.nodeTotalSeconds = 1
-            await node.release(model, outcome: answer, now: start + 5)
-        }
+        await answersShowAFifthOfTheTime(node, model, from: 20.0)
         #expect(await node.snapshot(index: 0).learnedLoadSecondsPerGB == 4)  // (9 s - 1 s base) / 2 GB
     }
 
@@ -188,14 +187,7 @@ import Testing
         for round in 0..<ParallelSlotDiscovery.attemptsPerLevel { #expect(await probeRound(at: Double(round) * 10)) }
         #expect(await probeRound(at: 100) == false)  // three unproven probes pause discovery
         // Answers then show the node's clock: the probes proved nothing either way, and probing goes on.
-        for start in stride(from: 200.0, to: 200.0 + Double(ReportedDurationScale.samplesNeeded) * 10, by: 10) {
-            #expect(await node.tryAcquire(model, claim: .warmSlot, now: start))
-            var answer = RequestOutcome(succeeded: true)
-            answer.dispatchedAt = start
-            answer.lastByteAt = start + 5
-            answer.nodeTotalSeconds = 1
-            await node.release(model, outcome: answer, now: start + 5)
-        }
+        await answersShowAFifthOfTheTime(node, model, from: 200.0)
         #expect(await probeRound(at: 300))
     }
 
