@@ -19,6 +19,9 @@ public struct ReportedDurationScale: Sendable, Equatable {
     static let shortestObservedSeconds = 0.02
 
     private var ratios: [Double] = []
+    /// What to multiply the node's reported durations by: 1 until enough ratios show another clock.
+    /// Worked out once per answer learned from, not at each of the several reads a release makes.
+    public private(set) var factor = 1.0
 
     public init() {}
 
@@ -29,6 +32,9 @@ public struct ReportedDurationScale: Sendable, Equatable {
         else { return }
         ratios.append(observedSeconds / reportedSeconds)
         if ratios.count > Self.samplesKept { ratios.removeFirst() }
+        guard isKnown else { return }
+        let median = ratios.sorted()[ratios.count / 2]
+        factor = Self.sameClock.contains(median) ? 1 : median
     }
 
     /// Whether enough answers were seen to tell the node's clock.
@@ -40,13 +46,5 @@ public struct ReportedDurationScale: Sendable, Equatable {
         guard !isKnown, let observed, let reported, observed >= Self.shortestObservedSeconds, reported > 0 else { return factor }
         let ratio = observed / reported
         return Self.sameClock.contains(ratio) || !ratio.isFinite ? 1 : ratio
-    }
-
-    /// What to multiply the node's reported durations by: 1 until enough ratios show another clock.
-    public var factor: Double {
-        guard ratios.count >= Self.samplesNeeded else { return 1 }
-        let sorted = ratios.sorted()
-        let median = sorted[sorted.count / 2]
-        return Self.sameClock.contains(median) ? 1 : median
     }
 }
