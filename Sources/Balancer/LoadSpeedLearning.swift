@@ -13,6 +13,8 @@ struct LoadSpeedLearning: Sendable, Equatable {
         var gigabytes: Double
         /// What the load's own answer put it on this clock by, read while the node's was not known.
         var ownFactor: Double
+        /// Timed here (a preload): on this clock whatever the node's.
+        var timedHere: Bool
     }
 
     private var samples: [Sample] = []
@@ -24,8 +26,18 @@ struct LoadSpeedLearning: Sendable, Equatable {
     /// A load of `gigabytes` that the node reported as `reportedSeconds` (before any scaling), and that
     /// its own answer put on this clock by `ownFactor` (`ReportedDurationScale.factor(forAnswerObserved:reported:)`).
     mutating func learn(reportedSeconds: Double, gigabytes: Double, ownFactor: Double = 1) {
-        guard gigabytes > 0 else { return }
-        samples.append(Sample(reportedSeconds: reportedSeconds, gigabytes: gigabytes, ownFactor: ownFactor))
+        append(Sample(reportedSeconds: reportedSeconds, gigabytes: gigabytes, ownFactor: ownFactor, timedHere: false))
+    }
+
+    /// A load of `gigabytes` that took `seconds` as TensorWall timed it (a preload, whose answer
+    /// reports no `load_duration`).
+    mutating func learn(timedSeconds seconds: Double, gigabytes: Double) {
+        append(Sample(reportedSeconds: seconds, gigabytes: gigabytes, ownFactor: 1, timedHere: true))
+    }
+
+    private mutating func append(_ sample: Sample) {
+        guard sample.gigabytes > 0 else { return }
+        samples.append(sample)
         if samples.count > Self.samplesKept { samples.removeFirst() }
         relearn()
     }
@@ -41,7 +53,7 @@ struct LoadSpeedLearning: Sendable, Equatable {
     private mutating func relearn() {
         var rate: Double?
         for sample in samples {
-            let seconds = sample.reportedSeconds * (scale ?? sample.ownFactor)
+            let seconds = sample.timedHere ? sample.reportedSeconds : sample.reportedSeconds * (scale ?? sample.ownFactor)
             // A shorter "load" was a warm handover, not a load.
             guard seconds > OllamaNode.coldLoadThresholdSeconds else { continue }
             let observed = max(0, seconds - CostModel.loadBaseSeconds) / sample.gigabytes

@@ -314,7 +314,11 @@ public actor OllamaNode {
             }
             let queuedBehindOthers = outcome.startedColdLoad && loadsQueuedBehindOthers.remove(model) != nil
             if outcome.startedColdLoad, !queuedBehindOthers, let load = outcome.loadSeconds, let size = pulled[model]?.sizeBytes {
-                loadSpeed.learn(reportedSeconds: load / durationFactor, gigabytes: Double(size) / 1e9, ownFactor: durationFactor)
+                if outcome.loadTimedHere {
+                    loadSpeed.learn(timedSeconds: load, gigabytes: Double(size) / 1e9)
+                } else {
+                    loadSpeed.learn(reportedSeconds: load / durationFactor, gigabytes: Double(size) / 1e9, ownFactor: durationFactor)
+                }
             }
             if outcome.heldSlotForAnswer, var service = outcome.serviceSeconds {
                 // A request that joined a load (or queued behind one) only held a working slot once

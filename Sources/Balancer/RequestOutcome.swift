@@ -6,6 +6,9 @@ public struct RequestOutcome: Sendable, Equatable {
     /// From dispatch to the end of the answer, less a load it waited for (`OllamaNode.release` works
     /// it out when nil).
     public var serviceSeconds: Double?
+    /// `loadSeconds` was timed here, not reported by the node: a preload's answer carries no
+    /// `load_duration`, so the time the preload took stands for it, already on TensorWall's clock.
+    public var loadTimedHere = false
     /// The request started the load it waited for, so `loadSeconds` measures this node's load speed.
     /// (A request that joined a load, or waited in Ollama's own queue, measured something else.)
     public var startedColdLoad = false
@@ -63,7 +66,7 @@ public struct RequestOutcome: Sendable, Equatable {
     /// Puts the node's reported durations on TensorWall's clock (`ReportedDurationScale.factor`) and
     /// works out what follows from them at `now`: the slot's service time, and the node's last byte.
     mutating func takeNodeDurations(scaledBy factor: Double, now: Double) {
-        loadSeconds = loadSeconds.map { $0 * factor }
+        if !loadTimedHere { loadSeconds = loadSeconds.map { $0 * factor } }
         nodeTotalSeconds = nodeTotalSeconds.map { $0 * factor }
         nodeSlotWaitSeconds = nodeSlotWaitSeconds.map { $0 * factor }
         guard let dispatchedAt else { return }

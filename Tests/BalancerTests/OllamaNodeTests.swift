@@ -191,6 +191,23 @@ import Testing
         #expect(await probeRound(at: 300))
     }
 
+    @Test func aLoadTimedHereIsNotScaledByTheNodesClock() async {
+        // A preload (its answer has no load_duration) that took 9 s here, on a node reporting a fifth of the time.
+        let node = await makeNode()
+        let other = ModelName("other")!
+        #expect(await node.tryAcquire(other, claim: .coldLoad(predictedSeconds: 3), now: 0))
+        await node.release(other, outcome: RequestOutcome(succeeded: true), now: 5)
+        await answersShowAFifthOfTheTime(node, other, from: 10)
+        #expect(await node.tryAcquire(model, claim: .coldLoad(predictedSeconds: 3), now: 100))
+        var preload = RequestOutcome(succeeded: true, loadSeconds: 9)
+        preload.loadTimedHere = true
+        preload.startedColdLoad = true
+        preload.heldSlotForAnswer = false
+        preload.dispatchedAt = 100
+        await node.release(model, outcome: preload, now: 109)
+        #expect(await node.snapshot(index: 0).learnedLoadSecondsPerGB == 4)  // (9 s - 1 s base) / 2 GB
+    }
+
     @Test func serviceTimeLeavesOutALoadWaitedForAndIsNotTaughtByAPreload() async {
         let node = await makeNode(maxParallel: 2)
         #expect(await node.tryAcquire(model, claim: .coldLoad(predictedSeconds: 3), now: 0))

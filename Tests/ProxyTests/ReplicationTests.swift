@@ -48,6 +48,27 @@ import Testing
         while try await events.next() != nil {}
     }
 
+    @Test func aPreloadTeachesTheNodeItsLoadSpeedByHowLongItTook() async throws {
+        // Ollama answers a preload with no load_duration; the planner's own loads must still teach
+        // the node's load speed. 1,000 simulated s per GB: the 2 GB model loads in about 2 s real.
+        let path = NSTemporaryDirectory() + "tensorwall-state-\(UInt64.random(in: 0...UInt64.max)).json"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        DemandStateFile(path: path).save([ModelName("llama3.2")!: (rate: 1.0, serviceSeconds: 3)])
+        let farm = try await TestFarm.start([.init(loadSecondsPerGB: 1000)]) { config in
+            config.stateFile = path
+            config.nodes[0].vramGB = 16
+        }
+        #expect(await farm.eventually(.seconds(10)) { await farm.nodes[0].loadedModelNames() == ["llama3.2:latest"] })
+        #expect(farm.nodes[0].requestCount("/api/chat") == 0)  // a preload, no client's request
+        // (about 2 s - the 1 s runner start) / 2 GB, as the request-driven load in PlacementTests teaches.
+        var learned: Double?
+        _ = await farm.eventually {
+            learned = try? await farm.json("GET", "/status").body["nodes"]?[0]?["loadSecondsPerGB"]?.doubleValue
+            return learned != nil
+        }
+        #expect(abs((learned ?? 0) - 0.5) < 0.2, "\(String(describing: learned))")
+    }
+
     @Test func aRestartReWarmsWhatWasHotFromTheStateFile() async throws {
         let path = NSTemporaryDirectory() + "tensorwall-state-\(UInt64.random(in: 0...UInt64.max)).json"
         defer { try? FileManager.default.removeItem(atPath: path) }

@@ -77,6 +77,7 @@ struct Preloader: Sendable {
         if let keepAlive { fields.append(("keep_alive", keepAlive)) }
         let body = JSONValue.object(JSONObject(fields))
         let request = HTTPClientRequest.toNode(node.url, path: "/api/generate", body: body.serialized())
+        let started = ContinuousClock.now
         do {
             let response = try await client.execute(request, timeouts: timeouts)
             let answer = try JSONParser.parse(try await response.collect(limit: 1024 * 1024))
@@ -87,7 +88,14 @@ struct Preloader: Sendable {
                 return
             }
             logger.info("loaded \(lease.model) on node \(node.name)")
-            var outcome = RequestOutcome(succeeded: true, loadSeconds: StreamChunkFacts(answer).loadDuration.map { Double($0) / 1e9 })
+            // Ollama's answer to a preload carries no load_duration: the time the preload took is the
+            // load's (in real seconds, as a reported one would be), and the only lesson in load speed
+            // the planner's own loads give.
+            let reported = StreamChunkFacts(answer).loadDuration.map { Double($0) / 1e9 }
+            let taken = started.duration(to: .now)
+            var outcome = RequestOutcome(
+                succeeded: true, loadSeconds: reported ?? Double(taken.components.seconds) + Double(taken.components.attoseconds) / 1e18)
+            outcome.loadTimedHere = reported == nil
             outcome.heldSlotForAnswer = false
             await lease.release(outcome)
         } catch {
