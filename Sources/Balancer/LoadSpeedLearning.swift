@@ -25,7 +25,7 @@ struct LoadSpeedLearning: Sendable, Equatable {
 
     /// A load of `gigabytes` that the node reported as `reportedSeconds` (before any scaling), and that
     /// its own answer put on this clock by `ownFactor` (`ReportedDurationScale.factor(forAnswerObserved:reported:)`).
-    mutating func learn(reportedSeconds: Double, gigabytes: Double, ownFactor: Double = 1) {
+    mutating func learn(reportedSeconds: Double, gigabytes: Double, ownFactor: Double) {
         append(Sample(reportedSeconds: reportedSeconds, gigabytes: gigabytes, ownFactor: ownFactor, timedHere: false))
     }
 

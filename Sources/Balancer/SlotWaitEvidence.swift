@@ -66,8 +66,10 @@ struct SlotWaitEvidence: Sendable, Equatable {
             level = countWait(at: unexplained.remove(at: index).level) ?? level
         }
         unexplained.removeAll { $0.window.upperBound + Self.unexplainedForgottenAfterSeconds < endedAt }
-        recentEnds[model, default: []].append(endedAt)
-        if recentEnds[model]!.count > Self.endsKept { recentEnds[model]!.removeFirst() }
+        var ends = recentEnds[model, default: []]
+        ends.append(endedAt)
+        if ends.count > Self.endsKept { ends.removeFirst() }
+        recentEnds[model] = ends
         return level
     }
 

@@ -103,6 +103,17 @@ import Testing
         }
     }
 
+    /// A request that started a cold load, sent at `sentAt`: a load of 9 s here and 1 s of answer,
+    /// reported as 1.8 s of load in 2 s all told.
+    func coldLoadReportedAsAFifth(sentAt: Double) -> RequestOutcome {
+        var load = RequestOutcome(succeeded: true, loadSeconds: 1.8)
+        load.startedColdLoad = true
+        load.dispatchedAt = sentAt
+        load.lastByteAt = sentAt + 10
+        load.nodeTotalSeconds = 2
+        return load
+    }
+
     @Test func aNodeThatReportsAFifthOfTheTimeTeachesTheLoadRateAndServiceItHasHere() async {
         // A simulator slowed five times that reports the seconds it simulates.
         let node = await makeNode()
@@ -113,12 +124,7 @@ import Testing
         #expect(await node.snapshot(index: 0).reportedDurationScale == 5)
         // A cold load that took 9 s here, reported as 1.8 s, and an answer after it of 1 s here.
         #expect(await node.tryAcquire(model, claim: .coldLoad(predictedSeconds: 3), now: 100))
-        var load = RequestOutcome(succeeded: true, loadSeconds: 1.8)
-        load.startedColdLoad = true
-        load.dispatchedAt = 100
-        load.lastByteAt = 110
-        load.nodeTotalSeconds = 2
-        await node.release(model, outcome: load, now: 110)
+        await node.release(model, outcome: coldLoadReportedAsAFifth(sentAt: 100), now: 110)
         let snapshot = await node.snapshot(index: 0)
         #expect(snapshot.learnedLoadSecondsPerGB == 4)  // (9 s - 1 s base) / 2 GB
         #expect(snapshot.serviceSeconds[model] == 1)
@@ -141,12 +147,7 @@ import Testing
         // The cold start's first answer: a load of 9 s here and 1 s of answer, reported as 1.8 s and 2 s.
         let node = await makeNode()
         #expect(await node.tryAcquire(model, claim: .coldLoad(predictedSeconds: 3), now: 0))
-        var load = RequestOutcome(succeeded: true, loadSeconds: 1.8)
-        load.startedColdLoad = true
-        load.dispatchedAt = 0
-        load.lastByteAt = 10
-        load.nodeTotalSeconds = 2
-        await node.release(model, outcome: load, now: 10)
+        await node.release(model, outcome: coldLoadReportedAsAFifth(sentAt: 0), now: 10)
         let snapshot = await node.snapshot(index: 0)
         #expect(snapshot.reportedDurationScale == 1)  // one answer does not make the node's clock
         #expect(snapshot.learnedLoadSecondsPerGB == 4)  // (9 s - 1 s base) / 2 GB

@@ -92,9 +92,7 @@ struct Preloader: Sendable {
             // load's (in real seconds, as a reported one would be), and the only lesson in load speed
             // the planner's own loads give.
             let reported = StreamChunkFacts(answer).loadDuration.map { Double($0) / 1e9 }
-            let taken = started.duration(to: .now)
-            var outcome = RequestOutcome(
-                succeeded: true, loadSeconds: reported ?? Double(taken.components.seconds) + Double(taken.components.attoseconds) / 1e18)
+            var outcome = RequestOutcome(succeeded: true, loadSeconds: reported ?? Gateway.seconds(started.duration(to: .now)))
             outcome.loadTimedHere = reported == nil
             outcome.heldSlotForAnswer = false
             await lease.release(outcome)
