@@ -32,7 +32,8 @@ import Testing
         #expect(snapshot.coldLoadsStarted == 1)
     }
 
-    @Test func aParallelProbeWaitsUntilEveryRequestCountedHasBegunAnswering() async {
+    /// A node whose `maxParallel` the config leaves out (it starts from 1 and probes), with the model loaded.
+    func discoveringNodeWithTheModelWarm() async -> OllamaNode {
         var config = ClusterConfig.NodeConfig(name: "a", url: NodeURL("http://a:1")!)
         config.discoversParallelSlots = true
         let node = OllamaNode(config: config)
@@ -41,6 +42,11 @@ import Testing
         let warm = [LoadedModel(name: model, sizeBytes: 2 * gigabyte, vramBytes: 2 * gigabyte, expiresAt: nil)]
         await node.apply(
             ProbeReport(pulled: pulled, loaded: warm), outcome: ProbeOutcome(at: 0, succeeded: true, latencyMs: 1, error: nil), now: 0)
+        return node
+    }
+
+    @Test func aParallelProbeWaitsUntilEveryRequestCountedHasBegunAnswering() async {
+        let node = await discoveringNodeWithTheModelWarm()
         #expect(await node.tryAcquire(model, claim: .warmSlot, now: 0))
         // Sent a second ago but not answering yet (waiting for Ollama, behind a load perhaps): a probe
         // now could pass it at the node and take its slot.
@@ -103,6 +109,16 @@ import Testing
         }
     }
 
+    /// A node whose answers for another model have shown, by time 60, that it reports a fifth of the time.
+    func nodeKnownToReportAFifth() async -> OllamaNode {
+        let node = await makeNode()
+        let other = ModelName("other")!
+        #expect(await node.tryAcquire(other, claim: .coldLoad(predictedSeconds: 3), now: 0))
+        await node.release(other, outcome: RequestOutcome(succeeded: true), now: 5)
+        await answersShowAFifthOfTheTime(node, other, from: 10)
+        return node
+    }
+
     /// A request that started a cold load, sent at `sentAt`: a load of 9 s here and 1 s of answer,
     /// reported as 1.8 s of load in 2 s all told.
     func coldLoadReportedAsAFifth(sentAt: Double) -> RequestOutcome {
@@ -116,11 +132,7 @@ import Testing
 
     @Test func aNodeThatReportsAFifthOfTheTimeTeachesTheLoadRateAndServiceItHasHere() async {
         // A simulator slowed five times that reports the seconds it simulates.
-        let node = await makeNode()
-        let other = ModelName("other")!
-        #expect(await node.tryAcquire(other, claim: .coldLoad(predictedSeconds: 3), now: 0))
-        await node.release(other, outcome: RequestOutcome(succeeded: true), now: 5)
-        await answersShowAFifthOfTheTime(node, other, from: 10.0)
+        let node = await nodeKnownToReportAFifth()
         #expect(await node.snapshot(index: 0).reportedDurationScale == 5)
         // A cold load that took 9 s here, reported as 1.8 s, and an answer after it of 1 s here.
         #expect(await node.tryAcquire(model, claim: .coldLoad(predictedSeconds: 3), now: 100))
@@ -155,14 +167,7 @@ import Testing
     }
 
     @Test func probesJudgedBeforeTheNodesClockWasKnownDoNotPauseDiscovery() async {
-        var config = ClusterConfig.NodeConfig(name: "a", url: NodeURL("http://a:1")!, maxParallel: 1)
-        config.discoversParallelSlots = true
-        let node = OllamaNode(config: config)
-        await node.setHealth(.healthy)
-        let pulled = [PulledModel(name: model, displayName: "llama3.2", sizeBytes: 2 * gigabyte, digest: "d")]
-        let loaded = [LoadedModel(name: model, sizeBytes: 2 * gigabyte, vramBytes: 2 * gigabyte, expiresAt: nil)]
-        await node.apply(
-            ProbeReport(pulled: pulled, loaded: loaded), outcome: ProbeOutcome(at: 0, succeeded: true, latencyMs: 1, error: nil), now: 0)
+        let node = await discoveringNodeWithTheModelWarm()
         /// One round: a request running, a probe beside it whose first byte came 1.5 s in. The node
         /// reports a fifth of the time, so the running request's `total_duration` of 0.6 s reads as
         /// an end 0.6 s in, before the probe was even sent.
@@ -194,11 +199,7 @@ import Testing
 
     @Test func aLoadTimedHereIsNotScaledByTheNodesClock() async {
         // A preload (its answer has no load_duration) that took 9 s here, on a node reporting a fifth of the time.
-        let node = await makeNode()
-        let other = ModelName("other")!
-        #expect(await node.tryAcquire(other, claim: .coldLoad(predictedSeconds: 3), now: 0))
-        await node.release(other, outcome: RequestOutcome(succeeded: true), now: 5)
-        await answersShowAFifthOfTheTime(node, other, from: 10)
+        let node = await nodeKnownToReportAFifth()
         #expect(await node.tryAcquire(model, claim: .coldLoad(predictedSeconds: 3), now: 100))
         var preload = RequestOutcome(succeeded: true, loadSeconds: 9)
         preload.loadTimedHere = true
