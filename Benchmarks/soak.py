@@ -12,6 +12,7 @@ import http.client
 import json
 import os
 import random
+import re
 import signal
 import socket
 import subprocess
@@ -89,7 +90,18 @@ def rss_and_fds(pid):
 
 counts = {"sent": 0, "succeeded": 0, "clean_error": 0, "lost": 0, "abandoned": 0}
 lost_examples = []
+# Clean errors by what the client saw (status and message) and by the second they came back in, so
+# a run with many of them can be read against the faults injected at the time.
+clean_error_kinds = {}
+clean_errors_per_second = {}
 lock = threading.Lock()
+
+
+def error_message(payload):
+    error = payload.get("error") if isinstance(payload, dict) else None
+    if isinstance(error, dict):
+        error = error.get("message")
+    return re.sub(r"[0-9]+(\.[0-9]+)?", "N", str(error))[:90]
 
 
 def record(kind, detail=None):
@@ -97,6 +109,10 @@ def record(kind, detail=None):
         counts[kind] += 1
         if kind == "lost" and len(lost_examples) < 20:
             lost_examples.append(detail)
+        if kind == "clean_error":
+            clean_error_kinds[detail] = clean_error_kinds.get(detail, 0) + 1
+            second = int(time.time())
+            clean_errors_per_second[second] = clean_errors_per_second.get(second, 0) + 1
 
 
 def one_request(port, rng):
@@ -133,7 +149,9 @@ def one_request(port, rng):
             ok = isinstance(payload.get("error"), (str, dict))
         except ValueError:
             ok = False
-        return record("clean_error" if ok else "lost", f"{r.status} without a JSON error: {data[:200]}")
+        if ok:
+            return record("clean_error", f"{r.status} {error_message(payload)}")
+        return record("lost", f"{r.status} without a JSON error: {data[:200]}")
     if not stream:
         try:
             payload = json.loads(data)
@@ -145,13 +163,13 @@ def one_request(port, rng):
         if lines and lines[-1].get("done"):
             return record("succeeded")
         if lines and "error" in lines[-1]:
-            return record("clean_error")
+            return record("clean_error", f"in-stream {error_message(lines[-1])}")
         return record("lost", f"native stream ended without done or error: {data[-200:]}")
     events = [e[6:] for e in data.split("\n\n") if e.startswith("data: ")]
     if events and events[-1] == "[DONE]":
         return record("succeeded")
     if events and "error" in json.loads(events[-1]):
-        return record("clean_error")
+        return record("clean_error", f"in-stream {error_message(json.loads(events[-1]))}")
     return record("lost", f"SSE ended without [DONE] or error: {data[-200:]}")
 
 
@@ -207,7 +225,8 @@ def main():
     time.sleep(1.5)  # first probe round
     rss_start, fds_start = rss_and_fds(balancer.pid)
 
-    end = time.time() + SECONDS
+    start = time.time()
+    end = start + SECONDS
     events = []
     threads = [threading.Thread(target=client, args=(port, end, seed)) for seed in range(CLIENTS)]
     threads.append(threading.Thread(target=chaos, args=(nodes, end, random.Random(7), events)))
@@ -243,6 +262,16 @@ def main():
     print(f"\nexit status after SIGTERM: {exit_status}; crashed during the run: {crashed}")
     for example in lost_examples:
         print("lost:", example)
+    if counts["clean_error"]:
+        print("\nclean errors by what the client saw:")
+        for kind, count in sorted(clean_error_kinds.items(), key=lambda item: -item[1])[:12]:
+            print(f"  {count:6d}  {kind}")
+        print("seconds with the most clean errors, and the faults injected in the 15 s before their end:")
+        for second, count in sorted(clean_errors_per_second.items(), key=lambda item: -item[1])[:5]:
+            faults = [e for e in events if second - 15 <= float(e.split()[0]) < second + 1]
+            print(f"  {second - int(start):4d} s: {count:5d} errors; faults: {', '.join(f[f.index(' ') + 1:] for f in faults) or 'none'}")
+        print("faults injected (seconds into the run):", ", ".join(
+            f"{float(e.split()[0]) - start:.1f} {e.split(None, 1)[1]}" for e in events))
     ok = counts["lost"] == 0 and not crashed and exit_status == 0
     sys.exit(0 if ok else 1)
 
