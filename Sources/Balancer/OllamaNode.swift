@@ -15,6 +15,13 @@ public actor OllamaNode {
     /// Copies a planned load unloads once their requests end (see `tryAcquire(drainingBusy:)`):
     /// still in the node's VRAM, but taking no new request.
     private var draining: [ModelName: LoadedModel] = [:]
+    /// Loads whose victims TensorWall has still to unload (draining, or the unloads not yet sent).
+    /// A request that joins such a load waits (`holdsJoinersBack`): sent at once, it would make
+    /// Ollama start the load itself and make room with a model of its own choosing, the very thing
+    /// the unloads are for. At 125 % load such a joiner started `gemma2:9b` while `llama3.1:8b`
+    /// drained; its first byte marked the load done, and the planner gave the node another load
+    /// while the planned one was still to come.
+    private var loadsAwaitingUnloads: Set<ModelName> = []
     private var inFlight: [ModelName: Int] = [:]
     private var lastUsed: [ModelName: Double] = [:]
     private var loadSpeed = LoadSpeedLearning()
@@ -195,6 +202,7 @@ public actor OllamaNode {
         case .coldLoad(let predicted):
             guard loaded[model] == nil, loading[model] == nil else { return nil }
             startLoad(model, predictedSeconds: predicted, now: now)
+            if !evicting.isEmpty { loadsAwaitingUnloads.insert(model) }
         case .any(let predicted):
             if loaded[model] == nil && loading[model] == nil { startLoad(model, predictedSeconds: predicted, now: now) }
         }
@@ -242,6 +250,17 @@ public actor OllamaNode {
             evictedAt[model] = now
             evictionsByModel[model, default: 0] += 1
         }
+    }
+
+    /// Whether requests joining the load of `model` wait: its victims are not unloaded yet.
+    public func holdsJoinersBack(_ model: ModelName) -> Bool {
+        loadsAwaitingUnloads.contains(model) && loading[model] != nil
+    }
+
+    /// The load's victims are unloaded and the load itself is about to be sent: requests that
+    /// joined it may go.
+    public func unloadsSent(for model: ModelName) {
+        loadsAwaitingUnloads.remove(model)
     }
 
     /// The planned load was given up while its victims drained: they take requests again.
@@ -387,6 +406,7 @@ public actor OllamaNode {
             loadsQueuedBehindOthers.remove(model)
         }
         loading[model] = LoadInProgress(startedAt: now, predictedSeconds: predictedSeconds)
+        loadsAwaitingUnloads.remove(model)
         coldLoadsStarted += 1
         coldLoadsByModel[model, default: 0] += 1
         for victim in CostModel.evictionVictims(

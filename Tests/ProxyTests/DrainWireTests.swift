@@ -71,4 +71,32 @@ import Testing
         #expect(try await farm.chat().status == 200)
         #expect(await farm.nodes[0].loadedModelNames() == ["llama3.2:latest"])
     }
+
+    /// A request for the model a planned load brings joins that load, and is held back until the
+    /// load's victims are unloaded: sent at once, it would make the node load the model itself and
+    /// make room with a model of its own choosing (here `phi3`, idle, while `llama3.2` drains).
+    @Test func aRequestThatJoinsAPlannedLoadWaitsForItsUnloads() async throws {
+        let farm = try await TestFarm.start([
+            .init(models: ["llama3.2", "qwen2.5", "phi3"], preload: ["phi3", "llama3.2"], vramGB: 5)
+        ]) { config in
+            config.replicate = false
+        }
+        try await farm.waitUntilAllHealthy()
+        #expect(try await farm.chat().status == 200)
+        farm.nodes[0].holdStreams(true)
+        var events = EventReader(try await farm.request("POST", "/v1/chat/completions", body: Self.streamingChat))
+        _ = try await events.next()
+        let snapshot = await farm.gateway.cluster.nodes[0].snapshot(index: 0)
+        #expect(await preloader(farm).start(incoming, on: snapshot, evicting: [busy], keepAlive: nil, reason: "test"))
+        async let joined = farm.chat("qwen2.5")
+        // While llama3.2 drains, nothing reaches the node for qwen2.5, and phi3 stays.
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(await farm.nodes[0].loadedModelNames().sorted() == ["llama3.2:latest", "phi3:latest"])
+        #expect(await farm.gateway.cluster.nodes[0].holdsJoinersBack(incoming))
+        farm.nodes[0].holdStreams(false)
+        while try await events.next() != nil {}
+        #expect(try await joined.status == 200)
+        #expect(await farm.nodes[0].loadedModelNames().sorted() == ["phi3:latest", "qwen2.5:latest"])
+        #expect(await farm.gateway.cluster.nodes[0].holdsJoinersBack(incoming) == false)
+    }
 }

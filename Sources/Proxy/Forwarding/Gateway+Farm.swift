@@ -130,6 +130,9 @@ extension Gateway {
                 )
                 let unloader = ModelUnloader(cluster: cluster, client: client, timeouts: upstreamTimeouts, logger: logger)
                 for victim in lease.evicting { await unloader.unload(victim, on: lease.nodeConfig) }
+                await lease.node.unloadsSent(for: call.model)
+            } else if lease.claim == .joinLoad {
+                await waitForUnloads(before: lease)
             }
             let attempt = await attemptWithHedge(call, lease: lease, strategy: strategy, excluding: excluded, writer: writer)
             excluded.formUnion(attempt.triedNodes)
@@ -194,6 +197,18 @@ extension Gateway {
     }
 
     /// What the node actor and passive health learn from an attempt.
+    /// Holds a request that joined a load back until the load's victims are unloaded
+    /// (`OllamaNode.holdsJoinersBack`). The load gives up its drain within a few answer times, and
+    /// then lets its joiners go; the cap only guards against an unload that never returns.
+    func waitForUnloads(before lease: Lease) async {
+        let deadline = cluster.now + Self.longestWaitForUnloadsSeconds
+        while await lease.node.holdsJoinersBack(lease.model), cluster.now < deadline, !Task.isCancelled {
+            try? await Task.sleep(nanoseconds: Preloader.drainPollNanoseconds)
+        }
+    }
+
+    static let longestWaitForUnloadsSeconds = 120.0
+
     static func releaseOutcome(_ outcome: AttemptOutcome) -> RequestOutcome {
         switch outcome {
         case .answered(_, let usage):

@@ -34,9 +34,13 @@ struct Preloader: Sendable {
         let submitted = loads.submit {
             guard await drain(evicting, for: lease, snapshot: snapshot) else { return }
             for victim in evicting { await unloader.unload(victim, on: snapshot.config) }
+            await lease.node.unloadsSent(for: model)
             await run(lease, on: snapshot.config, keepAlive: keepAlive)
         }
-        if !submitted { await lease.release(.unservedNoFault) }  // shutting down: give the claim back
+        if !submitted {  // shutting down: give the claim back, and let any request that joined it go
+            await lease.node.unloadsSent(for: model)
+            await lease.release(.unservedNoFault)
+        }
         return submitted
     }
 
@@ -57,6 +61,7 @@ struct Preloader: Sendable {
         while await lease.node.isDraining(victims) {
             guard cluster.now < deadline, !Task.isCancelled else {
                 await lease.node.abandonDrain(victims)
+                await lease.node.unloadsSent(for: lease.model)  // nothing left to wait for: requests that joined go
                 logger.info(
                     "gave up loading \(lease.model) on node \(snapshot.name): \(victims.map(\.canonical).joined(separator: ", ")) still busy"
                 )
