@@ -59,17 +59,25 @@ extension CapacityPlanner {
                 let holders = holdersByModel[model] ?? []
                 let slots = holders.map(\.maxParallel).min() ?? 1
                 let loadSeconds = holders.map { costModel.predictedLoadSeconds(model, on: $0) }.min() ?? costModel.defaultServiceSeconds
+                let backlog = Backlog(
+                    demand: wanted, warmServers: (warmCopies[model] ?? 0) * slots, loadSeconds: loadSeconds, settings: settings)
                 let costs = (0...(holders.count + 1)).map {
                     waitingCost(copies: $0, slotsPerCopy: slots, demand: wanted, loadSeconds: loadSeconds, settings: settings)
+                        + (backlog?.waitingSeconds(servers: $0 * slots) ?? 0)
                 }
-                let wantedCopies = CapacityPlanner.wantedCopies(
+                var wantedCopies = CapacityPlanner.wantedCopies(
                     model, wanted, holders: holders.count, slotsPerCopy: slots, settings: settings)
+                // A queue that outlasts a load wants the copies that drain it soon, for as long as it lasts.
+                if let servers = backlog?.serversToDrain(within: settings.backlogDrainSeconds, maxServers: holders.count * slots) {
+                    wantedCopies = max(wantedCopies, min(holders.count, (servers + slots - 1) / slots))
+                }
                 var cautiousCosts: [Double]?
                 if let cautious = wanted.cautiousRate, cautious < wanted.rate {
                     var calmer = wanted
                     calmer.rate = cautious
                     cautiousCosts = (0...(holders.count + 1)).map {
                         waitingCost(copies: $0, slotsPerCopy: slots, demand: calmer, loadSeconds: loadSeconds, settings: settings)
+                            + (backlog?.waitingSeconds(servers: $0 * slots) ?? 0)
                     }
                 }
                 facts[model] = ModelFacts(

@@ -51,6 +51,8 @@ public enum CapacityPlanner {
         /// ...or a copy younger than the minimum residency (never a model's only copy): a load made
         /// a moment ago is undone only for a clearly better use of its place.
         public var youngCopyGainOverCost = 5.0
+        /// A queue a new copy would still find (`Backlog`) wants the copies that drain it within this long.
+        public var backlogDrainSeconds = 20.0
         /// Demand below this (requests/s) gets no planned copy: placement loads the model when asked.
         public var minimumRate = 0.01
         /// A wait for a slot longer than this shows in the tail of time to first token.
