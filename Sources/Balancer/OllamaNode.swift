@@ -102,8 +102,14 @@ public actor OllamaNode {
         pulled = Dictionary(report.pulled.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         runnerSizes.learn(loaded: report.loaded, pulled: pulled)
         var nowLoaded = Dictionary(report.loaded.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
-        // A model serving requests right now is loaded even if the probe raced with its load.
-        for (model, count) in inFlight where count > 0 && nowLoaded[model] == nil && loading[model] == nil {
+        // A model with requests running is listed by Ollama (`/api/ps` snapshots the scheduler, and a
+        // runner in use is never unloaded), so one missing from a probe sent after it was loaded is
+        // gone, busy or not: Ollama unloaded it once idle to make room, and the requests sent to it
+        // since wait there for a reload. Counted loaded anyway, it drew requests that reloaded it in
+        // place of another model, over and over: on a node whose VRAM `cluster.json` leaves out,
+        // three large models swapped in and out, and requests waited 30 s and more. Only a model
+        // whose load time is unknown keeps its place while busy.
+        for (model, count) in inFlight where count > 0 && nowLoaded[model] == nil && loading[model] == nil && loadedAt[model] == nil {
             if let known = loaded[model] { nowLoaded[model] = known }
         }
         for (model, known) in loaded where nowLoaded[model] == nil && (loadedAt[model] ?? -.infinity) > sentAt {

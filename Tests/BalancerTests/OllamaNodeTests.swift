@@ -78,6 +78,27 @@ import Testing
         #expect(await node.snapshot(index: 0).isLoaded(other) == false)
     }
 
+    /// Ollama lists every model with requests running, so a busy model missing from a probe sent
+    /// after it loaded is gone (Ollama unloaded it once idle, and the requests sent since wait for a
+    /// reload): counted loaded, it kept drawing requests that reloaded it in place of another model.
+    @Test func aBusyModelMissingFromAProbeSentAfterItsLoadIsNotLoaded() async {
+        let node = await makeNode(maxParallel: 2)
+        let other = ModelName("other")!
+        let pulled = await node.snapshot(index: 0).pulled.values.map { $0 }
+        let both = [model, other].map { LoadedModel(name: $0, sizeBytes: 2 * gigabyte, vramBytes: 2 * gigabyte, expiresAt: nil) }
+        let outcome = ProbeOutcome(at: 0, succeeded: true, latencyMs: 1, error: nil)
+        await node.apply(ProbeReport(pulled: pulled, loaded: both), outcome: outcome, now: 1, sentAt: 1)
+        #expect(await node.tryAcquire(model, claim: .warmSlot, now: 5))
+        await node.apply(ProbeReport(pulled: pulled, loaded: [both[1]]), outcome: outcome, now: 11, sentAt: 10)
+        var snapshot = await node.snapshot(index: 0)
+        #expect(!snapshot.isLoaded(model) && snapshot.isLoaded(other))
+        #expect(await node.tryAcquire(model, claim: .warmSlot, now: 12) == false)
+        // Its request is answered (after Ollama loaded it again): it is loaded from then on.
+        await node.release(model, outcome: RequestOutcome(succeeded: true, serviceSeconds: 1), now: 15)
+        snapshot = await node.snapshot(index: 0)
+        #expect(snapshot.isLoaded(model) && snapshot.inFlight(model) == 0)
+    }
+
     @Test func releasesNeverDriveInFlightNegativeAndTeachTheLoadRate() async {
         let node = await makeNode()
         #expect(await node.tryAcquire(model, claim: .coldLoad(predictedSeconds: 3), now: 0))
