@@ -196,7 +196,6 @@ extension Gateway {
         }
     }
 
-    /// What the node actor and passive health learn from an attempt.
     /// Holds a request that joined a load back until the load's victims are unloaded
     /// (`OllamaNode.holdsJoinersBack`). The load gives up its drain within a few answer times, and
     /// then lets its joiners go; the cap only guards against an unload that never returns.
@@ -209,6 +208,7 @@ extension Gateway {
 
     static let longestWaitForUnloadsSeconds = 120.0
 
+    /// What the node actor and passive health learn from an attempt.
     static func releaseOutcome(_ outcome: AttemptOutcome) -> RequestOutcome {
         switch outcome {
         case .answered(_, let usage):
