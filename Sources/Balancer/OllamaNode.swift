@@ -104,13 +104,20 @@ public actor OllamaNode {
         var nowLoaded = Dictionary(report.loaded.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         // A model with requests running is listed by Ollama (`/api/ps` snapshots the scheduler, and a
         // runner in use is never unloaded), so one missing from a probe sent after it was loaded is
-        // gone, busy or not: Ollama unloaded it once idle to make room, and the requests sent to it
-        // since wait there for a reload. Counted loaded anyway, it drew requests that reloaded it in
-        // place of another model, over and over: on a node whose VRAM `cluster.json` leaves out,
-        // three large models swapped in and out, and requests waited 30 s and more. Only a model
-        // whose load time is unknown keeps its place while busy.
-        for (model, count) in inFlight where count > 0 && nowLoaded[model] == nil && loading[model] == nil && loadedAt[model] == nil {
-            if let known = loaded[model] { nowLoaded[model] = known }
+        // not loaded, busy or not: Ollama unloaded it once idle to make room, and the requests sent
+        // to it since wait there for the reload Ollama starts for them. It counts as loading: requests
+        // join that reload, and other loads here wait for it (Ollama loads one model at a time).
+        // Counted loaded, it drew requests that reloaded it in place of another model, over and over,
+        // unseen by placement: on a node whose VRAM `cluster.json` leaves out, three large models
+        // swapped in and out, and requests waited 30 s and more. Only a model whose load time is
+        // unknown keeps its place while busy.
+        for (model, count) in inFlight where count > 0 && nowLoaded[model] == nil && loading[model] == nil {
+            guard let known = loaded[model] else { continue }
+            if loadedAt[model] == nil {
+                nowLoaded[model] = known
+            } else if (loadedAt[model] ?? -.infinity) <= sentAt, draining[model] == nil {
+                loading[model] = LoadInProgress(startedAt: now, predictedSeconds: predictedLoadSeconds(model))
+            }
         }
         for (model, known) in loaded where nowLoaded[model] == nil && (loadedAt[model] ?? -.infinity) > sentAt {
             nowLoaded[model] = known  // loaded after the probe left
@@ -405,6 +412,12 @@ public actor OllamaNode {
 
     /// Records a cold load and the eviction Ollama will make for it, so placement sees the node as
     /// it will be rather than as the last probe left it.
+    /// How long a load of `model` takes here, by the load speed learned so far.
+    private func predictedLoadSeconds(_ model: ModelName) -> Double {
+        let gigabytes = Double(pulled[model]?.sizeBytes ?? runnerBytes(model)) / 1e9
+        return CostModel.loadBaseSeconds + gigabytes * (loadSpeed.secondsPerGB ?? CostModel().defaultLoadSecondsPerGB)
+    }
+
     private func startLoad(_ model: ModelName, predictedSeconds: Double, now: Double) {
         if loading.keys.contains(where: { $0 != model }) {
             loadsQueuedBehindOthers.insert(model)

@@ -79,9 +79,10 @@ import Testing
     }
 
     /// Ollama lists every model with requests running, so a busy model missing from a probe sent
-    /// after it loaded is gone (Ollama unloaded it once idle, and the requests sent since wait for a
-    /// reload): counted loaded, it kept drawing requests that reloaded it in place of another model.
-    @Test func aBusyModelMissingFromAProbeSentAfterItsLoadIsNotLoaded() async {
+    /// after it loaded is not loaded: Ollama unloaded it once idle, and the requests sent since wait
+    /// for the reload it starts for them. Counted loaded, it kept drawing requests that reloaded it in
+    /// place of another model, unseen; counted loading, new requests join that reload.
+    @Test func aBusyModelMissingFromAProbeSentAfterItsLoadIsBeingLoadedAgain() async {
         let node = await makeNode(maxParallel: 2)
         let other = ModelName("other")!
         let pulled = await node.snapshot(index: 0).pulled.values.map { $0 }
@@ -91,12 +92,14 @@ import Testing
         #expect(await node.tryAcquire(model, claim: .warmSlot, now: 5))
         await node.apply(ProbeReport(pulled: pulled, loaded: [both[1]]), outcome: outcome, now: 11, sentAt: 10)
         var snapshot = await node.snapshot(index: 0)
-        #expect(!snapshot.isLoaded(model) && snapshot.isLoaded(other))
+        #expect(!snapshot.isLoaded(model) && snapshot.isLoading(model) && snapshot.isLoaded(other))
+        #expect(snapshot.loading[model]?.predictedSeconds == 3)  // 1 s and 1 s/GB until a load is timed here
         #expect(await node.tryAcquire(model, claim: .warmSlot, now: 12) == false)
-        // Its request is answered (after Ollama loaded it again): it is loaded from then on.
-        await node.release(model, outcome: RequestOutcome(succeeded: true, serviceSeconds: 1), now: 15)
+        #expect(await node.tryAcquire(model, claim: .joinLoad, now: 12))
+        // Its first answer starts once Ollama has loaded it again: it is loaded from then on.
+        await node.firstByteArrived(model, now: 14)
         snapshot = await node.snapshot(index: 0)
-        #expect(snapshot.isLoaded(model) && snapshot.inFlight(model) == 0)
+        #expect(snapshot.isLoaded(model) && !snapshot.isLoading(model))
     }
 
     @Test func releasesNeverDriveInFlightNegativeAndTeachTheLoadRate() async {
