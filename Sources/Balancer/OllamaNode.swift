@@ -111,12 +111,14 @@ public actor OllamaNode {
         // unseen by placement: on a node whose VRAM `cluster.json` leaves out, three large models
         // swapped in and out, and requests waited 30 s and more. Only a model whose load time is
         // unknown keeps its place while busy.
+        var reloading: [ModelName] = []
         for (model, count) in inFlight where count > 0 && nowLoaded[model] == nil && loading[model] == nil {
             guard let known = loaded[model] else { continue }
             if loadedAt[model] == nil {
                 nowLoaded[model] = known
             } else if (loadedAt[model] ?? -.infinity) <= sentAt, draining[model] == nil {
                 loading[model] = LoadInProgress(startedAt: now, predictedSeconds: predictedLoadSeconds(model))
+                reloading.append(model)
             }
         }
         for (model, known) in loaded where nowLoaded[model] == nil && (loadedAt[model] ?? -.infinity) > sentAt {
@@ -155,7 +157,13 @@ public actor OllamaNode {
         observedLimits.learn(
             loaded: report.loaded, vanished: racedOurUnloads ? [] : vanished, newlyLoaded: newlyLoaded,
             loading: loading.keys.map(runnerBytes), configured: config, now: now)
-        return observedLimits.change(from: limitsBefore, configured: config, unloaded: vanished.map(\.name))
+        let reloads =
+            reloading.isEmpty
+            ? nil
+            : "\(reloading.map(\.description).sorted().joined(separator: ", ")) gone from /api/ps with requests waiting for it: Ollama loads it again"
+        let limits = observedLimits.change(from: limitsBefore, configured: config, unloaded: vanished.map(\.name))
+        let learned = [reloads, limits].compactMap { $0 }
+        return learned.isEmpty ? nil : learned.joined(separator: "; ")
     }
 
     public func recordProbeFailure(_ outcome: ProbeOutcome) {

@@ -90,7 +90,8 @@ import Testing
         let outcome = ProbeOutcome(at: 0, succeeded: true, latencyMs: 1, error: nil)
         await node.apply(ProbeReport(pulled: pulled, loaded: both), outcome: outcome, now: 1, sentAt: 1)
         #expect(await node.tryAcquire(model, claim: .warmSlot, now: 5))
-        await node.apply(ProbeReport(pulled: pulled, loaded: [both[1]]), outcome: outcome, now: 11, sentAt: 10)
+        let learned = await node.apply(ProbeReport(pulled: pulled, loaded: [both[1]]), outcome: outcome, now: 11, sentAt: 10)
+        #expect(learned == "llama3.2:latest gone from /api/ps with requests waiting for it: Ollama loads it again")
         var snapshot = await node.snapshot(index: 0)
         #expect(!snapshot.isLoaded(model) && snapshot.isLoading(model) && snapshot.isLoaded(other))
         #expect(snapshot.loading[model]?.predictedSeconds == 3)  // 1 s and 1 s/GB until a load is timed here
