@@ -116,7 +116,7 @@ public actor OllamaNode {
             guard let known = loaded[model] else { continue }
             if loadedAt[model] == nil {
                 nowLoaded[model] = known
-            } else if (loadedAt[model] ?? -.infinity) <= sentAt, draining[model] == nil {
+            } else if let readyAt = loadedAt[model], readyAt <= sentAt, draining[model] == nil {
                 loading[model] = LoadInProgress(startedAt: now, predictedSeconds: predictedLoadSeconds(model))
                 reloading.append(model)
             }
@@ -418,14 +418,14 @@ public actor OllamaNode {
         runnerSizes.bytes(of: model, weights: pulled[model]?.sizeBytes ?? 0)
     }
 
-    /// Records a cold load and the eviction Ollama will make for it, so placement sees the node as
-    /// it will be rather than as the last probe left it.
     /// How long a load of `model` takes here, by the load speed learned so far.
     private func predictedLoadSeconds(_ model: ModelName) -> Double {
         let gigabytes = Double(pulled[model]?.sizeBytes ?? runnerBytes(model)) / 1e9
         return CostModel.loadBaseSeconds + gigabytes * (loadSpeed.secondsPerGB ?? CostModel().defaultLoadSecondsPerGB)
     }
 
+    /// Records a cold load and the eviction Ollama will make for it, so placement sees the node as
+    /// it will be rather than as the last probe left it.
     private func startLoad(_ model: ModelName, predictedSeconds: Double, now: Double) {
         if loading.keys.contains(where: { $0 != model }) {
             loadsQueuedBehindOthers.insert(model)
