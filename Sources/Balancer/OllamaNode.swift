@@ -10,19 +10,19 @@ public actor OllamaNode {
     public private(set) var config: ClusterConfig.NodeConfig
     private var health = NodeHealth.unknown
     private var pulled: [ModelName: PulledModel] = [:]
-    private var loaded: [ModelName: LoadedModel] = [:]
-    private var loading: [ModelName: LoadInProgress] = [:]
+    var loaded: [ModelName: LoadedModel] = [:]
+    var loading: [ModelName: LoadInProgress] = [:]
     /// Copies a planned load unloads once their requests end (see `tryAcquire(drainingBusy:)`):
     /// still in the node's VRAM, but taking no new request.
-    private var draining: [ModelName: LoadedModel] = [:]
+    var draining: [ModelName: LoadedModel] = [:]
     /// Loads whose victims TensorWall has still to unload (draining, or the unloads not yet sent).
     /// A request that joins such a load waits (`holdsJoinersBack`): sent at once, it would make
     /// Ollama start the load itself and make room with a model of its own choosing, the very thing
     /// the unloads are for. At 125 % load such a joiner started `gemma2:9b` while `llama3.1:8b`
     /// drained; its first byte marked the load done, and the planner gave the node another load
     /// while the planned one was still to come.
-    private var loadsAwaitingUnloads: Set<ModelName> = []
-    private var inFlight: [ModelName: Int] = [:]
+    var loadsAwaitingUnloads: Set<ModelName> = []
+    var inFlight: [ModelName: Int] = [:]
     private var lastUsed: [ModelName: Double] = [:]
     private var loadSpeed = LoadSpeedLearning()
     /// Cold loads started here while another load was under way. Ollama loads one model at a time and
@@ -32,13 +32,13 @@ public actor OllamaNode {
     private var serviceSeconds: [ModelName: Double] = [:]
     private var coldLoadsStarted = 0
     private var lastProbe: ProbeOutcome?
-    private var loadedAt: [ModelName: Double] = [:]
+    var loadedAt: [ModelName: Double] = [:]
     private var observedLimits = ObservedLimits()
     private var runnerSizes = RunnerSizes()
     private var coldLoadsByModel: [ModelName: Int] = [:]
-    private var evictionsByModel: [ModelName: Int] = [:]
+    var evictionsByModel: [ModelName: Int] = [:]
     /// When TensorWall last unloaded each model here, so an older probe cannot bring it back.
-    private var evictedAt: [ModelName: Double] = [:]
+    var evictedAt: [ModelName: Double] = [:]
     /// The last load TensorWall unloaded models here for, and when. Ollama may pick a victim of its
     /// own before those unloads land (a model still finishing its last answer there), so a model
     /// vanishing while that load is under way says nothing of the VRAM: read as an overflow, one
@@ -257,38 +257,6 @@ public actor OllamaNode {
         loadedAt[model] = nil
         evictedAt[model] = now
         evictionsByModel[model, default: 0] += 1
-    }
-
-    /// Whether any of `models` still drains here: a copy a planned load unloads, with requests running.
-    public func isDraining(_ models: [ModelName]) -> Bool {
-        models.contains { draining[$0] != nil && (inFlight[$0] ?? 0) > 0 }
-    }
-
-    /// The planned load's drained victims are unloaded now (TensorWall is about to unload them).
-    public func finishDrain(_ models: [ModelName], now: Double) {
-        for model in models where draining.removeValue(forKey: model) != nil {
-            loadedAt[model] = nil
-            evictedAt[model] = now
-            evictionsByModel[model, default: 0] += 1
-        }
-    }
-
-    /// Whether requests joining the load of `model` wait: its victims are not unloaded yet.
-    public func holdsJoinersBack(_ model: ModelName) -> Bool {
-        loadsAwaitingUnloads.contains(model) && loading[model] != nil
-    }
-
-    /// The load's victims are unloaded and the load itself is about to be sent: requests that
-    /// joined it may go.
-    public func unloadsSent(for model: ModelName) {
-        loadsAwaitingUnloads.remove(model)
-    }
-
-    /// The planned load was given up while its victims drained: they take requests again.
-    public func abandonDrain(_ models: [ModelName]) {
-        for model in models {
-            if let copy = draining.removeValue(forKey: model) { loaded[model] = copy }
-        }
     }
 
     /// What giving back a slot changed in what is known of the node, for the operator's log.
