@@ -55,8 +55,12 @@ public struct CostModel: Sendable {
     }
 
     public func predictedLoadSeconds(_ model: ModelName, on node: NodeSnapshot) -> Double {
-        let gigabytes = Double(node.pulled[model]?.sizeBytes ?? 0) / 1e9
-        return Self.loadBaseSeconds + gigabytes * (node.learnedLoadSecondsPerGB ?? defaultLoadSecondsPerGB)
+        predictedLoadSeconds(gigabytes: Double(node.pulled[model]?.sizeBytes ?? 0) / 1e9, learnedSecondsPerGB: node.learnedLoadSecondsPerGB)
+    }
+
+    /// A load of `gigabytes` at the node's learned rate, or the default until a load there was timed.
+    public func predictedLoadSeconds(gigabytes: Double, learnedSecondsPerGB: Double?) -> Double {
+        Self.loadBaseSeconds + gigabytes * (learnedSecondsPerGB ?? defaultLoadSecondsPerGB)
     }
 
     /// - Parameters:

@@ -388,8 +388,8 @@ public actor OllamaNode {
 
     /// How long a load of `model` takes here, by the load speed learned so far.
     private func predictedLoadSeconds(_ model: ModelName) -> Double {
-        let gigabytes = Double(pulled[model]?.sizeBytes ?? runnerBytes(model)) / 1e9
-        return CostModel.loadBaseSeconds + gigabytes * (loadSpeed.secondsPerGB ?? CostModel().defaultLoadSecondsPerGB)
+        CostModel().predictedLoadSeconds(
+            gigabytes: Double(pulled[model]?.sizeBytes ?? runnerBytes(model)) / 1e9, learnedSecondsPerGB: loadSpeed.secondsPerGB)
     }
 
     /// Records a cold load and the eviction Ollama will make for it, so placement sees the node as
