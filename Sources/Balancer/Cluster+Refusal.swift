@@ -4,7 +4,7 @@ extension Cluster {
     /// The numbers a refusal was decided on (see `RefusalBasis`), read from the same snapshots.
     func refusalBasis(
         _ estimate: CostModel.Estimate, model: ModelName, snapshots: [NodeSnapshot], excluding: Set<Int>, queuedAhead: Int,
-        predictedWait: Double
+        predictedWait: Double, calibration: Double
     ) -> RefusalBasis {
         let tier = (try? AffinityPlacement.candidateTier(model, among: snapshots, excluding: excluding).get()) ?? []
         let start: RefusalBasis.Start
@@ -16,6 +16,6 @@ extension Cluster {
         return RefusalBasis(
             queuedAhead: queuedAhead, warmSlots: AffinityPlacement.warmSlots(model, on: tier),
             copiesLoading: tier.filter { $0.isLoading(model) }.count, node: snapshots[estimate.nodeIndex].name, start: start,
-            predictedWaitSeconds: predictedWait, calibration: waitCalibration.withLock { $0.factor(model) })
+            predictedWaitSeconds: predictedWait, calibration: calibration)
     }
 }

@@ -277,6 +277,7 @@ public final class Cluster: Sendable {
         let model = request.model
         let queueSettings = self.queueSettings
         let maxWait = Double(queueSettings.maxWaitMs) / 1000
+        let shedAbove = maxWait * Self.shedShareOfMaxWait
         let deadline = ContinuousClock.now + .milliseconds(Int64(Double(queueSettings.maxWaitMs) * timeScale))
         let conversationNodeID = request.conversationKey.flatMap { key in conversations.withLock { $0.node(for: key) } }
         var excludingIDs = request.excluding
@@ -285,7 +286,8 @@ public final class Cluster: Sendable {
         var epoch = queues.epoch
         var lostRace = false
         var queuedAt: Double?
-        var predictedAtQueueing: Double?
+        // The plain prediction a queued request was given, and the warm slots it was made on.
+        var predictedAtQueueing: (seconds: Double, warmSlots: Int)?
         while true {
             if let waiting = ticket {
                 switch await queues.waitForTurn(model, waiting, seenEpoch: lostRace ? nil : epoch, deadline: deadline) {
@@ -309,13 +311,14 @@ public final class Cluster: Sendable {
             case .failure(let failure): return .failure(failure)
             case .success(let chosen): estimate = chosen
             }
-            let shedAbove = maxWait * Self.shedShareOfMaxWait
             // Shed only on a measured service time: a guess must not turn requests away. Worked out only
             // for a request that would wait: one that starts at once pays for none of this.
             func serviceMeasured() -> Bool { snapshots.contains { $0.serviceSeconds[model] != nil } }
+            let warmSlots = AffinityPlacement.warmSlots(model, on: snapshots)
+            let calibration = waitCalibration.withLock { $0.factor(model, warmSlots: warmSlots) }
             func expectedWait(_ estimate: CostModel.Estimate) -> Double {
                 predictedWait(estimate, model: model, snapshots: snapshots, excluding: excluding, queuedAhead: ahead, now: now)
-                    * waitCalibration.withLock { $0.factor(model) }
+                    * calibration
             }
             // The chosen estimate's expected wait, once worked out.
             var predicted: Double?
@@ -355,9 +358,11 @@ public final class Cluster: Sendable {
                         expectedServiceSeconds: snapshots[estimate.nodeIndex].serviceSeconds[model])
                     lease.evicting = estimate.evicting
                     lease.runningWhenSent = running
-                    if let queuedAt, let predictedAtQueueing {
+                    if let queuedAt, let (predicted, slots) = predictedAtQueueing {
                         let actual = clock() - queuedAt
-                        waitCalibration.withLock { $0.record(model, predicted: predictedAtQueueing, actual: actual) }
+                        waitCalibration.withLock {
+                            $0.record(model, predicted: predicted, actual: actual, warmSlots: slots, teachingFrom: shedAbove / 4)
+                        }
                     }
                     return .success(lease)
                 }
@@ -375,7 +380,7 @@ public final class Cluster: Sendable {
                             retryAfterSeconds: max(1, Int((predicted - shedAbove).rounded(.up))),
                             basis: refusalBasis(
                                 estimate, model: model, snapshots: snapshots, excluding: excluding, queuedAhead: ahead,
-                                predictedWait: predicted)))
+                                predictedWait: predicted, calibration: calibration)))
                 }
                 guard let joined = queues.enqueue(model, maxLength: queueSettings.maxLength) else {
                     // This tier's queue is full: a lower tier may still start at once.
@@ -384,7 +389,8 @@ public final class Cluster: Sendable {
                     let stillOpen = excluding.union(tier.map(\.index))
                     if case .success = AffinityPlacement.candidateTier(model, among: snapshots, excluding: stillOpen) { continue }
                     let basis = refusalBasis(
-                        estimate, model: model, snapshots: snapshots, excluding: excluding, queuedAhead: ahead, predictedWait: predicted)
+                        estimate, model: model, snapshots: snapshots, excluding: excluding, queuedAhead: ahead, predictedWait: predicted,
+                        calibration: calibration)
                     return .failure(.queueFull(retryAfterSeconds: max(1, Int(estimate.waitSeconds.rounded(.up))), basis: basis))
                 }
                 ticket = joined
@@ -394,7 +400,7 @@ public final class Cluster: Sendable {
                 // taught a factor of 2: a queue of 37 for four warm slots (12 s) then read as 24 s and
                 // was refused, while nobody in that minute waited over 18 s.
                 let waitsForWarmSlots = estimate.claim == .warmSlot && !snapshots.contains { $0.isLoading(model) }
-                predictedAtQueueing = waitsForWarmSlots ? predicted : nil
+                predictedAtQueueing = waitsForWarmSlots ? (predicted / calibration, warmSlots) : nil
             }
         }
     }

@@ -179,14 +179,35 @@ import Testing
 
     @Test func learnsHowOptimisticPredictionsWereAndNeverGoesBelowOne() {
         var calibration = WaitCalibration()
-        #expect(calibration.factor(model) == 1)
-        calibration.record(model, predicted: 10, actual: 30)  // waited three times as long
-        #expect(calibration.factor(model) == 3)
-        calibration.record(model, predicted: 10, actual: 0.5)  // a slot freed at once: teaches nothing
-        #expect(calibration.factor(model) == 3)
-        for _ in 0..<40 { calibration.record(model, predicted: 10, actual: 8) }  // quicker than predicted
-        #expect(abs(calibration.factor(model) - 1) < 0.01)
-        calibration.record(model, predicted: 1, actual: 500)
-        #expect(calibration.factor(model) <= 10)
+        #expect(calibration.factor(model, warmSlots: 4) == 1)
+        calibration.record(model, predicted: 10, actual: 30, warmSlots: 4, teachingFrom: 2)  // waited three times as long
+        #expect(calibration.factor(model, warmSlots: 4) == 3)
+        for _ in 0..<40 { calibration.record(model, predicted: 10, actual: 8, warmSlots: 4, teachingFrom: 2) }  // quicker than predicted
+        #expect(abs(calibration.factor(model, warmSlots: 4) - 1) < 0.01)
+        calibration.record(model, predicted: 2, actual: 500, warmSlots: 4, teachingFrom: 2)
+        #expect(calibration.factor(model, warmSlots: 4) <= 10)
+    }
+
+    /// Keeping only the waits that lasted (as the first calibration did) keeps the unlucky ones: a
+    /// short prediction teaches nothing however it turns out, a long one teaches however short it was.
+    @Test func theLengthOfThePredictionChoosesWhatTeachesNotTheOutcome() {
+        var calibration = WaitCalibration()
+        calibration.record(model, predicted: 0.7, actual: 4, warmSlots: 2, teachingFrom: 2)
+        #expect(calibration.factor(model, warmSlots: 2) == 1)
+        calibration.record(model, predicted: 12, actual: 0.4, warmSlots: 2, teachingFrom: 2)
+        calibration.record(model, predicted: 12, actual: 30, warmSlots: 2, teachingFrom: 2)
+        #expect(abs(calibration.factor(model, warmSlots: 2) - 30.32 / 21.6) < 0.001)  // 0.8 × 0.4 + 30 over 0.8 × 12 + 12
+    }
+
+    /// A factor learned on two copies said nothing of three: requests were refused at 24 s while a
+    /// third copy came in and answered them in 12.
+    @Test func aFactorBelongsToTheWarmSlotsItWasLearnedOn() {
+        var calibration = WaitCalibration()
+        calibration.record(model, predicted: 10, actual: 20, warmSlots: 4, teachingFrom: 2)
+        #expect(calibration.factor(model, warmSlots: 4) == 2)
+        #expect(calibration.factor(model, warmSlots: 6) == 1)
+        calibration.record(model, predicted: 10, actual: 15, warmSlots: 6, teachingFrom: 2)  // learned anew on six
+        #expect(calibration.factor(model, warmSlots: 6) == 1.5)
+        #expect(calibration.factor(model, warmSlots: 4) == 1)
     }
 }

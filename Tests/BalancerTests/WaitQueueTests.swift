@@ -101,7 +101,7 @@ import Testing
     /// A wait behind a load is off by how the node's loads line up, not by how slots free: at a cold
     /// start such waits taught a factor of 2, and a queue for warm slots was then refused at twice
     /// its real wait. Only a wait for warm slots teaches the calibration. B waits a minute either way;
-    /// C then asks while B holds the one slot: 1 s for a warm slot, under the 4 s refusal point.
+    /// C then asks while B holds the one slot: 2 s for a warm slot, under the 4 s refusal point.
     @Test(arguments: [(loadingWhenQueued: true, refused: false), (false, true)])
     func onlyAWaitForWarmSlotsCalibratesPredictions(loadingWhenQueued: Bool, refused: Bool) async throws {
         let now = Mutex(0.0)
@@ -116,15 +116,15 @@ import Testing
             outcome: ProbeOutcome(at: 0, succeeded: true, latencyMs: 1, error: nil), now: 0)
         await cluster.nodes[0].setHealth(.healthy)
         cluster.markFirstProbeRoundComplete()
-        if !loadingWhenQueued {  // the service time is measured (1 s), as the cold load measures it below
-            await (try cluster.acquire(.init(model: model)).get()).release(RequestOutcome(succeeded: true, serviceSeconds: 1))
+        if !loadingWhenQueued {  // the service time is measured (2 s), as the cold load measures it below
+            await (try cluster.acquire(.init(model: model)).get()).release(RequestOutcome(succeeded: true, serviceSeconds: 2))
         }
         let first = try await cluster.acquire(.init(model: model)).get()
         #expect(await cluster.nodes[0].snapshot(index: 0).isLoading(model) == loadingWhenQueued)
         let second = Task { try await cluster.acquire(.init(model: model)).get() }
         await waitUntil { cluster.queuedRequests(model) == 1 }
         now.withLock { $0 = 60 }
-        await first.release(RequestOutcome(succeeded: true, serviceSeconds: 1))
+        await first.release(RequestOutcome(succeeded: true, serviceSeconds: 2))
         let holding = try await second.value
         let third = Task { await cluster.acquire(.init(model: model)) }
         if refused {
@@ -141,6 +141,36 @@ import Testing
             await holding.release(RequestOutcome(succeeded: true))
             await (try third.value.get()).release(RequestOutcome(succeeded: true))
         }
+    }
+
+    /// The calibration learns from the plain prediction. Fed the calibrated one, it settled at the
+    /// square root of the ratio it meant to learn. Two waits of 12 s, each predicted 4 s (one 4 s
+    /// answer ahead on one slot), teach 3; the second was told 12 s when it queued, under the 16 s
+    /// refusal point.
+    @Test func theCalibrationLearnsFromThePlainPrediction() async throws {
+        let now = Mutex(0.0)
+        let config = ClusterConfig.NodeConfig(name: "a", url: NodeURL("http://a:1")!, maxParallel: 1)
+        let cluster = Cluster(
+            nodes: [config], queue: ClusterConfig.QueueSettings(maxLength: 8, maxWaitMs: 20_000), random: SeededGenerator(state: 1),
+            clock: { now.withLock { $0 } })
+        let pulled = PulledModel(name: model, displayName: "llama3.2", sizeBytes: 2 * gigabyte, digest: "d")
+        let loaded = LoadedModel(name: model, sizeBytes: 2 * gigabyte, vramBytes: 2 * gigabyte, expiresAt: nil)
+        await cluster.nodes[0].apply(
+            ProbeReport(pulled: [pulled], loaded: [loaded]), outcome: ProbeOutcome(at: 0, succeeded: true, latencyMs: 1, error: nil), now: 0
+        )
+        await cluster.nodes[0].setHealth(.healthy)
+        cluster.markFirstProbeRoundComplete()
+        await (try cluster.acquire(.init(model: model)).get()).release(RequestOutcome(succeeded: true, serviceSeconds: 4))
+        var holding = try await cluster.acquire(.init(model: model)).get()
+        for round in 1...2 {
+            let next = Task { try await cluster.acquire(.init(model: model)).get() }
+            await waitUntil { cluster.queuedRequests(model) == 1 }
+            now.withLock { $0 += 12 }
+            await holding.release(RequestOutcome(succeeded: true, serviceSeconds: 4))
+            holding = try await next.value
+            #expect(cluster.waitCalibration.withLock { $0.factor(model, warmSlots: 1) } == 3, "round \(round)")
+        }
+        await holding.release(RequestOutcome(succeeded: true))
     }
 
     @Test func aCancelledWaiterLeavesTheQueue() async throws {
