@@ -202,6 +202,8 @@ public enum CapacityPlanner {
                 for node in holders where layout.takesPlannedLoad(node) && !layout.hosts(model, on: node.index) {
                     let towardTarget = targetNodes.contains(node.index)
                     guard averagesWantCopy || queueWantsFreeRoom || towardTarget else { continue }
+                    // Off the target, a load fills room where the target still waits for a copy worth more.
+                    guard towardTarget || !layout.awaitsTargetCopy(on: node.index, worthMoreThan: gain) else { continue }
                     if let move = layout.directMove(model, gain: gain, on: node, mayEvict: averagesWantCopy || towardTarget) {
                         consider(move.move, score: move.score, forModel: model)
                         if gain - move.score < settings.minimumNetGainSeconds { cheapDirect = true }

@@ -342,3 +342,36 @@ private func planRounds(
         #expect(layout.filter { $0.contains("gemma2:9b") }.count == 2, "\(layout)")
     }
 }
+
+/// A node where the target still waits for a copy takes no load the target does not place there.
+@Suite struct TargetReservationTests {
+    /// At 125 % load, 40 s into a large-first run: codellama queues on two copies, and its third is
+    /// planned on node 0, where a young gemma2:9b and phi3's young only copy keep it out for now.
+    /// mistral (one copy) would gain from a second copy on node 0 in place of llama3.1; made, it is
+    /// young in turn, and codellama's copy waits another minute.
+    @Test func aNodeAwaitingTheTargetsCopyTakesNoLoadOffTheTarget() {
+        let now = 1000.0
+        let young = now - 10
+        let layout = [
+            ["gemma2:9b", "llama3.1", "phi3"], ["codellama", "llama3.2", "qwen2.5"], ["gemma2:9b", "llama3.1", "mistral"],
+            ["codellama", "gemma2:2b"],
+        ]
+        let loadedAt: [[String: Double]] = [
+            ["gemma2:9b": young, "llama3.1": -1000, "phi3": young], [:], ["llama3.1": young], [:],
+        ]
+        let nodes = layout.enumerated().map { index, models in
+            let times = Dictionary(uniqueKeysWithValues: models.map { ($0, loadedAt[index][$0] ?? -1000) })
+            return node(index, pulled: sizes, loaded: models, vramGB: 160, maxLoaded: 3, loadRate: 0.15, loadedAt: times)
+        }
+        let rates: [String: Double] = [
+            "codellama": 2.78, "gemma2:9b": 1.73, "qwen2.5": 0.91, "mistral": 0.77, "gemma2:2b": 0.52, "llama3.1": 0.51, "phi3": 0.29,
+            "llama3.2": 0.25,
+        ]
+        let round = CapacityPlanner.planWithTarget(nodes: nodes, demand: demand(rates), now: now)
+        let codellama = ModelName("codellama")!
+        try? #require(round.target[0]?.contains(codellama) == true, "the target's third codellama is on node 0: \(round.target)")
+        #expect(!round.moves.contains { $0.model == codellama && $0.nodeIndex == 0 }, "kept out for now: \(round.moves)")
+        let offTarget = round.moves.filter { $0.nodeIndex == 0 && !(round.target[0]?.contains($0.model) ?? false) }
+        #expect(offTarget.isEmpty, "\(offTarget)")
+    }
+}
