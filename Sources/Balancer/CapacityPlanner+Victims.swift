@@ -62,8 +62,12 @@ extension CapacityPlanner.FarmLayout {
                 )
             }
             // A young only copy stays, however rarely its model is asked for: it was loaded for a
-            // request moments ago, and that conversation's next turn is likely on its way.
-            .filter { !($0.young && $0.only) }
+            // request moments ago, and that conversation's next turn is likely on its way. Unless the
+            // target keeps it here and it comes straight back (checked in `gather`): then it is gone
+            // only for two loads. Held for the minimum residency, `llama3.2:3b`'s copy, loaded for
+            // one request at 16 s, kept `codellama:13b`'s third copy out of its node until 83 s at
+            // 75 % load, with the hot model queueing on two copies.
+            .filter { !($0.young && $0.only) || (keeping?.contains($0.model) ?? false) }
             // So does every warm copy of a model while another of its copies loads: the farm is adding
             // copies of it, not taking them away. After a shift the planner unloaded codellama:13b's
             // only warm copy, read as a third one when two were loading; 12 requests queued, and 14 s
@@ -123,22 +127,48 @@ extension CapacityPlanner.FarmLayout {
             // What stays takes its place: a victim fits back only beside the models really left.
             count += unneeded.count
             used += unneeded.reduce(Int64(0)) { $0 + bytes($1) }
+            let youngOnly = Set(taken.filter { $0.young && $0.only }.map(\.model))
             let comingBack = priceComebacks(&taken, count: count, used: used)
+            guard youngOnly.isSubset(of: comingBack) else { return nil }
+            // A young copy that comes back is not thrashed: it is gone only while the loads run.
             return Victims(
                 models: taken.map(\.model), cost: taken.reduce(0) { $0 + $1.cost }, takesLastWantedCopy: taken.contains { $0.last },
-                takesYoungCopy: taken.contains { $0.young }, comingBack: comingBack,
+                takesYoungCopy: taken.contains { $0.young && !comingBack.contains($0.model) }, comingBack: comingBack,
                 lastCopies: Set(taken.filter(\.last).map(\.model)),
                 costs: Dictionary(taken.map { ($0.model, $0.cost) }, uniquingKeysWith: +))
         }
+        func costIfComingBack(_ candidate: Candidate) -> Double {
+            candidate.last ? min(candidate.cost, comebackCost(candidate.model, after: model, on: node)) : candidate.cost
+        }
+        func cheaper(_ plain: Victims?, _ other: Victims?) -> Victims? {
+            guard let other, other.models != plain?.models else { return plain }
+            guard let plain else { return other }
+            if plain.takesLastWantedCopy != other.takesLastWantedCopy { return plain.takesLastWantedCopy ? other : plain }
+            return other.cost < plain.cost ? other : plain
+        }
         if let keeping {
-            return gather(
+            func keptLast(_ a: Candidate, _ b: Candidate) -> Bool? {
+                let keepA = keeping.contains(a.model)
+                let keepB = keeping.contains(b.model)
+                return keepA != keepB ? !keepA : nil
+            }
+            let plain = gather(
                 candidates.sorted { a, b in
-                    let keepA = keeping.contains(a.model)
-                    let keepB = keeping.contains(b.model)
-                    if keepA != keepB { return !keepA }
+                    if let order = keptLast(a, b) { return order }
                     if a.young != b.young { return !a.young }
                     return a.cost != b.cost ? a.cost < b.cost : a.model < b.model
                 })
+            // The models the target keeps here ranked by what they cost if they come back, young or
+            // not: a young small model that fits back costs two loads, where an old large one that
+            // does not costs its model a copy.
+            guard candidates.contains(where: { keeping.contains($0.model) && $0.last }) else { return plain }
+            let comingBack = candidates.sorted { a, b in
+                if let order = keptLast(a, b) { return order }
+                let costA = costIfComingBack(a)
+                let costB = costIfComingBack(b)
+                return costA != costB ? costA < costB : a.model < b.model
+            }
+            return cheaper(plain, gather(comingBack))
         }
         let plain = gather(candidates)
         // With no last copy among the candidates the second order is the first: gather once.
@@ -147,13 +177,10 @@ extension CapacityPlanner.FarmLayout {
         // with a spare copy can make room where the spare alone does not, and cheaper than a busy copy.
         let comingBack = candidates.sorted { a, b in
             if a.young != b.young { return !a.young }
-            let costA = a.last ? min(a.cost, comebackCost(a.model, after: model, on: node)) : a.cost
-            let costB = b.last ? min(b.cost, comebackCost(b.model, after: model, on: node)) : b.cost
+            let costA = costIfComingBack(a)
+            let costB = costIfComingBack(b)
             return costA != costB ? costA < costB : a.model < b.model
         }
-        guard let other = gather(comingBack), other.models != plain?.models else { return plain }
-        guard let plain else { return other }
-        if plain.takesLastWantedCopy != other.takesLastWantedCopy { return plain.takesLastWantedCopy ? other : plain }
-        return other.cost < plain.cost ? other : plain
+        return cheaper(plain, gather(comingBack))
     }
 }

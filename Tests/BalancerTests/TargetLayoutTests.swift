@@ -346,7 +346,8 @@ private func planRounds(
 /// A node where the target still waits for a copy takes no load the target does not place there.
 @Suite struct TargetReservationTests {
     /// At 125 % load, 40 s into a large-first run: codellama queues on two copies, and its third is
-    /// planned on node 0, where a young gemma2:9b and phi3's young only copy keep it out for now.
+    /// planned on node 0, where a young gemma2:9b and phi3's only copy, with a request queued for
+    /// it, keep it out for now.
     /// mistral (one copy) would gain from a second copy on node 0 in place of llama3.1; made, it is
     /// young in turn, and codellama's copy waits another minute.
     @Test func aNodeAwaitingTheTargetsCopyTakesNoLoadOffTheTarget() {
@@ -367,11 +368,55 @@ private func planRounds(
             "codellama": 2.78, "gemma2:9b": 1.73, "qwen2.5": 0.91, "mistral": 0.77, "gemma2:2b": 0.52, "llama3.1": 0.51, "phi3": 0.29,
             "llama3.2": 0.25,
         ]
-        let round = CapacityPlanner.planWithTarget(nodes: nodes, demand: demand(rates), now: now)
+        var wanted = demand(rates)
+        wanted[ModelName("phi3")!]?.queued = 1
+        let round = CapacityPlanner.planWithTarget(nodes: nodes, demand: wanted, now: now)
         let codellama = ModelName("codellama")!
         try? #require(round.target[0]?.contains(codellama) == true, "the target's third codellama is on node 0: \(round.target)")
         #expect(!round.moves.contains { $0.model == codellama && $0.nodeIndex == 0 }, "kept out for now: \(round.moves)")
         let offTarget = round.moves.filter { $0.nodeIndex == 0 && !(round.target[0]?.contains($0.model) ?? false) }
         #expect(offTarget.isEmpty, "\(offTarget)")
+    }
+}
+
+/// A young only copy the target keeps on its node may make way for a step if it fits back at once.
+@Suite struct YoungComebackTests {
+    /// 30 s into a large-first run at 75 % load. codellama queues on two copies; the target puts its
+    /// third on node 0 beside gemma2:9b and llama3.2, whose only copy was loaded there for one request
+    /// 14 s ago. Under the 80 % rule codellama loads beside gemma2:9b alone; llama3.2 fits back after.
+    @Test func aYoungOnlyCopyThatComesBackMakesWayForTheTargetsCopy() throws {
+        let now = 1000.0
+        let layout = [
+            ["gemma2:9b", "llama3.2", "mistral"], ["codellama", "qwen2.5", "gemma2:2b"], ["codellama", "gemma2:9b", "phi3"],
+            ["llama3.1", "qwen2.5", "mistral"],
+        ]
+        let loadedAt: [[String: Double]] = [
+            ["gemma2:9b": now - 100, "llama3.2": now - 14, "mistral": now - 28], [:], ["phi3": now - 12], ["mistral": now - 5],
+        ]
+        let nodes = layout.enumerated().map { index, models in
+            let times = Dictionary(uniqueKeysWithValues: models.map { ($0, loadedAt[index][$0] ?? -1000) })
+            return node(index, pulled: sizes, loaded: models, vramGB: 160, maxLoaded: 3, loadRate: 0.15, loadedAt: times)
+        }
+        let round = CapacityPlanner.planWithTarget(nodes: nodes, demand: demand(largeFirstRates), now: now)
+        let codellama = ModelName("codellama")!
+        let llama = ModelName("llama3.2")!
+        try #require(round.target[0] == [codellama, ModelName("gemma2:9b")!, llama], "\(round.target)")
+        let step = round.moves.first { $0.model == codellama }
+        #expect(step?.nodeIndex == 0, "\(round.moves)")
+        #expect(step?.evicting.contains(llama) == true, "\(round.moves)")
+    }
+
+    /// A young only copy that would not fit back stays: on a node capped at two models that holds two
+    /// young only copies, codellama's way in takes one for good.
+    @Test func aYoungOnlyCopyThatWouldNotComeBackStays() {
+        let now = 1000.0
+        let capped = node(
+            0, pulled: sizes, loaded: ["llama3.2", "phi3"], vramGB: 160, maxLoaded: 2, loadRate: 0.15,
+            loadedAt: ["llama3.2": now - 14, "phi3": now - 12])
+        let other = node(1, pulled: sizes, loaded: ["codellama", "qwen2.5"], vramGB: 160, maxLoaded: 3, loadRate: 0.15)
+        let layout = CapacityPlanner.FarmLayout(
+            nodes: [capped, other], demand: demand(largeFirstRates), now: now, costModel: CostModel(), settings: CapacityPlanner.Settings())
+        let keeping: Set = [ModelName("codellama")!, ModelName("llama3.2")!, ModelName("phi3")!]
+        #expect(layout.victims(for: ModelName("codellama")!, on: capped, keeping: keeping) == nil)
     }
 }
