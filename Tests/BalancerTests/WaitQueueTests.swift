@@ -7,16 +7,21 @@ import Testing
 @Suite struct WaitQueueTests {
     let model = ModelName("llama3.2")!
 
-    func makeCluster(maxLength: Int = 8, maxWaitMs: Int = 60_000) async -> Cluster {
+    /// One node with one slot for `model`, warm unless `loaded` is false (then a request cold-loads it),
+    /// on `clock`.
+    func makeCluster(
+        maxLength: Int = 8, maxWaitMs: Int = 60_000, loaded isLoaded: Bool = true,
+        clock: @escaping @Sendable () -> Double = Cluster.monotonicSeconds
+    ) async -> Cluster {
         let config = ClusterConfig.NodeConfig(name: "a", url: NodeURL("http://a:1")!, maxParallel: 1)
         let cluster = Cluster(
             nodes: [config], queue: ClusterConfig.QueueSettings(maxLength: maxLength, maxWaitMs: maxWaitMs),
-            random: SeededGenerator(state: 1))
+            random: SeededGenerator(state: 1), clock: clock)
         let pulled = PulledModel(name: model, displayName: "llama3.2", sizeBytes: 2 * gigabyte, digest: "d")
         let loaded = LoadedModel(name: model, sizeBytes: 2 * gigabyte, vramBytes: 2 * gigabyte, expiresAt: nil)
         await cluster.nodes[0].apply(
-            ProbeReport(pulled: [pulled], loaded: [loaded]), outcome: ProbeOutcome(at: 0, succeeded: true, latencyMs: 1, error: nil), now: 0
-        )
+            ProbeReport(pulled: [pulled], loaded: isLoaded ? [loaded] : []),
+            outcome: ProbeOutcome(at: 0, succeeded: true, latencyMs: 1, error: nil), now: 0)
         await cluster.nodes[0].setHealth(.healthy)
         cluster.markFirstProbeRoundComplete()
         return cluster
@@ -105,17 +110,7 @@ import Testing
     @Test(arguments: [(loadingWhenQueued: true, refused: false), (false, true)])
     func onlyAWaitForWarmSlotsCalibratesPredictions(loadingWhenQueued: Bool, refused: Bool) async throws {
         let now = Mutex(0.0)
-        let config = ClusterConfig.NodeConfig(name: "a", url: NodeURL("http://a:1")!, maxParallel: 1)
-        let cluster = Cluster(
-            nodes: [config], queue: ClusterConfig.QueueSettings(maxLength: 8, maxWaitMs: 5_000), random: SeededGenerator(state: 1),
-            clock: { now.withLock { $0 } })
-        let pulled = PulledModel(name: model, displayName: "llama3.2", sizeBytes: 2 * gigabyte, digest: "d")
-        let loaded = LoadedModel(name: model, sizeBytes: 2 * gigabyte, vramBytes: 2 * gigabyte, expiresAt: nil)
-        await cluster.nodes[0].apply(
-            ProbeReport(pulled: [pulled], loaded: loadingWhenQueued ? [] : [loaded]),
-            outcome: ProbeOutcome(at: 0, succeeded: true, latencyMs: 1, error: nil), now: 0)
-        await cluster.nodes[0].setHealth(.healthy)
-        cluster.markFirstProbeRoundComplete()
+        let cluster = await makeCluster(maxWaitMs: 5_000, loaded: !loadingWhenQueued, clock: { now.withLock { $0 } })
         if !loadingWhenQueued {  // the service time is measured (2 s), as the cold load measures it below
             await (try cluster.acquire(.init(model: model)).get()).release(RequestOutcome(succeeded: true, serviceSeconds: 2))
         }
@@ -149,17 +144,7 @@ import Testing
     /// refusal point.
     @Test func theCalibrationLearnsFromThePlainPrediction() async throws {
         let now = Mutex(0.0)
-        let config = ClusterConfig.NodeConfig(name: "a", url: NodeURL("http://a:1")!, maxParallel: 1)
-        let cluster = Cluster(
-            nodes: [config], queue: ClusterConfig.QueueSettings(maxLength: 8, maxWaitMs: 20_000), random: SeededGenerator(state: 1),
-            clock: { now.withLock { $0 } })
-        let pulled = PulledModel(name: model, displayName: "llama3.2", sizeBytes: 2 * gigabyte, digest: "d")
-        let loaded = LoadedModel(name: model, sizeBytes: 2 * gigabyte, vramBytes: 2 * gigabyte, expiresAt: nil)
-        await cluster.nodes[0].apply(
-            ProbeReport(pulled: [pulled], loaded: [loaded]), outcome: ProbeOutcome(at: 0, succeeded: true, latencyMs: 1, error: nil), now: 0
-        )
-        await cluster.nodes[0].setHealth(.healthy)
-        cluster.markFirstProbeRoundComplete()
+        let cluster = await makeCluster(maxWaitMs: 20_000, clock: { now.withLock { $0 } })
         await (try cluster.acquire(.init(model: model)).get()).release(RequestOutcome(succeeded: true, serviceSeconds: 4))
         var holding = try await cluster.acquire(.init(model: model)).get()
         for round in 1...2 {
