@@ -99,4 +99,29 @@ import Testing
         #expect(await farm.nodes[0].loadedModelNames().sorted() == ["phi3:latest", "qwen2.5:latest"])
         #expect(await farm.gateway.cluster.nodes[0].holdsJoinersBack(incoming) == false)
     }
+
+    /// Ollama schedules requests that need a load one at a time, in order, and a load blocks the rest.
+    /// A request for `llama3.2` sent while its load runs and after `qwen2.5`'s load was sent would wait
+    /// for both; held until `llama3.2` is loaded, it goes straight to the runner and is answered while
+    /// `qwen2.5` still loads (each load takes about a second here).
+    @Test func aRequestJoiningALoadIsHeldWhileAnotherLoadIsQueuedBehindIt() async throws {
+        let farm = try await TestFarm.start([.init(models: ["llama3.2", "qwen2.5"], loadSecondsPerGB: 500)]) { config in
+            config.replicate = false
+        }
+        try await farm.waitUntilAllHealthy()
+        let node = farm.gateway.cluster.nodes[0]
+        let first = ModelName("llama3.2")!
+        let second = ModelName("qwen2.5")!
+        let loadingFirst = Task { try await farm.chat("llama3.2").status }
+        #expect(await farm.eventually { await node.snapshot(index: 0).isLoading(first) })
+        let loadingSecond = Task { try await farm.chat("qwen2.5").status }
+        #expect(await farm.eventually { await node.snapshot(index: 0).isLoading(second) })
+        #expect(await node.holdsJoinersBack(first))
+        #expect(await node.holdsJoinersBack(second) == false)
+        let joined = try await farm.chat("llama3.2")
+        #expect(joined.status == 200)
+        #expect(await farm.nodes[0].loadedModelNames() == ["llama3.2:latest"], "answered while qwen2.5 still loads")
+        #expect(try await loadingFirst.value == 200)
+        #expect(try await loadingSecond.value == 200)
+    }
 }
