@@ -314,8 +314,9 @@ public final class Cluster: Sendable {
             // Shed only on a measured service time: a guess must not turn requests away. Worked out only
             // for a request that would wait: one that starts at once pays for none of this.
             func serviceMeasured() -> Bool { snapshots.contains { $0.serviceSeconds[model] != nil } }
-            let warmSlots = AffinityPlacement.warmSlots(model, on: snapshots)
-            let calibration = waitCalibration.withLock { $0.factor(model, warmSlots: warmSlots) }
+            // The model's warm slots and the calibration learned on that many, read once a round.
+            lazy var warmSlots = AffinityPlacement.warmSlots(model, on: snapshots)
+            lazy var calibration = waitCalibration.withLock { $0.factor(model, warmSlots: warmSlots) }
             func expectedWait(_ estimate: CostModel.Estimate) -> Double {
                 predictedWait(estimate, model: model, snapshots: snapshots, excluding: excluding, queuedAhead: ahead, now: now)
                     * calibration
