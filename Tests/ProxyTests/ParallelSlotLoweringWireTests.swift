@@ -51,9 +51,12 @@ import Testing
         try await farm.waitUntilAllHealthy()
         #expect(try await farm.knownParallelSlots(settlingOn: 2) == 2)
         try await answerAlone(farm)
-        for _ in 0..<ParallelSlotDiscovery.waitsNeeded {
+        // On a loaded machine a round's end can be relayed too late to explain its wait (a CI run
+        // missed one): a round that shows nothing costs another, up to three times as many as needed.
+        for _ in 0..<(ParallelSlotDiscovery.waitsNeeded * 3) {
             let statuses = try await heldPair(farm)
             #expect(statuses == (200, 200))
+            if await farm.gateway.cluster.snapshots()[0].maxParallel == 1 { break }
         }
         #expect(try await farm.knownParallelSlots(settlingOn: 1) == 1)
         let status = try await farm.json("GET", "/status").body["nodes"]?[0]
