@@ -9,7 +9,7 @@ public actor OllamaNode {
     /// Weight, priority and limits: a reload may edit them without losing what was learned.
     public private(set) var config: ClusterConfig.NodeConfig
     private var health = NodeHealth.unknown
-    private var pulled: [ModelName: PulledModel] = [:]
+    var pulled: [ModelName: PulledModel] = [:]
     var loaded: [ModelName: LoadedModel] = [:]
     var loading: [ModelName: LoadInProgress] = [:]
     /// Copies a planned load unloads once their requests end (see `tryAcquire(drainingBusy:)`):
@@ -31,10 +31,10 @@ public actor OllamaNode {
     private var loadsQueuedBehindOthers: Set<ModelName> = []
     private var serviceSeconds: [ModelName: Double] = [:]
     private var coldLoadsStarted = 0
-    private var lastProbe: ProbeOutcome?
+    var lastProbe: ProbeOutcome?
     var loadedAt: [ModelName: Double] = [:]
-    private var observedLimits = ObservedLimits()
-    private var runnerSizes = RunnerSizes()
+    var observedLimits = ObservedLimits()
+    var runnerSizes = RunnerSizes()
     private var coldLoadsByModel: [ModelName: Int] = [:]
     var evictionsByModel: [ModelName: Int] = [:]
     /// When TensorWall last unloaded each model here, so an older probe cannot bring it back.
@@ -43,14 +43,14 @@ public actor OllamaNode {
     /// own before those unloads land (a model still finishing its last answer there), so a model
     /// vanishing while that load is under way says nothing of the VRAM: read as an overflow, one
     /// such race planned a 16 GB node up to 11 GB for half an hour.
-    private var lastLoadAfterUnloads: (model: ModelName, at: Double)?
+    var lastLoadAfterUnloads: (model: ModelName, at: Double)?
     private var parallelDiscovery = ParallelSlotDiscovery()
     /// Seconds here per second of the node's reported durations (1 on a real Ollama).
     private var reportedDurationScale = ReportedDurationScale()
     /// Requests in flight whose answer has begun, per model: they hold a slot on the node for sure.
     private var answering: [ModelName: Int] = [:]
     /// When the last probe report was applied (cluster seconds).
-    private var lastReportAt = -Double.infinity
+    var lastReportAt = -Double.infinity
 
     /// Weight of a new observation in the learned averages.
     static let learningRate = 0.3
@@ -87,87 +87,6 @@ public actor OllamaNode {
             reportedDurationScale = ReportedDurationScale()
         }
         self.health = health
-    }
-
-    /// Replaces the inventory with what a probe saw. In-flight counts and loads in progress are ours
-    /// and are kept. Limits the node shows (more models loaded than configured, a model spilled to
-    /// the CPU because VRAM ran out) correct the configured ones.
-    /// - Parameter sentAt: when the probe was sent. What this actor saw happen since (a load that
-    ///   finished, a model TensorWall unloaded) is newer than the report and wins over it; without
-    ///   that, a probe that crossed a finished load made the planner load the same model again.
-    /// - Returns: what the report taught of the node's limits, for the operator's log (nil if nothing).
-    @discardableResult
-    public func apply(_ report: ProbeReport, outcome: ProbeOutcome, now: Double, sentAt: Double = -.infinity) -> String? {
-        let limitsBefore = observedLimits
-        pulled = Dictionary(report.pulled.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
-        runnerSizes.learn(loaded: report.loaded, pulled: pulled)
-        var nowLoaded = Dictionary(report.loaded.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
-        // A model with requests running is listed by Ollama (`/api/ps` snapshots the scheduler, and a
-        // runner in use is never unloaded), so one missing from a probe sent after it was loaded is
-        // not loaded, busy or not: Ollama unloaded it once idle to make room, and the requests sent
-        // to it since wait there for the reload Ollama starts for them. It counts as loading: requests
-        // join that reload, and other loads here wait for it (Ollama loads one model at a time).
-        // Counted loaded, it drew requests that reloaded it in place of another model, over and over,
-        // unseen by placement: on a node whose VRAM `cluster.json` leaves out, three large models
-        // swapped in and out, and requests waited 30 s and more. Only a model whose load time is
-        // unknown keeps its place while busy.
-        var reloading: [ModelName] = []
-        for (model, count) in inFlight where count > 0 && nowLoaded[model] == nil && loading[model] == nil {
-            guard let known = loaded[model] else { continue }
-            if loadedAt[model] == nil {
-                nowLoaded[model] = known
-            } else if let readyAt = loadedAt[model], readyAt <= sentAt, draining[model] == nil {
-                loading[model] = LoadInProgress(startedAt: now, predictedSeconds: predictedLoadSeconds(model))
-                reloading.append(model)
-            }
-        }
-        for (model, known) in loaded where nowLoaded[model] == nil && (loadedAt[model] ?? -.infinity) > sentAt {
-            nowLoaded[model] = known  // loaded after the probe left
-        }
-        for (model, at) in evictedAt
-        where at > sentAt && at > (loadedAt[model] ?? -.infinity) && inFlight[model] == nil && loading[model] == nil {
-            nowLoaded[model] = nil  // unloaded after the probe left
-        }
-        // A draining copy is still in Ollama's VRAM but takes no request: it stays out of `loaded`.
-        for model in draining.keys { nowLoaded[model] = nil }
-        for model in nowLoaded.keys { loading[model] = nil }
-        // Idle models gone though TensorWall did not unload them and they had not expired: Ollama
-        // made room for a load (unloaded models left `loaded` when TensorWall unloaded them).
-        let vanished = loaded.values.filter { model in
-            nowLoaded[model.name] == nil && (inFlight[model.name] ?? 0) == 0 && (model.expiresAt.map { $0 > outcome.at } ?? true)
-        }
-        let newlyLoaded = nowLoaded.keys.contains { (loadedAt[$0] ?? now) > lastReportAt }
-        let reportBefore = lastReportAt
-        loaded = nowLoaded
-        lastProbe = outcome
-        lastReportAt = now
-        for model in loaded.keys where loadedAt[model] == nil { loadedAt[model] = now }
-        for model in loadedAt.keys where loaded[model] == nil { loadedAt[model] = nil }
-        if report.loaded.count > config.maxLoadedModels {
-            observedLimits.loadedModels = max(observedLimits.loadedModels ?? 0, report.loaded.count)
-        }
-        if report.loaded.contains(where: { $0.vramBytes < $0.sizeBytes }) {
-            observedLimits.vramBytes = report.loaded.reduce(Int64(0)) { $0 + $1.vramBytes }
-        }
-        // Until the previous report saw that load finished, Ollama may have chosen victims for it.
-        let racedOurUnloads =
-            lastLoadAfterUnloads.map { load in
-                load.at > reportBefore || loading[load.model] != nil || (loadedAt[load.model] ?? -.infinity) > reportBefore
-            } ?? false
-        observedLimits.learn(
-            loaded: report.loaded, vanished: racedOurUnloads ? [] : vanished, newlyLoaded: newlyLoaded,
-            loading: loading.keys.map(runnerBytes), configured: config, now: now)
-        let reloads =
-            reloading.isEmpty
-            ? nil
-            : "\(reloading.map(\.description).sorted().joined(separator: ", ")) gone from /api/ps with requests waiting for it: Ollama loads it again"
-        let limits = observedLimits.change(from: limitsBefore, configured: config, unloaded: vanished.map(\.name))
-        let learned = [reloads, limits].compactMap { $0 }
-        return learned.isEmpty ? nil : learned.joined(separator: "; ")
-    }
-
-    public func recordProbeFailure(_ outcome: ProbeOutcome) {
-        lastProbe = outcome
     }
 
     /// Takes a slot for `model` if the claim still holds. A cold load may name the models to unload
@@ -382,12 +301,12 @@ public actor OllamaNode {
     }
 
     /// VRAM `model` will take loaded here (see `RunnerSizes`).
-    private func runnerBytes(_ model: ModelName) -> Int64 {
+    func runnerBytes(_ model: ModelName) -> Int64 {
         runnerSizes.bytes(of: model, weights: pulled[model]?.sizeBytes ?? 0)
     }
 
     /// How long a load of `model` takes here, by the load speed learned so far.
-    private func predictedLoadSeconds(_ model: ModelName) -> Double {
+    func predictedLoadSeconds(_ model: ModelName) -> Double {
         CostModel().predictedLoadSeconds(
             gigabytes: Double(pulled[model]?.sizeBytes ?? runnerBytes(model)) / 1e9, learnedSecondsPerGB: loadSpeed.secondsPerGB)
     }
