@@ -52,7 +52,8 @@ import Testing
         // Ollama answers a preload with no load_duration; the planner's own loads must still teach
         // the node's load speed. 1,000 simulated s per GB: the 2 GB model loads in about 2 s real.
         let path = NSTemporaryDirectory() + "tensorwall-state-\(UInt64.random(in: 0...UInt64.max)).json"
-        defer { try? FileManager.default.removeItem(atPath: path) }
+        // Removed after the farm stops: its shutdown writes the file again.
+        Teardown.add { try? FileManager.default.removeItem(atPath: path) }
         DemandStateFile(path: path).save([ModelName("llama3.2")!: (rate: 1.0, serviceSeconds: 3)])
         let farm = try await TestFarm.start([.init(loadSecondsPerGB: 1000)]) { config in
             config.stateFile = path
@@ -71,7 +72,8 @@ import Testing
 
     @Test func aRestartReWarmsWhatWasHotFromTheStateFile() async throws {
         let path = NSTemporaryDirectory() + "tensorwall-state-\(UInt64.random(in: 0...UInt64.max)).json"
-        defer { try? FileManager.default.removeItem(atPath: path) }
+        // Removed after the farm stops: its shutdown writes the file again.
+        Teardown.add { try? FileManager.default.removeItem(atPath: path) }
         // An earlier run saw llama3.2 asked for once a second, answers taking 3 s: several copies' worth.
         DemandStateFile(path: path).save([ModelName("llama3.2")!: (rate: 1.0, serviceSeconds: 3)])
         let farm = try await TestFarm.start([.init(), .init()]) { config in
