@@ -16,14 +16,20 @@ extension Cluster {
         let warm = AffinityPlacement.queueWaitSeconds(model, tier: tier, queuedAhead: queuedAhead, service: service, now: now)
         if warm.isFinite { return max(estimate.waitSeconds, warm) }
         guard !estimate.startsNow else { return estimate.waitSeconds }
+        if let load = drainingLoad(model, snapshots: snapshots, excluding: excluding, now: now) {
+            // The head of the queue drains its way in; the requests queued ahead are then served
+            // first, by the new copy's slots.
+            let slots = snapshots[load.nodeIndex].maxParallel
+            return load.waitSeconds + Double(queuedAhead) * service / Double(max(1, slots))
+        }
         return estimate.waitSeconds + victimsBacklogSeconds(for: model, on: snapshots[estimate.nodeIndex], snapshots: snapshots, now: now)
     }
 
-    /// With no copy warm or loading, a request's load waits for the busy models it must unload, and
-    /// TensorWall keeps sending those models their queued requests: none is idle before its own
-    /// queue here has drained. At 300 % load the planner unloaded the only copy of qwen2.5, and its
-    /// requests queued for such a load, predicted at 19 s against busy models with dozens queued,
-    /// until the 30 s limit answered them 503.
+    /// With no warm copy but a load under way elsewhere, a request's own load waits for the busy
+    /// models it must unload, and TensorWall keeps sending those models their queued requests: none
+    /// is idle before its own queue here has drained. At 300 % load the planner unloaded the only copy
+    /// of qwen2.5, and its requests queued for such a load, predicted at 19 s against busy models with
+    /// dozens queued, until the 30 s limit answered them 503.
     func victimsBacklogSeconds(for model: ModelName, on node: NodeSnapshot, snapshots: [NodeSnapshot], now: Double) -> Double {
         let victims = costModel.cheapestVictims(for: model, on: node, now: now, demand: { _ in 0 })
         return victims.filter { node.inFlight($0) > 0 }.map { victim in

@@ -220,6 +220,7 @@ public final class Cluster: Sendable {
         guard await node.tryAcquire(model, claim: claim, now: clock(), evicting: evicting, drainingBusy: true) else { return nil }
         var lease = Lease(cluster: self, node: node, nodeConfig: snapshot.config, model: model, claim: claim, startedAt: clock())
         lease.evicting = evicting
+        lease.drainingAnswerSeconds = drain
         return lease
     }
 
@@ -402,6 +403,12 @@ public final class Cluster: Sendable {
                 // was refused, while nobody in that minute waited over 18 s.
                 let waitsForWarmSlots = estimate.claim == .warmSlot && !snapshots.contains { $0.isLoading(model) }
                 predictedAtQueueing = waitsForWarmSlots ? (predicted / calibration, warmSlots) : nil
+            }
+            // The head of the queue of a model with no copy anywhere drains its way in (`drainingLoad`).
+            if ahead == 0, !estimate.startsNow,
+                let lease = await claimDrainingLoad(model, snapshots: snapshots, excluding: excluding, now: now)
+            {
+                return .success(lease)
             }
         }
     }

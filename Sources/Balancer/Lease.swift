@@ -12,8 +12,11 @@ public struct Lease: Sendable {
     public var expectedStartSeconds: Double
     /// The model's learned time in a slot on this node (prompt evaluation and generation), if known.
     public var expectedServiceSeconds: Double?
-    /// Idle models to unload on the node before this request's cold load (placement chose them).
+    /// Models to unload on the node before this request's cold load (placement chose them).
     public var evicting: [ModelName] = []
+    /// The longest answer time among the busy ones of `evicting`, which take no new request and are
+    /// unloaded once their own end (0 when every victim was idle): what a drain waits in multiples of.
+    public var drainingAnswerSeconds = 0.0
     /// Requests for the model running on the node when this one took its slot (`tryAcquireCounting`).
     public var runningWhenSent: Int?
 

@@ -124,4 +124,43 @@ import Testing
         #expect(try await loadingFirst.value == 200)
         #expect(try await loadingSecond.value == 200)
     }
+
+    /// A model with no copy anywhere, on a farm where every node is busy with a model that has a
+    /// copy on another node: the request does not wait for that model to go idle (under load it never
+    /// does), it drains one of its copies, which finishes its answer, is unloaded, and makes way.
+    @Test func aModelWithNoCopyDrainsABusyCopyOfAModelHeldTwice() async throws {
+        let node = TestFarm.NodeSpec(models: ["llama3.2", "qwen2.5"], preload: ["llama3.2"], maxParallel: 1, numParallel: 1, vramGB: 3)
+        let farm = try await TestFarm.start([node, node]) { config in
+            config.replicate = false
+        }
+        try await farm.waitUntilAllHealthy()
+        #expect(try await farm.chat().status == 200)  // llama3.2's answers are learned to be quick
+        for simulator in farm.nodes { simulator.holdStreams(true) }
+        var streams: [EventReader] = []
+        for _ in 0..<2 {  // one held answer on each node's only slot
+            var events = EventReader(try await farm.request("POST", "/v1/chat/completions", body: Self.streamingChat))
+            _ = try await events.next()
+            streams.append(events)
+        }
+        async let answered = farm.chat("qwen2.5")
+        // One copy of llama3.2 drains for qwen2.5's load: /status shows it, and nothing is unloaded yet.
+        var drainingOn: Int?
+        #expect(
+            await farm.eventually {
+                let status = try? await farm.json("GET", "/status").body
+                drainingOn = (0..<2).first { status?["nodes"]?[$0]?["drainingModels"]?[0]?["name"] == "llama3.2:latest" }
+                return drainingOn != nil
+            })
+        #expect(farm.nodes.allSatisfy { $0.requestCount("/api/generate") == 0 })
+        for simulator in farm.nodes { simulator.holdStreams(false) }
+        for index in streams.indices {
+            var last: String?
+            while let event = try await streams[index].next() { last = event }
+            #expect(last == "[DONE]")
+        }
+        #expect(try await answered.status == 200)
+        let drained = try #require(drainingOn)
+        #expect(await farm.nodes[drained].loadedModelNames() == ["qwen2.5:latest"])
+        #expect(await farm.nodes[1 - drained].loadedModelNames() == ["llama3.2:latest"])
+    }
 }

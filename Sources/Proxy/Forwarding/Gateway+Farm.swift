@@ -125,10 +125,14 @@ extension Gateway {
             if case .coldLoad(let predicted) = lease.claim {
                 let queued = cluster.queuedRequests(call.model)
                 let unloading = lease.evicting.isEmpty ? "" : ", unloading \(lease.evicting.map(\.canonical).joined(separator: ", "))"
+                let draining = lease.drainingAnswerSeconds > 0 ? " once their running requests end" : ""
                 logger.info(
-                    "cold-loading \(call.model.canonical) on node \(lease.nodeConfig.name) for a request (load about \(Int(predicted.rounded())) s, \(queued) queued for the model\(unloading))"
+                    "cold-loading \(call.model.canonical) on node \(lease.nodeConfig.name) for a request (load about \(Int(predicted.rounded())) s, \(queued) queued for the model\(unloading)\(draining))"
                 )
                 let unloader = ModelUnloader(cluster: cluster, client: client, timeouts: upstreamTimeouts, logger: logger)
+                // A model with no copy anywhere drains busy victims (`Cluster.claimLoadDrainingVictims`);
+                // if they outlast the wait, the slot was given back: look again.
+                guard await unloader.drain(for: lease, minimumSeconds: Self.minimumDrainSeconds) else { continue }
                 for victim in lease.evicting { await unloader.unload(victim, on: lease.nodeConfig) }
                 await lease.node.unloadsSent(for: call.model)
             } else if lease.claim == .joinLoad {
@@ -202,11 +206,14 @@ extension Gateway {
     func waitForUnloads(before lease: Lease) async {
         let deadline = cluster.now + Self.longestWaitForUnloadsSeconds
         while await lease.node.holdsJoinersBack(lease.model), cluster.now < deadline, !Task.isCancelled {
-            try? await Task.sleep(nanoseconds: Preloader.drainPollNanoseconds)
+            try? await Task.sleep(nanoseconds: ModelUnloader.drainPollNanoseconds)
         }
     }
 
     static let longestWaitForUnloadsSeconds = 120.0
+
+    /// The shortest wait for a request's load to drain its busy victims (cluster seconds), as a planned load's.
+    static let minimumDrainSeconds = 5.0
 
     /// What the node actor and passive health learn from an attempt.
     static func releaseOutcome(_ outcome: AttemptOutcome) -> RequestOutcome {

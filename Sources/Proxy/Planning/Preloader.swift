@@ -32,7 +32,7 @@ struct Preloader: Sendable {
             busy.isEmpty ? "" : " (\(busy.map(\.canonical).joined(separator: ", ")) once \(busy.count == 1 ? "its" : "their") requests end)"
         logger.info("loading \(model) on node \(snapshot.name) ahead of requests (\(reason))\(unloading)\(draining)")
         let submitted = loads.submit {
-            guard await drain(evicting, for: lease, snapshot: snapshot) else { return }
+            guard await unloader.drain(for: lease, minimumSeconds: minimumDrainSeconds) else { return }
             for victim in evicting { await unloader.unload(victim, on: snapshot.config) }
             await lease.node.unloadsSent(for: model)
             await run(lease, on: snapshot.config, keepAlive: keepAlive)
@@ -43,39 +43,6 @@ struct Preloader: Sendable {
         }
         return submitted
     }
-
-    /// How long a planned load waits for its busy victims' requests to end, in multiples of the
-    /// longest answer time among them (and at least `minimumDrainSeconds`), before it gives up.
-    static let drainAnswerTimes = 4.0
-
-    /// Waits until the victims that were busy when the load was claimed have finished their
-    /// requests (they take no new ones meanwhile); then they are the node's to unload. A victim that
-    /// outlasts the wait (a long answer) keeps its place: the load is given up, the victims take
-    /// requests again, and the next planner round weighs the move anew. Unloaded while busy, Ollama
-    /// would keep it until its requests end, and meanwhile make room for the load with a model of
-    /// its own choosing.
-    private func drain(_ victims: [ModelName], for lease: Lease, snapshot: NodeSnapshot) async -> Bool {
-        guard !victims.isEmpty else { return true }
-        let answerSeconds = victims.map { snapshot.serviceSeconds[$0] ?? cluster.costModel.defaultServiceSeconds }.max() ?? 0
-        let deadline = cluster.now + max(minimumDrainSeconds, Self.drainAnswerTimes * answerSeconds)
-        while await lease.node.isDraining(victims) {
-            guard cluster.now < deadline, !Task.isCancelled else {
-                await lease.node.abandonDrain(victims)
-                await lease.node.unloadsSent(for: lease.model)  // nothing left to wait for: requests that joined go
-                logger.info(
-                    "gave up loading \(lease.model) on node \(snapshot.name): \(victims.map(\.canonical).joined(separator: ", ")) still busy"
-                )
-                await lease.release(.unservedNoFault)
-                return false
-            }
-            try? await Task.sleep(nanoseconds: Self.drainPollNanoseconds)
-        }
-        await lease.node.finishDrain(victims, now: cluster.now)
-        return true
-    }
-
-    /// How often a drain looks whether the victims' requests have ended (real time).
-    static let drainPollNanoseconds: UInt64 = 10_000_000
 
     private func run(_ lease: Lease, on node: ClusterConfig.NodeConfig, keepAlive: JSONValue?) async {
         var fields: [(key: String, value: JSONValue)] = [("model", .string(lease.model.canonical)), ("prompt", ""), ("stream", false)]

@@ -1,0 +1,54 @@
+/// A way back in for a model that has lost every copy while the farm is busy.
+extension Cluster {
+    /// A cold load of a model with no copy anywhere that drains the busy models it unloads.
+    struct DrainingLoad {
+        var nodeIndex: Int
+        var evicting: [ModelName]
+        /// Until the load is done: the loads ahead on the node, the victims' running requests, the load.
+        var waitSeconds: Double
+    }
+
+    /// The soonest cold load of `model`, when no node holds it warm or loading, that unloads only
+    /// idle models and busy models with a warm copy on another node. A cold load that unloads busy
+    /// models waits for them to go idle, and under load they never do: TensorWall keeps sending them
+    /// requests. At 125 % load `qwen2.5:7b` lost both copies in one second (a request's cold load and
+    /// a planned load), its queue grew to 32 behind a load predicted at 8 s, and 25 of its requests
+    /// waited the whole 30 s and were answered 503 before the planner found room 42 s later. Drained,
+    /// the victims take no new request and the load starts once their running requests end. A busy
+    /// model's only copy is not drained: its own queue would be stranded in turn.
+    func drainingLoad(_ model: ModelName, snapshots: [NodeSnapshot], excluding: Set<Int>, now: Double) -> DrainingLoad? {
+        guard Self.hasNoCopy(model, on: snapshots),
+            case .success(let tier) = AffinityPlacement.candidateTier(model, among: snapshots, excluding: excluding)
+        else { return nil }
+        let rates = loadedModelRates(snapshots, now: now)
+        let copies = AffinityPlacement.warmCopies(snapshots)
+        var best: DrainingLoad?
+        for node in tier {
+            let victims = costModel.cheapestVictims(
+                for: model, on: node, now: now, demand: { rates[$0] ?? 0 }, warmCopies: { copies[$0] ?? 1 })
+            let busy = victims.filter { node.inFlight($0) > 0 }
+            guard !busy.isEmpty, busy.allSatisfy({ (copies[$0] ?? 1) > 1 }) else { continue }
+            let drain = busy.map { node.serviceSeconds[$0] ?? costModel.defaultServiceSeconds }.max() ?? 0
+            let loadsAhead = node.loading.values.reduce(0) { $0 + $1.remaining(at: now) }
+            let wait = loadsAhead + drain + costModel.predictedLoadSeconds(model, on: node)
+            if wait < best?.waitSeconds ?? .infinity { best = DrainingLoad(nodeIndex: node.index, evicting: victims, waitSeconds: wait) }
+        }
+        return best
+    }
+
+    /// Claims `drainingLoad`'s load for the head of the model's queue. Nil when there is none or the
+    /// node no longer accepts the claim (the round looks again).
+    func claimDrainingLoad(_ model: ModelName, snapshots: [NodeSnapshot], excluding: Set<Int>, now: Double) async -> Lease? {
+        guard let load = drainingLoad(model, snapshots: snapshots, excluding: excluding, now: now) else { return nil }
+        let snapshot = snapshots[load.nodeIndex]
+        guard var lease = await claimPlannedLoad(model, on: snapshot, evicting: load.evicting) else { return nil }
+        lease.expectedStartSeconds = load.waitSeconds
+        lease.expectedServiceSeconds = snapshot.serviceSeconds[model]
+        return lease
+    }
+
+    /// Whether no node holds `model` warm or loading.
+    static func hasNoCopy(_ model: ModelName, on snapshots: [NodeSnapshot]) -> Bool {
+        !snapshots.contains { $0.loaded[model] != nil || $0.loading[model] != nil }
+    }
+}

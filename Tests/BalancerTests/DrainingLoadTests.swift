@@ -1,0 +1,59 @@
+import Testing
+
+@testable import Balancer
+
+/// A model that has lost every copy while the farm is busy: the head of its queue drains its way in
+/// past a busy model that has a copy elsewhere, instead of waiting for that model to go idle. (A busy
+/// model's only copy is not drained: `BusyVictimShedTests` refuses such a load at once.)
+@Suite struct DrainingLoadTests {
+    let hot = ModelName("llama3.2")!
+    let absent = ModelName("qwen2.5")!
+
+    /// Two nodes with one slot and room for one model each; `hot` answered once on each (3 s), so both
+    /// hold it warm, and `absent` answered once before (its service time is measured).
+    func makeCluster() async throws -> Cluster {
+        var nodeA = ClusterConfig.NodeConfig(name: "a", url: NodeURL("http://a:1")!, maxParallel: 1)
+        nodeA.maxLoadedModels = 1
+        var nodeB = ClusterConfig.NodeConfig(name: "b", url: NodeURL("http://b:1")!, maxParallel: 1)
+        nodeB.maxLoadedModels = 1
+        let cluster = Cluster(
+            nodes: [nodeA, nodeB], queue: ClusterConfig.QueueSettings(maxLength: 32, maxWaitMs: 30_000), random: SeededGenerator(state: 1))
+        let models = [hot, absent].map { PulledModel(name: $0, displayName: $0.description, sizeBytes: 2 * gigabyte, digest: "d") }
+        for node in cluster.nodes {
+            await node.apply(
+                ProbeReport(pulled: models, loaded: []), outcome: ProbeOutcome(at: 0, succeeded: true, latencyMs: 1, error: nil), now: 0)
+            await node.setHealth(.healthy)
+        }
+        cluster.markFirstProbeRoundComplete()
+        let onlyA: Set<NodeID> = [nodeB.id]
+        let onlyB: Set<NodeID> = [nodeA.id]
+        await (try cluster.acquire(.init(model: absent, excluding: onlyA)).get()).release(
+            RequestOutcome(succeeded: true, serviceSeconds: 3))
+        await (try cluster.acquire(.init(model: hot, excluding: onlyA)).get()).release(RequestOutcome(succeeded: true, serviceSeconds: 3))
+        await (try cluster.acquire(.init(model: hot, excluding: onlyB)).get()).release(RequestOutcome(succeeded: true, serviceSeconds: 3))
+        return cluster
+    }
+
+    @Test func aModelWithNoCopyDrainsABusyModelThatHasAnotherCopy() async throws {
+        let cluster = try await makeCluster()
+        // Both copies of llama3.2 busy: qwen2.5's load can only unload a busy model.
+        let holdingA = try await cluster.acquire(.init(model: hot)).get()
+        let holdingB = try await cluster.acquire(.init(model: hot)).get()
+        let lease = try await cluster.acquire(.init(model: absent)).get()
+        guard case .coldLoad = lease.claim else {
+            Issue.record("expected a cold load, got \(lease.claim)")
+            return
+        }
+        #expect(lease.evicting == [hot])
+        #expect(lease.drainingAnswerSeconds == 3)
+        // The drained copy takes no new request; llama3.2 goes on from its other copy.
+        #expect(await lease.node.isDraining([hot]))
+        let (drained, other) = lease.node === holdingA.node ? (holdingA, holdingB) : (holdingB, holdingA)
+        #expect(await drained.node.snapshot(index: 0).loaded[hot] == nil)
+        #expect(await other.node.snapshot(index: 0).loaded[hot] != nil)
+        await drained.release(RequestOutcome(succeeded: true))
+        #expect(await !lease.node.isDraining([hot]))
+        await lease.release(RequestOutcome(succeeded: true))
+        await other.release(RequestOutcome(succeeded: true))
+    }
+}
