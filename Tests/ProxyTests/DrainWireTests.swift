@@ -105,7 +105,8 @@ import Testing
     /// for both; held until `llama3.2` is loaded, it goes straight to the runner and is answered while
     /// `qwen2.5` still loads (each load takes about a second here).
     @Test func aRequestJoiningALoadIsHeldWhileAnotherLoadIsQueuedBehindIt() async throws {
-        let farm = try await TestFarm.start([.init(models: ["llama3.2", "qwen2.5"], loadSecondsPerGB: 500)]) { config in
+        let logs = LogCapture()
+        let farm = try await TestFarm.start([.init(models: ["llama3.2", "qwen2.5"], loadSecondsPerGB: 500)], logs: logs) { config in
             config.replicate = false
         }
         try await farm.waitUntilAllHealthy()
@@ -123,6 +124,11 @@ import Testing
         #expect(await farm.nodes[0].loadedModelNames() == ["llama3.2:latest"], "answered while qwen2.5 still loads")
         #expect(try await loadingFirst.value == 200)
         #expect(try await loadingSecond.value == 200)
+        // The operator is told the second load starts behind the first, not only how long it takes.
+        let lines = logs.text.split(separator: "\n").filter { $0.contains("cold-loading") }
+        #expect(lines.count == 2)
+        #expect(lines.first { $0.contains("cold-loading llama3.2") }?.contains("loads ahead") == false)
+        #expect(lines.first { $0.contains("cold-loading qwen2.5") }?.contains("of loads ahead on the node") == true)
     }
 
     /// A model with no copy anywhere, on a farm where every node is busy with a model that has a

@@ -124,13 +124,9 @@ extension Gateway {
             }
             if case .coldLoad(let predicted) = lease.claim {
                 let queued = cluster.queuedRequests(call.model)
-                let unloading = lease.evicting.isEmpty ? "" : ", unloading \(lease.evicting.map(\.canonical).joined(separator: ", "))"
-                let draining = lease.drainingAnswerSeconds > 0 ? " once their running requests end" : ""
-                logger.info(
-                    "cold-loading \(call.model.canonical) on node \(lease.nodeConfig.name) for a request (load about \(Int(predicted.rounded())) s, \(queued) queued for the model\(unloading)\(draining))"
-                )
+                logger.info(ColdLoadLog.line(for: lease, predicted: predicted, queued: queued))
                 let unloader = ModelUnloader(cluster: cluster, client: client, timeouts: upstreamTimeouts, logger: logger)
-                // A model with no copy anywhere drains busy victims (`Cluster.claimLoadDrainingVictims`);
+                // A model with no copy anywhere drains busy victims (`Cluster.claimDrainingLoad`);
                 // if they outlast the wait, the slot was given back: look again.
                 guard await unloader.drain(for: lease, minimumSeconds: Self.minimumDrainSeconds) else { continue }
                 for victim in lease.evicting { await unloader.unload(victim, on: lease.nodeConfig) }
