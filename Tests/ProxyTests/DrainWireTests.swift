@@ -169,4 +169,33 @@ import Testing
         #expect(await farm.nodes[drained].loadedModelNames() == ["qwen2.5:latest"])
         #expect(await farm.nodes[1 - drained].loadedModelNames() == ["llama3.2:latest"])
     }
+
+    /// The same drain, when the busy copies' answers outlast it: the copy serves again, nothing was
+    /// unloaded, and with no retry left the request gets a 503 rather than waiting on forever.
+    @Test func aDrainForAModelWithNoCopyThatOutlastsItsWaitEndsInA503() async throws {
+        let node = TestFarm.NodeSpec(models: ["llama3.2", "qwen2.5"], preload: ["llama3.2"], maxParallel: 1, numParallel: 1, vramGB: 3)
+        let farm = try await TestFarm.start([node, node]) { config in
+            config.replicate = false
+            config.maxRetries = 0
+        }
+        try await farm.waitUntilAllHealthy()
+        #expect(try await farm.chat().status == 200)
+        for simulator in farm.nodes { simulator.holdStreams(true) }
+        var streams: [EventReader] = []
+        for _ in 0..<2 {
+            var events = EventReader(try await farm.request("POST", "/v1/chat/completions", body: Self.streamingChat))
+            _ = try await events.next()
+            streams.append(events)
+        }
+        // The drain waits at least 5 s (four answer times of a quick model are less), then gives up.
+        let refused = try await farm.chat("qwen2.5")
+        #expect(refused.status == 503)
+        #expect(refused.body["error"]?["code"] == "queue_timeout")
+        let status = try await farm.json("GET", "/status").body
+        #expect((0..<2).allSatisfy { status["nodes"]?[$0]?["drainingModels"]?.arrayValue?.isEmpty == true })
+        #expect(farm.nodes.allSatisfy { $0.requestCount("/api/generate") == 0 })
+        for simulator in farm.nodes { simulator.holdStreams(false) }
+        for index in streams.indices { while try await streams[index].next() != nil {} }
+        for simulator in farm.nodes { #expect(await simulator.loadedModelNames() == ["llama3.2:latest"]) }
+    }
 }

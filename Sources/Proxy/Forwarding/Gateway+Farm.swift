@@ -126,9 +126,14 @@ extension Gateway {
                 let queued = cluster.queuedRequests(call.model)
                 logger.info(ColdLoadLog.line(for: lease, predicted: predicted, queued: queued))
                 let unloader = ModelUnloader(cluster: cluster, client: client, timeouts: upstreamTimeouts, logger: logger)
-                // A model with no copy anywhere drains busy victims (`Cluster.claimDrainingLoad`);
-                // if they outlast the wait, the slot was given back: look again.
-                guard await unloader.drain(for: lease, minimumSeconds: Self.minimumDrainSeconds) else { continue }
+                // A model with no copy anywhere drains busy victims (`Cluster.claimDrainingLoad`); if
+                // they outlast the wait, the slot was given back: look again, as often as a retry may.
+                guard await unloader.drain(for: lease, minimumSeconds: Self.minimumDrainSeconds) else {
+                    guard retries.take() else {
+                        return .unavailable(placementError(.queueTimeout, model: call.requestedName), spendsRetry: true)
+                    }
+                    continue
+                }
                 for victim in lease.evicting { await unloader.unload(victim, on: lease.nodeConfig) }
                 await lease.node.unloadsSent(for: call.model)
             } else if lease.claim == .joinLoad {
