@@ -56,4 +56,43 @@ import Testing
         await lease.release(RequestOutcome(succeeded: true))
         await other.release(RequestOutcome(succeeded: true))
     }
+
+    func waitUntil(_ condition: () -> Bool) async {
+        for _ in 0..<10_000 where !condition() { try? await Task.sleep(for: .milliseconds(1)) }
+    }
+
+    @Test func aBusyModelWithALongerQueuePerSlotIsDrainedOnlyOnceTheWaitingQueueIsAsLong() async throws {
+        let cluster = try await makeCluster()
+        let holdingA = try await cluster.acquire(.init(model: hot)).get()
+        let holdingB = try await cluster.acquire(.init(model: hot)).get()
+        // Three requests queued for llama3.2: three per slot once one of its two copies is drained.
+        var hotWaiters: [Task<Void, any Error>] = []
+        for number in 0..<3 {
+            hotWaiters.append(Task { await (try cluster.acquire(.init(model: hot)).get()).release(RequestOutcome(succeeded: true)) })
+            await waitUntil { cluster.queuedRequests(hot) == number + 1 }
+        }
+        var absentRequests: [Task<[ModelName], any Error>] = []
+        for number in 0..<3 {
+            absentRequests.append(
+                Task {
+                    let lease = try await cluster.acquire(.init(model: absent)).get()
+                    await lease.release(RequestOutcome(succeeded: true))
+                    return lease.evicting
+                })
+            await waitUntil { cluster.queuedRequests(absent) == number + 1 }
+            cluster.capacityChanged()  // the head looks again
+            try await Task.sleep(for: .milliseconds(20))
+            if number < 2 {
+                // One or two waiting: llama3.2's queue is longer per slot; nothing drains.
+                #expect(cluster.queuedRequests(absent) == number + 1)
+                for node in cluster.nodes { #expect(await !node.isDraining([hot])) }
+            }
+        }
+        // Three waiting: the head drains a copy of llama3.2 and takes the load.
+        await holdingA.release(RequestOutcome(succeeded: true))
+        await holdingB.release(RequestOutcome(succeeded: true))
+        #expect(try await absentRequests[0].value == [hot])
+        for request in absentRequests.dropFirst() { _ = try await request.value }
+        for waiter in hotWaiters { try await waiter.value }
+    }
 }
