@@ -107,23 +107,9 @@ import Testing
     /// whose reload will cost others, takes it instead.
     @Test func aRequestPlacementWouldRefuseTakesTheNodeThatCanStartItAtOnce() async throws {
         let keeper = ModelName("mistral")!
-        var nodeA = ClusterConfig.NodeConfig(name: "a", url: NodeURL("http://a:1")!, maxParallel: 1)
-        nodeA.maxLoadedModels = 1
-        var nodeB = ClusterConfig.NodeConfig(name: "b", url: NodeURL("http://b:1")!, maxParallel: 1)
-        nodeB.maxLoadedModels = 1
-        let cluster = Cluster(
-            nodes: [nodeA, nodeB], queue: ClusterConfig.QueueSettings(maxLength: 32, maxWaitMs: 30_000), random: SeededGenerator(state: 1))
-        func pulled(_ sizes: [ModelName: Int64]) -> [PulledModel] {
-            sizes.map { PulledModel(name: $0.key, displayName: $0.key.description, sizeBytes: $0.value * gigabyte, digest: "d") }
-        }
-        for (node, models) in zip(cluster.nodes, [pulled([busy: 2, absent: 2]), pulled([keeper: 5, absent: 2])]) {
-            await node.apply(
-                ProbeReport(pulled: models, loaded: []), outcome: ProbeOutcome(at: 0, succeeded: true, latencyMs: 1, error: nil), now: 0)
-            await node.setHealth(.healthy)
-        }
-        cluster.markFirstProbeRoundComplete()
+        let cluster = await twoOneModelNodes(pulled: [[busy: 2, absent: 2], [keeper: 5, absent: 2]])
         // Every model answers once (3 s); then node a holds llama3.2 and node b holds mistral, just loaded and asked for.
-        let onA: Set<NodeID> = [nodeB.id]
+        let onA: Set<NodeID> = [cluster.nodes[1].id]
         await (try cluster.acquire(.init(model: absent, excluding: onA)).get()).release(RequestOutcome(succeeded: true, serviceSeconds: 3))
         await (try cluster.acquire(.init(model: busy)).get()).release(RequestOutcome(succeeded: true, serviceSeconds: 3))
         await (try cluster.acquire(.init(model: keeper)).get()).release(RequestOutcome(succeeded: true, serviceSeconds: 3))

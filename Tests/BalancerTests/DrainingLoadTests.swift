@@ -12,21 +12,9 @@ import Testing
     /// Two nodes with one slot and room for one model each; `hot` answered once on each (3 s), so both
     /// hold it warm, and `absent` answered once before (its service time is measured).
     func makeCluster() async throws -> Cluster {
-        var nodeA = ClusterConfig.NodeConfig(name: "a", url: NodeURL("http://a:1")!, maxParallel: 1)
-        nodeA.maxLoadedModels = 1
-        var nodeB = ClusterConfig.NodeConfig(name: "b", url: NodeURL("http://b:1")!, maxParallel: 1)
-        nodeB.maxLoadedModels = 1
-        let cluster = Cluster(
-            nodes: [nodeA, nodeB], queue: ClusterConfig.QueueSettings(maxLength: 32, maxWaitMs: 30_000), random: SeededGenerator(state: 1))
-        let models = [hot, absent].map { PulledModel(name: $0, displayName: $0.description, sizeBytes: 2 * gigabyte, digest: "d") }
-        for node in cluster.nodes {
-            await node.apply(
-                ProbeReport(pulled: models, loaded: []), outcome: ProbeOutcome(at: 0, succeeded: true, latencyMs: 1, error: nil), now: 0)
-            await node.setHealth(.healthy)
-        }
-        cluster.markFirstProbeRoundComplete()
-        let onlyA: Set<NodeID> = [nodeB.id]
-        let onlyB: Set<NodeID> = [nodeA.id]
+        let cluster = await twoOneModelNodes(pulled: [[hot: 2, absent: 2], [hot: 2, absent: 2]])
+        let onlyA: Set<NodeID> = [cluster.nodes[1].id]
+        let onlyB: Set<NodeID> = [cluster.nodes[0].id]
         await (try cluster.acquire(.init(model: absent, excluding: onlyA)).get()).release(
             RequestOutcome(succeeded: true, serviceSeconds: 3))
         await (try cluster.acquire(.init(model: hot, excluding: onlyA)).get()).release(RequestOutcome(succeeded: true, serviceSeconds: 3))

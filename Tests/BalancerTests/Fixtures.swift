@@ -60,3 +60,23 @@ func singleNodeCluster(
     cluster.markFirstProbeRoundComplete()
     return cluster
 }
+
+/// Two nodes "a" and "b" with one slot and room for one model each, probed healthy with the models
+/// given per node (sizes in GB) pulled; a queue of 32 with a 30 s limit.
+func twoOneModelNodes(pulled: [[ModelName: Int64]]) async -> Cluster {
+    let configs = ["a", "b"].map { name in
+        var config = ClusterConfig.NodeConfig(name: name, url: NodeURL("http://\(name):1")!, maxParallel: 1)
+        config.maxLoadedModels = 1
+        return config
+    }
+    let cluster = Cluster(
+        nodes: configs, queue: ClusterConfig.QueueSettings(maxLength: 32, maxWaitMs: 30_000), random: SeededGenerator(state: 1))
+    for (node, sizes) in zip(cluster.nodes, pulled) {
+        let models = sizes.map { PulledModel(name: $0.key, displayName: $0.key.description, sizeBytes: $0.value * gigabyte, digest: "d") }
+        await node.apply(
+            ProbeReport(pulled: models, loaded: []), outcome: ProbeOutcome(at: 0, succeeded: true, latencyMs: 1, error: nil), now: 0)
+        await node.setHealth(.healthy)
+    }
+    cluster.markFirstProbeRoundComplete()
+    return cluster
+}
