@@ -178,11 +178,12 @@ final class TestFarm: Sendable {
 }
 
 extension TestFarm {
-    /// The slots per model the cluster counts on node 0; with `expected`, polled for up to 2 s until
-    /// it says so (a request's slot is given back just after its answer ends).
+    /// The slots per model the cluster counts on node 0; with `expected`, polled for up to 6 s until
+    /// it says so (a request's slot is given back just after its answer ends; in a CI run of the whole
+    /// suite that once took longer than 2 s).
     func knownParallelSlots(settlingOn expected: Int? = nil) async throws -> Int {
         var slots = await gateway.cluster.snapshots()[0].maxParallel
-        for _ in 0..<40 where expected != nil && slots != expected {
+        for _ in 0..<120 where expected != nil && slots != expected {
             try await Task.sleep(for: .milliseconds(50))
             slots = await gateway.cluster.snapshots()[0].maxParallel
         }
