@@ -178,6 +178,10 @@ struct Result: Sendable {
     var refused = 0
     var refusalSeconds: [Double] = []
     var retryAfter: [Double] = []
+    /// Every refusal: the model, and when a client that honours Retry-After would ask again.
+    var refusals: [(model: String, retryAt: Double)] = []
+    /// Every request's model, arrival and whether it was refused: what a retry at that moment would have met.
+    var arrivals: [(model: String, at: Double, refused: Bool)] = []
     var failed = 0
     var coldLoads = 0
     var evictions = 0
@@ -190,6 +194,23 @@ final class ResultCollector: Sendable {
     private let state = Mutex(Result())
     func record(_ update: (inout Result) -> Void) { state.withLock { update(&$0) } }
     var result: Result { state.withLock { $0 } }
+}
+
+/// Whether each Retry-After told the truth, read off the trace: the first request for the same model
+/// that arrived at or after the moment the refused client was told to come back (within 5 s of it)
+/// stands for that retry. Returns how many such retries were refused again, and how many were checked.
+func retriesRefusedAgain(_ result: Result) -> (refused: Int, checked: Int) {
+    let byModel = Dictionary(grouping: result.arrivals, by: \.model).mapValues { $0.sorted { $0.at < $1.at } }
+    var refused = 0
+    var checked = 0
+    for refusal in result.refusals {
+        guard let retry = byModel[refusal.model]?.first(where: { $0.at >= refusal.retryAt }), retry.at < refusal.retryAt + 5 else {
+            continue
+        }
+        checked += 1
+        if retry.refused { refused += 1 }
+    }
+    return (refused, checked)
 }
 
 func percentile(_ values: [Double], _ p: Double) -> Double {
@@ -311,13 +332,17 @@ func seconds(_ duration: Duration) -> Double {
                 } catch {}
                 let elapsed = seconds(sent.duration(to: .now)) / scale
                 results.record { result in
+                    result.arrivals.append((request.model, request.at, status == 429 || status == 503))
                     if done, let firstToken {
                         result.completed.append((request.at, firstToken))
                         result.models.append(request.model)
                     } else if status == 429 || status == 503 {
                         result.refused += 1
                         result.refusalSeconds.append(elapsed)
-                        if let retryAfter { result.retryAfter.append(retryAfter) }
+                        if let retryAfter {
+                            result.retryAfter.append(retryAfter)
+                            result.refusals.append((request.model, request.at + elapsed + retryAfter))
+                        }
                     } else {
                         result.failed += 1
                     }
@@ -360,7 +385,7 @@ print(
         capacity, nodeCount, slots, tokensPerSecond, responseTokens, promptTokensPerSecond))
 print("")
 print(
-    "| load | req/s | strategy | completed | refused (how many within 1 s, median Retry-After) | failed | cold loads | evictions | first minute TTFT p50 / p95 / p99 (s) | after warm-up TTFT p50 / p95 / p99 (s) | p95 per minute (s) |"
+    "| load | req/s | strategy | completed | refused (how many within 1 s, median Retry-After, retries at Retry-After refused again) | failed | cold loads | evictions | first minute TTFT p50 / p95 / p99 (s) | after warm-up TTFT p50 / p95 / p99 (s) | p95 per minute (s) |"
 )
 print("|---|---|---|---|---|---|---|---|---|---|---|")
 for load in loads {
@@ -380,12 +405,13 @@ for load in loads {
         let perMinute = (0..<minutes).map { minute in
             percentile(result.completed.filter { Int($0.at / 60) == minute }.map(\.ttft), 0.95)
         }
+        let retries = retriesRefusedAgain(result)
         let refused =
             result.refused == 0
             ? "0"
             : String(
-                format: "%d (%d within 1 s, %.0f)", result.refused, result.refusalSeconds.filter { $0 < 1 }.count,
-                result.retryAfter.isEmpty ? .nan : percentile(result.retryAfter, 0.5))
+                format: "%d (%d within 1 s, %.0f, %d of %d)", result.refused, result.refusalSeconds.filter { $0 < 1 }.count,
+                result.retryAfter.isEmpty ? .nan : percentile(result.retryAfter, 0.5), retries.refused, retries.checked)
         print(
             String(format: "| %.0f %% | %.2f | ", load * 100, rate)
                 + "\(scenario.label) | \(result.completed.count) | \(refused) | \(result.failed) | "
