@@ -128,7 +128,7 @@ extension Gateway {
                 let unloader = ModelUnloader(cluster: cluster, client: client, timeouts: upstreamTimeouts, logger: logger)
                 // A model with no copy anywhere drains busy victims (`Cluster.claimDrainingLoad`); if
                 // they outlast the wait, the slot was given back: look again, as often as a retry may.
-                guard await unloader.drain(for: lease, minimumSeconds: Self.minimumDrainSeconds) else {
+                guard await unloader.drain(for: lease) else {
                     guard retries.take() else {
                         return .unavailable(placementError(.queueTimeout, model: call.requestedName), spendsRetry: true)
                     }
@@ -212,9 +212,6 @@ extension Gateway {
     }
 
     static let longestWaitForUnloadsSeconds = 120.0
-
-    /// The shortest wait for a request's load to drain its busy victims (cluster seconds), as a planned load's.
-    static let minimumDrainSeconds = 5.0
 
     /// What the node actor and passive health learn from an attempt.
     static func releaseOutcome(_ outcome: AttemptOutcome) -> RequestOutcome {

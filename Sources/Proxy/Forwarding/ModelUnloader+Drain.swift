@@ -5,6 +5,9 @@ extension ModelUnloader {
     /// answer time among them (and at least the caller's minimum), before it gives up.
     static let drainAnswerTimes = 4.0
 
+    /// The shortest wait for a drain (cluster seconds): answers of unknown length get this long.
+    static let minimumDrainSeconds = 5.0
+
     /// How often a drain looks whether the victims' requests have ended (real time).
     static let drainPollNanoseconds: UInt64 = 10_000_000
 
@@ -14,7 +17,7 @@ extension ModelUnloader {
     /// back, the victims take requests again, and whoever wanted the load weighs it anew. Unloaded
     /// while busy, Ollama would keep it until its requests end, and meanwhile make room for the load
     /// with a model of its own choosing.
-    func drain(for lease: Lease, minimumSeconds: Double) async -> Bool {
+    func drain(for lease: Lease, minimumSeconds: Double = minimumDrainSeconds) async -> Bool {
         let victims = lease.evicting
         guard !victims.isEmpty else { return true }
         let deadline = cluster.now + max(minimumSeconds, Self.drainAnswerTimes * lease.drainingAnswerSeconds)

@@ -13,8 +13,8 @@ struct Preloader: Sendable {
     let logger: Logger
     /// Where the loads run, so they outlive the probe round that started them but not shutdown.
     let loads: BackgroundLoads
-    /// The shortest wait for a drain (cluster seconds): answers of unknown length get this long.
-    var minimumDrainSeconds = 5.0
+    /// The shortest wait for a drain (cluster seconds); tests shorten it.
+    var minimumDrainSeconds = ModelUnloader.minimumDrainSeconds
     var unloader: ModelUnloader { ModelUnloader(cluster: cluster, client: client, timeouts: timeouts, logger: logger) }
 
     /// Claims the load and runs it in the background; false when the node no longer accepts the claim.
