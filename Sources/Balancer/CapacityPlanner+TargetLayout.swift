@@ -33,11 +33,19 @@ extension CapacityPlanner {
         /// One copy of a model, with what it saves over the horizon (its place in the farm).
         private struct Copy {
             var model: ModelName
+            /// What it saves, raised by `heldCopyAdvantage` for a copy the farm holds now: what the
+            /// target ranks and packs by.
             var value: Double
             var bytes: Int64
             /// The only copy of a model asked for at least once a horizon (see `init`).
             var isFirstOfWantedModel = false
         }
+
+        /// How many times its worth a copy the farm holds counts for, against copies it lacks. Steps
+        /// toward the target need to save only what they cost, so the target must not change on noise:
+        /// where a small-first farm's twelfth place was worth about as much to the hot model's fourth
+        /// copy as to `gemma2:2b`'s second, the rates' noise swapped them twice in eight seconds.
+        static let heldCopyAdvantage = 1.5
 
         /// Packs the copies the demand calls for into the nodes whose VRAM the planner knows. Copies
         /// are chosen by value (a model's first copy saves every request a cold load, so rare models'
@@ -62,10 +70,12 @@ extension CapacityPlanner {
                 let wanted = min(layout.wantedCopies(model), have + holders.count)
                 guard wanted > have else { continue }
                 let asked = layout.isAskedFor(model)
+                let held = layout.copies[model] ?? 0
                 for count in (have + 1)...wanted {
                     let value = layout.cost(model, copies: count - 1) - layout.cost(model, copies: count)
                     guard count == 1 || value > layout.settings.minimumNetGainSeconds else { break }
-                    copies.append(Copy(model: model, value: value, bytes: size, isFirstOfWantedModel: count == 1 && asked))
+                    let ranked = count <= held ? value * Self.heldCopyAdvantage : value
+                    copies.append(Copy(model: model, value: ranked, bytes: size, isFirstOfWantedModel: count == 1 && asked))
                 }
             }
             // Every model asked for keeps a copy before any model gets another; then the most valuable
@@ -81,7 +91,7 @@ extension CapacityPlanner {
             let slots = plannable.reduce(0) { $0 + $1.maxLoadedModels }
             if copies.count > slots { copies.removeLast(copies.count - slots) }
             func preferred(_ node: Int) -> [Set<ModelName>] { [layout.residents(node), previous[node] ?? []] }
-            var best = Self.pack(copies, into: plannable, preferred: preferred)
+            var best = Self.packBest(copies, into: plannable, preferred: preferred)
             // A copy left out for want of room may fit once a less valuable one makes way; a first copy
             // left out, once any other copy does.
             for _ in 0..<Self.repacksAtMost {
@@ -89,12 +99,8 @@ extension CapacityPlanner {
                     best.unplacedFirstCopies > 0 && !last.isFirstOfWantedModel || best.unplacedValue > last.value
                 else { break }
                 copies.removeLast()
-                let attempt = Self.pack(copies, into: plannable, preferred: preferred)
-                if attempt.unplacedFirstCopies != best.unplacedFirstCopies {
-                    if attempt.unplacedFirstCopies < best.unplacedFirstCopies { best = attempt }
-                } else if attempt.placedValue > best.placedValue {
-                    best = attempt
-                }
+                let attempt = Self.packBest(copies, into: plannable, preferred: preferred)
+                if attempt.isBetter(than: best) { best = attempt }
             }
             models = best.models
         }
@@ -112,15 +118,40 @@ extension CapacityPlanner {
             var unplacedValue = 0.0
             /// Models asked for that found no room for any copy.
             var unplacedFirstCopies = 0
+            /// The model of the most valuable copy that found no room.
+            var mostValuableUnplaced: ModelName?
+
+            func isBetter(than other: Packing) -> Bool {
+                unplacedFirstCopies != other.unplacedFirstCopies
+                    ? unplacedFirstCopies < other.unplacedFirstCopies : placedValue > other.placedValue
+            }
+        }
+
+        /// `pack`, and when a copy finds no room, `pack` again with its model's copies placed first; the
+        /// better of the two. Largest first, a model held on two nodes kept the one where the hot
+        /// model's last copy could go (every other node held that model already), and the target left
+        /// another node's place empty.
+        private static func packBest(_ copies: [Copy], into nodes: [NodeSnapshot], preferred: (Int) -> [Set<ModelName>]) -> Packing {
+            let plain = pack(copies, into: nodes, preferred: preferred)
+            guard let stuck = plain.mostValuableUnplaced else { return plain }
+            let again = pack(copies, into: nodes, preferred: preferred, first: stuck)
+            return again.isBetter(than: plain) ? again : plain
         }
 
         /// Largest first, each on a node that holds the model now if one has room, else on one the
         /// last target put it on, else on the one it fills most. `preferred` gives a node's models in
         /// that order of preference.
-        private static func pack(_ copies: [Copy], into nodes: [NodeSnapshot], preferred: (Int) -> [Set<ModelName>]) -> Packing {
+        /// `first`'s copies, if given, go before all others.
+        private static func pack(
+            _ copies: [Copy], into nodes: [NodeSnapshot], preferred: (Int) -> [Set<ModelName>], first: ModelName? = nil
+        ) -> Packing {
             var packing = Packing()
             var used: [Int: Int64] = [:]
-            for copy in copies.sorted(by: { $0.bytes != $1.bytes ? $0.bytes > $1.bytes : $0.value > $1.value }) {
+            let order = copies.sorted {
+                if ($0.model == first) != ($1.model == first) { return $0.model == first }
+                return $0.bytes != $1.bytes ? $0.bytes > $1.bytes : $0.value > $1.value
+            }
+            for copy in order {
                 let fitting = nodes.filter { node in
                     let here = packing.models[node.index] ?? []
                     guard !here.contains(copy.model), node.hasPulled(copy.model), here.count < node.maxLoadedModels,
@@ -136,6 +167,7 @@ extension CapacityPlanner {
                     zip(fitting, preference).filter { $0.1 != Int.max }.min { $0.1 < $1.1 }?.0
                     ?? fitting.min { roomLeft($0) != roomLeft($1) ? roomLeft($0) < roomLeft($1) : $0.index < $1.index }
                 guard let node = chosen else {
+                    if copy.value > packing.unplacedValue { packing.mostValuableUnplaced = copy.model }
                     packing.unplacedValue = max(packing.unplacedValue, copy.value)
                     if copy.isFirstOfWantedModel { packing.unplacedFirstCopies += 1 }
                     continue
