@@ -9,7 +9,7 @@ import WireFormats
 // offered load from light to overload, and an all-warm lower bound. Prints Markdown tables.
 //   placement-bench [--loads 0.25,0.5,0.75,1,1.25] [--seconds 300] [--warmup 60] [--time-scale 0.2]
 //                   [--zipf 1.1] [--order small-first|large-first] [--shift] [--only affinity,bound] [--seed 42]
-//                   [--tokens-per-second 20] [--prompt-tokens-per-second 2000] [--by-model] [--log-dir DIR] [--log-level debug] [--dump-trace FILE]
+//                   [--tokens-per-second 20] [--prompt-tokens-per-second 2000] [--by-model] [--retry-refused] [--log-dir DIR] [--log-level debug] [--dump-trace FILE]
 // Loads are shares of the farm's token capacity: nodes × parallel slots × tokens/s ÷ answer tokens, the
 // requests/s the GPUs could generate if each ran its parallel slots flat out on one model.
 // Times in the tables are simulated seconds (real seconds divided by the time scale).
@@ -56,11 +56,15 @@ var ollamaNumParallel: Int?
 /// What the simulated nodes multiply their reported durations by (`--reported-duration-scale`): with
 /// the time scale, 0.2 reports the seconds simulated where TensorWall is told real ones.
 var reportedDurationScale = 1.0
+/// Clients that honour Retry-After (`--retry-refused`): a refused request is sent again, once, when its
+/// Retry-After says; the refused column then counts those real retries refused again, not the trace's
+/// stand-ins for them.
+var retryRefused = false
 /// The usage text: the comment at the top of this file, printed for `--help` and for a bad flag.
 let usage = """
     usage: placement-bench [--loads 0.25,0.5,0.75,1,1.25] [--seconds 300] [--warmup 60] [--time-scale 0.2]
                            [--zipf 1.1] [--order small-first|large-first] [--shift] [--only affinity,bound] [--seed 42]
-                           [--tokens-per-second 20] [--prompt-tokens-per-second 2000] [--by-model]
+                           [--tokens-per-second 20] [--prompt-tokens-per-second 2000] [--by-model] [--retry-refused]
                            [--log-dir DIR] [--log-level debug] [--dump-trace FILE] [--node-config full|bare]
                            [--runner-overhead-gb 0] [--eviction-order lru|ollama] [--load-fit-share-of-free 0.8]
                            [--uncounted-seconds-per-answer 0] [--ollama-num-parallel 2]
@@ -82,8 +86,8 @@ func number(_ value: String, for flag: String) -> Double {
 var arguments = CommandLine.arguments.dropFirst()
 while let flag = arguments.popFirst() {
     if flag == "--help" || flag == "-h" { exitWithUsage(nil) }
-    if flag == "--shift" || flag == "--by-model" {
-        if flag == "--shift" { shift = true } else { byModel = true }
+    if flag == "--shift" || flag == "--by-model" || flag == "--retry-refused" {
+        if flag == "--shift" { shift = true } else if flag == "--retry-refused" { retryRefused = true } else { byModel = true }
         continue
     }
     let valueFlags: Set = [
@@ -182,6 +186,9 @@ struct Result: Sendable {
     var refusals: [(model: String, retryAt: Double)] = []
     /// Every request's model, arrival and whether it was refused: what a retry at that moment would have met.
     var arrivals: [(model: String, at: Double, refused: Bool)] = []
+    /// With `--retry-refused`: retries sent, and how many of them were refused again.
+    var retriesSent = 0
+    var retriesRefused = 0
     var failed = 0
     var coldLoads = 0
     var evictions = 0
@@ -194,6 +201,35 @@ final class ResultCollector: Sendable {
     private let state = Mutex(Result())
     func record(_ update: (inout Result) -> Void) { state.withLock { update(&$0) } }
     var result: Result { state.withLock { $0 } }
+}
+
+/// Sends one request and reads its answer: the status, Retry-After, time to the first token and
+/// whether the stream ended, in simulated seconds.
+func send(_ body: [UInt8], client: HTTPClient, port: Int, scale: Double) async -> (
+    status: Int, retryAfter: Double?, firstToken: Double?, done: Bool, elapsed: Double
+) {
+    let sent = ContinuousClock.now
+    var firstToken: Double?
+    var done = false
+    var status = 0
+    var retryAfter: Double?
+    do {
+        let response = try await client.execute(
+            HTTPClientRequest(
+                method: "POST", host: "127.0.0.1", port: port, target: "/v1/chat/completions",
+                headers: ["Content-Type": "application/json"], body: body),
+            timeouts: HTTPClientTimeouts(connect: .seconds(5), responseHead: .seconds(900), idleRead: .seconds(900)))
+        status = response.status
+        retryAfter = response.headers["Retry-After"].flatMap { Double($0) }
+        var tail = ""
+        while let piece = try await response.next() {
+            let text = String(decoding: piece, as: UTF8.self)
+            if firstToken == nil && text.contains(#""content":""#) { firstToken = seconds(sent.duration(to: .now)) / scale }
+            tail = String((tail + text).suffix(64))
+        }
+        done = status == 200 && tail.contains("[DONE]")
+    } catch {}
+    return (status, retryAfter, firstToken, done, seconds(sent.duration(to: .now)) / scale)
 }
 
 /// Whether each Retry-After told the truth, read off the trace: the first request for the same model
@@ -303,34 +339,22 @@ func seconds(_ duration: Duration) -> Double {
 
     let results = ResultCollector()
     let scale = timeScale
+    let retrying = retryRefused
     let start = ContinuousClock.now
     await withTaskGroup(of: Void.self) { group in
         for request in trace.requests {
             let due = start + .nanoseconds(Int64(request.at * timeScale * 1e9))
             try? await Task.sleep(until: due, clock: .continuous)
             group.addTask {
-                let sent = ContinuousClock.now
-                var firstToken: Double?
-                var done = false
-                var status = 0
-                var retryAfter: Double?
-                do {
-                    let response = try await client.execute(
-                        HTTPClientRequest(
-                            method: "POST", host: "127.0.0.1", port: port, target: "/v1/chat/completions",
-                            headers: ["Content-Type": "application/json"], body: request.body),
-                        timeouts: HTTPClientTimeouts(connect: .seconds(5), responseHead: .seconds(900), idleRead: .seconds(900)))
-                    status = response.status
-                    retryAfter = response.headers["Retry-After"].flatMap { Double($0) }
-                    var tail = ""
-                    while let piece = try await response.next() {
-                        let text = String(decoding: piece, as: UTF8.self)
-                        if firstToken == nil && text.contains(#""content":""#) { firstToken = seconds(sent.duration(to: .now)) / scale }
-                        tail = String((tail + text).suffix(64))
+                let (status, retryAfter, firstToken, done, elapsed) = await send(request.body, client: client, port: port, scale: scale)
+                if retrying, status == 429 || status == 503, let retryAfter {
+                    try? await Task.sleep(for: .nanoseconds(Int64(retryAfter * scale * 1e9)))
+                    let retry = await send(request.body, client: client, port: port, scale: scale)
+                    results.record { result in
+                        result.retriesSent += 1
+                        if retry.status == 429 || retry.status == 503 { result.retriesRefused += 1 }
                     }
-                    done = status == 200 && tail.contains("[DONE]")
-                } catch {}
-                let elapsed = seconds(sent.duration(to: .now)) / scale
+                }
                 results.record { result in
                     result.arrivals.append((request.model, request.at, status == 429 || status == 503))
                     if done, let firstToken {
@@ -405,7 +429,7 @@ for load in loads {
         let perMinute = (0..<minutes).map { minute in
             percentile(result.completed.filter { Int($0.at / 60) == minute }.map(\.ttft), 0.95)
         }
-        let retries = retriesRefusedAgain(result)
+        let retries = retryRefused ? (refused: result.retriesRefused, checked: result.retriesSent) : retriesRefusedAgain(result)
         let refused =
             result.refused == 0
             ? "0"
