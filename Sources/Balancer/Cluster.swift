@@ -40,6 +40,8 @@ public final class Cluster: Sendable {
     let demand = Mutex(DemandTracker())
     /// How queued requests' real waits compared with what was predicted when they queued.
     let waitCalibration = Mutex(WaitCalibration())
+    /// Places kept for refused requests until they come back as told (`RetryPromises`).
+    let retryPromises = Mutex(RetryPromises())
     /// Service times from a saved state, used until a node measures its own.
     let serviceHints = Mutex<[ModelName: Double]>([:])
     /// The capacity planner's last target layout (`CapacityPlanner.planWithTarget`), which the next
@@ -184,16 +186,20 @@ public final class Cluster: Sendable {
         public var conversationKey: UInt64?
         /// A hedge: only a warm slot free right now will do (never a queue, never a cold load).
         public var isHedge: Bool
+        /// Hash of the conversation with its newest turn: a request sent again after a refusal is
+        /// known by it (`RetryPromises`).
+        public var retryKey: UInt64?
 
         public init(
             model: ModelName, strategy: ClusterConfig.Strategy? = nil, excluding: Set<NodeID> = [], conversationKey: UInt64? = nil,
-            isHedge: Bool = false
+            isHedge: Bool = false, retryKey: UInt64? = nil
         ) {
             self.model = model
             self.strategy = strategy
             self.excluding = excluding
             self.conversationKey = conversationKey
             self.isHedge = isHedge
+            self.retryKey = retryKey
         }
     }
 
@@ -282,6 +288,9 @@ public final class Cluster: Sendable {
         let deadline = ContinuousClock.now + .milliseconds(Int64(Double(queueSettings.maxWaitMs) * timeScale))
         let conversationNodeID = request.conversationKey.flatMap { key in conversations.withLock { $0.node(for: key) } }
         var excludingIDs = request.excluding
+        // A refused request back at the time it was told: its place was kept, and only a wait past the
+        // maximum refuses it again.
+        let isPromisedRetry = request.retryKey.map { key in retryPromises.withLock { $0.redeem(key, model: model, now: clock()) } } ?? false
         var ticket: UInt64?
         defer { if let ticket { queues.leave(model, ticket) } }
         var epoch = queues.epoch
@@ -373,13 +382,22 @@ public final class Cluster: Sendable {
             }
             if ticket == nil {
                 let measured = predicted != nil || serviceMeasured()
-                let predicted = predicted ?? expectedWait(estimate)
-                if measured && predicted > shedAbove {
+                var predicted = predicted ?? expectedWait(estimate)
+                // The places kept for refused requests coming back count as queued ahead of a new arrival.
+                if measured && !isPromisedRetry {
+                    let promised = retryPromises.withLock { $0.isEmpty ? 0 : $0.outstanding(model, now: now) }
+                    if promised > 0 { predicted += promisedPlacesSeconds(promised, model: model, snapshots: snapshots) * calibration }
+                }
+                if measured && predicted > (isPromisedRetry ? maxWait : shedAbove) {
                     // Waiting would take longer than anyone should be made to wait: say so now, with when to come back.
+                    let retryAfter = max(1, Int((predicted - shedAbove).rounded(.up)))
+                    if let key = request.retryKey {
+                        retryPromises.withLock { $0.promise(key, model: model, now: now, retryAfterSeconds: Double(retryAfter)) }
+                    }
                     return .failure(
                         .overloaded(
                             predictedWaitSeconds: Int(predicted.rounded(.up)),
-                            retryAfterSeconds: max(1, Int((predicted - shedAbove).rounded(.up))),
+                            retryAfterSeconds: retryAfter,
                             basis: refusalBasis(
                                 estimate, model: model, snapshots: snapshots, excluding: excluding, queuedAhead: ahead,
                                 predictedWait: predicted, calibration: calibration)))

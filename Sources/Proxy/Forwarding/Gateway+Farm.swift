@@ -106,7 +106,8 @@ extension Gateway {
         while true {
             let lease: Lease
             let placement = Cluster.Request(
-                model: call.model, strategy: strategy, excluding: excluded, conversationKey: call.conversationKey)
+                model: call.model, strategy: strategy, excluding: excluded, conversationKey: call.conversationKey,
+                retryKey: call.continuationKey)
             switch await cluster.acquire(placement) {
             case .success(let acquired):
                 lease = acquired
