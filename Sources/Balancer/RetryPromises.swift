@@ -40,10 +40,21 @@ struct RetryPromises {
         return promise.model == model && promise.expiresAt >= now
     }
 
+    /// Gives up the place kept for a request that was served elsewhere (a cloud tier of its route).
+    mutating func withdraw(_ key: UInt64, model: ModelName) {
+        if byKey[key]?.model == model { byKey.removeValue(forKey: key) }
+    }
+
     /// Places promised for `model` whose clients may still come back.
     mutating func outstanding(_ model: ModelName, now: Double) -> Int {
         pruneExpired(now: now)
         return byKey.values.reduce(0) { $0 + ($1.model == model ? 1 : 0) }
+    }
+
+    /// Places promised per model whose clients may still come back (models with none left out).
+    mutating func outstandingByModel(now: Double) -> [ModelName: Int] {
+        pruneExpired(now: now)
+        return byKey.values.reduce(into: [:]) { $0[$1.model, default: 0] += 1 }
     }
 
     var isEmpty: Bool { byKey.isEmpty }

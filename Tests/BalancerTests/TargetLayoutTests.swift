@@ -432,36 +432,33 @@ private func smallFirstDemand(_ rates: [String: Double], queued: [String: Int] =
 }
 
 @Suite struct TargetSteadinessTests {
-    @Test func aCopyTheFarmHoldsIsNotSwappedForOneWorthAboutAsMuch() {
-        // llama3.2 has just taken the twelfth place; a moment later gemma2:2b's rate is up a little.
-        // Its second copy would save about what llama3.2's fourth does (15.9 s against 14.9 s): a
-        // swap on noise, which the next round's noise swapped back (two loads, both copies missing
-        // while they ran).
-        let layout = [
-            ["codellama", "llama3.2", "phi3"], ["gemma2:9b", "llama3.2", "mistral"], ["llama3.2", "phi3", "qwen2.5"],
-            ["gemma2:2b", "llama3.1", "llama3.2"],
-        ]
-        let rates = [
-            "codellama": 0.299, "gemma2:2b": 0.566, "gemma2:9b": 0.21, "llama3.1": 0.36, "llama3.2": 2.188, "mistral": 0.476,
+    /// llama3.2 has just taken the twelfth place, on node 2.
+    static let layout = [
+        ["codellama", "llama3.2", "phi3"], ["gemma2:9b", "llama3.2", "mistral"], ["llama3.2", "phi3", "qwen2.5"],
+        ["gemma2:2b", "llama3.1", "llama3.2"],
+    ]
+
+    /// The rates a moment later, with gemma2:2b's as given.
+    static func rates(gemma2: Double) -> [String: Double] {
+        [
+            "codellama": 0.299, "gemma2:2b": gemma2, "gemma2:9b": 0.21, "llama3.1": 0.36, "llama3.2": 2.188, "mistral": 0.476,
             "phi3": 0.849, "qwen2.5": 0.292,
         ]
+    }
+
+    @Test func aCopyTheFarmHoldsIsNotSwappedForOneWorthAboutAsMuch() {
+        // gemma2:2b's rate is up a little. Its second copy would save about what llama3.2's fourth
+        // does (15.9 s against 14.9 s): a swap on noise, which the next round's noise swapped back
+        // (two loads, both copies missing while they ran).
         let round = CapacityPlanner.planWithTarget(
-            nodes: farm(layout), demand: smallFirstDemand(rates, queued: ["gemma2:2b": 2]), now: 1000)
+            nodes: farm(Self.layout), demand: smallFirstDemand(Self.rates(gemma2: 0.566), queued: ["gemma2:2b": 2]), now: 1000)
         #expect(!round.moves.contains { $0.evicting.contains(ModelName("llama3.2")!) }, "\(round.moves)")
         #expect(round.target.values.filter { $0.contains(ModelName("llama3.2")!) }.count == 4, "\(round.target)")
     }
 
     @Test func aCopyWorthClearlyMoreTakesThePlaceOfOneTheFarmHolds() {
-        // The same farm with gemma2:2b's demand doubled: its second copy now saves far more.
-        let layout = [
-            ["codellama", "llama3.2", "phi3"], ["gemma2:9b", "llama3.2", "mistral"], ["llama3.2", "phi3", "qwen2.5"],
-            ["gemma2:2b", "llama3.1", "llama3.2"],
-        ]
-        let rates = [
-            "codellama": 0.299, "gemma2:2b": 1.2, "gemma2:9b": 0.21, "llama3.1": 0.36, "llama3.2": 2.188, "mistral": 0.476,
-            "phi3": 0.849, "qwen2.5": 0.292,
-        ]
-        let round = CapacityPlanner.planWithTarget(nodes: farm(layout), demand: smallFirstDemand(rates), now: 1000)
+        // gemma2:2b's demand doubled: its second copy now saves far more.
+        let round = CapacityPlanner.planWithTarget(nodes: farm(Self.layout), demand: smallFirstDemand(Self.rates(gemma2: 1.2)), now: 1000)
         #expect(round.target.values.filter { $0.contains(ModelName("gemma2:2b")!) }.count == 2, "\(round.target)")
         #expect(round.moves.contains { $0.model == ModelName("gemma2:2b")! }, "\(round.moves)")
     }

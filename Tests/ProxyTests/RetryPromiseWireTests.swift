@@ -1,3 +1,4 @@
+import OllamaSimulator
 import Testing
 import WireFormats
 
@@ -5,16 +6,17 @@ import WireFormats
 @testable import Proxy
 
 /// A client that honours Retry-After finds its place kept: over HTTP, against a simulated node with
-/// one slot and answers of 2 s (8 tokens at 0.004 tokens/s, time scaled by 1/1000), a queue that
-/// waits at most 3 s (refusing above 2.4 s). The times are long so a busy test host does not change the outcome.
+/// one slot and answers of 3.2 s (8 tokens at 0.0025 tokens/s, time scaled by 1/1000), a queue that
+/// waits at most 6 s (refusing above 4.8 s). An answer measured up to 50 % slow on a busy host, as CI
+/// measured one, changes nothing: one answer ahead is under the refusal point, two are over it.
 @Suite(.stopsFarms) struct RetryPromiseWireTests {
     static func chat(_ text: String, stream: Bool = false) -> String {
         #"{"model":"llama3.2","stream":\#(stream),"messages":[{"role":"user","content":"\#(text)"}]}"#
     }
 
     @Test func aNewArrivalIsRefusedInPlaceOfARefusedRequestThatComesBackAsTold() async throws {
-        let farm = try await TestFarm.start([.init(preload: ["llama3.2"], maxParallel: 1, tokensPerSecond: 0.004)]) {
-            $0.queue = .init(maxLength: 8, maxWaitMs: 3000)
+        let farm = try await TestFarm.start([.init(preload: ["llama3.2"], maxParallel: 1, tokensPerSecond: 0.0025)]) {
+            $0.queue = .init(maxLength: 8, maxWaitMs: 6000)
         }
         try await farm.waitUntilAllHealthy()
         #expect(try await farm.json("POST", "/v1/chat/completions", body: Self.chat("measure")).status == 200)
@@ -23,12 +25,13 @@ import WireFormats
         let held = try await farm.request("POST", "/v1/chat/completions", body: Self.chat("running", stream: true))
         var events = EventReader(held)
         _ = try await events.next()
-        // One queues behind the running answer (2 s); the next would wait 4 s and is refused.
+        // One queues behind the running answer (3.2 s); the next would wait 6.4 s and is refused.
         async let queued = farm.json("POST", "/v1/chat/completions", body: Self.chat("queued"))
         #expect(await farm.eventually { farm.gateway.cluster.queuedRequests(model) == 1 })
         let refused = try await farm.json("POST", "/v1/chat/completions", body: Self.chat("told to come back"))
         #expect(refused.status == 429)
         #expect(Int(refused.headers["Retry-After"] ?? "") ?? 0 >= 1)
+        #expect(try await farm.json("GET", "/status").body["placesKeptForRetries"] == ["llama3.2:latest": 1])
         farm.nodes[0].holdStreams(false)
         while try await events.next() != nil {}
         // The queued request now holds the slot and nobody is queued: a newcomer would wait one answer,
@@ -38,6 +41,52 @@ import WireFormats
         #expect(newcomer.status == 429, "\(newcomer.body)")
         let retry = try await farm.json("POST", "/v1/chat/completions", body: Self.chat("told to come back"))
         #expect(retry.status == 200, "\(retry.body)")
+        #expect(try await farm.json("GET", "/status").body["placesKeptForRetries"] == [:])
+        #expect(try await queued.status == 200)
+    }
+}
+
+/// A request the farm refuses on a route with a cloud tier is served there: its client will not come
+/// back, so no place is kept for it.
+@Suite(.stopsFarms) struct RetryPromiseCloudTests {
+    @Test func aRequestTheCloudServesAfterTheFarmRefusedItKeepsNoPlace() async throws {
+        var cloudConfiguration = SimulatorConfiguration(name: "cloud", models: [SimulatedModel("gpt-4", sizeGB: 1)])
+        cloudConfiguration.timeScale = 0.001
+        let cloud = OllamaSimulator(cloudConfiguration)
+        let cloudPort = try cloud.start()
+        Teardown.add { cloud.stop() }
+        await cloud.preload("gpt-4")
+        let farm = try await TestFarm.start(
+            [.init(preload: ["llama3.2"], maxParallel: 1, tokensPerSecond: 0.0025)], environment: ["TEST_CLOUD_KEY": "sk-test"]
+        ) { config in
+            config.queue = .init(maxLength: 8, maxWaitMs: 6000)
+            config.cloud = [
+                ClusterConfig.CloudEndpoint(
+                    name: "openai", url: "http://127.0.0.1:\(cloudPort)/v1", apiKeyEnv: "TEST_CLOUD_KEY", models: ["gpt-4"], weight: 100,
+                    priority: 1)
+            ]
+            config.routes = [
+                "assistant": [
+                    .init(target: "ollama/llama3.2", weight: 100, priority: 0), .init(target: "openai/gpt-4", weight: 100, priority: 1),
+                ]
+            ]
+        }
+        try await farm.waitUntilAllHealthy()
+        #expect(try await farm.json("POST", "/v1/chat/completions", body: RetryPromiseWireTests.chat("measure")).status == 200)
+        farm.nodes[0].holdStreams(true)
+        let held = try await farm.request("POST", "/v1/chat/completions", body: RetryPromiseWireTests.chat("running", stream: true))
+        var events = EventReader(held)
+        _ = try await events.next()
+        async let queued = farm.json("POST", "/v1/chat/completions", body: RetryPromiseWireTests.chat("queued"))
+        #expect(await farm.eventually { farm.gateway.cluster.queuedRequests(ModelName("llama3.2")!) == 1 })
+        // Through the route: the farm would make it wait 6.4 s, over the 4.8 s refusal point; the cloud answers.
+        let routed = try await farm.json(
+            "POST", "/v1/chat/completions", body: #"{"model":"assistant","messages":[{"role":"user","content":"spilled"}]}"#)
+        #expect(routed.status == 200, "\(routed.body)")
+        #expect(cloud.requestCount("/v1/chat/completions") == 1)
+        #expect(try await farm.json("GET", "/status").body["placesKeptForRetries"] == [:])
+        farm.nodes[0].holdStreams(false)
+        while try await events.next() != nil {}
         #expect(try await queued.status == 200)
     }
 }

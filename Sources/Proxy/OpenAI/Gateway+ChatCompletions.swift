@@ -26,21 +26,29 @@ extension Gateway {
         var failures: [APIError] = []
         var lastSpentRetry = false
         let retries = RetryBudget(config.maxRetries)
+        // Farm models that refused this request: served by a later target, it will not come back for the place kept.
+        var refusedBy: [(model: ModelName, retryKey: UInt64)] = []
         for target in attemptOrder(plan) {
             // Moving on to the next target after a failure is a retry too, unless nothing was ever sent.
             if lastSpentRetry && !retries.take() { break }
             let result: TargetResult
+            var farmAsked: (model: ModelName, retryKey: UInt64)?
             switch target.destination {
             case .farm(let model):
                 guard let call = farmCall(translation.retargeted(to: model)) else {
                     result = .final(APIError.badRequest("invalid model name", param: "model"), servedBy: "-")
                     break
                 }
+                farmAsked = call.continuationKey.map { (call.model, $0) }
                 result = await serveFromFarm(call, strategy: plan.strategy, writer: writer, retries: retries)
             case .cloud(let index, let model):
                 result = await serveFromCloud(config.cloud[index], model: model, body: body, stream: translation.stream, writer: writer)
             }
-            guard let unavailable = await settle(result, writer, &record, openAI: true) else { return }
+            guard let unavailable = await settle(result, writer, &record, openAI: true) else {
+                for refused in refusedBy { cluster.withdrawPlaceKept(retryKey: refused.retryKey, model: refused.model) }
+                return
+            }
+            if let farmAsked { refusedBy.append(farmAsked) }
             failures.append(unavailable.error)
             lastSpentRetry = unavailable.spendsRetry
         }

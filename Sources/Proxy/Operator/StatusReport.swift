@@ -105,6 +105,11 @@ struct StatusReport {
             "queued": .object(
                 JSONObject(
                     cluster.queuedRequests().sorted { $0.key < $1.key }.map { (key: $0.key.canonical, value: .int(Int64($0.value))) })),
+            "placesKeptForRetries": .object(
+                JSONObject(
+                    cluster.placesKeptForRetries().sorted { $0.key < $1.key }.map {
+                        (key: $0.key.canonical, value: .int(Int64($0.value)))
+                    })),
             "history": history.json,
         ]
         return body
