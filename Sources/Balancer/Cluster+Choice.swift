@@ -25,14 +25,6 @@ extension Cluster {
         return estimate.waitSeconds + victimsBacklogSeconds(for: model, on: snapshots[estimate.nodeIndex], snapshots: snapshots, now: now)
     }
 
-    /// How long `promised` places kept for refused requests (`RetryPromises`) take the model's warm
-    /// slots to serve: what a new arrival waits beyond the queue, once they are back.
-    func promisedPlacesSeconds(_ promised: Int, model: ModelName, snapshots: [NodeSnapshot]) -> Double {
-        let measured = snapshots.compactMap { $0.serviceSeconds[model] }
-        let service = measured.isEmpty ? costModel.defaultServiceSeconds : measured.reduce(0, +) / Double(measured.count)
-        return Double(promised) * service / Double(max(1, AffinityPlacement.warmSlots(model, on: snapshots)))
-    }
-
     /// With no warm copy but a load under way elsewhere, a request's own load waits for the busy
     /// models it must unload, and TensorWall keeps sending those models their queued requests: none
     /// is idle before its own queue here has drained. At 300 % load the planner unloaded the only copy

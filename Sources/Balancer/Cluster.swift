@@ -175,18 +175,6 @@ public final class Cluster: Sendable {
     /// Requests waiting in TensorWall's queues, per model (models with none are left out).
     public func queuedRequests() -> [ModelName: Int] { queues.counts() }
 
-    /// The farm refused a request that another target of its route then served: the client will not
-    /// come back, so the place kept for it goes to others at once.
-    public func withdrawPlaceKept(retryKey: UInt64, model: ModelName) {
-        retryPromises.withLock { $0.withdraw(retryKey, model: model) }
-    }
-
-    /// Places kept for refused requests until they come back (`RetryPromises`), per model.
-    public func placesKeptForRetries() -> [ModelName: Int] {
-        let now = clock()
-        return retryPromises.withLock { $0.outstandingByModel(now: now) }
-    }
-
     /// What to place.
     public struct Request: Sendable {
         public var model: ModelName

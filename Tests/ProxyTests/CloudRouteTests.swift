@@ -5,8 +5,7 @@ import Testing
 
 @testable import Proxy
 
-/// Routes and cloud fallback. The "cloud" is a simulated node's OpenAI-compatible endpoint on loopback
-/// (URLSession cannot be told to trust a self-signed certificate, so the test speaks plain HTTP).
+/// Routes and cloud fallback, with a `SimulatedCloud`.
 @Suite(.stopsFarms) struct CloudRouteTests {
     static let secret = "sk-test-cloud-secret-1234567890"
 
@@ -14,21 +13,12 @@ import Testing
     func hybridFarm(logs: LogCapture? = nil, keySet: Bool = true, strategy: ClusterConfig.Strategy? = nil) async throws -> (
         TestFarm, OllamaSimulator
     ) {
-        var cloudConfiguration = SimulatorConfiguration(name: "cloud", models: [SimulatedModel("gpt-4", sizeGB: 1)])
-        cloudConfiguration.timeScale = 0.001
-        cloudConfiguration.tokensPerSecond = 1000
-        let cloud = OllamaSimulator(cloudConfiguration)
-        let cloudPort = try cloud.start()
-        await cloud.preload("gpt-4")
+        let cloud = try await SimulatedCloud.start()
         let farm = try await TestFarm.start(
             [.init(models: ["llama3.1:70b"], preload: ["llama3.1:70b"])], environment: keySet ? ["TEST_CLOUD_KEY": Self.secret] : [:],
             logs: logs
         ) { config in
-            config.cloud = [
-                ClusterConfig.CloudEndpoint(
-                    name: "openai", url: "http://127.0.0.1:\(cloudPort)/v1", apiKeyEnv: "TEST_CLOUD_KEY", models: ["gpt-4"], weight: 100,
-                    priority: 1)
-            ]
+            config.cloud = [cloud.endpoint]
             config.routes = [
                 "gpt-4": [
                     .init(target: "ollama/llama3.1:70b", weight: 80, priority: 0), .init(target: "openai/gpt-4", weight: 20, priority: 1),
@@ -37,12 +27,11 @@ import Testing
             if let strategy { config.routeStrategies["gpt-4"] = strategy }
         }
         try await farm.waitUntilAllHealthy()
-        return (farm, cloud)
+        return (farm, cloud.simulator)
     }
 
     @Test func theRouteIsServedByTheFarmWhilePriorityZeroCanServe() async throws {
         let (farm, cloud) = try await hybridFarm()
-        Teardown.add { cloud.stop() }
         for _ in 0..<5 { #expect(try await farm.chat("gpt-4").status == 200) }
         #expect(farm.nodes[0].requestCount("/api/chat") == 5)
         #expect(farm.nodes[0].lastBody("/api/chat")?["model"] == "llama3.1:70b")
@@ -52,7 +41,6 @@ import Testing
     @Test func priorityOneCloudServesWhenPriorityZeroCannot() async throws {
         let logs = LogCapture()
         let (farm, cloud) = try await hybridFarm(logs: logs)
-        Teardown.add { cloud.stop() }
         farm.nodes[0].stop()
         #expect(await farm.eventually { await farm.health(of: 0) == .unhealthy })
         let answer = try await farm.chat("gpt-4")
@@ -81,7 +69,6 @@ import Testing
 
     @Test func aNodeFailingBeforeTheFirstByteFallsThroughToTheCloud() async throws {
         let (farm, cloud) = try await hybridFarm()
-        Teardown.add { cloud.stop() }
         farm.nodes[0].setFault(.error500)
         #expect(try await farm.chat("gpt-4").status == 200)
         #expect(farm.nodes[0].requestCount("/api/chat") == 1)
@@ -90,7 +77,6 @@ import Testing
 
     @Test func aMissingCloudKeyIsReportedByVariableName() async throws {
         let (farm, cloud) = try await hybridFarm(keySet: false)
-        Teardown.add { cloud.stop() }
         farm.nodes[0].stop()
         #expect(await farm.eventually { await farm.health(of: 0) == .unhealthy })
         let answer = try await farm.chat("gpt-4")
@@ -101,7 +87,6 @@ import Testing
 
     @Test func weightedSendsSomeTrafficToTheCloudEvenWhileTheFarmServes() async throws {
         let (farm, cloud) = try await hybridFarm(strategy: .weighted)
-        Teardown.add { cloud.stop() }
         for _ in 0..<60 { #expect(try await farm.chat("gpt-4").status == 200) }
         let toCloud = cloud.requestCount("/v1/chat/completions")
         #expect((3...25).contains(toCloud), "\(toCloud) of 60 went to the cloud; about 12 expected")
@@ -111,7 +96,6 @@ import Testing
     @Test func aCloudStreamCutMidWayEndsInAnErrorAndCountsAsFailed() async throws {
         let logs = LogCapture()
         let (farm, cloud) = try await hybridFarm(logs: logs)
-        Teardown.add { cloud.stop() }
         farm.nodes[0].stop()
         #expect(await farm.eventually { await farm.health(of: 0) == .unhealthy })
         cloud.setFault(.dropMidStream)

@@ -50,21 +50,12 @@ import WireFormats
 /// back, so no place is kept for it.
 @Suite(.stopsFarms) struct RetryPromiseCloudTests {
     @Test func aRequestTheCloudServesAfterTheFarmRefusedItKeepsNoPlace() async throws {
-        var cloudConfiguration = SimulatorConfiguration(name: "cloud", models: [SimulatedModel("gpt-4", sizeGB: 1)])
-        cloudConfiguration.timeScale = 0.001
-        let cloud = OllamaSimulator(cloudConfiguration)
-        let cloudPort = try cloud.start()
-        Teardown.add { cloud.stop() }
-        await cloud.preload("gpt-4")
+        let cloud = try await SimulatedCloud.start()
         let farm = try await TestFarm.start(
             [.init(preload: ["llama3.2"], maxParallel: 1, tokensPerSecond: 0.0025)], environment: ["TEST_CLOUD_KEY": "sk-test"]
         ) { config in
             config.queue = .init(maxLength: 8, maxWaitMs: 6000)
-            config.cloud = [
-                ClusterConfig.CloudEndpoint(
-                    name: "openai", url: "http://127.0.0.1:\(cloudPort)/v1", apiKeyEnv: "TEST_CLOUD_KEY", models: ["gpt-4"], weight: 100,
-                    priority: 1)
-            ]
+            config.cloud = [cloud.endpoint]
             config.routes = [
                 "assistant": [
                     .init(target: "ollama/llama3.2", weight: 100, priority: 0), .init(target: "openai/gpt-4", weight: 100, priority: 1),
@@ -83,7 +74,7 @@ import WireFormats
         let routed = try await farm.json(
             "POST", "/v1/chat/completions", body: #"{"model":"assistant","messages":[{"role":"user","content":"spilled"}]}"#)
         #expect(routed.status == 200, "\(routed.body)")
-        #expect(cloud.requestCount("/v1/chat/completions") == 1)
+        #expect(cloud.simulator.requestCount("/v1/chat/completions") == 1)
         #expect(try await farm.json("GET", "/status").body["placesKeptForRetries"] == [:])
         farm.nodes[0].holdStreams(false)
         while try await events.next() != nil {}
