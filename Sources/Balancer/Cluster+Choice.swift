@@ -11,8 +11,7 @@ extension Cluster {
     ) -> Double {
         guard estimate.isColdLoad, case .success(let tier) = AffinityPlacement.candidateTier(model, among: snapshots, excluding: excluding)
         else { return estimate.waitSeconds }
-        let measured = snapshots.compactMap { $0.serviceSeconds[model] }
-        let service = measured.isEmpty ? costModel.defaultServiceSeconds : measured.reduce(0, +) / Double(measured.count)
+        let service = meanServiceSeconds(model, snapshots: snapshots)
         let warm = AffinityPlacement.queueWaitSeconds(model, tier: tier, queuedAhead: queuedAhead, service: service, now: now)
         if warm.isFinite { return max(estimate.waitSeconds, warm) }
         guard !estimate.startsNow else { return estimate.waitSeconds }
@@ -23,6 +22,12 @@ extension Cluster {
             return load.waitSeconds + Double(queuedAhead) * service / Double(max(1, slots))
         }
         return estimate.waitSeconds + victimsBacklogSeconds(for: model, on: snapshots[estimate.nodeIndex], snapshots: snapshots, now: now)
+    }
+
+    /// The model's service time averaged over the nodes that measured it, else the cost model's default.
+    func meanServiceSeconds(_ model: ModelName, snapshots: [NodeSnapshot]) -> Double {
+        let measured = snapshots.compactMap { $0.serviceSeconds[model] }
+        return measured.isEmpty ? costModel.defaultServiceSeconds : measured.reduce(0, +) / Double(measured.count)
     }
 
     /// With no warm copy but a load under way elsewhere, a request's own load waits for the busy

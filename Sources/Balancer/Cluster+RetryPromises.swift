@@ -14,8 +14,7 @@ extension Cluster {
     /// How long `promised` places kept for refused requests take the model's warm slots to serve:
     /// what a new arrival waits beyond the queue, once they are back.
     func promisedPlacesSeconds(_ promised: Int, model: ModelName, snapshots: [NodeSnapshot]) -> Double {
-        let measured = snapshots.compactMap { $0.serviceSeconds[model] }
-        let service = measured.isEmpty ? costModel.defaultServiceSeconds : measured.reduce(0, +) / Double(measured.count)
+        let service = meanServiceSeconds(model, snapshots: snapshots)
         return Double(promised) * service / Double(max(1, AffinityPlacement.warmSlots(model, on: snapshots)))
     }
 }
