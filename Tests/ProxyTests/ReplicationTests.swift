@@ -59,7 +59,7 @@ import Testing
             config.stateFile = path
             config.nodes[0].vramGB = 16
         }
-        #expect(await farm.eventually(.seconds(10)) { await farm.nodes[0].loadedModelNames() == ["llama3.2:latest"] })
+        #expect(await farm.eventually { await farm.nodes[0].loadedModelNames() == ["llama3.2:latest"] })
         #expect(farm.nodes[0].requestCount("/api/chat") == 0)  // a preload, no client's request
         // (about 2 s - the 1 s runner start) / 2 GB, as the request-driven load in PlacementTests teaches.
         var learned: Double?

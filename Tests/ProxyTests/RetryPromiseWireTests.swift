@@ -19,7 +19,8 @@ import WireFormats
             $0.queue = .init(maxLength: 8, maxWaitMs: 6000)
         }
         try await farm.waitUntilAllHealthy()
-        #expect(try await farm.json("POST", "/v1/chat/completions", body: Self.chat("measure")).status == 200)
+        let measured = try await farm.json("POST", "/v1/chat/completions", body: Self.chat("measure"))
+        #expect(measured.status == 200, "\(measured.body)")
         let model = ModelName("llama3.2")!
         farm.nodes[0].holdStreams(true)
         let held = try await farm.request("POST", "/v1/chat/completions", body: Self.chat("running", stream: true))
@@ -29,7 +30,7 @@ import WireFormats
         async let queued = farm.json("POST", "/v1/chat/completions", body: Self.chat("queued"))
         #expect(await farm.eventually { farm.gateway.cluster.queuedRequests(model) == 1 })
         let refused = try await farm.json("POST", "/v1/chat/completions", body: Self.chat("told to come back"))
-        #expect(refused.status == 429)
+        #expect(refused.status == 429, "\(refused.body)")
         #expect(Int(refused.headers["Retry-After"] ?? "") ?? 0 >= 1)
         #expect(try await farm.json("GET", "/status").body["placesKeptForRetries"] == ["llama3.2:latest": 1])
         farm.nodes[0].holdStreams(false)
@@ -63,7 +64,8 @@ import WireFormats
             ]
         }
         try await farm.waitUntilAllHealthy()
-        #expect(try await farm.json("POST", "/v1/chat/completions", body: RetryPromiseWireTests.chat("measure")).status == 200)
+        let measured = try await farm.json("POST", "/v1/chat/completions", body: RetryPromiseWireTests.chat("measure"))
+        #expect(measured.status == 200, "\(measured.body)")
         farm.nodes[0].holdStreams(true)
         let held = try await farm.request("POST", "/v1/chat/completions", body: RetryPromiseWireTests.chat("running", stream: true))
         var events = EventReader(held)

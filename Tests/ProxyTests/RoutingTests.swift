@@ -104,8 +104,8 @@ import Testing
         #expect(await farm.nodes[0].activeRequests("llama3.2") == 1)
         #expect(await farm.gateway.cluster.nodes[0].snapshot(index: 0).totalInFlight == 1)
         response.close()
-        #expect(await farm.eventually(.seconds(1)) { await farm.nodes[0].activeRequests("llama3.2") == 0 })
-        #expect(await farm.eventually(.seconds(1)) { await farm.gateway.cluster.nodes[0].snapshot(index: 0).totalInFlight == 0 })
+        #expect(await farm.eventually { await farm.nodes[0].activeRequests("llama3.2") == 0 })
+        #expect(await farm.eventually { await farm.gateway.cluster.nodes[0].snapshot(index: 0).totalInFlight == 0 })
         farm.nodes[0].holdStreams(false)
     }
 

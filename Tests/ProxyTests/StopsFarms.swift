@@ -3,7 +3,8 @@ import Testing
 
 /// Awaits the teardown of everything a test started (farms, extra simulators) once the test ends,
 /// whether it passed, failed or threw: a test's sockets and tasks are gone before the next
-/// suite's test counts on the machine being quiet. Every suite in ProxyTests carries it.
+/// suite's test counts on the machine being quiet. It also holds the test until `FarmTestGate` lets
+/// it run. Every suite in ProxyTests carries it.
 struct StopsFarms: SuiteTrait, TestTrait, TestScoping {
     var isRecursive: Bool { true }
 
@@ -12,15 +13,18 @@ struct StopsFarms: SuiteTrait, TestTrait, TestScoping {
     }
 
     func provideScope(for test: Test, testCase: Test.Case?, performing function: @Sendable () async throws -> Void) async throws {
+        await FarmTestGate.shared.enter()
         let teardown = Teardown()
         try await Teardown.$current.withValue(teardown) {
             do {
                 try await function()
             } catch {
                 await teardown.run()
+                await FarmTestGate.shared.leave()
                 throw error
             }
             await teardown.run()
+            await FarmTestGate.shared.leave()
         }
     }
 }

@@ -49,7 +49,7 @@ final class TestFarm: Sendable {
     }
 
     static func start(
-        _ specs: [NodeSpec], intervalMs: Int = 50, unhealthyAfter: Int = 2, healthyAfter: Int = 1,
+        _ specs: [NodeSpec], intervalMs: Int = 50, probeTimeoutMs: Int = 1000, unhealthyAfter: Int = 2, healthyAfter: Int = 1,
         environment: [String: String] = [:], logs: LogCapture? = nil, configure: (inout ClusterConfig) -> Void = { _ in }
     ) async throws -> TestFarm {
         var simulators: [OllamaSimulator] = []
@@ -84,8 +84,11 @@ final class TestFarm: Sendable {
         }
         config.listen = .init(host: "127.0.0.1", port: 0)
         config.apiKeys = [.init(name: "tests", key: key)]
-        config.health = .init(intervalMs: intervalMs, timeoutMs: 200, unhealthyAfter: unhealthyAfter, healthyAfter: healthyAfter)
-        config.timeouts.firstByteMs = 5000
+        // A probe gets a second: on a host running the whole suite at once, a loopback answer from a
+        // healthy simulator has taken more than 200 ms, and two such probes took a node out of service.
+        config.health = .init(intervalMs: intervalMs, timeoutMs: probeTimeoutMs, unhealthyAfter: unhealthyAfter, healthyAfter: healthyAfter)
+        // Long enough for a cold load queued behind another (4 s here) on a host that runs at half speed.
+        config.timeouts.firstByteMs = 30_000
         configure(&config)
         let logger = logs.map { capture in Logger(minimum: .debug, sink: { capture.append($0) }) } ?? Logger(minimum: .error)
         let gateway = Gateway(config: config, logger: logger, environment: environment)
@@ -127,7 +130,7 @@ final class TestFarm: Sendable {
         if headers == nil && body.isEmpty { sent.remove("Content-Type") }
         return try await client.execute(
             HTTPClientRequest(method: method, host: "127.0.0.1", port: port, target: path, headers: sent, body: Array(body.utf8)),
-            timeouts: HTTPClientTimeouts(connect: .seconds(2), responseHead: .seconds(10), idleRead: .seconds(10)))
+            timeouts: HTTPClientTimeouts(connect: .seconds(2), responseHead: .seconds(60), idleRead: .seconds(60)))
     }
 
     /// Sends and reads the whole answer as JSON.
@@ -157,8 +160,9 @@ final class TestFarm: Sendable {
         await gateway.cluster.nodes[index].snapshot(index: index).health
     }
 
-    /// Polls `condition` until it holds or `limit` passes; the limit is generous, the poll is fast.
-    func eventually(_ limit: Duration = .seconds(5), _ condition: () async -> Bool) async -> Bool {
+    /// Polls `condition` until it holds or `limit` passes; the limit is generous (it is only reached
+    /// when the test fails, or on a host that stalls), the poll is fast.
+    func eventually(_ limit: Duration = .seconds(20), _ condition: () async -> Bool) async -> Bool {
         let deadline = ContinuousClock.now + limit
         while ContinuousClock.now < deadline {
             if await condition() { return true }

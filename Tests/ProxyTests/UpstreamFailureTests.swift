@@ -52,7 +52,7 @@ import Testing
         let farm = try await TestFarm.start(
             [.init(preload: ["llama3.2"], weight: 100), .init(preload: ["llama3.2"], weight: 1)], intervalMs: 60_000, logs: logs
         ) { config in
-            config.timeouts.firstByteMs = 120_000  // without a hedge the client (10 s) gives up first
+            config.timeouts.firstByteMs = 120_000  // without a hedge the client (60 s) gives up first
             config.timeouts.hedgeAfterMs = 300
         }
         try await farm.waitUntilAllHealthy()
