@@ -2,9 +2,9 @@ import Balancer
 import Foundation
 import HTTP1
 import Testing
+import WireFormats
 
 @testable import Proxy
-import WireFormats
 
 /// Usage by key, model and node: in `/metrics`, in `/status` and in the usage log.
 @Suite(.stopsFarms) struct UsageTests {
@@ -24,10 +24,17 @@ import WireFormats
         #expect(try await farm.chat("missing-model").status == 404)
         _ = try await farm.text("POST", "/api/generate", body: #"{"model":"llama3.2","prompt":"x","stream":false}"#)
 
-        let metrics = try await farm.text("GET", "/metrics", headers: [:])
+        // A request is counted just after its last byte, so the last may not be yet.
+        let served = #"tensorwall_requests_total{key="tests",model="llama3.2",node="node0",status="200"}"#
+        var metrics = try await farm.text("GET", "/metrics", headers: [:])
+        #expect(
+            await farm.eventually {
+                if sample(metrics.body, served) == 5 { return true }
+                metrics = (try? await farm.text("GET", "/metrics", headers: [:])) ?? metrics
+                return false
+            })
         #expect(metrics.headers["Content-Type"]?.hasPrefix("text/plain; version=0.0.4") == true)
         let body = metrics.body
-        #expect(sample(body, #"tensorwall_requests_total{key="tests",model="llama3.2",node="node0",status="200"}"#) == 5)
         #expect(sample(body, #"tensorwall_requests_total{key="tests",model="missing-model",node="-",status="404"}"#) == 1)
         #expect(sample(body, #"tensorwall_request_errors_total{key="tests",model="missing-model",node="-"}"#) == 1)
         let completion = try #require(sample(body, #"tensorwall_completion_tokens_total{key="tests",model="llama3.2",node="node0"}"#))
