@@ -44,8 +44,12 @@ extension CapacityPlanner {
         /// How many times its worth a copy the farm holds counts for, against copies it lacks. Steps
         /// toward the target need to save only what they cost, so the target must not change on noise:
         /// where a small-first farm's twelfth place was worth about as much to the hot model's fourth
-        /// copy as to `gemma2:2b`'s second, the rates' noise swapped them twice in eight seconds.
-        static let heldCopyAdvantage = 1.5
+        /// copy as to `gemma2:2b`'s second, the rates' noise swapped them twice in eight seconds. At
+        /// 1.5 they still swapped three times in two minutes on rates that moved by a fifth: near a
+        /// copy's saturation its worth grows as about the rate to the power 2.5, so the 15 % a 180 s
+        /// average of half a request a second wanders moves a copy's worth by a third, and the ratio
+        /// of two such copies by half again. A popularity shift moves worths tenfold.
+        static let heldCopyAdvantage = 2.5
 
         /// Packs the copies the demand calls for into the nodes whose VRAM the planner knows. Copies
         /// are chosen by value (a model's first copy saves every request a cold load, so rare models'

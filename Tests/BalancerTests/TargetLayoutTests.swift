@@ -456,6 +456,38 @@ private func smallFirstDemand(_ rates: [String: Double], queued: [String: Int] =
         #expect(round.target.values.filter { $0.contains(ModelName("llama3.2")!) }.count == 4, "\(round.target)")
     }
 
+    /// A seed-7 run at 75 % load, read off its log: one place on gpu1 went to llama3.2's fourth copy
+    /// at 85 s, back to gemma2:2b's second at 107 s and to llama3.2 again at 199 s, on rates that had
+    /// moved by a fifth (gemma2:2b 0.49 to 0.60 requests/s). Near a copy's saturation what it saves
+    /// grows as about the rate to the power 2.5, so a fifth of noise is half again of worth.
+    @Test(arguments: [
+        (
+            [
+                ["llama3.1", "llama3.2", "phi3"], ["gemma2:9b", "gemma2:2b", "mistral"], ["gemma2:2b", "llama3.2", "qwen2.5"],
+                ["codellama", "llama3.2", "phi3"],
+            ],
+            [
+                "codellama": 0.3, "gemma2:2b": 0.486, "gemma2:9b": 0.228, "llama3.1": 0.371, "llama3.2": 2.255, "mistral": 0.459,
+                "phi3": 0.814, "qwen2.5": 0.232,
+            ]
+        ),
+        (
+            [
+                ["llama3.1", "llama3.2", "phi3"], ["gemma2:9b", "llama3.2", "mistral"], ["gemma2:2b", "llama3.2", "qwen2.5"],
+                ["codellama", "llama3.2", "phi3"],
+            ],
+            [
+                "codellama": 0.303, "gemma2:2b": 0.604, "gemma2:9b": 0.18, "llama3.1": 0.368, "llama3.2": 2.135, "mistral": 0.479,
+                "phi3": 0.858, "qwen2.5": 0.381,
+            ]
+        ),
+    ])
+    func aPlaceIsNotSwappedBackAndForthOnRatesThatMovedByAFifth(layout: [[String]], rates: [String: Double]) {
+        let round = CapacityPlanner.planWithTarget(nodes: farm(layout), demand: smallFirstDemand(rates), now: 1000)
+        let swapped = [ModelName("llama3.2")!, ModelName("gemma2:2b")!]
+        #expect(!round.moves.contains { swapped.contains($0.model) }, "\(round.moves)")
+    }
+
     @Test func aCopyWorthClearlyMoreTakesThePlaceOfOneTheFarmHolds() {
         // gemma2:2b's demand doubled: its second copy now saves far more.
         let round = CapacityPlanner.planWithTarget(nodes: farm(Self.layout), demand: smallFirstDemand(Self.rates(gemma2: 1.2)), now: 1000)
@@ -464,15 +496,16 @@ private func smallFirstDemand(_ rates: [String: Double], queued: [String: Int] =
     }
 
     @Test func aModelWhoseCopiesFitOnlyWhereAnotherIsHeldTwiceGetsThemAll() {
-        // gemma2:2b is held on nodes 2 and 3 and wanted once; llama3.2's fourth copy fits only on
-        // node 2. Packed largest first, gemma2:2b kept node 2 (where it is), llama3.2's fourth found no
+        // gemma2:2b is held on nodes 2 and 3 and wanted once (its second copy, even at the held
+        // copies' advantage, is worth less than llama3.2's fourth); llama3.2's fourth copy fits only
+        // on node 2. Packed largest first, gemma2:2b kept node 2 (where it is), llama3.2's fourth found no
         // node without a copy of it, and the target left node 3's third place empty.
         let layout = [
             ["codellama", "llama3.2", "phi3"], ["gemma2:9b", "llama3.2", "mistral"], ["gemma2:2b", "phi3", "qwen2.5"],
             ["gemma2:2b", "llama3.1", "llama3.2"],
         ]
         let rates = [
-            "codellama": 0.291, "gemma2:2b": 0.471, "gemma2:9b": 0.221, "llama3.1": 0.374, "llama3.2": 2.272, "mistral": 0.474,
+            "codellama": 0.291, "gemma2:2b": 0.3, "gemma2:9b": 0.221, "llama3.1": 0.374, "llama3.2": 2.272, "mistral": 0.474,
             "phi3": 0.79, "qwen2.5": 0.24,
         ]
         let round = CapacityPlanner.planWithTarget(nodes: farm(layout), demand: smallFirstDemand(rates), now: 1000)
