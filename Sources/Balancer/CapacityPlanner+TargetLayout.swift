@@ -41,15 +41,16 @@ extension CapacityPlanner {
             var isFirstOfWantedModel = false
         }
 
-        /// How many times its worth a copy the farm holds counts for, against copies it lacks. Steps
-        /// toward the target need to save only what they cost, so the target must not change on noise:
-        /// where a small-first farm's twelfth place was worth about as much to the hot model's fourth
-        /// copy as to `gemma2:2b`'s second, the rates' noise swapped them twice in eight seconds. At
-        /// 1.5 they still swapped three times in two minutes on rates that moved by a fifth: near a
-        /// copy's saturation its worth grows as about the rate to the power 2.5, so the 15 % a 180 s
-        /// average of half a request a second wanders moves a copy's worth by a third, and the ratio
-        /// of two such copies by half again. A popularity shift moves worths tenfold.
-        static let heldCopyAdvantage = 2.5
+        /// How many times its worth a copy the farm holds counts for, against copies it lacks: as many
+        /// times as a move that unloads a copy must save what it costs (`Settings.gainOverCost`).
+        /// Steps toward the target need to save only what they cost, so the target must not change on
+        /// noise: where a small-first farm's twelfth place was worth about as much to the hot model's
+        /// fourth copy as to `gemma2:2b`'s second, the rates' noise swapped them twice in eight seconds,
+        /// and at 1.5 three times in two minutes on rates that moved by a fifth (near a copy's
+        /// saturation its worth grows as about the rate to the power 2.5). At 2.5, more than a direct
+        /// move asks, moves that were not steps took places the target kept for held copies: at 125 %
+        /// load 24 loads instead of 17, p95 6.4 s instead of 4.0 s.
+        static func heldCopyAdvantage(_ settings: CapacityPlanner.Settings) -> Double { settings.gainOverCost }
 
         /// Packs the copies the demand calls for into the nodes whose VRAM the planner knows. Copies
         /// are chosen by value (a model's first copy saves every request a cold load, so rare models'
@@ -78,7 +79,7 @@ extension CapacityPlanner {
                 for count in (have + 1)...wanted {
                     let value = layout.cost(model, copies: count - 1) - layout.cost(model, copies: count)
                     guard count == 1 || value > layout.settings.minimumNetGainSeconds else { break }
-                    let ranked = count <= held ? value * Self.heldCopyAdvantage : value
+                    let ranked = count <= held ? value * Self.heldCopyAdvantage(layout.settings) : value
                     copies.append(Copy(model: model, value: ranked, bytes: size, isFirstOfWantedModel: count == 1 && asked))
                 }
             }
