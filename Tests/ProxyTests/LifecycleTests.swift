@@ -128,6 +128,8 @@ import Testing
         }
         #expect(farm.gateway.cluster.passiveHealth("node1").ejectedUntil != nil)
         let node0 = farm.gateway.cluster.nodes[0]
+        // A request's service time is learned as its answer settles, just after the client has it.
+        #expect(await farm.eventually { await node0.snapshot(index: 0).serviceSeconds[model] != nil })
         let learned = try #require(await node0.snapshot(index: 0).serviceSeconds[model])
 
         var edited = farm.gateway.config
