@@ -194,6 +194,10 @@ struct Result: Sendable {
     var evictions = 0
     var loadsByModel: [String: Int] = [:]
     var models: [String] = []
+    /// Each completed answer's time from its first token to its end: the host's pace. The simulator
+    /// streams it in a fixed farm time, so a host too busy to keep up stretches it, and with it the
+    /// queues; a row whose pace is over the nominal compares with no other.
+    var streamingSeconds: [Double] = []
 }
 
 /// Gathers outcomes from the concurrent request tasks.
@@ -359,6 +363,7 @@ func seconds(_ duration: Duration) -> Double {
                     result.arrivals.append((request.model, request.at, status == 429 || status == 503))
                     if done, let firstToken {
                         result.completed.append((request.at, firstToken))
+                        result.streamingSeconds.append(elapsed - firstToken)
                         result.models.append(request.model)
                     } else if status == 429 || status == 503 {
                         result.refused += 1
@@ -407,11 +412,13 @@ print(
         format:
             "token capacity: %.2f requests/s (%d nodes × %d slots × %.0f tokens/s ÷ %d tokens); prompts of ~1,000 tokens at %.0f tokens/s come on top",
         capacity, nodeCount, slots, tokensPerSecond, responseTokens, promptTokensPerSecond))
+/// What an answer takes from its first token to its end on a host that keeps up with the simulation.
+let nominalStreamingSeconds = Double(responseTokens - 1) / tokensPerSecond
 print("")
 print(
-    "| load | req/s | strategy | completed | refused (how many within 1 s, median Retry-After, retries at Retry-After refused again) | failed | cold loads | evictions | first minute TTFT p50 / p95 / p99 (s) | after warm-up TTFT p50 / p95 / p99 (s) | p95 per minute (s) |"
+    "| load | req/s | strategy | completed | refused (how many within 1 s, median Retry-After, retries at Retry-After refused again) | failed | cold loads | evictions | first minute TTFT p50 / p95 / p99 (s) | after warm-up TTFT p50 / p95 / p99 (s) | p95 per minute (s) | host pace: streaming p50 (s) |"
 )
-print("|---|---|---|---|---|---|---|---|---|---|---|")
+print("|---|---|---|---|---|---|---|---|---|---|---|---|")
 for load in loads {
     let rate = load * capacity
     let trace = Trace(
@@ -442,7 +449,8 @@ for load in loads {
                 + "\(result.coldLoads) | \(result.evictions) | "
                 + String(format: "%.2f / %.2f / %.2f | ", percentile(early, 0.5), percentile(early, 0.95), percentile(early, 0.99))
                 + String(format: "%.2f / %.2f / %.2f | ", percentile(late, 0.5), percentile(late, 0.95), percentile(late, 0.99))
-                + perMinute.map { String(format: "%.1f", $0) }.joined(separator: " ") + " |")
+                + perMinute.map { String(format: "%.1f", $0) }.joined(separator: " ") + " | "
+                + String(format: "%.2f (nominal %.2f) |", percentile(result.streamingSeconds, 0.5), nominalStreamingSeconds))
         if byModel {
             for model in Trace.models.map(\.name) {
                 let ttfts = zip(result.completed, result.models).filter { $0.1 == model && $0.0.at >= warmupSeconds }.map(\.0.ttft)
