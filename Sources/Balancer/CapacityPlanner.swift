@@ -36,7 +36,8 @@ public enum CapacityPlanner {
         public var horizonSeconds = 60.0
         /// A move must save at least this many seconds of waiting over the horizon, net of what it costs.
         public var minimumNetGainSeconds = 5.0
-        /// ...and at least this many times what its evictions cost (hysteresis against swapping back and forth).
+        /// ...and at least this many times what its evictions cost (hysteresis against swapping back and
+        /// forth); also how many times its worth a held copy counts for in the target (`TargetLayout`).
         public var gainOverCost = 2.0
         /// ...or this many times, for a step toward the target layout (`TargetLayout`): the target packs
         /// the same way every round, so noise does not swap such a move back.
