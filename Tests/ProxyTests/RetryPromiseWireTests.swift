@@ -6,17 +6,19 @@ import WireFormats
 @testable import Proxy
 
 /// A client that honours Retry-After finds its place kept: over HTTP, against a simulated node with
-/// one slot and answers of 3.2 s (8 tokens at 0.0025 tokens/s, time scaled by 1/1000), a queue that
-/// waits at most 6 s (refusing above 4.8 s). An answer measured up to 50 % slow on a busy host, as CI
-/// measured one, changes nothing: one answer ahead is under the refusal point, two are over it.
+/// one slot and answers of 6.4 s (8 tokens at 0.00125 tokens/s, time scaled by 1/1000), a queue that
+/// waits at most 12 s (refusing above 9.6 s). An answer measured up to 50 % slow on a busy host, as CI
+/// measured one, changes nothing: one answer ahead is under the refusal point, two are over it. The
+/// queued request waits for the test's own steps on top of an answer: 3.2 s answers and a 6 s limit
+/// left too little room for them on a host with three CPU hogs beside the suite.
 @Suite(.stopsFarms) struct RetryPromiseWireTests {
     static func chat(_ text: String, stream: Bool = false) -> String {
         #"{"model":"llama3.2","stream":\#(stream),"messages":[{"role":"user","content":"\#(text)"}]}"#
     }
 
     @Test func aNewArrivalIsRefusedInPlaceOfARefusedRequestThatComesBackAsTold() async throws {
-        let farm = try await TestFarm.start([.init(preload: ["llama3.2"], maxParallel: 1, tokensPerSecond: 0.0025)]) {
-            $0.queue = .init(maxLength: 8, maxWaitMs: 6000)
+        let farm = try await TestFarm.start([.init(preload: ["llama3.2"], maxParallel: 1, tokensPerSecond: 0.00125)]) {
+            $0.queue = .init(maxLength: 8, maxWaitMs: 12_000)
         }
         try await farm.waitUntilAllHealthy()
         let measured = try await farm.json("POST", "/v1/chat/completions", body: Self.chat("measure"))
@@ -26,7 +28,7 @@ import WireFormats
         let held = try await farm.request("POST", "/v1/chat/completions", body: Self.chat("running", stream: true))
         var events = EventReader(held)
         _ = try await events.next()
-        // One queues behind the running answer (3.2 s); the next would wait 6.4 s and is refused.
+        // One queues behind the running answer (6.4 s); the next would wait 12.8 s and is refused.
         async let queued = farm.json("POST", "/v1/chat/completions", body: Self.chat("queued"))
         #expect(await farm.eventually { farm.gateway.cluster.queuedRequests(model) == 1 })
         let refused = try await farm.json("POST", "/v1/chat/completions", body: Self.chat("told to come back"))
@@ -53,9 +55,9 @@ import WireFormats
     @Test func aRequestTheCloudServesAfterTheFarmRefusedItKeepsNoPlace() async throws {
         let cloud = try await SimulatedCloud.start()
         let farm = try await TestFarm.start(
-            [.init(preload: ["llama3.2"], maxParallel: 1, tokensPerSecond: 0.0025)], environment: ["TEST_CLOUD_KEY": "sk-test"]
+            [.init(preload: ["llama3.2"], maxParallel: 1, tokensPerSecond: 0.00125)], environment: ["TEST_CLOUD_KEY": "sk-test"]
         ) { config in
-            config.queue = .init(maxLength: 8, maxWaitMs: 6000)
+            config.queue = .init(maxLength: 8, maxWaitMs: 12_000)
             config.cloud = [cloud.endpoint]
             config.routes = [
                 "assistant": [
@@ -72,7 +74,7 @@ import WireFormats
         _ = try await events.next()
         async let queued = farm.json("POST", "/v1/chat/completions", body: RetryPromiseWireTests.chat("queued"))
         #expect(await farm.eventually { farm.gateway.cluster.queuedRequests(ModelName("llama3.2")!) == 1 })
-        // Through the route: the farm would make it wait 6.4 s, over the 4.8 s refusal point; the cloud answers.
+        // Through the route: the farm would make it wait 12.8 s, over the 9.6 s refusal point; the cloud answers.
         let routed = try await farm.json(
             "POST", "/v1/chat/completions", body: #"{"model":"assistant","messages":[{"role":"user","content":"spilled"}]}"#)
         #expect(routed.status == 200, "\(routed.body)")
