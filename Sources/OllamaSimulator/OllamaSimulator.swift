@@ -91,6 +91,7 @@ public final class OllamaSimulator: Sendable {
     public func pendingLoads() async -> Int { await scheduler.pendingLoads }
     public func evictionCount() async -> Int { await scheduler.evictionCount }
     public func loadsByModel() async -> [String: Int] { await scheduler.loadsByModel }
+    public func lastLoadSeconds() async -> Double? { await scheduler.lastLoadSeconds }
     public func activeRequests(_ name: String) async -> Int { await scheduler.activeRequests(find(name)?.name ?? name) }
     public func loadedModelNames() async -> [String] { await scheduler.loaded().map(\.model.name).sorted() }
 

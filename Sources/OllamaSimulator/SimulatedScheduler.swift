@@ -24,6 +24,8 @@ actor SimulatedScheduler {
     private(set) var evictionCount = 0
     /// Cold loads per model name.
     private(set) var loadsByModel: [String: Int] = [:]
+    /// Real seconds the last request that loaded its model waited for the load (a busy host stretches it).
+    private(set) var lastLoadSeconds: Double?
 
     init(configuration: SimulatorConfiguration) {
         self.configuration = configuration
@@ -36,13 +38,17 @@ actor SimulatedScheduler {
     func acquire(_ model: SimulatedModel, keepAlive: Double?) async -> Int64 {
         let started = ContinuousClock.now
         expireIdle()
-        if runners[model.name] == nil {
+        let loads = runners[model.name] == nil
+        if loads {
             await load(model)
         }
         runners[model.name]!.activeRequests += 1
         runners[model.name]!.expiresAt = nil
         if let keepAlive { runners[model.name]!.keepAlive = keepAlive }
         let loadDuration = started.duration(to: .now)
+        if loads {
+            lastLoadSeconds = Double(loadDuration.components.seconds) + Double(loadDuration.components.attoseconds) / 1e18
+        }
         if runners[model.name]!.activeRequests > configuration.numParallel {
             await withCheckedContinuation { runners[model.name]!.waiters.append($0) }
         }
