@@ -5,10 +5,11 @@ import Foundation
 /// queued behind each other for seconds and healthy nodes were taken out of service (stop 36's CI
 /// failed 30 tests that way). Fewer at once keeps each farm's timing close to what it tests.
 actor FarmTestGate {
-    /// How many at once: `TENSORWALL_TEST_FARMS`, else twice the cores (a farm test mostly waits).
+    /// How many at once: `TENSORWALL_TEST_FARMS`, else twice the cores (a farm test mostly waits) up
+    /// to four, since a container can report its host's cores rather than its own share of them.
     static let shared = FarmTestGate(
         width: ProcessInfo.processInfo.environment["TENSORWALL_TEST_FARMS"].flatMap(Int.init)
-            ?? 2 * ProcessInfo.processInfo.activeProcessorCount)
+            ?? min(4, 2 * ProcessInfo.processInfo.activeProcessorCount))
 
     private var free: Int
     private var waiting: [CheckedContinuation<Void, Never>] = []
