@@ -45,14 +45,12 @@ actor SimulatedScheduler {
         runners[model.name]!.activeRequests += 1
         runners[model.name]!.expiresAt = nil
         if let keepAlive { runners[model.name]!.keepAlive = keepAlive }
-        let loadDuration = started.duration(to: .now)
-        if loads {
-            lastLoadSeconds = Double(loadDuration.components.seconds) + Double(loadDuration.components.attoseconds) / 1e18
-        }
+        let loadNanos = OllamaSimulator.nanos(started.duration(to: .now))
+        if loads { lastLoadSeconds = Double(loadNanos) / 1e9 }
         if runners[model.name]!.activeRequests > configuration.numParallel {
             await withCheckedContinuation { runners[model.name]!.waiters.append($0) }
         }
-        return Int64(loadDuration.components.seconds) * 1_000_000_000 + Int64(loadDuration.components.attoseconds / 1_000_000_000)
+        return loadNanos
     }
 
     func release(_ model: SimulatedModel) {

@@ -78,14 +78,21 @@ import Testing
         for _ in 0..<2000 where !condition() { try? await Task.sleep(for: .milliseconds(1)) }
     }
 
+    /// One request running and two queued behind it (3 s and 6 s): the next would wait 9 s, over the
+    /// 8 s refusal point.
+    func fillTheQueue(_ cluster: Cluster) async throws -> (running: Lease, second: Task<Lease, any Error>, third: Task<Lease, any Error>) {
+        let running = try await cluster.acquire(.init(model: model)).get()
+        let second = Task { try await cluster.acquire(.init(model: model)).get() }
+        await waitUntil { cluster.queuedRequests(model) == 1 }
+        let third = Task { try await cluster.acquire(.init(model: model)).get() }
+        await waitUntil { cluster.queuedRequests(model) == 2 }
+        return (running, second, third)
+    }
+
     @Test func aNewArrivalIsRefusedInPlaceOfTheRetryThatWasPromisedItsPlace() async throws {
         let cluster = await makeCluster()
-        let running = try await cluster.acquire(.init(model: model, retryKey: 1)).get()
-        // Two queue (3 s and 6 s); the third would wait 9 s and is refused, told to come back.
-        let second = Task { try await cluster.acquire(.init(model: model, retryKey: 2)).get() }
-        await waitUntil { cluster.queuedRequests(model) == 1 }
-        let third = Task { try await cluster.acquire(.init(model: model, retryKey: 3)).get() }
-        await waitUntil { cluster.queuedRequests(model) == 2 }
+        // The fourth would wait 9 s and is refused, told to come back.
+        let (running, second, third) = try await fillTheQueue(cluster)
         let refused = await cluster.acquire(.init(model: model, retryKey: 4))
         guard case .failure(.overloaded(_, let retryAfter, _)) = refused else {
             Issue.record("expected the fourth request refused, got \(refused)")
@@ -112,11 +119,7 @@ import Testing
 
     @Test func aRetryIsRefusedAgainOnlyPastTheMaximumWait() async throws {
         let cluster = await makeCluster()
-        let running = try await cluster.acquire(.init(model: model)).get()
-        let second = Task { try await cluster.acquire(.init(model: model)).get() }
-        await waitUntil { cluster.queuedRequests(model) == 1 }
-        let third = Task { try await cluster.acquire(.init(model: model)).get() }
-        await waitUntil { cluster.queuedRequests(model) == 2 }
+        let (running, second, third) = try await fillTheQueue(cluster)
         // 9 s: over the 8 s refusal point, refused and promised a place...
         guard case .failure(.overloaded) = await cluster.acquire(.init(model: model, retryKey: 4)) else {
             Issue.record("expected a refusal")
