@@ -2,7 +2,8 @@
 """The best a fixed layout could do on a placement-bench trace, found in hindsight.
 
 Reads a trace written by `placement-bench --dump-trace FILE` (one line per request: simulated
-second, model, 1 for a conversation's first turn) and tries every number of warm copies per model
+second, model, 1 for a conversation's first turn, and with `--answer-lengths varied` the answer's
+tokens) and tries every number of warm copies per model
 that fits the benchmark's farm (4 nodes of 16 GB, at most 3 models per node, 2 parallel slots per
 copy). For each layout it replays the trace through one first-come-first-served queue per model
 (the queue belongs to the model, not to a node), with the benchmark's service times, and counts
@@ -37,20 +38,21 @@ def read_trace(path):
     requests = []
     with open(path) as lines:
         for line in lines:
-            at, model, first = line.split()
-            requests.append((float(at), MODELS.index(model), first == "1"))
+            # A fourth column, written with `--answer-lengths varied`, gives the answer's tokens.
+            at, model, first, *tokens = line.split()
+            answer = int(tokens[0]) if tokens else ANSWER_TOKENS
+            requests.append((float(at), MODELS.index(model), first == "1", answer))
     return sorted(requests)
 
 
 def waits(requests, copies, speeds):
     tokens_per_second, prompt_tokens_per_second = speeds
-    answer_seconds = ANSWER_TOKENS / tokens_per_second
     free = {model: [0.0] * (copies[model] * SLOTS) for model in range(len(MODELS))}
-    for at, model, first in requests:
+    for at, model, first, answer_tokens in requests:
         slot = heapq.heappop(free[model])
         start = max(at, slot)
         prompt = FIRST_TURN_PROMPT_TOKENS if first else FOLLOW_UP_PROMPT_TOKENS
-        service = prompt / prompt_tokens_per_second + answer_seconds
+        service = prompt / prompt_tokens_per_second + answer_tokens / tokens_per_second
         heapq.heappush(free[model], start + service)
         yield at, start - at
 

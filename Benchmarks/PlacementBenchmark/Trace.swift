@@ -12,6 +12,8 @@ struct Trace: Sendable {
         let model: String
         /// A conversation's first turn: its long system prompt is not in Ollama's prompt cache yet.
         let isFirstTurn: Bool
+        /// The tokens the answer runs to (its `max_tokens`, with `answerLengths` varied).
+        let answerTokens: Int
         let body: [UInt8]
     }
 
@@ -28,12 +30,15 @@ struct Trace: Sendable {
     /// - Parameters:
     ///   - requestsPerSecond: mean arrival rate of all requests (first turns and follow-ups), simulated.
     ///   - popularity: model indices from hottest to coldest; `shifted` replaces it halfway through.
+    ///   - answerLengths: every answer `answerTokens` long, or lengths drawn around that mean.
     init(
-        seed: UInt64, seconds: Double, requestsPerSecond: Double, answer: String, zipf: Double, followUp: Double = 0.3,
-        popularity: [Int], shifted: [Int]?
+        seed: UInt64, seconds: Double, requestsPerSecond: Double, answer: String, answerTokens: Int, answerLengths: AnswerLengths = .fixed,
+        zipf: Double, followUp: Double = 0.3, popularity: [Int], shifted: [Int]?
     ) {
         self.rate = requestsPerSecond
         var random = FastRandom(seed: seed)
+        // Lengths come from a stream of their own, so a varied trace asks for the same models at the same moments.
+        var lengths = FastRandom(seed: seed ^ 0x5EED_1E26)
         let weights = (1...Self.models.count).map { 1 / pow(Double($0), zipf) }
         let total = weights.reduce(0, +)
         // Each conversation brings 1 / (1 - followUp) requests on average.
@@ -61,13 +66,33 @@ struct Trace: Sendable {
             repeat {
                 turn += 1
                 messages.append(#"{"role":"user","content":"Question \#(turn) of conversation \#(conversation)"}"#)
-                let body = #"{"model":"\#(model)","stream":true,"messages":[\#(messages.joined(separator: ","))]}"#
-                requests.append(Request(at: turnTime, model: model, isFirstTurn: turn == 1, body: Array(body.utf8)))
+                let tokens = answerLengths.draw(mean: answerTokens, &lengths)
+                let limit = answerLengths == .fixed ? "" : #","max_tokens":\#(tokens)"#
+                let body = #"{"model":"\#(model)","stream":true\#(limit),"messages":[\#(messages.joined(separator: ","))]}"#
+                requests.append(Request(at: turnTime, model: model, isFirstTurn: turn == 1, answerTokens: tokens, body: Array(body.utf8)))
                 messages.append(#"{"role":"assistant","content":"\#(answer)"}"#)
                 turnTime += 8 + random.unit() * 12
             } while random.unit() < followUp && turnTime < seconds
         }
         self.requests = requests.sorted { $0.at < $1.at }
+    }
+}
+
+/// How long the trace's answers run. Real chat answers range from a word to pages; with every answer
+/// the same length, a service time learned from the last few answers looks steadier than it is.
+enum AnswerLengths: String, Sendable {
+    /// Every answer the mean long.
+    case fixed
+    /// Exponentially distributed around the mean (as often shorter than 0.7x the mean as longer than
+    /// 1.7x), at least 8 tokens and at most 8x the mean.
+    case varied
+
+    static func longest(mean: Int) -> Int { 8 * mean }
+
+    func draw(mean: Int, _ random: inout FastRandom) -> Int {
+        guard self == .varied else { return mean }
+        let drawn = (-Double(mean) * log(1 - random.unit())).rounded()
+        return Int(min(Double(Self.longest(mean: mean)), max(8, drawn)))
     }
 }
 

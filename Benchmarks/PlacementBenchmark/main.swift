@@ -10,6 +10,7 @@ import WireFormats
 //   placement-bench [--loads 0.25,0.5,0.75,1,1.25] [--seconds 300] [--warmup 60] [--time-scale 0.2]
 //                   [--zipf 1.1] [--order small-first|large-first] [--shift] [--only affinity,bound] [--seed 42]
 //                   [--tokens-per-second 20] [--prompt-tokens-per-second 2000] [--by-model] [--retry-refused] [--log-dir DIR] [--log-level debug] [--dump-trace FILE]
+//                   [--answer-lengths fixed|varied] (and the flags in `usage` below)
 // Loads are shares of the farm's token capacity: nodes × parallel slots × tokens/s ÷ answer tokens, the
 // requests/s the GPUs could generate if each ran its parallel slots flat out on one model.
 // Times in the tables are simulated seconds (real seconds divided by the time scale).
@@ -56,6 +57,8 @@ var ollamaNumParallel: Int?
 /// What the simulated nodes multiply their reported durations by (`--reported-duration-scale`): with
 /// the time scale, 0.2 reports the seconds simulated where TensorWall is told real ones.
 var reportedDurationScale = 1.0
+/// How long answers run (`--answer-lengths fixed|varied`): all 64 tokens, or drawn around that mean.
+var answerLengths = AnswerLengths.fixed
 /// Clients that honour Retry-After (`--retry-refused`): a refused request is sent again, once, when its
 /// Retry-After says; the refused column then counts those real retries refused again, not the trace's
 /// stand-ins for them.
@@ -68,7 +71,7 @@ let usage = """
                            [--log-dir DIR] [--log-level debug] [--dump-trace FILE] [--node-config full|bare]
                            [--runner-overhead-gb 0] [--eviction-order lru|ollama] [--load-fit-share-of-free 0.8]
                            [--uncounted-seconds-per-answer 0] [--ollama-num-parallel 2]
-                           [--reported-duration-scale 1]
+                           [--reported-duration-scale 1] [--answer-lengths fixed|varied]
     strategies for --only: round_robin, least_busy, affinity, bound (none: only --dump-trace)
     """
 func exitWithUsage(_ problem: String?) -> Never {
@@ -94,7 +97,7 @@ while let flag = arguments.popFirst() {
         "--loads", "--seconds", "--warmup", "--time-scale", "--zipf", "--order", "--seed", "--tokens-per-second",
         "--prompt-tokens-per-second", "--only", "--dump-trace", "--log-dir", "--log-level", "--node-config", "--runner-overhead-gb",
         "--eviction-order", "--load-fit-share-of-free", "--uncounted-seconds-per-answer",
-        "--ollama-num-parallel", "--reported-duration-scale",
+        "--ollama-num-parallel", "--reported-duration-scale", "--answer-lengths",
     ]
     guard valueFlags.contains(flag) else { exitWithUsage("unknown flag \(flag)") }
     guard let value = arguments.popFirst() else { exitWithUsage("\(flag) needs a value") }
@@ -139,6 +142,9 @@ while let flag = arguments.popFirst() {
             exitWithUsage("--ollama-num-parallel takes a whole number of at least 1, not \(value)")
         }
         ollamaNumParallel = parsed
+    case "--answer-lengths":
+        guard let parsed = AnswerLengths(rawValue: value) else { exitWithUsage("--answer-lengths takes fixed or varied") }
+        answerLengths = parsed
     case "--node-config":
         guard value == "full" || value == "bare" else { exitWithUsage("--node-config takes full or bare") }
         bareNodeConfig = value == "bare"
@@ -273,7 +279,7 @@ func seconds(_ duration: Duration) -> Double {
         configuration.loadBaseSeconds = 1
         configuration.loadSecondsPerGB = 1.5
         configuration.tokensPerSecond = tokensPerSecond
-        configuration.responseTokens = responseTokens
+        configuration.responseTokens = answerLengths == .fixed ? responseTokens : AnswerLengths.longest(mean: responseTokens)
         configuration.promptTokensPerSecond = promptTokensPerSecond
         configuration.maxLoadedModels = scenario.allWarm ? Trace.models.count : maxLoaded
         configuration.vramBytes = scenario.allWarm ? nil : Int64(vramGB * 1e9)
@@ -363,7 +369,9 @@ func seconds(_ duration: Duration) -> Double {
                     result.arrivals.append((request.model, request.at, status == 429 || status == 503))
                     if done, let firstToken {
                         result.completed.append((request.at, firstToken))
-                        result.streamingSeconds.append(elapsed - firstToken)
+                        // On this host's pace as a nominal answer would stream it (answers of other lengths scaled).
+                        result.streamingSeconds.append(
+                            (elapsed - firstToken) * Double(responseTokens - 1) / Double(max(2, request.answerTokens) - 1))
                         result.models.append(request.model)
                     } else if status == 429 || status == 503 {
                         result.refused += 1
@@ -405,7 +413,7 @@ print(
         + (uncountedSecondsPerAnswer > 0 ? "; every answer spends \(uncountedSecondsPerAnswer) s only total_duration counts" : "")
 )
 print(
-    "popularity: Zipf \(zipf), \(order)\(shift ? ", turned over halfway through" : ""); \(Int(followUp * 100)) % follow-up turns; \(responseTokens)-token answers at \(Int(tokensPerSecond)) tokens/s"
+    "popularity: Zipf \(zipf), \(order)\(shift ? ", turned over halfway through" : ""); \(Int(followUp * 100)) % follow-up turns; \(responseTokens)-token answers\(answerLengths == .varied ? " on average (exponential lengths, 8 to \(AnswerLengths.longest(mean: responseTokens)))" : "") at \(Int(tokensPerSecond)) tokens/s"
 )
 print(
     String(
@@ -422,10 +430,13 @@ print("|---|---|---|---|---|---|---|---|---|---|---|---|")
 for load in loads {
     let rate = load * capacity
     let trace = Trace(
-        seed: seed, seconds: simulatedSeconds, requestsPerSecond: rate, answer: answer, zipf: zipf, followUp: followUp,
+        seed: seed, seconds: simulatedSeconds, requestsPerSecond: rate, answer: answer, answerTokens: responseTokens,
+        answerLengths: answerLengths, zipf: zipf, followUp: followUp,
         popularity: popularity, shifted: shifted)
     if let path = traceDumpPath {
-        let lines = trace.requests.map { "\($0.at) \($0.model) \($0.isFirstTurn ? 1 : 0)" }
+        let lines = trace.requests.map {
+            "\($0.at) \($0.model) \($0.isFirstTurn ? 1 : 0)" + (answerLengths == .fixed ? "" : " \($0.answerTokens)")
+        }
         try lines.joined(separator: "\n").write(toFile: "\(path).\(Int(load * 100))", atomically: true, encoding: .utf8)
     }
     for scenario in scenarios where only?.contains(scenario.strategy) ?? true {

@@ -29,6 +29,8 @@ public actor OllamaNode {
     /// its `load_duration` counts the wait for the loads ahead, so these teach nothing of the load
     /// rate: learned from them, a cold start's third load in line read 2.7 s/GB where loads take 1.5.
     private var loadsQueuedBehindOthers: Set<ModelName> = []
+    private var serviceTimes: [ModelName: ServiceTimeAverage] = [:]
+    /// `serviceTimes`' readings, kept as the snapshot hands them out (a snapshot is taken per request).
     private var serviceSeconds: [ModelName: Double] = [:]
     private var coldLoadsStarted = 0
     var lastProbe: ProbeOutcome?
@@ -52,7 +54,7 @@ public actor OllamaNode {
     /// When the last probe report was applied (cluster seconds).
     var lastReportAt = -Double.infinity
 
-    /// Weight of a new observation in the learned averages.
+    /// Weight of a new load in the learned load speed.
     static let learningRate = 0.3
     /// A `load_duration` above this means the request waited for a real load, not just a warm handover.
     static let coldLoadThresholdSeconds = 0.25
@@ -253,7 +255,8 @@ public actor OllamaNode {
                 if !outcome.startedColdLoad, let readyAt, let dispatchedAt = outcome.dispatchedAt, readyAt > dispatchedAt {
                     service = min(service, max(0, now - readyAt))
                 }
-                serviceSeconds[model] = serviceSeconds[model].map { $0 + Self.learningRate * (service - $0) } ?? service
+                serviceTimes[model, default: ServiceTimeAverage()].learn(service)
+                serviceSeconds[model] = serviceTimes[model]?.seconds
             }
         } else if remaining == 0, loading[model] != nil {
             loading[model] = nil  // the load we started failed or was abandoned with its requests
