@@ -118,6 +118,17 @@ import Testing
         }
     }
 
+    @Test func aStepIsDatedToTheSecondNotToTheNearestCandidate() {
+        // 0.25/s for 200 s, then 2.5/s: 6 s later the nearest candidate (10 s back) counts 4 s of the
+        // old level into the new rate and reads 1.7/s.
+        var history = ArrivalHistory(since: 0)
+        for index in 0..<50 { history.record(Double(index) * 4) }
+        for index in 0..<15 { history.record(200 + Double(index) * 0.4) }
+        let step = history.step(now: 206)
+        #expect(step.map { abs($0.at - 200) <= 1 } ?? false, "\(String(describing: step))")
+        #expect(step.map { $0.rate > 2.2 && $0.rate < 3.2 } ?? false, "\(String(describing: step))")
+    }
+
     @Test func aHotModelThatFallsQuietIsReadLowWithinHalfAMinute() {
         for seed in UInt64(1)...5 {
             var tracker = DemandTracker()
