@@ -1,0 +1,168 @@
+import Synchronization
+
+/// The request path of the `affinity` strategy: the choice of node, TensorWall's queue for the
+/// model, and refusals that say when to come back.
+extension Cluster {
+    /// A predicted wait is a mean: a request predicted to wait nearly the maximum times out about as
+    /// often as not, after making its client wait the whole time (at 300 % load on the placement
+    /// benchmark, 20 of 343 refusals were 503s after 30 s in the queue). So a request is refused at
+    /// once when its predicted wait is over this share of the maximum.
+    public static let shedShareOfMaxWait = 0.8
+
+    /// The `affinity` strategy with TensorWall's queue: a request takes the node predicted to give
+    /// it a first token soonest. The predicted wait for a warm slot counts the requests already
+    /// queued for the model, so when a queue builds, a new arrival starts a cold load elsewhere as
+    /// soon as that beats the queue (queued requests then move to the new copy once it is warm:
+    /// the queue belongs to the model, not to a node). A request predicted to wait longer than
+    /// `shedShareOfMaxWait` of the queue's maximum wait is refused at once with the time it would have waited.
+    func acquireByCost(_ request: Request) async -> Result<Lease, PlacementFailure> {
+        let model = request.model
+        let queueSettings = self.queueSettings
+        let maxWait = Double(queueSettings.maxWaitMs) / 1000
+        let shedAbove = maxWait * Self.shedShareOfMaxWait
+        let deadline = ContinuousClock.now + .milliseconds(Int64(Double(queueSettings.maxWaitMs) * timeScale))
+        let conversationNodeID = request.conversationKey.flatMap { key in conversations.withLock { $0.node(for: key) } }
+        var excludingIDs = request.excluding
+        // A refused request back at the time it was told: its place was kept, and only a wait past the
+        // maximum refuses it again.
+        let isPromisedRetry = request.retryKey.map { key in retryPromises.withLock { $0.redeem(key, model: model, now: clock()) } } ?? false
+        var ticket: UInt64?
+        defer { if let ticket { queues.leave(model, ticket) } }
+        var epoch = queues.epoch
+        var lostRace = false
+        var queuedAt: Double?
+        // The plain prediction a queued request was given, and the warm slots it was made on.
+        var predictedAtQueueing: (seconds: Double, warmSlots: Int)?
+        while true {
+            if let waiting = ticket {
+                switch await queues.waitForTurn(model, waiting, seenEpoch: lostRace ? nil : epoch, deadline: deadline) {
+                case .turn: break
+                case .timedOut, .cancelled: return .failure(.queueTimeout)
+                }
+            }
+            epoch = queues.epoch
+            lostRace = false
+            // Read the membership once a round: a reload between rounds is seen whole on the next.
+            let members = current
+            let nodes = members.nodes
+            let snapshots = await placementSnapshots(of: nodes)
+            let excluding = members.indices(of: excludingIDs)
+            let conversationNode = conversationNodeID.flatMap { id in snapshots.first { $0.id == id }?.index }
+            let now = clock()
+            // The head of the queue has nobody ahead; a new arrival has the whole queue ahead of it.
+            let ahead = ticket == nil ? queues.count(model) : 0
+            var estimate: CostModel.Estimate
+            switch choose(model, snapshots, excluding: excluding, conversationNode: conversationNode, now: now, queuedAhead: ahead) {
+            case .failure(let failure): return .failure(failure)
+            case .success(let chosen): estimate = chosen
+            }
+            // Shed only on a measured service time: a guess must not turn requests away. Worked out only
+            // for a request that would wait: one that starts at once pays for none of this.
+            func serviceMeasured() -> Bool { snapshots.contains { $0.serviceSeconds[model] != nil } }
+            // The model's warm slots and the calibration learned on that many, read once a round.
+            lazy var warmSlots = AffinityPlacement.warmSlots(model, on: snapshots)
+            lazy var calibration = waitCalibration.withLock { $0.factor(model, warmSlots: warmSlots) }
+            func expectedWait(_ estimate: CostModel.Estimate) -> Double {
+                predictedWait(estimate, model: model, snapshots: snapshots, excluding: excluding, queuedAhead: ahead, now: now)
+                    * calibration
+            }
+            // The chosen estimate's expected wait, once worked out.
+            var predicted: Double?
+            // Placement ranks by what a choice costs everyone, the models it unloads included; a refusal
+            // must be about this request's own wait. When the pick would refuse it, the node that can
+            // start it soonest takes it if that is in time: at a cold start, a request whose model had
+            // just been unloaded was refused (predicted 27 s behind busy models) while another node
+            // could have unloaded an idle model and started its load at once.
+            if ticket == nil, !estimate.startsNow, serviceMeasured() {
+                predicted = expectedWait(estimate)
+                if predicted! > shedAbove, let sooner = soonest(model, snapshots, excluding: excluding, now: now, queuedAhead: ahead) {
+                    let soonerWait = expectedWait(sooner)
+                    if soonerWait <= shedAbove { (estimate, predicted) = (sooner, soonerWait) }
+                }
+            }
+            // A new arrival does not overtake the queue for a warm slot that freed up; new capacity
+            // (a cold load, or a load under way with room) is another matter.
+            let overtakes = ticket == nil && ahead > 0 && estimate.claim == .warmSlot
+            // With every known slot busy, a slot the node has but TensorWall has not seen yet beats
+            // both a wait and a cold load. Only the request at the front probes; it is not a hedge's business.
+            if !(estimate.startsNow && estimate.claim == .warmSlot) && !request.isHedge && (ticket != nil || ahead == 0),
+                let lease = await probeParallelSlot(
+                    model, nodes: nodes, snapshots: snapshots, excluding: excluding, conversationNode: conversationNode, now: now)
+            {
+                return .success(lease)
+            }
+            if request.isHedge && !(estimate.startsNow && estimate.claim == .warmSlot) {
+                return .failure(.queueFull(retryAfterSeconds: 1, basis: nil))
+            }
+            if estimate.startsNow && !overtakes {
+                if let running = await nodes[estimate.nodeIndex].tryAcquireCounting(
+                    model, claim: estimate.claim, now: clock(), evicting: estimate.evicting)
+                {
+                    var lease = Lease(
+                        cluster: self, node: nodes[estimate.nodeIndex], nodeConfig: snapshots[estimate.nodeIndex].config, model: model,
+                        claim: estimate.claim, startedAt: clock(), expectedStartSeconds: estimate.waitSeconds,
+                        expectedServiceSeconds: snapshots[estimate.nodeIndex].serviceSeconds[model])
+                    lease.evicting = estimate.evicting
+                    lease.runningWhenSent = running
+                    if let queuedAt, let (predicted, slots) = predictedAtQueueing {
+                        let actual = clock() - queuedAt
+                        waitCalibration.withLock {
+                            $0.record(model, predicted: predicted, actual: actual, warmSlots: slots, teachingFrom: shedAbove / 4)
+                        }
+                    }
+                    return .success(lease)
+                }
+                lostRace = true  // another request took that slot first: look again at once
+                continue
+            }
+            if ticket == nil {
+                let measured = predicted != nil || serviceMeasured()
+                var predicted = predicted ?? expectedWait(estimate)
+                // The places kept for refused requests coming back count as queued ahead of a new arrival.
+                if measured && !isPromisedRetry {
+                    let promised = retryPromises.withLock { $0.isEmpty ? 0 : $0.outstanding(model, now: now) }
+                    if promised > 0 { predicted += promisedPlacesSeconds(promised, model: model, snapshots: snapshots) * calibration }
+                }
+                if measured && predicted > (isPromisedRetry ? maxWait : shedAbove) {
+                    // Waiting would take longer than anyone should be made to wait: say so now, with when to come back.
+                    let retryAfter = max(1, Int((predicted - shedAbove).rounded(.up)))
+                    if let key = request.retryKey {
+                        retryPromises.withLock { $0.promise(key, model: model, now: now, retryAfterSeconds: Double(retryAfter)) }
+                    }
+                    return .failure(
+                        .overloaded(
+                            predictedWaitSeconds: Int(predicted.rounded(.up)),
+                            retryAfterSeconds: retryAfter,
+                            basis: refusalBasis(
+                                estimate, model: model, snapshots: snapshots, excluding: excluding, queuedAhead: ahead,
+                                predictedWait: predicted, calibration: calibration)))
+                }
+                guard let joined = queues.enqueue(model, maxLength: queueSettings.maxLength) else {
+                    // This tier's queue is full: a lower tier may still start at once.
+                    let tier = snapshots.filter { $0.priority == snapshots[estimate.nodeIndex].priority }
+                    excludingIDs.formUnion(tier.map(\.id))
+                    let stillOpen = excluding.union(tier.map(\.index))
+                    if case .success = AffinityPlacement.candidateTier(model, among: snapshots, excluding: stillOpen) { continue }
+                    let basis = refusalBasis(
+                        estimate, model: model, snapshots: snapshots, excluding: excluding, queuedAhead: ahead, predictedWait: predicted,
+                        calibration: calibration)
+                    return .failure(.queueFull(retryAfterSeconds: max(1, Int(estimate.waitSeconds.rounded(.up))), basis: basis))
+                }
+                ticket = joined
+                queuedAt = clock()
+                // Only a wait for warm slots teaches the calibration. A wait behind a load is off by how
+                // the node's loads line up (Ollama runs them one at a time), and at a cold start that
+                // taught a factor of 2: a queue of 37 for four warm slots (12 s) then read as 24 s and
+                // was refused, while nobody in that minute waited over 18 s.
+                let waitsForWarmSlots = estimate.claim == .warmSlot && !snapshots.contains { $0.isLoading(model) }
+                predictedAtQueueing = waitsForWarmSlots ? (predicted / calibration, warmSlots) : nil
+            }
+            // The head of the queue of a model with no copy anywhere drains its way in (`drainingLoad`).
+            if ahead == 0, !estimate.startsNow,
+                let lease = await claimDrainingLoad(model, snapshots: snapshots, excluding: excluding, now: now)
+            {
+                return .success(lease)
+            }
+        }
+    }
+}
