@@ -5,6 +5,7 @@
 # all-warm lower bound. Prints a Markdown table; about a minute per row here.
 # Usage: Benchmarks/placement.sh [--loads 0.25,0.5,0.75,1,1.25] [--seconds 300] [--time-scale 0.2]
 #        [--zipf 1.1] [--order small-first|large-first] [--shift] [--only round_robin,least_busy,affinity,bound] [--seed 42]
+#        [--answer-lengths fixed|varied] (placement-bench --help lists every flag)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 swift build -c release --product tensorwall >/dev/null

@@ -369,9 +369,13 @@ func seconds(_ duration: Duration) -> Double {
                     result.arrivals.append((request.model, request.at, status == 429 || status == 503))
                     if done, let firstToken {
                         result.completed.append((request.at, firstToken))
-                        // On this host's pace as a nominal answer would stream it (answers of other lengths scaled).
-                        result.streamingSeconds.append(
-                            (elapsed - firstToken) * Double(responseTokens - 1) / Double(max(2, request.answerTokens) - 1))
+                        // The pace as a nominal answer would stream it, from answers at least that long (scaled to
+                        // it): what every answer spends besides its tokens, scaled up from a short one, read a
+                        // quarter slow on a host that kept up.
+                        if request.answerTokens >= responseTokens {
+                            result.streamingSeconds.append(
+                                (elapsed - firstToken) * Double(responseTokens - 1) / Double(request.answerTokens - 1))
+                        }
                         result.models.append(request.model)
                     } else if status == 429 || status == 503 {
                         result.refused += 1
