@@ -127,7 +127,7 @@ struct ArrivalHistory: Sendable {
         guard span > 0, total > 0 else { return nil }
         let overall = Double(total) / span
         /// The split of the window at `age` seconds ago, if it leaves enough history before it.
-        func split(age: Double) -> (score: Double, at: Double, after: Int, level: Double)? {
+        func split(age: Double) -> Split? {
             let at = now - age
             guard at - start >= max(Self.minimumBaselineSeconds, age / 2) else { return nil }
             let after = count(since: at)
@@ -135,9 +135,9 @@ struct ArrivalHistory: Sendable {
             var score = 0.0
             if before > 0 { score += Double(before) * log(Double(before) / (at - start) / overall) }
             if after > 0 { score += Double(after) * log(Double(after) / age / overall) }
-            return (score / Self.dispersion, at, after, Double(before) / (at - start))
+            return Split(score: score / Self.dispersion, at: at, after: after, level: Double(before) / (at - start))
         }
-        var found: (index: Int, split: (score: Double, at: Double, after: Int, level: Double))?
+        var found: (index: Int, split: Split)?
         for (index, age) in Self.stepAges.enumerated() {
             guard let candidate = split(age: age) else { break }
             if candidate.score > Self.threshold && candidate.score > (found?.split.score ?? 0) { found = (index, candidate) }
@@ -150,15 +150,23 @@ struct ArrivalHistory: Sendable {
             cautiousRate: Self.cautiousRate(best.after + 1, over: age, from: best.level))
     }
 
+    /// The window cut at one moment: how much likelier two rates (before and since) make the arrivals
+    /// than one, and what it reads.
+    private struct Split {
+        var score: Double
+        var at: Double
+        /// Arrivals since the moment.
+        var after: Int
+        /// The rate before it.
+        var level: Double
+    }
+
     /// The shortest age a step is placed at: on fewer seconds the rate since is too rough to read.
     static let youngestStepAge = 5.0
 
     /// The split that the likelihood favours most, each second between the candidates either side of
     /// the one that found the step.
-    private func placed(
-        _ found: (score: Double, at: Double, after: Int, level: Double), between index: Int,
-        split: (Double) -> (score: Double, at: Double, after: Int, level: Double)?
-    ) -> (score: Double, at: Double, after: Int, level: Double) {
+    private func placed(_ found: Split, between index: Int, split: (Double) -> Split?) -> Split {
         let ages = Self.stepAges
         let youngest = index > 0 ? ages[index - 1] : Self.youngestStepAge
         let oldest = index + 1 < ages.count ? ages[index + 1] : ages[index]
