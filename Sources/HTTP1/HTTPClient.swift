@@ -14,31 +14,56 @@ public final class HTTPClient: Sendable {
     public func execute(_ request: HTTPClientRequest, timeouts: HTTPClientTimeouts = HTTPClientTimeouts()) async throws
         -> HTTPClientResponse
     {
+        switch try await execute(request, timeouts: timeouts, overdueAt: nil) {
+        case .response(let response): return response
+        case .overdue(let pending): return try await response(to: pending)
+        }
+    }
+
+    /// Sends `request` like `execute(_:timeouts:)`, but if its response head has not arrived by
+    /// `overdueAt` hands back the exchange still in progress instead of waiting on.
+    public func execute(_ request: HTTPClientRequest, timeouts: HTTPClientTimeouts, overdueAt: ContinuousClock.Instant?)
+        async throws -> HTTPClientProgress
+    {
         // Pooled per event loop: a connection stays registered with the loop whose tasks use it.
         let key = "\(request.host):\(request.port)#\(EventLoop.forCurrentTask.index)"
-        if let pooled = pool.checkOut(key) {
+        let pending = HTTPPendingResponse(request: request, timeouts: timeouts, poolKey: key, connection: pool.checkOut(key))
+        if let response = try await proceed(pending, overdueAt: overdueAt) { return .response(response) }
+        return .overdue(pending)
+    }
+
+    /// Waits on for an overdue exchange's response head, up to the request's own head timeout.
+    public func response(to pending: HTTPPendingResponse) async throws -> HTTPClientResponse {
+        guard let response = try await proceed(pending, overdueAt: nil) else {
+            preconditionFailure("an exchange without a moment to be overdue by came back overdue")
+        }
+        return response
+    }
+
+    private func proceed(_ pending: HTTPPendingResponse, overdueAt: ContinuousClock.Instant?) async throws
+        -> HTTPClientResponse?
+    {
+        while true {
+            if pending.connection == nil {
+                do {
+                    pending.connection = try await HTTPClientConnection.open(
+                        host: pending.request.host, port: pending.request.port, poolKey: pending.poolKey,
+                        deadline: .now + pending.timeouts.connect)
+                } catch {
+                    if error is CancellationError { throw error }
+                    throw HTTPExchangeError.connect(error)
+                }
+            }
             do {
-                return try await exchange(request, on: pooled, timeouts: timeouts)
+                return try await exchange(pending, overdueAt: overdueAt)
             } catch is StaleConnection {
-                // The pooled connection had died: a fresh one below.
+                // The pooled connection had died before any response byte: once more on a fresh one
+                // (which is not reused, so cannot be stale).
+                pending.connection = nil
+                pending.sent = false
             } catch {
                 throw Self.sent(error)
             }
-        }
-        let fresh: HTTPClientConnection
-        do {
-            fresh = try await HTTPClientConnection.open(
-                host: request.host, port: request.port, poolKey: key, deadline: .now + timeouts.connect)
-        } catch {
-            if error is CancellationError { throw error }
-            throw HTTPExchangeError.connect(error)
-        }
-        do {
-            return try await exchange(request, on: fresh, timeouts: timeouts)
-        } catch is StaleConnection {
-            throw HTTPExchangeError.beforeResponse(SocketError.closed)
-        } catch {
-            throw Self.sent(error)
         }
     }
 
@@ -52,37 +77,51 @@ public final class HTTPClient: Sendable {
 
     private struct StaleConnection: Error {}
 
-    private func exchange(_ request: HTTPClientRequest, on connection: HTTPClientConnection, timeouts: HTTPClientTimeouts)
-        async throws -> HTTPClientResponse
+    /// Sends the request if it has not gone out yet and reads until the response head is complete;
+    /// nil when `overdueAt` comes first (the connection stays open for a later call).
+    private func exchange(_ pending: HTTPPendingResponse, overdueAt: ContinuousClock.Instant?) async throws
+        -> HTTPClientResponse?
     {
-        var bytes = request.serializedHead()
-        bytes.append(contentsOf: request.body)
+        guard let connection = pending.connection else { preconditionFailure("an exchange without a connection") }
         let socket = connection.socket
         let buffer = connection.buffer
         do {
-            try await socket.write(bytes, until: .now + timeouts.responseHead)
-            let deadline = ContinuousClock.now + timeouts.responseHead
-            var scanned = 0
+            if !pending.sent {
+                var bytes = pending.request.serializedHead()
+                bytes.append(contentsOf: pending.request.body)
+                try await socket.write(bytes, until: .now + pending.timeouts.responseHead)
+                pending.sent = true
+                pending.headDeadline = .now + pending.timeouts.responseHead
+                pending.scanned = 0
+            }
             while true {
-                if let end = buffer.firstOffset(of: Self.headEnd, from: max(0, scanned - 3)) {
+                if let end = buffer.firstOffset(of: Self.headEnd, from: max(0, pending.scanned - 3)) {
                     let head = try HTTPHeadParser.response(
                         HTTPHeadParser.parse(UnsafeRawBufferPointer(rebasing: buffer.readable[..<end]), startLineParts: 3))
                     buffer.consume(end + 4)
                     let status = head.status
                     if status / 100 == 1 {
-                        scanned = 0
+                        pending.scanned = 0
                         continue  // 100 Continue and friends: the real head follows
                     }
-                    let framing = try BodyFraming.forResponse(status: status, method: request.method, headers: head.headers)
+                    let framing = try BodyFraming.forResponse(status: status, method: pending.request.method, headers: head.headers)
                     let keepAlive =
                         !head.headers.hasToken("close", in: "Connection") && head.versionMinor == 1 && framing != .untilClose
+                    _ = pending.takeConnection()
                     return HTTPClientResponse(
                         status: status, headers: head.headers, framing: framing, connection: connection, pool: pool,
-                        idleTimeout: timeouts.idleRead, keepAlive: keepAlive)
+                        idleTimeout: pending.timeouts.idleRead, keepAlive: keepAlive)
                 }
-                scanned = buffer.readableCount
-                if scanned > Self.maxHeadBytes { throw HTTPParseError.headersTooLarge }
-                if try await socket.read(into: buffer, until: deadline) == 0 {
+                pending.scanned = buffer.readableCount
+                if pending.scanned > Self.maxHeadBytes { throw HTTPParseError.headersTooLarge }
+                let waitUntil = overdueAt.map { min($0, pending.headDeadline) } ?? pending.headDeadline
+                let count: Int
+                do {
+                    count = try await socket.read(into: buffer, until: waitUntil)
+                } catch SocketError.timedOut where waitUntil < pending.headDeadline {
+                    return nil
+                }
+                if count == 0 {
                     if connection.reused && buffer.isEmpty { throw StaleConnection() }
                     throw SocketError.closed
                 }

@@ -227,6 +227,30 @@ import Testing
         #expect(server.openConnections == 1)
     }
 
+    @Test func anOverdueHeadIsHandedBackAndTheExchangeGoesOn() async throws {
+        let server = try startEchoServer()
+        defer { server.stop() }
+        let client = HTTPClient()
+        defer { client.shutdown() }
+        let slow = HTTPClientRequest(method: "GET", host: "127.0.0.1", port: server.port, target: "/slow")
+        let progress = try await client.execute(slow, timeouts: HTTPClientTimeouts(), overdueAt: .now + .milliseconds(20))
+        guard case .overdue(let pending) = progress else {
+            Issue.record("a head 300 ms away came back within 20 ms")
+            return
+        }
+        // Waiting on gets the same exchange's answer, and the connection goes back to the pool.
+        let response = try await client.response(to: pending)
+        #expect(String(decoding: try await response.collect(), as: UTF8.self) == "late")
+        let quick = HTTPClientRequest(method: "GET", host: "127.0.0.1", port: server.port, target: "/r")
+        guard case .response(let next) = try await client.execute(quick, timeouts: HTTPClientTimeouts(), overdueAt: .now + .seconds(5))
+        else {
+            Issue.record("a head that comes at once was reported overdue")
+            return
+        }
+        #expect(String(decoding: try await next.collect(), as: UTF8.self) == "GET /r body=")
+        #expect(server.openConnections == 1)
+    }
+
     @Test func readsStreamedBodiesPieceByPiece() async throws {
         let server = try startEchoServer()
         defer { server.stop() }

@@ -74,6 +74,11 @@ func startEchoServer(_ configure: (inout HTTPServerConfiguration) -> Void = { _ 
             try? await writer.respond(status: 200, headers: ["Content-Type": "text/plain"], body: Array(place.utf8))
             return
         }
+        if request.path == "/slow" {
+            try? await Task.sleep(for: .milliseconds(300))
+            try? await writer.respond(status: 200, headers: ["Content-Type": "text/plain"], body: Array("late".utf8))
+            return
+        }
         if request.path == "/where" {
             let place = EventLoop.isLoopThread ? "loop" : "pool"
             try? await writer.respond(status: 200, headers: ["Content-Type": "text/plain"], body: Array(place.utf8))

@@ -14,72 +14,62 @@ extension Gateway {
         guard let hedgeAfter else {
             return (lease, await open(call, on: lease.nodeConfig), [lease.node.id])
         }
-        enum Event: Sendable {
-            case opened(Lease, OpenedExchange)
-            case overdue
-            case timerStopped
+        // Most heads come in time: waiting for one with a deadline costs no timer and no child task.
+        let pending: HTTPPendingResponse
+        switch await open(call, on: lease.nodeConfig, overdueAt: .now + hedgeAfter) {
+        case .finished(let result): return (lease, result, [lease.node.id])
+        case .overdue(let overdue): pending = overdue
         }
-        return await withTaskGroup(of: Event.self) { group in
-            group.addTask { .opened(lease, OpenedExchange(await self.open(call, on: lease.nodeConfig))) }
-            group.addTask {
-                do {
-                    try await Task.sleep(for: hedgeAfter)
-                    return .overdue
-                } catch {
-                    return .timerStopped
-                }
-            }
+        return await withTaskGroup(of: OpenedExchange.self) { group in
+            group.addTask { OpenedExchange(lease, await self.finishOpening(pending, on: lease.nodeConfig)) }
             var running = 1
             var tried = [lease.node.id]
             var winner: (Lease, Result<HTTPClientResponse, UpstreamFailure>)?
             var lastFailure: (Lease, Result<HTTPClientResponse, UpstreamFailure>)?
-            while let event = await group.next() {
-                switch event {
-                case .timerStopped:
-                    continue
-                case .overdue:
-                    guard winner == nil, running > 0, !Task.isCancelled else { continue }
-                    let request = Cluster.Request(
-                        model: call.model, strategy: strategy, excluding: excluding.union(tried), conversationKey: call.conversationKey,
-                        isHedge: true)
-                    guard case .success(let hedge) = await cluster.acquire(request) else { continue }
+            if !Task.isCancelled {
+                let request = Cluster.Request(
+                    model: call.model, strategy: strategy, excluding: excluding.union(tried), conversationKey: call.conversationKey,
+                    isHedge: true)
+                if case .success(let hedge) = await cluster.acquire(request) {
                     hedgesStarted.add(1, ordering: .relaxed)
                     logger.warning(
                         "node \(lease.nodeConfig.name) has not started answering \(call.model.canonical) after \(hedgeAfter); also sending it to node \(hedge.nodeConfig.name)"
                     )
                     tried.append(hedge.node.id)
                     running += 1
-                    group.addTask { .opened(hedge, OpenedExchange(await self.open(call, on: hedge.nodeConfig))) }
-                case .opened(let attempt, let exchange):
-                    let result = exchange.result
-                    running -= 1
-                    if winner != nil || (Task.isCancelled && running > 0) {
-                        // A loser: it lost the race, or the client left and another attempt will stand for
-                        // the request. Being slow once is not failing: a node that really hangs stops
-                        // answering probes too, and health takes it out then.
-                        if case .success(let response) = result { response.close() }
-                        await attempt.release(.unservedNoFault)
-                        continue
-                    }
-                    if Task.isCancelled {
-                        // The client left: the last attempt goes back to the caller, which sees the
-                        // cancellation and gives its slot back (exactly one lease is always returned).
-                        lastFailure = (attempt, result)
-                        continue
-                    }
-                    if case .success = result {
-                        winner = (attempt, result)
-                        group.cancelAll()
-                        continue
-                    }
-                    if running > 0 {
-                        // The other exchange may still answer: this one's failure is final for its node.
-                        if case .failure(let failure) = result { await attempt.release(failure.requestOutcome) }
-                        continue
-                    }
-                    lastFailure = (attempt, result)
-                    group.cancelAll()
+                    group.addTask { OpenedExchange(hedge, await self.open(call, on: hedge.nodeConfig)) }
                 }
+            }
+            while let exchange = await group.next() {
+                let attempt = exchange.lease
+                let result = exchange.result
+                running -= 1
+                if winner != nil || (Task.isCancelled && running > 0) {
+                    // A loser: it lost the race, or the client left and another attempt will stand for
+                    // the request. Being slow once is not failing: a node that really hangs stops
+                    // answering probes too, and health takes it out then.
+                    if case .success(let response) = result { response.close() }
+                    await attempt.release(.unservedNoFault)
+                    continue
+                }
+                if Task.isCancelled {
+                    // The client left: the last attempt goes back to the caller, which sees the
+                    // cancellation and gives its slot back (exactly one lease is always returned).
+                    lastFailure = (attempt, result)
+                    continue
+                }
+                if case .success = result {
+                    winner = (attempt, result)
+                    group.cancelAll()
+                    continue
+                }
+                if running > 0 {
+                    // The other exchange may still answer: this one's failure is final for its node.
+                    if case .failure(let failure) = result { await attempt.release(failure.requestOutcome) }
+                    continue
+                }
+                lastFailure = (attempt, result)
+                group.cancelAll()
             }
             // Every attempt ends in `winner` or, the last one to finish, in `lastFailure`.
             guard let (served, result) = winner ?? lastFailure else { preconditionFailure("a hedged request ended without an attempt") }
@@ -90,9 +80,11 @@ extension Gateway {
     /// An opened exchange handed from the child task that opened it to the one that relays it.
     // @unchecked Sendable: the response moves once, from the finished child task to its parent, and is never shared.
     struct OpenedExchange: @unchecked Sendable {
+        let lease: Lease
         let result: Result<HTTPClientResponse, UpstreamFailure>
 
-        init(_ result: Result<HTTPClientResponse, UpstreamFailure>) {
+        init(_ lease: Lease, _ result: Result<HTTPClientResponse, UpstreamFailure>) {
+            self.lease = lease
             self.result = result
         }
     }
