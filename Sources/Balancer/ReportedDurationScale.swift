@@ -17,6 +17,11 @@ public struct ReportedDurationScale: Sendable, Equatable {
     static let sameClock = (1 / 1.5)...1.5
     /// Requests shorter than this (TensorWall's seconds) are mostly network and say nothing.
     static let shortestObservedSeconds = 0.02
+    /// Nor do answers the node reports as shorter than this: on a busy machine the tens of milliseconds
+    /// a request spends in queues for the CPU, here and in the node's HTTP layer, are many times a
+    /// sub-millisecond `total_duration`, and such ratios read a fast node as a slow clock. (A real
+    /// Ollama answer takes longer: one token from a warm model is tens of milliseconds.)
+    static let shortestReportedSeconds = 0.01
 
     private var ratios: [Double] = []
     /// What to multiply the node's reported durations by: 1 until enough ratios show another clock.
@@ -28,7 +33,8 @@ public struct ReportedDurationScale: Sendable, Equatable {
     /// A request whose last byte came `observedSeconds` after it was sent, for which the node reported
     /// a `total_duration` of `reportedSeconds`.
     public mutating func learn(observedSeconds: Double, reportedSeconds: Double) {
-        guard observedSeconds >= Self.shortestObservedSeconds, reportedSeconds > 0, observedSeconds.isFinite, reportedSeconds.isFinite
+        guard observedSeconds >= Self.shortestObservedSeconds, reportedSeconds >= Self.shortestReportedSeconds,
+            observedSeconds.isFinite, reportedSeconds.isFinite
         else { return }
         ratios.append(observedSeconds / reportedSeconds)
         if ratios.count > Self.samplesKept { ratios.removeFirst() }
@@ -43,7 +49,9 @@ public struct ReportedDurationScale: Sendable, Equatable {
     /// The factor for one answer that took `observed` seconds here and was reported as `reported`: the
     /// node's once it is known; before, this answer's own ratio where that is clearly not 1.
     public func factor(forAnswerObserved observed: Double?, reported: Double?) -> Double {
-        guard !isKnown, let observed, let reported, observed >= Self.shortestObservedSeconds, reported > 0 else { return factor }
+        guard !isKnown, let observed, let reported, observed >= Self.shortestObservedSeconds,
+            reported >= Self.shortestReportedSeconds
+        else { return factor }
         let ratio = observed / reported
         return Self.sameClock.contains(ratio) || !ratio.isFinite ? 1 : ratio
     }

@@ -30,4 +30,16 @@ import Testing
         }
         #expect(scale.factor == 1)
     }
+
+    /// A fast node on a busy machine: its answers take half a millisecond, but a request spends 5 to
+    /// 50 ms in queues for the CPU. Read as ratios those say 10-100x; the node is on this clock.
+    @Test func subMillisecondAnswersOnABusyMachineAreNotAnotherClock() {
+        var scale = ReportedDurationScale()
+        for observed in [0.005, 0.02, 0.03, 0.05, 0.04, 0.025, 0.03, 0.045] {
+            scale.learn(observedSeconds: observed, reportedSeconds: 0.0005)
+            #expect(scale.factor(forAnswerObserved: observed, reported: 0.0005) == 1)
+        }
+        #expect(scale.factor == 1)
+        #expect(!scale.isKnown)
+    }
 }
