@@ -15,6 +15,9 @@ public struct ReportedDurationScale: Sendable, Equatable {
     static let samplesKept = 15
     /// Medians within this range are the network's share of a request, not another clock.
     static let sameClock = (1 / 1.5)...1.5
+    /// How far apart the middle half of the ratios may lie for them to show a clock: a node on a
+    /// slower clock is slower by the same factor on every answer.
+    static let steadySpread = 2.0
     /// Requests shorter than this (TensorWall's seconds) are mostly network and say nothing.
     static let shortestObservedSeconds = 0.02
     /// Nor do answers the node reports as shorter than this: on a busy machine the tens of milliseconds
@@ -39,8 +42,11 @@ public struct ReportedDurationScale: Sendable, Equatable {
         ratios.append(observedSeconds / reportedSeconds)
         if ratios.count > Self.samplesKept { ratios.removeFirst() }
         guard isKnown else { return }
-        let median = ratios.sorted()[ratios.count / 2]
-        factor = Self.sameClock.contains(median) ? 1 : median
+        let sorted = ratios.sorted()
+        let median = sorted[sorted.count / 2]
+        // Another clock gives steady ratios; scattered ones are queues for the CPU, not a clock.
+        let steady = sorted[sorted.count * 3 / 4] <= Self.steadySpread * sorted[sorted.count / 4]
+        factor = Self.sameClock.contains(median) || !steady ? 1 : median
     }
 
     /// Whether enough answers were seen to tell the node's clock.

@@ -42,4 +42,15 @@ import Testing
         #expect(scale.factor == 1)
         #expect(!scale.isKnown)
     }
+
+    /// A saturated machine: every answer is long enough to count, but what the CPU queues add to each
+    /// varies from answer to answer, so the ratios scatter (1.2 to 9) where another clock's would not.
+    @Test func ratiosThatScatterAreNotAClock() {
+        var scale = ReportedDurationScale()
+        for ratio in [1.2, 6.0, 2.5, 9.0, 1.8, 4.0, 3.1, 7.5, 2.2, 5.0] {
+            scale.learn(observedSeconds: 0.02 * ratio, reportedSeconds: 0.02)
+        }
+        #expect(scale.isKnown)
+        #expect(scale.factor == 1)
+    }
 }
