@@ -2,7 +2,8 @@
 # Small non-streaming chat requests straight to a fast simulated node, through TensorWall, and
 # through nginx as a plain reverse proxy (upstream keep-alive) to the same node, in one run:
 # requests/s at saturation (wrk), then p50/p99 at a fixed rate of half TensorWall's maximum
-# and at a rate the machine sustains (SUSTAINED_RATE, default 3000; proxy-bench, open loop).
+# and at a rate the machine sustains (SUSTAINED_RATE, default 3000; proxy-bench, open loop), with
+# the CPU each proxy spent per request at those rates (the figure the neighbours do not move).
 # Installs wrk and nginx with apt if missing.
 # Usage: Benchmarks/proxy_vs_nginx.sh [seconds, default 10] [connections, default 32]
 set -euo pipefail
@@ -62,6 +63,18 @@ V1='{"model":"llama3.2","messages":[{"role":"user","content":"Hi"}]}'
 printf 'wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\nwrk.headers["Authorization"] = "Bearer gw_bench"\nwrk.body = %s\n' "'$API'" >"$work/api.lua"
 printf 'wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\nwrk.headers["Authorization"] = "Bearer gw_bench"\nwrk.body = %s\n' "'$V1'" >"$work/v1.lua"
 
+# User and system CPU ticks (utime + stime) the named proxy's processes have used so far: what a
+# request costs it, whatever the neighbours on the two cores do to its throughput.
+proxy_cpu_ticks() {
+    local pids=""
+    case $1 in
+        tensorwall) pids=$tw_pid ;;
+        nginx) pids="$(cat "$work/nginx.pid") $(pgrep -P "$(cat "$work/nginx.pid")" | tr '\n' ' ')" ;;
+    esac
+    local total=0
+    for pid in $pids; do total=$((total + $(awk '{print $14 + $15}' "/proc/$pid/stat"))); done
+    echo "$total"
+}
 saturate() {  # port, path, script -> requests/s
     wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" -s "$3" "http://127.0.0.1:$1$2" 2>&1 | awk '/Requests\/sec/ {print $2}'
 }
@@ -89,22 +102,28 @@ for rate in $half ${SUSTAINED_RATE:-3000}; do
     echo
     echo "Fixed rate: $rate requests/s, POST /api/chat, ${DURATION}s"
     echo
-    echo "| endpoint | p50 (ms) | p99 (ms) | added p50 (ms) | added p99 (ms) | failures |"
-    echo "|---|---|---|---|---|---|"
+    echo "| endpoint | p50 (ms) | p99 (ms) | added p50 (ms) | added p99 (ms) | failures | proxy CPU per request (µs) |"
+    echo "|---|---|---|---|---|---|---|"
     for target in direct:$node_port nginx:$nginx_port tensorwall:$tw_port; do
         name=${target%%:*}; port=${target#*:}
+        before=$(proxy_cpu_ticks "$name")
         "$BIN/proxy-bench" rate "$port" /api/chat "$API" "$rate" "$DURATION" gw_bench >"$work/rate-$name.json"
+        echo "$(( $(proxy_cpu_ticks "$name") - before ))" >"$work/cpu-$name"
         sleep 2  # let connections from an overloaded run drain
     done
     python3 - "$work" <<'PY'
 import json, sys
 work = sys.argv[1]
+import os
 results = {name: json.load(open(f"{work}/rate-{name}.json")) for name in ("direct", "nginx", "tensorwall")}
 base = results["direct"]
+ticks_per_second = os.sysconf("SC_CLK_TCK")
 for name, r in results.items():
     added50 = "" if name == "direct" else f"{r['p50_ms'] - base['p50_ms']:.3f}"
     added99 = "" if name == "direct" else f"{r['p99_ms'] - base['p99_ms']:.3f}"
-    print(f"| {name} | {r['p50_ms']:.3f} | {r['p99_ms']:.3f} | {added50} | {added99} | {r['failures']} |")
+    ticks = int(open(f"{work}/cpu-{name}").read())
+    cpu = "" if name == "direct" else f"{ticks / ticks_per_second / r['requests'] * 1e6:.0f}"
+    print(f"| {name} | {r['p50_ms']:.3f} | {r['p99_ms']:.3f} | {added50} | {added99} | {r['failures']} | {cpu} |")
 PY
 done
 echo
