@@ -222,7 +222,8 @@ public actor OllamaNode {
             let known = parallelDiscovery.slots(configured: config)
             var waited: SlotWaitReport?
             if let running = outcome.runningWhenSent, let uncounted = outcome.nodeSlotWaitSeconds, let sentAt = outcome.dispatchedAt {
-                waited = SlotWaitReport(running: running, uncountedSeconds: uncounted, sentAt: sentAt)
+                let generation = max(0, (outcome.nodeTotalSeconds ?? 0) - (outcome.loadSeconds ?? 0) - uncounted)
+                waited = SlotWaitReport(running: running, uncountedSeconds: uncounted, sentAt: sentAt, generationSeconds: generation)
             }
             let endedAt = min(now, outcome.lastByteAt ?? now)
             if let lowered = parallelDiscovery.requestEnded(model, endedAt: endedAt, waited: waited, known: known) {

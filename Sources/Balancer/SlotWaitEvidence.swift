@@ -6,11 +6,15 @@ public struct SlotWaitReport: Sendable, Equatable {
     public var uncountedSeconds: Double
     /// When TensorWall sent the request (cluster seconds).
     public var sentAt: Double
+    /// The node's own prompt and generation durations for the answer (farm seconds): how long a
+    /// request holds a slot there.
+    public var generationSeconds: Double
 
-    public init(running: Int, uncountedSeconds: Double, sentAt: Double) {
+    public init(running: Int, uncountedSeconds: Double, sentAt: Double, generationSeconds: Double) {
         self.running = running
         self.uncountedSeconds = uncountedSeconds
         self.sentAt = sentAt
+        self.generationSeconds = generationSeconds
     }
 }
 
@@ -26,7 +30,11 @@ public struct SlotWaitReport: Sendable, Equatable {
 /// before one such request has ended: in a cold start answers end in bursts), and a wait
 /// counts only when a request for the model ended on the node about when the wait did: a slot comes
 /// free when a request leaves it. An end may be relayed after the waiting request's own, so a wait no end
-/// has explained yet is kept a little while.
+/// has explained yet is kept a little while. Nor can a wait for a slot outlast the answers ahead of it:
+/// with `running` requests in the node's slots, a request waits at most for those to finish one after
+/// another. A longer remainder is the node's CPU (a node answering in a millisecond on a machine too busy
+/// to run it, whose remainders grow to tenths of a second) and lowering its slots would only queue here
+/// what the node serves.
 struct SlotWaitEvidence: Sendable, Equatable {
     /// A remainder beyond the alone baseline longer than this (farm seconds) is Ollama's queue.
     static let noticeableSeconds = 0.2
@@ -35,6 +43,9 @@ struct SlotWaitEvidence: Sendable, Equatable {
     /// How far from the wait's end (farm seconds) the end of the request that freed the slot may be seen.
     static let endMatchSeconds = 0.15
     static let baselineLearningRate = 0.25
+    /// How many times the answers ahead (each as long as the longer of this answer and the model's
+    /// mean here) a wait may last and still be a wait for their slots: answers vary in length.
+    static let answersAheadSlack = 4.0
     /// Ends remembered per model, and waits kept for an end to explain them.
     static let endsKept = 8
     static let unexplainedKept = 8
@@ -47,6 +58,8 @@ struct SlotWaitEvidence: Sendable, Equatable {
     private var waitLevel = 0
     /// When requests for each model last ended here (the node's last byte), newest last.
     private var recentEnds: [ModelName: [Double]] = [:]
+    /// A decayed mean of each model's prompt and generation durations here.
+    private var meanGeneration: [ModelName: Double] = [:]
     private var unexplained: [UnexplainedWait] = []
 
     /// A wait no end has explained yet: it ended within `window`, with `level` requests running when it began.
@@ -74,6 +87,9 @@ struct SlotWaitEvidence: Sendable, Equatable {
     }
 
     private mutating func read(_ report: SlotWaitReport, model: ModelName, known: Int) -> Int? {
+        let generation = max(report.generationSeconds, meanGeneration[model] ?? 0)
+        meanGeneration[model] =
+            meanGeneration[model].map { $0 + Self.baselineLearningRate * (report.generationSeconds - $0) } ?? report.generationSeconds
         guard report.running >= 1 else {
             aloneRemainderSeconds =
                 aloneRemainderSeconds.map { $0 + Self.baselineLearningRate * (report.uncountedSeconds - $0) } ?? report.uncountedSeconds
@@ -87,6 +103,8 @@ struct SlotWaitEvidence: Sendable, Equatable {
             if report.running >= waitLevel { waitsInARow = 0 }
             return nil
         }
+        // Longer than the answers ahead could have held their slots: not a wait for one.
+        guard waited <= Self.answersAheadSlack * Double(report.running) * generation else { return nil }
         let window = (report.sentAt + waited - Self.endMatchSeconds)...(report.sentAt + report.uncountedSeconds + Self.endMatchSeconds)
         if recentEnds[model, default: []].contains(where: window.contains) { return countWait(at: report.running) }
         unexplained.append(UnexplainedWait(model: model, level: report.running, window: window))

@@ -40,14 +40,14 @@ import Testing
     @discardableResult
     func request(
         _ discovery: inout ParallelSlotDiscovery, running: Int, uncounted: Double, sentAt: Double, known: Int = 4,
-        otherEnd: OtherEnd = .whenTheWaitDid
+        otherEnd: OtherEnd = .whenTheWaitDid, generation: Double = 1
     ) -> Int? {
         switch otherEnd {
         case .whenTheWaitDid: discovery.requestEnded(model, endedAt: sentAt + uncounted)
         case .at(let end): discovery.requestEnded(model, endedAt: end)
         case .none: break
         }
-        let report = SlotWaitReport(running: running, uncountedSeconds: uncounted, sentAt: sentAt)
+        let report = SlotWaitReport(running: running, uncountedSeconds: uncounted, sentAt: sentAt, generationSeconds: generation)
         return discovery.requestEnded(model, endedAt: sentAt + uncounted + 1, waited: report, known: known)
     }
 
@@ -92,6 +92,24 @@ import Testing
         // A real wait still shows beyond it.
         request(&discovery, running: 1, uncounted: 1.4, sentAt: 40)
         #expect(request(&discovery, running: 1, uncounted: 1.4, sentAt: 50) == 1)
+    }
+
+    @Test func aRemainderLongerThanTheAnswersAheadIsNotAWaitForTheirSlots() {
+        // A node that answers in a tenth of a millisecond on a machine too busy to run it: 300 requests
+        // in its slots, remainders of 0.3 s, requests for the model ending all the time. The 300 ahead
+        // would have freed a slot within 30 ms even one after another.
+        var discovery = ParallelSlotDiscovery()
+        request(&discovery, running: 0, uncounted: 0.0001, sentAt: -10, otherEnd: .none, generation: 0.0001)
+        for sent in stride(from: 0.0, to: 10, by: 1) {
+            #expect(request(&discovery, running: 300, uncounted: 0.3, sentAt: sent, known: 4096, generation: 0.0001) == nil)
+        }
+        var configured = configuredFour
+        configured.maxParallel = 4096
+        #expect(discovery.slots(configured: configured) == 4096)
+        // Answers that hold a slot long enough to make such a wait still lower the slots.
+        request(&discovery, running: 3, uncounted: 0.9, sentAt: 20, known: 4096, generation: 0.5)
+        #expect(request(&discovery, running: 3, uncounted: 0.9, sentAt: 30, known: 4096, generation: 0.5) == 3)
+        #expect(discovery.slots(configured: configured) == 3)
     }
 
     @Test func aWaitCountsOnlyWhenARequestForTheModelEndedAsItDid() {
