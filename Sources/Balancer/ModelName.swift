@@ -13,10 +13,10 @@ public struct ModelName: Hashable, Sendable, Comparable, CustomStringConvertible
         else { return nil }
         var name = trimmed.lowercased()
         if let at = name.firstIndex(of: "@") { name = String(name[..<at]) }  // digest pins do not change identity here
-        guard !name.isEmpty, !name.hasPrefix("/"), !name.hasSuffix("/"), !name.contains("//") else { return nil }
+        guard !name.isEmpty, !name.hasPrefix("/"), !name.hasSuffix("/"), !Self.hasEmptySegment(name) else { return nil }
         let lastSlash = name.lastIndex(of: "/")
         let lastSegmentStart = lastSlash.map { name.index(after: $0) } ?? name.startIndex
-        if name[lastSegmentStart...].contains(":") {
+        if name[lastSegmentStart...].contains(":" as Character) {
             guard !name.hasSuffix(":"), !name[lastSegmentStart...].hasPrefix(":") else { return nil }
         } else {
             name += ":latest"
@@ -29,6 +29,18 @@ public struct ModelName: Hashable, Sendable, Comparable, CustomStringConvertible
     }
 
     public var description: String { canonical }
+
+    /// Whether two slashes follow each other. Read on the bytes: `contains` with a string argument is
+    /// Foundation's search through `NSString` (so is `contains(":")` on a substring unless the literal
+    /// is a `Character`), which took 2.4 % of TensorWall's CPU at 1,500 requests/s.
+    private static func hasEmptySegment(_ name: String) -> Bool {
+        var previous: UInt8 = 0
+        for byte in name.utf8 {
+            if byte == UInt8(ascii: "/") && previous == byte { return true }
+            previous = byte
+        }
+        return false
+    }
 
     /// The prefix that pins a name to the farm (`ollama/llama3.2`), as the gateway's clients write it.
     public static let farmPrefix = "ollama/"
