@@ -60,7 +60,7 @@ public final class HTTPClient: Sendable {
                 // The pooled connection had died before any response byte: once more on a fresh one
                 // (which is not reused, so cannot be stale).
                 pending.connection = nil
-                pending.sent = false
+                pending.headDeadline = nil
             } catch {
                 throw Self.sent(error)
             }
@@ -86,12 +86,15 @@ public final class HTTPClient: Sendable {
         let socket = connection.socket
         let buffer = connection.buffer
         do {
-            if !pending.sent {
+            let headDeadline: ContinuousClock.Instant
+            if let sentDeadline = pending.headDeadline {
+                headDeadline = sentDeadline
+            } else {
                 var bytes = pending.request.serializedHead()
                 bytes.append(contentsOf: pending.request.body)
                 try await socket.write(bytes, until: .now + pending.timeouts.responseHead)
-                pending.sent = true
-                pending.headDeadline = .now + pending.timeouts.responseHead
+                headDeadline = .now + pending.timeouts.responseHead
+                pending.headDeadline = headDeadline
                 pending.scanned = 0
             }
             while true {
@@ -114,11 +117,11 @@ public final class HTTPClient: Sendable {
                 }
                 pending.scanned = buffer.readableCount
                 if pending.scanned > Self.maxHeadBytes { throw HTTPParseError.headersTooLarge }
-                let waitUntil = overdueAt.map { min($0, pending.headDeadline) } ?? pending.headDeadline
+                let waitUntil = overdueAt.map { min($0, headDeadline) } ?? headDeadline
                 let count: Int
                 do {
                     count = try await socket.read(into: buffer, until: waitUntil)
-                } catch SocketError.timedOut where waitUntil < pending.headDeadline {
+                } catch SocketError.timedOut where waitUntil < headDeadline {
                     return nil
                 }
                 if count == 0 {

@@ -12,10 +12,9 @@ public final class HTTPPendingResponse: @unchecked Sendable {
     let timeouts: HTTPClientTimeouts
     let poolKey: String
     var connection: HTTPClientConnection?
-    /// Whether the request's bytes have gone out on `connection`.
-    var sent = false
-    /// When the head must have arrived, counted from the send.
-    var headDeadline: ContinuousClock.Instant = .now
+    /// When the head must have arrived, counted from the send; nil until the request's bytes have
+    /// gone out on `connection`.
+    var headDeadline: ContinuousClock.Instant?
     /// How far the buffer was searched for the head's end.
     var scanned = 0
 
