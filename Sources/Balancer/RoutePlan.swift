@@ -29,7 +29,9 @@ public struct RoutePlan: Sendable, Equatable {
             return RoutePlan(targets: targets, strategy: config.routeStrategies[model] ?? config.strategy, route: model)
         }
         let (bare, pinnedToFarm) = ModelName.strippingFarmPrefix(model)
-        if pinnedToFarm || !model.contains("/") {
+        // A byte scan: `contains("/")` resolves to Foundation's `range(of:)` through `NSString`, 1.7 %
+        // of the proxy's CPU on `/v1` when it ran once per request.
+        if pinnedToFarm || !model.utf8.contains(UInt8(ascii: "/")) {
             var targets = [Target(destination: .farm(model: bare), weight: 100, priority: 0)]
             if !pinnedToFarm {
                 for (index, endpoint) in config.cloud.enumerated() where endpoint.models.contains(bare) {
