@@ -7,6 +7,8 @@ import WireFormats
 package struct ChatRequestTranslation {
     /// The model as the client named it, minus an `ollama/` prefix: what Ollama is sent and echoes.
     package var model: String
+    /// `model` parsed, once per request (nil if it is no valid model name).
+    package var modelName: ModelName?
     package var stream: Bool
     package var includeUsage: Bool
     package var ollamaBody: JSONValue
@@ -19,9 +21,11 @@ package struct ChatRequestTranslation {
     package func retargeted(to newModel: String) -> ChatRequestTranslation {
         guard newModel != model, case .object(var fields) = ollamaBody else { return self }
         fields["model"] = .string(newModel)
-        let keys = ConversationKeys(model: ModelName(newModel)?.canonical ?? newModel, messages: fields["messages"]?.arrayValue ?? [])
+        let modelName = ModelName(newModel)
+        let keys = ConversationKeys(model: modelName?.canonical ?? newModel, messages: fields["messages"]?.arrayValue ?? [])
         return ChatRequestTranslation(
-            model: newModel, stream: stream, includeUsage: includeUsage, ollamaBody: .object(fields), conversationKey: keys.previousTurn,
+            model: newModel, modelName: modelName, stream: stream, includeUsage: includeUsage, ollamaBody: .object(fields),
+            conversationKey: keys.previousTurn,
             continuationKey: keys.thisTurn)
     }
 
@@ -66,9 +70,11 @@ package struct ChatRequestTranslation {
         if let keepAlive = request["keep_alive"], !keepAlive.isNull { out["keep_alive"] = keepAlive }
         let options = try self.options(request)
         if !options.isEmpty { out["options"] = .object(options) }
-        let keys = ConversationKeys(model: ModelName(model)?.canonical ?? model, messages: translatedMessages)
+        let modelName = ModelName(model)
+        let keys = ConversationKeys(model: modelName?.canonical ?? model, messages: translatedMessages)
         return ChatRequestTranslation(
-            model: model, stream: stream, includeUsage: includeUsage, ollamaBody: .object(out), conversationKey: keys.previousTurn,
+            model: model, modelName: modelName, stream: stream, includeUsage: includeUsage, ollamaBody: .object(out),
+            conversationKey: keys.previousTurn,
             continuationKey: keys.thisTurn)
     }
 

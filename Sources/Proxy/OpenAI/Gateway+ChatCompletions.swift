@@ -73,7 +73,7 @@ extension Gateway {
 
     /// The node request for a translated chat: `/api/chat`, the config's `keep_alive` when the client sent none.
     private func farmCall(_ translation: ChatRequestTranslation) -> FarmCall? {
-        guard let model = ModelName(translation.model) else { return nil }
+        guard let model = translation.modelName else { return nil }
         var ollamaBody = translation.ollamaBody
         if ollamaBody["keep_alive"] == nil, let keepAlive = config.keepAlive, case .object(var fields) = ollamaBody {
             fields["keep_alive"] = keepAlive
