@@ -57,6 +57,9 @@ var ollamaNumParallel: Int?
 /// What the simulated nodes multiply their reported durations by (`--reported-duration-scale`): with
 /// the time scale, 0.2 reports the seconds simulated where TensorWall is told real ones.
 var reportedDurationScale = 1.0
+/// Seconds a simulated node takes per GB it loads, after a 1 s start (`--load-seconds-per-gb`): 1.5 gives
+/// 4-12 s loads for the trace's models; Ollama on slower disks or larger models takes 5-30 s.
+var loadSecondsPerGB = 1.5
 /// How long answers run (`--answer-lengths fixed|varied`): all 64 tokens, or drawn around that mean.
 var answerLengths = AnswerLengths.fixed
 /// Clients that honour Retry-After (`--retry-refused`): a refused request is sent again, once, when its
@@ -71,7 +74,7 @@ let usage = """
                            [--log-dir DIR] [--log-level debug] [--dump-trace FILE] [--node-config full|bare]
                            [--runner-overhead-gb 0] [--eviction-order lru|ollama] [--load-fit-share-of-free 0.8]
                            [--uncounted-seconds-per-answer 0] [--ollama-num-parallel 2]
-                           [--reported-duration-scale 1] [--answer-lengths fixed|varied]
+                           [--reported-duration-scale 1] [--answer-lengths fixed|varied] [--load-seconds-per-gb 1.5]
     strategies for --only: round_robin, least_busy, affinity, bound (none: only --dump-trace)
     """
 func exitWithUsage(_ problem: String?) -> Never {
@@ -97,7 +100,7 @@ while let flag = arguments.popFirst() {
         "--loads", "--seconds", "--warmup", "--time-scale", "--zipf", "--order", "--seed", "--tokens-per-second",
         "--prompt-tokens-per-second", "--only", "--dump-trace", "--log-dir", "--log-level", "--node-config", "--runner-overhead-gb",
         "--eviction-order", "--load-fit-share-of-free", "--uncounted-seconds-per-answer",
-        "--ollama-num-parallel", "--reported-duration-scale", "--answer-lengths",
+        "--ollama-num-parallel", "--reported-duration-scale", "--answer-lengths", "--load-seconds-per-gb",
     ]
     guard valueFlags.contains(flag) else { exitWithUsage("unknown flag \(flag)") }
     guard let value = arguments.popFirst() else { exitWithUsage("\(flag) needs a value") }
@@ -126,6 +129,7 @@ while let flag = arguments.popFirst() {
         if logLevel == "error" { logLevel = "info" }
     case "--log-level": logLevel = value
     case "--runner-overhead-gb": runnerOverheadGB = number(value, for: flag)
+    case "--load-seconds-per-gb": loadSecondsPerGB = number(value, for: flag)
     case "--eviction-order":
         guard value == "lru" || value == "ollama" else { exitWithUsage("--eviction-order takes lru or ollama") }
         evictionOrder = value == "lru" ? .leastRecentlyUsed : .shortestKeepAliveThenDigest
@@ -277,7 +281,7 @@ func seconds(_ duration: Duration) -> Double {
         configuration.timeScale = timeScale
         configuration.numParallel = ollamaNumParallel ?? slots
         configuration.loadBaseSeconds = 1
-        configuration.loadSecondsPerGB = 1.5
+        configuration.loadSecondsPerGB = loadSecondsPerGB
         configuration.tokensPerSecond = tokensPerSecond
         configuration.responseTokens = answerLengths == .fixed ? responseTokens : AnswerLengths.longest(mean: responseTokens)
         configuration.promptTokensPerSecond = promptTokensPerSecond
@@ -408,6 +412,7 @@ print(
 )
 print(
     "farm: \(nodeCount) nodes × \(Int(vramGB)) GB, at most \(maxLoaded) models loaded per node, \(slots) parallel slots per model; \(Trace.models.count) models of 2-7.4 GB"
+        + (loadSecondsPerGB != 1.5 ? "; a load takes 1 s + \(loadSecondsPerGB) s per GB" : "")
         + (runnerOverheadGB > 0 ? "; each loaded runner takes \(runnerOverheadGB) GB beyond its weights" : "")
         + (bareNodeConfig ? "; TensorWall's cluster.json gives each node's name and URL only" : "")
         + (evictionOrder == .leastRecentlyUsed ? "" : "; a node unloads by Ollama's order (shortest keep-alive, then digest)")

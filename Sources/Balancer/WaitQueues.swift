@@ -42,6 +42,11 @@ final class WaitQueues: Sendable {
         state.withLock { queues in queues.compactMapValues { $0.tickets.isEmpty ? nil : $0.tickets.count } }
     }
 
+    /// How many requests are ahead of `ticket` in its model's queue (nil once it left).
+    func position(_ model: ModelName, _ ticket: UInt64) -> Int? {
+        state.withLock { $0[model]?.tickets.firstIndex(of: ticket) }
+    }
+
     /// Joins the back of the queue; nil when it already holds `maxLength` requests.
     func enqueue(_ model: ModelName, maxLength: Int) -> UInt64? {
         let ticket = nextTicket.wrappingAdd(1, ordering: .relaxed).oldValue
