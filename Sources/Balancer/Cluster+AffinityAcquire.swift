@@ -174,21 +174,27 @@ extension Cluster {
         }
     }
 
-    /// A queued request whose maximum wait ran out while a copy of its model loads, and which that
-    /// copy takes in its first round (its place in the queue is within the loading copies' slots),
-    /// waits for the load: it queued before the load's length could be predicted, and a 503 a
-    /// moment before the copy is warm loses a request the farm was about to serve (at 4 s per GB on
-    /// the placement benchmark, `codellama:13b` loaded in 31 s and its first six requests were
-    /// answered 503 after 30 s). It waits until the load's predicted end and at most another
-    /// maximum wait (a first load overruns its prediction); a stalled load still ends its wait.
-    /// Requests further back are the overload the maximum wait is for, and keep it.
+    /// A queued request whose maximum wait ran out while a copy of its model loads, and which the
+    /// new capacity serves soon after (once the load is done, the requests ahead of it take less than
+    /// the fifth of the maximum wait that shedding keeps in hand), waits for the load: it queued
+    /// before the load's length could be predicted, and a 503 a moment before the copy is warm loses
+    /// a request the farm was about to serve (at 4 s per GB on the placement benchmark,
+    /// `codellama:13b` loaded in 31 s and two requests queued behind its first two were answered
+    /// 503 after 30 s, half a second before the copy was warm). It waits until the load's predicted
+    /// end and the requests ahead, and half a maximum wait more (a first load overruns its
+    /// prediction); a stalled load still ends its wait. Requests further back are the overload the
+    /// maximum wait is for, and keep it.
     func deadlineForLoadUnderWay(_ model: ModelName, ticket: UInt64, maxWait: Double) async -> ContinuousClock.Instant? {
         guard let position = queues.position(model, ticket) else { return nil }
         let snapshots = await placementSnapshots(of: current.nodes)
+        guard case .success(let tier) = AffinityPlacement.candidateTier(model, among: snapshots, excluding: []) else { return nil }
         let now = clock()
-        let loads = snapshots.filter { $0.health == .healthy }.compactMap { node in node.loading[model].map { (node, $0) } }
-        let slots = loads.reduce(0) { $0 + $1.0.maxParallel }
-        guard position < slots, let remaining = loads.map({ $0.1.remaining(at: now) }).min() else { return nil }
-        return ContinuousClock.now + .milliseconds(Int64((remaining + maxWait) * 1000 * timeScale))
+        let loads = tier.compactMap { $0.loading[model]?.remaining(at: now) }
+        guard let loadRemaining = loads.min() else { return nil }
+        let slots = AffinityPlacement.warmSlots(model, on: tier) + tier.filter { $0.isLoading(model) }.reduce(0) { $0 + $1.maxParallel }
+        let service = meanServiceSeconds(model, snapshots: snapshots)
+        let aheadAfterLoad = Double(max(0, position + 1 - slots)) * service / Double(max(1, slots))
+        guard aheadAfterLoad <= maxWait * (1 - Self.shedShareOfMaxWait) else { return nil }
+        return ContinuousClock.now + .milliseconds(Int64((loadRemaining + aheadAfterLoad + maxWait / 2) * 1000 * timeScale))
     }
 }

@@ -219,9 +219,10 @@ import WireFormats
         #expect(await farm.nodes[0].loadCount() == 1)
     }
 
-    /// The load does not make the maximum wait longer for requests it will not take first: behind two
-    /// queued requests that fill the loading copy's slots, a third waits only the maximum.
-    @Test func aRequestTheLoadingCopyWillNotTakeFirstStillTimesOut() async throws {
+    /// The load does not make the maximum wait longer for requests it will not serve soon after: with
+    /// one slot, the request queued behind the one the new copy takes first would wait a whole answer
+    /// more (far past this queue's 300 ms), and is answered 503 at the maximum.
+    @Test func aRequestFarBehindALoadStillTimesOut() async throws {
         let farm = try await TestFarm.start([.init(maxParallel: 1, loadSecondsPerGB: 500)]) {
             $0.queue = .init(maxLength: 8, maxWaitMs: 300)
         }
