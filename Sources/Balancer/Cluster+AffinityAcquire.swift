@@ -20,8 +20,11 @@ extension Cluster {
         let queueSettings = self.queueSettings
         let maxWait = Double(queueSettings.maxWaitMs) / 1000
         let shedAbove = maxWait * Self.shedShareOfMaxWait
-        var deadline = ContinuousClock.now + .milliseconds(Int64(Double(queueSettings.maxWaitMs) * timeScale))
-        var waitedOnForLoad = false
+        let arrival = ContinuousClock.now
+        var deadline = arrival + .milliseconds(Int64(Double(queueSettings.maxWaitMs) * timeScale))
+        // The longest a request waits on while capacity for it arrives (`deadlineForCapacityArriving`).
+        let capacityArrivingLimit =
+            arrival + .milliseconds(Int64(Double(queueSettings.maxWaitMs) * Self.capacityArrivingWaitLimit * timeScale))
         let conversationNodeID = request.conversationKey.flatMap { key in conversations.withLock { $0.node(for: key) } }
         var excludingIDs = request.excluding
         // A refused request back at the time it was told: its place was kept, and only a wait past the
@@ -37,9 +40,10 @@ extension Cluster {
         while true {
             if let waiting = ticket {
                 var wake = await queues.waitForTurn(model, waiting, seenEpoch: lostRace ? nil : epoch, deadline: deadline)
-                if wake == .timedOut, !waitedOnForLoad, let later = await deadlineForLoadUnderWay(model, ticket: waiting, maxWait: maxWait)
+                while wake == .timedOut, let queuedAt,
+                    let later = await deadlineForCapacityArriving(
+                        model, ticket: waiting, queuedAt: queuedAt, maxWait: maxWait, limit: capacityArrivingLimit)
                 {
-                    waitedOnForLoad = true
                     deadline = later
                     wake = await queues.waitForTurn(model, waiting, seenEpoch: lostRace ? nil : epoch, deadline: deadline)
                 }
@@ -174,27 +178,36 @@ extension Cluster {
         }
     }
 
-    /// A queued request whose maximum wait ran out while a copy of its model loads, and which the
-    /// new capacity serves soon after (once the load is done, the requests ahead of it take less than
-    /// the fifth of the maximum wait that shedding keeps in hand), waits for the load: it queued
-    /// before the load's length could be predicted, and a 503 a moment before the copy is warm loses
-    /// a request the farm was about to serve (at 4 s per GB on the placement benchmark,
-    /// `codellama:13b` loaded in 31 s and two requests queued behind its first two were answered
-    /// 503 after 30 s, half a second before the copy was warm). It waits until the load's predicted
-    /// end and the requests ahead, and half a maximum wait more (a first load overruns its
-    /// prediction); a stalled load still ends its wait. Requests further back are the overload the
-    /// maximum wait is for, and keep it.
-    func deadlineForLoadUnderWay(_ model: ModelName, ticket: UInt64, maxWait: Double) async -> ContinuousClock.Instant? {
-        guard let position = queues.position(model, ticket) else { return nil }
+    /// A request waits at most this many maximum waits in all while capacity for it arrives.
+    static let capacityArrivingWaitLimit = 3.0
+
+    /// A queued request whose maximum wait runs out while a copy of its model loads (or once one
+    /// has loaded since it queued), and which that capacity serves soon after (the requests ahead
+    /// of it then take less than the fifth of the maximum wait that shedding keeps in hand), waits
+    /// on: it queued before the load's length could be known, and a 503 a moment before the copy
+    /// is warm loses a request the farm was about to serve. At 4 s per GB on the placement
+    /// benchmark, `codellama:13b` was predicted to load in 31 s and took 48 s (the victim's running
+    /// requests first, then the load); two requests queued behind its first two were answered 503,
+    /// one 10 ms before the copy was warm. The wait is extended to the load's predicted end, the
+    /// requests ahead, and a fifth of a maximum wait more, as often as that holds, up to
+    /// `capacityArrivingWaitLimit` maximum waits in all: a load that fails ends the wait at the
+    /// next check, a stalled one at the limit. Requests further back are the overload the maximum
+    /// wait is for, and keep it.
+    func deadlineForCapacityArriving(
+        _ model: ModelName, ticket: UInt64, queuedAt: Double, maxWait: Double, limit: ContinuousClock.Instant
+    ) async -> ContinuousClock.Instant? {
+        guard ContinuousClock.now < limit, let position = queues.position(model, ticket) else { return nil }
+        let now = clock()
         let snapshots = await placementSnapshots(of: current.nodes)
         guard case .success(let tier) = AffinityPlacement.candidateTier(model, among: snapshots, excluding: []) else { return nil }
-        let now = clock()
         let loads = tier.compactMap { $0.loading[model]?.remaining(at: now) }
-        guard let loadRemaining = loads.min() else { return nil }
+        let loadedSinceQueued = tier.contains { ($0.loadedAt[model] ?? -.infinity) >= queuedAt && $0.isLoaded(model) }
+        guard let loadRemaining = loads.min() ?? (loadedSinceQueued ? 0 : nil) else { return nil }
         let slots = AffinityPlacement.warmSlots(model, on: tier) + tier.filter { $0.isLoading(model) }.reduce(0) { $0 + $1.maxParallel }
         let service = meanServiceSeconds(model, snapshots: snapshots)
         let aheadAfterLoad = Double(max(0, position + 1 - slots)) * service / Double(max(1, slots))
-        guard aheadAfterLoad <= maxWait * (1 - Self.shedShareOfMaxWait) else { return nil }
-        return ContinuousClock.now + .milliseconds(Int64((loadRemaining + aheadAfterLoad + maxWait / 2) * 1000 * timeScale))
+        let margin = maxWait * (1 - Self.shedShareOfMaxWait)
+        guard aheadAfterLoad <= margin else { return nil }
+        return min(limit, ContinuousClock.now + .milliseconds(Int64((loadRemaining + aheadAfterLoad + margin) * 1000 * timeScale)))
     }
 }

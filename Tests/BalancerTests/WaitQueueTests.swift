@@ -103,6 +103,43 @@ import Testing
         await first.release(RequestOutcome(succeeded: true))
     }
 
+    /// A load that overruns its prediction keeps the request queued for it waiting, a fifth of the
+    /// maximum wait at a time, up to three maximum waits in all; a load that never ends then ends the wait.
+    @Test(.timeLimit(.minutes(1))) func aRequestWaitsOnForAnOverrunningLoadUpToThreeMaximumWaits() async throws {
+        let now = Mutex(0.0)
+        let cluster = await makeCluster(maxWaitMs: 200, loaded: false, clock: { now.withLock { $0 } })
+        let first = try await cluster.acquire(.init(model: model)).get()
+        #expect(await cluster.nodes[0].snapshot(index: 0).isLoading(model))
+        now.withLock { $0 = 1_000 }  // long past the load's predicted end, and it is still loading
+        let second = Task { await cluster.acquire(.init(model: model)) }
+        await waitUntil { cluster.queuedRequests(model) == 1 }
+        try await Task.sleep(for: .milliseconds(400))
+        #expect(cluster.queuedRequests(model) == 1)  // two maximum waits in, still waiting for the load
+        let result = await second.value
+        guard case .failure(.queueTimeout) = result else {
+            Issue.record("expected a timeout at three maximum waits, got \(result)")
+            return
+        }
+        #expect(cluster.queuedRequests(model) == 0)
+        await first.release(RequestOutcome(succeeded: false))
+    }
+
+    /// Without a load under way, the maximum wait is the maximum: a request queued behind a warm
+    /// slot that stays busy times out at it.
+    @Test func aRequestQueuedForABusyWarmSlotTimesOutAtTheMaximumWait() async throws {
+        let cluster = await makeCluster(maxWaitMs: 200)
+        let first = try await cluster.acquire(.init(model: model)).get()
+        let second = Task { await cluster.acquire(.init(model: model)) }
+        await waitUntil { cluster.queuedRequests(model) == 1 }
+        try await Task.sleep(for: .milliseconds(400))
+        #expect(cluster.queuedRequests(model) == 0)
+        guard case .failure(.queueTimeout) = await second.value else {
+            Issue.record("expected a timeout at the maximum wait")
+            return
+        }
+        await first.release(RequestOutcome(succeeded: true))
+    }
+
     /// A wait behind a load is off by how the node's loads line up, not by how slots free: at a cold
     /// start such waits taught a factor of 2, and a queue for warm slots was then refused at twice
     /// its real wait. Only a wait for warm slots teaches the calibration. B waits a minute either way;

@@ -204,9 +204,10 @@ import WireFormats
     /// first, are served when it is done rather than answered 503 a moment before (at 4 s per GB on the
     /// placement benchmark, `codellama:13b` loaded in 31 s and its first six requests got 503 after 30 s).
     @Test func requestsQueuedForALoadLongerThanTheMaximumWaitAreServedWhenItIsDone() async throws {
-        // The 2 GB model loads in about 1 s (500 simulated s per GB, a thousandth real); the queue allows 300 ms.
-        let farm = try await TestFarm.start([.init(maxParallel: 2, loadSecondsPerGB: 500)]) {
-            $0.queue = .init(maxLength: 8, maxWaitMs: 300)
+        // The 2 GB model loads in about 0.8 s (400 simulated s per GB, a thousandth real); the queue
+        // allows 500 ms, and waiting on for a load at most three times that.
+        let farm = try await TestFarm.start([.init(maxParallel: 2, loadSecondsPerGB: 400)]) {
+            $0.queue = .init(maxLength: 8, maxWaitMs: 500)
         }
         try await farm.waitUntilAllHealthy()
         async let first = farm.json("POST", "/v1/chat/completions", body: Self.chat)
@@ -221,10 +222,10 @@ import WireFormats
 
     /// The load does not make the maximum wait longer for requests it will not serve soon after: with
     /// one slot, the request queued behind the one the new copy takes first would wait a whole answer
-    /// more (far past this queue's 300 ms), and is answered 503 at the maximum.
+    /// more (its service time is not measured yet: 5 s by default, far past this queue's 500 ms), and is answered 503 at the maximum.
     @Test func aRequestFarBehindALoadStillTimesOut() async throws {
-        let farm = try await TestFarm.start([.init(maxParallel: 1, loadSecondsPerGB: 500)]) {
-            $0.queue = .init(maxLength: 8, maxWaitMs: 300)
+        let farm = try await TestFarm.start([.init(maxParallel: 1, loadSecondsPerGB: 400)]) {
+            $0.queue = .init(maxLength: 8, maxWaitMs: 500)
         }
         try await farm.waitUntilAllHealthy()
         async let first = farm.json("POST", "/v1/chat/completions", body: Self.chat)
