@@ -204,7 +204,9 @@ extension Cluster {
         let loadedSinceQueued = tier.contains { ($0.loadedAt[model] ?? -.infinity) >= queuedAt && $0.isLoaded(model) }
         guard let loadRemaining = loads.min() ?? (loadedSinceQueued ? 0 : nil) else { return nil }
         let slots = AffinityPlacement.warmSlots(model, on: tier) + tier.filter { $0.isLoading(model) }.reduce(0) { $0 + $1.maxParallel }
-        let service = meanServiceSeconds(model, snapshots: snapshots)
+        // A model loading for the first time has no service time yet: the cost model's 5 s default
+        // made the fifth request behind a first copy look 5 s out where it was 0.6 s.
+        let service = serviceSecondsOrFarmHint(model, snapshots: snapshots)
         let aheadAfterLoad = Double(max(0, position + 1 - slots)) * service / Double(max(1, slots))
         let margin = maxWait * (1 - Self.shedShareOfMaxWait)
         guard aheadAfterLoad <= margin else { return nil }

@@ -22,14 +22,27 @@ extension Cluster {
         let farmMedian = Self.median(snapshots.flatMap { $0.serviceSeconds.values })
         var summary: [ModelName: CapacityPlanner.Demand] = [:]
         for model in Set(rates.keys).union(queued.keys) {
-            let measured = snapshots.compactMap { $0.serviceSeconds[model] }
-            let hint = hints[model] ?? farmMedian ?? costModel.defaultServiceSeconds
-            let service = measured.isEmpty ? hint : measured.reduce(0, +) / Double(measured.count)
+            let service = serviceSeconds(model, snapshots: snapshots, hint: hints[model] ?? farmMedian)
             let rate = rates[model]?.rate ?? 0
             let calmer = rates[model].flatMap { $0.cautious < rate ? $0.cautious : nil }
             summary[model] = CapacityPlanner.Demand(rate: rate, serviceSeconds: service, queued: queued[model] ?? 0, cautiousRate: calmer)
         }
         return summary
+    }
+
+    /// `model`'s service time averaged over the nodes that measured it, else `hint`, else the cost
+    /// model's default.
+    func serviceSeconds(_ model: ModelName, snapshots: [NodeSnapshot], hint: Double?) -> Double {
+        let measured = snapshots.compactMap { $0.serviceSeconds[model] }
+        guard measured.isEmpty else { return measured.reduce(0, +) / Double(measured.count) }
+        return hint ?? costModel.defaultServiceSeconds
+    }
+
+    /// `serviceSeconds` with the hint `demandSummary` uses: the time saved from an earlier run, else
+    /// the median of the models this farm has measured.
+    func serviceSecondsOrFarmHint(_ model: ModelName, snapshots: [NodeSnapshot]) -> Double {
+        let hint = serviceHints.withLock { $0[model] } ?? Self.median(snapshots.flatMap { $0.serviceSeconds.values })
+        return serviceSeconds(model, snapshots: snapshots, hint: hint)
     }
 
     static func median(_ values: [Double]) -> Double? {

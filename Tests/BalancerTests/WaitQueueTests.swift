@@ -124,6 +124,35 @@ import Testing
         await first.release(RequestOutcome(succeeded: false))
     }
 
+    /// A model loading for the first time has no service time of its own: how soon the requests
+    /// ahead are served after the load is read from the farm's other models (20 ms here), not the
+    /// cost model's 5 s default, so the fourth request queued behind the load waits on for it too.
+    @Test func requestsBehindAFirstLoadAreTimedByTheFarmsMeasuredModels() async throws {
+        let measured = ModelName("phi3")!
+        let config = ClusterConfig.NodeConfig(name: "a", url: NodeURL("http://a:1")!, maxParallel: 1, vramGB: 24)
+        let cluster = Cluster(
+            nodes: [config], queue: ClusterConfig.QueueSettings(maxLength: 8, maxWaitMs: 500), random: SeededGenerator(state: 1),
+            clock: { 0 })
+        let pulled = [model, measured].map { PulledModel(name: $0, displayName: $0.canonical, sizeBytes: 2 * gigabyte, digest: "d") }
+        let warm = LoadedModel(name: measured, sizeBytes: 2 * gigabyte, vramBytes: 2 * gigabyte, expiresAt: nil)
+        await cluster.nodes[0].apply(
+            ProbeReport(pulled: pulled, loaded: [warm]), outcome: ProbeOutcome(at: 0, succeeded: true, latencyMs: 1, error: nil), now: 0)
+        await cluster.nodes[0].setHealth(.healthy)
+        cluster.markFirstProbeRoundComplete()
+        await (try cluster.acquire(.init(model: measured)).get()).release(RequestOutcome(succeeded: true, serviceSeconds: 0.02))
+        let loading = try await cluster.acquire(.init(model: model)).get()
+        #expect(await cluster.nodes[0].snapshot(index: 0).isLoading(model))
+        var queued: [Task<Result<Lease, PlacementFailure>, Never>] = []
+        for count in 1...4 {
+            queued.append(Task { await cluster.acquire(.init(model: model)) })
+            await waitUntil { cluster.queuedRequests(model) == count }
+        }
+        try await Task.sleep(for: .milliseconds(700))
+        #expect(cluster.queuedRequests(model) == 4)  // past the 500 ms maximum, all still waiting for the load
+        for request in queued { _ = await request.value }  // the load never ends here: three maximum waits end them
+        await loading.release(RequestOutcome(succeeded: false))
+    }
+
     /// Without a load under way, the maximum wait is the maximum: a request queued behind a warm
     /// slot that stays busy times out at it.
     @Test func aRequestQueuedForABusyWarmSlotTimesOutAtTheMaximumWait() async throws {
