@@ -6,9 +6,9 @@ import WireFormats
 /// refuses what Ollama would refuse with the same words.
 package struct ChatRequestTranslation {
     /// The model as the client named it, minus an `ollama/` prefix: what Ollama is sent and echoes.
-    package var model: String
-    /// `model` parsed, once per request (nil if it is no valid model name).
-    package var modelName: ModelName?
+    package private(set) var model: String
+    /// `model` parsed, once per request (nil if it is no valid model name); set only with `model`.
+    package private(set) var modelName: ModelName?
     package var stream: Bool
     package var includeUsage: Bool
     package var ollamaBody: JSONValue
