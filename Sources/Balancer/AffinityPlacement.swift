@@ -112,11 +112,11 @@ public enum AffinityPlacement {
     /// toward a 503 at 30 s.
     static func queueWaitSeconds(_ model: ModelName, tier: [NodeSnapshot], queuedAhead: Int, service: Double, now: Double) -> Double {
         let warmSlots = Self.warmSlots(model, on: tier)
-        let loading = tier.compactMap { node in node.loading[model].map { (slots: node.maxParallel, remaining: $0.remaining(at: now)) } }
+        let loading = tier.compactMap { node in node.loading[model]?.remaining(at: now) }
         let position = Double(queuedAhead + 1)
         let warmOnly = warmSlots > 0 ? position * service / Double(warmSlots) : .infinity
-        guard let soonest = loading.map(\.remaining).min() else { return warmOnly }
-        let allSlots = Double(warmSlots + loading.reduce(0) { $0 + $1.slots })
+        guard let soonest = loading.min() else { return warmOnly }
+        let allSlots = Double(warmSlots + loadingSlots(model, on: tier))
         guard warmSlots > 0 else { return soonest + max(0, position - allSlots) * service / allSlots }
         return min(warmOnly, max(soonest, position * service / allSlots))
     }
@@ -124,6 +124,11 @@ public enum AffinityPlacement {
     /// Parallel slots of the model's warm copies on these nodes.
     static func warmSlots(_ model: ModelName, on nodes: [NodeSnapshot]) -> Int {
         nodes.filter { $0.isLoaded(model) }.reduce(0) { $0 + $1.maxParallel }
+    }
+
+    /// Parallel slots of the model's copies loading on these nodes.
+    static func loadingSlots(_ model: ModelName, on nodes: [NodeSnapshot]) -> Int {
+        nodes.filter { $0.isLoading(model) }.reduce(0) { $0 + $1.maxParallel }
     }
 
     static func warmCopies(_ nodes: [NodeSnapshot]) -> [ModelName: Int] {

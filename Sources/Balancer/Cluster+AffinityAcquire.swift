@@ -22,9 +22,6 @@ extension Cluster {
         let shedAbove = maxWait * Self.shedShareOfMaxWait
         let arrival = ContinuousClock.now
         var deadline = arrival + .milliseconds(Int64(Double(queueSettings.maxWaitMs) * timeScale))
-        // The longest a request waits on while capacity for it arrives (`deadlineForCapacityArriving`).
-        let capacityArrivingLimit =
-            arrival + .milliseconds(Int64(Double(queueSettings.maxWaitMs) * Self.capacityArrivingWaitLimit * timeScale))
         let conversationNodeID = request.conversationKey.flatMap { key in conversations.withLock { $0.node(for: key) } }
         var excludingIDs = request.excluding
         // A refused request back at the time it was told: its place was kept, and only a wait past the
@@ -42,7 +39,7 @@ extension Cluster {
                 var wake = await queues.waitForTurn(model, waiting, seenEpoch: lostRace ? nil : epoch, deadline: deadline)
                 while wake == .timedOut, let queuedAt,
                     let later = await deadlineForCapacityArriving(
-                        model, ticket: waiting, queuedAt: queuedAt, maxWait: maxWait, limit: capacityArrivingLimit)
+                        model, ticket: waiting, queuedAt: queuedAt, maxWait: maxWait, arrival: arrival)
                 {
                     deadline = later
                     wake = await queues.waitForTurn(model, waiting, seenEpoch: lostRace ? nil : epoch, deadline: deadline)
@@ -194,8 +191,10 @@ extension Cluster {
     /// next check, a stalled one at the limit. Requests further back are the overload the maximum
     /// wait is for, and keep it.
     func deadlineForCapacityArriving(
-        _ model: ModelName, ticket: UInt64, queuedAt: Double, maxWait: Double, limit: ContinuousClock.Instant
+        _ model: ModelName, ticket: UInt64, queuedAt: Double, maxWait: Double, arrival: ContinuousClock.Instant
     ) async -> ContinuousClock.Instant? {
+        // On the same clock as the deadline: wall time, scaled like it.
+        let limit = arrival + .milliseconds(Int64(maxWait * Self.capacityArrivingWaitLimit * 1000 * timeScale))
         guard ContinuousClock.now < limit, let position = queues.position(model, ticket) else { return nil }
         let now = clock()
         let snapshots = await placementSnapshots(of: current.nodes)
@@ -203,7 +202,7 @@ extension Cluster {
         let loads = tier.compactMap { $0.loading[model]?.remaining(at: now) }
         let loadedSinceQueued = tier.contains { ($0.loadedAt[model] ?? -.infinity) >= queuedAt && $0.isLoaded(model) }
         guard let loadRemaining = loads.min() ?? (loadedSinceQueued ? 0 : nil) else { return nil }
-        let slots = AffinityPlacement.warmSlots(model, on: tier) + tier.filter { $0.isLoading(model) }.reduce(0) { $0 + $1.maxParallel }
+        let slots = AffinityPlacement.warmSlots(model, on: tier) + AffinityPlacement.loadingSlots(model, on: tier)
         // A model loading for the first time has no service time yet: the cost model's 5 s default
         // made the fifth request behind a first copy look 5 s out where it was 0.6 s.
         let service = serviceSecondsOrFarmHint(model, snapshots: snapshots)

@@ -26,8 +26,7 @@ extension Cluster {
 
     /// The model's service time averaged over the nodes that measured it, else the cost model's default.
     func meanServiceSeconds(_ model: ModelName, snapshots: [NodeSnapshot]) -> Double {
-        let measured = snapshots.compactMap { $0.serviceSeconds[model] }
-        return measured.isEmpty ? costModel.defaultServiceSeconds : measured.reduce(0, +) / Double(measured.count)
+        serviceSeconds(model, snapshots: snapshots, hint: nil)
     }
 
     /// With no warm copy but a load under way elsewhere, a request's own load waits for the busy

@@ -200,16 +200,21 @@ import WireFormats
         while try await events.next() != nil {}
     }
 
+    /// One healthy node whose 2 GB model loads in about 0.8 s (400 simulated s per GB, a thousandth
+    /// real), behind a queue that allows 500 ms, and waiting on for a load at most three times that.
+    static func farmWithALoadLongerThanTheMaximumWait(slots: Int) async throws -> TestFarm {
+        let farm = try await TestFarm.start([.init(maxParallel: slots, loadSecondsPerGB: 400)]) {
+            $0.queue = .init(maxLength: 8, maxWaitMs: 500)
+        }
+        try await farm.waitUntilAllHealthy()
+        return farm
+    }
+
     /// A load longer than the queue's maximum wait: requests queued behind it, which its slots take
     /// first, are served when it is done rather than answered 503 a moment before (at 4 s per GB on the
     /// placement benchmark, `codellama:13b` loaded in 31 s and its first six requests got 503 after 30 s).
     @Test func requestsQueuedForALoadLongerThanTheMaximumWaitAreServedWhenItIsDone() async throws {
-        // The 2 GB model loads in about 0.8 s (400 simulated s per GB, a thousandth real); the queue
-        // allows 500 ms, and waiting on for a load at most three times that.
-        let farm = try await TestFarm.start([.init(maxParallel: 2, loadSecondsPerGB: 400)]) {
-            $0.queue = .init(maxLength: 8, maxWaitMs: 500)
-        }
-        try await farm.waitUntilAllHealthy()
+        let farm = try await Self.farmWithALoadLongerThanTheMaximumWait(slots: 2)
         async let first = farm.json("POST", "/v1/chat/completions", body: Self.chat)
         #expect(await farm.eventually { await farm.gateway.cluster.snapshots().contains { !$0.loading.isEmpty } })
         async let second = farm.json("POST", "/v1/chat/completions", body: Self.chat)
@@ -224,10 +229,7 @@ import WireFormats
     /// one slot, the request queued behind the one the new copy takes first would wait a whole answer
     /// more (its service time is not measured yet: 5 s by default, far past this queue's 500 ms), and is answered 503 at the maximum.
     @Test func aRequestFarBehindALoadStillTimesOut() async throws {
-        let farm = try await TestFarm.start([.init(maxParallel: 1, loadSecondsPerGB: 400)]) {
-            $0.queue = .init(maxLength: 8, maxWaitMs: 500)
-        }
-        try await farm.waitUntilAllHealthy()
+        let farm = try await Self.farmWithALoadLongerThanTheMaximumWait(slots: 1)
         async let first = farm.json("POST", "/v1/chat/completions", body: Self.chat)
         #expect(await farm.eventually { await farm.gateway.cluster.snapshots().contains { !$0.loading.isEmpty } })
         async let second = farm.json("POST", "/v1/chat/completions", body: Self.chat)
