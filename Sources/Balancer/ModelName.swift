@@ -5,6 +5,10 @@ import WireFormats
 public struct ModelName: Hashable, Sendable, Comparable, CustomStringConvertible {
     /// The shortest display form Ollama prints in `/api/tags` and `/api/ps`.
     public let canonical: String
+    /// `canonical`'s hash, worked out once. Model names key most of the planner's and the node
+    /// state's dictionaries, and hashing the string's bytes at every lookup was a tenth of a large
+    /// farm's plan.
+    private let hashCode: Int
 
     public init?(_ raw: String) {
         let trimmed = String(raw.trimmingSpacesAndTabs())
@@ -26,7 +30,12 @@ public struct ModelName: Hashable, Sendable, Comparable, CustomStringConvertible
             break
         }
         canonical = name
+        hashCode = name.hashValue
     }
+
+    public static func == (lhs: ModelName, rhs: ModelName) -> Bool { lhs.canonical == rhs.canonical }
+
+    public func hash(into hasher: inout Hasher) { hasher.combine(hashCode) }
 
     public var description: String { canonical }
 
