@@ -24,9 +24,17 @@ extension CapacityPlanner {
         /// recomputing these inside each (a scan of every node, an Erlang C sum) took a 64-node,
         /// 100-model farm 17 s a round.
         private var holdersByModel: [ModelName: [NodeSnapshot]] = [:]
+        /// The same by node index: the plan's loop looks a node up only once it may take the load, as
+        /// copying a snapshot (a score of dictionaries) for every model and node it skips was a fifth
+        /// of a large farm's plan.
+        private var holderIndicesByModel: [ModelName: [Int]] = [:]
+        private var positionInHealthy: [Int: Int] = [:]
+        private var plannable: Set<Int> = []
         private var facts: [ModelName: ModelFacts] = [:]
         /// Where this round's plan is heading (`TargetLayout`); nil until the planner sets it.
-        var target: TargetLayout?
+        var target: TargetLayout? { didSet { victimMemo.forgetAll() } }
+        /// Victim sets worked out since the layout last changed (see `VictimMemo`).
+        let victimMemo = CapacityPlanner.VictimMemo()
 
         private struct ModelFacts {
             var slots: Int
@@ -52,8 +60,13 @@ extension CapacityPlanner {
                 for model in node.loaded.keys { warmCopies[model, default: 0] += 1 }
             }
             taken = Set(healthy.filter { !$0.loading.isEmpty }.map(\.index))
-            for node in healthy {
-                for model in node.pulled.keys where demand[model] != nil { holdersByModel[model, default: []].append(node) }
+            for (position, node) in healthy.enumerated() {
+                positionInHealthy[node.index] = position
+                if node.plannableVRAMBytes != nil { plannable.insert(node.index) }
+                for model in node.pulled.keys where demand[model] != nil {
+                    holdersByModel[model, default: []].append(node)
+                    holderIndicesByModel[model, default: []].append(node.index)
+                }
             }
             for (model, wanted) in demand {
                 let holders = holdersByModel[model] ?? []
@@ -88,6 +101,12 @@ extension CapacityPlanner {
         /// Healthy nodes that have the model pulled, in node order.
         func holders(_ model: ModelName) -> [NodeSnapshot] { holdersByModel[model] ?? [] }
 
+        /// The indices of `holders(model)`.
+        func holderIndices(_ model: ModelName) -> [Int] { holderIndicesByModel[model] ?? [] }
+
+        /// The healthy node with this index.
+        func node(_ index: Int) -> NodeSnapshot { healthy[positionInHealthy[index]!] }
+
         /// Copies the model's demand calls for (at most one per holder).
         func wantedCopies(_ model: ModelName) -> Int { facts[model]?.wantedCopies ?? 0 }
 
@@ -100,6 +119,9 @@ extension CapacityPlanner {
         /// (`NodeSnapshot.plannableVRAMBytes`): elsewhere Ollama might make a planned copy wait for
         /// room and hold up loads that requests are waiting for.
         func takesPlannedLoad(_ node: NodeSnapshot) -> Bool { node.plannableVRAMBytes != nil && !taken.contains(node.index) }
+
+        /// `takesPlannedLoad` for the healthy node with this index.
+        func takesPlannedLoad(nodeAt index: Int) -> Bool { plannable.contains(index) && !taken.contains(index) }
 
         func slots(_ model: ModelName) -> Int { facts[model]?.slots ?? 1 }
 
@@ -119,6 +141,7 @@ extension CapacityPlanner {
         }
 
         mutating func apply(_ move: Move) {
+            victimMemo.forget(nodes: nodesAffected(by: move))
             copies[move.model, default: 0] += 1
             resident[move.nodeIndex, default: []].insert(move.model)
             for victim in move.evicting {
@@ -127,6 +150,13 @@ extension CapacityPlanner {
                 resident[move.nodeIndex]?.remove(victim)
             }
             taken.insert(move.nodeIndex)
+        }
+
+        /// Nodes whose victim sets `move` changes: its own, and every node holding a model whose
+        /// count of copies it changes (a victim is priced by its model's copies, `victims`).
+        private func nodesAffected(by move: Move) -> [Int] {
+            let changed = Set(move.evicting).union([move.model])
+            return resident.filter { $0.key == move.nodeIndex || !$0.value.isDisjoint(with: changed) }.map(\.key)
         }
 
         /// Loading `model` on `node`, after unloading the idle models whose loss costs least, when

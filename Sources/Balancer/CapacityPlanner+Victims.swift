@@ -42,6 +42,19 @@ extension CapacityPlanner.FarmLayout {
         for model: ModelName, on node: NodeSnapshot, copies: [ModelName: Int]? = nil, warm: [ModelName: Int]? = nil,
         keeping: Set<ModelName>? = nil
     ) -> Victims? {
+        // Only the layout's own counts are remembered: `relocation` asks about counts it imagines.
+        guard copies == nil, warm == nil else { return freshVictims(for: model, on: node, copies: copies, warm: warm, keeping: keeping) }
+        let key = CapacityPlanner.VictimMemo.Key(model: model, keeping: keeping)
+        if let known = victimMemo.known(key, on: node.index) { return known }
+        let found = freshVictims(for: model, on: node, copies: nil, warm: nil, keeping: keeping)
+        victimMemo.remember(found, for: key, on: node.index)
+        return found
+    }
+
+    /// `victims` worked out again.
+    private func freshVictims(
+        for model: ModelName, on node: NodeSnapshot, copies: [ModelName: Int]?, warm: [ModelName: Int]?, keeping: Set<ModelName>?
+    ) -> Victims? {
         let copies = copies ?? self.copies
         let warm = warm ?? warmCopies
         let here = residents(node.index)

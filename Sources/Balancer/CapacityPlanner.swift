@@ -179,9 +179,10 @@ public enum CapacityPlanner {
             }
             // Models that want a copy no cheap direct move gives them, with what a copy would save.
             var stuck: [(model: ModelName, gain: Double)] = []
+            let awaitedGains = layout.awaitedTargetCopyGains()
             for model in demand.keys.sorted() {
                 let wanted = demand[model]!
-                let holders = layout.holders(model)
+                let holders = layout.holderIndices(model)
                 let slotsPerCopy = layout.slots(model)
                 let target = layout.wantedCopies(model)
                 let current = layout.copies[model] ?? 0
@@ -196,16 +197,15 @@ public enum CapacityPlanner {
                 let averagesWantCopy = current < target && gain > settings.minimumNetGainSeconds
                 // Where the target puts a copy the farm lacks, a step toward it needs only to gain more
                 // than it costs, however little (`isStepTowardTarget`).
-                let targetNodes = Set(
-                    holders.map(\.index).filter { !layout.hosts(model, on: $0) && (layout.target?.places(model, on: $0) ?? false) })
+                let targetNodes = Set(holders.filter { !layout.hosts(model, on: $0) && (layout.target?.places(model, on: $0) ?? false) })
                 guard averagesWantCopy || queueWantsFreeRoom || (gain > 0 && !targetNodes.isEmpty) else { continue }
                 var cheapDirect = false
-                for node in holders where layout.takesPlannedLoad(node) && !layout.hosts(model, on: node.index) {
-                    let towardTarget = targetNodes.contains(node.index)
+                for index in holders where layout.takesPlannedLoad(nodeAt: index) && !layout.hosts(model, on: index) {
+                    let towardTarget = targetNodes.contains(index)
                     guard averagesWantCopy || queueWantsFreeRoom || towardTarget else { continue }
                     // Off the target, a load fills room where the target still waits for a copy worth more.
-                    guard towardTarget || !layout.awaitsTargetCopy(on: node.index, worthMoreThan: gain) else { continue }
-                    if let move = layout.directMove(model, gain: gain, on: node, mayEvict: averagesWantCopy || towardTarget) {
+                    guard towardTarget || !((awaitedGains[index] ?? -.infinity) > gain) else { continue }
+                    if let move = layout.directMove(model, gain: gain, on: layout.node(index), mayEvict: averagesWantCopy || towardTarget) {
                         consider(move.move, score: move.score, forModel: model)
                         if gain - move.score < settings.minimumNetGainSeconds { cheapDirect = true }
                     }

@@ -1,0 +1,84 @@
+import Foundation
+import Testing
+
+@testable import Balancer
+
+/// The victim sets a planning round remembers (`CapacityPlanner.VictimMemo`) must be the ones it
+/// would work out afresh after every move: a set kept past a move that changed it would price the
+/// next move on a farm that no longer exists.
+@Suite struct VictimMemoTests {
+    /// 16 nodes of 16 GB holding up to three of 30 models (sizes in tenths of a GB, some loaded
+    /// moments ago, some busy), with Zipf demand: a round of many moves, evictions among them.
+    static func farm() -> (nodes: [NodeSnapshot], demand: [ModelName: CapacityPlanner.Demand]) {
+        var random = FastRandom(seed: 5)
+        func unit() -> Double { Double(random.next() >> 11) / Double(1 << 53) }
+        let names = (0..<30).map { "model\($0)" }
+        var sizes: [String: Int64] = [:]
+        for name in names { sizes[name] = Int64(20 + unit() * 54) }
+        let nodes = (0..<16).map { index -> NodeSnapshot in
+            var loaded: [String] = []
+            var used: Int64 = 0
+            while loaded.count < 3 {
+                let name = names[Int(unit() * Double(names.count))]
+                if loaded.contains(name) || used + sizes[name]! > 160 { break }
+                loaded.append(name)
+                used += sizes[name]!
+            }
+            let loadedAt = Dictionary(uniqueKeysWithValues: loaded.map { ($0, unit() < 0.3 ? 990.0 : 0) })
+            let inFlight = Dictionary(uniqueKeysWithValues: loaded.filter { _ in unit() < 0.3 }.map { ($0, 1) })
+            return node(
+                index, pulled: sizes, loaded: loaded, inFlight: inFlight, vramGB: 160, maxLoaded: 3, loadRate: 0.15, loadedAt: loadedAt)
+        }
+        var demand: [ModelName: CapacityPlanner.Demand] = [:]
+        for (rank, name) in names.enumerated() {
+            demand[ModelName(name)!] = .init(rate: 6 / pow(Double(rank + 1), 1.1), serviceSeconds: 1.3)
+        }
+        return (nodes, demand)
+    }
+
+    static func layout(_ nodes: [NodeSnapshot], _ demand: [ModelName: CapacityPlanner.Demand]) -> CapacityPlanner.FarmLayout {
+        var layout = CapacityPlanner.FarmLayout(nodes: nodes, demand: demand, now: 1000, costModel: CostModel(), settings: .init())
+        layout.target = CapacityPlanner.TargetLayout(layout)
+        return layout
+    }
+
+    /// What a victim set decides a move on, as text: equal texts, equal sets.
+    static func describe(_ victims: CapacityPlanner.FarmLayout.Victims?) -> String {
+        guard let victims else { return "does not fit" }
+        return "\(victims.models) \(victims.cost) last \(victims.takesLastWantedCopy) young \(victims.takesYoungCopy) "
+            + "back \(victims.comingBack.sorted()) lastCopies \(victims.lastCopies.sorted()) "
+            + "\(victims.costs.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" })"
+    }
+
+    @Test func setsRememberedAcrossARoundsMovesAreTheOnesWorkedOutAfresh() {
+        let (nodes, demand) = Self.farm()
+        let moves = CapacityPlanner.plan(nodes: nodes, demand: demand, now: 1000)
+        #expect(moves.count >= 5)
+        #expect(moves.contains { !$0.evicting.isEmpty })
+        var remembering = Self.layout(nodes, demand)
+        let target = remembering.target!
+        let models = demand.keys.sorted()
+        func everySet(_ layout: CapacityPlanner.FarmLayout) -> [String] {
+            nodes.flatMap { node in
+                models.flatMap { model in
+                    [
+                        Self.describe(layout.victims(for: model, on: node)),
+                        Self.describe(layout.victims(for: model, on: node, keeping: target.models[node.index] ?? [])),
+                    ]
+                }
+            }
+        }
+        _ = everySet(remembering)  // every set remembered before the first move
+        var mismatches = 0
+        for (done, move) in moves.enumerated() {
+            remembering.apply(move)
+            // The same farm after the same moves, with nothing remembered yet.
+            var afresh = Self.layout(nodes, demand)
+            for earlier in moves[...done] { afresh.apply(earlier) }
+            let remembered = everySet(remembering)
+            let worked = everySet(afresh)
+            mismatches += zip(remembered, worked).filter { $0 != $1 }.count
+        }
+        #expect(mismatches == 0)
+    }
+}
