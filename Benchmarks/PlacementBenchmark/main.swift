@@ -75,6 +75,7 @@ let usage = """
                            [--runner-overhead-gb 0] [--eviction-order lru|ollama] [--load-fit-share-of-free 0.8]
                            [--uncounted-seconds-per-answer 0] [--ollama-num-parallel 2]
                            [--reported-duration-scale 1] [--answer-lengths fixed|varied] [--load-seconds-per-gb 1.5]
+           placement-bench --placement-cost 1,4,16,64   (CPU per placed request by farm size, no sockets)
     strategies for --only: round_robin, least_busy, affinity, bound (none: only --dump-trace)
     """
 func exitWithUsage(_ problem: String?) -> Never {
@@ -100,11 +101,16 @@ while let flag = arguments.popFirst() {
         "--loads", "--seconds", "--warmup", "--time-scale", "--zipf", "--order", "--seed", "--tokens-per-second",
         "--prompt-tokens-per-second", "--only", "--dump-trace", "--log-dir", "--log-level", "--node-config", "--runner-overhead-gb",
         "--eviction-order", "--load-fit-share-of-free", "--uncounted-seconds-per-answer",
-        "--ollama-num-parallel", "--reported-duration-scale", "--answer-lengths", "--load-seconds-per-gb",
+        "--ollama-num-parallel", "--reported-duration-scale", "--answer-lengths", "--load-seconds-per-gb", "--placement-cost",
     ]
     guard valueFlags.contains(flag) else { exitWithUsage("unknown flag \(flag)") }
     guard let value = arguments.popFirst() else { exitWithUsage("\(flag) needs a value") }
     switch flag {
+    case "--placement-cost":
+        let counts = value.split(separator: ",").compactMap { Int($0) }
+        guard !counts.isEmpty, counts.allSatisfy({ $0 >= 1 }) else { exitWithUsage("--placement-cost takes node counts, not \(value)") }
+        await measurePlacementCost(nodeCounts: counts)
+        exit(0)
     case "--loads": loads = value.split(separator: ",").map { number(String($0), for: flag) }
     case "--seconds": simulatedSeconds = number(value, for: flag)
     case "--warmup": warmupSeconds = number(value, for: flag)
