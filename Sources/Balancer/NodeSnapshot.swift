@@ -1,34 +1,83 @@
 /// A consistent copy of one node's state, taken in a single actor hop, that placement reasons over.
 public struct NodeSnapshot: Sendable {
+    /// What the snapshot was taken with and nobody changes, behind one reference. Placement copies
+    /// snapshots into filtered and ranked arrays several times a request, and copying a score of
+    /// dictionaries and strings one by one was a quarter of a 16-node farm's placement.
+    private final class Fixed: Sendable {
+        let index: Int
+        let id: NodeID
+        let config: ClusterConfig.NodeConfig
+        let pulled: [ModelName: PulledModel]
+        let loaded: [ModelName: LoadedModel]
+        let loading: [ModelName: LoadInProgress]
+        let inFlight: [ModelName: Int]
+        let lastUsed: [ModelName: Double]
+        let learnedLoadSecondsPerGB: Double?
+        let serviceSeconds: [ModelName: Double]
+        let coldLoadsStarted: Int
+        let lastProbe: ProbeOutcome?
+        let loadedAt: [ModelName: Double]
+        let observedLimits: ObservedLimits
+        let coldLoadsByModel: [ModelName: Int]
+        let evictionsByModel: [ModelName: Int]
+
+        init(
+            index: Int, id: NodeID, config: ClusterConfig.NodeConfig, pulled: [ModelName: PulledModel], loaded: [ModelName: LoadedModel],
+            loading: [ModelName: LoadInProgress], inFlight: [ModelName: Int], lastUsed: [ModelName: Double],
+            learnedLoadSecondsPerGB: Double?, serviceSeconds: [ModelName: Double], coldLoadsStarted: Int, lastProbe: ProbeOutcome?,
+            loadedAt: [ModelName: Double], observedLimits: ObservedLimits, coldLoadsByModel: [ModelName: Int],
+            evictionsByModel: [ModelName: Int]
+        ) {
+            self.index = index
+            self.id = id
+            self.config = config
+            self.pulled = pulled
+            self.loaded = loaded
+            self.loading = loading
+            self.inFlight = inFlight
+            self.lastUsed = lastUsed
+            self.learnedLoadSecondsPerGB = learnedLoadSecondsPerGB
+            self.serviceSeconds = serviceSeconds
+            self.coldLoadsStarted = coldLoadsStarted
+            self.lastProbe = lastProbe
+            self.loadedAt = loadedAt
+            self.observedLimits = observedLimits
+            self.coldLoadsByModel = coldLoadsByModel
+            self.evictionsByModel = evictionsByModel
+        }
+    }
+
+    private let fixed: Fixed
+
     /// Position in the node list this snapshot was taken from (valid for that list only).
-    public let index: Int
-    public let id: NodeID
-    public let config: ClusterConfig.NodeConfig
+    public var index: Int { fixed.index }
+    public var id: NodeID { fixed.id }
+    public var config: ClusterConfig.NodeConfig { fixed.config }
     public internal(set) var health: NodeHealth
-    public let pulled: [ModelName: PulledModel]
-    public let loaded: [ModelName: LoadedModel]
+    public var pulled: [ModelName: PulledModel] { fixed.pulled }
+    public var loaded: [ModelName: LoadedModel] { fixed.loaded }
     /// Loads TensorWall started that have not produced a first byte yet (invisible in `/api/ps`).
-    public let loading: [ModelName: LoadInProgress]
+    public var loading: [ModelName: LoadInProgress] { fixed.loading }
     /// Copies a planned load unloads once their requests end: in VRAM still, but taking no request.
     public var draining: [ModelName: LoadedModel] = [:]
-    public let inFlight: [ModelName: Int]
+    public var inFlight: [ModelName: Int] { fixed.inFlight }
     /// When each model last had a request start here (monotonic seconds).
-    public let lastUsed: [ModelName: Double]
+    public var lastUsed: [ModelName: Double] { fixed.lastUsed }
     /// Learned seconds per GB of a cold load on this node (nil until a cold load was observed).
-    public let learnedLoadSecondsPerGB: Double?
+    public var learnedLoadSecondsPerGB: Double? { fixed.learnedLoadSecondsPerGB }
     /// Learned seconds from dispatch to the end of an answer, per model.
-    public let serviceSeconds: [ModelName: Double]
+    public var serviceSeconds: [ModelName: Double] { fixed.serviceSeconds }
     /// Cold loads TensorWall has started on this node.
-    public let coldLoadsStarted: Int
-    public let lastProbe: ProbeOutcome?
+    public var coldLoadsStarted: Int { fixed.coldLoadsStarted }
+    public var lastProbe: ProbeOutcome? { fixed.lastProbe }
     /// When each loaded model was first seen loaded (monotonic seconds); missing for models loaded before TensorWall started.
-    public let loadedAt: [ModelName: Double]
+    public var loadedAt: [ModelName: Double] { fixed.loadedAt }
     /// What `/api/ps` showed about the node's limits, where it contradicts `cluster.json`.
-    public let observedLimits: ObservedLimits
+    public var observedLimits: ObservedLimits { fixed.observedLimits }
     /// Cold loads TensorWall started here, per model.
-    public let coldLoadsByModel: [ModelName: Int]
+    public var coldLoadsByModel: [ModelName: Int] { fixed.coldLoadsByModel }
     /// Models unloaded here to make room for a load, per model.
-    public let evictionsByModel: [ModelName: Int]
+    public var evictionsByModel: [ModelName: Int] { fixed.evictionsByModel }
     /// What probes found of the node's parallel slots, and whether another may be sent.
     public var parallelDiscovery = ParallelSlotDiscovery()
     /// What models take loaded here (the node's own claim checks read the same).
@@ -43,6 +92,28 @@ public struct NodeSnapshot: Sendable {
     /// the hot model on two copies for minutes where each node had room for a third (1.15 s p95 at
     /// 75 % load, with runners 1 GB over their weights).
     public var heldElsewhereBytes: Int64?
+
+    init(
+        index: Int, id: NodeID, config: ClusterConfig.NodeConfig, health: NodeHealth, pulled: [ModelName: PulledModel],
+        loaded: [ModelName: LoadedModel], loading: [ModelName: LoadInProgress], draining: [ModelName: LoadedModel] = [:],
+        inFlight: [ModelName: Int], lastUsed: [ModelName: Double], learnedLoadSecondsPerGB: Double?, serviceSeconds: [ModelName: Double],
+        coldLoadsStarted: Int, lastProbe: ProbeOutcome?, loadedAt: [ModelName: Double], observedLimits: ObservedLimits,
+        coldLoadsByModel: [ModelName: Int], evictionsByModel: [ModelName: Int],
+        parallelDiscovery: ParallelSlotDiscovery = ParallelSlotDiscovery(), runnerSizes: RunnerSizes = RunnerSizes(),
+        reportedDurationScale: Double = 1.0, heldElsewhereBytes: Int64? = nil
+    ) {
+        fixed = Fixed(
+            index: index, id: id, config: config, pulled: pulled, loaded: loaded, loading: loading, inFlight: inFlight, lastUsed: lastUsed,
+            learnedLoadSecondsPerGB: learnedLoadSecondsPerGB, serviceSeconds: serviceSeconds, coldLoadsStarted: coldLoadsStarted,
+            lastProbe: lastProbe, loadedAt: loadedAt, observedLimits: observedLimits, coldLoadsByModel: coldLoadsByModel,
+            evictionsByModel: evictionsByModel)
+        self.health = health
+        self.draining = draining
+        self.parallelDiscovery = parallelDiscovery
+        self.runnerSizes = runnerSizes
+        self.reportedDurationScale = reportedDurationScale
+        self.heldElsewhereBytes = heldElsewhereBytes
+    }
 
     /// VRAM `model` takes once loaded (see `RunnerSizes`): as seen, else its weights plus overhead.
     public func runnerBytes(_ model: ModelName) -> Int64 {
