@@ -403,26 +403,8 @@ import Testing
 /// LargeFarmPlanTests`) the time it reports is what a probe round spends planning; see BENCHMARKS.md.
 @Suite struct LargeFarmPlanTests {
     @Test func sixtyFourNodesAndAHundredModelsGetOneFittingLoadPerNode() {
-        var random = FastRandom(seed: 9)
-        func unit() -> Double { Double(random.next() >> 11) / Double(1 << 53) }
-        let names = (0..<100).map { "model\($0)" }
-        var sizes: [String: Int64] = [:]
-        for name in names { sizes[name] = Int64(20 + unit() * 54) }  // 2.0-7.4 GB, in tenths
-        let nodes = (0..<64).map { index -> NodeSnapshot in
-            var loaded: [String] = []
-            var used: Int64 = 0
-            while loaded.count < 3 {
-                let name = names[Int(unit() * Double(names.count))]
-                if loaded.contains(name) || used + sizes[name]! > 160 { break }
-                loaded.append(name)
-                used += sizes[name]!
-            }
-            return node(index, pulled: sizes, loaded: loaded, vramGB: 160, maxLoaded: 3, loadRate: 0.15)
-        }
-        var demand: [ModelName: CapacityPlanner.Demand] = [:]
-        for (rank, name) in names.enumerated() {
-            demand[ModelName(name)!] = .init(rate: 20 / pow(Double(rank + 1), 1.1), serviceSeconds: 1.3)
-        }
+        let nodes = randomFarm(nodeCount: 64, modelCount: 100, seed: 9)
+        let demand = zipfDemand(modelCount: 100, topRate: 20)
         let moves = CapacityPlanner.plan(nodes: nodes, demand: demand, now: 1000)
         #expect(moves.count > 10)
         #expect(Set(moves.map(\.nodeIndex)).count == moves.count)  // one load per node

@@ -1,3 +1,5 @@
+import Foundation
+
 @testable import Balancer
 
 /// A deterministic generator (the balancer's own SplitMix64) so placement is tested without chance.
@@ -79,4 +81,36 @@ func twoOneModelNodes(pulled: [[ModelName: Int64]]) async -> Cluster {
     }
     cluster.markFirstProbeRoundComplete()
     return cluster
+}
+
+/// A farm of `nodeCount` nodes of 16 GB, each holding up to three of `modelCount` models (`model0`,
+/// `model1`, …; 2.0-7.4 GB, in tenths of a GB) drawn at random from `seed`. A share of the copies
+/// may be young (loaded at 990 s) or busy (one request in flight).
+func randomFarm(nodeCount: Int, modelCount: Int, seed: UInt64, youngShare: Double = 0, busyShare: Double = 0) -> [NodeSnapshot] {
+    var random = FastRandom(seed: seed)
+    func unit() -> Double { Double(random.next() >> 11) / Double(1 << 53) }
+    let names = (0..<modelCount).map { "model\($0)" }
+    var sizes: [String: Int64] = [:]
+    for name in names { sizes[name] = Int64(20 + unit() * 54) }
+    return (0..<nodeCount).map { index in
+        var loaded: [String] = []
+        var used: Int64 = 0
+        while loaded.count < 3 {
+            let name = names[Int(unit() * Double(names.count))]
+            if loaded.contains(name) || used + sizes[name]! > 160 { break }
+            loaded.append(name)
+            used += sizes[name]!
+        }
+        let loadedAt = youngShare > 0 ? Dictionary(uniqueKeysWithValues: loaded.map { ($0, unit() < youngShare ? 990.0 : 0) }) : [:]
+        let inFlight = busyShare > 0 ? Dictionary(uniqueKeysWithValues: loaded.filter { _ in unit() < busyShare }.map { ($0, 1) }) : [:]
+        return node(index, pulled: sizes, loaded: loaded, inFlight: inFlight, vramGB: 160, maxLoaded: 3, loadRate: 0.15, loadedAt: loadedAt)
+    }
+}
+
+/// Zipf demand over `randomFarm`'s models: `model0` asked for `topRate` times a second, 1.3 s answers.
+func zipfDemand(modelCount: Int, topRate: Double) -> [ModelName: CapacityPlanner.Demand] {
+    Dictionary(
+        uniqueKeysWithValues: (0..<modelCount).map { rank in
+            (ModelName("model\(rank)")!, CapacityPlanner.Demand(rate: topRate / pow(Double(rank + 1), 1.1), serviceSeconds: 1.3))
+        })
 }

@@ -7,33 +7,10 @@ import Testing
 /// would work out afresh after every move: a set kept past a move that changed it would price the
 /// next move on a farm that no longer exists.
 @Suite struct VictimMemoTests {
-    /// 16 nodes of 16 GB holding up to three of 30 models (sizes in tenths of a GB, some loaded
-    /// moments ago, some busy), with Zipf demand: a round of many moves, evictions among them.
+    /// 16 nodes of 16 GB holding up to three of 30 models, some loaded moments ago, some busy, with
+    /// Zipf demand: a round of many moves, evictions among them.
     static func farm() -> (nodes: [NodeSnapshot], demand: [ModelName: CapacityPlanner.Demand]) {
-        var random = FastRandom(seed: 5)
-        func unit() -> Double { Double(random.next() >> 11) / Double(1 << 53) }
-        let names = (0..<30).map { "model\($0)" }
-        var sizes: [String: Int64] = [:]
-        for name in names { sizes[name] = Int64(20 + unit() * 54) }
-        let nodes = (0..<16).map { index -> NodeSnapshot in
-            var loaded: [String] = []
-            var used: Int64 = 0
-            while loaded.count < 3 {
-                let name = names[Int(unit() * Double(names.count))]
-                if loaded.contains(name) || used + sizes[name]! > 160 { break }
-                loaded.append(name)
-                used += sizes[name]!
-            }
-            let loadedAt = Dictionary(uniqueKeysWithValues: loaded.map { ($0, unit() < 0.3 ? 990.0 : 0) })
-            let inFlight = Dictionary(uniqueKeysWithValues: loaded.filter { _ in unit() < 0.3 }.map { ($0, 1) })
-            return node(
-                index, pulled: sizes, loaded: loaded, inFlight: inFlight, vramGB: 160, maxLoaded: 3, loadRate: 0.15, loadedAt: loadedAt)
-        }
-        var demand: [ModelName: CapacityPlanner.Demand] = [:]
-        for (rank, name) in names.enumerated() {
-            demand[ModelName(name)!] = .init(rate: 6 / pow(Double(rank + 1), 1.1), serviceSeconds: 1.3)
-        }
-        return (nodes, demand)
+        (randomFarm(nodeCount: 16, modelCount: 30, seed: 5, youngShare: 0.3, busyShare: 0.3), zipfDemand(modelCount: 30, topRate: 6))
     }
 
     static func layout(_ nodes: [NodeSnapshot], _ demand: [ModelName: CapacityPlanner.Demand]) -> CapacityPlanner.FarmLayout {
