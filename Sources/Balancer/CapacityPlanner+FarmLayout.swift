@@ -24,9 +24,9 @@ extension CapacityPlanner {
         /// recomputing these inside each (a scan of every node, an Erlang C sum) took a 64-node,
         /// 100-model farm 17 s a round.
         private var holdersByModel: [ModelName: [NodeSnapshot]] = [:]
-        /// The same by node index: the plan's loop looks a node up only once it may take the load, as
-        /// copying a snapshot (a score of dictionaries) for every model and node it skips was a fifth
-        /// of a large farm's plan.
+        /// The same by node index: the plan's loop looks a node up only once it may take the load. Most
+        /// nodes are skipped (each takes one load a round), and copying their snapshots for every model
+        /// weighed was a fifth of a 64-node plan.
         private var holderIndicesByModel: [ModelName: [Int]] = [:]
         private var positionInHealthy: [Int: Int] = [:]
         private var plannable: Set<Int> = []
