@@ -4,7 +4,8 @@ extension CapacityPlanner {
     /// again after each move it makes, and working out a node's victims (each resident's price, two
     /// orders, the comebacks) was 40 % of a 64-node, 100-model farm's plan. A move changes only its
     /// own node's residents and the copy counts of its model and its victims, so it is those nodes'
-    /// sets that are forgotten (`FarmLayout.apply`); a new target forgets all of them.
+    /// sets that are forgotten (`FarmLayout.apply`); a new target forgets all of them. Sets are kept
+    /// by node index, as every caller passes the layout's own snapshot of the node (`healthy`).
     final class VictimMemo {
         struct Key: Hashable {
             var model: ModelName
