@@ -9,7 +9,7 @@ func measurePlacementCost(nodeCounts: [Int]) async {
     print("| nodes | µs per acquire + release (median of 3 runs of 20,000) |")
     print("|---|---|")
     let models = (0..<8).map { ModelName("model\($0)")! }
-    let gigabytes: Int64 = 2_000_000_000
+    let modelBytes: Int64 = 2_000_000_000
     for nodeCount in nodeCounts {
         var runs: [Double] = []
         for _ in 0..<3 {
@@ -20,9 +20,9 @@ func measurePlacementCost(nodeCounts: [Int]) async {
             }
             let cluster = Cluster(nodes: configs)
             for (index, node) in cluster.nodes.enumerated() {
-                let pulled = models.map { PulledModel(name: $0, displayName: $0.description, sizeBytes: gigabytes, digest: "d") }
+                let pulled = models.map { PulledModel(name: $0, displayName: $0.description, sizeBytes: modelBytes, digest: "d") }
                 let loaded = (0..<3).map { models[(index + $0) % models.count] }.map {
-                    LoadedModel(name: $0, sizeBytes: gigabytes, vramBytes: gigabytes, expiresAt: nil)
+                    LoadedModel(name: $0, sizeBytes: modelBytes, vramBytes: modelBytes, expiresAt: nil)
                 }
                 _ = await node.apply(
                     ProbeReport(pulled: pulled, loaded: loaded), outcome: ProbeOutcome(at: 0, succeeded: true, latencyMs: 1, error: nil),

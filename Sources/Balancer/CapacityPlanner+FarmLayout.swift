@@ -118,7 +118,7 @@ extension CapacityPlanner {
         /// One planned load per node a round, where the planner knows how much VRAM it may fill
         /// (`NodeSnapshot.plannableVRAMBytes`): elsewhere Ollama might make a planned copy wait for
         /// room and hold up loads that requests are waiting for.
-        func takesPlannedLoad(_ node: NodeSnapshot) -> Bool { node.plannableVRAMBytes != nil && !taken.contains(node.index) }
+        func takesPlannedLoad(_ node: NodeSnapshot) -> Bool { takesPlannedLoad(nodeAt: node.index) }
 
         /// `takesPlannedLoad` for the healthy node with this index.
         func takesPlannedLoad(nodeAt index: Int) -> Bool { plannable.contains(index) && !taken.contains(index) }
