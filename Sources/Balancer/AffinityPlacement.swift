@@ -31,12 +31,13 @@ public enum AffinityPlacement {
     public static func choose(
         _ model: ModelName, among nodes: [NodeSnapshot], excluding: Set<Int> = [], conversationNode: Int? = nil, now: Double,
         costModel: CostModel = CostModel(), demand: (ModelName) -> Double = { _ in 0 }, queuedAhead: Int = 0,
-        using random: inout some RandomNumberGenerator
+        pricingEveryNode: Bool = false, using random: inout some RandomNumberGenerator
     ) -> Result<CostModel.Estimate, PlacementFailure> {
         let tier: [NodeSnapshot]
         let estimates: [CostModel.Estimate]
         switch candidateEstimates(
-            model, among: nodes, excluding: excluding, now: now, costModel: costModel, demand: demand, queuedAhead: queuedAhead)
+            model, among: nodes, excluding: excluding, now: now, costModel: costModel, demand: demand, queuedAhead: queuedAhead,
+            pricingEveryNode: pricingEveryNode)
         {
         case .failure(let failure): return .failure(failure)
         case .success(let found): (tier, estimates) = found
@@ -61,20 +62,23 @@ public enum AffinityPlacement {
     /// everyone, so its pick may wait behind busy models while another node could make room at once.
     public static func soonest(
         _ model: ModelName, among nodes: [NodeSnapshot], excluding: Set<Int> = [], now: Double, costModel: CostModel = CostModel(),
-        demand: (ModelName) -> Double = { _ in 0 }, queuedAhead: Int = 0
+        demand: (ModelName) -> Double = { _ in 0 }, queuedAhead: Int = 0, pricingEveryNode: Bool = false
     ) -> CostModel.Estimate? {
         guard
             case .success(let found) = candidateEstimates(
-                model, among: nodes, excluding: excluding, now: now, costModel: costModel, demand: demand, queuedAhead: queuedAhead)
+                model, among: nodes, excluding: excluding, now: now, costModel: costModel, demand: demand, queuedAhead: queuedAhead,
+                pricingEveryNode: pricingEveryNode)
         else { return nil }
         return found.estimates.min { a, b in a.waitSeconds != b.waitSeconds ? a.waitSeconds < b.waitSeconds : a.seconds < b.seconds }
     }
 
     /// The tier's nodes and what each predicts for the request, less the cold loads placement never
-    /// starts (see below); a failure when there is no candidate.
+    /// starts (see below) and the cold loads that cannot win (see `coldLoadCutoff`); a failure when
+    /// there is no candidate. `pricingEveryNode` prices them all, for the test that shows the choice
+    /// is the same either way.
     static func candidateEstimates(
         _ model: ModelName, among nodes: [NodeSnapshot], excluding: Set<Int>, now: Double, costModel: CostModel,
-        demand: (ModelName) -> Double, queuedAhead: Int
+        demand: (ModelName) -> Double, queuedAhead: Int, pricingEveryNode: Bool = false
     ) -> Result<(tier: [NodeSnapshot], estimates: [CostModel.Estimate]), PlacementFailure> {
         let tier: [NodeSnapshot]
         switch candidateTier(model, among: nodes, excluding: excluding) {
@@ -83,13 +87,21 @@ public enum AffinityPlacement {
         }
         let measured = nodes.compactMap { $0.serviceSeconds[model] }
         let farmService = measured.isEmpty ? nil : measured.reduce(0, +) / Double(measured.count)
-        let copies = warmCopies(nodes)
+        // What a cold load's victims are worth; worked out only once a cold load is priced.
+        lazy var copies = warmCopies(nodes)
         let queueWait = queueWaitSeconds(
             model, tier: tier, queuedAhead: queuedAhead, service: farmService ?? costModel.defaultServiceSeconds, now: now)
-        var estimates = tier.map { node in
+        func estimate(on node: NodeSnapshot) -> CostModel.Estimate {
             costModel.estimate(
                 model, on: node, now: now, demand: demand, farmServiceSeconds: farmService,
                 queueWait: queueWait, warmCopies: { copies[$0] ?? 1 })
+        }
+        // The nodes holding the model are priced first; a cold load elsewhere is priced only if it can
+        // beat them. In tier order, which the weighted tie-break draws by.
+        let holderEstimates = tier.map { node in node.isLoaded(model) || node.isLoading(model) ? estimate(on: node) : nil }
+        let cutoff = pricingEveryNode ? .infinity : coldLoadCutoff(holderEstimates.compactMap { $0 })
+        var estimates = zip(tier, holderEstimates).compactMap { node, holderEstimate in
+            holderEstimate ?? (costModel.predictedLoadSeconds(model, on: node) > cutoff ? nil : estimate(on: node))
         }
         // Adding a copy of a model that has one must not unload the only copy of a model still asked
         // for: that model would come back with a cold load that pushes out another, and so on.
@@ -101,6 +113,19 @@ public enum AffinityPlacement {
             if estimates.isEmpty { return .failure(.noHealthyNode) }
         }
         return .success((tier, estimates))
+    }
+
+    /// The time past which a cold load cannot matter to `choose` or `soonest`: the soonest the nodes
+    /// holding the model predict. A cold load's prediction is at least its load, so a node whose load
+    /// alone takes longer is never the best; nor does it join a near-tie, since `choose` drops cold
+    /// loads from a near-tie that holds the best holder (see `ColdLoadCutoffTests`). Pricing a cold
+    /// load costs its victims' reloads and the waits they leave (Erlang C per loaded model): at 64
+    /// nodes that was 0.4-0.6 ms a request, most of it for nodes that could never beat a free warm slot.
+    static func coldLoadCutoff(_ holderEstimates: [CostModel.Estimate]) -> Double {
+        // A holder's wait and prediction are the same today; the larger keeps `soonest` right if they part.
+        let best = holderEstimates.map(\.seconds).min() ?? .infinity
+        let soonestWait = holderEstimates.map(\.waitSeconds).min() ?? .infinity
+        return max(best, soonestWait)
     }
 
     /// How long a request waits for a warm slot of `model` once every slot is busy: the requests
@@ -143,12 +168,18 @@ public enum AffinityPlacement {
     static func candidateTier(_ model: ModelName, among nodes: [NodeSnapshot], excluding: Set<Int>) -> Result<
         [NodeSnapshot], PlacementFailure
     > {
-        let holders = nodes.filter { $0.hasPulled(model) }
-        let candidates = holders.filter { $0.health == .healthy && !excluding.contains($0.index) }
-        guard let bestTier = candidates.map(\.priority).min() else {
-            return .failure(holders.isEmpty && !nodes.contains { $0.health == .unknown } ? .modelNotFound : .noHealthyNode)
+        // One pass to find the tier and one copy of its nodes: this runs several times a request.
+        func isCandidate(_ node: NodeSnapshot) -> Bool { node.health == .healthy && !excluding.contains(node.index) }
+        var anyHolder = false
+        var bestTier: Int?
+        for node in nodes where node.hasPulled(model) {
+            anyHolder = true
+            if isCandidate(node) { bestTier = min(bestTier ?? node.priority, node.priority) }
         }
-        return .success(candidates.filter { $0.priority == bestTier })
+        guard let bestTier else {
+            return .failure(!anyHolder && !nodes.contains { $0.health == .unknown } ? .modelNotFound : .noHealthyNode)
+        }
+        return .success(nodes.filter { $0.priority == bestTier && $0.hasPulled(model) && isCandidate($0) })
     }
 
     /// An index drawn in proportion to `weights`; uniformly if they are all 0.

@@ -48,7 +48,8 @@ extension Cluster {
     func choose(
         _ model: ModelName, _ snapshots: [NodeSnapshot], excluding: Set<Int>, conversationNode: Int?, now: Double, queuedAhead: Int
     ) -> Result<CostModel.Estimate, PlacementFailure> {
-        let rates = loadedModelRates(snapshots, now: now)
+        // Read only once a cold load is priced: a free warm slot prices none.
+        lazy var rates = loadedModelRates(snapshots, now: now)
         var local = FastRandom(seed: random.withLock { $0.next() })
         return AffinityPlacement.choose(
             model, among: snapshots, excluding: excluding, conversationNode: conversationNode, now: now, costModel: costModel,
@@ -59,7 +60,7 @@ extension Cluster {
     func soonest(_ model: ModelName, _ snapshots: [NodeSnapshot], excluding: Set<Int>, now: Double, queuedAhead: Int)
         -> CostModel.Estimate?
     {
-        let rates = loadedModelRates(snapshots, now: now)
+        lazy var rates = loadedModelRates(snapshots, now: now)
         return AffinityPlacement.soonest(
             model, among: snapshots, excluding: excluding, now: now, costModel: costModel, demand: { rates[$0] ?? 0 },
             queuedAhead: queuedAhead)
