@@ -2,7 +2,8 @@
 public struct NodeSnapshot: Sendable {
     /// What the snapshot was taken with and nobody changes, behind one reference. Placement copies
     /// snapshots into filtered and ranked arrays several times a request, and copying a score of
-    /// dictionaries and strings one by one was a quarter of a 16-node farm's placement.
+    /// dictionaries and strings one by one was a quarter of a 16-node farm's placement. Only what
+    /// the cluster adjusts after the node's hop (`health`, `heldElsewhereBytes`) stays outside.
     private final class Fixed: Sendable {
         let index: Int
         let id: NodeID
@@ -20,13 +21,18 @@ public struct NodeSnapshot: Sendable {
         let observedLimits: ObservedLimits
         let coldLoadsByModel: [ModelName: Int]
         let evictionsByModel: [ModelName: Int]
+        let draining: [ModelName: LoadedModel]
+        let parallelDiscovery: ParallelSlotDiscovery
+        let runnerSizes: RunnerSizes
+        let reportedDurationScale: Double
 
         init(
             index: Int, id: NodeID, config: ClusterConfig.NodeConfig, pulled: [ModelName: PulledModel], loaded: [ModelName: LoadedModel],
             loading: [ModelName: LoadInProgress], inFlight: [ModelName: Int], lastUsed: [ModelName: Double],
             learnedLoadSecondsPerGB: Double?, serviceSeconds: [ModelName: Double], coldLoadsStarted: Int, lastProbe: ProbeOutcome?,
             loadedAt: [ModelName: Double], observedLimits: ObservedLimits, coldLoadsByModel: [ModelName: Int],
-            evictionsByModel: [ModelName: Int]
+            evictionsByModel: [ModelName: Int], draining: [ModelName: LoadedModel], parallelDiscovery: ParallelSlotDiscovery,
+            runnerSizes: RunnerSizes, reportedDurationScale: Double
         ) {
             self.index = index
             self.id = id
@@ -44,6 +50,10 @@ public struct NodeSnapshot: Sendable {
             self.observedLimits = observedLimits
             self.coldLoadsByModel = coldLoadsByModel
             self.evictionsByModel = evictionsByModel
+            self.draining = draining
+            self.parallelDiscovery = parallelDiscovery
+            self.runnerSizes = runnerSizes
+            self.reportedDurationScale = reportedDurationScale
         }
     }
 
@@ -59,7 +69,7 @@ public struct NodeSnapshot: Sendable {
     /// Loads TensorWall started that have not produced a first byte yet (invisible in `/api/ps`).
     public var loading: [ModelName: LoadInProgress] { fixed.loading }
     /// Copies a planned load unloads once their requests end: in VRAM still, but taking no request.
-    public var draining: [ModelName: LoadedModel] = [:]
+    public var draining: [ModelName: LoadedModel] { fixed.draining }
     public var inFlight: [ModelName: Int] { fixed.inFlight }
     /// When each model last had a request start here (monotonic seconds).
     public var lastUsed: [ModelName: Double] { fixed.lastUsed }
@@ -79,12 +89,12 @@ public struct NodeSnapshot: Sendable {
     /// Models unloaded here to make room for a load, per model.
     public var evictionsByModel: [ModelName: Int] { fixed.evictionsByModel }
     /// What probes found of the node's parallel slots, and whether another may be sent.
-    public var parallelDiscovery = ParallelSlotDiscovery()
+    public var parallelDiscovery: ParallelSlotDiscovery { fixed.parallelDiscovery }
     /// What models take loaded here (the node's own claim checks read the same).
-    public var runnerSizes = RunnerSizes()
+    public var runnerSizes: RunnerSizes { fixed.runnerSizes }
     /// What TensorWall multiplies the node's reported durations by to put them on its own clock
     /// (`ReportedDurationScale`): 1 on a real Ollama.
-    public var reportedDurationScale = 1.0
+    public var reportedDurationScale: Double { fixed.reportedDurationScale }
     /// The most another node of unknown VRAM was seen holding at once (filled in by `Cluster`). A farm
     /// usually runs one kind of GPU: what one node held, the others can hold, and the planner need not
     /// wait for each node to show it. A smaller node is found out by its first overflow, which gives it
@@ -106,12 +116,9 @@ public struct NodeSnapshot: Sendable {
             index: index, id: id, config: config, pulled: pulled, loaded: loaded, loading: loading, inFlight: inFlight, lastUsed: lastUsed,
             learnedLoadSecondsPerGB: learnedLoadSecondsPerGB, serviceSeconds: serviceSeconds, coldLoadsStarted: coldLoadsStarted,
             lastProbe: lastProbe, loadedAt: loadedAt, observedLimits: observedLimits, coldLoadsByModel: coldLoadsByModel,
-            evictionsByModel: evictionsByModel)
+            evictionsByModel: evictionsByModel, draining: draining, parallelDiscovery: parallelDiscovery, runnerSizes: runnerSizes,
+            reportedDurationScale: reportedDurationScale)
         self.health = health
-        self.draining = draining
-        self.parallelDiscovery = parallelDiscovery
-        self.runnerSizes = runnerSizes
-        self.reportedDurationScale = reportedDurationScale
         self.heldElsewhereBytes = heldElsewhereBytes
     }
 

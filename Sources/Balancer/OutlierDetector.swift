@@ -87,23 +87,24 @@ public struct OutlierDetector: Sendable {
     /// The snapshots placement should see: ejected and cooling-down nodes as unhealthy, unless so
     /// few nodes would be left that the farm is in panic and every probed-healthy node is used.
     public func apply(to snapshots: [NodeSnapshot], now: Double) -> [NodeSnapshot] {
-        let reachable = snapshots.map { snapshot in
-            guard snapshot.health == .healthy, isRefusing(snapshot.id, now: now) else { return snapshot }
-            var copy = snapshot
-            copy.health = .unhealthy
-            return copy
+        // Runs on every request: with no node in trouble the snapshots pass through uncopied.
+        guard !entries.isEmpty else { return snapshots }
+        var result = snapshots
+        for index in result.indices where result[index].health == .healthy && isRefusing(result[index].id, now: now) {
+            result[index].health = .unhealthy
         }
-        let healthy = reachable.filter { $0.health == .healthy }
-        let usable = healthy.filter { !isEjected($0.id, now: now) && !isCoolingDown($0.id, now: now) }
-        guard usable.count < healthy.count else { return reachable }
-        if Double(usable.count) < Double(snapshots.count) * Double(settings.panicThresholdPercent) / 100 { return reachable }
-        return reachable.map { snapshot in
-            guard snapshot.health == .healthy, isEjected(snapshot.id, now: now) || isCoolingDown(snapshot.id, now: now) else {
-                return snapshot
-            }
-            var copy = snapshot
-            copy.health = .unhealthy
-            return copy
+        func sidelined(_ snapshot: NodeSnapshot) -> Bool { isEjected(snapshot.id, now: now) || isCoolingDown(snapshot.id, now: now) }
+        var healthy = 0
+        var usable = 0
+        for snapshot in result where snapshot.health == .healthy {
+            healthy += 1
+            if !sidelined(snapshot) { usable += 1 }
         }
+        guard usable < healthy else { return result }
+        if Double(usable) < Double(snapshots.count) * Double(settings.panicThresholdPercent) / 100 { return result }
+        for index in result.indices where result[index].health == .healthy && sidelined(result[index]) {
+            result[index].health = .unhealthy
+        }
+        return result
     }
 }
