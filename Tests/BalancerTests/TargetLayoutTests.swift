@@ -148,17 +148,17 @@ private func planRounds(
         #expect(!strictPlan.contains { $0.model == ModelName("gemma2:9b")! && $0.nodeIndex == 1 }, "\(strictPlan)")
     }
 
-    @Test func aMoveThatUnloadsWhatTheTargetKeepsThereIsNoStep() {
+    @Test func aMoveThatUnloadsWhatTheTargetKeepsThereIsNoStep() throws {
         let nodes = farm(layout)
         var farmLayout = CapacityPlanner.FarmLayout(
             nodes: nodes, demand: demand(largeFirstRates), now: 1000, costModel: CostModel(), settings: CapacityPlanner.Settings())
         farmLayout.target = CapacityPlanner.TargetLayout(farmLayout)
         let gemma = ModelName("gemma2:9b")!
-        let victims = try? #require(farmLayout.victims(for: gemma, on: nodes[1]))
-        #expect(victims.map { farmLayout.isStepTowardTarget(gemma, on: 1, evicting: $0) } == true)
+        let victims = try #require(farmLayout.victims(for: gemma, on: nodes[1]))
+        #expect(farmLayout.isStepTowardTarget(gemma, on: 1, evicting: victims))
         // The same load on node 3 unloads models the target keeps there.
-        let elsewhere = try? #require(farmLayout.victims(for: gemma, on: nodes[3]))
-        #expect(elsewhere.map { farmLayout.isStepTowardTarget(gemma, on: 3, evicting: $0) } == false)
+        let elsewhere = try #require(farmLayout.victims(for: gemma, on: nodes[3]))
+        #expect(!farmLayout.isStepTowardTarget(gemma, on: 3, evicting: elsewhere))
     }
 }
 
