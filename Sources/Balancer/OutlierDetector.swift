@@ -87,8 +87,7 @@ public struct OutlierDetector: Sendable {
     /// The snapshots placement should see: ejected and cooling-down nodes as unhealthy, unless so
     /// few nodes would be left that the farm is in panic and every probed-healthy node is used.
     public func apply(to snapshots: [NodeSnapshot], now: Double) -> [NodeSnapshot] {
-        // Runs on every request: with no node in trouble the snapshots pass through uncopied.
-        guard !entries.isEmpty else { return snapshots }
+        // Runs on every request: the array is copied (on write) only when a node is marked out.
         var result = snapshots
         for index in result.indices where result[index].health == .healthy && isRefusing(result[index].id, now: now) {
             result[index].health = .unhealthy
