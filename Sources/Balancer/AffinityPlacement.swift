@@ -99,13 +99,13 @@ public enum AffinityPlacement {
         // The nodes holding the model are priced first; a cold load elsewhere is priced only if it can
         // beat them. In tier order, which the weighted tie-break draws by.
         let holderEstimates = tier.map { node in node.isLoaded(model) || node.isLoading(model) ? estimate(on: node) : nil }
-        let cutoff = pricingEveryNode ? .infinity : coldLoadCutoff(holderEstimates.compactMap { $0 })
+        let cutoff = pricingEveryNode ? .infinity : coldLoadCutoff(holderEstimates.lazy.compactMap { $0 })
         var estimates = zip(tier, holderEstimates).compactMap { node, holderEstimate in
             holderEstimate ?? (costModel.predictedLoadSeconds(model, on: node) > cutoff ? nil : estimate(on: node))
         }
         // Adding a copy of a model that has one must not unload the only copy of a model still asked
         // for: that model would come back with a cold load that pushes out another, and so on.
-        if tier.contains(where: { $0.isLoaded(model) || $0.isLoading(model) }) {
+        if holderEstimates.contains(where: { $0 != nil }) {
             estimates.removeAll { estimate in
                 estimate.isColdLoad
                     && estimate.evicting.contains { (copies[$0] ?? 0) <= 1 && demand($0) * protectionHorizonSeconds >= 1 }
@@ -121,7 +121,7 @@ public enum AffinityPlacement {
     /// loads from a near-tie that holds the best holder (see `ColdLoadCutoffTests`). Pricing a cold
     /// load costs its victims' reloads and the waits they leave (Erlang C per loaded model): at 64
     /// nodes that was 0.4-0.6 ms a request, most of it for nodes that could never beat a free warm slot.
-    static func coldLoadCutoff(_ holderEstimates: [CostModel.Estimate]) -> Double {
+    static func coldLoadCutoff(_ holderEstimates: some Sequence<CostModel.Estimate>) -> Double {
         // A holder's wait and prediction are the same today; the larger keeps `soonest` right if they part.
         let best = holderEstimates.map(\.seconds).min() ?? .infinity
         let soonestWait = holderEstimates.map(\.waitSeconds).min() ?? .infinity
