@@ -7,7 +7,13 @@ extension Cluster {
     func snapshots(of nodes: [OllamaNode]) async -> [NodeSnapshot] {
         var result: [NodeSnapshot] = []
         result.reserveCapacity(nodes.count)
-        for (index, node) in nodes.enumerated() { result.append(await node.snapshot(index: index)) }
+        for (index, node) in nodes.enumerated() {
+            if let published = node.publishedSnapshot(index: index) {
+                result.append(published)
+            } else {
+                result.append(await node.snapshot(index: index))
+            }
+        }
         fillHeldElsewhere(&result)
         return result
     }

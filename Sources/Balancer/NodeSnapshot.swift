@@ -3,9 +3,8 @@ public struct NodeSnapshot: Sendable {
     /// What the snapshot was taken with and nobody changes, behind one reference. Placement copies
     /// snapshots into filtered and ranked arrays several times a request, and copying a score of
     /// dictionaries and strings one by one was a quarter of a 16-node farm's placement. Only what
-    /// the cluster adjusts after the node's hop (`health`, `heldElsewhereBytes`) stays outside.
+    /// the cluster adjusts after the node's hop (`index`, `health`, `heldElsewhereBytes`) stays outside.
     private final class Fixed: Sendable {
-        let index: Int
         let id: NodeID
         let config: ClusterConfig.NodeConfig
         let pulled: [ModelName: PulledModel]
@@ -27,14 +26,13 @@ public struct NodeSnapshot: Sendable {
         let reportedDurationScale: Double
 
         init(
-            index: Int, id: NodeID, config: ClusterConfig.NodeConfig, pulled: [ModelName: PulledModel], loaded: [ModelName: LoadedModel],
+            id: NodeID, config: ClusterConfig.NodeConfig, pulled: [ModelName: PulledModel], loaded: [ModelName: LoadedModel],
             loading: [ModelName: LoadInProgress], inFlight: [ModelName: Int], lastUsed: [ModelName: Double],
             learnedLoadSecondsPerGB: Double?, serviceSeconds: [ModelName: Double], coldLoadsStarted: Int, lastProbe: ProbeOutcome?,
             loadedAt: [ModelName: Double], observedLimits: ObservedLimits, coldLoadsByModel: [ModelName: Int],
             evictionsByModel: [ModelName: Int], draining: [ModelName: LoadedModel], parallelDiscovery: ParallelSlotDiscovery,
             runnerSizes: RunnerSizes, reportedDurationScale: Double
         ) {
-            self.index = index
             self.id = id
             self.config = config
             self.pulled = pulled
@@ -60,7 +58,7 @@ public struct NodeSnapshot: Sendable {
     private let fixed: Fixed
 
     /// Position in the node list this snapshot was taken from (valid for that list only).
-    public var index: Int { fixed.index }
+    public internal(set) var index: Int
     public var id: NodeID { fixed.id }
     public var config: ClusterConfig.NodeConfig { fixed.config }
     public internal(set) var health: NodeHealth
@@ -112,8 +110,9 @@ public struct NodeSnapshot: Sendable {
         parallelDiscovery: ParallelSlotDiscovery = ParallelSlotDiscovery(), runnerSizes: RunnerSizes = RunnerSizes(),
         reportedDurationScale: Double = 1.0, heldElsewhereBytes: Int64? = nil
     ) {
+        self.index = index
         fixed = Fixed(
-            index: index, id: id, config: config, pulled: pulled, loaded: loaded, loading: loading, inFlight: inFlight, lastUsed: lastUsed,
+            id: id, config: config, pulled: pulled, loaded: loaded, loading: loading, inFlight: inFlight, lastUsed: lastUsed,
             learnedLoadSecondsPerGB: learnedLoadSecondsPerGB, serviceSeconds: serviceSeconds, coldLoadsStarted: coldLoadsStarted,
             lastProbe: lastProbe, loadedAt: loadedAt, observedLimits: observedLimits, coldLoadsByModel: coldLoadsByModel,
             evictionsByModel: evictionsByModel, draining: draining, parallelDiscovery: parallelDiscovery, runnerSizes: runnerSizes,

@@ -1,20 +1,30 @@
+import Synchronization
+
 /// One Ollama server as the balancer knows it: what is pulled, loaded and loading, what is running
 /// on it now, what it has taught us about its speed, and whether it answers. All changes to a node
 /// go through this actor, so the in-flight count cannot drift between a placement and the response
 /// that ends it.
 public actor OllamaNode {
     public nonisolated let id: NodeID
+    /// Counts changes to what a snapshot shows (each such property's `didSet` adds one), so that a
+    /// published snapshot is known to be current without a hop to this actor.
+    private nonisolated let shownStateChanges = Atomic<UInt64>(0)
+    /// The last snapshot built, with the count of changes it shows. Placement reads every node's state
+    /// for every request; from an event loop each actor hop is two jobs through the loop's queue (the
+    /// runtime never switches to an actor inline from a task executor), and on a 64-node farm those
+    /// hops were most of a request's placement CPU.
+    private nonisolated let published = Mutex<(snapshot: NodeSnapshot, changes: UInt64)?>(nil)
     /// Where the node listens; a node that moves is another node, so this never changes.
     public nonisolated let url: NodeURL
     /// Weight, priority and limits: a reload may edit them without losing what was learned.
-    public private(set) var config: ClusterConfig.NodeConfig
-    private var health = NodeHealth.unknown
-    var pulled: [ModelName: PulledModel] = [:]
-    var loaded: [ModelName: LoadedModel] = [:]
-    var loading: [ModelName: LoadInProgress] = [:]
+    public private(set) var config: ClusterConfig.NodeConfig { didSet { shownStateChanged() } }
+    private var health = NodeHealth.unknown { didSet { shownStateChanged() } }
+    var pulled: [ModelName: PulledModel] = [:] { didSet { shownStateChanged() } }
+    var loaded: [ModelName: LoadedModel] = [:] { didSet { shownStateChanged() } }
+    var loading: [ModelName: LoadInProgress] = [:] { didSet { shownStateChanged() } }
     /// Copies a planned load unloads once their requests end (see `tryAcquire(drainingBusy:)`):
     /// still in the node's VRAM, but taking no new request.
-    var draining: [ModelName: LoadedModel] = [:]
+    var draining: [ModelName: LoadedModel] = [:] { didSet { shownStateChanged() } }
     /// Loads whose victims TensorWall has still to unload (draining, or the unloads not yet sent).
     /// A request that joins such a load waits (`holdsJoinersBack`): sent at once, it would make
     /// Ollama start the load itself and make room with a model of its own choosing, the very thing
@@ -22,23 +32,23 @@ public actor OllamaNode {
     /// drained; its first byte marked the load done, and the planner gave the node another load
     /// while the planned one was still to come.
     var loadsAwaitingUnloads: Set<ModelName> = []
-    var inFlight: [ModelName: Int] = [:]
-    private var lastUsed: [ModelName: Double] = [:]
-    private var loadSpeed = LoadSpeedLearning()
+    var inFlight: [ModelName: Int] = [:] { didSet { shownStateChanged() } }
+    private var lastUsed: [ModelName: Double] = [:] { didSet { shownStateChanged() } }
+    private var loadSpeed = LoadSpeedLearning() { didSet { shownStateChanged() } }
     /// Cold loads started here while another load was under way. Ollama loads one model at a time and
     /// its `load_duration` counts the wait for the loads ahead, so these teach nothing of the load
     /// rate: learned from them, a cold start's third load in line read 2.7 s/GB where loads take 1.5.
     private var loadsQueuedBehindOthers: Set<ModelName> = []
     private var serviceTimes: [ModelName: ServiceTimeAverage] = [:]
     /// `serviceTimes`' readings, kept as the snapshot hands them out (a snapshot is taken per request).
-    private var serviceSeconds: [ModelName: Double] = [:]
-    private var coldLoadsStarted = 0
-    var lastProbe: ProbeOutcome?
-    var loadedAt: [ModelName: Double] = [:]
-    var observedLimits = ObservedLimits()
-    var runnerSizes = RunnerSizes()
-    private var coldLoadsByModel: [ModelName: Int] = [:]
-    var evictionsByModel: [ModelName: Int] = [:]
+    private var serviceSeconds: [ModelName: Double] = [:] { didSet { shownStateChanged() } }
+    private var coldLoadsStarted = 0 { didSet { shownStateChanged() } }
+    var lastProbe: ProbeOutcome? { didSet { shownStateChanged() } }
+    var loadedAt: [ModelName: Double] = [:] { didSet { shownStateChanged() } }
+    var observedLimits = ObservedLimits() { didSet { shownStateChanged() } }
+    var runnerSizes = RunnerSizes() { didSet { shownStateChanged() } }
+    private var coldLoadsByModel: [ModelName: Int] = [:] { didSet { shownStateChanged() } }
+    var evictionsByModel: [ModelName: Int] = [:] { didSet { shownStateChanged() } }
     /// When TensorWall last unloaded each model here, so an older probe cannot bring it back.
     var evictedAt: [ModelName: Double] = [:]
     /// The last load TensorWall unloaded models here for, and when. Ollama may pick a victim of its
@@ -46,9 +56,9 @@ public actor OllamaNode {
     /// vanishing while that load is under way says nothing of the VRAM: read as an overflow, one
     /// such race planned a 16 GB node up to 11 GB for half an hour.
     var lastLoadAfterUnloads: (model: ModelName, at: Double)?
-    private var parallelDiscovery = ParallelSlotDiscovery()
+    private var parallelDiscovery = ParallelSlotDiscovery() { didSet { shownStateChanged() } }
     /// Seconds here per second of the node's reported durations (1 on a real Ollama).
-    private var reportedDurationScale = ReportedDurationScale()
+    private var reportedDurationScale = ReportedDurationScale() { didSet { shownStateChanged() } }
     /// Requests in flight whose answer has begun, per model: they hold a slot on the node for sure.
     private var answering: [ModelName: Int] = [:]
     /// When the last probe report was applied (cluster seconds).
@@ -73,8 +83,41 @@ public actor OllamaNode {
 
     /// - Parameter index: the node's position in the list placement is looking at right now.
     public func snapshot(index: Int) -> NodeSnapshot {
+        var snapshot = currentSnapshot()
+        snapshot.index = index
+        return snapshot
+    }
+
+    /// The published snapshot, when nothing it shows has changed since it was built; nil when only a
+    /// hop to the actor (`snapshot(index:)`) can tell. A change under way while this reads (its
+    /// property set, its count not yet) is read as not yet made, as a hop queued just before it would.
+    public nonisolated func publishedSnapshot(index: Int) -> NodeSnapshot? {
+        guard let published = published.withLock({ $0 }), published.changes == shownStateChanges.load(ordering: .acquiring) else {
+            return nil
+        }
+        var snapshot = published.snapshot
+        snapshot.index = index
+        return snapshot
+    }
+
+    private nonisolated func shownStateChanged() {
+        shownStateChanges.wrappingAdd(1, ordering: .releasing)
+    }
+
+    /// The snapshot of the state now, built only when something it shows has changed, and published.
+    @discardableResult
+    func currentSnapshot() -> NodeSnapshot {
+        let changes = shownStateChanges.load(ordering: .relaxed)  // every change is made on this actor
+        if let published = published.withLock({ $0 }), published.changes == changes { return published.snapshot }
+        let snapshot = builtSnapshot()
+        published.withLock { $0 = (snapshot, changes) }
+        return snapshot
+    }
+
+    /// A new snapshot of the state now (at index 0), whatever was published.
+    func builtSnapshot() -> NodeSnapshot {
         NodeSnapshot(
-            index: index, id: id, config: config, health: health, pulled: pulled, loaded: loaded, loading: loading, draining: draining,
+            index: 0, id: id, config: config, health: health, pulled: pulled, loaded: loaded, loading: loading, draining: draining,
             inFlight: inFlight,
             lastUsed: lastUsed, learnedLoadSecondsPerGB: loadSpeed.secondsPerGB, serviceSeconds: serviceSeconds,
             coldLoadsStarted: coldLoadsStarted, lastProbe: lastProbe, loadedAt: loadedAt, observedLimits: observedLimits,
@@ -110,6 +153,7 @@ public actor OllamaNode {
     public func tryAcquireCounting(
         _ model: ModelName, claim: SlotClaim, now: Double, evicting: [ModelName] = [], drainingBusy: Bool = false
     ) -> Int? {
+        defer { currentSnapshot() }  // the next request's placement reads it without a hop
         guard health == .healthy else { return nil }
         if case .coldLoad = claim, loaded[model] == nil, loading[model] == nil, !fitsWithoutWaiting(model, evicting: evicting) {
             return nil
@@ -157,6 +201,7 @@ public actor OllamaNode {
     /// The upstream answer has started: the request holds a slot there, and whatever was loading is
     /// loaded now. Called once per request, which then tells `release` so (`nodeAnswered`).
     public func firstByteArrived(_ model: ModelName, now: Double) {
+        defer { currentSnapshot() }
         answering[model, default: 0] += 1
         loadFinished(model, now: now)
     }
@@ -191,6 +236,7 @@ public actor OllamaNode {
     /// Gives back a slot and learns from how the request went.
     @discardableResult
     public func release(_ model: ModelName, outcome: RequestOutcome, now: Double) -> ReleaseEffects {
+        defer { currentSnapshot() }
         var outcome = outcome
         var effects = ReleaseEffects()
         let observedSeconds = outcome.lastByteAt.flatMap { last in outcome.dispatchedAt.map { last - $0 } }
