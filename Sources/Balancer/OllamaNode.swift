@@ -257,7 +257,13 @@ public actor OllamaNode {
         let durationFactor = reportedDurationScale.factor(forAnswerObserved: observedSeconds, reported: outcome.nodeTotalSeconds)
         outcome.takeNodeDurations(scaledBy: durationFactor, now: now)
         var change: ParallelSlotChange?
-        if outcome.nodeAnswered, let started = answering[model] { answering[model] = started > 1 ? started - 1 : nil }
+        if outcome.nodeAnswered {
+            if outcome.firstByteUnreported {
+                loadFinished(model, now: now)
+            } else if let started = answering[model] {
+                answering[model] = started > 1 ? started - 1 : nil
+            }
+        }
         if outcome.wasParallelProbe {
             let known = parallelDiscovery.slots(configured: config)
             let proven = parallelDiscovery.probeEnded(model, firstByteAt: outcome.firstByteAt, now: now).flatMap { $0 > known ? $0 : nil }

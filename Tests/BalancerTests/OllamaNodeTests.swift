@@ -32,6 +32,19 @@ import Testing
         #expect(snapshot.coldLoadsStarted == 1)
     }
 
+    @Test func aWholeAnswersReleaseReportsItsFirstByteToo() async {
+        // Not streamed, the answer's head came with its end and no `firstByteArrived` was sent; the
+        // client then left while the body came. The node did load the model.
+        let node = await makeNode(maxParallel: 2)
+        #expect(await node.tryAcquire(model, claim: .coldLoad(predictedSeconds: 3), now: 0))
+        var outcome = RequestOutcome(succeeded: false)
+        outcome.nodeAnswered = true
+        outcome.firstByteUnreported = true
+        _ = await node.release(model, outcome: outcome, now: 5)
+        let snapshot = await node.snapshot(index: 0)
+        #expect(snapshot.isLoaded(model) && !snapshot.isLoading(model))
+    }
+
     /// A node whose `maxParallel` the config leaves out (it starts from 1 and probes), with the model loaded.
     func discoveringNodeWithTheModelWarm() async -> OllamaNode {
         var config = ClusterConfig.NodeConfig(name: "a", url: NodeURL("http://a:1")!)

@@ -147,6 +147,7 @@ extension Gateway {
             let outcome = attempt.outcome
             var released = Self.releaseOutcome(outcome)
             released.nodeAnswered = attempt.nodeAnswered
+            released.firstByteUnreported = attempt.nodeAnswered && !call.stream
             if case .answered(_, let usage) = outcome {
                 released.firstByteAt = usage.firstByteAt.map(clusterSeconds)
                 released.lastByteAt = usage.lastByteAt.map(clusterSeconds)
@@ -264,7 +265,8 @@ extension Gateway {
         case .success(let answer):
             response = answer
         }
-        await served.firstByteArrived()
+        // A whole answer's head comes with its end: its release reports the first byte too.
+        if call.stream { await served.firstByteArrived() }
         var translator = call.makeTranslator()
         let node = served.nodeConfig
         let outcome =
