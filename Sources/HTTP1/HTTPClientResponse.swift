@@ -61,7 +61,21 @@ public final class HTTPClientResponse {
                     return buffer.take(buffer.readableCount)
                 case .chunked:
                     switch try decoder.next(from: buffer, pendingConsume: &pendingConsume) {
-                    case .data(let piece): return [UInt8](piece)
+                    case .data(let piece):
+                        // Chunks already read go out together: a node that streams faster than the
+                        // reader asks (or a burst after a stall) costs one pass through the caller
+                        // (a translation, a write to the client) instead of one per chunk.
+                        var joined = [UInt8](piece)
+                        joining: while true {
+                            switch try decoder.next(from: buffer, pendingConsume: &pendingConsume) {
+                            case .data(let more): joined.append(contentsOf: more)
+                            case .needMore: break joining
+                            case .end:
+                                framing = .none
+                                break joining
+                            }
+                        }
+                        return joined
                     case .needMore: try await fill(connection)
                     case .end:
                         framing = .none

@@ -260,6 +260,20 @@ import Testing
         #expect(String(decoding: try await response.collect(), as: UTF8.self) == "one two three")
     }
 
+    @Test func chunksAlreadyReadComeOutAsOnePiece() async throws {
+        let server = try startEchoServer()
+        defer { server.stop() }
+        let client = HTTPClient()
+        defer { client.shutdown() }
+        let response = try await client.execute(HTTPClientRequest(method: "GET", host: "127.0.0.1", port: server.port, target: "/burst"))
+        try await Task.sleep(for: .milliseconds(200))  // all ten chunks are here before the first read of the body
+        var pieces: [String] = []
+        while let piece = try await response.next() { pieces.append(String(decoding: piece, as: UTF8.self)) }
+        #expect(pieces.joined() == "0 1 2 3 4 5 6 7 8 9 ")
+        // What the head's read took comes out at once, the rest with the next read: not one piece a chunk.
+        #expect(pieces.count <= 2, "\(pieces)")
+    }
+
     @Test func refusedConnectionsFailFast() async throws {
         // A bound socket that never listens refuses connections, and holds its port so that no
         // server of a test running in parallel can take it.

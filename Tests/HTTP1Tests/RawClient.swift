@@ -68,6 +68,12 @@ func startEchoServer(_ configure: (inout HTTPServerConfiguration) -> Void = { _ 
             try? await writer.finish()
             return
         }
+        if request.path == "/burst" {
+            try? await writer.start(status: 200, headers: ["Content-Type": "text/plain"])
+            for index in 0..<10 { try? await writer.write(Array("\(index) ".utf8)) }
+            try? await writer.finish()
+            return
+        }
         if request.path.hasPrefix("/decode/") {
             let size = Int(request.path.dropFirst("/decode/".count)) ?? 0
             let place = await EventLoops.decoding(byteCount: size) { EventLoop.isLoopThread ? "loop" : "pool" }
