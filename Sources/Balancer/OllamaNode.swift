@@ -199,7 +199,7 @@ public actor OllamaNode {
     }
 
     /// The upstream answer has started: the request holds a slot there, and whatever was loading is
-    /// loaded now. Called once per request, which then tells `release` so (`nodeAnswered`).
+    /// loaded now. Called once per request, which then tells `release` so (`answerStart`).
     public func firstByteArrived(_ model: ModelName, now: Double) {
         defer { currentSnapshot() }
         answering[model, default: 0] += 1
@@ -257,12 +257,10 @@ public actor OllamaNode {
         let durationFactor = reportedDurationScale.factor(forAnswerObserved: observedSeconds, reported: outcome.nodeTotalSeconds)
         outcome.takeNodeDurations(scaledBy: durationFactor, now: now)
         var change: ParallelSlotChange?
-        if outcome.nodeAnswered {
-            if outcome.firstByteUnreported {
-                loadFinished(model, now: now)
-            } else if let started = answering[model] {
-                answering[model] = started > 1 ? started - 1 : nil
-            }
+        switch outcome.answerStart {
+        case .notBegun: break
+        case .reported: if let started = answering[model] { answering[model] = started > 1 ? started - 1 : nil }
+        case .unreported: loadFinished(model, now: now)
         }
         if outcome.wasParallelProbe {
             let known = parallelDiscovery.slots(configured: config)

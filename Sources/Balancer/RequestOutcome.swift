@@ -34,13 +34,18 @@ public struct RequestOutcome: Sendable, Equatable {
     public var runningWhenSent: Int?
     /// The request was a probe for a parallel slot more (`SlotClaim.parallelProbe`).
     public var wasParallelProbe = false
-    /// The node's answer began (`OllamaNode.firstByteArrived` was called for this request, unless
-    /// `firstByteUnreported`).
-    public var nodeAnswered = false
-    /// The answer began but `firstByteArrived` was not called: a whole (not streamed) answer, whose
-    /// head comes with its end, so `release` does that part too and the request makes one hop to
-    /// the node's actor fewer (from an event loop, two jobs through its queue).
-    public var firstByteUnreported = false
+    /// Whether the node's answer began, and whether `OllamaNode.firstByteArrived` was told so.
+    public var answerStart = AnswerStart.notBegun
+
+    public enum AnswerStart: Sendable, Equatable {
+        case notBegun
+        /// `firstByteArrived` was called for this request.
+        case reported
+        /// `firstByteArrived` was not called: a whole (not streamed) answer, whose head comes with
+        /// its end, so `release` does that part too and the request makes one hop to the node's
+        /// actor fewer (from an event loop, two jobs through its queue).
+        case unreported
+    }
 
     public init(succeeded: Bool, loadSeconds: Double? = nil, serviceSeconds: Double? = nil) {
         self.succeeded = succeeded

@@ -38,8 +38,7 @@ import Testing
         let node = await makeNode(maxParallel: 2)
         #expect(await node.tryAcquire(model, claim: .coldLoad(predictedSeconds: 3), now: 0))
         var outcome = RequestOutcome(succeeded: false)
-        outcome.nodeAnswered = true
-        outcome.firstByteUnreported = true
+        outcome.answerStart = .unreported
         _ = await node.release(model, outcome: outcome, now: 5)
         let snapshot = await node.snapshot(index: 0)
         #expect(snapshot.isLoaded(model) && !snapshot.isLoading(model))
@@ -219,7 +218,7 @@ import Testing
             var running = RequestOutcome(succeeded: true)
             running.dispatchedAt = start
             running.nodeTotalSeconds = 0.6
-            running.nodeAnswered = true
+            running.answerStart = .reported
             await node.release(model, outcome: running, now: start + 3)
             var probe = RequestOutcome(succeeded: true)
             probe.wasParallelProbe = true

@@ -146,8 +146,7 @@ extension Gateway {
             let node = served.nodeConfig
             let outcome = attempt.outcome
             var released = Self.releaseOutcome(outcome)
-            released.nodeAnswered = attempt.nodeAnswered
-            released.firstByteUnreported = attempt.nodeAnswered && !call.stream
+            released.answerStart = attempt.answerStart
             if case .answered(_, let usage) = outcome {
                 released.firstByteAt = usage.firstByteAt.map(clusterSeconds)
                 released.lastByteAt = usage.lastByteAt.map(clusterSeconds)
@@ -254,26 +253,27 @@ extension Gateway {
     /// One attempt: opens the exchange on the lease's node and relays the answer.
     private func attemptWithHedge(
         _ call: FarmCall, lease: Lease, strategy: ClusterConfig.Strategy, excluding: Set<NodeID>, writer: HTTPResponseWriter
-    ) async -> (lease: Lease, outcome: AttemptOutcome, triedNodes: [NodeID], nodeAnswered: Bool) {
+    ) async -> (lease: Lease, outcome: AttemptOutcome, triedNodes: [NodeID], answerStart: RequestOutcome.AnswerStart) {
         let opened = await openHedged(call, lease: lease, strategy: strategy, excluding: excluding)
         let served = opened.lease
         let response: HTTPClientResponse
         switch opened.result {
         case .failure(let failure):
-            if Task.isCancelled { return (served, .clientLeft, opened.triedNodes, false) }
-            return (served, .failed(failure, usage: Usage()), opened.triedNodes, false)
+            if Task.isCancelled { return (served, .clientLeft, opened.triedNodes, .notBegun) }
+            return (served, .failed(failure, usage: Usage()), opened.triedNodes, .notBegun)
         case .success(let answer):
             response = answer
         }
         // A whole answer's head comes with its end: its release reports the first byte too.
-        if call.stream { await served.firstByteArrived() }
+        let answerStart: RequestOutcome.AnswerStart = call.stream ? .reported : .unreported
+        if answerStart == .reported { await served.firstByteArrived() }
         var translator = call.makeTranslator()
         let node = served.nodeConfig
         let outcome =
             call.stream
             ? await relayStream(response, translator: &translator, node: node, writer: writer)
             : await relayCompletion(response, translator: &translator, node: node, writer: writer)
-        return (served, outcome, opened.triedNodes, true)
+        return (served, outcome, opened.triedNodes, answerStart)
     }
 
     /// Sends the call to `node` and waits for the response head; an error status becomes a typed failure.
