@@ -3,48 +3,6 @@ import Balancer
 import HTTP1
 import WireFormats
 
-/// One request for the farm: what to send to the chosen node and how to turn its answer into
-/// what the client asked for. Every API (OpenAI or native) goes through the same placement.
-struct FarmCall: Sendable {
-    var model: ModelName
-    /// The model as the client named it, for error messages.
-    var requestedName: String
-    /// The node's endpoint, e.g. `/api/chat`.
-    var path: String
-    var body: [UInt8]
-    var stream: Bool
-    /// Hash of the conversation before its newest turn (placement), and including it (to remember).
-    var conversationKey: UInt64? = nil
-    var continuationKey: UInt64? = nil
-    /// The request sends images: Ollama encodes them before the request takes a parallel slot, in
-    /// time its answer's durations do not name, so that answer says nothing about waiting for a slot.
-    var carriesImages = false
-    var makeTranslator: @Sendable () -> any AnswerTranslator
-
-    /// Whether an Ollama request body sends images: a generate's `images`, or a chat message's.
-    static func sendsImages(_ body: JSONValue) -> Bool {
-        body["images"]?.arrayValue?.isEmpty == false
-            || body["messages"]?.arrayValue?.contains { $0["images"]?.arrayValue?.isEmpty == false } == true
-    }
-}
-
-/// How many more attempts one client request may make after a failure before its first byte,
-/// across nodes and tiers (`maxRetries` in `cluster.json`).
-final class RetryBudget {
-    private var left: Int
-
-    init(_ retries: Int) {
-        left = retries
-    }
-
-    /// Uses up one retry; false when none is left.
-    func take() -> Bool {
-        guard left > 0 else { return false }
-        left -= 1
-        return true
-    }
-}
-
 extension Gateway {
     /// How one attempt on one node ended.
     enum AttemptOutcome {
@@ -154,26 +112,7 @@ extension Gateway {
                 released.nodeSlotWaitSeconds = call.carriesImages ? nil : usage.slotWaitSeconds
             }
             let release = await served.release(released)
-            switch release.parallelSlots {
-            case .proved(let slots):
-                logger.info("node \(node.name) serves \(slots) requests per model at once (a probe found a slot more than known)")
-            case .lowered(let slots):
-                logger.warning(
-                    "node \(node.name) serves at most \(slots) request\(slots == 1 ? "" : "s") per model at once (Ollama kept requests waiting for a slot TensorWall counted free; check OLLAMA_NUM_PARALLEL and maxParallel)"
-                )
-            case nil:
-                break
-            }
-            if let scale = release.reportedDurationScale {
-                if scale == 1 {
-                    logger.info("node \(node.name) reports durations on TensorWall's clock again")
-                } else {
-                    let share = String(format: "%.2f", 1 / scale)
-                    logger.warning(
-                        "node \(node.name) reports durations at \(share)x the time they take here (a simulator on its own clock?); TensorWall scales them to its own"
-                    )
-                }
-            }
+            logLessons(of: release, node: node)
             let ejected = release.ejected
             if case .answered(_, let usage) = outcome, usage.complete, let key = call.continuationKey {
                 cluster.remember(conversation: key, node: served.node.id)
@@ -202,6 +141,31 @@ extension Gateway {
         }
     }
 
+    /// Logs what a release taught the node's actor: a slot count proved or lowered, or a node whose
+    /// reported durations run on another clock.
+    private func logLessons(of release: Lease.Released, node: ClusterConfig.NodeConfig) {
+        switch release.parallelSlots {
+        case .proved(let slots):
+            logger.info("node \(node.name) serves \(slots) requests per model at once (a probe found a slot more than known)")
+        case .lowered(let slots):
+            logger.warning(
+                "node \(node.name) serves at most \(slots) request\(slots == 1 ? "" : "s") per model at once (Ollama kept requests waiting for a slot TensorWall counted free; check OLLAMA_NUM_PARALLEL and maxParallel)"
+            )
+        case nil:
+            break
+        }
+        if let scale = release.reportedDurationScale {
+            if scale == 1 {
+                logger.info("node \(node.name) reports durations on TensorWall's clock again")
+            } else {
+                let share = String(format: "%.2f", 1 / scale)
+                logger.warning(
+                    "node \(node.name) reports durations at \(share)x the time they take here (a simulator on its own clock?); TensorWall scales them to its own"
+                )
+            }
+        }
+    }
+
     /// Holds a request that joined a load back until the load's victims are unloaded
     /// (`OllamaNode.holdsJoinersBack`). The load gives up its drain within a few answer times, and
     /// then lets its joiners go; the cap only guards against an unload that never returns.
@@ -223,30 +187,6 @@ extension Gateway {
             return failure.requestOutcome
         case .clientLeft:
             return .unservedNoFault
-        }
-    }
-
-    func placementError(_ failure: PlacementFailure, model: String) -> APIError {
-        switch failure {
-        case .modelNotFound:
-            return APIError(status: 404, "model '\(model)' not found", param: "model", code: "model_not_found")
-        case .noHealthyNode:
-            let seconds = max(1, (config.health.intervalMs + 999) / 1000)
-            return APIError(
-                status: 503, "no healthy node can serve model '\(model)' right now", code: "model_unavailable", retryAfter: seconds)
-        case .queueFull(let retryAfter, _):
-            return APIError(
-                status: 429, "every node that serves model '\(model)' is busy and its wait queue is full; retry later",
-                code: "queue_full", retryAfter: retryAfter)
-        case .overloaded(let predicted, let retryAfter, _):
-            return APIError(
-                status: 429,
-                "model '\(model)' is overloaded: a request would wait about \(predicted) s for a slot, more than the \(config.queue.maxWaitMs / 1000) s limit; retry later",
-                code: "overloaded", retryAfter: retryAfter)
-        case .queueTimeout:
-            return APIError(
-                status: 503, "waited too long for a free slot for model '\(model)'", code: "queue_timeout",
-                retryAfter: max(1, config.queue.maxWaitMs / 10_000))
         }
     }
 
@@ -274,206 +214,6 @@ extension Gateway {
             ? await relayStream(response, translator: &translator, node: node, writer: writer)
             : await relayCompletion(response, translator: &translator, node: node, writer: writer)
         return (served, outcome, opened.triedNodes, answerStart)
-    }
-
-    /// Sends the call to `node` and waits for the response head; an error status becomes a typed failure.
-    func open(_ call: FarmCall, on node: ClusterConfig.NodeConfig) async -> Result<HTTPClientResponse, UpstreamFailure> {
-        switch await open(call, on: node, overdueAt: nil) {
-        case .finished(let result): return result
-        case .overdue(let pending): return await finishOpening(pending, on: node)
-        }
-    }
-
-    /// What sending a call to a node gave by the moment the caller wanted to hear back.
-    enum NodeOpening {
-        case finished(Result<HTTPClientResponse, UpstreamFailure>)
-        /// No response head yet: the exchange goes on, for `finishOpening` to wait out.
-        case overdue(HTTPPendingResponse)
-    }
-
-    /// Sends the call to `node` and waits for the response head until `overdueAt` at most.
-    func open(_ call: FarmCall, on node: ClusterConfig.NodeConfig, overdueAt: ContinuousClock.Instant?) async -> NodeOpening {
-        let upstream = HTTPClientRequest.toNode(
-            node.url, path: call.path, body: call.body, accept: "application/json, application/x-ndjson")
-        let progress: HTTPClientProgress
-        do {
-            progress = try await client.execute(upstream, timeouts: upstreamTimeouts, overdueAt: overdueAt)
-        } catch {
-            return .finished(.failure(UpstreamFailure.fromTransport(error, upstream: "node \(node.name)")))
-        }
-        switch progress {
-        case .response(let response): return .finished(await accepted(response, from: node))
-        case .overdue(let pending): return .overdue(pending)
-        }
-    }
-
-    /// Waits on for the response head of a call that `open(_:on:overdueAt:)` found overdue.
-    func finishOpening(_ pending: HTTPPendingResponse, on node: ClusterConfig.NodeConfig) async
-        -> Result<HTTPClientResponse, UpstreamFailure>
-    {
-        let response: HTTPClientResponse
-        do {
-            response = try await client.response(to: pending)
-        } catch {
-            return .failure(UpstreamFailure.fromTransport(error, upstream: "node \(node.name)"))
-        }
-        return await accepted(response, from: node)
-    }
-
-    /// The response when the node answered 200; otherwise its error as a typed failure.
-    private func accepted(_ response: HTTPClientResponse, from node: ClusterConfig.NodeConfig) async
-        -> Result<HTTPClientResponse, UpstreamFailure>
-    {
-        guard response.status == 200 else {
-            let body = (try? await response.collect(limit: 1024 * 1024)) ?? []
-            let message = (try? JSONParser.parse(body))?["error"].flatMap(StreamChunkFacts.errorText)
-            return .failure(.fromStatus(response.status, message: message ?? "node \(node.name) answered \(response.status)"))
-        }
-        return .success(response)
-    }
-
-    private func relayCompletion(
-        _ response: HTTPClientResponse, translator: inout any AnswerTranslator, node: ClusterConfig.NodeConfig,
-        writer: HTTPResponseWriter
-    ) async -> AttemptOutcome {
-        let raw: [UInt8]
-        do {
-            raw = try await response.collect()
-        } catch {
-            if Task.isCancelled { return .clientLeft }
-            return .failed(.noFirstByte("node \(node.name) sent an incomplete answer: \(error)"), usage: Usage())
-        }
-        // A large answer (many embedding vectors) is decoded and translated off the event loop.
-        let facts: StreamChunkFacts
-        let body: [UInt8]
-        do {
-            (facts, body) = try await EventLoops.decoding(byteCount: raw.count) { () throws(UpstreamFailure) in
-                let answer: JSONValue
-                do { answer = try JSONParser.parse(raw) } catch {
-                    throw .status(502, "node \(node.name) sent an incomplete answer: \(error)")
-                }
-                let facts = StreamChunkFacts(answer)
-                if let message = facts.errorMessage { throw .status(502, message) }
-                return (facts, translator.completion(from: answer, raw: raw))
-            }
-        } catch {
-            return .failed(error, usage: Usage())
-        }
-        var usage = Usage()
-        usage.firstByteAt = .now
-        usage.lastByteAt = usage.firstByteAt
-        do {
-            try await writer.respond(status: 200, headers: ["Content-Type": translator.completionContentType], body: body)
-        } catch {
-            return .clientLeft
-        }
-        usage.record(final: facts)
-        return .answered(status: 200, usage: usage)
-    }
-
-    private func relayStream(
-        _ response: HTTPClientResponse, translator: inout any AnswerTranslator, node: ClusterConfig.NodeConfig,
-        writer: HTTPResponseWriter
-    ) async -> AttemptOutcome {
-        var usage = Usage()
-        var splitter = JSONStreamSplitter()
-        var headers: HTTPHeaders = ["Content-Type": translator.streamContentType]
-        if translator.streamContentType == "text/event-stream" {
-            headers.add("Cache-Control", "no-cache")
-            headers.add("X-Accel-Buffering", "no")
-        }
-        do {
-            try await writer.start(status: 200, headers: headers)
-        } catch {
-            response.close()
-            return .clientLeft
-        }
-        /// Notes what a chunk means for the stream; returns the node's in-band error, if it was one.
-        func note(_ facts: StreamChunkFacts) -> String? {
-            if let message = facts.errorMessage { return message }
-            if facts.isFinal { usage.record(final: facts) }
-            return nil
-        }
-        var lineTranslator = translator as? any StreamTranslator
-        defer { if let lineTranslator { translator = lineTranslator } }
-        /// Translates one chunk; returns the node's in-band error, if it was one.
-        func take(_ value: ArraySlice<UInt8>, into events: inout [UInt8]) throws(APIError) -> String? {
-            let chunk: JSONValue
-            do { chunk = try JSONParser.parse(value) } catch { throw APIError(status: 502, "upstream sent malformed JSON: \(error)") }
-            let facts = StreamChunkFacts(chunk)
-            if let message = facts.errorMessage {
-                events.append(contentsOf: translator.errorEvent(message))
-                return message
-            }
-            events.append(contentsOf: lineTranslator?.events(for: chunk) ?? [])
-            return note(facts)
-        }
-        let passThrough = lineTranslator == nil
-        var nodeError: String?
-        /// Whether the client's copy of a pass-through stream ends in the middle of a line.
-        var midLine = false
-        do {
-            while nodeError == nil, let piece = try await response.next() {
-                if passThrough {
-                    // The node's bytes go on untouched; each chunk's top level is scanned, not decoded.
-                    for value in try splitter.values(in: piece) where nodeError == nil {
-                        nodeError = note(try StreamChunkFacts.read(value))
-                    }
-                    if usage.firstByteAt == nil { usage.firstByteAt = .now }
-                    try await writer.write(piece)
-                    midLine = piece.last != 10
-                    continue
-                }
-                var events = [UInt8]()
-                for value in try splitter.values(in: piece) where nodeError == nil {
-                    nodeError = try take(value, into: &events)
-                }
-                if !events.isEmpty {
-                    if usage.firstByteAt == nil { usage.firstByteAt = .now }
-                    try await writer.write(events)
-                }
-            }
-            if nodeError == nil, let rest = splitter.remainder() {
-                // A last value without anything after it (a bare scalar, or a truncated object).
-                if passThrough {
-                    nodeError = note(try StreamChunkFacts.read(rest))
-                } else {
-                    var events = [UInt8]()
-                    nodeError = try take(rest, into: &events)
-                    if !events.isEmpty { try await writer.write(events) }
-                }
-            }
-        } catch {
-            if Task.isCancelled || writer.isBroken {
-                response.close()
-                return .clientLeft
-            }
-            logger.warning("stream from node \(node.name) broke: \(error)")
-            await endStream(
-                translator, midLine: midLine, writer: writer, error: "the node serving this request failed mid-stream: \(error)")
-            response.close()
-            return .failed(.cutMidStream("node \(node.name) failed mid-stream: \(error)"), usage: usage)
-        }
-        if let nodeError {
-            try? await writer.finish()
-            response.close()
-            return .failed(.cutMidStream("node \(node.name) ended the stream with an error: \(nodeError)"), usage: usage)
-        }
-        if !usage.complete {
-            await endStream(
-                translator, midLine: midLine, writer: writer, error: "node \(node.name) ended the stream before it was complete")
-            return .failed(.cutMidStream("node \(node.name) ended the stream before it was complete"), usage: usage)
-        }
-        try? await writer.finish()
-        return .answered(status: 200, usage: usage)
-    }
-
-    /// Ends a broken stream with an in-band error in the client's format. A pass-through relay may
-    /// have forwarded part of a line, so it starts the error on a line of its own.
-    private func endStream(_ translator: any AnswerTranslator, midLine: Bool, writer: HTTPResponseWriter, error: String) async {
-        if midLine { try? await writer.write([10]) }
-        try? await writer.write(translator.errorEvent(error))
-        try? await writer.finish()
     }
 
     /// A moment the relay saw, in the cluster's farm seconds: what the node actor sets it against

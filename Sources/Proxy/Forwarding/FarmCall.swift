@@ -1,0 +1,28 @@
+import APITranslation
+import Balancer
+import WireFormats
+
+/// One request for the farm: what to send to the chosen node and how to turn its answer into
+/// what the client asked for. Every API (OpenAI or native) goes through the same placement.
+struct FarmCall: Sendable {
+    var model: ModelName
+    /// The model as the client named it, for error messages.
+    var requestedName: String
+    /// The node's endpoint, e.g. `/api/chat`.
+    var path: String
+    var body: [UInt8]
+    var stream: Bool
+    /// Hash of the conversation before its newest turn (placement), and including it (to remember).
+    var conversationKey: UInt64? = nil
+    var continuationKey: UInt64? = nil
+    /// The request sends images: Ollama encodes them before the request takes a parallel slot, in
+    /// time its answer's durations do not name, so that answer says nothing about waiting for a slot.
+    var carriesImages = false
+    var makeTranslator: @Sendable () -> any AnswerTranslator
+
+    /// Whether an Ollama request body sends images: a generate's `images`, or a chat message's.
+    static func sendsImages(_ body: JSONValue) -> Bool {
+        body["images"]?.arrayValue?.isEmpty == false
+            || body["messages"]?.arrayValue?.contains { $0["images"]?.arrayValue?.isEmpty == false } == true
+    }
+}

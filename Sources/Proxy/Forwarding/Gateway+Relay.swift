@@ -1,0 +1,153 @@
+import APITranslation
+import Balancer
+import HTTP1
+import WireFormats
+
+extension Gateway {
+    /// Reads a whole (not streamed) answer, translates it for the client and sends it in one piece.
+    func relayCompletion(
+        _ response: HTTPClientResponse, translator: inout any AnswerTranslator, node: ClusterConfig.NodeConfig,
+        writer: HTTPResponseWriter
+    ) async -> AttemptOutcome {
+        let raw: [UInt8]
+        do {
+            raw = try await response.collect()
+        } catch {
+            if Task.isCancelled { return .clientLeft }
+            return .failed(.noFirstByte("node \(node.name) sent an incomplete answer: \(error)"), usage: Usage())
+        }
+        // A large answer (many embedding vectors) is decoded and translated off the event loop.
+        let facts: StreamChunkFacts
+        let body: [UInt8]
+        do {
+            (facts, body) = try await EventLoops.decoding(byteCount: raw.count) { () throws(UpstreamFailure) in
+                let answer: JSONValue
+                do { answer = try JSONParser.parse(raw) } catch {
+                    throw .status(502, "node \(node.name) sent an incomplete answer: \(error)")
+                }
+                let facts = StreamChunkFacts(answer)
+                if let message = facts.errorMessage { throw .status(502, message) }
+                return (facts, translator.completion(from: answer, raw: raw))
+            }
+        } catch {
+            return .failed(error, usage: Usage())
+        }
+        var usage = Usage()
+        usage.firstByteAt = .now
+        usage.lastByteAt = usage.firstByteAt
+        do {
+            try await writer.respond(status: 200, headers: ["Content-Type": translator.completionContentType], body: body)
+        } catch {
+            return .clientLeft
+        }
+        usage.record(final: facts)
+        return .answered(status: 200, usage: usage)
+    }
+
+    /// Passes a streamed answer on chunk by chunk (translated, or the node's bytes untouched), and
+    /// ends it with an in-band error in the client's format if the node breaks off.
+    func relayStream(
+        _ response: HTTPClientResponse, translator: inout any AnswerTranslator, node: ClusterConfig.NodeConfig,
+        writer: HTTPResponseWriter
+    ) async -> AttemptOutcome {
+        var usage = Usage()
+        var splitter = JSONStreamSplitter()
+        var headers: HTTPHeaders = ["Content-Type": translator.streamContentType]
+        if translator.streamContentType == "text/event-stream" {
+            headers.add("Cache-Control", "no-cache")
+            headers.add("X-Accel-Buffering", "no")
+        }
+        do {
+            try await writer.start(status: 200, headers: headers)
+        } catch {
+            response.close()
+            return .clientLeft
+        }
+        /// Notes what a chunk means for the stream; returns the node's in-band error, if it was one.
+        func note(_ facts: StreamChunkFacts) -> String? {
+            if let message = facts.errorMessage { return message }
+            if facts.isFinal { usage.record(final: facts) }
+            return nil
+        }
+        var lineTranslator = translator as? any StreamTranslator
+        defer { if let lineTranslator { translator = lineTranslator } }
+        /// Translates one chunk; returns the node's in-band error, if it was one.
+        func take(_ value: ArraySlice<UInt8>, into events: inout [UInt8]) throws(APIError) -> String? {
+            let chunk: JSONValue
+            do { chunk = try JSONParser.parse(value) } catch { throw APIError(status: 502, "upstream sent malformed JSON: \(error)") }
+            let facts = StreamChunkFacts(chunk)
+            if let message = facts.errorMessage {
+                events.append(contentsOf: translator.errorEvent(message))
+                return message
+            }
+            events.append(contentsOf: lineTranslator?.events(for: chunk) ?? [])
+            return note(facts)
+        }
+        let passThrough = lineTranslator == nil
+        var nodeError: String?
+        /// Whether the client's copy of a pass-through stream ends in the middle of a line.
+        var midLine = false
+        do {
+            while nodeError == nil, let piece = try await response.next() {
+                if passThrough {
+                    // The node's bytes go on untouched; each chunk's top level is scanned, not decoded.
+                    for value in try splitter.values(in: piece) where nodeError == nil {
+                        nodeError = note(try StreamChunkFacts.read(value))
+                    }
+                    if usage.firstByteAt == nil { usage.firstByteAt = .now }
+                    try await writer.write(piece)
+                    midLine = piece.last != 10
+                    continue
+                }
+                var events = [UInt8]()
+                for value in try splitter.values(in: piece) where nodeError == nil {
+                    nodeError = try take(value, into: &events)
+                }
+                if !events.isEmpty {
+                    if usage.firstByteAt == nil { usage.firstByteAt = .now }
+                    try await writer.write(events)
+                }
+            }
+            if nodeError == nil, let rest = splitter.remainder() {
+                // A last value without anything after it (a bare scalar, or a truncated object).
+                if passThrough {
+                    nodeError = note(try StreamChunkFacts.read(rest))
+                } else {
+                    var events = [UInt8]()
+                    nodeError = try take(rest, into: &events)
+                    if !events.isEmpty { try await writer.write(events) }
+                }
+            }
+        } catch {
+            if Task.isCancelled || writer.isBroken {
+                response.close()
+                return .clientLeft
+            }
+            logger.warning("stream from node \(node.name) broke: \(error)")
+            await endStream(
+                translator, midLine: midLine, writer: writer, error: "the node serving this request failed mid-stream: \(error)")
+            response.close()
+            return .failed(.cutMidStream("node \(node.name) failed mid-stream: \(error)"), usage: usage)
+        }
+        if let nodeError {
+            try? await writer.finish()
+            response.close()
+            return .failed(.cutMidStream("node \(node.name) ended the stream with an error: \(nodeError)"), usage: usage)
+        }
+        if !usage.complete {
+            await endStream(
+                translator, midLine: midLine, writer: writer, error: "node \(node.name) ended the stream before it was complete")
+            return .failed(.cutMidStream("node \(node.name) ended the stream before it was complete"), usage: usage)
+        }
+        try? await writer.finish()
+        return .answered(status: 200, usage: usage)
+    }
+
+    /// Ends a broken stream with an in-band error in the client's format. A pass-through relay may
+    /// have forwarded part of a line, so it starts the error on a line of its own.
+    private func endStream(_ translator: any AnswerTranslator, midLine: Bool, writer: HTTPResponseWriter, error: String) async {
+        if midLine { try? await writer.write([10]) }
+        try? await writer.write(translator.errorEvent(error))
+        try? await writer.finish()
+    }
+}
