@@ -13,6 +13,13 @@ import Testing
     /// is awaited before the first stream is let go (under a loaded CPU a fixed pause was not
     /// always enough); where it has not, the probe can only start after the first ends.
     private func heldPair(_ farm: TestFarm, nodeHasSecondSlot: Bool) async throws -> (firstStatus: Int, probeStatus: Int) {
+        // The last pair's requests must be given back first. A slot is released just after its
+        // stream's end reached the client; on a loaded host the probe's release may come before
+        // the held one's. This pair's first request would then find the only known slot busy and
+        // go as the probe itself, and this pair's probe would queue behind the held stream for
+        // the whole maximum wait.
+        let settled = await farm.eventually { await farm.gateway.cluster.snapshots()[0].totalInFlight == 0 }
+        try #require(settled, "the last pair's requests were never released")
         farm.nodes[0].holdStreams(true)
         let held = try await farm.request("POST", "/v1/chat/completions", body: Self.streamingChat)
         var heldEvents = EventReader(held)
