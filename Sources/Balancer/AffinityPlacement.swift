@@ -17,7 +17,7 @@ public enum PlacementFailure: Error, Equatable, Sendable {
 /// The `affinity` strategy: `priority` as tiers (a lower tier only when the one above has no
 /// healthy candidate), and within a tier the node with the smallest predicted time to first
 /// token. A conversation's earlier node is kept while it can serve about as fast, so Ollama's
-/// prompt cache is reused. Near-ties are split by `weight`, at random.
+/// prompt cache is reused. Near-ties are split at random by `weight`, scaled down by what each node is already running.
 public enum AffinityPlacement {
     /// Predictions within this much of the best are treated as equal.
     static let toleranceSeconds = 0.05
@@ -53,7 +53,7 @@ public enum AffinityPlacement {
         // A cold load also costs the node its VRAM and the models it evicts: in a near-tie, never start one
         // when a warm slot or a load already under way is about as quick.
         if near.contains(where: { !$0.isColdLoad }) { near.removeAll { $0.isColdLoad } }
-        let weights = near.map { estimate in tier.first { $0.index == estimate.nodeIndex }!.weight }
+        let weights = near.map { estimate in busyScaledWeight(tier.first { $0.index == estimate.nodeIndex }!) }
         return .success(near[pickWeighted(weights, using: &random)])
     }
 
@@ -182,11 +182,25 @@ public enum AffinityPlacement {
         return .success(nodes.filter { $0.priority == bestTier && $0.hasPulled(model) && isCandidate($0) })
     }
 
+    /// A node's `weight` in a near-tie, divided by the requests it is running plus one (Envoy's
+    /// weighted least-request). Requests on one GPU slow each other, whichever model they are for:
+    /// Ollama batches a model's parallel slots, and two models' runners share the GPU's compute and
+    /// memory bandwidth. So of two nodes with a free warm slot, the idler one answers sooner, and it
+    /// is drawn more often; idle nodes still split in proportion to their weights.
+    static func busyScaledWeight(_ node: NodeSnapshot) -> Double {
+        Double(node.weight) / Double(node.totalInFlight + 1)
+    }
+
     /// An index drawn in proportion to `weights`; uniformly if they are all 0.
     static func pickWeighted(_ weights: [Int], using random: inout some RandomNumberGenerator) -> Int {
+        pickWeighted(weights.map(Double.init), using: &random)
+    }
+
+    /// An index drawn in proportion to `weights`; uniformly if they are all 0.
+    static func pickWeighted(_ weights: [Double], using random: inout some RandomNumberGenerator) -> Int {
         let total = weights.reduce(0, +)
         guard total > 0 else { return Int.random(in: 0..<weights.count, using: &random) }
-        var ticket = Int.random(in: 0..<total, using: &random)
+        var ticket = Double.random(in: 0..<total, using: &random)
         for (index, weight) in weights.enumerated() {
             if ticket < weight { return index }
             ticket -= weight

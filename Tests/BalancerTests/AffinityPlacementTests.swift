@@ -181,6 +181,23 @@ import Testing
         #expect(chosen == [0, 1, 2])
     }
 
+    @Test func aNearTieLeansToTheNodeRunningLess() {
+        // Both have a free warm slot for llama3.2; node 0 is also running two requests for another
+        // model on the same GPU. Its share is its weight over three (running + 1): a quarter.
+        var counts = [0, 0]
+        var random = SeededGenerator(state: 11)
+        let nodes = [
+            node(0, pulled: ["llama3.2": 2, "mistral": 4], loaded: ["llama3.2", "mistral"], inFlight: ["mistral": 2]),
+            node(1, loaded: ["llama3.2"]),
+        ]
+        for _ in 0..<4000 {
+            if case .success(let estimate) = AffinityPlacement.choose(model, among: nodes, now: 0, using: &random) {
+                counts[estimate.nodeIndex] += 1
+            }
+        }
+        #expect((2800...3200).contains(counts[1]), "\(counts)")
+    }
+
     @Test func unknownModelAndUnhealthyHoldersAreDifferentFailures() {
         #expect(choose([node(0, pulled: ["mistral": 4])]) == .failure(.modelNotFound))
         #expect(choose([node(0, health: .unhealthy), node(1, pulled: [:])]) == .failure(.noHealthyNode))
