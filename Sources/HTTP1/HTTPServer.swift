@@ -125,13 +125,16 @@ public final class HTTPServer: Sendable {
                     }
                     // Served on one loop's thread, in turn: see `EventLoop`.
                     let loop = EventLoop.next()
-                    Task(executorPreference: loop) { [self] in
+                    let canceller = TaskCanceller()
+                    let task = Task(executorPreference: loop) { [self] in
                         let connection = HTTPServerConnection(
-                            socket: socket, configuration: configuration, handler: handler, renderError: renderError, server: self)
+                            socket: socket, configuration: configuration, handler: handler, renderError: renderError, server: self,
+                            onHangUp: canceller)
                         await EventLoop.$current.withValue(loop) { await connection.run() }
                         socket.close()
                         unregister(socket)
                     }
+                    canceller.attach(task)
                 case .wouldBlock:
                     try await listener.wait(for: .read, until: nil)
                 }

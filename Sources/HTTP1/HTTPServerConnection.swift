@@ -11,12 +11,15 @@ final class HTTPServerConnection {
 
     /// Told when each request starts and ends, so the server can drain; nil for a bare connection.
     private weak var server: HTTPServer?
+    /// Cancels the task serving this connection when the client hangs up mid-request.
+    private let hangUp: TaskCanceller
 
     init(
         socket: Socket, configuration: HTTPServerConfiguration, handler: @escaping HTTPHandler, renderError: @escaping HTTPErrorRenderer,
-        server: HTTPServer? = nil
+        server: HTTPServer? = nil, onHangUp: TaskCanceller
     ) {
         self.server = server
+        self.hangUp = onHangUp
         self.socket = socket
         self.configuration = configuration
         self.handler = handler
@@ -49,20 +52,18 @@ final class HTTPServerConnection {
     }
 
     /// Runs the handler while watching for the client to hang up; a hang-up cancels the handler,
-    /// which is how an abandoned request frees its upstream slot at once.
+    /// which is how an abandoned request frees its upstream slot at once. The handler runs in the
+    /// connection's own task, and a hang-up cancels that task: the connection is over anyway, and a
+    /// task of its own per request cost an allocation and two jobs through the loop's queue.
     private func serve(_ request: HTTPRequest, _ writer: HTTPResponseWriter) async {
-        let handler = self.handler
-        // Small requests are served on the loop thread (see `EventLoop`). Decoding a large body
-        // (a prompt with images) takes long enough to stall every other connection there, so those
-        // run on the cooperative pool.
-        let executor: any TaskExecutor =
-            request.body.count > configuration.loopBodyLimit ? globalConcurrentExecutor : EventLoop.forCurrentTask
-        let task = Task(executorPreference: executor) { await handler(request, writer) }
-        socket.watchForPeerClose { task.cancel() }
-        await withTaskCancellationHandler {
-            await task.value
-        } onCancel: {
-            task.cancel()
+        socket.watchForPeerClose { [hangUp] in hangUp.cancel() }
+        if request.body.count > configuration.loopBodyLimit {
+            // Small requests are served on the loop thread (see `EventLoop`). Decoding a large body
+            // (a prompt with images) takes long enough to stall every other connection there, so
+            // those run on the cooperative pool.
+            await withTaskExecutorPreference(globalConcurrentExecutor) { await handler(request, writer) }
+        } else {
+            await handler(request, writer)
         }
         socket.stopWatchingForPeerClose()
     }
