@@ -36,13 +36,13 @@ import Testing
         #expect(farm.gateway.cluster.passiveHealth("node0").ejectedUntil == nil)
         farm.nodes[0].setFault(.none)
         #expect(await farm.eventually { !farm.gateway.cluster.passiveHealth("node0").coolingDown })
-        // Back in rotation after the cool-down: two idle warm nodes split requests at random, so ten
-        // chats all missed it one time in a thousand; forty miss it one time in 10^12.
+        // Back in rotation after the cool-down. Two idle warm nodes split requests at random (ten
+        // chats all missed it one time in a thousand), and on a stalled host a probe may time out
+        // and take the node out for a moment: chat until one reaches it, within the usual limit.
         let before = farm.nodes[0].requestCount("/api/chat")
-        var reached = false
-        for _ in 0..<40 where !reached {
-            _ = try await farm.chat()
-            reached = farm.nodes[0].requestCount("/api/chat") > before
+        let reached = await farm.eventually {
+            _ = try? await farm.chat()
+            return farm.nodes[0].requestCount("/api/chat") > before
         }
         #expect(reached)
     }
