@@ -60,26 +60,23 @@ public final class HTTPClientResponse {
                     }
                     return buffer.take(buffer.readableCount)
                 case .chunked:
-                    switch try decoder.next(from: buffer, pendingConsume: &pendingConsume) {
-                    case .data(let piece):
-                        // Chunks already read go out together: a node that streams faster than the
-                        // reader asks (or a burst after a stall) costs one pass through the caller
-                        // (a translation, a write to the client) instead of one per chunk.
-                        var joined = [UInt8](piece)
-                        joining: while true {
-                            switch try decoder.next(from: buffer, pendingConsume: &pendingConsume) {
-                            case .data(let more): joined.append(contentsOf: more)
-                            case .needMore: break joining
-                            case .end:
-                                framing = .none
-                                break joining
-                            }
+                    // Chunks already read go out together: a node that streams faster than the reader
+                    // asks (or a burst after a stall) costs one pass through the caller (a translation,
+                    // a write to the client) instead of one per chunk.
+                    var joined = [UInt8]()
+                    var ended = false
+                    decoding: while true {
+                        switch try decoder.next(from: buffer, pendingConsume: &pendingConsume) {
+                        case .data(let piece): joined.append(contentsOf: piece)
+                        case .needMore: break decoding
+                        case .end:
+                            ended = true
+                            break decoding
                         }
-                        return joined
-                    case .needMore: try await fill(connection)
-                    case .end:
-                        framing = .none
                     }
+                    if ended { framing = .none }
+                    if !joined.isEmpty { return joined }
+                    if !ended { try await fill(connection) }
                 }
             }
         } catch {
