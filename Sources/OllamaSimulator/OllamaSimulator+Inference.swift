@@ -139,8 +139,14 @@ extension OllamaSimulator {
         let contentType = openAI ? "text/event-stream" : "application/x-ndjson"
         do {
             try await writer.start(status: 200, headers: ["Content-Type": contentType])
+            // Each token is due at a fixed offset from the first, as a GPU generates at a steady rate. A
+            // sleep of one token's time after each write drifts by each sleep's overshoot: at 3.3 ms a
+            // token (60 tokens/s, time scaled by 0.2) 64 sleeps took 6 % long on an idle host, the
+            // placement benchmark's pace read 1.13 where 1.05 is nominal, and every load it offered was
+            // that much heavier than its label.
+            var schedule = ContinuousClock.now
             for index in 0..<count {
-                try await Task.sleep(for: tokenDelay)
+                try await Task.sleep(until: schedule + tokenDelay * (index + 1), clock: .continuous)
                 if fault == .dropMidStream && index == 2 {
                     writer.abortConnection()
                     return
@@ -149,7 +155,10 @@ extension OllamaSimulator {
                 try await writeAnswer(
                     chunk(kind, echoModel, Self.timestamp(), token: Self.words[index % Self.words.count], first: index == 0), to: writer)
                 // A held stream pauses after its first token, so a test can see it arrive before the rest exists.
-                while index == 0 && streamsHeld { try await Task.sleep(for: .milliseconds(2)) }
+                if index == 0 && streamsHeld {
+                    while streamsHeld { try await Task.sleep(for: .milliseconds(2)) }
+                    schedule = ContinuousClock.now - tokenDelay  // the rest follow the hold at the usual pace
+                }
             }
             finishMetrics()
             if openAI {
