@@ -46,7 +46,10 @@ extension CapacityPlanner.FarmLayout {
         let priced = appraisal.victims
         func seconds(_ value: Double) -> String { String(format: "%.1f", value) }
         let unloading = priced.models.map { "\($0) \(seconds(priced.costs[$0] ?? 0))" }.joined(separator: ",")
+        let waits =
+            waitsToMakeBeforeBreaking(model, appraisal: appraisal)
+            ? ", waits for \(priced.following.sorted().map(\.description).joined(separator: ",")) to load where the target keeps it" : ""
         return "gain \(seconds(appraisal.gain)) s, unloading [\(unloading)] costs \(seconds(priced.cost)) s, "
-            + "needs \(seconds(appraisal.gainOverCostNeeded))x" + (appraisal.isStep ? "" : " (not a step)")
+            + "needs \(seconds(appraisal.gainOverCostNeeded))x" + (appraisal.isStep ? "" : " (not a step)") + waits
     }
 }

@@ -208,7 +208,8 @@ extension CapacityPlanner.FarmLayout {
         var gains: [Int: Double] = [:]
         for (nodeIndex, placed) in target.models {
             for model in placed where !hosts(model, on: nodeIndex) {
-                gains[nodeIndex] = max(gains[nodeIndex] ?? -.infinity, nextCopyGain(model))
+                let worth = max(nextCopyGain(model), worthOfRoomLeft(model, movingTo: nodeIndex, waitingHeadsOnly: true))
+                gains[nodeIndex] = max(gains[nodeIndex] ?? -.infinity, worth)
             }
         }
         return gains
@@ -234,6 +235,7 @@ extension CapacityPlanner.FarmLayout {
                 victims.cost -= before - away
             }
             victims.lastCopies.remove(victim)
+            victims.following.insert(victim)
         }
         victims.takesLastWantedCopy = !victims.lastCopies.isEmpty
     }

@@ -26,6 +26,10 @@ extension CapacityPlanner.FarmLayout {
         var comingBack: Set<ModelName> = []
         /// Victims that are their model's last copy and do not come back here.
         var lastCopies: Set<ModelName> = []
+        /// Last copies that a step toward the target prices as moving to where the target keeps them
+        /// (`priceMovesToTarget`): gone from here before their copy there is warm, unless the step waits
+        /// (`waitsToMakeBeforeBreaking`).
+        var following: Set<ModelName> = []
         /// What each victim's unloading costs (the parts of `cost`).
         var costs: [ModelName: Double] = [:]
     }
