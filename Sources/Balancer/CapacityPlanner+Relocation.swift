@@ -1,0 +1,49 @@
+import Foundation
+
+extension CapacityPlanner.FarmLayout {
+    /// The first half of a coordinated move: when `model` fits on `node` only by unloading the
+    /// last copy of another model still asked for, load that model on a second node first (in
+    /// free room or in place of copies it can spare). Next round the other model has a copy to
+    /// spare on `node`, and the plain move there costs little. Without this, a farm packed with
+    /// one copy of everything could not make room for a model that turned hot: every way in
+    /// unloaded something whose only copy was still wanted.
+    func relocation(makingRoomFor model: ModelName, gain: Double, on node: NodeSnapshot) -> (move: CapacityPlanner.Move, score: Double)? {
+        var best: (move: CapacityPlanner.Move, score: Double)?
+        // A young copy may move too: the copy elsewhere loads first, so the next turn of its
+        // conversation finds it warm. Held for the minimum residency, the first minute's copies of
+        // small models kept a large hot model on two copies until 70 s after a cold start.
+        for moving in residents(node.index).sorted()
+        where isLastWantedCopy(moving, warm: warmCopies) && isIdle(moving, on: node) {
+            var copiesAfter = copies
+            copiesAfter[moving, default: 0] += 1
+            var warmAfter = warmCopies
+            warmAfter[moving, default: 0] += 1
+            guard let freed = victims(for: model, on: node, copies: copiesAfter, warm: warmAfter), freed.models.contains(moving),
+                !freed.takesLastWantedCopy, freed.models.allSatisfy({ $0 == moving || (isSpare($0) && !isYoung($0, on: node)) })
+            else { continue }
+            for target in healthy
+            where target.index != node.index && target.hasPulled(moving) && takesPlannedLoad(target) && !hosts(moving, on: target.index) {
+                // Only copies the plan can spare make room: a chain that cut into a busy model's copies
+                // swapped them back a round later (seven loads in 30 s after a shift).
+                // Nor may both halves take a copy of the same model: together they could take its last.
+                guard let made = victims(for: moving, on: target), !made.models.contains(model),
+                    !made.takesYoungCopy, made.models.allSatisfy({ isSpare($0) }),
+                    Set(made.models).isDisjoint(with: freed.models)
+                else { continue }
+                let cost = freed.cost + made.cost
+                let net = gain - cost
+                guard net > settings.minimumNetGainSeconds, gain >= settings.gainOverCost * cost else { continue }
+                let load = costModel.predictedLoadSeconds(moving, on: target)
+                // Two rounds and an extra load reach what a direct move would reach in one.
+                let score = net - load - Double(made.models.count) * 0.01 - Double(target.totalInFlight) * 0.001
+                if best == nil || score > best!.score {
+                    best = (
+                        CapacityPlanner.Move(model: moving, nodeIndex: target.index, evicting: made.models, predictedLoadSeconds: load),
+                        score
+                    )
+                }
+            }
+        }
+        return best
+    }
+}
