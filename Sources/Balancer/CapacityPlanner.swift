@@ -169,21 +169,21 @@ public enum CapacityPlanner {
         var layout = FarmLayout(nodes: nodes, demand: demand, now: now, costModel: costModel, settings: settings)
         let target = TargetLayout(layout, previous: byIndex(previousTarget, nodes))
         layout.target = target
-        var round = makeMoves(&layout, demand: demand, settings: settings, explaining: explaining)
+        var round = makeMoves(&layout, explaining: explaining)
         // A round with nothing loading and nothing to do would wait for a chain's free end that the plan
         // does not take: then the chain breaks first, as it did before steps waited.
         if round.moves.isEmpty && layout.taken.isEmpty && layout.heldBackToMakeBeforeBreaking() {
             layout.breaksBeforeMaking = true
-            round = makeMoves(&layout, demand: demand, settings: settings, explaining: explaining)
+            round = makeMoves(&layout, explaining: explaining)
         }
         return (round.moves, target.models, explaining ? layout.stepsHeldBack() : [], round.made)
     }
 
     /// The round's moves, best first, each weighed against the layout the ones before it leave (and
     /// applied to `layout`); with what each was weighed on when `explaining`.
-    private static func makeMoves(
-        _ layout: inout FarmLayout, demand: [ModelName: Demand], settings: Settings, explaining: Bool
-    ) -> (moves: [Move], made: [String]) {
+    private static func makeMoves(_ layout: inout FarmLayout, explaining: Bool) -> (moves: [Move], made: [String]) {
+        let demand = layout.demand
+        let settings = layout.settings
         var moves: [Move] = []
         var made: [String] = []
         var queueCopyPlanned: Set<ModelName> = []
