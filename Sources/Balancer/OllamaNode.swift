@@ -125,6 +125,10 @@ public actor OllamaNode {
             runnerSizes: runnerSizes, reportedDurationScale: reportedDurationScale.factor)
     }
 
+    /// Whether the probes have taken the node out of service: a request still waiting on it for a
+    /// first byte is better sent elsewhere than left to its head timeout (`Gateway.finishOpening`).
+    public var isOutOfService: Bool { health == .unhealthy }
+
     public func setHealth(_ health: NodeHealth) {
         // A node back from being down may have been restarted with other settings: find its slots again.
         if health == .healthy && self.health == .unhealthy {

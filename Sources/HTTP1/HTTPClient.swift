@@ -40,6 +40,14 @@ public final class HTTPClient: Sendable {
         return response
     }
 
+    /// Waits on for an overdue exchange's response head until `overdueAt`, and hands the exchange
+    /// back again if the head has still not come: a caller can look around (is the upstream still
+    /// in service?) between waits without a timer or a child task of its own.
+    public func response(to pending: HTTPPendingResponse, overdueAt: ContinuousClock.Instant) async throws -> HTTPClientProgress {
+        if let response = try await proceed(pending, overdueAt: overdueAt) { return .response(response) }
+        return .overdue(pending)
+    }
+
     private func proceed(_ pending: HTTPPendingResponse, overdueAt: ContinuousClock.Instant?) async throws
         -> HTTPClientResponse?
     {

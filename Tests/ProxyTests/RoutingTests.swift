@@ -62,6 +62,24 @@ import Testing
         farm.nodes[0].setFault(.none)
     }
 
+    /// A request already waiting on a node when it hangs is not left to the head timeout (here ten
+    /// minutes, past the test's limit): once the probes take the node out, it goes to another node.
+    /// No hedge can free it: that needs a warm slot elsewhere, and node1 has the model cold.
+    @Test(.timeLimit(.minutes(1))) func aRequestWaitingOnANodeThatHangsMovesOnWhenTheNodeIsTakenOut() async throws {
+        let farm = try await TestFarm.start([.init(preload: ["llama3.2"]), .init()], intervalMs: 100) { config in
+            config.timeouts.firstByteMs = 600_000
+            config.timeouts.hedgeAfterMs = 0
+        }
+        try await farm.waitUntilAllHealthy()
+        farm.nodes[0].setFault(.hang)
+        let answer = try await farm.chat()
+        #expect(answer.status == 200)
+        #expect(farm.nodes[0].requestCount("/api/chat") == 1)  // sent to the warm node first
+        #expect(farm.nodes[1].requestCount("/api/chat") == 1)
+        #expect(await farm.health(of: 0) == .unhealthy)
+        farm.nodes[0].setFault(.none)
+    }
+
     @Test func aNodeThatComesBackIsUsedAgain() async throws {
         let farm = try await TestFarm.start([.init(models: ["llama3.2", "mistral"]), .init()])
         try await farm.waitUntilAllHealthy()

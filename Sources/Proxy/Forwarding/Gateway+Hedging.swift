@@ -12,7 +12,7 @@ extension Gateway {
     ) {
         let hedgeAfter = hedgeDelay(call, lease: lease)
         guard let hedgeAfter else {
-            return (lease, await open(call, on: lease.nodeConfig), [lease.node.id])
+            return (lease, await open(call, on: lease), [lease.node.id])
         }
         // Most heads come in time: waiting for one with a deadline costs no timer and no child task.
         let pending: HTTPPendingResponse
@@ -21,7 +21,7 @@ extension Gateway {
         case .overdue(let overdue): pending = overdue
         }
         return await withTaskGroup(of: OpenedExchange.self) { group in
-            group.addTask { OpenedExchange(lease, await self.finishOpening(pending, on: lease.nodeConfig)) }
+            group.addTask { OpenedExchange(lease, await self.finishOpening(pending, on: lease)) }
             var running = 1
             var tried = [lease.node.id]
             var winner: (Lease, Result<HTTPClientResponse, UpstreamFailure>)?
@@ -37,7 +37,7 @@ extension Gateway {
                     )
                     tried.append(hedge.node.id)
                     running += 1
-                    group.addTask { OpenedExchange(hedge, await self.open(call, on: hedge.nodeConfig)) }
+                    group.addTask { OpenedExchange(hedge, await self.open(call, on: hedge)) }
                 }
             }
             while let exchange = await group.next() {

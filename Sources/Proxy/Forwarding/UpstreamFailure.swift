@@ -11,6 +11,9 @@ enum UpstreamFailure: Error, Equatable {
     case connectFailed(String)
     /// The request was sent but no response head came: a timeout, or the connection closed first.
     case noFirstByte(String)
+    /// The request was sent, and while it waited for a response head the probes took the node out
+    /// of service (it hangs, or is gone). Nothing reached the client: another node may serve it.
+    case nodeLeftService(String)
     /// The upstream answered this error status before anything reached the client.
     case status(Int, String)
     /// The upstream said it is overloaded (Ollama's 503 "server busy", a runner's 503, a 429).
@@ -44,22 +47,26 @@ enum UpstreamFailure: Error, Equatable {
     /// it was not the client's own mistake).
     var isRetryable: Bool {
         switch self {
-        case .connectFailed, .noFirstByte, .status, .busy: return true
+        case .connectFailed, .noFirstByte, .nodeLeftService, .status, .busy: return true
         case .cutMidStream, .clientError: return false
         }
     }
 
-    /// A refused or failed connect costs nothing and proves nothing about the request: trying the
-    /// next holder does not use up the request's retry budget.
+    /// A refused or failed connect costs nothing and proves nothing about the request, nor does a
+    /// node the probes took out of service while the request waited on it: trying the next holder
+    /// does not use up the request's retry budget.
     var spendsRetry: Bool {
-        if case .connectFailed = self { return false }
-        return true
+        switch self {
+        case .connectFailed, .nodeLeftService: return false
+        default: return true
+        }
     }
 
     /// What passive health learns; nil when the attempt says nothing about the upstream.
     var healthSignal: OutlierDetector.Signal? {
         switch self {
         case .connectFailed: return .refused
+        case .nodeLeftService: return nil  // the probes have already taken it out
         case .noFirstByte, .cutMidStream: return .failure
         case .busy: return .busy
         case .status(let status, _): return status == 404 ? nil : .failure  // 404: not pulled there, not broken
@@ -70,7 +77,7 @@ enum UpstreamFailure: Error, Equatable {
     /// The error the client sees when no other upstream serves the request.
     var clientError: APIError {
         switch self {
-        case .connectFailed(let message), .noFirstByte(let message): return APIError(status: 502, message)
+        case .connectFailed(let message), .noFirstByte(let message), .nodeLeftService(let message): return APIError(status: 502, message)
         case .status(let status, let message):
             return APIError(status: status == 404 ? 404 : (status >= 500 ? status : 502), message)
         case .busy(let status, let message): return APIError(status: status, message, retryAfter: 1)
