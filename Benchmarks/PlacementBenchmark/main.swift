@@ -66,6 +66,10 @@ var answerLengths = AnswerLengths.fixed
 /// Retry-After says; the refused column then counts those real retries refused again, not the trace's
 /// stand-ins for them.
 var retryRefused = false
+/// A node that goes away mid-run and comes back cold (`--outage N@START-END`, `--outage-kind stop|hang`).
+var outage: NodeOutage?
+var outageKind = NodeOutage.Kind.stop
+var outageText: String?
 /// The usage text: the comment at the top of this file, printed for `--help` and for a bad flag.
 let usage = """
     usage: placement-bench [--loads 0.25,0.5,0.75,1,1.25] [--seconds 300] [--warmup 60] [--time-scale 0.2]
@@ -75,6 +79,7 @@ let usage = """
                            [--runner-overhead-gb 0] [--eviction-order lru|ollama] [--load-fit-share-of-free 0.8]
                            [--uncounted-seconds-per-answer 0] [--ollama-num-parallel 2]
                            [--reported-duration-scale 1] [--answer-lengths fixed|varied] [--load-seconds-per-gb 1.5]
+                           [--outage 1@120-180] [--outage-kind stop|hang]
            placement-bench --placement-cost 1,4,16,64   (CPU per placed request by farm size, no sockets)
     strategies for --only: round_robin, least_busy, affinity, bound (none: only --dump-trace)
     """
@@ -102,6 +107,7 @@ while let flag = arguments.popFirst() {
         "--prompt-tokens-per-second", "--only", "--dump-trace", "--log-dir", "--log-level", "--node-config", "--runner-overhead-gb",
         "--eviction-order", "--load-fit-share-of-free", "--uncounted-seconds-per-answer",
         "--ollama-num-parallel", "--reported-duration-scale", "--answer-lengths", "--load-seconds-per-gb", "--placement-cost",
+        "--outage", "--outage-kind",
     ]
     guard valueFlags.contains(flag) else { exitWithUsage("unknown flag \(flag)") }
     guard let value = arguments.popFirst() else { exitWithUsage("\(flag) needs a value") }
@@ -155,6 +161,10 @@ while let flag = arguments.popFirst() {
     case "--answer-lengths":
         guard let parsed = AnswerLengths(rawValue: value) else { exitWithUsage("--answer-lengths takes fixed or varied") }
         answerLengths = parsed
+    case "--outage": outageText = value
+    case "--outage-kind":
+        guard let parsed = NodeOutage.Kind(rawValue: value) else { exitWithUsage("--outage-kind takes stop or hang") }
+        outageKind = parsed
     case "--node-config":
         guard value == "full" || value == "bare" else { exitWithUsage("--node-config takes full or bare") }
         bareNodeConfig = value == "bare"
@@ -163,6 +173,13 @@ while let flag = arguments.popFirst() {
 }
 
 let nodeCount = 4
+if let outageText {
+    guard let parsed = NodeOutage(outageText, kind: outageKind), parsed.node < nodeCount, parsed.end < simulatedSeconds else {
+        exitWithUsage(
+            "--outage takes NODE@START-END: a node index below \(nodeCount) and simulated seconds within the run, not \(outageText)")
+    }
+    outage = parsed
+}
 let vramGB = 16.0
 let maxLoaded = 3
 let slots = 2
@@ -281,6 +298,7 @@ func seconds(_ duration: Duration) -> Double {
 
 @MainActor func run(_ scenario: Scenario, trace: Trace) async throws -> Result {
     var simulators: [OllamaSimulator] = []
+    var configurations: [SimulatorConfiguration] = []
     for index in 0..<nodeCount {
         var configuration = SimulatorConfiguration(
             name: "gpu\(index)", models: Trace.models.map { SimulatedModel($0.name, sizeGB: $0.sizeGB) })
@@ -299,6 +317,7 @@ func seconds(_ duration: Duration) -> Double {
         configuration.keepAliveSeconds = scenario.allWarm ? -1 : 300
         configuration.uncountedSecondsPerAnswer = uncountedSecondsPerAnswer
         configuration.reportedDurationScale = reportedDurationScale
+        configurations.append(configuration)
         let simulator = OllamaSimulator(configuration)
         try simulator.start()
         if scenario.allWarm { for model in Trace.models { await simulator.preload(model.name) } }
@@ -361,6 +380,10 @@ func seconds(_ duration: Duration) -> Double {
     let scale = timeScale
     let retrying = retryRefused
     let start = ContinuousClock.now
+    let staged = outage.map { outage in
+        let (simulator, configuration, allWarm) = (simulators[outage.node], configurations[outage.node], scenario.allWarm)
+        return Task { try await outage.stage(simulator, configuration: configuration, allWarm: allWarm, from: start, timeScale: scale) }
+    }
     await withTaskGroup(of: Void.self) { group in
         for request in trace.requests {
             let due = start + .nanoseconds(Int64(request.at * timeScale * 1e9))
@@ -403,6 +426,11 @@ func seconds(_ duration: Duration) -> Double {
     }
     var result = results.result
     var loads = 0
+    if let staged {
+        let restarted = try await staged.value
+        simulators.append(restarted.node)
+        baselineLoads += restarted.baselineLoads
+    }
     for simulator in simulators {
         loads += await simulator.loadCount()
         result.evictions += await simulator.evictionCount()
@@ -430,6 +458,7 @@ print(
 print(
     "popularity: Zipf \(zipf), \(order)\(shift ? ", turned over halfway through" : ""); \(Int(followUp * 100)) % follow-up turns; \(responseTokens)-token answers\(answerLengths == .varied ? " on average (exponential lengths, 8 to \(AnswerLengths.longest(mean: responseTokens)))" : "") at \(Int(tokensPerSecond)) tokens/s"
 )
+if let outage { print("outage: \(outage.description)") }
 print(
     String(
         format:
