@@ -84,6 +84,12 @@ final class HTTPServerConnection {
                 if end + 4 > configuration.maxHeaderBytes { throw HTTPParseError.headersTooLarge }
                 return try await completeRequest(headLength: end)
             }
+            // Every byte buffered is the head so far. A line ended by a bare LF can never make a head
+            // the strict parser takes, and a head ended by "\n\n" would never be found: said at once,
+            // not after the header timeout with the connection closed and nothing answered.
+            if buffer.containsBareLineFeed(from: max(0, scanned - 1)) {
+                throw HTTPParseError.malformed("bare LF in request head (lines must end in CRLF)")
+            }
             scanned = buffer.readableCount
             if scanned > configuration.maxHeaderBytes { throw HTTPParseError.headersTooLarge }
             if scanned > 0, headerDeadline == nil { headerDeadline = .now + configuration.headerTimeout }

@@ -54,6 +54,17 @@ final class ReadBuffer {
     }
 
     /// Offset (from the reader index) of the first occurrence of `pattern`, searching from `start`.
+    /// Whether a LF not preceded by a CR lies at or after `start` in the readable bytes.
+    func containsBareLineFeed(from start: Int) -> Bool {
+        let readable = self.readable
+        var index = start
+        while index < readable.count {
+            if readable[index] == 10 && (index == 0 || readable[index - 1] != 13) { return true }
+            index += 1
+        }
+        return false
+    }
+
     func firstOffset(of pattern: [UInt8], from start: Int = 0) -> Int? {
         let readable = self.readable
         guard pattern.count <= readable.count, start <= readable.count - pattern.count else { return nil }

@@ -108,6 +108,9 @@ import Testing
         ("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", "501"),
         ("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", "400"),
         ("GET / HTTP/1.1\nHost: x\r\n\r\n", "400"),
+        // Ended by bare LFs only, the head has no CRLF CRLF: refused at once, not left to the header timeout.
+        ("GET / HTTP/1.1\nHost: x\n\n", "400"),
+        ("GET / HTTP/1.1\r\nHost: x\n\n", "400"),
         ("GET / HTTP/1.1\r\nHost: x\r\nBad Header: y\r\n\r\n", "400"),
         ("GET / HTTP/1.1\r\nHost: x\r\n folded\r\n\r\n", "400"),
         ("GET / HTTP/1.1\r\n\r\n", "400"),
