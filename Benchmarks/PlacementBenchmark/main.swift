@@ -70,6 +70,8 @@ var retryRefused = false
 var outage: NodeOutage?
 var outageKind = NodeOutage.Kind.stop
 var outageText: String?
+/// A node that answers slower for a while (`--slow-node N@START-ENDxFACTOR`).
+var slowdown: NodeSlowdown?
 /// The usage text: the comment at the top of this file, printed for `--help` and for a bad flag.
 let usage = """
     usage: placement-bench [--loads 0.25,0.5,0.75,1,1.25] [--seconds 300] [--warmup 60] [--time-scale 0.2]
@@ -79,7 +81,7 @@ let usage = """
                            [--runner-overhead-gb 0] [--eviction-order lru|ollama] [--load-fit-share-of-free 0.8]
                            [--uncounted-seconds-per-answer 0] [--ollama-num-parallel 2]
                            [--reported-duration-scale 1] [--answer-lengths fixed|varied] [--load-seconds-per-gb 1.5]
-                           [--outage 1@120-180] [--outage-kind stop|hang]
+                           [--outage 1@120-180] [--outage-kind stop|hang] [--slow-node 1@120-240x4]
            placement-bench --placement-cost 1,4,16,64   (CPU per placed request by farm size, no sockets)
     strategies for --only: round_robin, least_busy, affinity, bound (none: only --dump-trace)
     """
@@ -107,7 +109,7 @@ while let flag = arguments.popFirst() {
         "--prompt-tokens-per-second", "--only", "--dump-trace", "--log-dir", "--log-level", "--node-config", "--runner-overhead-gb",
         "--eviction-order", "--load-fit-share-of-free", "--uncounted-seconds-per-answer",
         "--ollama-num-parallel", "--reported-duration-scale", "--answer-lengths", "--load-seconds-per-gb", "--placement-cost",
-        "--outage", "--outage-kind",
+        "--outage", "--outage-kind", "--slow-node",
     ]
     guard valueFlags.contains(flag) else { exitWithUsage("unknown flag \(flag)") }
     guard let value = arguments.popFirst() else { exitWithUsage("\(flag) needs a value") }
@@ -162,6 +164,11 @@ while let flag = arguments.popFirst() {
         guard let parsed = AnswerLengths(rawValue: value) else { exitWithUsage("--answer-lengths takes fixed or varied") }
         answerLengths = parsed
     case "--outage": outageText = value
+    case "--slow-node":
+        guard let parsed = NodeSlowdown(value) else {
+            exitWithUsage("--slow-node takes NODE@START-ENDxFACTOR (FACTOR at least 1), not \(value)")
+        }
+        slowdown = parsed
     case "--outage-kind":
         guard let parsed = NodeOutage.Kind(rawValue: value) else { exitWithUsage("--outage-kind takes stop or hang") }
         outageKind = parsed
@@ -179,6 +186,9 @@ if let outageText {
             "--outage takes NODE@START-END: a node index below \(nodeCount) and simulated seconds within the run, not \(outageText)")
     }
     outage = parsed
+}
+if let slowdown, slowdown.node >= nodeCount || slowdown.end >= simulatedSeconds {
+    exitWithUsage("--slow-node takes a node index below \(nodeCount) and simulated seconds within the run")
 }
 let vramGB = 16.0
 let maxLoaded = 3
@@ -384,6 +394,10 @@ func seconds(_ duration: Duration) -> Double {
         let (simulator, configuration, allWarm) = (simulators[outage.node], configurations[outage.node], scenario.allWarm)
         return Task { try await outage.stage(simulator, configuration: configuration, allWarm: allWarm, from: start, timeScale: scale) }
     }
+    let slowed = slowdown.map { slowdown in
+        let simulator = simulators[slowdown.node]
+        return Task { try await slowdown.stage(simulator, from: start, timeScale: scale) }
+    }
     await withTaskGroup(of: Void.self) { group in
         for request in trace.requests {
             let due = start + .nanoseconds(Int64(request.at * timeScale * 1e9))
@@ -426,6 +440,7 @@ func seconds(_ duration: Duration) -> Double {
     }
     var result = results.result
     var loads = 0
+    try await slowed?.value
     if let staged {
         let restarted = try await staged.value
         simulators.append(restarted.node)
@@ -459,6 +474,7 @@ print(
     "popularity: Zipf \(zipf), \(order)\(shift ? ", turned over halfway through" : ""); \(Int(followUp * 100)) % follow-up turns; \(responseTokens)-token answers\(answerLengths == .varied ? " on average (exponential lengths, 8 to \(AnswerLengths.longest(mean: responseTokens)))" : "") at \(Int(tokensPerSecond)) tokens/s"
 )
 if let outage { print("outage: \(outage.description)") }
+if let slowdown { print("slow node: \(slowdown.description)") }
 print(
     String(
         format:

@@ -76,7 +76,8 @@ extension OllamaSimulator {
         let promptTokens = max(1, promptText.utf8.count / 4)
         // Ollama's prompt cache: a prompt extending a sequence this runner just processed only evaluates the new part.
         let cachedTokens = await scheduler.cachedPrefixLength(model, prompt: promptText) / 4
-        let promptEval = Double(max(1, promptTokens - cachedTokens)) / configuration.promptTokensPerSecond
+        let slowdown = self.slowdown
+        let promptEval = Double(max(1, promptTokens - cachedTokens)) / configuration.promptTokensPerSecond * slowdown
         if configuration.uncountedSecondsPerAnswer > 0 {
             try? await Task.sleep(for: await scheduler.seconds(configuration.uncountedSecondsPerAnswer))
         }
@@ -85,7 +86,7 @@ extension OllamaSimulator {
         let count =
             limit.map { $0 > 0 ? min($0, configuration.responseTokens) : configuration.responseTokens } ?? configuration.responseTokens
         let doneReason = (limit.map { $0 > 0 && $0 < configuration.responseTokens } ?? false) ? "length" : "stop"
-        let tokenDelay = await scheduler.seconds(1 / configuration.tokensPerSecond)
+        let tokenDelay = await scheduler.seconds(slowdown / configuration.tokensPerSecond)
 
         let answerText = (0..<count).map { Self.words[$0 % Self.words.count] }.joined()
         await scheduler.remember(model, sequence: promptText + "assistant: " + answerText + "\n")

@@ -21,6 +21,8 @@ public final class OllamaSimulator: Sendable {
         var holdStreams = false
         /// Models added by `/api/pull`.
         var pulled: [SimulatedModel] = []
+        /// How many times longer prompts and tokens take than configured (a throttled or shared GPU).
+        var slowdown = 1.0
     }
 
     /// Every model on this node's disk.
@@ -66,6 +68,12 @@ public final class OllamaSimulator: Sendable {
     public var url: String { "http://127.0.0.1:\(port)" }
 
     public func setFault(_ fault: SimulatorFault) { state.withLock { $0.fault = fault } }
+
+    /// Makes answers begun from now on take `factor` times as long to evaluate and generate (1: as
+    /// configured): a node that stays up and answers, only slower, as a GPU that throttles or that
+    /// another job shares. Loads keep their speed (the disk is not slower).
+    public func setSlowdown(_ factor: Double) { state.withLock { $0.slowdown = max(0.01, factor) } }
+    var slowdown: Double { state.withLock { $0.slowdown } }
     public var fault: SimulatorFault { state.withLock { $0.fault } }
 
     public func holdStreams(_ hold: Bool) { state.withLock { $0.holdStreams = hold } }

@@ -74,6 +74,23 @@ import WireFormats
         #expect(cold["eval_count"] == 8)
     }
 
+    /// A slowed node (the benchmark's `--slow-node`) takes longer over the same answer; its loads do not.
+    @Test func aSlowdownStretchesGenerationButNotLoads() async throws {
+        let simulator = try simulator {
+            $0.tokensPerSecond = 10  // 8 tokens: 0.8 s simulated, 0.8 ms real
+            $0.loadSecondsPerGB = 10
+        }
+        defer { simulator.stop() }
+        let request = #"{"model":"a","messages":[{"role":"user","content":"hi"}],"stream":false}"#
+        let normal = try JSONParser.parse(try await post(simulator, "/api/chat", request).body)
+        simulator.setSlowdown(20)
+        let slowed = try JSONParser.parse(try await post(simulator, "/api/chat", request).body)
+        let reload = try JSONParser.parse(try await post(simulator, "/api/chat", #"{"model":"c","messages":[],"stream":false}"#).body)
+        let normalEval = normal["eval_duration"]?.intValue ?? 0
+        #expect((slowed["eval_duration"]?.intValue ?? 0) > 5 * normalEval, "\(normalEval) vs \(slowed)")
+        #expect((reload["load_duration"]?.intValue ?? 0) < 100_000_000)  // 41 ms as configured, not 20 times that
+    }
+
     @Test func answersWithOllamasErrorTexts() async throws {
         let simulator = try simulator()
         defer { simulator.stop() }
