@@ -87,13 +87,15 @@ public enum AffinityPlacement {
         }
         let measured = nodes.compactMap { $0.serviceSeconds[model] }
         let farmService = measured.isEmpty ? nil : measured.reduce(0, +) / Double(measured.count)
+        let firstTokens = nodes.compactMap { $0.firstTokenSeconds[model] }
+        let farmFirstToken = firstTokens.isEmpty ? nil : firstTokens.reduce(0, +) / Double(firstTokens.count)
         // What a cold load's victims are worth; worked out only once a cold load is priced.
         lazy var copies = warmCopies(nodes)
         let queueWait = queueWaitSeconds(
             model, tier: tier, queuedAhead: queuedAhead, service: farmService ?? costModel.defaultServiceSeconds, now: now)
         func estimate(on node: NodeSnapshot) -> CostModel.Estimate {
             costModel.estimate(
-                model, on: node, now: now, demand: demand, farmServiceSeconds: farmService,
+                model, on: node, now: now, demand: demand, farmServiceSeconds: farmService, farmFirstTokenSeconds: farmFirstToken,
                 queueWait: queueWait, warmCopies: { copies[$0] ?? 1 })
         }
         // The nodes holding the model are priced first; a cold load elsewhere is priced only if it can

@@ -69,27 +69,33 @@ public struct CostModel: Sendable {
     ///   - queueWait: how long a request would wait for any warm slot of the model across the farm,
     ///     counting the requests already queued for it; a node with no free slot cannot do better.
     ///   - warmCopies: healthy nodes holding a model warm, which share its demand (see `evictionCost`).
+    ///   - farmFirstTokenSeconds: the model's first-token time from a warm slot, learned on other nodes.
     public func estimate(
         _ model: ModelName, on node: NodeSnapshot, now: Double, demand: (ModelName) -> Double, farmServiceSeconds: Double?,
-        queueWait: Double = 0, warmCopies: (ModelName) -> Int = { _ in 1 }
+        farmFirstTokenSeconds: Double? = nil, queueWait: Double = 0, warmCopies: (ModelName) -> Int = { _ in 1 }
     ) -> Estimate {
         let slots = node.maxParallel
         let count = node.inFlight(model)
         let capacity = max(Double(node.weight), 1) / 100
         let service = node.serviceSeconds[model] ?? farmServiceSeconds ?? defaultServiceSeconds
         let slotWait = count < slots ? 0 : max(queueWait, Double(count - slots + 1) * service / Double(slots) / capacity)
+        // Once a slot is taken, the node's own speed: a free slot on a node that throttles is not as
+        // good as one elsewhere. Ranked on, not waited for (`waitSeconds` leaves it out).
+        let firstToken = node.firstTokenSeconds[model] ?? farmFirstTokenSeconds ?? 0
 
         if let resident = node.loaded[model] {
             let spill = resident.vramBytes < resident.sizeBytes ? spillPenaltySeconds / 4 : 0
-            return Estimate(nodeIndex: node.index, seconds: slotWait + spill, claim: .warmSlot, startsNow: count < slots)
+            return Estimate(
+                nodeIndex: node.index, seconds: slotWait + spill + firstToken, claim: .warmSlot, startsNow: count < slots,
+                waitSeconds: slotWait + spill)
         }
         if let load = node.loading[model] {
             // The requests holding the loading copy's slots start when the load ends; `queueWait`
             // counts from now and already includes the load.
             let behindLoad = load.remaining(at: now) + (count < slots ? 0 : Double(count - slots + 1) * service / Double(slots) / capacity)
+            let wait = count < slots ? behindLoad : max(queueWait, behindLoad)
             return Estimate(
-                nodeIndex: node.index, seconds: count < slots ? behindLoad : max(queueWait, behindLoad), claim: .joinLoad,
-                startsNow: count < slots)
+                nodeIndex: node.index, seconds: wait + firstToken, claim: .joinLoad, startsNow: count < slots, waitSeconds: wait)
         }
         let load = predictedLoadSeconds(model, on: node)
         // Ollama loads one model at a time per node: other loads under way come first.
@@ -118,8 +124,8 @@ public struct CostModel: Sendable {
         }
         if let vram = node.config.vramGB, Double(size) > vram * 1e9 { penalties += spillPenaltySeconds }
         return Estimate(
-            nodeIndex: node.index, seconds: seconds + penalties, claim: .coldLoad(predictedSeconds: load), startsNow: startsNow,
-            evicting: startsNow ? victims : [], waitSeconds: seconds)
+            nodeIndex: node.index, seconds: seconds + penalties + firstToken, claim: .coldLoad(predictedSeconds: load),
+            startsNow: startsNow, evicting: startsNow ? victims : [], waitSeconds: seconds)
     }
 
     /// What unloading an idle `victim` from `node` is expected to cost later, in seconds of waiting:

@@ -14,6 +14,7 @@ public struct NodeSnapshot: Sendable {
         let lastUsed: [ModelName: Double]
         let learnedLoadSecondsPerGB: Double?
         let serviceSeconds: [ModelName: Double]
+        let firstTokenSeconds: [ModelName: Double]
         let coldLoadsStarted: Int
         let lastProbe: ProbeOutcome?
         let loadedAt: [ModelName: Double]
@@ -31,7 +32,7 @@ public struct NodeSnapshot: Sendable {
             learnedLoadSecondsPerGB: Double?, serviceSeconds: [ModelName: Double], coldLoadsStarted: Int, lastProbe: ProbeOutcome?,
             loadedAt: [ModelName: Double], observedLimits: ObservedLimits, coldLoadsByModel: [ModelName: Int],
             evictionsByModel: [ModelName: Int], draining: [ModelName: LoadedModel], parallelDiscovery: ParallelSlotDiscovery,
-            runnerSizes: RunnerSizes, reportedDurationScale: Double
+            runnerSizes: RunnerSizes, reportedDurationScale: Double, firstTokenSeconds: [ModelName: Double]
         ) {
             self.id = id
             self.config = config
@@ -42,6 +43,7 @@ public struct NodeSnapshot: Sendable {
             self.lastUsed = lastUsed
             self.learnedLoadSecondsPerGB = learnedLoadSecondsPerGB
             self.serviceSeconds = serviceSeconds
+            self.firstTokenSeconds = firstTokenSeconds
             self.coldLoadsStarted = coldLoadsStarted
             self.lastProbe = lastProbe
             self.loadedAt = loadedAt
@@ -75,6 +77,9 @@ public struct NodeSnapshot: Sendable {
     public var learnedLoadSecondsPerGB: Double? { fixed.learnedLoadSecondsPerGB }
     /// Learned seconds from dispatch to the end of an answer, per model.
     public var serviceSeconds: [ModelName: Double] { fixed.serviceSeconds }
+    /// How long a model's streamed answers here take to their first byte from a warm slot, averaged
+    /// like `serviceSeconds` (`OllamaNode.release`): what makes one free slot quicker than another.
+    public var firstTokenSeconds: [ModelName: Double] { fixed.firstTokenSeconds }
     /// Cold loads TensorWall has started on this node.
     public var coldLoadsStarted: Int { fixed.coldLoadsStarted }
     public var lastProbe: ProbeOutcome? { fixed.lastProbe }
@@ -108,7 +113,7 @@ public struct NodeSnapshot: Sendable {
         coldLoadsStarted: Int, lastProbe: ProbeOutcome?, loadedAt: [ModelName: Double], observedLimits: ObservedLimits,
         coldLoadsByModel: [ModelName: Int], evictionsByModel: [ModelName: Int],
         parallelDiscovery: ParallelSlotDiscovery = ParallelSlotDiscovery(), runnerSizes: RunnerSizes = RunnerSizes(),
-        reportedDurationScale: Double = 1.0, heldElsewhereBytes: Int64? = nil
+        reportedDurationScale: Double = 1.0, heldElsewhereBytes: Int64? = nil, firstTokenSeconds: [ModelName: Double] = [:]
     ) {
         self.index = index
         fixed = Fixed(
@@ -116,7 +121,7 @@ public struct NodeSnapshot: Sendable {
             learnedLoadSecondsPerGB: learnedLoadSecondsPerGB, serviceSeconds: serviceSeconds, coldLoadsStarted: coldLoadsStarted,
             lastProbe: lastProbe, loadedAt: loadedAt, observedLimits: observedLimits, coldLoadsByModel: coldLoadsByModel,
             evictionsByModel: evictionsByModel, draining: draining, parallelDiscovery: parallelDiscovery, runnerSizes: runnerSizes,
-            reportedDurationScale: reportedDurationScale)
+            reportedDurationScale: reportedDurationScale, firstTokenSeconds: firstTokenSeconds)
         self.health = health
         self.heldElsewhereBytes = heldElsewhereBytes
     }

@@ -42,6 +42,9 @@ public actor OllamaNode {
     private var serviceTimes: [ModelName: ServiceTimeAverage] = [:]
     /// `serviceTimes`' readings, kept as the snapshot hands them out (a snapshot is taken per request).
     private var serviceSeconds: [ModelName: Double] = [:] { didSet { shownStateChanged() } }
+    /// From a warm slot to a streamed answer's first byte, per model (`NodeSnapshot.firstTokenSeconds`).
+    private var firstTokenTimes: [ModelName: ServiceTimeAverage] = [:]
+    private var firstTokenSeconds: [ModelName: Double] = [:] { didSet { shownStateChanged() } }
     private var coldLoadsStarted = 0 { didSet { shownStateChanged() } }
     var lastProbe: ProbeOutcome? { didSet { shownStateChanged() } }
     var loadedAt: [ModelName: Double] = [:] { didSet { shownStateChanged() } }
@@ -122,7 +125,7 @@ public actor OllamaNode {
             lastUsed: lastUsed, learnedLoadSecondsPerGB: loadSpeed.secondsPerGB, serviceSeconds: serviceSeconds,
             coldLoadsStarted: coldLoadsStarted, lastProbe: lastProbe, loadedAt: loadedAt, observedLimits: observedLimits,
             coldLoadsByModel: coldLoadsByModel, evictionsByModel: evictionsByModel, parallelDiscovery: parallelDiscovery,
-            runnerSizes: runnerSizes, reportedDurationScale: reportedDurationScale.factor)
+            runnerSizes: runnerSizes, reportedDurationScale: reportedDurationScale.factor, firstTokenSeconds: firstTokenSeconds)
     }
 
     /// Whether the probes have taken the node out of service: a request still waiting on it for a
@@ -312,6 +315,15 @@ public actor OllamaNode {
                 }
                 serviceTimes[model, default: ServiceTimeAverage()].learn(service)
                 serviceSeconds[model] = serviceTimes[model]?.seconds
+            }
+            // A streamed answer that took a warm slot at once: its first byte is the node's own speed
+            // (prompt evaluation), not a load's or a queue's.
+            if outcome.answerStart == .reported, !outcome.startedColdLoad, !outcome.wasParallelProbe,
+                let running = outcome.runningWhenSent, running < parallelDiscovery.slots(configured: config),
+                let first = outcome.firstByteAt, let sent = outcome.dispatchedAt, first >= sent, (readyAt ?? -.infinity) <= sent
+            {
+                firstTokenTimes[model, default: ServiceTimeAverage()].learn(first - sent)
+                firstTokenSeconds[model] = firstTokenTimes[model]?.seconds
             }
         } else if remaining == 0, loading[model] != nil {
             loading[model] = nil  // the load we started failed or was abandoned with its requests

@@ -11,6 +11,26 @@ import WireFormats
     static let chat = #"{"model":"llama3.2","messages":[{"role":"user","content":"hi"}]}"#
     static let streamingChat = #"{"model":"llama3.2","messages":[{"role":"user","content":"hi"}],"stream":true}"#
 
+    /// A node that throttles still passes its probes and still has free slots; only its answers show
+    /// it. Both nodes idle, one request at a time: without the node's first-token time in the
+    /// ranking the two tie and split the requests about evenly.
+    @Test func aNodeWhoseAnswersStartSlowerLosesItsShareOfFreeSlots() async throws {
+        // A token is 1 s simulated (1 ms real); slowed a hundred times, node0's first comes 0.1 s after its
+        // slot, past placement's 50 ms tolerance for a tie.
+        let farm = try await TestFarm.start([
+            .init(preload: ["llama3.2"], tokensPerSecond: 1), .init(preload: ["llama3.2"], tokensPerSecond: 1),
+        ])
+        try await farm.waitUntilAllHealthy()
+        farm.nodes[0].setSlowdown(100)
+        // Until both nodes have answered, one of them is priced at what the other showed.
+        while farm.nodes[0].requestCount("/api/chat") == 0 || farm.nodes[1].requestCount("/api/chat") == 0 {
+            #expect(try await farm.text("POST", "/v1/chat/completions", body: Self.streamingChat).status == 200)
+        }
+        let slowBefore = farm.nodes[0].requestCount("/api/chat")
+        for _ in 0..<20 { #expect(try await farm.text("POST", "/v1/chat/completions", body: Self.streamingChat).status == 200) }
+        #expect(farm.nodes[0].requestCount("/api/chat") - slowBefore <= 2)
+    }
+
     @Test func aSecondRequestForAModelThatIsLoadingJoinsThatLoad() async throws {
         // Cold loads take 500 simulated s per GB: 1 s real for the 2 GB model, long enough for /status
         // to see it under way on a busy machine (at 0.4 s it once ended first).
