@@ -13,21 +13,16 @@ struct NodeOutage: Sendable {
         case hang
     }
 
-    var node: Int
-    /// Simulated seconds from the start of the run.
-    var start: Double
-    var end: Double
+    var window: NodeWindow
     var kind: Kind
+    var node: Int { window.node }
+    var start: Double { window.start }
+    var end: Double { window.end }
 
     /// `N@START-END` (node index, simulated seconds), as `--outage` takes it.
     init?(_ text: String, kind: Kind) {
-        let parts = text.split(separator: "@")
-        guard parts.count == 2, let node = Int(parts[0]), node >= 0 else { return nil }
-        let times = parts[1].split(separator: "-").compactMap { Double($0) }
-        guard times.count == 2, times[0] >= 0, times[1] > times[0] else { return nil }
-        self.node = node
-        self.start = times[0]
-        self.end = times[1]
+        guard let window = NodeWindow(text) else { return nil }
+        self.window = window
         self.kind = kind
     }
 
@@ -42,12 +37,12 @@ struct NodeOutage: Sendable {
         _ simulator: OllamaSimulator, configuration: SimulatorConfiguration, allWarm: Bool, from origin: ContinuousClock.Instant,
         timeScale: Double
     ) async throws -> (node: OllamaSimulator, baselineLoads: Int) {
-        try await Task.sleep(until: origin + .nanoseconds(Int64(start * timeScale * 1e9)), clock: .continuous)
+        try await Task.sleep(until: NodeWindow.instant(start, from: origin, timeScale: timeScale), clock: .continuous)
         switch kind {
         case .stop: simulator.stop()
         case .hang: simulator.setFault(.hang)
         }
-        try await Task.sleep(until: origin + .nanoseconds(Int64(end * timeScale * 1e9)), clock: .continuous)
+        try await Task.sleep(until: NodeWindow.instant(end, from: origin, timeScale: timeScale), clock: .continuous)
         simulator.stop()
         var fresh = configuration
         fresh.port = simulator.port
