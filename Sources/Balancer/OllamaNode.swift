@@ -317,8 +317,10 @@ public actor OllamaNode {
                 serviceSeconds[model] = serviceTimes[model]?.seconds
             }
             // A streamed answer that took a warm slot at once: its first byte is the node's own speed
-            // (prompt evaluation), not a load's or a queue's.
-            if outcome.answerStart == .reported, !outcome.startedColdLoad, !outcome.wasParallelProbe,
+            // (prompt evaluation), not a load's or a queue's. A conversation's next turn on its last
+            // turn's node is left out: Ollama's prompt cache may have skipped most of the prompt, and a
+            // node holding many conversations would look faster than it is and draw new ones to it.
+            if outcome.answerStart == .reported, !outcome.startedColdLoad, !outcome.wasParallelProbe, !outcome.continuedConversation,
                 let running = outcome.runningWhenSent, running < parallelDiscovery.slots(configured: config),
                 let first = outcome.firstByteAt, let sent = outcome.dispatchedAt, first >= sent, (readyAt ?? -.infinity) <= sent
             {

@@ -34,6 +34,9 @@ public struct RequestOutcome: Sendable, Equatable {
     public var runningWhenSent: Int?
     /// The request was a probe for a parallel slot more (`SlotClaim.parallelProbe`).
     public var wasParallelProbe = false
+    /// A conversation's next turn on the node that served its last one: Ollama may have evaluated
+    /// only the new part of the prompt, so its first byte says little of the node's speed.
+    public var continuedConversation = false
     /// Whether the node's answer began, and whether `OllamaNode.firstByteArrived` was told so.
     public var answerStart = AnswerStart.notBegun
 

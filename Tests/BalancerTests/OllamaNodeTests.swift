@@ -32,6 +32,34 @@ import Testing
         #expect(snapshot.coldLoadsStarted == 1)
     }
 
+    /// How fast a node starts answering is learned from streamed answers on a warm slot, and not from
+    /// a conversation's next turn on the node that served the last one (a prompt-cache hit).
+    @Test func theFirstTokenTimeIsLearnedFromWarmAnswersButNotFromContinuedConversations() async {
+        let node = await makeNode(maxParallel: 2)
+        #expect(await node.tryAcquire(model, claim: .coldLoad(predictedSeconds: 3), now: 0))
+        await node.firstByteArrived(model, now: 3)
+        _ = await node.release(model, outcome: RequestOutcome(succeeded: true, serviceSeconds: 4), now: 4)
+        func answer(sentAt: Double, firstByteAfter: Double, continued: Bool) async {
+            #expect(await node.tryAcquireCounting(model, claim: .warmSlot, now: sentAt) != nil)
+            await node.firstByteArrived(model, now: sentAt + firstByteAfter)
+            var outcome = RequestOutcome(succeeded: true, serviceSeconds: 1)
+            outcome.answerStart = .reported
+            outcome.dispatchedAt = sentAt
+            outcome.runningWhenSent = 0
+            outcome.firstByteAt = sentAt + firstByteAfter
+            outcome.continuedConversation = continued
+            _ = await node.release(model, outcome: outcome, now: sentAt + 1)
+        }
+        func learned() async -> Double? { await node.snapshot(index: 0).firstTokenSeconds[model] }
+        #expect(await learned() == nil)  // a cold load's first byte is the load's
+        await answer(sentAt: 10, firstByteAfter: 0.4, continued: false)
+        #expect(abs((await learned() ?? 0) - 0.4) < 1e-9)
+        await answer(sentAt: 20, firstByteAfter: 0.02, continued: true)
+        #expect(abs((await learned() ?? 0) - 0.4) < 1e-9)
+        await answer(sentAt: 30, firstByteAfter: 0.2, continued: false)
+        #expect(abs((await learned() ?? 0) - 0.3) < 1e-9)
+    }
+
     @Test func aWholeAnswersReleaseReportsItsFirstByteToo() async {
         // Not streamed, the answer's head came with its end and no `firstByteArrived` was sent; the
         // client then left while the body came. The node did load the model.
