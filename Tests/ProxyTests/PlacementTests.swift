@@ -29,6 +29,10 @@ import WireFormats
         let slowBefore = farm.nodes[0].requestCount("/api/chat")
         for _ in 0..<20 { #expect(try await farm.text("POST", "/v1/chat/completions", body: Self.streamingChat).status == 200) }
         #expect(farm.nodes[0].requestCount("/api/chat") - slowBefore <= 2)
+        // The operator sees why in /status.
+        let status = try await farm.json("GET", "/status").body
+        func firstToken(_ node: Int) -> Double? { status["nodes"]?[node]?["loadedModels"]?[0]?["firstTokenSeconds"]?.doubleValue }
+        #expect((firstToken(0) ?? 0) > 10 * (firstToken(1) ?? .infinity))
     }
 
     @Test func aSecondRequestForAModelThatIsLoadingJoinsThatLoad() async throws {

@@ -45,6 +45,8 @@ struct StatusReport {
                     loaded["inFlight"] = .int(Int64(node.inFlight(model.name)))
                     // What placement has learned: seconds a request holds a slot (prompt and answer).
                     loaded["serviceSeconds"] = node.serviceSeconds[model.name].map { .double(($0 * 100).rounded() / 100) } ?? .null
+                    // And from a free slot to the first byte here: a node slower than its peers shows in it.
+                    loaded["firstTokenSeconds"] = node.firstTokenSeconds[model.name].map { .double(($0 * 1000).rounded() / 1000) } ?? .null
                     return .object(loaded)
                 })
             let now = cluster.now
