@@ -39,12 +39,8 @@ public actor OllamaNode {
     /// its `load_duration` counts the wait for the loads ahead, so these teach nothing of the load
     /// rate: learned from them, a cold start's third load in line read 2.7 s/GB where loads take 1.5.
     private var loadsQueuedBehindOthers: Set<ModelName> = []
-    private var serviceTimes: [ModelName: ServiceTimeAverage] = [:]
-    /// `serviceTimes`' readings, kept as the snapshot hands them out (a snapshot is taken per request).
-    private var serviceSeconds: [ModelName: Double] = [:] { didSet { shownStateChanged() } }
-    /// From a warm slot to a streamed answer's first byte, per model (`NodeSnapshot.firstTokenSeconds`).
-    private var firstTokenTimes: [ModelName: ServiceTimeAverage] = [:]
-    private var firstTokenSeconds: [ModelName: Double] = [:] { didSet { shownStateChanged() } }
+    /// Service and first-token times learned from this node's answers (`AnswerTimes`).
+    private var answerTimes = AnswerTimes() { didSet { shownStateChanged() } }
     private var coldLoadsStarted = 0 { didSet { shownStateChanged() } }
     var lastProbe: ProbeOutcome? { didSet { shownStateChanged() } }
     var loadedAt: [ModelName: Double] = [:] { didSet { shownStateChanged() } }
@@ -122,10 +118,10 @@ public actor OllamaNode {
         NodeSnapshot(
             index: 0, id: id, config: config, health: health, pulled: pulled, loaded: loaded, loading: loading, draining: draining,
             inFlight: inFlight,
-            lastUsed: lastUsed, learnedLoadSecondsPerGB: loadSpeed.secondsPerGB, serviceSeconds: serviceSeconds,
+            lastUsed: lastUsed, learnedLoadSecondsPerGB: loadSpeed.secondsPerGB, serviceSeconds: answerTimes.serviceSeconds,
             coldLoadsStarted: coldLoadsStarted, lastProbe: lastProbe, loadedAt: loadedAt, observedLimits: observedLimits,
             coldLoadsByModel: coldLoadsByModel, evictionsByModel: evictionsByModel, parallelDiscovery: parallelDiscovery,
-            runnerSizes: runnerSizes, reportedDurationScale: reportedDurationScale.factor, firstTokenSeconds: firstTokenSeconds)
+            runnerSizes: runnerSizes, reportedDurationScale: reportedDurationScale.factor, firstTokenSeconds: answerTimes.firstTokenSeconds)
     }
 
     /// Whether the probes have taken the node out of service: a request still waiting on it for a
@@ -307,26 +303,7 @@ public actor OllamaNode {
                     loadSpeed.learn(reportedSeconds: load / durationFactor, gigabytes: Double(size) / 1e9, ownFactor: durationFactor)
                 }
             }
-            if outcome.heldSlotForAnswer, var service = outcome.serviceSeconds {
-                // A request that joined a load (or queued behind one) only held a working slot once
-                // the model was ready; the time before is the load's, not the model's service.
-                if !outcome.startedColdLoad, let readyAt, let dispatchedAt = outcome.dispatchedAt, readyAt > dispatchedAt {
-                    service = min(service, max(0, now - readyAt))
-                }
-                serviceTimes[model, default: ServiceTimeAverage()].learn(service)
-                serviceSeconds[model] = serviceTimes[model]?.seconds
-            }
-            // A streamed answer that took a warm slot at once: its first byte is the node's own speed
-            // (prompt evaluation), not a load's or a queue's. A conversation's next turn on its last
-            // turn's node is left out: Ollama's prompt cache may have skipped most of the prompt, and a
-            // node holding many conversations would look faster than it is and draw new ones to it.
-            if outcome.answerStart == .reported, !outcome.startedColdLoad, !outcome.wasParallelProbe, !outcome.continuedConversation,
-                let running = outcome.runningWhenSent, running < parallelDiscovery.slots(configured: config),
-                let first = outcome.firstByteAt, let sent = outcome.dispatchedAt, first >= sent, (readyAt ?? -.infinity) <= sent
-            {
-                firstTokenTimes[model, default: ServiceTimeAverage()].learn(first - sent)
-                firstTokenSeconds[model] = firstTokenTimes[model]?.seconds
-            }
+            answerTimes.learn(from: outcome, model: model, readyAt: readyAt, slots: parallelDiscovery.slots(configured: config), now: now)
         } else if remaining == 0, loading[model] != nil {
             loading[model] = nil  // the load we started failed or was abandoned with its requests
         }
