@@ -23,6 +23,12 @@ extension Cluster {
         let arrival = ContinuousClock.now
         var deadline = arrival + .milliseconds(Int64(Double(queueSettings.maxWaitMs) * timeScale))
         let conversationNodeID = request.conversationKey.flatMap { key in conversations.withLock { $0.node(for: key) } }
+        // The slot taken, with whether it continues the conversation on its last turn's node.
+        func placed(_ lease: Lease) -> Result<Lease, PlacementFailure> {
+            var lease = lease
+            lease.continuesConversation = conversationNodeID != nil && lease.node.id == conversationNodeID
+            return .success(lease)
+        }
         var excludingIDs = request.excluding
         // A refused request back at the time it was told: its place was kept, and only a wait past the
         // maximum refuses it again.
@@ -98,7 +104,7 @@ extension Cluster {
                 let lease = await probeParallelSlot(
                     model, nodes: nodes, snapshots: snapshots, excluding: excluding, conversationNode: conversationNode, now: now)
             {
-                return .success(lease)
+                return placed(lease)
             }
             if request.isHedge && !(estimate.startsNow && estimate.claim == .warmSlot) {
                 return .failure(.queueFull(retryAfterSeconds: 1, basis: nil))
@@ -119,7 +125,7 @@ extension Cluster {
                             $0.record(model, predicted: predicted, actual: actual, warmSlots: slots, teachingFrom: shedAbove / 4)
                         }
                     }
-                    return .success(lease)
+                    return placed(lease)
                 }
                 lostRace = true  // another request took that slot first: look again at once
                 continue
@@ -170,7 +176,7 @@ extension Cluster {
             if ahead == 0, !estimate.startsNow,
                 let lease = await claimDrainingLoad(model, snapshots: snapshots, excluding: excluding, now: now)
             {
-                return .success(lease)
+                return placed(lease)
             }
         }
     }

@@ -192,9 +192,4 @@ public final class Cluster: Sendable {
     public func remember(conversation key: UInt64, node: NodeID) {
         conversations.withLock { $0.remember(key, node: node) }
     }
-
-    /// The node that served a conversation's last turn, if it is remembered.
-    public func conversationNode(_ key: UInt64) -> NodeID? {
-        conversations.withLock { $0.node(for: key) }
-    }
 }

@@ -19,6 +19,8 @@ public struct Lease: Sendable {
     public var drainingAnswerSeconds = 0.0
     /// Requests for the model running on the node when this one took its slot (`tryAcquireCounting`).
     public var runningWhenSent: Int?
+    /// Placement sent a conversation's next turn to the node that served its last one.
+    public var continuesConversation = false
 
     public init(
         cluster: Cluster, node: OllamaNode, nodeConfig: ClusterConfig.NodeConfig, model: ModelName, claim: SlotClaim, startedAt: Double,
@@ -65,6 +67,7 @@ public struct Lease: Sendable {
         outcome.dispatchedAt = startedAt
         // Only a request sent to a slot TensorWall counted free says anything about how many there are.
         outcome.runningWhenSent = claim == .warmSlot ? runningWhenSent : nil
+        outcome.continuedConversation = continuesConversation
         let effects = await node.release(model, outcome: outcome, now: cluster.now)
         let ejected = outcome.signal.map { cluster.recordOutlierSignal($0, node: node.id) } ?? false
         cluster.capacityChanged()

@@ -53,7 +53,6 @@ final class ReadBuffer {
         return bytes
     }
 
-    /// Offset (from the reader index) of the first occurrence of `pattern`, searching from `start`.
     /// Whether a LF not preceded by a CR lies at or after `start` in the readable bytes.
     func containsBareLineFeed(from start: Int) -> Bool {
         let readable = self.readable
@@ -65,6 +64,7 @@ final class ReadBuffer {
         return false
     }
 
+    /// Offset (from the reader index) of the first occurrence of `pattern`, searching from `start`.
     func firstOffset(of pattern: [UInt8], from start: Int = 0) -> Int? {
         let readable = self.readable
         guard pattern.count <= readable.count, start <= readable.count - pattern.count else { return nil }

@@ -105,7 +105,6 @@ extension Gateway {
             let outcome = attempt.outcome
             var released = Self.releaseOutcome(outcome)
             released.answerStart = attempt.answerStart
-            released.continuedConversation = call.conversationKey.map { cluster.conversationNode($0) == served.node.id } ?? false
             if case .answered(_, let usage) = outcome {
                 released.firstByteAt = usage.firstByteAt.map(clusterSeconds)
                 released.lastByteAt = usage.lastByteAt.map(clusterSeconds)
