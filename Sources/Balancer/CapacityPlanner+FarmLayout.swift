@@ -42,6 +42,11 @@ extension CapacityPlanner {
         let victimMemo = CapacityPlanner.VictimMemo()
         /// What room on each node is worth to a chain of moves, since the layout last changed (`worthOfRoomLeft`).
         let roomWorthMemo = CapacityPlanner.RoomWorthMemo()
+        /// How fast each node answers (`NodePaces`); the demand's service times are a typical node's.
+        let paces: NodePaces
+        /// Where nodes differ in pace, each model's copies counted in typical copies (Σ 1/pace), as
+        /// the moves planned so far leave them (`effectiveCopies`).
+        private var typicalCopies: [ModelName: Double] = [:]
         /// Steps may unload a model's only warm copy while its copy where the target keeps it is not
         /// loaded yet: what a round does when waiting would stall the farm (`waitsToMakeBeforeBreaking`).
         var breaksBeforeMaking = false
@@ -70,6 +75,12 @@ extension CapacityPlanner {
                 for model in node.loaded.keys { warmCopies[model, default: 0] += 1 }
             }
             taken = Set(healthy.filter { !$0.loading.isEmpty }.map(\.index))
+            paces = NodePaces(nodes)
+            if !paces.isUniform {
+                for (index, models) in resident {
+                    for model in models { typicalCopies[model, default: 0] += 1 / paces.pace(ofNode: index) }
+                }
+            }
             for (position, node) in healthy.enumerated() {
                 positionInHealthy[node.index] = position
                 if node.plannableVRAMBytes != nil { plannable.insert(node.index) }
@@ -120,6 +131,50 @@ extension CapacityPlanner {
         /// Copies the model's demand calls for (at most one per holder).
         func wantedCopies(_ model: ModelName) -> Int { facts[model]?.wantedCopies ?? 0 }
 
+        /// The copies `model` has, loaded or loading, each counted as the part of a typical node's
+        /// copy it serves (a copy on a node at pace 4 is a quarter); on a farm of like nodes, the count.
+        func effectiveCopies(_ model: ModelName) -> Double {
+            paces.isUniform ? Double(copies[model] ?? 0) : max(0, typicalCopies[model] ?? 0)
+        }
+
+        /// `cost(_:copies:)` for copies worth `typical` typical ones: between whole numbers in
+        /// proportion, and below one, a single copy whose answers take 1/`typical` as long. With
+        /// `cautious`, at the demand's cautious rate (`cautiousGain`).
+        func cost(_ model: ModelName, typical: Double, cautious: Bool = false) -> Double {
+            func whole(_ count: Int) -> Double {
+                guard cautious, let calmer = facts[model]?.cautiousCosts, count < calmer.count else { return cost(model, copies: count) }
+                return calmer[count]
+            }
+            guard typical > 1e-9 else { return whole(0) }
+            guard typical >= 1 else {
+                guard var slowed = demand[model], let known = facts[model] else { return 0 }
+                if cautious, let calmer = slowed.cautiousRate, calmer < slowed.rate { slowed.rate = calmer }
+                slowed.serviceSeconds /= typical
+                return waitingCost(copies: 1, slotsPerCopy: known.slots, demand: slowed, loadSeconds: known.loadSeconds, settings: settings)
+            }
+            let count = Int(typical)
+            let part = typical - Double(count)
+            return whole(count) * (1 - part) + (part > 0 ? whole(count + 1) * part : 0)
+        }
+
+        /// `cautiousGain` from the copies the moves so far leave `model`, counted in typical copies
+        /// where nodes differ in pace.
+        func cautiousNextCopyGain(_ model: ModelName) -> Double {
+            guard !paces.isUniform else { return cautiousGain(model, copies: copies[model] ?? 0) }
+            let have = effectiveCopies(model)
+            return cost(model, typical: have, cautious: true) - cost(model, typical: have + 1, cautious: true)
+        }
+
+        /// Waiting a copy of `model` on this node saves, against one on a typical node
+        /// (`nextCopyGain`): a copy on a slow node serves less, and saves less.
+        func copyGainScale(_ model: ModelName, onNode index: Int) -> Double {
+            guard !paces.isUniform else { return 1 }
+            let have = effectiveCopies(model)
+            let typicalGain = cost(model, typical: have) - cost(model, typical: have + 1)
+            guard typicalGain > 0 else { return 1 / paces.pace(ofNode: index) }
+            return (cost(model, typical: have) - cost(model, typical: have + 1 / paces.pace(ofNode: index))) / typicalGain
+        }
+
         func hosts(_ model: ModelName, on nodeIndex: Int) -> Bool { resident[nodeIndex]?.contains(model) ?? false }
 
         /// Models the node holds, loaded or loading, as the moves planned so far leave it.
@@ -158,7 +213,10 @@ extension CapacityPlanner {
             roomWorthMemo.forget()
             copies[move.model, default: 0] += 1
             resident[move.nodeIndex, default: []].insert(move.model)
+            let part = paces.isUniform ? 0 : 1 / paces.pace(ofNode: move.nodeIndex)
+            typicalCopies[move.model, default: 0] += part
             for victim in move.evicting {
+                typicalCopies[victim, default: 0] -= part
                 copies[victim, default: 1] -= 1
                 warmCopies[victim, default: 1] -= 1
                 resident[move.nodeIndex]?.remove(victim)
@@ -235,7 +293,9 @@ extension CapacityPlanner {
             var victims = victims
             let isStep = isStepTowardTarget(model, on: node.index, evicting: victims)
             if isStep { priceMovesToTarget(&victims, making: model, on: node) }
-            let weighed = victims.models.isEmpty ? gain : min(gain, cautiousGain(model, copies: copies[model] ?? 0))
+            let weighed =
+                (victims.models.isEmpty ? gain : min(gain, cautiousNextCopyGain(model)))
+                * copyGainScale(model, onNode: node.index)
             // Unloading the only copy of a model still asked for starts a chain of reloads: only for a
             // gain several times larger (a new hot model, say). Undoing a recent load likewise: the
             // first minute's copies follow the first requests, not demand, and must give way to a hot
@@ -272,8 +332,13 @@ extension CapacityPlanner {
             !isLastWantedCopy(model, warm: warmCopies) && evictionCost(model, copies: copies) < settings.minimumNetGainSeconds
         }
 
-        /// What unloading one copy of `victim` costs: the waiting its remaining copies add.
-        func evictionCost(_ victim: ModelName, copies: [ModelName: Int]) -> Double {
+        /// What unloading one copy of `victim` costs: the waiting its remaining copies add. Where
+        /// nodes differ in pace, the copy on `nodeIndex` is priced by the part of a copy it serves.
+        func evictionCost(_ victim: ModelName, copies: [ModelName: Int], onNode nodeIndex: Int? = nil) -> Double {
+            if let nodeIndex, !paces.isUniform, copies == self.copies {
+                let have = effectiveCopies(victim)
+                return max(0, cost(victim, typical: max(0, have - 1 / paces.pace(ofNode: nodeIndex))) - cost(victim, typical: have))
+            }
             let count = copies[victim] ?? 1
             return cost(victim, copies: max(0, count - 1)) - cost(victim, copies: count)
         }
@@ -290,6 +355,10 @@ extension CapacityPlanner {
 
         /// Waiting one more copy of `model` saves, from the copies the moves so far leave it.
         func nextCopyGain(_ model: ModelName) -> Double {
+            guard paces.isUniform else {
+                let have = effectiveCopies(model)
+                return cost(model, typical: have) - cost(model, typical: have + 1)
+            }
             let count = copies[model] ?? 0
             return cost(model, copies: count) - cost(model, copies: count + 1)
         }

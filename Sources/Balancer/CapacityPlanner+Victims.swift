@@ -74,7 +74,8 @@ extension CapacityPlanner.FarmLayout {
             .filter { isDrainable($0, on: node) }
             .map { model in
                 (
-                    model: model, cost: evictionCost(model, copies: copies), last: isLastWantedCopy(model, warm: warm),
+                    model: model, cost: evictionCost(model, copies: copies, onNode: node.index),
+                    last: isLastWantedCopy(model, warm: warm),
                     young: isYoung(model, on: node), only: (warm[model] ?? 0) <= 1
                 )
             }

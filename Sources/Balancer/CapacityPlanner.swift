@@ -209,7 +209,7 @@ public enum CapacityPlanner {
                 let queueWantsFreeRoom =
                     wanted.queued > 0 && wanted.queued >= warmSlots && current < holders.count && !queueCopyPlanned.contains(model)
                 let gain = layout.nextCopyGain(model)
-                let averagesWantCopy = current < target && gain > settings.minimumNetGainSeconds
+                let averagesWantCopy = layout.effectiveCopies(model) < Double(target) && gain > settings.minimumNetGainSeconds
                 // Where the target puts a copy the farm lacks, a step toward it needs only to gain more
                 // than it costs, however little (`isStepTowardTarget`).
                 let targetNodes = Set(holders.filter { !layout.hosts(model, on: $0) && (layout.target?.places(model, on: $0) ?? false) })
@@ -226,7 +226,7 @@ public enum CapacityPlanner {
                     }
                 }
                 // A direct move that takes a copy still needed is weighed against moving a model away first.
-                if averagesWantCopy && !cheapDirect { stuck.append((model, layout.cautiousGain(model, copies: current))) }
+                if averagesWantCopy && !cheapDirect { stuck.append((model, layout.cautiousNextCopyGain(model))) }
             }
             // Relocations only for the models no direct move serves cheaply, the few with most to gain:
             // each weighs every other node for every model it could move, too much to do for all on a

@@ -14,15 +14,20 @@ extension Cluster {
     /// time saved from an earlier run, else the median of the models this farm has measured: the
     /// cost model's fixed default (5 s) made a model whose first answer had not come back look four
     /// times busier than its neighbours on a fast farm, and the planner gave it copies they needed.
+    /// On a farm whose nodes answer at different paces (`NodePaces`), a measured model's time is
+    /// its time on a typical node: a throttled node no longer makes the models it holds look busier,
+    /// and the planner counts a copy there as the part of a copy it serves.
     public func demandSummary(_ snapshots: [NodeSnapshot]) -> [ModelName: CapacityPlanner.Demand] {
         let now = clock()
         let rates = demand.withLock { $0.ratesWithCaution(now: now) }
         let queued = queues.counts()
         let hints = serviceHints.withLock { $0 }
         let farmMedian = Self.median(snapshots.flatMap { $0.serviceSeconds.values })
+        let paces = NodePaces(snapshots)
         var summary: [ModelName: CapacityPlanner.Demand] = [:]
         for model in Set(rates.keys).union(queued.keys) {
-            let service = serviceSeconds(model, snapshots: snapshots, hint: hints[model] ?? farmMedian)
+            var service = serviceSeconds(model, snapshots: snapshots, hint: hints[model] ?? farmMedian)
+            if !paces.isUniform, let typical = paces.typicalServiceSeconds(model) { service = typical }
             let rate = rates[model]?.rate ?? 0
             let calmer = rates[model].flatMap { $0.cautious < rate ? $0.cautious : nil }
             summary[model] = CapacityPlanner.Demand(rate: rate, serviceSeconds: service, queued: queued[model] ?? 0, cautiousRate: calmer)
