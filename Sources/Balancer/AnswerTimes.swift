@@ -5,6 +5,14 @@
 struct AnswerTimes: Sendable, Equatable {
     private var service: [ModelName: ServiceTimeAverage] = [:]
     private var firstToken: [ModelName: ServiceTimeAverage] = [:]
+    private var paceShift = PaceShift()
+    /// The averages when the current run of far-off answers began (`PaceShift`).
+    private var beforeRun: Averages?
+
+    private struct Averages: Sendable, Equatable {
+        var service: [ModelName: ServiceTimeAverage]
+        var firstToken: [ModelName: ServiceTimeAverage]
+    }
     /// The averages' readings, kept as snapshots hand them out (a snapshot is taken per request).
     private(set) var serviceSeconds: [ModelName: Double] = [:]
     private(set) var firstTokenSeconds: [ModelName: Double] = [:]
@@ -17,6 +25,15 @@ struct AnswerTimes: Sendable, Equatable {
             // the model was ready; the time before is the load's, not the model's service.
             if !outcome.startedColdLoad, let readyAt, let dispatchedAt = outcome.dispatchedAt, readyAt > dispatchedAt {
                 seconds = min(seconds, max(0, now - readyAt))
+            }
+            if let average = service[model], average.isSettled, average.seconds > 0 {
+                // Within a run, against the averages from before it: the run's answers move them.
+                let reference = paceShift.isInRun ? (beforeRun?.service[model]?.seconds ?? average.seconds) : average.seconds
+                if let factor = paceShift.observe(ratio: seconds / reference), let before = beforeRun {
+                    rescale(before, by: factor)
+                } else if paceShift.runJustBegan {
+                    beforeRun = Averages(service: service, firstToken: firstToken)
+                }
             }
             service[model, default: ServiceTimeAverage()].learn(seconds)
             serviceSeconds[model] = service[model]?.seconds
@@ -32,5 +49,15 @@ struct AnswerTimes: Sendable, Equatable {
             firstToken[model, default: ServiceTimeAverage()].learn(first - sent)
             firstTokenSeconds[model] = firstToken[model]?.seconds
         }
+    }
+
+    /// The node's pace stepped (`PaceShift`): every model's averages here are the ones from before
+    /// the run, moved by `factor` (the run's own answers, learned meanwhile, would count the step twice).
+    private mutating func rescale(_ before: Averages, by factor: Double) {
+        service = before.service.mapValues { $0.rescaled(by: factor) }
+        firstToken = before.firstToken.mapValues { $0.rescaled(by: factor) }
+        serviceSeconds = service.mapValues(\.seconds)
+        firstTokenSeconds = firstToken.mapValues(\.seconds)
+        beforeRun = nil
     }
 }

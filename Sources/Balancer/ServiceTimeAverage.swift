@@ -23,4 +23,15 @@ struct ServiceTimeAverage: Sendable, Equatable {
         answers = min(answers + 1, Self.answersAveraged)
         seconds += (answer - seconds) / answers
     }
+
+    /// Averaged over at least half of `answersAveraged`: one answer far from it says something.
+    var isSettled: Bool { answers >= Self.answersAveraged / 2 }
+
+    /// The node's answers all changed pace by `factor` (`PaceShift`): the average moves with them at
+    /// once, keeping its weight.
+    func rescaled(by factor: Double) -> ServiceTimeAverage {
+        var moved = self
+        moved.seconds *= factor
+        return moved
+    }
 }
