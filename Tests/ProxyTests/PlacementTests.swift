@@ -33,6 +33,8 @@ import WireFormats
         let status = try await farm.json("GET", "/status").body
         func firstToken(_ node: Int) -> Double? { status["nodes"]?[node]?["loadedModels"]?[0]?["firstTokenSeconds"]?.doubleValue }
         #expect((firstToken(0) ?? 0) > 10 * (firstToken(1) ?? .infinity))
+        // And the node's pace, which the planner weighs its copies by.
+        #expect((status["nodes"]?[0]?["pace"]?.doubleValue ?? 0) > 10 * (status["nodes"]?[1]?["pace"]?.doubleValue ?? .infinity))
     }
 
     @Test func aSecondRequestForAModelThatIsLoadingJoinsThatLoad() async throws {

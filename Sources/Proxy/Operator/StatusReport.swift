@@ -16,6 +16,7 @@ struct StatusReport {
     func json() async -> JSONValue {
         let snapshots = await cluster.snapshots()
         let uptime = startedAt.duration(to: .now).components.seconds
+        let paces = NodePaces(snapshots)
         let nodes: [JSONValue] = snapshots.map { node in
             var entry: JSONObject = [
                 "name": .string(node.name), "url": .string(node.url.description), "health": .string(node.health.rawValue),
@@ -61,6 +62,9 @@ struct StatusReport {
             entry["drainingModels"] = .array(
                 node.draining.keys.sorted().map { ["name": .string($0.canonical), "inFlight": .int(Int64(node.inFlight($0)))] })
             entry["coldLoadsStarted"] = .int(Int64(node.coldLoadsStarted))
+            // How many times the typical node's time its answers take (1 within 1.5x): the planner
+            // counts a copy here as worth 1/pace of one on a typical node.
+            entry["pace"] = .double((paces.pace(ofNode: node.index) * 100).rounded() / 100)
             // Learned from loads TensorWall started here (Ollama's load_duration); null until one has.
             entry["loadSecondsPerGB"] = node.learnedLoadSecondsPerGB.map { .double(($0 * 100).rounded() / 100) } ?? .null
             entry["reportedDurationScale"] = .double((node.reportedDurationScale * 100).rounded() / 100)
