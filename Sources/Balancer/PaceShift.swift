@@ -5,9 +5,10 @@
 /// queue at a quarter of its wait, and the planner left a model's only copy there while its requests
 /// waited 13 s. Each answer is compared with its own model's average on the node, and a run of
 /// answers all over twice it (or all under half), whatever their models, is a step: the node's
-/// averages as they stood before the run move by the run's median at once. Chat answers of different lengths rarely make such a
-/// run by chance (six in a row over twice the mean, for lengths spread exponentially, is one run in
-/// about 160,000 answers), and a wrong step is undone by the next run the other way.
+/// averages as they stood before the run move by the run's median at once. Chat answers of
+/// different lengths rarely make such a run by chance (six in a row over twice the mean, for lengths
+/// spread exponentially, is one run in about 160,000 answers), and a wrong step is undone by the
+/// next run the other way.
 struct PaceShift: Sendable, Equatable {
     /// Answers in a row that make a step.
     static let runLength = 6
@@ -17,8 +18,9 @@ struct PaceShift: Sendable, Equatable {
     /// The run so far: ratios of answer to average, all on the same side.
     private var run: [Double] = []
 
-    /// Takes one answer's ratio to its model's average on the node; returns the factor every average
-    /// on the node should move by, from where they stood when the run began, when this answer completes it.
+    /// Takes one answer's ratio to its model's average on the node. When the answer completes a run,
+    /// returns the factor every average on the node should move by, from where they stood when the
+    /// run began.
     mutating func observe(ratio: Double) -> Double? {
         let slower = ratio >= Self.stepRatio
         guard slower || ratio <= 1 / Self.stepRatio else {
