@@ -96,7 +96,8 @@ extension CapacityPlanner {
             let slots = plannable.reduce(0) { $0 + $1.maxLoadedModels }
             if copies.count > slots { copies.removeLast(copies.count - slots) }
             func preferred(_ node: Int) -> [Set<ModelName>] { [layout.residents(node), previous[node] ?? []] }
-            var best = Self.packBest(copies, into: plannable, preferred: preferred)
+            func pace(_ node: Int) -> Double { layout.paces.pace(ofNode: node) }
+            var best = Self.packBest(copies, into: plannable, preferred: preferred, pace: pace)
             // A copy left out for want of room may fit once a less valuable one makes way; a first copy
             // left out, once any other copy does.
             for _ in 0..<Self.repacksAtMost {
@@ -104,7 +105,7 @@ extension CapacityPlanner {
                     best.unplacedFirstCopies > 0 && !last.isFirstOfWantedModel || best.unplacedValue > last.value
                 else { break }
                 copies.removeLast()
-                let attempt = Self.packBest(copies, into: plannable, preferred: preferred)
+                let attempt = Self.packBest(copies, into: plannable, preferred: preferred, pace: pace)
                 if attempt.isBetter(than: best) { best = attempt }
             }
             models = best.models
@@ -136,19 +137,24 @@ extension CapacityPlanner {
         /// better of the two. Largest first, a model held on two nodes kept the one where the hot
         /// model's last copy could go (every other node held that model already), and the target left
         /// another node's place empty.
-        private static func packBest(_ copies: [Copy], into nodes: [NodeSnapshot], preferred: (Int) -> [Set<ModelName>]) -> Packing {
-            let plain = pack(copies, into: nodes, preferred: preferred)
+        private static func packBest(
+            _ copies: [Copy], into nodes: [NodeSnapshot], preferred: (Int) -> [Set<ModelName>], pace: (Int) -> Double
+        ) -> Packing {
+            let plain = pack(copies, into: nodes, preferred: preferred, pace: pace)
             guard let stuck = plain.mostValuableUnplaced else { return plain }
-            let again = pack(copies, into: nodes, preferred: preferred, first: stuck)
+            let again = pack(copies, into: nodes, preferred: preferred, pace: pace, first: stuck)
             return again.isBetter(than: plain) ? again : plain
         }
 
         /// Largest first, each on a node that holds the model now if one has room, else on one the
         /// last target put it on, else on the one it fills most. `preferred` gives a node's models in
-        /// that order of preference.
+        /// that order of preference; of two nodes it prefers alike, the one at the quicker `pace`
+        /// keeps the copy (a model that got a copy on a typical node beside its copy on a slow one
+        /// keeps the typical one, not whichever comes first in the file).
         /// `first`'s copies, if given, go before all others.
         private static func pack(
-            _ copies: [Copy], into nodes: [NodeSnapshot], preferred: (Int) -> [Set<ModelName>], first: ModelName? = nil
+            _ copies: [Copy], into nodes: [NodeSnapshot], preferred: (Int) -> [Set<ModelName>], pace: (Int) -> Double,
+            first: ModelName? = nil
         ) -> Packing {
             var packing = Packing()
             var used: [Int: Int64] = [:]
@@ -169,7 +175,9 @@ extension CapacityPlanner {
                 }
                 let preference = fitting.map { node in preferred(node.index).firstIndex { $0.contains(copy.model) } ?? Int.max }
                 let chosen =
-                    zip(fitting, preference).filter { $0.1 != Int.max }.min { $0.1 < $1.1 }?.0
+                    zip(fitting, preference).filter { $0.1 != Int.max }.min {
+                        $0.1 != $1.1 ? $0.1 < $1.1 : pace($0.0.index) < pace($1.0.index)
+                    }?.0
                     ?? fitting.min { roomLeft($0) != roomLeft($1) ? roomLeft($0) < roomLeft($1) : $0.index < $1.index }
                 guard let node = chosen else {
                     if copy.value > packing.unplacedValue { packing.mostValuableUnplaced = copy.model }

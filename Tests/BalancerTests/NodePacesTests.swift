@@ -115,4 +115,22 @@ import Testing
         #expect(unloadsLlama.allSatisfy { $0.nodeIndex == 2 }, "\(moves)")
         #expect(!moves.contains { $0.model == mistral && $0.nodeIndex == 0 }, "\(moves)")
     }
+
+    /// A model with one copy wanted and copies on a slow node and a typical one: the target keeps
+    /// the typical one, though the slow node comes first in the file.
+    @Test func theTargetKeepsTheCopyOnTheQuickerNode() {
+        let pulled: [String: Int64] = ["llama3.2": 2, "phi3": 2]
+        let service = ["llama3.2": 1.0, "phi3": 1.0]
+        let nodes = [
+            node(0, pulled: pulled, loaded: ["llama3.2"], service: service.mapValues { $0 * 4 }, vramGB: 16),
+            node(1, pulled: pulled, loaded: ["llama3.2"], service: service, vramGB: 16),
+            node(2, pulled: pulled, loaded: ["phi3"], service: service, vramGB: 16),
+        ]
+        let demand: [ModelName: CapacityPlanner.Demand] = [
+            llama: .init(rate: 0.05, serviceSeconds: 1), phi: .init(rate: 0.05, serviceSeconds: 1),
+        ]
+        let target = CapacityPlanner.targetLayout(nodes: nodes, demand: demand, now: 1000)
+        #expect(target[1]?.contains(llama) == true, "\(target)")
+        #expect(target[0]?.contains(llama) != true, "\(target)")
+    }
 }
