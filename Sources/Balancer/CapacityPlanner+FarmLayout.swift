@@ -137,44 +137,6 @@ extension CapacityPlanner {
             paces.isUniform ? Double(copies[model] ?? 0) : max(0, typicalCopies[model] ?? 0)
         }
 
-        /// `cost(_:copies:)` for copies worth `typical` typical ones: between whole numbers in
-        /// proportion, and below one, a single copy whose answers take 1/`typical` as long. With
-        /// `cautious`, at the demand's cautious rate (`cautiousGain`).
-        func cost(_ model: ModelName, typical: Double, cautious: Bool = false) -> Double {
-            func whole(_ count: Int) -> Double {
-                guard cautious, let calmer = facts[model]?.cautiousCosts, count < calmer.count else { return cost(model, copies: count) }
-                return calmer[count]
-            }
-            guard typical > 1e-9 else { return whole(0) }
-            guard typical >= 1 else {
-                guard var slowed = demand[model], let known = facts[model] else { return 0 }
-                if cautious, let calmer = slowed.cautiousRate, calmer < slowed.rate { slowed.rate = calmer }
-                slowed.serviceSeconds /= typical
-                return waitingCost(copies: 1, slotsPerCopy: known.slots, demand: slowed, loadSeconds: known.loadSeconds, settings: settings)
-            }
-            let count = Int(typical)
-            let part = typical - Double(count)
-            return whole(count) * (1 - part) + (part > 0 ? whole(count + 1) * part : 0)
-        }
-
-        /// `cautiousGain` from the copies the moves so far leave `model`, counted in typical copies
-        /// where nodes differ in pace.
-        func cautiousNextCopyGain(_ model: ModelName) -> Double {
-            guard !paces.isUniform else { return cautiousGain(model, copies: copies[model] ?? 0) }
-            let have = effectiveCopies(model)
-            return cost(model, typical: have, cautious: true) - cost(model, typical: have + 1, cautious: true)
-        }
-
-        /// Waiting a copy of `model` on this node saves, against one on a typical node
-        /// (`nextCopyGain`): a copy on a slow node serves less, and saves less.
-        func copyGainScale(_ model: ModelName, onNode index: Int) -> Double {
-            guard !paces.isUniform else { return 1 }
-            let have = effectiveCopies(model)
-            let typicalGain = cost(model, typical: have) - cost(model, typical: have + 1)
-            guard typicalGain > 0 else { return 1 / paces.pace(ofNode: index) }
-            return (cost(model, typical: have) - cost(model, typical: have + 1 / paces.pace(ofNode: index))) / typicalGain
-        }
-
         func hosts(_ model: ModelName, on nodeIndex: Int) -> Bool { resident[nodeIndex]?.contains(model) ?? false }
 
         /// Models the node holds, loaded or loading, as the moves planned so far leave it.
@@ -197,6 +159,12 @@ extension CapacityPlanner {
             guard let wanted = demand[model], let known = facts[model] else { return 0 }
             if count >= 0 && count < known.costs.count { return known.costs[count] }
             return waitingCost(copies: count, slotsPerCopy: known.slots, demand: wanted, loadSeconds: known.loadSeconds, settings: settings)
+        }
+
+        /// `cost(_:copies:)` at the demand's cautious rate, where it is lower and was worked out.
+        func cautiousCost(_ model: ModelName, copies count: Int) -> Double {
+            guard let calmer = facts[model]?.cautiousCosts, count >= 0, count < calmer.count else { return cost(model, copies: count) }
+            return calmer[count]
         }
 
         /// Waiting one more copy saves, at the demand's cautious rate: what a move that takes copies
