@@ -150,7 +150,8 @@ extension CapacityPlanner {
         /// last target put it on, else on the one it fills most. `preferred` gives a node's models in
         /// that order of preference; of two nodes it prefers alike, the one at the quicker `pace`
         /// keeps the copy (a model that got a copy on a typical node beside its copy on a slow one
-        /// keeps the typical one, not whichever comes first in the file).
+        /// keeps the typical one, not whichever comes first in the file), and of two it would fill
+        /// alike, the quicker one takes it.
         /// `first`'s copies, if given, go before all others.
         private static func pack(
             _ copies: [Copy], into nodes: [NodeSnapshot], preferred: (Int) -> [Set<ModelName>], pace: (Int) -> Double,
@@ -173,12 +174,20 @@ extension CapacityPlanner {
                 func roomLeft(_ node: NodeSnapshot) -> Int64 {
                     (node.plannableVRAMBytes ?? 0) - (used[node.index] ?? 0) - node.runnerBytes(copy.model)
                 }
-                let preference = fitting.map { node in preferred(node.index).firstIndex { $0.contains(copy.model) } ?? Int.max }
+                // A node slower than the typical one is not kept for what it holds: a model alone there
+                // (`codellama:13b`, cold-loaded on it before it slowed) was kept there by the target
+                // while its requests waited 13 s, and no move off it was a step.
+                let preference = fitting.map { node in
+                    pace(node.index) > 1 ? Int.max : preferred(node.index).firstIndex { $0.contains(copy.model) } ?? Int.max
+                }
                 let chosen =
                     zip(fitting, preference).filter { $0.1 != Int.max }.min {
                         $0.1 != $1.1 ? $0.1 < $1.1 : pace($0.0.index) < pace($1.0.index)
                     }?.0
-                    ?? fitting.min { roomLeft($0) != roomLeft($1) ? roomLeft($0) < roomLeft($1) : $0.index < $1.index }
+                    ?? fitting.min {
+                        if roomLeft($0) != roomLeft($1) { return roomLeft($0) < roomLeft($1) }
+                        return pace($0.index) != pace($1.index) ? pace($0.index) < pace($1.index) : $0.index < $1.index
+                    }
                 guard let node = chosen else {
                     if copy.value > packing.unplacedValue { packing.mostValuableUnplaced = copy.model }
                     packing.unplacedValue = max(packing.unplacedValue, copy.value)

@@ -133,4 +133,23 @@ import Testing
         #expect(target[1]?.contains(llama) == true, "\(target)")
         #expect(target[0]?.contains(llama) != true, "\(target)")
     }
+
+    /// A model whose only copy is on a slow node is not kept there by the target when a typical
+    /// node has room: moving it is then a step toward the target.
+    @Test func theTargetDoesNotKeepAModelOnASlowNodeForHoldingItThere() {
+        let pulled: [String: Int64] = ["llama3.2": 2, "phi3": 2, "mistral": 7]
+        let service = ["llama3.2": 1.0, "phi3": 1.0]
+        let nodes = [
+            node(0, pulled: pulled, loaded: ["mistral"], service: service.mapValues { $0 * 4 }, vramGB: 16),
+            node(1, pulled: pulled, loaded: ["llama3.2"], service: service, vramGB: 16),
+            node(2, pulled: pulled, loaded: ["phi3"], service: service, vramGB: 16),
+        ]
+        let demand: [ModelName: CapacityPlanner.Demand] = [
+            llama: .init(rate: 0.05, serviceSeconds: 1), phi: .init(rate: 0.05, serviceSeconds: 1),
+            mistral: .init(rate: 0.1, serviceSeconds: 1.5),
+        ]
+        let target = CapacityPlanner.targetLayout(nodes: nodes, demand: demand, now: 1000)
+        #expect(target[0]?.contains(mistral) != true, "\(target)")
+        #expect(target[1]?.contains(mistral) == true || target[2]?.contains(mistral) == true, "\(target)")
+    }
 }
