@@ -62,7 +62,10 @@ extension CapacityPlanner {
             var cautiousCosts: [Double]?
         }
 
-        init(nodes: [NodeSnapshot], demand: [ModelName: Demand], now: Double, costModel: CostModel, settings: Settings) {
+        init(
+            nodes: [NodeSnapshot], demand: [ModelName: Demand], now: Double, costModel: CostModel, settings: Settings,
+            paces: NodePaces? = nil
+        ) {
             healthy = nodes.filter { $0.health == .healthy }
             self.demand = demand
             self.now = now
@@ -75,10 +78,10 @@ extension CapacityPlanner {
                 for model in node.loaded.keys { warmCopies[model, default: 0] += 1 }
             }
             taken = Set(healthy.filter { !$0.loading.isEmpty }.map(\.index))
-            paces = NodePaces(nodes)
-            if !paces.isUniform {
+            self.paces = paces ?? NodePaces(nodes)
+            if !self.paces.isUniform {
                 for (index, models) in resident {
-                    for model in models { typicalCopies[model, default: 0] += 1 / paces.pace(ofNode: index) }
+                    for model in models { typicalCopies[model, default: 0] += 1 / self.paces.pace(ofNode: index) }
                 }
             }
             for (position, node) in healthy.enumerated() {
@@ -300,15 +303,19 @@ extension CapacityPlanner {
             !isLastWantedCopy(model, warm: warmCopies) && evictionCost(model, copies: copies) < settings.minimumNetGainSeconds
         }
 
-        /// What unloading one copy of `victim` costs: the waiting its remaining copies add. Where
-        /// nodes differ in pace, the copy on `nodeIndex` is priced by the part of a copy it serves.
-        func evictionCost(_ victim: ModelName, copies: [ModelName: Int], onNode nodeIndex: Int? = nil) -> Double {
-            if let nodeIndex, !paces.isUniform, copies == self.copies {
-                let have = effectiveCopies(victim)
-                return max(0, cost(victim, typical: max(0, have - 1 / paces.pace(ofNode: nodeIndex))) - cost(victim, typical: have))
-            }
+        /// What unloading one copy of `victim` costs, with `copies` counted in whole copies: the
+        /// waiting its remaining copies add.
+        func evictionCost(_ victim: ModelName, copies: [ModelName: Int]) -> Double {
             let count = copies[victim] ?? 1
             return cost(victim, copies: max(0, count - 1)) - cost(victim, copies: count)
+        }
+
+        /// What unloading `victim`'s copy on `nodeIndex` costs, from the copies the moves so far
+        /// leave it. Where nodes differ in pace, that copy is priced by the part of a copy it serves.
+        func evictionCost(_ victim: ModelName, onNode nodeIndex: Int) -> Double {
+            guard !paces.isUniform else { return evictionCost(victim, copies: copies) }
+            let have = effectiveCopies(victim)
+            return max(0, cost(victim, typical: max(0, have - 1 / paces.pace(ofNode: nodeIndex))) - cost(victim, typical: have))
         }
 
         /// The only warm copy of a model asked for at least once a horizon: unloading it sends the

@@ -57,9 +57,10 @@ extension CapacityPlanner.FarmLayout {
 
     /// `victims` worked out again.
     private func freshVictims(
-        for model: ModelName, on node: NodeSnapshot, copies: [ModelName: Int]?, warm: [ModelName: Int]?, keeping: Set<ModelName>?
+        for model: ModelName, on node: NodeSnapshot, copies imagined: [ModelName: Int]?, warm: [ModelName: Int]?,
+        keeping: Set<ModelName>?
     ) -> Victims? {
-        let copies = copies ?? self.copies
+        let copies = imagined ?? self.copies
         let warm = warm ?? warmCopies
         let here = residents(node.index)
         let size = node.runnerBytes(model)
@@ -74,7 +75,8 @@ extension CapacityPlanner.FarmLayout {
             .filter { isDrainable($0, on: node) }
             .map { model in
                 (
-                    model: model, cost: evictionCost(model, copies: copies, onNode: node.index),
+                    model: model,
+                    cost: imagined.map { evictionCost(model, copies: $0) } ?? evictionCost(model, onNode: node.index),
                     last: isLastWantedCopy(model, warm: warm),
                     young: isYoung(model, on: node), only: (warm[model] ?? 0) <= 1
                 )

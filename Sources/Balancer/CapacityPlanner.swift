@@ -160,13 +160,14 @@ public enum CapacityPlanner {
     /// made was weighed on (`whyMade`): what `--log-level debug` prints, from the same packing
     /// rather than a second one. `explaining` asks for the last two; working them out weighs each
     /// move again, so it is off by default.
-    /// `previousTarget` is the last round's target (see `TargetLayout`), by node.
+    /// `previousTarget` is the last round's target (see `TargetLayout`), by node. `paces` is the fit
+    /// of the nodes' paces the demand was summed with (`Cluster.demandSummary`), else fitted here.
     public static func planWithTarget(
         nodes: [NodeSnapshot], demand: [ModelName: Demand], now: Double, costModel: CostModel = CostModel(),
         settings: Settings = Settings(),
-        previousTarget: [NodeID: Set<ModelName>] = [:], explaining: Bool = false
+        previousTarget: [NodeID: Set<ModelName>] = [:], paces: NodePaces? = nil, explaining: Bool = false
     ) -> (moves: [Move], target: [Int: Set<ModelName>], heldBack: [String], made: [String]) {
-        var layout = FarmLayout(nodes: nodes, demand: demand, now: now, costModel: costModel, settings: settings)
+        var layout = FarmLayout(nodes: nodes, demand: demand, now: now, costModel: costModel, settings: settings, paces: paces)
         let target = TargetLayout(layout, previous: byIndex(previousTarget, nodes))
         layout.target = target
         var round = makeMoves(&layout, explaining: explaining)

@@ -16,14 +16,15 @@ extension Cluster {
     /// times busier than its neighbours on a fast farm, and the planner gave it copies they needed.
     /// On a farm whose nodes answer at different paces (`NodePaces`), a measured model's time is
     /// its time on a typical node: a throttled node no longer makes the models it holds look busier,
-    /// and the planner counts a copy there as the part of a copy it serves.
-    public func demandSummary(_ snapshots: [NodeSnapshot]) -> [ModelName: CapacityPlanner.Demand] {
+    /// and the planner counts a copy there as the part of a copy it serves. `paces` is their fit, when
+    /// the caller already has it for the plan.
+    public func demandSummary(_ snapshots: [NodeSnapshot], paces: NodePaces? = nil) -> [ModelName: CapacityPlanner.Demand] {
         let now = clock()
         let rates = demand.withLock { $0.ratesWithCaution(now: now) }
         let queued = queues.counts()
         let hints = serviceHints.withLock { $0 }
         let farmMedian = Self.median(snapshots.flatMap { $0.serviceSeconds.values })
-        let paces = NodePaces(snapshots)
+        let paces = paces ?? NodePaces(snapshots)
         var summary: [ModelName: CapacityPlanner.Demand] = [:]
         for model in Set(rates.keys).union(queued.keys) {
             var service = serviceSeconds(model, snapshots: snapshots, hint: hints[model] ?? farmMedian)

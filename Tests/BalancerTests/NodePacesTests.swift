@@ -119,17 +119,10 @@ import Testing
     /// A model with one copy wanted and copies on a slow node and a typical one: the target keeps
     /// the typical one, though the slow node comes first in the file.
     @Test func theTargetKeepsTheCopyOnTheQuickerNode() {
-        let pulled: [String: Int64] = ["llama3.2": 2, "phi3": 2]
-        let service = ["llama3.2": 1.0, "phi3": 1.0]
-        let nodes = [
-            node(0, pulled: pulled, loaded: ["llama3.2"], service: service.mapValues { $0 * 4 }, vramGB: 16),
-            node(1, pulled: pulled, loaded: ["llama3.2"], service: service, vramGB: 16),
-            node(2, pulled: pulled, loaded: ["phi3"], service: service, vramGB: 16),
-        ]
         let demand: [ModelName: CapacityPlanner.Demand] = [
             llama: .init(rate: 0.05, serviceSeconds: 1), phi: .init(rate: 0.05, serviceSeconds: 1),
         ]
-        let target = CapacityPlanner.targetLayout(nodes: nodes, demand: demand, now: 1000)
+        let target = CapacityPlanner.targetLayout(nodes: farmWithASlowFirstNode(holding: "llama3.2"), demand: demand, now: 1000)
         #expect(target[1]?.contains(llama) == true, "\(target)")
         #expect(target[0]?.contains(llama) != true, "\(target)")
     }
@@ -137,19 +130,25 @@ import Testing
     /// A model whose only copy is on a slow node is not kept there by the target when a typical
     /// node has room: moving it is then a step toward the target.
     @Test func theTargetDoesNotKeepAModelOnASlowNodeForHoldingItThere() {
-        let pulled: [String: Int64] = ["llama3.2": 2, "phi3": 2, "mistral": 7]
-        let service = ["llama3.2": 1.0, "phi3": 1.0]
-        let nodes = [
-            node(0, pulled: pulled, loaded: ["mistral"], service: service.mapValues { $0 * 4 }, vramGB: 16),
-            node(1, pulled: pulled, loaded: ["llama3.2"], service: service, vramGB: 16),
-            node(2, pulled: pulled, loaded: ["phi3"], service: service, vramGB: 16),
-        ]
         let demand: [ModelName: CapacityPlanner.Demand] = [
             llama: .init(rate: 0.05, serviceSeconds: 1), phi: .init(rate: 0.05, serviceSeconds: 1),
             mistral: .init(rate: 0.1, serviceSeconds: 1.5),
         ]
-        let target = CapacityPlanner.targetLayout(nodes: nodes, demand: demand, now: 1000)
+        let target = CapacityPlanner.targetLayout(nodes: farmWithASlowFirstNode(holding: "mistral"), demand: demand, now: 1000)
         #expect(target[0]?.contains(mistral) != true, "\(target)")
         #expect(target[1]?.contains(mistral) == true || target[2]?.contains(mistral) == true, "\(target)")
+    }
+
+    /// Three 16 GB nodes: the first, four times slower than the others, holds `slowHolds`; the second
+    /// holds `llama3.2` and the third `phi3`. The first comes first in the file, so a target that
+    /// broke ties by order alone would keep what it holds.
+    private func farmWithASlowFirstNode(holding slowHolds: String) -> [NodeSnapshot] {
+        let pulled: [String: Int64] = ["llama3.2": 2, "phi3": 2, "mistral": 7]
+        let service = ["llama3.2": 1.0, "phi3": 1.0]
+        return [
+            node(0, pulled: pulled, loaded: [slowHolds], service: service.mapValues { $0 * 4 }, vramGB: 16),
+            node(1, pulled: pulled, loaded: ["llama3.2"], service: service, vramGB: 16),
+            node(2, pulled: pulled, loaded: ["phi3"], service: service, vramGB: 16),
+        ]
     }
 }

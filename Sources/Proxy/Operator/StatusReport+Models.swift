@@ -6,12 +6,12 @@ extension StatusReport {
     /// What the planner reads per model, beside where the model is warm: a model on fewer nodes than
     /// it wants is short of room, not overlooked. Only models some node has: a client naming a model
     /// nobody serves (a typo, a probe) is answered 404 and is no part of what the farm holds.
-    func models(_ snapshots: [NodeSnapshot]) -> [JSONValue] {
-        let demand = cluster.demandSummary(snapshots)
+    func models(_ snapshots: [NodeSnapshot], paces: NodePaces) -> [JSONValue] {
+        let demand = cluster.demandSummary(snapshots, paces: paces)
         // Where the planner is heading: a model warm on a node it is not planned on is on its way out.
         let (wanted, target) = CapacityPlanner.sizing(
             nodes: snapshots, demand: demand, now: cluster.now, costModel: cluster.costModel, settings: cluster.plannerSettings,
-            previousTarget: cluster.plannedTarget.withLock { $0 })
+            previousTarget: cluster.plannedTarget.withLock { $0 }, paces: paces)
         let healthy = snapshots.filter { $0.health == .healthy }
         let served = demand.keys.filter { model in snapshots.contains { $0.hasPulled(model) } }
         return served.sorted().map { model in

@@ -90,7 +90,7 @@ struct StatusReport {
         let body: JSONValue = [
             "status": .string(healthy > 0 ? "ok" : "degraded"), "uptimeSeconds": .int(uptime),
             "strategy": .string(strategy.rawValue),
-            "healthyNodes": .int(Int64(healthy)), "nodes": .array(nodes), "models": .array(models(snapshots)),
+            "healthyNodes": .int(Int64(healthy)), "nodes": .array(nodes), "models": .array(models(snapshots, paces: paces)),
             "usage": .array(
                 ledger.totals.sorted { $0.key < $1.key }.map { key, totals in
                     [

@@ -13,11 +13,14 @@ struct Replicator: Sendable {
 
     func topUp() async {
         let snapshots = await cluster.placementSnapshots()
-        let demand = cluster.demandSummary(snapshots)
+        // One fit of the nodes' paces serves the demand's typical service times and the plan.
+        let paces = NodePaces(snapshots)
+        let demand = cluster.demandSummary(snapshots, paces: paces)
         preloader.logger.debug("planner sees \(Self.describe(demand, snapshots))")
         let (moves, target, heldBack, made) = CapacityPlanner.planWithTarget(
             nodes: snapshots, demand: demand, now: cluster.now, costModel: cluster.costModel, settings: cluster.plannerSettings,
-            previousTarget: cluster.plannedTarget.withLock { $0 }, explaining: preloader.logger.minimum <= .debug)
+            previousTarget: cluster.plannedTarget.withLock { $0 }, paces: paces,
+            explaining: preloader.logger.minimum <= .debug)
         cluster.plannedTarget.withLock { remembered in
             remembered = Dictionary(uniqueKeysWithValues: target.map { (snapshots[$0.key].id, $0.value) })
         }
