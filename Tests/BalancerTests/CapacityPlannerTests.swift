@@ -46,7 +46,8 @@ import Testing
         let busy = CapacityPlanner.wantedCopies(hot, .init(rate: 1.5, serviceSeconds: 3), holders: 4, slotsPerCopy: 2)
         #expect(light == 1)
         #expect(busy >= 3)
-        #expect(CapacityPlanner.wantedCopies(hot, .init(rate: 50, serviceSeconds: 3), holders: 4, slotsPerCopy: 2) == 4)  // one per holder at most
+        // One per holder at most.
+        #expect(CapacityPlanner.wantedCopies(hot, .init(rate: 50, serviceSeconds: 3), holders: 4, slotsPerCopy: 2) == 4)
         #expect(CapacityPlanner.wantedCopies(hot, .init(rate: 0.001, serviceSeconds: 3), holders: 4, slotsPerCopy: 2) == 0)
     }
 

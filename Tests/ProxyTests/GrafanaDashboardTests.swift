@@ -1,9 +1,9 @@
 import Balancer
 import Foundation
 import Testing
+import WireFormats
 
 @testable import Proxy
-import WireFormats
 
 /// `docs/grafana-dashboard.json` is valid JSON whose every panel query names a series that a
 /// running TensorWall serves on `/metrics`.

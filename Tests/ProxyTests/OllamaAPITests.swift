@@ -1,9 +1,9 @@
 import Balancer
 import HTTP1
 import Testing
+import WireFormats
 
 @testable import Proxy
-import WireFormats
 
 /// The Ollama-native API through the balancer: the same placement as `/v1`, Ollama's own bytes and errors.
 @Suite(.stopsFarms) struct OllamaAPITests {

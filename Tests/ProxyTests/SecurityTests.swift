@@ -2,9 +2,9 @@ import Balancer
 import HTTP1
 import OllamaSimulator
 import Testing
+import WireFormats
 
 @testable import Proxy
-import WireFormats
 
 /// Keys stored as hashes, the admin key on operator routes, and no secret in any output.
 @Suite(.stopsFarms) struct SecurityTests {

@@ -37,7 +37,8 @@ import Testing
             }
         }
         let llama = try #require(lines.first { $0.hasPrefix("llama3.2 ") })
-        #expect(llama.split(separator: " ", omittingEmptySubsequences: true).map(String.init)[2] == "3")  // the held stream counts when it ends
+        // The held stream counts when it ends.
+        #expect(llama.split(separator: " ", omittingEmptySubsequences: true).map(String.init)[2] == "3")
         #expect(lines.contains { $0.hasPrefix("missing-model ") })
         #expect(lines[1].contains("time to first token (last"))
         // Each model's demand beside its copies, as /status's models[] has them (the planner may add a
