@@ -36,8 +36,9 @@ extension CapacityPlanner.FarmLayout {
     func copyGainScale(_ model: ModelName, onNode index: Int) -> Double {
         guard !paces.isUniform else { return 1 }
         let have = effectiveCopies(model)
-        let typicalGain = cost(model, typical: have) - cost(model, typical: have + 1)
+        let now = cost(model, typical: have)
+        let typicalGain = now - cost(model, typical: have + 1)
         guard typicalGain > 0 else { return 1 / paces.pace(ofNode: index) }
-        return (cost(model, typical: have) - cost(model, typical: have + 1 / paces.pace(ofNode: index))) / typicalGain
+        return (now - cost(model, typical: have + 1 / paces.pace(ofNode: index))) / typicalGain
     }
 }
