@@ -8,8 +8,9 @@ extension Cluster {
         var waitSeconds: Double
     }
 
-    /// The soonest cold load of `model`, when no node holds it warm or loading, that unloads only
-    /// idle models and busy models with a warm copy on another node. A cold load that unloads busy
+    /// The cold load of `model`, when no node holds it warm or loading, that unloads only idle models
+    /// and busy models with a warm copy on another node, and costs least: its wait and its victims'
+    /// loss, as `CostModel.estimate` prices a cold load. A cold load that unloads busy
     /// models waits for them to go idle, and under load they never do: TensorWall keeps sending them
     /// requests. At 125 % load `qwen2.5:7b` lost both copies in one second (a request's cold load and
     /// a planned load), its queue grew to 32 behind a load predicted at 8 s, and 25 of its requests
@@ -23,7 +24,7 @@ extension Cluster {
         let rates = loadedModelRates(snapshots, now: now)
         let copies = AffinityPlacement.warmCopies(snapshots)
         let waiting = max(1, queues.count(model))
-        var best: DrainingLoad?
+        var best: (load: DrainingLoad, price: Double)?
         for node in tier {
             let victims = costModel.cheapestVictims(
                 for: model, on: node, now: now, demand: { rates[$0] ?? 0 }, warmCopies: { copies[$0] ?? 1 })
@@ -33,9 +34,15 @@ extension Cluster {
             let drain = busy.map { node.serviceSeconds[$0] ?? costModel.defaultServiceSeconds }.max() ?? 0
             let loadsAhead = node.loading.values.reduce(0) { $0 + $1.remaining(at: now) }
             let wait = loadsAhead + drain + costModel.predictedLoadSeconds(model, on: node)
-            if wait < best?.waitSeconds ?? .infinity { best = DrainingLoad(nodeIndex: node.index, evicting: victims, waitSeconds: wait) }
+            // Ranked like any cold load: the wait, and the waiting its victims' loss adds later.
+            let loss = victims.reduce(0) {
+                $0 + costModel.evictionCost($1, on: node, now: now, demand: { rates[$0] ?? 0 }, warmCopies: { copies[$0] ?? 1 })
+            }
+            if wait + loss < best?.price ?? .infinity {
+                best = (DrainingLoad(nodeIndex: node.index, evicting: victims, waitSeconds: wait), wait + loss)
+            }
         }
-        return best
+        return best?.load
     }
 
     /// Whether a busy `victim` warm on `copies` nodes may be drained for a model with `waiting`

@@ -110,9 +110,13 @@ public struct CostModel: Sendable {
                 // that here instead. A busy model may stay busy, so count several of its requests.
                 seconds += busyVictimServiceCount * (node.serviceSeconds[victim] ?? defaultServiceSeconds)
                 startsNow = false
-            } else {
-                penalties += evictionCost(victim, on: node, now: now, demand: demand, warmCopies: warmCopies)
             }
+            // A busy victim is lost as surely as an idle one once its requests end. Priced by its wait
+            // alone, one of three copies of the farm's busiest model (2.3 requests/s, three of its answers
+            // about 4 s) looked cheaper to unload than the idle only copy of a model asked for every few
+            // seconds (its reload, 6 s). After a popularity shift a request for a model that had lost
+            // its copy unloaded that copy, and the busiest model waited on two copies for 65 s.
+            penalties += evictionCost(victim, on: node, now: now, demand: demand, warmCopies: warmCopies)
         }
         if startsNow, node.vramBudgetBytes == nil, !node.loading.isEmpty {
             // VRAM unknown and a load under way: past what the node held, wait for it (the node's claim check agrees).
@@ -128,7 +132,8 @@ public struct CostModel: Sendable {
             startsNow: startsNow, evicting: startsNow ? victims : [], waitSeconds: seconds)
     }
 
-    /// What unloading an idle `victim` from `node` is expected to cost later, in seconds of waiting:
+    /// What unloading `victim` from `node` (once its requests end, if it is busy) is expected to cost
+    /// later, in seconds of waiting:
     /// its reload if it is asked for again within the horizon, and more for a copy loaded only
     /// recently (it was loaded because it was wanted; swapping it straight back out is thrashing).
     /// A model warm on `warmCopies` nodes in all shares its demand among them (this copy sees its

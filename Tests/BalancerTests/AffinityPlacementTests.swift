@@ -53,6 +53,26 @@ import Testing
         #expect(estimate?.evicting.contains(ModelName("codellama")!) == false, "\(String(describing: estimate))")
     }
 
+    @Test func aColdLoadUnloadsAnIdleOnlyCopyRatherThanABusyCopyOfTheBusiestModel() {
+        // Nodes hold one model each. Node 0's "codellama" (2.3 requests/s of 1.3 s answers, warm on
+        // three nodes) is answering a request; node 3's "rare" (0.3 requests/s, its only copy, 5 GB) is
+        // idle. Waiting out three of codellama's answers (3.9 s) is shorter than rare's reload (6 s),
+        // but codellama's other two copies would then queue: 3 busy slots of 4.
+        let service: [String: Double] = ["codellama": 1.3, "rare": 1.3]
+        let nodes = [
+            node(
+                0, pulled: ["codellama": 7, "llama3.2": 2], loaded: ["codellama"], inFlight: ["codellama": 1], service: service,
+                maxLoaded: 1),
+            node(1, pulled: ["codellama": 7], loaded: ["codellama"], service: service, maxLoaded: 1),
+            node(2, pulled: ["codellama": 7], loaded: ["codellama"], service: service, maxLoaded: 1),
+            node(3, pulled: ["rare": 5, "llama3.2": 2], loaded: ["rare"], service: service, maxLoaded: 1),
+        ]
+        let estimate = try? choose(nodes, demand: ["codellama": 2.3, "rare": 0.3]).get()
+        #expect(estimate?.nodeIndex == 3, "\(String(describing: estimate))")
+        #expect(estimate?.evicting == [ModelName("rare")!])
+        #expect(estimate?.startsNow == true)
+    }
+
     @Test func aFreeWarmSlotBeatsEveryColdNode() {
         for seed in 0..<30 as Range<UInt64> {
             let result = choose([node(0), node(1, loaded: ["llama3.2"]), node(2)], seed: seed)

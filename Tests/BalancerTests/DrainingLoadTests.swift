@@ -83,4 +83,28 @@ import Testing
         for request in absentRequests.dropFirst() { _ = try await request.value }
         for waiter in hotWaiters { try await waiter.value }
     }
+
+    @Test func theDrainGoesWhereTheLossIsLeastNotWhereTheWaitIsShortest() async throws {
+        // Four one-slot nodes: llama3.2 warm on a and b (answers of 1 s, asked for again and again),
+        // calm warm on c and d (answers of 3 s, asked for twice). All four busy, the absent model's
+        // load drains one of them. Draining llama3.2 starts it 2 s sooner but leaves its stream of
+        // requests one slot.
+        let calm = ModelName("calm")!
+        let cluster = await oneModelNodes(pulled: [
+            [hot: 2, absent: 2], [hot: 2, absent: 2], [calm: 2, absent: 2], [calm: 2, absent: 2],
+        ])
+        func only(_ index: Int) -> Set<NodeID> { Set(cluster.nodes.indices.filter { $0 != index }.map { cluster.nodes[$0].id }) }
+        for (index, model, seconds) in [(0, hot, 1.0), (1, hot, 1.0), (2, calm, 3.0), (3, calm, 3.0)] {
+            await (try cluster.acquire(.init(model: model, excluding: only(index))).get()).release(
+                RequestOutcome(succeeded: true, serviceSeconds: seconds))
+        }
+        for _ in 0..<30 { await (try cluster.acquire(.init(model: hot)).get()).release(RequestOutcome(succeeded: true, serviceSeconds: 1)) }
+        var holding: [Lease] = []
+        for model in [hot, hot, calm, calm] { holding.append(try await cluster.acquire(.init(model: model)).get()) }
+        let lease = try await cluster.acquire(.init(model: absent)).get()
+        #expect(lease.evicting == [calm])
+        #expect(lease.drainingAnswerSeconds == 3)
+        for held in holding { await held.release(RequestOutcome(succeeded: true)) }
+        await lease.release(RequestOutcome(succeeded: true))
+    }
 }

@@ -65,8 +65,11 @@ func singleNodeCluster(
 
 /// Two nodes "a" and "b" with one slot and room for one model each, probed healthy with the models
 /// given per node (sizes in GB) pulled; a queue of 32 with a 30 s limit.
-func twoOneModelNodes(pulled: [[ModelName: Int64]]) async -> Cluster {
-    let configs = ["a", "b"].map { name in
+func twoOneModelNodes(pulled: [[ModelName: Int64]]) async -> Cluster { await oneModelNodes(pulled: pulled) }
+
+/// A cluster of one node per entry of `pulled` (named `a`, `b`, …), each with one slot and room for one model.
+func oneModelNodes(pulled: [[ModelName: Int64]]) async -> Cluster {
+    let configs = pulled.indices.map { String(UnicodeScalar(UInt8(97 + $0))) }.map { name in
         var config = ClusterConfig.NodeConfig(name: name, url: NodeURL("http://\(name):1")!, maxParallel: 1)
         config.maxLoadedModels = 1
         return config
