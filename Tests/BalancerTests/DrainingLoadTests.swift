@@ -10,9 +10,11 @@ import Testing
     let absent = ModelName("qwen2.5")!
 
     /// Two nodes with one slot and room for one model each; `hot` answered once on each (3 s), so both
-    /// hold it warm, and `absent` answered once before (its service time is measured).
-    func makeCluster() async throws -> Cluster {
+    /// hold it warm, and `absent` answered once before (its service time is measured). `hot` has been
+    /// asked for `hotRate` requests per second for a long while.
+    func makeCluster(hotRate: Double = 0.05) async throws -> Cluster {
         let cluster = await twoOneModelNodes(pulled: [[hot: 2, absent: 2], [hot: 2, absent: 2]])
+        cluster.seedDemand([hot: (rate: hotRate, serviceSeconds: 3), absent: (rate: 0.05, serviceSeconds: 3)], age: 0)
         let onlyA: Set<NodeID> = [cluster.nodes[1].id]
         let onlyB: Set<NodeID> = [cluster.nodes[0].id]
         await (try cluster.acquire(.init(model: absent, excluding: onlyA)).get()).release(
@@ -43,6 +45,27 @@ import Testing
         #expect(await !lease.node.isDraining([hot]))
         await lease.release(RequestOutcome(succeeded: true))
         await other.release(RequestOutcome(succeeded: true))
+    }
+
+    /// The same with `hot` asked for 0.6 requests per second: on one copy it would be saturated, which
+    /// one waiting request does not outweigh. Nothing drains; the request takes the first copy that
+    /// goes idle.
+    @Test func aBusyModelThatOneCopyCouldNotServeIsNotDrainedForOneRequest() async throws {
+        let cluster = try await makeCluster(hotRate: 0.6)
+        let holdingA = try await cluster.acquire(.init(model: hot)).get()
+        let holdingB = try await cluster.acquire(.init(model: hot)).get()
+        let absentRequest = Task { try await cluster.acquire(.init(model: absent)).get() }
+        await waitUntil { cluster.queuedRequests(absent) == 1 }
+        cluster.capacityChanged()
+        try await Task.sleep(for: .milliseconds(20))
+        for node in cluster.nodes { #expect(await !node.isDraining([hot])) }
+        #expect(cluster.queuedRequests(absent) == 1)
+        await holdingA.release(RequestOutcome(succeeded: true))
+        let lease = try await absentRequest.value
+        #expect(lease.evicting == [hot])
+        #expect(lease.drainingAnswerSeconds == 0)
+        await lease.release(RequestOutcome(succeeded: true))
+        await holdingB.release(RequestOutcome(succeeded: true))
     }
 
     func waitUntil(_ condition: () -> Bool) async {
@@ -85,10 +108,9 @@ import Testing
     }
 
     @Test func theDrainGoesWhereTheLossIsLeastNotWhereTheWaitIsShortest() async throws {
-        // Four one-slot nodes: llama3.2 warm on a and b (answers of 1 s, asked for again and again),
-        // calm warm on c and d (answers of 3 s, asked for twice). All four busy, the absent model's
-        // load drains one of them. Draining llama3.2 starts it 2 s sooner but leaves its stream of
-        // requests one slot.
+        // Four one-slot nodes: llama3.2 warm on a and b (answers of 1 s, 0.3 requests/s), calm warm on
+        // c and d (answers of 3 s, 0.02 requests/s). All four busy, the absent model's load drains one
+        // of them. Draining llama3.2 starts it 2 s sooner but leaves its requests one slot.
         let calm = ModelName("calm")!
         let cluster = await oneModelNodes(pulled: [
             [hot: 2, absent: 2], [hot: 2, absent: 2], [calm: 2, absent: 2], [calm: 2, absent: 2],
@@ -98,7 +120,7 @@ import Testing
             await (try cluster.acquire(.init(model: model, excluding: only(index))).get()).release(
                 RequestOutcome(succeeded: true, serviceSeconds: seconds))
         }
-        for _ in 0..<30 { await (try cluster.acquire(.init(model: hot)).get()).release(RequestOutcome(succeeded: true, serviceSeconds: 1)) }
+        cluster.seedDemand([hot: (rate: 0.3, serviceSeconds: 1), calm: (rate: 0.02, serviceSeconds: 3)], age: 0)
         var holding: [Lease] = []
         for model in [hot, hot, calm, calm] { holding.append(try await cluster.acquire(.init(model: model)).get()) }
         let lease = try await cluster.acquire(.init(model: absent)).get()
