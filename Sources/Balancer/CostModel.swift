@@ -114,8 +114,7 @@ public struct CostModel: Sendable {
             // A busy victim is lost as surely as an idle one once its requests end. Priced by its wait
             // alone, one of three copies of the farm's busiest model (2.3 requests/s, three of its answers
             // about 4 s) looked cheaper to unload than the idle only copy of a model asked for every few
-            // seconds (its reload, 6 s). After a popularity shift a request for a model that had lost
-            // its copy unloaded that copy, and the busiest model waited on two copies for 65 s.
+            // seconds (its reload, 6 s), and a rare model's request waited to unload it.
             penalties += evictionCost(victim, on: node, now: now, demand: demand, warmCopies: warmCopies)
         }
         if startsNow, node.vramBudgetBytes == nil, !node.loading.isEmpty {
