@@ -130,6 +130,16 @@ public enum CapacityPlanner {
         return min(settings.saturatedWaitSeconds, erlang + noticeable * demand.serviceSeconds)
     }
 
+    /// Seconds of waiting the model's requests add over the horizon when one of its `copies` (≥ 2)
+    /// goes: what unloading or draining one of several copies costs (`CostModel.evictionCost`,
+    /// `Cluster.mayDrain`).
+    static func waitingAdded(byLosingOneOf copies: Int, slotsPerCopy: Int, demand: Demand, settings: Settings) -> Double {
+        let fewerSlots =
+            waitPerRequest(copies: copies - 1, slotsPerCopy: slotsPerCopy, demand: demand, settings: settings)
+            - waitPerRequest(copies: copies, slotsPerCopy: slotsPerCopy, demand: demand, settings: settings)
+        return demand.rate * settings.horizonSeconds * fewerSlots
+    }
+
     /// Seconds of waiting over the horizon with `copies` copies, for every request expected in it.
     /// With no copy at all, each of them also pays for a cold load somewhere (and the load pushes
     /// some other model out: demand that is real comes back).

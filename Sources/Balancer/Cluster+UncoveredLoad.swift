@@ -26,8 +26,9 @@ extension Cluster {
         let waiting = max(1, queues.count(model))
         var best: (load: DrainingLoad, price: Double)?
         for node in tier {
-            let victims = costModel.cheapestVictims(
+            let priced = costModel.pricedVictims(
                 for: model, on: node, now: now, demand: { rates[$0] ?? 0 }, warmCopies: { copies[$0] ?? 1 })
+            let victims = priced.map(\.model)
             let busy = victims.filter { node.inFlight($0) > 0 }
             guard !busy.isEmpty,
                 busy.allSatisfy({ victim in
@@ -41,9 +42,7 @@ extension Cluster {
             let loadsAhead = node.loading.values.reduce(0) { $0 + $1.remaining(at: now) }
             let wait = loadsAhead + drain + costModel.predictedLoadSeconds(model, on: node)
             // Ranked like any cold load: the wait, and the waiting its victims' loss adds later.
-            let loss = victims.reduce(0) {
-                $0 + costModel.evictionCost($1, on: node, now: now, demand: { rates[$0] ?? 0 }, warmCopies: { copies[$0] ?? 1 })
-            }
+            let loss = priced.reduce(0) { $0 + $1.cost }
             if wait + loss < best?.price ?? .infinity {
                 best = (DrainingLoad(nodeIndex: node.index, evicting: victims, waitSeconds: wait), wait + loss)
             }
@@ -68,10 +67,8 @@ extension Cluster {
         guard copies > 1, Double(queues.count(victim)) / Double((copies - 1) * max(1, slotsPerCopy)) <= Double(waiting) else {
             return false
         }
-        let settings = plannerSettings
-        let lost =
-            CapacityPlanner.waitingCost(copies: copies - 1, slotsPerCopy: slotsPerCopy, demand: demand, loadSeconds: 0, settings: settings)
-            - CapacityPlanner.waitingCost(copies: copies, slotsPerCopy: slotsPerCopy, demand: demand, loadSeconds: 0, settings: settings)
+        let lost = CapacityPlanner.waitingAdded(
+            byLosingOneOf: copies, slotsPerCopy: slotsPerCopy, demand: demand, settings: plannerSettings)
         return lost <= Double(waiting) * Double(queueSettings.maxWaitMs) / 1000
     }
 

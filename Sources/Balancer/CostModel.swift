@@ -103,8 +103,9 @@ public struct CostModel: Sendable {
         var startsNow = true
         var penalties = 0.0
         let size = node.runnerBytes(model)
-        let victims = cheapestVictims(for: model, on: node, now: now, demand: demand, warmCopies: warmCopies)
-        for victim in victims {
+        let priced = pricedVictims(for: model, on: node, now: now, demand: demand, warmCopies: warmCopies)
+        let victims = priced.map(\.model)
+        for (victim, loss) in priced {
             if node.inFlight(victim) > 0 {
                 // Ollama would hold every load on the node until the victim's requests finish: wait for
                 // that here instead. A busy model may stay busy, so count several of its requests.
@@ -115,7 +116,7 @@ public struct CostModel: Sendable {
             // alone, one of three copies of the farm's busiest model (2.3 requests/s, three of its answers
             // about 4 s) looked cheaper to unload than the idle only copy of a model asked for every few
             // seconds (its reload, 6 s), and a rare model's request waited to unload it.
-            penalties += evictionCost(victim, on: node, now: now, demand: demand, warmCopies: warmCopies)
+            penalties += loss
         }
         if startsNow, node.vramBudgetBytes == nil, !node.loading.isEmpty {
             // VRAM unknown and a load under way: past what the node held, wait for it (the node's claim check agrees).
@@ -158,11 +159,8 @@ public struct CostModel: Sendable {
         var settings = CapacityPlanner.Settings()
         settings.horizonSeconds = demandHorizonSeconds
         let wanted = CapacityPlanner.Demand(rate: rate, serviceSeconds: node.serviceSeconds[victim] ?? defaultServiceSeconds)
-        let slots = node.maxParallel
-        let fewerSlots =
-            CapacityPlanner.waitPerRequest(copies: warm - 1, slotsPerCopy: slots, demand: wanted, settings: settings)
-            - CapacityPlanner.waitPerRequest(copies: warm, slotsPerCopy: slots, demand: wanted, settings: settings)
-        return reload + rate * demandHorizonSeconds * fewerSlots
+        return reload
+            + CapacityPlanner.waitingAdded(byLosingOneOf: warm, slotsPerCopy: node.maxParallel, demand: wanted, settings: settings)
     }
 
     /// The models to unload on `node` so that `model` fits its VRAM and its loaded-model cap:
@@ -173,6 +171,15 @@ public struct CostModel: Sendable {
         for model: ModelName, on node: NodeSnapshot, now: Double, demand: (ModelName) -> Double,
         warmCopies: (ModelName) -> Int = { _ in 1 }
     ) -> [ModelName] {
+        pricedVictims(for: model, on: node, now: now, demand: demand, warmCopies: warmCopies).map(\.model)
+    }
+
+    /// `cheapestVictims` with each victim's `evictionCost`, worked out once to rank them: what a cold
+    /// load's price adds for them.
+    func pricedVictims(
+        for model: ModelName, on node: NodeSnapshot, now: Double, demand: (ModelName) -> Double,
+        warmCopies: (ModelName) -> Int = { _ in 1 }
+    ) -> [(model: ModelName, cost: Double)] {
         let size = node.runnerBytes(model)
         // Copies draining for a planned load stay until it starts: they are nobody's to unload.
         var count = node.loaded.count + node.loading.count + node.draining.count
@@ -199,16 +206,16 @@ public struct CostModel: Sendable {
             count < node.maxLoadedModels && (budget?.admits(size, beside: used) ?? true)
         }
         func bytes(_ model: ModelName) -> Int64 { node.loaded[model]?.vramBytes ?? 0 }
-        var victims: [ModelName] = []
+        var victims: [Candidate] = []
         for candidate in order where !fits(count, used) {
-            victims.append(candidate.model)
+            victims.append(candidate)
             count -= 1
             used -= bytes(candidate.model)
         }
-        guard fits(count, used) else { return victims }
-        let dearestFirst = order.filter { victims.contains($0.model) }.sorted { $0.busy != $1.busy ? $0.busy : $0.cost > $1.cost }
+        guard fits(count, used) else { return victims.map { ($0.model, $0.cost) } }
+        let dearestFirst = victims.sorted { $0.busy != $1.busy ? $0.busy : $0.cost > $1.cost }
         let unneeded = VictimPruning.unneeded(dearestFirst.map(\.model), count: count, used: used, bytes: bytes, fits: fits)
-        return victims.filter { !unneeded.contains($0) }
+        return victims.filter { !unneeded.contains($0.model) }.map { ($0.model, $0.cost) }
     }
 
     /// The models Ollama would unload to make room for `size` bytes: idle ones first, least
