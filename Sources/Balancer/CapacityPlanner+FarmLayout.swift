@@ -159,8 +159,10 @@ extension CapacityPlanner {
         func loadSeconds(_ model: ModelName) -> Double { facts[model]?.loadSeconds ?? costModel.defaultServiceSeconds }
 
         func cost(_ model: ModelName, copies count: Int) -> Double {
-            guard let wanted = demand[model], let known = facts[model] else { return 0 }
+            // Facts are kept for every model in the demand, so the demand is looked up only past them.
+            guard let known = facts[model] else { return 0 }
             if count >= 0 && count < known.costs.count { return known.costs[count] }
+            guard let wanted = demand[model] else { return 0 }
             return waitingCost(copies: count, slotsPerCopy: known.slots, demand: wanted, loadSeconds: known.loadSeconds, settings: settings)
         }
 

@@ -22,7 +22,7 @@ extension CapacityPlanner.FarmLayout {
                 !freed.takesLastWantedCopy, freed.models.allSatisfy({ $0 == moving || (isSpare($0) && !isYoung($0, on: node)) })
             else { continue }
             for target in healthy
-            where target.index != node.index && target.hasPulled(moving) && takesPlannedLoad(target) && !hosts(moving, on: target.index) {
+            where takesPlannedLoad(target) && target.index != node.index && target.hasPulled(moving) && !hosts(moving, on: target.index) {
                 // Only copies the plan can spare make room: a chain that cut into a busy model's copies
                 // swapped them back a round later (seven loads in 30 s after a shift).
                 // Nor may both halves take a copy of the same model: together they could take its last.

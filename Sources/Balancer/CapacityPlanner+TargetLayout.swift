@@ -18,16 +18,28 @@ extension CapacityPlanner {
     struct TargetLayout {
         /// Models the target puts on each node that takes planned loads.
         let models: [Int: Set<ModelName>]
+        /// The same turned round: the nodes the target puts each model on. The plan asks of every model
+        /// where the target wants it after each of its moves, and a scan of every node for each asked
+        /// was a fifth of a 64-node plan.
+        let nodesPlacing: [ModelName: [Int]]
 
         /// Whether the target keeps a copy of `model` on the node.
         func places(_ model: ModelName, on nodeIndex: Int) -> Bool { models[nodeIndex]?.contains(model) ?? false }
 
         /// How many nodes the target keeps a copy of `model` on.
-        func copies(of model: ModelName) -> Int { models.values.filter { $0.contains(model) }.count }
+        func copies(of model: ModelName) -> Int { nodesPlacing[model]?.count ?? 0 }
 
         /// Whether the target keeps a copy of `model` on some node other than `nodeIndex`.
         func placesElsewhere(_ model: ModelName, than nodeIndex: Int) -> Bool {
-            models.contains { $0.key != nodeIndex && $0.value.contains(model) }
+            nodesPlacing[model]?.contains { $0 != nodeIndex } ?? false
+        }
+
+        private static func nodesPlacing(_ models: [Int: Set<ModelName>]) -> [ModelName: [Int]] {
+            var nodes: [ModelName: [Int]] = [:]
+            for (nodeIndex, placed) in models {
+                for model in placed { nodes[model, default: []].append(nodeIndex) }
+            }
+            return nodes.mapValues { $0.sorted() }
         }
 
         /// One copy of a model, with what it saves over the horizon (its place in the farm).
@@ -109,10 +121,14 @@ extension CapacityPlanner {
                 if attempt.isBetter(than: best) { best = attempt }
             }
             models = best.models
+            nodesPlacing = Self.nodesPlacing(models)
         }
 
         /// A target given whole (tests of the steps toward one).
-        init(models: [Int: Set<ModelName>]) { self.models = models }
+        init(models: [Int: Set<ModelName>]) {
+            self.models = models
+            nodesPlacing = Self.nodesPlacing(models)
+        }
 
         /// How many times a layout is packed again without its least valuable copy.
         static let repacksAtMost = 8

@@ -221,10 +221,12 @@ public enum CapacityPlanner {
                     wanted.queued > 0 && wanted.queued >= warmSlots && current < holders.count && !queueCopyPlanned.contains(model)
                 let gain = layout.nextCopyGain(model)
                 let averagesWantCopy = layout.effectiveCopies(model) < Double(target) && gain > settings.minimumNetGainSeconds
+                guard averagesWantCopy || queueWantsFreeRoom || gain > 0 else { continue }
                 // Where the target puts a copy the farm lacks, a step toward it needs only to gain more
                 // than it costs, however little (`isStepTowardTarget`).
-                let targetNodes = Set(holders.filter { !layout.hosts(model, on: $0) && (layout.target?.places(model, on: $0) ?? false) })
-                guard averagesWantCopy || queueWantsFreeRoom || (gain > 0 && !targetNodes.isEmpty) else { continue }
+                let targetNodes = Set(
+                    (layout.target?.nodesPlacing[model] ?? []).filter { !layout.hosts(model, on: $0) && holders.contains($0) })
+                guard averagesWantCopy || queueWantsFreeRoom || !targetNodes.isEmpty else { continue }
                 var cheapDirect = false
                 for index in holders where layout.takesPlannedLoad(nodeAt: index) && !layout.hosts(model, on: index) {
                     let towardTarget = targetNodes.contains(index)
