@@ -20,7 +20,7 @@ extension CapacityPlanner {
         let models: [Int: Set<ModelName>]
         /// The same turned round: the nodes the target puts each model on. The plan asks of every model
         /// where the target wants it after each of its moves, and a scan of every node for each asked
-        /// was a fifth of a 64-node plan.
+        /// was about a quarter of a 64-node plan's time.
         let nodesPlacing: [ModelName: [Int]]
 
         /// Whether the target keeps a copy of `model` on the node.
