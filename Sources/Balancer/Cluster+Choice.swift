@@ -38,7 +38,7 @@ extension Cluster {
         let victims = costModel.cheapestVictims(for: model, on: node, now: now, demand: { _ in 0 })
         return victims.filter { node.inFlight($0) > 0 }.map { victim in
             let slots = AffinityPlacement.warmSlots(victim, on: snapshots)
-            let service = node.serviceSeconds[victim] ?? costModel.defaultServiceSeconds
+            let service = costModel.serviceSeconds(victim, on: node)
             return Double(queues.count(victim)) * service / Double(max(1, slots))
         }.max() ?? 0
     }

@@ -35,10 +35,10 @@ extension Cluster {
                     mayDrain(
                         victim, for: waiting, copies: copies[victim] ?? 1, slotsPerCopy: node.maxParallel,
                         demand: CapacityPlanner.Demand(
-                            rate: rates[victim] ?? 0, serviceSeconds: node.serviceSeconds[victim] ?? costModel.defaultServiceSeconds))
+                            rate: rates[victim] ?? 0, serviceSeconds: costModel.serviceSeconds(victim, on: node)))
                 })
             else { continue }
-            let drain = busy.map { node.serviceSeconds[$0] ?? costModel.defaultServiceSeconds }.max() ?? 0
+            let drain = busy.map { costModel.serviceSeconds($0, on: node) }.max() ?? 0
             let loadsAhead = node.loading.values.reduce(0) { $0 + $1.remaining(at: now) }
             let wait = loadsAhead + drain + costModel.predictedLoadSeconds(model, on: node)
             // Ranked like any cold load: the wait, and the waiting its victims' loss adds later.

@@ -179,7 +179,7 @@ public final class Cluster: Sendable {
         guard let node = node(snapshot.id), node.url == snapshot.url else { return nil }
         // A busy victim drains first (`OllamaNode.tryAcquire(drainingBusy:)`): its answer's length comes before the load.
         let drain =
-            evicting.filter { snapshot.inFlight($0) > 0 }.map { snapshot.serviceSeconds[$0] ?? costModel.defaultServiceSeconds }.max() ?? 0
+            evicting.filter { snapshot.inFlight($0) > 0 }.map { costModel.serviceSeconds($0, on: snapshot) }.max() ?? 0
         let claim = SlotClaim.coldLoad(predictedSeconds: costModel.predictedLoadSeconds(model, on: snapshot) + drain)
         guard await node.tryAcquire(model, claim: claim, now: clock(), evicting: evicting, drainingBusy: true) else { return nil }
         var lease = Lease(cluster: self, node: node, nodeConfig: snapshot.config, model: model, claim: claim, startedAt: clock())

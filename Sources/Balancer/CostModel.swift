@@ -109,7 +109,7 @@ public struct CostModel: Sendable {
             if node.inFlight(victim) > 0 {
                 // Ollama would hold every load on the node until the victim's requests finish: wait for
                 // that here instead. A busy model may stay busy, so count several of its requests.
-                seconds += busyVictimServiceCount * (node.serviceSeconds[victim] ?? defaultServiceSeconds)
+                seconds += busyVictimServiceCount * serviceSeconds(victim, on: node)
                 startsNow = false
             }
             // A busy victim is lost as surely as an idle one once its requests end. Priced by its wait
@@ -146,6 +146,11 @@ public struct CostModel: Sendable {
     /// the horizon (as the capacity planner counts it) is part of the cost. Without it, one request
     /// for a model asked for every few seconds unloaded one of three copies of the farm's busiest
     /// model (2.1 requests/s), priced at a third of a reload, and that model queued for a minute.
+    /// How long the node holds a slot for one of `model`'s requests, as measured there (else the default).
+    func serviceSeconds(_ model: ModelName, on node: NodeSnapshot) -> Double {
+        node.serviceSeconds[model] ?? defaultServiceSeconds
+    }
+
     func evictionCost(
         _ victim: ModelName, on node: NodeSnapshot, now: Double, demand: (ModelName) -> Double, warmCopies: (ModelName) -> Int
     ) -> Double {
@@ -158,7 +163,7 @@ public struct CostModel: Sendable {
         guard warm > 1, rate > 0 else { return reload }
         var settings = CapacityPlanner.Settings()
         settings.horizonSeconds = demandHorizonSeconds
-        let wanted = CapacityPlanner.Demand(rate: rate, serviceSeconds: node.serviceSeconds[victim] ?? defaultServiceSeconds)
+        let wanted = CapacityPlanner.Demand(rate: rate, serviceSeconds: serviceSeconds(victim, on: node))
         return reload
             + CapacityPlanner.waitingAdded(byLosingOneOf: warm, slotsPerCopy: node.maxParallel, demand: wanted, settings: settings)
     }
