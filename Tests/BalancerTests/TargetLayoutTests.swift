@@ -131,20 +131,22 @@ private func planRounds(
 @Suite struct TargetStepTests {
     /// Early after a cold start on the large-first farm. gemma2:9b (1.05/s) has no copy; node 1's
     /// way in unloads llama3.1, which fits back once gemma2:9b is loaded: a close call under the 2x
-    /// margin, like the one that held the 80 % farm's shift row at 1.4 s for its third minute.
+    /// margin, like the one that held the 80 % farm's shift row at 1.4 s for its third minute. At
+    /// 0.6/s llama3.1's absence costs 63 s against the second copy's 107 s.
     let layout = [["llama3.2", "codellama"], ["llama3.1", "qwen2.5"], ["mistral", "phi3"], ["gemma2:2b", "phi3", "llama3.2"]]
+    let rates = largeFirstRates.merging(["llama3.1": 0.6]) { $1 }
 
     @Test func aCloseCallTowardTheTargetIsMade() {
-        let target = CapacityPlanner.targetLayout(nodes: farm(layout), demand: demand(largeFirstRates), now: 1000)
+        let target = CapacityPlanner.targetLayout(nodes: farm(layout), demand: demand(rates), now: 1000)
         #expect(target[1]?.contains(ModelName("gemma2:9b")!) == true, "\(target)")
-        let plan = CapacityPlanner.plan(nodes: farm(layout), demand: demand(largeFirstRates), now: 1000)
+        let plan = CapacityPlanner.plan(nodes: farm(layout), demand: demand(rates), now: 1000)
         #expect(
             plan.contains { $0.model == ModelName("gemma2:9b")! && $0.nodeIndex == 1 && $0.evicting == [ModelName("llama3.1")!] }, "\(plan)"
         )
         // Asked for twice its cost, as a move the target does not lead to is, it is not made.
         var strict = CapacityPlanner.Settings()
         strict.targetStepGainOverCost = strict.gainOverCost
-        let strictPlan = CapacityPlanner.plan(nodes: farm(layout), demand: demand(largeFirstRates), now: 1000, settings: strict)
+        let strictPlan = CapacityPlanner.plan(nodes: farm(layout), demand: demand(rates), now: 1000, settings: strict)
         #expect(!strictPlan.contains { $0.model == ModelName("gemma2:9b")! && $0.nodeIndex == 1 }, "\(strictPlan)")
     }
 
@@ -584,5 +586,57 @@ private func smallFirstDemand(_ rates: [String: Double], queued: [String: Int] =
         #expect(!onlyCopiesUnloaded.isEmpty)
         #expect(after.filter { $0.contains("qwen2.5") }.count == 2, "\(after)")
         for model in sizes.keys { #expect(after.contains { $0.contains(model) }, "\(model) keeps a copy: \(after)") }
+    }
+}
+
+/// A request that waits out its model's absence is one slow request, however long it waits.
+@Suite struct AbsencePricingTests {
+    /// A run's state 62 s after a shift at 53 % load (seed 2): `codellama:13b` runs at 1.43/s on two
+    /// copies, and the target puts its third on node 0 beside `gemma2:9b` and `llama3.2`. Under the
+    /// 80 % rule it loads there beside `gemma2:9b` alone; `qwen2.5`'s copy there is spare (it has just
+    /// loaded on node 1) and `llama3.2`'s only copy, loaded 14 s ago, fits back after.
+    let layout = [
+        ["gemma2:9b", "llama3.2", "qwen2.5"], ["codellama", "gemma2:2b", "qwen2.5"], ["gemma2:2b", "gemma2:9b", "mistral"],
+        ["codellama", "llama3.1", "phi3"],
+    ]
+    let loadedAt: [[String: Double]] = [
+        ["gemma2:9b": 223.5, "llama3.2": 227.8, "qwen2.5": 20], ["codellama": 10, "gemma2:2b": 206.5, "qwen2.5": 241.9],
+        ["mistral": 218.8, "gemma2:2b": 30, "gemma2:9b": 30], ["codellama": 209.7, "phi3": 232, "llama3.1": 20],
+    ]
+    let rates: [String: Double] = [
+        "codellama": 1.43, "gemma2:2b": 0.538, "gemma2:9b": 0.733, "llama3.1": 0.24, "llama3.2": 0.223, "mistral": 0.241,
+        "phi3": 0.181, "qwen2.5": 0.283,
+    ]
+    var nodes: [NodeSnapshot] {
+        layout.enumerated().map { index, models in
+            node(index, pulled: sizes, loaded: models, vramGB: 160, maxLoaded: 3, loadRate: 0.15, loadedAt: loadedAt[index])
+        }
+    }
+
+    /// Counted for its whole wait, `llama3.2`'s absence for two loads (16 s, 3.6 requests) cost 29 s,
+    /// more than the third copy's 17 s, and the copy waited 50 s more while the new hot model's
+    /// requests queued.
+    @Test func theHotModelsThirdCopyTakesTheRoomOfOneThatComesBack() throws {
+        let round = CapacityPlanner.planWithTarget(nodes: nodes, demand: demand(rates), now: 242)
+        let codellama = ModelName("codellama")!
+        try #require(round.target[0]?.contains(codellama) == true, "\(round.target)")
+        let step = try #require(round.moves.first { $0.model == codellama }, "\(round.moves)")
+        #expect(step.nodeIndex == 0)
+        #expect(Set(step.evicting) == [ModelName("qwen2.5")!, ModelName("llama3.2")!], "\(step)")
+    }
+
+    /// Coming back, each request is counted for at most the victim's own load; a shorter absence as before.
+    @Test func aComebackCountsEachRequestForAtMostTheVictimsLoad() {
+        let farmLayout = CapacityPlanner.FarmLayout(
+            nodes: nodes, demand: demand(rates), now: 242, costModel: CostModel(), settings: CapacityPlanner.Settings())
+        let llama = ModelName("llama3.2")!
+        let codellama = ModelName("codellama")!
+        let load = CostModel().predictedLoadSeconds(llama, on: nodes[0])
+        let absence = CostModel().predictedLoadSeconds(codellama, on: nodes[0]) + load
+        #expect(load == 4 && absence == 16.1)
+        let comeback = farmLayout.comebackCost(llama, after: codellama, on: nodes[0])
+        #expect(abs(comeback - 0.223 * (load * load / 2 + load * (absence - load))) < 1e-9)
+        #expect(abs(farmLayout.waitWhileAway(llama, for: absence) - 0.223 * absence * absence / 2) < 1e-9)
+        #expect(abs(farmLayout.waitWhileAway(llama, for: 3, countedAtMost: load) - 0.223 * 9 / 2) < 1e-9)
     }
 }
