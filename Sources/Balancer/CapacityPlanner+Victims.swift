@@ -23,7 +23,11 @@ extension CapacityPlanner.FarmLayout {
     /// `llama3.2:3b` (0.22/s) would see while away for two loads (`codellama:13b`'s 12 s, then its
     /// own 4 s) cost 29 s and outweighed `codellama:13b`'s third copy (17 s), which then waited 50 s
     /// more while 12 of the new hot model's 100 requests a minute waited for a slot (p95 0.5-0.6 s in
-    /// the second and third minutes after a shift at 53 % load, three runs in four).
+    /// the second and third minutes after a shift at 53 % load, four runs in five).
+    /// A victim that follows to another node (`priceMovesToTarget`) keeps its whole wait: its load
+    /// there waits for that node's turn, and meanwhile the request path, which does not know the
+    /// plan, cold-loads it in place of other models' only copies. Capped too, such a step on a
+    /// slow-node run set off three of those in a row (a 3.9 s minute).
     func waitWhileAway(_ victim: ModelName, for absence: Double, countedAtMost cap: Double = .infinity) -> Double {
         let counted = min(absence, cap)
         // Arrivals spread evenly over the absence: those in its last `counted` seconds wait, on
