@@ -7,9 +7,8 @@ extension CapacityPlanner.FarmLayout {
     /// for two minutes after a shift: under Ollama's 80 % rule it fits beside `codellama:13b`
     /// only if it loads before the small model that shares the node, which then fits back.
     func comebackCost(_ victim: ModelName, after model: ModelName, on node: NodeSnapshot) -> Double {
-        waitWhileAway(
-            victim, for: costModel.predictedLoadSeconds(model, on: node) + costModel.predictedLoadSeconds(victim, on: node),
-            countedAtMost: costModel.predictedLoadSeconds(victim, on: node))
+        let ownLoad = costModel.predictedLoadSeconds(victim, on: node)
+        return waitWhileAway(victim, for: costModel.predictedLoadSeconds(model, on: node) + ownLoad, countedAtMost: ownLoad)
     }
 
     /// The waiting of a model's requests while it has no copy for `absence` seconds: each that comes
@@ -139,11 +138,11 @@ extension CapacityPlanner.FarmLayout {
                 guard countAfter < node.maxLoadedModels, budget?.admits(bytes(victim), beside: usedAfter) ?? true else { continue }
                 countAfter += 1
                 usedAfter += bytes(victim)
-                absence += costModel.predictedLoadSeconds(victim, on: node)
+                let ownLoad = costModel.predictedLoadSeconds(victim, on: node)
+                absence += ownLoad
                 let away =
                     taken[index].last
-                    ? waitWhileAway(victim, for: absence, countedAtMost: costModel.predictedLoadSeconds(victim, on: node))
-                    : taken[index].cost * absence / settings.horizonSeconds
+                    ? waitWhileAway(victim, for: absence, countedAtMost: ownLoad) : taken[index].cost * absence / settings.horizonSeconds
                 taken[index].cost = min(taken[index].cost, away)
                 taken[index].last = false
                 comingBack.insert(victim)
