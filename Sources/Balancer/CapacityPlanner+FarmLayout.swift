@@ -189,9 +189,12 @@ extension CapacityPlanner {
             let part = paces.isUniform ? 0 : 1 / paces.pace(ofNode: move.nodeIndex)
             typicalCopies[move.model, default: 0] += part
             for victim in move.evicting {
+                warmCopies[victim, default: 1] -= 1
+                // A victim coming back stays the node's, as a copy loading: the same round placed
+                // `phi3:mini` on a second node in place of `qwen2.5:7b`'s copy, counting it as gone.
+                guard !move.comingBack.contains(victim) else { continue }
                 typicalCopies[victim, default: 0] -= part
                 copies[victim, default: 1] -= 1
-                warmCopies[victim, default: 1] -= 1
                 resident[move.nodeIndex]?.remove(victim)
             }
             taken.insert(move.nodeIndex)
@@ -242,9 +245,15 @@ extension CapacityPlanner {
             // room (fewest evictions), then the least used.
             let score =
                 net - (victims.takesYoungCopy ? 0.1 : 0) - Double(victims.models.count) * 0.01 - Double(node.totalInFlight) * 0.001
+            // The dearest comes back first: each one's absence runs on until its own load is done.
+            let comingBack = victims.models.filter(victims.comingBack.contains).sorted { a, b in
+                let costA = victims.costs[a] ?? 0
+                let costB = victims.costs[b] ?? 0
+                return costA != costB ? costA > costB : a < b
+            }
             let move = Move(
                 model: model, nodeIndex: node.index, evicting: victims.models,
-                predictedLoadSeconds: costModel.predictedLoadSeconds(model, on: node))
+                predictedLoadSeconds: costModel.predictedLoadSeconds(model, on: node), comingBack: comingBack)
             return (move, score)
         }
 

@@ -93,6 +93,18 @@ public enum CapacityPlanner {
         public var nodeIndex: Int
         public var evicting: [ModelName]
         public var predictedLoadSeconds: Double
+        /// Victims loaded back on the node right after `model`, in this order: the move was priced on
+        /// their being away only for the loads (`FarmLayout.waitWhileAway`), so the load that brings
+        /// them back is claimed with the move rather than left to a later round or to a request.
+        public var comingBack: [ModelName] = []
+
+        public init(model: ModelName, nodeIndex: Int, evicting: [ModelName], predictedLoadSeconds: Double, comingBack: [ModelName] = []) {
+            self.model = model
+            self.nodeIndex = nodeIndex
+            self.evicting = evicting
+            self.predictedLoadSeconds = predictedLoadSeconds
+            self.comingBack = comingBack
+        }
     }
 
     /// Warm copies each model should have, before fitting: enough servers for the wait target,

@@ -18,7 +18,7 @@ public actor OllamaNode {
     public nonisolated let url: NodeURL
     /// Weight, priority and limits: a reload may edit them without losing what was learned.
     public private(set) var config: ClusterConfig.NodeConfig { didSet { shownStateChanged() } }
-    private var health = NodeHealth.unknown { didSet { shownStateChanged() } }
+    var health = NodeHealth.unknown { didSet { shownStateChanged() } }
     var pulled: [ModelName: PulledModel] = [:] { didSet { shownStateChanged() } }
     var loaded: [ModelName: LoadedModel] = [:] { didSet { shownStateChanged() } }
     var loading: [ModelName: LoadInProgress] = [:] { didSet { shownStateChanged() } }
@@ -33,7 +33,7 @@ public actor OllamaNode {
     /// while the planned one was still to come.
     var loadsAwaitingUnloads: Set<ModelName> = []
     var inFlight: [ModelName: Int] = [:] { didSet { shownStateChanged() } }
-    private var lastUsed: [ModelName: Double] = [:] { didSet { shownStateChanged() } }
+    var lastUsed: [ModelName: Double] = [:] { didSet { shownStateChanged() } }
     private var loadSpeed = LoadSpeedLearning() { didSet { shownStateChanged() } }
     /// Cold loads started here while another load was under way. Ollama loads one model at a time and
     /// its `load_duration` counts the wait for the loads ahead, so these teach nothing of the load
@@ -322,7 +322,7 @@ public actor OllamaNode {
     /// what the node was seen holding (`stacksBlindly`): Ollama loads one at a time anyway, and two
     /// loads chosen from one snapshot stacked past a node's VRAM made Ollama hold the second until busy
     /// models finished (a minute at 9.2 s p95, 10 unloads, at 75 % load with runners 1 GB over their weights).
-    private func fitsWithoutWaiting(_ model: ModelName, evicting: [ModelName]) -> Bool {
+    func fitsWithoutWaiting(_ model: ModelName, evicting: [ModelName]) -> Bool {
         let size = runnerBytes(model)
         let known = observedLimits.vramFit(configured: config)
         let budget = known.flatMap { size <= $0.bytes ? $0 : nil }
@@ -362,7 +362,7 @@ public actor OllamaNode {
 
     /// Records a cold load and the eviction Ollama will make for it, so placement sees the node as
     /// it will be rather than as the last probe left it.
-    private func startLoad(_ model: ModelName, predictedSeconds: Double, now: Double) {
+    func startLoad(_ model: ModelName, predictedSeconds: Double, now: Double) {
         if loading.keys.contains(where: { $0 != model }) {
             loadsQueuedBehindOthers.insert(model)
         } else {

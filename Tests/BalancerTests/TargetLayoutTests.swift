@@ -625,6 +625,18 @@ private func smallFirstDemand(_ rates: [String: Double], queued: [String: Int] =
         #expect(Set(step.evicting) == [ModelName("qwen2.5")!, ModelName("llama3.2")!], "\(step)")
     }
 
+    /// `llama3.2` comes back after the load: the step claims that load, and the same round does not
+    /// place the model elsewhere as if it had no copy (it put a second copy on a node whose room
+    /// another model needed, and that model took it back a round later).
+    @Test func theVictimThatComesBackIsLoadedBackByTheStepAndNowhereElse() throws {
+        let round = CapacityPlanner.planWithTarget(nodes: nodes, demand: demand(rates), now: 242)
+        let codellama = ModelName("codellama")!
+        let llama = ModelName("llama3.2")!
+        let step = try #require(round.moves.first { $0.model == codellama }, "\(round.moves)")
+        #expect(step.comingBack == [llama], "\(step)")
+        #expect(!round.moves.contains { $0.model == llama }, "\(round.moves)")
+    }
+
     /// Coming back, each request is counted for at most the victim's own load; a shorter absence as before.
     @Test func aComebackCountsEachRequestForAtMostTheVictimsLoad() {
         let farmLayout = CapacityPlanner.FarmLayout(

@@ -21,27 +21,60 @@ struct Preloader: Sendable {
     /// - Parameters:
     ///   - evicting: idle models to unload on the node first, so Ollama makes room by dropping the
     ///     ones the planner chose rather than ones it picks itself.
+    ///   - comingBack: victims to load back on the node right after `model`, in this order
+    ///     (`CapacityPlanner.Move.comingBack`). Each is claimed as soon as its copy is gone (an idle
+    ///     one at once, a busy one once it has drained), so placement and the planner see it coming.
     ///   - keepAlive: sent as `keep_alive`; nil leaves the node's default.
-    func start(_ model: ModelName, on snapshot: NodeSnapshot, evicting: [ModelName] = [], keepAlive: JSONValue?, reason: String) async
-        -> Bool
-    {
+    func start(
+        _ model: ModelName, on snapshot: NodeSnapshot, evicting: [ModelName] = [], comingBack: [ModelName] = [], keepAlive: JSONValue?,
+        reason: String
+    ) async -> Bool {
         guard let lease = await cluster.claimPlannedLoad(model, on: snapshot, evicting: evicting) else { return false }
         let unloading = evicting.isEmpty ? "" : ", unloading \(evicting.map(\.canonical).joined(separator: ", "))"
         let busy = evicting.filter { snapshot.inFlight($0) > 0 }
         let draining =
             busy.isEmpty ? "" : " (\(busy.map(\.canonical).joined(separator: ", ")) once \(busy.count == 1 ? "its" : "their") requests end)"
-        logger.info("loading \(model) on node \(snapshot.name) ahead of requests (\(reason))\(unloading)\(draining)")
+        let back = comingBack.isEmpty ? "" : ", then \(comingBack.map(\.canonical).joined(separator: ", ")) back"
+        logger.info("loading \(model) on node \(snapshot.name) ahead of requests (\(reason))\(unloading)\(draining)\(back)")
+        let claimedAtOnce = await claimComebacks(comingBack.filter { !busy.contains($0) }, on: snapshot, after: lease)
         let submitted = loads.submit {
-            guard await unloader.drain(for: lease, minimumSeconds: minimumDrainSeconds) else { return }
+            var comebacks = claimedAtOnce
+            guard await unloader.drain(for: lease, minimumSeconds: minimumDrainSeconds) else {
+                await giveBack(comebacks)
+                return
+            }
+            // A busy victim's copy is gone only now: its load back can be claimed.
+            let drained = comingBack.filter { busy.contains($0) }
+            comebacks += await claimComebacks(drained, on: snapshot, after: comebacks.last ?? lease)
             for victim in evicting { await unloader.unload(victim, on: snapshot.config) }
             await lease.node.unloadsSent(for: model)
             await run(lease, on: snapshot.config, keepAlive: keepAlive)
+            for comeback in comebacks {
+                await comeback.node.unloadsSent(for: comeback.model)
+                await run(comeback, on: snapshot.config, keepAlive: keepAlive)
+            }
         }
-        if !submitted {  // shutting down: give the claim back, and let any request that joined it go
-            await lease.node.unloadsSent(for: model)
-            await lease.release(.unservedNoFault)
+        if !submitted {  // shutting down: give the claims back, and let any request that joined them go
+            await giveBack([lease] + claimedAtOnce)
         }
         return submitted
+    }
+
+    /// Claims the loads that bring `models` back after `lead`, each after the one before.
+    private func claimComebacks(_ models: [ModelName], on snapshot: NodeSnapshot, after lead: Lease) async -> [Lease] {
+        var claimed: [Lease] = []
+        for model in models {
+            if let comeback = await cluster.claimComeback(model, on: snapshot, after: claimed.last ?? lead) { claimed.append(comeback) }
+        }
+        return claimed
+    }
+
+    /// Loads that will not run: their claims end, and requests that joined them go.
+    private func giveBack(_ leases: [Lease]) async {
+        for lease in leases {
+            await lease.node.unloadsSent(for: lease.model)
+            await lease.release(.unservedNoFault)
+        }
     }
 
     private func run(_ lease: Lease, on node: ClusterConfig.NodeConfig, keepAlive: JSONValue?) async {

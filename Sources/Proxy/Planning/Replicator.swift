@@ -29,7 +29,7 @@ struct Replicator: Sendable {
         if !heldBack.isEmpty { preloader.logger.debug("planner holds back \(heldBack.joined(separator: "; "))") }
         for move in moves {
             _ = await preloader.start(
-                move.model, on: snapshots[move.nodeIndex], evicting: move.evicting, keepAlive: keepAlive,
+                move.model, on: snapshots[move.nodeIndex], evicting: move.evicting, comingBack: move.comingBack, keepAlive: keepAlive,
                 reason: "copies sized to demand")
         }
     }

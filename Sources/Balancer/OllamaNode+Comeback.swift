@@ -1,0 +1,23 @@
+/// The load that brings a planned load's victim back right after it (`CapacityPlanner.Move.comingBack`).
+extension OllamaNode {
+    /// Claims the load of `model` to follow the load of `lead` here, predicted to be done once the
+    /// loads ahead and its own `loadSeconds` are. Placement then sees the copy coming, so a request
+    /// for the model joins it or weighs a cold load elsewhere against it, and the planner does not
+    /// place the model anew as if it had no copy. Requests that join it wait until the preloader
+    /// sends it (`holdsJoinersBack`): sent at once, they would make Ollama load it before `lead`,
+    /// beside victims not yet unloaded. False when the model is here already, still draining (its
+    /// requests hold the copy), or does not fit beside the loads under way and the busy models.
+    /// - Returns: the seconds the load is predicted to take from now, nil when it was not claimed.
+    public func claimComeback(_ model: ModelName, after lead: ModelName, loadSeconds: Double, now: Double) -> Double? {
+        defer { currentSnapshot() }  // the next request's placement reads it without a hop
+        guard health == .healthy, let ahead = loading[lead], loaded[model] == nil, loading[model] == nil, draining[model] == nil,
+            fitsWithoutWaiting(model, evicting: [])
+        else { return nil }
+        let predicted = ahead.remaining(at: now) + loadSeconds
+        startLoad(model, predictedSeconds: predicted, now: now)
+        loadsAwaitingUnloads.insert(model)
+        inFlight[model, default: 0] += 1
+        lastUsed[model] = now
+        return predicted
+    }
+}
