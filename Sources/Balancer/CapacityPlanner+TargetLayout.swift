@@ -109,7 +109,9 @@ extension CapacityPlanner {
             if copies.count > slots { copies.removeLast(copies.count - slots) }
             func preferred(_ node: Int) -> [Set<ModelName>] { [layout.residents(node), previous[node] ?? []] }
             func pace(_ node: Int) -> Double { layout.paces.pace(ofNode: node) }
-            var best = Self.packBest(copies, into: plannable, preferred: preferred, pace: pace)
+            let holding = Holding(
+                preferred: preferred, residents: { layout.residents($0) }, held: { layout.copies[$0] ?? 0 }, pace: pace)
+            var best = Self.packBest(copies, into: plannable, holding: holding)
             // A copy left out for want of room may fit once a less valuable one makes way; a first copy
             // left out, once any other copy does.
             for _ in 0..<Self.repacksAtMost {
@@ -117,7 +119,7 @@ extension CapacityPlanner {
                     best.unplacedFirstCopies > 0 && !last.isFirstOfWantedModel || best.unplacedValue > last.value
                 else { break }
                 copies.removeLast()
-                let attempt = Self.packBest(copies, into: plannable, preferred: preferred, pace: pace)
+                let attempt = Self.packBest(copies, into: plannable, holding: holding)
                 if attempt.isBetter(than: best) { best = attempt }
             }
             models = best.models
@@ -149,30 +151,56 @@ extension CapacityPlanner {
             }
         }
 
+        /// What the packing knows of each node beyond its room (by node index).
+        private struct Holding {
+            /// The node's models in the order a copy of one prefers the node: held now, then kept by the last target.
+            var preferred: (Int) -> [Set<ModelName>]
+            /// What the node holds now.
+            var residents: (Int) -> Set<ModelName>
+            /// How many copies of a model the farm holds now.
+            var held: (ModelName) -> Int
+            var pace: (Int) -> Double
+        }
+
         /// `pack`, and when a copy finds no room, `pack` again with its model's copies placed first; the
         /// better of the two. Largest first, a model held on two nodes kept the one where the hot
         /// model's last copy could go (every other node held that model already), and the target left
         /// another node's place empty.
-        private static func packBest(
-            _ copies: [Copy], into nodes: [NodeSnapshot], preferred: (Int) -> [Set<ModelName>], pace: (Int) -> Double
-        ) -> Packing {
-            let plain = pack(copies, into: nodes, preferred: preferred, pace: pace)
+        private static func packBest(_ copies: [Copy], into nodes: [NodeSnapshot], holding: Holding) -> Packing {
+            let plain = pack(copies, into: nodes, holding: holding)
             guard let stuck = plain.mostValuableUnplaced else { return plain }
-            let again = pack(copies, into: nodes, preferred: preferred, pace: pace, first: stuck)
+            let again = pack(copies, into: nodes, holding: holding, first: stuck)
             return again.isBetter(than: plain) ? again : plain
         }
 
         /// Largest first, each on a node that holds the model now if one has room, else on one the
-        /// last target put it on, else on the one it fills most. `preferred` gives a node's models in
-        /// that order of preference; of two nodes it prefers alike, the one at the quicker `pace`
-        /// keeps the copy (a model that got a copy on a typical node beside its copy on a slow one
-        /// keeps the typical one, not whichever comes first in the file), and of two it would fill
+        /// last target put it on, else on the one where it pushes out the fewest bytes of what the node
+        /// holds and the target keeps, and of those the one it fills most. `preferred` gives a node's
+        /// models in that order of preference; of two nodes it prefers alike, the one at the quicker
+        /// `pace` keeps the copy (a model that got a copy on a typical node beside its copy on a slow
+        /// one keeps the typical one, not whichever comes first in the file), and of two it would fill
         /// alike, the quicker one takes it.
+        /// What a new copy pushes out must go elsewhere, where it may push out another model: placed
+        /// on the fullest of three nodes alike, `gemma2:9b`'s second copy took `mistral:7b`'s place,
+        /// which took `phi3:mini`'s, which took `gemma2:2b`'s, four loads one after another over 47 s
+        /// with `gemma2:9b` on one copy, where a third node held a spare copy of `llama3.1:8b`.
         /// `first`'s copies, if given, go before all others.
-        private static func pack(
-            _ copies: [Copy], into nodes: [NodeSnapshot], preferred: (Int) -> [Set<ModelName>], pace: (Int) -> Double,
-            first: ModelName? = nil
-        ) -> Packing {
+        private static func pack(_ copies: [Copy], into nodes: [NodeSnapshot], holding: Holding, first: ModelName? = nil) -> Packing {
+            let preferred = holding.preferred
+            let pace = holding.pace
+            // What each node holds that the target keeps every copy of, largest first: a copy that pushes
+            // one out sends it to another node, where it may push out another. A model the target keeps
+            // fewer copies of than the farm holds may lose any of them.
+            let kept = Dictionary(copies.map { ($0.model, 1) }, uniquingKeysWith: +)
+            var needed: [Int: [ModelName]] = [:]
+            func neededModels(_ node: NodeSnapshot) -> [ModelName] {
+                if let known = needed[node.index] { return known }
+                let models = holding.residents(node.index).filter { (kept[$0] ?? 0) >= holding.held($0) }.sorted { a, b in
+                    node.runnerBytes(a) != node.runnerBytes(b) ? node.runnerBytes(a) > node.runnerBytes(b) : a < b
+                }
+                needed[node.index] = models
+                return models
+            }
             var packing = Packing()
             var used: [Int: Int64] = [:]
             let order = copies.sorted {
@@ -190,6 +218,23 @@ extension CapacityPlanner {
                 func roomLeft(_ node: NodeSnapshot) -> Int64 {
                     (node.plannableVRAMBytes ?? 0) - (used[node.index] ?? 0) - node.runnerBytes(copy.model)
                 }
+                /// The bytes of the models the node holds and the farm needs there that find no room beside the copy.
+                func pushedOut(by copy: Copy, from node: NodeSnapshot) -> Int64 {
+                    let here = packing.models[node.index] ?? []
+                    var count = here.count + 1
+                    var bytes = (used[node.index] ?? 0) + node.runnerBytes(copy.model)
+                    var left: Int64 = 0
+                    for model in neededModels(node) where !here.contains(model) && model != copy.model {
+                        let size = node.runnerBytes(model)
+                        if count < node.maxLoadedModels, node.plannableVRAM?.admits(size, beside: bytes) ?? false {
+                            count += 1
+                            bytes += size
+                        } else {
+                            left += size
+                        }
+                    }
+                    return left
+                }
                 // A node slower than the typical one is not kept for what it holds: a model alone there
                 // (`codellama:13b`, cold-loaded on it before it slowed) was kept there by the target
                 // while its requests waited 13 s, and no move off it was a step.
@@ -200,10 +245,11 @@ extension CapacityPlanner {
                     zip(fitting, preference).filter { $0.1 != Int.max }.min {
                         $0.1 != $1.1 ? $0.1 < $1.1 : pace($0.0.index) < pace($1.0.index)
                     }?.0
-                    ?? fitting.min {
-                        if roomLeft($0) != roomLeft($1) { return roomLeft($0) < roomLeft($1) }
-                        return pace($0.index) != pace($1.index) ? pace($0.index) < pace($1.index) : $0.index < $1.index
-                    }
+                    ?? zip(fitting, fitting.map { pushedOut(by: copy, from: $0) }).min {
+                        if $0.1 != $1.1 { return $0.1 < $1.1 }
+                        if roomLeft($0.0) != roomLeft($1.0) { return roomLeft($0.0) < roomLeft($1.0) }
+                        return pace($0.0.index) != pace($1.0.index) ? pace($0.0.index) < pace($1.0.index) : $0.0.index < $1.0.index
+                    }?.0
                 guard let node = chosen else {
                     if copy.value > packing.unplacedValue { packing.mostValuableUnplaced = copy.model }
                     packing.unplacedValue = max(packing.unplacedValue, copy.value)
