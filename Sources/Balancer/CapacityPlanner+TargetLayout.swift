@@ -218,7 +218,7 @@ extension CapacityPlanner {
                 func roomLeft(_ node: NodeSnapshot) -> Int64 {
                     (node.plannableVRAMBytes ?? 0) - (used[node.index] ?? 0) - node.runnerBytes(copy.model)
                 }
-                /// The bytes of the models the node holds and the farm needs there that find no room beside the copy.
+                /// The bytes of what the node holds and the target keeps every copy of that find no room beside the copy.
                 func pushedOut(by copy: Copy, from node: NodeSnapshot) -> Int64 {
                     let here = packing.models[node.index] ?? []
                     var count = here.count + 1
