@@ -23,7 +23,8 @@ struct Preloader: Sendable {
     ///     ones the planner chose rather than ones it picks itself.
     ///   - comingBack: victims to load back on the node right after `model`, in this order
     ///     (`CapacityPlanner.Move.comingBack`). Each is claimed as soon as its copy is gone (an idle
-    ///     one at once, a busy one once it has drained), so placement and the planner see it coming.
+    ///     one at once, a busy one once it has drained, and so after the idle ones), so placement and
+    ///     the planner see it coming; they load in the order claimed.
     ///   - keepAlive: sent as `keep_alive`; nil leaves the node's default.
     func start(
         _ model: ModelName, on snapshot: NodeSnapshot, evicting: [ModelName] = [], comingBack: [ModelName] = [], keepAlive: JSONValue?,
