@@ -120,8 +120,8 @@ extension CapacityPlanner.FarmLayout {
             }
         typealias Candidate = (model: ModelName, cost: Double, last: Bool, young: Bool, only: Bool)
         /// A victim that fits back beside the new model is gone only while the loads before its own
-        /// run: a last copy comes back with its next request, a copy worth a planned load with the
-        /// next round. `count` and `used` describe the node with every victim unloaded.
+        /// run: the move loads it back right after the new model (`Move.comingBack`). `count` and
+        /// `used` describe the node with every victim unloaded.
         func priceComebacks(_ taken: inout [Candidate], count: Int, used: Int64) -> Set<ModelName> {
             var comingBack: Set<ModelName> = []
             var countAfter = count + 1

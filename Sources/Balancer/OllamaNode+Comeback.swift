@@ -5,9 +5,10 @@ extension OllamaNode {
     /// for the model joins it or weighs a cold load elsewhere against it, and the planner does not
     /// place the model anew as if it had no copy. Requests that join it wait until the preloader
     /// sends it (`holdsJoinersBack`): sent at once, they would make Ollama load it before `lead`,
-    /// beside victims not yet unloaded. False when the model is here already, still draining (its
-    /// requests hold the copy), or does not fit beside the loads under way and the busy models.
-    /// - Returns: the seconds the load is predicted to take from now, nil when it was not claimed.
+    /// beside victims not yet unloaded.
+    /// - Returns: the seconds the load is predicted to take from now; nil when it was not claimed: the
+    ///   model is here already, still draining (its requests hold the copy), or does not fit beside
+    ///   the loads under way and the busy models.
     public func claimComeback(_ model: ModelName, after lead: ModelName, loadSeconds: Double, now: Double) -> Double? {
         defer { currentSnapshot() }  // the next request's placement reads it without a hop
         guard health == .healthy, let ahead = loading[lead], loaded[model] == nil, loading[model] == nil, draining[model] == nil,
