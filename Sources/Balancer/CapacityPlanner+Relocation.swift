@@ -46,4 +46,22 @@ extension CapacityPlanner.FarmLayout {
         }
         return best
     }
+
+    /// Whether room for `model` on the node is on its way: a model there has a copy loading on another
+    /// node, and once that copy is warm, unloading this one makes room for `model` (the first half of
+    /// a relocation, or a model that loads where the target keeps it before it leaves). Meanwhile a
+    /// load of `model` elsewhere only fills free room: after a shift at 53 % load, `qwen2.5:7b` loaded
+    /// on gpu2 to free gpu0 for `gemma2:9b`'s second copy, and the next round, with `qwen2.5:7b`'s copy
+    /// on gpu0 still its only warm one, put `gemma2:9b` on gpu1 in place of one of the new hot
+    /// `codellama:13b`'s three copies; once `qwen2.5:7b` was warm, `codellama:13b` took the room on
+    /// gpu0. Three loads for what two give, and the hot model a copy short for them.
+    func isMakingRoom(for model: ModelName, on nodeIndex: Int) -> Bool {
+        let node = node(nodeIndex)
+        let leaving = residents(nodeIndex).filter { (copies[$0] ?? 0) > (warmCopies[$0] ?? 0) && !node.isLoading($0) }
+        guard !leaving.isEmpty else { return false }
+        var warmOnceLoaded = warmCopies
+        for model in leaving { warmOnceLoaded[model] = copies[model] }
+        guard let freed = victims(for: model, on: node, copies: copies, warm: warmOnceLoaded) else { return false }
+        return freed.models.contains(where: leaving.contains)
+    }
 }

@@ -240,12 +240,20 @@ public enum CapacityPlanner {
                     (layout.target?.nodesPlacing[model] ?? []).filter { !layout.hosts(model, on: $0) && holders.contains($0) })
                 guard averagesWantCopy || queueWantsFreeRoom || !targetNodes.isEmpty else { continue }
                 var cheapDirect = false
+                // Off the target, while room is being made for the copy where the target keeps it, a load
+                // only fills free room (`isMakingRoom`).
+                var roomOnItsWay: Bool?
                 for index in holders where layout.takesPlannedLoad(nodeAt: index) && !layout.hosts(model, on: index) {
                     let towardTarget = targetNodes.contains(index)
                     guard averagesWantCopy || queueWantsFreeRoom || towardTarget else { continue }
                     // Off the target, a load fills room where the target still waits for a copy worth more.
                     guard towardTarget || !((awaitedGains[index] ?? -.infinity) > gain) else { continue }
-                    if let move = layout.directMove(model, gain: gain, on: layout.node(index), mayEvict: averagesWantCopy || towardTarget) {
+                    var mayEvict = averagesWantCopy || towardTarget
+                    if mayEvict && !towardTarget {
+                        if roomOnItsWay == nil { roomOnItsWay = targetNodes.contains { layout.isMakingRoom(for: model, on: $0) } }
+                        mayEvict = !roomOnItsWay!
+                    }
+                    if let move = layout.directMove(model, gain: gain, on: layout.node(index), mayEvict: mayEvict) {
                         consider(move.move, score: move.score, forModel: model)
                         if gain - move.score < settings.minimumNetGainSeconds { cheapDirect = true }
                     }

@@ -1,0 +1,63 @@
+import Testing
+
+@testable import Balancer
+
+/// A copy whose room on the target's node is being made waits for it rather than taking another
+/// model's copy elsewhere (`FarmLayout.isMakingRoom`). The state is a 53 % shift run's (seed 7, 46 s
+/// after the shift): sizes in tenths of a GB on nodes of 16 GB, 3 models each.
+@Suite struct RoomOnItsWayTests {
+    let sizes: [String: Int64] = [
+        "llama3.2": 20, "phi3": 22, "gemma2:2b": 26, "mistral": 41, "llama3.1": 47, "qwen2.5": 47, "gemma2:9b": 54, "codellama": 74,
+    ]
+    let rates: [String: Double] = [
+        "codellama": 1.43, "gemma2:9b": 0.94, "phi3": 0.56, "llama3.2": 0.385, "qwen2.5": 0.38, "mistral": 0.37, "gemma2:2b": 0.35,
+        "llama3.1": 0.30,
+    ]
+    let gemma = ModelName("gemma2:9b")!
+    let codellama = ModelName("codellama")!
+    let qwen = ModelName("qwen2.5")!
+
+    var demand: [ModelName: CapacityPlanner.Demand] {
+        Dictionary(uniqueKeysWithValues: rates.map { (ModelName($0.key)!, CapacityPlanner.Demand(rate: $0.value, serviceSeconds: 1.3)) })
+    }
+
+    /// The farm with `qwen2.5` loading on node 2 (or, `qwenWarm`, loaded there): its copy on node 0
+    /// was its only one, and its load on node 2 frees node 0 for `gemma2:9b`'s second copy.
+    func farm(qwenWarm: Bool) -> [NodeSnapshot] {
+        let layout = [
+            ["llama3.1", "llama3.2", "qwen2.5"], ["codellama", "mistral", "phi3"],
+            ["codellama", "gemma2:2b"] + (qwenWarm ? ["qwen2.5"] : []), ["codellama", "gemma2:9b", "phi3"],
+        ]
+        return layout.enumerated().map { index, models in
+            let loading = index == 2 && !qwenWarm ? ["qwen2.5": LoadInProgress(startedAt: 999, predictedSeconds: 8)] : [:]
+            return node(
+                index, pulled: sizes, loaded: models, loading: loading, vramGB: 160, maxLoaded: 3, loadRate: 0.15,
+                loadedAt: Dictionary(uniqueKeysWithValues: models.map { ($0, 900) }))
+        }
+    }
+
+    @Test func aCopyWaitsForTheRoomBeingMadeForItInsteadOfTakingAHotModelsCopy() {
+        // The target keeps codellama's three copies and puts gemma2:9b's second on node 0, where the
+        // room comes once qwen2.5 is warm on node 2. The round took codellama's copy on node 1 for it.
+        let loading = CapacityPlanner.planWithTarget(nodes: farm(qwenWarm: false), demand: demand, now: 1000)
+        #expect(loading.target[0]?.contains(gemma) == true && loading.target[1]?.contains(codellama) == true, "\(loading.target)")
+        #expect(!loading.moves.contains { $0.evicting.contains(codellama) }, "\(loading.moves)")
+        #expect(!loading.moves.contains { $0.model == gemma }, "\(loading.moves)")
+        // Once qwen2.5's new copy is warm, gemma2:9b takes the room its old one leaves.
+        let nodes = farm(qwenWarm: true)
+        let previous = Dictionary(uniqueKeysWithValues: loading.target.map { (nodes[$0.key].id, $0.value) })
+        let warm = CapacityPlanner.planWithTarget(nodes: nodes, demand: demand, now: 1002, previousTarget: previous)
+        #expect(warm.moves.contains { $0.model == gemma && $0.nodeIndex == 0 && $0.evicting == [qwen] }, "\(warm.moves)")
+    }
+
+    @Test func roomIsOnItsWayOnlyWhereAModelThereHasACopyLoadingElsewhere() {
+        let loading = CapacityPlanner.FarmLayout(
+            nodes: farm(qwenWarm: false), demand: demand, now: 1000, costModel: CostModel(), settings: .init())
+        #expect(loading.isMakingRoom(for: gemma, on: 0))
+        // Node 1 holds nothing with a copy loading elsewhere.
+        #expect(!loading.isMakingRoom(for: gemma, on: 1))
+        let warm = CapacityPlanner.FarmLayout(
+            nodes: farm(qwenWarm: true), demand: demand, now: 1000, costModel: CostModel(), settings: .init())
+        #expect(!warm.isMakingRoom(for: gemma, on: 0))
+    }
+}
