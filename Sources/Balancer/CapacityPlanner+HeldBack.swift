@@ -17,11 +17,18 @@ extension CapacityPlanner.FarmLayout {
     }
 
     /// What a move the planner makes was weighed on, in the words of `stepsHeldBack`: read before
-    /// the move is applied. A move that unloads nothing, or that moves a model aside (a relocation),
-    /// is said to be so.
-    func whyMade(_ move: CapacityPlanner.Move) -> String {
+    /// the move is applied. A move that unloads nothing, or that moves a model aside (a relocation,
+    /// `makingRoom`: the model it makes room for, where, and the chain's net score), is said to be so.
+    /// Appraised as a copy of its own, a relocation read "gain 3.7 s, unloading [llama3.2:3b 4.5]
+    /// costs 4.5 s, needs 2.0x": a move that the log said could not pay for itself.
+    func whyMade(_ move: CapacityPlanner.Move, makingRoom: (model: ModelName, nodeIndex: Int, score: Double)? = nil) -> String {
         guard let node = healthy.first(where: { $0.index == move.nodeIndex }) else { return "\(move.model) onto an unknown node" }
         let head = "\(move.model) onto \(node.name): "
+        if let makingRoom, let room = healthy.first(where: { $0.index == makingRoom.nodeIndex }) {
+            let unloading = move.evicting.isEmpty ? "free room" : "unloading \(move.evicting.map(\.description).joined(separator: ","))"
+            return head + "\(unloading), a relocation: moves its copy off \(room.name) to make room for \(makingRoom.model) there "
+                + "(net \(String(format: "%.1f", makingRoom.score)) s after both halves' costs and the extra load)"
+        }
         if move.evicting.isEmpty { return head + "free room" }
         let options = [victims(for: move.model, on: node), victims(for: move.model, on: node, keeping: target?.models[node.index] ?? [])]
         guard let victims = options.compactMap({ $0 }).first(where: { Set($0.models) == Set(move.evicting) }) else {

@@ -274,7 +274,10 @@ public enum CapacityPlanner {
                 }
             }
             guard let chosen = best else { return (moves, made) }
-            if explaining { made.append(layout.whyMade(chosen.move)) }
+            if explaining {
+                let room = chosen.reserving.map { (model: chosen.forModel, nodeIndex: $0, score: chosen.score) }
+                made.append(layout.whyMade(chosen.move, makingRoom: room))
+            }
             moves.append(chosen.move)
             queueCopyPlanned.insert(chosen.forModel)  // a queue is answered by one new copy a round
             layout.apply(chosen.move)

@@ -329,6 +329,18 @@ import Testing
         #expect(hot?.evicting.contains(relocation.model) == true)
     }
 
+    /// The debug log says what a relocation is for. Appraised as a copy of its own, one read "gain
+    /// 3.7 s, unloading [llama3.2:3b 4.5] costs 4.5 s, needs 2.0x": a move that could not pay for itself.
+    @Test func theLogSaysWhatARelocationMakesRoomFor() throws {
+        let layout = [
+            ["codellama", "gemma2:2b", "phi3"], ["gemma2:9b", "llama3.2", "qwen2.5"], ["llama3.1", "gemma2:9b", "gemma2:2b"],
+            ["codellama", "llama3.2", "mistral"],
+        ]
+        let round = CapacityPlanner.planWithTarget(nodes: farm(layout), demand: demand, now: 1000, explaining: true)
+        let made = try #require(round.made.first)
+        #expect(made.contains("a relocation: moves its copy off n") && made.contains("to make room for codellama:latest there"), "\(made)")
+    }
+
     @Test func nothingMovesAsideWhenTwoCopiesServeTheHotModel() {
         let layout = [
             ["codellama", "gemma2:2b", "phi3"], ["gemma2:9b", "llama3.2", "qwen2.5"], ["llama3.1", "gemma2:9b", "gemma2:2b"],
