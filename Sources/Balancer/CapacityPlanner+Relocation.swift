@@ -55,9 +55,16 @@ extension CapacityPlanner.FarmLayout {
     /// on gpu0 still its only warm one, put `gemma2:9b` on gpu1 in place of one of the new hot
     /// `codellama:13b`'s three copies; once `qwen2.5:7b` was warm, `codellama:13b` took the room on
     /// gpu0. Three loads for what two give, and the hot model a copy short for them.
+    /// Only a model with more copies than the target keeps is leaving: one that is gaining a copy the
+    /// target wants is not, and counting those (every node holding a model the round has just given
+    /// a copy) made a 64-node plan half as slow again.
     func isMakingRoom(for model: ModelName, on nodeIndex: Int) -> Bool {
+        guard let target else { return false }
         let node = node(nodeIndex)
-        let leaving = residents(nodeIndex).filter { (copies[$0] ?? 0) > (warmCopies[$0] ?? 0) && !node.isLoading($0) }
+        let leaving = residents(nodeIndex).filter {
+            let count = copies[$0] ?? 0
+            return count > (warmCopies[$0] ?? 0) && target.copies(of: $0) < count && !node.isLoading($0)
+        }
         guard !leaving.isEmpty else { return false }
         var warmOnceLoaded = warmCopies
         for model in leaving { warmOnceLoaded[model] = copies[model] }

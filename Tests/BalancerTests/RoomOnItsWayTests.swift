@@ -51,13 +51,27 @@ import Testing
     }
 
     @Test func roomIsOnItsWayOnlyWhereAModelThereHasACopyLoadingElsewhere() {
-        let loading = CapacityPlanner.FarmLayout(
-            nodes: farm(qwenWarm: false), demand: demand, now: 1000, costModel: CostModel(), settings: .init())
-        #expect(loading.isMakingRoom(for: gemma, on: 0))
+        func layout(qwenWarm: Bool) -> CapacityPlanner.FarmLayout {
+            let nodes = farm(qwenWarm: qwenWarm)
+            var layout = CapacityPlanner.FarmLayout(nodes: nodes, demand: demand, now: 1000, costModel: CostModel(), settings: .init())
+            layout.target = CapacityPlanner.TargetLayout(models: CapacityPlanner.targetLayout(nodes: nodes, demand: demand, now: 1000))
+            return layout
+        }
+        // qwen2.5 has two copies, one loading, and the target keeps one.
+        #expect(layout(qwenWarm: false).isMakingRoom(for: gemma, on: 0))
         // Node 1 holds nothing with a copy loading elsewhere.
-        #expect(!loading.isMakingRoom(for: gemma, on: 1))
-        let warm = CapacityPlanner.FarmLayout(
-            nodes: farm(qwenWarm: true), demand: demand, now: 1000, costModel: CostModel(), settings: .init())
-        #expect(!warm.isMakingRoom(for: gemma, on: 0))
+        #expect(!layout(qwenWarm: false).isMakingRoom(for: gemma, on: 1))
+        #expect(!layout(qwenWarm: true).isMakingRoom(for: gemma, on: 0))
+    }
+
+    /// A model gaining a copy the target wants is not leaving the nodes it is on.
+    @Test func aModelGainingACopyTheTargetKeepsMakesNoRoom() {
+        let nodes = farm(qwenWarm: false)
+        var layout = CapacityPlanner.FarmLayout(nodes: nodes, demand: demand, now: 1000, costModel: CostModel(), settings: .init())
+        var kept = CapacityPlanner.targetLayout(nodes: nodes, demand: demand, now: 1000)
+        kept[2, default: []].insert(qwen)
+        kept[0, default: []].insert(qwen)
+        layout.target = CapacityPlanner.TargetLayout(models: kept)
+        #expect(!layout.isMakingRoom(for: gemma, on: 0))
     }
 }
