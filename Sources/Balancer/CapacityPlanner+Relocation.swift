@@ -56,8 +56,8 @@ extension CapacityPlanner.FarmLayout {
     /// `codellama:13b`'s three copies; once `qwen2.5:7b` was warm, `codellama:13b` took the room on
     /// gpu0. Three loads for what two give, and the hot model a copy short for them.
     /// Only a model with more copies than the target keeps is leaving: one that is gaining a copy the
-    /// target wants is not, and counting those (every node holding a model the round has just given
-    /// a copy) made a 64-node plan half as slow again.
+    /// target wants is not (counted, every node holding a model the round has just given a copy would
+    /// read as making room, and hold back other models' loads off the target for nothing).
     func isMakingRoom(for model: ModelName, on nodeIndex: Int) -> Bool {
         guard let target else { return false }
         let node = node(nodeIndex)

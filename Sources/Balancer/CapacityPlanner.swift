@@ -250,8 +250,9 @@ public enum CapacityPlanner {
                     guard towardTarget || !((awaitedGains[index] ?? -.infinity) > gain) else { continue }
                     var mayEvict = averagesWantCopy || towardTarget
                     if mayEvict && !towardTarget {
-                        if roomOnItsWay == nil { roomOnItsWay = targetNodes.contains { layout.isMakingRoom(for: model, on: $0) } }
-                        mayEvict = !roomOnItsWay!
+                        let onItsWay = roomOnItsWay ?? targetNodes.contains { layout.isMakingRoom(for: model, on: $0) }
+                        roomOnItsWay = onItsWay
+                        mayEvict = !onItsWay
                     }
                     if let move = layout.directMove(model, gain: gain, on: layout.node(index), mayEvict: mayEvict) {
                         consider(move.move, score: move.score, forModel: model)
