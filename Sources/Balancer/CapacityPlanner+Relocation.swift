@@ -54,7 +54,12 @@ extension CapacityPlanner.FarmLayout {
     /// on gpu2 to free gpu0 for `gemma2:9b`'s second copy, and the next round, with `qwen2.5:7b`'s copy
     /// on gpu0 still its only warm one, put `gemma2:9b` on gpu1 in place of one of the new hot
     /// `codellama:13b`'s three copies; once `qwen2.5:7b` was warm, `codellama:13b` took the room on
-    /// gpu0. Three loads for what two give, and the hot model a copy short for them.
+    /// gpu0. Three loads for what two give, and the hot model a copy short for them. On the node the
+    /// room is made on, likewise: after a shift on seed 5, `qwen2.5:7b` loaded on gpu0 to free gpu3
+    /// for `codellama:13b`, and the next round, 0.4 s later, loaded `codellama:13b` on gpu3 in place
+    /// of a `phi3:mini` copy the target kept there; `phi3:mini` lost its other copy to a step that
+    /// counted on that one, and its requests cold-loaded it in place of `mistral:7b`'s only copy,
+    /// whose requests cold-loaded it in turn (`mistral:7b` p95 14 s that minute).
     /// Only a model with more copies than the target keeps is leaving: one that is gaining a copy the
     /// target wants is not (counted, every node holding a model the round has just given a copy would
     /// read as making room, and hold back other models' loads off the target for nothing).

@@ -240,8 +240,8 @@ public enum CapacityPlanner {
                     (layout.target?.nodesPlacing[model] ?? []).filter { !layout.hosts(model, on: $0) && holders.contains($0) })
                 guard averagesWantCopy || queueWantsFreeRoom || !targetNodes.isEmpty else { continue }
                 var cheapDirect = false
-                // Off the target, while room is being made for the copy where the target keeps it, a load
-                // only fills free room (`isMakingRoom`).
+                // While room is being made for the copy (`isMakingRoom`), a load only fills free room: on the
+                // node the room is made on, and, off the target, while it is made on the target's node.
                 var roomOnItsWay: Bool?
                 for index in holders where layout.takesPlannedLoad(nodeAt: index) && !layout.hosts(model, on: index) {
                     let towardTarget = targetNodes.contains(index)
@@ -249,7 +249,9 @@ public enum CapacityPlanner {
                     // Off the target, a load fills room where the target still waits for a copy worth more.
                     guard towardTarget || !((awaitedGains[index] ?? -.infinity) > gain) else { continue }
                     var mayEvict = averagesWantCopy || towardTarget
-                    if mayEvict && !towardTarget {
+                    if mayEvict && layout.isMakingRoom(for: model, on: index) {
+                        mayEvict = false
+                    } else if mayEvict && !towardTarget {
                         let onItsWay = roomOnItsWay ?? targetNodes.contains { layout.isMakingRoom(for: model, on: $0) }
                         roomOnItsWay = onItsWay
                         mayEvict = !onItsWay

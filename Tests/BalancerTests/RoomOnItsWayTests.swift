@@ -75,3 +75,45 @@ import Testing
         #expect(!layout.isMakingRoom(for: gemma, on: 0))
     }
 }
+
+/// The same on the node the room is made on. The state is a 53 % shift run's (seed 5, 30 s after the
+/// shift): `qwen2.5` loads on node 0 so that `codellama` can take its place on node 3.
+@Suite struct RoomOnItsWayHereTests {
+    let sizes: [String: Int64] = [
+        "llama3.2": 20, "phi3": 22, "gemma2:2b": 26, "mistral": 41, "llama3.1": 47, "qwen2.5": 47, "gemma2:9b": 54, "codellama": 74,
+    ]
+    let rates: [String: Double] = [
+        "codellama": 1.66, "phi3": 0.59, "gemma2:2b": 0.45, "llama3.1": 0.35, "gemma2:9b": 0.34, "mistral": 0.29, "llama3.2": 0.26,
+        "qwen2.5": 0.23,
+    ]
+    let codellama = ModelName("codellama")!
+    let qwen = ModelName("qwen2.5")!
+
+    var demand: [ModelName: CapacityPlanner.Demand] {
+        Dictionary(uniqueKeysWithValues: rates.map { (ModelName($0.key)!, CapacityPlanner.Demand(rate: $0.value, serviceSeconds: 1.3)) })
+    }
+
+    func farm(qwenWarm: Bool) -> [NodeSnapshot] {
+        let layout = [
+            ["gemma2:9b", "mistral"] + (qwenWarm ? ["qwen2.5"] : []), ["codellama", "gemma2:2b", "phi3"],
+            ["codellama", "gemma2:2b", "llama3.1"], ["llama3.2", "phi3", "qwen2.5"],
+        ]
+        return layout.enumerated().map { index, models in
+            let loading = index == 0 && !qwenWarm ? ["qwen2.5": LoadInProgress(startedAt: 999, predictedSeconds: 8)] : [:]
+            return node(
+                index, pulled: sizes, loaded: models, loading: loading, vramGB: 160, maxLoaded: 3, loadRate: 0.15,
+                loadedAt: Dictionary(uniqueKeysWithValues: models.map { ($0, 900) }))
+        }
+    }
+
+    @Test func aCopyWaitsForTheRoomBeingMadeOnItsNode() {
+        let loading = CapacityPlanner.planWithTarget(nodes: farm(qwenWarm: false), demand: demand, now: 1000)
+        #expect(loading.target[3]?.contains(codellama) == true && loading.target[3]?.contains(qwen) == false, "\(loading.target)")
+        // Not in place of phi3 (which the target keeps on node 3) while qwen2.5's room is on its way.
+        #expect(!loading.moves.contains { $0.model == codellama }, "\(loading.moves)")
+        let nodes = farm(qwenWarm: true)
+        let previous = Dictionary(uniqueKeysWithValues: loading.target.map { (nodes[$0.key].id, $0.value) })
+        let warm = CapacityPlanner.planWithTarget(nodes: nodes, demand: demand, now: 1002, previousTarget: previous)
+        #expect(warm.moves.contains { $0.model == codellama && $0.nodeIndex == 3 && $0.evicting == [qwen] }, "\(warm.moves)")
+    }
+}
