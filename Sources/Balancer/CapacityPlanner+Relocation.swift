@@ -64,16 +64,29 @@ extension CapacityPlanner.FarmLayout {
     /// target wants is not (counted, every node holding a model the round has just given a copy would
     /// read as making room, and hold back other models' loads off the target for nothing).
     func isMakingRoom(for model: ModelName, on nodeIndex: Int) -> Bool {
-        guard let target else { return false }
         let node = node(nodeIndex)
-        let leaving = residents(nodeIndex).filter {
-            let count = copies[$0] ?? 0
-            return count > (warmCopies[$0] ?? 0) && target.copies(of: $0) < count && !node.isLoading($0)
-        }
+        let leaving = leavingModels(on: node)
         guard !leaving.isEmpty else { return false }
         var warmOnceLoaded = warmCopies
         for model in leaving { warmOnceLoaded[model] = copies[model] }
         guard let freed = victims(for: model, on: node, copies: copies, warm: warmOnceLoaded) else { return false }
         return freed.models.contains(where: leaving.contains)
+    }
+
+    /// The models on the node that are leaving it (see `isMakingRoom`): more copies than the target
+    /// keeps, one loading on another node.
+    func leavingModels(on node: NodeSnapshot) -> Set<ModelName> {
+        guard let target else { return [] }
+        return residents(node.index).filter {
+            let count = copies[$0] ?? 0
+            return count > (warmCopies[$0] ?? 0) && target.copies(of: $0) < count && !node.isLoading($0)
+        }
+    }
+
+    /// The nodes some model is leaving: the only ones `isMakingRoom` can hold for. Worked out once per
+    /// move the plan makes rather than for every model and node it weighs (on a 64-node farm those
+    /// checks made the plan a fifth slower).
+    func nodesBeingLeft() -> Set<Int> {
+        Set(healthy.filter { !leavingModels(on: $0).isEmpty }.map(\.index))
     }
 }

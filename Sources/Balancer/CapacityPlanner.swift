@@ -218,6 +218,7 @@ public enum CapacityPlanner {
             // Models that want a copy no cheap direct move gives them, with what a copy would save.
             var stuck: [(model: ModelName, gain: Double)] = []
             let awaitedGains = layout.awaitedTargetCopyGains()
+            let beingLeft = layout.nodesBeingLeft()
             for model in demand.keys.sorted() {
                 let wanted = demand[model]!
                 let holders = layout.holderIndices(model)
@@ -249,10 +250,11 @@ public enum CapacityPlanner {
                     // Off the target, a load fills room where the target still waits for a copy worth more.
                     guard towardTarget || !((awaitedGains[index] ?? -.infinity) > gain) else { continue }
                     var mayEvict = averagesWantCopy || towardTarget
-                    if mayEvict && layout.isMakingRoom(for: model, on: index) {
+                    if mayEvict && beingLeft.contains(index) && layout.isMakingRoom(for: model, on: index) {
                         mayEvict = false
                     } else if mayEvict && !towardTarget {
-                        let onItsWay = roomOnItsWay ?? targetNodes.contains { layout.isMakingRoom(for: model, on: $0) }
+                        let onItsWay =
+                            roomOnItsWay ?? targetNodes.contains { beingLeft.contains($0) && layout.isMakingRoom(for: model, on: $0) }
                         roomOnItsWay = onItsWay
                         mayEvict = !onItsWay
                     }
