@@ -2,13 +2,31 @@ import Testing
 
 @testable import Balancer
 
+/// The benchmark's models, sizes in tenths of a GB (the fixtures count whole units), on nodes of 16 GB
+/// with 3 models each.
+private let sizes: [String: Int64] = [
+    "llama3.2": 20, "phi3": 22, "gemma2:2b": 26, "mistral": 41, "llama3.1": 47, "qwen2.5": 47, "gemma2:9b": 54, "codellama": 74,
+]
+
+private func roomDemand(_ rates: [String: Double]) -> [ModelName: CapacityPlanner.Demand] {
+    Dictionary(uniqueKeysWithValues: rates.map { (ModelName($0.key)!, CapacityPlanner.Demand(rate: $0.value, serviceSeconds: 1.3)) })
+}
+
+/// A farm as `layout` lists it, every copy loaded 100 s ago, with `qwen2.5` loading on node
+/// `qwenLoadingOn` (or, when nil, loaded there as the layout says).
+private func roomFarm(_ layout: [[String]], qwenLoadingOn: Int?) -> [NodeSnapshot] {
+    layout.enumerated().map { index, models in
+        let loading = index == qwenLoadingOn ? ["qwen2.5": LoadInProgress(startedAt: 999, predictedSeconds: 8)] : [:]
+        return node(
+            index, pulled: sizes, loaded: models, loading: loading, vramGB: 160, maxLoaded: 3, loadRate: 0.15,
+            loadedAt: Dictionary(uniqueKeysWithValues: models.map { ($0, 900) }))
+    }
+}
+
 /// A copy whose room on the target's node is being made waits for it rather than taking another
 /// model's copy elsewhere (`FarmLayout.isMakingRoom`). The state is a 53 % shift run's (seed 7, 46 s
-/// after the shift): sizes in tenths of a GB on nodes of 16 GB, 3 models each.
+/// after the shift).
 @Suite struct RoomOnItsWayTests {
-    let sizes: [String: Int64] = [
-        "llama3.2": 20, "phi3": 22, "gemma2:2b": 26, "mistral": 41, "llama3.1": 47, "qwen2.5": 47, "gemma2:9b": 54, "codellama": 74,
-    ]
     let rates: [String: Double] = [
         "codellama": 1.43, "gemma2:9b": 0.94, "phi3": 0.56, "llama3.2": 0.385, "qwen2.5": 0.38, "mistral": 0.37, "gemma2:2b": 0.35,
         "llama3.1": 0.30,
@@ -17,9 +35,7 @@ import Testing
     let codellama = ModelName("codellama")!
     let qwen = ModelName("qwen2.5")!
 
-    var demand: [ModelName: CapacityPlanner.Demand] {
-        Dictionary(uniqueKeysWithValues: rates.map { (ModelName($0.key)!, CapacityPlanner.Demand(rate: $0.value, serviceSeconds: 1.3)) })
-    }
+    var demand: [ModelName: CapacityPlanner.Demand] { roomDemand(rates) }
 
     /// The farm with `qwen2.5` loading on node 2 (or, `qwenWarm`, loaded there): its copy on node 0
     /// was its only one, and its load on node 2 frees node 0 for `gemma2:9b`'s second copy.
@@ -28,12 +44,7 @@ import Testing
             ["llama3.1", "llama3.2", "qwen2.5"], ["codellama", "mistral", "phi3"],
             ["codellama", "gemma2:2b"] + (qwenWarm ? ["qwen2.5"] : []), ["codellama", "gemma2:9b", "phi3"],
         ]
-        return layout.enumerated().map { index, models in
-            let loading = index == 2 && !qwenWarm ? ["qwen2.5": LoadInProgress(startedAt: 999, predictedSeconds: 8)] : [:]
-            return node(
-                index, pulled: sizes, loaded: models, loading: loading, vramGB: 160, maxLoaded: 3, loadRate: 0.15,
-                loadedAt: Dictionary(uniqueKeysWithValues: models.map { ($0, 900) }))
-        }
+        return roomFarm(layout, qwenLoadingOn: qwenWarm ? nil : 2)
     }
 
     @Test func aCopyWaitsForTheRoomBeingMadeForItInsteadOfTakingAHotModelsCopy() {
@@ -79,9 +90,6 @@ import Testing
 /// The same on the node the room is made on. The state is a 53 % shift run's (seed 5, 30 s after the
 /// shift): `qwen2.5` loads on node 0 so that `codellama` can take its place on node 3.
 @Suite struct RoomOnItsWayHereTests {
-    let sizes: [String: Int64] = [
-        "llama3.2": 20, "phi3": 22, "gemma2:2b": 26, "mistral": 41, "llama3.1": 47, "qwen2.5": 47, "gemma2:9b": 54, "codellama": 74,
-    ]
     let rates: [String: Double] = [
         "codellama": 1.66, "phi3": 0.59, "gemma2:2b": 0.45, "llama3.1": 0.35, "gemma2:9b": 0.34, "mistral": 0.29, "llama3.2": 0.26,
         "qwen2.5": 0.23,
@@ -89,21 +97,14 @@ import Testing
     let codellama = ModelName("codellama")!
     let qwen = ModelName("qwen2.5")!
 
-    var demand: [ModelName: CapacityPlanner.Demand] {
-        Dictionary(uniqueKeysWithValues: rates.map { (ModelName($0.key)!, CapacityPlanner.Demand(rate: $0.value, serviceSeconds: 1.3)) })
-    }
+    var demand: [ModelName: CapacityPlanner.Demand] { roomDemand(rates) }
 
     func farm(qwenWarm: Bool) -> [NodeSnapshot] {
         let layout = [
             ["gemma2:9b", "mistral"] + (qwenWarm ? ["qwen2.5"] : []), ["codellama", "gemma2:2b", "phi3"],
             ["codellama", "gemma2:2b", "llama3.1"], ["llama3.2", "phi3", "qwen2.5"],
         ]
-        return layout.enumerated().map { index, models in
-            let loading = index == 0 && !qwenWarm ? ["qwen2.5": LoadInProgress(startedAt: 999, predictedSeconds: 8)] : [:]
-            return node(
-                index, pulled: sizes, loaded: models, loading: loading, vramGB: 160, maxLoaded: 3, loadRate: 0.15,
-                loadedAt: Dictionary(uniqueKeysWithValues: models.map { ($0, 900) }))
-        }
+        return roomFarm(layout, qwenLoadingOn: qwenWarm ? nil : 0)
     }
 
     @Test func aCopyWaitsForTheRoomBeingMadeOnItsNode() {
