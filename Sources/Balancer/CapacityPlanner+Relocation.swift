@@ -84,8 +84,8 @@ extension CapacityPlanner.FarmLayout {
     }
 
     /// The nodes some model is leaving: the only ones `isMakingRoom` can hold for. Worked out once per
-    /// move the plan makes rather than for every model and node it weighs (on a 64-node farm those
-    /// checks made the plan a fifth slower).
+    /// move the plan makes rather than for every model and node it weighs: checked for each of those,
+    /// a plan for 64 nodes and 100 models took 0.148-0.154 s against 0.115-0.118 s.
     func nodesBeingLeft() -> Set<Int> {
         Set(healthy.filter { !leavingModels(on: $0).isEmpty }.map(\.index))
     }
