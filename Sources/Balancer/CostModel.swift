@@ -132,6 +132,11 @@ public struct CostModel: Sendable {
             startsNow: startsNow, evicting: startsNow ? victims : [], waitSeconds: seconds)
     }
 
+    /// How long the node holds a slot for one of `model`'s requests, as measured there (else the default).
+    func serviceSeconds(_ model: ModelName, on node: NodeSnapshot) -> Double {
+        node.serviceSeconds[model] ?? defaultServiceSeconds
+    }
+
     /// What unloading `victim` from `node` (once its requests end, if it is busy) is expected to cost
     /// later, in seconds of waiting:
     /// its reload if it is asked for again within the horizon, and more for a copy loaded only
@@ -142,15 +147,17 @@ public struct CostModel: Sendable {
     /// model unloaded `llama3.1:8b`'s only copy rather than one of `llama3.2:3b`'s three, and the next
     /// `llama3.1:8b` request was refused (predicted 27 s).
     ///
+    /// The last copy also keeps the requests that come while it reloads waiting, half the load each on
+    /// average. Priced by the first request's reload alone, `phi3:mini`'s only live copy (0.8
+    /// requests/s, a 4.3 s load) looked cheaper to unload than one of `gemma2:2b`'s two copies (0.4/s):
+    /// a retry off a node that had just stopped cold-loaded its model in `phi3:mini`'s place, and
+    /// `phi3:mini`'s requests waited for its reload, which unloaded `gemma2:2b` anyway (the outage
+    /// minute at 50 % load, p95 3.4 s).
+    ///
     /// One copy of several also leaves the model fewer slots: the waiting its other copies add over
     /// the horizon (as the capacity planner counts it) is part of the cost. Without it, one request
     /// for a model asked for every few seconds unloaded one of three copies of the farm's busiest
     /// model (2.1 requests/s), priced at a third of a reload, and that model queued for a minute.
-    /// How long the node holds a slot for one of `model`'s requests, as measured there (else the default).
-    func serviceSeconds(_ model: ModelName, on node: NodeSnapshot) -> Double {
-        node.serviceSeconds[model] ?? defaultServiceSeconds
-    }
-
     func evictionCost(
         _ victim: ModelName, on node: NodeSnapshot, now: Double, demand: (ModelName) -> Double, warmCopies: (ModelName) -> Int
     ) -> Double {
@@ -159,8 +166,9 @@ public struct CostModel: Sendable {
         let rate = demand(victim)
         let likelyNeeded = 1 - exp(-rate / copies * demandHorizonSeconds)
         let fresh = now - (node.loadedAt[victim] ?? -.infinity) < recentLoadSeconds
-        let reload = likelyNeeded * predictedLoadSeconds(victim, on: node) * (fresh ? 2 : 1) / copies
-        guard warm > 1, rate > 0 else { return reload }
+        let load = predictedLoadSeconds(victim, on: node)
+        let reload = likelyNeeded * load * (fresh ? 2 : 1) / copies
+        guard warm > 1, rate > 0 else { return reload + rate * load * load / 2 }
         var settings = CapacityPlanner.Settings()
         settings.horizonSeconds = demandHorizonSeconds
         let wanted = CapacityPlanner.Demand(rate: rate, serviceSeconds: serviceSeconds(victim, on: node))

@@ -73,6 +73,41 @@ import Testing
         #expect(estimate?.startsNow == true)
     }
 
+    @Test func aModelWithNoLiveCopyUnloadsASpareCopyRatherThanAnotherModelsLastLiveOne() {
+        // The outage minute at 50 % load, from the debug log: node 1 stopped and refuses connections,
+        // with `llama3.1:8b`'s only copy and one of `phi3:mini`'s two. The request that found it gone
+        // needs a cold load. Node 3 could unload `phi3:mini` (0.8 requests/s, now its only live copy,
+        // a 4.3 s load) or `gemma2:2b` (0.4/s, also warm on node 0). The requests that come while
+        // `phi3:mini` reloads wait too: 3.4 of them, half the load each. Sizes in tenths of a GB.
+        let sizes: [String: Int64] = [
+            "llama3.2:3b": 20, "phi3:mini": 22, "gemma2:2b": 26, "mistral:7b": 41, "llama3.1:8b": 47, "qwen2.5:7b": 47,
+            "gemma2:9b": 54, "codellama:13b": 74,
+        ]
+        let service = Dictionary(uniqueKeysWithValues: sizes.keys.map { ($0, 1.3) })
+        func farmNode(_ index: Int, _ loaded: [String], health: NodeHealth = .healthy, busy: String? = nil) -> NodeSnapshot {
+            node(
+                index, health: health, pulled: sizes, loaded: loaded, inFlight: busy.map { [$0: 1] } ?? [:], service: service, vramGB: 160,
+                loadRate: 0.15, loadedAt: Dictionary(uniqueKeysWithValues: loaded.map { ($0, 0) }))
+        }
+        let nodes = [
+            farmNode(0, ["gemma2:2b", "gemma2:9b", "qwen2.5:7b"]),
+            farmNode(1, ["llama3.1:8b", "llama3.2:3b", "phi3:mini"], health: .unhealthy),
+            farmNode(2, ["codellama:13b", "llama3.2:3b", "mistral:7b"], busy: "codellama:13b"),
+            farmNode(3, ["llama3.2:3b", "phi3:mini", "gemma2:2b"], busy: "llama3.2:3b"),
+        ]
+        let rates: [ModelName: Double] = [
+            ModelName("llama3.2:3b")!: 1.22, ModelName("phi3:mini")!: 0.79, ModelName("gemma2:2b")!: 0.38,
+            ModelName("llama3.1:8b")!: 0.31, ModelName("mistral:7b")!: 0.22, ModelName("qwen2.5:7b")!: 0.2,
+            ModelName("gemma2:9b")!: 0.14, ModelName("codellama:13b")!: 0.12,
+        ]
+        var random = SeededGenerator(state: 1)
+        let estimate = try? AffinityPlacement.choose(
+            ModelName("llama3.1:8b")!, among: nodes, excluding: [1], now: 1000, demand: { rates[$0] ?? 0 }, using: &random
+        ).get()
+        #expect(estimate?.isColdLoad == true)
+        #expect(estimate?.evicting == [ModelName("gemma2:2b")!], "\(String(describing: estimate))")
+    }
+
     @Test func aFreeWarmSlotBeatsEveryColdNode() {
         for seed in 0..<30 as Range<UInt64> {
             let result = choose([node(0), node(1, loaded: ["llama3.2"]), node(2)], seed: seed)
