@@ -72,7 +72,8 @@ extension CapacityPlanner {
             self.costModel = costModel
             self.settings = settings
             for node in healthy {
-                let models = Set(node.loaded.keys).union(node.loading.keys)
+                // A comeback waiting for its copy to drain is a load to come, as it shows once claimed.
+                let models = Set(node.loaded.keys).union(node.loading.keys).union(node.comebacksAwaitingDrain)
                 resident[node.index] = models
                 for model in models { copies[model, default: 0] += 1 }
                 for model in node.loaded.keys { warmCopies[model, default: 0] += 1 }

@@ -83,8 +83,8 @@ extension Cluster {
         return lease
     }
 
-    /// Whether no node holds `model` warm or loading.
+    /// Whether no node holds `model` warm or loading, nor brings it back once a copy has drained.
     static func hasNoCopy(_ model: ModelName, on snapshots: [NodeSnapshot]) -> Bool {
-        !snapshots.contains { $0.loaded[model] != nil || $0.loading[model] != nil }
+        !snapshots.contains { $0.loaded[model] != nil || $0.loading[model] != nil || $0.awaitsComeback(model) }
     }
 }

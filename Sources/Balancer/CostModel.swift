@@ -97,6 +97,12 @@ public struct CostModel: Sendable {
             return Estimate(
                 nodeIndex: node.index, seconds: wait + firstToken, claim: .joinLoad, startsNow: count < slots, waitSeconds: wait)
         }
+        if node.awaitsComeback(model) {
+            // A planned load brings the model back here once its draining copy is gone and the load
+            // is done: the request queues until that comeback is claimed, then joins it.
+            let wait = node.loading.values.reduce(0) { $0 + $1.remaining(at: now) } + predictedLoadSeconds(model, on: node)
+            return Estimate(nodeIndex: node.index, seconds: wait + firstToken, claim: .joinLoad, startsNow: false, waitSeconds: wait)
+        }
         let load = predictedLoadSeconds(model, on: node)
         // Ollama loads one model at a time per node: other loads under way come first.
         var seconds = load + node.loading.values.reduce(0) { $0 + $1.remaining(at: now) }
@@ -117,6 +123,12 @@ public struct CostModel: Sendable {
             // about 4 s) looked cheaper to unload than the idle only copy of a model asked for every few
             // seconds (its reload, 6 s), and a rare model's request waited to unload it.
             penalties += loss
+        }
+        // Loads under way and copies draining for them hold places no unload here frees. With the cap
+        // reached by them the load waits: claimed now, the node refuses it, and the request looked
+        // again at once, round after round, at full CPU until the drain ended.
+        if startsNow, node.loaded.count - victims.count + node.loading.count + node.draining.count >= node.maxLoadedModels {
+            startsNow = false
         }
         if startsNow, node.vramBudgetBytes == nil, !node.loading.isEmpty {
             // VRAM unknown and a load under way: past what the node held, wait for it (the node's claim check agrees).

@@ -22,6 +22,7 @@ public struct NodeSnapshot: Sendable {
         let coldLoadsByModel: [ModelName: Int]
         let evictionsByModel: [ModelName: Int]
         let draining: [ModelName: LoadedModel]
+        let comebacksAwaitingDrain: Set<ModelName>
         let parallelDiscovery: ParallelSlotDiscovery
         let runnerSizes: RunnerSizes
         let reportedDurationScale: Double
@@ -31,8 +32,9 @@ public struct NodeSnapshot: Sendable {
             loading: [ModelName: LoadInProgress], inFlight: [ModelName: Int], lastUsed: [ModelName: Double],
             learnedLoadSecondsPerGB: Double?, serviceSeconds: [ModelName: Double], coldLoadsStarted: Int, lastProbe: ProbeOutcome?,
             loadedAt: [ModelName: Double], observedLimits: ObservedLimits, coldLoadsByModel: [ModelName: Int],
-            evictionsByModel: [ModelName: Int], draining: [ModelName: LoadedModel], parallelDiscovery: ParallelSlotDiscovery,
-            runnerSizes: RunnerSizes, reportedDurationScale: Double, firstTokenSeconds: [ModelName: Double]
+            evictionsByModel: [ModelName: Int], draining: [ModelName: LoadedModel], comebacksAwaitingDrain: Set<ModelName>,
+            parallelDiscovery: ParallelSlotDiscovery, runnerSizes: RunnerSizes, reportedDurationScale: Double,
+            firstTokenSeconds: [ModelName: Double]
         ) {
             self.id = id
             self.config = config
@@ -51,6 +53,7 @@ public struct NodeSnapshot: Sendable {
             self.coldLoadsByModel = coldLoadsByModel
             self.evictionsByModel = evictionsByModel
             self.draining = draining
+            self.comebacksAwaitingDrain = comebacksAwaitingDrain
             self.parallelDiscovery = parallelDiscovery
             self.runnerSizes = runnerSizes
             self.reportedDurationScale = reportedDurationScale
@@ -70,6 +73,9 @@ public struct NodeSnapshot: Sendable {
     public var loading: [ModelName: LoadInProgress] { fixed.loading }
     /// Copies a planned load unloads once their requests end: in VRAM still, but taking no request.
     public var draining: [ModelName: LoadedModel] { fixed.draining }
+    /// Draining copies whose model a planned load brings back here right after it: placement shows
+    /// each as a load to queue for until the comeback is claimed (`CostModel.estimate`).
+    public var comebacksAwaitingDrain: Set<ModelName> { fixed.comebacksAwaitingDrain }
     public var inFlight: [ModelName: Int] { fixed.inFlight }
     /// When each model last had a request start here (monotonic seconds).
     public var lastUsed: [ModelName: Double] { fixed.lastUsed }
@@ -109,7 +115,8 @@ public struct NodeSnapshot: Sendable {
     init(
         index: Int, id: NodeID, config: ClusterConfig.NodeConfig, health: NodeHealth, pulled: [ModelName: PulledModel],
         loaded: [ModelName: LoadedModel], loading: [ModelName: LoadInProgress], draining: [ModelName: LoadedModel] = [:],
-        inFlight: [ModelName: Int], lastUsed: [ModelName: Double], learnedLoadSecondsPerGB: Double?, serviceSeconds: [ModelName: Double],
+        comebacksAwaitingDrain: Set<ModelName> = [], inFlight: [ModelName: Int], lastUsed: [ModelName: Double],
+        learnedLoadSecondsPerGB: Double?, serviceSeconds: [ModelName: Double],
         coldLoadsStarted: Int, lastProbe: ProbeOutcome?, loadedAt: [ModelName: Double], observedLimits: ObservedLimits,
         coldLoadsByModel: [ModelName: Int], evictionsByModel: [ModelName: Int],
         parallelDiscovery: ParallelSlotDiscovery = ParallelSlotDiscovery(), runnerSizes: RunnerSizes = RunnerSizes(),
@@ -120,8 +127,9 @@ public struct NodeSnapshot: Sendable {
             id: id, config: config, pulled: pulled, loaded: loaded, loading: loading, inFlight: inFlight, lastUsed: lastUsed,
             learnedLoadSecondsPerGB: learnedLoadSecondsPerGB, serviceSeconds: serviceSeconds, coldLoadsStarted: coldLoadsStarted,
             lastProbe: lastProbe, loadedAt: loadedAt, observedLimits: observedLimits, coldLoadsByModel: coldLoadsByModel,
-            evictionsByModel: evictionsByModel, draining: draining, parallelDiscovery: parallelDiscovery, runnerSizes: runnerSizes,
-            reportedDurationScale: reportedDurationScale, firstTokenSeconds: firstTokenSeconds)
+            evictionsByModel: evictionsByModel, draining: draining, comebacksAwaitingDrain: comebacksAwaitingDrain,
+            parallelDiscovery: parallelDiscovery, runnerSizes: runnerSizes, reportedDurationScale: reportedDurationScale,
+            firstTokenSeconds: firstTokenSeconds)
         self.health = health
         self.heldElsewhereBytes = heldElsewhereBytes
     }
@@ -173,6 +181,7 @@ public struct NodeSnapshot: Sendable {
     public func hasPulled(_ model: ModelName) -> Bool { pulled[model] != nil }
     public func isLoaded(_ model: ModelName) -> Bool { loaded[model] != nil }
     public func isLoading(_ model: ModelName) -> Bool { loading[model] != nil }
+    public func awaitsComeback(_ model: ModelName) -> Bool { comebacksAwaitingDrain.contains(model) }
     public func inFlight(_ model: ModelName) -> Int { inFlight[model] ?? 0 }
     public var totalInFlight: Int { inFlight.values.reduce(0, +) }
 }

@@ -35,6 +35,7 @@ extension OllamaNode {
 
     /// The planned load was given up while its victims drained: they take requests again.
     public func abandonDrain(_ models: [ModelName]) {
+        comebacksAwaitingDrain.subtract(models)
         for model in models {
             if let copy = draining.removeValue(forKey: model) { loaded[model] = copy }
         }

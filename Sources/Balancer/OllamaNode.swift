@@ -25,6 +25,9 @@ public actor OllamaNode {
     /// Copies a planned load unloads once their requests end (see `tryAcquire(drainingBusy:)`):
     /// still in the node's VRAM, but taking no new request.
     var draining: [ModelName: LoadedModel] = [:] { didSet { shownStateChanged() } }
+    /// Draining copies whose model a planned load brings back here right after it
+    /// (`expectComebacks`), until that load is claimed (`claimComeback`) or given up.
+    var comebacksAwaitingDrain: Set<ModelName> = [] { didSet { shownStateChanged() } }
     /// Loads whose victims TensorWall has still to unload (draining, or the unloads not yet sent).
     /// A request that joins such a load waits (`holdsJoinersBack`): sent at once, it would make
     /// Ollama start the load itself and make room with a model of its own choosing, the very thing
@@ -117,7 +120,7 @@ public actor OllamaNode {
     func builtSnapshot() -> NodeSnapshot {
         NodeSnapshot(
             index: 0, id: id, config: config, health: health, pulled: pulled, loaded: loaded, loading: loading, draining: draining,
-            inFlight: inFlight,
+            comebacksAwaitingDrain: comebacksAwaitingDrain, inFlight: inFlight,
             lastUsed: lastUsed, learnedLoadSecondsPerGB: loadSpeed.secondsPerGB, serviceSeconds: answerTimes.serviceSeconds,
             coldLoadsStarted: coldLoadsStarted, lastProbe: lastProbe, loadedAt: loadedAt, observedLimits: observedLimits,
             coldLoadsByModel: coldLoadsByModel, evictionsByModel: evictionsByModel, parallelDiscovery: parallelDiscovery,

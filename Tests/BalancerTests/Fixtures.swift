@@ -14,7 +14,8 @@ let gigabyte: Int64 = 1_000_000_000
 /// A node snapshot built from a compact description; model sizes are 2 GB unless given.
 func node(
     _ index: Int, health: NodeHealth = .healthy, pulled: [String: Int64] = ["llama3.2": 2], loaded: [String] = [],
-    loading: [String: LoadInProgress] = [:], inFlight: [String: Int] = [:], lastUsed: [String: Double] = [:],
+    loading: [String: LoadInProgress] = [:], draining: [String] = [], comebacks: [String] = [], inFlight: [String: Int] = [:],
+    lastUsed: [String: Double] = [:],
     service: [String: Double] = [:], weight: Int = 100, priority: Int = 0, maxParallel: Int = 2, vramGB: Double? = nil,
     maxLoaded: Int = 3, loadRate: Double? = nil, loadedAt: [String: Double] = [:], observed: ObservedLimits = ObservedLimits(),
     runnerOverheadGB: Int64 = 0
@@ -39,6 +40,12 @@ func node(
         pulled: Dictionary(uniqueKeysWithValues: pulledModels.map { ($0.name, $0) }),
         loaded: Dictionary(uniqueKeysWithValues: loadedModels.map { ($0.name, $0) }),
         loading: Dictionary(uniqueKeysWithValues: loading.map { (name($0.key), $0.value) }),
+        draining: Dictionary(
+            uniqueKeysWithValues: draining.map { model in
+                let size = ((pulled[model] ?? 2) + runnerOverheadGB) * gigabyte
+                return (name(model), LoadedModel(name: name(model), sizeBytes: size, vramBytes: size, expiresAt: nil))
+            }),
+        comebacksAwaitingDrain: Set(comebacks.map(name)),
         inFlight: Dictionary(uniqueKeysWithValues: inFlight.map { (name($0.key), $0.value) }),
         lastUsed: Dictionary(uniqueKeysWithValues: lastUsed.map { (name($0.key), $0.value) }), learnedLoadSecondsPerGB: loadRate,
         serviceSeconds: Dictionary(uniqueKeysWithValues: service.map { (name($0.key), $0.value) }), coldLoadsStarted: 0, lastProbe: nil,

@@ -38,15 +38,20 @@ struct Preloader: Sendable {
         let back = comingBack.isEmpty ? "" : ", then \(comingBack.map(\.canonical).joined(separator: ", ")) back"
         logger.info("loading \(model) on node \(snapshot.name) ahead of requests (\(reason))\(unloading)\(draining)\(back)")
         let claimedAtOnce = await claimComebacks(comingBack.filter { !busy.contains($0) }, on: snapshot, after: lease)
+        // A busy victim's copy is gone only once it has drained; until its load back is claimed,
+        // placement shows it coming.
+        let drained = comingBack.filter { busy.contains($0) }
+        if !drained.isEmpty { await lease.node.expectComebacks(drained, after: model) }
         let submitted = loads.submit {
             var comebacks = claimedAtOnce
             guard await unloader.drain(for: lease, minimumSeconds: minimumDrainSeconds) else {
                 await giveBack(comebacks)
                 return
             }
-            // A busy victim's copy is gone only now: its load back can be claimed.
-            let drained = comingBack.filter { busy.contains($0) }
-            comebacks += await claimComebacks(drained, on: snapshot, after: comebacks.last ?? lease)
+            if !drained.isEmpty {
+                comebacks += await claimComebacks(drained, on: snapshot, after: comebacks.last ?? lease)
+                cluster.capacityChanged()  // requests queued for a comeback join it now, or look again if it was not taken
+            }
             for victim in evicting { await unloader.unload(victim, on: snapshot.config) }
             await lease.node.unloadsSent(for: model)
             await run(lease, on: snapshot.config, keepAlive: keepAlive)
@@ -56,6 +61,7 @@ struct Preloader: Sendable {
             }
         }
         if !submitted {  // shutting down: give the claims back, and let any request that joined them go
+            await lease.node.forgetComebacks(drained)
             await giveBack([lease] + claimedAtOnce)
         }
         return submitted
