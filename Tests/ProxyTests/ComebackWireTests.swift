@@ -73,4 +73,38 @@ import Testing
         #expect(await farm.eventually { await farm.nodes[0].loadedModelNames() == ["llama3.2:latest", "qwen2.5:latest"] })
         #expect(await farm.eventually { await node.snapshot(index: 0).loading.isEmpty })
     }
+
+    /// While the busy victim drains, a request for it queues for its comeback: it does not load the
+    /// model on another node in place of that node's only model, as it did when nothing showed the
+    /// comeback until the drain had ended.
+    @Test func aRequestDuringTheDrainWaitsForTheComebackInsteadOfLoadingElsewhere() async throws {
+        let farm = try await TestFarm.start([
+            .init(models: ["llama3.2", "qwen2.5", "phi3"], preload: ["phi3", "llama3.2"], loadSecondsPerGB: 500, vramGB: 6.5),
+            .init(models: ["llama3.2", "gemma2"], preload: ["gemma2"], loadSecondsPerGB: 500, vramGB: 2.5),
+        ]) { config in
+            config.replicate = false
+        }
+        try await farm.waitUntilAllHealthy()
+        #expect(try await farm.chat().status == 200)  // on node 0, where the model is warm
+        // gemma2, node 1's only model, is asked for: unloading it is not free.
+        for _ in 0..<3 { #expect(try await farm.chat("gemma2").status == 200) }
+        farm.nodes[0].holdStreams(true)
+        let streaming = #"{"model":"llama3.2","stream":true,"messages":[{"role":"user","content":"hi"}]}"#
+        var events = EventReader(try await farm.request("POST", "/v1/chat/completions", body: streaming))
+        _ = try await events.next()
+        let node = farm.gateway.cluster.nodes[0]
+        #expect(
+            await preloader(farm).start(
+                incoming, on: node.snapshot(index: 0), evicting: [spare, back], comingBack: [back], keepAlive: nil, reason: "test"))
+        let loadsBefore = await farm.nodes[1].loadsByModel()
+        let waiting = Task { try await farm.chat("llama3.2") }
+        #expect(await farm.eventually { farm.gateway.cluster.queuedRequests(back) == 1 })
+        #expect(await farm.nodes[1].loadedModelNames() == ["gemma2:latest"])
+        farm.nodes[0].holdStreams(false)
+        while try await events.next() != nil {}
+        #expect(try await waiting.value.status == 200)
+        #expect(await farm.nodes[1].loadsByModel() == loadsBefore, "node 1 loaded nothing")
+        #expect(await farm.nodes[1].loadedModelNames() == ["gemma2:latest"])
+        #expect(await farm.eventually { await farm.nodes[0].loadedModelNames() == ["llama3.2:latest", "qwen2.5:latest"] })
+    }
 }
