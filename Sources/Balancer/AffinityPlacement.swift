@@ -100,9 +100,7 @@ public enum AffinityPlacement {
         }
         // The nodes holding the model are priced first; a cold load elsewhere is priced only if it can
         // beat them. In tier order, which the weighted tie-break draws by.
-        let holderEstimates = tier.map { node in
-            node.isLoaded(model) || node.isLoading(model) || node.awaitsComeback(model) ? estimate(on: node) : nil
-        }
+        let holderEstimates = tier.map { node in node.hasCopy(model) ? estimate(on: node) : nil }
         let cutoff = pricingEveryNode ? .infinity : coldLoadCutoff(holderEstimates.lazy.compactMap { $0 })
         var estimates = zip(tier, holderEstimates).compactMap { node, holderEstimate in
             holderEstimate ?? (costModel.predictedLoadSeconds(model, on: node) > cutoff ? nil : estimate(on: node))

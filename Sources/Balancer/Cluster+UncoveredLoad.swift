@@ -85,6 +85,6 @@ extension Cluster {
 
     /// Whether no node holds `model` warm or loading, nor brings it back once a copy has drained.
     static func hasNoCopy(_ model: ModelName, on snapshots: [NodeSnapshot]) -> Bool {
-        !snapshots.contains { $0.loaded[model] != nil || $0.loading[model] != nil || $0.awaitsComeback(model) }
+        !snapshots.contains { $0.hasCopy(model) }
     }
 }

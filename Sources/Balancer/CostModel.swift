@@ -97,15 +97,16 @@ public struct CostModel: Sendable {
             return Estimate(
                 nodeIndex: node.index, seconds: wait + firstToken, claim: .joinLoad, startsNow: count < slots, waitSeconds: wait)
         }
+        // Ollama loads one model at a time per node: other loads under way come first.
+        let loadsAhead = node.loading.values.reduce(0) { $0 + $1.remaining(at: now) }
+        let load = predictedLoadSeconds(model, on: node)
         if node.awaitsComeback(model) {
             // A planned load brings the model back here once its draining copy is gone and the load
             // is done: the request queues until that comeback is claimed, then joins it.
-            let wait = node.loading.values.reduce(0) { $0 + $1.remaining(at: now) } + predictedLoadSeconds(model, on: node)
+            let wait = loadsAhead + load
             return Estimate(nodeIndex: node.index, seconds: wait + firstToken, claim: .joinLoad, startsNow: false, waitSeconds: wait)
         }
-        let load = predictedLoadSeconds(model, on: node)
-        // Ollama loads one model at a time per node: other loads under way come first.
-        var seconds = load + node.loading.values.reduce(0) { $0 + $1.remaining(at: now) }
+        var seconds = load + loadsAhead
         var startsNow = true
         var penalties = 0.0
         let size = node.runnerBytes(model)

@@ -182,6 +182,9 @@ public struct NodeSnapshot: Sendable {
     public func isLoaded(_ model: ModelName) -> Bool { loaded[model] != nil }
     public func isLoading(_ model: ModelName) -> Bool { loading[model] != nil }
     public func awaitsComeback(_ model: ModelName) -> Bool { comebacksAwaitingDrain.contains(model) }
+    /// A copy of `model` here warm, loading, or coming back once a draining copy is gone: what a
+    /// request for it may join rather than load it anew.
+    public func hasCopy(_ model: ModelName) -> Bool { isLoaded(model) || isLoading(model) || awaitsComeback(model) }
     public func inFlight(_ model: ModelName) -> Int { inFlight[model] ?? 0 }
     public var totalInFlight: Int { inFlight.values.reduce(0, +) }
 }
