@@ -128,7 +128,7 @@ public struct CostModel: Sendable {
         // Loads under way and copies draining for them hold places no unload here frees. With the cap
         // reached by them the load waits: claimed now, the node refuses it, and the request looked
         // again at once, round after round, at full CPU until the drain ended.
-        if startsNow, node.loaded.count - victims.count + node.loading.count + node.draining.count >= node.maxLoadedModels {
+        if startsNow, node.placesTaken - victims.count >= node.maxLoadedModels {
             startsNow = false
         }
         if startsNow, node.vramBudgetBytes == nil, !node.loading.isEmpty {
@@ -208,7 +208,7 @@ public struct CostModel: Sendable {
     ) -> [(model: ModelName, cost: Double)] {
         let size = node.runnerBytes(model)
         // Copies draining for a planned load stay until it starts: they are nobody's to unload.
-        var count = node.loaded.count + node.loading.count + node.draining.count
+        var count = node.placesTaken
         var used: Int64 = node.vramUsedBytes
         for loading in node.loading.keys { used += node.runnerBytes(loading) }
         let budget = node.vramFit

@@ -182,6 +182,8 @@ public struct NodeSnapshot: Sendable {
     public func isLoaded(_ model: ModelName) -> Bool { loaded[model] != nil }
     public func isLoading(_ model: ModelName) -> Bool { loading[model] != nil }
     public func awaitsComeback(_ model: ModelName) -> Bool { comebacksAwaitingDrain.contains(model) }
+    /// Places the loaded-model cap counts: copies loaded, loading, and draining for a planned load.
+    public var placesTaken: Int { loaded.count + loading.count + draining.count }
     /// A copy of `model` here warm, loading, or coming back once a draining copy is gone: what a
     /// request for it may join rather than load it anew.
     public func hasCopy(_ model: ModelName) -> Bool { isLoaded(model) || isLoading(model) || awaitsComeback(model) }
