@@ -22,10 +22,11 @@ extension CapacityPlanner {
     /// `wantedCopies` and `targetLayout` from one layout of the farm: the status page shows both.
     public static func sizing(
         nodes: [NodeSnapshot], demand: [ModelName: Demand], now: Double, costModel: CostModel = CostModel(),
-        settings: Settings = Settings(), previousTarget: [NodeID: Set<ModelName>] = [:], paces: NodePaces? = nil
+        settings: Settings = Settings(), previousTarget: [NodeID: Set<ModelName>] = [:],
+        challengers: TargetChallengers = TargetChallengers(), paces: NodePaces? = nil
     ) -> (wanted: [ModelName: Int], target: [Int: Set<ModelName>]) {
         let layout = FarmLayout(nodes: nodes, demand: demand, now: now, costModel: costModel, settings: settings, paces: paces)
-        let target = TargetLayout(layout, previous: byIndex(previousTarget, nodes))
+        let target = TargetLayout(layout, previous: byIndex(previousTarget, nodes), challengers: challengers)
         return (Dictionary(uniqueKeysWithValues: demand.keys.map { ($0, layout.wantedCopies($0)) }), target.models)
     }
 }

@@ -22,6 +22,8 @@ extension CapacityPlanner {
         /// where the target wants it after each of its moves, and a scan of every node for each asked
         /// was about a quarter of a 64-node plan's time.
         let nodesPlacing: [ModelName: [Int]]
+        /// Copies left out only for the advantage of held ones, for the next round (`TargetChallengers`).
+        let challengers: TargetChallengers
 
         /// Whether the target keeps a copy of `model` on the node.
         func places(_ model: ModelName, on nodeIndex: Int) -> Bool { models[nodeIndex]?.contains(model) ?? false }
@@ -45,9 +47,13 @@ extension CapacityPlanner {
         /// One copy of a model, with what it saves over the horizon (its place in the farm).
         private struct Copy {
             var model: ModelName
+            /// Which copy of the model it is (2 for the second).
+            var count: Int
             /// What it saves, raised by `heldCopyAdvantage` for a copy the farm holds now: what the
             /// target ranks and packs by.
             var value: Double
+            /// What it saves, not raised.
+            var worth: Double
             var bytes: Int64
             /// The only copy of a model asked for at least once a horizon (see `init`).
             var isFirstOfWantedModel = false
@@ -71,8 +77,10 @@ extension CapacityPlanner {
         /// it fills most. When a copy finds no room, the layout is packed again without the least
         /// valuable copy, and the better packing is kept.
         /// Nodes whose VRAM is unknown keep what they hold.
-        /// - Parameter previous: the last round's target, by node index.
-        init(_ layout: FarmLayout, previous: [Int: Set<ModelName>] = [:]) {
+        /// - Parameters:
+        ///   - previous: the last round's target, by node index.
+        ///   - challengers: the last round's `challengers`.
+        init(_ layout: FarmLayout, previous: [Int: Set<ModelName>] = [:], challengers: TargetChallengers = TargetChallengers()) {
             let plannable = layout.healthy.filter { $0.plannableVRAM != nil }
             let plannableIndices = Set(plannable.map(\.index))
             var fixedCopies: [ModelName: Int] = [:]
@@ -91,8 +99,14 @@ extension CapacityPlanner {
                 for count in (have + 1)...wanted {
                     let value = layout.cost(model, copies: count - 1) - layout.cost(model, copies: count)
                     guard count == 1 || value > layout.settings.minimumNetGainSeconds else { break }
-                    let ranked = count <= held ? value * Self.heldCopyAdvantage(layout.settings) : value
-                    copies.append(Copy(model: model, value: ranked, bytes: size, isFirstOfWantedModel: count == 1 && asked))
+                    let countsAsHeld =
+                        count <= held
+                        || challengers.countsAsHeld(model, copy: count, now: layout.now, settings: layout.settings)
+                    let ranked = countsAsHeld ? value * Self.heldCopyAdvantage(layout.settings) : value
+                    copies.append(
+                        Copy(
+                            model: model, count: count, value: ranked, worth: value, bytes: size, isFirstOfWantedModel: count == 1 && asked)
+                    )
                 }
             }
             // Every model asked for keeps a copy before any model gets another; then the most valuable
@@ -105,6 +119,7 @@ extension CapacityPlanner {
                 if $0.isFirstOfWantedModel != $1.isFirstOfWantedModel { return $0.isFirstOfWantedModel }
                 return $0.value != $1.value ? $0.value > $1.value : $0.model < $1.model
             }
+            let candidates = copies
             let slots = plannable.reduce(0) { $0 + $1.maxLoadedModels }
             if copies.count > slots { copies.removeLast(copies.count - slots) }
             func preferred(_ node: Int) -> [Set<ModelName>] { [layout.residents(node), previous[node] ?? []] }
@@ -124,12 +139,49 @@ extension CapacityPlanner {
             }
             models = best.models
             nodesPlacing = Self.nodesPlacing(models)
+            self.challengers = Self.challengers(
+                among: candidates, placed: nodesPlacing, fixedCopies: fixedCopies, layout: layout, previous: challengers)
+        }
+
+        /// The spare copies left out of this target that save more than the least valuable held spare
+        /// copy it keeps (each model's next copy only), with what both saved summed (older rounds
+        /// fading) since it was first seen saving `challengerMargin` times as much; one whose sums fall
+        /// to par is dropped. And the challengers that got in and are not held yet: they keep counting
+        /// as held until they are, or the target would drop them again before their load.
+        private static func challengers(
+            among candidates: [Copy], placed: [ModelName: [Int]], fixedCopies: [ModelName: Int], layout: FarmLayout,
+            previous: TargetChallengers
+        ) -> TargetChallengers {
+            func targetCopies(_ model: ModelName) -> Int { (fixedCopies[model] ?? 0) + (placed[model]?.count ?? 0) }
+            func held(_ model: ModelName) -> Int { layout.copies[model] ?? 0 }
+            let keptSpares = candidates.filter { $0.count >= 2 && $0.count <= held($0.model) && $0.count <= targetCopies($0.model) }
+            var next = TargetChallengers()
+            let spares = candidates.filter { $0.count >= 2 && $0.count > held($0.model) }.sorted {
+                $0.model != $1.model ? $0.model < $1.model : $0.count < $1.count
+            }
+            for copy in spares where next.entries[copy.model] == nil {
+                let earlier = previous.entries[copy.model].flatMap { $0.copy == copy.count ? $0 : nil }
+                if copy.count <= targetCopies(copy.model) {
+                    if let earlier { next.entries[copy.model] = earlier }
+                    continue
+                }
+                guard let weakest = keptSpares.filter({ $0.model != copy.model }).map(\.worth).min() else { continue }
+                if var entry = earlier {
+                    entry.add(worth: copy.worth, displacing: weakest, at: layout.now, fading: layout.settings.challengerDwellSeconds)
+                    if entry.worth > entry.displacedWorth { next.entries[copy.model] = entry }
+                } else if copy.worth > layout.settings.challengerMargin * weakest {
+                    next.entries[copy.model] = TargetChallengers.Entry(
+                        copy: copy.count, since: layout.now, worth: copy.worth, displacedWorth: weakest, updated: layout.now)
+                }
+            }
+            return next
         }
 
         /// A target given whole (tests of the steps toward one).
         init(models: [Int: Set<ModelName>]) {
             self.models = models
             nodesPlacing = Self.nodesPlacing(models)
+            challengers = TargetChallengers()
         }
 
         /// How many times a layout is packed again without its least valuable copy.
@@ -144,6 +196,8 @@ extension CapacityPlanner {
             var unplacedFirstCopies = 0
             /// The model of the most valuable copy that found no room.
             var mostValuableUnplaced: ModelName?
+            /// The copies that found no room.
+            var unplaced: [Copy] = []
 
             func isBetter(than other: Packing) -> Bool {
                 unplacedFirstCopies != other.unplacedFirstCopies
@@ -167,10 +221,64 @@ extension CapacityPlanner {
         /// model's last copy could go (every other node held that model already), and the target left
         /// another node's place empty.
         private static func packBest(_ copies: [Copy], into nodes: [NodeSnapshot], holding: Holding) -> Packing {
-            let plain = pack(copies, into: nodes, holding: holding)
+            var plain = pack(copies, into: nodes, holding: holding)
+            placeByMovingAResident(&plain, into: nodes, holding: holding)
             guard let stuck = plain.mostValuableUnplaced else { return plain }
-            let again = pack(copies, into: nodes, holding: holding, first: stuck)
+            var again = pack(copies, into: nodes, holding: holding, first: stuck)
+            placeByMovingAResident(&again, into: nodes, holding: holding)
             return again.isBetter(than: plain) ? again : plain
+        }
+
+        /// Places spare copies that found no room on a full node whose place one of its models gives up
+        /// for a node that holds that model now and has room for it. Packing goes largest first and keeps
+        /// each copy where it is: on a 75 % trace (seed 11) `gemma2:2b`, held on gpu0 and gpu3, kept
+        /// its place on gpu0, the one node without the hot model, and the hot model's fourth copy found
+        /// none, though gpu3, where `gemma2:2b` also sat, had room for it; packing the hot model first
+        /// left `phi3:mini`'s second copy without room instead.
+        private static func placeByMovingAResident(_ packing: inout Packing, into nodes: [NodeSnapshot], holding: Holding) {
+            guard !packing.unplaced.isEmpty else { return }
+            var used: [Int: Int64] = [:]
+            for node in nodes {
+                used[node.index] = (packing.models[node.index] ?? []).reduce(0) { $0 + node.runnerBytes($1) }
+            }
+            var stillUnplaced: [Copy] = []
+            // Only spare copies: a first copy left out has the repacking without less valuable copies
+            // (`init`), and moving models for it set off relocations after a popularity shift.
+            for copy in packing.unplaced.sorted(by: { $0.value > $1.value }) {
+                guard copy.count >= 2 else {
+                    stillUnplaced.append(copy)
+                    continue
+                }
+                var placed = false
+                search: for node in nodes where node.hasPulled(copy.model) && node.plannableVRAM != nil {
+                    let here = packing.models[node.index] ?? []
+                    guard !here.contains(copy.model) else { continue }
+                    for model in here.sorted() {
+                        let freed = (used[node.index] ?? 0) - node.runnerBytes(model)
+                        guard node.plannableVRAM?.admits(node.runnerBytes(copy.model), beside: freed) ?? false else { continue }
+                        let home = nodes.first { other in
+                            let there = packing.models[other.index] ?? []
+                            return other.index != node.index && holding.residents(other.index).contains(model) && !there.contains(model)
+                                && there.count < other.maxLoadedModels
+                                && (other.plannableVRAM?.admits(other.runnerBytes(model), beside: used[other.index] ?? 0) ?? false)
+                        }
+                        guard let home else { continue }
+                        packing.models[node.index]?.remove(model)
+                        packing.models[node.index]?.insert(copy.model)
+                        packing.models[home.index, default: []].insert(model)
+                        used[node.index] = freed + node.runnerBytes(copy.model)
+                        used[home.index, default: 0] += home.runnerBytes(model)
+                        packing.placedValue += copy.value
+                        placed = true
+                        break search
+                    }
+                }
+                if !placed { stillUnplaced.append(copy) }
+            }
+            packing.unplaced = stillUnplaced
+            packing.unplacedValue = stillUnplaced.map(\.value).max() ?? 0
+            packing.mostValuableUnplaced = stillUnplaced.max { $0.value < $1.value }?.model
+            packing.unplacedFirstCopies = stillUnplaced.filter(\.isFirstOfWantedModel).count
         }
 
         /// Largest first, each on a node that holds the model now if one has room, else on one the
@@ -251,6 +359,7 @@ extension CapacityPlanner {
                         return pace($0.0.index) != pace($1.0.index) ? pace($0.0.index) < pace($1.0.index) : $0.0.index < $1.0.index
                     }?.0
                 guard let node = chosen else {
+                    packing.unplaced.append(copy)
                     if copy.value > packing.unplacedValue { packing.mostValuableUnplaced = copy.model }
                     packing.unplacedValue = max(packing.unplacedValue, copy.value)
                     if copy.isFirstOfWantedModel { packing.unplacedFirstCopies += 1 }

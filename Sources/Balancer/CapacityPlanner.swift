@@ -60,6 +60,12 @@ public enum CapacityPlanner {
         public var noticeableWaitSeconds = 0.25
         /// A model whose copies cannot keep up (offered load ≥ servers) is counted as waiting this long.
         public var saturatedWaitSeconds = 60.0
+        /// A spare copy the target leaves out though it saves this many times what the least valuable
+        /// held spare copy it keeps saves, summed over rounds...
+        public var challengerMargin = 1.2
+        /// ...of at least this long, counts as held in the target (`TargetChallengers`): long enough
+        /// for the rates' noise, which swaps such copies round by round, to even out.
+        public var challengerDwellSeconds = 30.0
 
         public init() {}
     }
@@ -182,15 +188,18 @@ public enum CapacityPlanner {
     /// made was weighed on (`whyMade`): what `--log-level debug` prints, from the same packing
     /// rather than a second one. `explaining` asks for the last two; working them out weighs each
     /// move again, so it is off by default.
-    /// `previousTarget` is the last round's target (see `TargetLayout`), by node. `paces` is the fit
+    /// `previousTarget` is the last round's target (see `TargetLayout`), by node, and `challengers` its
+    /// copies left out for the advantage of held ones (`TargetChallengers`); the round returns its
+    /// own for the next. `paces` is the fit
     /// of the nodes' paces the demand was summed with (`Cluster.demandSummary`), else fitted here.
     public static func planWithTarget(
         nodes: [NodeSnapshot], demand: [ModelName: Demand], now: Double, costModel: CostModel = CostModel(),
         settings: Settings = Settings(),
-        previousTarget: [NodeID: Set<ModelName>] = [:], paces: NodePaces? = nil, explaining: Bool = false
-    ) -> (moves: [Move], target: [Int: Set<ModelName>], heldBack: [String], made: [String]) {
+        previousTarget: [NodeID: Set<ModelName>] = [:], challengers: TargetChallengers = TargetChallengers(), paces: NodePaces? = nil,
+        explaining: Bool = false
+    ) -> (moves: [Move], target: [Int: Set<ModelName>], challengers: TargetChallengers, heldBack: [String], made: [String]) {
         var layout = FarmLayout(nodes: nodes, demand: demand, now: now, costModel: costModel, settings: settings, paces: paces)
-        let target = TargetLayout(layout, previous: byIndex(previousTarget, nodes))
+        let target = TargetLayout(layout, previous: byIndex(previousTarget, nodes), challengers: challengers)
         layout.target = target
         var round = makeMoves(&layout, explaining: explaining)
         // A round with nothing loading and nothing to do would wait for a chain's free end that the plan
@@ -199,7 +208,7 @@ public enum CapacityPlanner {
             layout.breaksBeforeMaking = true
             round = makeMoves(&layout, explaining: explaining)
         }
-        return (round.moves, target.models, explaining ? layout.stepsHeldBack() : [], round.made)
+        return (round.moves, target.models, target.challengers, explaining ? layout.stepsHeldBack() : [], round.made)
     }
 
     /// The round's moves, best first, each weighed against the layout the ones before it leave (and

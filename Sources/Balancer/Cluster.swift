@@ -47,6 +47,8 @@ public final class Cluster: Sendable {
     /// The capacity planner's last target layout (`CapacityPlanner.planWithTarget`), which the next
     /// round's packing leans on so the target holds steady, and which `/status` shows.
     public let plannedTarget = Mutex<[NodeID: Set<ModelName>]>([:])
+    /// The copies that last target left out only for the advantage of held ones (`TargetChallengers`).
+    public let targetChallengers = Mutex(TargetChallengers())
     let conversations = Mutex(ConversationMap(capacity: 100_000))
     let rotations = Mutex<[ModelName: Int]>([:])
     let outliers: Mutex<OutlierDetector>

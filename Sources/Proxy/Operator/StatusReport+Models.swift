@@ -11,7 +11,8 @@ extension StatusReport {
         // Where the planner is heading: a model warm on a node it is not planned on is on its way out.
         let (wanted, target) = CapacityPlanner.sizing(
             nodes: snapshots, demand: demand, now: cluster.now, costModel: cluster.costModel, settings: cluster.plannerSettings,
-            previousTarget: cluster.plannedTarget.withLock { $0 }, paces: paces)
+            previousTarget: cluster.plannedTarget.withLock { $0 }, challengers: cluster.targetChallengers.withLock { $0 },
+            paces: paces)
         let healthy = snapshots.filter { $0.health == .healthy }
         let served = demand.keys.filter { model in snapshots.contains { $0.hasPulled(model) } }
         return served.sorted().map { model in

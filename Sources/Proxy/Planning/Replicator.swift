@@ -17,14 +17,19 @@ struct Replicator: Sendable {
         let paces = NodePaces(snapshots)
         let demand = cluster.demandSummary(snapshots, paces: paces)
         preloader.logger.debug("planner sees \(Self.describe(demand, snapshots))")
-        let (moves, target, heldBack, made) = CapacityPlanner.planWithTarget(
+        let (moves, target, challengers, heldBack, made) = CapacityPlanner.planWithTarget(
             nodes: snapshots, demand: demand, now: cluster.now, costModel: cluster.costModel, settings: cluster.plannerSettings,
-            previousTarget: cluster.plannedTarget.withLock { $0 }, paces: paces,
-            explaining: preloader.logger.minimum <= .debug)
+            previousTarget: cluster.plannedTarget.withLock { $0 }, challengers: cluster.targetChallengers.withLock { $0 },
+            paces: paces, explaining: preloader.logger.minimum <= .debug)
         cluster.plannedTarget.withLock { remembered in
             remembered = Dictionary(uniqueKeysWithValues: target.map { (snapshots[$0.key].id, $0.value) })
         }
+        cluster.targetChallengers.withLock { $0 = challengers }
         preloader.logger.debug("planner heads for \(Self.describe(target, snapshots))")
+        if !challengers.copies.isEmpty {
+            let described = challengers.copies.sorted { $0.key < $1.key }.map { "\($0.key) copy \($0.value)" }
+            preloader.logger.debug("planner's challengers: \(described.joined(separator: ", "))")
+        }
         if !made.isEmpty { preloader.logger.debug("planner makes \(made.joined(separator: "; "))") }
         if !heldBack.isEmpty { preloader.logger.debug("planner holds back \(heldBack.joined(separator: "; "))") }
         for move in moves {
