@@ -283,9 +283,7 @@ import Testing
 /// copy fits nowhere without unloading the only copy of a model still asked for.
 @Suite struct RelocationTests {
     // Sizes in tenths of a GB (the fixtures count whole units) on nodes of 16 GB, 3 models each.
-    static let sizes: [String: Int64] = [
-        "llama3.2": 20, "phi3": 22, "gemma2:2b": 26, "mistral": 41, "llama3.1": 47, "qwen2.5": 47, "gemma2:9b": 54, "codellama": 74,
-    ]
+    static let sizes = benchmarkModelSizes
     static let rates: [String: Double] = [
         "codellama": 1.4, "gemma2:9b": 0.7, "gemma2:2b": 0.36, "qwen2.5": 0.33, "llama3.2": 0.3, "llama3.1": 0.28, "mistral": 0.27,
         "phi3": 0.08,

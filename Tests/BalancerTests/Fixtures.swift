@@ -11,6 +11,12 @@ extension FastRandom {
 
 let gigabyte: Int64 = 1_000_000_000
 
+/// The benchmark farm's eight models, in tenths of a GB on nodes described with `vramGB: 160`
+/// (the fixtures count whole units), so Ollama's 80 % rule applies as on the benchmark's 16 GB nodes.
+let benchmarkModelSizes: [String: Int64] = [
+    "llama3.2": 20, "phi3": 22, "gemma2:2b": 26, "mistral": 41, "llama3.1": 47, "qwen2.5": 47, "gemma2:9b": 54, "codellama": 74,
+]
+
 /// A node snapshot built from a compact description; model sizes are 2 GB unless given.
 func node(
     _ index: Int, health: NodeHealth = .healthy, pulled: [String: Int64] = ["llama3.2": 2], loaded: [String] = [],

@@ -4,9 +4,7 @@ import Testing
 
 /// The benchmark's models, sizes in tenths of a GB (the fixtures count whole units), on nodes of 16 GB
 /// with 3 models each.
-private let sizes: [String: Int64] = [
-    "llama3.2": 20, "phi3": 22, "gemma2:2b": 26, "mistral": 41, "llama3.1": 47, "qwen2.5": 47, "gemma2:9b": 54, "codellama": 74,
-]
+private let sizes = benchmarkModelSizes
 
 private func roomDemand(_ rates: [String: Double]) -> [ModelName: CapacityPlanner.Demand] {
     Dictionary(uniqueKeysWithValues: rates.map { (ModelName($0.key)!, CapacityPlanner.Demand(rate: $0.value, serviceSeconds: 1.3)) })

@@ -3,9 +3,7 @@ import Testing
 @testable import Balancer
 
 /// The benchmark's small-first farm: sizes in tenths of a GB on nodes of 16 GB, 3 models each.
-private let sizes: [String: Int64] = [
-    "llama3.2": 20, "phi3": 22, "gemma2:2b": 26, "mistral": 41, "llama3.1": 47, "qwen2.5": 47, "gemma2:9b": 54, "codellama": 74,
-]
+private let sizes = benchmarkModelSizes
 
 /// A 75 % trace's rates once they settled (seed 11): the hot model wants a fourth copy.
 private let settledRates: [String: Double] = [

@@ -5,9 +5,7 @@ import Testing
 /// The benchmark's farm after its popularity shift: the largest model is the hottest. Sizes in
 /// tenths of a GB (the fixtures count whole units) on nodes of 16 GB, 3 models each, so Ollama's
 /// 80 % rule applies to every load beside others.
-private let sizes: [String: Int64] = [
-    "llama3.2": 20, "phi3": 22, "gemma2:2b": 26, "mistral": 41, "llama3.1": 47, "qwen2.5": 47, "gemma2:9b": 54, "codellama": 74,
-]
+private let sizes = benchmarkModelSizes
 private let largeFirstRates: [String: Double] = [
     "codellama": 2.2, "gemma2:9b": 1.05, "qwen2.5": 0.67, "llama3.1": 0.49, "mistral": 0.38, "gemma2:2b": 0.31, "phi3": 0.26,
     "llama3.2": 0.22,
