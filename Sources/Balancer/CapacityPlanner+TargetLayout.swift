@@ -54,6 +54,8 @@ extension CapacityPlanner {
             var value: Double
             /// What it saves, not raised.
             var worth: Double
+            /// Raised only as a challenger (`TargetChallengers`), not as a copy the farm holds.
+            var isChallenging = false
             var bytes: Int64
             /// The only copy of a model asked for at least once a horizon (see `init`).
             var isFirstOfWantedModel = false
@@ -99,16 +101,40 @@ extension CapacityPlanner {
                 for count in (have + 1)...wanted {
                     let value = layout.cost(model, copies: count - 1) - layout.cost(model, copies: count)
                     guard count == 1 || value > layout.settings.minimumNetGainSeconds else { break }
-                    let countsAsHeld =
-                        count <= held
-                        || challengers.countsAsHeld(model, copy: count, now: layout.now, settings: layout.settings)
-                    let ranked = countsAsHeld ? value * Self.heldCopyAdvantage(layout.settings) : value
+                    let isChallenging =
+                        count > held && challengers.countsAsHeld(model, copy: count, now: layout.now, settings: layout.settings)
+                    let ranked = count <= held || isChallenging ? value * Self.heldCopyAdvantage(layout.settings) : value
                     copies.append(
                         Copy(
-                            model: model, count: count, value: ranked, worth: value, bytes: size, isFirstOfWantedModel: count == 1 && asked)
-                    )
+                            model: model, count: count, value: ranked, worth: value, isChallenging: isChallenging, bytes: size,
+                            isFirstOfWantedModel: count == 1 && asked))
                 }
             }
+            func preferred(_ node: Int) -> [Set<ModelName>] { [layout.residents(node), previous[node] ?? []] }
+            func pace(_ node: Int) -> Double { layout.paces.pace(ofNode: node) }
+            let holding = Holding(
+                preferred: preferred, residents: { layout.residents($0) }, held: { layout.copies[$0] ?? 0 }, pace: pace)
+            let slots = plannable.reduce(0) { $0 + $1.maxLoadedModels }
+            var best = Self.packTarget(copies, slots: slots, into: plannable, holding: holding)
+            // A challenger that finds no room must not push the held copy it challenged out of the target
+            // and leave its place empty: the farm is packed again with no challenger raised.
+            if best.unplaced.contains(where: \.isChallenging) {
+                let unraised = copies.map { copy in
+                    var plain = copy
+                    if copy.isChallenging { (plain.value, plain.isChallenging) = (copy.worth, false) }
+                    return plain
+                }
+                best = Self.packTarget(unraised, slots: slots, into: plannable, holding: holding)
+            }
+            models = best.models
+            nodesPlacing = Self.nodesPlacing(models)
+            self.challengers = Self.challengers(
+                among: copies, placed: nodesPlacing, fixedCopies: fixedCopies, layout: layout, previous: challengers)
+        }
+
+        /// The copies ranked, cut to the farm's places and packed (see `init`).
+        private static func packTarget(_ unranked: [Copy], slots: Int, into plannable: [NodeSnapshot], holding: Holding) -> Packing {
+            var copies = unranked
             // Every model asked for keeps a copy before any model gets another; then the most valuable
             // first. What the farm has no room for is dropped from the end. A saturated model's next copy
             // is worth more than any first copy by the waiting it saves, but a model left with none waits
@@ -119,13 +145,7 @@ extension CapacityPlanner {
                 if $0.isFirstOfWantedModel != $1.isFirstOfWantedModel { return $0.isFirstOfWantedModel }
                 return $0.value != $1.value ? $0.value > $1.value : $0.model < $1.model
             }
-            let candidates = copies
-            let slots = plannable.reduce(0) { $0 + $1.maxLoadedModels }
             if copies.count > slots { copies.removeLast(copies.count - slots) }
-            func preferred(_ node: Int) -> [Set<ModelName>] { [layout.residents(node), previous[node] ?? []] }
-            func pace(_ node: Int) -> Double { layout.paces.pace(ofNode: node) }
-            let holding = Holding(
-                preferred: preferred, residents: { layout.residents($0) }, held: { layout.copies[$0] ?? 0 }, pace: pace)
             var best = Self.packBest(copies, into: plannable, holding: holding)
             // A copy left out for want of room may fit once a less valuable one makes way; a first copy
             // left out, once any other copy does.
@@ -137,10 +157,7 @@ extension CapacityPlanner {
                 let attempt = Self.packBest(copies, into: plannable, holding: holding)
                 if attempt.isBetter(than: best) { best = attempt }
             }
-            models = best.models
-            nodesPlacing = Self.nodesPlacing(models)
-            self.challengers = Self.challengers(
-                among: candidates, placed: nodesPlacing, fixedCopies: fixedCopies, layout: layout, previous: challengers)
+            return best
         }
 
         /// The spare copies left out of this target that save more than the least valuable held spare

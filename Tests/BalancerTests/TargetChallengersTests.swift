@@ -107,4 +107,27 @@ private func targets(_ layout: [[String]], rates: (Int) -> [String: Double], rou
         for second in stride(from: 62.0, through: 180, by: 2) { unfaded.add(worth: 10, displacing: 10, at: second, fading: .infinity) }
         #expect(unfaded.worth / unfaded.displacedWorth >= margin, "without fading the old rounds would still count: \(unfaded)")
     }
+
+    @Test func aChallengerWithNoRoomLeavesTheHeldCopyItChallengedInTheTarget() {
+        // The one node without the hot model holds three models of 4.1-5.4 GB, and the two nodes of
+        // 8 GB beside it have no room for any of them, so the hot model's fourth copy finds no place
+        // however the farm is packed. `gemma2:2b`'s second copy, the one it challenges, stays in the
+        // target rather than leave its place empty.
+        let layout = [
+            ["gemma2:9b", "mistral", "qwen2.5"], ["gemma2:2b", "llama3.2", "phi3"], ["gemma2:2b", "llama3.2", "phi3"],
+            ["codellama", "llama3.1", "llama3.2"],
+        ]
+        let nodes = layout.enumerated().map { index, models in
+            node(
+                index, pulled: sizes, loaded: models, vramGB: index == 1 || index == 2 ? 80 : 160, maxLoaded: 3, loadRate: 0.15,
+                loadedAt: Dictionary(uniqueKeysWithValues: models.map { ($0, -1000) }))
+        }
+        var challengers = TargetChallengers()
+        challengers.entries[ModelName("llama3.2")!] = TargetChallengers.Entry(
+            copy: 4, since: 0, worth: 100, displacedWorth: 10, updated: 998)
+        let plan = CapacityPlanner.planWithTarget(nodes: nodes, demand: demand(settledRates), now: 1000, challengers: challengers)
+        #expect(copies(plan.target, of: "llama3.2") == 3, "\(plan.target)")
+        #expect(copies(plan.target, of: "gemma2:2b") == 2, "\(plan.target)")
+        #expect(plan.target.values.map(\.count).reduce(0, +) == 12, "no place left empty: \(plan.target)")
+    }
 }
