@@ -8,11 +8,12 @@ import Foundation
 /// layout that a cold start's first minute chose long after the rates have settled elsewhere. On a
 /// 75 % trace (seed 11) the hot model's fourth copy saved 1.2 times what `gemma2:2b`'s second did on
 /// average (0.9-1.6 round by round: near saturation a copy's worth moves as the rate to the power
-/// 2.5) for three minutes, and never got in: p95 after warm-up 2.1x the all-warm bound, where the
+/// 2.5) for three minutes, and never got in: p95 after warm-up 2.2x the all-warm bound, where the
 /// best fixed layout in hindsight (that fourth copy in place of `gemma2:2b`'s second) leaves 4.5 % of
 /// the requests waiting against 7.1 %. Noise evens out over rounds; a copy that has saved
 /// `Settings.challengerMargin` times what the held one does, summed over at least
-/// `Settings.challengerDwellSeconds` of rounds (older rounds fading over as long), counts as held too, and the two compete on what they save.
+/// `Settings.challengerDwellSeconds` of rounds (older rounds fading over as long), counts as held
+/// too, and the two compete on what they save.
 public struct TargetChallengers: Sendable, Equatable {
     struct Entry: Sendable, Equatable {
         /// Which copy of the model (its count, 2 for a second copy).
