@@ -35,14 +35,18 @@ extension CapacityPlanner.TargetLayout {
     struct Packing {
         var models: [Int: Set<ModelName>] = [:]
         var placedValue = 0.0
-        /// The most valuable copy that found no room (0 when all did).
-        var unplacedValue = 0.0
-        /// Models asked for that found no room for any copy.
-        var unplacedFirstCopies = 0
-        /// The model of the most valuable copy that found no room.
-        var mostValuableUnplaced: ModelName?
         /// The copies that found no room.
         var unplaced: [Copy] = []
+
+        /// The value of the most valuable copy that found no room (0 when all did).
+        var unplacedValue: Double { unplaced.reduce(0) { max($0, $1.value) } }
+        /// Models asked for that found no room for any copy.
+        var unplacedFirstCopies: Int { unplaced.count { $0.isFirstOfWantedModel } }
+        /// The model of the most valuable copy that found no room.
+        var mostValuableUnplaced: ModelName? {
+            guard let top = unplaced.max(by: { $0.value < $1.value }), top.value > 0 else { return nil }
+            return top.model
+        }
 
         func isBetter(than other: Packing) -> Bool {
             unplacedFirstCopies != other.unplacedFirstCopies
@@ -121,9 +125,6 @@ extension CapacityPlanner.TargetLayout {
             if !placed { stillUnplaced.append(copy) }
         }
         packing.unplaced = stillUnplaced
-        packing.unplacedValue = stillUnplaced.map(\.value).max() ?? 0
-        packing.mostValuableUnplaced = stillUnplaced.max { $0.value < $1.value }?.model
-        packing.unplacedFirstCopies = stillUnplaced.filter(\.isFirstOfWantedModel).count
     }
 
     /// Largest first, each on a node that holds the model now if one has room, else on one the
@@ -205,9 +206,6 @@ extension CapacityPlanner.TargetLayout {
                 }?.0
             guard let node = chosen else {
                 packing.unplaced.append(copy)
-                if copy.value > packing.unplacedValue { packing.mostValuableUnplaced = copy.model }
-                packing.unplacedValue = max(packing.unplacedValue, copy.value)
-                if copy.isFirstOfWantedModel { packing.unplacedFirstCopies += 1 }
                 continue
             }
             packing.models[node.index, default: []].insert(copy.model)
