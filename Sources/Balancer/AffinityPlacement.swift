@@ -94,9 +94,14 @@ public enum AffinityPlacement {
         let queueWait = queueWaitSeconds(
             model, tier: tier, queuedAhead: queuedAhead, service: farmService ?? costModel.defaultServiceSeconds, now: now)
         func estimate(on node: NodeSnapshot) -> CostModel.Estimate {
-            costModel.estimate(
+            var estimate = costModel.estimate(
                 model, on: node, now: now, demand: demand, farmServiceSeconds: farmService, farmFirstTokenSeconds: farmFirstToken,
                 queueWait: queueWait, warmCopies: { copies[$0] ?? 1 })
+            if node.health == .suspect {
+                estimate.seconds += costModel.suspectNodeSeconds
+                estimate.waitSeconds += costModel.suspectNodeSeconds
+            }
+            return estimate
         }
         // The nodes holding the model are priced first; a cold load elsewhere is priced only if it can
         // beat them. In tier order, which the weighted tie-break draws by.
@@ -166,12 +171,13 @@ public enum AffinityPlacement {
         return copies
     }
 
-    /// The healthy holders of `model` in the best priority tier that has any.
+    /// The holders of `model` in service (healthy, or suspect: see `CostModel.suspectNodeSeconds`)
+    /// in the best priority tier that has any.
     static func candidateTier(_ model: ModelName, among nodes: [NodeSnapshot], excluding: Set<Int>) -> Result<
         [NodeSnapshot], PlacementFailure
     > {
         // One pass to find the tier and one copy of its nodes: this runs several times a request.
-        func isCandidate(_ node: NodeSnapshot) -> Bool { node.health == .healthy && !excluding.contains(node.index) }
+        func isCandidate(_ node: NodeSnapshot) -> Bool { node.health.isInService && !excluding.contains(node.index) }
         var anyHolder = false
         var bestTier: Int?
         for node in nodes where node.hasPulled(model) {
@@ -220,7 +226,9 @@ public enum SimpleStrategy {
         using random: inout some RandomNumberGenerator
     ) -> Result<Int, PlacementFailure> {
         let holders = nodes.filter { $0.hasPulled(model) }
-        let candidates = holders.filter { $0.health == .healthy && !excluding.contains($0.index) }
+        let healthy = holders.filter { $0.health == .healthy && !excluding.contains($0.index) }
+        // A suspect node (`NodeHealth.suspect`) only when no healthy one holds the model.
+        let candidates = healthy.isEmpty ? holders.filter { $0.health == .suspect && !excluding.contains($0.index) } : healthy
         guard !candidates.isEmpty else {
             return .failure(holders.isEmpty && !nodes.contains { $0.health == .unknown } ? .modelNotFound : .noHealthyNode)
         }

@@ -92,6 +92,14 @@ public struct ClusterConfig: Sendable, Equatable {
             self.unhealthyAfter = unhealthyAfter
             self.healthyAfter = healthyAfter
         }
+
+        /// How long after a failed probe a node in service (`NodeHealth.suspect`) is probed again: a
+        /// quarter of the interval (HAProxy's `fastinter`), so a blip of a few milliseconds does not
+        /// fail both probes, while a hang is decided well before the next round.
+        public var suspectReprobeDelayMs: Int { max(10, intervalMs / 4) }
+
+        /// At most how long a node stays suspect while it hangs: the re-probe's delay and its timeout.
+        public var suspectSeconds: Double { Double(suspectReprobeDelayMs + timeoutMs) / 1000 }
     }
 
     public struct Timeouts: Sendable, Equatable {

@@ -19,6 +19,13 @@ public struct CostModel: Sendable {
     public var demandHorizonSeconds = 60.0
     /// A copy loaded less than this long ago costs twice as much to evict.
     public var recentLoadSeconds = 60.0
+    /// A node that failed its last probe (`NodeHealth.suspect`) is priced this much later: if it
+    /// hangs, a request sent there waits until the second probe takes it out of service (the
+    /// re-probe's delay and its timeout) before it moves on. So a warm slot elsewhere, or a short
+    /// wait for one, wins, while a cold load elsewhere still loses to a warm copy there: most
+    /// suspects pass the second probe. The default fits the default probe settings (`Cluster`
+    /// callers set it from theirs, in farm seconds).
+    public var suspectNodeSeconds = 1.5
 
     public init() {}
 

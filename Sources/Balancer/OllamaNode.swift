@@ -160,7 +160,7 @@ public actor OllamaNode {
         _ model: ModelName, claim: SlotClaim, now: Double, evicting: [ModelName] = [], drainingBusy: Bool = false
     ) -> Int? {
         defer { currentSnapshot() }  // the next request's placement reads it without a hop
-        guard health == .healthy else { return nil }
+        guard health.isInService else { return nil }
         if case .coldLoad = claim, loaded[model] == nil, loading[model] == nil, !fitsWithoutWaiting(model, evicting: evicting) {
             return nil
         }

@@ -81,34 +81,59 @@ public actor HealthMonitor {
         for waiter in due { waiter.continuation.resume() }
     }
 
-    /// Probes every node concurrently and applies the results; one round.
+    /// Probes every node concurrently and applies each result as it comes; one round. A node
+    /// that fails a probe while in service is probed again after `suspectReprobeDelay` rather than
+    /// a whole interval later (HAProxy's `fastinter`), within the same round: the round, and the plan
+    /// made after it, end with the node's fate decided.
     public func probeAll() async {
         let nodes = cluster.nodes
         let members = Set(nodes.map(\.id))
         trackers = trackers.filter { members.contains($0.key) }
-        // What a node's actor learns after this instant (a load finished, a model unloaded) is newer than these probes.
-        let sentAt = cluster.now
-        let results = await withTaskGroup(of: (OllamaNode, Result<ProbeReport, ProbeFailure>, Double).self) { group in
+        let timeout = Duration.milliseconds(settings.timeoutMs)
+        let reprobeDelay = suspectReprobeDelay
+        await withTaskGroup(of: ProbeResult.self) { group in
             for node in nodes {
-                group.addTask { [transport, settings] in
-                    let started = ContinuousClock.now
-                    let result = await Self.probe(node.url, transport: transport, timeout: .milliseconds(settings.timeoutMs))
-                    let elapsed = started.duration(to: .now)
-                    let milliseconds = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
-                    return (node, result, milliseconds)
+                group.addTask { [cluster, transport] in await Self.probe(node, transport: transport, timeout: timeout, cluster: cluster) }
+            }
+            for await result in group {
+                await apply(result)
+                guard wantsAnotherProbeSoon(result.node) else { continue }
+                group.addTask { [cluster, transport, clock] in
+                    try? await clock.sleep(for: reprobeDelay, tolerance: nil)
+                    return await Self.probe(result.node, transport: transport, timeout: timeout, cluster: cluster)
                 }
             }
-            var results: [(OllamaNode, Result<ProbeReport, ProbeFailure>, Double)] = []
-            for await result in group { results.append(result) }
-            return results
-        }
-        for (node, result, latency) in results {
-            await apply(result, latencyMs: latency, to: node, sentAt: sentAt)
         }
         cluster.capacityChanged()
     }
 
-    private func apply(_ result: Result<ProbeReport, ProbeFailure>, latencyMs: Double, to node: OllamaNode, sentAt: Double) async {
+    var suspectReprobeDelay: Duration { .milliseconds(settings.suspectReprobeDelayMs) }
+
+    private func wantsAnotherProbeSoon(_ node: OllamaNode) -> Bool {
+        guard !Task.isCancelled, let entry = trackers[node.id], entry.url == node.url else { return false }
+        return entry.tracker.wantsAnotherProbeSoon
+    }
+
+    /// One node's probe: what it answered, how long it took, and when it was sent on the cluster's
+    /// clock (what a node's actor learns after that instant is newer than the probe).
+    private struct ProbeResult: Sendable {
+        let node: OllamaNode
+        let result: Result<ProbeReport, ProbeFailure>
+        let latencyMs: Double
+        let sentAt: Double
+    }
+
+    private static func probe(_ node: OllamaNode, transport: any ProbeTransport, timeout: Duration, cluster: Cluster) async -> ProbeResult {
+        let sentAt = cluster.now
+        let started = ContinuousClock.now
+        let result = await probe(node.url, transport: transport, timeout: timeout)
+        let elapsed = started.duration(to: .now)
+        let milliseconds = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
+        return ProbeResult(node: node, result: result, latencyMs: milliseconds, sentAt: sentAt)
+    }
+
+    private func apply(_ probe: ProbeResult) async {
+        let (node, result, latencyMs, sentAt) = (probe.node, probe.result, probe.latencyMs, probe.sentAt)
         let now = wallClock()
         switch result {
         case .success(let report):
@@ -132,6 +157,7 @@ public actor HealthMonitor {
             var line = "node \(node.id) (\(node.url)) is now \(change.rawValue)"
             if case .failure(let failure) = result { line += ": \(failure.description)" }
             log(line)
+            cluster.capacityChanged()  // requests waiting for a slot look at the node again
         }
     }
 

@@ -104,9 +104,11 @@ final class Gateway: Sendable {
         self.runtime = Mutex(GatewayRuntime(config: config))
         // With a time scale the cluster counts in the farm's seconds (benchmarks over a simulated farm).
         let farmSeconds: @Sendable () -> Double = { Cluster.monotonicSeconds() / timeScale }
+        var costModel = CostModel()
+        costModel.suspectNodeSeconds = config.health.suspectSeconds / timeScale
         self.cluster = Cluster(
-            nodes: config.nodes, strategy: config.strategy, queue: config.queue, outlier: config.outlier, random: random,
-            clock: farmSeconds, timeScale: timeScale)
+            nodes: config.nodes, strategy: config.strategy, queue: config.queue, outlier: config.outlier, costModel: costModel,
+            random: random, clock: farmSeconds, timeScale: timeScale)
         self.monitor = HealthMonitor(
             cluster: cluster, settings: config.health, transport: NodeProbeTransport(client: client),
             wallClock: { WallClock.now() }, log: { [logger] line in logger.info(line) })

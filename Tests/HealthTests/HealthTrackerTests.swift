@@ -9,14 +9,27 @@ import Testing
         #expect(tracker.record(success: true) == .healthy)
     }
 
-    @Test func leavesServiceOnlyAfterConsecutiveFailures() {
-        var tracker = HealthTracker(unhealthyAfter: 2, healthyAfter: 1)
+    @Test func leavesServiceOnlyAfterConsecutiveFailuresAndIsSuspectBetween() {
+        var tracker = HealthTracker(unhealthyAfter: 2, healthyAfter: 3)
         _ = tracker.record(success: true)
-        #expect(tracker.record(success: false) == nil)
-        #expect(tracker.record(success: true) == nil)
-        #expect(tracker.record(success: false) == nil)
+        #expect(tracker.record(success: false) == .suspect)
+        #expect(tracker.wantsAnotherProbeSoon)
+        // A suspect never left service: one good probe puts it back, whatever `healthyAfter` says.
+        #expect(tracker.record(success: true) == .healthy)
+        #expect(!tracker.wantsAnotherProbeSoon)
+        #expect(tracker.record(success: false) == .suspect)
         #expect(tracker.record(success: false) == .unhealthy)
+        #expect(!tracker.wantsAnotherProbeSoon)
         #expect(tracker.record(success: false) == nil)
+    }
+
+    @Test func anUnknownNodeIsNeverSuspectAndOneFailureAllowedMeansNoSuspicion() {
+        var unknown = HealthTracker(unhealthyAfter: 3, healthyAfter: 1)
+        #expect(unknown.record(success: false) == nil)
+        #expect(!unknown.wantsAnotherProbeSoon)
+        var strict = HealthTracker(unhealthyAfter: 1, healthyAfter: 1)
+        _ = strict.record(success: true)
+        #expect(strict.record(success: false) == .unhealthy)
     }
 
     @Test func returnsAfterHealthyAfterSuccesses() {

@@ -35,7 +35,7 @@ extension Gateway {
             result.append((id, ["id": .string(id), "object": "model", "created": .int(created), "owned_by": .string(ownedBy)]))
         }
         let started = Int64(WallClock.now())
-        for node in await cluster.snapshots() where node.health == .healthy {
+        for node in await cluster.snapshots() where node.health.isInService {
             for model in node.pulled.values.sorted(by: { $0.name < $1.name }) {
                 let namespace = model.name.canonical.split(separator: "/").dropLast().last.map(String.init) ?? "library"
                 add(model.name.canonical, created: Int64(model.modifiedAt ?? Double(started)), ownedBy: namespace)

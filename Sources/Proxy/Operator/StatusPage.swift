@@ -18,7 +18,7 @@ enum StatusPage {
         .card{background:var(--card);border:1px solid var(--line);border-radius:8px;padding:14px}
         .card h3{margin:0 0 4px;font-size:16px;display:flex;justify-content:space-between}
         .badge{font-size:12px;padding:1px 8px;border-radius:10px;font-weight:600}
-        .healthy{background:#1f3d2a;color:var(--ok)}.unhealthy{background:#4a1f1f;color:var(--bad)}.unknown{background:#3d3320;color:var(--warn)}
+        .healthy{background:#1f3d2a;color:var(--ok)}.unhealthy{background:#4a1f1f;color:var(--bad)}.unknown,.suspect{background:#3d3320;color:var(--warn)}
         .url{color:var(--dim);font-size:12px;word-break:break-all}
         .model{display:flex;justify-content:space-between;border-top:1px solid var(--line);padding:4px 0;font-family:ui-monospace,monospace;font-size:13px}
         .loading{color:var(--warn)}.meta{color:var(--dim);font-size:12px;margin-top:6px}

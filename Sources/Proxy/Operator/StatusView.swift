@@ -105,11 +105,12 @@ struct StatusView {
         return line
     }
 
-    /// Green for healthy or ok, red for anything else; plain text without colour.
+    /// Green for healthy or ok, yellow for suspect (one probe failed, the next decides), red for
+    /// anything else; plain text without colour.
     func paint(_ text: String) -> String {
         guard colour else { return text }
         let trimmed = text.trimmingCharacters(in: .whitespaces)
-        let code = trimmed.hasPrefix("healthy") || trimmed == "ok" ? "32" : "31"
+        let code = trimmed.hasPrefix("healthy") || trimmed == "ok" ? "32" : trimmed.hasPrefix("suspect") ? "33" : "31"
         return "\u{1B}[\(code)m\(text)\u{1B}[0m"
     }
 
