@@ -32,7 +32,13 @@ struct Replicator: Sendable {
         }
         if !made.isEmpty { preloader.logger.debug("planner makes \(made.joined(separator: "; "))") }
         if !heldBack.isEmpty { preloader.logger.debug("planner holds back \(heldBack.joined(separator: "; "))") }
-        for move in moves {
+        let (wanted, overtaken) = CapacityPlanner.movesStillWanted(moves, plannedFrom: snapshots, now: await cluster.placementSnapshots())
+        if !overtaken.isEmpty {
+            preloader.logger.debug(
+                "planner drops its moves for \(overtaken.sorted().map(\.description).joined(separator: ", ")): a request started a copy while it planned"
+            )
+        }
+        for move in wanted {
             _ = await preloader.start(
                 move.model, on: snapshots[move.nodeIndex], evicting: move.evicting, comingBack: move.comingBack, keepAlive: keepAlive,
                 reason: "copies sized to demand")
