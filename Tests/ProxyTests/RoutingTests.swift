@@ -80,6 +80,22 @@ import Testing
         farm.nodes[0].setFault(.none)
     }
 
+    /// The same with hedging on but its timer far off (ten minutes): the wait for the hedge asks
+    /// whether the node is in service too, instead of waiting out the timer in one piece.
+    @Test(.timeLimit(.minutes(1))) func aRequestWaitingOutAHedgeTimerOnANodeThatHangsMovesOnWhenTheNodeIsTakenOut() async throws {
+        let farm = try await TestFarm.start([.init(preload: ["llama3.2"]), .init()], intervalMs: 100) { config in
+            config.timeouts.firstByteMs = 600_000
+            config.timeouts.hedgeAfterMs = 600_000
+        }
+        try await farm.waitUntilAllHealthy()
+        farm.nodes[0].setFault(.hang)
+        let answer = try await farm.chat()
+        #expect(answer.status == 200)
+        #expect(farm.nodes[0].requestCount("/api/chat") == 1)
+        #expect(farm.nodes[1].requestCount("/api/chat") == 1)
+        farm.nodes[0].setFault(.none)
+    }
+
     @Test func aNodeThatComesBackIsUsedAgain() async throws {
         let farm = try await TestFarm.start([.init(models: ["llama3.2", "mistral"]), .init()])
         try await farm.waitUntilAllHealthy()

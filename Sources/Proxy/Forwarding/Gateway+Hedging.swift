@@ -16,7 +16,7 @@ extension Gateway {
         }
         // Most heads come in time: waiting for one with a deadline costs no timer and no child task.
         let pending: HTTPPendingResponse
-        switch await open(call, on: lease.nodeConfig, overdueAt: .now + hedgeAfter) {
+        switch await open(call, on: lease, overdueAt: .now + hedgeAfter) {
         case .finished(let result): return (lease, result, [lease.node.id])
         case .overdue(let overdue): pending = overdue
         }

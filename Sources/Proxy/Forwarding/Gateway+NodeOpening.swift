@@ -7,9 +7,24 @@ extension Gateway {
     /// Sends the call to the lease's node and waits for the response head; an error status becomes
     /// a typed failure.
     func open(_ call: FarmCall, on lease: Lease) async -> Result<HTTPClientResponse, UpstreamFailure> {
-        switch await open(call, on: lease.nodeConfig, overdueAt: .now + serviceCheckInterval) {
+        switch await open(call, on: lease, overdueAt: nil) {
         case .finished(let result): return result
         case .overdue(let pending): return await finishOpening(pending, on: lease)
+        }
+    }
+
+    /// Sends the call to the lease's node and waits for the response head until `overdueAt` (nil:
+    /// until the head timeout), asking every probe interval whether the node is still in service
+    /// (see `finishOpening`). A hedge's timer counts from a prediction and may run long; waited out
+    /// in one piece, a request sent to a node that hung waited 13 s of farm time after the probes had
+    /// taken the node out.
+    func open(_ call: FarmCall, on lease: Lease, overdueAt deadline: ContinuousClock.Instant?) async -> NodeOpening {
+        let check = ContinuousClock.now + serviceCheckInterval
+        switch await open(call, on: lease.nodeConfig, overdueAt: deadline.map { min($0, check) } ?? check) {
+        case .finished(let result): return .finished(result)
+        case .overdue(let pending):
+            if let deadline, ContinuousClock.now >= deadline { return .overdue(pending) }
+            return await finishOpening(pending, on: lease, overdueAt: deadline)
         }
     }
 
@@ -48,22 +63,34 @@ extension Gateway {
     /// timeout (five minutes by default, as a cold load may take long), a request sent to a node
     /// that then hung waited 50-80 s for it to restart on the placement benchmark's node outage.
     func finishOpening(_ pending: HTTPPendingResponse, on lease: Lease) async -> Result<HTTPClientResponse, UpstreamFailure> {
+        switch await finishOpening(pending, on: lease, overdueAt: nil) {
+        case .finished(let result): return result
+        case .overdue: preconditionFailure("an exchange with no deadline handed back overdue")
+        }
+    }
+
+    /// `finishOpening`, handing the exchange back still in progress at `overdueAt`.
+    private func finishOpening(_ pending: HTTPPendingResponse, on lease: Lease, overdueAt deadline: ContinuousClock.Instant?) async
+        -> NodeOpening
+    {
         let node = lease.nodeConfig
         var pending = pending
         while true {
+            if await lease.node.isOutOfService {
+                return .finished(.failure(.nodeLeftService("node \(node.name) was taken out of service before it answered")))
+            }
+            let check = ContinuousClock.now + serviceCheckInterval
             let progress: HTTPClientProgress
             do {
-                progress = try await client.response(to: pending, overdueAt: .now + serviceCheckInterval)
+                progress = try await client.response(to: pending, overdueAt: deadline.map { min($0, check) } ?? check)
             } catch {
-                return .failure(UpstreamFailure.fromTransport(error, upstream: "node \(node.name)"))
+                return .finished(.failure(UpstreamFailure.fromTransport(error, upstream: "node \(node.name)")))
             }
             switch progress {
             case .response(let response):
-                return await accepted(response, from: node)
+                return .finished(await accepted(response, from: node))
             case .overdue(let stillPending):
-                if await lease.node.isOutOfService {
-                    return .failure(.nodeLeftService("node \(node.name) was taken out of service before it answered"))
-                }
+                if let deadline, ContinuousClock.now >= deadline { return .overdue(stillPending) }
                 pending = stillPending
             }
         }
