@@ -97,10 +97,8 @@ public enum AffinityPlacement {
             var estimate = costModel.estimate(
                 model, on: node, now: now, demand: demand, farmServiceSeconds: farmService, farmFirstTokenSeconds: farmFirstToken,
                 queueWait: queueWait, warmCopies: { copies[$0] ?? 1 })
-            if node.health == .suspect {
-                estimate.seconds += costModel.suspectNodeSeconds
-                estimate.waitSeconds += costModel.suspectNodeSeconds
-            }
+            // A price, not a wait: most suspects answer, and a hedge's timer or a refusal is told the wait.
+            if node.health == .suspect { estimate.seconds += costModel.suspectNodeSeconds }
             return estimate
         }
         // The nodes holding the model are priced first; a cold load elsewhere is priced only if it can

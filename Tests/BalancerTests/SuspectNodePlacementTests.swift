@@ -28,6 +28,16 @@ import Testing
         #expect(Set((1...20).map { chosen(nodes, seed: $0) }) == [0])
     }
 
+    @Test func thePriceOfSuspicionIsNotAWait() throws {
+        // A hedge's timer and a refusal's Retry-After are told the wait, which suspicion does not lengthen.
+        var random = SeededGenerator(state: 1)
+        let estimate = try AffinityPlacement.choose(
+            model, among: [node(0, health: .suspect, loaded: ["llama3.2"])], now: 100, using: &random
+        )
+        .get()
+        #expect(estimate.seconds == estimate.waitSeconds + CostModel().suspectNodeSeconds)
+    }
+
     @Test func aSuspectNodeIsStillAHolderAndAnUnhealthyOneIsNot() {
         #expect(chosen([node(0, health: .suspect)], seed: 1) == 0)
         var random = SeededGenerator(state: 1)
