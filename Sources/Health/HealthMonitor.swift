@@ -82,7 +82,7 @@ public actor HealthMonitor {
     }
 
     /// Probes every node concurrently and applies each result as it comes; one round. A node
-    /// that fails a probe while in service is probed again after `suspectReprobeDelay` rather than
+    /// that fails a probe while in service is probed again after `suspectReprobeDelayMs` rather than
     /// a whole interval later (HAProxy's `fastinter`), within the same round: the round, and the plan
     /// made after it, end with the node's fate decided.
     public func probeAll() async {
@@ -90,7 +90,7 @@ public actor HealthMonitor {
         let members = Set(nodes.map(\.id))
         trackers = trackers.filter { members.contains($0.key) }
         let timeout = Duration.milliseconds(settings.timeoutMs)
-        let reprobeDelay = suspectReprobeDelay
+        let reprobeDelay = Duration.milliseconds(settings.suspectReprobeDelayMs)
         await withTaskGroup(of: ProbeResult.self) { group in
             for node in nodes {
                 group.addTask { [cluster, transport] in await Self.probe(node, transport: transport, timeout: timeout, cluster: cluster) }
@@ -106,8 +106,6 @@ public actor HealthMonitor {
         }
         cluster.capacityChanged()
     }
-
-    var suspectReprobeDelay: Duration { .milliseconds(settings.suspectReprobeDelayMs) }
 
     private func wantsAnotherProbeSoon(_ node: OllamaNode) -> Bool {
         guard !Task.isCancelled, let entry = trackers[node.id], entry.url == node.url else { return false }

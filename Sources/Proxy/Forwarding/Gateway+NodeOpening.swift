@@ -7,10 +7,7 @@ extension Gateway {
     /// Sends the call to the lease's node and waits for the response head; an error status becomes
     /// a typed failure.
     func open(_ call: FarmCall, on lease: Lease) async -> Result<HTTPClientResponse, UpstreamFailure> {
-        switch await open(call, on: lease, overdueAt: nil) {
-        case .finished(let result): return result
-        case .overdue(let pending): return await finishOpening(pending, on: lease)
-        }
+        await open(call, on: lease, overdueAt: nil).withoutDeadline
     }
 
     /// Sends the call to the lease's node and waits for the response head until `overdueAt` (nil:
@@ -39,6 +36,12 @@ extension Gateway {
         case finished(Result<HTTPClientResponse, UpstreamFailure>)
         /// No response head yet: the exchange goes on, for `finishOpening` to wait out.
         case overdue(HTTPPendingResponse)
+
+        /// The result of an opening given no deadline, which only ever finishes.
+        var withoutDeadline: Result<HTTPClientResponse, UpstreamFailure> {
+            guard case .finished(let result) = self else { preconditionFailure("an exchange with no deadline handed back overdue") }
+            return result
+        }
     }
 
     /// Sends the call to `node` and waits for the response head until `overdueAt` at most.
@@ -63,10 +66,7 @@ extension Gateway {
     /// timeout (five minutes by default, as a cold load may take long), a request sent to a node
     /// that then hung waited 50-80 s for it to restart on the placement benchmark's node outage.
     func finishOpening(_ pending: HTTPPendingResponse, on lease: Lease) async -> Result<HTTPClientResponse, UpstreamFailure> {
-        switch await finishOpening(pending, on: lease, overdueAt: nil) {
-        case .finished(let result): return result
-        case .overdue: preconditionFailure("an exchange with no deadline handed back overdue")
-        }
+        await finishOpening(pending, on: lease, overdueAt: nil).withoutDeadline
     }
 
     /// `finishOpening`, handing the exchange back still in progress at `overdueAt`.
