@@ -89,19 +89,22 @@ public struct OutlierDetector: Sendable {
     public func apply(to snapshots: [NodeSnapshot], now: Double) -> [NodeSnapshot] {
         // Runs on every request: the array is copied (on write) only when a node is marked out.
         var result = snapshots
-        for index in result.indices where result[index].health == .healthy && isRefusing(result[index].id, now: now) {
+        // A suspect node is still in service (`NodeHealth.isInService`), so passive health applies to it
+        // too: compared with `.healthy` alone, a node whose first probe had failed kept taking requests
+        // through its ejection and its refused connections until the second probe.
+        for index in result.indices where result[index].health.isInService && isRefusing(result[index].id, now: now) {
             result[index].health = .unhealthy
         }
         func sidelined(_ snapshot: NodeSnapshot) -> Bool { isEjected(snapshot.id, now: now) || isCoolingDown(snapshot.id, now: now) }
         var healthy = 0
         var usable = 0
-        for snapshot in result where snapshot.health == .healthy {
+        for snapshot in result where snapshot.health.isInService {
             healthy += 1
             if !sidelined(snapshot) { usable += 1 }
         }
         guard usable < healthy else { return result }
         if Double(usable) < Double(snapshots.count) * Double(settings.panicThresholdPercent) / 100 { return result }
-        for index in result.indices where result[index].health == .healthy && sidelined(result[index]) {
+        for index in result.indices where result[index].health.isInService && sidelined(result[index]) {
             result[index].health = .unhealthy
         }
         return result

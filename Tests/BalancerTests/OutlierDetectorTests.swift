@@ -68,4 +68,14 @@ import Testing
         let twoDown = [node(0), node(1, health: .unhealthy), node(2, health: .unhealthy), node(3)]
         #expect(outliers.apply(to: twoDown, now: 5).map(\.health) == [.healthy, .unhealthy, .unhealthy, .healthy])
     }
+
+    /// A node whose first probe failed is suspect, and still in service: its requests' failures eject it
+    /// and a refused connection takes it out, as for a healthy node.
+    @Test func aSuspectNodeIsEjectedAndTakenOutWhenRefusingLikeAHealthyOne() {
+        var outliers = detector { $0.panicThresholdPercent = 0 }
+        for second in 0..<3 { _ = outliers.record(.failure, node: "n0", nodeCount: 4, now: Double(second)) }
+        _ = outliers.record(.refused, node: "n1", nodeCount: 4, now: 3)
+        let suspects = [node(0, health: .suspect), node(1, health: .suspect), node(2, health: .suspect), node(3)]
+        #expect(outliers.apply(to: suspects, now: 4).map(\.health) == [.unhealthy, .unhealthy, .suspect, .healthy])
+    }
 }
