@@ -83,8 +83,10 @@ extension Cluster {
         return lease
     }
 
-    /// Whether no node holds `model` warm or loading, nor brings it back once a copy has drained.
+    /// Whether no node in service holds `model` warm or loading, nor brings it back once a copy has
+    /// drained. A copy on a node that has gone does not count: counted, the models a hung node held
+    /// never drained their way in, and their requests cold-loaded in place of idle last copies.
     static func hasNoCopy(_ model: ModelName, on snapshots: [NodeSnapshot]) -> Bool {
-        !snapshots.contains { $0.hasCopy(model) }
+        !snapshots.contains { $0.health.isInService && $0.hasCopy(model) }
     }
 }

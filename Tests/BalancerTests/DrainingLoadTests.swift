@@ -107,6 +107,35 @@ import Testing
         for waiter in hotWaiters { try await waiter.value }
     }
 
+    /// The absent model's only copy is on a third node that has gone out of service: it has no copy,
+    /// and drains its way in as in the first test rather than wait for a slot of `llama3.2`.
+    @Test func aModelWhoseOnlyCopyIsOnANodeOutOfServiceDrainsItsWayIn() async throws {
+        let cluster = await oneModelNodes(pulled: [[hot: 2, absent: 2], [hot: 2, absent: 2], [absent: 2]])
+        cluster.seedDemand([hot: (rate: 0.05, serviceSeconds: 3), absent: (rate: 0.05, serviceSeconds: 3)], age: 0)
+        func only(_ index: Int) -> Set<NodeID> { Set(cluster.nodes.indices.filter { $0 != index }.map { cluster.nodes[$0].id }) }
+        for (index, model) in [(2, absent), (0, hot), (1, hot)] {
+            await (try cluster.acquire(.init(model: model, excluding: only(index))).get()).release(
+                RequestOutcome(succeeded: true, serviceSeconds: 3))
+        }
+        await cluster.nodes[2].setHealth(.unhealthy)
+        let holdingA = try await cluster.acquire(.init(model: hot)).get()
+        let holdingB = try await cluster.acquire(.init(model: hot)).get()
+        let request = Task { try await cluster.acquire(.init(model: absent)).get() }
+        var draining = false
+        for _ in 0..<2_000 where !draining {
+            let drainingA = await cluster.nodes[0].isDraining([hot])
+            let drainingB = await cluster.nodes[1].isDraining([hot])
+            draining = drainingA || drainingB
+            if !draining { try await Task.sleep(for: .milliseconds(1)) }
+        }
+        #expect(draining)
+        await holdingA.release(RequestOutcome(succeeded: true))
+        await holdingB.release(RequestOutcome(succeeded: true))
+        let lease = try await request.value
+        #expect(lease.evicting == [hot])
+        await lease.release(RequestOutcome(succeeded: true))
+    }
+
     @Test func theDrainGoesWhereTheLossIsLeastNotWhereTheWaitIsShortest() async throws {
         // Four one-slot nodes: llama3.2 warm on a and b (answers of 1 s, 0.3 requests/s), calm warm on
         // c and d (answers of 3 s, 0.02 requests/s). All four busy, the absent model's load drains one
