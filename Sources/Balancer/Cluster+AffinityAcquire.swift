@@ -109,6 +109,11 @@ extension Cluster {
             if request.isHedge && !(estimate.startsNow && estimate.claim == .warmSlot) {
                 return .failure(.queueFull(retryAfterSeconds: 1, basis: nil))
             }
+            if estimate.startsNow, ticket != nil || ahead == 0,
+                let lease = await claimDrainingLoad(model, cheaperThan: estimate, snapshots: snapshots, excluding: excluding, now: now)
+            {
+                return placed(lease)
+            }
             if estimate.startsNow && !overtakes {
                 if let running = await nodes[estimate.nodeIndex].tryAcquireCounting(
                     model, claim: estimate.claim, now: clock(), evicting: estimate.evicting)

@@ -6,6 +6,8 @@ extension Cluster {
         var evicting: [ModelName]
         /// Until the load is done: the loads ahead on the node, the victims' running requests, the load.
         var waitSeconds: Double
+        /// The wait and the waiting its victims' loss adds later, as a cold load is priced (`CostModel.estimate`).
+        var price: Double
     }
 
     /// The cold load of `model`, when no node holds it warm or loading, that unloads only idle models
@@ -16,7 +18,8 @@ extension Cluster {
     /// a planned load), its queue grew to 32 behind a load predicted at 8 s, and 25 of its requests
     /// waited the whole 30 s and were answered 503 before the planner found room 42 s later. Drained,
     /// the victims take no new request and the load starts once their running requests end. Which
-    /// busy models may be drained: `mayDrain`.
+    /// busy models may be drained: `mayDrain`, and any copy the planner's target releases
+    /// (`NodeSnapshot.releasedByTarget`), which go first.
     func drainingLoad(_ model: ModelName, snapshots: [NodeSnapshot], excluding: Set<Int>, now: Double) -> DrainingLoad? {
         guard Self.hasNoCopy(model, on: snapshots),
             case .success(let tier) = AffinityPlacement.candidateTier(model, among: snapshots, excluding: excluding)
@@ -24,18 +27,19 @@ extension Cluster {
         let rates = loadedModelRates(snapshots, now: now)
         let copies = AffinityPlacement.warmCopies(snapshots)
         let waiting = max(1, queues.count(model))
-        var best: (load: DrainingLoad, price: Double)?
+        var best: DrainingLoad?
         for node in tier {
             let priced = costModel.pricedVictims(
-                for: model, on: node, now: now, demand: { rates[$0] ?? 0 }, warmCopies: { copies[$0] ?? 1 })
+                for: model, on: node, now: now, demand: { rates[$0] ?? 0 }, warmCopies: { copies[$0] ?? 1 }, releasedFirst: true)
             let victims = priced.map(\.model)
             let busy = victims.filter { node.inFlight($0) > 0 }
             guard !busy.isEmpty,
                 busy.allSatisfy({ victim in
-                    mayDrain(
-                        victim, for: waiting, copies: copies[victim] ?? 1, slotsPerCopy: node.maxParallel,
-                        demand: CapacityPlanner.Demand(
-                            rate: rates[victim] ?? 0, serviceSeconds: costModel.serviceSeconds(victim, on: node)))
+                    node.releasedByTarget.contains(victim)
+                        || mayDrain(
+                            victim, for: waiting, copies: copies[victim] ?? 1, slotsPerCopy: node.maxParallel,
+                            demand: CapacityPlanner.Demand(
+                                rate: rates[victim] ?? 0, serviceSeconds: costModel.serviceSeconds(victim, on: node)))
                 })
             else { continue }
             let drain = busy.map { costModel.serviceSeconds($0, on: node) }.max() ?? 0
@@ -44,10 +48,10 @@ extension Cluster {
             // Ranked like any cold load: the wait, and the waiting its victims' loss adds later.
             let loss = priced.reduce(0) { $0 + $1.cost }
             if wait + loss < best?.price ?? .infinity {
-                best = (DrainingLoad(nodeIndex: node.index, evicting: victims, waitSeconds: wait), wait + loss)
+                best = DrainingLoad(nodeIndex: node.index, evicting: victims, waitSeconds: wait, price: wait + loss)
             }
         }
-        return best?.load
+        return best
     }
 
     /// Whether a busy `victim` warm on `copies` nodes may be drained for a model with `waiting`
@@ -76,6 +80,28 @@ extension Cluster {
     /// node no longer accepts the claim (the round looks again).
     func claimDrainingLoad(_ model: ModelName, snapshots: [NodeSnapshot], excluding: Set<Int>, now: Double) async -> Lease? {
         guard let load = drainingLoad(model, snapshots: snapshots, excluding: excluding, now: now) else { return nil }
+        return await claim(load, model, snapshots: snapshots)
+    }
+
+    /// For a model with no copy, a load that drains busy spare copies when it costs less than `coldLoad`,
+    /// a load that starts now by unloading idle copies of which one is another model's last: that
+    /// model's next request cold-loads it in turn. With a node out at 75 % load, idle last copies went
+    /// first whatever they cost, and seven cold loads in 12 s each unloaded the last copy the next one
+    /// came for, while the planner's target had released `phi3:mini`'s second copy: a released copy
+    /// costs nothing to unload (`CostModel.evictionCost`) and may be drained (`drainingLoad`), so such a
+    /// load now takes its place. Nil when no such load is cheaper, or its claim fails.
+    func claimDrainingLoad(
+        _ model: ModelName, cheaperThan coldLoad: CostModel.Estimate, snapshots: [NodeSnapshot], excluding: Set<Int>, now: Double
+    ) async -> Lease? {
+        guard coldLoad.isColdLoad, Self.hasNoCopy(model, on: snapshots) else { return nil }
+        let copies = AffinityPlacement.warmCopies(snapshots)
+        guard coldLoad.evicting.contains(where: { (copies[$0] ?? 0) <= 1 }),
+            let load = drainingLoad(model, snapshots: snapshots, excluding: excluding, now: now), load.price < coldLoad.seconds
+        else { return nil }
+        return await claim(load, model, snapshots: snapshots)
+    }
+
+    private func claim(_ load: DrainingLoad, _ model: ModelName, snapshots: [NodeSnapshot]) async -> Lease? {
         let snapshot = snapshots[load.nodeIndex]
         guard var lease = await claimPlannedLoad(model, on: snapshot, evicting: load.evicting) else { return nil }
         lease.expectedStartSeconds = load.waitSeconds

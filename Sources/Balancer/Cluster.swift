@@ -47,6 +47,8 @@ public final class Cluster: Sendable {
     /// The capacity planner's last target layout (`CapacityPlanner.planWithTarget`), which the next
     /// round's packing leans on so the target holds steady, and which `/status` shows.
     public let plannedTarget = Mutex<[NodeID: Set<ModelName>]>([:])
+    /// The warm copies that last target releases, by node (`CapacityPlanner.copiesReleased`).
+    public let releasedCopies = Mutex<[NodeID: Set<ModelName>]>([:])
     /// The copies that last target left out only for the advantage of held ones (`TargetChallengers`).
     public let targetChallengers = Mutex(TargetChallengers())
     let conversations = Mutex(ConversationMap(capacity: 100_000))
@@ -90,7 +92,22 @@ public final class Cluster: Sendable {
     func placementSnapshots(of nodes: [OllamaNode]) async -> [NodeSnapshot] {
         let all = await snapshots(of: nodes)
         let now = clock()
-        return outliers.withLock { $0.apply(to: all, now: now) }
+        var placed = outliers.withLock { $0.apply(to: all, now: now) }
+        let released = releasedCopies.withLock { $0 }
+        if !released.isEmpty { markReleased(released, on: &placed) }
+        return placed
+    }
+
+    /// The last target's released copies, as long as each model is still warm on another node in
+    /// service (the round that released them may be a moment old: a node may have gone since).
+    private func markReleased(_ released: [NodeID: Set<ModelName>], on snapshots: inout [NodeSnapshot]) {
+        for index in snapshots.indices where snapshots[index].health.isInService {
+            guard let models = released[snapshots[index].id] else { continue }
+            snapshots[index].releasedByTarget = models.filter { model in
+                snapshots[index].loaded[model] != nil
+                    && snapshots.contains { $0.index != index && $0.health.isInService && $0.loaded[model] != nil }
+            }
+        }
     }
 
     /// Passive health of a node right now: when its ejection ends, and whether it is cooling down after a "busy".

@@ -178,9 +178,13 @@ public struct CostModel: Sendable {
     /// the horizon (as the capacity planner counts it) is part of the cost. Without it, one request
     /// for a model asked for every few seconds unloaded one of three copies of the farm's busiest
     /// model (2.1 requests/s), priced at a third of a reload, and that model queued for a minute.
+    ///
+    /// A copy the planner's target releases (`NodeSnapshot.releasedByTarget`) costs nothing: the
+    /// planner unloads it anyway once a step is worth it, and its model keeps the copies the target wants.
     func evictionCost(
         _ victim: ModelName, on node: NodeSnapshot, now: Double, demand: (ModelName) -> Double, warmCopies: (ModelName) -> Int
     ) -> Double {
+        if node.releasedByTarget.contains(victim) { return 0 }
         let warm = max(1, warmCopies(victim))
         let copies = Double(warm)
         let rate = demand(victim)
@@ -209,9 +213,11 @@ public struct CostModel: Sendable {
 
     /// `cheapestVictims` with each victim's `evictionCost`, worked out once to rank them: what a cold
     /// load's price adds for them.
+    /// - Parameter releasedFirst: copies the target releases go before all others, busy or not (for a
+    ///   load that drains its victims); otherwise idle ones go first.
     func pricedVictims(
         for model: ModelName, on node: NodeSnapshot, now: Double, demand: (ModelName) -> Double,
-        warmCopies: (ModelName) -> Int = { _ in 1 }
+        warmCopies: (ModelName) -> Int = { _ in 1 }, releasedFirst: Bool = false
     ) -> [(model: ModelName, cost: Double)] {
         let size = node.runnerBytes(model)
         // Copies draining for a planned load stay until it starts: they are nobody's to unload.
@@ -232,6 +238,10 @@ public struct CostModel: Sendable {
                     cost: evictionCost(victim, on: node, now: now, demand: demand, warmCopies: warmCopies)))
         }
         order.sort { a, b in
+            if releasedFirst {
+                let releasedA = node.releasedByTarget.contains(a.model)
+                if releasedA != node.releasedByTarget.contains(b.model) { return releasedA }
+            }
             if a.busy != b.busy { return !a.busy }
             return a.cost != b.cost ? a.cost < b.cost : a.model < b.model
         }

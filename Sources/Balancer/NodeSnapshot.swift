@@ -111,6 +111,10 @@ public struct NodeSnapshot: Sendable {
     /// the hot model on two copies for minutes where each node had room for a third (1.15 s p95 at
     /// 75 % load, with runners 1 GB over their weights).
     public var heldElsewhereBytes: Int64?
+    /// Warm copies here that the capacity planner's last target leaves out while their model's place
+    /// in it is warm elsewhere (`CapacityPlanner.copiesReleased`, filled in by `Cluster`): a cold load
+    /// here takes their place at no loss.
+    public var releasedByTarget: Set<ModelName> = []
 
     init(
         index: Int, id: NodeID, config: ClusterConfig.NodeConfig, health: NodeHealth, pulled: [ModelName: PulledModel],

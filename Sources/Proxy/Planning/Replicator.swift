@@ -24,6 +24,10 @@ struct Replicator: Sendable {
         cluster.plannedTarget.withLock { remembered in
             remembered = Dictionary(uniqueKeysWithValues: target.map { (snapshots[$0.key].id, $0.value) })
         }
+        let released = CapacityPlanner.copiesReleased(by: target, from: snapshots)
+        cluster.releasedCopies.withLock { remembered in
+            remembered = Dictionary(uniqueKeysWithValues: released.map { (snapshots[$0.key].id, $0.value) })
+        }
         cluster.targetChallengers.withLock { $0 = challengers }
         preloader.logger.debug("planner heads for \(Self.describe(target, snapshots))")
         if !challengers.copies.isEmpty {
@@ -32,6 +36,7 @@ struct Replicator: Sendable {
         }
         if !made.isEmpty { preloader.logger.debug("planner makes \(made.joined(separator: "; "))") }
         if !heldBack.isEmpty { preloader.logger.debug("planner holds back \(heldBack.joined(separator: "; "))") }
+        if !released.isEmpty { preloader.logger.debug("planner releases \(Self.describe(released, snapshots))") }
         let (wanted, overtaken) = CapacityPlanner.movesStillWanted(moves, plannedFrom: snapshots, now: await cluster.placementSnapshots())
         if !overtaken.isEmpty {
             preloader.logger.debug(
