@@ -116,7 +116,8 @@ extension Cluster {
             }
             if estimate.startsNow && !overtakes {
                 if let running = await nodes[estimate.nodeIndex].tryAcquireCounting(
-                    model, claim: estimate.claim, now: clock(), evicting: estimate.evicting)
+                    model, claim: estimate.claim, now: clock(), evicting: estimate.evicting,
+                    loadsSeen: snapshots[estimate.nodeIndex].loading.count)
                 {
                     var lease = Lease(
                         cluster: self, node: nodes[estimate.nodeIndex], nodeConfig: snapshots[estimate.nodeIndex].config, model: model,

@@ -156,13 +156,19 @@ public actor OllamaNode {
 
     /// `tryAcquire`, returning how many requests for the model were running here when the slot was
     /// taken (nil when the claim failed): what `RequestOutcome.runningWhenSent` reports back.
+    /// - Parameter loadsSeen: for a cold load, how many loads were under way here when it was priced.
+    ///   With more now, the claim fails and the request looks again: Ollama loads one model at a time,
+    ///   so its load would wait for one it did not count. Two requests woken as a node left service
+    ///   both priced gpu2 with no load ahead and both loaded there, 7 s and 8 s one behind the other,
+    ///   while two other nodes started none.
     public func tryAcquireCounting(
-        _ model: ModelName, claim: SlotClaim, now: Double, evicting: [ModelName] = [], drainingBusy: Bool = false
+        _ model: ModelName, claim: SlotClaim, now: Double, evicting: [ModelName] = [], drainingBusy: Bool = false,
+        loadsSeen: Int? = nil
     ) -> Int? {
         defer { currentSnapshot() }  // the next request's placement reads it without a hop
         guard health.isInService else { return nil }
-        if case .coldLoad = claim, loaded[model] == nil, loading[model] == nil, !fitsWithoutWaiting(model, evicting: evicting) {
-            return nil
+        if case .coldLoad = claim, loaded[model] == nil, loading[model] == nil {
+            guard fitsWithoutWaiting(model, evicting: evicting), loading.count <= loadsSeen ?? .max else { return nil }
         }
         if !evicting.isEmpty {
             guard case .coldLoad = claim, evicting.allSatisfy({ loading[$0] == nil && draining[$0] == nil }),

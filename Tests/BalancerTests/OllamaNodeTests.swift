@@ -32,6 +32,18 @@ import Testing
         #expect(snapshot.coldLoadsStarted == 1)
     }
 
+    /// A cold load priced with no load under way here is refused once another has started: Ollama
+    /// would load them one after the other, which the request did not count. Priced with that load
+    /// ahead, it is taken.
+    @Test func aColdLoadPricedWithFewerLoadsUnderWayThanNowIsRefused() async {
+        let node = await makeNode()
+        let other = ModelName("other")!
+        #expect(await node.tryAcquireCounting(model, claim: .coldLoad(predictedSeconds: 3), now: 0, loadsSeen: 0) != nil)
+        #expect(await node.tryAcquireCounting(other, claim: .coldLoad(predictedSeconds: 3), now: 0, loadsSeen: 0) == nil)
+        #expect(await node.tryAcquireCounting(other, claim: .coldLoad(predictedSeconds: 3), now: 0, loadsSeen: 1) != nil)
+        #expect(await node.snapshot(index: 0).loading.count == 2)
+    }
+
     /// How fast a node starts answering is learned from streamed answers on a warm slot, and not from
     /// a conversation's next turn on the node that served the last one (a prompt-cache hit).
     @Test func theFirstTokenTimeIsLearnedFromWarmAnswersButNotFromContinuedConversations() async {
