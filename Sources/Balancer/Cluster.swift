@@ -100,13 +100,16 @@ public final class Cluster: Sendable {
 
     /// The last target's released copies, as long as each model is still warm on another node in
     /// service (the round that released them may be a moment old: a node may have gone since).
+    /// Runs on every request while the target releases anything: the plan's own set is shared, not
+    /// copied, unless a copy has to be dropped from it.
     private func markReleased(_ released: [NodeID: Set<ModelName>], on snapshots: inout [NodeSnapshot]) {
         for index in snapshots.indices where snapshots[index].health.isInService {
             guard let models = released[snapshots[index].id] else { continue }
-            snapshots[index].releasedByTarget = models.filter { model in
+            func stillReleased(_ model: ModelName) -> Bool {
                 snapshots[index].loaded[model] != nil
                     && snapshots.contains { $0.index != index && $0.health.isInService && $0.loaded[model] != nil }
             }
+            snapshots[index].releasedByTarget = models.allSatisfy(stillReleased) ? models : models.filter(stillReleased)
         }
     }
 

@@ -112,9 +112,8 @@ import Testing
     @Test func aModelWhoseOnlyCopyIsOnANodeOutOfServiceDrainsItsWayIn() async throws {
         let cluster = await oneModelNodes(pulled: [[hot: 2, absent: 2], [hot: 2, absent: 2], [absent: 2]])
         cluster.seedDemand([hot: (rate: 0.05, serviceSeconds: 3), absent: (rate: 0.05, serviceSeconds: 3)], age: 0)
-        func only(_ index: Int) -> Set<NodeID> { Set(cluster.nodes.indices.filter { $0 != index }.map { cluster.nodes[$0].id }) }
         for (index, model) in [(2, absent), (0, hot), (1, hot)] {
-            await (try cluster.acquire(.init(model: model, excluding: only(index))).get()).release(
+            await (try cluster.acquire(.init(model: model, excluding: cluster.nodes(otherThan: index))).get()).release(
                 RequestOutcome(succeeded: true, serviceSeconds: 3))
         }
         await cluster.nodes[2].setHealth(.unhealthy)
@@ -144,9 +143,8 @@ import Testing
         let cluster = await oneModelNodes(pulled: [
             [hot: 2, absent: 2], [hot: 2, absent: 2], [calm: 2, absent: 2], [calm: 2, absent: 2],
         ])
-        func only(_ index: Int) -> Set<NodeID> { Set(cluster.nodes.indices.filter { $0 != index }.map { cluster.nodes[$0].id }) }
         for (index, model, seconds) in [(0, hot, 1.0), (1, hot, 1.0), (2, calm, 3.0), (3, calm, 3.0)] {
-            await (try cluster.acquire(.init(model: model, excluding: only(index))).get()).release(
+            await (try cluster.acquire(.init(model: model, excluding: cluster.nodes(otherThan: index))).get()).release(
                 RequestOutcome(succeeded: true, serviceSeconds: seconds))
         }
         cluster.seedDemand([hot: (rate: 0.3, serviceSeconds: 1), calm: (rate: 0.02, serviceSeconds: 3)], age: 0)

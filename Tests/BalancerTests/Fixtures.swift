@@ -130,3 +130,10 @@ func zipfDemand(modelCount: Int, topRate: Double) -> [ModelName: CapacityPlanner
             (ModelName("model\(rank)")!, CapacityPlanner.Demand(rate: topRate / pow(Double(rank + 1), 1.1), serviceSeconds: 1.3))
         })
 }
+
+extension Cluster {
+    /// Every node but the one at `index`: what a request excludes to be placed there.
+    func nodes(otherThan index: Int) -> Set<NodeID> {
+        Set(nodes.indices.filter { $0 != index }.map { nodes[$0].id })
+    }
+}

@@ -50,17 +50,16 @@ import Testing
         let absent = ModelName("qwen2.5")!
         for releasing in [false, true] {
             let cluster = await oneModelNodes(pulled: [[gemma: 2, absent: 2], [llama: 2, absent: 2], [llama: 2, absent: 2]])
-            func only(_ index: Int) -> Set<NodeID> { Set(cluster.nodes.indices.filter { $0 != index }.map { cluster.nodes[$0].id }) }
             for (index, model) in [(0, gemma), (1, llama), (2, llama)] {
-                await (try cluster.acquire(.init(model: model, excluding: only(index))).get()).release(
+                await (try cluster.acquire(.init(model: model, excluding: cluster.nodes(otherThan: index))).get()).release(
                     RequestOutcome(succeeded: true, serviceSeconds: 3))
             }
             cluster.seedDemand(
                 [gemma: (rate: 0.25, serviceSeconds: 3), llama: (rate: 0.6, serviceSeconds: 3), absent: (rate: 0.05, serviceSeconds: 3)],
                 age: 0)
             if releasing { cluster.releasedCopies.withLock { $0 = [cluster.nodes[1].id: [llama]] } }
-            let holdingB = try await cluster.acquire(.init(model: llama, excluding: only(1))).get()
-            let holdingC = try await cluster.acquire(.init(model: llama, excluding: only(2))).get()
+            let holdingB = try await cluster.acquire(.init(model: llama, excluding: cluster.nodes(otherThan: 1))).get()
+            let holdingC = try await cluster.acquire(.init(model: llama, excluding: cluster.nodes(otherThan: 2))).get()
             let lease = try await cluster.acquire(.init(model: absent)).get()
             #expect(lease.evicting == (releasing ? [llama] : [gemma]), "releasing: \(releasing)")
             #expect(lease.node === cluster.nodes[releasing ? 1 : 0], "releasing: \(releasing)")
@@ -76,17 +75,16 @@ import Testing
     @Test func aReleasedBusyCopyIsDrainedForOneRequest() async throws {
         let absent = ModelName("qwen2.5")!
         let cluster = await oneModelNodes(pulled: [[llama: 2, absent: 2], [llama: 2, absent: 2]])
-        func only(_ index: Int) -> Set<NodeID> { Set(cluster.nodes.indices.filter { $0 != index }.map { cluster.nodes[$0].id }) }
-        await (try cluster.acquire(.init(model: absent, excluding: only(0))).get()).release(
+        await (try cluster.acquire(.init(model: absent, excluding: cluster.nodes(otherThan: 0))).get()).release(
             RequestOutcome(succeeded: true, serviceSeconds: 3))
         for index in 0..<2 {
-            await (try cluster.acquire(.init(model: llama, excluding: only(index))).get()).release(
+            await (try cluster.acquire(.init(model: llama, excluding: cluster.nodes(otherThan: index))).get()).release(
                 RequestOutcome(succeeded: true, serviceSeconds: 3))
         }
         cluster.seedDemand([llama: (rate: 0.6, serviceSeconds: 3), absent: (rate: 0.05, serviceSeconds: 3)], age: 0)
         cluster.releasedCopies.withLock { $0 = [cluster.nodes[1].id: [llama]] }
-        let holdingA = try await cluster.acquire(.init(model: llama, excluding: only(0))).get()
-        let holdingB = try await cluster.acquire(.init(model: llama, excluding: only(1))).get()
+        let holdingA = try await cluster.acquire(.init(model: llama, excluding: cluster.nodes(otherThan: 0))).get()
+        let holdingB = try await cluster.acquire(.init(model: llama, excluding: cluster.nodes(otherThan: 1))).get()
         let lease = try await cluster.acquire(.init(model: absent)).get()
         #expect(lease.evicting == [llama])
         #expect(lease.node === cluster.nodes[1])

@@ -21,13 +21,9 @@ struct Replicator: Sendable {
             nodes: snapshots, demand: demand, now: cluster.now, costModel: cluster.costModel, settings: cluster.plannerSettings,
             previousTarget: cluster.plannedTarget.withLock { $0 }, challengers: cluster.targetChallengers.withLock { $0 },
             paces: paces, explaining: preloader.logger.minimum <= .debug)
-        cluster.plannedTarget.withLock { remembered in
-            remembered = Dictionary(uniqueKeysWithValues: target.map { (snapshots[$0.key].id, $0.value) })
-        }
         let released = CapacityPlanner.copiesReleased(by: target, from: snapshots)
-        cluster.releasedCopies.withLock { remembered in
-            remembered = Dictionary(uniqueKeysWithValues: released.map { (snapshots[$0.key].id, $0.value) })
-        }
+        cluster.plannedTarget.withLock { $0 = Self.byNodeID(target, snapshots) }
+        cluster.releasedCopies.withLock { $0 = Self.byNodeID(released, snapshots) }
         cluster.targetChallengers.withLock { $0 = challengers }
         preloader.logger.debug("planner heads for \(Self.describe(target, snapshots))")
         if !challengers.copies.isEmpty {
@@ -48,6 +44,11 @@ struct Replicator: Sendable {
                 move.model, on: snapshots[move.nodeIndex], evicting: move.evicting, comingBack: move.comingBack, keepAlive: keepAlive,
                 reason: "copies sized to demand")
         }
+    }
+
+    /// A layout the planner gives by node index, kept by node identity: a reload may renumber the nodes.
+    static func byNodeID(_ layout: [Int: Set<ModelName>], _ snapshots: [NodeSnapshot]) -> [NodeID: Set<ModelName>] {
+        Dictionary(uniqueKeysWithValues: layout.map { (snapshots[$0.key].id, $0.value) })
     }
 
     /// The target layout, node by node, for `--log-level debug`.
