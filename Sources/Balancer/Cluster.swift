@@ -85,12 +85,15 @@ public final class Cluster: Sendable {
     public var now: Double { clock() }
 
     /// The snapshots placement reasons over: probe health with passive health (ejections, busy cool-downs) applied.
-    public func placementSnapshots() async -> [NodeSnapshot] {
-        await placementSnapshots(of: nodes)
+    /// - Parameter leaving: a node the probes are taking out of service, shown out already: the plan
+    ///   made as it leaves (`HealthMonitor.setBeforeLeavingService`) is made without it.
+    public func placementSnapshots(leaving: NodeID? = nil) async -> [NodeSnapshot] {
+        await placementSnapshots(of: nodes, leaving: leaving)
     }
 
-    func placementSnapshots(of nodes: [OllamaNode]) async -> [NodeSnapshot] {
-        let all = await snapshots(of: nodes)
+    func placementSnapshots(of nodes: [OllamaNode], leaving: NodeID? = nil) async -> [NodeSnapshot] {
+        var all = await snapshots(of: nodes)
+        if let leaving, let index = all.firstIndex(where: { $0.id == leaving }) { all[index].health = .unhealthy }
         let now = clock()
         var placed = outliers.withLock { $0.apply(to: all, now: now) }
         let released = releasedCopies.withLock { $0 }

@@ -14,6 +14,7 @@ public actor HealthMonitor {
     /// is a new node and starts unknown.
     private var trackers: [NodeID: (url: NodeURL, tracker: HealthTracker)] = [:]
     private var afterRound: (@Sendable () async -> Void)?
+    private var beforeLeavingService: (@Sendable (NodeID) async -> Void)?
     private var roundsCompleted = 0
     private var finished = false
     private var roundWaiters: [(round: Int, continuation: CheckedContinuation<Void, Never>)] = []
@@ -42,6 +43,16 @@ public actor HealthMonitor {
     /// Runs after every probe round (the warm list is topped up from there).
     public func setAfterRound(_ action: (@Sendable () async -> Void)?) {
         afterRound = action
+    }
+
+    /// Runs as a node's probes take it out of service, before the node is marked out: requests
+    /// queued or waiting on it move the moment it is (any request that ends wakes them), and they
+    /// should find the plan made without it. Made only at the round's end, the plan came after
+    /// them: on the placement benchmark's hang, a request woken as the node left priced its cold
+    /// load against the copies the round before had released, and unloaded another model's last
+    /// copy where the new plan released a spare one.
+    public func setBeforeLeavingService(_ action: (@Sendable (NodeID) async -> Void)?) {
+        beforeLeavingService = action
     }
 
     /// Probes every `intervalMs` until the calling task is cancelled (its owner runs it as a
@@ -148,9 +159,11 @@ public actor HealthMonitor {
             trackers[node.id].flatMap { $0.url == node.url ? $0.tracker : nil }
             ?? HealthTracker(unhealthyAfter: settings.unhealthyAfter, healthyAfter: settings.healthyAfter)
         let succeeded = if case .success = result { true } else { false }
+        let wasInService = tracker.state.isInService
         let change = tracker.record(success: succeeded)
         trackers[node.id] = (node.url, tracker)
         if let change {
+            if wasInService && !change.isInService { await beforeLeavingService?(node.id) }
             await node.setHealth(change)
             var line = "node \(node.id) (\(node.url)) is now \(change.rawValue)"
             if case .failure(let failure) = result { line += ": \(failure.description)" }

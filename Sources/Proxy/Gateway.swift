@@ -31,9 +31,7 @@ final class GatewayRuntime: Sendable {
         let stateFile = config.stateFile.map(DemandStateFile.init)
         let preloader = Preloader(cluster: cluster, client: client, timeouts: upstreamTimeouts, logger: logger, loads: loads)
         let warmer = Warmer(config: config, cluster: cluster, preloader: preloader)
-        let replicator =
-            config.replicate && config.strategy == .affinity
-            ? Replicator(cluster: cluster, preloader: preloader, keepAlive: config.keepAlive) : nil
+        let replicator = replicator(cluster: cluster, preloader: preloader)
         let saver = stateFile.map { StateSaver(file: $0, cluster: cluster, logger: logger) }
         guard !warmer.isEmpty || replicator != nil || saver != nil else { return nil }
         return {
@@ -41,6 +39,21 @@ final class GatewayRuntime: Sendable {
             await replicator?.topUp()
             await saver?.saveIfDue()
         }
+    }
+
+    /// The plan made as a node leaves service, before it is marked out (see
+    /// `HealthMonitor.setBeforeLeavingService`): nil when this config sizes no copies.
+    func planAheadOfLeaving(cluster: Cluster, client: HTTPClient, loads: BackgroundLoads, logger: Logger) -> (
+        @Sendable (NodeID) async -> Void
+    )? {
+        let preloader = Preloader(cluster: cluster, client: client, timeouts: upstreamTimeouts, logger: logger, loads: loads)
+        guard let replicator = replicator(cluster: cluster, preloader: preloader) else { return nil }
+        return { leaving in await replicator.topUp(leaving: leaving) }
+    }
+
+    private func replicator(cluster: Cluster, preloader: Preloader) -> Replicator? {
+        guard config.replicate && config.strategy == .affinity else { return nil }
+        return Replicator(cluster: cluster, preloader: preloader, keepAlive: config.keepAlive)
     }
 }
 
@@ -135,6 +148,7 @@ final class Gateway: Sendable {
             logger.info("demand for \(saved.state.count) model(s) read from \(path), saved \(Int(saved.age)) s ago")
         }
         await monitor.setAfterRound(current.afterProbeRound(cluster: cluster, client: client, loads: loads, logger: logger))
+        await monitor.setBeforeLeavingService(current.planAheadOfLeaving(cluster: cluster, client: client, loads: loads, logger: logger))
         return port
     }
 
@@ -191,6 +205,7 @@ final class Gateway: Sendable {
             nodes: config.nodes, strategy: config.strategy, queue: config.queue, outlier: config.outlier)
         await monitor.update(config.health)
         await monitor.setAfterRound(next.afterProbeRound(cluster: cluster, client: client, loads: loads, logger: logger))
+        await monitor.setBeforeLeavingService(next.planAheadOfLeaving(cluster: cluster, client: client, loads: loads, logger: logger))
         if !change.added.isEmpty { await monitor.probeAll() }
         runtime.withLock { $0 = next }
         func names(_ ids: [NodeID]) -> String { ids.isEmpty ? "none" : ids.map(\.name).joined(separator: ", ") }

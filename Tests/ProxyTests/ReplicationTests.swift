@@ -95,4 +95,27 @@ import Testing
         let saved = try #require(DemandStateFile(path: path).load())
         #expect(saved.state[ModelName("llama3.2")!] != nil)
     }
+
+    @Test func aNodeLeavingServiceIsPlannedWithoutBeforeItsRequestsMove() async throws {
+        let path = NSTemporaryDirectory() + "tensorwall-state-\(UInt64.random(in: 0...UInt64.max)).json"
+        Teardown.add { try? FileManager.default.removeItem(atPath: path) }
+        // Asked for now and then: one copy's worth, the one node 0 holds.
+        DemandStateFile(path: path).save([ModelName("llama3.2")!: (rate: 0.05, serviceSeconds: 1)])
+        let logs = LogCapture()
+        let farm = try await TestFarm.start([.init(preload: ["llama3.2"]), .init()], logs: logs) { config in
+            config.stateFile = path
+            for index in config.nodes.indices { config.nodes[index].vramGB = 16 }
+        }
+        try await farm.waitUntilAllHealthy()
+        await farm.gateway.monitor.waitForRounds(2)
+        #expect(await farm.nodes[1].loadedModelNames() == [])
+        farm.nodes[0].stop()
+        #expect(await farm.eventually { await farm.nodes[1].loadedModelNames() == ["llama3.2:latest"] })
+        // The copy was on its way before node 0 was marked out: what requests then moved found it.
+        let text = logs.text
+        let loading = try #require(text.range(of: "loading llama3.2:latest on node node1 ahead of requests"))
+        let markedOut = try #require(text.range(of: "node node0 (\(farm.gateway.cluster.nodes[0].url)) is now unhealthy"))
+        #expect(loading.lowerBound < markedOut.lowerBound, "\(text)")
+        #expect(text.contains("planner plans without node node0, which leaves service"))
+    }
 }

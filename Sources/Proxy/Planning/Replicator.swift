@@ -11,8 +11,11 @@ struct Replicator: Sendable {
     /// The config's `keepAlive` (nil: the node's default), so an unused copy expires like any model.
     let keepAlive: JSONValue?
 
-    func topUp() async {
-        let snapshots = await cluster.placementSnapshots()
+    /// - Parameter leaving: a node whose probes are taking it out of service: the plan counts it out
+    ///   already (see `HealthMonitor.setBeforeLeavingService`).
+    func topUp(leaving: NodeID? = nil) async {
+        if let leaving { preloader.logger.debug("planner plans without node \(leaving.name), which leaves service") }
+        let snapshots = await cluster.placementSnapshots(leaving: leaving)
         // One fit of the nodes' paces serves the demand's typical service times and the plan.
         let paces = NodePaces(snapshots)
         let demand = cluster.demandSummary(snapshots, paces: paces)
@@ -33,7 +36,8 @@ struct Replicator: Sendable {
         if !made.isEmpty { preloader.logger.debug("planner makes \(made.joined(separator: "; "))") }
         if !heldBack.isEmpty { preloader.logger.debug("planner holds back \(heldBack.joined(separator: "; "))") }
         if !released.isEmpty { preloader.logger.debug("planner releases \(Self.describe(released, snapshots))") }
-        let (wanted, overtaken) = CapacityPlanner.movesStillWanted(moves, plannedFrom: snapshots, now: await cluster.placementSnapshots())
+        let (wanted, overtaken) = CapacityPlanner.movesStillWanted(
+            moves, plannedFrom: snapshots, now: await cluster.placementSnapshots(leaving: leaving))
         if !overtaken.isEmpty {
             preloader.logger.debug(
                 "planner drops its moves for \(overtaken.sorted().map(\.description).joined(separator: ", ")): a request started a copy while it planned"
