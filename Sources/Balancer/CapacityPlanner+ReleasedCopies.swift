@@ -11,6 +11,9 @@ extension CapacityPlanner {
     /// seven loads in 12 s, each unloading the copy the next came for, and `phi3:mini`'s requests
     /// waited 17 s at p95 once the chain reached it.
     ///
+    /// A node the target places nothing on releases all such copies: a two-node farm where one copy
+    /// was enough kept the other node's copy unreleased for as long as the model stayed quiet.
+    ///
     /// A copy the target moves (its model wanted on a node that does not hold it yet) is not released:
     /// taken now, it would leave the model short until the planner's load elsewhere is done.
     public static func copiesReleased(by target: [Int: Set<ModelName>], from snapshots: [NodeSnapshot]) -> [Int: Set<ModelName>] {
@@ -24,7 +27,9 @@ extension CapacityPlanner {
         }
         var released: [Int: Set<ModelName>] = [:]
         for node in snapshots where node.health.isInService {
-            guard let placed = target[node.index] else { continue }
+            // A node the target places nothing on is planned empty, unless the planner cannot fit
+            // anything there (no VRAM budget known): then the target says nothing of its copies.
+            guard let placed = target[node.index] ?? (node.plannableVRAM != nil ? [] : nil) else { continue }
             let surplus = node.loaded.keys.filter { model in
                 guard !placed.contains(model), let copies = wanted[model] else { return false }
                 return (keptWarm[model] ?? 0) >= copies

@@ -22,6 +22,18 @@ import Testing
         #expect(released == [1: [phi]])
     }
 
+    /// One copy is enough and the target places nothing on node 1: its copy is released. A node with
+    /// no VRAM budget known is one the planner cannot place on, and its copies are not released.
+    @Test func aNodeTheTargetPlacesNothingOnReleasesItsSpareCopies() {
+        let pulled: [String: Int64] = ["llama3.2": 2]
+        let planned = target([0: ["llama3.2"]])
+        let nodes = [node(0, pulled: pulled, loaded: ["llama3.2"], vramGB: 16), node(1, pulled: pulled, loaded: ["llama3.2"], vramGB: 16)]
+        #expect(CapacityPlanner.copiesReleased(by: planned, from: nodes) == [1: [llama]])
+        let unplannable = [node(0, pulled: pulled, loaded: ["llama3.2"], vramGB: 16), node(1, pulled: pulled, loaded: ["llama3.2"])]
+        #expect(unplannable[1].plannableVRAM == nil)
+        #expect(CapacityPlanner.copiesReleased(by: planned, from: unplannable) == [:])
+    }
+
     /// The target moves `llama3.2` from node 1 to node 2, which does not hold it yet: its copy on node 1
     /// is still wanted until then. A model the target drops altogether is not released either.
     @Test func aCopyTheTargetMovesOrDropsAltogetherIsNotReleased() {
