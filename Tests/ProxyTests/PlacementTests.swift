@@ -71,6 +71,7 @@ import WireFormats
         #expect(entry?["loadingOn"]?.arrayValue != nil)
         // The planner's target keeps the copy where it is; node1 has held nothing, so none is planned there.
         #expect(entry?["plannedOn"]?.arrayValue == ["node0"])
+        #expect(entry?["releasedOn"]?.arrayValue == [])
     }
 
     /// With `TENSORWALL_TIME_SCALE` (simulated farms for benchmarks) Ollama's real durations are farm seconds too.

@@ -1,6 +1,7 @@
 import Balancer
 import Foundation
 import Testing
+import WireFormats
 
 @testable import Proxy
 
@@ -117,5 +118,29 @@ import Testing
         let markedOut = try #require(text.range(of: "node node0 (\(farm.gateway.cluster.nodes[0].url)) is now unhealthy"))
         #expect(loading.lowerBound < markedOut.lowerBound, "\(text)")
         #expect(text.contains("planner plans without node node0, which leaves service"))
+    }
+
+    @Test func statusShowsACopyThePlannerReleased() async throws {
+        let path = NSTemporaryDirectory() + "tensorwall-state-\(UInt64.random(in: 0...UInt64.max)).json"
+        Teardown.add { try? FileManager.default.removeItem(atPath: path) }
+        // Asked for now and then: one copy's worth, and both nodes hold one.
+        DemandStateFile(path: path).save([ModelName("llama3.2")!: (rate: 0.05, serviceSeconds: 1)])
+        let logs = LogCapture()
+        let farm = try await TestFarm.start([.init(preload: ["llama3.2"]), .init(preload: ["llama3.2"])], logs: logs) { config in
+            config.stateFile = path
+            for index in config.nodes.indices { config.nodes[index].vramGB = 16 }
+        }
+        try await farm.waitUntilAllHealthy()
+        var entry: JSONValue?
+        let shown = await farm.eventually {
+            entry = try? await farm.json("GET", "/status").body["models"]?[0]
+            return entry?["releasedOn"]?.arrayValue?.count == 1
+        }
+        #expect(shown, "\(String(describing: entry)) \(logs.text.suffix(3000))")
+        // The released copy is the one the target leaves out, and the other is planned.
+        let released = entry?["releasedOn"]?.arrayValue ?? []
+        #expect(entry?["plannedOn"]?.arrayValue?.count == 1)
+        #expect(entry?["plannedOn"]?.arrayValue?.contains(released.first ?? .null) == false)
+        #expect(entry?["warmOn"]?.arrayValue?.count == 2)
     }
 }

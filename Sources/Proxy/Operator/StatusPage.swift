@@ -46,7 +46,7 @@ enum StatusPage {
         <h2>Last hour</h2><div class="charts" id="charts"><div class="chart">collecting the first samples…</div></div>
         <h2>Nodes</h2><div class="grid" id="nodes"></div>
         <h2>Models</h2>
-        <table><thead><tr><th>model</th><th>requests/s</th><th>answer</th><th>queued</th><th>copies wanted</th><th>warm on</th><th>loading on</th><th>planned on</th></tr></thead><tbody id="models"></tbody></table>
+        <table><thead><tr><th>model</th><th>requests/s</th><th>answer</th><th>queued</th><th>copies wanted</th><th>warm on</th><th>loading on</th><th>planned on</th><th>released on</th></tr></thead><tbody id="models"></tbody></table>
         <h2>Which model was warm where</h2><div class="timeline" id="timeline"></div>
         <h2>Recent requests</h2>
         <table><thead><tr><th>time</th><th>model</th><th>node</th><th>status</th><th>first token</th><th>total</th></tr></thead><tbody id="recent"></tbody></table>
@@ -130,7 +130,7 @@ enum StatusPage {
               <td>${esc(e.node)}</td><td class="s${String(e.status)[0]}">${e.status}</td><td class="num">${ms(e.ttftMs)}</td><td class="num">${ms(e.durationMs)}</td></tr>`).join("");
             document.getElementById("models").innerHTML=(d.models||[]).map(m=>`<tr><td>${esc(m.name)}</td><td class="num">${m.requestsPerSecond.toFixed(3)}</td>
               <td class="num">${m.serviceSeconds.toFixed(2)} s</td><td class="num">${m.queued}</td><td class="num">${m.copiesWanted}</td>
-              <td>${m.warmOn.map(esc).join(", ")}</td><td>${m.loadingOn.map(esc).join(", ")}</td><td>${(m.plannedOn||[]).map(esc).join(", ")}</td></tr>`).join("");
+              <td>${m.warmOn.map(esc).join(", ")}</td><td>${m.loadingOn.map(esc).join(", ")}</td><td>${(m.plannedOn||[]).map(esc).join(", ")}</td><td>${(m.releasedOn||[]).map(esc).join(", ")}</td></tr>`).join("");
             document.getElementById("usage").innerHTML=(d.usage||[]).map(u=>`<tr><td>${esc(u.key)}</td><td>${esc(u.model)}</td><td>${esc(u.node)}</td>
               <td class="num">${u.requests}</td><td class="num">${u.errors}</td><td class="num">${u.promptTokens}</td><td class="num">${u.completionTokens}</td></tr>`).join("");
           }catch(e){document.getElementById("error").textContent="cannot read /status: "+e.message}
