@@ -96,16 +96,26 @@ public final class Cluster: Sendable {
         if let leaving, let index = all.firstIndex(where: { $0.id == leaving }) { all[index].health = .unhealthy }
         let now = clock()
         var placed = outliers.withLock { $0.apply(to: all, now: now) }
-        let released = releasedCopies.withLock { $0 }
-        if !released.isEmpty { markReleased(released, on: &placed) }
+        markReleasedCopies(on: &placed)
         return placed
     }
 
-    /// The last target's released copies, as long as each model is still warm on another node in
-    /// service (the round that released them may be a moment old: a node may have gone since).
-    /// Runs on every request while the target releases anything: the plan's own set is shared, not
-    /// copied, unless a copy has to be dropped from it.
-    private func markReleased(_ released: [NodeID: Set<ModelName>], on snapshots: inout [NodeSnapshot]) {
+    /// `snapshots` with the last target's released copies marked (`NodeSnapshot.releasedByTarget`),
+    /// as placement prices them: what `/status` shows.
+    public func markingReleasedCopies(_ snapshots: [NodeSnapshot]) -> [NodeSnapshot] {
+        var marked = snapshots
+        markReleasedCopies(on: &marked)
+        return marked
+    }
+
+    /// Marks the last target's released copies in place (the request path's snapshots are not
+    /// copied), as long as each model is still warm on another node in service (the round that
+    /// released them may be a moment old: a node may have gone since). Runs on every request while
+    /// the target releases anything: the plan's own set is shared, not copied, unless a copy has to be
+    /// dropped from it.
+    private func markReleasedCopies(on snapshots: inout [NodeSnapshot]) {
+        let released = releasedCopies.withLock { $0 }
+        guard !released.isEmpty else { return }
         for index in snapshots.indices where snapshots[index].health.isInService {
             guard let models = released[snapshots[index].id] else { continue }
             func stillReleased(_ model: ModelName) -> Bool {

@@ -147,8 +147,7 @@ final class Gateway: Sendable {
             cluster.seedDemand(saved.state, age: saved.age)
             logger.info("demand for \(saved.state.count) model(s) read from \(path), saved \(Int(saved.age)) s ago")
         }
-        await monitor.setAfterRound(current.afterProbeRound(cluster: cluster, client: client, loads: loads, logger: logger))
-        await monitor.setBeforeLeavingService(current.planAheadOfLeaving(cluster: cluster, client: client, loads: loads, logger: logger))
+        await installPlanning(current)
         return port
     }
 
@@ -172,6 +171,12 @@ final class Gateway: Sendable {
             group.cancelAll()
         }
         await stop()
+    }
+
+    /// Hands the monitor the planning `runtime`'s config asks for: after every probe round, and as a node leaves service.
+    private func installPlanning(_ runtime: GatewayRuntime) async {
+        await monitor.setAfterRound(runtime.afterProbeRound(cluster: cluster, client: client, loads: loads, logger: logger))
+        await monitor.setBeforeLeavingService(runtime.planAheadOfLeaving(cluster: cluster, client: client, loads: loads, logger: logger))
     }
 
     /// The operator's views of the farm as it is now.
@@ -204,8 +209,7 @@ final class Gateway: Sendable {
         let change = await cluster.reconfigure(
             nodes: config.nodes, strategy: config.strategy, queue: config.queue, outlier: config.outlier)
         await monitor.update(config.health)
-        await monitor.setAfterRound(next.afterProbeRound(cluster: cluster, client: client, loads: loads, logger: logger))
-        await monitor.setBeforeLeavingService(next.planAheadOfLeaving(cluster: cluster, client: client, loads: loads, logger: logger))
+        await installPlanning(next)
         if !change.added.isEmpty { await monitor.probeAll() }
         runtime.withLock { $0 = next }
         func names(_ ids: [NodeID]) -> String { ids.isEmpty ? "none" : ids.map(\.name).joined(separator: ", ") }

@@ -6,9 +6,9 @@ extension StatusReport {
     /// What the planner reads per model, beside where the model is warm: a model on fewer nodes than
     /// it wants is short of room, not overlooked. Only models some node has: a client naming a model
     /// nobody serves (a typo, a probe) is answered 404 and is no part of what the farm holds.
-    /// - Parameter released: per node, the warm copies the planner's last round gave up (see
-    ///   `Cluster.placementSnapshots`): a request's cold load unloads them before any other.
-    func models(_ snapshots: [NodeSnapshot], paces: NodePaces, released: [NodeID: Set<ModelName>]) -> [JSONValue] {
+    /// `releasedOn` reads the copies the planner's last round gave up from `snapshots`
+    /// (`Cluster.markingReleasedCopies`): a request's cold load unloads them before any other.
+    func models(_ snapshots: [NodeSnapshot], paces: NodePaces) -> [JSONValue] {
         let demand = cluster.demandSummary(snapshots, paces: paces)
         // Where the planner is heading: a model warm on a node it is not planned on is on its way out.
         let (wanted, target) = CapacityPlanner.sizing(
@@ -26,7 +26,7 @@ extension StatusReport {
                 "warmOn": .array(healthy.filter { $0.isLoaded(model) }.map { .string($0.name) }),
                 "loadingOn": .array(healthy.filter { $0.isLoading(model) }.map { .string($0.name) }),
                 "plannedOn": .array(healthy.filter { target[$0.index]?.contains(model) ?? false }.map { .string($0.name) }),
-                "releasedOn": .array(healthy.filter { released[$0.id]?.contains(model) ?? false }.map { .string($0.name) }),
+                "releasedOn": .array(healthy.filter { $0.releasedByTarget.contains(model) }.map { .string($0.name) }),
             ]
         }
     }

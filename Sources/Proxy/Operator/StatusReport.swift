@@ -14,8 +14,7 @@ struct StatusReport {
     let startedAt: ContinuousClock.Instant
 
     func json() async -> JSONValue {
-        let snapshots = await cluster.snapshots()
-        let released = Dictionary(uniqueKeysWithValues: await cluster.placementSnapshots().map { ($0.id, $0.releasedByTarget) })
+        let snapshots = cluster.markingReleasedCopies(await cluster.snapshots())
         let uptime = startedAt.duration(to: .now).components.seconds
         let paces = NodePaces(snapshots)
         let nodes: [JSONValue] = snapshots.map { node in
@@ -91,8 +90,7 @@ struct StatusReport {
         let body: JSONValue = [
             "status": .string(healthy > 0 ? "ok" : "degraded"), "uptimeSeconds": .int(uptime),
             "strategy": .string(strategy.rawValue),
-            "healthyNodes": .int(Int64(healthy)), "nodes": .array(nodes),
-            "models": .array(models(snapshots, paces: paces, released: released)),
+            "healthyNodes": .int(Int64(healthy)), "nodes": .array(nodes), "models": .array(models(snapshots, paces: paces)),
             "usage": .array(
                 ledger.totals.sorted { $0.key < $1.key }.map { key, totals in
                     [
