@@ -5,6 +5,11 @@ import WireFormats
 extension OllamaSimulator {
     enum InferenceKind { case chat, generate, openAIChat }
 
+    /// A request whose load never ends: it waits until the client gives up.
+    func hangUntilCancelled() async {
+        while !Task.isCancelled { try? await Task.sleep(for: .milliseconds(10)) }
+    }
+
     static let words = ["Hello", " from", " a", " simulated", " Ollama", " node", ".", " How", " can", " I", " help", "?"]
 
     func inference(_ request: HTTPRequest, _ writer: HTTPResponseWriter, kind: InferenceKind) async {
@@ -28,6 +33,12 @@ extension OllamaSimulator {
         guard let model = find(modelName) else {
             return await respondError(writer, 404, "model '\(modelName)' not found", openAI: openAI)
         }
+        if !openAI, let options = body["options"], !options.isNull, options.objectValue == nil {
+            let request = kind == .chat ? "ChatRequest" : "GenerateRequest"
+            return await respondError(
+                writer, 400,
+                "json: cannot unmarshal \(options.typeName) into Go struct field \(request).options of type map[string]interface {}")
+        }
         var keepAlive: Double?
         if let value = body["keep_alive"] {
             switch KeepAliveValue.seconds(value) {
@@ -50,8 +61,13 @@ extension OllamaSimulator {
                 openAI: openAI)
         }
 
+        if fault == .loadsHang, !(await scheduler.isLoaded(model.name)) { return await hangUntilCancelled() }
         let started = ContinuousClock.now
-        let loadDuration = await scheduler.acquire(model, keepAlive: keepAlive)
+        // A request that went away during its load aborted it: there is nobody to answer.
+        guard
+            let loadDuration = await scheduler.acquire(
+                model, keepAlive: keepAlive, contextLength: body["options"]?["num_ctx"]?.intValue.map(Int.init))
+        else { return }
         var releaseModel = true
         defer {
             if releaseModel { Task { [scheduler] in await scheduler.release(model) } }
@@ -61,6 +77,7 @@ extension OllamaSimulator {
         let createdAt = Self.timestamp()
 
         if isLoadOnly {
+            countLoadOnly(String(request.path))
             releaseModel = false
             await scheduler.release(model)
             let reason = keepAlive == 0 ? "unload" : "load"

@@ -24,8 +24,9 @@ extension OllamaSimulator {
             inputs = []
         }
         if fault == .error500 { return await respondError(writer, 500, "model runner has unexpectedly stopped") }
+        if fault == .loadsHang, !(await scheduler.isLoaded(model.name)) { return await hangUntilCancelled() }
         let started = ContinuousClock.now
-        let loadDuration = await scheduler.acquire(model, keepAlive: nil)
+        guard let loadDuration = await scheduler.acquire(model, keepAlive: nil) else { return }
         await scheduler.release(model)
         let vectors: [JSONValue] = inputs.map { text in
             var seed: UInt64 = 1469598103934665603

@@ -15,7 +15,11 @@ public final class OllamaSimulator: Sendable {
         var port = 0
         var fault = SimulatorFault.none
         var requestCounts: [String: Int] = [:]
+        /// Of those, the load-only requests (an empty prompt or message list): a preload or an unload.
+        var loadOnlyCounts: [String: Int] = [:]
         var lastBodies: [String: JSONValue] = [:]
+        /// The last body on each path that asked for an answer (not a load-only request).
+        var lastAnswerBodies: [String: JSONValue] = [:]
         var lastAuthorization: [String: String] = [:]
         /// Streams pause after their first token while this is set (lets tests observe mid-stream state).
         var holdStreams = false
@@ -81,10 +85,27 @@ public final class OllamaSimulator: Sendable {
     /// How many requests reached `path` (e.g. "/api/chat").
     public func requestCount(_ path: String) -> Int { state.withLock { $0.requestCounts[path] ?? 0 } }
 
-    public func resetCounts() { state.withLock { $0.requestCounts = [:] } }
+    /// How many requests on `path` asked for an answer: those that reached it, less load-only ones
+    /// (a preload, TensorWall's load carried for a request, an unload).
+    public func answeredCount(_ path: String) -> Int {
+        state.withLock { ($0.requestCounts[path] ?? 0) - ($0.loadOnlyCounts[path] ?? 0) }
+    }
+
+    func countLoadOnly(_ path: String) { state.withLock { $0.loadOnlyCounts[path, default: 0] += 1 } }
+
+    public func resetCounts() {
+        state.withLock {
+            $0.requestCounts = [:]
+            $0.loadOnlyCounts = [:]
+        }
+    }
 
     /// The last JSON body received on `path`.
     public func lastBody(_ path: String) -> JSONValue? { state.withLock { $0.lastBodies[path] } }
+
+    /// The last JSON body received on `path` that asked for an answer: a load-only request (a
+    /// preload, TensorWall's load carried for a call, an unload) sent beside it does not replace it.
+    public func lastAnswerBody(_ path: String) -> JSONValue? { state.withLock { $0.lastAnswerBodies[path] } }
 
     /// The Authorization header last received on `path` (to check what a cloud endpoint would see).
     public func lastAuthorization(_ path: String) -> String? { state.withLock { $0.lastAuthorization[path] } }
@@ -98,6 +119,8 @@ public final class OllamaSimulator: Sendable {
     /// Loads running or queued behind the one running.
     public func pendingLoads() async -> Int { await scheduler.pendingLoads }
     public func evictionCount() async -> Int { await scheduler.evictionCount }
+    /// Loads aborted because the request that started them went away (`SimulatedScheduler.abortedLoadCount`).
+    public func abortedLoadCount() async -> Int { await scheduler.abortedLoadCount }
     public func loadsByModel() async -> [String: Int] { await scheduler.loadsByModel }
     public func lastLoadSeconds() async -> Double? { await scheduler.lastLoadSeconds }
     public func activeRequests(_ name: String) async -> Int { await scheduler.activeRequests(find(name)?.name ?? name) }
@@ -116,10 +139,21 @@ public final class OllamaSimulator: Sendable {
             if let authorization = request.headers["Authorization"] { state.lastAuthorization[String(request.path)] = authorization }
             if !request.body.isEmpty, let json = try? JSONParser.parse(request.body) {
                 state.lastBodies[String(request.path)] = json
+                if !Self.isLoadOnly(json, path: request.path) { state.lastAnswerBodies[String(request.path)] = json }
             }
             return state.fault
         }
     }
 
     public var streamsHeld: Bool { state.withLock { $0.holdStreams } }
+
+    /// Whether a body is Ollama's load-only form of its endpoint: a chat with no messages, a
+    /// generate with an empty prompt.
+    static func isLoadOnly(_ body: JSONValue, path: Substring) -> Bool {
+        switch path {
+        case "/api/chat": return body["messages"]?.arrayValue?.isEmpty ?? true
+        case "/api/generate": return body["prompt"]?.stringValue?.isEmpty ?? true
+        default: return false
+        }
+    }
 }

@@ -8,6 +8,8 @@ actor SimulatedScheduler {
         var lastUsed: ContinuousClock.Instant
         var expiresAt: ContinuousClock.Instant?
         var keepAlive: Double
+        /// The `num_ctx` the runner was loaded with (nil: the model's default).
+        var contextLength: Int?
         var waiters: [CheckedContinuation<Void, Never>] = []
         /// Recently processed sequences, most recent last: one per parallel slot, as llama.cpp keeps them.
         var promptCache: [String] = []
@@ -26,6 +28,9 @@ actor SimulatedScheduler {
     private(set) var loadsByModel: [String: Int] = [:]
     /// Real seconds the last request that loaded its model waited for the load (a busy host stretches it).
     private(set) var lastLoadSeconds: Double?
+    /// Loads given up because the request that started them went away before they finished, as
+    /// Ollama aborts them (`client connection closed before llama-server finished loading, aborting load`).
+    private(set) var abortedLoadCount = 0
 
     init(configuration: SimulatorConfiguration) {
         self.configuration = configuration
@@ -34,13 +39,23 @@ actor SimulatedScheduler {
     func seconds(_ simulated: Double) -> Duration { .nanoseconds(Int64(simulated * configuration.timeScale * 1e9)) }
 
     /// Takes a slot on `model`'s runner, loading it first if needed; returns the load duration in ns
-    /// (time until the runner was handed over, as Ollama reports it).
-    func acquire(_ model: SimulatedModel, keepAlive: Double?) async -> Int64 {
+    /// (time until the runner was handed over, as Ollama reports it), or nil when the request went
+    /// away while its load ran, which Ollama then aborts.
+    func acquire(_ model: SimulatedModel, keepAlive: Double?, contextLength: Int? = nil) async -> Int64? {
         let started = ContinuousClock.now
         expireIdle()
+        // Ollama reloads a runner loaded with other options than the request's (`needsReload`,
+        // `num_ctx` among them) once the requests it is running have ended.
+        while let runner = runners[model.name], runner.contextLength != contextLength {
+            if runner.activeRequests > 0 {
+                await withCheckedContinuation { idleWaiters.append($0) }
+            } else {
+                runners[model.name] = nil
+            }
+        }
         let loads = runners[model.name] == nil
         if loads {
-            await load(model)
+            guard await load(model, contextLength: contextLength) else { return nil }
         }
         runners[model.name]!.activeRequests += 1
         runners[model.name]!.expiresAt = nil
@@ -72,15 +87,16 @@ actor SimulatedScheduler {
         if runner.activeRequests == 0 { wakeIdleWaiters() }
     }
 
-    /// Loads `model` (or waits for the load in progress and re-checks), evicting as needed.
-    private func load(_ model: SimulatedModel) async {
+    /// Loads `model` (or waits for the load in progress and re-checks), evicting as needed; false
+    /// when the request that started the load went away before it finished (the load is aborted).
+    private func load(_ model: SimulatedModel, contextLength: Int?) async -> Bool {
         while loadInProgress {
             await withCheckedContinuation { loadQueue.append($0) }
         }
         if runners[model.name] != nil {
             // Someone loaded it while we queued: pass the turn on, or the queue behind us waits forever.
             if !loadQueue.isEmpty { loadQueue.removeFirst().resume() }
-            return
+            return true
         }
         loadInProgress = true
         defer {
@@ -100,10 +116,15 @@ actor SimulatedScheduler {
         }
         let gigabytes = Double(model.sizeBytes) / 1e9
         try? await Task.sleep(for: seconds(configuration.loadBaseSeconds + gigabytes * configuration.loadSecondsPerGB))
+        if Task.isCancelled {
+            abortedLoadCount += 1
+            return false
+        }
         loadCount += 1
         loadsByModel[model.name, default: 0] += 1
         runners[model.name] = Runner(
-            model: model, lastUsed: .now, expiresAt: nil, keepAlive: configuration.keepAliveSeconds)
+            model: model, lastUsed: .now, expiresAt: nil, keepAlive: configuration.keepAliveSeconds, contextLength: contextLength)
+        return true
     }
 
     private func needsEviction(for model: SimulatedModel) -> Bool {
@@ -147,7 +168,7 @@ actor SimulatedScheduler {
 
     /// Loads without serving (Ollama's empty-request preload).
     func preload(_ model: SimulatedModel, keepAlive: Double?) async {
-        _ = await acquire(model, keepAlive: keepAlive)
+        guard await acquire(model, keepAlive: keepAlive) != nil else { return }
         release(model)
     }
 
@@ -181,6 +202,11 @@ actor SimulatedScheduler {
     }
 
     func activeRequests(_ name: String) -> Int { runners[name]?.activeRequests ?? 0 }
+
+    func isLoaded(_ name: String) -> Bool {
+        expireIdle()
+        return runners[name] != nil
+    }
 
     /// Loads running or waiting for their turn (Ollama loads one model at a time).
     var pendingLoads: Int { loadQueue.count + (loadInProgress ? 1 : 0) }

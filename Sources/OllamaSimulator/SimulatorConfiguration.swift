@@ -100,4 +100,7 @@ public enum SimulatorFault: String, Sendable {
     case busy503
     /// Streams stop after the first tokens with the connection closed.
     case dropMidStream
+    /// Loads never finish, while loaded models go on answering and every probe passes: Ollama's
+    /// scheduler stuck on a load (ollama/ollama issue 17408). A request that needs a load hangs.
+    case loadsHang
 }

@@ -42,7 +42,7 @@ import WireFormats
         let answer = try await farm.json("POST", "/v1/chat/completions", body: body)
         #expect(answer.status == 200)
         #expect(answer.body["choices"]?[0]?["finish_reason"] == "length")
-        let sent = try #require(farm.nodes[0].lastBody("/api/chat"))
+        let sent = try #require(farm.nodes[0].lastAnswerBody("/api/chat"))
         #expect(sent["model"] == "llava")
         #expect(sent["stream"] == false)
         #expect(sent["options"]?["num_predict"] == 3)
@@ -139,7 +139,7 @@ import WireFormats
         try await farm.waitUntilAllHealthy()
         let bearer = try await farm.json("POST", "/v1/chat/completions", body: body, headers: ["Authorization": "Bearer \(TestFarm.key)"])
         #expect(bearer.status == 200)
-        #expect(farm.nodes[0].requestCount("/api/chat") == 1)
+        #expect(farm.nodes[0].answeredCount("/api/chat") == 1)
     }
 
     @Test func wrongMethodsAndUnknownPathsAreRefusedInTheRightFormat() async throws {

@@ -34,7 +34,7 @@ import Testing
         let (farm, cloud) = try await hybridFarm()
         for _ in 0..<5 { #expect(try await farm.chat("gpt-4").status == 200) }
         #expect(farm.nodes[0].requestCount("/api/chat") == 5)
-        #expect(farm.nodes[0].lastBody("/api/chat")?["model"] == "llama3.1:70b")
+        #expect(farm.nodes[0].lastAnswerBody("/api/chat")?["model"] == "llama3.1:70b")
         #expect(cloud.requestCount("/v1/chat/completions") == 0)
     }
 

@@ -28,7 +28,7 @@ import WireFormats
         let farm = try await TestFarm.start([.init(preload: ["llama3.2"])]) { $0.keepAlive = "30m" }
         try await farm.waitUntilAllHealthy()
         _ = try await farm.text("POST", "/api/generate", body: #"{"model":"llama3.2","prompt":"x","stream":false}"#)
-        let sent = farm.nodes[0].lastBody("/api/generate")
+        let sent = farm.nodes[0].lastAnswerBody("/api/generate")
         #expect(sent?["keep_alive"] == "30m")
         #expect(sent?["model"] == "llama3.2")
     }

@@ -62,7 +62,7 @@ import WireFormats
         #expect(plain.body["id"]?.stringValue?.hasPrefix("cmpl-") == true)
         #expect(plain.body["choices"]?[0]?["text"]?.stringValue?.isEmpty == false)
         #expect(plain.body["choices"]?[0]?["finish_reason"] == "length")
-        #expect(farm.nodes[0].lastBody("/api/generate")?["options"]?["num_predict"] == 3)
+        #expect(farm.nodes[0].lastAnswerBody("/api/generate")?["options"]?["num_predict"] == 3)
         let streamed = try await farm.request(
             "POST", "/v1/completions",
             body: #"{"model":"llama3.2","prompt":"Say hi","stream":true,"stream_options":{"include_usage":true}}"#)
