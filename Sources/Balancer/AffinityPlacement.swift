@@ -175,7 +175,10 @@ public enum AffinityPlacement {
         [NodeSnapshot], PlacementFailure
     > {
         // One pass to find the tier and one copy of its nodes: this runs several times a request.
-        func isCandidate(_ node: NodeSnapshot) -> Bool { node.health.isInService && !excluding.contains(node.index) }
+        // A node whose loads look stuck serves only the models it has loaded.
+        func isCandidate(_ node: NodeSnapshot) -> Bool {
+            node.health.isInService && !excluding.contains(node.index) && (!node.loadsLookStuck || node.isLoaded(model))
+        }
         var anyHolder = false
         var bestTier: Int?
         for node in nodes where node.hasPulled(model) {

@@ -89,12 +89,14 @@ private struct FieldReader {
         }
         if let timeouts = root["timeouts"] {
             let reader = child("timeouts")
-            let fields = try reader.object(timeouts, allowed: ["connectMs", "firstByteMs", "idleMs", "drainMs", "hedgeAfterMs"])
+            let fields = try reader.object(
+                timeouts, allowed: ["connectMs", "firstByteMs", "idleMs", "drainMs", "hedgeAfterMs", "stuckLoadMs"])
             if let value = fields["drainMs"] { config.timeouts.drainMs = try reader.child("drainMs").int(value, min: 0) }
             if let value = fields["connectMs"] { config.timeouts.connectMs = try reader.child("connectMs").int(value, min: 1) }
             if let value = fields["firstByteMs"] { config.timeouts.firstByteMs = try reader.child("firstByteMs").int(value, min: 1) }
             if let value = fields["idleMs"] { config.timeouts.idleMs = try reader.child("idleMs").int(value, min: 1) }
             if let value = fields["hedgeAfterMs"] { config.timeouts.hedgeAfterMs = try reader.child("hedgeAfterMs").int(value, min: 0) }
+            if let value = fields["stuckLoadMs"] { config.timeouts.stuckLoadMs = try reader.child("stuckLoadMs").int(value, min: 0) }
         }
         if let limits = root["limits"] {
             let reader = child("limits")

@@ -113,6 +113,10 @@ public struct ClusterConfig: Sendable, Equatable {
         /// How far past its predicted time a node's first byte may be before the same request is
         /// also started on the next best holder (a hedge); 0 turns hedging off.
         public var hedgeAfterMs = 3000
+        /// How far past twice its predicted time a load may run before TensorWall takes the node's
+        /// loads for stuck (Ollama's scheduler can hang on a load while everything else on the node
+        /// answers: ollama/ollama issue 17408); 0 turns the check off.
+        public var stuckLoadMs = 60_000
     }
 
     /// Passive health (see `OutlierDetector`).

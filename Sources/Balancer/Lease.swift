@@ -42,6 +42,13 @@ public struct Lease: Sendable {
         if case .coldLoad = claim { cluster.capacityChanged() }
     }
 
+    /// TensorWall's own load request carried this slot's cold load (the client's request could
+    /// abort it), and it ended after `realSeconds`: the model is ready, and requests waiting for it may go.
+    public func loadCarried(realSeconds: Double) async {
+        await node.loadCarried(model, seconds: realSeconds / cluster.timeScale, now: cluster.now)
+        cluster.capacityChanged()
+    }
+
     /// What giving a slot back changed beyond the slot.
     public struct Released: Sendable {
         /// Passive health ejected the node because of this outcome.

@@ -115,6 +115,9 @@ public struct NodeSnapshot: Sendable {
     /// in it is warm elsewhere (`CapacityPlanner.copiesReleased`, filled in by `Cluster`): a cold load
     /// here takes their place at no loss.
     public var releasedByTarget: Set<ModelName> = []
+    /// A load here ran far past its prediction and was given up (`OllamaNode.loadLooksStuck`):
+    /// placement sends the node no load, and only requests for a model loaded here.
+    public var loadsLookStuck = false
 
     init(
         index: Int, id: NodeID, config: ClusterConfig.NodeConfig, health: NodeHealth, pulled: [ModelName: PulledModel],
@@ -124,7 +127,8 @@ public struct NodeSnapshot: Sendable {
         coldLoadsStarted: Int, lastProbe: ProbeOutcome?, loadedAt: [ModelName: Double], observedLimits: ObservedLimits,
         coldLoadsByModel: [ModelName: Int], evictionsByModel: [ModelName: Int],
         parallelDiscovery: ParallelSlotDiscovery = ParallelSlotDiscovery(), runnerSizes: RunnerSizes = RunnerSizes(),
-        reportedDurationScale: Double = 1.0, heldElsewhereBytes: Int64? = nil, firstTokenSeconds: [ModelName: Double] = [:]
+        reportedDurationScale: Double = 1.0, heldElsewhereBytes: Int64? = nil, firstTokenSeconds: [ModelName: Double] = [:],
+        loadsLookStuck: Bool = false
     ) {
         self.index = index
         fixed = Fixed(
@@ -136,6 +140,7 @@ public struct NodeSnapshot: Sendable {
             firstTokenSeconds: firstTokenSeconds)
         self.health = health
         self.heldElsewhereBytes = heldElsewhereBytes
+        self.loadsLookStuck = loadsLookStuck
     }
 
     /// VRAM `model` takes once loaded (see `RunnerSizes`): as seen, else its weights plus overhead.

@@ -13,6 +13,7 @@ extension OllamaNode {
     @discardableResult
     public func apply(_ report: ProbeReport, outcome: ProbeOutcome, now: Double, sentAt: Double = -.infinity) -> String? {
         let limitsBefore = observedLimits
+        retryStuckLoads(now: now)
         pulled = Dictionary(report.pulled.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         runnerSizes.learn(loaded: report.loaded, pulled: pulled)
         var nowLoaded = Dictionary(report.loaded.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })

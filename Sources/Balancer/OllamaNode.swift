@@ -58,6 +58,13 @@ public actor OllamaNode {
     /// vanishing while that load is under way says nothing of the VRAM: read as an overflow, one
     /// such race planned a 16 GB node up to 11 GB for half an hour.
     var lastLoadAfterUnloads: (model: ModelName, at: Double)?
+    /// When a load here last ran far past its prediction without an end (`loadLooksStuck`); nil
+    /// while loads here are trusted. Ollama's scheduler can hang on a load while loaded models go on
+    /// answering and every probe passes (ollama/ollama issue 17408): health alone never sees it.
+    var loadsStuckSince: Double? { didSet { shownStateChanged() } }
+    /// How long a node whose loads looked stuck gets no load before one may try again, when it has not
+    /// left service meanwhile (a restart is what cures the hang).
+    public static let stuckLoadsRetrySeconds = 600.0
     private var parallelDiscovery = ParallelSlotDiscovery() { didSet { shownStateChanged() } }
     /// Seconds here per second of the node's reported durations (1 on a real Ollama).
     private var reportedDurationScale = ReportedDurationScale() { didSet { shownStateChanged() } }
@@ -124,7 +131,31 @@ public actor OllamaNode {
             lastUsed: lastUsed, learnedLoadSecondsPerGB: loadSpeed.secondsPerGB, serviceSeconds: answerTimes.serviceSeconds,
             coldLoadsStarted: coldLoadsStarted, lastProbe: lastProbe, loadedAt: loadedAt, observedLimits: observedLimits,
             coldLoadsByModel: coldLoadsByModel, evictionsByModel: evictionsByModel, parallelDiscovery: parallelDiscovery,
-            runnerSizes: runnerSizes, reportedDurationScale: reportedDurationScale.factor, firstTokenSeconds: answerTimes.firstTokenSeconds)
+            runnerSizes: runnerSizes, reportedDurationScale: reportedDurationScale.factor, firstTokenSeconds: answerTimes.firstTokenSeconds,
+            loadsLookStuck: loadsStuckSince != nil)
+    }
+
+    /// A load here ran far past its prediction and was given up: no load is sent here (no cold load,
+    /// no request joining one) until the node leaves service and comes back, or
+    /// `stuckLoadsRetrySeconds` pass. Copies already loaded here go on serving. A node that was out
+    /// of service since the load began (`timesOutOfService` has moved on from `outOfServiceCountAtStart`)
+    /// hung or restarted, which health already handles: false, and nothing is marked.
+    public func loadLooksStuck(now: Double, outOfServiceCountAtStart: Int) -> Bool {
+        defer { currentSnapshot() }
+        guard timesOutOfService == outOfServiceCountAtStart, health.isInService else { return false }
+        loadsStuckSince = now
+        return true
+    }
+
+    /// How many times the probes have taken the node out of service.
+    public private(set) var timesOutOfService = 0
+
+    /// Whether loads here are taken for stuck (`loadLooksStuck`).
+    public var loadsLookStuck: Bool { loadsStuckSince != nil }
+
+    /// Trusts loads here again once `stuckLoadsRetrySeconds` have passed since they looked stuck.
+    func retryStuckLoads(now: Double) {
+        if let since = loadsStuckSince, now - since >= Self.stuckLoadsRetrySeconds { loadsStuckSince = nil }
     }
 
     /// Whether the probes have taken the node out of service: a request still waiting on it for a
@@ -132,10 +163,12 @@ public actor OllamaNode {
     public var isOutOfService: Bool { health == .unhealthy }
 
     public func setHealth(_ health: NodeHealth) {
+        if health == .unhealthy && self.health != .unhealthy { timesOutOfService += 1 }
         // A node back from being down may have been restarted with other settings: find its slots again.
         if health == .healthy && self.health == .unhealthy {
             parallelDiscovery = ParallelSlotDiscovery()
             reportedDurationScale = ReportedDurationScale()
+            loadsStuckSince = nil  // a restart ends a hang in Ollama's scheduler
         }
         self.health = health
     }
@@ -167,6 +200,7 @@ public actor OllamaNode {
     ) -> Int? {
         defer { currentSnapshot() }  // the next request's placement reads it without a hop
         guard health.isInService else { return nil }
+        if loadsStuckSince != nil, claim == .joinLoad || claim.isColdLoad { return nil }
         if case .coldLoad = claim, loaded[model] == nil, loading[model] == nil {
             guard fitsWithoutWaiting(model, evicting: evicting), loading.count <= loadsSeen ?? .max else { return nil }
         }
@@ -216,6 +250,19 @@ public actor OllamaNode {
         defer { currentSnapshot() }
         answering[model, default: 0] += 1
         loadFinished(model, now: now)
+    }
+
+    /// A load-only request of TensorWall's own carried a request's cold load of `model`, and it has
+    /// ended after `seconds` (timed here, farm seconds): the model is loaded, and unless the load
+    /// queued behind another, its time measures the node's load speed. (The request's own
+    /// `load_duration` may count another model's load that Ollama took before the request attached.)
+    public func loadCarried(_ model: ModelName, seconds: Double, now: Double) {
+        defer { currentSnapshot() }
+        loadFinished(model, now: now)
+        let queuedBehindOthers = loadsQueuedBehindOthers.remove(model) != nil
+        if !queuedBehindOthers, let size = pulled[model]?.sizeBytes {
+            loadSpeed.learn(timedSeconds: seconds, gigabytes: Double(size) / 1e9)
+        }
     }
 
     /// Whatever was loading of `model` is loaded now.
@@ -305,7 +352,9 @@ public actor OllamaNode {
                 loadedAt[model] = now
             }
             let queuedBehindOthers = outcome.startedColdLoad && loadsQueuedBehindOthers.remove(model) != nil
-            if outcome.startedColdLoad, !queuedBehindOthers, let load = outcome.loadSeconds, let size = pulled[model]?.sizeBytes {
+            if outcome.startedColdLoad, !outcome.loadCarried, !queuedBehindOthers, let load = outcome.loadSeconds,
+                let size = pulled[model]?.sizeBytes
+            {
                 if outcome.loadTimedHere {
                     loadSpeed.learn(timedSeconds: load, gigabytes: Double(size) / 1e9)
                 } else {

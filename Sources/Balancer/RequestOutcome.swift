@@ -12,6 +12,10 @@ public struct RequestOutcome: Sendable, Equatable {
     /// The request started the load it waited for, so `loadSeconds` measures this node's load speed.
     /// (A request that joined a load, or waited in Ollama's own queue, measured something else.)
     public var startedColdLoad = false
+    /// A load-only request of TensorWall's own carried the load this request started, and taught the
+    /// node's load speed from its own time (`OllamaNode.loadCarried`). The request's `load_duration`
+    /// may count another model's load that Ollama took between the two, and teaches nothing.
+    public var loadCarried = false
     /// When the slot was taken (cluster seconds), so a wait for a load that ended later can be left out.
     public var dispatchedAt: Double?
     /// False for a preload (an empty generate): it held no slot for an answer, so it says nothing
@@ -66,6 +70,15 @@ public struct RequestOutcome: Sendable, Equatable {
 
     /// Ended without a full answer through no fault of the node (the client left or erred).
     public static let unservedNoFault = unserved(signal: nil)
+
+    /// The load carried for the request ended, but the client had gone: the node did its part, and
+    /// the slot held no answer.
+    public static let loadedForNobody: RequestOutcome = {
+        var outcome = RequestOutcome(succeeded: true)
+        outcome.heldSlotForAnswer = false
+        outcome.loadCarried = true
+        return outcome
+    }()
 
     /// The node failed it: timed out, answered 5xx, or cut the stream.
     public static let nodeFailed = unserved(signal: .failure)

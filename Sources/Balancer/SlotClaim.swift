@@ -12,4 +12,10 @@ public enum SlotClaim: Sendable, Equatable {
     /// Every slot known on this warm copy is busy: send one request more, to learn whether the
     /// node has another slot (see `ParallelSlotDiscovery`).
     case parallelProbe
+
+    /// Whether the claim starts a load of its own.
+    public var isColdLoad: Bool {
+        if case .coldLoad = self { return true }
+        return false
+    }
 }

@@ -51,6 +51,12 @@ final class GatewayRuntime: Sendable {
         return { leaving in await replicator.topUp(leaving: leaving) }
     }
 
+    private func preloader(cluster: Cluster, client: HTTPClient, loads: BackgroundLoads, logger: Logger) -> Preloader {
+        var preloader = Preloader(cluster: cluster, client: client, timeouts: upstreamTimeouts, logger: logger, loads: loads)
+        preloader.stuckLoadWatch = StuckLoadWatch(marginMs: config.timeouts.stuckLoadMs, timeScale: cluster.timeScale)
+        return preloader
+    }
+
     private func replicator(cluster: Cluster, preloader: Preloader) -> Replicator? {
         guard config.replicate && config.strategy == .affinity else { return nil }
         return Replicator(cluster: cluster, preloader: preloader, keepAlive: config.keepAlive)

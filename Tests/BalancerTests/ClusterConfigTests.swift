@@ -88,6 +88,8 @@ import Testing
         (#"{"keepAlive":"300"}"#, "keepAlive: must be a number of seconds or a duration"),
         (#"{"keepAlive":true}"#, "keepAlive: must be a number of seconds or a duration"),
         (#"{"queue":{"maxLength":-1}}"#, "queue.maxLength: must be at least 0"),
+        (#"{"timeouts":{"stuckLoadMs":-1}}"#, "timeouts.stuckLoadMs: must be at least 0"),
+        (#"{"timeouts":{"stuckLoadMs":"1m"}}"#, "timeouts.stuckLoadMs: expected a whole number"),
         (#"{"warm":{"llama3.2":"two"}}"#, "warm.llama3.2: expected a whole number"),
         (#"{"replicate":"yes"}"#, "replicate: expected true or false"),
         (#"{"apiKeys":[{"name":"a","sha256":"abc"}]}"#, "apiKeys[0].sha256: must be 64 hex digits"),

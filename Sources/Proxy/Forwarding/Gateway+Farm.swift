@@ -63,6 +63,7 @@ extension Gateway {
         var lastFailure: UpstreamFailure?
         while true {
             let lease: Lease
+            var carriedLoad: Task<CarriedLoadEnd, Never>?
             let placement = Cluster.Request(
                 model: call.model, strategy: strategy, excluding: excluded, conversationKey: call.conversationKey,
                 retryKey: call.continuationKey)
@@ -95,6 +96,7 @@ extension Gateway {
                 }
                 for victim in lease.evicting { await unloader.unload(victim, on: lease.nodeConfig) }
                 await lease.node.unloadsSent(for: call.model)
+                carriedLoad = await startCarriedLoad(call, on: lease)
             } else if lease.claim == .joinLoad {
                 await waitForUnloads(before: lease)
             }
@@ -105,6 +107,13 @@ extension Gateway {
             let outcome = attempt.outcome
             var released = Self.releaseOutcome(outcome)
             released.answerStart = attempt.answerStart
+            if let carriedLoad {
+                released.loadCarried = true
+                if case .clientLeft = outcome, case .loaded = await carriedLoad.value {
+                    // The client left while its load ran; the load went on, and is the node's to keep.
+                    released = .loadedForNobody
+                }
+            }
             if case .answered(_, let usage) = outcome {
                 released.firstByteAt = usage.firstByteAt.map(clusterSeconds)
                 released.lastByteAt = usage.lastByteAt.map(clusterSeconds)

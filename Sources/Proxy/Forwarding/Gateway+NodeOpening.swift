@@ -70,7 +70,7 @@ extension Gateway {
     }
 
     /// `finishOpening`, handing the exchange back still in progress at `overdueAt`.
-    private func finishOpening(_ pending: HTTPPendingResponse, on lease: Lease, overdueAt deadline: ContinuousClock.Instant?) async
+    func finishOpening(_ pending: HTTPPendingResponse, on lease: Lease, overdueAt deadline: ContinuousClock.Instant?) async
         -> NodeOpening
     {
         let node = lease.nodeConfig
@@ -78,6 +78,11 @@ extension Gateway {
         while true {
             if await lease.node.isOutOfService {
                 return .finished(.failure(.nodeLeftService("node \(node.name) was taken out of service before it answered")))
+            }
+            // A request waiting for a load, on a node whose loads were given up as stuck
+            // (`StuckLoadWatch`), waits for nothing: Ollama loads one model at a time.
+            if lease.claim == .joinLoad || lease.claim.isColdLoad, await lease.node.loadsLookStuck {
+                return .finished(.failure(.loadStuck("node \(node.name) gave up loading \(lease.model): its loads look stuck")))
             }
             let check = ContinuousClock.now + serviceCheckInterval
             let progress: HTTPClientProgress

@@ -14,6 +14,9 @@ enum UpstreamFailure: Error, Equatable {
     /// The request was sent, and while it waited for a response head the probes took the node out
     /// of service (it hangs, or is gone). Nothing reached the client: another node may serve it.
     case nodeLeftService(String)
+    /// The load the request waited for ran far past its prediction and was given up
+    /// (`StuckLoadWatch`): the node's loads look stuck, though it answers. Another node may serve it.
+    case loadStuck(String)
     /// The upstream answered this error status before anything reached the client.
     case status(Int, String)
     /// The upstream said it is overloaded (Ollama's 503 "server busy", a runner's 503, a 429).
@@ -47,17 +50,17 @@ enum UpstreamFailure: Error, Equatable {
     /// it was not the client's own mistake).
     var isRetryable: Bool {
         switch self {
-        case .connectFailed, .noFirstByte, .nodeLeftService, .status, .busy: return true
+        case .connectFailed, .noFirstByte, .nodeLeftService, .loadStuck, .status, .busy: return true
         case .cutMidStream, .clientError: return false
         }
     }
 
     /// A refused or failed connect costs nothing and proves nothing about the request, nor does a
-    /// node the probes took out of service while the request waited on it: trying the next holder
-    /// does not use up the request's retry budget.
+    /// node the probes took out of service while the request waited on it, nor a load given up as
+    /// stuck: trying the next holder does not use up the request's retry budget.
     var spendsRetry: Bool {
         switch self {
-        case .connectFailed, .nodeLeftService: return false
+        case .connectFailed, .nodeLeftService, .loadStuck: return false
         default: return true
         }
     }
@@ -67,6 +70,7 @@ enum UpstreamFailure: Error, Equatable {
         switch self {
         case .connectFailed: return .refused
         case .nodeLeftService: return nil  // the probes have already taken it out
+        case .loadStuck: return nil  // its loaded models still answer: no more loads is the remedy
         case .noFirstByte, .cutMidStream: return .failure
         case .busy: return .busy
         case .status(let status, _): return status == 404 ? nil : .failure  // 404: not pulled there, not broken
@@ -77,7 +81,8 @@ enum UpstreamFailure: Error, Equatable {
     /// The error the client sees when no other upstream serves the request.
     var clientError: APIError {
         switch self {
-        case .connectFailed(let message), .noFirstByte(let message), .nodeLeftService(let message): return APIError(status: 502, message)
+        case .connectFailed(let message), .noFirstByte(let message), .nodeLeftService(let message), .loadStuck(let message):
+            return APIError(status: 502, message)
         case .status(let status, let message):
             return APIError(status: status == 404 ? 404 : (status >= 500 ? status : 502), message)
         case .busy(let status, let message): return APIError(status: status, message, retryAfter: 1)

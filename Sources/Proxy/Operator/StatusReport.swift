@@ -62,6 +62,9 @@ struct StatusReport {
             entry["drainingModels"] = .array(
                 node.draining.keys.sorted().map { ["name": .string($0.canonical), "inFlight": .int(Int64(node.inFlight($0)))] })
             entry["coldLoadsStarted"] = .int(Int64(node.coldLoadsStarted))
+            // A load here ran far past its prediction and was given up: the node gets no load until it
+            // restarts (or ten minutes pass), and serves only the models it has loaded.
+            entry["loadsLookStuck"] = .bool(node.loadsLookStuck)
             // How many times the typical node's time its answers take (1 within 1.5x): the planner
             // counts a copy here as worth 1/pace of one on a typical node.
             entry["pace"] = .double((paces.pace(ofNode: node.index) * 100).rounded() / 100)

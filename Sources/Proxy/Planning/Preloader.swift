@@ -15,6 +15,8 @@ struct Preloader: Sendable {
     let loads: BackgroundLoads
     /// The shortest wait for a drain (cluster seconds); tests shorten it.
     var minimumDrainSeconds = ModelUnloader.minimumDrainSeconds
+    /// Gives up a load that runs far past its prediction (off unless the gateway sets it).
+    var stuckLoadWatch = StuckLoadWatch(marginMs: 0, timeScale: 1)
     var unloader: ModelUnloader { ModelUnloader(cluster: cluster, client: client, timeouts: timeouts, logger: logger) }
 
     /// Claims the load and runs it in the background; false when the node no longer accepts the claim.
@@ -89,9 +91,20 @@ struct Preloader: Sendable {
         if let keepAlive { fields.append(("keep_alive", keepAlive)) }
         let body = JSONValue.object(JSONObject(fields))
         let request = HTTPClientRequest.toNode(node.url, path: "/api/generate", body: body.serialized())
+        let outOfServiceCount = await lease.node.timesOutOfService
         let started = ContinuousClock.now
         do {
-            let response = try await client.execute(request, timeouts: timeouts)
+            let response: HTTPClientResponse
+            switch try await client.execute(request, timeouts: timeouts, overdueAt: stuckLoadWatch.deadline(for: lease)) {
+            case .response(let answered):
+                response = answered
+            case .overdue:
+                // Dropping the exchange closes its connection.
+                let failure = await stuckLoadWatch.giveUp(
+                    lease, startedAt: started, outOfServiceCount: outOfServiceCount, logger: logger)
+                await lease.release(failure.requestOutcome)
+                return
+            }
             let answer = try JSONParser.parse(try await response.collect(limit: 1024 * 1024))
             guard response.status == 200 else {
                 let message = answer["error"].flatMap(StreamChunkFacts.errorText) ?? "status \(response.status)"
