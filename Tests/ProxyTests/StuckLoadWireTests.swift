@@ -36,4 +36,17 @@ import WireFormats
         #expect(try await farm.chat("llama3.2").status == 200)
         #expect(farm.nodes[0].requestCount("/api/chat") == sentBefore + 1)
     }
+
+    /// An embedding has no load-only form: its own request loads the model, and is watched the same way.
+    @Test func anEmbeddingsOwnLoadIsWatchedToo() async throws {
+        let farm = try await TestFarm.start(
+            [.init(priority: 0), .init(priority: 1)], environment: ["TENSORWALL_TIME_SCALE": "0.01"]
+        ) { $0.timeouts.stuckLoadMs = 500 }
+        try await farm.waitUntilAllHealthy()
+        farm.nodes[0].setFault(.loadsHang)
+        let answer = try await farm.json("POST", "/api/embed", body: #"{"model":"llama3.2","input":"hi"}"#)
+        #expect(answer.status == 200)
+        #expect(farm.nodes[1].requestCount("/api/embed") == 1)
+        #expect(try await farm.json("GET", "/status").body["nodes"]?[0]?["loadsLookStuck"] == true)
+    }
 }

@@ -100,7 +100,10 @@ extension Gateway {
             } else if lease.claim == .joinLoad {
                 await waitForUnloads(before: lease)
             }
-            let attempt = await attemptWithHedge(call, lease: lease, strategy: strategy, excluding: excluded, writer: writer)
+            // A cold load no load-only request carries (an embedding's) is watched on the call itself.
+            let attempt = await attemptWithHedge(
+                call, lease: lease, strategy: strategy, excluding: excluded, writer: writer,
+                watchingItsLoad: lease.claim.isColdLoad && carriedLoad == nil)
             excluded.formUnion(attempt.triedNodes)
             let served = attempt.lease
             let node = served.nodeConfig
@@ -201,9 +204,10 @@ extension Gateway {
 
     /// One attempt: opens the exchange on the lease's node and relays the answer.
     private func attemptWithHedge(
-        _ call: FarmCall, lease: Lease, strategy: ClusterConfig.Strategy, excluding: Set<NodeID>, writer: HTTPResponseWriter
+        _ call: FarmCall, lease: Lease, strategy: ClusterConfig.Strategy, excluding: Set<NodeID>, writer: HTTPResponseWriter,
+        watchingItsLoad: Bool
     ) async -> (lease: Lease, outcome: AttemptOutcome, triedNodes: [NodeID], answerStart: RequestOutcome.AnswerStart) {
-        let opened = await openHedged(call, lease: lease, strategy: strategy, excluding: excluding)
+        let opened = await openHedged(call, lease: lease, strategy: strategy, excluding: excluding, watchingItsLoad: watchingItsLoad)
         let served = opened.lease
         let response: HTTPClientResponse
         switch opened.result {

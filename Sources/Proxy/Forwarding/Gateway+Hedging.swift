@@ -7,12 +7,27 @@ extension Gateway {
     /// first byte is overdue by a clear margin over what placement predicted (`hedgeAfterMs` plus
     /// twice the prediction), the same request also goes to another holder with a warm slot free;
     /// the first good head wins and the other exchange is cancelled, which frees its slot.
-    func openHedged(_ call: FarmCall, lease: Lease, strategy: ClusterConfig.Strategy, excluding: Set<NodeID>) async -> (
-        lease: Lease, result: Result<HTTPClientResponse, UpstreamFailure>, triedNodes: [NodeID]
-    ) {
+    /// `watchingItsLoad`: the call starts its own load, which `StuckLoadWatch` gives up if it runs
+    /// far past its prediction.
+    func openHedged(
+        _ call: FarmCall, lease: Lease, strategy: ClusterConfig.Strategy, excluding: Set<NodeID>, watchingItsLoad: Bool = false
+    ) async -> (lease: Lease, result: Result<HTTPClientResponse, UpstreamFailure>, triedNodes: [NodeID]) {
         let hedgeAfter = hedgeDelay(call, lease: lease)
         guard let hedgeAfter else {
-            return (lease, await open(call, on: lease), [lease.node.id])
+            let watch = stuckLoadWatch
+            guard watchingItsLoad, let deadline = watch.deadline(for: lease) else {
+                return (lease, await open(call, on: lease), [lease.node.id])
+            }
+            let outOfServiceCount = await lease.node.timesOutOfService
+            let started = ContinuousClock.now
+            switch await open(call, on: lease, overdueAt: deadline) {
+            case .finished(let result):
+                return (lease, result, [lease.node.id])
+            case .overdue:
+                // Dropping the exchange closes its connection.
+                let failure = await watch.giveUp(lease, startedAt: started, outOfServiceCount: outOfServiceCount, logger: logger)
+                return (lease, .failure(failure), [lease.node.id])
+            }
         }
         // Most heads come in time: waiting for one with a deadline costs no timer and no child task.
         let pending: HTTPPendingResponse
