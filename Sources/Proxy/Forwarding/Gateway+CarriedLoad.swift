@@ -8,10 +8,11 @@ import HTTP1
 /// during a cold load (a chat user who stops, a timeout shorter than the load) would then throw away
 /// seconds of loading that the requests queued behind it wait for, and they would start it again
 /// from nothing. So the request that places a cold load first sends Ollama's load-only form of its
-/// own call, on a task the client's leaving does not cancel, and sends the call right behind it:
-/// the call waits in Ollama's queue and attaches to the runner the moment it is up. Sent only once
-/// the load was done, the call left the new runner idle for a moment, and Ollama's next load on the
-/// node unloaded it to make room (on the benchmark's node outages, chains of cold loads followed).
+/// own call, on a task the client's leaving does not cancel, and sends the call 20 ms behind it
+/// (`callGap`): the call waits in Ollama's queue and attaches to the runner the moment it is up.
+/// Sent only once the load was done, the call left the new runner idle for a moment, and Ollama's
+/// next load on the node could unload it to make room (on the benchmark's node outages, chains of
+/// cold loads followed).
 extension Gateway {
     /// How a carried load ended.
     enum CarriedLoadEnd {
@@ -49,7 +50,7 @@ extension Gateway {
         let sending = await open(load, on: lease.nodeConfig, overdueAt: started + Self.callGap)
         // An unstructured task: it is not cancelled with the client's.
         return Task { [self] () -> CarriedLoadEnd in
-            var opened: NodeOpening
+            let opened: NodeOpening
             switch sending {
             case .finished: opened = sending
             case .overdue(let pending): opened = await finishOpening(pending, on: lease, overdueAt: deadline)

@@ -23,12 +23,17 @@ struct StuckLoadWatch: Sendable {
         return start + .milliseconds(Int64(farmMilliseconds * timeScale))
     }
 
-    /// The deadline for the load a lease claimed (`Lease.expectedStartSeconds`, which counts the
-    /// loads ahead of it on the node, or the load's own prediction if longer).
+    /// The deadline for the load a lease claimed (see `predictedSeconds(for:)`).
     func deadline(for lease: Lease) -> ContinuousClock.Instant? {
-        var predicted = lease.expectedStartSeconds
-        if case .coldLoad(let load) = lease.claim { predicted = max(predicted, load) }
-        return deadline(predictedSeconds: predicted)
+        deadline(predictedSeconds: Self.predictedSeconds(for: lease))
+    }
+
+    /// What placement predicted for the load a lease claimed, in farm seconds:
+    /// `Lease.expectedStartSeconds`, which counts the loads ahead of it on the node, or the load's own
+    /// prediction if longer (a planned load's lease predicts no start).
+    static func predictedSeconds(for lease: Lease) -> Double {
+        guard case .coldLoad(let load) = lease.claim else { return lease.expectedStartSeconds }
+        return max(lease.expectedStartSeconds, load)
     }
 
     /// Takes the lease's node's loads for stuck, logs why, and returns the failure for the request
@@ -41,7 +46,7 @@ struct StuckLoadWatch: Sendable {
             return .nodeLeftService("node \(node) left service while it loaded \(lease.model)")
         }
         logger.warning(
-            "node \(node) has not finished loading \(lease.model) after \(Int(waited.rounded())) s (about \(Int(lease.expectedStartSeconds.rounded())) s expected): its loads look stuck, and it gets none until it restarts; models loaded there go on serving"
+            "node \(node) has not finished loading \(lease.model) after \(Int(waited.rounded())) s (about \(Int(Self.predictedSeconds(for: lease).rounded())) s expected): its loads look stuck, and it gets none until it restarts; models loaded there go on serving"
         )
         return .loadStuck("node \(node) did not finish loading \(lease.model) within \(Int(waited.rounded())) s")
     }
