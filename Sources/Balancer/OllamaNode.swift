@@ -65,6 +65,8 @@ public actor OllamaNode {
     /// How long a node whose loads looked stuck gets no load before one may try again, when it has not
     /// left service meanwhile (a restart is what cures the hang).
     public static let stuckLoadsRetrySeconds = 600.0
+    /// How many times the probes have taken the node out of service (`loadLooksStuck`).
+    public private(set) var timesOutOfService = 0
     private var parallelDiscovery = ParallelSlotDiscovery() { didSet { shownStateChanged() } }
     /// Seconds here per second of the node's reported durations (1 on a real Ollama).
     private var reportedDurationScale = ReportedDurationScale() { didSet { shownStateChanged() } }
@@ -133,29 +135,6 @@ public actor OllamaNode {
             coldLoadsByModel: coldLoadsByModel, evictionsByModel: evictionsByModel, parallelDiscovery: parallelDiscovery,
             runnerSizes: runnerSizes, reportedDurationScale: reportedDurationScale.factor, firstTokenSeconds: answerTimes.firstTokenSeconds,
             loadsLookStuck: loadsStuckSince != nil)
-    }
-
-    /// A load here ran far past its prediction and was given up: no load is sent here (no cold load,
-    /// no request joining one) until the node leaves service and comes back, or
-    /// `stuckLoadsRetrySeconds` pass. Copies already loaded here go on serving. A node that was out
-    /// of service since the load began (`timesOutOfService` has moved on from `outOfServiceCountAtStart`)
-    /// hung or restarted, which health already handles: false, and nothing is marked.
-    public func loadLooksStuck(now: Double, outOfServiceCountAtStart: Int) -> Bool {
-        defer { currentSnapshot() }
-        guard timesOutOfService == outOfServiceCountAtStart, health.isInService else { return false }
-        loadsStuckSince = now
-        return true
-    }
-
-    /// How many times the probes have taken the node out of service.
-    public private(set) var timesOutOfService = 0
-
-    /// Whether loads here are taken for stuck (`loadLooksStuck`).
-    public var loadsLookStuck: Bool { loadsStuckSince != nil }
-
-    /// Trusts loads here again once `stuckLoadsRetrySeconds` have passed since they looked stuck.
-    func retryStuckLoads(now: Double) {
-        if let since = loadsStuckSince, now - since >= Self.stuckLoadsRetrySeconds { loadsStuckSince = nil }
     }
 
     /// Whether the probes have taken the node out of service: a request still waiting on it for a
