@@ -27,6 +27,10 @@ import WireFormats
         let status = try await farm.json("GET", "/status").body
         #expect(status["nodes"]?[0]?["loadsLookStuck"] == true)
         #expect(status["nodes"]?[1]?["loadsLookStuck"] == false)
+        // Prometheus can alert on it.
+        let metrics = try await farm.text("GET", "/metrics", headers: [:]).body
+        #expect(metrics.contains(#"tensorwall_node_loads_stuck{node="node0"} 1"#))
+        #expect(metrics.contains(#"tensorwall_node_loads_stuck{node="node1"} 0"#))
         // The node is still in service, and serves the model it has loaded.
         #expect(await farm.health(of: 0) == .healthy)
         let sentBefore = farm.nodes[0].requestCount("/api/chat")

@@ -60,6 +60,10 @@ struct MetricsExposition {
                 text.sample("tensorwall_model_loaded", [("node", node.name), ("model", model.canonical)], 1)
             }
         }
+        text.family(
+            "tensorwall_node_loads_stuck", "gauge",
+            "1 while the node's loads look stuck (a load ran far past its prediction and was given up): it gets no load until it restarts.")
+        for node in snapshots { text.sample("tensorwall_node_loads_stuck", [("node", node.name)], node.loadsLookStuck ? 1 : 0) }
         text.family("tensorwall_node_loads_in_progress", "gauge", "Cold loads under way on the node (invisible in Ollama's /api/ps).")
         for node in snapshots { text.sample("tensorwall_node_loads_in_progress", [("node", node.name)], Double(node.loading.count)) }
         text.family("tensorwall_node_vram_used_bytes", "gauge", "VRAM the node's loaded models take, from /api/ps.")
