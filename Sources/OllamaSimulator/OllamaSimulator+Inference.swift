@@ -49,7 +49,7 @@ extension OllamaSimulator {
         let stream = body["stream"]?.boolValue ?? !openAI
         let messages = body["messages"]?.arrayValue ?? []
         let prompt = body["prompt"]?.stringValue ?? ""
-        let isLoadOnly = kind == .generate ? prompt.isEmpty : messages.isEmpty
+        let isLoadOnly = Self.isLoadOnly(body, path: request.path)
         if openAI && messages.isEmpty { return await respondError(writer, 400, "[] is too short - 'messages'", openAI: true) }
         if fault == .busy503 {
             return await respondError(writer, 503, "server busy, please try again.  maximum pending requests exceeded", openAI: openAI)

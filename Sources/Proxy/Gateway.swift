@@ -53,7 +53,7 @@ final class GatewayRuntime: Sendable {
 
     private func preloader(cluster: Cluster, client: HTTPClient, loads: BackgroundLoads, logger: Logger) -> Preloader {
         var preloader = Preloader(cluster: cluster, client: client, timeouts: upstreamTimeouts, logger: logger, loads: loads)
-        preloader.stuckLoadWatch = StuckLoadWatch(marginMs: config.timeouts.stuckLoadMs, timeScale: cluster.timeScale)
+        preloader.stuckLoadWatch = StuckLoadWatch(config.timeouts, cluster: cluster)
         return preloader
     }
 

@@ -27,9 +27,7 @@ extension Gateway {
     static let callGap = Duration.milliseconds(20)
 
     /// Watches the loads this gateway starts (`StuckLoadWatch`).
-    var stuckLoadWatch: StuckLoadWatch {
-        StuckLoadWatch(marginMs: config.timeouts.stuckLoadMs, timeScale: cluster.timeScale)
-    }
+    var stuckLoadWatch: StuckLoadWatch { StuckLoadWatch(config.timeouts, cluster: cluster) }
 
     /// Sends the call's load-only form to the lease's node and returns once it is on its way, with
     /// the task that waits for the load to end whether or not the client stays; nil when the call
@@ -39,33 +37,30 @@ extension Gateway {
     /// A load that runs far past its prediction is given up (`StuckLoadWatch`).
     func startCarriedLoad(_ call: FarmCall, on lease: Lease) async -> Task<CarriedLoadEnd, Never>? {
         guard let load = call.loadOnly() else { return nil }
-        let watch = stuckLoadWatch
-        let outOfServiceCount = await lease.node.timesOutOfService
-        let started = ContinuousClock.now
-        let deadline = watch.deadline(for: lease)
+        let watched = await stuckLoadWatch.begin(lease)
         // Sent from the client's task: a client already gone sends nothing. It returns once the
         // request has gone out and a moment more (`callGap`), so that Ollama takes it before the
         // call: sent at once on another connection, the call sometimes arrived first and started
         // the load itself, and a client that left then aborted it.
-        let sending = await open(load, on: lease.nodeConfig, overdueAt: started + Self.callGap)
+        let sending = await open(load, on: lease.nodeConfig, overdueAt: watched.startedAt + Self.callGap)
         // An unstructured task: it is not cancelled with the client's.
         return Task { [self] () -> CarriedLoadEnd in
             let opened: NodeOpening
             switch sending {
             case .finished: opened = sending
-            case .overdue(let pending): opened = await finishOpening(pending, on: lease, overdueAt: deadline)
+            case .overdue(let pending): opened = await finishOpening(pending, on: lease, overdueAt: watched.deadline)
             }
             switch opened {
             case .overdue:
                 // Dropping the exchange closes its connection.
-                return .failed(await watch.giveUp(lease, startedAt: started, outOfServiceCount: outOfServiceCount, logger: logger))
+                return .failed(await watched.giveUp(logger: logger))
             case .finished(.failure(let failure)):
                 return .failed(failure)
             case .finished(.success(let response)):
                 // Ollama's answer to a load-only request is one small object, after the load.
                 _ = try? await response.collect(limit: 64 * 1024)
                 response.close()
-                let seconds = Self.seconds(started.duration(to: .now))
+                let seconds = Self.seconds(watched.startedAt.duration(to: .now))
                 await lease.loadCarried(realSeconds: seconds)
                 return .loaded
             }

@@ -15,18 +15,14 @@ extension Gateway {
         let hedgeAfter = hedgeDelay(call, lease: lease)
         guard let hedgeAfter else {
             let watch = stuckLoadWatch
-            guard watchingItsLoad, let deadline = watch.deadline(for: lease) else {
-                return (lease, await open(call, on: lease), [lease.node.id])
-            }
-            let outOfServiceCount = await lease.node.timesOutOfService
-            let started = ContinuousClock.now
-            switch await open(call, on: lease, overdueAt: deadline) {
+            guard watchingItsLoad, watch.marginMs > 0 else { return (lease, await open(call, on: lease), [lease.node.id]) }
+            let watched = await watch.begin(lease)
+            switch await open(call, on: lease, overdueAt: watched.deadline) {
             case .finished(let result):
                 return (lease, result, [lease.node.id])
             case .overdue:
                 // Dropping the exchange closes its connection.
-                let failure = await watch.giveUp(lease, startedAt: started, outOfServiceCount: outOfServiceCount, logger: logger)
-                return (lease, .failure(failure), [lease.node.id])
+                return (lease, .failure(await watched.giveUp(logger: logger)), [lease.node.id])
             }
         }
         // Most heads come in time: waiting for one with a deadline costs no timer and no child task.

@@ -15,17 +15,22 @@ struct StuckLoadWatch: Sendable {
     /// Real seconds per farm second (`Cluster.timeScale`).
     let timeScale: Double
 
+    init(marginMs: Int, timeScale: Double) {
+        self.marginMs = marginMs
+        self.timeScale = timeScale
+    }
+
+    /// The watch a config asks for, on the cluster's clock.
+    init(_ timeouts: ClusterConfig.Timeouts, cluster: Cluster) {
+        self.init(marginMs: timeouts.stuckLoadMs, timeScale: cluster.timeScale)
+    }
+
     /// When a load that started at `start`, predicted to take `predictedSeconds` of farm time, is
     /// taken for stuck; nil when the watch is off.
     func deadline(predictedSeconds: Double, from start: ContinuousClock.Instant = .now) -> ContinuousClock.Instant? {
         guard marginMs > 0 else { return nil }
         let farmMilliseconds = Double(marginMs) + 2 * max(0, predictedSeconds) * 1000
         return start + .milliseconds(Int64(farmMilliseconds * timeScale))
-    }
-
-    /// The deadline for the load a lease claimed (see `predictedSeconds(for:)`).
-    func deadline(for lease: Lease) -> ContinuousClock.Instant? {
-        deadline(predictedSeconds: Self.predictedSeconds(for: lease))
     }
 
     /// What placement predicted for the load a lease claimed, in farm seconds:
@@ -36,17 +41,36 @@ struct StuckLoadWatch: Sendable {
         return max(lease.expectedStartSeconds, load)
     }
 
-    /// Takes the lease's node's loads for stuck, logs why, and returns the failure for the request
-    /// that waited for the load. `outOfServiceCount` is the node's `timesOutOfService` when the load
-    /// began: a node that left service since then hung or restarted, and its loads are not to blame.
-    func giveUp(_ lease: Lease, startedAt: ContinuousClock.Instant, outOfServiceCount: Int, logger: Logger) async -> UpstreamFailure {
+    /// Starts watching the load a lease claimed, from now.
+    func begin(_ lease: Lease) async -> WatchedLoad {
+        let outOfServiceCount = await lease.node.timesOutOfService
+        let started = ContinuousClock.now
+        return WatchedLoad(
+            lease: lease, startedAt: started, outOfServiceCount: outOfServiceCount,
+            deadline: deadline(predictedSeconds: Self.predictedSeconds(for: lease), from: started), timeScale: timeScale)
+    }
+}
+
+/// One load under a `StuckLoadWatch`: when it began, and how often its node had left service then
+/// (a node that left service since hung or restarted, and its loads are not to blame).
+struct WatchedLoad: Sendable {
+    let lease: Lease
+    let startedAt: ContinuousClock.Instant
+    let outOfServiceCount: Int
+    /// When the load is taken for stuck; nil when the watch is off.
+    let deadline: ContinuousClock.Instant?
+    let timeScale: Double
+
+    /// Takes the node's loads for stuck, logs why, and returns the failure for the request that
+    /// waited for the load.
+    func giveUp(logger: Logger) async -> UpstreamFailure {
         let waited = Gateway.seconds(startedAt.duration(to: .now)) / timeScale
         let node = lease.nodeConfig.name
         guard await lease.node.loadLooksStuck(now: lease.cluster.now, outOfServiceCountAtStart: outOfServiceCount) else {
             return .nodeLeftService("node \(node) left service while it loaded \(lease.model)")
         }
         logger.warning(
-            "node \(node) has not finished loading \(lease.model) after \(Int(waited.rounded())) s (about \(Int(Self.predictedSeconds(for: lease).rounded())) s expected): its loads look stuck, and it gets none until it restarts; models loaded there go on serving"
+            "node \(node) has not finished loading \(lease.model) after \(Int(waited.rounded())) s (about \(Int(StuckLoadWatch.predictedSeconds(for: lease).rounded())) s expected): its loads look stuck, and it gets none until it restarts; models loaded there go on serving"
         )
         return .loadStuck("node \(node) did not finish loading \(lease.model) within \(Int(waited.rounded())) s")
     }

@@ -91,18 +91,16 @@ struct Preloader: Sendable {
         if let keepAlive { fields.append(("keep_alive", keepAlive)) }
         let body = JSONValue.object(JSONObject(fields))
         let request = HTTPClientRequest.toNode(node.url, path: "/api/generate", body: body.serialized())
-        let outOfServiceCount = await lease.node.timesOutOfService
-        let started = ContinuousClock.now
+        let watched = await stuckLoadWatch.begin(lease)
+        let started = watched.startedAt
         do {
             let response: HTTPClientResponse
-            switch try await client.execute(request, timeouts: timeouts, overdueAt: stuckLoadWatch.deadline(for: lease)) {
+            switch try await client.execute(request, timeouts: timeouts, overdueAt: watched.deadline) {
             case .response(let answered):
                 response = answered
             case .overdue:
                 // Dropping the exchange closes its connection.
-                let failure = await stuckLoadWatch.giveUp(
-                    lease, startedAt: started, outOfServiceCount: outOfServiceCount, logger: logger)
-                await lease.release(failure.requestOutcome)
+                await lease.release(await watched.giveUp(logger: logger).requestOutcome)
                 return
             }
             let answer = try JSONParser.parse(try await response.collect(limit: 1024 * 1024))
