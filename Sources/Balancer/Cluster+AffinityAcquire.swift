@@ -61,15 +61,26 @@ extension Cluster {
             let members = current
             let nodes = members.nodes
             let snapshots = await placementSnapshots(of: nodes)
-            let excluding = members.indices(of: excludingIDs)
+            let excludedByRequest = members.indices(of: excludingIDs)
+            // Copies whose runner Ollama would reload for this request's context length stay out
+            // while another node can serve it (`RunnerContexts`).
+            let otherContext = nodesWithOtherContext(model, contextLength: request.contextLength, in: snapshots)
+            var excluding = excludedByRequest.union(otherContext)
             let conversationNode = conversationNodeID.flatMap { id in snapshots.first { $0.id == id }?.index }
             let now = clock()
             // The head of the queue has nobody ahead; a new arrival has the whole queue ahead of it.
             let ahead = ticket == nil ? queues.count(model) : 0
             var estimate: CostModel.Estimate
             switch choose(model, snapshots, excluding: excluding, conversationNode: conversationNode, now: now, queuedAhead: ahead) {
-            case .failure(let failure): return .failure(failure)
             case .success(let chosen): estimate = chosen
+            case .failure(let failure):
+                // No other node can: a copy Ollama reloads for the request serves it.
+                guard !otherContext.isEmpty,
+                    case .success(let chosen) = choose(
+                        model, snapshots, excluding: excludedByRequest, conversationNode: conversationNode, now: now, queuedAhead: ahead)
+                else { return .failure(failure) }
+                excluding = excludedByRequest
+                estimate = chosen
             }
             // Shed only on a measured service time: a guess must not turn requests away. Worked out only
             // for a request that would wait: one that starts at once pays for none of this.

@@ -52,6 +52,8 @@ public final class Cluster: Sendable {
     /// The copies that last target left out only for the advantage of held ones (`TargetChallengers`).
     public let targetChallengers = Mutex(TargetChallengers())
     let conversations = Mutex(ConversationMap(capacity: 100_000))
+    /// The context length each model's requests asked last (`Cluster.usualContextLength`).
+    let usualContextLengths = Mutex<[ModelName: Int]>([:])
     let rotations = Mutex<[ModelName: Int]>([:])
     let outliers: Mutex<OutlierDetector>
 
@@ -182,10 +184,13 @@ public final class Cluster: Sendable {
         /// Hash of the conversation with its newest turn: a request sent again after a refusal is
         /// known by it (`RetryPromises`).
         public var retryKey: UInt64?
+        /// The context length the request asks of the model's runner (`options.num_ctx`; nil when it
+        /// sets none): a runner loaded for another is reloaded by Ollama (`RunnerContexts`).
+        public var contextLength: Int?
 
         public init(
             model: ModelName, strategy: ClusterConfig.Strategy? = nil, excluding: Set<NodeID> = [], conversationKey: UInt64? = nil,
-            isHedge: Bool = false, retryKey: UInt64? = nil
+            isHedge: Bool = false, retryKey: UInt64? = nil, contextLength: Int? = nil
         ) {
             self.model = model
             self.strategy = strategy
@@ -193,6 +198,7 @@ public final class Cluster: Sendable {
             self.conversationKey = conversationKey
             self.isHedge = isHedge
             self.retryKey = retryKey
+            self.contextLength = contextLength
         }
     }
 
@@ -203,8 +209,9 @@ public final class Cluster: Sendable {
         let now = clock()
         demand.withLock { $0.record(request.model, now: now) }
         let strategy = request.strategy ?? self.strategy
-        if strategy != .affinity { return await acquireSimple(request, strategy: strategy) }
-        return await acquireByCost(request)
+        let placed = strategy != .affinity ? await acquireSimple(request, strategy: strategy) : await acquireByCost(request)
+        if case .success(let lease) = placed { await noteContextAsked(request, lease: lease) }
+        return placed
     }
 
     /// Claims a load the planners decided (warm list, copies sized to demand) on the node a snapshot

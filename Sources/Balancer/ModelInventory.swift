@@ -25,12 +25,15 @@ public struct LoadedModel: Sendable, Equatable {
     public var vramBytes: Int64
     /// Ollama's unload time (not a busy/idle signal: it keeps its old value while requests run).
     public var expiresAt: Double?
+    /// The runner's context length (`context_length` in `/api/ps`; see `RunnerContexts`).
+    public var contextLength: Int?
 
-    public init(name: ModelName, sizeBytes: Int64, vramBytes: Int64, expiresAt: Double?) {
+    public init(name: ModelName, sizeBytes: Int64, vramBytes: Int64, expiresAt: Double?, contextLength: Int? = nil) {
         self.name = name
         self.sizeBytes = sizeBytes
         self.vramBytes = vramBytes
         self.expiresAt = expiresAt
+        self.contextLength = contextLength
     }
 }
 

@@ -26,6 +26,7 @@ public struct NodeSnapshot: Sendable {
         let parallelDiscovery: ParallelSlotDiscovery
         let runnerSizes: RunnerSizes
         let reportedDurationScale: Double
+        let runnerContexts: RunnerContexts
 
         init(
             id: NodeID, config: ClusterConfig.NodeConfig, pulled: [ModelName: PulledModel], loaded: [ModelName: LoadedModel],
@@ -34,7 +35,7 @@ public struct NodeSnapshot: Sendable {
             loadedAt: [ModelName: Double], observedLimits: ObservedLimits, coldLoadsByModel: [ModelName: Int],
             evictionsByModel: [ModelName: Int], draining: [ModelName: LoadedModel], comebacksAwaitingDrain: Set<ModelName>,
             parallelDiscovery: ParallelSlotDiscovery, runnerSizes: RunnerSizes, reportedDurationScale: Double,
-            firstTokenSeconds: [ModelName: Double]
+            firstTokenSeconds: [ModelName: Double], runnerContexts: RunnerContexts
         ) {
             self.id = id
             self.config = config
@@ -57,6 +58,7 @@ public struct NodeSnapshot: Sendable {
             self.parallelDiscovery = parallelDiscovery
             self.runnerSizes = runnerSizes
             self.reportedDurationScale = reportedDurationScale
+            self.runnerContexts = runnerContexts
         }
     }
 
@@ -104,6 +106,8 @@ public struct NodeSnapshot: Sendable {
     /// What TensorWall multiplies the node's reported durations by to put them on its own clock
     /// (`ReportedDurationScale`): 1 on a real Ollama.
     public var reportedDurationScale: Double { fixed.reportedDurationScale }
+    /// The context length each runner here serves (`RunnerContexts`): a request for another reloads it.
+    public var runnerContexts: RunnerContexts { fixed.runnerContexts }
     /// The most another node of unknown VRAM was seen holding at once (filled in by `Cluster`). A farm
     /// usually runs one kind of GPU: what one node held, the others can hold, and the planner need not
     /// wait for each node to show it. A smaller node is found out by its first overflow, which gives it
@@ -128,7 +132,7 @@ public struct NodeSnapshot: Sendable {
         coldLoadsByModel: [ModelName: Int], evictionsByModel: [ModelName: Int],
         parallelDiscovery: ParallelSlotDiscovery = ParallelSlotDiscovery(), runnerSizes: RunnerSizes = RunnerSizes(),
         reportedDurationScale: Double = 1.0, heldElsewhereBytes: Int64? = nil, firstTokenSeconds: [ModelName: Double] = [:],
-        loadsLookStuck: Bool = false
+        loadsLookStuck: Bool = false, runnerContexts: RunnerContexts = RunnerContexts()
     ) {
         self.index = index
         fixed = Fixed(
@@ -137,7 +141,7 @@ public struct NodeSnapshot: Sendable {
             lastProbe: lastProbe, loadedAt: loadedAt, observedLimits: observedLimits, coldLoadsByModel: coldLoadsByModel,
             evictionsByModel: evictionsByModel, draining: draining, comebacksAwaitingDrain: comebacksAwaitingDrain,
             parallelDiscovery: parallelDiscovery, runnerSizes: runnerSizes, reportedDurationScale: reportedDurationScale,
-            firstTokenSeconds: firstTokenSeconds)
+            firstTokenSeconds: firstTokenSeconds, runnerContexts: runnerContexts)
         self.health = health
         self.heldElsewhereBytes = heldElsewhereBytes
         self.loadsLookStuck = loadsLookStuck
@@ -196,6 +200,11 @@ public struct NodeSnapshot: Sendable {
     /// A copy of `model` here warm, loading, or coming back once a draining copy is gone: what a
     /// request for it may join rather than load it anew.
     public func hasCopy(_ model: ModelName) -> Bool { isLoaded(model) || isLoading(model) || awaitsComeback(model) }
+    /// A copy of `model` here (`hasCopy`) whose runner Ollama would reload for a request asking
+    /// `contextLength` (`RunnerContexts`).
+    public func hasCopyForOtherContext(_ model: ModelName, contextLength: Int?) -> Bool {
+        hasCopy(model) && !runnerContexts.serves(model, contextLength: contextLength)
+    }
     public func inFlight(_ model: ModelName) -> Int { inFlight[model] ?? 0 }
     public var totalInFlight: Int { inFlight.values.reduce(0, +) }
 }

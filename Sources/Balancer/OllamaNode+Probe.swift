@@ -58,6 +58,7 @@ extension OllamaNode {
         lastReportAt = now
         for model in loaded.keys where loadedAt[model] == nil { loadedAt[model] = now }
         for model in loadedAt.keys where loaded[model] == nil { loadedAt[model] = nil }
+        learnRunnerContexts(from: report, sentAt: sentAt)
         if report.loaded.count > config.maxLoadedModels {
             observedLimits.loadedModels = max(observedLimits.loadedModels ?? 0, report.loaded.count)
         }

@@ -70,6 +70,8 @@ public actor OllamaNode {
     private var parallelDiscovery = ParallelSlotDiscovery() { didSet { shownStateChanged() } }
     /// Seconds here per second of the node's reported durations (1 on a real Ollama).
     private var reportedDurationScale = ReportedDurationScale() { didSet { shownStateChanged() } }
+    /// The context length each runner here serves (`RunnerContexts`).
+    var runnerContexts = RunnerContexts() { didSet { shownStateChanged() } }
     /// Requests in flight whose answer has begun, per model: they hold a slot on the node for sure.
     private var answering: [ModelName: Int] = [:]
     /// When the last probe report was applied (cluster seconds).
@@ -134,7 +136,7 @@ public actor OllamaNode {
             coldLoadsStarted: coldLoadsStarted, lastProbe: lastProbe, loadedAt: loadedAt, observedLimits: observedLimits,
             coldLoadsByModel: coldLoadsByModel, evictionsByModel: evictionsByModel, parallelDiscovery: parallelDiscovery,
             runnerSizes: runnerSizes, reportedDurationScale: reportedDurationScale.factor, firstTokenSeconds: answerTimes.firstTokenSeconds,
-            loadsLookStuck: loadsStuckSince != nil)
+            loadsLookStuck: loadsStuckSince != nil, runnerContexts: runnerContexts)
     }
 
     /// Whether the probes have taken the node out of service: a request still waiting on it for a
@@ -259,6 +261,7 @@ public actor OllamaNode {
         guard loaded[model] != nil else { return }
         loaded[model] = nil
         loadedAt[model] = nil
+        runnerContexts.forget(model)
         evictedAt[model] = now
         evictionsByModel[model, default: 0] += 1
     }

@@ -18,7 +18,8 @@ public enum ProbeDecoding {
             let size = entry["size"]?.intValue ?? 0
             return LoadedModel(
                 name: name, sizeBytes: size, vramBytes: entry["size_vram"]?.intValue ?? size,
-                expiresAt: entry["expires_at"]?.stringValue.flatMap(RFC3339.parse))
+                expiresAt: entry["expires_at"]?.stringValue.flatMap(RFC3339.parse),
+                contextLength: entry["context_length"]?.intValue.flatMap { $0 > 0 ? Int($0) : nil })
         }
     }
 

@@ -104,7 +104,7 @@ extension OllamaSimulator {
                 "parameter_size": .string(info.model.parameterSize), "quantization_level": .string(info.model.quantization),
             ],
             "expires_at": .string(formatter.string(from: Date().addingTimeInterval(seconds))),
-            "size_vram": .int(info.runnerBytes), "context_length": 4096,
+            "size_vram": .int(info.runnerBytes), "context_length": .int(Int64(info.contextLength)),
         ]
     }
 }

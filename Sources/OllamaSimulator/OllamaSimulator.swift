@@ -125,6 +125,10 @@ public final class OllamaSimulator: Sendable {
     public func lastLoadSeconds() async -> Double? { await scheduler.lastLoadSeconds }
     public func activeRequests(_ name: String) async -> Int { await scheduler.activeRequests(find(name)?.name ?? name) }
     public func loadedModelNames() async -> [String] { await scheduler.loaded().map(\.model.name).sorted() }
+    /// The `num_ctx` the loaded runner of a model was loaded with (nil: not loaded).
+    public func runnerContextLength(_ name: String) async -> Int? {
+        await scheduler.loaded().first { $0.model.name == (find(name)?.name ?? name) }?.contextLength
+    }
 
     func find(_ raw: String) -> SimulatedModel? {
         var name = raw.lowercased()

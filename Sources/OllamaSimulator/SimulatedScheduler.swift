@@ -8,8 +8,8 @@ actor SimulatedScheduler {
         var lastUsed: ContinuousClock.Instant
         var expiresAt: ContinuousClock.Instant?
         var keepAlive: Double
-        /// The `num_ctx` the runner was loaded with (nil: the model's default).
-        var contextLength: Int?
+        /// The `num_ctx` the runner was loaded with (the default when its request set none).
+        var contextLength: Int
         var waiters: [CheckedContinuation<Void, Never>] = []
         /// Recently processed sequences, most recent last: one per parallel slot, as llama.cpp keeps them.
         var promptCache: [String] = []
@@ -41,8 +41,10 @@ actor SimulatedScheduler {
     /// Takes a slot on `model`'s runner, loading it first if needed; returns the load duration in ns
     /// (time until the runner was handed over, as Ollama reports it), or nil when the request went
     /// away while its load ran, which Ollama then aborts.
-    func acquire(_ model: SimulatedModel, keepAlive: Double?, contextLength: Int? = nil) async -> Int64? {
+    func acquire(_ model: SimulatedModel, keepAlive: Double?, contextLength asked: Int? = nil) async -> Int64? {
         let started = ContinuousClock.now
+        // Ollama fills in its default for a request that sets none: asking for the default is no change.
+        let contextLength = asked ?? configuration.defaultContextLength
         expireIdle()
         // Ollama reloads a runner loaded with other options than the request's (`needsReload`,
         // `num_ctx` among them) once the requests it is running have ended.
@@ -89,7 +91,7 @@ actor SimulatedScheduler {
 
     /// Loads `model` (or waits for the load in progress and re-checks), evicting as needed; false
     /// when the request that started the load went away before it finished (the load is aborted).
-    private func load(_ model: SimulatedModel, contextLength: Int?) async -> Bool {
+    private func load(_ model: SimulatedModel, contextLength: Int) async -> Bool {
         while loadInProgress {
             await withCheckedContinuation { loadQueue.append($0) }
         }
@@ -183,6 +185,7 @@ actor SimulatedScheduler {
         var model: SimulatedModel
         var runnerBytes: Int64
         var expiresIn: Double?
+        var contextLength: Int
     }
 
     func loaded() -> [LoadedInfo] {
@@ -197,7 +200,8 @@ actor SimulatedScheduler {
             } else if runner.keepAlive >= 0 {
                 expiresIn = runner.keepAlive
             }
-            return LoadedInfo(model: runner.model, runnerBytes: runnerBytes(runner.model), expiresIn: expiresIn)
+            return LoadedInfo(
+                model: runner.model, runnerBytes: runnerBytes(runner.model), expiresIn: expiresIn, contextLength: runner.contextLength)
         }
     }
 

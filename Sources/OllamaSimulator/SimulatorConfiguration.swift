@@ -43,6 +43,8 @@ public struct SimulatorConfiguration: Sendable {
     public var loadBaseSeconds = 1.0
     public var numParallel = 1
     public var maxLoadedModels = 3
+    /// The `num_ctx` of a request that sets none (`OLLAMA_CONTEXT_LENGTH`, or Ollama's default).
+    public var defaultContextLength = 4096
     public var vramBytes: Int64?
     /// Bytes a loaded runner takes beyond the model's weights (KV cache, compute graph), counted
     /// against `vramBytes` and shown in `/api/ps` `size`: Ollama's own example shows mistral, 4.1 GB

@@ -18,7 +18,17 @@ struct FarmCall: Sendable {
     /// The request sends images: Ollama encodes them before the request takes a parallel slot, in
     /// time its answer's durations do not name, so that answer says nothing about waiting for a slot.
     var carriesImages = false
+    /// The context length the call asks of the model's runner (`options.num_ctx`), which Ollama
+    /// makes part of a loaded runner's identity (`RunnerContexts`); nil when it sets none.
+    var contextLength: Int? = nil
     var makeTranslator: @Sendable () -> any AnswerTranslator
+
+    /// The `options.num_ctx` of an Ollama request body, as Ollama reads it (a JSON number, whole or
+    /// not, taken as an integer); nil when absent or of another type (Ollama then refuses the call).
+    static func contextLength(_ body: JSONValue) -> Int? {
+        guard let value = body["options"]?["num_ctx"]?.doubleValue, value.isFinite, abs(value) < 1e15 else { return nil }
+        return Int(value)
+    }
 
     /// Whether an Ollama request body sends images: a generate's `images`, or a chat message's.
     static func sendsImages(_ body: JSONValue) -> Bool {

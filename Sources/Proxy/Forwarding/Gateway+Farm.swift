@@ -66,7 +66,7 @@ extension Gateway {
             var carriedLoad: Task<CarriedLoadEnd, Never>?
             let placement = Cluster.Request(
                 model: call.model, strategy: strategy, excluding: excluded, conversationKey: call.conversationKey,
-                retryKey: call.continuationKey)
+                retryKey: call.continuationKey, contextLength: call.contextLength)
             switch await cluster.acquire(placement) {
             case .success(let acquired):
                 lease = acquired

@@ -40,7 +40,7 @@ extension Gateway {
             if !Task.isCancelled {
                 let request = Cluster.Request(
                     model: call.model, strategy: strategy, excluding: excluding.union(tried), conversationKey: call.conversationKey,
-                    isHedge: true)
+                    isHedge: true, contextLength: call.contextLength)
                 if case .success(let hedge) = await cluster.acquire(request) {
                     hedgesStarted.add(1, ordering: .relaxed)
                     logger.warning(

@@ -73,6 +73,7 @@ extension Gateway {
             model: model, requestedName: requested, path: endpoint.rawValue, body: upstreamBody, stream: stream,
             makeTranslator: { PassThroughTranslator() })
         call.carriesImages = FarmCall.sendsImages(.object(fields))
+        call.contextLength = FarmCall.contextLength(.object(fields))
         if endpoint == .chat, let messages = fields["messages"]?.arrayValue, !messages.isEmpty {
             let keys = ConversationKeys(model: model.canonical, messages: messages)
             call.conversationKey = keys.previousTurn

@@ -44,6 +44,8 @@ struct StatusReport {
                     ]
                     loaded["expiresAt"] = model.expiresAt.map { .string(RFC3339.format($0)) } ?? .null
                     loaded["inFlight"] = .int(Int64(node.inFlight(model.name)))
+                    // The runner's num_ctx: requests asking another are placed elsewhere (`RunnerContexts`).
+                    loaded["contextLength"] = node.runnerContexts.contextLength(of: model.name).map { .int(Int64($0)) } ?? .null
                     // What placement has learned: seconds a request holds a slot (prompt and answer).
                     loaded["serviceSeconds"] = node.serviceSeconds[model.name].map { .double(($0 * 100).rounded() / 100) } ?? .null
                     // And from a free slot to the first byte here: a node slower than its peers shows in it.

@@ -89,6 +89,11 @@ struct Preloader: Sendable {
     private func run(_ lease: Lease, on node: ClusterConfig.NodeConfig, keepAlive: JSONValue?) async {
         var fields: [(key: String, value: JSONValue)] = [("model", .string(lease.model.canonical)), ("prompt", ""), ("stream", false)]
         if let keepAlive { fields.append(("keep_alive", keepAlive)) }
+        // Loaded for the context length the model's requests ask (`RunnerContexts`): loaded for
+        // another, the copy would be reloaded by its first request, or left out by placement.
+        let contextLength = cluster.usualContextLength(lease.model)
+        if let contextLength { fields.append(("options", .object(["num_ctx": .int(Int64(contextLength))]))) }
+        await lease.node.runnerAsked(lease.model, contextLength: contextLength, now: cluster.now)
         let body = JSONValue.object(JSONObject(fields))
         let request = HTTPClientRequest.toNode(node.url, path: "/api/generate", body: body.serialized())
         let watched = await stuckLoadWatch.begin(lease)

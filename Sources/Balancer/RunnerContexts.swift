@@ -1,0 +1,106 @@
+/// The context length (`options.num_ctx`) each loaded runner on a node serves.
+///
+/// Ollama makes a request's runner options part of a loaded model's identity: a request whose
+/// `num_ctx` differs from the runner's waits for the runner's requests to end, unloads it and loads
+/// the model again (`needsReload`), and every other request needing the scheduler on that node waits
+/// behind the reload. Clients that set `num_ctx` (Open WebUI, Continue, scripts with `options`)
+/// beside clients that do not would make a balancer that places by model name alone reload the
+/// model back and forth on one node, seconds each time. Placement reads `serves` to send each
+/// request to a runner loaded for its context length, and to load another copy elsewhere rather
+/// than reload one in use.
+///
+/// What is known of a runner: the context length TensorWall last sent it a request for (after that
+/// request it serves that length, reloaded or not), and `context_length` from `/api/ps`. A request
+/// without `num_ctx` asks for the node's automatic length for the model (`OLLAMA_CONTEXT_LENGTH`, the
+/// VRAM tier, or the Modelfile's), learned from a runner loaded for such a request. Where nothing is
+/// known (a runner loaded before TensorWall started, say), the runner is taken to serve the request.
+public struct RunnerContexts: Sendable, Equatable {
+    /// What a runner was loaded for, as far as TensorWall knows.
+    enum Asked: Sendable, Equatable {
+        /// A request without `num_ctx`: the node's automatic length.
+        case automatic
+        case length(Int)
+
+        init(_ contextLength: Int?) { self = contextLength.map(Asked.length) ?? .automatic }
+    }
+
+    struct Runner: Sendable, Equatable {
+        var asked: Asked?
+        /// When `asked` was set (cluster seconds): a probe sent before it shows the runner as it was.
+        var askedAt = -Double.infinity
+        /// `context_length` from the last probe sent after `askedAt`.
+        var reported: Int?
+    }
+
+    private var runners: [ModelName: Runner] = [:]
+    /// The context length a runner loaded for a request without `num_ctx` reported, per model.
+    private var automaticLength: [ModelName: Int] = [:]
+
+    public init() {}
+
+    /// Whether the loaded (or loading) runner of `model` serves a request asking `contextLength`
+    /// (nil: the request sets no `num_ctx`) without Ollama reloading it.
+    public func serves(_ model: ModelName, contextLength: Int?) -> Bool {
+        guard let runner = runners[model] else { return true }
+        let automatic = automaticLength[model]
+        switch runner.asked {
+        case .automatic?:
+            guard let contextLength else { return true }
+            return (runner.reported ?? automatic).map { $0 == contextLength } ?? false
+        case .length(let length)?:
+            guard let contextLength else { return automatic == length }
+            return contextLength == length
+        case nil:
+            guard let reported = runner.reported else { return true }
+            guard let contextLength else { return automatic.map { $0 == reported } ?? true }
+            return contextLength == reported
+        }
+    }
+
+    /// The context length the runner of `model` is known to have, for the operator.
+    public func contextLength(of model: ModelName) -> Int? {
+        guard let runner = runners[model] else { return nil }
+        if let reported = runner.reported { return reported }
+        switch runner.asked {
+        case .length(let length)?: return length
+        case .automatic?: return automaticLength[model]
+        case nil: return nil
+        }
+    }
+
+    /// Whether a request asking `contextLength` sent to the runner of `model` would change what is
+    /// known of it (`asked`); most requests ask what the runner was last asked.
+    func isNews(_ model: ModelName, contextLength: Int?) -> Bool {
+        runners[model]?.asked != Asked(contextLength)
+    }
+
+    /// A request asking `contextLength` was sent to the runner of `model` at `now`: from then on the
+    /// runner serves that length, as it did already or once Ollama has reloaded it.
+    mutating func asked(_ model: ModelName, contextLength: Int?, now: Double) {
+        let asked = Asked(contextLength)
+        guard runners[model]?.asked != asked else { return }
+        runners[model] = Runner(asked: asked, askedAt: now, reported: nil)
+    }
+
+    /// A probe sent at `sentAt` showed `model` loaded with `context_length` `reported`.
+    mutating func reported(_ model: ModelName, contextLength reported: Int?, sentAt: Double) {
+        var runner = runners[model] ?? Runner()
+        guard sentAt >= runner.askedAt, let reported else {
+            runners[model] = runner
+            return
+        }
+        runner.reported = reported
+        if runner.asked == .automatic { automaticLength[model] = reported }
+        runners[model] = runner
+    }
+
+    /// Forgets the runners of models no longer on the node (their next load says what it is for).
+    mutating func keepOnly(_ models: Set<ModelName>) {
+        runners = runners.filter { models.contains($0.key) }
+    }
+
+    /// Forgets the runner of `model` (unloaded).
+    mutating func forget(_ model: ModelName) {
+        runners[model] = nil
+    }
+}

@@ -1,0 +1,68 @@
+import Testing
+
+@testable import Balancer
+
+/// Which requests a loaded runner serves without Ollama reloading it (`RunnerContexts`).
+@Suite struct RunnerContextsTests {
+    let model = ModelName("llama3.2")!
+
+    @Test func aRunnerNothingIsKnownOfServesEveryRequest() {
+        let contexts = RunnerContexts()
+        #expect(contexts.serves(model, contextLength: nil))
+        #expect(contexts.serves(model, contextLength: 8192))
+        #expect(contexts.contextLength(of: model) == nil)
+    }
+
+    @Test func aRunnerServesTheLengthItWasLastAskedAndNoOther() {
+        var contexts = RunnerContexts()
+        contexts.asked(model, contextLength: 8192, now: 1)
+        #expect(contexts.serves(model, contextLength: 8192))
+        #expect(!contexts.serves(model, contextLength: 2048))
+        // The node's automatic length is not known: a request without num_ctx may reload it.
+        #expect(!contexts.serves(model, contextLength: nil))
+        #expect(contexts.contextLength(of: model) == 8192)
+    }
+
+    @Test func theAutomaticLengthIsLearnedFromARunnerLoadedWithoutOne() {
+        var contexts = RunnerContexts()
+        contexts.asked(model, contextLength: nil, now: 1)
+        #expect(contexts.serves(model, contextLength: nil))
+        // Until a probe shows it, an explicit length may differ from the automatic one.
+        #expect(!contexts.serves(model, contextLength: 4096))
+        contexts.reported(model, contextLength: 4096, sentAt: 2)
+        #expect(contexts.serves(model, contextLength: 4096))
+        #expect(!contexts.serves(model, contextLength: 8192))
+        // Later loaded for 4096 by name, the runner still serves requests without num_ctx.
+        contexts.asked(model, contextLength: 4096, now: 3)
+        #expect(contexts.serves(model, contextLength: nil))
+    }
+
+    @Test func aProbeSentBeforeTheRunnerWasAskedAgainShowsTheRunnerBefore() {
+        var contexts = RunnerContexts()
+        contexts.asked(model, contextLength: nil, now: 1)
+        contexts.reported(model, contextLength: 4096, sentAt: 2)
+        contexts.asked(model, contextLength: 8192, now: 3)
+        contexts.reported(model, contextLength: 4096, sentAt: 2.5)
+        #expect(contexts.serves(model, contextLength: 8192))
+        #expect(contexts.contextLength(of: model) == 8192)
+    }
+
+    @Test func aRunnerLoadedByAnotherIsKnownByWhatTheProbeShows() {
+        var contexts = RunnerContexts()
+        contexts.reported(model, contextLength: 2048, sentAt: 1)
+        #expect(contexts.serves(model, contextLength: 2048))
+        #expect(!contexts.serves(model, contextLength: 8192))
+        // Whether 2048 is the automatic length is not known: given the benefit of the doubt.
+        #expect(contexts.serves(model, contextLength: nil))
+        #expect(contexts.contextLength(of: model) == 2048)
+    }
+
+    @Test func anUnloadedRunnerIsForgotten() async {
+        let node = OllamaNode(config: ClusterConfig.NodeConfig(name: "a", url: NodeURL("http://a:1")!, maxParallel: 2))
+        await node.runnerAsked(model, contextLength: 8192, now: 0)
+        #expect(await !node.snapshot(index: 0).runnerContexts.serves(model, contextLength: nil))
+        let probe = ProbeOutcome(at: 0, succeeded: true, latencyMs: 1, error: nil)
+        await node.apply(ProbeReport(pulled: [], loaded: []), outcome: probe, now: 1, sentAt: 1)
+        #expect(await node.snapshot(index: 0).runnerContexts.serves(model, contextLength: nil))
+    }
+}

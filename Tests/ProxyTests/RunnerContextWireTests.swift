@@ -1,0 +1,96 @@
+import Balancer
+import HTTP1
+import OllamaSimulator
+import Testing
+import WireFormats
+
+@testable import Proxy
+
+/// Ollama reloads a loaded runner for a request with another `options.num_ctx` (`needsReload`):
+/// TensorWall sends each request to a runner loaded for its context length, and loads another copy
+/// elsewhere rather than reload one that serves other clients (`RunnerContexts`).
+@Suite(.stopsFarms) struct RunnerContextWireTests {
+    static func chat(contextLength: Int?) -> String {
+        let options = contextLength.map { #","options":{"num_ctx":\#($0)}"# } ?? ""
+        return #"{"model":"llama3.2","messages":[{"role":"user","content":"hi"}],"stream":false\#(options)}"#
+    }
+
+    static func loads(_ farm: TestFarm) async -> Int {
+        var total = 0
+        for node in farm.nodes { total += await node.loadCount() }
+        return total
+    }
+
+    @Test func clientsAskingDifferentContextLengthsEachKeepARunnerInsteadOfReloadingOne() async throws {
+        let farm = try await TestFarm.start([.init(), .init()])
+        try await farm.waitUntilAllHealthy()
+        #expect(try await farm.json("POST", "/api/chat", body: Self.chat(contextLength: nil)).status == 200)
+        #expect(try await farm.json("POST", "/api/chat", body: Self.chat(contextLength: 8192)).status == 200)
+        // Each asked length now has a runner of its own, on its own node.
+        let lengths = [await farm.nodes[0].runnerContextLength("llama3.2"), await farm.nodes[1].runnerContextLength("llama3.2")]
+        #expect(Set(lengths) == [4096, 8192])
+        for _ in 0..<3 {
+            #expect(try await farm.json("POST", "/api/chat", body: Self.chat(contextLength: nil)).status == 200)
+            #expect(try await farm.json("POST", "/api/chat", body: Self.chat(contextLength: 8192)).status == 200)
+        }
+        // Placed by name alone, every second request reloaded the warm copy: eight loads.
+        #expect(await Self.loads(farm) == 2)
+        let defaultNode = lengths[0] == 4096 ? 0 : 1
+        #expect(farm.nodes[defaultNode].answeredCount("/api/chat") == 4)
+        #expect(farm.nodes[1 - defaultNode].answeredCount("/api/chat") == 4)
+        // An explicit num_ctx equal to the node's default is the same runner, once a probe has shown
+        // the runner's `context_length`.
+        #expect(
+            await farm.eventually {
+                let status = try? await farm.json("GET", "/status").body
+                let runner = status?["nodes"]?[defaultNode]?["loadedModels"]?[0]
+                return runner?["contextLength"]?.intValue == 4096
+            })
+        #expect(try await farm.json("POST", "/api/chat", body: Self.chat(contextLength: 4096)).status == 200)
+        #expect(farm.nodes[defaultNode].answeredCount("/api/chat") == 5)
+        #expect(await Self.loads(farm) == 2)
+    }
+
+    @Test func aRunnerLoadedBeforeTensorWallStartedIsKnownByWhatTheProbeShows() async throws {
+        // node0 holds a runner loaded with the default length; a request asking 8192 goes to node1.
+        let farm = try await TestFarm.start([.init(preload: ["llama3.2"]), .init()])
+        try await farm.waitUntilAllHealthy()
+        #expect(
+            await farm.eventually {
+                let status = try? await farm.json("GET", "/status").body
+                return status?["nodes"]?[0]?["loadedModels"]?[0]?["contextLength"]?.intValue == 4096
+            })
+        #expect(try await farm.json("POST", "/api/chat", body: Self.chat(contextLength: 8192)).status == 200)
+        #expect(farm.nodes[1].answeredCount("/api/chat") == 1)
+        #expect(await farm.nodes[0].runnerContextLength("llama3.2") == 4096)
+        #expect(await farm.nodes[1].runnerContextLength("llama3.2") == 8192)
+    }
+
+    @Test func withNoOtherNodeTheRequestIsServedByAReload() async throws {
+        let farm = try await TestFarm.start([.init()])
+        try await farm.waitUntilAllHealthy()
+        #expect(try await farm.json("POST", "/api/chat", body: Self.chat(contextLength: nil)).status == 200)
+        #expect(try await farm.json("POST", "/api/chat", body: Self.chat(contextLength: 8192)).status == 200)
+        #expect(await farm.nodes[0].runnerContextLength("llama3.2") == 8192)
+        #expect(await farm.nodes[0].loadCount() == 2)
+        // Placement now knows the runner serves 8192: a request asking it again is warm.
+        #expect(try await farm.json("POST", "/api/chat", body: Self.chat(contextLength: 8192)).status == 200)
+        #expect(await farm.nodes[0].loadCount() == 2)
+    }
+
+    /// A copy loaded ahead of requests is loaded for the length they ask: loaded for the default, the
+    /// first request would reload it.
+    @Test func aLoadAheadOfRequestsIsForTheContextLengthTheyAsk() async throws {
+        let farm = try await TestFarm.start([.init(), .init()]) { $0.replicate = false }
+        try await farm.waitUntilAllHealthy()
+        #expect(try await farm.json("POST", "/api/chat", body: Self.chat(contextLength: 8192)).status == 200)
+        let idle = await farm.nodes[0].loadCount() == 0 ? 0 : 1
+        let snapshot = try #require(await farm.gateway.cluster.snapshots().first { $0.name == "node\(idle)" })
+        let preloader = Preloader(
+            cluster: farm.gateway.cluster, client: farm.gateway.client, timeouts: farm.gateway.upstreamTimeouts,
+            logger: Logger(minimum: .error), loads: farm.gateway.loads)
+        #expect(await preloader.start(ModelName("llama3.2")!, on: snapshot, keepAlive: nil, reason: "a test"))
+        #expect(await farm.eventually { await farm.nodes[idle].runnerContextLength("llama3.2") == 8192 })
+        #expect(farm.nodes[idle].lastBody("/api/generate")?["options"]?["num_ctx"]?.intValue == 8192)
+    }
+}
