@@ -13,19 +13,18 @@ extension Cluster {
     }
 
     /// The lease's runner now serves the request's context length: tells its node when that is news
-    /// (one hop for the first request of a new length, none for the rest), and remembers the length
-    /// as the one the model's next planned load should be for.
+    /// (one hop for the first request of a new length, none for the rest), and counts the length
+    /// towards the one the model's next planned load is for.
     func noteContextAsked(_ request: Request, lease: Lease) async {
-        usualContextLengths.withLock { lengths in
-            if lengths[request.model] != request.contextLength { lengths[request.model] = request.contextLength }
-        }
+        contextLengthTally.withLock { $0.record(request.model, contextLength: request.contextLength) }
         let known = lease.node.publishedSnapshot(index: 0)?.runnerContexts
         if let known, !known.isNews(request.model, contextLength: request.contextLength) { return }
         await lease.node.runnerAsked(request.model, contextLength: request.contextLength, now: clock())
     }
 
-    /// The context length the model's requests asked last (nil: none set), for a load ahead of them.
+    /// The context length most of the model's recent requests asked (nil: none set), for a load
+    /// ahead of them (`ContextLengthTally`).
     public func usualContextLength(_ model: ModelName) -> Int? {
-        usualContextLengths.withLock { $0[model] }
+        contextLengthTally.withLock { $0.usual(model) }
     }
 }

@@ -52,8 +52,8 @@ public final class Cluster: Sendable {
     /// The copies that last target left out only for the advantage of held ones (`TargetChallengers`).
     public let targetChallengers = Mutex(TargetChallengers())
     let conversations = Mutex(ConversationMap(capacity: 100_000))
-    /// The context length each model's requests asked last (`Cluster.usualContextLength`).
-    let usualContextLengths = Mutex<[ModelName: Int]>([:])
+    /// The context lengths each model's recent requests asked (`Cluster.usualContextLength`).
+    let contextLengthTally = Mutex(ContextLengthTally())
     let rotations = Mutex<[ModelName: Int]>([:])
     let outliers: Mutex<OutlierDetector>
 

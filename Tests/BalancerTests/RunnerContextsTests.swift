@@ -66,3 +66,30 @@ import Testing
         #expect(await node.snapshot(index: 0).runnerContexts.serves(model, contextLength: nil))
     }
 }
+
+/// Which context length a load ahead of requests is for (`ContextLengthTally`).
+@Suite struct ContextLengthTallyTests {
+    let model = ModelName("llama3.2")!
+
+    @Test func theLengthMostRecentRequestsAskedWins() {
+        var tally = ContextLengthTally()
+        #expect(tally.usual(model) == nil)
+        for index in 0..<10 { tally.record(model, contextLength: index % 3 == 0 ? 8192 : nil) }
+        // Four of ten asked 8192, the last among them: the six without num_ctx still win.
+        #expect(tally.usual(model) == nil)
+        for _ in 0..<3 { tally.record(model, contextLength: 8192) }
+        #expect(tally.usual(model) == 8192)
+    }
+
+    @Test func aTieGoesToTheLatestAndOldRequestsFallOutOfTheWindow() {
+        var tally = ContextLengthTally()
+        tally.record(model, contextLength: 2048)
+        tally.record(model, contextLength: 8192)
+        #expect(tally.usual(model) == 8192)
+        for _ in 0..<ContextLengthTally.window { tally.record(model, contextLength: 4096) }
+        tally.record(model, contextLength: 2048)
+        #expect(tally.usual(model) == 4096)
+        for _ in 0..<(ContextLengthTally.window / 2 + 1) { tally.record(model, contextLength: 2048) }
+        #expect(tally.usual(model) == 2048)
+    }
+}

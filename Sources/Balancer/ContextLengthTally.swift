@@ -1,0 +1,43 @@
+/// The context lengths (`options.num_ctx`) each model's recent requests asked, so that a copy loaded
+/// ahead of requests is loaded for the length most of them ask (`RunnerContexts`): loaded for another,
+/// placement would leave it out for those requests, or their first would make Ollama reload it.
+/// The most asked of the last `window` requests wins (ties: the latest); with clients split 70/30
+/// between two lengths, the last request alone would pick the minority's a third of the time.
+struct ContextLengthTally: Sendable {
+    static let window = 32
+
+    private struct Recent {
+        var asks: [Int?] = []
+        var next = 0
+    }
+
+    private var recent: [ModelName: Recent] = [:]
+
+    mutating func record(_ model: ModelName, contextLength: Int?) {
+        var entry = recent[model] ?? Recent()
+        if entry.asks.count < Self.window {
+            entry.asks.append(contextLength)
+        } else {
+            entry.asks[entry.next] = contextLength
+        }
+        entry.next = (entry.next + 1) % Self.window
+        recent[model] = entry
+    }
+
+    /// The length most of the model's recent requests asked (nil: none set, or no request yet).
+    func usual(_ model: ModelName) -> Int? {
+        guard let entry = recent[model], !entry.asks.isEmpty else { return nil }
+        var counts: [Int?: Int] = [:]
+        var best: (ask: Int?, count: Int) = (nil, 0)
+        // Oldest to newest, so that a tie goes to the latest.
+        let count = entry.asks.count
+        let start = count < Self.window ? 0 : entry.next
+        for offset in 0..<count {
+            let ask = entry.asks[(start + offset) % count]
+            let seen = counts[ask, default: 0] + 1
+            counts[ask] = seen
+            if seen >= best.count { best = (ask, seen) }
+        }
+        return best.ask
+    }
+}
