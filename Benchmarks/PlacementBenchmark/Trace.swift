@@ -14,8 +14,13 @@ struct Trace: Sendable {
         let isFirstTurn: Bool
         /// The tokens the answer runs to (its `max_tokens`, with `answerLengths` varied).
         let answerTokens: Int
+        /// `/v1/chat/completions`, or `/api/chat` for a conversation whose client sets `num_ctx`.
+        let path: String
         let body: [UInt8]
     }
+
+    /// The `num_ctx` a conversation drawn to set one asks (`contextShare`).
+    static let askedContextLength = 8192
 
     /// Eight models of 2-7.4 GB; the order is the popularity rank before any shift (hottest first).
     static let models: [(name: String, sizeGB: Double)] = [
@@ -31,14 +36,18 @@ struct Trace: Sendable {
     ///   - requestsPerSecond: mean arrival rate of all requests (first turns and follow-ups), simulated.
     ///   - popularity: model indices from hottest to coldest; `shifted` replaces it halfway through.
     ///   - answerLengths: every answer `answerTokens` long, or lengths drawn around that mean.
+    ///   - contextShare: the share of conversations whose client (an Ollama one, on `/api/chat`) sets
+    ///     `options.num_ctx` to `askedContextLength`, as Open WebUI or Continue may; the others set none.
     init(
         seed: UInt64, seconds: Double, requestsPerSecond: Double, answer: String, answerTokens: Int, answerLengths: AnswerLengths = .fixed,
-        zipf: Double, followUp: Double = 0.3, popularity: [Int], shifted: [Int]?
+        zipf: Double, followUp: Double = 0.3, popularity: [Int], shifted: [Int]?, contextShare: Double = 0
     ) {
         self.rate = requestsPerSecond
         var random = FastRandom(seed: seed)
         // Lengths come from a stream of their own, so a varied trace asks for the same models at the same moments.
         var lengths = FastRandom(seed: seed ^ 0x5EED_1E26)
+        // And which clients set num_ctx, from another: the same conversations arrive either way.
+        var clients = FastRandom(seed: seed ^ 0xC0_4E7E)
         let weights = (1...Self.models.count).map { 1 / pow(Double($0), zipf) }
         let total = weights.reduce(0, +)
         // Each conversation brings 1 / (1 - followUp) requests on average.
@@ -61,6 +70,7 @@ struct Trace: Sendable {
             // A long system prompt (about 1,000 tokens) makes Ollama's prompt cache matter, as it does for real apps.
             let system = "You are assistant \(conversation). " + String(repeating: "Answer carefully and cite sources. ", count: 115)
             var messages: [String] = [#"{"role":"system","content":"\#(system)"}"#]
+            let setsContext = clients.unit() < contextShare
             var turnTime = time
             var turn = 0
             repeat {
@@ -68,8 +78,14 @@ struct Trace: Sendable {
                 messages.append(#"{"role":"user","content":"Question \#(turn) of conversation \#(conversation)"}"#)
                 let tokens = answerLengths.draw(mean: answerTokens, &lengths)
                 let limit = answerLengths == .fixed ? "" : #","max_tokens":\#(tokens)"#
-                let body = #"{"model":"\#(model)","stream":true\#(limit),"messages":[\#(messages.joined(separator: ","))]}"#
-                requests.append(Request(at: turnTime, model: model, isFirstTurn: turn == 1, answerTokens: tokens, body: Array(body.utf8)))
+                let path = setsContext ? "/api/chat" : "/v1/chat/completions"
+                let fields =
+                    setsContext
+                    ? #","options":{"num_ctx":\#(Self.askedContextLength)\#(answerLengths == .fixed ? "" : #","num_predict":\#(tokens)"#)}"#
+                    : limit
+                let body = #"{"model":"\#(model)","stream":true\#(fields),"messages":[\#(messages.joined(separator: ","))]}"#
+                requests.append(
+                    Request(at: turnTime, model: model, isFirstTurn: turn == 1, answerTokens: tokens, path: path, body: Array(body.utf8)))
                 messages.append(#"{"role":"assistant","content":"\#(answer)"}"#)
                 turnTime += 8 + random.unit() * 12
             } while random.unit() < followUp && turnTime < seconds

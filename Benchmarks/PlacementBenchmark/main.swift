@@ -62,6 +62,8 @@ var reportedDurationScale = 1.0
 var loadSecondsPerGB = 1.5
 /// How long answers run (`--answer-lengths fixed|varied`): all 64 tokens, or drawn around that mean.
 var answerLengths = AnswerLengths.fixed
+/// The share of conversations whose client sets `options.num_ctx` (`Trace.init(contextShare:)`).
+var contextShare = 0.0
 /// Clients that honour Retry-After (`--retry-refused`): a refused request is sent again, once, when its
 /// Retry-After says; the refused column then counts those real retries refused again, not the trace's
 /// stand-ins for them.
@@ -81,7 +83,7 @@ let usage = """
                            [--runner-overhead-gb 0] [--eviction-order lru|ollama] [--load-fit-share-of-free 0.8]
                            [--uncounted-seconds-per-answer 0] [--ollama-num-parallel 2]
                            [--reported-duration-scale 1] [--answer-lengths fixed|varied] [--load-seconds-per-gb 1.5]
-                           [--outage 1@120-180] [--outage-kind stop|hang] [--slow-node 1@120-240x4]
+                           [--outage 1@120-180] [--outage-kind stop|hang] [--slow-node 1@120-240x4] [--context-share 0.3]
            placement-bench --placement-cost 1,4,16,64   (CPU per placed request by farm size, no sockets)
     strategies for --only: round_robin, least_busy, affinity, bound (none: only --dump-trace)
     """
@@ -109,7 +111,7 @@ while let flag = arguments.popFirst() {
         "--prompt-tokens-per-second", "--only", "--dump-trace", "--log-dir", "--log-level", "--node-config", "--runner-overhead-gb",
         "--eviction-order", "--load-fit-share-of-free", "--uncounted-seconds-per-answer",
         "--ollama-num-parallel", "--reported-duration-scale", "--answer-lengths", "--load-seconds-per-gb", "--placement-cost",
-        "--outage", "--outage-kind", "--slow-node",
+        "--outage", "--outage-kind", "--slow-node", "--context-share",
     ]
     guard valueFlags.contains(flag) else { exitWithUsage("unknown flag \(flag)") }
     guard let value = arguments.popFirst() else { exitWithUsage("\(flag) needs a value") }
@@ -163,6 +165,9 @@ while let flag = arguments.popFirst() {
     case "--answer-lengths":
         guard let parsed = AnswerLengths(rawValue: value) else { exitWithUsage("--answer-lengths takes fixed or varied") }
         answerLengths = parsed
+    case "--context-share":
+        contextShare = number(value, for: flag)
+        guard contextShare >= 0 && contextShare <= 1 else { exitWithUsage("--context-share takes a share in [0, 1], not \(value)") }
     case "--outage": outageText = value
     case "--slow-node":
         guard let parsed = NodeSlowdown(value) else {
@@ -252,7 +257,7 @@ final class ResultCollector: Sendable {
 
 /// Sends one request and reads its answer: the status, Retry-After, time to the first token and
 /// whether the stream ended, in simulated seconds.
-func send(_ body: [UInt8], client: HTTPClient, port: Int, scale: Double) async -> (
+func send(_ body: [UInt8], to path: String, client: HTTPClient, port: Int, scale: Double) async -> (
     status: Int, retryAfter: Double?, firstToken: Double?, done: Bool, elapsed: Double
 ) {
     let sent = ContinuousClock.now
@@ -263,18 +268,22 @@ func send(_ body: [UInt8], client: HTTPClient, port: Int, scale: Double) async -
     do {
         let response = try await client.execute(
             HTTPClientRequest(
-                method: "POST", host: "127.0.0.1", port: port, target: "/v1/chat/completions",
+                method: "POST", host: "127.0.0.1", port: port, target: path,
                 headers: ["Content-Type": "application/json"], body: body),
             timeouts: HTTPClientTimeouts(connect: .seconds(5), responseHead: .seconds(900), idleRead: .seconds(900)))
         status = response.status
         retryAfter = response.headers["Retry-After"].flatMap { Double($0) }
         var tail = ""
+        var ended = false
         while let piece = try await response.next() {
             let text = String(decoding: piece, as: UTF8.self)
             if firstToken == nil && text.contains(#""content":""#) { firstToken = seconds(sent.duration(to: .now)) / scale }
-            tail = String((tail + text).suffix(64))
+            // An OpenAI stream ends with `[DONE]`, an Ollama one with a chunk that says `"done":true`.
+            let joined = tail + text
+            if joined.contains("[DONE]") || joined.contains(#""done":true"#) { ended = true }
+            tail = String(joined.suffix(64))
         }
-        done = status == 200 && tail.contains("[DONE]")
+        done = status == 200 && ended
     } catch {}
     return (status, retryAfter, firstToken, done, seconds(sent.duration(to: .now)) / scale)
 }
@@ -403,10 +412,10 @@ func seconds(_ duration: Duration) -> Double {
             let due = start + .nanoseconds(Int64(request.at * timeScale * 1e9))
             try? await Task.sleep(until: due, clock: .continuous)
             group.addTask {
-                let (status, retryAfter, firstToken, done, elapsed) = await send(request.body, client: client, port: port, scale: scale)
+                let (status, retryAfter, firstToken, done, elapsed) = await send(request.body, to: request.path, client: client, port: port, scale: scale)
                 if retrying, status == 429 || status == 503, let retryAfter {
                     try? await Task.sleep(for: .nanoseconds(Int64(retryAfter * scale * 1e9)))
-                    let retry = await send(request.body, client: client, port: port, scale: scale)
+                    let retry = await send(request.body, to: request.path, client: client, port: port, scale: scale)
                     results.record { result in
                         result.retriesSent += 1
                         if retry.status == 429 || retry.status == 503 { result.retriesRefused += 1 }
@@ -469,6 +478,9 @@ print(
         + (ollamaNumParallel.map { "; Ollama runs \($0) slot(s) per model where cluster.json says \(slots)" } ?? "")
         + (reportedDurationScale != 1 ? "; nodes report durations × \(reportedDurationScale)" : "")
         + (uncountedSecondsPerAnswer > 0 ? "; every answer spends \(uncountedSecondsPerAnswer) s only total_duration counts" : "")
+        + (contextShare > 0
+            ? "; \(Int(contextShare * 100)) % of conversations come from an Ollama client on /api/chat that sets num_ctx \(Trace.askedContextLength)"
+            : "")
 )
 print(
     "popularity: Zipf \(zipf), \(order)\(shift ? ", turned over halfway through" : ""); \(Int(followUp * 100)) % follow-up turns; \(responseTokens)-token answers\(answerLengths == .varied ? " on average (exponential lengths, 8 to \(AnswerLengths.longest(mean: responseTokens)))" : "") at \(Int(tokensPerSecond)) tokens/s"
@@ -492,7 +504,7 @@ for load in loads {
     let trace = Trace(
         seed: seed, seconds: simulatedSeconds, requestsPerSecond: rate, answer: answer, answerTokens: responseTokens,
         answerLengths: answerLengths, zipf: zipf, followUp: followUp,
-        popularity: popularity, shifted: shifted)
+        popularity: popularity, shifted: shifted, contextShare: contextShare)
     if let path = traceDumpPath {
         let lines = trace.requests.map {
             "\($0.at) \($0.model) \($0.isFirstTurn ? 1 : 0)" + (answerLengths == .fixed ? "" : " \($0.answerTokens)")
