@@ -412,7 +412,8 @@ func seconds(_ duration: Duration) -> Double {
             let due = start + .nanoseconds(Int64(request.at * timeScale * 1e9))
             try? await Task.sleep(until: due, clock: .continuous)
             group.addTask {
-                let (status, retryAfter, firstToken, done, elapsed) = await send(request.body, to: request.path, client: client, port: port, scale: scale)
+                let (status, retryAfter, firstToken, done, elapsed) = await send(
+                    request.body, to: request.path, client: client, port: port, scale: scale)
                 if retrying, status == 429 || status == 503, let retryAfter {
                     try? await Task.sleep(for: .nanoseconds(Int64(retryAfter * scale * 1e9)))
                     let retry = await send(request.body, to: request.path, client: client, port: port, scale: scale)
