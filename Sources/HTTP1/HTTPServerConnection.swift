@@ -162,15 +162,23 @@ final class HTTPServerConnection {
         await lingerBeforeClose()
     }
 
+    /// How long a refused client may go quiet before the connection closes, and how long it may keep sending in all.
+    static let lingerIdle = Duration.seconds(2)
+    static let lingerLimit = Duration.seconds(30)
+
     /// Reads and discards what the client is still sending (bounded in time and bytes) after our
     /// write side is shut, so a client busy uploading an oversized body receives the refusal
-    /// instead of a connection reset that would destroy it.
+    /// instead of a connection reset that would destroy it. The wait is for the client to go quiet
+    /// (`lingerIdle`), up to `lingerLimit` in all: a fixed two seconds let a 65 MB upload on a host
+    /// busy with the whole test suite run past it, and the client saw `send: Broken pipe` in place
+    /// of its 413.
     private func lingerBeforeClose() async {
         SocketCalls.shutdownWrite(socket.fd)
-        let deadline = ContinuousClock.now + .seconds(2)
+        let limit = ContinuousClock.now + Self.lingerLimit
         var discarded = buffer.readableCount
         buffer.consume(buffer.readableCount)
         while discarded < 256 * 1024 * 1024 {
+            let deadline = min(limit, ContinuousClock.now + Self.lingerIdle)
             guard let count = try? await socket.read(into: buffer, until: deadline), count > 0 else { return }
             discarded += count
             buffer.consume(buffer.readableCount)

@@ -161,6 +161,24 @@ import Testing
         #expect(try await chunked.readUntilClose().hasPrefix("HTTP/1.1 413 "))
     }
 
+    /// A refused client still uploading is read until it goes quiet, not for a fixed time: cut off
+    /// after two seconds, an upload still going (a large body on a busy host) got a broken pipe or a
+    /// reset in place of its 413.
+    @Test func aRefusedUploadStillGoingIsReadToItsEndBeforeTheClose() async throws {
+        let server = try startEchoServer { $0.maxBodyBytes = 1024 }
+        defer { server.stop() }
+        let client = try await RawClient(port: server.port)
+        defer { client.close() }
+        try await client.send("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100000000\r\n\r\n")
+        let piece = String(repeating: "x", count: 64 * 1024)
+        // Three seconds of upload, a piece every 100 ms: each must still be taken.
+        for _ in 0..<30 {
+            try await client.send(piece)
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        #expect(try await client.readUntilClose().hasPrefix("HTTP/1.1 413 "))
+    }
+
     @Test func slowHeadersAreCutOffByTheHeaderTimeout() async throws {
         let server = try startEchoServer { $0.headerTimeout = .milliseconds(200) }
         defer { server.stop() }
