@@ -117,7 +117,9 @@ extension Cluster {
             {
                 return placed(lease)
             }
-            if request.isHedge && !(estimate.startsNow && estimate.claim == .warmSlot) {
+            // A hedge never waits: a slot that freed with requests queued for it is theirs (waiting in
+            // the queue, a hedge held up the exchange it was started beside until the queue served it).
+            if request.isHedge && (overtakes || !(estimate.startsNow && estimate.claim == .warmSlot)) {
                 return .failure(.queueFull(retryAfterSeconds: 1, basis: nil))
             }
             if estimate.startsNow, ticket != nil || ahead == 0,

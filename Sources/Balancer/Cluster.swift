@@ -207,7 +207,8 @@ public final class Cluster: Sendable {
     public func acquire(_ request: Request) async -> Result<Lease, PlacementFailure> {
         await firstProbe.wait()
         let now = clock()
-        demand.withLock { $0.record(request.model, now: now) }
+        // A hedge is a second try for a request already counted.
+        if !request.isHedge { demand.withLock { $0.record(request.model, now: now) } }
         let strategy = request.strategy ?? self.strategy
         let placed = strategy != .affinity ? await acquireSimple(request, strategy: strategy) : await acquireByCost(request)
         if case .success(let lease) = placed { await noteContextAsked(request, lease: lease) }

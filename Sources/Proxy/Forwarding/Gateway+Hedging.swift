@@ -31,26 +31,34 @@ extension Gateway {
         case .finished(let result): return (lease, result, [lease.node.id])
         case .overdue(let overdue): pending = overdue
         }
-        return await withTaskGroup(of: OpenedExchange.self) { group in
+        guard !Task.isCancelled else { return (lease, await finishOpening(pending, on: lease), [lease.node.id]) }
+        let request = Cluster.Request(
+            model: call.model, strategy: strategy, excluding: excluding.union([lease.node.id]), conversationKey: call.conversationKey,
+            isHedge: true, contextLength: call.contextLength)
+        guard case .success(let hedge) = await cluster.acquire(request) else {
+            return (lease, await finishOpening(pending, on: lease), [lease.node.id])
+        }
+        hedgesStarted.add(1, ordering: .relaxed)
+        logger.warning(
+            "node \(lease.nodeConfig.name) has not started answering \(call.model.canonical) after \(hedgeAfter); also sending it to node \(hedge.nodeConfig.name)"
+        )
+        return await race(call, pending: pending, on: lease, against: hedge) { loser in await loser.release(.unservedNoFault) }
+    }
+
+    /// Races an exchange under way on `lease` (`pending`) against the same call sent to `hedge`: the
+    /// first good head wins and the other exchange is cancelled, which frees its slot; a loser's
+    /// lease ends with `releaseLoser`. Exactly one lease comes back, for the caller to release.
+    func race(
+        _ call: FarmCall, pending: HTTPPendingResponse, on lease: Lease, against hedge: Lease,
+        releaseLoser: @escaping @Sendable (Lease) async -> Void
+    ) async -> (lease: Lease, result: Result<HTTPClientResponse, UpstreamFailure>, triedNodes: [NodeID]) {
+        await withTaskGroup(of: OpenedExchange.self) { group in
             group.addTask { OpenedExchange(lease, await self.finishOpening(pending, on: lease)) }
-            var running = 1
-            var tried = [lease.node.id]
+            group.addTask { OpenedExchange(hedge, await self.open(call, on: hedge)) }
+            var running = 2
+            let tried = [lease.node.id, hedge.node.id]
             var winner: (Lease, Result<HTTPClientResponse, UpstreamFailure>)?
             var lastFailure: (Lease, Result<HTTPClientResponse, UpstreamFailure>)?
-            if !Task.isCancelled {
-                let request = Cluster.Request(
-                    model: call.model, strategy: strategy, excluding: excluding.union(tried), conversationKey: call.conversationKey,
-                    isHedge: true, contextLength: call.contextLength)
-                if case .success(let hedge) = await cluster.acquire(request) {
-                    hedgesStarted.add(1, ordering: .relaxed)
-                    logger.warning(
-                        "node \(lease.nodeConfig.name) has not started answering \(call.model.canonical) after \(hedgeAfter); also sending it to node \(hedge.nodeConfig.name)"
-                    )
-                    tried.append(hedge.node.id)
-                    running += 1
-                    group.addTask { OpenedExchange(hedge, await self.open(call, on: hedge)) }
-                }
-            }
             while let exchange = await group.next() {
                 let attempt = exchange.lease
                 let result = exchange.result
@@ -60,7 +68,7 @@ extension Gateway {
                     // the request. Being slow once is not failing: a node that really hangs stops
                     // answering probes too, and health takes it out then.
                     if case .success(let response) = result { response.close() }
-                    await attempt.release(.unservedNoFault)
+                    await releaseLoser(attempt)
                     continue
                 }
                 if Task.isCancelled {
