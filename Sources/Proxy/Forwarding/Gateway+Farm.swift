@@ -103,14 +103,16 @@ extension Gateway {
             // A cold load no load-only request carries (an embedding's) is watched on the call itself.
             let attempt = await attemptWithHedge(
                 call, lease: lease, strategy: strategy, excluding: excluded, writer: writer,
-                watchingItsLoad: lease.claim.isColdLoad && carriedLoad == nil)
+                watchingItsLoad: lease.claim.isColdLoad && carriedLoad == nil, carriedLoad: carriedLoad)
             excluded.formUnion(attempt.triedNodes)
             let served = attempt.lease
             let node = served.nodeConfig
             let outcome = attempt.outcome
             var released = Self.releaseOutcome(outcome)
             released.answerStart = attempt.answerStart
-            if let carriedLoad {
+            // The call may have been served by a warm slot elsewhere (`openWhileLoading`), which
+            // released the loading lease itself.
+            if let carriedLoad, served.claim.isColdLoad {
                 released.loadCarried = true
                 if case .clientLeft = outcome, case .loaded = await carriedLoad.value {
                     // The client left while its load ran; the load went on, and is the node's to keep.
@@ -205,9 +207,15 @@ extension Gateway {
     /// One attempt: opens the exchange on the lease's node and relays the answer.
     private func attemptWithHedge(
         _ call: FarmCall, lease: Lease, strategy: ClusterConfig.Strategy, excluding: Set<NodeID>, writer: HTTPResponseWriter,
-        watchingItsLoad: Bool
+        watchingItsLoad: Bool, carriedLoad: Task<CarriedLoadEnd, Never>?
     ) async -> (lease: Lease, outcome: AttemptOutcome, triedNodes: [NodeID], answerStart: RequestOutcome.AnswerStart) {
-        let opened = await openHedged(call, lease: lease, strategy: strategy, excluding: excluding, watchingItsLoad: watchingItsLoad)
+        // A call whose load someone else's request carries can leave it for a warm slot elsewhere;
+        // one that loads its model itself (an embedding) would abort its load (`openWhileLoading`).
+        let waitsOnALoad = carriedLoad != nil || lease.claim == .joinLoad
+        let opened =
+            waitsOnALoad && strategy == .affinity && config.timeouts.hedgeAfterMs > 0
+            ? await openWhileLoading(call, lease: lease, carriedLoad: carriedLoad, strategy: strategy, excluding: excluding)
+            : await openHedged(call, lease: lease, strategy: strategy, excluding: excluding, watchingItsLoad: watchingItsLoad)
         let served = opened.lease
         let response: HTTPClientResponse
         switch opened.result {

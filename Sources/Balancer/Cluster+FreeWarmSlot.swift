@@ -1,0 +1,15 @@
+/// A cheap look for a free warm slot, for a request that waits on a load to ask often.
+extension Cluster {
+    /// Whether a node outside `excluding` has a warm copy of `model` for the request's context
+    /// length with a slot free, and nobody is queued for the model: read from the nodes' snapshots
+    /// (published ones, without a hop), with passive health applied. A hint only: `acquire` decides.
+    /// A request waiting on a cold load asks it every few tens of milliseconds
+    /// (`Gateway.openWhileLoading`), and placing it each time would cost a whole placement per ask.
+    public func freeWarmSlotLikely(_ model: ModelName, contextLength: Int?, excluding: Set<NodeID>) async -> Bool {
+        guard queues.isEmpty(model) else { return false }
+        return await placementSnapshots().contains { snapshot in
+            !excluding.contains(snapshot.id) && snapshot.health == .healthy && snapshot.isLoaded(model)
+                && snapshot.inFlight(model) < snapshot.maxParallel && snapshot.runnerContexts.serves(model, contextLength: contextLength)
+        }
+    }
+}
