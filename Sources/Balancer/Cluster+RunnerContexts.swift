@@ -16,7 +16,8 @@ extension Cluster {
     /// (one hop for the first request of a new length, none for the rest), and counts the length
     /// towards the one the model's next planned load is for.
     func noteContextAsked(_ request: Request, lease: Lease) async {
-        contextLengthTally.withLock { $0.record(request.model, contextLength: request.contextLength) }
+        // A hedge is a second try for a request already counted.
+        if !request.isHedge { contextLengthTally.withLock { $0.record(request.model, contextLength: request.contextLength) } }
         let known = lease.node.publishedSnapshot(index: 0)?.runnerContexts
         if let known, !known.isNews(request.model, contextLength: request.contextLength) { return }
         await lease.node.runnerAsked(request.model, contextLength: request.contextLength, now: clock())
