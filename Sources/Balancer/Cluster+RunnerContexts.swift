@@ -28,4 +28,18 @@ extension Cluster {
     public func usualContextLength(_ model: ModelName) -> Int? {
         contextLengthTally.withLock { $0.usual(model) }
     }
+
+    /// The context length most of each model's recent requests asked, for models whose requests set
+    /// one: what a restart's loads ahead of requests should ask (the state file keeps it).
+    public func usualContextLengths() -> [ModelName: Int] {
+        contextLengthTally.withLock { $0.usualLengths() }
+    }
+
+    /// Starts from the lengths an earlier run's requests asked (`usualContextLengths`), until this
+    /// run's requests say otherwise.
+    public func seedContextLengths(_ lengths: [ModelName: Int]) {
+        contextLengthTally.withLock { tally in
+            for (model, length) in lengths { tally.seed(model, contextLength: length) }
+        }
+    }
 }

@@ -24,6 +24,20 @@ struct ContextLengthTally: Sendable {
         recent[model] = entry
     }
 
+    /// Starts from the length an earlier run's requests asked (`Cluster.seedContextLengths`): it
+    /// counts as one request, so the first requests of this run outvote it.
+    mutating func seed(_ model: ModelName, contextLength: Int) {
+        guard recent[model] == nil else { return }
+        record(model, contextLength: contextLength)
+    }
+
+    /// Every model whose recent requests mostly asked a length.
+    func usualLengths() -> [ModelName: Int] {
+        var lengths: [ModelName: Int] = [:]
+        for model in recent.keys { if let length = usual(model) { lengths[model] = length } }
+        return lengths
+    }
+
     /// The length most of the model's recent requests asked (nil: none set, or no request yet).
     func usual(_ model: ModelName) -> Int? {
         guard let entry = recent[model], !entry.asks.isEmpty else { return nil }

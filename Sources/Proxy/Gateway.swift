@@ -151,6 +151,7 @@ final class Gateway: Sendable {
         self.server.withLock { $0 = server }
         if let path = config.stateFile, let saved = DemandStateFile(path: path).load() {
             cluster.seedDemand(saved.state, age: saved.age)
+            cluster.seedContextLengths(saved.contextLengths)
             logger.info("demand for \(saved.state.count) model(s) read from \(path), saved \(Int(saved.age)) s ago")
         }
         await installPlanning(current)
@@ -228,7 +229,7 @@ final class Gateway: Sendable {
     /// `timeouts.drainMs`, or until the calling task is cancelled), then the server closes.
     func drain() async {
         if let path = config.stateFile {
-            DemandStateFile(path: path).save(await cluster.demandState())
+            DemandStateFile(path: path).save(await cluster.demandState(), contextLengths: cluster.usualContextLengths())
         }
         let deadline = Duration.milliseconds(config.timeouts.drainMs)
         let server = self.server.withLock { $0 }

@@ -97,6 +97,29 @@ import WireFormats
         #expect(saved.state[ModelName("llama3.2")!] != nil)
     }
 
+    /// Clients that set `num_ctx` get, after a restart, copies loaded for it: loaded for the default,
+    /// placement would leave them out for those clients (or their first request would reload them).
+    @Test func aRestartReWarmsForTheContextLengthTheRequestsAsked() async throws {
+        let path = NSTemporaryDirectory() + "tensorwall-state-\(UInt64.random(in: 0...UInt64.max)).json"
+        Teardown.add { try? FileManager.default.removeItem(atPath: path) }
+        let model = ModelName("llama3.2")!
+        DemandStateFile(path: path).save([model: (rate: 1.0, serviceSeconds: 3)], contextLengths: [model: 8192])
+        #expect(DemandStateFile(path: path).load()?.contextLengths == [model: 8192])
+        let farm = try await TestFarm.start([.init()]) { config in
+            config.stateFile = path
+            config.nodes[0].vramGB = 16
+        }
+        #expect(await farm.eventually { await farm.nodes[0].runnerContextLength("llama3.2") == 8192 })
+        #expect(farm.nodes[0].requestCount("/api/chat") == 0)
+        // A request asking 8192 finds its copy warm.
+        let body = #"{"model":"llama3.2","messages":[{"role":"user","content":"hi"}],"stream":false,"options":{"num_ctx":8192}}"#
+        #expect(try await farm.json("POST", "/api/chat", body: body).status == 200)
+        #expect(await farm.nodes[0].loadCount() == 1)
+        // Shutting down writes the length again.
+        await farm.gateway.drain()
+        #expect(DemandStateFile(path: path).load()?.contextLengths == [model: 8192])
+    }
+
     @Test func aNodeLeavingServiceIsPlannedWithoutBeforeItsRequestsMove() async throws {
         let path = NSTemporaryDirectory() + "tensorwall-state-\(UInt64.random(in: 0...UInt64.max)).json"
         Teardown.add { try? FileManager.default.removeItem(atPath: path) }

@@ -23,6 +23,8 @@ final class StateSaver: Sendable {
             return true
         }
         guard due else { return }
-        if !file.save(await cluster.demandState()) { logger.warning("cannot write the state file \(file.path)") }
+        if !file.save(await cluster.demandState(), contextLengths: cluster.usualContextLengths()) {
+            logger.warning("cannot write the state file \(file.path)")
+        }
     }
 }
