@@ -72,6 +72,24 @@ def test_list_ps_show_version(client):
     assert requests.get(f"{BASE}/api/version", headers={"X-API-Key": KEY}).json()["version"]
 
 
+def test_a_client_setting_num_ctx_gets_a_runner_of_its_own(client):
+    # Ollama reloads a model for a request with another num_ctx; TensorWall keeps one runner per length.
+    for _ in range(3):
+        response = client.chat(
+            model="llama3.2", messages=[{"role": "user", "content": "Hello!"}], options={"num_ctx": 8192}
+        )
+        assert response.done and response.message.content
+        assert client.chat(model="llama3.2", messages=[{"role": "user", "content": "Hello!"}]).done
+    status = requests.get(f"{BASE}/status", headers={"X-API-Key": KEY}).json()
+    lengths = {
+        model["contextLength"]
+        for node in status["nodes"]
+        for model in node["loadedModels"]
+        if model["name"] == "llama3.2:latest"
+    }
+    assert lengths == {4096, 8192}
+
+
 def test_pull_streams_progress_from_every_node(client):
     statuses = [part.status for part in client.pull("phi3", stream=True)]
     assert statuses[-1] == "success"
