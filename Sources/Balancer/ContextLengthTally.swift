@@ -9,19 +9,23 @@ struct ContextLengthTally: Sendable {
     private struct Recent {
         var asks: [Int?] = []
         var next = 0
+
+        mutating func record(_ contextLength: Int?) {
+            if asks.count < ContextLengthTally.window {
+                asks.append(contextLength)
+            } else {
+                asks[next] = contextLength
+            }
+            next = (next + 1) % ContextLengthTally.window
+        }
     }
 
     private var recent: [ModelName: Recent] = [:]
 
+    /// Counts one request's length. Every request comes through here: the entry is changed in place,
+    /// so a full window costs no copy of its array.
     mutating func record(_ model: ModelName, contextLength: Int?) {
-        var entry = recent[model] ?? Recent()
-        if entry.asks.count < Self.window {
-            entry.asks.append(contextLength)
-        } else {
-            entry.asks[entry.next] = contextLength
-        }
-        entry.next = (entry.next + 1) % Self.window
-        recent[model] = entry
+        recent[model, default: Recent()].record(contextLength)
     }
 
     /// Starts from the length an earlier run's requests asked (`Cluster.seedContextLengths`): it
