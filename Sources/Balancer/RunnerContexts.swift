@@ -75,11 +75,13 @@ public struct RunnerContexts: Sendable, Equatable {
     }
 
     /// A request asking `contextLength` was sent to the runner of `model` at `now`: from then on the
-    /// runner serves that length, as it did already or once Ollama has reloaded it.
+    /// runner serves that length, as it did already or once Ollama has reloaded it. A runner that
+    /// served the request already keeps the length the probes showed: it is the same runner.
     mutating func asked(_ model: ModelName, contextLength: Int?, now: Double) {
         let asked = Asked(contextLength)
         guard runners[model]?.asked != asked else { return }
-        runners[model] = Runner(asked: asked, askedAt: now, reported: nil)
+        let unchanged = serves(model, contextLength: contextLength) ? runners[model]?.reported : nil
+        runners[model] = Runner(asked: asked, askedAt: now, reported: unchanged)
     }
 
     /// A probe sent at `sentAt` showed `model` loaded with `context_length` `reported`.

@@ -93,3 +93,20 @@ import Testing
         #expect(tally.usual(model) == 2048)
     }
 }
+
+/// What `/status` shows of a runner right after a request that it served as it was.
+@Suite struct RunnerContextsShownTests {
+    let model = ModelName("llama3.2")!
+
+    @Test func aRunnerAskedWhatItServedKeepsTheLengthTheProbeShowed() {
+        var contexts = RunnerContexts()
+        contexts.reported(model, contextLength: 4096, sentAt: 1)
+        contexts.asked(model, contextLength: nil, now: 2)
+        #expect(contexts.contextLength(of: model) == 4096)
+        // A runner asked for another length is reloaded: what the probe showed no longer holds.
+        contexts.asked(model, contextLength: 8192, now: 3)
+        #expect(contexts.contextLength(of: model) == 8192)
+        contexts.asked(model, contextLength: nil, now: 4)
+        #expect(contexts.contextLength(of: model) == nil)
+    }
+}

@@ -3,6 +3,7 @@
 
 import base64
 import os
+import time
 
 import ollama
 import pytest
@@ -80,13 +81,18 @@ def test_a_client_setting_num_ctx_gets_a_runner_of_its_own(client):
         )
         assert response.done and response.message.content
         assert client.chat(model="llama3.2", messages=[{"role": "user", "content": "Hello!"}]).done
-    status = requests.get(f"{BASE}/status", headers={"X-API-Key": KEY}).json()
-    lengths = {
-        model["contextLength"]
-        for node in status["nodes"]
-        for model in node["loadedModels"]
-        if model["name"] == "llama3.2:latest"
-    }
+    # What each runner serves, as /status shows it once a probe has seen both (one every 200 ms here).
+    for _ in range(50):
+        status = requests.get(f"{BASE}/status", headers={"X-API-Key": KEY}).json()
+        lengths = {
+            model["contextLength"]
+            for node in status["nodes"]
+            for model in node["loadedModels"]
+            if model["name"] == "llama3.2:latest"
+        }
+        if lengths == {4096, 8192}:
+            break
+        time.sleep(0.1)
     assert lengths == {4096, 8192}
 
 
