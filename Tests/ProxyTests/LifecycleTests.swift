@@ -128,8 +128,14 @@ import Testing
         }
         #expect(farm.gateway.cluster.passiveHealth("node1").ejectedUntil != nil)
         let node0 = farm.gateway.cluster.nodes[0]
-        // A request's service time is learned as its answer settles, just after the client has it.
-        #expect(await farm.eventually { await node0.snapshot(index: 0).serviceSeconds[model] != nil })
+        // A request's service time is learned as its answer settles, just after the client has it:
+        // once nothing is in flight there, every answer has settled (one more settling after the
+        // read changed the time under the test once).
+        #expect(
+            await farm.eventually {
+                let settled = await node0.snapshot(index: 0)
+                return settled.serviceSeconds[model] != nil && settled.inFlight(model) == 0
+            })
         let learned = try #require(await node0.snapshot(index: 0).serviceSeconds[model])
 
         var edited = farm.gateway.config
