@@ -26,6 +26,16 @@ extension Gateway {
     /// Ollama to have taken the load-only request first, a small part of any load.
     static let callGap = Duration.milliseconds(20)
 
+    /// What a carried load's lease ends with when its call served nobody (the client left, or a
+    /// warm slot elsewhere answered first), once the load has ended: the copy is the node's to keep
+    /// when it loaded; either way the load-only request, not the call, taught the load's speed.
+    static func outcomeServingNobody(after end: CarriedLoadEnd) -> RequestOutcome {
+        if case .loaded = end { return .loadedForNobody }
+        var outcome = RequestOutcome.unservedNoFault
+        outcome.loadCarried = true
+        return outcome
+    }
+
     /// Watches the loads this gateway starts (`StuckLoadWatch`).
     var stuckLoadWatch: StuckLoadWatch { StuckLoadWatch(config.timeouts, cluster: cluster) }
 

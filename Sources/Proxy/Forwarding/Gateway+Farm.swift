@@ -114,9 +114,10 @@ extension Gateway {
             // released the loading lease itself.
             if let carriedLoad, served.claim.isColdLoad {
                 released.loadCarried = true
-                if case .clientLeft = outcome, case .loaded = await carriedLoad.value {
-                    // The client left while its load ran; the load went on, and is the node's to keep.
-                    released = .loadedForNobody
+                if case .clientLeft = outcome {
+                    // The client left; the load went on. A stream it left mid-way still began.
+                    released = Self.outcomeServingNobody(after: await carriedLoad.value)
+                    released.answerStart = attempt.answerStart
                 }
             }
             if case .answered(_, let usage) = outcome {

@@ -61,14 +61,6 @@ extension Gateway {
             return
         }
         // Not the client's task: the load may run on after the client has its answer.
-        Task {
-            if case .loaded = await carriedLoad.value {
-                await lease.release(.loadedForNobody)
-            } else {
-                var outcome = RequestOutcome.unservedNoFault
-                outcome.loadCarried = true
-                await lease.release(outcome)
-            }
-        }
+        Task { await lease.release(outcomeServingNobody(after: await carriedLoad.value)) }
     }
 }
