@@ -8,9 +8,13 @@ extension Cluster {
     /// (`Gateway.openWhileLoading`), and placing it each time would cost a whole placement per ask.
     public func freeWarmSlotLikely(_ model: ModelName, contextLength: Int?, excluding: Set<NodeID>) async -> Bool {
         guard queues.isEmpty(model) else { return false }
-        return await placementSnapshots().contains { snapshot in
+        let snapshots = await placementSnapshots()
+        return snapshots.contains { snapshot in
             !excluding.contains(snapshot.id) && snapshot.health == .healthy && snapshot.isLoaded(model)
-                && snapshot.inFlight(model) < snapshot.maxParallel && snapshot.runnerContexts.serves(model, contextLength: contextLength)
+                && snapshot.inFlight(model) < snapshot.maxParallel
+                && snapshot.runnerContexts.serves(
+                    model, contextLength: contextLength,
+                    farmAutomatic: contextLength == nil ? Self.farmAutomaticLength(model, for: snapshot, in: snapshots) : nil)
         }
     }
 }

@@ -6,27 +6,85 @@ extension Cluster {
     /// back and forth.
     func nodesWithOtherContext(_ model: ModelName, contextLength: Int?, in snapshots: [NodeSnapshot]) -> Set<Int> {
         var nodes: Set<Int> = []
-        for snapshot in snapshots where snapshot.hasCopyForOtherContext(model, contextLength: contextLength) {
-            nodes.insert(snapshot.index)
+        for snapshot in snapshots where snapshot.hasCopy(model) {
+            let farmAutomatic = contextLength == nil ? Self.farmAutomaticLength(model, for: snapshot, in: snapshots) : nil
+            if snapshot.hasCopyForOtherContext(model, contextLength: contextLength, farmAutomatic: farmAutomatic) {
+                nodes.insert(snapshot.index)
+            }
         }
         return nodes
     }
 
-    /// The lease's runner now serves the request's context length: tells its node when that is news
-    /// (one hop for the first request of a new length, none for the rest), and counts the length
-    /// towards the one the model's next planned load is for.
-    func noteContextAsked(_ request: Request, lease: Lease) async {
-        // A hedge is a second try for a request already counted.
-        if !request.isHedge { contextLengthTally.withLock { $0.record(request.model, contextLength: request.contextLength) } }
-        let known = lease.node.publishedSnapshot(index: 0)?.runnerContexts
-        if let known, !known.isNews(request.model, contextLength: request.contextLength) { return }
-        await lease.node.runnerAsked(request.model, contextLength: request.contextLength, now: clock())
+    /// The automatic context length of `model` on the node of `snapshot`, when the node has not
+    /// learned it from a runner of its own: what the other nodes of the same VRAM learned, if they
+    /// agree. Ollama's automatic length is the node's `OLLAMA_CONTEXT_LENGTH`, else a VRAM tier, or
+    /// the Modelfile's, so alike nodes share it; a node loaded only for explicit lengths never
+    /// learns its own, and requests that set none could not otherwise ride its runners.
+    static func farmAutomaticLength(_ model: ModelName, for snapshot: NodeSnapshot, in snapshots: [NodeSnapshot]) -> Int? {
+        guard snapshot.runnerContexts.automaticLength(of: model) == nil else { return nil }
+        var agreed: Int?
+        for other in snapshots where other.id != snapshot.id && other.config.vramGB == snapshot.config.vramGB {
+            guard let learned = other.runnerContexts.automaticLength(of: model) else { continue }
+            if let agreed, agreed != learned { return nil }
+            agreed = learned
+        }
+        return agreed
     }
 
-    /// The context length most of the model's recent requests asked (nil: none set), for a load
-    /// ahead of them (`ContextLengthTally`).
-    public func usualContextLength(_ model: ModelName) -> Int? {
-        contextLengthTally.withLock { $0.usual(model) }
+    /// Notes what the lease's runner is asked: tells its node when that is news (one hop for the
+    /// first request of a new length, none for the rest), and counts the request's own length
+    /// towards the one the model's next planned load is for. A request that sets no length and goes
+    /// to a runner loaded for a longer one, or to a load for the length most requests are served by,
+    /// is sent with that length (`Lease.sentContextLength`, `RunnerContexts.ridingLength`).
+    func noteContextAsked(_ request: Request, lease: inout Lease) async {
+        // A hedge is a second try for a request already counted.
+        if !request.isHedge { contextLengthTally.withLock { $0.record(request.model, contextLength: request.contextLength) } }
+        var known = lease.node.publishedSnapshot(index: 0)
+        if request.contextLength == nil {
+            if known == nil { known = await lease.node.snapshot(index: 0) }
+            if let snapshot = known { lease.sentContextLength = ridingLength(request.model, lease: lease, on: snapshot) }
+        }
+        let asked = request.contextLength ?? lease.sentContextLength
+        if let known, !known.runnerContexts.isNews(request.model, contextLength: asked) { return }
+        await lease.node.runnerAsked(request.model, contextLength: asked, now: clock())
+    }
+
+    /// The length to send a request that sets none on `lease` (nil: none). A warm or loading runner
+    /// loaded for a longer explicit length than the automatic one takes it with that length. A cold
+    /// load is for the length that serves most of the model's recent requests, when that is longer
+    /// than the automatic one: a runner for it serves these requests and the longer ones alike.
+    private func ridingLength(_ model: ModelName, lease: Lease, on snapshot: NodeSnapshot) -> Int? {
+        let contexts = snapshot.runnerContexts
+        let longer: Int?
+        if lease.claim.isColdLoad {
+            longer = contextLengthTally.withLock { $0.longestAsked(model) }
+        } else {
+            longer = contexts.explicitLength(of: model)
+        }
+        // Most farms' requests set no length, or their runners were loaded for the automatic one.
+        guard let longer else { return nil }
+        guard
+            let automatic = contexts.automaticLength(of: model) ?? Self.farmAutomaticLength(model, for: snapshot, in: publishedSnapshots()),
+            longer > automatic
+        else { return nil }
+        guard lease.claim.isColdLoad else { return longer }
+        guard let usual = contextLengthTally.withLock({ $0.usual(model, automatic: automatic) }), usual > automatic else { return nil }
+        return usual
+    }
+
+    /// Every node's published snapshot that is current, without a hop: what the automatic lengths
+    /// other nodes learned are read from.
+    private func publishedSnapshots() -> [NodeSnapshot] {
+        nodes.enumerated().compactMap { $1.publishedSnapshot(index: $0) }
+    }
+
+    /// The context length that serves most of the model's recent requests on the node of `snapshot`
+    /// (nil: none set), for a load ahead of them (`ContextLengthTally`): a length longer than the
+    /// node's automatic one serves the requests that set none as well.
+    public func usualContextLength(_ model: ModelName, on snapshot: NodeSnapshot) -> Int? {
+        let automatic =
+            snapshot.runnerContexts.automaticLength(of: model) ?? Self.farmAutomaticLength(model, for: snapshot, in: publishedSnapshots())
+        return contextLengthTally.withLock { $0.usual(model, automatic: automatic) }
     }
 
     /// The context length most of each model's recent requests asked, for models whose requests set

@@ -211,8 +211,9 @@ public final class Cluster: Sendable {
         if !request.isHedge { demand.withLock { $0.record(request.model, now: now) } }
         let strategy = request.strategy ?? self.strategy
         let placed = strategy != .affinity ? await acquireSimple(request, strategy: strategy) : await acquireByCost(request)
-        if case .success(let lease) = placed { await noteContextAsked(request, lease: lease) }
-        return placed
+        guard case .success(var lease) = placed else { return placed }
+        await noteContextAsked(request, lease: &lease)
+        return .success(lease)
     }
 
     /// Claims a load the planners decided (warm list, copies sized to demand) on the node a snapshot

@@ -1,8 +1,11 @@
 /// The context lengths (`options.num_ctx`) each model's recent requests asked, so that a copy loaded
 /// ahead of requests is loaded for the length most of them ask (`RunnerContexts`): loaded for another,
 /// placement would leave it out for those requests, or their first would make Ollama reload it.
-/// The most asked of the last `window` requests wins (ties: the latest); with clients split 70/30
-/// between two lengths, the last request alone would pick the minority's a third of the time.
+/// The length that serves most of the last `window` requests wins (ties: the latest); with clients
+/// split 70/30 between two lengths, the last request alone would pick the minority's a third of the
+/// time. A runner for a length at least the automatic one serves the requests that set none as well
+/// (`RunnerContexts.ridingLength`), so with the automatic length known, 30 % asking 8192 beside 70 %
+/// asking none load for 8192: one runner serves them all.
 struct ContextLengthTally: Sendable {
     static let window = 32
 
@@ -35,6 +38,11 @@ struct ContextLengthTally: Sendable {
         record(model, contextLength: contextLength)
     }
 
+    /// The longest length the model's recent requests asked (nil: none set one).
+    func longestAsked(_ model: ModelName) -> Int? {
+        recent[model]?.asks.lazy.compactMap { $0 }.max()
+    }
+
     /// Every model whose recent requests mostly asked a length.
     func usualLengths() -> [ModelName: Int] {
         var lengths: [ModelName: Int] = [:]
@@ -42,19 +50,28 @@ struct ContextLengthTally: Sendable {
         return lengths
     }
 
-    /// The length most of the model's recent requests asked (nil: none set, or no request yet).
-    func usual(_ model: ModelName) -> Int? {
+    /// The length that serves most of the model's recent requests (nil: none set, or no request yet),
+    /// where a length at least `automatic` (the automatic length, when known) also serves those that
+    /// set none.
+    func usual(_ model: ModelName, automatic: Int? = nil) -> Int? {
         guard let entry = recent[model], !entry.asks.isEmpty else { return nil }
         var counts: [Int?: Int] = [:]
-        var best: (ask: Int?, count: Int) = (nil, 0)
+        var latest: [Int?: Int] = [:]
         // Oldest to newest, so that a tie goes to the latest.
         let count = entry.asks.count
         let start = count < Self.window ? 0 : entry.next
         for offset in 0..<count {
             let ask = entry.asks[(start + offset) % count]
-            let seen = counts[ask, default: 0] + 1
-            counts[ask] = seen
-            if seen >= best.count { best = (ask, seen) }
+            counts[ask, default: 0] += 1
+            latest[ask] = offset
+        }
+        let unset = counts[nil] ?? 0
+        var best: (ask: Int?, served: Int, latest: Int) = (nil, -1, -1)
+        for (ask, asked) in counts {
+            var served = asked
+            if let length = ask, let automatic, length >= automatic { served += unset }
+            let last = latest[ask] ?? -1
+            if served > best.served || (served == best.served && last > best.latest) { best = (ask, served, last) }
         }
         return best.ask
     }

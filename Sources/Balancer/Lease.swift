@@ -21,6 +21,9 @@ public struct Lease: Sendable {
     public var runningWhenSent: Int?
     /// Placement sent a conversation's next turn to the node that served its last one.
     public var continuesConversation = false
+    /// The `num_ctx` to send a request that set none, so that the runner it goes to (or the load it
+    /// starts) serves it without Ollama reloading it (`RunnerContexts.ridingLength`); nil: as it is.
+    public var sentContextLength: Int?
 
     public init(
         cluster: Cluster, node: OllamaNode, nodeConfig: ClusterConfig.NodeConfig, model: ModelName, claim: SlotClaim, startedAt: Double,

@@ -202,8 +202,9 @@ public struct NodeSnapshot: Sendable {
     public func hasCopy(_ model: ModelName) -> Bool { isLoaded(model) || isLoading(model) || awaitsComeback(model) }
     /// A copy of `model` here (`hasCopy`) whose runner Ollama would reload for a request asking
     /// `contextLength` (`RunnerContexts`).
-    public func hasCopyForOtherContext(_ model: ModelName, contextLength: Int?) -> Bool {
-        hasCopy(model) && !runnerContexts.serves(model, contextLength: contextLength)
+    /// `farmAutomatic`: the automatic length nodes like this one learned, for a node that has not.
+    public func hasCopyForOtherContext(_ model: ModelName, contextLength: Int?, farmAutomatic: Int? = nil) -> Bool {
+        hasCopy(model) && !runnerContexts.serves(model, contextLength: contextLength, farmAutomatic: farmAutomatic)
     }
     public func inFlight(_ model: ModelName) -> Int { inFlight[model] ?? 0 }
     public var totalInFlight: Int { inFlight.values.reduce(0, +) }

@@ -14,6 +14,13 @@
 /// without `num_ctx` asks for the node's automatic length for the model (`OLLAMA_CONTEXT_LENGTH`, the
 /// VRAM tier, or the Modelfile's), learned from a runner loaded for such a request. Where nothing is
 /// known (a runner loaded before TensorWall started, say), the runner is taken to serve the request.
+///
+/// A request without `num_ctx` also rides a runner loaded for a longer explicit length: TensorWall
+/// sends it with that `num_ctx` (`ridingLength`), so Ollama keeps the runner. The client asked for no
+/// length, and gets a window at least as long as the automatic one. Without this, a farm whose
+/// clients mostly set no length and partly ask a longer one needs a runner per length for every
+/// model, twice the places the loaded-model cap gives; with it, runners for the longer length serve
+/// both.
 public struct RunnerContexts: Sendable, Equatable {
     /// What a runner was loaded for, as far as TensorWall knows.
     enum Asked: Sendable, Equatable {
@@ -39,23 +46,48 @@ public struct RunnerContexts: Sendable, Equatable {
     public init() {}
 
     /// Whether the loaded (or loading) runner of `model` serves a request asking `contextLength`
-    /// (nil: the request sets no `num_ctx`) without Ollama reloading it.
-    public func serves(_ model: ModelName, contextLength: Int?) -> Bool {
+    /// (nil: the request sets no `num_ctx`) without Ollama reloading it: as it is, or, for a request
+    /// that sets none, sent with the runner's longer length (`ridingLength`). `farmAutomatic` is the
+    /// automatic length other nodes like this one learned, for a node that has not learned its own.
+    public func serves(_ model: ModelName, contextLength: Int?, farmAutomatic: Int? = nil) -> Bool {
         guard let runner = runners[model] else { return true }
-        let automatic = automaticLength[model]
+        let automatic = automaticLength[model] ?? farmAutomatic
         switch runner.asked {
         case .automatic?:
             guard let contextLength else { return true }
             return (runner.reported ?? automatic).map { $0 == contextLength } ?? false
         case .length(let length)?:
-            guard let contextLength else { return automatic == length }
+            guard let contextLength else { return automatic.map { length >= $0 } ?? false }
             return contextLength == length
         case nil:
             guard let reported = runner.reported else { return true }
-            guard let contextLength else { return automatic.map { $0 == reported } ?? true }
+            guard let contextLength else { return automatic.map { reported >= $0 } ?? true }
             return contextLength == reported
         }
     }
+
+    /// The `num_ctx` to send a request that sets none to the runner of `model`, when the runner was
+    /// loaded for an explicit length longer than the automatic one (sent without it, Ollama would
+    /// reload the runner for the shorter automatic length); nil when the request goes as it is.
+    public func ridingLength(_ model: ModelName, farmAutomatic: Int? = nil) -> Int? {
+        guard let explicit = explicitLength(of: model), let automatic = automaticLength[model] ?? farmAutomatic,
+            explicit > automatic
+        else { return nil }
+        return explicit
+    }
+
+    /// The length the runner of `model` was loaded for when that was not known to be the automatic
+    /// one: the `num_ctx` TensorWall last sent it, or what a probe showed of a runner it sent nothing.
+    func explicitLength(of model: ModelName) -> Int? {
+        switch runners[model]?.asked {
+        case .automatic?: nil
+        case .length(let length)?: length
+        case nil: runners[model]?.reported
+        }
+    }
+
+    /// The context length a runner loaded here for a request without `num_ctx` showed, for `model`.
+    public func automaticLength(of model: ModelName) -> Int? { automaticLength[model] }
 
     /// The context length the runner of `model` is known to have, for the operator.
     public func contextLength(of model: ModelName) -> Int? {

@@ -57,6 +57,37 @@ import Testing
         #expect(contexts.contextLength(of: model) == 2048)
     }
 
+    @Test func aRequestWithoutALengthRidesARunnerLoadedForALongerOne() {
+        var contexts = RunnerContexts()
+        contexts.asked(model, contextLength: nil, now: 1)
+        contexts.reported(model, contextLength: 4096, sentAt: 2)
+        #expect(contexts.ridingLength(model) == nil)
+        // Reloaded for 8192: a request that sets none is sent with 8192 and served as it is.
+        contexts.asked(model, contextLength: 8192, now: 3)
+        #expect(contexts.serves(model, contextLength: nil))
+        #expect(contexts.ridingLength(model) == 8192)
+        // Never on a shorter one: the request would get less than the automatic length.
+        contexts.asked(model, contextLength: 2048, now: 4)
+        #expect(!contexts.serves(model, contextLength: nil))
+        #expect(contexts.ridingLength(model) == nil)
+        // Explicitly the automatic length: served as it is, with nothing to add.
+        contexts.asked(model, contextLength: 4096, now: 5)
+        #expect(contexts.serves(model, contextLength: nil))
+        #expect(contexts.ridingLength(model) == nil)
+    }
+
+    @Test func aNodeThatNeverLearnedItsAutomaticLengthTakesTheFarms() {
+        var contexts = RunnerContexts()
+        contexts.asked(model, contextLength: 8192, now: 1)
+        #expect(!contexts.serves(model, contextLength: nil))
+        #expect(contexts.ridingLength(model) == nil)
+        #expect(contexts.serves(model, contextLength: nil, farmAutomatic: 4096))
+        #expect(contexts.ridingLength(model, farmAutomatic: 4096) == 8192)
+        // Nodes whose automatic length is longer (a larger VRAM tier) are not ridden.
+        #expect(!contexts.serves(model, contextLength: nil, farmAutomatic: 32768))
+        #expect(contexts.ridingLength(model, farmAutomatic: 32768) == nil)
+    }
+
     @Test func anUnloadedRunnerIsForgotten() async {
         let node = OllamaNode(config: ClusterConfig.NodeConfig(name: "a", url: NodeURL("http://a:1")!, maxParallel: 2))
         await node.runnerAsked(model, contextLength: 8192, now: 0)
@@ -79,6 +110,22 @@ import Testing
         #expect(tally.usual(model) == nil)
         for _ in 0..<3 { tally.record(model, contextLength: 8192) }
         #expect(tally.usual(model) == 8192)
+    }
+
+    @Test func aLongerLengthServesTheRequestsThatSetNoneAsWell() {
+        var tally = ContextLengthTally()
+        for index in 0..<10 { tally.record(model, contextLength: index % 3 == 0 ? 8192 : nil) }
+        #expect(tally.longestAsked(model) == 8192)
+        // With the automatic length at 4096, a runner for 8192 serves all ten.
+        #expect(tally.usual(model, automatic: 4096) == 8192)
+        // Not known, or longer than 8192: the six without num_ctx win as before.
+        #expect(tally.usual(model, automatic: nil) == nil)
+        #expect(tally.usual(model, automatic: 32768) == nil)
+        // A shorter explicit length serves only its own.
+        var short = ContextLengthTally()
+        for index in 0..<10 { short.record(model, contextLength: index % 3 == 0 ? 2048 : nil) }
+        #expect(short.usual(model, automatic: 4096) == nil)
+        #expect(ContextLengthTally().longestAsked(model) == nil)
     }
 
     @Test func aTieGoesToTheLatestAndOldRequestsFallOutOfTheWindow() {

@@ -78,6 +78,38 @@ import WireFormats
         #expect(await farm.nodes[0].loadCount() == 2)
     }
 
+    /// A request that sets no `num_ctx` goes to a runner loaded for a longer one with that length,
+    /// its other options kept: sent as it came, Ollama would reload the runner for its default.
+    @Test func aRequestWithoutALengthRidesTheRunnerLoadedForALongerOne() async throws {
+        let farm = try await TestFarm.start([.init()])
+        try await farm.waitUntilAllHealthy()
+        #expect(try await farm.json("POST", "/api/chat", body: Self.chat(contextLength: nil)).status == 200)
+        // A probe shows the node's automatic length, 4096.
+        #expect(
+            await farm.eventually {
+                let status = try? await farm.json("GET", "/status").body
+                return status?["nodes"]?[0]?["loadedModels"]?[0]?["contextLength"]?.intValue == 4096
+            })
+        #expect(try await farm.json("POST", "/api/chat", body: Self.chat(contextLength: 8192)).status == 200)
+        #expect(await farm.nodes[0].loadCount() == 2)
+        let plain = #"{"model":"llama3.2","messages":[{"role":"user","content":"hi"}],"stream":false,"options":{"temperature":0.2}}"#
+        #expect(try await farm.json("POST", "/api/chat", body: plain).status == 200)
+        let sentPlain = farm.nodes[0].lastBody("/api/chat")?["options"]
+        #expect(sentPlain?["num_ctx"]?.intValue == 8192)
+        #expect(sentPlain?["temperature"]?.doubleValue == 0.2)
+        let openAI = #"{"model":"llama3.2","messages":[{"role":"user","content":"hi"}]}"#
+        #expect(try await farm.json("POST", "/v1/chat/completions", body: openAI).status == 200)
+        // Sent as they came, each reloaded the runner: four loads.
+        #expect(await farm.nodes[0].loadCount() == 2)
+        #expect(await farm.nodes[0].runnerContextLength("llama3.2") == 8192)
+        #expect(farm.nodes[0].lastBody("/api/chat")?["options"]?["num_ctx"]?.intValue == 8192)
+        #expect(farm.nodes[0].answeredCount("/api/chat") == 4)
+        // A length the client asked is never changed: a shorter one reloads the runner.
+        #expect(try await farm.json("POST", "/api/chat", body: Self.chat(contextLength: 2048)).status == 200)
+        #expect(await farm.nodes[0].runnerContextLength("llama3.2") == 2048)
+        #expect(farm.nodes[0].lastBody("/api/chat")?["options"]?["num_ctx"]?.intValue == 2048)
+    }
+
     /// A copy loaded ahead of requests is loaded for the length they ask: loaded for the default, the
     /// first request would reload it.
     @Test func aLoadAheadOfRequestsIsForTheContextLengthTheyAsk() async throws {

@@ -46,7 +46,7 @@ extension Gateway {
     /// and how long the load took.
     /// A load that runs far past its prediction is given up (`StuckLoadWatch`).
     func startCarriedLoad(_ call: FarmCall, on lease: Lease) async -> Task<CarriedLoadEnd, Never>? {
-        guard let load = call.loadOnly() else { return nil }
+        guard let load = call.sent(on: lease).loadOnly() else { return nil }
         let watched = await stuckLoadWatch.begin(lease)
         // Sent from the client's task: a client already gone sends nothing. It returns once the
         // request has gone out and a moment more (`callGap`), so that Ollama takes it before the

@@ -17,7 +17,7 @@ extension Gateway {
     /// taken the node out.
     func open(_ call: FarmCall, on lease: Lease, overdueAt deadline: ContinuousClock.Instant?) async -> NodeOpening {
         let check = ContinuousClock.now + serviceCheckInterval
-        switch await open(call, on: lease.nodeConfig, overdueAt: deadline.map { min($0, check) } ?? check) {
+        switch await open(call.sent(on: lease), on: lease.nodeConfig, overdueAt: deadline.map { min($0, check) } ?? check) {
         case .finished(let result): return .finished(result)
         case .overdue(let pending):
             if let deadline, ContinuousClock.now >= deadline { return .overdue(pending) }

@@ -91,7 +91,9 @@ struct Preloader: Sendable {
         if let keepAlive { fields.append(("keep_alive", keepAlive)) }
         // Loaded for the context length the model's requests ask (`RunnerContexts`): loaded for
         // another, the copy would be reloaded by its first request, or left out by placement.
-        let contextLength = cluster.usualContextLength(lease.model)
+        var snapshot = lease.node.publishedSnapshot(index: 0)
+        if snapshot == nil { snapshot = await lease.node.snapshot(index: 0) }
+        let contextLength = snapshot.flatMap { cluster.usualContextLength(lease.model, on: $0) }
         if let contextLength { fields.append(("options", .object(["num_ctx": .int(Int64(contextLength))]))) }
         await lease.node.runnerAsked(lease.model, contextLength: contextLength, now: cluster.now)
         let body = JSONValue.object(JSONObject(fields))
