@@ -72,7 +72,17 @@ extension Cluster {
             let ahead = ticket == nil ? queues.count(model) : 0
             var estimate: CostModel.Estimate
             switch choose(model, snapshots, excluding: excluding, conversationNode: conversationNode, now: now, queuedAhead: ahead) {
-            case .success(let chosen): estimate = chosen
+            case .success(let chosen):
+                estimate = chosen
+                // A cold load elsewhere for a length no copy serves: reloading an idle copy here may do better.
+                if !otherContext.isEmpty, !request.isHedge,
+                    let reload = reloadInPlace(
+                        model, contextLength: request.contextLength, insteadOf: chosen,
+                        candidates: otherContext.subtracting(excludedByRequest),
+                        snapshots: snapshots, now: now)
+                {
+                    estimate = reload
+                }
             case .failure(let failure):
                 // No other node can: a copy Ollama reloads for the request serves it.
                 guard !otherContext.isEmpty,

@@ -24,14 +24,15 @@ import WireFormats
     @Test func clientsAskingDifferentContextLengthsEachKeepARunnerInsteadOfReloadingOne() async throws {
         let farm = try await TestFarm.start([.init(), .init()])
         try await farm.waitUntilAllHealthy()
+        // 2048 is shorter than the automatic 4096: a runner for it cannot serve the requests that set none.
         #expect(try await farm.json("POST", "/api/chat", body: Self.chat(contextLength: nil)).status == 200)
-        #expect(try await farm.json("POST", "/api/chat", body: Self.chat(contextLength: 8192)).status == 200)
+        #expect(try await farm.json("POST", "/api/chat", body: Self.chat(contextLength: 2048)).status == 200)
         // Each asked length now has a runner of its own, on its own node.
         let lengths = [await farm.nodes[0].runnerContextLength("llama3.2"), await farm.nodes[1].runnerContextLength("llama3.2")]
-        #expect(Set(lengths) == [4096, 8192])
+        #expect(Set(lengths) == [4096, 2048])
         for _ in 0..<3 {
             #expect(try await farm.json("POST", "/api/chat", body: Self.chat(contextLength: nil)).status == 200)
-            #expect(try await farm.json("POST", "/api/chat", body: Self.chat(contextLength: 8192)).status == 200)
+            #expect(try await farm.json("POST", "/api/chat", body: Self.chat(contextLength: 2048)).status == 200)
         }
         // Placed by name alone, every second request reloaded the warm copy: eight loads.
         #expect(await Self.loads(farm) == 2)
@@ -49,6 +50,31 @@ import WireFormats
         #expect(try await farm.json("POST", "/api/chat", body: Self.chat(contextLength: 4096)).status == 200)
         #expect(farm.nodes[defaultNode].answeredCount("/api/chat") == 5)
         #expect(await Self.loads(farm) == 2)
+    }
+
+    /// A request asking a longer length than any runner serves reloads an idle copy in place rather
+    /// than load the model on another node: the reloaded runner serves the requests that set none too.
+    @Test func anIdleCopyIsReloadedInPlaceForALongerLengthAndServesEveryoneAfter() async throws {
+        let farm = try await TestFarm.start([.init(), .init()])
+        try await farm.waitUntilAllHealthy()
+        #expect(try await farm.json("POST", "/api/chat", body: Self.chat(contextLength: nil)).status == 200)
+        let holder = await farm.nodes[0].loadCount() == 1 ? 0 : 1
+        #expect(
+            await farm.eventually {
+                let status = try? await farm.json("GET", "/status").body
+                return status?["nodes"]?[holder]?["loadedModels"]?[0]?["contextLength"]?.intValue == 4096
+            })
+        #expect(try await farm.json("POST", "/api/chat", body: Self.chat(contextLength: 8192)).status == 200)
+        // Loaded on the other node, the model would have taken a place there.
+        #expect(await farm.nodes[1 - holder].loadCount() == 0)
+        #expect(await farm.nodes[holder].loadCount() == 2)
+        #expect(await farm.nodes[holder].runnerContextLength("llama3.2") == 8192)
+        for _ in 0..<3 {
+            #expect(try await farm.json("POST", "/api/chat", body: Self.chat(contextLength: nil)).status == 200)
+            #expect(try await farm.json("POST", "/api/chat", body: Self.chat(contextLength: 8192)).status == 200)
+        }
+        #expect(await Self.loads(farm) == 2)
+        #expect(farm.nodes[holder].answeredCount("/api/chat") == 8)
     }
 
     @Test func aRunnerLoadedBeforeTensorWallStartedIsKnownByWhatTheProbeShows() async throws {
