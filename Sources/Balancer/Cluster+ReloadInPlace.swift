@@ -1,7 +1,8 @@
 /// A request asking a context length no runner of its model serves, placed on a copy reloaded for it.
 extension Cluster {
     /// An idle copy of `model` whose runner serves another length, reloaded in place for a request
-    /// asking `contextLength`, when that starts no later than `chosen`, a cold load on another node.
+    /// asking `contextLength`, when its load and the loads ahead of it cost no more than `chosen`, a
+    /// cold load on another node with what that unloads.
     /// Expressed as a cold load that unloads the copy itself first (Ollama's own reload: unload, then
     /// load for the new length).
     ///
@@ -24,6 +25,10 @@ extension Cluster {
                 contextLength >= automatic
             else { continue }
             let load = costModel.predictedLoadSeconds(model, on: snapshot)
+            // Not priced as an unloaded copy (`CostModel.evictionCost`): the copy is back after its
+            // load, serving the model's requests of both lengths. Priced so, reloads were rarer and
+            // runners of both lengths lingered: p95 after warm-up 0.72-1.96 s against 0.33-1.02 s
+            // over four runs at 75 % load with 30 % asking 8192, the first minute 1-3 s better.
             let seconds = load + snapshot.loading.values.reduce(0) { $0 + $1.remaining(at: now) }
             guard seconds <= chosen.seconds, seconds < best?.seconds ?? .infinity else { continue }
             best = CostModel.Estimate(

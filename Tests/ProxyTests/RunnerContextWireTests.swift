@@ -53,28 +53,36 @@ import WireFormats
     }
 
     /// A request asking a longer length than any runner serves reloads an idle copy in place rather
-    /// than load the model on another node: the reloaded runner serves the requests that set none too.
-    @Test func anIdleCopyIsReloadedInPlaceForALongerLengthAndServesEveryoneAfter() async throws {
-        let farm = try await TestFarm.start([.init(), .init()])
+    /// than unload a model in demand on another node: the reloaded runner serves the requests that
+    /// set none too.
+    @Test func anIdleCopyIsReloadedInPlaceRatherThanAModelInDemandUnloaded() async throws {
+        // node1 has room for one model, and holds phi3, which its clients use.
+        let farm = try await TestFarm.start([
+            .init(), .init(models: ["llama3.2", "phi3"], preload: ["phi3"], vramGB: 3),
+        ])
         try await farm.waitUntilAllHealthy()
+        let phi3 = #"{"model":"phi3","messages":[{"role":"user","content":"hi"}],"stream":false}"#
+        for _ in 0..<6 { #expect(try await farm.json("POST", "/api/chat", body: phi3).status == 200) }
         #expect(try await farm.json("POST", "/api/chat", body: Self.chat(contextLength: nil)).status == 200)
-        let holder = await farm.nodes[0].loadCount() == 1 ? 0 : 1
+        #expect(await farm.nodes[0].loadCount() == 1)
         #expect(
             await farm.eventually {
                 let status = try? await farm.json("GET", "/status").body
-                return status?["nodes"]?[holder]?["loadedModels"]?[0]?["contextLength"]?.intValue == 4096
+                return status?["nodes"]?[0]?["loadedModels"]?[0]?["contextLength"]?.intValue == 4096
             })
+        let node1Loads = await farm.nodes[1].loadCount()
         #expect(try await farm.json("POST", "/api/chat", body: Self.chat(contextLength: 8192)).status == 200)
-        // Loaded on the other node, the model would have taken a place there.
-        #expect(await farm.nodes[1 - holder].loadCount() == 0)
-        #expect(await farm.nodes[holder].loadCount() == 2)
-        #expect(await farm.nodes[holder].runnerContextLength("llama3.2") == 8192)
+        // Loaded on node1, llama3.2 would have unloaded phi3 there.
+        #expect(await farm.nodes[1].loadCount() == node1Loads)
+        #expect(await farm.nodes[0].loadCount() == 2)
+        #expect(await farm.nodes[0].runnerContextLength("llama3.2") == 8192)
         for _ in 0..<3 {
             #expect(try await farm.json("POST", "/api/chat", body: Self.chat(contextLength: nil)).status == 200)
             #expect(try await farm.json("POST", "/api/chat", body: Self.chat(contextLength: 8192)).status == 200)
         }
-        #expect(await Self.loads(farm) == 2)
-        #expect(farm.nodes[holder].answeredCount("/api/chat") == 8)
+        #expect(await Self.loads(farm) == 2 + node1Loads)
+        #expect(farm.nodes[0].answeredCount("/api/chat") == 8)
+        #expect(await farm.nodes[1].runnerContextLength("phi3") != nil)
     }
 
     @Test func aRunnerLoadedBeforeTensorWallStartedIsKnownByWhatTheProbeShows() async throws {
