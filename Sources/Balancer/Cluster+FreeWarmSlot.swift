@@ -9,12 +9,14 @@ extension Cluster {
     public func freeWarmSlotLikely(_ model: ModelName, contextLength: Int?, excluding: Set<NodeID>) async -> Bool {
         guard queues.isEmpty(model) else { return false }
         let snapshots = await placementSnapshots()
+        let atLeast = current.numCtx == .atLeast
         return snapshots.contains { snapshot in
             !excluding.contains(snapshot.id) && snapshot.health == .healthy && snapshot.isLoaded(model)
                 && snapshot.inFlight(model) < snapshot.maxParallel
                 && snapshot.runnerContexts.serves(
                     model, contextLength: contextLength,
-                    farmAutomatic: contextLength == nil ? Self.farmAutomaticLength(model, for: snapshot, in: snapshots) : nil)
+                    farmAutomatic: contextLength == nil || atLeast ? Self.farmAutomaticLength(model, for: snapshot, in: snapshots) : nil,
+                    atLeast: atLeast)
         }
     }
 }

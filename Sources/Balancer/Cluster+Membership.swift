@@ -18,7 +18,7 @@ extension Cluster {
     @discardableResult
     public func reconfigure(
         nodes configs: [ClusterConfig.NodeConfig], strategy: ClusterConfig.Strategy, queue: ClusterConfig.QueueSettings,
-        outlier: ClusterConfig.OutlierSettings
+        outlier: ClusterConfig.OutlierSettings, numCtx: ClusterConfig.NumCtxPolicy = .exact
     ) async -> Reconfiguration {
         let old = nodes
         var change = Reconfiguration()
@@ -34,7 +34,7 @@ extension Cluster {
             }
         }
         change.removed = old.map(\.id).filter { id in !configs.contains { $0.id == id } }
-        membership.withLock { $0 = Membership(nodes: next, strategy: strategy, queueSettings: queue) }
+        membership.withLock { $0 = Membership(nodes: next, strategy: strategy, queueSettings: queue, numCtx: numCtx) }
         let kept = Set(change.kept)
         outliers.withLock { detector in
             detector.settings = outlier

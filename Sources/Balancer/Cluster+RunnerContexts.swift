@@ -6,9 +6,10 @@ extension Cluster {
     /// back and forth.
     func nodesWithOtherContext(_ model: ModelName, contextLength: Int?, in snapshots: [NodeSnapshot]) -> Set<Int> {
         var nodes: Set<Int> = []
+        let atLeast = current.numCtx == .atLeast
         for snapshot in snapshots where snapshot.hasCopy(model) {
-            let farmAutomatic = contextLength == nil ? Self.farmAutomaticLength(model, for: snapshot, in: snapshots) : nil
-            if snapshot.hasCopyForOtherContext(model, contextLength: contextLength, farmAutomatic: farmAutomatic) {
+            let farmAutomatic = contextLength == nil || atLeast ? Self.farmAutomaticLength(model, for: snapshot, in: snapshots) : nil
+            if snapshot.hasCopyForOtherContext(model, contextLength: contextLength, farmAutomatic: farmAutomatic, atLeast: atLeast) {
                 nodes.insert(snapshot.index)
             }
         }
@@ -40,36 +41,48 @@ extension Cluster {
         // A hedge is a second try for a request already counted.
         if !request.isHedge { contextLengthTally.withLock { $0.record(request.model, contextLength: request.contextLength) } }
         var known = lease.node.publishedSnapshot(index: 0)
-        if request.contextLength == nil {
+        let atLeast = current.numCtx == .atLeast
+        if request.contextLength == nil || atLeast {
             if known == nil { known = await lease.node.snapshot(index: 0) }
-            if let snapshot = known { lease.sentContextLength = ridingLength(request.model, lease: lease, on: snapshot) }
+            if let snapshot = known {
+                lease.sentContextLength = lengthToSend(request, lease: lease, on: snapshot, atLeast: atLeast)
+            }
         }
-        let asked = request.contextLength ?? lease.sentContextLength
+        let asked = lease.sentContextLength ?? request.contextLength
         if let known, !known.runnerContexts.isNews(request.model, contextLength: asked) { return }
         await lease.node.runnerAsked(request.model, contextLength: asked, now: clock())
     }
 
-    /// The length to send a request that sets none on `lease` (nil: none). A warm or loading runner
-    /// loaded for a longer explicit length than the automatic one takes it with that length. A cold
-    /// load is for the length that serves most of the model's recent requests, when that is longer
-    /// than the automatic one: a runner for it serves these requests and the longer ones alike.
-    private func ridingLength(_ model: ModelName, lease: Lease, on snapshot: NodeSnapshot) -> Int? {
+    /// The length to send the request with on `lease` in place of what it asked (nil: as it is). A
+    /// warm or loading runner loaded for a longer length than the request's takes it with that length
+    /// (a request that sets none asks the automatic length; an explicit ask rides only under
+    /// `atLeast`). A cold load is for the length that serves most of the model's recent requests,
+    /// when that is longer than the request's: a runner for it serves these requests and the longer
+    /// ones alike.
+    private func lengthToSend(_ request: Request, lease: Lease, on snapshot: NodeSnapshot, atLeast: Bool) -> Int? {
+        let model = request.model
         let contexts = snapshot.runnerContexts
         let longer: Int?
         if lease.claim.isColdLoad {
             longer = contextLengthTally.withLock { $0.longestAsked(model) }
-        } else {
+        } else if request.contextLength == nil {
             longer = contexts.explicitLength(of: model)
+        } else {
+            longer = .max  // an explicit ask under atLeast: what the runner serves decides
         }
         // Most farms' requests set no length, or their runners were loaded for the automatic one.
-        guard let longer else { return nil }
-        guard
-            let automatic = contexts.automaticLength(of: model) ?? Self.farmAutomaticLength(model, for: snapshot, in: publishedSnapshots()),
-            longer > automatic
+        guard longer != nil else { return nil }
+        let automatic =
+            contexts.automaticLength(of: model) ?? Self.farmAutomaticLength(model, for: snapshot, in: publishedSnapshots())
+        guard lease.claim.isColdLoad else {
+            return contexts.lengthToSend(model, asking: request.contextLength, farmAutomatic: automatic, atLeast: atLeast)
+        }
+        // The usual length nil is the automatic one, sent explicitly to a shorter ask under atLeast.
+        guard let asked = request.contextLength ?? automatic,
+            let target = contextLengthTally.withLock({ $0.usual(model, automatic: automatic, atLeast: atLeast) }) ?? automatic,
+            target > asked
         else { return nil }
-        guard lease.claim.isColdLoad else { return longer }
-        guard let usual = contextLengthTally.withLock({ $0.usual(model, automatic: automatic) }), usual > automatic else { return nil }
-        return usual
+        return target
     }
 
     /// Every node's published snapshot that is current, without a hop: what the automatic lengths
@@ -84,7 +97,8 @@ extension Cluster {
     public func usualContextLength(_ model: ModelName, on snapshot: NodeSnapshot) -> Int? {
         let automatic =
             snapshot.runnerContexts.automaticLength(of: model) ?? Self.farmAutomaticLength(model, for: snapshot, in: publishedSnapshots())
-        return contextLengthTally.withLock { $0.usual(model, automatic: automatic) }
+        let atLeast = current.numCtx == .atLeast
+        return contextLengthTally.withLock { $0.usual(model, automatic: automatic, atLeast: atLeast) }
     }
 
     /// The context length most of each model's recent requests asked, for models whose requests set

@@ -19,6 +19,8 @@ public final class Cluster: Sendable {
         public let nodes: [OllamaNode]
         public let strategy: ClusterConfig.Strategy
         public let queueSettings: ClusterConfig.QueueSettings
+        /// Which runners serve a request that sets `num_ctx` (`RunnerContexts`).
+        public var numCtx = ClusterConfig.NumCtxPolicy.exact
 
         /// Positions in `nodes` of the given identities (those still members).
         func indices(of ids: Set<NodeID>) -> Set<Int> {
@@ -60,12 +62,14 @@ public final class Cluster: Sendable {
     public init(
         nodes: [ClusterConfig.NodeConfig], strategy: ClusterConfig.Strategy = .affinity,
         queue: ClusterConfig.QueueSettings = ClusterConfig.QueueSettings(), outlier: ClusterConfig.OutlierSettings = .init(),
-        costModel: CostModel = CostModel(), plannerSettings: CapacityPlanner.Settings = CapacityPlanner.Settings(),
+        numCtx: ClusterConfig.NumCtxPolicy = .exact, costModel: CostModel = CostModel(),
+        plannerSettings: CapacityPlanner.Settings = CapacityPlanner.Settings(),
         random: any RandomNumberGenerator & Sendable = FastRandom(),
         clock: @escaping @Sendable () -> Double = Cluster.monotonicSeconds, timeScale: Double = 1
     ) {
         self.timeScale = timeScale
-        self.membership = Mutex(Membership(nodes: nodes.map(OllamaNode.init(config:)), strategy: strategy, queueSettings: queue))
+        self.membership = Mutex(
+            Membership(nodes: nodes.map(OllamaNode.init(config:)), strategy: strategy, queueSettings: queue, numCtx: numCtx))
         self.costModel = costModel
         self.plannerSettings = plannerSettings
         self.outliers = Mutex(OutlierDetector(settings: outlier))

@@ -63,7 +63,7 @@ private struct FieldReader {
             allowed: [
                 "listen", "apiKeys", "adminKeys", "strategy", "health", "timeouts", "limits", "outlier", "maxRetries", "queue", "keepAlive",
                 "warm", "replicate",
-                "usageLog", "stateFile",
+                "usageLog", "stateFile", "numCtx",
                 "nodes",
                 "cloud", "routes",
             ])
@@ -163,6 +163,15 @@ private struct FieldReader {
         }
         if let stateFile = root["stateFile"] {
             config.stateFile = try child("stateFile").nonEmptyString(stateFile)
+        }
+        if let numCtx = root["numCtx"] {
+            let reader = child("numCtx")
+            let name = try reader.string(numCtx)
+            guard let policy = ClusterConfig.NumCtxPolicy(rawValue: name) else {
+                let names = ClusterConfig.NumCtxPolicy.allCases.map(\.rawValue).joined(separator: ", ")
+                throw ConfigError(reader.path, "unknown policy \"\(name)\" (one of: \(names))")
+            }
+            config.numCtx = policy
         }
         if let usageLog = root["usageLog"] {
             config.usageLog = try child("usageLog").nonEmptyString(usageLog)

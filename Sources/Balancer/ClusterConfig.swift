@@ -29,6 +29,8 @@ public struct ClusterConfig: Sendable, Equatable {
     public var usageLog: String?
     /// Where demand (request rate and service time per model) is saved, so a restart re-warms what was hot.
     public var stateFile: String?
+    /// Which runners may serve a request that sets `options.num_ctx` (`RunnerContexts`).
+    public var numCtx = NumCtxPolicy.exact
 
     public init() {}
 
@@ -71,6 +73,18 @@ public struct ClusterConfig: Sendable, Equatable {
             self.name = name
             self.sha256 = sha256
         }
+    }
+
+    /// Which runner serves a request that sets `options.num_ctx`. Ollama reloads a runner for a
+    /// request asking another length, so clients asking different lengths of one model need a runner
+    /// each. `exact` keeps Ollama's behaviour for them. `atLeast` lets a runner loaded for a longer
+    /// length serve a shorter ask too (sent with the runner's length): the client gets at least the
+    /// window it asked for, and clients whose libraries pick a length of their own (LlamaIndex's
+    /// default sends 3900) share runners with everyone else. A request that sets no length rides
+    /// a longer runner under either.
+    public enum NumCtxPolicy: String, Sendable, Equatable, CaseIterable {
+        case exact
+        case atLeast
     }
 
     public enum Strategy: String, Sendable, Equatable, CaseIterable {

@@ -52,8 +52,8 @@ struct ContextLengthTally: Sendable {
 
     /// The length that serves most of the model's recent requests (nil: none set, or no request yet),
     /// where a length at least `automatic` (the automatic length, when known) also serves those that
-    /// set none.
-    func usual(_ model: ModelName, automatic: Int? = nil) -> Int? {
+    /// set none, and with `atLeast` (`ClusterConfig.NumCtxPolicy`) the shorter explicit asks too.
+    func usual(_ model: ModelName, automatic: Int? = nil, atLeast: Bool = false) -> Int? {
         guard let entry = recent[model], !entry.asks.isEmpty else { return nil }
         var counts: [Int?: Int] = [:]
         var latest: [Int?: Int] = [:]
@@ -70,6 +70,9 @@ struct ContextLengthTally: Sendable {
         for (ask, asked) in counts {
             var served = asked
             if let length = ask, let automatic, length >= automatic { served += unset }
+            if atLeast, let length = ask ?? automatic {
+                for (other, count) in counts where other != ask { if let other, other <= length { served += count } }
+            }
             let last = latest[ask] ?? -1
             if served > best.served || (served == best.served && last > best.latest) { best = (ask, served, last) }
         }

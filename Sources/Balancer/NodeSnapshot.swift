@@ -203,8 +203,8 @@ public struct NodeSnapshot: Sendable {
     /// A copy of `model` here (`hasCopy`) whose runner Ollama would reload for a request asking
     /// `contextLength` (`RunnerContexts`).
     /// `farmAutomatic`: the automatic length nodes like this one learned, for a node that has not.
-    public func hasCopyForOtherContext(_ model: ModelName, contextLength: Int?, farmAutomatic: Int? = nil) -> Bool {
-        hasCopy(model) && !runnerContexts.serves(model, contextLength: contextLength, farmAutomatic: farmAutomatic)
+    public func hasCopyForOtherContext(_ model: ModelName, contextLength: Int?, farmAutomatic: Int? = nil, atLeast: Bool = false) -> Bool {
+        hasCopy(model) && !runnerContexts.serves(model, contextLength: contextLength, farmAutomatic: farmAutomatic, atLeast: atLeast)
     }
     public func inFlight(_ model: ModelName) -> Int { inFlight[model] ?? 0 }
     public var totalInFlight: Int { inFlight.values.reduce(0, +) }

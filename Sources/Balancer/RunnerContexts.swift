@@ -49,9 +49,12 @@ public struct RunnerContexts: Sendable, Equatable {
     /// (nil: the request sets no `num_ctx`) without Ollama reloading it: as it is, or, for a request
     /// that sets none, sent with the runner's longer length (`ridingLength`). `farmAutomatic` is the
     /// automatic length other nodes like this one learned, for a node that has not learned its own.
-    public func serves(_ model: ModelName, contextLength: Int?, farmAutomatic: Int? = nil) -> Bool {
+    /// With `atLeast` (`ClusterConfig.NumCtxPolicy`), a runner known to serve a longer length than
+    /// an explicit ask serves it too, sent with the runner's length.
+    public func serves(_ model: ModelName, contextLength: Int?, farmAutomatic: Int? = nil, atLeast: Bool = false) -> Bool {
         guard let runner = runners[model] else { return true }
         let automatic = automaticLength[model] ?? farmAutomatic
+        if atLeast, let contextLength, let known = knownLength(of: model, automatic: automatic), known > contextLength { return true }
         switch runner.asked {
         case .automatic?:
             guard let contextLength else { return true }
@@ -74,6 +77,24 @@ public struct RunnerContexts: Sendable, Equatable {
             explicit > automatic
         else { return nil }
         return explicit
+    }
+
+    /// The `num_ctx` to send a request asking `contextLength` to the runner of `model` instead: for a
+    /// request that sets none, `ridingLength`; for an explicit ask under `atLeast`, the runner's
+    /// length when it is known and longer. Nil: the request goes as it is.
+    public func lengthToSend(_ model: ModelName, asking contextLength: Int?, farmAutomatic: Int? = nil, atLeast: Bool = false) -> Int? {
+        guard let contextLength else { return ridingLength(model, farmAutomatic: farmAutomatic) }
+        guard atLeast, let known = knownLength(of: model, automatic: automaticLength[model] ?? farmAutomatic), known > contextLength
+        else { return nil }
+        return known
+    }
+
+    /// The length the runner of `model` serves as far as is known: the explicit one, or for a runner
+    /// loaded without one, what its probe showed or the automatic length.
+    private func knownLength(of model: ModelName, automatic: Int?) -> Int? {
+        guard let runner = runners[model] else { return nil }
+        if case .automatic? = runner.asked { return runner.reported ?? automatic }
+        return explicitLength(of: model)
     }
 
     /// The length the runner of `model` was loaded for when that was not known to be the automatic

@@ -126,7 +126,8 @@ final class Gateway: Sendable {
         var costModel = CostModel()
         costModel.suspectNodeSeconds = config.health.suspectSeconds / timeScale
         self.cluster = Cluster(
-            nodes: config.nodes, strategy: config.strategy, queue: config.queue, outlier: config.outlier, costModel: costModel,
+            nodes: config.nodes, strategy: config.strategy, queue: config.queue, outlier: config.outlier, numCtx: config.numCtx,
+            costModel: costModel,
             random: random, clock: farmSeconds, timeScale: timeScale)
         self.monitor = HealthMonitor(
             cluster: cluster, settings: config.health, transport: NodeProbeTransport(client: client),
@@ -214,7 +215,7 @@ final class Gateway: Sendable {
         config.usageLog = old.config.usageLog
         let next = GatewayRuntime(config: config)
         let change = await cluster.reconfigure(
-            nodes: config.nodes, strategy: config.strategy, queue: config.queue, outlier: config.outlier)
+            nodes: config.nodes, strategy: config.strategy, queue: config.queue, outlier: config.outlier, numCtx: config.numCtx)
         await monitor.update(config.health)
         await installPlanning(next)
         if !change.added.isEmpty { await monitor.probeAll() }

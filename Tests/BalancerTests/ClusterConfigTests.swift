@@ -28,6 +28,11 @@ import Testing
         #expect(config.health.unhealthyAfter == 2)
     }
 
+    @Test func numCtxIsExactUnlessTheFileSaysAtLeast() throws {
+        #expect(try ClusterConfig.parse(Array(#"{"nodes":[]}"#.utf8)).numCtx == .exact)
+        #expect(try ClusterConfig.parse(Array(#"{"numCtx":"atLeast"}"#.utf8)).numCtx == .atLeast)
+    }
+
     @Test func theShippedClusterJSONIsValid() throws {
         let path = #filePath.split(separator: "/").dropLast(3).joined(separator: "/")
         let bytes = try #require(FileManagerShim.read("/" + path + "/cluster.json"))
@@ -45,6 +50,8 @@ import Testing
         (#"{"nodes":[{"name":"a","url":"http://a:1","weight":-1}]}"#, "nodes[0].weight: must be at least 0, got -1"),
         (#"{"nodes":[{"name":"a","url":"http://a:1","maxParallel":0}]}"#, "nodes[0].maxParallel: must be at least 1, got 0"),
         (#"{"strategy":"fastest"}"#, "strategy: unknown strategy \"fastest\""),
+        (#"{"numCtx":"longest"}"#, "numCtx: unknown policy \"longest\" (one of: exact, atLeast)"),
+        (#"{"numCtx":true}"#, "numCtx: expected a string, got"),
         (#"{"health":{"intervalMs":"2s"}}"#, "health.intervalMs: expected a whole number, got string"),
         (#"{"listen":{"port":70000}}"#, "listen.port: must be at most 65535, got 70000"),
         (#"{"routes":{"gpt-4":[]}}"#, "routes.gpt-4: must list at least one target"),

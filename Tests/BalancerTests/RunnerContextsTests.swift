@@ -88,6 +88,23 @@ import Testing
         #expect(contexts.ridingLength(model, farmAutomatic: 32768) == nil)
     }
 
+    @Test func underAtLeastALongerRunnerServesAShorterExplicitAsk() {
+        var contexts = RunnerContexts()
+        contexts.asked(model, contextLength: nil, now: 1)
+        contexts.reported(model, contextLength: 4096, sentAt: 2)
+        // LlamaIndex asks 3900: a reload under Ollama's own rule, the 4096 runner under atLeast.
+        #expect(!contexts.serves(model, contextLength: 3900))
+        #expect(contexts.lengthToSend(model, asking: 3900) == nil)
+        #expect(contexts.serves(model, contextLength: 3900, atLeast: true))
+        #expect(contexts.lengthToSend(model, asking: 3900, atLeast: true) == 4096)
+        // Never a longer ask on a shorter runner, and an equal one goes as it is.
+        #expect(!contexts.serves(model, contextLength: 8192, atLeast: true))
+        #expect(contexts.lengthToSend(model, asking: 4096, atLeast: true) == nil)
+        contexts.asked(model, contextLength: 8192, now: 3)
+        #expect(contexts.lengthToSend(model, asking: 3900, atLeast: true) == 8192)
+        #expect(contexts.lengthToSend(model, asking: nil, atLeast: true) == 8192)
+    }
+
     @Test func anUnloadedRunnerIsForgotten() async {
         let node = OllamaNode(config: ClusterConfig.NodeConfig(name: "a", url: NodeURL("http://a:1")!, maxParallel: 2))
         await node.runnerAsked(model, contextLength: 8192, now: 0)
@@ -126,6 +143,16 @@ import Testing
         for index in 0..<10 { short.record(model, contextLength: index % 3 == 0 ? 2048 : nil) }
         #expect(short.usual(model, automatic: 4096) == nil)
         #expect(ContextLengthTally().longestAsked(model) == nil)
+    }
+
+    @Test func underAtLeastALengthServesEveryShorterAsk() {
+        var tally = ContextLengthTally()
+        for index in 0..<10 { tally.record(model, contextLength: index < 6 ? 3900 : nil) }
+        // Six ask 3900, four none: the automatic 4096 serves all ten under atLeast.
+        #expect(tally.usual(model, automatic: 4096) == 3900)
+        #expect(tally.usual(model, automatic: 4096, atLeast: true) == nil)
+        tally.record(model, contextLength: 8192)
+        #expect(tally.usual(model, automatic: 4096, atLeast: true) == 8192)
     }
 
     @Test func aTieGoesToTheLatestAndOldRequestsFallOutOfTheWindow() {

@@ -144,6 +144,31 @@ import WireFormats
         #expect(farm.nodes[0].lastBody("/api/chat")?["options"]?["num_ctx"]?.intValue == 2048)
     }
 
+    /// Under `numCtx: atLeast` an explicit ask rides a runner loaded for a longer length, sent with
+    /// that length; under Ollama's own rule (the default) it reloads the runner.
+    @Test(arguments: [ClusterConfig.NumCtxPolicy.exact, .atLeast])
+    func aShorterExplicitAskRidesALongerRunnerOnlyUnderAtLeast(policy: ClusterConfig.NumCtxPolicy) async throws {
+        let farm = try await TestFarm.start([.init()]) { $0.numCtx = policy }
+        try await farm.waitUntilAllHealthy()
+        #expect(try await farm.json("POST", "/api/chat", body: Self.chat(contextLength: nil)).status == 200)
+        #expect(
+            await farm.eventually {
+                let status = try? await farm.json("GET", "/status").body
+                return status?["nodes"]?[0]?["loadedModels"]?[0]?["contextLength"]?.intValue == 4096
+            })
+        // LlamaIndex's default context window.
+        #expect(try await farm.json("POST", "/api/chat", body: Self.chat(contextLength: 3900)).status == 200)
+        let sent = farm.nodes[0].lastBody("/api/chat")?["options"]?["num_ctx"]?.intValue
+        if policy == .atLeast {
+            #expect(sent == 4096)
+            #expect(await farm.nodes[0].loadCount() == 1)
+            #expect(await farm.nodes[0].runnerContextLength("llama3.2") == 4096)
+        } else {
+            #expect(sent == 3900)
+            #expect(await farm.nodes[0].loadCount() == 2)
+        }
+    }
+
     /// A copy loaded ahead of requests is loaded for the length they ask: loaded for the default, the
     /// first request would reload it.
     @Test func aLoadAheadOfRequestsIsForTheContextLengthTheyAsk() async throws {

@@ -2,18 +2,18 @@ import Balancer
 import WireFormats
 
 extension FarmCall {
-    /// The call as it goes out on `lease`: a call that sets no `num_ctx`, placed on a runner loaded
-    /// for a longer length (or a load for one), carries that length (`Lease.sentContextLength`), so
-    /// Ollama serves it on that runner instead of reloading it for the automatic length. Every other
-    /// call goes as the client sent it, its bytes untouched.
+    /// The call as it goes out on `lease`: a call placed on a runner loaded for a longer length (or a
+    /// load for one) carries that length (`Lease.sentContextLength`), so Ollama serves it on that
+    /// runner instead of reloading it: a call that sets no `num_ctx`, or under `numCtx: atLeast` one
+    /// that asks a shorter length. Every other call goes as the client sent it, its bytes untouched.
     func sent(on lease: Lease) -> FarmCall {
-        guard let length = lease.sentContextLength, contextLength == nil,
+        guard let length = lease.sentContextLength, length != contextLength,
             case .object(var fields)? = try? JSONParser.parse(body)
         else { return self }
         var options: JSONObject
         switch fields["options"] {
         case nil, .null?: options = [:]
-        case .object(let given)? where given["num_ctx"] == nil: options = given
+        case .object(let given)? where contextLength != nil || given["num_ctx"] == nil: options = given
         // A `num_ctx` Ollama would refuse, or options that are not an object: Ollama says so.
         default: return self
         }

@@ -49,6 +49,7 @@ enum ConfigExplanation {
         }
         extras.append(
             config.replicate && config.strategy == .affinity ? "copies of models in demand: on" : "copies of models in demand: off")
+        if config.numCtx == .atLeast { extras.append("num_ctx: a longer runner serves a shorter ask (atLeast)") }
         if let usageLog = config.usageLog { extras.append("usage log \(usageLog)") }
         out.append(extras.joined(separator: "; "))
         return out
