@@ -19,8 +19,8 @@ struct Trace: Sendable {
         let body: [UInt8]
     }
 
-    /// The `num_ctx` a conversation drawn to set one asks (`contextShare`).
-    static let askedContextLength = 8192
+    /// The `num_ctx` a conversation drawn to set one asks (`contextShare`), unless told otherwise.
+    static let defaultAskedContextLength = 8192
 
     /// Eight models of 2-7.4 GB; the order is the popularity rank before any shift (hottest first).
     static let models: [(name: String, sizeGB: Double)] = [
@@ -37,10 +37,12 @@ struct Trace: Sendable {
     ///   - popularity: model indices from hottest to coldest; `shifted` replaces it halfway through.
     ///   - answerLengths: every answer `answerTokens` long, or lengths drawn around that mean.
     ///   - contextShare: the share of conversations whose client (an Ollama one, on `/api/chat`) sets
-    ///     `options.num_ctx` to `askedContextLength`, as Open WebUI or Continue may; the others set none.
+    ///     `options.num_ctx` to `contextLength`, as Open WebUI or Continue may (LlamaIndex sends 3900);
+    ///     the others set none.
     init(
         seed: UInt64, seconds: Double, requestsPerSecond: Double, answer: String, answerTokens: Int, answerLengths: AnswerLengths = .fixed,
-        zipf: Double, followUp: Double = 0.3, popularity: [Int], shifted: [Int]?, contextShare: Double = 0
+        zipf: Double, followUp: Double = 0.3, popularity: [Int], shifted: [Int]?, contextShare: Double = 0,
+        contextLength: Int = Trace.defaultAskedContextLength
     ) {
         self.rate = requestsPerSecond
         var random = FastRandom(seed: seed)
@@ -81,7 +83,7 @@ struct Trace: Sendable {
                 let path = setsContext ? "/api/chat" : "/v1/chat/completions"
                 let fields =
                     setsContext
-                    ? #","options":{"num_ctx":\#(Self.askedContextLength)\#(answerLengths == .fixed ? "" : #","num_predict":\#(tokens)"#)}"#
+                    ? #","options":{"num_ctx":\#(contextLength)\#(answerLengths == .fixed ? "" : #","num_predict":\#(tokens)"#)}"#
                     : limit
                 let body = #"{"model":"\#(model)","stream":true\#(fields),"messages":[\#(messages.joined(separator: ","))]}"#
                 requests.append(

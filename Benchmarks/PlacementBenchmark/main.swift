@@ -64,6 +64,10 @@ var loadSecondsPerGB = 1.5
 var answerLengths = AnswerLengths.fixed
 /// The share of conversations whose client sets `options.num_ctx` (`Trace.init(contextShare:)`).
 var contextShare = 0.0
+/// The `num_ctx` those clients set (`--context-length`).
+var askedContextLength = Trace.defaultAskedContextLength
+/// TensorWall's `numCtx` policy (`--num-ctx exact|atLeast`).
+var numCtxPolicy = "exact"
 /// Clients that honour Retry-After (`--retry-refused`): a refused request is sent again, once, when its
 /// Retry-After says; the refused column then counts those real retries refused again, not the trace's
 /// stand-ins for them.
@@ -84,6 +88,7 @@ let usage = """
                            [--uncounted-seconds-per-answer 0] [--ollama-num-parallel 2]
                            [--reported-duration-scale 1] [--answer-lengths fixed|varied] [--load-seconds-per-gb 1.5]
                            [--outage 1@120-180] [--outage-kind stop|hang] [--slow-node 1@120-240x4] [--context-share 0.3]
+                       [--context-length 8192] [--num-ctx exact|atLeast]
            placement-bench --placement-cost 1,4,16,64   (CPU per placed request by farm size, no sockets)
     strategies for --only: round_robin, least_busy, affinity, bound (none: only --dump-trace)
     """
@@ -111,7 +116,7 @@ while let flag = arguments.popFirst() {
         "--prompt-tokens-per-second", "--only", "--dump-trace", "--log-dir", "--log-level", "--node-config", "--runner-overhead-gb",
         "--eviction-order", "--load-fit-share-of-free", "--uncounted-seconds-per-answer",
         "--ollama-num-parallel", "--reported-duration-scale", "--answer-lengths", "--load-seconds-per-gb", "--placement-cost",
-        "--outage", "--outage-kind", "--slow-node", "--context-share",
+        "--outage", "--outage-kind", "--slow-node", "--context-share", "--context-length", "--num-ctx",
     ]
     guard valueFlags.contains(flag) else { exitWithUsage("unknown flag \(flag)") }
     guard let value = arguments.popFirst() else { exitWithUsage("\(flag) needs a value") }
@@ -168,6 +173,12 @@ while let flag = arguments.popFirst() {
     case "--context-share":
         contextShare = number(value, for: flag)
         guard contextShare >= 0 && contextShare <= 1 else { exitWithUsage("--context-share takes a share in [0, 1], not \(value)") }
+    case "--context-length":
+        guard let parsed = Int(value), parsed >= 1 else { exitWithUsage("--context-length takes a whole number of tokens, not \(value)") }
+        askedContextLength = parsed
+    case "--num-ctx":
+        guard value == "exact" || value == "atLeast" else { exitWithUsage("--num-ctx takes exact or atLeast, not \(value)") }
+        numCtxPolicy = value
     case "--outage": outageText = value
     case "--slow-node":
         guard let parsed = NodeSlowdown(value) else {
@@ -360,7 +371,7 @@ func seconds(_ duration: Duration) -> Double {
     let strategy = scenario.allWarm ? "affinity" : scenario.strategy
     // Each strategy keeps TensorWall's defaults for the queue (maximum wait, shedding): what a user gets.
     let config = """
-        {"listen":{"host":"127.0.0.1","port":\(port)},"strategy":"\(strategy)",
+        {"listen":{"host":"127.0.0.1","port":\(port)},"strategy":"\(strategy)","numCtx":"\(numCtxPolicy)",
          "health":{"intervalMs":\(max(50, Int(2000 * timeScale))),"timeoutMs":1000},
          "nodes":[\(nodes.joined(separator: ","))]}
         """
@@ -480,7 +491,8 @@ print(
         + (reportedDurationScale != 1 ? "; nodes report durations × \(reportedDurationScale)" : "")
         + (uncountedSecondsPerAnswer > 0 ? "; every answer spends \(uncountedSecondsPerAnswer) s only total_duration counts" : "")
         + (contextShare > 0
-            ? "; \(Int(contextShare * 100)) % of conversations come from an Ollama client on /api/chat that sets num_ctx \(Trace.askedContextLength)"
+            ? "; \(Int(contextShare * 100)) % of conversations come from an Ollama client on /api/chat that sets num_ctx \(askedContextLength)"
+            + (numCtxPolicy == "exact" ? "" : "; TensorWall's numCtx is \(numCtxPolicy)")
             : "")
 )
 print(
@@ -505,7 +517,7 @@ for load in loads {
     let trace = Trace(
         seed: seed, seconds: simulatedSeconds, requestsPerSecond: rate, answer: answer, answerTokens: responseTokens,
         answerLengths: answerLengths, zipf: zipf, followUp: followUp,
-        popularity: popularity, shifted: shifted, contextShare: contextShare)
+        popularity: popularity, shifted: shifted, contextShare: contextShare, contextLength: askedContextLength)
     if let path = traceDumpPath {
         let lines = trace.requests.map {
             "\($0.at) \($0.model) \($0.isFirstTurn ? 1 : 0)" + (answerLengths == .fixed ? "" : " \($0.answerTokens)")
