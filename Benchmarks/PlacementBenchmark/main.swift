@@ -492,7 +492,7 @@ print(
         + (uncountedSecondsPerAnswer > 0 ? "; every answer spends \(uncountedSecondsPerAnswer) s only total_duration counts" : "")
         + (contextShare > 0
             ? "; \(Int(contextShare * 100)) % of conversations come from an Ollama client on /api/chat that sets num_ctx \(askedContextLength)"
-            + (numCtxPolicy == "exact" ? "" : "; TensorWall's numCtx is \(numCtxPolicy)")
+                + (numCtxPolicy == "exact" ? "" : "; TensorWall's numCtx is \(numCtxPolicy)")
             : "")
 )
 print(

@@ -62,16 +62,17 @@ extension Cluster {
     private func lengthToSend(_ request: Request, lease: Lease, on snapshot: NodeSnapshot, atLeast: Bool) -> Int? {
         let model = request.model
         let contexts = snapshot.runnerContexts
-        let longer: Int?
+        // Most farms' requests set no length, or their runners were loaded for the automatic one:
+        // nothing to send then, found without working out the automatic length.
+        let anyLonger: Bool
         if lease.claim.isColdLoad {
-            longer = contextLengthTally.withLock { $0.longestAsked(model) }
+            anyLonger = contextLengthTally.withLock { $0.longestAsked(model) } != nil
         } else if request.contextLength == nil {
-            longer = contexts.explicitLength(of: model)
+            anyLonger = contexts.explicitLength(of: model) != nil
         } else {
-            longer = .max  // an explicit ask under atLeast: what the runner serves decides
+            anyLonger = true  // an explicit ask under atLeast: what the runner serves decides
         }
-        // Most farms' requests set no length, or their runners were loaded for the automatic one.
-        guard longer != nil else { return nil }
+        guard anyLonger else { return nil }
         let automatic =
             contexts.automaticLength(of: model) ?? Self.farmAutomaticLength(model, for: snapshot, in: publishedSnapshots())
         guard lease.claim.isColdLoad else {
