@@ -15,6 +15,15 @@ import WireFormats
         return #"{"model":"llama3.2","messages":[{"role":"user","content":"hi"}],"stream":false\#(options)}"#
     }
 
+    /// Whether `/status` comes to show the first model loaded on `node` with the simulator's default
+    /// context length, 4096: a probe has seen the runner.
+    static func statusShowsTheDefaultLength(_ farm: TestFarm, node: Int) async -> Bool {
+        await farm.eventually {
+            let status = try? await farm.json("GET", "/status").body
+            return status?["nodes"]?[node]?["loadedModels"]?[0]?["contextLength"]?.intValue == 4096
+        }
+    }
+
     static func loads(_ farm: TestFarm) async -> Int {
         var total = 0
         for node in farm.nodes { total += await node.loadCount() }
@@ -41,12 +50,7 @@ import WireFormats
         #expect(farm.nodes[1 - defaultNode].answeredCount("/api/chat") == 4)
         // An explicit num_ctx equal to the node's default is the same runner, once a probe has shown
         // the runner's `context_length`.
-        #expect(
-            await farm.eventually {
-                let status = try? await farm.json("GET", "/status").body
-                let runner = status?["nodes"]?[defaultNode]?["loadedModels"]?[0]
-                return runner?["contextLength"]?.intValue == 4096
-            })
+        #expect(await Self.statusShowsTheDefaultLength(farm, node: defaultNode))
         #expect(try await farm.json("POST", "/api/chat", body: Self.chat(contextLength: 4096)).status == 200)
         #expect(farm.nodes[defaultNode].answeredCount("/api/chat") == 5)
         #expect(await Self.loads(farm) == 2)
@@ -65,11 +69,7 @@ import WireFormats
         for _ in 0..<6 { #expect(try await farm.json("POST", "/api/chat", body: phi3).status == 200) }
         #expect(try await farm.json("POST", "/api/chat", body: Self.chat(contextLength: nil)).status == 200)
         #expect(await farm.nodes[0].loadCount() == 1)
-        #expect(
-            await farm.eventually {
-                let status = try? await farm.json("GET", "/status").body
-                return status?["nodes"]?[0]?["loadedModels"]?[0]?["contextLength"]?.intValue == 4096
-            })
+        #expect(await Self.statusShowsTheDefaultLength(farm, node: 0))
         let node1Loads = await farm.nodes[1].loadCount()
         #expect(try await farm.json("POST", "/api/chat", body: Self.chat(contextLength: 8192)).status == 200)
         // Loaded on node1, llama3.2 would have unloaded phi3 there.
@@ -89,11 +89,7 @@ import WireFormats
         // node0 holds a runner loaded with the default length; a request asking 8192 goes to node1.
         let farm = try await TestFarm.start([.init(preload: ["llama3.2"]), .init()])
         try await farm.waitUntilAllHealthy()
-        #expect(
-            await farm.eventually {
-                let status = try? await farm.json("GET", "/status").body
-                return status?["nodes"]?[0]?["loadedModels"]?[0]?["contextLength"]?.intValue == 4096
-            })
+        #expect(await Self.statusShowsTheDefaultLength(farm, node: 0))
         #expect(try await farm.json("POST", "/api/chat", body: Self.chat(contextLength: 8192)).status == 200)
         #expect(farm.nodes[1].answeredCount("/api/chat") == 1)
         #expect(await farm.nodes[0].runnerContextLength("llama3.2") == 4096)
@@ -119,11 +115,7 @@ import WireFormats
         try await farm.waitUntilAllHealthy()
         #expect(try await farm.json("POST", "/api/chat", body: Self.chat(contextLength: nil)).status == 200)
         // A probe shows the node's automatic length, 4096.
-        #expect(
-            await farm.eventually {
-                let status = try? await farm.json("GET", "/status").body
-                return status?["nodes"]?[0]?["loadedModels"]?[0]?["contextLength"]?.intValue == 4096
-            })
+        #expect(await Self.statusShowsTheDefaultLength(farm, node: 0))
         #expect(try await farm.json("POST", "/api/chat", body: Self.chat(contextLength: 8192)).status == 200)
         #expect(await farm.nodes[0].loadCount() == 2)
         let plain = #"{"model":"llama3.2","messages":[{"role":"user","content":"hi"}],"stream":false,"options":{"temperature":0.2}}"#
@@ -151,11 +143,7 @@ import WireFormats
         let farm = try await TestFarm.start([.init()]) { $0.numCtx = policy }
         try await farm.waitUntilAllHealthy()
         #expect(try await farm.json("POST", "/api/chat", body: Self.chat(contextLength: nil)).status == 200)
-        #expect(
-            await farm.eventually {
-                let status = try? await farm.json("GET", "/status").body
-                return status?["nodes"]?[0]?["loadedModels"]?[0]?["contextLength"]?.intValue == 4096
-            })
+        #expect(await Self.statusShowsTheDefaultLength(farm, node: 0))
         // LlamaIndex's default context window.
         #expect(try await farm.json("POST", "/api/chat", body: Self.chat(contextLength: 3900)).status == 200)
         let sent = farm.nodes[0].lastBody("/api/chat")?["options"]?["num_ctx"]?.intValue
