@@ -102,10 +102,21 @@ extension Cluster {
         return contextLengthTally.withLock { $0.usual(model, automatic: automatic, atLeast: atLeast) }
     }
 
-    /// The context length most of each model's recent requests asked, for models whose requests set
-    /// one: what a restart's loads ahead of requests should ask (the state file keeps it).
+    /// The context length that serves most of each model's recent requests, for models where that is
+    /// a length they set: what a restart's loads ahead of requests should ask (the state file keeps
+    /// it). A model's automatic length is the one the nodes that learned it agree on.
     public func usualContextLengths() -> [ModelName: Int] {
-        contextLengthTally.withLock { $0.usualLengths() }
+        var automatic: [ModelName: Int] = [:]
+        var disagreed: Set<ModelName> = []
+        for snapshot in publishedSnapshots() {
+            for (model, length) in snapshot.runnerContexts.automaticLengths {
+                if let agreed = automatic[model], agreed != length { disagreed.insert(model) }
+                automatic[model] = length
+            }
+        }
+        for model in disagreed { automatic[model] = nil }
+        let atLeast = current.numCtx == .atLeast
+        return contextLengthTally.withLock { $0.usualLengths(automatic: automatic, atLeast: atLeast) }
     }
 
     /// Starts from the lengths an earlier run's requests asked (`usualContextLengths`), until this

@@ -43,10 +43,13 @@ struct ContextLengthTally: Sendable {
         recent[model]?.asks.lazy.compactMap { $0 }.max()
     }
 
-    /// Every model whose recent requests mostly asked a length.
-    func usualLengths() -> [ModelName: Int] {
+    /// Every model whose recent requests are best served by a length they set (`usual`), given each
+    /// model's automatic length where known.
+    func usualLengths(automatic: [ModelName: Int] = [:], atLeast: Bool = false) -> [ModelName: Int] {
         var lengths: [ModelName: Int] = [:]
-        for model in recent.keys { if let length = usual(model) { lengths[model] = length } }
+        for model in recent.keys {
+            if let length = usual(model, automatic: automatic[model], atLeast: atLeast) { lengths[model] = length }
+        }
         return lengths
     }
 

@@ -110,6 +110,9 @@ public struct RunnerContexts: Sendable, Equatable {
     /// The context length a runner loaded here for a request without `num_ctx` showed, for `model`.
     public func automaticLength(of model: ModelName) -> Int? { automaticLength[model] }
 
+    /// Every model's automatic length learned here.
+    var automaticLengths: [ModelName: Int] { automaticLength }
+
     /// The context length the runner of `model` is known to have, for the operator.
     public func contextLength(of model: ModelName) -> Int? {
         guard let runner = runners[model] else { return nil }

@@ -145,6 +145,13 @@ import Testing
         #expect(ContextLengthTally().longestAsked(model) == nil)
     }
 
+    @Test func theLengthsKeptForARestartAreTheOnesThatServeMost() {
+        var tally = ContextLengthTally()
+        for index in 0..<10 { tally.record(model, contextLength: index % 3 == 0 ? 8192 : nil) }
+        #expect(tally.usualLengths().isEmpty)
+        #expect(tally.usualLengths(automatic: [model: 4096]) == [model: 8192])
+    }
+
     @Test func underAtLeastALengthServesEveryShorterAsk() {
         var tally = ContextLengthTally()
         for index in 0..<10 { tally.record(model, contextLength: index < 6 ? 3900 : nil) }

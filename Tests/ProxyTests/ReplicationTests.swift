@@ -120,6 +120,24 @@ import WireFormats
         #expect(DemandStateFile(path: path).load()?.contextLengths == [model: 8192])
     }
 
+    /// With most clients setting no length and some asking 8192, the file keeps 8192: a runner for it
+    /// serves both, where a majority count would keep none and a restart would load for the default.
+    @Test func theStateFileKeepsTheLengthThatServesMostRequests() async throws {
+        let path = NSTemporaryDirectory() + "tensorwall-state-\(UInt64.random(in: 0...UInt64.max)).json"
+        Teardown.add { try? FileManager.default.removeItem(atPath: path) }
+        let farm = try await TestFarm.start([.init()]) { config in
+            config.stateFile = path
+            config.nodes[0].vramGB = 16
+        }
+        try await farm.waitUntilAllHealthy()
+        #expect(try await farm.json("POST", "/api/chat", body: RunnerContextWireTests.chat(contextLength: nil)).status == 200)
+        #expect(await RunnerContextWireTests.statusShowsTheDefaultLength(farm, node: 0))
+        #expect(try await farm.json("POST", "/api/chat", body: RunnerContextWireTests.chat(contextLength: nil)).status == 200)
+        #expect(try await farm.json("POST", "/api/chat", body: RunnerContextWireTests.chat(contextLength: 8192)).status == 200)
+        await farm.gateway.drain()
+        #expect(DemandStateFile(path: path).load()?.contextLengths == [ModelName("llama3.2")!: 8192])
+    }
+
     @Test func aNodeLeavingServiceIsPlannedWithoutBeforeItsRequestsMove() async throws {
         let path = NSTemporaryDirectory() + "tensorwall-state-\(UInt64.random(in: 0...UInt64.max)).json"
         Teardown.add { try? FileManager.default.removeItem(atPath: path) }
