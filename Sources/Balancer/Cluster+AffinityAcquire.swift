@@ -64,7 +64,8 @@ extension Cluster {
             let excludedByRequest = members.indices(of: excludingIDs)
             // Copies whose runner Ollama would reload for this request's context length stay out
             // while another node can serve it (`RunnerContexts`).
-            let otherContext = nodesWithOtherContext(model, contextLength: request.contextLength, in: snapshots)
+            let otherContext = nodesWithOtherContext(
+                model, contextLength: request.contextLength, atLeast: members.numCtx == .atLeast, in: snapshots)
             var excluding = excludedByRequest.union(otherContext)
             let conversationNode = conversationNodeID.flatMap { id in snapshots.first { $0.id == id }?.index }
             let now = clock()

@@ -4,28 +4,35 @@ extension Cluster {
     /// asking `contextLength`: placement leaves them out while another node can serve the request,
     /// so clients asking different lengths each keep a runner of their own instead of reloading one
     /// back and forth.
-    func nodesWithOtherContext(_ model: ModelName, contextLength: Int?, in snapshots: [NodeSnapshot]) -> Set<Int> {
+    func nodesWithOtherContext(_ model: ModelName, contextLength: Int?, atLeast: Bool, in snapshots: [NodeSnapshot]) -> Set<Int> {
         var nodes: Set<Int> = []
-        let atLeast = current.numCtx == .atLeast
         for snapshot in snapshots where snapshot.hasCopy(model) {
-            let farmAutomatic = contextLength == nil || atLeast ? Self.farmAutomaticLength(model, for: snapshot, in: snapshots) : nil
-            if snapshot.hasCopyForOtherContext(model, contextLength: contextLength, farmAutomatic: farmAutomatic, atLeast: atLeast) {
+            let automatic = contextLength == nil || atLeast ? Self.automaticLength(model, on: snapshot, in: snapshots) : nil
+            if snapshot.hasCopyForOtherContext(model, contextLength: contextLength, farmAutomatic: automatic, atLeast: atLeast) {
                 nodes.insert(snapshot.index)
             }
         }
         return nodes
     }
 
-    /// The automatic context length of `model` on the node of `snapshot`, when the node has not
-    /// learned it from a runner of its own: what the other nodes of the same VRAM learned, if they
-    /// agree. Ollama's automatic length is the node's `OLLAMA_CONTEXT_LENGTH`, else a VRAM tier, or
-    /// the Modelfile's, so alike nodes share it; a node loaded only for explicit lengths never
-    /// learns its own, and requests that set none could not otherwise ride its runners.
-    static func farmAutomaticLength(_ model: ModelName, for snapshot: NodeSnapshot, in snapshots: [NodeSnapshot]) -> Int? {
-        guard snapshot.runnerContexts.automaticLength(of: model) == nil else { return nil }
+    /// The automatic context length of `model` on the node of `snapshot`: the one it learned from a
+    /// runner of its own, else what the other nodes of the same VRAM learned, if they agree.
+    /// Ollama's automatic length is the node's `OLLAMA_CONTEXT_LENGTH`, else a VRAM tier, or the
+    /// Modelfile's, so alike nodes share it; a node loaded only for explicit lengths never learns its
+    /// own, and requests that set none could not otherwise ride its runners.
+    /// `snapshots` is read only for a node that has not learned its own.
+    static func automaticLength(_ model: ModelName, on snapshot: NodeSnapshot, in snapshots: @autoclosure () -> [NodeSnapshot]) -> Int? {
+        if let own = snapshot.runnerContexts.automaticLength(of: model) { return own }
+        let alike = snapshots().lazy.filter { $0.id != snapshot.id && $0.config.vramGB == snapshot.config.vramGB }
+        return agreedAutomaticLength(model, among: alike)
+    }
+
+    /// The automatic length of `model` that the nodes among `snapshots` which learned one agree on
+    /// (nil: none learned it, or they differ).
+    static func agreedAutomaticLength(_ model: ModelName, among snapshots: some Sequence<NodeSnapshot>) -> Int? {
         var agreed: Int?
-        for other in snapshots where other.id != snapshot.id && other.config.vramGB == snapshot.config.vramGB {
-            guard let learned = other.runnerContexts.automaticLength(of: model) else { continue }
+        for snapshot in snapshots {
+            guard let learned = snapshot.runnerContexts.automaticLength(of: model) else { continue }
             if let agreed, agreed != learned { return nil }
             agreed = learned
         }
@@ -73,8 +80,7 @@ extension Cluster {
             anyLonger = true  // an explicit ask under atLeast: what the runner serves decides
         }
         guard anyLonger else { return nil }
-        let automatic =
-            contexts.automaticLength(of: model) ?? Self.farmAutomaticLength(model, for: snapshot, in: publishedSnapshots())
+        let automatic = Self.automaticLength(model, on: snapshot, in: publishedSnapshots())
         guard lease.claim.isColdLoad else {
             return contexts.lengthToSend(model, asking: request.contextLength, farmAutomatic: automatic, atLeast: atLeast)
         }
@@ -96,8 +102,7 @@ extension Cluster {
     /// (nil: none set), for a load ahead of them (`ContextLengthTally`): a length longer than the
     /// node's automatic one serves the requests that set none as well.
     public func usualContextLength(_ model: ModelName, on snapshot: NodeSnapshot) -> Int? {
-        let automatic =
-            snapshot.runnerContexts.automaticLength(of: model) ?? Self.farmAutomaticLength(model, for: snapshot, in: publishedSnapshots())
+        let automatic = Self.automaticLength(model, on: snapshot, in: publishedSnapshots())
         let atLeast = current.numCtx == .atLeast
         return contextLengthTally.withLock { $0.usual(model, automatic: automatic, atLeast: atLeast) }
     }
@@ -106,15 +111,11 @@ extension Cluster {
     /// a length they set: what a restart's loads ahead of requests should ask (the state file keeps
     /// it). A model's automatic length is the one the nodes that learned it agree on.
     public func usualContextLengths() -> [ModelName: Int] {
+        let snapshots = publishedSnapshots()
         var automatic: [ModelName: Int] = [:]
-        var disagreed: Set<ModelName> = []
-        for snapshot in publishedSnapshots() {
-            for (model, length) in snapshot.runnerContexts.automaticLengths {
-                if let agreed = automatic[model], agreed != length { disagreed.insert(model) }
-                automatic[model] = length
-            }
+        for model in Set(snapshots.flatMap { $0.runnerContexts.automaticLengths.keys }) {
+            automatic[model] = Self.agreedAutomaticLength(model, among: snapshots)
         }
-        for model in disagreed { automatic[model] = nil }
         let atLeast = current.numCtx == .atLeast
         return contextLengthTally.withLock { $0.usualLengths(automatic: automatic, atLeast: atLeast) }
     }
