@@ -57,12 +57,22 @@ extension OllamaSimulator {
         await respondJSON(
             writer, 200,
             [
-                "license": "", "modelfile": .string("FROM \(model.name)\n"), "parameters": "", "template": "{{ .Prompt }}",
-                "details": tagEntry(model)["details"] ?? [:],
-                "model_info": ["general.architecture": .string(model.family), "general.parameter_count": 3_212_749_888],
+                "license": "", "modelfile": .string("FROM \(model.name)\n"), "parameters": .string(parameters(of: model)),
+                "template": "{{ .Prompt }}", "details": tagEntry(model)["details"] ?? [:],
+                "model_info": [
+                    "general.architecture": .string(model.family), "general.parameter_count": 3_212_749_888,
+                    .init(model.family + ".context_length"): .int(Int64(model.trainedContextLength)),
+                ],
                 "capabilities": model.isEmbedding ? ["embedding"] : ["completion", "tools"],
                 "modified_at": "2025-05-04T17:37:44.706015396-07:00",
             ])
+    }
+
+    /// The Modelfile's parameters as Ollama prints them: a name, spaces to column 31, the value.
+    private func parameters(of model: SimulatedModel) -> String {
+        var lines = ["stop                           \"<|eot_id|>\""]
+        if let length = model.modelfileContextLength { lines.insert("num_ctx                        \(length)", at: 0) }
+        return lines.joined(separator: "\n")
     }
 
     /// `/api/pull`: Ollama's progress lines for a model in the registry; the model is then listed in `/api/tags`.

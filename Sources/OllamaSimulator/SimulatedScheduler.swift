@@ -43,8 +43,9 @@ actor SimulatedScheduler {
     /// away while its load ran, which Ollama then aborts.
     func acquire(_ model: SimulatedModel, keepAlive: Double?, contextLength asked: Int? = nil) async -> Int64? {
         let started = ContinuousClock.now
-        // Ollama fills in its default for a request that sets none: asking for the default is no change.
-        let contextLength = asked ?? configuration.defaultContextLength
+        // Ollama fills in the Modelfile's length, else its default, for a request that sets none
+        // (asking for it is no change), and caps it at the trained length.
+        let contextLength = min(asked ?? model.modelfileContextLength ?? configuration.defaultContextLength, model.trainedContextLength)
         expireIdle()
         // Ollama reloads a runner loaded with other options than the request's (`needsReload`,
         // `num_ctx` among them) once the requests it is running have ended.

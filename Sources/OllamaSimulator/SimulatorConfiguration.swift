@@ -6,11 +6,18 @@ public struct SimulatedModel: Sendable {
     public var parameterSize: String
     public var quantization: String
     public var isEmbedding: Bool
+    /// The length it was trained for (`<family>.context_length` in `/api/show`), which a runner's
+    /// context length is capped at, as Ollama does.
+    public var trainedContextLength: Int
+    /// `PARAMETER num_ctx` in its Modelfile: the length a request that sets none loads it for.
+    public var modelfileContextLength: Int?
 
     public init(
         _ name: String, sizeGB: Double, family: String = "llama", parameterSize: String = "3.2B", quantization: String = "Q4_K_M",
-        isEmbedding: Bool = false
+        isEmbedding: Bool = false, trainedContextLength: Int = 131_072, modelfileContextLength: Int? = nil
     ) {
+        self.trainedContextLength = trainedContextLength
+        self.modelfileContextLength = modelfileContextLength
         self.name = name.contains(":") ? name : name + ":latest"
         self.sizeBytes = Int64(sizeGB * 1_000_000_000)
         self.family = family

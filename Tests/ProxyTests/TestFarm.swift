@@ -46,6 +46,8 @@ final class TestFarm: Sendable {
         var uncountedSecondsPerAnswer = 0.0
         /// What the node's reported durations are multiplied by (0.2: a simulator slowed five times reporting simulated time).
         var reportedDurationScale = 1.0
+        /// `PARAMETER num_ctx` in a model's Modelfile, by model.
+        var modelfileContextLengths: [String: Int] = [:]
     }
 
     static func start(
@@ -55,7 +57,8 @@ final class TestFarm: Sendable {
         var simulators: [OllamaSimulator] = []
         var config = ClusterConfig()
         for (index, spec) in specs.enumerated() {
-            var simulation = SimulatorConfiguration(name: "node\(index)", models: spec.models.map { SimulatedModel($0, sizeGB: 2) })
+            let models = spec.models.map { SimulatedModel($0, sizeGB: 2, modelfileContextLength: spec.modelfileContextLengths[$0]) }
+            var simulation = SimulatorConfiguration(name: "node\(index)", models: models)
             simulation.timeScale = 0.001
             simulation.numParallel = spec.numParallel
             simulation.keepAliveSeconds = -1
