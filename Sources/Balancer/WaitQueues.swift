@@ -3,6 +3,12 @@ import Synchronization
 /// FIFO wait queues, one per model, for requests that no node can start right now. Only the head
 /// of a queue looks for a slot; it is woken whenever capacity may have changed, and an epoch
 /// counter makes sure a change that happened while it was looking is not missed.
+///
+/// A model's queue keeps a lane per context length asked (`options.num_ctx`, or none), and each
+/// lane's head looks. A request asking 8192 waits for a runner loaded for 8192 (`RunnerContexts`);
+/// at the head of one line it held back every request behind it, those that set no length too,
+/// while the model's other runners had slots free for them: at a cold start with 30 % of clients
+/// asking 8192, 41 requests queued for the hottest model behind one load, and some were refused.
 final class WaitQueues: Sendable {
     enum Wake: Sendable { case turn, timedOut, cancelled }
 
@@ -13,9 +19,34 @@ final class WaitQueues: Sendable {
         func resume(returning wake: Wake) { continuation.resume(returning: wake) }
     }
 
+    private struct Entry {
+        let ticket: UInt64
+        /// The context length asked (nil: none).
+        let lane: Int?
+    }
+
     private struct Queue {
-        var tickets: [UInt64] = []
+        var entries: [Entry] = []
         var parked: [UInt64: Parked] = [:]
+
+        func lane(of ticket: UInt64) -> Int?? {
+            entries.first { $0.ticket == ticket }.map(\.lane)
+        }
+
+        /// The first ticket of every lane.
+        var heads: [UInt64] {
+            var seen: [Int?] = []
+            var heads: [UInt64] = []
+            for entry in entries where !seen.contains(entry.lane) {
+                seen.append(entry.lane)
+                heads.append(entry.ticket)
+            }
+            return heads
+        }
+
+        func head(of lane: Int?) -> UInt64? {
+            entries.first { $0.lane == lane }?.ticket
+        }
     }
 
     private let state = Mutex<[ModelName: Queue]>([:])
@@ -30,73 +61,84 @@ final class WaitQueues: Sendable {
     var epoch: UInt64 { epochCounter.load(ordering: .acquiring) }
 
     func isEmpty(_ model: ModelName) -> Bool {
-        state.withLock { $0[model]?.tickets.isEmpty ?? true }
+        state.withLock { $0[model]?.entries.isEmpty ?? true }
     }
 
+    /// Every request queued for the model, whatever length it asked.
     func count(_ model: ModelName) -> Int {
-        state.withLock { $0[model]?.tickets.count ?? 0 }
+        state.withLock { $0[model]?.entries.count ?? 0 }
+    }
+
+    /// The requests queued for the model that asked `contextLength` (nil: none): those a new
+    /// request asking it would wait behind.
+    func count(_ model: ModelName, lane contextLength: Int?) -> Int {
+        state.withLock { queues in queues[model]?.entries.lazy.filter { $0.lane == contextLength }.count ?? 0 }
     }
 
     /// Every non-empty queue's length.
     func counts() -> [ModelName: Int] {
-        state.withLock { queues in queues.compactMapValues { $0.tickets.isEmpty ? nil : $0.tickets.count } }
+        state.withLock { queues in queues.compactMapValues { $0.entries.isEmpty ? nil : $0.entries.count } }
     }
 
-    /// How many requests are ahead of `ticket` in its model's queue (nil once it left).
+    /// How many requests are ahead of `ticket` in its lane of its model's queue (nil once it left).
     func position(_ model: ModelName, _ ticket: UInt64) -> Int? {
-        state.withLock { $0[model]?.tickets.firstIndex(of: ticket) }
+        state.withLock { queues -> Int? in
+            guard let queue = queues[model], let lane = queue.lane(of: ticket) else { return nil }
+            return queue.entries.prefix { $0.ticket != ticket }.lazy.filter { $0.lane == lane }.count
+        }
     }
 
-    /// Joins the back of the queue; nil when it already holds `maxLength` requests.
-    func enqueue(_ model: ModelName, maxLength: Int) -> UInt64? {
+    /// Joins the back of the model's queue in the lane of `contextLength`; nil when the queue
+    /// already holds `maxLength` requests, of every lane.
+    func enqueue(_ model: ModelName, lane contextLength: Int?, maxLength: Int) -> UInt64? {
         let ticket = nextTicket.wrappingAdd(1, ordering: .relaxed).oldValue
         return state.withLock { queues -> UInt64? in
-            guard (queues[model]?.tickets.count ?? 0) < maxLength else { return nil }
-            queues[model, default: Queue()].tickets.append(ticket)
+            guard (queues[model]?.entries.count ?? 0) < maxLength else { return nil }
+            queues[model, default: Queue()].entries.append(Entry(ticket: ticket, lane: contextLength))
             return ticket
         }
     }
 
-    /// Leaves the queue (served, failed or gone) and lets the next request look.
+    /// Leaves the queue (served, failed or gone) and lets the next request of its lane look.
     func leave(_ model: ModelName, _ ticket: UInt64) {
         let wake = state.withLock { queues -> Parked? in
-            guard var queue = queues[model] else { return nil }
-            queue.tickets.removeAll { $0 == ticket }
+            guard var queue = queues[model], let lane = queue.lane(of: ticket) else { return nil }
+            queue.entries.removeAll { $0.ticket == ticket }
             let parked = queue.parked.removeValue(forKey: ticket)
-            let nextHead = queue.tickets.first.flatMap { queue.parked.removeValue(forKey: $0) }
-            queues[model] = queue.tickets.isEmpty ? nil : queue
+            let nextHead = queue.head(of: lane).flatMap { queue.parked.removeValue(forKey: $0) }
+            queues[model] = queue.entries.isEmpty ? nil : queue
             parked?.resume(returning: .cancelled)
             return nextHead
         }
         wake?.resume(returning: .turn)
     }
 
-    /// Capacity may have changed: every queue's head looks again.
+    /// Capacity may have changed: the head of every lane of every queue looks again.
     func capacityChanged() {
         epochCounter.wrappingAdd(1, ordering: .releasing)
         let heads = state.withLock { queues -> [Parked] in
             var heads: [Parked] = []
-            for (model, var queue) in queues {
-                if let head = queue.tickets.first, let parked = queue.parked.removeValue(forKey: head) {
-                    heads.append(parked)
-                    queues[model] = queue
+            for (model, var queue) in queues where !queue.parked.isEmpty {
+                for head in queue.heads {
+                    if let parked = queue.parked.removeValue(forKey: head) { heads.append(parked) }
                 }
+                queues[model] = queue
             }
             return heads
         }
         for head in heads { head.resume(returning: .turn) }
     }
 
-    /// Waits until `ticket` is at the head and capacity changed since `seenEpoch` (at once when
-    /// `seenEpoch` is nil), or the deadline passes.
+    /// Waits until `ticket` is at the head of its lane and capacity changed since `seenEpoch` (at
+    /// once when `seenEpoch` is nil), or the deadline passes.
     func waitForTurn(_ model: ModelName, _ ticket: UInt64, seenEpoch: UInt64?, deadline: ContinuousClock.Instant) async -> Wake {
         return await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<Wake, Never>) in
                 let immediate = state.withLock { queues -> Wake? in
-                    guard var queue = queues[model], queue.tickets.contains(ticket) else { return .cancelled }
+                    guard var queue = queues[model], let lane = queue.lane(of: ticket) else { return .cancelled }
                     if Task.isCancelled { return .cancelled }
                     if ContinuousClock.now >= deadline { return .timedOut }
-                    if queue.tickets.first == ticket && (seenEpoch == nil || epoch != seenEpoch) { return .turn }
+                    if queue.head(of: lane) == ticket && (seenEpoch == nil || epoch != seenEpoch) { return .turn }
                     queue.parked[ticket] = Parked(continuation: continuation, deadline: deadline)
                     queues[model] = queue
                     return nil
