@@ -15,7 +15,7 @@ extension Cluster {
                 && snapshot.inFlight(model) < snapshot.maxParallel
                 && snapshot.runnerContexts.serves(
                     model, contextLength: contextLength,
-                    farmAutomatic: contextLength == nil || atLeast ? Self.automaticLength(model, on: snapshot, in: snapshots) : nil,
+                    farmAutomatic: contextLength == nil || atLeast ? automaticLength(model, on: snapshot, in: snapshots) : nil,
                     atLeast: atLeast)
         }
     }

@@ -20,7 +20,7 @@ extension Cluster {
         for index in candidates.sorted() {
             let snapshot = snapshots[index]
             guard snapshot.health == .healthy, !snapshot.loadsLookStuck, snapshot.isLoaded(model), snapshot.inFlight(model) == 0,
-                let automatic = Self.automaticLength(model, on: snapshot, in: snapshots),
+                let automatic = automaticLength(model, on: snapshot, in: snapshots),
                 contextLength >= automatic
             else { continue }
             let load = costModel.predictedLoadSeconds(model, on: snapshot)

@@ -7,7 +7,7 @@ extension Cluster {
     func nodesWithOtherContext(_ model: ModelName, contextLength: Int?, atLeast: Bool, in snapshots: [NodeSnapshot]) -> Set<Int> {
         var nodes: Set<Int> = []
         for snapshot in snapshots where snapshot.hasCopy(model) {
-            let automatic = contextLength == nil || atLeast ? Self.automaticLength(model, on: snapshot, in: snapshots) : nil
+            let automatic = contextLength == nil || atLeast ? automaticLength(model, on: snapshot, in: snapshots) : nil
             if snapshot.hasCopyForOtherContext(model, contextLength: contextLength, farmAutomatic: automatic, atLeast: atLeast) {
                 nodes.insert(snapshot.index)
             }
@@ -16,15 +16,41 @@ extension Cluster {
     }
 
     /// The automatic context length of `model` on the node of `snapshot`: the one it learned from a
-    /// runner of its own, else what the other nodes of the same VRAM learned, if they agree.
+    /// runner of its own, else what the other nodes of the same VRAM learned, if they agree, else
+    /// what the node's default and the model's `/api/show` give (`AutomaticLengthEstimate`).
     /// Ollama's automatic length is the node's `OLLAMA_CONTEXT_LENGTH`, else a VRAM tier, or the
     /// Modelfile's, so alike nodes share it; a node loaded only for explicit lengths never learns its
     /// own, and requests that set none could not otherwise ride its runners.
     /// `snapshots` is read only for a node that has not learned its own.
-    static func automaticLength(_ model: ModelName, on snapshot: NodeSnapshot, in snapshots: @autoclosure () -> [NodeSnapshot]) -> Int? {
+    func automaticLength(_ model: ModelName, on snapshot: NodeSnapshot, in snapshots: @autoclosure () -> [NodeSnapshot]) -> Int? {
         if let own = snapshot.runnerContexts.automaticLength(of: model) { return own }
-        let alike = snapshots().lazy.filter { $0.id != snapshot.id && $0.config.vramGB == snapshot.config.vramGB }
-        return agreedAutomaticLength(model, among: alike)
+        let all = snapshots()
+        let alike = all.lazy.filter { $0.id != snapshot.id && $0.config.vramGB == snapshot.config.vramGB }
+        if let agreed = Self.agreedAutomaticLength(model, among: alike) { return agreed }
+        return estimatedAutomaticLength(model, on: snapshot, alike: alike)
+    }
+
+    /// The automatic length of `model` on the node of `snapshot` worked out from what `/api/show`
+    /// said of it and the node's default, which its own runners loaded without `num_ctx` show, else
+    /// those of the nodes like it.
+    private func estimatedAutomaticLength(_ model: ModelName, on snapshot: NodeSnapshot, alike: some Sequence<NodeSnapshot>) -> Int? {
+        let described = describedModels.withLock { $0 }
+        guard !described.isEmpty, let facts = described[ModelContextFacts.key(model, digest: snapshot.pulled[model]?.digest ?? "")]
+        else { return nil }
+        if facts.modelfileLength != nil { return facts.automaticLength(nodeDefault: nil) }
+        var estimate = AutomaticLengthEstimate(observed: Self.automaticRunners(on: snapshot), factsByKey: described)
+        if estimate == .unknown {
+            estimate = AutomaticLengthEstimate(observed: alike.lazy.flatMap(Self.automaticRunners), factsByKey: described)
+        }
+        return estimate.nodeDefault.flatMap { facts.automaticLength(nodeDefault: $0) }
+    }
+
+    /// The runners on the node of `snapshot` that were loaded without `num_ctx`, by the key their
+    /// facts are kept under, with the length each showed.
+    private static func automaticRunners(on snapshot: NodeSnapshot) -> [(key: String, length: Int)] {
+        snapshot.runnerContexts.automaticLengths.map { model, length in
+            (ModelContextFacts.key(model, digest: snapshot.pulled[model]?.digest ?? ""), length)
+        }
     }
 
     /// The automatic length of `model` that the nodes among `snapshots` which learned one agree on
@@ -80,7 +106,7 @@ extension Cluster {
             anyLonger = true  // an explicit ask under atLeast: what the runner serves decides
         }
         guard anyLonger else { return nil }
-        let automatic = Self.automaticLength(model, on: snapshot, in: publishedSnapshots())
+        let automatic = automaticLength(model, on: snapshot, in: publishedSnapshots())
         guard lease.claim.isColdLoad else {
             return contexts.lengthToSend(model, asking: request.contextLength, farmAutomatic: automatic, atLeast: atLeast)
         }
@@ -102,7 +128,7 @@ extension Cluster {
     /// (nil: none set), for a load ahead of them (`ContextLengthTally`): a length longer than the
     /// node's automatic one serves the requests that set none as well.
     public func usualContextLength(_ model: ModelName, on snapshot: NodeSnapshot) -> Int? {
-        let automatic = Self.automaticLength(model, on: snapshot, in: publishedSnapshots())
+        let automatic = automaticLength(model, on: snapshot, in: publishedSnapshots())
         let atLeast = current.numCtx == .atLeast
         return contextLengthTally.withLock { $0.usual(model, automatic: automatic, atLeast: atLeast) }
     }

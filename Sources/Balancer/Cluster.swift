@@ -56,6 +56,8 @@ public final class Cluster: Sendable {
     let conversations = Mutex(ConversationMap(capacity: 100_000))
     /// The context lengths each model's recent requests asked (`Cluster.usualContextLength`).
     let contextLengthTally = Mutex(ContextLengthTally())
+    /// What `/api/show` said of each model's context length, by digest (`ModelContextFacts`).
+    let describedModels = Mutex<[String: ModelContextFacts]>([:])
     let rotations = Mutex<[ModelName: Int]>([:])
     let outliers: Mutex<OutlierDetector>
 

@@ -23,6 +23,28 @@ public enum ProbeDecoding {
         }
     }
 
+    /// Reads `/api/show`'s answer for what sets the model's automatic context length: `num_ctx`
+    /// among the Modelfile's `parameters` (one `name value` per line, as `ollama show` prints them),
+    /// and the trained length, `<general.architecture>.context_length` in `model_info`.
+    public static func contextFacts(fromShow body: [UInt8]) throws -> ModelContextFacts {
+        let document: JSONValue
+        do { document = try JSONParser.parse(body) } catch { throw ProbeFailure("/api/show: invalid JSON: \(error)") }
+        guard document.objectValue != nil else { throw ProbeFailure("/api/show: not an object") }
+        var modelfileLength: Int?
+        for line in (document["parameters"]?.stringValue ?? "").split(whereSeparator: \.isNewline) {
+            let words = line.split(whereSeparator: \.isWhitespace)
+            guard words.count == 2, words[0] == "num_ctx", let length = Int(words[1]), length > 0 else { continue }
+            modelfileLength = length
+        }
+        var trainedLength: Int?
+        if let info = document["model_info"], let architecture = info["general.architecture"]?.stringValue,
+            let length = info[architecture + ".context_length"]?.intValue, length > 0
+        {
+            trainedLength = Int(length)
+        }
+        return ModelContextFacts(modelfileLength: modelfileLength, trainedLength: trainedLength)
+    }
+
     private static func models(in body: [UInt8], endpoint: String) throws -> [JSONValue] {
         let document: JSONValue
         do { document = try JSONParser.parse(body) } catch { throw ProbeFailure("\(endpoint): invalid JSON: \(error)") }

@@ -25,16 +25,19 @@ final class GatewayRuntime: Sendable {
             idleRead: .milliseconds(config.timeouts.idleMs))
     }
 
-    /// The work after each probe round this config asks for: the warm list topped up, copies of
-    /// models in demand added, demand saved to the state file every `stateSaveSeconds`.
-    func afterProbeRound(cluster: Cluster, client: HTTPClient, loads: BackgroundLoads, logger: Logger) -> (@Sendable () async -> Void)? {
+    /// The work after each probe round: new models asked about (`ModelDescriber`), and what this
+    /// config asks for: the warm list topped up, copies of models in demand added, demand saved to
+    /// the state file every `stateSaveSeconds`.
+    func afterProbeRound(cluster: Cluster, client: HTTPClient, loads: BackgroundLoads, logger: Logger) -> @Sendable () async -> Void {
         let stateFile = config.stateFile.map(DemandStateFile.init)
         let preloader = Preloader(cluster: cluster, client: client, timeouts: upstreamTimeouts, logger: logger, loads: loads)
         let warmer = Warmer(config: config, cluster: cluster, preloader: preloader)
         let replicator = replicator(cluster: cluster, preloader: preloader)
         let saver = stateFile.map { StateSaver(file: $0, cluster: cluster, logger: logger) }
-        guard !warmer.isEmpty || replicator != nil || saver != nil else { return nil }
+        let describer = ModelDescriber(
+            cluster: cluster, client: client, timeout: .milliseconds(config.health.timeoutMs), logger: logger, loads: loads)
         return {
+            await describer.describeNew()
             await warmer.topUp()
             await replicator?.topUp()
             await saver?.saveIfDue()

@@ -90,11 +90,13 @@ import WireFormats
     @Test func showAsksANodeThatHasTheModel() async throws {
         let farm = try await TestFarm.start([.init(models: ["mistral"]), .init(models: ["llama3.2"])])
         try await farm.waitUntilAllHealthy()
+        // TensorWall asks each node once about its model itself (`ModelDescriber`).
+        #expect(await farm.eventually { farm.nodes.allSatisfy { $0.requestCount("/api/show") == 1 } })
         let shown = try await farm.json("POST", "/api/show", body: #"{"model":"llama3.2"}"#)
         #expect(shown.status == 200)
         #expect(shown.body["capabilities"] == ["completion", "tools"])
-        #expect(farm.nodes[1].requestCount("/api/show") == 1)
-        #expect(farm.nodes[0].requestCount("/api/show") == 0)
+        #expect(farm.nodes[1].requestCount("/api/show") == 2)
+        #expect(farm.nodes[0].requestCount("/api/show") == 1)
         let missing = try await farm.json("POST", "/api/show", body: #"{"model":"gemma"}"#)
         #expect(missing.status == 404)
         #expect(missing.body == ["error": "model 'gemma:latest' not found"])
