@@ -23,24 +23,42 @@ struct ContextLengthTally: Sendable {
         }
     }
 
+    /// A model with fewer recent requests than this is judged by the whole farm's (`judged`).
+    static let fewAsks = 8
+
     private var recent: [ModelName: Recent] = [:]
+    /// The last `window` requests to any model.
+    private var farm = Recent()
 
     /// Counts one request's length. Every request comes through here: the entry is changed in place,
     /// so a full window costs no copy of its array.
     mutating func record(_ model: ModelName, contextLength: Int?) {
         recent[model, default: Recent()].record(contextLength)
+        farm.record(contextLength)
     }
 
     /// Starts from the length an earlier run's requests asked (`Cluster.seedContextLengths`): it
-    /// counts as one request, so the first requests of this run outvote it.
+    /// counts as one request of the model's, so the first requests of this run outvote it, and as
+    /// none of the farm's.
     mutating func seed(_ model: ModelName, contextLength: Int) {
         guard recent[model] == nil else { return }
-        record(model, contextLength: contextLength)
+        recent[model, default: Recent()].record(contextLength)
     }
 
-    /// The longest length the model's recent requests asked (nil: none set one).
+    /// The requests a model's next load is judged by: its own recent ones, or, while it has had
+    /// fewer than `fewAsks`, the farm's. At a cold start every model's first loads are made on one
+    /// or two requests each; the clients that set a length usually set it for every model they use,
+    /// and a model loaded for the automatic length on its first request had to be loaded again, or
+    /// twice, once the longer asks came.
+    private func judged(_ model: ModelName) -> Recent? {
+        let own = recent[model]
+        if let own, own.asks.count >= Self.fewAsks { return own }
+        return farm.asks.isEmpty ? own : farm
+    }
+
+    /// The longest length the recent requests the model is judged by asked (nil: none set one).
     func longestAsked(_ model: ModelName) -> Int? {
-        recent[model]?.asks.lazy.compactMap { $0 }.max()
+        judged(model)?.asks.lazy.compactMap { $0 }.max()
     }
 
     /// Every model whose recent requests are best served by a length they set (`usual`), given each
@@ -53,11 +71,12 @@ struct ContextLengthTally: Sendable {
         return lengths
     }
 
-    /// The length that serves most of the model's recent requests (nil: none set, or no request yet),
+    /// The length that serves most of the recent requests the model is judged by (`judged`; nil:
+    /// none set, or no request yet),
     /// where a length at least `automatic` (the automatic length, when known) also serves those that
     /// set none, and with `atLeast` (`ClusterConfig.NumCtxPolicy`) the shorter explicit asks too.
     func usual(_ model: ModelName, automatic: Int? = nil, atLeast: Bool = false) -> Int? {
-        guard let entry = recent[model], !entry.asks.isEmpty else { return nil }
+        guard let entry = judged(model), !entry.asks.isEmpty else { return nil }
         var counts: [Int?: Int] = [:]
         var latest: [Int?: Int] = [:]
         // Oldest to newest, so that a tie goes to the latest.
