@@ -25,7 +25,8 @@ final class GatewayRuntime: Sendable {
             idleRead: .milliseconds(config.timeouts.idleMs))
     }
 
-    /// The work after each probe round: new models asked about (`ModelDescriber`), and what this
+    /// The work after each probe round: new models asked about (`ModelDescriber`), runners for the
+    /// automatic length reloaded for the one most requests ask (`RunnerLengthener`), and what this
     /// config asks for: the warm list topped up, copies of models in demand added, demand saved to
     /// the state file every `stateSaveSeconds`.
     func afterProbeRound(cluster: Cluster, client: HTTPClient, loads: BackgroundLoads, logger: Logger) -> @Sendable () async -> Void {
@@ -36,10 +37,12 @@ final class GatewayRuntime: Sendable {
         let saver = stateFile.map { StateSaver(file: $0, cluster: cluster, logger: logger) }
         let describer = ModelDescriber(
             cluster: cluster, client: client, timeout: .milliseconds(config.health.timeoutMs), logger: logger, loads: loads)
+        let lengthener = RunnerLengthener(cluster: cluster, preloader: preloader, keepAlive: config.keepAlive)
         return {
             await describer.describeNew()
             await warmer.topUp()
             await replicator?.topUp()
+            await lengthener.topUp()
             await saver?.saveIfDue()
         }
     }
