@@ -70,7 +70,8 @@ extension Cluster {
             let conversationNode = conversationNodeID.flatMap { id in snapshots.first { $0.id == id }?.index }
             let now = clock()
             // The head of a lane has nobody ahead; a new arrival has its whole lane ahead of it.
-            let ahead = ticket == nil ? queues.count(model, lane: request.contextLength) : 0
+            let lane = queueLane(request.contextLength, of: model, atLeast: members.numCtx == .atLeast, in: snapshots)
+            let ahead = ticket == nil ? queues.count(model, lane: lane) : 0
             var estimate: CostModel.Estimate
             switch choose(model, snapshots, excluding: excluding, conversationNode: conversationNode, now: now, queuedAhead: ahead) {
             case .success(let chosen):
@@ -182,7 +183,7 @@ extension Cluster {
                                 estimate, model: model, snapshots: snapshots, excluding: excluding, queuedAhead: ahead,
                                 predictedWait: predicted, calibration: calibration)))
                 }
-                guard let joined = queues.enqueue(model, lane: request.contextLength, maxLength: queueSettings.maxLength) else {
+                guard let joined = queues.enqueue(model, lane: lane, maxLength: queueSettings.maxLength) else {
                     // This tier's queue is full: a lower tier may still start at once.
                     let tier = snapshots.filter { $0.priority == snapshots[estimate.nodeIndex].priority }
                     excludingIDs.formUnion(tier.map(\.id))

@@ -65,6 +65,19 @@ extension Cluster {
         return agreed
     }
 
+    /// The lane of the model's queue (`WaitQueues`) a request asking `contextLength` waits in: that
+    /// of the requests that set none when the runners loaded for the automatic length serve it (it
+    /// asks that length, or under `atLeast` a shorter one), else its length's own. In lanes of their
+    /// own, LlamaIndex's 3900 under `atLeast` and the requests that set none waited for the same
+    /// runners, and each new arrival in one overtook the queue of the other: p95 after warm-up at
+    /// 75 % load read 0.71-0.75 s where one queue read 0.45 s.
+    func queueLane(_ contextLength: Int?, of model: ModelName, atLeast: Bool, in snapshots: [NodeSnapshot]) -> Int? {
+        guard let contextLength,
+            let automatic = snapshots.lazy.compactMap({ self.automaticLength(model, on: $0, in: snapshots) }).first
+        else { return contextLength }
+        return contextLength == automatic || (atLeast && contextLength < automatic) ? nil : contextLength
+    }
+
     /// Notes what the lease's runner is asked: tells its node when that is news (one hop for the
     /// first request of a new length, none for the rest), and counts the request's own length
     /// towards the one the model's next planned load is for. A request that sets no length and goes
