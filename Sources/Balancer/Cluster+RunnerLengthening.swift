@@ -29,8 +29,9 @@ extension Cluster {
                     let automatic = automaticLength(model, on: snapshot, in: snapshots),
                     let usual = contextLengthTally.withLock({ $0.usual(model, automatic: automatic, atLeast: atLeast) }),
                     usual > automatic,
-                    snapshot.runnerContexts.serves(model, contextLength: nil, farmAutomatic: automatic),
-                    !snapshot.runnerContexts.serves(model, contextLength: usual, farmAutomatic: automatic, atLeast: atLeast)
+                    // Only a runner known to be at the automatic length: one loaded for another
+                    // explicit length serves clients of its own, who would lose it.
+                    snapshot.runnerContexts.contextLength(of: model) == automatic
                 else { continue }
                 picked.insert(model)
                 runners.append(RunnerToLengthen(snapshot: snapshot, model: model, contextLength: usual))

@@ -1,0 +1,48 @@
+import Testing
+
+@testable import Balancer
+
+/// Which idle runners are reloaded for the length most of their model's requests are served by
+/// (`Cluster.runnersToLengthen`).
+@Suite struct RunnerLengtheningTests {
+    let model = ModelName("llama3.2")!
+
+    /// One healthy node holding `model` idle, its runner loaded first for a request that set no
+    /// length (shown at 4096), then, if `explicit` is set, for that length; the recent requests `asks`.
+    func cluster(explicit: Int?, asks: [Int?]) async -> Cluster {
+        let cluster = Cluster(nodes: [ClusterConfig.NodeConfig(name: "a", url: NodeURL("http://a:1")!, maxParallel: 2)])
+        let node = cluster.nodes[0]
+        let pulled = PulledModel(name: model, displayName: "llama3.2", sizeBytes: 2 * gigabyte, digest: "d")
+        func probe(_ length: Int, at time: Double) async {
+            let loaded = LoadedModel(name: model, sizeBytes: 2 * gigabyte, vramBytes: 2 * gigabyte, expiresAt: nil, contextLength: length)
+            _ = await node.apply(
+                ProbeReport(pulled: [pulled], loaded: [loaded]), outcome: ProbeOutcome(at: time, succeeded: true, latencyMs: 1, error: nil),
+                now: time, sentAt: time)
+        }
+        await node.runnerAsked(model, contextLength: nil, now: 0)
+        await probe(4096, at: 1)
+        if let explicit {
+            await node.runnerAsked(model, contextLength: explicit, now: 2)
+            await probe(explicit, at: 3)
+        }
+        await node.setHealth(.healthy)
+        cluster.contextLengthTally.withLock { tally in for ask in asks { tally.record(model, contextLength: ask) } }
+        return cluster
+    }
+
+    @Test func aRunnerAtTheAutomaticLengthIsReloadedForTheLongerOneMostRequestsAsk() async {
+        let runners = await cluster(explicit: nil, asks: [nil, 8192]).runnersToLengthen()
+        #expect(runners.map(\.model) == [model])
+        #expect(runners.first?.contextLength == 8192)
+        // Requests that set none are best served by the automatic runner as it is.
+        #expect(await cluster(explicit: nil, asks: [nil, nil]).runnersToLengthen().isEmpty)
+        // A shorter explicit length would not serve the requests that set none.
+        #expect(await cluster(explicit: nil, asks: [2048, 2048, nil]).runnersToLengthen().isEmpty)
+    }
+
+    /// A runner loaded for another explicit length serves clients of its own: reloaded for the
+    /// length that now serves most, they would lose it and load it back.
+    @Test func aRunnerLoadedForAnExplicitLengthIsLeftAlone() async {
+        #expect(await cluster(explicit: 8192, asks: [nil, 8192, 16384, 16384]).runnersToLengthen().isEmpty)
+    }
+}
