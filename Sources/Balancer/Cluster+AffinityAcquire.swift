@@ -69,8 +69,9 @@ extension Cluster {
             var excluding = excludedByRequest.union(otherContext)
             let conversationNode = conversationNodeID.flatMap { id in snapshots.first { $0.id == id }?.index }
             let now = clock()
-            // The head of a lane has nobody ahead; a new arrival has its whole lane ahead of it.
-            let lane = queueLane(request.contextLength, of: model, atLeast: members.numCtx == .atLeast, in: snapshots)
+            // The head of a lane has nobody ahead; a new arrival has its whole lane ahead of it. A
+            // queued request keeps the lane it joined, so only a new arrival works out its own.
+            let lane = ticket == nil ? queueLane(request.contextLength, of: model, atLeast: members.numCtx == .atLeast, in: snapshots) : nil
             let ahead = ticket == nil ? queues.count(model, lane: lane) : 0
             var estimate: CostModel.Estimate
             switch choose(model, snapshots, excluding: excluding, conversationNode: conversationNode, now: now, queuedAhead: ahead) {

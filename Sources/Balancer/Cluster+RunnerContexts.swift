@@ -35,8 +35,7 @@ extension Cluster {
     /// those of the nodes like it.
     private func estimatedAutomaticLength(_ model: ModelName, on snapshot: NodeSnapshot, alike: some Sequence<NodeSnapshot>) -> Int? {
         let described = describedModels.withLock { $0 }
-        guard !described.isEmpty, let facts = described[ModelContextFacts.key(model, digest: snapshot.pulled[model]?.digest ?? "")]
-        else { return nil }
+        guard let facts = described[ModelContextFacts.key(model, digest: snapshot.pulled[model]?.digest ?? "")] else { return nil }
         if facts.modelfileLength != nil { return facts.automaticLength(nodeDefault: nil) }
         var estimate = AutomaticLengthEstimate(observed: Self.automaticRunners(on: snapshot), factsByKey: described)
         if estimate == .unknown {

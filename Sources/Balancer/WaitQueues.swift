@@ -29,8 +29,8 @@ final class WaitQueues: Sendable {
         var entries: [Entry] = []
         var parked: [UInt64: Parked] = [:]
 
-        func lane(of ticket: UInt64) -> Int?? {
-            entries.first { $0.ticket == ticket }.map(\.lane)
+        func entry(_ ticket: UInt64) -> Entry? {
+            entries.first { $0.ticket == ticket }
         }
 
         /// The first ticket of every lane.
@@ -83,8 +83,8 @@ final class WaitQueues: Sendable {
     /// How many requests are ahead of `ticket` in its lane of its model's queue (nil once it left).
     func position(_ model: ModelName, _ ticket: UInt64) -> Int? {
         state.withLock { queues -> Int? in
-            guard let queue = queues[model], let lane = queue.lane(of: ticket) else { return nil }
-            return queue.entries.prefix { $0.ticket != ticket }.lazy.filter { $0.lane == lane }.count
+            guard let queue = queues[model], let entry = queue.entry(ticket) else { return nil }
+            return queue.entries.prefix { $0.ticket != ticket }.lazy.filter { $0.lane == entry.lane }.count
         }
     }
 
@@ -102,10 +102,10 @@ final class WaitQueues: Sendable {
     /// Leaves the queue (served, failed or gone) and lets the next request of its lane look.
     func leave(_ model: ModelName, _ ticket: UInt64) {
         let wake = state.withLock { queues -> Parked? in
-            guard var queue = queues[model], let lane = queue.lane(of: ticket) else { return nil }
+            guard var queue = queues[model], let entry = queue.entry(ticket) else { return nil }
             queue.entries.removeAll { $0.ticket == ticket }
             let parked = queue.parked.removeValue(forKey: ticket)
-            let nextHead = queue.head(of: lane).flatMap { queue.parked.removeValue(forKey: $0) }
+            let nextHead = queue.head(of: entry.lane).flatMap { queue.parked.removeValue(forKey: $0) }
             queues[model] = queue.entries.isEmpty ? nil : queue
             parked?.resume(returning: .cancelled)
             return nextHead
@@ -135,10 +135,10 @@ final class WaitQueues: Sendable {
         return await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<Wake, Never>) in
                 let immediate = state.withLock { queues -> Wake? in
-                    guard var queue = queues[model], let lane = queue.lane(of: ticket) else { return .cancelled }
+                    guard var queue = queues[model], let entry = queue.entry(ticket) else { return .cancelled }
                     if Task.isCancelled { return .cancelled }
                     if ContinuousClock.now >= deadline { return .timedOut }
-                    if queue.head(of: lane) == ticket && (seenEpoch == nil || epoch != seenEpoch) { return .turn }
+                    if queue.head(of: entry.lane) == ticket && (seenEpoch == nil || epoch != seenEpoch) { return .turn }
                     queue.parked[ticket] = Parked(continuation: continuation, deadline: deadline)
                     queues[model] = queue
                     return nil

@@ -137,3 +137,27 @@ extension Cluster {
         Set(nodes.indices.filter { $0 != index }.map { nodes[$0].id })
     }
 }
+
+/// A cluster of one healthy node holding `model` (2 GB), its runner loaded in turn for each of
+/// `runners`: for what TensorWall asked (nil: loaded before TensorWall started), then shown at
+/// `shown` by a probe sent after it (`RunnerContexts`).
+func clusterHolding(_ model: ModelName, runners: [(asked: RunnerContexts.Asked?, shown: Int)]) async -> Cluster {
+    let cluster = Cluster(nodes: [ClusterConfig.NodeConfig(name: "a", url: NodeURL("http://a:1")!, maxParallel: 2)])
+    let node = cluster.nodes[0]
+    let pulled = PulledModel(name: model, displayName: model.canonical, sizeBytes: 2 * gigabyte, digest: "d")
+    for (step, runner) in runners.enumerated() {
+        let time = Double(2 * step)
+        switch runner.asked {
+        case .automatic?: await node.runnerAsked(model, contextLength: nil, now: time)
+        case .length(let length)?: await node.runnerAsked(model, contextLength: length, now: time)
+        case nil: break
+        }
+        let loaded = LoadedModel(
+            name: model, sizeBytes: 2 * gigabyte, vramBytes: 2 * gigabyte, expiresAt: nil, contextLength: runner.shown)
+        _ = await node.apply(
+            ProbeReport(pulled: [pulled], loaded: [loaded]),
+            outcome: ProbeOutcome(at: time + 1, succeeded: true, latencyMs: 1, error: nil), now: time + 1, sentAt: time + 1)
+    }
+    await node.setHealth(.healthy)
+    return cluster
+}

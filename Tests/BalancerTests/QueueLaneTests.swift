@@ -7,20 +7,10 @@ import Testing
 @Suite struct QueueLaneTests {
     let model = ModelName("llama3.2")!
 
-    /// One node holding `model`, its runner loaded for a request that set no length, shown at
-    /// `automatic` by a probe sent after it (nil: not loaded that way, so the length is not known).
+    /// One node holding `model`, its runner loaded for a request that set no length and shown at
+    /// `automatic` (nil: loaded before TensorWall started, shown at 4096, so the length is not known).
     func snapshots(automatic: Int?) async -> (Cluster, [NodeSnapshot]) {
-        let cluster = Cluster(nodes: [ClusterConfig.NodeConfig(name: "a", url: NodeURL("http://a:1")!, maxParallel: 2)])
-        let node = cluster.nodes[0]
-        if automatic != nil { await node.runnerAsked(model, contextLength: nil, now: 0) }
-        let pulled = PulledModel(name: model, displayName: "llama3.2", sizeBytes: 2 * gigabyte, digest: "d")
-        let loaded = LoadedModel(
-            name: model, sizeBytes: 2 * gigabyte, vramBytes: 2 * gigabyte, expiresAt: nil, contextLength: automatic ?? 4096)
-        _ = await node.apply(
-            ProbeReport(pulled: [pulled], loaded: [loaded]), outcome: ProbeOutcome(at: 1, succeeded: true, latencyMs: 1, error: nil),
-            now: 1,
-            sentAt: 1)
-        await node.setHealth(.healthy)
+        let cluster = await clusterHolding(model, runners: [(automatic == nil ? nil : .automatic, automatic ?? 4096)])
         return (cluster, await cluster.snapshots())
     }
 

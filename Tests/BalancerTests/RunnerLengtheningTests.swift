@@ -10,22 +10,9 @@ import Testing
     /// One healthy node holding `model` idle, its runner loaded first for a request that set no
     /// length (shown at 4096), then, if `explicit` is set, for that length; the recent requests `asks`.
     func cluster(explicit: Int?, asks: [Int?]) async -> Cluster {
-        let cluster = Cluster(nodes: [ClusterConfig.NodeConfig(name: "a", url: NodeURL("http://a:1")!, maxParallel: 2)])
-        let node = cluster.nodes[0]
-        let pulled = PulledModel(name: model, displayName: "llama3.2", sizeBytes: 2 * gigabyte, digest: "d")
-        func probe(_ length: Int, at time: Double) async {
-            let loaded = LoadedModel(name: model, sizeBytes: 2 * gigabyte, vramBytes: 2 * gigabyte, expiresAt: nil, contextLength: length)
-            _ = await node.apply(
-                ProbeReport(pulled: [pulled], loaded: [loaded]), outcome: ProbeOutcome(at: time, succeeded: true, latencyMs: 1, error: nil),
-                now: time, sentAt: time)
-        }
-        await node.runnerAsked(model, contextLength: nil, now: 0)
-        await probe(4096, at: 1)
-        if let explicit {
-            await node.runnerAsked(model, contextLength: explicit, now: 2)
-            await probe(explicit, at: 3)
-        }
-        await node.setHealth(.healthy)
+        var runners: [(asked: RunnerContexts.Asked?, shown: Int)] = [(.automatic, 4096)]
+        if let explicit { runners.append((.length(explicit), explicit)) }
+        let cluster = await clusterHolding(model, runners: runners)
         cluster.contextLengthTally.withLock { tally in for ask in asks { tally.record(model, contextLength: ask) } }
         return cluster
     }

@@ -11,12 +11,11 @@ import WireFormats
     @Test func aModelsFirstLoadIsForTheLengthTheFarmsRequestsAsk() async throws {
         let farm = try await TestFarm.start([.init(models: ["llama3.2", "phi3"])]) { $0.replicate = false }
         try await farm.waitUntilAllHealthy()
-        let chat = EstimatedAutomaticLengthWireTests.chat
-        #expect(try await farm.json("POST", "/api/chat", body: chat("llama3.2", nil)).status == 200)
+        #expect(try await farm.json("POST", "/api/chat", body: RunnerContextWireTests.chat("llama3.2", contextLength: nil)).status == 200)
         #expect(await RunnerContextWireTests.statusShowsTheDefaultLength(farm, node: 0))
-        #expect(try await farm.json("POST", "/api/chat", body: chat("llama3.2", 8192)).status == 200)
+        #expect(try await farm.json("POST", "/api/chat", body: RunnerContextWireTests.chat("llama3.2", contextLength: 8192)).status == 200)
         // phi3's first request sets no length; the farm's are best served by 8192, which serves it too.
-        #expect(try await farm.json("POST", "/api/chat", body: chat("phi3", nil)).status == 200)
+        #expect(try await farm.json("POST", "/api/chat", body: RunnerContextWireTests.chat("phi3", contextLength: nil)).status == 200)
         #expect(farm.nodes[0].lastBody("/api/chat")?["options"]?["num_ctx"]?.intValue == 8192)
         #expect(await farm.nodes[0].runnerContextLength("phi3") == 8192)
     }

@@ -10,9 +10,9 @@ import WireFormats
 /// TensorWall sends each request to a runner loaded for its context length, and loads another copy
 /// elsewhere rather than reload one that serves other clients (`RunnerContexts`).
 @Suite(.stopsFarms) struct RunnerContextWireTests {
-    static func chat(contextLength: Int?) -> String {
+    static func chat(_ model: String = "llama3.2", contextLength: Int?) -> String {
         let options = contextLength.map { #","options":{"num_ctx":\#($0)}"# } ?? ""
-        return #"{"model":"llama3.2","messages":[{"role":"user","content":"hi"}],"stream":false\#(options)}"#
+        return #"{"model":"\#(model)","messages":[{"role":"user","content":"hi"}],"stream":false\#(options)}"#
     }
 
     /// Whether `/status` comes to show the first model loaded on `node` with the simulator's default
