@@ -37,19 +37,19 @@ public actor OllamaNode {
     var loadsAwaitingUnloads: Set<ModelName> = []
     var inFlight: [ModelName: Int] = [:] { didSet { shownStateChanged() } }
     var lastUsed: [ModelName: Double] = [:] { didSet { shownStateChanged() } }
-    private var loadSpeed = LoadSpeedLearning() { didSet { shownStateChanged() } }
+    var loadSpeed = LoadSpeedLearning() { didSet { shownStateChanged() } }
     /// Cold loads started here while another load was under way. Ollama loads one model at a time and
     /// its `load_duration` counts the wait for the loads ahead, so these teach nothing of the load
     /// rate: learned from them, a cold start's third load in line read 2.7 s/GB where loads take 1.5.
-    private var loadsQueuedBehindOthers: Set<ModelName> = []
+    var loadsQueuedBehindOthers: Set<ModelName> = []
     /// Service and first-token times learned from this node's answers (`AnswerTimes`).
-    private var answerTimes = AnswerTimes() { didSet { shownStateChanged() } }
-    private var coldLoadsStarted = 0 { didSet { shownStateChanged() } }
+    var answerTimes = AnswerTimes() { didSet { shownStateChanged() } }
+    var coldLoadsStarted = 0 { didSet { shownStateChanged() } }
     var lastProbe: ProbeOutcome? { didSet { shownStateChanged() } }
     var loadedAt: [ModelName: Double] = [:] { didSet { shownStateChanged() } }
     var observedLimits = ObservedLimits() { didSet { shownStateChanged() } }
     var runnerSizes = RunnerSizes() { didSet { shownStateChanged() } }
-    private var coldLoadsByModel: [ModelName: Int] = [:] { didSet { shownStateChanged() } }
+    var coldLoadsByModel: [ModelName: Int] = [:] { didSet { shownStateChanged() } }
     var evictionsByModel: [ModelName: Int] = [:] { didSet { shownStateChanged() } }
     /// When TensorWall last unloaded each model here, so an older probe cannot bring it back.
     var evictedAt: [ModelName: Double] = [:]
@@ -67,13 +67,13 @@ public actor OllamaNode {
     public static let stuckLoadsRetrySeconds = 600.0
     /// How many times the probes have taken the node out of service (`loadLooksStuck`).
     public private(set) var timesOutOfService = 0
-    private var parallelDiscovery = ParallelSlotDiscovery() { didSet { shownStateChanged() } }
+    var parallelDiscovery = ParallelSlotDiscovery() { didSet { shownStateChanged() } }
     /// Seconds here per second of the node's reported durations (1 on a real Ollama).
-    private var reportedDurationScale = ReportedDurationScale() { didSet { shownStateChanged() } }
+    var reportedDurationScale = ReportedDurationScale() { didSet { shownStateChanged() } }
     /// The context length each runner here serves (`RunnerContexts`).
     var runnerContexts = RunnerContexts() { didSet { shownStateChanged() } }
     /// Requests in flight whose answer has begun, per model: they hold a slot on the node for sure.
-    private var answering: [ModelName: Int] = [:]
+    var answering: [ModelName: Int] = [:]
     /// When the last probe report was applied (cluster seconds).
     var lastReportAt = -Double.infinity
 
@@ -231,193 +231,5 @@ public actor OllamaNode {
         defer { currentSnapshot() }
         answering[model, default: 0] += 1
         loadFinished(model, now: now)
-    }
-
-    /// A load-only request of TensorWall's own carried a request's cold load of `model`, and it has
-    /// ended after `seconds` (timed here, farm seconds): the model is loaded, and unless the load
-    /// queued behind another, its time measures the node's load speed. (The request's own
-    /// `load_duration` may count another model's load that Ollama took before the request attached.)
-    public func loadCarried(_ model: ModelName, seconds: Double, now: Double) {
-        defer { currentSnapshot() }
-        loadFinished(model, now: now)
-        let queuedBehindOthers = loadsQueuedBehindOthers.remove(model) != nil
-        if !queuedBehindOthers, let size = pulled[model]?.sizeBytes {
-            loadSpeed.learn(timedSeconds: seconds, gigabytes: Double(size) / 1e9)
-        }
-    }
-
-    /// Whatever was loading of `model` is loaded now.
-    private func loadFinished(_ model: ModelName, now: Double) {
-        guard loading[model] != nil else { return }
-        loading[model] = nil
-        let size = runnerBytes(model)
-        loaded[model] = LoadedModel(name: model, sizeBytes: size, vramBytes: size, expiresAt: nil)
-        loadedAt[model] = now
-    }
-
-    /// A load unloads `model` here (TensorWall asks for it, or Ollama will do it to make room):
-    /// placement stops counting on it at once.
-    private func evict(_ model: ModelName, now: Double) {
-        guard loaded[model] != nil else { return }
-        loaded[model] = nil
-        loadedAt[model] = nil
-        runnerContexts.forget(model)
-        evictedAt[model] = now
-        evictionsByModel[model, default: 0] += 1
-    }
-
-    /// What giving back a slot changed in what is known of the node, for the operator's log.
-    public struct ReleaseEffects: Sendable, Equatable {
-        /// More slots per model, proved by a parallel probe, or fewer, seen in Ollama's own queue (`SlotWaitEvidence`).
-        public var parallelSlots: ParallelSlotChange?
-        /// The node's `ReportedDurationScale.factor`, when this answer changed it.
-        public var reportedDurationScale: Double?
-    }
-
-    /// Gives back a slot and learns from how the request went.
-    @discardableResult
-    public func release(_ model: ModelName, outcome: RequestOutcome, now: Double) -> ReleaseEffects {
-        defer { currentSnapshot() }
-        var outcome = outcome
-        var effects = ReleaseEffects()
-        let observedSeconds = outcome.lastByteAt.flatMap { last in outcome.dispatchedAt.map { last - $0 } }
-        if outcome.succeeded, let total = outcome.nodeTotalSeconds, let observedSeconds {
-            let before = reportedDurationScale.factor
-            reportedDurationScale.learn(observedSeconds: observedSeconds, reportedSeconds: total)
-            let after = reportedDurationScale.factor
-            // A scale that drifts within a few percent is the same finding, not news.
-            if (after == 1) != (before == 1) || abs(after / before - 1) > 0.25 {
-                effects.reportedDurationScale = after
-                parallelDiscovery.clockChanged()
-            }
-        }
-        loadSpeed.rescale(reportedDurationScale.isKnown ? reportedDurationScale.factor : nil)
-        // Until the node's clock is known, each answer's own ratio stands in: the cold start's loads
-        // come first, and reported as a fifth of themselves they left phi3:mini's service at 5 s, and
-        // requests were refused for a predicted wait of 26 s behind 9.
-        let durationFactor = reportedDurationScale.factor(forAnswerObserved: observedSeconds, reported: outcome.nodeTotalSeconds)
-        outcome.takeNodeDurations(scaledBy: durationFactor, now: now)
-        var change: ParallelSlotChange?
-        switch outcome.answerStart {
-        case .notBegun: break
-        case .reported: if let started = answering[model] { answering[model] = started > 1 ? started - 1 : nil }
-        case .unreported: loadFinished(model, now: now)
-        }
-        if outcome.wasParallelProbe {
-            let known = parallelDiscovery.slots(configured: config)
-            let proven = parallelDiscovery.probeEnded(model, firstByteAt: outcome.firstByteAt, now: now).flatMap { $0 > known ? $0 : nil }
-            change = proven.map(ParallelSlotChange.proved)
-            // A probe that waited in Ollama's queue measured that wait, not the model's service.
-            if proven == nil { outcome.heldSlotForAnswer = false }
-        } else {
-            let known = parallelDiscovery.slots(configured: config)
-            var waited: SlotWaitReport?
-            if let running = outcome.runningWhenSent, let uncounted = outcome.nodeSlotWaitSeconds, let sentAt = outcome.dispatchedAt {
-                let generation = max(0, (outcome.nodeTotalSeconds ?? 0) - (outcome.loadSeconds ?? 0) - uncounted)
-                waited = SlotWaitReport(running: running, uncountedSeconds: uncounted, sentAt: sentAt, generationSeconds: generation)
-            }
-            let endedAt = min(now, outcome.lastByteAt ?? now)
-            if let lowered = parallelDiscovery.requestEnded(model, endedAt: endedAt, waited: waited, known: known) {
-                change = .lowered(lowered)
-            }
-        }
-        let remaining = max(0, (inFlight[model] ?? 0) - 1)
-        inFlight[model] = remaining == 0 ? nil : remaining
-        lastUsed[model] = now
-        // When the model became ready here, as known before this answer's end.
-        let readyAt = loadedAt[model]
-        if outcome.succeeded {
-            loadFinished(model, now: now)
-            if loaded[model] == nil && draining[model] == nil {
-                let size = runnerBytes(model)
-                loaded[model] = LoadedModel(name: model, sizeBytes: size, vramBytes: size, expiresAt: nil)
-                loadedAt[model] = now
-            }
-            let queuedBehindOthers = outcome.startedColdLoad && loadsQueuedBehindOthers.remove(model) != nil
-            if outcome.startedColdLoad, !outcome.loadCarried, !queuedBehindOthers, let load = outcome.loadSeconds,
-                let size = pulled[model]?.sizeBytes
-            {
-                if outcome.loadTimedHere {
-                    loadSpeed.learn(timedSeconds: load, gigabytes: Double(size) / 1e9)
-                } else {
-                    loadSpeed.learn(reportedSeconds: load / durationFactor, gigabytes: Double(size) / 1e9, ownFactor: durationFactor)
-                }
-            }
-            answerTimes.learn(from: outcome, model: model, readyAt: readyAt, slots: parallelDiscovery.slots(configured: config), now: now)
-        } else if remaining == 0, loading[model] != nil {
-            loading[model] = nil  // the load we started failed or was abandoned with its requests
-        }
-        effects.parallelSlots = change
-        return effects
-    }
-
-    /// Whether a load of `model` can start at once: it fits the loaded-model cap and the VRAM (the
-    /// limits placement reads from the snapshot) after unloading `evicting` and any other idle model.
-    /// Two requests that chose this node from the same snapshot both counted on the room one victim
-    /// left; Ollama would hold the second load until a busy model finished, and at 300 % load that
-    /// held qwen2.5's queue until every request in it timed out. A model larger than the whole VRAM
-    /// spills to the CPU instead of waiting, so only the cap holds it back.
-    ///
-    /// Where the VRAM is unknown, a load may start beside another under way and busy models only within
-    /// what the node was seen holding (`stacksBlindly`): Ollama loads one at a time anyway, and two
-    /// loads chosen from one snapshot stacked past a node's VRAM made Ollama hold the second until busy
-    /// models finished (a minute at 9.2 s p95, 10 unloads, at 75 % load with runners 1 GB over their weights).
-    func fitsWithoutWaiting(_ model: ModelName, evicting: [ModelName]) -> Bool {
-        let size = runnerBytes(model)
-        let known = observedLimits.vramFit(configured: config)
-        let budget = known.flatMap { size <= $0.bytes ? $0 : nil }
-        // What must stay: the busy models, those draining for another load, and the loads under way;
-        // every idle model can be unloaded.
-        let busy =
-            Array(loaded.filter { !evicting.contains($0.key) && (inFlight[$0.key] ?? 0) > 0 }.values)
-            + draining.filter { !evicting.contains($0.key) }.values
-        let loadingBytes = loading.keys.reduce(Int64(0)) { $0 + runnerBytes($1) }
-        let count = busy.count + loading.count + 1
-        let staying = busy.reduce(loadingBytes) { $0 + $1.vramBytes }
-        guard count <= observedLimits.maxLoadedModels(configured: config) else { return false }
-        if let budget { return budget.admits(size, beside: staying) }
-        return known != nil
-            || !Self.stacksBlindly(used: staying + size, loading: loading.count, busy: busy.count, limits: observedLimits)
-    }
-
-    /// A load beside `loading` others and `busy` models, on a node of unknown VRAM, that needs more
-    /// than the node was ever seen holding (see `fitsWithoutWaiting`; `CostModel.estimate` asks the
-    /// same). With nothing busy Ollama makes room at once, so the first loads of a cold farm still
-    /// queue in Ollama side by side: held back here, the hot model's first load waited behind other
-    /// models' new requests, which took each node as its load finished (14 refused in the first minute).
-    static func stacksBlindly(used: Int64, loading: Int, busy: Int, limits: ObservedLimits) -> Bool {
-        loading > 0 && busy > 0 && used > (limits.residentBytes ?? 0)
-    }
-
-    /// VRAM `model` will take loaded here (see `RunnerSizes`).
-    func runnerBytes(_ model: ModelName) -> Int64 {
-        runnerSizes.bytes(of: model, weights: pulled[model]?.sizeBytes ?? 0)
-    }
-
-    /// How long a load of `model` takes here, by the load speed learned so far.
-    func predictedLoadSeconds(_ model: ModelName) -> Double {
-        CostModel().predictedLoadSeconds(
-            gigabytes: Double(pulled[model]?.sizeBytes ?? runnerBytes(model)) / 1e9, learnedSecondsPerGB: loadSpeed.secondsPerGB)
-    }
-
-    /// Records a cold load and the eviction Ollama will make for it, so placement sees the node as
-    /// it will be rather than as the last probe left it.
-    func startLoad(_ model: ModelName, predictedSeconds: Double, now: Double) {
-        if loading.keys.contains(where: { $0 != model }) {
-            loadsQueuedBehindOthers.insert(model)
-        } else {
-            loadsQueuedBehindOthers.remove(model)
-        }
-        loading[model] = LoadInProgress(startedAt: now, predictedSeconds: predictedSeconds)
-        loadsAwaitingUnloads.remove(model)
-        coldLoadsStarted += 1
-        coldLoadsByModel[model, default: 0] += 1
-        for victim in CostModel.evictionVictims(
-            for: runnerBytes(model), loaded: loaded, loadingSizes: loading.keys.filter { $0 != model }.map(runnerBytes),
-            inFlight: inFlight, lastUsed: lastUsed, maxLoadedModels: observedLimits.maxLoadedModels(configured: config),
-            fit: observedLimits.vramFit(configured: config))
-        where (inFlight[victim] ?? 0) == 0 {
-            evict(victim, now: now)
-        }
     }
 }
