@@ -78,13 +78,10 @@ extension Cluster {
     }
 
     /// Notes what the lease's runner is asked: tells its node when that is news (one hop for the
-    /// first request of a new length, none for the rest), and counts the request's own length
-    /// towards the one the model's next planned load is for. A request that sets no length and goes
+    /// first request of a new length, none for the rest). A request that sets no length and goes
     /// to a runner loaded for a longer one, or to a load for the length most requests are served by,
     /// is sent with that length (`Lease.sentContextLength`, `RunnerContexts.ridingLength`).
     func noteContextAsked(_ request: Request, lease: inout Lease) async {
-        // A hedge is a second try for a request already counted.
-        if !request.isHedge { contextLengthTally.withLock { $0.record(request.model, contextLength: request.contextLength) } }
         var known = lease.node.publishedSnapshot(index: 0)
         let atLeast = current.numCtx == .atLeast
         if request.contextLength == nil || atLeast {

@@ -213,8 +213,14 @@ public final class Cluster: Sendable {
     public func acquire(_ request: Request) async -> Result<Lease, PlacementFailure> {
         await firstProbe.wait()
         let now = clock()
-        // A hedge is a second try for a request already counted.
-        if !request.isHedge { demand.withLock { $0.record(request.model, now: now) } }
+        // A hedge is a second try for a request already counted. The length it asks counts from its
+        // arrival, as its demand does: at a cold start most requests wait in the queue for the first
+        // loads, and counted only once placed, the loads after the first few were judged by the few
+        // requests that had been.
+        if !request.isHedge {
+            demand.withLock { $0.record(request.model, now: now) }
+            contextLengthTally.withLock { $0.record(request.model, contextLength: request.contextLength) }
+        }
         let strategy = request.strategy ?? self.strategy
         let placed = strategy != .affinity ? await acquireSimple(request, strategy: strategy) : await acquireByCost(request)
         guard case .success(var lease) = placed else { return placed }
