@@ -14,10 +14,6 @@ import Testing
         await singleNodeCluster(pulled: [busy, absent], maxLoaded: 1, queue: ClusterConfig.QueueSettings(maxLength: 32, maxWaitMs: 30_000))
     }
 
-    func waitUntil(_ condition: () -> Bool) async {
-        for _ in 0..<10_000 where !condition() { try? await Task.sleep(for: .milliseconds(1)) }
-    }
-
     @Test(arguments: [(queuedForBusy: 7, refused: true), (0, false)])
     func aLoadThatWaitsForABusyModelsQueueIsRefusedAtOnce(queuedForBusy: Int, refused: Bool) async throws {
         let cluster = await makeCluster()

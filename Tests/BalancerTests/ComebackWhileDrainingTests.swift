@@ -36,10 +36,6 @@ import Testing
         return (cluster, holding)
     }
 
-    func waitUntil(_ condition: () -> Bool) async {
-        for _ in 0..<10_000 where !condition() { try? await Task.sleep(for: .milliseconds(1)) }
-    }
-
     /// Node 0 loads `big` in place of `small`, which drains and comes back after it; node 1 holds
     /// `other`'s only copy, idle.
     func drainingFarm(comebacks: [String]) -> [NodeSnapshot] {

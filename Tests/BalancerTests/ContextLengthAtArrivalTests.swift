@@ -7,10 +7,6 @@ import Testing
 @Suite struct ContextLengthAtArrivalTests {
     let model = ModelName("llama3.2")!
 
-    func waitUntil(_ condition: () -> Bool) async {
-        for _ in 0..<10_000 where !condition() { try? await Task.sleep(for: .milliseconds(1)) }
-    }
-
     /// At a cold start most requests wait in the queue for the first loads: counted only once placed,
     /// the next load is judged by the one request that started the first.
     @Test func queuedRequestsCountTowardsTheNextLoadsLength() async throws {

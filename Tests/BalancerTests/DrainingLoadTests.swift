@@ -68,10 +68,6 @@ import Testing
         await holdingB.release(RequestOutcome(succeeded: true))
     }
 
-    func waitUntil(_ condition: () -> Bool) async {
-        for _ in 0..<10_000 where !condition() { try? await Task.sleep(for: .milliseconds(1)) }
-    }
-
     @Test func aBusyModelWithALongerQueuePerSlotIsDrainedOnlyOnceTheWaitingQueueIsAsLong() async throws {
         let cluster = try await makeCluster()
         let holdingA = try await cluster.acquire(.init(model: hot)).get()

@@ -161,3 +161,9 @@ func clusterHolding(_ model: ModelName, runners: [(asked: RunnerContexts.Asked?,
     await node.setHealth(.healthy)
     return cluster
 }
+
+/// Polls until `condition` holds (a request has queued, say), for up to about 10 s: what the actors
+/// do next is not ours to await.
+func waitUntil(_ condition: () -> Bool) async {
+    for _ in 0..<10_000 where !condition() { try? await Task.sleep(for: .milliseconds(1)) }
+}

@@ -74,10 +74,6 @@ import Testing
         return cluster
     }
 
-    func waitUntil(_ condition: () -> Bool) async {
-        for _ in 0..<2000 where !condition() { try? await Task.sleep(for: .milliseconds(1)) }
-    }
-
     /// One request running and two queued behind it (3 s and 6 s): the next would wait 9 s, over the
     /// 8 s refusal point.
     func fillTheQueue(_ cluster: Cluster) async throws -> (running: Lease, second: Task<Lease, any Error>, third: Task<Lease, any Error>) {

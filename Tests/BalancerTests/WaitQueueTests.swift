@@ -27,10 +27,6 @@ import Testing
         return cluster
     }
 
-    func waitUntil(_ condition: () -> Bool) async {
-        for _ in 0..<2000 where !condition() { try? await Task.sleep(for: .milliseconds(1)) }
-    }
-
     @Test func aFreedSlotGoesToTheHeadOfTheQueueInOrder() async throws {
         let cluster = await makeCluster()
         let first = try await cluster.acquire(.init(model: model)).get()
