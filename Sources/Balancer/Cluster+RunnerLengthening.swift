@@ -8,11 +8,12 @@ extension Cluster {
         public let contextLength: Int
     }
 
-    /// Idle runners loaded for the automatic length of a model whose recent requests are best served
-    /// by a longer one (`ContextLengthTally.usual`), at most one per model and one per node a round,
-    /// on nodes loading nothing. Reloaded for that length, such a runner serves both kinds of request (those that set
-    /// none ride it); left as it is, the requests asking the longer length can never use it. At a
-    /// cold start a model's first copies are loaded before its clients' lengths are known: at 75 %
+    /// Idle runners loaded for the automatic length of a model whose own recent requests are best
+    /// served by a longer one (`ContextLengthTally.usualOfItsOwn`), at most one per model and one
+    /// per node a round, on nodes loading nothing. Reloaded for that length, such a runner serves
+    /// both kinds of request (those that set none ride it); left as it is, the requests asking the
+    /// longer length can never use it. At a cold start a model's first copies are loaded before its
+    /// clients' lengths are known: at 75 %
     /// load with 30 % of conversations asking 8192, those copies stayed for the automatic length
     /// the whole run, the 8192 requests had fewer slots than the model's copies gave, and p95 after
     /// warm-up was 0.57-0.69 s where farms whose clients all ask one length read 0.29-0.39 s.
@@ -27,7 +28,7 @@ extension Cluster {
             for model in snapshot.loaded.keys.sorted() where !picked.contains(model) && snapshot.inFlight(model) == 0 {
                 guard snapshot.draining[model] == nil, released[snapshot.id]?.contains(model) != true,
                     let automatic = automaticLength(model, on: snapshot, in: snapshots),
-                    let usual = contextLengthTally.withLock({ $0.usual(model, automatic: automatic, atLeast: atLeast) }),
+                    let usual = contextLengthTally.withLock({ $0.usualOfItsOwn(model, automatic: automatic, atLeast: atLeast) }),
                     usual > automatic,
                     // Only a runner known to be at the automatic length: one loaded for another
                     // explicit length serves clients of its own, who would lose it.

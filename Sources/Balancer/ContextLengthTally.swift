@@ -76,7 +76,20 @@ struct ContextLengthTally: Sendable {
     /// where a length at least `automatic` (the automatic length, when known) also serves those that
     /// set none, and with `atLeast` (`ClusterConfig.NumCtxPolicy`) the shorter explicit asks too.
     func usual(_ model: ModelName, automatic: Int? = nil, atLeast: Bool = false) -> Int? {
-        guard let entry = judged(model), !entry.asks.isEmpty else { return nil }
+        judged(model).flatMap { Self.usual(of: $0, automatic: automatic, atLeast: atLeast) }
+    }
+
+    /// `usual`, judged by the model's own recent requests alone (nil before it has any): what a
+    /// runner it holds is reloaded for (`Cluster.runnersToLengthen`). The farm's requests are a
+    /// guess for a model's first loads, which are made anyway; a reload of a warm runner is a load
+    /// made only for the length. Judged by the farm's, an idle `phi3` whose six requests set no
+    /// length was reloaded for the 8192 that another model's clients asked.
+    func usualOfItsOwn(_ model: ModelName, automatic: Int? = nil, atLeast: Bool = false) -> Int? {
+        recent[model].flatMap { Self.usual(of: $0, automatic: automatic, atLeast: atLeast) }
+    }
+
+    private static func usual(of entry: Recent, automatic: Int?, atLeast: Bool) -> Int? {
+        guard !entry.asks.isEmpty else { return nil }
         var counts: [Int?: Int] = [:]
         var latest: [Int?: Int] = [:]
         // Oldest to newest, so that a tie goes to the latest.

@@ -14,6 +14,8 @@ import Testing
         // phi3's one request set none; the farm's last eleven are best served by 8192.
         #expect(tally.usual(new, automatic: 4096) == 8192)
         #expect(tally.longestAsked(new) == 8192)
+        // A runner it holds is reloaded only for what its own requests ask.
+        #expect(tally.usualOfItsOwn(new, automatic: 4096) == nil)
         // Once it has had `fewAsks` of its own, they decide.
         for _ in 1..<ContextLengthTally.fewAsks { tally.record(new, contextLength: nil) }
         #expect(tally.usual(new, automatic: 4096) == nil)

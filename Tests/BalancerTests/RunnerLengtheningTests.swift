@@ -32,4 +32,16 @@ import Testing
     @Test func aRunnerLoadedForAnExplicitLengthIsLeftAlone() async {
         #expect(await cluster(explicit: 8192, asks: [nil, 8192, 16384, 16384]).runnersToLengthen().isEmpty)
     }
+
+    /// A model's own requests decide a reload: other models' clients asking a longer length say
+    /// nothing of its clients, and the reload would be a load for nothing.
+    @Test func aRunnerIsNotReloadedForTheLengthOtherModelsRequestsAsk() async {
+        let cluster = await cluster(explicit: nil, asks: [nil, nil])
+        let other = ModelName("qwen2.5")!
+        cluster.contextLengthTally.withLock { tally in for _ in 0..<10 { tally.record(other, contextLength: 8192) } }
+        #expect(await cluster.runnersToLengthen().isEmpty)
+        // Its own requests asking the longer length do reload it.
+        cluster.contextLengthTally.withLock { tally in for _ in 0..<3 { tally.record(model, contextLength: 8192) } }
+        #expect(await cluster.runnersToLengthen().map(\.contextLength) == [8192])
+    }
 }
