@@ -61,12 +61,14 @@ struct ContextLengthTally: Sendable {
         judged(model)?.asks.lazy.compactMap { $0 }.max()
     }
 
-    /// Every model whose recent requests are best served by a length they set (`usual`), given each
-    /// model's automatic length where known.
+    /// Every model whose own recent requests are best served by a length they set (`usualOfItsOwn`),
+    /// given each model's automatic length where known: what the state file keeps for a restart,
+    /// which seeds it as the model's own (`seed`), so the farm's guess for a model with few requests
+    /// is not kept as what its clients asked.
     func usualLengths(automatic: [ModelName: Int] = [:], atLeast: Bool = false) -> [ModelName: Int] {
         var lengths: [ModelName: Int] = [:]
         for model in recent.keys {
-            if let length = usual(model, automatic: automatic[model], atLeast: atLeast) { lengths[model] = length }
+            if let length = usualOfItsOwn(model, automatic: automatic[model], atLeast: atLeast) { lengths[model] = length }
         }
         return lengths
     }

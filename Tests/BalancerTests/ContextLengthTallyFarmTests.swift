@@ -16,6 +16,8 @@ import Testing
         #expect(tally.longestAsked(new) == 8192)
         // A runner it holds is reloaded only for what its own requests ask.
         #expect(tally.usualOfItsOwn(new, automatic: 4096) == nil)
+        // ...and the state file keeps only what its own requests asked.
+        #expect(tally.usualLengths(automatic: [hot: 4096, new: 4096]) == [hot: 8192])
         // Once it has had `fewAsks` of its own, they decide.
         for _ in 1..<ContextLengthTally.fewAsks { tally.record(new, contextLength: nil) }
         #expect(tally.usual(new, automatic: 4096) == nil)
