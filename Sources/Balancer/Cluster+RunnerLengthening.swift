@@ -13,10 +13,10 @@ extension Cluster {
     /// per node a round, on nodes loading nothing. Reloaded for that length, such a runner serves
     /// both kinds of request (those that set none ride it); left as it is, the requests asking the
     /// longer length can never use it. At a cold start a model's first copies are loaded before its
-    /// clients' lengths are known: at 75 %
-    /// load with 30 % of conversations asking 8192, those copies stayed for the automatic length
-    /// the whole run, the 8192 requests had fewer slots than the model's copies gave, and p95 after
-    /// warm-up was 0.57-0.69 s where farms whose clients all ask one length read 0.29-0.39 s.
+    /// clients' lengths are known: at 75 % load with 30 % of conversations asking 8192, those copies
+    /// stayed for the automatic length the whole run, the 8192 requests had fewer slots than the
+    /// model's copies gave, and p95 after warm-up was 0.57-0.69 s where farms whose clients all ask
+    /// one length read 0.29-0.39 s.
     /// Copies the planner's target releases are left to it.
     public func runnersToLengthen() async -> [RunnerToLengthen] {
         let snapshots = await snapshots()
