@@ -71,9 +71,10 @@ extension Cluster {
             let now = clock()
             // The head of a lane has nobody ahead; a new arrival has its whole lane ahead of it. A
             // queued request keeps the lane it joined, so only a new arrival works out its own, and
-            // only when it matters: with nobody queued for the model, nobody is ahead in any lane.
-            let lane = { self.queueLane(request.contextLength, of: model, atLeast: members.numCtx == .atLeast, in: snapshots) }
-            let ahead = ticket == nil && queues.count(model) > 0 ? queues.count(model, lane: lane()) : 0
+            // only when it matters (worked out at most once a round): with nobody queued for the
+            // model, nobody is ahead in any lane.
+            lazy var lane = queueLane(request.contextLength, of: model, atLeast: members.numCtx == .atLeast, in: snapshots)
+            let ahead = ticket == nil && queues.count(model) > 0 ? queues.count(model, lane: lane) : 0
             var estimate: CostModel.Estimate
             switch choose(model, snapshots, excluding: excluding, conversationNode: conversationNode, now: now, queuedAhead: ahead) {
             case .success(let chosen):
@@ -185,7 +186,7 @@ extension Cluster {
                                 estimate, model: model, snapshots: snapshots, excluding: excluding, queuedAhead: ahead,
                                 predictedWait: predicted, calibration: calibration)))
                 }
-                guard let joined = queues.enqueue(model, lane: lane(), maxLength: queueSettings.maxLength) else {
+                guard let joined = queues.enqueue(model, lane: lane, maxLength: queueSettings.maxLength) else {
                     // This tier's queue is full: a lower tier may still start at once.
                     let tier = snapshots.filter { $0.priority == snapshots[estimate.nodeIndex].priority }
                     excludingIDs.formUnion(tier.map(\.id))

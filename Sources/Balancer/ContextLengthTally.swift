@@ -67,8 +67,8 @@ struct ContextLengthTally: Sendable {
     /// is not kept as what its clients asked.
     func usualLengths(automatic: [ModelName: Int] = [:], atLeast: Bool = false) -> [ModelName: Int] {
         var lengths: [ModelName: Int] = [:]
-        for model in recent.keys {
-            if let length = usualOfItsOwn(model, automatic: automatic[model], atLeast: atLeast) { lengths[model] = length }
+        for (model, entry) in recent {
+            if let length = Self.usual(of: entry, automatic: automatic[model], atLeast: atLeast) { lengths[model] = length }
         }
         return lengths
     }
