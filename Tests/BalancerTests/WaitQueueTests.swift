@@ -127,7 +127,7 @@ import Testing
         let measured = ModelName("phi3")!
         let config = ClusterConfig.NodeConfig(name: "a", url: NodeURL("http://a:1")!, maxParallel: 1, vramGB: 24)
         let cluster = Cluster(
-            nodes: [config], queue: ClusterConfig.QueueSettings(maxLength: 8, maxWaitMs: 500), random: SeededGenerator(state: 1),
+            nodes: [config], queue: ClusterConfig.QueueSettings(maxLength: 8, maxWaitMs: 1000), random: SeededGenerator(state: 1),
             clock: { 0 })
         let pulled = [model, measured].map { PulledModel(name: $0, displayName: $0.canonical, sizeBytes: 2 * gigabyte, digest: "d") }
         let warm = LoadedModel(name: measured, sizeBytes: 2 * gigabyte, vramBytes: 2 * gigabyte, expiresAt: nil)
@@ -139,12 +139,16 @@ import Testing
         let loading = try await cluster.acquire(.init(model: model)).get()
         #expect(await cluster.nodes[0].snapshot(index: 0).isLoading(model))
         var queued: [Task<Result<Lease, PlacementFailure>, Never>] = []
+        var firstQueuedAt = ContinuousClock.now
         for count in 1...4 {
             queued.append(Task { await cluster.acquire(.init(model: model)) })
             await waitUntil { cluster.queuedRequests(model) == count }
+            if count == 1 { firstQueuedAt = .now }
         }
-        try await Task.sleep(for: .milliseconds(700))
-        #expect(cluster.queuedRequests(model) == 4)  // past the 500 ms maximum, all still waiting for the load
+        // Timed from the first request's queueing, with 1.8 s to spare: on a host busy with the whole
+        // suite, queueing the four once took long enough for the first to reach its three waits.
+        try await Task.sleep(until: firstQueuedAt + .milliseconds(1200))
+        #expect(cluster.queuedRequests(model) == 4)  // past the 1 s maximum, all still waiting for the load
         for request in queued { _ = await request.value }  // the load never ends here: three maximum waits end them
         await loading.release(RequestOutcome(succeeded: false))
     }
