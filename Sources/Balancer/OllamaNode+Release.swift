@@ -67,7 +67,9 @@ extension OllamaNode {
                 loaded[model] = LoadedModel(name: model, sizeBytes: size, vramBytes: size, expiresAt: nil)
                 loadedAt[model] = now
             }
-            let queuedBehindOthers = outcome.startedColdLoad && loadsQueuedBehindOthers.remove(model) != nil
+            // A carried load's mark is left for the load-only request (`loadCarried`), which teaches
+            // from it: on a busy host its task can end after the call's, and found the mark gone.
+            let queuedBehindOthers = outcome.startedColdLoad && !outcome.loadCarried && loadsQueuedBehindOthers.remove(model) != nil
             if outcome.startedColdLoad, !outcome.loadCarried, !queuedBehindOthers, let load = outcome.loadSeconds,
                 let size = pulled[model]?.sizeBytes
             {
