@@ -28,6 +28,8 @@ extension OllamaNode {
         guard loaded[model] != nil else { return }
         loaded[model] = nil
         loadedAt[model] = nil
+        reloadedAt[model] = nil
+        reloadsInPlace.remove(model)
         runnerContexts.forget(model)
         evictedAt[model] = now
         evictionsByModel[model, default: 0] += 1

@@ -36,8 +36,9 @@ extension OllamaNode {
                 reloading.append(model)
             }
         }
-        for (model, known) in loaded where nowLoaded[model] == nil && (loadedAt[model] ?? -.infinity) > sentAt {
-            nowLoaded[model] = known  // loaded after the probe left
+        for (model, known) in loaded
+        where nowLoaded[model] == nil && max(loadedAt[model] ?? -.infinity, reloadedAt[model] ?? -.infinity) > sentAt {
+            nowLoaded[model] = known  // loaded (or reloaded in place) after the probe left
         }
         for (model, at) in evictedAt
         where at > sentAt && at > (loadedAt[model] ?? -.infinity) && inFlight[model] == nil && loading[model] == nil {
@@ -58,6 +59,8 @@ extension OllamaNode {
         lastReportAt = now
         for model in loaded.keys where loadedAt[model] == nil { loadedAt[model] = now }
         for model in loadedAt.keys where loaded[model] == nil { loadedAt[model] = nil }
+        for model in reloadedAt.keys where loaded[model] == nil { reloadedAt[model] = nil }
+        reloadsInPlace.formIntersection(loaded.keys)
         learnRunnerContexts(from: report, sentAt: sentAt)
         if report.loaded.count > config.maxLoadedModels {
             observedLimits.loadedModels = max(observedLimits.loadedModels ?? 0, report.loaded.count)

@@ -62,6 +62,7 @@ extension OllamaNode {
         let readyAt = loadedAt[model]
         if outcome.succeeded {
             loadFinished(model, now: now)
+            reloadEnded(model, now: now)
             if loaded[model] == nil && draining[model] == nil {
                 let size = runnerBytes(model)
                 loaded[model] = LoadedModel(name: model, sizeBytes: size, vramBytes: size, expiresAt: nil)

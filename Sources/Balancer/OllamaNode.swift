@@ -53,6 +53,14 @@ public actor OllamaNode {
     var evictionsByModel: [ModelName: Int] = [:] { didSet { shownStateChanged() } }
     /// When TensorWall last unloaded each model here, so an older probe cannot bring it back.
     var evictedAt: [ModelName: Double] = [:]
+    /// Loaded models a request made Ollama reload for another context length (`runnerAsked`), until
+    /// its answer begins or ends (`reloadEnded`).
+    var reloadsInPlace: Set<ModelName> = []
+    /// When each model's last reload in place was over. Ollama unloads the runner before loading it
+    /// again, so a probe sent meanwhile shows the model gone; applied after the request ended (a
+    /// busy host), it unloaded the model in TensorWall's eyes, and the next request, sent as a cold
+    /// load without the runner's length, made Ollama reload it once more for the default.
+    var reloadedAt: [ModelName: Double] = [:]
     /// The last load TensorWall unloaded models here for, and when. Ollama may pick a victim of its
     /// own before those unloads land (a model still finishing its last answer there), so a model
     /// vanishing while that load is under way says nothing of the VRAM: read as an overflow, one
@@ -231,5 +239,6 @@ public actor OllamaNode {
         defer { currentSnapshot() }
         answering[model, default: 0] += 1
         loadFinished(model, now: now)
+        reloadEnded(model, now: now)
     }
 }

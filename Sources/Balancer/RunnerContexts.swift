@@ -133,11 +133,16 @@ public struct RunnerContexts: Sendable, Equatable {
     /// A request asking `contextLength` was sent to the runner of `model` at `now`: from then on the
     /// runner serves that length, as it did already or once Ollama has reloaded it. A runner that
     /// served the request already keeps the length the probes showed: it is the same runner.
-    mutating func asked(_ model: ModelName, contextLength: Int?, now: Double) {
+    /// - Returns: whether Ollama reloads a runner it has for the request (a known runner that does
+    ///   not serve the length).
+    @discardableResult
+    mutating func asked(_ model: ModelName, contextLength: Int?, now: Double) -> Bool {
         let asked = Asked(contextLength)
-        guard runners[model]?.asked != asked else { return }
-        let unchanged = serves(model, contextLength: contextLength) ? runners[model]?.reported : nil
-        runners[model] = Runner(asked: asked, askedAt: now, reported: unchanged)
+        guard runners[model]?.asked != asked else { return false }
+        let known = runners[model] != nil
+        let servedAlready = serves(model, contextLength: contextLength)
+        runners[model] = Runner(asked: asked, askedAt: now, reported: servedAlready ? runners[model]?.reported : nil)
+        return known && !servedAlready
     }
 
     /// A probe sent at `sentAt` showed `model` loaded with `context_length` `reported`.
