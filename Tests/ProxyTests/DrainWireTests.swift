@@ -103,10 +103,11 @@ import Testing
     /// Ollama schedules requests that need a load one at a time, in order, and a load blocks the rest.
     /// A request for `llama3.2` sent while its load runs and after `qwen2.5`'s load was sent would wait
     /// for both; held until `llama3.2` is loaded, it goes straight to the runner and is answered while
-    /// `qwen2.5` still loads (each load takes about a second here).
+    /// `qwen2.5` still loads (each load takes about three seconds here: at one second each, a host busy with the
+    /// whole suite once checked only after `qwen2.5` had loaded too).
     @Test func aRequestJoiningALoadIsHeldWhileAnotherLoadIsQueuedBehindIt() async throws {
         let logs = LogCapture()
-        let farm = try await TestFarm.start([.init(models: ["llama3.2", "qwen2.5"], loadSecondsPerGB: 500)], logs: logs) { config in
+        let farm = try await TestFarm.start([.init(models: ["llama3.2", "qwen2.5"], loadSecondsPerGB: 1500)], logs: logs) { config in
             config.replicate = false
         }
         try await farm.waitUntilAllHealthy()
