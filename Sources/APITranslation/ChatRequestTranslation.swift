@@ -2,8 +2,8 @@ import Balancer
 import WireFormats
 
 /// Turns an OpenAI `/v1/chat/completions` body into an Ollama `/api/chat` body, field by field
-/// (the seed's table plus stop, seed, penalties, vision parts, tools and response_format), and
-/// refuses what Ollama would refuse with the same words.
+/// (the seed's table plus stop, seed, penalties, vision parts, tools, response_format and reasoning
+/// effort), as Ollama's own `/v1` does, and refuses what Ollama would refuse with the same words.
 package struct ChatRequestTranslation {
     /// The model as the client named it, minus an `ollama/` prefix: what Ollama is sent and echoes.
     package private(set) var model: String
@@ -68,6 +68,7 @@ package struct ChatRequestTranslation {
             out["tools"] = tools
         }
         if let keepAlive = request["keep_alive"], !keepAlive.isNull { out["keep_alive"] = keepAlive }
+        if let think = try think(request) { out["think"] = think }
         let options = try self.options(request)
         if !options.isEmpty { out["options"] = .object(options) }
         let modelName = ModelName(model)
@@ -95,8 +96,10 @@ package struct ChatRequestTranslation {
         } else if let maxTokens = try integer("max_completion_tokens") {
             options["num_predict"] = maxTokens
         }
-        if let temperature = try number("temperature") { options["temperature"] = temperature }
-        if let topP = try number("top_p") { options["top_p"] = topP }
+        // Left out, both are 1.0 on Ollama's own `/v1`, not the model's defaults (0.8 and 0.9 unless
+        // its Modelfile says otherwise): the same request must sample the same way through TensorWall.
+        options["temperature"] = try number("temperature") ?? .double(1)
+        options["top_p"] = try number("top_p") ?? .double(1)
         if let seed = try integer("seed") { options["seed"] = seed }
         if let penalty = try number("frequency_penalty") { options["frequency_penalty"] = penalty }
         if let penalty = try number("presence_penalty") { options["presence_penalty"] = penalty }
@@ -112,6 +115,33 @@ package struct ChatRequestTranslation {
             }
         }
         return options
+    }
+
+    /// Ollama's `think` for a reasoning effort: `reasoning.effort` when `reasoning` is given (as
+    /// Ollama reads it, even empty), else `reasoning_effort`. Sent as it came, a thinking model
+    /// would think at its default where the client asked it not to, or less.
+    private static func think(_ request: JSONObject) throws(APIError) -> JSONValue? {
+        let param: String
+        let value: JSONValue?
+        if let reasoning = request["reasoning"], !reasoning.isNull {
+            guard reasoning.objectValue != nil else { throw .badRequest("reasoning must be an object", param: "reasoning") }
+            (param, value) = ("reasoning", reasoning["effort"])
+        } else {
+            (param, value) = ("reasoning_effort", request["reasoning_effort"])
+        }
+        guard let value, !value.isNull else { return nil }
+        guard let effort = value.stringValue else { throw .badRequest("\(param) must be a string", param: param) }
+        switch effort {
+        case "": return nil
+        case "none": return .bool(false)
+        case "minimal": return "low"
+        case "low", "medium", "high", "max": return .string(effort)
+        case "xhigh", "ultra": return "max"
+        default:
+            throw .badRequest(
+                #"invalid reasoning value: '\#(effort)' (must be "none", "minimal", "low", "medium", "high", "max", "xhigh" or "ultra")"#,
+                param: param)
+        }
     }
 
     private static func responseFormat(_ value: JSONValue?) throws(APIError) -> JSONValue? {

@@ -42,7 +42,25 @@ import WireFormats
         let translation = try translate(#"{"model":"m","messages":[{"role":"user","content":"x"}]}"#)
         #expect(translation.stream == false)
         #expect(translation.ollamaBody["stream"] == false)
-        #expect(translation.ollamaBody["options"] == nil)
+        // Sampling left out is Ollama's `/v1` default, not the model's.
+        #expect(translation.ollamaBody["options"] == ["temperature": .double(1), "top_p": .double(1)])
+        #expect(translation.ollamaBody["think"] == nil)
+    }
+
+    @Test(arguments: [
+        (#""reasoning_effort":"none""#, JSONValue.bool(false)), (#""reasoning_effort":"minimal""#, "low"),
+        (#""reasoning_effort":"low""#, "low"), (#""reasoning_effort":"medium""#, "medium"), (#""reasoning_effort":"high""#, "high"),
+        (#""reasoning_effort":"max""#, "max"), (#""reasoning_effort":"xhigh""#, "max"), (#""reasoning_effort":"ultra""#, "max"),
+        (#""reasoning":{"effort":"high"},"reasoning_effort":"none""#, "high"),
+    ])
+    func aReasoningEffortBecomesOllamasThink(field: String, think: JSONValue) throws {
+        let translation = try translate(#"{"model":"m","messages":[{"role":"user","content":"x"}],\#(field)}"#)
+        #expect(translation.ollamaBody["think"] == think)
+    }
+
+    @Test func samplingTheClientSetIsKept() throws {
+        let translation = try translate(#"{"model":"m","messages":[{"role":"user","content":"x"}],"temperature":0,"top_p":0.5}"#)
+        #expect(translation.ollamaBody["options"] == ["temperature": .int(0), "top_p": .double(0.5)])
     }
 
     @Test(arguments: [
@@ -59,6 +77,12 @@ import WireFormats
         (#"{"model":"m","messages":[{"role":"user","content":"x"}],"max_tokens":1.5}"#, "max_tokens must be an integer"),
         (#"{"model":"m","messages":[{"role":"user"}]}"#, "messages[0].content is required"),
         (#"{"model":7,"messages":[]}"#, "model must be a string"),
+        (
+            #"{"model":"m","messages":[{"role":"user","content":"x"}],"reasoning_effort":"extreme"}"#,
+            #"invalid reasoning value: 'extreme' (must be "none", "minimal", "low", "medium", "high", "max", "xhigh" or "ultra")"#
+        ),
+        (#"{"model":"m","messages":[{"role":"user","content":"x"}],"reasoning_effort":1}"#, "reasoning_effort must be a string"),
+        (#"{"model":"m","messages":[{"role":"user","content":"x"}],"reasoning":"high"}"#, "reasoning must be an object"),
     ])
     func refusesWhatOllamaWouldRefuse(json: String, message: String) {
         #expect(throws: APIError.self) { try translate(json) }

@@ -56,6 +56,24 @@ import WireFormats
         #expect(messages[1]["images"] == ["iVBORw0KGgo="])
     }
 
+    /// What Ollama's own `/v1` sends its scheduler for a request: a reasoning effort as `think`, and
+    /// sampling the client left out at 1.0.
+    @Test func aReasoningEffortAndOllamasSamplingDefaultsReachTheNode() async throws {
+        let farm = try await TestFarm.start([.init()])
+        try await farm.waitUntilAllHealthy()
+        let body = #"{"model":"llama3.2","reasoning_effort":"none","messages":[{"role":"user","content":"hi"}]}"#
+        #expect(try await farm.json("POST", "/v1/chat/completions", body: body).status == 200)
+        let sent = try #require(farm.nodes[0].lastAnswerBody("/api/chat"))
+        #expect(sent["think"] == false)
+        #expect(sent["options"]?["temperature"]?.doubleValue == 1)
+        #expect(sent["options"]?["top_p"]?.doubleValue == 1)
+        let refused = try await farm.json(
+            "POST", "/v1/chat/completions",
+            body: #"{"model":"llama3.2","reasoning_effort":"lots","messages":[{"role":"user","content":"hi"}]}"#)
+        #expect(refused.status == 400)
+        #expect(refused.body["error"]?["type"] == "invalid_request_error")
+    }
+
     @Test func streamsEventByEventNotBufferedToTheEnd() async throws {
         let farm = try await TestFarm.start([.init(preload: ["llama3.2"])])
         try await farm.waitUntilAllHealthy()
