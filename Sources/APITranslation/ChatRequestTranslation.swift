@@ -69,6 +69,7 @@ package struct ChatRequestTranslation {
         }
         if let keepAlive = request["keep_alive"], !keepAlive.isNull { out["keep_alive"] = keepAlive }
         if let think = try think(request) { out["think"] = think }
+        try logprobs(request, into: &out)
         let options = try self.options(request)
         if !options.isEmpty { out["options"] = .object(options) }
         let modelName = ModelName(model)
@@ -141,6 +142,20 @@ package struct ChatRequestTranslation {
             throw .badRequest(
                 #"invalid reasoning value: '\#(effort)' (must be "none", "minimal", "low", "medium", "high", "max", "xhigh" or "ultra")"#,
                 param: param)
+        }
+    }
+
+    /// `logprobs` and `top_logprobs`, which Ollama's `/api/chat` takes as they are (its answer's
+    /// `logprobs` come back as each choice's `logprobs.content`).
+    private static func logprobs(_ request: JSONObject, into out: inout JSONObject) throws(APIError) {
+        if let value = request["logprobs"], !value.isNull {
+            guard let wanted = value.boolValue else { throw .badRequest("logprobs must be a boolean", param: "logprobs") }
+            out["logprobs"] = .bool(wanted)
+        }
+        if let value = request["top_logprobs"], !value.isNull {
+            guard let count = value.intValue else { throw .badRequest("top_logprobs must be an integer", param: "top_logprobs") }
+            guard (0...20).contains(count) else { throw .badRequest("top_logprobs must be between 0 and 20", param: "top_logprobs") }
+            out["top_logprobs"] = .int(count)
         }
     }
 

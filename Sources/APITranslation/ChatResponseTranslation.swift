@@ -44,11 +44,11 @@ package struct ChatResponseTranslation {
         if let thinking = answer["message"]?["thinking"]?.stringValue, !thinking.isEmpty { message["reasoning"] = .string(thinking) }
         let calls = toolCalls(answer["message"]?["tool_calls"])
         if !calls.isEmpty { message["tool_calls"] = .array(calls) }
+        var choice: JSONObject = ["index": 0, "message": .object(message), "finish_reason": finishReason(answer)]
+        if let logprobs = Self.logprobs(answer) { choice["logprobs"] = logprobs }
         return [
             "id": .string(id), "object": "chat.completion", "created": .int(created), "model": .string(model),
-            "system_fingerprint": "fp_ollama",
-            "choices": [["index": 0, "message": .object(message), "finish_reason": finishReason(answer)]],
-            "usage": usage(answer),
+            "system_fingerprint": "fp_ollama", "choices": [.object(choice)], "usage": usage(answer),
         ]
     }
 
@@ -59,7 +59,8 @@ package struct ChatResponseTranslation {
         let content = message?["content"]?.stringValue ?? ""
         let thinking = message?["thinking"]?.stringValue ?? ""
         let calls = toolCalls(message?["tool_calls"])
-        if !content.isEmpty || !thinking.isEmpty || !calls.isEmpty || (!sentRole && line["done"]?.boolValue != true) {
+        let logprobs = Self.logprobs(line)
+        if !content.isEmpty || !thinking.isEmpty || !calls.isEmpty || logprobs != nil || (!sentRole && line["done"]?.boolValue != true) {
             var delta = JSONObject()
             if !sentRole {
                 delta["role"] = "assistant"
@@ -68,7 +69,9 @@ package struct ChatResponseTranslation {
             delta["content"] = .string(content)
             if !thinking.isEmpty { delta["reasoning"] = .string(thinking) }
             if !calls.isEmpty { delta["tool_calls"] = .array(calls) }
-            append(chunk(choices: [["index": 0, "delta": .object(delta), "finish_reason": nil]]), to: &out)
+            var choice: JSONObject = ["index": 0, "delta": .object(delta), "finish_reason": nil]
+            if let logprobs { choice["logprobs"] = logprobs }
+            append(chunk(choices: [.object(choice)]), to: &out)
         }
         if line["done"]?.boolValue == true {
             append(chunk(choices: [["index": 0, "delta": [:], "finish_reason": finishReason(line)]]), to: &out)
@@ -121,6 +124,13 @@ package struct ChatResponseTranslation {
     }
 
     private func usage(_ answer: JSONValue) -> JSONValue { Self.usage(answer) }
+
+    /// A choice's `logprobs` from the tokens' log probabilities an Ollama answer (or stream line)
+    /// carries when asked for them; nil when it carries none.
+    private static func logprobs(_ answer: JSONValue) -> JSONValue? {
+        guard let tokens = answer["logprobs"], let list = tokens.arrayValue, !list.isEmpty else { return nil }
+        return ["content": tokens]
+    }
 
     /// OpenAI's `usage` from Ollama's counters.
     package static func usage(_ answer: JSONValue) -> JSONValue {

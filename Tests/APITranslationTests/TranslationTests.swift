@@ -58,6 +58,12 @@ import WireFormats
         #expect(translation.ollamaBody["think"] == think)
     }
 
+    @Test func logprobsAreAskedOfOllamaAsTheyCame() throws {
+        let translation = try translate(#"{"model":"m","messages":[{"role":"user","content":"x"}],"logprobs":true,"top_logprobs":3}"#)
+        #expect(translation.ollamaBody["logprobs"] == true)
+        #expect(translation.ollamaBody["top_logprobs"] == 3)
+    }
+
     @Test func samplingTheClientSetIsKept() throws {
         let translation = try translate(#"{"model":"m","messages":[{"role":"user","content":"x"}],"temperature":0,"top_p":0.5}"#)
         #expect(translation.ollamaBody["options"] == ["temperature": .int(0), "top_p": .double(0.5)])
@@ -83,6 +89,8 @@ import WireFormats
         ),
         (#"{"model":"m","messages":[{"role":"user","content":"x"}],"reasoning_effort":1}"#, "reasoning_effort must be a string"),
         (#"{"model":"m","messages":[{"role":"user","content":"x"}],"reasoning":"high"}"#, "reasoning must be an object"),
+        (#"{"model":"m","messages":[{"role":"user","content":"x"}],"top_logprobs":21}"#, "top_logprobs must be between 0 and 20"),
+        (#"{"model":"m","messages":[{"role":"user","content":"x"}],"logprobs":"yes"}"#, "logprobs must be a boolean"),
     ])
     func refusesWhatOllamaWouldRefuse(json: String, message: String) {
         #expect(throws: APIError.self) { try translate(json) }
@@ -113,6 +121,24 @@ import WireFormats
         let text = String(decoding: events, as: UTF8.self)
         #expect(text.hasSuffix("data: [DONE]\n\n"))
         #expect(text.contains(#""finish_reason":"length""#))
+    }
+
+    /// Ollama's `logprobs` (per token, with the alternatives asked for) become each choice's
+    /// `logprobs.content`, in a whole answer and in each chunk of a stream.
+    @Test func tokenLogprobsBecomeTheChoicesLogprobsContent() throws {
+        let tokens = #"[{"token":"Hi","logprob":-0.1,"top_logprobs":[{"token":"Hi","logprob":-0.1},{"token":"Hey","logprob":-2.5}]}]"#
+        var translator = ChatResponseTranslation(model: "m", includeUsage: false, created: 1, id: "chatcmpl-x")
+        let answer = try JSONParser.parse(
+            #"{"message":{"role":"assistant","content":"Hi"},"logprobs":\#(tokens),"done":true,"done_reason":"stop"}"#)
+        let expected = try JSONParser.parse(tokens)
+        #expect(translator.completion(from: answer)["choices"]?[0]?["logprobs"] == ["content": expected])
+        let events = translator.events(
+            for: try JSONParser.parse(#"{"message":{"role":"assistant","content":"Hi"},"logprobs":\#(tokens),"done":false}"#))
+        let event = try JSONParser.parse(Array(String(decoding: events, as: UTF8.self).dropFirst("data: ".count).utf8))
+        #expect(event["choices"]?[0]?["logprobs"] == ["content": expected])
+        // Without them, no `logprobs` key.
+        let plain = try JSONParser.parse(#"{"message":{"role":"assistant","content":"Hi"},"done":true,"done_reason":"stop"}"#)
+        #expect(translator.completion(from: plain)["choices"]?[0]?["logprobs"] == nil)
     }
 }
 
