@@ -56,17 +56,19 @@ import WireFormats
         #expect(messages[1]["images"] == ["iVBORw0KGgo="])
     }
 
-    /// What Ollama's own `/v1` sends its scheduler for a request: a reasoning effort as `think`, and
-    /// sampling the client left out at 1.0.
+    /// What Ollama's own `/v1` sends its scheduler for a request: a reasoning effort as `think`,
+    /// sampling the client left out at 1.0, and the log probabilities asked for.
     @Test func aReasoningEffortAndOllamasSamplingDefaultsReachTheNode() async throws {
         let farm = try await TestFarm.start([.init()])
         try await farm.waitUntilAllHealthy()
-        let body = #"{"model":"llama3.2","reasoning_effort":"none","messages":[{"role":"user","content":"hi"}]}"#
+        let body =
+            #"{"model":"llama3.2","reasoning_effort":"none","logprobs":true,"top_logprobs":2,"messages":[{"role":"user","content":"hi"}]}"#
         #expect(try await farm.json("POST", "/v1/chat/completions", body: body).status == 200)
         let sent = try #require(farm.nodes[0].lastAnswerBody("/api/chat"))
         #expect(sent["think"] == false)
         #expect(sent["options"]?["temperature"]?.doubleValue == 1)
         #expect(sent["options"]?["top_p"]?.doubleValue == 1)
+        #expect(sent["logprobs"] == true && sent["top_logprobs"] == 2)
         let refused = try await farm.json(
             "POST", "/v1/chat/completions",
             body: #"{"model":"llama3.2","reasoning_effort":"lots","messages":[{"role":"user","content":"hi"}]}"#)
