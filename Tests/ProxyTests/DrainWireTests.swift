@@ -96,7 +96,8 @@ import Testing
         farm.nodes[0].holdStreams(false)
         while try await events.next() != nil {}
         #expect(try await joined.status == 200)
-        #expect(await farm.nodes[0].loadedModelNames().sorted() == ["phi3:latest", "qwen2.5:latest"])
+        let loadedAfter = await farm.nodes[0].loadedModelNames().sorted()
+        #expect(loadedAfter == ["phi3:latest", "qwen2.5:latest"])
         #expect(await farm.gateway.cluster.nodes[0].holdsJoinersBack(incoming) == false)
     }
 

@@ -12,11 +12,12 @@ import WireFormats
 @Suite(.stopsFarms) struct StuckLoadWireTests {
     @Test func aLoadThatNeverEndsIsGivenUpAndTheRequestServedElsewhere() async throws {
         let logs = LogCapture()
-        // Farm time runs 100 times faster than real time here: a 2 GB load predicted at about 3 s is
-        // taken for stuck after (2 x 3 s + 0.5 s) / 100, 65 ms.
+        // Farm time runs 20 times faster than real time here: a 2 GB load predicted at about 3 s is
+        // taken for stuck after (2 x 3 s + 0.5 s) / 20, 325 ms. (At 100 times, 65 ms, a host busy
+        // with the whole suite once stalled the healthy node's load past it too: 502.)
         let farm = try await TestFarm.start(
             [.init(models: ["llama3.2", "phi3"], preload: ["phi3"], priority: 0), .init(models: ["llama3.2", "phi3"], priority: 1)],
-            environment: ["TENSORWALL_TIME_SCALE": "0.01"], logs: logs
+            environment: ["TENSORWALL_TIME_SCALE": "0.05"], logs: logs
         ) { $0.timeouts.stuckLoadMs = 500 }
         try await farm.waitUntilAllHealthy()
         farm.nodes[0].setFault(.loadsHang)
@@ -44,7 +45,7 @@ import WireFormats
     /// An embedding has no load-only form: its own request loads the model, and is watched the same way.
     @Test func anEmbeddingsOwnLoadIsWatchedToo() async throws {
         let farm = try await TestFarm.start(
-            [.init(priority: 0), .init(priority: 1)], environment: ["TENSORWALL_TIME_SCALE": "0.01"]
+            [.init(priority: 0), .init(priority: 1)], environment: ["TENSORWALL_TIME_SCALE": "0.05"]
         ) { $0.timeouts.stuckLoadMs = 500 }
         try await farm.waitUntilAllHealthy()
         farm.nodes[0].setFault(.loadsHang)
