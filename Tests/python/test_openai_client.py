@@ -99,6 +99,22 @@ def test_bad_request_is_reported(client):
         client.chat.completions.create(model="llama3.2", messages=[])
 
 
+def test_reasoning_effort_and_logprobs_are_accepted_and_a_bad_effort_refused(client):
+    response = client.chat.completions.create(
+        model="llama3.2",
+        messages=[{"role": "user", "content": "Hello!"}],
+        reasoning_effort="low",
+        logprobs=True,
+        top_logprobs=2,
+    )
+    assert response.choices[0].message.content
+    with pytest.raises(openai.BadRequestError) as raised:
+        client.chat.completions.create(
+            model="llama3.2", messages=[{"role": "user", "content": "x"}], extra_body={"reasoning_effort": "extreme"}
+        )
+    assert "invalid reasoning value" in raised.value.message
+
+
 def test_seed_requests_example_with_x_api_key():
     response = requests.post(
         f"{BASE}/v1/chat/completions",
