@@ -230,11 +230,13 @@ import WireFormats
         while try await events.next() != nil {}
     }
 
-    /// One healthy node whose 2 GB model loads in about 0.8 s (400 simulated s per GB, a thousandth
-    /// real), behind a queue that allows 500 ms, and waiting on for a load at most three times that.
+    /// One healthy node whose 2 GB model loads in about 1.6 s (800 simulated s per GB, a thousandth
+    /// real), behind a queue that allows 1 s, and waiting on for a load at most three times that.
+    /// (With a 0.8 s load, a host busy with the whole suite once sent the third request only after
+    /// the load and both answers had ended.)
     static func farmWithALoadLongerThanTheMaximumWait(slots: Int) async throws -> TestFarm {
-        let farm = try await TestFarm.start([.init(maxParallel: slots, loadSecondsPerGB: 400)]) {
-            $0.queue = .init(maxLength: 8, maxWaitMs: 500)
+        let farm = try await TestFarm.start([.init(maxParallel: slots, loadSecondsPerGB: 800)]) {
+            $0.queue = .init(maxLength: 8, maxWaitMs: 1000)
         }
         try await farm.waitUntilAllHealthy()
         return farm
@@ -257,7 +259,7 @@ import WireFormats
 
     /// The load does not make the maximum wait longer for requests it will not serve soon after: with
     /// one slot, the request queued behind the one the new copy takes first would wait a whole answer
-    /// more (its service time is not measured yet: 5 s by default, far past this queue's 500 ms), and is answered 503 at the maximum.
+    /// more (its service time is not measured yet: 5 s by default, far past this queue's 1 s), and is answered 503 at the maximum.
     @Test func aRequestFarBehindALoadStillTimesOut() async throws {
         let farm = try await Self.farmWithALoadLongerThanTheMaximumWait(slots: 1)
         async let first = farm.json("POST", "/v1/chat/completions", body: Self.chat)
