@@ -18,13 +18,26 @@ package struct TextCompletionTranslation: StreamTranslator {
 
     package var streamContentType: String { "text/event-stream" }
 
+    /// A legacy completion's `logprobs: N` as Ollama's `/v1` sends it on: log probabilities with the
+    /// top `N` of each token when `N` is above 0 (none at 0 or below), and `/api/generate`'s own
+    /// limit of 20 refused before a node is asked. Ollama's answer leaves them out of the choices,
+    /// and so do these (no `logprobs` key, as Ollama writes a choice).
+    package static func logprobs(_ request: JSONObject, into out: inout JSONObject) throws(APIError) {
+        guard let value = request["logprobs"], !value.isNull else { return }
+        guard let count = value.intValue else { throw .badRequest("logprobs must be an integer", param: "logprobs") }
+        guard count > 0 else { return }
+        guard count <= 20 else { throw .badRequest("top_logprobs must be between 0 and 20", param: "logprobs") }
+        out["logprobs"] = .bool(true)
+        out["top_logprobs"] = .int(count)
+    }
+
     package mutating func completion(from answer: JSONValue, raw: [UInt8]) -> [UInt8] {
         let body: JSONValue = [
             "id": .string(id), "object": "text_completion", "created": .int(created), "model": .string(model),
             "system_fingerprint": "fp_ollama",
             "choices": [
                 [
-                    "text": .string(answer["response"]?.stringValue ?? ""), "index": 0, "logprobs": nil,
+                    "text": .string(answer["response"]?.stringValue ?? ""), "index": 0,
                     "finish_reason": finishReason(answer),
                 ]
             ],
@@ -39,7 +52,7 @@ package struct TextCompletionTranslation: StreamTranslator {
         let text = line["response"]?.stringValue ?? ""
         if !text.isEmpty || done {
             append(
-                chunk(choices: [["text": .string(text), "index": 0, "logprobs": nil, "finish_reason": done ? finishReason(line) : nil]]),
+                chunk(choices: [["text": .string(text), "index": 0, "finish_reason": done ? finishReason(line) : nil]]),
                 to: &out)
         }
         if done {

@@ -78,4 +78,34 @@ import WireFormats
         let missing = try await farm.json("POST", "/v1/completions", body: #"{"model":"llama3.2"}"#)
         #expect(missing.status == 400 && missing.body["error"]?["param"] == "prompt")
     }
+
+    /// `logprobs: N` on a legacy completion goes on as Ollama's `/v1` sends it (log probabilities
+    /// with the top `N`), past 20 is refused as `/api/generate` refuses it, and a choice carries no
+    /// `logprobs` key, as Ollama writes it.
+    @Test func completionLogprobsGoOnAsOllamaSendsThem() async throws {
+        let farm = try await TestFarm.start([.init(preload: ["llama3.2"])])
+        try await farm.waitUntilAllHealthy()
+        let asked = try await farm.json("POST", "/v1/completions", body: #"{"model":"llama3.2","prompt":"Say hi","logprobs":3}"#)
+        #expect(asked.status == 200)
+        #expect(asked.body["choices"]?[0]?.objectValue?.keys.contains("logprobs") == false)
+        let sent = try #require(farm.nodes[0].lastAnswerBody("/api/generate"))
+        #expect(sent["logprobs"] == true && sent["top_logprobs"] == 3)
+        #expect(try await farm.json("POST", "/v1/completions", body: #"{"model":"llama3.2","prompt":"x","logprobs":0}"#).status == 200)
+        #expect(farm.nodes[0].lastAnswerBody("/api/generate")?["logprobs"] == nil)
+        let streamed = try await farm.request(
+            "POST", "/v1/completions", body: #"{"model":"llama3.2","prompt":"Say hi","stream":true}"#)
+        var events = EventReader(streamed)
+        let first = try #require(try await events.next())
+        #expect(try JSONParser.parse(Array(first.utf8))["choices"]?[0]?.objectValue?.keys.contains("logprobs") == false)
+        while try await events.next() != nil {}
+        for (body, message) in [
+            (#"{"model":"llama3.2","prompt":"x","logprobs":21}"#, "top_logprobs must be between 0 and 20"),
+            (#"{"model":"llama3.2","prompt":"x","logprobs":true}"#, "logprobs must be an integer"),
+        ] {
+            let refused = try await farm.json("POST", "/v1/completions", body: body)
+            #expect(refused.status == 400, "\(body)")
+            #expect(refused.body["error"]?["message"]?.stringValue == message)
+            #expect(refused.body["error"]?["type"] == "invalid_request_error")
+        }
+    }
 }

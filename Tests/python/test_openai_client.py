@@ -194,6 +194,11 @@ def test_legacy_completions(client):
     assert response.choices[0].text
     stream = client.completions.create(model="llama3.2", prompt="Say hi", stream=True)
     assert "".join(chunk.choices[0].text for chunk in stream if chunk.choices)
+    with_logprobs = client.completions.create(model="llama3.2", prompt="Say hi", max_tokens=3, logprobs=2)
+    assert with_logprobs.choices[0].text
+    with pytest.raises(openai.BadRequestError) as raised:
+        client.completions.create(model="llama3.2", prompt="Say hi", logprobs=21)
+    assert "top_logprobs must be between 0 and 20" in raised.value.message
 
 
 def test_route_alias(client):

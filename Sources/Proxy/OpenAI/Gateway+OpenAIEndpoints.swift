@@ -96,6 +96,7 @@ extension Gateway {
             let includeUsage = fields["stream_options"]?["include_usage"]?.boolValue ?? false
             var out: JSONObject = ["prompt": .string(prompt), "stream": .bool(stream)]
             if let suffix = fields["suffix"]?.stringValue { out["suffix"] = .string(suffix) }
+            try TextCompletionTranslation.logprobs(fields, into: &out)
             let options = try ChatRequestTranslation.options(fields)
             if !options.isEmpty { out["options"] = .object(options) }
             return (
