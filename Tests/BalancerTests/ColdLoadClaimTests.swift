@@ -9,18 +9,10 @@ import Testing
 
     /// A 16 GB node holding codellama (7.4 GB, answering a request) and gemma2 (2.6 GB, idle).
     func makeNode(vramGB: Double? = 16, codellamaBusy: Bool = true) async -> OllamaNode {
-        var config = ClusterConfig.NodeConfig(name: "a", url: NodeURL("http://a:1")!, maxParallel: 2)
-        config.vramGB = vramGB
-        config.maxLoadedModels = 3
-        let node = OllamaNode(config: config)
-        await node.setHealth(.healthy)
         let sizes: [String: Double] = ["codellama": 7.4, "gemma2": 2.6, "mistral": 4.1, "qwen2.5": 4.7, "llama3.2": 2, "huge": 20]
-        let pulled = sizes.map { PulledModel(name: name($0.key), displayName: $0.key, sizeBytes: Int64($0.value * 1e9), digest: "d") }
-        let loaded = ["codellama", "gemma2"].map { model in
-            LoadedModel(name: name(model), sizeBytes: Int64(sizes[model]! * 1e9), vramBytes: Int64(sizes[model]! * 1e9), expiresAt: nil)
-        }
-        await node.apply(
-            ProbeReport(pulled: pulled, loaded: loaded), outcome: ProbeOutcome(at: 0, succeeded: true, latencyMs: 1, error: nil), now: 0)
+        let node = await probedNode(
+            pulled: Dictionary(uniqueKeysWithValues: sizes.map { (name($0.key), $0.value) }), loaded: [name("codellama"), name("gemma2")],
+            vramGB: vramGB)
         if codellamaBusy { #expect(await node.tryAcquire(name("codellama"), claim: .warmSlot, now: 1)) }
         return node
     }

@@ -10,11 +10,7 @@ import Testing
 
     /// A node that may hold one model, with `busy` loaded and one request running on it.
     func nodeServingOneRequest() async -> OllamaNode {
-        var config = ClusterConfig.NodeConfig(name: "a", url: NodeURL("http://a:1")!, maxParallel: 2)
-        config.maxLoadedModels = 1
-        let node = OllamaNode(config: config)
-        await node.setHealth(.healthy)
-        await node.apply(report(loaded: [busy]), outcome: ProbeOutcome(at: 0, succeeded: true, latencyMs: 1, error: nil), now: 0)
+        let node = await probedNode(pulled: [busy: 2, incoming: 2], loaded: [busy], maxLoadedModels: 1)
         #expect(await node.tryAcquire(busy, claim: .warmSlot, now: 1))
         return node
     }
@@ -57,18 +53,8 @@ import Testing
 
     @Test func anotherLoadDoesNotCountOnTheRoomADrainingCopyStillTakes() async {
         // Two models fit; one drains for a planned load. A third load must wait: the draining copy is still there.
-        var config = ClusterConfig.NodeConfig(name: "a", url: NodeURL("http://a:1")!, maxParallel: 2)
-        config.maxLoadedModels = 2
-        let node = OllamaNode(config: config)
-        await node.setHealth(.healthy)
         let third = ModelName("third")!
-        let pulled = [busy, incoming, third].map {
-            PulledModel(name: $0, displayName: $0.description, sizeBytes: 2 * gigabyte, digest: "d")
-        }
-        await node.apply(
-            ProbeReport(
-                pulled: pulled, loaded: [LoadedModel(name: busy, sizeBytes: 2 * gigabyte, vramBytes: 2 * gigabyte, expiresAt: nil)]),
-            outcome: ProbeOutcome(at: 0, succeeded: true, latencyMs: 1, error: nil), now: 0)
+        let node = await probedNode(pulled: [busy: 2, incoming: 2, third: 2], loaded: [busy], maxLoadedModels: 2)
         #expect(await node.tryAcquire(busy, claim: .warmSlot, now: 1))
         #expect(await node.tryAcquire(incoming, claim: .coldLoad(predictedSeconds: 3), now: 2, evicting: [busy], drainingBusy: true))
         #expect(await node.tryAcquire(third, claim: .coldLoad(predictedSeconds: 3), now: 2) == false)

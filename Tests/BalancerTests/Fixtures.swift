@@ -167,3 +167,23 @@ func clusterHolding(_ model: ModelName, runners: [(asked: RunnerContexts.Asked?,
 func waitUntil(_ condition: () -> Bool) async {
     for _ in 0..<10_000 where !condition() { try? await Task.sleep(for: .milliseconds(1)) }
 }
+
+/// A healthy node actor (no sockets) named `a`, with two parallel slots, past one probe at time 0
+/// that showed `pulled` (sizes in GB) and `loaded` of them in VRAM: the node the actor-level tests
+/// start from.
+func probedNode(
+    pulled: [ModelName: Double], loaded: [ModelName] = [], vramGB: Double? = nil, maxLoadedModels: Int = 3
+) async -> OllamaNode {
+    var config = ClusterConfig.NodeConfig(name: "a", url: NodeURL("http://a:1")!, maxParallel: 2)
+    config.vramGB = vramGB
+    config.maxLoadedModels = maxLoadedModels
+    let node = OllamaNode(config: config)
+    await node.setHealth(.healthy)
+    func bytes(_ model: ModelName) -> Int64 { Int64((pulled[model] ?? 2) * 1e9) }
+    let pulledModels = pulled.keys.map { PulledModel(name: $0, displayName: $0.canonical, sizeBytes: bytes($0), digest: "d") }
+    let loadedModels = loaded.map { LoadedModel(name: $0, sizeBytes: bytes($0), vramBytes: bytes($0), expiresAt: nil) }
+    await node.apply(
+        ProbeReport(pulled: pulledModels, loaded: loadedModels), outcome: ProbeOutcome(at: 0, succeeded: true, latencyMs: 1, error: nil),
+        now: 0)
+    return node
+}

@@ -11,16 +11,7 @@ import Testing
     let second = ModelName("phi3")!
 
     /// A 16 GB node with both 2 GB models pulled and nothing loaded.
-    func makeNode() async -> OllamaNode {
-        var config = ClusterConfig.NodeConfig(name: "a", url: NodeURL("http://a:1")!, maxParallel: 2)
-        config.vramGB = 16
-        let node = OllamaNode(config: config)
-        await node.setHealth(.healthy)
-        let pulled = [first, second].map { PulledModel(name: $0, displayName: $0.canonical, sizeBytes: 2 * gigabyte, digest: "d") }
-        await node.apply(
-            ProbeReport(pulled: pulled, loaded: []), outcome: ProbeOutcome(at: 0, succeeded: true, latencyMs: 1, error: nil), now: 0)
-        return node
-    }
+    func makeNode() async -> OllamaNode { await probedNode(pulled: [first: 2, second: 2], vramGB: 16) }
 
     /// The call a load-only request carried, answered with the load's `load_duration`.
     func carriedCall(loadSeconds: Double, dispatchedAt: Double) -> RequestOutcome {
