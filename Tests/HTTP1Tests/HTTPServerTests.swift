@@ -192,6 +192,28 @@ import Testing
         #expect(server.openConnections == 0)
     }
 
+    /// The deadline sweeper looks at sockets only once the earliest deadline it knows is due: a
+    /// short deadline that arrives behind a connection parked on a two-minute one must still fire.
+    @Test func aShortHeaderTimeoutFiresBehindAConnectionParkedOnALongOne() async throws {
+        let patient = try startEchoServer { $0.headerTimeout = .seconds(120) }
+        defer { patient.stop() }
+        let parked = try await RawClient(port: patient.port)
+        defer { parked.close() }
+        for _ in 0..<200 where patient.openConnections < 1 { try await Task.sleep(for: .milliseconds(5)) }
+        let strict = try startEchoServer { $0.headerTimeout = .milliseconds(200) }
+        defer { strict.stop() }
+        let client = try await RawClient(port: strict.port)
+        defer { client.close() }
+        try await client.send("GET / HTTP/1.1\r\nHost: x\r\n")  // never finished
+        let sent = ContinuousClock.now
+        #expect(((try? await client.readUntilClose()) ?? "").isEmpty)
+        // Not a speed target: a missed deadline is found only by the next scan, at the 5 s the
+        // client's own read gives up, where the 200 ms timeout closes the connection in well under 4 s.
+        #expect(ContinuousClock.now - sent < .seconds(4))
+        #expect(strict.openConnections == 0)
+        #expect(patient.openConnections == 1)
+    }
+
     @Test func idleKeepAliveConnectionsAreClosed() async throws {
         let server = try startEchoServer { $0.idleTimeout = .milliseconds(200) }
         defer { server.stop() }
