@@ -51,6 +51,10 @@ var loadFitShareOfFree: Double?
 /// Simulated seconds of every answer that only `total_duration` counts (`--uncounted-seconds-per-answer`):
 /// a node whose other durations leave out work done on every answer, which must not read as a queue.
 var uncountedSecondsPerAnswer = 0.0
+/// How many answers a simulated node's GPU runs at full speed at once, whatever model they are for
+/// (`--shared-gpu-answers`); more share it. Without it each answer runs at its own full speed, and a
+/// node with three models loaded answers three times what the token capacity counts.
+var sharedGPUAnswers: Int?
 /// Parallel slots the simulated Ollama really runs (`--ollama-num-parallel`), when fewer than the
 /// `maxParallel` TensorWall's cluster.json gives it: a config written for an older Ollama.
 var ollamaNumParallel: Int?
@@ -85,7 +89,7 @@ let usage = """
                            [--tokens-per-second 20] [--prompt-tokens-per-second 2000] [--by-model] [--retry-refused]
                            [--log-dir DIR] [--log-level debug] [--dump-trace FILE] [--node-config full|bare]
                            [--runner-overhead-gb 0] [--eviction-order lru|ollama] [--load-fit-share-of-free 0.8]
-                           [--uncounted-seconds-per-answer 0] [--ollama-num-parallel 2]
+                           [--uncounted-seconds-per-answer 0] [--ollama-num-parallel 2] [--shared-gpu-answers 2]
                            [--reported-duration-scale 1] [--answer-lengths fixed|varied] [--load-seconds-per-gb 1.5]
                            [--outage 1@120-180] [--outage-kind stop|hang] [--slow-node 1@120-240x4] [--context-share 0.3]
                        [--context-length 8192] [--num-ctx exact|atLeast]
@@ -115,7 +119,7 @@ while let flag = arguments.popFirst() {
         "--loads", "--seconds", "--warmup", "--time-scale", "--zipf", "--order", "--seed", "--tokens-per-second",
         "--prompt-tokens-per-second", "--only", "--dump-trace", "--log-dir", "--log-level", "--node-config", "--runner-overhead-gb",
         "--eviction-order", "--load-fit-share-of-free", "--uncounted-seconds-per-answer",
-        "--ollama-num-parallel", "--reported-duration-scale", "--answer-lengths", "--load-seconds-per-gb", "--placement-cost",
+        "--ollama-num-parallel", "--shared-gpu-answers", "--reported-duration-scale", "--answer-lengths", "--load-seconds-per-gb", "--placement-cost",
         "--outage", "--outage-kind", "--slow-node", "--context-share", "--context-length", "--num-ctx",
     ]
     guard valueFlags.contains(flag) else { exitWithUsage("unknown flag \(flag)") }
@@ -162,6 +166,11 @@ while let flag = arguments.popFirst() {
     case "--reported-duration-scale":
         reportedDurationScale = number(value, for: flag)
         guard reportedDurationScale > 0 else { exitWithUsage("--reported-duration-scale takes a number above 0, not \(value)") }
+    case "--shared-gpu-answers":
+        guard let parsed = Int(value), parsed >= 1 else {
+            exitWithUsage("--shared-gpu-answers takes a whole number of at least 1, not \(value)")
+        }
+        sharedGPUAnswers = parsed
     case "--ollama-num-parallel":
         guard let parsed = Int(value), parsed >= 1 else {
             exitWithUsage("--ollama-num-parallel takes a whole number of at least 1, not \(value)")
@@ -346,6 +355,7 @@ func seconds(_ duration: Duration) -> Double {
         configuration.loadFitShareOfFree = scenario.allWarm ? nil : loadFitShareOfFree
         configuration.keepAliveSeconds = scenario.allWarm ? -1 : 300
         configuration.uncountedSecondsPerAnswer = uncountedSecondsPerAnswer
+        configuration.sharedGPUAnswers = sharedGPUAnswers
         configuration.reportedDurationScale = reportedDurationScale
         configurations.append(configuration)
         let simulator = OllamaSimulator(configuration)
@@ -488,6 +498,7 @@ print(
         + (evictionOrder == .leastRecentlyUsed ? "" : "; a node unloads by Ollama's order (shortest keep-alive, then digest)")
         + (loadFitShareOfFree.map { "; with other models loaded, a load must fit in \(Int($0 * 100)) % of the free VRAM" } ?? "")
         + (ollamaNumParallel.map { "; Ollama runs \($0) slot(s) per model where cluster.json says \(slots)" } ?? "")
+        + (sharedGPUAnswers.map { "; a node's GPU runs \($0) answers at full speed at once, whatever their model, and more share it" } ?? "")
         + (reportedDurationScale != 1 ? "; nodes report durations × \(reportedDurationScale)" : "")
         + (uncountedSecondsPerAnswer > 0 ? "; every answer spends \(uncountedSecondsPerAnswer) s only total_duration counts" : "")
         + (contextShare > 0

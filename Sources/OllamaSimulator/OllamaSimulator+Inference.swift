@@ -93,8 +93,10 @@ extension OllamaSimulator {
         let promptTokens = max(1, promptText.utf8.count / 4)
         // Ollama's prompt cache: a prompt extending a sequence this runner just processed only evaluates the new part.
         let cachedTokens = await scheduler.cachedPrefixLength(model, prompt: promptText) / 4
+        answerStarted()
+        defer { answerEnded() }
         let slowdown = self.slowdown
-        let promptEval = Double(max(1, promptTokens - cachedTokens)) / configuration.promptTokensPerSecond * slowdown
+        let promptEval = Double(max(1, promptTokens - cachedTokens)) / configuration.promptTokensPerSecond * slowdown * gpuShareFactor
         if configuration.uncountedSecondsPerAnswer > 0 {
             try? await Task.sleep(for: await scheduler.seconds(configuration.uncountedSecondsPerAnswer))
         }
@@ -147,7 +149,9 @@ extension OllamaSimulator {
         }
 
         if !stream {
-            try? await Task.sleep(for: tokenDelay * count)
+            var due = ContinuousClock.now
+            for _ in 0..<count { due = due + tokenDelay * gpuShareFactor }
+            try? await Task.sleep(until: due, clock: .continuous)
             if Task.isCancelled { return }
             finishMetrics()
             let text = (0..<count).map { Self.words[$0 % Self.words.count] }.joined()
@@ -162,9 +166,12 @@ extension OllamaSimulator {
             // token (60 tokens/s, time scaled by 0.2) 64 sleeps took 6 % long on an idle host, the
             // placement benchmark's pace read 1.13 where 1.05 is nominal, and every load it offered was
             // that much heavier than its label.
-            var schedule = ContinuousClock.now
+            // On a shared GPU (`sharedGPUAnswers`) each token's time is what the GPU's share is as
+            // it is due, so the offsets add up token by token.
+            var due = ContinuousClock.now
             for index in 0..<count {
-                try await Task.sleep(until: schedule + tokenDelay * (index + 1), clock: .continuous)
+                due = due + tokenDelay * gpuShareFactor
+                try await Task.sleep(until: due, clock: .continuous)
                 if fault == .dropMidStream && index == 2 {
                     writer.abortConnection()
                     return
@@ -175,7 +182,7 @@ extension OllamaSimulator {
                 // A held stream pauses after its first token, so a test can see it arrive before the rest exists.
                 if index == 0 && streamsHeld {
                     while streamsHeld { try await Task.sleep(for: .milliseconds(2)) }
-                    schedule = ContinuousClock.now - tokenDelay  // the rest follow the hold at the usual pace
+                    due = ContinuousClock.now  // the rest follow the hold at the usual pace
                 }
             }
             finishMetrics()

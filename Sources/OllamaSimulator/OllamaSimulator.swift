@@ -27,6 +27,8 @@ public final class OllamaSimulator: Sendable {
         var pulled: [SimulatedModel] = []
         /// How many times longer prompts and tokens take than configured (a throttled or shared GPU).
         var slowdown = 1.0
+        /// Answers evaluating their prompt or generating now, on every runner (`sharedGPUAnswers`).
+        var answersRunning = 0
     }
 
     /// Every model on this node's disk.
@@ -78,6 +80,16 @@ public final class OllamaSimulator: Sendable {
     /// another job shares. Loads keep their speed (the disk is not slower).
     public func setSlowdown(_ factor: Double) { state.withLock { $0.slowdown = max(0.01, factor) } }
     var slowdown: Double { state.withLock { $0.slowdown } }
+
+    /// How many times longer than at full speed a prompt or token takes now: 1 unless more answers
+    /// run than `sharedGPUAnswers` lets run at full speed.
+    var gpuShareFactor: Double {
+        guard let full = configuration.sharedGPUAnswers else { return 1 }
+        return max(1, Double(state.withLock { $0.answersRunning }) / Double(full))
+    }
+
+    func answerStarted() { state.withLock { $0.answersRunning += 1 } }
+    func answerEnded() { state.withLock { $0.answersRunning -= 1 } }
     public var fault: SimulatorFault { state.withLock { $0.fault } }
 
     public func holdStreams(_ hold: Bool) { state.withLock { $0.holdStreams = hold } }

@@ -65,6 +65,11 @@ public struct SimulatorConfiguration: Sendable {
     public var loadFitShareOfFree: Double?
     public var keepAliveSeconds = 300.0
     public var tokensPerSecond = 50.0
+    /// How many answers the node's GPU runs at full speed at once, whatever runner they are on (nil:
+    /// each at its own full speed, as if it had a GPU to itself). With more running, every one runs
+    /// at this many over the count of its speed, its prompt and its tokens: runners on one GPU share
+    /// its compute and memory bandwidth, so a node's throughput is capped, not each model's.
+    public var sharedGPUAnswers: Int?
     public var promptTokensPerSecond = 2000.0
     /// Seconds every answer spends in its slot that none of `load_duration`, `prompt_eval_duration`
     /// and `eval_duration` counts (only `total_duration` does): as a node that templates slowly, or one
