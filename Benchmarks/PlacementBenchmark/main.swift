@@ -118,8 +118,8 @@ while let flag = arguments.popFirst() {
     let valueFlags: Set = [
         "--loads", "--seconds", "--warmup", "--time-scale", "--zipf", "--order", "--seed", "--tokens-per-second",
         "--prompt-tokens-per-second", "--only", "--dump-trace", "--log-dir", "--log-level", "--node-config", "--runner-overhead-gb",
-        "--eviction-order", "--load-fit-share-of-free", "--uncounted-seconds-per-answer",
-        "--ollama-num-parallel", "--shared-gpu-answers", "--reported-duration-scale", "--answer-lengths", "--load-seconds-per-gb", "--placement-cost",
+        "--eviction-order", "--load-fit-share-of-free", "--uncounted-seconds-per-answer", "--shared-gpu-answers",
+        "--ollama-num-parallel", "--reported-duration-scale", "--answer-lengths", "--load-seconds-per-gb", "--placement-cost",
         "--outage", "--outage-kind", "--slow-node", "--context-share", "--context-length", "--num-ctx",
     ]
     guard valueFlags.contains(flag) else { exitWithUsage("unknown flag \(flag)") }
