@@ -149,9 +149,7 @@ extension OllamaSimulator {
         }
 
         if !stream {
-            var due = ContinuousClock.now
-            for _ in 0..<count { due = due + tokenDelay * gpuShareFactor }
-            try? await Task.sleep(until: due, clock: .continuous)
+            try? await Task.sleep(for: tokenDelay * (Double(count) * gpuShareFactor))
             if Task.isCancelled { return }
             finishMetrics()
             let text = (0..<count).map { Self.words[$0 % Self.words.count] }.joined()
