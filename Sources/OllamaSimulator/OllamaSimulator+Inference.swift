@@ -3,7 +3,7 @@ import HTTP1
 import WireFormats
 
 extension OllamaSimulator {
-    enum InferenceKind { case chat, generate, openAIChat }
+    enum InferenceKind { case chat, generate, openAIChat, responses }
 
     /// A request whose load never ends: it waits until the client gives up.
     func hangUntilCancelled() async {
@@ -13,7 +13,7 @@ extension OllamaSimulator {
     static let words = ["Hello", " from", " a", " simulated", " Ollama", " node", ".", " How", " can", " I", " help", "?"]
 
     func inference(_ request: HTTPRequest, _ writer: HTTPResponseWriter, kind: InferenceKind) async {
-        let openAI = kind == .openAIChat
+        let openAI = kind == .openAIChat || kind == .responses
         guard !request.body.isEmpty else {
             return await respondError(writer, 400, openAI ? "invalid request" : "missing request body", openAI: openAI)
         }
@@ -47,10 +47,12 @@ extension OllamaSimulator {
             }
         }
         let stream = body["stream"]?.boolValue ?? !openAI
-        let messages = body["messages"]?.arrayValue ?? []
+        let messages = kind == .responses ? Self.responsesMessages(body) : (body["messages"]?.arrayValue ?? [])
         let prompt = body["prompt"]?.stringValue ?? ""
         let isLoadOnly = Self.isLoadOnly(body, path: request.path)
-        if openAI && messages.isEmpty { return await respondError(writer, 400, "[] is too short - 'messages'", openAI: true) }
+        if kind == .openAIChat && messages.isEmpty {
+            return await respondError(writer, 400, "[] is too short - 'messages'", openAI: true)
+        }
         if fault == .busy503 {
             return await respondError(writer, 503, "server busy, please try again.  maximum pending requests exceeded", openAI: openAI)
         }
@@ -101,7 +103,8 @@ extension OllamaSimulator {
             try? await Task.sleep(for: await scheduler.seconds(configuration.uncountedSecondsPerAnswer))
         }
         try? await Task.sleep(for: await scheduler.seconds(promptEval))
-        let limit = (body["options"]?["num_predict"]?.intValue ?? body["max_tokens"]?.intValue).map { Int($0) }
+        let limit = (body["options"]?["num_predict"]?.intValue ?? body["max_tokens"]?.intValue ?? body["max_output_tokens"]?.intValue)
+            .map { Int($0) }
         let count =
             limit.map { $0 > 0 ? min($0, configuration.responseTokens) : configuration.responseTokens } ?? configuration.responseTokens
         let doneReason = (limit.map { $0 > 0 && $0 < configuration.responseTokens } ?? false) ? "length" : "stop"
@@ -159,6 +162,10 @@ extension OllamaSimulator {
         let contentType = openAI ? "text/event-stream" : "application/x-ndjson"
         do {
             try await writer.start(status: 200, headers: ["Content-Type": contentType])
+            if kind == .responses {
+                try await writeAnswer(
+                    responsesEvent("response.created", ["response": responseObject(echoModel, status: "in_progress")]), to: writer)
+            }
             // Each token is due at a fixed offset from the first, as a GPU generates at a steady rate. A
             // sleep of one token's time after each write drifts by each sleep's overshoot: at 3.3 ms a
             // token (60 tokens/s, time scaled by 0.2) 64 sleeps took 6 % long on an idle host, the
@@ -184,7 +191,11 @@ extension OllamaSimulator {
                 }
             }
             finishMetrics()
-            if openAI {
+            if kind == .responses {
+                let text = (0..<count).map { Self.words[$0 % Self.words.count] }.joined()
+                let done = responseObject(echoModel, status: "completed", text: text, metrics: metrics)
+                try await writeAnswer(responsesEvent("response.completed", ["response": done]), to: writer)
+            } else if openAI {
                 try await writeAnswer(sse(openAIChunk(echoModel, delta: [:], finish: .string(doneReason))), to: writer)
                 try await writeAnswer(Array("data: [DONE]\n\n".utf8), to: writer)
             } else {
@@ -243,6 +254,9 @@ extension OllamaSimulator {
         case .openAIChat:
             let delta: JSONObject = first ? ["role": "assistant", "content": .string(token)] : ["content": .string(token)]
             return sse(openAIChunk(model, delta: delta, finish: nil))
+        case .responses:
+            return responsesEvent(
+                "response.output_text.delta", ["item_id": "msg_42", "output_index": 0, "content_index": 0, "delta": .string(token)])
         }
     }
 
@@ -261,6 +275,7 @@ extension OllamaSimulator {
     private func finalObject(_ kind: InferenceKind, _ model: String, _ createdAt: String, text: String, reason: String, metrics: Metrics)
         -> JSONValue
     {
+        if kind == .responses { return responseObject(model, status: "completed", text: text, metrics: metrics) }
         if kind == .openAIChat {
             return [
                 "id": "chatcmpl-42", "object": "chat.completion", "created": .int(Int64(Date().timeIntervalSince1970)),
@@ -311,4 +326,52 @@ enum KeepAliveValue {
 /// The words a simulated node answers with, in order (a client replaying a conversation needs them).
 public enum OllamaSimulatorWords {
     public static func word(_ index: Int) -> String { OllamaSimulator.words[index % OllamaSimulator.words.count] }
+}
+
+extension OllamaSimulator {
+    /// A Responses API `input` as chat messages: a string is the user's turn; a list's items with a
+    /// role keep it, their content a string or `input_text`/`output_text` parts.
+    static func responsesMessages(_ body: JSONValue) -> [JSONValue] {
+        var messages: [JSONValue] = []
+        if let instructions = body["instructions"]?.stringValue { messages.append(["role": "system", "content": .string(instructions)]) }
+        if let text = body["input"]?.stringValue { return messages + [["role": "user", "content": .string(text)]] }
+        for item in body["input"]?.arrayValue ?? [] {
+            guard let role = item["role"]?.stringValue else { continue }
+            let content =
+                item["content"]?.stringValue ?? (item["content"]?.arrayValue ?? []).compactMap { $0["text"]?.stringValue }.joined()
+            messages.append(["role": .string(role), "content": .string(content)])
+        }
+        return messages
+    }
+
+    /// One event of a Responses API stream, as Ollama writes it: the type named twice, in the
+    /// `event` line and in the data.
+    func responsesEvent(_ type: String, _ fields: JSONObject) -> [UInt8] {
+        var data = fields
+        data["type"] = .string(type)
+        return Array("event: \(type)\ndata: ".utf8) + configuration.encoding.encode(.object(data)) + Array("\n\n".utf8)
+    }
+
+    /// A Responses API `response` object: in progress, or completed with its one message and usage.
+    func responseObject(_ model: String, status: String, text: String? = nil, metrics: Metrics? = nil) -> JSONValue {
+        var object: JSONObject = [
+            "id": "resp_42", "object": "response", "created_at": .int(Int64(Date().timeIntervalSince1970)), "status": .string(status),
+            "model": .string(model), "error": nil, "output": [],
+        ]
+        if let text {
+            object["output"] = [
+                [
+                    "id": "msg_42", "type": "message", "status": "completed", "role": "assistant",
+                    "content": [["type": "output_text", "text": .string(text), "annotations": []]],
+                ]
+            ]
+        }
+        if let metrics {
+            object["usage"] = [
+                "input_tokens": .int(Int64(metrics.promptTokens)), "output_tokens": .int(Int64(metrics.evalTokens)),
+                "total_tokens": .int(Int64(metrics.promptTokens + metrics.evalTokens)),
+            ]
+        }
+        return .object(object)
+    }
 }

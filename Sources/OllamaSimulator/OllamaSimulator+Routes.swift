@@ -35,6 +35,8 @@ extension OllamaSimulator {
             await inference(request, writer, kind: .generate)
         case ("POST", "/v1/chat/completions"):
             await inference(request, writer, kind: .openAIChat)
+        case ("POST", "/v1/responses"):
+            await inference(request, writer, kind: .responses)
         case ("POST", "/api/embed"):
             await embed(request, writer, legacy: false)
         case ("POST", "/api/embeddings"):
