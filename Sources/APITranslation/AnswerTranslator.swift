@@ -45,3 +45,17 @@ package struct PassThroughTranslator: AnswerTranslator {
         return out
     }
 }
+
+/// Ollama's own `/v1/responses` (the OpenAI Responses API, which Ollama translates itself): the
+/// node's bytes go to the client untouched, a stream's server-sent events as they come. The relay
+/// scans the events (`ServerSentEventScanner`) only to see usage, errors and the end.
+package struct ResponsesPassThrough: AnswerTranslator {
+    package init() {}
+    package var streamContentType: String { "text/event-stream" }
+    package func completion(from answer: JSONValue, raw: [UInt8]) -> [UInt8] { raw }
+    /// The Responses API's own `error` event, so a client's stream parser reads it as one.
+    package func errorEvent(_ message: String) -> [UInt8] {
+        let event: JSONValue = ["type": "error", "code": nil, "message": .string(message), "param": nil]
+        return Array("event: error\ndata: ".utf8) + event.serialized() + Array("\n\n".utf8)
+    }
+}

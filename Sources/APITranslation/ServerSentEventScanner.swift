@@ -2,8 +2,9 @@ import Balancer
 import WireFormats
 
 /// Reads an OpenAI-style event stream as it passes through, to learn how it ended: whether it
-/// finished (`data: [DONE]`, or a choice with a `finish_reason`), the usage it reported, and an
-/// in-band error. Follows the SSE rules rather than one server's bytes: lines may end in `\n`,
+/// finished (`data: [DONE]`, a choice with a `finish_reason`, or the Responses API's
+/// `response.completed` or `response.incomplete`), the usage it reported, and an in-band error
+/// (an `error` field, or the Responses API's `error` and `response.failed` events). Follows the SSE rules rather than one server's bytes: lines may end in `\n`,
 /// `\r\n` or `\r` (even split across pieces), `data:` may or may not be followed by a space, an
 /// event's several `data` lines join with `\n`, and comments and other fields are ignored.
 package struct ServerSentEventScanner {
@@ -78,6 +79,24 @@ package struct ServerSentEventScanner {
         if let usage = event["usage"], !usage.isNull {
             promptTokens = usage["prompt_tokens"]?.intValue ?? promptTokens
             completionTokens = usage["completion_tokens"]?.intValue ?? completionTokens
+        }
+        if let type = event["type"]?.stringValue, type.hasPrefix("response.") || type == "error" { responsesEvent(type, event) }
+    }
+
+    /// The Responses API's events that end a stream, or say why it failed.
+    private mutating func responsesEvent(_ type: String, _ event: JSONValue) {
+        switch type {
+        case "response.completed", "response.incomplete":
+            sawFinishReason = true
+            if let usage = event["response"]?["usage"], !usage.isNull {
+                promptTokens = usage["input_tokens"]?.intValue ?? promptTokens
+                completionTokens = usage["output_tokens"]?.intValue ?? completionTokens
+            }
+        case "response.failed":
+            errorMessage = event["response"]?["error"]?["message"]?.stringValue ?? "the response failed"
+        case "error":
+            errorMessage = event["message"]?.stringValue ?? "the response failed"
+        default: break
         }
     }
 }

@@ -45,8 +45,9 @@ package struct StreamChunkFacts: Equatable {
     package init(_ answer: JSONValue) {
         isFinal = answer["done"]?.boolValue == true
         errorMessage = answer["error"].flatMap(Self.errorText)
-        promptEvalCount = answer["prompt_eval_count"]?.intValue
-        evalCount = answer["eval_count"]?.intValue
+        // A Responses API answer (Ollama's `/v1/responses`, relayed as it is) counts its tokens in `usage`.
+        promptEvalCount = answer["prompt_eval_count"]?.intValue ?? answer["usage"]?["input_tokens"]?.intValue
+        evalCount = answer["eval_count"]?.intValue ?? answer["usage"]?["output_tokens"]?.intValue
         loadDuration = answer["load_duration"]?.intValue
         totalDuration = answer["total_duration"]?.intValue
         promptEvalDuration = answer["prompt_eval_duration"]?.intValue

@@ -130,6 +130,47 @@ import WireFormats
         }
     }
 
+    /// The Responses API's events, split anywhere: `response.completed` (or `response.incomplete`,
+    /// an answer cut by its token limit) ends the answer with its usage; `response.failed` and
+    /// `error` are in-band errors; a stream without either did not finish.
+    @Test func responsesAPIEventsTellHowTheStreamEnded() {
+        let created =
+            "event: response.created\ndata: {\"type\":\"response.created\",\"response\":{\"status\":\"in_progress\",\"error\":null}}\n\n"
+        let delta = "event: response.output_text.delta\r\ndata: {\"type\":\"response.output_text.delta\",\"delta\":\"Hi\"}\r\n\r\n"
+        let cases: [(String, complete: Bool, error: String?)] = [
+            (
+                created + delta
+                    + "event: response.completed\ndata: {\"type\":\"response.completed\",\"response\":{\"usage\":{\"input_tokens\":3,\"output_tokens\":4}}}\n\n",
+                true, nil
+            ),
+            (
+                created + delta
+                    + "data: {\"type\":\"response.incomplete\",\"response\":{\"usage\":{\"input_tokens\":3,\"output_tokens\":4}}}\n\n",
+                true, nil
+            ),
+            (
+                created
+                    + "event: response.failed\ndata: {\"type\":\"response.failed\",\"response\":{\"error\":{\"message\":\"boom\"}}}\n\n",
+                false, "boom"
+            ),
+            (created + "event: error\ndata: {\"type\":\"error\",\"code\":null,\"message\":\"boom\"}\n\n", false, "boom"),
+            (created + delta, false, nil),
+        ]
+        for (text, complete, error) in cases {
+            for pieces in StreamScanningTests.chunkings(Array(text.utf8)) {
+                var scanner = ServerSentEventScanner()
+                for piece in pieces { scanner.scan(piece) }
+                scanner.finish()
+                #expect(scanner.isComplete == complete, "\(text.debugDescription)")
+                #expect(scanner.errorMessage == error, "\(text.debugDescription)")
+                if complete {
+                    #expect(scanner.promptTokens == 3)
+                    #expect(scanner.completionTokens == 4)
+                }
+            }
+        }
+    }
+
     @Test func aCutEventStreamIsNotComplete() {
         var scanner = ServerSentEventScanner()
         scanner.scan(Array("data: {\"choices\":[{\"delta\":{\"content\":\"a\"},\"finish_reason\":null}]}\n\ndata: {\"choi".utf8))

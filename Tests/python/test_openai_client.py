@@ -201,6 +201,17 @@ def test_legacy_completions(client):
     assert "top_logprobs must be between 0 and 20" in raised.value.message
 
 
+def test_responses_api_whole_and_streamed(client):
+    response = client.responses.create(model="llama3.2", input="Say hi", max_output_tokens=3)
+    assert response.output_text
+    types = [event.type for event in client.responses.create(model="llama3.2", input="Say hi", stream=True)]
+    assert types[0] == "response.created"
+    assert "response.output_text.delta" in types
+    assert types[-1] == "response.completed"
+    with pytest.raises(openai.NotFoundError):
+        client.responses.create(model="llama9", input="x")
+
+
 def test_route_alias(client):
     response = client.chat.completions.create(model="gpt-4", messages=[{"role": "user", "content": "Hello!"}])
     assert response.model == "llama3.2"  # the model that answered, as for ollama/NAME

@@ -50,19 +50,12 @@ extension Gateway {
         _ response: HTTPClientResponse, translator: inout any AnswerTranslator, node: ClusterConfig.NodeConfig,
         writer: HTTPResponseWriter
     ) async -> AttemptOutcome {
+        if !(translator is any StreamTranslator) && translator.streamContentType == "text/event-stream" {
+            return await relayEventStream(response, translator: translator, node: node, writer: writer)
+        }
         var usage = Usage()
         var splitter = JSONStreamSplitter()
-        var headers: HTTPHeaders = ["Content-Type": translator.streamContentType]
-        if translator.streamContentType == "text/event-stream" {
-            headers.add("Cache-Control", "no-cache")
-            headers.add("X-Accel-Buffering", "no")
-        }
-        do {
-            try await writer.start(status: 200, headers: headers)
-        } catch {
-            response.close()
-            return .clientLeft
-        }
+        guard await startStream(response, translator: translator, writer: writer) else { return .clientLeft }
         /// Notes what a chunk means for the stream; returns the node's in-band error, if it was one.
         func note(_ facts: StreamChunkFacts) -> String? {
             if let message = facts.errorMessage { return message }
@@ -119,15 +112,80 @@ extension Gateway {
                 }
             }
         } catch {
+            return await endOfStream(
+                response, broke: error, nodeError: nil, usage: usage, translator: translator, midLine: midLine, node: node, writer: writer)
+        }
+        return await endOfStream(
+            response, broke: nil, nodeError: nodeError, usage: usage, translator: translator, midLine: midLine, node: node, writer: writer)
+    }
+
+    /// Passes a node's own server-sent events on untouched (Ollama's `/v1/responses`), scanning them
+    /// for usage, an in-band error and the event that ends the answer.
+    private func relayEventStream(
+        _ response: HTTPClientResponse, translator: any AnswerTranslator, node: ClusterConfig.NodeConfig, writer: HTTPResponseWriter
+    ) async -> AttemptOutcome {
+        var usage = Usage()
+        var events = ServerSentEventScanner()
+        guard await startStream(response, translator: translator, writer: writer) else { return .clientLeft }
+        var midLine = false
+        do {
+            while let piece = try await response.next() {
+                events.scan(piece)
+                if usage.firstByteAt == nil { usage.firstByteAt = .now }
+                try await writer.write(piece)
+                midLine = piece.last != 10
+            }
+            events.finish()
+        } catch {
+            return await endOfStream(
+                response, broke: error, nodeError: nil, usage: usage, translator: translator, midLine: midLine, node: node, writer: writer)
+        }
+        if events.isComplete {
+            var final = StreamChunkFacts()
+            final.isFinal = true
+            final.promptEvalCount = events.promptTokens
+            final.evalCount = events.completionTokens
+            usage.record(final: final)
+        }
+        return await endOfStream(
+            response, broke: nil, nodeError: events.errorMessage, usage: usage, translator: translator, midLine: midLine, node: node,
+            writer: writer)
+    }
+
+    /// Sends a stream's head (server-sent events unbuffered by proxies in front); false when the
+    /// client has gone, the node's answer then closed.
+    private func startStream(_ response: HTTPClientResponse, translator: any AnswerTranslator, writer: HTTPResponseWriter) async -> Bool {
+        var headers: HTTPHeaders = ["Content-Type": translator.streamContentType]
+        if translator.streamContentType == "text/event-stream" {
+            headers.add("Cache-Control", "no-cache")
+            headers.add("X-Accel-Buffering", "no")
+        }
+        do {
+            try await writer.start(status: 200, headers: headers)
+            return true
+        } catch {
+            response.close()
+            return false
+        }
+    }
+
+    /// Tells the client how a relayed stream ended, and returns it: the client left, the node broke
+    /// off (`broke`), ended it with its own in-band error (already passed on), ended it before the
+    /// answer was whole, or finished.
+    private func endOfStream(
+        _ response: HTTPClientResponse, broke: (any Error)?, nodeError: String?, usage: Usage, translator: any AnswerTranslator,
+        midLine: Bool, node: ClusterConfig.NodeConfig, writer: HTTPResponseWriter
+    ) async -> AttemptOutcome {
+        if let broke {
             if Task.isCancelled || writer.isBroken {
                 response.close()
                 return .clientLeft
             }
-            logger.warning("stream from node \(node.name) broke: \(error)")
+            logger.warning("stream from node \(node.name) broke: \(broke)")
             await endStream(
-                translator, midLine: midLine, writer: writer, error: "the node serving this request failed mid-stream: \(error)")
+                translator, midLine: midLine, writer: writer, error: "the node serving this request failed mid-stream: \(broke)")
             response.close()
-            return .failed(.cutMidStream("node \(node.name) failed mid-stream: \(error)"), usage: usage)
+            return .failed(.cutMidStream("node \(node.name) failed mid-stream: \(broke)"), usage: usage)
         }
         if let nodeError {
             try? await writer.finish()

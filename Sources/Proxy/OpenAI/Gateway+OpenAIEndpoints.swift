@@ -110,6 +110,22 @@ extension Gateway {
         }
     }
 
+    /// `POST /v1/responses` → the node's own `/v1/responses`: Ollama translates the OpenAI Responses
+    /// API itself, so TensorWall places the request like any for its model and relays the node's
+    /// bytes (a stream's events as they come).
+    func openAIResponses(_ request: HTTPRequest, _ writer: HTTPResponseWriter, _ record: inout AccessRecord) async {
+        await openAIFarmRequest(request, writer, &record) { fields in
+            var stream = false
+            if let value = fields["stream"], !value.isNull {
+                guard let flag = value.boolValue else { throw APIError.badRequest("stream must be a boolean", param: "stream") }
+                stream = flag
+            }
+            var out = fields
+            out["model"] = nil
+            return ("/v1/responses", out, stream, { _ in ResponsesPassThrough() })
+        }
+    }
+
     /// The shared frame of `/v1` requests that only the farm serves: parse, validate `model`,
     /// translate (`translate` returns the node path, the body's fields besides `model`, whether it
     /// streams, and the translator), place, log.

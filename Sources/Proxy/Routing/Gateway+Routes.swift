@@ -28,6 +28,9 @@ extension Gateway {
             "/v1/embeddings": Route(["POST"], .gatewayKey, logsAccess: true) { gateway, request, writer, record in
                 await gateway.openAIEmbeddings(request, writer, &record)
             },
+            "/v1/responses": Route(["POST"], .gatewayKey, logsAccess: true) { gateway, request, writer, record in
+                await gateway.openAIResponses(request, writer, &record)
+            },
             "/v1/models": Route(["GET"], .gatewayKey) { gateway, _, writer, _ in await gateway.listModels(writer) },
             "/": Route(["GET", "HEAD"], .open) { gateway, _, writer, _ in await gateway.ollamaRoot(writer) },
             "/api/version": Route(["GET", "HEAD"], .gatewayKey) { gateway, _, writer, _ in await gateway.farmVersion(writer) },

@@ -1,0 +1,62 @@
+import HTTP1
+import Testing
+import WireFormats
+
+/// `POST /v1/responses`, the OpenAI Responses API that Ollama translates itself: placed like any
+/// request for its model and answered with the node's own bytes, a stream's events as they come.
+@Suite(.stopsFarms) struct ResponsesEndpointTests {
+    @Test func aWholeResponseIsTheNodesOwnAnswer() async throws {
+        let farm = try await TestFarm.start([.init(preload: ["llama3.2"])])
+        try await farm.waitUntilAllHealthy()
+        let answer = try await farm.json(
+            "POST", "/v1/responses", body: #"{"model":"ollama/llama3.2","input":"Say hi","max_output_tokens":3}"#)
+        #expect(answer.status == 200)
+        #expect(answer.body["object"] == "response")
+        #expect(answer.body["status"] == "completed")
+        #expect(answer.body["output"]?[0]?["content"]?[0]?["text"]?.stringValue?.isEmpty == false)
+        let sent = try #require(farm.nodes[0].lastAnswerBody("/v1/responses"))
+        #expect(sent["input"] == "Say hi")
+        #expect(sent["max_output_tokens"] == 3)
+        #expect(sent["model"]?.stringValue?.hasPrefix("llama3.2") == true)
+    }
+
+    @Test func aStreamIsTheNodesEventsUntouched() async throws {
+        let farm = try await TestFarm.start([.init(preload: ["llama3.2"])])
+        try await farm.waitUntilAllHealthy()
+        let streamed = try await farm.text("POST", "/v1/responses", body: #"{"model":"llama3.2","input":"Say hi","stream":true}"#)
+        #expect(streamed.status == 200)
+        #expect(streamed.headers["Content-Type"] == "text/event-stream")
+        let types = streamed.body.split(separator: "\n").filter { $0.hasPrefix("event: ") }.map { String($0.dropFirst(7)) }
+        #expect(types.first == "response.created")
+        #expect(types.contains("response.output_text.delta"))
+        #expect(types.last == "response.completed")
+    }
+
+    @Test func aStreamCutMidWayEndsWithTheResponsesAPIsErrorEvent() async throws {
+        let farm = try await TestFarm.start([.init(preload: ["llama3.2"])])
+        try await farm.waitUntilAllHealthy()
+        farm.nodes[0].setFault(.dropMidStream)
+        let streamed = try await farm.text("POST", "/v1/responses", body: #"{"model":"llama3.2","input":"Say hi","stream":true}"#)
+        #expect(streamed.status == 200)
+        #expect(!streamed.body.contains("response.completed"))
+        let last = try #require(streamed.body.split(separator: "\n").last(where: { $0.hasPrefix("data: ") }))
+        let event = try JSONParser.parse(Array(last.dropFirst(6).utf8))
+        #expect(event["type"] == "error")
+        #expect(event["message"]?.stringValue?.contains("mid-stream") == true)
+    }
+
+    @Test func badRequestsGetOpenAIErrors() async throws {
+        let farm = try await TestFarm.start([.init(preload: ["llama3.2"])])
+        try await farm.waitUntilAllHealthy()
+        for (body, status, param) in [
+            (#"{"input":"x"}"#, 400, "model"),
+            (#"{"model":"llama3.2","input":"x","stream":"yes"}"#, 400, "stream"),
+            (#"{"model":"no-such-model","input":"x"}"#, 404, "model"),
+        ] {
+            let refused = try await farm.json("POST", "/v1/responses", body: body)
+            #expect(refused.status == status, "\(body)")
+            #expect(refused.body["error"]?["param"]?.stringValue == param, "\(body)")
+        }
+        #expect(farm.nodes[0].answeredCount("/v1/responses") == 0)
+    }
+}
