@@ -24,6 +24,28 @@ package struct ConversationKeys {
     }
 }
 
+extension ConversationKeys {
+    /// The keys of a Responses API request, from its turns as chat messages: `instructions` as the
+    /// system's, a string `input` as the user's, and each input item with a role as that role's
+    /// text (a string, or its parts' texts joined). Turn n+1 repeats turn n's input as items, its
+    /// answer among them, so the same words must hash alike in either form. Nil without a turn.
+    package init?(model: String, responsesRequest fields: JSONObject) {
+        var messages: [JSONValue] = []
+        func turn(_ role: String, _ text: String) { messages.append(["role": .string(role), "content": .string(text)]) }
+        if let instructions = fields["instructions"]?.stringValue { turn("system", instructions) }
+        if let text = fields["input"]?.stringValue {
+            turn("user", text)
+        } else {
+            for item in fields["input"]?.arrayValue ?? [] {
+                guard let role = item["role"]?.stringValue, let content = item["content"] else { continue }
+                turn(role, content.stringValue ?? (content.arrayValue ?? []).compactMap { $0["text"]?.stringValue }.joined())
+            }
+        }
+        guard !messages.isEmpty else { return nil }
+        self.init(model: model, messages: messages)
+    }
+}
+
 /// 64-bit FNV-1a: fast and good enough to tell conversations apart (a collision only costs a cache miss).
 package struct FNV1a {
     package private(set) var value: UInt64 = 0xcbf2_9ce4_8422_2325

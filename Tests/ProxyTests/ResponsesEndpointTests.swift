@@ -45,6 +45,31 @@ import WireFormats
         #expect(event["message"]?.stringValue?.contains("mid-stream") == true)
     }
 
+    /// Turn 2 repeats turn 1's string input as items (its answer among them, its text in parts):
+    /// it goes back to the node that answered turn 1 and holds its prompt cache.
+    @Test func aConversationsNextTurnGoesToTheNodeThatServedItsLastTurn() async throws {
+        let warm = TestFarm.NodeSpec(preload: ["llama3.2"], maxParallel: 4)
+        let farm = try await TestFarm.start([warm, warm, warm])
+        try await farm.waitUntilAllHealthy()
+        for conversation in 0..<6 {
+            let instructions = "You are assistant number \(conversation)."
+            let before = farm.nodes.map { $0.answeredCount("/v1/responses") }
+            let first = try await farm.json(
+                "POST", "/v1/responses", body: #"{"model":"llama3.2","instructions":"\#(instructions)","input":"Hello"}"#)
+            let served = try #require(farm.nodes.indices.first { farm.nodes[$0].answeredCount("/v1/responses") > before[$0] })
+            let reply = try #require(first.body["output"]?[0]?["content"]?[0]?["text"]?.stringValue)
+            let turn2 = #"""
+                {"model":"llama3.2","instructions":"\#(instructions)","input":[
+                {"role":"user","content":[{"type":"input_text","text":"Hello"}]},
+                {"type":"message","role":"assistant","content":[{"type":"output_text","text":"\#(reply)"}]},
+                {"role":"user","content":"And then?"}]}
+                """#
+            let beforeSecond = farm.nodes.map { $0.answeredCount("/v1/responses") }
+            #expect(try await farm.json("POST", "/v1/responses", body: turn2).status == 200)
+            #expect(farm.nodes[served].answeredCount("/v1/responses") == beforeSecond[served] + 1, "conversation \(conversation)")
+        }
+    }
+
     @Test func badRequestsGetOpenAIErrors() async throws {
         let farm = try await TestFarm.start([.init(preload: ["llama3.2"])])
         try await farm.waitUntilAllHealthy()

@@ -114,7 +114,9 @@ extension Gateway {
     /// API itself, so TensorWall places the request like any for its model and relays the node's
     /// bytes (a stream's events as they come).
     func openAIResponses(_ request: HTTPRequest, _ writer: HTTPResponseWriter, _ record: inout AccessRecord) async {
-        await openAIFarmRequest(request, writer, &record) { fields in
+        // A conversation's next turn goes back to the node holding its prompt cache, as on chat.
+        let conversation = { (model: ModelName, fields: JSONObject) in ConversationKeys(model: model.canonical, responsesRequest: fields) }
+        await openAIFarmRequest(request, writer, &record, conversation: conversation) { fields in
             var stream = false
             if let value = fields["stream"], !value.isNull {
                 guard let flag = value.boolValue else { throw APIError.badRequest("stream must be a boolean", param: "stream") }
@@ -131,6 +133,7 @@ extension Gateway {
     /// streams, and the translator), place, log.
     private func openAIFarmRequest(
         _ request: HTTPRequest, _ writer: HTTPResponseWriter, _ record: inout AccessRecord,
+        conversation: (ModelName, JSONObject) -> ConversationKeys? = { _, _ in nil },
         translate: (JSONObject) throws -> (
             path: String, fields: JSONObject, stream: Bool, translator: @Sendable (String) -> any AnswerTranslator
         )
@@ -160,9 +163,13 @@ extension Gateway {
         upstream["model"] = .string(name.canonical)
         if let keepAlive = fields["keep_alive"] ?? config.keepAlive { upstream["keep_alive"] = keepAlive }
         let translator = translated.translator
-        let call = FarmCall(
+        var call = FarmCall(
             model: name, requestedName: model, path: translated.path, body: JSONValue.object(upstream).serialized(),
             stream: translated.stream, makeTranslator: { translator(model) })
+        if let keys = conversation(name, fields) {
+            call.conversationKey = keys.previousTurn
+            call.continuationKey = keys.thisTurn
+        }
         let result = await serveFromFarm(call, strategy: config.strategy, writer: writer)
         if let unavailable = await settle(result, writer, &record, openAI: true) {
             await fail(unavailable.error, writer, &record, openAI: true)
