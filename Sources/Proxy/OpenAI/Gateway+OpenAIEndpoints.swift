@@ -116,7 +116,7 @@ extension Gateway {
     func openAIResponses(_ request: HTTPRequest, _ writer: HTTPResponseWriter, _ record: inout AccessRecord) async {
         // A conversation's next turn goes back to the node holding its prompt cache, as on chat.
         let conversation = { (model: ModelName, fields: JSONObject) in ConversationKeys(model: model.canonical, responsesRequest: fields) }
-        await openAIFarmRequest(request, writer, &record, conversation: conversation) { fields in
+        await openAIFarmRequest(request, writer, &record, sendsNameAsWritten: true, conversation: conversation) { fields in
             var stream = false
             if let value = fields["stream"], !value.isNull {
                 guard let flag = value.boolValue else { throw APIError.badRequest("stream must be a boolean", param: "stream") }
@@ -130,10 +130,11 @@ extension Gateway {
 
     /// The shared frame of `/v1` requests that only the farm serves: parse, validate `model`,
     /// translate (`translate` returns the node path, the body's fields besides `model`, whether it
-    /// streams, and the translator), place, log.
+    /// streams, and the translator), place, log. `conversation` keys a request's turns, so its
+    /// next turn goes back to the node holding its prompt cache.
     private func openAIFarmRequest(
         _ request: HTTPRequest, _ writer: HTTPResponseWriter, _ record: inout AccessRecord,
-        conversation: (ModelName, JSONObject) -> ConversationKeys? = { _, _ in nil },
+        sendsNameAsWritten: Bool = false, conversation: (ModelName, JSONObject) -> ConversationKeys? = { _, _ in nil },
         translate: (JSONObject) throws -> (
             path: String, fields: JSONObject, stream: Bool, translator: @Sendable (String) -> any AnswerTranslator
         )
@@ -160,7 +161,9 @@ extension Gateway {
         }
         record.stream = translated.stream
         var upstream = translated.fields
-        upstream["model"] = .string(name.canonical)
+        // A node's own answer, relayed untouched, echoes the name it was sent: the one the client
+        // wrote (less an `ollama/` prefix), as Ollama echoes it.
+        upstream["model"] = .string(sendsNameAsWritten ? farmName : name.canonical)
         if let keepAlive = fields["keep_alive"] ?? config.keepAlive { upstream["keep_alive"] = keepAlive }
         let translator = translated.translator
         var call = FarmCall(
