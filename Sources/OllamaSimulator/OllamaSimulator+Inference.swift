@@ -3,7 +3,7 @@ import HTTP1
 import WireFormats
 
 extension OllamaSimulator {
-    enum InferenceKind { case chat, generate, openAIChat, responses }
+    enum InferenceKind { case chat, generate, openAIChat, responses, anthropic }
 
     /// A request whose load never ends: it waits until the client gives up.
     func hangUntilCancelled() async {
@@ -13,7 +13,7 @@ extension OllamaSimulator {
     static let words = ["Hello", " from", " a", " simulated", " Ollama", " node", ".", " How", " can", " I", " help", "?"]
 
     func inference(_ request: HTTPRequest, _ writer: HTTPResponseWriter, kind: InferenceKind) async {
-        let openAI = kind == .openAIChat || kind == .responses
+        let openAI = kind == .openAIChat || kind == .responses || kind == .anthropic
         guard !request.body.isEmpty else {
             return await respondError(writer, 400, openAI ? "invalid request" : "missing request body", openAI: openAI)
         }
@@ -47,7 +47,12 @@ extension OllamaSimulator {
             }
         }
         let stream = body["stream"]?.boolValue ?? !openAI
-        let messages = kind == .responses ? Self.responsesMessages(body) : (body["messages"]?.arrayValue ?? [])
+        let messages: [JSONValue]
+        switch kind {
+        case .responses: messages = Self.responsesMessages(body)
+        case .anthropic: messages = Self.anthropicMessages(body)
+        default: messages = body["messages"]?.arrayValue ?? []
+        }
         let prompt = body["prompt"]?.stringValue ?? ""
         let isLoadOnly = Self.isLoadOnly(body, path: request.path)
         if kind == .openAIChat && messages.isEmpty {
@@ -162,6 +167,13 @@ extension OllamaSimulator {
         let contentType = openAI ? "text/event-stream" : "application/x-ndjson"
         do {
             try await writer.start(status: 200, headers: ["Content-Type": contentType])
+            if kind == .anthropic {
+                try await writeAnswer(
+                    responsesEvent("message_start", ["message": anthropicMessage(echoModel, text: "", metrics: metrics, stopped: false)]),
+                    to: writer)
+                try await writeAnswer(
+                    responsesEvent("content_block_start", ["index": 0, "content_block": ["type": "text", "text": ""]]), to: writer)
+            }
             if kind == .responses {
                 try await writeAnswer(
                     responsesEvent("response.created", ["response": responseObject(echoModel, status: "in_progress")]), to: writer)
@@ -191,7 +203,15 @@ extension OllamaSimulator {
                 }
             }
             finishMetrics()
-            if kind == .responses {
+            if kind == .anthropic {
+                try await writeAnswer(responsesEvent("content_block_stop", ["index": 0]), to: writer)
+                let usage: JSONValue = [
+                    "input_tokens": .int(Int64(metrics.promptTokens)), "output_tokens": .int(Int64(metrics.evalTokens)),
+                ]
+                let stop: JSONValue = doneReason == "length" ? "max_tokens" : "end_turn"
+                try await writeAnswer(responsesEvent("message_delta", ["delta": ["stop_reason": stop], "usage": usage]), to: writer)
+                try await writeAnswer(responsesEvent("message_stop", [:]), to: writer)
+            } else if kind == .responses {
                 let text = (0..<count).map { Self.words[$0 % Self.words.count] }.joined()
                 let done = responseObject(echoModel, status: "completed", text: text, metrics: metrics)
                 try await writeAnswer(responsesEvent("response.completed", ["response": done]), to: writer)
@@ -254,6 +274,8 @@ extension OllamaSimulator {
         case .openAIChat:
             let delta: JSONObject = first ? ["role": "assistant", "content": .string(token)] : ["content": .string(token)]
             return sse(openAIChunk(model, delta: delta, finish: nil))
+        case .anthropic:
+            return responsesEvent("content_block_delta", ["index": 0, "delta": ["type": "text_delta", "text": .string(token)]])
         case .responses:
             return responsesEvent(
                 "response.output_text.delta", ["item_id": "msg_42", "output_index": 0, "content_index": 0, "delta": .string(token)])
@@ -276,6 +298,7 @@ extension OllamaSimulator {
         -> JSONValue
     {
         if kind == .responses { return responseObject(model, status: "completed", text: text, metrics: metrics) }
+        if kind == .anthropic { return anthropicMessage(model, text: text, metrics: metrics, stopped: true, reason: reason) }
         if kind == .openAIChat {
             return [
                 "id": "chatcmpl-42", "object": "chat.completion", "created": .int(Int64(Date().timeIntervalSince1970)),
@@ -373,5 +396,31 @@ extension OllamaSimulator {
             ]
         }
         return .object(object)
+    }
+}
+
+extension OllamaSimulator {
+    /// An Anthropic Messages API request's turns as chat messages: `system`, then each message's
+    /// text (a string, or its blocks' texts joined).
+    static func anthropicMessages(_ body: JSONValue) -> [JSONValue] {
+        func text(_ content: JSONValue?) -> String {
+            content?.stringValue ?? (content?.arrayValue ?? []).compactMap { $0["text"]?.stringValue }.joined()
+        }
+        var messages: [JSONValue] = []
+        if let system = body["system"], !system.isNull { messages.append(["role": "system", "content": .string(text(system))]) }
+        for message in body["messages"]?.arrayValue ?? [] {
+            messages.append(["role": message["role"] ?? "user", "content": .string(text(message["content"]))])
+        }
+        return messages
+    }
+
+    /// An Anthropic `message`: empty as a stream's `message_start` carries it, or the whole answer.
+    func anthropicMessage(_ model: String, text: String, metrics: Metrics, stopped: Bool, reason: String = "stop") -> JSONValue {
+        [
+            "id": "msg_42", "type": "message", "role": "assistant", "model": .string(model),
+            "content": stopped ? [["type": "text", "text": .string(text)]] : [],
+            "stop_reason": stopped ? .string(reason == "length" ? "max_tokens" : "end_turn") : nil, "stop_sequence": nil,
+            "usage": ["input_tokens": .int(Int64(metrics.promptTokens)), "output_tokens": .int(Int64(stopped ? metrics.evalTokens : 0))],
+        ]
     }
 }
