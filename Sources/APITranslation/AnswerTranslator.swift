@@ -59,3 +59,17 @@ package struct ResponsesPassThrough: AnswerTranslator {
         return Array("event: error\ndata: ".utf8) + event.serialized() + Array("\n\n".utf8)
     }
 }
+
+/// Ollama's own `/v1/messages` (the Anthropic Messages API, which Ollama translates itself): the
+/// node's bytes go to the client untouched, a stream's server-sent events as they come. The relay
+/// scans the events only to see usage, errors and `message_stop`.
+package struct AnthropicPassThrough: AnswerTranslator {
+    package init() {}
+    package var streamContentType: String { "text/event-stream" }
+    package func completion(from answer: JSONValue, raw: [UInt8]) -> [UInt8] { raw }
+    /// The Messages API's own `error` event, so a client's stream parser reads it as one.
+    package func errorEvent(_ message: String) -> [UInt8] {
+        let event: JSONValue = ["type": "error", "error": ["type": "api_error", "message": .string(message)]]
+        return Array("event: error\ndata: ".utf8) + event.serialized() + Array("\n\n".utf8)
+    }
+}

@@ -38,11 +38,29 @@ extension ConversationKeys {
         } else {
             for item in fields["input"]?.arrayValue ?? [] {
                 guard let role = item["role"]?.stringValue, let content = item["content"] else { continue }
-                turn(role, content.stringValue ?? (content.arrayValue ?? []).compactMap { $0["text"]?.stringValue }.joined())
+                turn(role, Self.text(of: content))
             }
         }
         guard !messages.isEmpty else { return nil }
         self.init(model: model, messages: messages)
+    }
+
+    /// The keys of an Anthropic Messages API request: `system` and each message as chat messages,
+    /// their text a string or the text of their blocks. Nil without a message.
+    package init?(model: String, anthropicRequest fields: JSONObject) {
+        var messages: [JSONValue] = []
+        if let system = fields["system"], !system.isNull { messages.append(["role": "system", "content": .string(Self.text(of: system))]) }
+        for message in fields["messages"]?.arrayValue ?? [] {
+            guard let role = message["role"]?.stringValue, let content = message["content"] else { continue }
+            messages.append(["role": .string(role), "content": .string(Self.text(of: content))])
+        }
+        guard !messages.isEmpty else { return nil }
+        self.init(model: model, messages: messages)
+    }
+
+    /// A turn's text: a string, or its parts' texts joined.
+    private static func text(of content: JSONValue) -> String {
+        content.stringValue ?? (content.arrayValue ?? []).compactMap { $0["text"]?.stringValue }.joined()
     }
 }
 

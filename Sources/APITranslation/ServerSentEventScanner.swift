@@ -3,8 +3,9 @@ import WireFormats
 
 /// Reads an OpenAI-style event stream as it passes through, to learn how it ended: whether it
 /// finished (`data: [DONE]`, a choice with a `finish_reason`, or the Responses API's
-/// `response.completed` or `response.incomplete`), the usage it reported, and an in-band error
-/// (an `error` field, or the Responses API's `error` and `response.failed` events). Follows the SSE rules rather than one server's bytes: lines may end in `\n`,
+/// `response.completed` or `response.incomplete`, or the Anthropic Messages API's
+/// `message_stop`), the usage it reported, and an in-band error (an `error` field, or the
+/// Responses API's `error` and `response.failed` events). Follows the SSE rules rather than one server's bytes: lines may end in `\n`,
 /// `\r\n` or `\r` (even split across pieces), `data:` may or may not be followed by a space, an
 /// event's several `data` lines join with `\n`, and comments and other fields are ignored.
 package struct ServerSentEventScanner {
@@ -80,7 +81,22 @@ package struct ServerSentEventScanner {
             promptTokens = usage["prompt_tokens"]?.intValue ?? promptTokens
             completionTokens = usage["completion_tokens"]?.intValue ?? completionTokens
         }
-        if let type = event["type"]?.stringValue, type.hasPrefix("response.") || type == "error" { responsesEvent(type, event) }
+        if let type = event["type"]?.stringValue { typedEvent(type, event) }
+    }
+
+    /// The events of the Responses and Anthropic Messages APIs, which name their type in the data.
+    private mutating func typedEvent(_ type: String, _ event: JSONValue) {
+        switch type {
+        case "message_start":
+            promptTokens = event["message"]?["usage"]?["input_tokens"]?.intValue ?? promptTokens
+        case "message_delta":
+            promptTokens = event["usage"]?["input_tokens"]?.intValue ?? promptTokens
+            completionTokens = event["usage"]?["output_tokens"]?.intValue ?? completionTokens
+        case "message_stop":
+            sawDone = true
+        default:
+            if type.hasPrefix("response.") || type == "error" { responsesEvent(type, event) }
+        }
     }
 
     /// The Responses API's events that end a stream, or say why it failed.
@@ -95,7 +111,8 @@ package struct ServerSentEventScanner {
         case "response.failed":
             errorMessage = event["response"]?["error"]?["message"]?.stringValue ?? "the response failed"
         case "error":
-            errorMessage = event["message"]?.stringValue ?? "the response failed"
+            // Anthropic's error event nests its message in `error`, read above.
+            errorMessage = event["message"]?.stringValue ?? errorMessage ?? "the response failed"
         default: break
         }
     }

@@ -156,6 +156,30 @@ import WireFormats
             (created + "event: error\ndata: {\"type\":\"error\",\"code\":null,\"message\":\"boom\"}\n\n", false, "boom"),
             (created + delta, false, nil),
         ]
+        expectScans(cases)
+    }
+
+    /// The Anthropic Messages API's events, split anywhere: `message_start` brings the prompt's
+    /// tokens, `message_delta` the answer's, `message_stop` the end; an `error` event's message is
+    /// nested in its `error`.
+    @Test func anthropicEventsTellHowTheStreamEnded() {
+        let start =
+            "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"usage\":{\"input_tokens\":3,\"output_tokens\":0}}}\n\n"
+        let delta =
+            "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"Hi\"}}\n\n"
+        let end =
+            "event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\"},\"usage\":{\"output_tokens\":4}}\n\n"
+            + "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n"
+        let failure = "event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"api_error\",\"message\":\"boom\"}}\n\n"
+        let cases: [(String, complete: Bool, error: String?)] = [
+            (start + delta + end, true, nil), (start + delta + failure, false, "boom"), (start + delta, false, nil),
+        ]
+        expectScans(cases)
+    }
+
+    /// Scans each stream split every way: whether it finished, its in-band error, and (finished)
+    /// 3 prompt and 4 answer tokens.
+    private func expectScans(_ cases: [(String, complete: Bool, error: String?)]) {
         for (text, complete, error) in cases {
             for pieces in StreamScanningTests.chunkings(Array(text.utf8)) {
                 var scanner = ServerSentEventScanner()

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Starts two simulated Ollama nodes (one writing Python-style spaced JSON, one Go's compact bytes) and TensorWall (release build) on free loopback ports, runs the
-# Python client checks (openai, ollama, prometheus_client, LangChain, LiteLLM, LlamaIndex, Haystack) against it, and stops everything. Usage: Tests/python/run_client_checks.sh
+# Python client checks (openai, anthropic, ollama, prometheus_client, LangChain, LiteLLM, LlamaIndex, Haystack) against it, and stops everything. Usage: Tests/python/run_client_checks.sh
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 

@@ -26,7 +26,11 @@ extension Gateway {
 
     /// Answers with `error` in the API's format and notes it for the access log.
     func fail(_ error: APIError, _ writer: HTTPResponseWriter, _ record: inout AccessRecord, openAI: Bool) async {
-        await respond(writer, error, openAI: openAI)
+        await fail(error, writer, &record, dialect: openAI ? .openAI : .ollama)
+    }
+
+    func fail(_ error: APIError, _ writer: HTTPResponseWriter, _ record: inout AccessRecord, dialect: ErrorDialect) async {
+        await respond(writer, error, dialect: dialect)
         record.status = error.status
         record.usage = Usage()
         record.stream = false
@@ -36,6 +40,12 @@ extension Gateway {
     /// final error are noted for the access log, the error answered. Returns the error of a target
     /// that could not serve, for the caller to try the next one or answer it.
     func settle(_ result: TargetResult, _ writer: HTTPResponseWriter, _ record: inout AccessRecord, openAI: Bool) async -> (
+        error: APIError, spendsRetry: Bool
+    )? {
+        await settle(result, writer, &record, dialect: openAI ? .openAI : .ollama)
+    }
+
+    func settle(_ result: TargetResult, _ writer: HTTPResponseWriter, _ record: inout AccessRecord, dialect: ErrorDialect) async -> (
         error: APIError, spendsRetry: Bool
     )? {
         switch result {
@@ -49,7 +59,7 @@ extension Gateway {
             record.usage = Usage()
         case .final(let error, let servedBy):
             record.node = servedBy
-            await fail(error, writer, &record, openAI: openAI)
+            await fail(error, writer, &record, dialect: dialect)
         case .unavailable(let error, let spendsRetry):
             return (error, spendsRetry)
         }

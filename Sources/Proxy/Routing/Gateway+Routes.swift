@@ -3,6 +3,10 @@ import Balancer
 import HTTP1
 import WireFormats
 
+/// The error shape a route's clients read: Ollama's on `/api`, OpenAI's on `/v1`, Anthropic's on
+/// `/v1/messages`.
+enum ErrorDialect { case ollama, openAI, anthropic }
+
 extension Gateway {
     /// Every path TensorWall answers, with its methods and who may call it.
     static let routes = RouteTable(
@@ -30,6 +34,9 @@ extension Gateway {
             },
             "/v1/responses": Route(["POST"], .gatewayKey, logsAccess: true) { gateway, request, writer, record in
                 await gateway.openAIResponses(request, writer, &record)
+            },
+            "/v1/messages": Route(["POST"], .gatewayKey, logsAccess: true) { gateway, request, writer, record in
+                await gateway.anthropicMessages(request, writer, &record)
             },
             "/v1/models": Route(["GET"], .gatewayKey) { gateway, _, writer, _ in await gateway.listModels(writer) },
             "/": Route(["GET", "HEAD"], .open) { gateway, _, writer, _ in await gateway.ollamaRoot(writer) },
@@ -176,9 +183,18 @@ extension Gateway {
     }
 
     func respond(_ writer: HTTPResponseWriter, _ error: APIError, openAI: Bool) async {
-        var headers: HTTPHeaders = ["Content-Type": openAI ? "application/json" : "application/json; charset=utf-8"]
+        await respond(writer, error, dialect: openAI ? .openAI : .ollama)
+    }
+
+    func respond(_ writer: HTTPResponseWriter, _ error: APIError, dialect: ErrorDialect) async {
+        var headers: HTTPHeaders = ["Content-Type": dialect == .ollama ? "application/json; charset=utf-8" : "application/json"]
         if let retryAfter = error.retryAfter { headers.add("Retry-After", String(retryAfter)) }
-        let body = openAI ? error.openAIBody : error.ollamaBody
+        let body: JSONValue
+        switch dialect {
+        case .ollama: body = error.ollamaBody
+        case .openAI: body = error.openAIBody
+        case .anthropic: body = error.anthropicBody
+        }
         try? await writer.respond(status: error.status, headers: headers, body: body.serialized())
     }
 

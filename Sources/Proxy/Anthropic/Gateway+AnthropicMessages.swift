@@ -1,0 +1,18 @@
+import APITranslation
+import Balancer
+import HTTP1
+import WireFormats
+
+extension Gateway {
+    /// `POST /v1/messages` → the node's own `/v1/messages`: Ollama translates the Anthropic
+    /// Messages API itself, so TensorWall places the request like any for its model (a
+    /// conversation's next turn on the node with its prompt cache), relays the node's bytes (a
+    /// stream's events as they come) and answers its own errors in Anthropic's shape. Anthropic's
+    /// clients send their key as `x-api-key`, which TensorWall reads.
+    func anthropicMessages(_ request: HTTPRequest, _ writer: HTTPResponseWriter, _ record: inout AccessRecord) async {
+        let conversation = { (model: ModelName, fields: JSONObject) in ConversationKeys(model: model.canonical, anthropicRequest: fields) }
+        await farmOnlyRequest(request, writer, &record, dialect: .anthropic, sendsNameAsWritten: true, conversation: conversation) {
+            fields in try Self.passedThrough(fields, to: "/v1/messages") { AnthropicPassThrough() }
+        }
+    }
+}

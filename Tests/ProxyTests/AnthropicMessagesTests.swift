@@ -1,0 +1,86 @@
+import HTTP1
+import Testing
+import WireFormats
+
+/// `POST /v1/messages`, the Anthropic Messages API that Ollama translates itself: placed like any
+/// request for its model, answered with the node's own bytes, TensorWall's own errors in
+/// Anthropic's shape.
+@Suite(.stopsFarms) struct AnthropicMessagesTests {
+    static let hello = #"{"model":"llama3.2","max_tokens":64,"messages":[{"role":"user","content":"Hello"}]"#
+
+    @Test func aWholeMessageIsTheNodesOwnAnswer() async throws {
+        let farm = try await TestFarm.start([.init(preload: ["llama3.2"])])
+        try await farm.waitUntilAllHealthy()
+        let answer = try await farm.json("POST", "/v1/messages", body: Self.hello + "}")
+        #expect(answer.status == 200)
+        #expect(answer.body["type"] == "message")
+        #expect(answer.body["model"] == "llama3.2")
+        #expect(answer.body["content"]?[0]?["text"]?.stringValue?.isEmpty == false)
+        #expect(farm.nodes[0].lastAnswerBody("/v1/messages")?["max_tokens"] == 64)
+    }
+
+    @Test func aStreamIsTheNodesEventsUntouched() async throws {
+        let farm = try await TestFarm.start([.init(preload: ["llama3.2"])])
+        try await farm.waitUntilAllHealthy()
+        let streamed = try await farm.text("POST", "/v1/messages", body: Self.hello + #","stream":true}"#)
+        #expect(streamed.status == 200)
+        #expect(streamed.headers["Content-Type"] == "text/event-stream")
+        let types = streamed.body.split(separator: "\n").filter { $0.hasPrefix("event: ") }.map { String($0.dropFirst(7)) }
+        #expect(types.first == "message_start")
+        #expect(types.contains("content_block_delta"))
+        #expect(types.last == "message_stop")
+    }
+
+    @Test func aStreamCutMidWayEndsWithTheMessagesAPIsErrorEvent() async throws {
+        let farm = try await TestFarm.start([.init(preload: ["llama3.2"])])
+        try await farm.waitUntilAllHealthy()
+        farm.nodes[0].setFault(.dropMidStream)
+        let streamed = try await farm.text("POST", "/v1/messages", body: Self.hello + #","stream":true}"#)
+        #expect(!streamed.body.contains("message_stop"))
+        let last = try #require(streamed.body.split(separator: "\n").last(where: { $0.hasPrefix("data: ") }))
+        let event = try JSONParser.parse(Array(last.dropFirst(6).utf8))
+        #expect(event["type"] == "error")
+        #expect(event["error"]?["message"]?.stringValue?.contains("mid-stream") == true)
+    }
+
+    @Test func tensorWallsOwnErrorsAreInAnthropicsShape() async throws {
+        let farm = try await TestFarm.start([.init(preload: ["llama3.2"])])
+        try await farm.waitUntilAllHealthy()
+        for (body, status, type) in [
+            ("not json", 400, "invalid_request_error"),
+            (#"{"max_tokens":8,"messages":[]}"#, 400, "invalid_request_error"),
+            (#"{"model":"no-such-model","max_tokens":8,"messages":[{"role":"user","content":"x"}]}"#, 404, "not_found_error"),
+        ] {
+            let refused = try await farm.text("POST", "/v1/messages", body: body)
+            let error = try JSONParser.parse(Array(refused.body.utf8))
+            #expect(refused.status == status, "\(body)")
+            #expect(error["type"] == "error", "\(body)")
+            #expect(error["error"]?["type"]?.stringValue == type, "\(body)")
+        }
+    }
+
+    /// Turn 2 repeats turn 1 with the answer as text blocks: it goes back to turn 1's node.
+    @Test func aConversationsNextTurnGoesToTheNodeThatServedItsLastTurn() async throws {
+        let warm = TestFarm.NodeSpec(preload: ["llama3.2"], maxParallel: 4)
+        let farm = try await TestFarm.start([warm, warm, warm])
+        try await farm.waitUntilAllHealthy()
+        for conversation in 0..<6 {
+            let system = "You are assistant number \(conversation)."
+            let before = farm.nodes.map { $0.answeredCount("/v1/messages") }
+            let first = try await farm.json(
+                "POST", "/v1/messages",
+                body: #"{"model":"llama3.2","max_tokens":64,"system":"\#(system)","messages":[{"role":"user","content":"Hello"}]}"#)
+            let served = try #require(farm.nodes.indices.first { farm.nodes[$0].answeredCount("/v1/messages") > before[$0] })
+            let reply = try #require(first.body["content"]?[0]?["text"]?.stringValue)
+            let turn2 = #"""
+                {"model":"llama3.2","max_tokens":64,"system":[{"type":"text","text":"\#(system)"}],"messages":[
+                {"role":"user","content":[{"type":"text","text":"Hello"}]},
+                {"role":"assistant","content":[{"type":"text","text":"\#(reply)"}]},
+                {"role":"user","content":"And then?"}]}
+                """#
+            let beforeSecond = farm.nodes.map { $0.answeredCount("/v1/messages") }
+            #expect(try await farm.json("POST", "/v1/messages", body: turn2).status == 200)
+            #expect(farm.nodes[served].answeredCount("/v1/messages") == beforeSecond[served] + 1, "conversation \(conversation)")
+        }
+    }
+}
