@@ -268,6 +268,7 @@ final class Gateway: Sendable {
     /// Errors the HTTP layer itself raises (malformed framing, too large), in the format of the API addressed.
     static let renderServerError: HTTPErrorRenderer = { status, message, path in
         let error = APIError(status: status, message)
+        if path == "/v1/messages" { return ("application/json", error.anthropicBody.serialized()) }
         if let path, path.hasPrefix("/v1") { return ("application/json", error.openAIBody.serialized()) }
         if let path, path.hasPrefix("/api") { return ("application/json; charset=utf-8", error.ollamaBody.serialized()) }
         return ("application/json", error.openAIBody.serialized())

@@ -57,6 +57,12 @@ import WireFormats
             #expect(error["type"] == "error", "\(body)")
             #expect(error["error"]?["type"]?.stringValue == type, "\(body)")
         }
+        let noKey = try await farm.text("POST", "/v1/messages", body: Self.hello + "}", headers: ["Content-Type": "application/json"])
+        #expect(noKey.status == 401)
+        #expect(try JSONParser.parse(Array(noKey.body.utf8))["error"]?["type"] == "authentication_error")
+        let wrongMethod = try await farm.text("GET", "/v1/messages")
+        #expect(wrongMethod.status == 405)
+        #expect(try JSONParser.parse(Array(wrongMethod.body.utf8))["type"] == "error")
     }
 
     /// Turn 2 repeats turn 1 with the answer as text blocks: it goes back to turn 1's node.

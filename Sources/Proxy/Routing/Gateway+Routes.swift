@@ -5,7 +5,18 @@ import WireFormats
 
 /// The error shape a route's clients read: Ollama's on `/api`, OpenAI's on `/v1`, Anthropic's on
 /// `/v1/messages`.
-enum ErrorDialect { case ollama, openAI, anthropic }
+enum ErrorDialect {
+    case ollama, openAI, anthropic
+
+    /// The dialect of the API a path belongs to.
+    init(path: some StringProtocol) {
+        if path == "/v1/messages" {
+            self = .anthropic
+        } else {
+            self = path.hasPrefix("/v1") ? .openAI : .ollama
+        }
+    }
+}
 
 extension Gateway {
     /// Every path TensorWall answers, with its methods and who may call it.
@@ -115,7 +126,7 @@ extension Gateway {
             return await authorizeAdmin(request, writer) ? "-" : nil
         case .farmChange:
             guard !config.adminKeys.isEmpty else { return await authenticate(request, writer) }
-            let openAI = request.path.hasPrefix("/v1")
+            let dialect = ErrorDialect(path: request.path)
             switch adminAuthenticator.check(request.headers) {
             case .allowed(let name):
                 return name
@@ -123,13 +134,14 @@ extension Gateway {
                 await respond(
                     writer,
                     APIError(status: 401, "\(request.path) changes what the farm holds and needs an admin key", code: "invalid_api_key"),
-                    openAI: openAI)
+                    dialect: dialect)
             case .invalid:
                 if case .allowed(let name) = authenticator.check(request.headers), name != "-" {
                     await respond(
-                        writer, APIError(status: 403, "\(request.path) changes what the farm holds and needs an admin key"), openAI: openAI)
+                        writer, APIError(status: 403, "\(request.path) changes what the farm holds and needs an admin key"),
+                        dialect: dialect)
                 } else {
-                    await respond(writer, APIError(status: 401, "invalid API key", code: "invalid_api_key"), openAI: openAI)
+                    await respond(writer, APIError(status: 401, "invalid API key", code: "invalid_api_key"), dialect: dialect)
                 }
             }
             return nil
@@ -171,15 +183,16 @@ extension Gateway {
                 writer,
                 APIError(
                     status: 401, "missing API key: send it as 'Authorization: Bearer KEY' or 'X-API-Key: KEY'", code: "invalid_api_key"),
-                openAI: request.path.hasPrefix("/v1"))
+                dialect: ErrorDialect(path: request.path))
         case .invalid:
-            await respond(writer, APIError(status: 401, "invalid API key", code: "invalid_api_key"), openAI: request.path.hasPrefix("/v1"))
+            await respond(
+                writer, APIError(status: 401, "invalid API key", code: "invalid_api_key"), dialect: ErrorDialect(path: request.path))
         }
         return nil
     }
 
     func methodNotAllowed(_ writer: HTTPResponseWriter, path: Substring) async {
-        await respond(writer, APIError(status: 405, "method not allowed on \(path)"), openAI: path.hasPrefix("/v1"))
+        await respond(writer, APIError(status: 405, "method not allowed on \(path)"), dialect: ErrorDialect(path: path))
     }
 
     func respond(_ writer: HTTPResponseWriter, _ error: APIError, openAI: Bool) async {
