@@ -1,0 +1,73 @@
+import APITranslation
+import Balancer
+import HTTP1
+import WireFormats
+
+extension Gateway {
+    /// A request a node's Ollama translates itself, as `farmOnlyRequest` sends it on: its fields
+    /// besides `model` as they came, to the same path, streamed only when it says so.
+    static func passedThrough(
+        _ fields: JSONObject, to path: String, translator: @escaping @Sendable () -> any AnswerTranslator
+    ) throws -> (path: String, fields: JSONObject, stream: Bool, translator: @Sendable (String) -> any AnswerTranslator) {
+        var stream = false
+        if let value = fields["stream"], !value.isNull {
+            guard let flag = value.boolValue else { throw APIError.badRequest("stream must be a boolean", param: "stream") }
+            stream = flag
+        }
+        var out = fields
+        out["model"] = nil
+        return (path, out, stream, { _ in translator() })
+    }
+
+    /// The shared frame of `/v1` requests (OpenAI's and Anthropic's) that only the farm serves:
+    /// parse, validate `model`, translate (`translate` returns the node path, the body's fields
+    /// besides `model`, whether it streams, and the translator), place, log. `conversation` keys a
+    /// request's turns, so its next turn goes back to the node holding its prompt cache; `dialect`
+    /// is the error shape its clients read (OpenAI's, or Anthropic's on `/v1/messages`).
+    func farmOnlyRequest(
+        _ request: HTTPRequest, _ writer: HTTPResponseWriter, _ record: inout AccessRecord, dialect: ErrorDialect = .openAI,
+        sendsNameAsWritten: Bool = false, conversation: (ModelName, JSONObject) -> ConversationKeys? = { _, _ in nil },
+        translate: (JSONObject) throws -> (
+            path: String, fields: JSONObject, stream: Bool, translator: @Sendable (String) -> any AnswerTranslator
+        )
+    ) async {
+        guard !request.body.isEmpty else {
+            return await fail(.badRequest("request body is empty; send a JSON object"), writer, &record, dialect: dialect)
+        }
+        guard let body = try? JSONParser.parse(request.body), let fields = body.objectValue else {
+            return await fail(.badRequest("invalid JSON in request body: expected a JSON object"), writer, &record, dialect: dialect)
+        }
+        guard let model = fields["model"]?.stringValue, !model.isEmpty else {
+            return await fail(.badRequest("you must provide a model parameter", param: "model"), writer, &record, dialect: dialect)
+        }
+        record.model = model
+        let translated: (path: String, fields: JSONObject, stream: Bool, translator: @Sendable (String) -> any AnswerTranslator)
+        do { translated = try translate(fields) } catch let error as APIError {
+            return await fail(error, writer, &record, dialect: dialect)
+        } catch {
+            return await fail(APIError(status: 500, "\(error)"), writer, &record, dialect: dialect)
+        }
+        guard let farmName = farmModelName(model), let name = ModelName(farmName) else {
+            let error = APIError(status: 404, "model '\(model)' not found", param: "model", code: "model_not_found")
+            return await fail(error, writer, &record, dialect: dialect)
+        }
+        record.stream = translated.stream
+        var upstream = translated.fields
+        // A node's own answer, relayed untouched, echoes the name it was sent: the one the client
+        // wrote (less an `ollama/` prefix), as Ollama echoes it.
+        upstream["model"] = .string(sendsNameAsWritten ? farmName : name.canonical)
+        if let keepAlive = fields["keep_alive"] ?? config.keepAlive { upstream["keep_alive"] = keepAlive }
+        let translator = translated.translator
+        var call = FarmCall(
+            model: name, requestedName: model, path: translated.path, body: JSONValue.object(upstream).serialized(),
+            stream: translated.stream, makeTranslator: { translator(model) })
+        if let keys = conversation(name, fields) {
+            call.conversationKey = keys.previousTurn
+            call.continuationKey = keys.thisTurn
+        }
+        let result = await serveFromFarm(call, strategy: config.strategy, writer: writer)
+        if let unavailable = await settle(result, writer, &record, dialect: dialect) {
+            await fail(unavailable.error, writer, &record, dialect: dialect)
+        }
+    }
+}
