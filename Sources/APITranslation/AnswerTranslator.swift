@@ -46,30 +46,25 @@ package struct PassThroughTranslator: AnswerTranslator {
     }
 }
 
-/// Ollama's own `/v1/responses` (the OpenAI Responses API, which Ollama translates itself): the
-/// node's bytes go to the client untouched, a stream's server-sent events as they come. The relay
-/// scans the events (`ServerSentEventScanner`) only to see usage, errors and the end.
-package struct ResponsesPassThrough: AnswerTranslator {
-    package init() {}
-    package var streamContentType: String { "text/event-stream" }
-    package func completion(from answer: JSONValue, raw: [UInt8]) -> [UInt8] { raw }
-    /// The Responses API's own `error` event, so a client's stream parser reads it as one.
-    package func errorEvent(_ message: String) -> [UInt8] {
-        let event: JSONValue = ["type": "error", "code": nil, "message": .string(message), "param": nil]
-        return Array("event: error\ndata: ".utf8) + event.serialized() + Array("\n\n".utf8)
-    }
-}
+/// A node's own server-sent events, for the APIs Ollama translates itself (`/v1/responses`,
+/// OpenAI's Responses API, and `/v1/messages`, Anthropic's Messages API): the node's bytes go to
+/// the client untouched, a stream's events as they come. The relay scans the events
+/// (`ServerSentEventScanner`) only to see usage, errors and the end.
+package struct EventStreamPassThrough: AnswerTranslator {
+    package enum API: Sendable { case responses, anthropicMessages }
+    package let api: API
 
-/// Ollama's own `/v1/messages` (the Anthropic Messages API, which Ollama translates itself): the
-/// node's bytes go to the client untouched, a stream's server-sent events as they come. The relay
-/// scans the events only to see usage, errors and `message_stop`.
-package struct AnthropicPassThrough: AnswerTranslator {
-    package init() {}
+    package init(_ api: API) { self.api = api }
     package var streamContentType: String { "text/event-stream" }
     package func completion(from answer: JSONValue, raw: [UInt8]) -> [UInt8] { raw }
-    /// The Messages API's own `error` event, so a client's stream parser reads it as one.
+
+    /// The API's own `error` event, so a client's stream parser reads it as one.
     package func errorEvent(_ message: String) -> [UInt8] {
-        let event: JSONValue = ["type": "error", "error": ["type": "api_error", "message": .string(message)]]
+        let event: JSONValue =
+            switch api {
+            case .responses: ["type": "error", "code": nil, "message": .string(message), "param": nil]
+            case .anthropicMessages: ["type": "error", "error": ["type": "api_error", "message": .string(message)]]
+            }
         return Array("event: error\ndata: ".utf8) + event.serialized() + Array("\n\n".utf8)
     }
 }

@@ -2,12 +2,12 @@ import Balancer
 import WireFormats
 
 /// Reads an OpenAI-style event stream as it passes through, to learn how it ended: whether it
-/// finished (`data: [DONE]`, a choice with a `finish_reason`, or the Responses API's
+/// finished (`data: [DONE]`, a choice with a `finish_reason`, the Responses API's
 /// `response.completed` or `response.incomplete`, or the Anthropic Messages API's
-/// `message_stop`), the usage it reported, and an in-band error (an `error` field, or the
-/// Responses API's `error` and `response.failed` events). Follows the SSE rules rather than one server's bytes: lines may end in `\n`,
-/// `\r\n` or `\r` (even split across pieces), `data:` may or may not be followed by a space, an
-/// event's several `data` lines join with `\n`, and comments and other fields are ignored.
+/// `message_stop`), the usage it reported, and an in-band error (an `error` field, or an `error`
+/// or `response.failed` event). Follows the SSE rules rather than one server's bytes: lines may end
+/// in `\n`, `\r\n` or `\r` (even split across pieces), `data:` may or may not be followed by a
+/// space, an event's several `data` lines join with `\n`, and comments and other fields are ignored.
 package struct ServerSentEventScanner {
     private var line = [UInt8]()
     private var data = [UInt8]()
@@ -84,7 +84,8 @@ package struct ServerSentEventScanner {
         if let type = event["type"]?.stringValue { typedEvent(type, event) }
     }
 
-    /// The events of the Responses and Anthropic Messages APIs, which name their type in the data.
+    /// The events of the Responses and Anthropic Messages APIs, which name their type in the data:
+    /// those that end a stream, bring its usage, or say why it failed.
     private mutating func typedEvent(_ type: String, _ event: JSONValue) {
         switch type {
         case "message_start":
@@ -94,14 +95,6 @@ package struct ServerSentEventScanner {
             completionTokens = event["usage"]?["output_tokens"]?.intValue ?? completionTokens
         case "message_stop":
             sawDone = true
-        default:
-            if type.hasPrefix("response.") || type == "error" { responsesEvent(type, event) }
-        }
-    }
-
-    /// The Responses API's events that end a stream, or say why it failed.
-    private mutating func responsesEvent(_ type: String, _ event: JSONValue) {
-        switch type {
         case "response.completed", "response.incomplete":
             sawFinishReason = true
             if let usage = event["response"]?["usage"], !usage.isNull {

@@ -360,11 +360,14 @@ extension OllamaSimulator {
         if let text = body["input"]?.stringValue { return messages + [["role": "user", "content": .string(text)]] }
         for item in body["input"]?.arrayValue ?? [] {
             guard let role = item["role"]?.stringValue else { continue }
-            let content =
-                item["content"]?.stringValue ?? (item["content"]?.arrayValue ?? []).compactMap { $0["text"]?.stringValue }.joined()
-            messages.append(["role": .string(role), "content": .string(content)])
+            messages.append(["role": .string(role), "content": .string(text(of: item["content"]))])
         }
         return messages
+    }
+
+    /// A turn's text in the Responses and Anthropic APIs: a string, or its parts' texts joined.
+    static func text(of content: JSONValue?) -> String {
+        content?.stringValue ?? (content?.arrayValue ?? []).compactMap { $0["text"]?.stringValue }.joined()
     }
 
     /// One event of a Responses API stream, as Ollama writes it: the type named twice, in the
@@ -403,13 +406,10 @@ extension OllamaSimulator {
     /// An Anthropic Messages API request's turns as chat messages: `system`, then each message's
     /// text (a string, or its blocks' texts joined).
     static func anthropicMessages(_ body: JSONValue) -> [JSONValue] {
-        func text(_ content: JSONValue?) -> String {
-            content?.stringValue ?? (content?.arrayValue ?? []).compactMap { $0["text"]?.stringValue }.joined()
-        }
         var messages: [JSONValue] = []
-        if let system = body["system"], !system.isNull { messages.append(["role": "system", "content": .string(text(system))]) }
+        if let system = body["system"], !system.isNull { messages.append(["role": "system", "content": .string(text(of: system))]) }
         for message in body["messages"]?.arrayValue ?? [] {
-            messages.append(["role": message["role"] ?? "user", "content": .string(text(message["content"]))])
+            messages.append(["role": message["role"] ?? "user", "content": .string(text(of: message["content"]))])
         }
         return messages
     }

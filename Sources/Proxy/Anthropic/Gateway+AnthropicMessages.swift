@@ -12,7 +12,7 @@ extension Gateway {
     func anthropicMessages(_ request: HTTPRequest, _ writer: HTTPResponseWriter, _ record: inout AccessRecord) async {
         let conversation = { (model: ModelName, fields: JSONObject) in ConversationKeys(model: model.canonical, anthropicRequest: fields) }
         await farmOnlyRequest(request, writer, &record, dialect: .anthropic, sendsNameAsWritten: true, conversation: conversation) {
-            fields in try Self.passedThrough(fields, to: "/v1/messages") { AnthropicPassThrough() }
+            fields in try Self.passedThrough(fields, to: "/v1/messages") { EventStreamPassThrough(.anthropicMessages) }
         }
     }
 }

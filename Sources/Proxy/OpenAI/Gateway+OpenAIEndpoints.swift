@@ -117,7 +117,7 @@ extension Gateway {
         // A conversation's next turn goes back to the node holding its prompt cache, as on chat.
         let conversation = { (model: ModelName, fields: JSONObject) in ConversationKeys(model: model.canonical, responsesRequest: fields) }
         await farmOnlyRequest(request, writer, &record, sendsNameAsWritten: true, conversation: conversation) { fields in
-            try Self.passedThrough(fields, to: "/v1/responses") { ResponsesPassThrough() }
+            try Self.passedThrough(fields, to: "/v1/responses") { EventStreamPassThrough(.responses) }
         }
     }
 }
