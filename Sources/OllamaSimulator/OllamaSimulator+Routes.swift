@@ -24,6 +24,9 @@ extension OllamaSimulator {
                 status: 200, headers: ["Content-Type": "text/plain; charset=utf-8"], body: Array("Ollama is running".utf8))
         case ("GET", "/api/version"), ("HEAD", "/api/version"):
             await respondJSON(writer, 200, ["version": .string(configuration.version)])
+        case ("GET", "/api/status") where configuration.cloudDisabled != nil:
+            let cloud: JSONValue = ["disabled": .bool(configuration.cloudDisabled!), "source": .string(configuration.cloudSwitchSource)]
+            await respondJSON(writer, 200, ["cloud": cloud])
         case ("GET", "/api/tags"), ("HEAD", "/api/tags"):
             await respondJSON(writer, 200, ["models": .array(models.map(tagEntry))])
         case ("GET", "/api/ps"):

@@ -82,6 +82,11 @@ public struct SimulatorConfiguration: Sendable {
     public var responseTokens = 8
     public var timeScale = 1.0
     public var version = "0.12.6"
+    /// Whether `GET /api/status` reports Ollama's cloud as disabled; nil is an Ollama older than the
+    /// route, which answers 404.
+    public var cloudDisabled: Bool? = false
+    /// Where the cloud switch was set, as `/api/status` says: "none", "env", "config" or "both".
+    public var cloudSwitchSource = "none"
     /// How answers are laid out (Go's compact bytes unless a test asks for another valid encoding).
     public var encoding = AnswerEncoding.go
     /// Models `/api/pull` can fetch (others answer Ollama's "file does not exist").

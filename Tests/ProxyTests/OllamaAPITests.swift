@@ -87,6 +87,28 @@ import WireFormats
         #expect(try await farm.json("GET", "/api/version").body == ["version": "0.12.9"])
     }
 
+    @Test func cloudStatusIsDisabledOnlyWhereEveryNodeHasItDisabled() async throws {
+        let mixed = try await TestFarm.start([
+            .init(cloudDisabled: true, cloudSwitchSource: "env"), .init(cloudDisabled: nil), .init(cloudDisabled: false),
+        ])
+        try await mixed.waitUntilAllHealthy()
+        let status = try await mixed.json("GET", "/api/status")
+        #expect(status.status == 200)
+        #expect(status.body == ["cloud": ["disabled": false, "source": "none"]])
+        #expect(try await mixed.request("HEAD", "/api/status").status == 405)
+
+        let disabled = try await TestFarm.start([.init(cloudDisabled: true, cloudSwitchSource: "config"), .init(cloudDisabled: nil)])
+        try await disabled.waitUntilAllHealthy()
+        #expect(try await disabled.json("GET", "/api/status").body == ["cloud": ["disabled": true, "source": "config"]])
+
+        // Nodes whose Ollama predates the route: TensorWall answers as they do.
+        let old = try await TestFarm.start([.init(cloudDisabled: nil)])
+        try await old.waitUntilAllHealthy()
+        let missing = try await old.text("GET", "/api/status")
+        #expect(missing.status == 404)
+        #expect(missing.body == "404 page not found")
+    }
+
     @Test func showAsksANodeThatHasTheModel() async throws {
         let farm = try await TestFarm.start([.init(models: ["mistral"]), .init(models: ["llama3.2"])])
         try await farm.waitUntilAllHealthy()

@@ -28,6 +28,9 @@ final class TestFarm: Sendable {
         var loadSecondsPerGB = 2.0
         var tokensPerSecond = 1000.0
         var version = "0.12.6"
+        /// What `/api/status` says of the node's cloud switch (nil: an Ollama without the route).
+        var cloudDisabled: Bool? = false
+        var cloudSwitchSource = "none"
         /// Models `/api/pull` can fetch.
         var registry: [String] = []
         /// How the node lays out its JSON answers.
@@ -65,6 +68,8 @@ final class TestFarm: Sendable {
             simulation.tokensPerSecond = spec.tokensPerSecond
             simulation.loadSecondsPerGB = spec.loadSecondsPerGB
             simulation.version = spec.version
+            simulation.cloudDisabled = spec.cloudDisabled
+            simulation.cloudSwitchSource = spec.cloudSwitchSource
             simulation.registry = spec.registry.map { SimulatedModel($0, sizeGB: 2) }
             simulation.encoding = spec.encoding
             simulation.vramBytes = spec.vramGB.map { Int64($0 * 1e9) }

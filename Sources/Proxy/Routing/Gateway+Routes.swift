@@ -52,6 +52,7 @@ extension Gateway {
             "/v1/models": Route(["GET"], .gatewayKey) { gateway, _, writer, _ in await gateway.listModels(writer) },
             "/": Route(["GET", "HEAD"], .open) { gateway, _, writer, _ in await gateway.ollamaRoot(writer) },
             "/api/version": Route(["GET", "HEAD"], .gatewayKey) { gateway, _, writer, _ in await gateway.farmVersion(writer) },
+            "/api/status": Route(["GET"], .gatewayKey) { gateway, _, writer, _ in await gateway.farmCloudStatus(writer) },
             "/api/tags": Route(["GET", "HEAD"], .gatewayKey) { gateway, _, writer, _ in
                 await gateway.aggregatedModels(writer, path: "/api/tags")
             },
