@@ -50,6 +50,12 @@ extension CapacityPlanner {
         /// Steps may unload a model's only warm copy while its copy where the target keeps it is not
         /// loaded yet: what a round does when waiting would stall the farm (`waitsToMakeBeforeBreaking`).
         var breaksBeforeMaking = false
+        /// The demand offers at least `Settings.busyFarmShareOfSlots` of the slots of every copy on the
+        /// farm (loaded or loading). Then a copy moved only moves the waiting: its slots were busy
+        /// where it was. That is where GPUs their runners share end up under load: each answer slows
+        /// the node's others, so service times stretch until the slots fill (at 100 % of the token
+        /// capacity, 20-24 of the farm's 24 slots were offered), and every model looks saturated.
+        let slotsMostlyBusy: Bool
 
         private struct ModelFacts {
             var slots: Int
@@ -79,6 +85,7 @@ extension CapacityPlanner {
                 for model in node.loaded.keys { warmCopies[model, default: 0] += 1 }
             }
             taken = Set(healthy.filter { !$0.loading.isEmpty }.map(\.index))
+            slotsMostlyBusy = CapacityPlanner.slotsMostlyBusy(nodes: healthy, demand: demand, settings: settings)
             self.paces = paces ?? NodePaces(nodes)
             if !self.paces.isUniform {
                 for (index, models) in resident {
@@ -234,6 +241,7 @@ extension CapacityPlanner {
             move: Move, score: Double
         )? {
             let appraisal = appraise(model, gain: gain, on: node, evicting: victims)
+            if takesLastCopyTheTargetKeeps(for: model, appraisal) { return nil }
             let victims = appraisal.victims
             let net = appraisal.gain - victims.cost
             if !victims.models.isEmpty {
@@ -256,6 +264,21 @@ extension CapacityPlanner {
                 model: model, nodeIndex: node.index, evicting: victims.models,
                 predictedLoadSeconds: costModel.predictedLoadSeconds(model, on: node), comingBack: comingBack)
             return (move, score)
+        }
+
+        /// On a farm whose slots are mostly busy, a move off the target that gives `model` another copy
+        /// by unloading the last copy of a model the target keeps. The victim's slots were busy too, so
+        /// the move trades its whole demand for part of another model's, and the next rounds' steps load
+        /// it back somewhere in place of another model. Priced instead, at five times its cost, it was
+        /// made whenever the gain was a saturated model's: on GPUs their runners share, at 100 % load,
+        /// `llama3.2:3b`'s fourth copy read 9,011 s, unloaded `mistral:7b`'s only copy (181 s), and
+        /// every `mistral:7b` request was refused for about 50 s while it found no way back. A step may
+        /// (it moves such a copy where the target keeps it), and so may a model's first copy (one
+        /// model or the other goes without); on a farm with idle slots, a hot model saturated on one
+        /// copy may still take a rare model's.
+        func takesLastCopyTheTargetKeeps(for model: ModelName, _ appraisal: Appraisal) -> Bool {
+            guard slotsMostlyBusy, let target, !appraisal.isStep, (copies[model] ?? 0) >= 1 else { return false }
+            return appraisal.victims.lastCopies.contains { target.copies(of: $0) >= 1 }
         }
 
         /// A move weighed: its victims priced (in a step toward the target, a last copy the target

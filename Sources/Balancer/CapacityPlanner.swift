@@ -60,6 +60,10 @@ public enum CapacityPlanner {
         public var noticeableWaitSeconds = 0.25
         /// A model whose copies cannot keep up (offered load ≥ servers) is counted as waiting this long.
         public var saturatedWaitSeconds = 60.0
+        /// A farm whose offered load is at least this share of its copies' slots has its slots nearly
+        /// all in use: a move there only shifts the waiting from one model to another, and a move off
+        /// the target does not take a model's last copy for another's extra one (`FarmLayout.slotsMostlyBusy`).
+        public var busyFarmShareOfSlots = 0.8
         /// A spare copy the target leaves out though it saves this many times what the least valuable
         /// held spare copy it keeps saves, summed over rounds...
         public var challengerMargin = 1.2

@@ -19,7 +19,8 @@ struct Replicator: Sendable {
         // One fit of the nodes' paces serves the demand's typical service times and the plan.
         let paces = NodePaces(snapshots)
         let demand = cluster.demandSummary(snapshots, paces: paces)
-        preloader.logger.debug("planner sees \(Self.describe(demand, snapshots))")
+        let busy = CapacityPlanner.slotsMostlyBusy(nodes: snapshots, demand: demand, settings: cluster.plannerSettings)
+        preloader.logger.debug("planner sees \(Self.describe(demand, snapshots))\(busy ? "; slots mostly busy" : "")")
         let (moves, target, challengers, heldBack, made) = CapacityPlanner.planWithTarget(
             nodes: snapshots, demand: demand, now: cluster.now, costModel: cluster.costModel, settings: cluster.plannerSettings,
             previousTarget: cluster.plannedTarget.withLock { $0 }, challengers: cluster.targetChallengers.withLock { $0 },
