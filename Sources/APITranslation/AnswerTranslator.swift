@@ -12,6 +12,9 @@ package protocol AnswerTranslator {
     mutating func completion(from answer: JSONValue, raw: [UInt8]) -> [UInt8]
     /// An in-band error for a stream that already started.
     func errorEvent(_ message: String) -> [UInt8]
+    /// The whole answer goes to the client as the node sent it, with the node's `Content-Type`,
+    /// unparsed (`WholeAnswerPassThrough`).
+    var passesWholeAnswerUnread: Bool { get }
 }
 
 /// A translator that rewrites a stream line by line (OpenAI's server-sent events). A translator
@@ -24,6 +27,18 @@ package protocol StreamTranslator: AnswerTranslator {
 
 extension AnswerTranslator {
     package var completionContentType: String { "application/json" }
+    package var passesWholeAnswerUnread: Bool { false }
+}
+
+/// A whole answer that the node's Ollama shaped for the client itself and that may not be JSON:
+/// `/v1/audio/transcriptions` answers `{"text": …}`, or plain text for `response_format: text`.
+/// The relay passes its bytes and its `Content-Type` on without reading them.
+package struct WholeAnswerPassThrough: AnswerTranslator {
+    package init() {}
+    package var streamContentType: String { "application/json" }
+    package var passesWholeAnswerUnread: Bool { true }
+    package func completion(from answer: JSONValue, raw: [UInt8]) -> [UInt8] { raw }
+    package func errorEvent(_ message: String) -> [UInt8] { APIError(status: 502, message).openAIBody.serialized() }
 }
 
 extension ChatResponseTranslation: StreamTranslator {

@@ -3,7 +3,7 @@ import HTTP1
 import WireFormats
 
 extension OllamaSimulator {
-    enum InferenceKind { case chat, generate, openAIChat, responses, anthropic }
+    enum InferenceKind { case chat, generate, openAIChat, responses, anthropic, transcription }
 
     /// A request whose load never ends: it waits until the client gives up.
     func hangUntilCancelled() async {
@@ -13,7 +13,7 @@ extension OllamaSimulator {
     static let words = ["Hello", " from", " a", " simulated", " Ollama", " node", ".", " How", " can", " I", " help", "?"]
 
     func inference(_ request: HTTPRequest, _ writer: HTTPResponseWriter, kind: InferenceKind) async {
-        let openAI = kind == .openAIChat || kind == .responses || kind == .anthropic
+        let openAI = kind == .openAIChat || kind == .responses || kind == .anthropic || kind == .transcription
         guard !request.body.isEmpty else {
             return await respondError(writer, 400, openAI ? "invalid request" : "missing request body", openAI: openAI)
         }
@@ -161,6 +161,9 @@ extension OllamaSimulator {
             if Task.isCancelled { return }
             finishMetrics()
             let text = (0..<count).map { Self.words[$0 % Self.words.count] }.joined()
+            if kind == .transcription {
+                return await respondTranscription(writer, text: text, format: body["response_format"]?.stringValue)
+            }
             return await respondJSON(writer, 200, finalObject(kind, echoModel, createdAt, text: text, reason: doneReason, metrics: metrics))
         }
 
@@ -271,7 +274,7 @@ extension OllamaSimulator {
             return configuration.encoding.line([
                 "model": .string(model), "created_at": .string(createdAt), "response": .string(token), "done": false,
             ])
-        case .openAIChat:
+        case .openAIChat, .transcription:
             let delta: JSONObject = first ? ["role": "assistant", "content": .string(token)] : ["content": .string(token)]
             return sse(openAIChunk(model, delta: delta, finish: nil))
         case .anthropic:

@@ -40,6 +40,8 @@ extension OllamaSimulator {
             await inference(request, writer, kind: .openAIChat)
         case ("POST", "/v1/responses"):
             await inference(request, writer, kind: .responses)
+        case ("POST", "/v1/audio/transcriptions"):
+            await transcription(request, writer)
         case ("POST", "/v1/messages"):
             await inference(request, writer, kind: .anthropic)
         case ("POST", "/api/embed"):

@@ -18,6 +18,8 @@ public final class OllamaSimulator: Sendable {
         /// Of those, the load-only requests (an empty prompt or message list): a preload or an unload.
         var loadOnlyCounts: [String: Int] = [:]
         var lastBodies: [String: JSONValue] = [:]
+        /// The last form received on a path, as sent (`multipart/form-data` bodies only).
+        var lastForms: [String: (contentType: String, body: [UInt8])] = [:]
         /// The last body on each path that asked for an answer (not a load-only request).
         var lastAnswerBodies: [String: JSONValue] = [:]
         var lastAuthorization: [String: String] = [:]
@@ -115,6 +117,9 @@ public final class OllamaSimulator: Sendable {
     /// The last JSON body received on `path`.
     public func lastBody(_ path: String) -> JSONValue? { state.withLock { $0.lastBodies[path] } }
 
+    /// The last `multipart/form-data` body received on `path`, with its `Content-Type`.
+    public func lastForm(_ path: String) -> (contentType: String, body: [UInt8])? { state.withLock { $0.lastForms[path] } }
+
     /// The last JSON body received on `path` that asked for an answer: a load-only request (a
     /// preload, TensorWall's load carried for a call, an unload) sent beside it does not replace it.
     public func lastAnswerBody(_ path: String) -> JSONValue? { state.withLock { $0.lastAnswerBodies[path] } }
@@ -153,7 +158,9 @@ public final class OllamaSimulator: Sendable {
         state.withLock { state in
             state.requestCounts[String(request.path), default: 0] += 1
             if let authorization = request.headers["Authorization"] { state.lastAuthorization[String(request.path)] = authorization }
-            if !request.body.isEmpty, let json = try? JSONParser.parse(request.body) {
+            if let type = request.headers["Content-Type"], type.lowercased().hasPrefix("multipart/") {
+                state.lastForms[String(request.path)] = (type, request.body)
+            } else if !request.body.isEmpty, let json = try? JSONParser.parse(request.body) {
                 state.lastBodies[String(request.path)] = json
                 if !Self.isLoadOnly(json, path: request.path) { state.lastAnswerBodies[String(request.path)] = json }
             }

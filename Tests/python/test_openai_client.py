@@ -216,3 +216,16 @@ def test_route_alias(client):
     response = client.chat.completions.create(model="gpt-4", messages=[{"role": "user", "content": "Hello!"}])
     assert response.model == "llama3.2"  # the model that answered, as for ollama/NAME
     assert response.choices[0].message.content
+
+
+def test_audio_transcription(client):
+    audio = b"RIFF\x00\x01\x02WAVEfmt data"
+    transcription = client.audio.transcriptions.create(model="ollama/llama3.2", file=("hello.wav", audio, "audio/wav"))
+    assert transcription.text
+    plain = client.audio.transcriptions.create(model="llama3.2", file=("hello.wav", audio), response_format="text")
+    assert plain.strip() == transcription.text
+    with pytest.raises(openai.NotFoundError):
+        client.audio.transcriptions.create(model="llama9", file=("hello.wav", audio))
+    with pytest.raises(openai.BadRequestError) as raised:
+        client.audio.transcriptions.create(model="llama3.2", file=("hello.wav", b""))
+    assert "audio file is empty" in raised.value.message

@@ -11,6 +11,8 @@ struct FarmCall: Sendable {
     /// The node's endpoint, e.g. `/api/chat`.
     var path: String
     var body: [UInt8]
+    /// The body's `Content-Type`: JSON but for a multipart form passed on (`/v1/audio/transcriptions`).
+    var contentType = "application/json"
     var stream: Bool
     /// Hash of the conversation before its newest turn (placement), and including it (to remember).
     var conversationKey: UInt64? = nil

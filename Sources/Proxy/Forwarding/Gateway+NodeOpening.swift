@@ -47,7 +47,7 @@ extension Gateway {
     /// Sends the call to `node` and waits for the response head until `overdueAt` at most.
     func open(_ call: FarmCall, on node: ClusterConfig.NodeConfig, overdueAt: ContinuousClock.Instant?) async -> NodeOpening {
         let upstream = HTTPClientRequest.toNode(
-            node.url, path: call.path, body: call.body, accept: "application/json, application/x-ndjson")
+            node.url, path: call.path, body: call.body, contentType: call.contentType, accept: "application/json, application/x-ndjson")
         let progress: HTTPClientProgress
         do {
             progress = try await client.execute(upstream, timeouts: upstreamTimeouts, overdueAt: overdueAt)

@@ -16,6 +16,9 @@ extension Gateway {
             if Task.isCancelled { return .clientLeft }
             return .failed(.noFirstByte("node \(node.name) sent an incomplete answer: \(error)"), usage: Usage())
         }
+        if translator.passesWholeAnswerUnread {
+            return await relayUnread(raw, contentType: response.headers["Content-Type"] ?? translator.completionContentType, writer: writer)
+        }
         // A large answer (many embedding vectors) is decoded and translated off the event loop.
         let facts: StreamChunkFacts
         let body: [UInt8]
@@ -41,6 +44,19 @@ extension Gateway {
             return .clientLeft
         }
         usage.record(final: facts)
+        return .answered(status: 200, usage: usage)
+    }
+
+    /// Sends a whole answer on as the node sent it (`WholeAnswerPassThrough`).
+    private func relayUnread(_ raw: [UInt8], contentType: String, writer: HTTPResponseWriter) async -> AttemptOutcome {
+        var usage = Usage()
+        usage.firstByteAt = .now
+        usage.lastByteAt = usage.firstByteAt
+        do {
+            try await writer.respond(status: 200, headers: ["Content-Type": contentType], body: raw)
+        } catch {
+            return .clientLeft
+        }
         return .answered(status: 200, usage: usage)
     }
 

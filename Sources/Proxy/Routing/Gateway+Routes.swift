@@ -46,6 +46,9 @@ extension Gateway {
             "/v1/responses": Route(["POST"], .gatewayKey, logsAccess: true) { gateway, request, writer, record in
                 await gateway.openAIResponses(request, writer, &record)
             },
+            "/v1/audio/transcriptions": Route(["POST"], .gatewayKey, logsAccess: true) { gateway, request, writer, record in
+                await gateway.openAITranscriptions(request, writer, &record)
+            },
             "/v1/messages": Route(["POST"], .gatewayKey, logsAccess: true) { gateway, request, writer, record in
                 await gateway.anthropicMessages(request, writer, &record)
             },
