@@ -13,6 +13,8 @@ public struct MultipartForm: Sendable {
     }
 
     public let parts: [Part]
+    /// "--" and the boundary: what starts each delimiter line.
+    private let dashBoundary: [UInt8]
 
     /// Why a body could not be read, in Go's words where a client may see them.
     public struct Failure: Error, Equatable, Sendable {
@@ -68,6 +70,7 @@ public struct MultipartForm: Sendable {
             cursor = next.delimiter
         }
         self.parts = parts
+        self.dashBoundary = dashBoundary
     }
 
     /// The first part named `name`.
@@ -84,6 +87,11 @@ public struct MultipartForm: Sendable {
         guard let part = part(named: name) else { return body }
         var out = Array(body[..<part.content.lowerBound])
         out.append(contentsOf: value.utf8)
+        // An empty field whose delimiter follows its headers' blank line at once has no line break
+        // of its own before the delimiter; a value needs one.
+        if part.content.isEmpty && !value.isEmpty && body[part.content.upperBound...].starts(with: dashBoundary) {
+            out.append(contentsOf: [13, 10])
+        }
         out.append(contentsOf: body[part.content.upperBound...])
         return out
     }

@@ -36,6 +36,14 @@ import WireFormats
         #expect(try MultipartForm(replaced, boundary: "b0und").value("model", in: replaced) == "whisper")
     }
 
+    @Test func anEmptyFieldRightBeforeItsDelimiterTakesAValue() throws {
+        let body = Array("--x\r\nContent-Disposition: form-data; name=\"model\"\r\n\r\n--x--\r\n".utf8)
+        let form = try MultipartForm(body, boundary: "x")
+        #expect(form.value("model", in: body) == "")
+        let replaced = form.replacing("model", with: "llama3.2", in: body)
+        #expect(try MultipartForm(replaced, boundary: "x").value("model", in: replaced) == "llama3.2")
+    }
+
     @Test func aPreambleAndAnEmptyPartAreRead() throws {
         let body = Array("preamble\r\n--x\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\n\r\n--x--\r\n".utf8)
         let form = try MultipartForm(body, boundary: "x")
