@@ -101,12 +101,12 @@ import WireFormats
         try await disabled.waitUntilAllHealthy()
         #expect(try await disabled.json("GET", "/api/status").body == ["cloud": ["disabled": true, "source": "config"]])
 
-        // Nodes whose Ollama predates the route: TensorWall answers as they do.
+        // Nodes whose Ollama predates the route: 404, as for any `/api` path TensorWall does not know.
         let old = try await TestFarm.start([.init(cloudDisabled: nil)])
         try await old.waitUntilAllHealthy()
-        let missing = try await old.text("GET", "/api/status")
+        let missing = try await old.json("GET", "/api/status")
         #expect(missing.status == 404)
-        #expect(missing.body == "404 page not found")
+        #expect(missing.body == ["error": "404 page not found"])
     }
 
     @Test func showAsksANodeThatHasTheModel() async throws {

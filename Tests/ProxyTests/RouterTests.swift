@@ -22,9 +22,11 @@ import WireFormats
     }
 
     private func send(
-        _ gateway: Gateway, _ method: String, _ target: String, key: String? = RouterTests.gatewayKey, body: String = ""
+        _ gateway: Gateway, _ method: String, _ target: String, key: String? = RouterTests.gatewayKey, body: String = "",
+        contentEncoding: String? = nil
     ) async -> InMemoryResponseWriter {
         var headers: HTTPHeaders = ["Host": "tensorwall"]
+        if let contentEncoding { headers.add("Content-Encoding", contentEncoding) }
         if let key { headers.add("Authorization", "Bearer \(key)") }
         if !body.isEmpty { headers.add("Content-Type", "application/json") }
         let writer = InMemoryResponseWriter()
@@ -43,6 +45,26 @@ import WireFormats
         #expect(ollama.status == 405)
         #expect(try json(ollama)["error"]?.stringValue?.contains("method not allowed") == true)
         #expect(await send(gateway, "DELETE", "/healthz").status == 405)
+    }
+
+    @Test func aCompressedBodyGets415InTheFormatOfTheAPIAddressed() async throws {
+        let gateway = gateway()
+        let body = #"{"model":"llama3.2","messages":[]}"#
+        let openAI = await send(gateway, "POST", "/v1/responses", body: body, contentEncoding: "zstd")
+        #expect(openAI.status == 415)
+        #expect(
+            try json(openAI)["error"]?["message"]
+                == "request bodies with Content-Encoding zstd are not supported: send the body uncompressed")
+        let ollama = await send(gateway, "POST", "/api/chat", body: body, contentEncoding: "gzip")
+        #expect(ollama.status == 415)
+        #expect(try json(ollama)["error"]?.stringValue?.contains("Content-Encoding gzip") == true)
+        let anthropic = await send(gateway, "POST", "/v1/messages", body: body, contentEncoding: "br")
+        #expect(anthropic.status == 415)
+        #expect(try json(anthropic)["type"] == "error")
+        // Not compressed: on to the handler (no node here has the model: Ollama's 404).
+        #expect(await send(gateway, "POST", "/api/show", body: body, contentEncoding: "identity").status == 404)
+        // A key is checked first, as on every route.
+        #expect(await send(gateway, "POST", "/api/chat", key: nil, body: body, contentEncoding: "gzip").status == 401)
     }
 
     @Test func unknownPathsGetEachAPIsNotFound() async throws {

@@ -66,13 +66,10 @@ extension Gateway {
     /// `GET /api/status` (Ollama's cloud switch, `{"cloud":{"disabled":…,"source":…}}`): a node
     /// whose cloud is enabled, else the first node's answer, so the farm's cloud reads disabled only
     /// when it is disabled on every node that answers. A node's Ollama older than the route answers
-    /// 404; with no node answering, so does TensorWall, as such a node would.
+    /// 404; with no node answering, so does TensorWall, as for any path it does not know.
     func farmCloudStatus(_ writer: HTTPResponseWriter) async {
         let answers = await askHealthyNodes("/api/status").map(\.answer).filter { $0["cloud"]?.objectValue != nil }
-        guard let first = answers.first else {
-            try? await writer.respond(status: 404, headers: ["Content-Type": "text/plain"], body: Array("404 page not found".utf8))
-            return
-        }
+        guard let first = answers.first else { return await respond(writer, APIError(status: 404, "404 page not found"), openAI: false) }
         let enabled = answers.first { $0["cloud"]?["disabled"]?.boolValue == false }
         await respondOllamaJSON(writer, enabled ?? first)
     }
