@@ -36,4 +36,21 @@ import Testing
         // 3 + 0.06 offered on 4 slots: steady's slots mostly idle, and the hot model takes its place.
         #expect(plan(steadyRate: 0.02) == [.init(model: hot, nodeIndex: 1, evicting: [steady], predictedLoadSeconds: 3)])
     }
+
+    @Test func slotsAreMostlyBusyFromEightyPercentOfTheSlotsOfEveryCopyLoadedOrLoading() {
+        let sizes: [String: Int64] = ["hot": 4, "steady": 4]
+        let loading = LoadInProgress(startedAt: 0, predictedSeconds: 3)
+        let nodes = [
+            node(0, pulled: sizes, loaded: ["hot"], vramGB: 16),
+            node(1, pulled: sizes, loading: ["steady": loading], vramGB: 16),
+            node(2, health: .unhealthy, pulled: sizes, loaded: ["hot", "steady"], vramGB: 16),
+        ]
+        // Two copies of 2 slots on the healthy nodes: busy from 3.2 offered.
+        func busy(_ offered: Double) -> Bool {
+            CapacityPlanner.slotsMostlyBusy(nodes: nodes, demand: [hot: .init(rate: offered / 2, serviceSeconds: 2)])
+        }
+        #expect(busy(3.2))
+        #expect(!busy(3.1))
+        #expect(!CapacityPlanner.slotsMostlyBusy(nodes: [], demand: [hot: .init(rate: 1, serviceSeconds: 3)]))
+    }
 }

@@ -97,6 +97,28 @@ import WireFormats
         #expect(saved.state[ModelName("llama3.2")!] != nil)
     }
 
+    /// `/status` says when the demand offers most of the slots of every copy: the planner then keeps
+    /// every model's last copy (`CapacityPlanner.slotsMostlyBusy`).
+    @Test(arguments: [(1.0, true), (0.1, false)])
+    func theStatusSaysWhenSlotsAreMostlyBusy(rate: Double, busy: Bool) async throws {
+        let path = NSTemporaryDirectory() + "tensorwall-state-\(UInt64.random(in: 0...UInt64.max)).json"
+        Teardown.add { try? FileManager.default.removeItem(atPath: path) }
+        // 3 s answers: at 1/s, 3 offered on one copy's 2 slots; at 0.1/s, 0.3.
+        DemandStateFile(path: path).save([ModelName("llama3.2")!: (rate: rate, serviceSeconds: 3)])
+        let farm = try await TestFarm.start([.init(preload: ["llama3.2"])]) { config in
+            config.stateFile = path
+            config.nodes[0].vramGB = 2.5
+        }
+        try await farm.waitUntilAllHealthy()
+        var status: JSONValue?
+        #expect(
+            await farm.eventually {
+                status = try? await farm.json("GET", "/status").body
+                return status?["models"]?[0]?["warmOn"]?.arrayValue?.count == 1
+            })
+        #expect(status?["slotsMostlyBusy"] == .bool(busy), "\(String(describing: status?["models"]))")
+    }
+
     /// Clients that set `num_ctx` get, after a restart, copies loaded for it: loaded for the default,
     /// placement would leave them out for those clients (or their first request would reload them).
     @Test func aRestartReWarmsForTheContextLengthTheRequestsAsked() async throws {

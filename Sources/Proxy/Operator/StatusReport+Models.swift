@@ -8,8 +8,7 @@ extension StatusReport {
     /// nobody serves (a typo, a probe) is answered 404 and is no part of what the farm holds.
     /// `releasedOn` reads the copies the planner's last round gave up from `snapshots`
     /// (`Cluster.markingReleasedCopies`): a request's cold load unloads them before any other.
-    func models(_ snapshots: [NodeSnapshot], paces: NodePaces) -> [JSONValue] {
-        let demand = cluster.demandSummary(snapshots, paces: paces)
+    func models(_ snapshots: [NodeSnapshot], demand: [ModelName: CapacityPlanner.Demand], paces: NodePaces) -> [JSONValue] {
         // Where the planner is heading: a model warm on a node it is not planned on is on its way out.
         let (wanted, target) = CapacityPlanner.sizing(
             nodes: snapshots, demand: demand, now: cluster.now, costModel: cluster.costModel, settings: cluster.plannerSettings,

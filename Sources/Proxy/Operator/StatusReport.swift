@@ -17,6 +17,7 @@ struct StatusReport {
         let snapshots = cluster.markingReleasedCopies(await cluster.snapshots())
         let uptime = startedAt.duration(to: .now).components.seconds
         let paces = NodePaces(snapshots)
+        let demand = cluster.demandSummary(snapshots, paces: paces)
         let nodes: [JSONValue] = snapshots.map { node in
             var entry: JSONObject = [
                 "name": .string(node.name), "url": .string(node.url.description), "health": .string(node.health.rawValue),
@@ -95,7 +96,11 @@ struct StatusReport {
         let body: JSONValue = [
             "status": .string(healthy > 0 ? "ok" : "degraded"), "uptimeSeconds": .int(uptime),
             "strategy": .string(strategy.rawValue),
-            "healthyNodes": .int(Int64(healthy)), "nodes": .array(nodes), "models": .array(models(snapshots, paces: paces)),
+            "healthyNodes": .int(Int64(healthy)), "nodes": .array(nodes),
+            // The demand offers most of the slots of every copy (`CapacityPlanner.slotsMostlyBusy`):
+            // the farm is short of slots, not of a better layout, and the planner keeps last copies.
+            "slotsMostlyBusy": .bool(CapacityPlanner.slotsMostlyBusy(nodes: snapshots, demand: demand, settings: cluster.plannerSettings)),
+            "models": .array(models(snapshots, demand: demand, paces: paces)),
             "usage": .array(
                 ledger.totals.sorted { $0.key < $1.key }.map { key, totals in
                     [
