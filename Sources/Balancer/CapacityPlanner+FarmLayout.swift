@@ -266,21 +266,6 @@ extension CapacityPlanner {
             return (move, score)
         }
 
-        /// On a farm whose slots are mostly busy, a move off the target that gives `model` another copy
-        /// by unloading the last copy of a model the target keeps. The victim's slots were busy too, so
-        /// the move trades its whole demand for part of another model's, and the next rounds' steps load
-        /// it back somewhere in place of another model. Priced instead, at five times its cost, it was
-        /// made whenever the gain was a saturated model's: on GPUs their runners share, at 100 % load,
-        /// `llama3.2:3b`'s fourth copy read 9,011 s, unloaded `mistral:7b`'s only copy (181 s), and
-        /// every `mistral:7b` request was refused for about 50 s while it found no way back. A step may
-        /// (it moves such a copy where the target keeps it), and so may a model's first copy (one
-        /// model or the other goes without); on a farm with idle slots, a hot model saturated on one
-        /// copy may still take a rare model's.
-        func takesLastCopyTheTargetKeeps(for model: ModelName, _ appraisal: Appraisal) -> Bool {
-            guard slotsMostlyBusy, let target, !appraisal.isStep, (copies[model] ?? 0) >= 1 else { return false }
-            return appraisal.victims.lastCopies.contains { target.copies(of: $0) >= 1 }
-        }
-
         /// A move weighed: its victims priced (in a step toward the target, a last copy the target
         /// keeps elsewhere as moving), the gain it is weighed on, and what it must clear.
         struct Appraisal {

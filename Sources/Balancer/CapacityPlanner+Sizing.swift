@@ -11,19 +11,6 @@ extension CapacityPlanner {
         return Dictionary(uniqueKeysWithValues: demand.keys.map { ($0, layout.wantedCopies($0)) })
     }
 
-    /// Whether the demand offers at least `Settings.busyFarmShareOfSlots` of the slots of every copy
-    /// on the healthy nodes, loaded or loading (`FarmLayout.slotsMostlyBusy`): shown with the
-    /// planner's view of the demand, since it changes what the planner may unload.
-    public static func slotsMostlyBusy(nodes: [NodeSnapshot], demand: [ModelName: Demand], settings: Settings = Settings()) -> Bool {
-        var slotsOfCopies = 0
-        for node in nodes where node.health == .healthy {
-            let copies = Set(node.loaded.keys).union(node.loading.keys).union(node.comebacksAwaitingDrain)
-            slotsOfCopies += copies.count * node.maxParallel
-        }
-        let offered = demand.values.reduce(0) { $0 + $1.offeredLoad }
-        return slotsOfCopies > 0 && offered >= settings.busyFarmShareOfSlots * Double(slotsOfCopies)
-    }
-
     /// The layout the planner is heading for (`TargetLayout`), by node index.
     public static func targetLayout(
         nodes: [NodeSnapshot], demand: [ModelName: Demand], now: Double, costModel: CostModel = CostModel(),
