@@ -5,9 +5,10 @@ extension FarmCall {
     /// The call as it goes out on `lease`: a call placed on a runner loaded for a longer length (or a
     /// load for one) carries that length (`Lease.sentContextLength`), so Ollama serves it on that
     /// runner instead of reloading it: a call that sets no `num_ctx`, or under `numCtx: atLeast` one
-    /// that asks a shorter length. Every other call goes as the client sent it, its bytes untouched.
+    /// that asks a shorter length. Every other call goes as the client sent it, its bytes untouched; a
+    /// form (`/v1/audio/transcriptions`) has no `options` and is not read.
     func sent(on lease: Lease) -> FarmCall {
-        guard let length = lease.sentContextLength, length != contextLength,
+        guard let length = lease.sentContextLength, length != contextLength, contentType == "application/json",
             case .object(var fields)? = try? JSONParser.parse(body)
         else { return self }
         var options: JSONObject

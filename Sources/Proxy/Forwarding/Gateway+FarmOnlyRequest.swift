@@ -47,9 +47,11 @@ extension Gateway {
         } catch {
             return await fail(APIError(status: 500, "\(error)"), writer, &record, dialect: dialect)
         }
-        guard let farmName = farmModelName(model), let name = ModelName(farmName) else {
-            let error = APIError(status: 404, "model '\(model)' not found", param: "model", code: "model_not_found")
-            return await fail(error, writer, &record, dialect: dialect)
+        let farmName: String
+        let name: ModelName
+        switch farmModel(model) {
+        case .success(let found): (farmName, name) = found
+        case .failure(let error): return await fail(error, writer, &record, dialect: dialect)
         }
         record.stream = translated.stream
         var upstream = translated.fields
@@ -65,6 +67,21 @@ extension Gateway {
             call.conversationKey = keys.previousTurn
             call.continuationKey = keys.thisTurn
         }
+        await serveFarmOnly(call, writer, &record, dialect: dialect)
+    }
+
+    /// The farm's name for a model as a `/v1` client wrote it (an alias or an `ollama/` prefix
+    /// resolved), and its parse; OpenAI's 404 when no farm model answers to it.
+    func farmModel(_ requested: String) -> Result<(farmName: String, name: ModelName), APIError> {
+        guard let farmName = farmModelName(requested), let name = ModelName(farmName) else {
+            return .failure(APIError(status: 404, "model '\(requested)' not found", param: "model", code: "model_not_found"))
+        }
+        return .success((farmName, name))
+    }
+
+    /// Places a call only the farm serves and answers the client; what keeps the farm from serving
+    /// it is answered in `dialect`.
+    func serveFarmOnly(_ call: FarmCall, _ writer: HTTPResponseWriter, _ record: inout AccessRecord, dialect: ErrorDialect) async {
         let result = await serveFromFarm(call, strategy: config.strategy, writer: writer)
         if let unavailable = await settle(result, writer, &record, dialect: dialect) {
             await fail(unavailable.error, writer, &record, dialect: dialect)

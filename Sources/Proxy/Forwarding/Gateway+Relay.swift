@@ -17,7 +17,9 @@ extension Gateway {
             return .failed(.noFirstByte("node \(node.name) sent an incomplete answer: \(error)"), usage: Usage())
         }
         if translator.passesWholeAnswerUnread {
-            return await relayUnread(raw, contentType: response.headers["Content-Type"] ?? translator.completionContentType, writer: writer)
+            // `WholeAnswerPassThrough`: the node's bytes and type, unread.
+            return await respondWhole(
+                raw, contentType: response.headers["Content-Type"] ?? translator.completionContentType, writer: writer)
         }
         // A large answer (many embedding vectors) is decoded and translated off the event loop.
         let facts: StreamChunkFacts
@@ -35,28 +37,23 @@ extension Gateway {
         } catch {
             return .failed(error, usage: Usage())
         }
-        var usage = Usage()
-        usage.firstByteAt = .now
-        usage.lastByteAt = usage.firstByteAt
-        do {
-            try await writer.respond(status: 200, headers: ["Content-Type": translator.completionContentType], body: body)
-        } catch {
-            return .clientLeft
-        }
-        usage.record(final: facts)
-        return .answered(status: 200, usage: usage)
+        return await respondWhole(body, contentType: translator.completionContentType, writer: writer) { $0.record(final: facts) }
     }
 
-    /// Sends a whole answer on as the node sent it (`WholeAnswerPassThrough`).
-    private func relayUnread(_ raw: [UInt8], contentType: String, writer: HTTPResponseWriter) async -> AttemptOutcome {
+    /// Sends a whole answer in one piece, its first and last byte timed as now; `finish` adds what
+    /// the answer said of its tokens.
+    private func respondWhole(
+        _ body: [UInt8], contentType: String, writer: HTTPResponseWriter, finish: (inout Usage) -> Void = { _ in }
+    ) async -> AttemptOutcome {
         var usage = Usage()
         usage.firstByteAt = .now
         usage.lastByteAt = usage.firstByteAt
         do {
-            try await writer.respond(status: 200, headers: ["Content-Type": contentType], body: raw)
+            try await writer.respond(status: 200, headers: ["Content-Type": contentType], body: body)
         } catch {
             return .clientLeft
         }
+        finish(&usage)
         return .answered(status: 200, usage: usage)
     }
 

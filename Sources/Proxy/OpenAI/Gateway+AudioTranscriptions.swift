@@ -26,18 +26,17 @@ extension Gateway {
             return await fail(.badRequest("file is required: http: no such file"), writer, &record, dialect: .openAI)
         }
         guard !file.content.isEmpty else { return await fail(.badRequest("audio file is empty"), writer, &record, dialect: .openAI) }
-        guard let farmName = farmModelName(model), let name = ModelName(farmName) else {
-            let error = APIError(status: 404, "model '\(model)' not found", param: "model", code: "model_not_found")
-            return await fail(error, writer, &record, dialect: .openAI)
+        let farmName: String
+        let name: ModelName
+        switch farmModel(model) {
+        case .success(let found): (farmName, name) = found
+        case .failure(let error): return await fail(error, writer, &record, dialect: .openAI)
         }
         let body = farmName == model ? request.body : form.replacing("model", with: farmName, in: request.body)
         var call = FarmCall(
             model: name, requestedName: model, path: "/v1/audio/transcriptions", body: body, stream: false,
             makeTranslator: { WholeAnswerPassThrough() })
         call.contentType = contentType ?? "multipart/form-data"
-        let result = await serveFromFarm(call, strategy: config.strategy, writer: writer)
-        if let unavailable = await settle(result, writer, &record, dialect: .openAI) {
-            await fail(unavailable.error, writer, &record, dialect: .openAI)
-        }
+        await serveFarmOnly(call, writer, &record, dialect: .openAI)
     }
 }
