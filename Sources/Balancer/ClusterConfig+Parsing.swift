@@ -11,7 +11,14 @@ extension ClusterConfig {
     }
 
     /// Replaces the node list with the single node `OLLAMA_API_URL` names, as the seed documents.
+    /// `OLLAMA_ORIGINS` (comma-separated, as Ollama reads it) adds to `allowedOrigins`.
     public mutating func applyEnvironment(_ environment: [String: String]) throws(ConfigError) {
+        if let origins = environment["OLLAMA_ORIGINS"] {
+            for origin in origins.split(separator: ",").map({ String($0.trimmingSpacesAndTabs()) }) where !origin.isEmpty {
+                if let problem = Self.originProblem(origin) { throw ConfigError("OLLAMA_ORIGINS", "\"\(origin)\" \(problem)") }
+                allowedOrigins.append(origin)
+            }
+        }
         guard let url = environment["OLLAMA_API_URL"], !url.isEmpty else { return }
         guard let parsed = NodeURL(url) else { throw ConfigError("OLLAMA_API_URL", "must be an http:// URL, got \"\(url)\"") }
         var node = NodeConfig(name: "ollama", url: parsed, maxParallel: nodes.first?.maxParallel ?? 1)
@@ -63,7 +70,7 @@ private struct FieldReader {
             allowed: [
                 "listen", "apiKeys", "adminKeys", "strategy", "health", "timeouts", "limits", "outlier", "maxRetries", "queue", "keepAlive",
                 "warm", "replicate",
-                "usageLog", "stateFile", "numCtx",
+                "usageLog", "stateFile", "numCtx", "allowedOrigins",
                 "nodes",
                 "cloud", "routes",
             ])
@@ -175,6 +182,15 @@ private struct FieldReader {
         }
         if let usageLog = root["usageLog"] {
             config.usageLog = try child("usageLog").nonEmptyString(usageLog)
+        }
+        if let origins = root["allowedOrigins"] {
+            let reader = child("allowedOrigins")
+            for (index, entry) in try reader.array(origins).enumerated() {
+                let item = reader.element(index)
+                let origin = try item.nonEmptyString(entry)
+                if let problem = ClusterConfig.originProblem(origin) { throw ConfigError(item.path, problem) }
+                config.allowedOrigins.append(origin)
+            }
         }
         if let nodes = root["nodes"] {
             let reader = child("nodes")

@@ -31,6 +31,11 @@ public struct ClusterConfig: Sendable, Equatable {
     public var stateFile: String?
     /// Which runners may serve a request that sets `options.num_ctx` (`RunnerContexts`).
     public var numCtx = NumCtxPolicy.exact
+    /// Web pages (origins, like "https://chat.example.com") whose scripts may call TensorWall from a
+    /// browser, besides localhost's and desktop apps', as Ollama's `OLLAMA_ORIGINS` lists them; "*"
+    /// lets every page. A browser's request from any other page is refused, so a site a user visits
+    /// cannot drive a farm that needs no key.
+    public var allowedOrigins: [String] = []
 
     public init() {}
 

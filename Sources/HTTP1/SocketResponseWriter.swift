@@ -103,7 +103,8 @@ final class SocketResponseWriter: HTTPResponseWriter {
             text += "\(name): \(value)\r\n"
         }
         if let contentLength {
-            text += "Content-Length: \(contentLength)\r\n"
+            // RFC 9110: a 204 or 304 carries no Content-Length (it has no body to measure).
+            if status != 204 && status != 304 { text += "Content-Length: \(contentLength)\r\n" }
         } else if chunked {
             text += "Transfer-Encoding: chunked\r\n"
         }

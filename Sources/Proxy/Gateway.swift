@@ -15,9 +15,12 @@ final class GatewayRuntime: Sendable {
     /// Guards `/status`, `/dashboard` and `/metrics` when `adminKeys` is set (open otherwise).
     let adminAuthenticator: Authenticator
     let upstreamTimeouts: HTTPClientTimeouts
+    /// Which browser pages may call TensorWall (`allowedOrigins`).
+    let crossOrigin: CrossOriginPolicy
 
     init(config: ClusterConfig) {
         self.config = config
+        self.crossOrigin = CrossOriginPolicy(configured: config.allowedOrigins)
         self.authenticator = Authenticator(keys: config.apiKeys)
         self.adminAuthenticator = Authenticator(keys: config.adminKeys)
         self.upstreamTimeouts = HTTPClientTimeouts(

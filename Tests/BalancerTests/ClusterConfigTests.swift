@@ -123,6 +123,36 @@ import Testing
         #expect(throws: ConfigError.self) { try config.applyEnvironment(["OLLAMA_API_URL": "gpu-server"]) }
     }
 
+    @Test func allowedOriginsAreReadFromTheFileAndFromOllamasVariable() throws {
+        var config = try ClusterConfig.parse(Array(#"{"allowedOrigins":["https://chat.example.com","chrome-extension://*"]}"#.utf8))
+        #expect(config.allowedOrigins == ["https://chat.example.com", "chrome-extension://*"])
+        try config.applyEnvironment(["OLLAMA_ORIGINS": "https://a.example, *"])
+        #expect(config.allowedOrigins == ["https://chat.example.com", "chrome-extension://*", "https://a.example", "*"])
+        #expect(
+            throws: ConfigError(
+                "OLLAMA_ORIGINS",
+                #""example.com" must be "*" or an origin with its scheme, like "https://chat.example.com" or "chrome-extension://*""#)
+        ) {
+            try config.applyEnvironment(["OLLAMA_ORIGINS": "example.com"])
+        }
+    }
+
+    @Test(arguments: [
+        (#"{"allowedOrigins":"*"}"#, "allowedOrigins: expected an array"),
+        (#"{"allowedOrigins":[""]}"#, "allowedOrigins[0]: must not be empty"),
+        (#"{"allowedOrigins":["chat.example.com"]}"#, "allowedOrigins[0]: must be \"*\" or an origin with its scheme"),
+        (#"{"allowedOrigins":["https://a.example,https://b.example"]}"#, "allowedOrigins[0]: lists one origin per entry"),
+        (#"{"allowedOrigins":["https://chat.example.com/"]}"#, "allowedOrigins[0]: has a path"),
+        (#"{"allowedOrigins":["https://*.example.*"]}"#, "allowedOrigins[0]: may hold at most one"),
+        (#"{"allowedOrigins":["https://ok.example","htt ps://x"]}"#, "allowedOrigins[1]: must not contain spaces"),
+    ])
+    func refusesOriginsNoBrowserSends(json: String, expected: String) {
+        do {
+            _ = try ClusterConfig.parse(Array(json.utf8))
+            Issue.record("accepted \(json)")
+        } catch { #expect(error.description.contains(expected), "\(error)") }
+    }
+
     @Test(arguments: [
         ("http://localhost:11434", "localhost", 11434, ""),
         ("http://gpu1", "gpu1", 80, ""),

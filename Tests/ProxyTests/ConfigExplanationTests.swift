@@ -8,7 +8,7 @@ import Testing
         let config = try ClusterConfig.parse(
             Array(
                 #"""
-                {"apiKeys":[{"name":"web","key":"gw_secret_value"}],"warm":{"llama3.2":2},
+                {"apiKeys":[{"name":"web","key":"gw_secret_value"}],"warm":{"llama3.2":2},"allowedOrigins":["https://chat.example.com"],
                  "nodes":[{"name":"a","url":"http://a:11434","vramGB":24}],
                  "cloud":[{"name":"openai","url":"https://api.openai.com/v1","apiKeyEnv":"OPENAI_API_KEY","models":["gpt-4o"]}],
                  "routes":{"gpt-4":[{"target":"ollama/llama3.1:70b","weight":80},{"target":"openai/gpt-4","weight":20,"priority":1}]}}
@@ -22,6 +22,7 @@ import Testing
         #expect(text.contains("key from $OPENAI_API_KEY (set)"))
         #expect(text.contains("gpt-4 [affinity] → ollama/llama3.1:70b (priority 0, weight 80), openai/gpt-4 (priority 1, weight 20)"))
         #expect(text.contains("warm: llama3.2 on 2 node(s)"))
+        #expect(text.contains("browser pages allowed besides localhost's: https://chat.example.com"))
         #expect(!text.contains("gw_secret_value") && !text.contains("sk-live-secret"))
     }
 }

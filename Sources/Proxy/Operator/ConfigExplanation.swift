@@ -51,6 +51,9 @@ enum ConfigExplanation {
             config.replicate && config.strategy == .affinity ? "copies of models in demand: on" : "copies of models in demand: off")
         if config.numCtx == .atLeast { extras.append("num_ctx: a longer runner serves a shorter ask (atLeast)") }
         if let usageLog = config.usageLog { extras.append("usage log \(usageLog)") }
+        if !config.allowedOrigins.isEmpty {
+            extras.append("browser pages allowed besides localhost's: " + config.allowedOrigins.joined(separator: ", "))
+        }
         out.append(extras.joined(separator: "; "))
         return out
     }

@@ -96,9 +96,26 @@ extension Gateway {
         }
     }
 
-    /// The router: finds the route, checks the method, then the caller's key, runs the handler, and
-    /// writes the access-log line for routes that keep one.
+    /// The router: settles a browser page's cross-origin request first (`CrossOriginPolicy`), then
+    /// finds the route, checks the method, then the caller's key, runs the handler, and writes the
+    /// access-log line for routes that keep one.
     func handle(_ request: HTTPRequest, _ writer: HTTPResponseWriter) async {
+        switch current.crossOrigin.verdict(for: request) {
+        case .sameOrigin:
+            await route(request, writer)
+        case .allowed(let headers):
+            await route(request, CrossOriginResponseWriter(inner: writer, added: headers))
+        case .preflight(let headers):
+            try? await writer.respond(status: 204, headers: headers)
+        case .refused(let origin):
+            await respond(
+                writer,
+                APIError(status: 403, "origin \(origin) may not call this server: add it to allowedOrigins in cluster.json"),
+                dialect: ErrorDialect(path: request.path))
+        }
+    }
+
+    private func route(_ request: HTTPRequest, _ writer: HTTPResponseWriter) async {
         let path = request.path
         guard let route = Self.routes.route(for: path) else { return await notFound(request, writer) }
         guard route.allows(request.method) else { return await methodNotAllowed(writer, path: path) }
