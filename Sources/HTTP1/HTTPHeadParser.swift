@@ -51,11 +51,17 @@ enum HTTPHeadParser {
     static func request(_ head: Head) throws(HTTPParseError) -> RequestHead {
         guard head.startLine.count == 3 else { throw .malformed("malformed request line") }
         let method = String(head.startLine[0])
-        let target = String(head.startLine[1])
+        var target = String(head.startLine[1])
+        var headers = head.headers
         guard !method.isEmpty, method.utf8.allSatisfy(isTokenByte) else { throw .malformed("invalid method") }
-        guard target.hasPrefix("/") || target == "*", !target.utf8.contains(where: { $0 <= 0x20 || $0 == 0x7F }) else {
-            throw .malformed("invalid request target")
+        guard !target.utf8.contains(where: { $0 <= 0x20 || $0 == 0x7F }) else { throw .malformed("invalid request target") }
+        if let (authority, originForm) = absoluteForm(target) {
+            // RFC 9112 3.2.2: a server accepts the absolute form (a client set up with the server as
+            // its proxy sends it; Go's server, so Ollama, accepts it) and takes the host from it.
+            target = originForm
+            if headers.contains("Host") { headers.replace("Host", authority) }
         }
+        guard target.hasPrefix("/") || target == "*" else { throw .malformed("invalid request target") }
         let minor: Int
         switch head.startLine[2] {
         case "HTTP/1.1": minor = 1
@@ -63,7 +69,21 @@ enum HTTPHeadParser {
         default: throw .malformed("unsupported HTTP version")
         }
         if minor == 1, head.headers.values("Host").count != 1 { throw .malformed("missing or duplicate Host header") }
-        return RequestHead(method: method, target: target, versionMinor: minor, headers: head.headers)
+        return RequestHead(method: method, target: target, versionMinor: minor, headers: headers)
+    }
+
+    /// `http://host[:port]/path?query` split into its authority and origin form (`/` when it has no
+    /// path), or nil when the target is not in absolute form or names no host.
+    static func absoluteForm(_ target: String) -> (authority: String, originForm: String)? {
+        let lowered = target.prefix(8).lowercased()
+        let schemeLength = lowered.hasPrefix("http://") ? 7 : lowered.hasPrefix("https://") ? 8 : 0
+        guard schemeLength > 0 else { return nil }
+        let rest = target.dropFirst(schemeLength)
+        let pathStart = rest.firstIndex { $0 == "/" || $0 == "?" } ?? rest.endIndex
+        let authority = rest[..<pathStart]
+        guard !authority.isEmpty, !authority.contains("@") else { return nil }
+        let path = rest[pathStart...]
+        return (String(authority), path.hasPrefix("/") ? String(path) : "/" + path)
     }
 
     /// A response's status line checked: `HTTP/1.x`, a three-digit status, any reason (or none).

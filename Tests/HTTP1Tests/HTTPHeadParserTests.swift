@@ -19,12 +19,27 @@ import Testing
     }
 
     @Test(arguments: [
+        ("GET http://tensorwall:8000/v1/models?x=1 HTTP/1.1\r\nHost: other", "/v1/models?x=1", "tensorwall:8000"),
+        ("GET HTTPS://gw.example HTTP/1.1\r\nHost: gw.example", "/", "gw.example"),
+        ("GET http://gw?x=1 HTTP/1.1\r\nHost: gw", "/?x=1", "gw"),
+    ])
+    func theAbsoluteFormIsReadAsItsPathAndHost(text: String, target: String, host: String) throws {
+        let request = try HTTPHeadParser.request(head(text))
+        #expect(request.target == target)
+        #expect(request.headers["Host"] == host)
+        #expect(request.headers.values("Host").count == 1)
+    }
+
+    @Test(arguments: [
         "GET /x HTTP/1.1",  // no Host
+        "GET http://a/x HTTP/1.1",  // no Host, even with the host in the target (as Go)
         "GET /x HTTP/1.1\r\nHost: a\r\nHost: b",
         "G(T /x HTTP/1.1\r\nHost: a",
         " /x HTTP/1.1\r\nHost: a",
         "GET x HTTP/1.1\r\nHost: a",
-        "GET http://a/x HTTP/1.1\r\nHost: a",
+        "GET http:///x HTTP/1.1\r\nHost: a",  // absolute form without a host
+        "GET http://user@a/x HTTP/1.1\r\nHost: a",  // user info is no part of a request target
+        "GET ftp://a/x HTTP/1.1\r\nHost: a",
         "GET /x HTTP/2.0\r\nHost: a",
         "GET /x\u{7F} HTTP/1.1\r\nHost: a",
     ])

@@ -17,6 +17,17 @@ import Testing
         }
     }
 
+    @Test func aTargetInAbsoluteFormReachesItsPath() async throws {
+        let server = try startEchoServer()
+        defer { server.stop() }
+        let client = try await RawClient(port: server.port)
+        defer { client.close() }
+        try await client.send("POST http://tensorwall:8000/echo/abs HTTP/1.1\r\nHost: tensorwall:8000\r\nContent-Length: 2\r\n\r\nhi")
+        let response = try await client.readResponse()
+        #expect(response.head.hasPrefix("HTTP/1.1 200 OK"))
+        #expect(response.body == "POST /echo/abs body=hi")
+    }
+
     @Test func largeBodiesAreHandledOffTheEventLoopThread() async throws {
         let server = try startEchoServer { $0.loopBodyLimit = 1000 }
         defer { server.stop() }
