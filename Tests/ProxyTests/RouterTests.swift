@@ -67,6 +67,14 @@ import WireFormats
         #expect(await send(gateway, "POST", "/api/chat", key: nil, body: body, contentEncoding: "gzip").status == 401)
     }
 
+    @Test func optionsStarIsAnsweredAsGoAnswersIt() async throws {
+        let gateway = gateway()
+        let star = await send(gateway, "OPTIONS", "*", key: nil)
+        #expect(star.status == 200)
+        #expect(star.body.isEmpty)
+        #expect(await send(gateway, "GET", "*", key: nil).status == 404)
+    }
+
     @Test func unknownPathsGetEachAPIsNotFound() async throws {
         let gateway = gateway()
         let openAI = await send(gateway, "POST", "/v1/nothing")

@@ -117,6 +117,11 @@ extension Gateway {
 
     private func route(_ request: HTTPRequest, _ writer: HTTPResponseWriter) async {
         let path = request.path
+        // `OPTIONS *` asks what the server can do, not a resource: Go's server answers it 200 before any handler.
+        if path == "*" && request.method == "OPTIONS" {
+            try? await writer.respond(status: 200)
+            return
+        }
         guard let route = Self.routes.route(for: path) else { return await notFound(request, writer) }
         guard route.allows(request.method) else { return await methodNotAllowed(writer, path: path) }
         guard let keyName = await authorize(route.access, request, writer) else { return }
