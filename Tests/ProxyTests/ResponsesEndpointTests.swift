@@ -87,3 +87,50 @@ import WireFormats
         #expect(farm.nodes[0].answeredCount("/v1/responses") == 0)
     }
 }
+
+/// Bodies sent compressed with zstd, as OpenAI's Codex sends them to Ollama.
+@Suite(.stopsFarms) struct CompressedRequestBodyTests {
+    static let headers: HTTPHeaders = ["X-API-Key": TestFarm.key, "Content-Type": "application/json", "Content-Encoding": "zstd"]
+
+    private func json(_ response: HTTPClientResponse) async throws -> JSONValue { try JSONParser.parse(try await response.collect()) }
+
+    @Test func aZstdBodyIsDecodedPlacedAndSentOnPlain() async throws {
+        let farm = try await TestFarm.start([.init(preload: ["llama3.2"])])
+        try await farm.waitUntilAllHealthy()
+        let responses = try await farm.request("POST", "/v1/responses", bytes: ZstdFrames.responsesBody, headers: Self.headers)
+        #expect(responses.status == 200)
+        #expect(try await json(responses)["status"] == "completed")
+        let sent = try #require(farm.nodes[0].lastAnswerBody("/v1/responses"))
+        #expect(sent["input"] == "Say hi")
+        let chat = try await farm.request("POST", "/api/chat", bytes: ZstdFrames.nativeChatBody, headers: Self.headers)
+        #expect(chat.status == 200)
+        #expect(try await json(chat)["message"]?["role"] == "assistant")
+    }
+
+    @Test func aBrokenOrOversizedZstdBodyGetsTheClientsError() async throws {
+        let farm = try await TestFarm.start([.init(preload: ["llama3.2"])]) { $0.limits.maxBodyBytes = 64 * 1024 }
+        try await farm.waitUntilAllHealthy()
+        let cut = Array(ZstdFrames.responsesBody.dropLast(6))
+        let broken = try await farm.request("POST", "/v1/responses", bytes: cut, headers: Self.headers)
+        #expect(broken.status == 400)
+        #expect(try await json(broken)["error"]?["message"]?.stringValue?.hasPrefix("failed to decompress zstd body: ") == true)
+        let bomb = try await farm.request("POST", "/api/chat", bytes: ZstdFrames.millionZeros, headers: Self.headers)
+        #expect(bomb.status == 413)
+        #expect(try await json(bomb)["error"]?.stringValue?.contains("limits.maxBodyBytes") == true)
+        var gzip = Self.headers
+        gzip.replace("Content-Encoding", "gzip")
+        #expect(try await farm.request("POST", "/v1/responses", bytes: cut, headers: gzip).status == 415)
+        #expect(farm.nodes[0].requestCount("/v1/responses") == 0 && farm.nodes[0].requestCount("/api/chat") == 0)
+    }
+}
+
+/// Frames the `zstd` command wrote.
+enum ZstdFrames {
+    /// `{"model":"llama3.2","input":"Say hi"}`
+    static let responsesBody = Base64.decode("KLUv/QRYKQEAeyJtb2RlbCI6ImxsYW1hMy4yIiwiaW5wdXQiOiJTYXkgaGkifdQGENw=")!
+    /// `{"model":"llama3.2","messages":[{"role":"user","content":"hi"}],"stream":false}`
+    static let nativeChatBody = Base64.decode(
+        "KLUv/QRYNQIA8oQQF5AZpgOiLDUgbdsMQaJs3x244yzE5H5KqXl2qNFqTj4IaUXi+pAeUgqPTXNx3StmNKizCMssPg4ABIZ2d301FBwFAOoUkrc=")!
+    /// A million zero bytes in 50.
+    static let millionZeros = Base64.decode("KLUv/QRoTAAACAABAPz/ORACAgAQAAIAEAACABAAAgAQAAIAEAACABAAAxIKAMyuyjk=")!
+}

@@ -134,10 +134,17 @@ final class TestFarm: Sendable {
     func request(_ method: String = "POST", _ path: String, body: String = "", headers: HTTPHeaders? = nil) async throws
         -> HTTPClientResponse
     {
+        try await request(method, path, bytes: Array(body.utf8), headers: headers)
+    }
+
+    /// Sends a body of any bytes (a compressed one, say).
+    func request(_ method: String = "POST", _ path: String, bytes: [UInt8], headers: HTTPHeaders? = nil) async throws
+        -> HTTPClientResponse
+    {
         var sent = headers ?? ["X-API-Key": Self.key, "Content-Type": "application/json"]
-        if headers == nil && body.isEmpty { sent.remove("Content-Type") }
+        if headers == nil && bytes.isEmpty { sent.remove("Content-Type") }
         return try await client.execute(
-            HTTPClientRequest(method: method, host: "127.0.0.1", port: port, target: path, headers: sent, body: Array(body.utf8)),
+            HTTPClientRequest(method: method, host: "127.0.0.1", port: port, target: path, headers: sent, body: bytes),
             timeouts: HTTPClientTimeouts(connect: .seconds(2), responseHead: .seconds(60), idleRead: .seconds(60)))
     }
 

@@ -125,11 +125,7 @@ extension Gateway {
         guard let route = Self.routes.route(for: path) else { return await notFound(request, writer) }
         guard route.allows(request.method) else { return await methodNotAllowed(writer, path: path) }
         guard let keyName = await authorize(route.access, request, writer) else { return }
-        if let encoding = request.headers["Content-Encoding"], !request.body.isEmpty,
-            encoding.trimmingSpacesAndTabs().lowercased() != "identity"
-        {
-            return await unsupportedEncoding(encoding, writer, path: path)
-        }
+        guard let request = await decodedBody(of: request, writer) else { return }
         var record = AccessRecord(keyName: keyName)
         await route.handle(self, request, writer, &record)
         if route.logsAccess { logAccess(record) }
@@ -220,14 +216,6 @@ extension Gateway {
                 writer, APIError(status: 401, "invalid API key", code: "invalid_api_key"), dialect: ErrorDialect(path: request.path))
         }
         return nil
-    }
-
-    /// A compressed request body (`Content-Encoding: gzip`, `zstd`, …): TensorWall reads every body to
-    /// place the request, and decodes none, so it says so rather than reading the bytes as bad JSON.
-    func unsupportedEncoding(_ encoding: String, _ writer: HTTPResponseWriter, path: Substring) async {
-        let error = APIError(
-            status: 415, "request bodies with Content-Encoding \(encoding) are not supported: send the body uncompressed")
-        await respond(writer, error, dialect: ErrorDialect(path: path))
     }
 
     func methodNotAllowed(_ writer: HTTPResponseWriter, path: Substring) async {
