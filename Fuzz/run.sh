@@ -39,9 +39,10 @@ build http_request Fuzz/HTTPRequestFuzz.swift HTTP1 WireFormats
 build chat_translation Fuzz/ChatTranslationFuzz.swift APITranslation Balancer WireFormats
 build stream_relay Fuzz/StreamRelayFuzz.swift APITranslation Balancer WireFormats
 build multipart_form Fuzz/MultipartFormFuzz.swift WireFormats
+build zstd_body Fuzz/ZstdBodyFuzz.swift WireFormats
 
 status=0
-for target in http_request chat_translation stream_relay multipart_form; do
+for target in http_request chat_translation stream_relay multipart_form zstd_body; do
     mkdir -p "$work/corpus-$target"
     cp Fuzz/corpus/$target/* "$work/corpus-$target/"
     echo "== $target: ${seconds}s on $(ls Fuzz/corpus/$target | wc -l) seed inputs"
