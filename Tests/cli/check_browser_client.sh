@@ -6,32 +6,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
-swift build -c release --product tensorwall >/dev/null
-swift build -c release --product ollama-sim >/dev/null
-BIN=$(swift build -c release --show-bin-path)
-
-work=$(mktemp -d)
-pids=()
-cleanup() {
-    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-    rm -rf "$work"
-}
-trap cleanup EXIT
+. Tests/cli/sim_farm_helpers.sh
 fail() { echo "FAIL: $1" >&2; tail -20 "$work/tensorwall.log" >&2 || true; exit 1; }
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
-wait_for() {
-    for _ in $(seq 1 200); do
-        if curl -s -o /dev/null "$1"; then return 0; fi
-        sleep 0.05
-    done
-    fail "timed out waiting for $1"
-}
 
 port_node=$(free_port); port_tw=$(free_port); port_page=$(free_port)
 "$BIN/ollama-sim" --port "$port_node" --name a --model llama3.2=2.0 --preload llama3.2 --time-scale 0.01 --parallel 2 \
     >"$work/node.log" 2>&1 &
 pids+=($!)
-wait_for "http://127.0.0.1:$port_node/"
+wait_for "http://127.0.0.1:$port_node/" || fail "the node did not start"
 cat >"$work/cluster.json" <<JSON
 {
   "listen": { "host": "127.0.0.1", "port": $port_tw },
@@ -43,7 +25,7 @@ cat >"$work/cluster.json" <<JSON
 JSON
 "$BIN/tensorwall" --config "$work/cluster.json" >"$work/tensorwall.log" 2>&1 &
 pids+=($!)
-wait_for "http://127.0.0.1:$port_tw/healthz"
+wait_for "http://127.0.0.1:$port_tw/healthz" || fail "tensorwall did not start"
 
 mkdir "$work/site"
 cat >"$work/site/chat.html" <<HTML
@@ -78,7 +60,7 @@ HTML
 cp "$work/site/chat.html" "$work/site/other.html"
 (cd "$work/site" && exec python3 -m http.server "$port_page" --bind 127.0.0.1 >"$work/site.log" 2>&1) &
 pids+=($!)
-wait_for "http://127.0.0.1:$port_page/chat.html"
+wait_for "http://127.0.0.1:$port_page/chat.html" || fail "the page server did not start"
 
 page() {
     chromium --headless --no-sandbox --disable-gpu --host-resolver-rules="MAP *.example.test 127.0.0.1" \

@@ -4,28 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-swift build -c release --product tensorwall >/dev/null
-swift build -c release --product ollama-sim >/dev/null
-BIN=$(swift build -c release --show-bin-path)
-
-work=$(mktemp -d)
-pids=()
-cleanup() {
-    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-    rm -rf "$work"
-}
-trap cleanup EXIT
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
-
-wait_for() {
-    for _ in $(seq 1 200); do
-        if curl -sf "$1" >/dev/null 2>&1; then return 0; fi
-        sleep 0.05
-    done
-    echo "timed out waiting for $1" >&2
-    return 1
-}
+. Tests/cli/sim_farm_helpers.sh
 
 port_a=$(free_port); port_b=$(free_port); port_tw=$(free_port)
 "$BIN/ollama-sim" --port "$port_a" --name a --model llama3.2=2.0 --model llava=4.7 --model coding-assistant=2.0 \
