@@ -34,6 +34,11 @@ public struct HTTPHeaders: Sendable, Sequence {
 
     public func makeIterator() -> IndexingIterator<[(name: String, value: String)]> { fields.makeIterator() }
 
+    /// Whether `name` could be a header's name (RFC 9110 `token`).
+    public static func isValidName(_ name: some StringProtocol) -> Bool {
+        !name.isEmpty && name.utf8.allSatisfy(HTTPHeadParser.isTokenByte)
+    }
+
     /// True when a comma-separated header (such as Connection) lists `token`.
     public func hasToken(_ token: String, in name: String) -> Bool {
         values(name).contains { value in

@@ -88,17 +88,9 @@ struct CrossOriginPolicy: Sendable {
         var names = allowedHeaders
         var known = Set(names.map { $0.lowercased() })
         for name in (requested ?? "").split(separator: ",").map({ String($0.trimmingSpacesAndTabs()) })
-        where !name.isEmpty && name.utf8.allSatisfy(isTokenByte) && known.insert(name.lowercased()).inserted {
+        where HTTPHeaders.isValidName(name) && known.insert(name.lowercased()).inserted {
             names.append(name)
         }
         return names.joined(separator: ",")
-    }
-
-    /// RFC 9110's `tchar`: what a header name may be made of.
-    private static func isTokenByte(_ byte: UInt8) -> Bool {
-        switch byte {
-        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"): true
-        default: Array("!#$%&'*+-.^_`|~".utf8).contains(byte)
-        }
     }
 }
