@@ -101,6 +101,8 @@ final class Gateway: Sendable {
     let hedgesStarted = Atomic<Int>(0)
     /// Why the farm turned requests away, logged at most once per model every few seconds.
     let refusals = RefusalLog()
+    /// Browser requests refused for their page's origin, logged at most once every few seconds.
+    let originRefusals = OriginRefusalLog()
     let usageLog: UsageLog?
 
     /// The runtime a request uses from its first step to its last: taken once when it arrives, so
@@ -202,7 +204,8 @@ final class Gateway: Sendable {
     }
     var metricsExposition: MetricsExposition {
         MetricsExposition(
-            cluster: cluster, usage: usage, hedgesStarted: hedgesStarted.load(ordering: .relaxed), refusals: refusals.counts)
+            cluster: cluster, usage: usage, hedgesStarted: hedgesStarted.load(ordering: .relaxed), refusals: refusals.counts,
+            originRefusals: originRefusals.total)
     }
 
     /// Applies `newConfig`. Nodes whose name and URL are unchanged keep their actor, so their

@@ -61,7 +61,10 @@ import WireFormats
     }
 
     @Test func aPageNotListedIsRefusedBeforeItsKeyIsRead() async throws {
-        let farm = try await TestFarm.start([.init(preload: ["llama3.2"])]) { $0.allowedOrigins = ["https://chat.example.com"] }
+        let logs = LogCapture()
+        let farm = try await TestFarm.start([.init(preload: ["llama3.2"])], logs: logs) {
+            $0.allowedOrigins = ["https://chat.example.com"]
+        }
         try await farm.waitUntilAllHealthy()
         let openAI = try await farm.json("POST", "/v1/chat/completions", body: Self.chat, headers: headers(origin: "https://evil.example"))
         #expect(openAI.status == 403)
@@ -71,6 +74,12 @@ import WireFormats
         #expect(native.status == 403, "the scheme is part of the origin")
         #expect(native.body["error"]?.stringValue?.contains("http://chat.example.com") == true)
         #expect(farm.nodes[0].requestCount("/api/chat") == 0)
+        // The operator is told which page to list, once for both refusals, and /metrics counts them.
+        #expect(logs.text.contains("refused a browser request from the page at origin https://evil.example"))
+        #expect(logs.text.contains("allowedOrigins"))
+        #expect(!logs.text.contains("http://chat.example.com"), "the second refusal came within the interval")
+        let metrics = try await farm.text("GET", "/metrics", headers: [:])
+        #expect(metrics.body.contains("tensorwall_origin_refusals_total 2"))
         // Ollama's own list: a page on localhost, any port; an editor's web view.
         for page in ["http://localhost:5173", "http://127.0.0.1", "vscode-webview://1234abcd"] {
             let answer = try await farm.json(

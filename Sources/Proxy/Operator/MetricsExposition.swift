@@ -8,6 +8,8 @@ struct MetricsExposition {
     let usage: UsageLedger
     let hedgesStarted: Int
     let refusals: [RefusalLog.Reason: Int]
+    /// Browser requests refused for their page's origin (`allowedOrigins`).
+    var originRefusals = 0
 
     static let contentType = "text/plain; version=0.0.4; charset=utf-8"
 
@@ -44,6 +46,10 @@ struct MetricsExposition {
         for (reason, count) in refusals.sorted(by: { $0.key < $1.key }) {
             text.sample("tensorwall_refusals_total", [("model", reason.model.canonical), ("reason", reason.code)], Double(count))
         }
+        text.family(
+            "tensorwall_origin_refusals_total", "counter",
+            "Browser requests refused with 403 because their page's origin is not in allowedOrigins.")
+        text.sample("tensorwall_origin_refusals_total", [], Double(originRefusals))
         text.family("tensorwall_node_healthy", "gauge", "1 when the node is healthy, 0 otherwise.")
         for node in snapshots { text.sample("tensorwall_node_healthy", [("node", node.name)], node.health == .healthy ? 1 : 0) }
         text.family("tensorwall_node_in_flight", "gauge", "Requests TensorWall has running on the node.")

@@ -108,6 +108,7 @@ extension Gateway {
         case .preflight(let headers):
             try? await writer.respond(status: 204, headers: headers)
         case .refused(let origin):
+            if let line = originRefusals.line(origin: origin, now: Cluster.monotonicSeconds()) { logger.warning(line) }
             await respond(
                 writer,
                 APIError(status: 403, "origin \(origin) may not call this server: add it to allowedOrigins in cluster.json"),
