@@ -55,9 +55,10 @@ enum HTTPHeadParser {
         var headers = head.headers
         guard !method.isEmpty, method.utf8.allSatisfy(isTokenByte) else { throw .malformed("invalid method") }
         guard !target.utf8.contains(where: { $0 <= 0x20 || $0 == 0x7F }) else { throw .malformed("invalid request target") }
-        if let (authority, originForm) = absoluteForm(target) {
-            // RFC 9112 3.2.2: a server accepts the absolute form (a client set up with the server as
-            // its proxy sends it; Go's server, so Ollama, accepts it) and takes the host from it.
+        // RFC 9112 3.2.2: a server accepts the absolute form (a client set up with the server as its
+        // proxy sends it; Go's server, so Ollama, accepts it) and takes the host from it. The usual
+        // origin form ("/...") is not looked at twice.
+        if !target.hasPrefix("/"), let (authority, originForm) = absoluteForm(target) {
             target = originForm
             if headers.contains("Host") { headers.replace("Host", authority) }
         }

@@ -13,9 +13,11 @@ extension Gateway {
         let encoding = sent.trimmingSpacesAndTabs().lowercased()
         if encoding == "identity" { return request }
         let dialect = ErrorDialect(path: request.path)
+        func unsupported() -> APIError {
+            APIError(status: 415, "request bodies with Content-Encoding \(sent) are not supported: send the body uncompressed")
+        }
         guard encoding == "zstd" && Zstd.isAvailable else {
-            let error = APIError(status: 415, "request bodies with Content-Encoding \(sent) are not supported: send the body uncompressed")
-            await respond(writer, error, dialect: dialect)
+            await respond(writer, unsupported(), dialect: dialect)
             return nil
         }
         let limit = config.limits.maxBodyBytes
@@ -30,8 +32,7 @@ extension Gateway {
                 case .tooLarge:
                     APIError(status: 413, "request body too large: it decodes to more than \(limit) bytes (limits.maxBodyBytes)")
                 case .corrupt(let reason): APIError(status: 400, "failed to decompress zstd body: \(reason)")
-                case .unavailable:
-                    APIError(status: 415, "request bodies with Content-Encoding zstd are not supported: send the body uncompressed")
+                case .unavailable: unsupported()
                 }
             await respond(writer, answer, dialect: dialect)
             return nil
