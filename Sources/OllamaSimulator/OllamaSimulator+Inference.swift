@@ -3,7 +3,7 @@ import HTTP1
 import WireFormats
 
 extension OllamaSimulator {
-    enum InferenceKind { case chat, generate, openAIChat, responses, anthropic, transcription }
+    enum InferenceKind { case chat, generate, openAIChat, openAICompletion, responses, anthropic, transcription }
 
     /// A request whose load never ends: it waits until the client gives up.
     func hangUntilCancelled() async {
@@ -13,7 +13,7 @@ extension OllamaSimulator {
     static let words = ["Hello", " from", " a", " simulated", " Ollama", " node", ".", " How", " can", " I", " help", "?"]
 
     func inference(_ request: HTTPRequest, _ writer: HTTPResponseWriter, kind: InferenceKind) async {
-        let openAI = kind == .openAIChat || kind == .responses || kind == .anthropic || kind == .transcription
+        let openAI = [.openAIChat, .openAICompletion, .responses, .anthropic, .transcription].contains(kind)
         guard !request.body.isEmpty else {
             return await respondError(writer, 400, openAI ? "invalid request" : "missing request body", openAI: openAI)
         }
@@ -218,6 +218,9 @@ extension OllamaSimulator {
                 let text = (0..<count).map { Self.words[$0 % Self.words.count] }.joined()
                 let done = responseObject(echoModel, status: "completed", text: text, metrics: metrics)
                 try await writeAnswer(responsesEvent("response.completed", ["response": done]), to: writer)
+            } else if kind == .openAICompletion {
+                try await writeAnswer(sse(completionChunk(echoModel, text: "", finish: .string(doneReason))), to: writer)
+                try await writeAnswer(Array("data: [DONE]\n\n".utf8), to: writer)
             } else if openAI {
                 try await writeAnswer(sse(openAIChunk(echoModel, delta: [:], finish: .string(doneReason))), to: writer)
                 try await writeAnswer(Array("data: [DONE]\n\n".utf8), to: writer)
@@ -234,7 +237,7 @@ extension OllamaSimulator {
 
     /// The text a runner evaluates: each message as "role: content" on its own line.
     static func promptText(kind: InferenceKind, prompt: String, messages: [JSONValue]) -> String {
-        if kind == .generate { return prompt }
+        if kind == .generate || kind == .openAICompletion { return prompt }
         return messages.map { "\($0["role"]?.stringValue ?? "user"): \($0["content"]?.stringValue ?? "")\n" }.joined()
     }
 
@@ -274,6 +277,8 @@ extension OllamaSimulator {
             return configuration.encoding.line([
                 "model": .string(model), "created_at": .string(createdAt), "response": .string(token), "done": false,
             ])
+        case .openAICompletion:
+            return sse(completionChunk(model, text: token, finish: nil))
         case .openAIChat, .transcription:
             let delta: JSONObject = first ? ["role": "assistant", "content": .string(token)] : ["content": .string(token)]
             return sse(openAIChunk(model, delta: delta, finish: nil))
@@ -297,11 +302,27 @@ extension OllamaSimulator {
         ]
     }
 
+    /// A `/v1/completions` object, a stream's chunk or (with usage) the whole answer.
+    private func completionChunk(_ model: String, text: String, finish: JSONValue, metrics: Metrics? = nil) -> JSONValue {
+        var object: JSONObject = [
+            "id": "cmpl-42", "object": "text_completion", "created": .int(Int64(Date().timeIntervalSince1970)), "model": .string(model),
+            "system_fingerprint": "fp_ollama", "choices": [["text": .string(text), "index": 0, "finish_reason": finish]],
+        ]
+        if let metrics {
+            object["usage"] = [
+                "prompt_tokens": .int(Int64(metrics.promptTokens)), "completion_tokens": .int(Int64(metrics.evalTokens)),
+                "total_tokens": .int(Int64(metrics.promptTokens + metrics.evalTokens)),
+            ]
+        }
+        return .object(object)
+    }
+
     private func finalObject(_ kind: InferenceKind, _ model: String, _ createdAt: String, text: String, reason: String, metrics: Metrics)
         -> JSONValue
     {
         if kind == .responses { return responseObject(model, status: "completed", text: text, metrics: metrics) }
         if kind == .anthropic { return anthropicMessage(model, text: text, metrics: metrics, stopped: true, reason: reason) }
+        if kind == .openAICompletion { return completionChunk(model, text: text, finish: .string(reason), metrics: metrics) }
         if kind == .openAIChat {
             return [
                 "id": "chatcmpl-42", "object": "chat.completion", "created": .int(Int64(Date().timeIntervalSince1970)),

@@ -2,28 +2,43 @@ import HTTP1
 import WireFormats
 
 extension OllamaSimulator {
-    /// `/api/embed` (`{"embeddings": [[...]]}`) and the legacy `/api/embeddings` (`{"embedding": [...]}`):
-    /// the model is loaded like any other; vectors are 8 deterministic, L2-normalised floats per input.
-    func embed(_ request: HTTPRequest, _ writer: HTTPResponseWriter, legacy: Bool) async {
-        guard !request.body.isEmpty else { return await respondError(writer, 400, "missing request body") }
+    /// The answer shapes of Ollama's three embedding endpoints.
+    enum EmbeddingShape {
+        /// `/api/embed`: `{"embeddings": [[...]]}`.
+        case embed
+        /// The legacy `/api/embeddings`: `{"embedding": [...]}` for one `prompt`.
+        case legacy
+        /// `/v1/embeddings`: OpenAI's list of `embedding` objects, errors in OpenAI's shape.
+        case openAI
+    }
+
+    /// The embedding endpoints: the model is loaded like any other; vectors are 8 deterministic,
+    /// L2-normalised floats per input.
+    func embed(_ request: HTTPRequest, _ writer: HTTPResponseWriter, shape: EmbeddingShape) async {
+        let openAI = shape == .openAI
+        guard !request.body.isEmpty else { return await respondError(writer, 400, "missing request body", openAI: openAI) }
         guard let body = try? JSONParser.parse(request.body), body.objectValue != nil else {
-            return await respondError(writer, 400, "invalid character in request body")
+            return await respondError(writer, 400, "invalid character in request body", openAI: openAI)
         }
         let name = body["model"]?.stringValue ?? ""
-        guard !name.isEmpty else { return await respondError(writer, 400, "model is required") }
-        guard let model = find(name) else { return await respondError(writer, 404, "model \"\(name)\" not found, try pulling it first") }
+        guard !name.isEmpty else { return await respondError(writer, 400, "model is required", openAI: openAI) }
+        guard let model = find(name) else {
+            return await respondError(writer, 404, "model \"\(name)\" not found, try pulling it first", openAI: openAI)
+        }
         var inputs: [String]
-        if legacy {
+        if shape == .legacy {
             inputs = (body["prompt"]?.stringValue).map { $0.isEmpty ? [] : [$0] } ?? []
         } else if let text = body["input"]?.stringValue {
             inputs = text.isEmpty ? [] : [text]
         } else if let list = body["input"]?.arrayValue {
-            guard list.allSatisfy({ $0.stringValue != nil }) else { return await respondError(writer, 400, "invalid input type") }
+            guard list.allSatisfy({ $0.stringValue != nil }) else {
+                return await respondError(writer, 400, "invalid input type", openAI: openAI)
+            }
             inputs = list.compactMap(\.stringValue)
         } else {
             inputs = []
         }
-        if fault == .error500 { return await respondError(writer, 500, "model runner has unexpectedly stopped") }
+        if fault == .error500 { return await respondError(writer, 500, "model runner has unexpectedly stopped", openAI: openAI) }
         if fault == .loadsHang, !(await scheduler.isLoaded(model.name)) { return await hangUntilCancelled() }
         let started = ContinuousClock.now
         guard let loadDuration = await scheduler.acquire(model, keepAlive: nil) else { return }
@@ -35,14 +50,28 @@ extension OllamaSimulator {
             let norm = raw.reduce(0) { $0 + $1 * $1 }.squareRoot()
             return .array(raw.map { .double($0 / norm) })
         }
-        if legacy { return await respondJSON(writer, 200, ["embedding": vectors.first ?? []]) }
         let tokens = inputs.reduce(0) { $0 + max(1, $1.utf8.count / 4) }
-        await respondJSON(
-            writer, 200,
-            [
-                "model": .string(name), "embeddings": .array(vectors), "total_duration": .int(Self.nanos(started.duration(to: .now))),
-                "load_duration": .int(max(loadDuration, 1)), "prompt_eval_count": .int(Int64(tokens)),
-            ])
+        switch shape {
+        case .legacy:
+            await respondJSON(writer, 200, ["embedding": vectors.first ?? []])
+        case .openAI:
+            let data = vectors.enumerated().map { index, vector -> JSONValue in
+                ["object": "embedding", "embedding": vector, "index": .int(Int64(index))]
+            }
+            await respondJSON(
+                writer, 200,
+                [
+                    "object": "list", "data": .array(data), "model": .string(name),
+                    "usage": ["prompt_tokens": .int(Int64(tokens)), "total_tokens": .int(Int64(tokens))],
+                ])
+        case .embed:
+            await respondJSON(
+                writer, 200,
+                [
+                    "model": .string(name), "embeddings": .array(vectors), "total_duration": .int(Self.nanos(started.duration(to: .now))),
+                    "load_duration": .int(max(loadDuration, 1)), "prompt_eval_count": .int(Int64(tokens)),
+                ])
+        }
     }
 
     /// `/api/show`: details of a pulled model; 404 with the normalised name otherwise.

@@ -45,9 +45,13 @@ extension OllamaSimulator {
         case ("POST", "/v1/messages"):
             await inference(request, writer, kind: .anthropic)
         case ("POST", "/api/embed"):
-            await embed(request, writer, legacy: false)
+            await embed(request, writer, shape: .embed)
         case ("POST", "/api/embeddings"):
-            await embed(request, writer, legacy: true)
+            await embed(request, writer, shape: .legacy)
+        case ("POST", "/v1/embeddings"):
+            await embed(request, writer, shape: .openAI)
+        case ("POST", "/v1/completions"):
+            await inference(request, writer, kind: .openAICompletion)
         case ("POST", "/api/show"):
             await show(request, writer)
         case ("POST", "/api/pull"):

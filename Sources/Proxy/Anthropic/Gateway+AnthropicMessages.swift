@@ -8,10 +8,13 @@ extension Gateway {
     /// Messages API itself, so TensorWall places the request like any for its model (a
     /// conversation's next turn on the node with its prompt cache), relays the node's bytes (a
     /// stream's events as they come) and answers its own errors in Anthropic's shape. Anthropic's
-    /// clients send their key as `x-api-key`, which TensorWall reads.
+    /// clients send their key as `x-api-key`, which TensorWall reads. A route's cloud targets are
+    /// left out: the OpenAI-compatible endpoints `cloud` lists do not speak this API.
     func anthropicMessages(_ request: HTTPRequest, _ writer: HTTPResponseWriter, _ record: inout AccessRecord) async {
         let conversation = { (model: ModelName, fields: JSONObject) in ConversationKeys(model: model.canonical, anthropicRequest: fields) }
-        await farmOnlyRequest(request, writer, &record, dialect: .anthropic, sendsNameAsWritten: true, conversation: conversation) {
+        await routedRequest(
+            request, writer, &record, dialect: .anthropic, cloudPath: nil, sendsNameAsWritten: true, conversation: conversation
+        ) {
             fields in try Self.passedThrough(fields, to: "/v1/messages") { EventStreamPassThrough(.anthropicMessages) }
         }
     }

@@ -12,9 +12,10 @@ extension Gateway {
     /// Sends the client's OpenAI request, with the endpoint's model name, to a cloud endpoint and
     /// relays its answer as it arrives. The endpoint's key comes from the environment and is never
     /// logged or shown: errors name the variable, not its value.
-    func serveFromCloud(
-        _ endpoint: ClusterConfig.CloudEndpoint, model: String, body: JSONValue, stream: Bool, writer: HTTPResponseWriter
-    ) async -> TargetResult {
+    func serveFromCloud(_ endpoint: ClusterConfig.CloudEndpoint, model: String, call: CloudCall, writer: HTTPResponseWriter) async
+        -> TargetResult
+    {
+        let stream = call.stream
         let servedBy = "cloud:\(endpoint.name)"
         var key: String?
         if let variable = endpoint.apiKeyEnv {
@@ -25,17 +26,15 @@ extension Gateway {
             key = value
         }
         let base = endpoint.url.hasSuffix("/") ? String(endpoint.url.dropLast()) : endpoint.url
-        guard let url = URL(string: base + "/chat/completions"), case .object(var fields) = body else {
+        guard let url = URL(string: base + call.path) else {
             return .unavailable(APIError(status: 502, "cloud endpoint \(endpoint.name) has an unusable URL"), spendsRetry: false)
         }
-        fields["model"] = .string(model)
-        fields["keep_alive"] = nil  // an Ollama extension the cloud does not know
         var request = URLRequest(url: url)
         request.httpMethod = "POST"
         request.setValue("application/json", forHTTPHeaderField: "Content-Type")
         request.setValue(stream ? "text/event-stream" : "application/json", forHTTPHeaderField: "Accept")
         if let key { request.setValue("Bearer \(key)", forHTTPHeaderField: "Authorization") }
-        request.httpBody = Data(JSONValue.object(fields).serialized())
+        request.httpBody = Data(call.body(model: model))
 
         let response: CloudResponse
         do {
@@ -87,8 +86,10 @@ extension Gateway {
             } catch {
                 return .abandoned(servedBy: servedBy)
             }
-            usage.promptTokens = answer["usage"]?["prompt_tokens"]?.intValue ?? 0
-            usage.completionTokens = answer["usage"]?["completion_tokens"]?.intValue ?? 0
+            // Chat, completions and embeddings count `prompt_tokens`; the Responses API `input_tokens`.
+            let counts = answer["usage"]
+            usage.promptTokens = counts?["prompt_tokens"]?.intValue ?? counts?["input_tokens"]?.intValue ?? 0
+            usage.completionTokens = counts?["completion_tokens"]?.intValue ?? counts?["output_tokens"]?.intValue ?? 0
             usage.complete = true
             return .done(status: 200, usage: usage, servedBy: servedBy)
         }
@@ -112,7 +113,7 @@ extension Gateway {
         if !usage.complete && events.errorMessage == nil {
             // Cut mid-way: the client hears it in-band, and the request is logged as failed.
             if !events.sawDone {
-                try? await writer.write(ChatResponseTranslation.errorEvent("cloud endpoint \(endpoint.name) failed mid-stream"))
+                try? await writer.write(call.streamError("cloud endpoint \(endpoint.name) failed mid-stream"))
             }
         }
         try? await writer.finish()

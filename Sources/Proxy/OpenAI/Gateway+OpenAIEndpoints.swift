@@ -56,9 +56,9 @@ extension Gateway {
         return nil
     }
 
-    /// `POST /v1/embeddings` → Ollama `/api/embed`.
+    /// `POST /v1/embeddings` → Ollama `/api/embed`, or a cloud endpoint's `/embeddings` as written.
     func openAIEmbeddings(_ request: HTTPRequest, _ writer: HTTPResponseWriter, _ record: inout AccessRecord) async {
-        await farmOnlyRequest(request, writer, &record) { fields in
+        await routedRequest(request, writer, &record, cloudPath: "/embeddings") { fields in
             guard let input = fields["input"], !input.isNull else { throw APIError.badRequest("invalid input", param: "input") }
             if let list = input.arrayValue {
                 guard !list.isEmpty, list.allSatisfy({ $0.stringValue != nil }) else {
@@ -84,9 +84,9 @@ extension Gateway {
         }
     }
 
-    /// `POST /v1/completions` → Ollama `/api/generate`.
+    /// `POST /v1/completions` → Ollama `/api/generate`, or a cloud endpoint's `/completions` as written.
     func openAICompletions(_ request: HTTPRequest, _ writer: HTTPResponseWriter, _ record: inout AccessRecord) async {
-        await farmOnlyRequest(request, writer, &record) { [self] fields in
+        await routedRequest(request, writer, &record, cloudPath: "/completions") { [self] fields in
             guard let prompt = fields["prompt"]?.stringValue else { throw APIError.badRequest("prompt must be a string", param: "prompt") }
             var stream = false
             if let value = fields["stream"], !value.isNull {
@@ -112,11 +112,12 @@ extension Gateway {
 
     /// `POST /v1/responses` → the node's own `/v1/responses`: Ollama translates the OpenAI Responses
     /// API itself, so TensorWall places the request like any for its model and relays the node's
-    /// bytes (a stream's events as they come).
+    /// bytes (a stream's events as they come). A cloud endpoint gets it on its own `/responses`.
     func openAIResponses(_ request: HTTPRequest, _ writer: HTTPResponseWriter, _ record: inout AccessRecord) async {
         // A conversation's next turn goes back to the node holding its prompt cache, as on chat.
         let conversation = { (model: ModelName, fields: JSONObject) in ConversationKeys(model: model.canonical, responsesRequest: fields) }
-        await farmOnlyRequest(request, writer, &record, sendsNameAsWritten: true, conversation: conversation) { fields in
+        await routedRequest(request, writer, &record, cloudPath: "/responses", sendsNameAsWritten: true, conversation: conversation) {
+            fields in
             try Self.passedThrough(fields, to: "/v1/responses") { EventStreamPassThrough(.responses) }
         }
     }

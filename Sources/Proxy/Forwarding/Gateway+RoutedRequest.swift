@@ -4,7 +4,7 @@ import HTTP1
 import WireFormats
 
 extension Gateway {
-    /// A request a node's Ollama translates itself, as `farmOnlyRequest` sends it on: its fields
+    /// A request a node's Ollama translates itself, as `routedRequest` sends it on: its fields
     /// besides `model` as they came, to the same path, streamed only when it says so.
     static func passedThrough(
         _ fields: JSONObject, to path: String, translator: @escaping @Sendable () -> any AnswerTranslator
@@ -19,14 +19,17 @@ extension Gateway {
         return (path, out, stream, { _ in translator() })
     }
 
-    /// The shared frame of `/v1` requests (OpenAI's and Anthropic's) that only the farm serves:
-    /// parse, validate `model`, translate (`translate` returns the node path, the body's fields
-    /// besides `model`, whether it streams, and the translator), place, log. `conversation` keys a
-    /// request's turns, so its next turn goes back to the node holding its prompt cache; `dialect`
-    /// is the error shape its clients read (OpenAI's, or Anthropic's on `/v1/messages`).
-    func farmOnlyRequest(
+    /// The shared frame of `/v1` requests besides chat (OpenAI's and Anthropic's): parse, validate
+    /// `model`, translate (`translate` returns the node path, the body's fields besides `model`,
+    /// whether it streams, and the translator), serve from the model's targets, log.
+    /// `conversation` keys a request's turns, so its next turn goes back to the node holding its
+    /// prompt cache; `dialect` is the error shape its clients read (OpenAI's, or Anthropic's on
+    /// `/v1/messages`). `cloudPath` is the OpenAI path a cloud endpoint serves the request on, the
+    /// client's body sent as written; nil for an API no OpenAI-compatible cloud speaks, whose
+    /// requests only the farm serves.
+    func routedRequest(
         _ request: HTTPRequest, _ writer: HTTPResponseWriter, _ record: inout AccessRecord, dialect: ErrorDialect = .openAI,
-        sendsNameAsWritten: Bool = false, conversation: (ModelName, JSONObject) -> ConversationKeys? = { _, _ in nil },
+        cloudPath: String?, sendsNameAsWritten: Bool = false, conversation: (ModelName, JSONObject) -> ConversationKeys? = { _, _ in nil },
         translate: (JSONObject) throws -> (
             path: String, fields: JSONObject, stream: Bool, translator: @Sendable (String) -> any AnswerTranslator
         )
@@ -47,27 +50,33 @@ extension Gateway {
         } catch {
             return await fail(APIError(status: 500, "\(error)"), writer, &record, dialect: dialect)
         }
-        let farmName: String
-        let name: ModelName
-        switch farmModel(model) {
-        case .success(let found): (farmName, name) = found
-        case .failure(let error): return await fail(error, writer, &record, dialect: dialect)
-        }
         record.stream = translated.stream
-        var upstream = translated.fields
-        // A node's own answer, relayed untouched, echoes the name it was sent: the one the client
-        // wrote (less an `ollama/` prefix), as Ollama echoes it.
-        upstream["model"] = .string(sendsNameAsWritten ? farmName : name.canonical)
-        if let keepAlive = fields["keep_alive"] ?? config.keepAlive { upstream["keep_alive"] = keepAlive }
         let translator = translated.translator
-        var call = FarmCall(
-            model: name, requestedName: model, path: translated.path, body: JSONValue.object(upstream).serialized(),
-            stream: translated.stream, makeTranslator: { translator(model) })
-        if let keys = conversation(name, fields) {
-            call.conversationKey = keys.previousTurn
-            call.continuationKey = keys.thisTurn
+        let farmCall = { (farmName: String) -> FarmCall? in
+            guard let name = ModelName(farmName) else { return nil }
+            var upstream = translated.fields
+            // A node's own answer, relayed untouched, echoes the name it was sent: the one the client
+            // wrote (less an `ollama/` prefix), as Ollama echoes it.
+            upstream["model"] = .string(sendsNameAsWritten ? farmName : name.canonical)
+            if let keepAlive = fields["keep_alive"] ?? self.config.keepAlive { upstream["keep_alive"] = keepAlive }
+            var call = FarmCall(
+                model: name, requestedName: model, path: translated.path, body: JSONValue.object(upstream).serialized(),
+                stream: translated.stream, makeTranslator: { translator(model) })
+            if let keys = conversation(name, fields) {
+                call.conversationKey = keys.previousTurn
+                call.continuationKey = keys.thisTurn
+            }
+            return call
         }
-        await serveFarmOnly(call, writer, &record, dialect: dialect)
+        let cloudCall = cloudPath.map { path in
+            {
+                CloudCall(
+                    path: path, fields: fields, stream: translated.stream, streamError: { translator(model).errorEvent($0) })
+            }
+        }
+        await serveTargets(
+            RoutePlan.resolve(model, config: config), requested: model, writer: writer, record: &record, dialect: dialect,
+            farmCall: farmCall, cloudCall: cloudCall)
     }
 
     /// The farm's name for a model as a `/v1` client wrote it (an alias or an `ollama/` prefix
