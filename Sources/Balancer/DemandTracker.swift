@@ -21,6 +21,11 @@ import Foundation
 /// since the step. For the next three minutes the rate is counted from the arrivals since the step
 /// (the first reading of a step is rough: it is found on its first few arrivals), and the averages
 /// then take over from that count.
+///
+/// A popularity shift moves many models at once, and the large moves show first. Once one model's
+/// demand shows a step, every other model's arrivals are tested at that same moment with a lower
+/// bar (`ArrivalHistory.sharedThreshold`): a model whose demand doubled is then read within about
+/// half a minute of the shift, not after a minute and a half.
 struct DemandTracker: Sendable {
     static let fastTimeConstantSeconds = 45.0
     static let slowTimeConstantSeconds = 180.0
@@ -44,6 +49,8 @@ struct DemandTracker: Sendable {
 
     private var averages: [ModelName: Averages] = [:]
     private var arrivals: [ModelName: ArrivalHistory] = [:]
+    /// When the latest step found in any model's own arrivals happened (`ArrivalHistory.step(now:)`).
+    private var lastStepAt: Double?
     /// When tracking began. Until a time constant has passed, a decayed average still remembers the
     /// zero it started from and reads low; dividing by 1 − e^(−elapsed/τ) corrects that, so a
     /// fresh start sees its hot model as hot within seconds, not after minutes.
@@ -60,7 +67,7 @@ struct DemandTracker: Sendable {
         // In place: a copy taken out of the table would make the append copy a hot model's whole
         // arrival list (30 µs a request at 5,000 requests/s, against 0.3 µs for the averages).
         arrivals[model, default: ArrivalHistory(since: startedAt!)].record(now)
-        if let step = arrivals[model]?.step(now: now) { arrivals[model]?.restart(after: step) }
+        if let step = step(model, now: now) { restart(model, after: step) }
         averages[model] = countedSinceStep(model, now: now) ?? stored
     }
 
@@ -73,16 +80,36 @@ struct DemandTracker: Sendable {
     /// Both readings of a model's rate, from one look at its arrivals.
     private func readings(_ model: ModelName, now: Double) -> (rate: Double, cautious: Double) {
         guard startedAt != nil else { return (0, 0) }
-        if let step = arrivals[model]?.step(now: now) { return (step.rate, step.cautiousRate) }
+        if let found = step(model, now: now) { return (found.step.rate, found.step.cautiousRate) }
         if let counted = arrivals[model]?.rateSinceStep(now: now, within: Self.countedAfterStepSeconds) { return counted }
         let current = reading(model, now: now)
         let averaged = current.changed ? current.fast : current.slow
         return (averaged, averaged)
     }
 
+    /// A step in the model's demand: one its own arrivals show, or one at the moment another
+    /// model's demand stepped that its arrivals bear out (`ArrivalHistory.step(at:now:)`).
+    private func step(_ model: ModelName, now: Double) -> (step: ArrivalHistory.Step, isOwn: Bool)? {
+        guard let history = arrivals[model] else { return nil }
+        if let own = history.step(now: now) { return (own, true) }
+        guard let lastStepAt, let shared = history.step(at: lastStepAt, now: now) else { return nil }
+        return (shared, false)
+    }
+
+    /// Measures the model's demand from the step on; a step its own arrivals showed is the moment
+    /// the other models' arrivals are tested at.
+    private mutating func restart(_ model: ModelName, after found: (step: ArrivalHistory.Step, isOwn: Bool)) {
+        arrivals[model]?.restart(after: found.step)
+        if found.isOwn { lastStepAt = max(lastStepAt ?? found.step.at, found.step.at) }
+    }
+
     /// After a step, the rate is counted from the arrivals since it for this long (and both
     /// averages are kept at that count), then the averages take over from an accurate level.
     static let countedAfterStepSeconds = slowTimeConstantSeconds
+
+    /// Since when the model's demand is measured from its arrivals: the start of tracking, or the
+    /// last step found in it.
+    func measuredSince(_ model: ModelName) -> Double? { arrivals[model]?.completeSince }
 
     /// How many models have demand on record.
     var trackedModels: Int { averages.count }
@@ -156,8 +183,8 @@ struct DemandTracker: Sendable {
     /// `rates`, each with its cautious reading (see `cautiousRate`).
     mutating func ratesWithCaution(now: Double) -> [ModelName: (rate: Double, cautious: Double)] {
         for model in Array(arrivals.keys) {
-            guard let step = arrivals[model]?.step(now: now), averages[model] != nil else { continue }
-            arrivals[model]?.restart(after: step)
+            guard averages[model] != nil, let step = step(model, now: now) else { continue }
+            restart(model, after: step)
             if let counted = countedSinceStep(model, now: now) { averages[model] = counted }
         }
         var result: [ModelName: (rate: Double, cautious: Double)] = [:]

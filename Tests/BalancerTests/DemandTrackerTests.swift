@@ -169,6 +169,97 @@ import Testing
         #expect(Double(steps) / Double(readings) < 0.01, "\(steps) steps in \(readings) readings")
     }
 
+    /// Arrivals every `1 / rate` seconds from `start` to `end`, with the planner's reading of every
+    /// model's rate every 5 s in between (that is where a quiet model's step is found).
+    static func evenArrivals(_ tracker: inout DemandTracker, _ model: ModelName, rate: Double, from start: Double, to end: Double) {
+        var now = start
+        var nextRound = start
+        while now < end {
+            while nextRound < now {
+                _ = tracker.rates(now: nextRound)
+                nextRound += 5
+            }
+            tracker.record(model, now: now)
+            now += 1 / rate
+        }
+    }
+
+    @Test func aModelWhoseDemandDoubledIsReadSoonerWhenAnotherModelSteppedThen() {
+        // The placement benchmark's shift: `qwen2.5:7b` went from 0.3 to 0.67 requests/s as the hot
+        // model fell quiet, and its step showed 100 s later. 35 s after the shift its own arrivals
+        // do not clear the bar of a search over the window, and the averages still read 0.37/s.
+        let hot = ModelName("llama3.2:3b")!
+        let rising = ModelName("qwen2.5:7b")!
+        func readingAfterShift(hotFalls: Bool) -> Double {
+            var tracker = DemandTracker()
+            var now = 0.0
+            while now < 335 {
+                if now < 300 || !hotFalls || now.truncatingRemainder(dividingBy: 20) < 0.1 { tracker.record(hot, now: now) }
+                if (now < 300 ? now.truncatingRemainder(dividingBy: 10 / 3.0) : (now - 300).truncatingRemainder(dividingBy: 1.5)) < 0.1 {
+                    tracker.record(rising, now: now)
+                }
+                if now.truncatingRemainder(dividingBy: 5) < 0.1 { _ = tracker.rates(now: now) }
+                now += 0.1
+            }
+            return tracker.rate(rising, now: 335)
+        }
+        let alone = readingAfterShift(hotFalls: false)
+        #expect(alone < 0.45, "\(alone)")
+        let beside = readingAfterShift(hotFalls: true)
+        #expect(beside > 0.55 && beside < 0.8, "\(beside)")
+    }
+
+    @Test func aFallIsNotReadFromAnotherModelsStep() {
+        // A fall found this way would be read as counted since the moment, and the moment is taken
+        // where the count is furthest from the level: `mistral:7b`, gone from 0.35 to 0.27/s, read
+        // 0.12-0.17/s for a minute and a half. Its own arrivals still show a fall in time.
+        let hot = ModelName("llama3.2:3b")!
+        let falling = ModelName("mistral:7b")!
+        var tracker = DemandTracker()
+        var now = 0.0
+        while now < 360 {
+            if now < 300 && now.truncatingRemainder(dividingBy: 1) < 0.05 { tracker.record(hot, now: now) }
+            let gap = now < 300 ? 1 / 0.6 : 1 / 0.3
+            if (now < 300 ? now : now - 300).truncatingRemainder(dividingBy: gap) < 0.05 { tracker.record(falling, now: now) }
+            if now.truncatingRemainder(dividingBy: 5) < 0.05 { _ = tracker.rates(now: now) }
+            now += 0.05
+        }
+        #expect(tracker.measuredSince(hot).map { $0 >= 295 } == true)
+        #expect(tracker.measuredSince(falling).map { $0 < 290 } == true, "\(String(describing: tracker.measuredSince(falling)))")
+    }
+
+    @Test func aSteadyModelRarelyStepsWhenAnotherModelDoes() {
+        // A shared step is tested at one moment against a lower bar; a model whose demand held should
+        // seldom clear it, and then its reading is the rate since the moment, which is the same level.
+        let hot = ModelName("llama3.2:3b")!
+        var moved = 0
+        for seed in UInt64(1)...20 {
+            var tracker = DemandTracker()
+            var random = FastRandom(seed: seed)
+            var arrival = 0.0
+            var readings: [(at: Double, rate: Double)] = []
+            for tick in 0..<4800 {
+                let now = Double(tick) / 10
+                if now < 300 && tick % 10 == 0 { tracker.record(hot, now: now) }  // 1/s, then quiet
+                while arrival < now + 0.1 {
+                    tracker.record(model, now: arrival)
+                    arrival += -log(1 - Double(random.next() >> 11) / Double(1 << 53)) / 0.3
+                }
+                if tick % 50 == 0 {
+                    _ = tracker.rates(now: now)
+                    readings.append((now, tracker.rate(model, now: now)))
+                }
+            }
+            #expect(tracker.measuredSince(hot).map { $0 >= 295 } == true)
+            if let since = tracker.measuredSince(model), since > 280 && since < 320 {
+                moved += 1
+                let late = readings.filter { $0.at >= 360 }.map(\.rate)
+                #expect(late.allSatisfy { abs($0 - 0.3) < 0.15 }, "seed \(seed): \(late)")
+            }
+        }
+        #expect(moved <= 2, "\(moved) of 20 steady streams stepped with the hot model")
+    }
+
     @Test func aClientNamingANewModelEveryTimeCannotGrowTheTableWithoutBound() {
         var tracker = DemandTracker()
         for index in 0..<5000 { tracker.record(ModelName("made-up-\(index)")!, now: Double(index) / 100) }
