@@ -207,7 +207,30 @@ extension CapacityPlanner.FarmLayout {
                 let costB = costIfComingBack(b)
                 return costA != costB ? costA < costB : a.model < b.model
             }
-            return cheaper(plain, gather(comingBack))
+            let alternative = gather(comingBack)
+            // The models the target keeps here with their last copies first: those fit back beside the
+            // new model where a spare copy taken instead is gone for good.
+            let lastCopiesFirst = gather(
+                candidates.sorted { a, b in
+                    if let order = keptLast(a, b) { return order }
+                    if a.last != b.last { return a.last }
+                    let costA = costIfComingBack(a)
+                    let costB = costIfComingBack(b)
+                    return costA != costB ? costA < costB : a.model < b.model
+                })
+            // A set that keeps the target (every model it keeps here comes back) is the one asked for,
+            // however it compares with one that does not: the caller weighs the cheapest set too, and
+            // asks twice its cost of a move that is no step. `gemma2:9b`'s second copy, which the
+            // target keeps on gpu1, cost 15.8 s and `llama3.2:3b`'s only copy, loaded back after the hot
+            // model, 16.1 s: taking `gemma2:9b`'s was no step, and after a shift at 53 % load the hot
+            // model's third copy waited 40 s for a gain twice that, with 13 of its 106 requests a
+            // minute waiting for a slot.
+            func keepsTarget(_ found: Victims) -> Bool {
+                found.models.allSatisfy { !keeping.contains($0) || found.comingBack.contains($0) }
+            }
+            let steps = [plain, alternative, lastCopiesFirst].compactMap { $0 }.filter(keepsTarget)
+            if let first = steps.first { return steps.dropFirst().reduce(first) { cheaper($0, $1) } }
+            return cheaper(plain, alternative)
         }
         let plain = gather(candidates)
         // With no last copy among the candidates the second order is the first: gather once.
