@@ -212,6 +212,27 @@ def test_responses_api_whole_and_streamed(client):
         client.responses.create(model="llama9", input="x")
 
 
+def test_cloud_endpoint_serves_responses_completions_and_embeddings(client):
+    # `openai/gpt-4o` names the cloud endpoint (a simulated OpenAI-compatible API): each API goes
+    # to its own path there, the endpoint's model name in place of the client's.
+    response = client.responses.create(model="openai/gpt-4o", input="Say hi", max_output_tokens=3)
+    assert response.output_text
+    assert response.model == "gpt-4o"
+    assert response.usage.input_tokens > 0
+    types = [event.type for event in client.responses.create(model="openai/gpt-4o", input="Say hi", stream=True)]
+    assert types[0] == "response.created"
+    assert types[-1] == "response.completed"
+    completion = client.completions.create(model="openai/gpt-4o", prompt="Say hi", max_tokens=3)
+    assert completion.choices[0].text
+    chunks = list(client.completions.create(model="openai/gpt-4o", prompt="Say hi", stream=True))
+    assert "".join(chunk.choices[0].text for chunk in chunks if chunk.choices)
+    vectors = client.embeddings.create(model="openai/gpt-4o", input=["a", "b"])
+    assert len(vectors.data) == 2 and len(vectors.data[0].embedding) > 0
+    chat = client.chat.completions.create(model="openai/gpt-4o", messages=[{"role": "user", "content": "Hello!"}])
+    assert chat.model == "gpt-4o"
+    assert chat.choices[0].message.content
+
+
 def test_route_alias(client):
     response = client.chat.completions.create(model="gpt-4", messages=[{"role": "user", "content": "Hello!"}])
     assert response.model == "llama3.2"  # the model that answered, as for ollama/NAME
