@@ -31,10 +31,13 @@ import WireFormats
         #expect(farm.nodes[0].requestCount("/api/chat") - slowBefore <= 2)
         // The operator sees why in /status.
         let status = try await farm.json("GET", "/status").body
+        // Node 1's first token is nominally a millisecond, but a busy host stretches it (13 ms in one CI
+        // run, where 10x failed at 0.104 s against 0.013 s): node 0's holds its 0.1 s slowdown.
         func firstToken(_ node: Int) -> Double? { status["nodes"]?[node]?["loadedModels"]?[0]?["firstTokenSeconds"]?.doubleValue }
-        #expect((firstToken(0) ?? 0) > 10 * (firstToken(1) ?? .infinity))
+        #expect((firstToken(0) ?? 0) >= 0.09)
+        #expect((firstToken(0) ?? 0) > 4 * (firstToken(1) ?? .infinity))
         // And the node's pace, which the planner weighs its copies by.
-        #expect((status["nodes"]?[0]?["pace"]?.doubleValue ?? 0) > 10 * (status["nodes"]?[1]?["pace"]?.doubleValue ?? .infinity))
+        #expect((status["nodes"]?[0]?["pace"]?.doubleValue ?? 0) > 4 * (status["nodes"]?[1]?["pace"]?.doubleValue ?? .infinity))
     }
 
     @Test func aSecondRequestForAModelThatIsLoadingJoinsThatLoad() async throws {
