@@ -201,23 +201,19 @@ extension CapacityPlanner.FarmLayout {
             // not: a young small model that fits back costs two loads, where an old large one that
             // does not costs its model a copy.
             guard candidates.contains(where: { keeping.contains($0.model) && $0.last }) else { return plain }
-            let comingBack = candidates.sorted { a, b in
-                if let order = keptLast(a, b) { return order }
-                let costA = costIfComingBack(a)
-                let costB = costIfComingBack(b)
-                return costA != costB ? costA < costB : a.model < b.model
-            }
-            let alternative = gather(comingBack)
-            // The models the target keeps here with their last copies first: those fit back beside the
-            // new model where a spare copy taken instead is gone for good.
-            let lastCopiesFirst = gather(
+            /// That order; with `lastCopiesFirst`, the kept models' last copies before the rest: those
+            /// fit back beside the new model where a spare copy taken instead is gone for good.
+            func comingBackOrder(lastCopiesFirst: Bool) -> [Candidate] {
                 candidates.sorted { a, b in
                     if let order = keptLast(a, b) { return order }
-                    if a.last != b.last { return a.last }
+                    if lastCopiesFirst && a.last != b.last { return a.last }
                     let costA = costIfComingBack(a)
                     let costB = costIfComingBack(b)
                     return costA != costB ? costA < costB : a.model < b.model
-                })
+                }
+            }
+            let alternative = gather(comingBackOrder(lastCopiesFirst: false))
+            let lastCopiesFirst = gather(comingBackOrder(lastCopiesFirst: true))
             // A set that keeps the target (every model it keeps here comes back) is the one asked for,
             // however it compares with one that does not: the caller weighs the cheapest set too, and
             // asks twice its cost of a move that is no step. `gemma2:9b`'s second copy, which the

@@ -69,10 +69,7 @@ extension Gateway {
             return call
         }
         let cloudCall = cloudPath.map { path in
-            {
-                CloudCall(
-                    path: path, fields: fields, stream: translated.stream, streamError: { translator(model).errorEvent($0) })
-            }
+            CloudCall(path: path, fields: fields, stream: translated.stream, streamError: { translator(model).errorEvent($0) })
         }
         await serveTargets(
             RoutePlan.resolve(model, config: config), requested: model, writer: writer, record: &record, dialect: dialect,

@@ -9,11 +9,11 @@ extension Gateway {
     /// served gives back the place it kept for the client's return.
     ///
     /// `farmCall` turns a farm target's model name into the node request (nil: the name is not a
-    /// model name); `cloudCall` turns a cloud target's into the endpoint's, or is nil where the API
-    /// has no OpenAI-compatible form a cloud takes (those targets are left out).
+    /// model name); `cloudCall` is what a cloud target is sent (with its endpoint's model name), or
+    /// nil where the API has no OpenAI-compatible form a cloud takes (those targets are left out).
     func serveTargets(
         _ plan: RoutePlan, requested: String, writer: HTTPResponseWriter, record: inout AccessRecord, dialect: ErrorDialect,
-        farmCall: (String) -> FarmCall?, cloudCall: (() -> CloudCall)?
+        farmCall: (String) -> FarmCall?, cloudCall: CloudCall?
     ) async {
         var failures: [APIError] = []
         var lastSpentRetry = false
@@ -36,7 +36,7 @@ extension Gateway {
                 result = await serveFromFarm(call, strategy: plan.strategy, writer: writer, retries: retries)
             case .cloud(let index, let model):
                 guard let cloudCall else { continue }
-                result = await serveFromCloud(config.cloud[index], model: model, call: cloudCall(), writer: writer)
+                result = await serveFromCloud(config.cloud[index], model: model, call: cloudCall, writer: writer)
             }
             guard let unavailable = await settle(result, writer, &record, dialect: dialect) else {
                 for refused in refusedBy { cluster.withdrawPlaceKept(retryKey: refused.retryKey, model: refused.model) }

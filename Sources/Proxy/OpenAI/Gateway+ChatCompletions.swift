@@ -22,10 +22,9 @@ extension Gateway {
         let requested = body["model"]?.stringValue ?? translation.model
         record.model = requested
         record.stream = translation.stream
-        let cloudCall = { CloudCall.chat(body.objectValue ?? [:], stream: translation.stream) }
         await serveTargets(
             RoutePlan.resolve(requested, config: config), requested: requested, writer: writer, record: &record, dialect: .openAI,
-            farmCall: { farmCall(translation.retargeted(to: $0)) }, cloudCall: cloudCall)
+            farmCall: { farmCall(translation.retargeted(to: $0)) }, cloudCall: .chat(body.objectValue ?? [:], stream: translation.stream))
     }
 
     /// The node request for a translated chat: `/api/chat`, the config's `keep_alive` when the client sent none.
