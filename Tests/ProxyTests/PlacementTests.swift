@@ -124,7 +124,9 @@ import WireFormats
         let alone = (firstLoad - 1) / 2
         let mixed = alone + 0.3 * ((secondLoad - 1) / 2 - alone)
         let learned = try #require(try await farm.json("GET", "/status").body["nodes"]?[0]?["loadSecondsPerGB"]?.doubleValue)
-        #expect(abs(learned - alone) < 0.02, "\(learned) from loads of \(firstLoad) s and \(secondLoad) s")
+        // Nearer what the first load alone teaches than the mix: the gateway times a load from its side of the
+        // wire, so a busy CI host adds some tens of milliseconds (0.027 s/GB once) to what the node measured.
+        #expect(abs(learned - alone) < (mixed - alone) / 2, "\(learned) from loads of \(firstLoad) s and \(secondLoad) s")
         #expect(mixed - alone > 0.1, "the second load, queued behind the first, took \(secondLoad) s")
     }
 
