@@ -16,10 +16,12 @@ as any fixed layout could have been.
 
 Usage: Benchmarks/static_layout.py TRACE [--warmup 60] [--until SECONDS] [--tokens-per-second 20]
                                    [--prompt-tokens-per-second 2000] [--share-of-free 0.8]
+                                   [--runner-overhead-gb 1]
 Give the same speeds as the placement-bench run that wrote the trace. `--warmup` and `--until` bound
 the requests counted (say 300 and 360 for the third minute after a shift at 180 s); the queues run
 from the start either way. `--share-of-free 0.8` packs as Ollama's scheduler does (a load beside
 other models must fit in 80 % of the free VRAM, the largest loaded first); by default the sum fits.
+Give `--runner-overhead-gb` as the run did: each loaded copy takes that much beyond its weights.
 """
 
 import argparse
@@ -57,9 +59,14 @@ def waits(requests, copies, speeds):
         yield at, start - at
 
 
-def fits(copies, share_of_free=None):
+def fits(copies, share_of_free=None, overhead_gb=0.0):
     """Whether the copies pack onto the nodes: distinct models per node, VRAM and the model cap.
-    Largest first, the order in which Ollama's 80 % rule admits the most."""
+    Largest first, the order in which Ollama's 80 % rule admits the most. Each loaded copy takes
+    `overhead_gb` beyond its weights, as a runner's KV cache and graph do."""
+
+    def size(model):
+        return SIZES_GB[model] + overhead_gb
+
     items = sorted((m for m in range(len(MODELS)) for _ in range(copies[m])), key=lambda m: -SIZES_GB[m])
     nodes = [[] for _ in range(NODES)]
 
@@ -72,9 +79,9 @@ def fits(copies, share_of_free=None):
             if key in tried or len(node) >= MAX_LOADED or model in node:
                 continue
             tried.add(key)
-            used = sum(SIZES_GB[m] for m in node)
+            used = sum(size(m) for m in node)
             room = VRAM_GB - used if share_of_free is None or not node else share_of_free * (VRAM_GB - used)
-            if SIZES_GB[model] <= room:
+            if size(model) <= room:
                 node.append(model)
                 if place(index + 1):
                     return True
@@ -90,6 +97,7 @@ def main():
     parser.add_argument("--warmup", type=float, default=60)
     parser.add_argument("--until", type=float, default=float("inf"))
     parser.add_argument("--share-of-free", type=float, default=None)
+    parser.add_argument("--runner-overhead-gb", type=float, default=0.0)
     parser.add_argument("--tokens-per-second", type=float, default=20)
     parser.add_argument("--prompt-tokens-per-second", type=float, default=2000)
     arguments = parser.parse_args()
@@ -101,7 +109,7 @@ def main():
     results = []
     # Up to one copy per node for every model: after a shift the hottest model is the largest.
     for copies in itertools.product(*[range(1, NODES + 1)] * len(MODELS)):
-        if sum(copies) > NODES * MAX_LOADED or not fits(copies, arguments.share_of_free):
+        if sum(copies) > NODES * MAX_LOADED or not fits(copies, arguments.share_of_free, arguments.runner_overhead_gb):
             continue
         late = [wait for at, wait in waits(requests, copies, speeds) if arguments.warmup <= at < arguments.until]
         noticeable = sum(1 for wait in late if wait > noticeable_wait)
