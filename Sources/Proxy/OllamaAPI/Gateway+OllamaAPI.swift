@@ -45,10 +45,6 @@ extension Gateway {
             return await fail(error, writer, &record, openAI: false)
         }
         record.model = requested
-        let (bare, pinnedToFarm) = ModelName.strippingFarmPrefix(requested)
-        guard let model = ModelName(bare) else {
-            return await fail(APIError(status: 400, "invalid model name"), writer, &record, openAI: false)
-        }
         var stream = endpoint.streamsByDefault
         if let value = fields["stream"], !value.isNull {
             guard let flag = value.boolValue else {
@@ -59,15 +55,52 @@ extension Gateway {
             stream = flag && endpoint.streamsByDefault
         }
         record.stream = stream
-        // The bytes go on as sent unless TensorWall must change them (a default keep_alive, a prefixed name).
-        var upstreamBody = request.body
-        if pinnedToFarm {
+        if config.routes[requested] != nil {
+            // A `routes` alias: its farm targets in the route's order. Its cloud targets answer in
+            // OpenAI's shape, which an Ollama client cannot read, so only `/v1` reaches them.
+            let plan = RoutePlan.resolve(requested, config: config)
+            return await serveTargets(
+                plan, requested: requested, writer: writer, record: &record, dialect: .ollama,
+                farmCall: { farmName in
+                    guard let model = ModelName(farmName) else { return nil }
+                    var upstream = fields
+                    upstream["model"] = .string(model.canonical)
+                    return nativeFarmCall(model, requested: requested, fields: upstream, body: nil, endpoint: endpoint, stream: stream)
+                }, cloudCall: nil)
+        }
+        let (bare, pinnedToFarm) = ModelName.strippingFarmPrefix(requested)
+        guard let model = ModelName(bare) else {
+            return await fail(APIError(status: 400, "invalid model name"), writer, &record, openAI: false)
+        }
+        if pinnedToFarm { fields["model"] = .string(model.canonical) }
+        // The bytes go on as sent unless TensorWall must change them (a prefixed name).
+        let call = nativeFarmCall(
+            model, requested: requested, fields: fields, body: pinnedToFarm ? nil : request.body, endpoint: endpoint, stream: stream)
+        let result = await serveFromFarm(call, strategy: config.strategy, writer: writer)
+        if let unavailable = await settle(result, writer, &record, openAI: false) {
+            let error = unavailable.error
+            await fail(error.status == 404 ? endpoint.notFound(requested) : error, writer, &record, openAI: false)
+        }
+    }
+
+    /// The node request for a native call: `body` as the client sent it when TensorWall need not
+    /// change the fields (nil: `fields` encoded), with the config's `keep_alive` added when the
+    /// client gave none.
+    private func nativeFarmCall(
+        _ model: ModelName, requested: String, fields: JSONObject, body: [UInt8]?, endpoint: NativeEndpoint, stream: Bool
+    ) -> FarmCall {
+        var fields = fields
+        var upstreamBody: [UInt8]
+        if let body {
+            upstreamBody = body
+            if fields["keep_alive"] == nil, let keepAlive = config.keepAlive {
+                // Only a field to add: splice it in rather than re-encode the whole body (images included).
+                upstreamBody = JSONSplice.prependingField("keep_alive", keepAlive, to: body)
+                fields["keep_alive"] = keepAlive
+            }
+        } else {
             if fields["keep_alive"] == nil, let keepAlive = config.keepAlive { fields["keep_alive"] = keepAlive }
-            fields["model"] = .string(model.canonical)
             upstreamBody = JSONValue.object(fields).serialized()
-        } else if fields["keep_alive"] == nil, let keepAlive = config.keepAlive {
-            // Only a field to add: splice it in rather than re-encode the whole body (images included).
-            upstreamBody = JSONSplice.prependingField("keep_alive", keepAlive, to: request.body)
         }
         var call = FarmCall(
             model: model, requestedName: requested, path: endpoint.rawValue, body: upstreamBody, stream: stream,
@@ -79,10 +112,6 @@ extension Gateway {
             call.conversationKey = keys.previousTurn
             call.continuationKey = keys.thisTurn
         }
-        let result = await serveFromFarm(call, strategy: config.strategy, writer: writer)
-        if let unavailable = await settle(result, writer, &record, openAI: false) {
-            let error = unavailable.error
-            await fail(error.status == 404 ? endpoint.notFound(requested) : error, writer, &record, openAI: false)
-        }
+        return call
     }
 }

@@ -1,0 +1,63 @@
+import Balancer
+import HTTP1
+import OllamaSimulator
+import Testing
+import WireFormats
+
+@testable import Proxy
+
+/// A `routes` alias asked for on Ollama's own API: an Ollama client names the alias as it would a
+/// model, and the route's farm targets serve it in the route's order. Its cloud targets, which answer
+/// in OpenAI's shape, are for `/v1` only.
+@Suite(.stopsFarms) struct NativeRouteTests {
+    func farm(cloud: SimulatedCloud? = nil) async throws -> TestFarm {
+        let farm = try await TestFarm.start(
+            [.init(models: ["llama3.2", "qwen2.5"], preload: ["llama3.2"])], environment: ["TEST_CLOUD_KEY": "sk-test-native-route"]
+        ) { config in
+            if let cloud { config.cloud = [cloud.endpoint] }
+            config.routes = [
+                // The first tier names a model no node has pulled: the second serves.
+                "team-chat": [
+                    .init(target: "ollama/mistral", weight: 100, priority: 0), .init(target: "ollama/llama3.2", weight: 100, priority: 1),
+                ],
+                "cloud-only": [.init(target: "openai/gpt-4", weight: 100, priority: 0)],
+            ]
+        }
+        try await farm.waitUntilAllHealthy()
+        return farm
+    }
+
+    @Test func anAliasIsServedByTheRoutesFarmTargetOnTheNativeChat() async throws {
+        let farm = try await farm()
+        let answer = try await farm.json(
+            "POST", "/api/chat", body: #"{"model":"team-chat","messages":[{"role":"user","content":"hi"}],"stream":false}"#)
+        #expect(answer.status == 200, "\(answer.body)")
+        #expect(answer.body["done"] == true)
+        #expect(answer.body["message"]?["content"]?.stringValue?.isEmpty == false)
+        // The node was asked for the route's model by its full name, the rest of the body as sent.
+        #expect(farm.nodes[0].lastBody("/api/chat")?["model"] == "llama3.2:latest")
+        #expect(farm.nodes[0].lastBody("/api/chat")?["messages"]?[0]?["content"] == "hi")
+        #expect(farm.nodes[0].lastBody("/api/chat")?["stream"] == false)
+    }
+
+    @Test func anAliasStreamsNDJSONOnTheNativeGenerate() async throws {
+        let farm = try await farm()
+        let response = try await farm.request("POST", "/api/generate", body: #"{"model":"team-chat","prompt":"hi"}"#)
+        #expect(response.status == 200)
+        let lines = String(decoding: try await response.collect(), as: UTF8.self).split(separator: "\n")
+        #expect(lines.count > 2)
+        let last = try JSONParser.parse(Array(lines.last!.utf8))
+        #expect(last["done"] == true)
+        #expect(farm.nodes[0].lastBody("/api/generate")?["model"] == "llama3.2:latest")
+    }
+
+    @Test func anAliasWithOnlyCloudTargetsIsNotFoundInOllamasShape() async throws {
+        let cloud = try await SimulatedCloud.start()
+        let farm = try await farm(cloud: cloud)
+        let answer = try await farm.json(
+            "POST", "/api/chat", body: #"{"model":"cloud-only","messages":[{"role":"user","content":"hi"}],"stream":false}"#)
+        #expect(answer.status == 404)
+        #expect(answer.body["error"] == "model 'cloud-only' not found", "\(answer.body)")
+        #expect(cloud.simulator.requestCount("/v1/chat/completions") == 0)
+    }
+}
