@@ -31,6 +31,14 @@ def test_chat_plain_and_streaming(client):
     assert "".join(part.message.content for part in parts)
 
 
+def test_route_alias(client):
+    # cluster.json's "gpt-4" route sends the farm's llama3.2; an Ollama client names it like a model.
+    response = client.chat(model="gpt-4", messages=[{"role": "user", "content": "Hello!"}])
+    assert response.message.content and response.done
+    parts = list(client.generate(model="gpt-4", prompt="Hello!", stream=True))
+    assert len(parts) > 2 and parts[-1].done
+
+
 def test_generate(client):
     response = client.generate(model="llama3.2", prompt="Why is the sky blue?")
     assert response.response and response.done
