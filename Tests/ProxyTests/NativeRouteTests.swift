@@ -51,6 +51,21 @@ import WireFormats
         #expect(farm.nodes[0].lastBody("/api/generate")?["model"] == "llama3.2:latest")
     }
 
+    @Test func showDescribesAnAliasByItsFirstFarmTargetANodeHas() async throws {
+        // `ollama run ALIAS` asks /api/show first, and pulls what it is told is missing.
+        let farm = try await farm()
+        let shown = try await farm.json("POST", "/api/show", body: #"{"model":"team-chat"}"#)
+        #expect(shown.status == 200, "\(shown.body)")
+        #expect(shown.body["details"] != nil)
+        #expect(farm.nodes[0].lastBody("/api/show")?["model"] == "llama3.2:latest")
+        let prefixed = try await farm.json("POST", "/api/show", body: #"{"model":"ollama/qwen2.5"}"#)
+        #expect(prefixed.status == 200, "\(prefixed.body)")
+        #expect(farm.nodes[0].lastBody("/api/show")?["model"] == "qwen2.5:latest")
+        let missing = try await farm.json("POST", "/api/show", body: #"{"model":"cloud-only"}"#)
+        #expect(missing.status == 404)
+        #expect(missing.body["error"] == "model 'cloud-only' not found")
+    }
+
     @Test func anAliasWithOnlyCloudTargetsIsNotFoundInOllamasShape() async throws {
         let cloud = try await SimulatedCloud.start()
         let farm = try await farm(cloud: cloud)

@@ -74,28 +74,52 @@ extension Gateway {
         await respondOllamaJSON(writer, enabled ?? first)
     }
 
-    /// `POST /api/show`: asked of a healthy node that has the model; no slot is taken.
+    /// `POST /api/show`: asked of a healthy node that has the model; no slot is taken. A `routes`
+    /// alias shows its first farm target (by priority) that a node has: `ollama run ALIAS` asks
+    /// here first, and pulls what it is told is missing. An `ollama/` prefix names the farm's model.
     func showModel(_ request: HTTPRequest, _ writer: HTTPResponseWriter) async {
         guard !request.body.isEmpty else { return await respond(writer, APIError(status: 400, "missing request body"), openAI: false) }
-        guard let body = try? JSONParser.parse(request.body), body.objectValue != nil else {
+        guard let body = try? JSONParser.parse(request.body), var fields = body.objectValue else {
             return await respond(writer, APIError(status: 400, "invalid JSON in request body"), openAI: false)
         }
         let requested = body["model"]?.stringValue ?? body["name"]?.stringValue ?? ""
         guard !requested.isEmpty else { return await respond(writer, APIError(status: 400, "model is required"), openAI: false) }
-        guard let model = ModelName(requested) else {
-            return await respond(writer, APIError(status: 400, "invalid model name"), openAI: false)
+        let candidates: [String]
+        if config.routes[requested] != nil {
+            candidates = RoutePlan.resolve(requested, config: config).targets.enumerated()
+                .sorted { ($0.element.priority, $0.offset) < ($1.element.priority, $1.offset) }
+                .compactMap { if case .farm(let model) = $0.element.destination { model } else { nil } }
+        } else {
+            candidates = [ModelName.strippingFarmPrefix(requested).name]
         }
-        let holders = await cluster.snapshots().filter { $0.health == .healthy && $0.hasPulled(model) }
-        for node in holders {
-            let upstream = HTTPClientRequest.toNode(node.url, path: "/api/show", body: request.body)
-            guard let response = try? await client.execute(upstream, timeouts: upstreamTimeouts),
-                let answer = try? await response.collect(limit: 64 * 1024 * 1024)
-            else { continue }
-            if response.status >= 500 { continue }
-            try? await writer.respond(status: response.status, headers: ["Content-Type": "application/json; charset=utf-8"], body: answer)
-            return
+        var shown: ModelName?
+        for name in candidates {
+            guard let model = ModelName(name) else {
+                if candidates.count == 1 { return await respond(writer, APIError(status: 400, "invalid model name"), openAI: false) }
+                continue
+            }
+            shown = shown ?? model
+            // The client's bytes, unless the node must be asked for another name.
+            var upstreamBody = request.body
+            if name != requested {
+                fields["name"] = nil
+                fields["model"] = .string(model.canonical)
+                upstreamBody = JSONValue.object(fields).serialized()
+            }
+            let holders = await cluster.snapshots().filter { $0.health == .healthy && $0.hasPulled(model) }
+            for node in holders {
+                let upstream = HTTPClientRequest.toNode(node.url, path: "/api/show", body: upstreamBody)
+                guard let response = try? await client.execute(upstream, timeouts: upstreamTimeouts),
+                    let answer = try? await response.collect(limit: 64 * 1024 * 1024)
+                else { continue }
+                if response.status >= 500 { continue }
+                try? await writer.respond(
+                    status: response.status, headers: ["Content-Type": "application/json; charset=utf-8"], body: answer)
+                return
+            }
         }
-        await respond(writer, APIError(status: 404, "model '\(model.canonical)' not found"), openAI: false)
+        let missing = config.routes[requested] != nil ? requested : shown?.canonical ?? requested
+        await respond(writer, APIError(status: 404, "model '\(missing)' not found"), openAI: false)
     }
 
     /// `GET /` and `HEAD /`: what Ollama answers, so clients that check for a server find one.
