@@ -66,6 +66,21 @@ import WireFormats
         #expect(missing.body["error"] == "model 'cloud-only' not found")
     }
 
+    @Test func tagsListsAnAliasUnderItsFirstFarmTargetsEntry() async throws {
+        let farm = try await farm()
+        let tags = try await farm.json("GET", "/api/tags")
+        #expect(tags.status == 200)
+        let models = tags.body["models"]?.arrayValue ?? []
+        let alias = try #require(models.first { $0["name"] == "team-chat" }, "\(models)")
+        let target = try #require(models.first { $0["name"] == "llama3.2:latest" })
+        #expect(alias["model"] == "team-chat")
+        #expect(alias["digest"] == target["digest"])
+        #expect(alias["size"] == target["size"])
+        // An alias no node can serve (its only target a cloud's) is not offered.
+        #expect(!models.contains { $0["name"] == "cloud-only" })
+        #expect(models.count == 3, "\(models)")
+    }
+
     @Test func anAliasWithOnlyCloudTargetsIsNotFoundInOllamasShape() async throws {
         let cloud = try await SimulatedCloud.start()
         let farm = try await farm(cloud: cloud)

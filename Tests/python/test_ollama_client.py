@@ -37,6 +37,9 @@ def test_route_alias(client):
     assert response.message.content and response.done
     parts = list(client.generate(model="gpt-4", prompt="Hello!", stream=True))
     assert len(parts) > 2 and parts[-1].done
+    # Listed and described as a model, as `ollama list` and `ollama run` ask before they chat.
+    assert any(model.model == "gpt-4" for model in client.list().models)
+    assert client.show("gpt-4").details is not None
 
 
 def test_generate(client):

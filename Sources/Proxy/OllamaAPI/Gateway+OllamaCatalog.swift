@@ -43,6 +43,7 @@ extension Gateway {
                 if seen.insert(identity).inserted { entries.append(entry) }
             }
         }
+        if path == "/api/tags" { entries += routeAliasEntries(among: entries) }
         let sortKey = path == "/api/ps" ? "expires_at" : "modified_at"
         entries.sort { a, b in
             let left = a[sortKey]?.stringValue.flatMap(RFC3339.parse) ?? 0
@@ -50,6 +51,31 @@ extension Gateway {
             return left != right ? left > right : (a["name"]?.stringValue ?? "") < (b["name"]?.stringValue ?? "")
         }
         await respondOllamaJSON(writer, ["models": .array(entries)])
+    }
+
+    /// A tags entry for each `routes` alias whose farm targets a node has: the first such target's
+    /// entry (by priority) under the alias's name, so `ollama list` and model pickers that read
+    /// `/api/tags` offer the names `/api/chat` takes. An alias that names a farm model is left out.
+    func routeAliasEntries(among entries: [JSONValue]) -> [JSONValue] {
+        var byName: [String: JSONValue] = [:]
+        for entry in entries {
+            guard let name = entry["name"]?.stringValue.flatMap(ModelName.init) else { continue }
+            if byName[name.canonical] == nil { byName[name.canonical] = entry }
+        }
+        var aliases: [JSONValue] = []
+        for alias in config.routes.keys.sorted() {
+            if let own = ModelName(alias), byName[own.canonical] != nil { continue }
+            let farmModels = RoutePlan.resolve(alias, config: config).targets.enumerated()
+                .sorted { ($0.element.priority, $0.offset) < ($1.element.priority, $1.offset) }
+                .compactMap { if case .farm(let model) = $0.element.destination { ModelName(model) } else { nil } }
+            guard let entry = farmModels.lazy.compactMap({ byName[$0.canonical] }).first, case .object(var fields) = entry else {
+                continue
+            }
+            fields["name"] = .string(alias)
+            fields["model"] = .string(alias)
+            aliases.append(.object(fields))
+        }
+        return aliases
     }
 
     /// `GET /api/version`: the oldest version among the healthy nodes, so a client never assumes a
