@@ -46,6 +46,13 @@ public struct RoutePlan: Sendable, Equatable {
             route: nil)
     }
 
+    /// The farm models among the targets, by priority (then as listed): what a route offers where
+    /// only the farm can answer, as on Ollama's own API.
+    public var farmModelsByPriority: [String] {
+        targets.enumerated().sorted { ($0.element.priority, $0.offset) < ($1.element.priority, $1.offset) }
+            .compactMap { if case .farm(let model) = $0.element.destination { model } else { nil } }
+    }
+
     /// `ollama/X` and names without a known provider go to the farm; `NAME/X` to the cloud endpoint called NAME.
     static func destination(for target: String, config: ClusterConfig) -> Destination {
         if let slash = target.firstIndex(of: "/") {

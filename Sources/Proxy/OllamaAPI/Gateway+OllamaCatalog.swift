@@ -65,9 +65,7 @@ extension Gateway {
         var aliases: [JSONValue] = []
         for alias in config.routes.keys.sorted() {
             if let own = ModelName(alias), byName[own.canonical] != nil { continue }
-            let farmModels = RoutePlan.resolve(alias, config: config).targets.enumerated()
-                .sorted { ($0.element.priority, $0.offset) < ($1.element.priority, $1.offset) }
-                .compactMap { if case .farm(let model) = $0.element.destination { ModelName(model) } else { nil } }
+            let farmModels = RoutePlan.resolve(alias, config: config).farmModelsByPriority.compactMap(ModelName.init)
             guard let entry = farmModels.lazy.compactMap({ byName[$0.canonical] }).first, case .object(var fields) = entry else {
                 continue
             }
@@ -112,9 +110,7 @@ extension Gateway {
         guard !requested.isEmpty else { return await respond(writer, APIError(status: 400, "model is required"), openAI: false) }
         let candidates: [String]
         if config.routes[requested] != nil {
-            candidates = RoutePlan.resolve(requested, config: config).targets.enumerated()
-                .sorted { ($0.element.priority, $0.offset) < ($1.element.priority, $1.offset) }
-                .compactMap { if case .farm(let model) = $0.element.destination { model } else { nil } }
+            candidates = RoutePlan.resolve(requested, config: config).farmModelsByPriority
         } else {
             candidates = [ModelName.strippingFarmPrefix(requested).name]
         }
