@@ -89,18 +89,15 @@ extension Gateway {
     private func nativeFarmCall(
         _ model: ModelName, requested: String, fields: JSONObject, body: [UInt8]?, endpoint: NativeEndpoint, stream: Bool
     ) -> FarmCall {
-        var fields = fields
-        var upstreamBody: [UInt8]
+        let addsKeepAlive = fields["keep_alive"] == nil ? config.keepAlive : nil
+        let upstreamBody: [UInt8]
         if let body {
-            upstreamBody = body
-            if fields["keep_alive"] == nil, let keepAlive = config.keepAlive {
-                // Only a field to add: splice it in rather than re-encode the whole body (images included).
-                upstreamBody = JSONSplice.prependingField("keep_alive", keepAlive, to: body)
-                fields["keep_alive"] = keepAlive
-            }
+            // Only a field to add: splice it in rather than re-encode the whole body (images included).
+            upstreamBody = addsKeepAlive.map { JSONSplice.prependingField("keep_alive", $0, to: body) } ?? body
         } else {
-            if fields["keep_alive"] == nil, let keepAlive = config.keepAlive { fields["keep_alive"] = keepAlive }
-            upstreamBody = JSONValue.object(fields).serialized()
+            var sent = fields
+            if let addsKeepAlive { sent["keep_alive"] = addsKeepAlive }
+            upstreamBody = JSONValue.object(sent).serialized()
         }
         var call = FarmCall(
             model: model, requestedName: requested, path: endpoint.rawValue, body: upstreamBody, stream: stream,

@@ -108,19 +108,16 @@ extension Gateway {
         }
         let requested = body["model"]?.stringValue ?? body["name"]?.stringValue ?? ""
         guard !requested.isEmpty else { return await respond(writer, APIError(status: 400, "model is required"), openAI: false) }
-        let candidates: [String]
-        if config.routes[requested] != nil {
-            candidates = RoutePlan.resolve(requested, config: config).farmModelsByPriority
-        } else {
-            candidates = [ModelName.strippingFarmPrefix(requested).name]
-        }
-        var shown: ModelName?
+        let isAlias = config.routes[requested] != nil
+        let candidates =
+            isAlias ? RoutePlan.resolve(requested, config: config).farmModelsByPriority : [ModelName.strippingFarmPrefix(requested).name]
         for name in candidates {
             guard let model = ModelName(name) else {
-                if candidates.count == 1 { return await respond(writer, APIError(status: 400, "invalid model name"), openAI: false) }
+                if !isAlias { return await respond(writer, APIError(status: 400, "invalid model name"), openAI: false) }
                 continue
             }
-            shown = shown ?? model
+            let holders = await cluster.snapshots().filter { $0.health == .healthy && $0.hasPulled(model) }
+            guard !holders.isEmpty else { continue }
             // The client's bytes, unless the node must be asked for another name.
             var upstreamBody = request.body
             if name != requested {
@@ -128,7 +125,6 @@ extension Gateway {
                 fields["model"] = .string(model.canonical)
                 upstreamBody = JSONValue.object(fields).serialized()
             }
-            let holders = await cluster.snapshots().filter { $0.health == .healthy && $0.hasPulled(model) }
             for node in holders {
                 let upstream = HTTPClientRequest.toNode(node.url, path: "/api/show", body: upstreamBody)
                 guard let response = try? await client.execute(upstream, timeouts: upstreamTimeouts),
@@ -140,7 +136,7 @@ extension Gateway {
                 return
             }
         }
-        let missing = config.routes[requested] != nil ? requested : shown?.canonical ?? requested
+        let missing = isAlias ? requested : ModelName(candidates[0])?.canonical ?? requested
         await respond(writer, APIError(status: 404, "model '\(missing)' not found"), openAI: false)
     }
 
