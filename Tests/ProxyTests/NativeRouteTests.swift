@@ -54,6 +54,9 @@ import WireFormats
     @Test func showDescribesAnAliasByItsFirstFarmTargetANodeHas() async throws {
         // `ollama run ALIAS` asks /api/show first, and pulls what it is told is missing.
         let farm = try await farm()
+        // TensorWall asks each pulled model's facts in the background (`ModelDescriber`): let it
+        // finish, so the node's last /api/show body is the one this test sent.
+        #expect(await farm.eventually { farm.nodes[0].requestCount("/api/show") >= 2 })
         let shown = try await farm.json("POST", "/api/show", body: #"{"model":"team-chat"}"#)
         #expect(shown.status == 200, "\(shown.body)")
         #expect(shown.body["details"] != nil)
@@ -89,5 +92,24 @@ import WireFormats
         #expect(answer.status == 404)
         #expect(answer.body["error"] == "model 'cloud-only' not found", "\(answer.body)")
         #expect(cloud.simulator.requestCount("/v1/chat/completions") == 0)
+        // Each endpoint answers in its own words, as Ollama's do.
+        let embed = try await farm.json("POST", "/api/embed", body: #"{"model":"cloud-only","input":"hi"}"#)
+        #expect(embed.status == 404)
+        #expect(embed.body["error"] == #"model "cloud-only" not found, try pulling it first"#, "\(embed.body)")
+    }
+
+    @Test func anAliasNoNodeHasIsNotFoundInOllamasShapeNotAsEachTargetsFailure() async throws {
+        let farm = try await TestFarm.start([.init(models: ["llama3.2"])]) { config in
+            config.routes = [
+                "nowhere": [.init(target: "ollama/mistral", weight: 100, priority: 0), .init(target: "phi3", weight: 100, priority: 1)]
+            ]
+        }
+        try await farm.waitUntilAllHealthy()
+        let chat = try await farm.json("POST", "/api/chat", body: #"{"model":"nowhere","messages":[{"role":"user","content":"hi"}]}"#)
+        #expect(chat.status == 404)
+        #expect(chat.body["error"] == "model 'nowhere' not found", "\(chat.body)")
+        let embeddings = try await farm.json("POST", "/api/embeddings", body: #"{"model":"nowhere","prompt":"hi"}"#)
+        #expect(embeddings.status == 404)
+        #expect(embeddings.body["error"] == #"model "nowhere" not found, try pulling it first"#, "\(embeddings.body)")
     }
 }

@@ -11,9 +11,10 @@ extension Gateway {
     /// `farmCall` turns a farm target's model name into the node request (nil: the name is not a
     /// model name); `cloudCall` is what a cloud target is sent (with its endpoint's model name), or
     /// nil where the API has no OpenAI-compatible form a cloud takes (those targets are left out).
+    /// `notFound` is the API's own answer when no target has the model (nil: OpenAI's 404).
     func serveTargets(
         _ plan: RoutePlan, requested: String, writer: HTTPResponseWriter, record: inout AccessRecord, dialect: ErrorDialect,
-        farmCall: (String) -> FarmCall?, cloudCall: CloudCall?
+        farmCall: (String) -> FarmCall?, cloudCall: CloudCall?, notFound: ((String) -> APIError)? = nil
     ) async {
         var failures: [APIError] = []
         var lastSpentRetry = false
@@ -46,10 +47,15 @@ extension Gateway {
             failures.append(unavailable.error)
             lastSpentRetry = unavailable.spendsRetry
         }
-        let error =
-            failures.isEmpty
-            ? APIError(status: 404, "model '\(requested)' not found", param: "model", code: "model_not_found")
-            : Self.combine(failures, model: requested)
+        let error: APIError
+        if let notFound, failures.allSatisfy({ $0.status == 404 }) {
+            error = notFound(requested)
+        } else {
+            error =
+                failures.isEmpty
+                ? APIError(status: 404, "model '\(requested)' not found", param: "model", code: "model_not_found")
+                : Self.combine(failures, model: requested)
+        }
         await fail(error, writer, &record, dialect: dialect)
     }
 

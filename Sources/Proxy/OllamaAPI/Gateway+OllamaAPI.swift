@@ -66,7 +66,7 @@ extension Gateway {
                     var upstream = fields
                     upstream["model"] = .string(model.canonical)
                     return nativeFarmCall(model, requested: requested, fields: upstream, body: nil, endpoint: endpoint, stream: stream)
-                }, cloudCall: nil)
+                }, cloudCall: nil, notFound: endpoint.notFound)
         }
         let (bare, pinnedToFarm) = ModelName.strippingFarmPrefix(requested)
         guard let model = ModelName(bare) else {

@@ -4,9 +4,8 @@ import Health
 import WireFormats
 
 /// Asks `/api/show` about each pulled model once (by digest), in the background after a probe
-/// round, for what sets its automatic context length (`ModelContextFacts`). Only once some request
-/// has set `num_ctx` (`Cluster.modelsToDescribe`); a model whose node failed to answer is asked
-/// again after `retrySeconds`.
+/// round, for what sets its automatic context length (`ModelContextFacts`); a model whose node
+/// failed to answer is asked again after `retrySeconds`.
 actor ModelDescriber {
     static let retrySeconds = 60.0
     /// At most this many questions out at once, so a farm of many models is asked a few at a time.
