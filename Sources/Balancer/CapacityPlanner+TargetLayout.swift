@@ -15,6 +15,9 @@ extension CapacityPlanner {
     /// a step that unloaded `gemma2:9b` to load it back after `codellama:13b` moved the target's
     /// `gemma2:9b` elsewhere in the next round, and it waited 24 s on one copy for that. So a copy
     /// goes where it is now, else where the last round's target put it, else where it fits best.
+    /// And a copy the last round's target kept outranks one it left out until it saves 1.5 times
+    /// less: in the minutes after a shift two layouts took turns as the target round by round, and
+    /// steps toward each undid the other's (`mistral:7b` loaded, unloaded 10 s later, loaded back).
     struct TargetLayout {
         /// Models the target puts on each node that takes planned loads.
         let models: [Int: Set<ModelName>]
@@ -49,8 +52,9 @@ extension CapacityPlanner {
             var model: ModelName
             /// Which copy of the model it is (2 for the second).
             var count: Int
-            /// What it saves, raised by `heldCopyAdvantage` for a copy the farm holds now: what the
-            /// target ranks and packs by.
+            /// What it saves, raised by `heldCopyAdvantage` for a copy the farm holds now, or by
+            /// `Settings.targetKeptAdvantage` for one the last round's target kept: what the target
+            /// ranks and packs by.
             var value: Double
             /// What it saves, not raised.
             var worth: Double
@@ -89,6 +93,10 @@ extension CapacityPlanner {
             for node in layout.healthy where !plannableIndices.contains(node.index) {
                 for model in layout.residents(node.index) { fixedCopies[model, default: 0] += 1 }
             }
+            var lastTargetCopies = fixedCopies
+            for (nodeIndex, placed) in previous where plannableIndices.contains(nodeIndex) {
+                for model in placed { lastTargetCopies[model, default: 0] += 1 }
+            }
             var copies: [Copy] = []
             for model in layout.demand.keys.sorted() {
                 let holders = layout.holders(model).filter { plannableIndices.contains($0.index) }
@@ -103,10 +111,13 @@ extension CapacityPlanner {
                     guard count == 1 || value > layout.settings.minimumNetGainSeconds else { break }
                     let isChallenging =
                         count > held && challengers.countsAsHeld(model, copy: count, now: layout.now, settings: layout.settings)
-                    let ranked = count <= held || isChallenging ? value * Self.heldCopyAdvantage(layout.settings) : value
+                    let advantage =
+                        count <= held || isChallenging
+                        ? Self.heldCopyAdvantage(layout.settings)
+                        : count <= lastTargetCopies[model, default: 0] ? layout.settings.targetKeptAdvantage : 1
                     copies.append(
                         Copy(
-                            model: model, count: count, value: ranked, worth: value, isChallenging: isChallenging, bytes: size,
+                            model: model, count: count, value: value * advantage, worth: value, isChallenging: isChallenging, bytes: size,
                             isFirstOfWantedModel: count == 1 && asked))
                 }
             }

@@ -70,6 +70,11 @@ public enum CapacityPlanner {
         /// ...of at least this long, counts as held in the target (`TargetChallengers`): long enough
         /// for the rates' noise, which swaps such copies round by round, to even out.
         public var challengerDwellSeconds = 30.0
+        /// How many times its worth a copy the farm lacks counts for in the target when the last
+        /// round's target kept it: below `gainOverCost`, so a held copy still outranks it, but enough
+        /// that two near-equal layouts do not take turns as the target round after round while the
+        /// rates settle after a shift (`TargetLayout`).
+        public var targetKeptAdvantage = 1.5
 
         public init() {}
     }
