@@ -32,7 +32,9 @@ extension CapacityPlanner.FarmLayout {
         let victims = appraisal.victims
         let net = appraisal.gain - victims.cost
         if !victims.models.isEmpty {
-            guard mayEvict, net > appraisal.minimumNetGain, appraisal.gain >= appraisal.gainOverCostNeeded * victims.cost else {
+            let credited = appraisal.gain + appraisal.headWorth
+            guard mayEvict, credited - victims.cost > appraisal.minimumNetGain, credited >= appraisal.gainOverCostNeeded * victims.cost
+            else {
                 return nil
             }
             if waitsToMakeBeforeBreaking(model, appraisal: appraisal) { return nil }
@@ -60,6 +62,10 @@ extension CapacityPlanner.FarmLayout {
         var isStep: Bool
         /// The copy's gain, at the cautious rate when the move unloads something.
         var gain: Double
+        /// What the room the move leaves is worth to the head of a chain waiting for it: counted toward
+        /// the move's gain against its cost, not toward its score, so a move worth making on its own
+        /// (or a relocation, whose score nets out the head's costs) still ranks first.
+        var headWorth: Double
         /// How many times its victims' cost the gain must be.
         var gainOverCostNeeded: Double
         /// How much the gain must exceed the cost by.
@@ -96,8 +102,21 @@ extension CapacityPlanner.FarmLayout {
             isStep && !victims.takesLastWantedCopy && !victims.takesYoungCopy && victims.cost < settings.minimumNetGainSeconds
             && leavesRoomWorthHaving(model, movingTo: node.index)
         if unloadsOnlySpares { multiple = 0 }
+        // The free end of a chain whose head waits for the room it leaves (`waitsToMakeBeforeBreaking`:
+        // the model's only warm copy is where the head goes) is worth what the head saves as well.
+        // Weighed on its own copy, llama3.1's move (5.6 s) in place of llama3.2's second copy (22.6 s)
+        // after a shift at 75 % was never made, and codellama's third copy (45 s), waiting for llama3.1
+        // to leave its node, stood still for 55 s. Only the free end: a link that moves a copy itself
+        // waits for that one in turn, and a move onto a node the chain must still empty (a chain that
+        // comes back round to its head's node) is no end at all.
+        let carriesHead =
+            isStep && !victims.models.isEmpty && victims.following.isEmpty && !victims.takesLastWantedCopy
+            && !victims.takesYoungCopy && warmCopies[model] == 1
+            && residents(node.index).subtracting(target?.models[node.index] ?? []).isSubset(of: victims.models)
         return Appraisal(
-            victims: victims, isStep: isStep, gain: weighed, gainOverCostNeeded: multiple,
+            victims: victims, isStep: isStep, gain: weighed,
+            headWorth: carriesHead ? worthOfRoomLeft(model, movingTo: node.index, waitingHeadsOnly: true) : 0,
+            gainOverCostNeeded: multiple,
             minimumNetGain: unloadsOnlySpares ? -settings.minimumNetGainSeconds : isStep ? 0 : settings.minimumNetGainSeconds)
     }
 }

@@ -56,7 +56,8 @@ extension CapacityPlanner.FarmLayout {
         let waits =
             waitsToMakeBeforeBreaking(model, appraisal: appraisal)
             ? ", waits for \(priced.following.sorted().map(\.description).joined(separator: ",")) to load where the target keeps it" : ""
-        return "gain \(seconds(appraisal.gain)) s, unloading [\(unloading)] costs \(seconds(priced.cost)) s, "
+        let forHead = appraisal.headWorth > 0 ? " (+\(seconds(appraisal.headWorth)) s for the copy waiting for its room)" : ""
+        return "gain \(seconds(appraisal.gain)) s\(forHead), unloading [\(unloading)] costs \(seconds(priced.cost)) s, "
             + "needs \(seconds(appraisal.gainOverCostNeeded))x" + (appraisal.isStep ? "" : " (not a step)") + waits
     }
 }

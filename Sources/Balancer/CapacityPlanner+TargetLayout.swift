@@ -18,6 +18,8 @@ extension CapacityPlanner {
     /// And a copy the last round's target kept outranks one it left out until it saves 1.5 times
     /// less: in the minutes after a shift two layouts took turns as the target round by round, and
     /// steps toward each undid the other's (`mistral:7b` loaded, unloaded 10 s later, loaded back).
+    /// A chain's free end can be credited with its head's gain (`Appraisal.headWorth`) only on a
+    /// target that holds still: on a flipping one the credited moves chased each flip.
     struct TargetLayout {
         /// Models the target puts on each node that takes planned loads.
         let models: [Int: Set<ModelName>]

@@ -607,14 +607,15 @@ private func smallFirstDemand(_ rates: [String: Double], queued: [String: Int] =
         for model in sizes.keys { #expect(layout.contains { $0.contains(model) }, "\(model) keeps a copy: \(layout)") }
     }
 
-    @Test func aChainWithNoFreeEndStillGoes() {
-        // As the run had it: phi3's second copy fills node 1, and the target's chain comes back round to
-        // node 3 (llama3.2 goes where mistral leaves), so no order makes every copy before it breaks one.
-        // Waiting would stall it; the round that finds nothing else to do breaks first, as before.
+    @Test func aChainWithoutRoomAtItsEndStillGoes() {
+        // As the run had it: phi3's second copy fills node 1. Before a chain's free end was credited
+        // with its head's gain, no link here was worth its own load, and the chain went only when a
+        // round found nothing else to do and broke every link at once, unloading an only copy. Now
+        // gemma2:2b loads in place of phi3's spare first, and qwen2.5 where gemma2:2b was.
         var layout = Self.layoutWithRoom
         layout[1].append("phi3")
         let (after, onlyCopiesUnloaded) = Self.rounds(from: layout)
-        #expect(!onlyCopiesUnloaded.isEmpty)
+        #expect(onlyCopiesUnloaded.isEmpty, "\(onlyCopiesUnloaded)")
         #expect(after.filter { $0.contains("qwen2.5") }.count == 2, "\(after)")
         for model in sizes.keys { #expect(after.contains { $0.contains(model) }, "\(model) keeps a copy: \(after)") }
     }
