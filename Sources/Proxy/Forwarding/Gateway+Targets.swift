@@ -47,15 +47,14 @@ extension Gateway {
             failures.append(unavailable.error)
             lastSpentRetry = unavailable.spendsRetry
         }
-        let error: APIError
-        if let notFound, failures.allSatisfy({ $0.status == 404 }) {
-            error = notFound(requested)
-        } else {
-            error =
-                failures.isEmpty
-                ? APIError(status: 404, "model '\(requested)' not found", param: "model", code: "model_not_found")
-                : Self.combine(failures, model: requested)
-        }
+        let error =
+            if let notFound, failures.allSatisfy({ $0.status == 404 }) {
+                notFound(requested)
+            } else if failures.isEmpty {
+                APIError(status: 404, "model '\(requested)' not found", param: "model", code: "model_not_found")
+            } else {
+                Self.combine(failures, model: requested)
+            }
         await fail(error, writer, &record, dialect: dialect)
     }
 
