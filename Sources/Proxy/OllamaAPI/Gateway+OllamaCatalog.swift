@@ -111,12 +111,13 @@ extension Gateway {
         let isAlias = config.routes[requested] != nil
         let candidates =
             isAlias ? RoutePlan.resolve(requested, config: config).farmModelsByPriority : [ModelName.strippingFarmPrefix(requested).name]
+        let healthy = await cluster.snapshots().filter { $0.health == .healthy }
         for name in candidates {
             guard let model = ModelName(name) else {
                 if !isAlias { return await respond(writer, APIError(status: 400, "invalid model name"), openAI: false) }
                 continue
             }
-            let holders = await cluster.snapshots().filter { $0.health == .healthy && $0.hasPulled(model) }
+            let holders = healthy.filter { $0.hasPulled(model) }
             guard !holders.isEmpty else { continue }
             // The client's bytes, unless the node must be asked for another name.
             var upstreamBody = request.body
