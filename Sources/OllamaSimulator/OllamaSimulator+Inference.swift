@@ -223,6 +223,19 @@ extension OllamaSimulator {
                 try await writeAnswer(Array("data: [DONE]\n\n".utf8), to: writer)
             } else if openAI {
                 try await writeAnswer(sse(openAIChunk(echoModel, delta: [:], finish: .string(doneReason))), to: writer)
+                // Asked for, the counts come in a last chunk with no choices, as OpenAI's and Ollama's `/v1` send them.
+                if body["stream_options"]?["include_usage"]?.boolValue == true {
+                    var usage = openAIChunk(echoModel, delta: [:], finish: .null)
+                    if case .object(var fields) = usage {
+                        fields["choices"] = []
+                        fields["usage"] = [
+                            "prompt_tokens": .int(Int64(metrics.promptTokens)), "completion_tokens": .int(Int64(metrics.evalTokens)),
+                            "total_tokens": .int(Int64(metrics.promptTokens + metrics.evalTokens)),
+                        ]
+                        usage = .object(fields)
+                    }
+                    try await writeAnswer(sse(usage), to: writer)
+                }
                 try await writeAnswer(Array("data: [DONE]\n\n".utf8), to: writer)
             } else {
                 let line = configuration.encoding.line(
