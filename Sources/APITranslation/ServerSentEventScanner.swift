@@ -19,8 +19,18 @@ package struct ServerSentEventScanner {
     package private(set) var promptTokens: Int64?
     package private(set) var completionTokens: Int64?
     package private(set) var errorMessage: String?
+    /// Each event's parsed data since the last `takeEvents`, kept only when asked for at `init`: what a
+    /// relay that reshapes the stream (`OllamaChatFromOpenAI`) rewrites, event by event.
+    private var keptEvents: [JSONValue] = []
+    private let keepsEvents: Bool
 
-    package init() {}
+    package init(keepingEvents: Bool = false) { keepsEvents = keepingEvents }
+
+    /// The events parsed since the last call, in order.
+    package mutating func takeEvents() -> [JSONValue] {
+        defer { keptEvents.removeAll(keepingCapacity: true) }
+        return keptEvents
+    }
 
     /// The stream ended as a whole answer does.
     package var isComplete: Bool { (sawDone || sawFinishReason) && errorMessage == nil }
@@ -73,6 +83,7 @@ package struct ServerSentEventScanner {
             return
         }
         guard let event = try? JSONParser.parse(data) else { return }
+        if keepsEvents { keptEvents.append(event) }
         if let error = event["error"].flatMap(StreamChunkFacts.errorText) { errorMessage = error }
         if let choices = event["choices"]?.arrayValue, choices.contains(where: { !($0["finish_reason"]?.isNull ?? true) }) {
             sawFinishReason = true

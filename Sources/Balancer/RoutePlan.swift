@@ -46,6 +46,11 @@ public struct RoutePlan: Sendable, Equatable {
             route: nil)
     }
 
+    /// Some target is a cloud endpoint.
+    public var reachesCloud: Bool {
+        targets.contains { if case .cloud = $0.destination { true } else { false } }
+    }
+
     /// The farm models among the targets, by priority (then as listed): what a route offers where
     /// only the farm can answer, as on Ollama's own API.
     public var farmModelsByPriority: [String] {

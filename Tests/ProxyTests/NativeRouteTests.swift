@@ -7,8 +7,8 @@ import WireFormats
 @testable import Proxy
 
 /// A `routes` alias asked for on Ollama's own API: an Ollama client names the alias as it would a
-/// model, and the route's farm targets serve it in the route's order. Its cloud targets, which answer
-/// in OpenAI's shape, are for `/v1` only.
+/// model, and the route's farm targets serve it in the route's order. Its cloud targets serve chat
+/// only (`NativeCloudChatTests`): the other endpoints have no OpenAI form the cloud tier takes.
 @Suite(.stopsFarms) struct NativeRouteTests {
     func farm(cloud: SimulatedCloud? = nil) async throws -> TestFarm {
         let farm = try await TestFarm.start(
@@ -84,13 +84,12 @@ import WireFormats
         #expect(models.count == 3, "\(models)")
     }
 
-    @Test func anAliasWithOnlyCloudTargetsIsNotFoundInOllamasShape() async throws {
+    @Test func anAliasWithOnlyCloudTargetsIsNotFoundInOllamasShapeBesidesChat() async throws {
         let cloud = try await SimulatedCloud.start()
         let farm = try await farm(cloud: cloud)
-        let answer = try await farm.json(
-            "POST", "/api/chat", body: #"{"model":"cloud-only","messages":[{"role":"user","content":"hi"}],"stream":false}"#)
-        #expect(answer.status == 404)
-        #expect(answer.body["error"] == "model 'cloud-only' not found", "\(answer.body)")
+        let generate = try await farm.json("POST", "/api/generate", body: #"{"model":"cloud-only","prompt":"hi","stream":false}"#)
+        #expect(generate.status == 404)
+        #expect(generate.body["error"] == "model 'cloud-only' not found", "\(generate.body)")
         #expect(cloud.simulator.requestCount("/v1/chat/completions") == 0)
         // Each endpoint answers in its own words, as Ollama's do.
         let embed = try await farm.json("POST", "/api/embed", body: #"{"model":"cloud-only","input":"hi"}"#)

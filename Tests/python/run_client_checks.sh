@@ -27,7 +27,7 @@ cat >"$work/cluster.json" <<JSON
   "listen": { "host": "127.0.0.1", "port": $port_tw },
   "apiKeys": [ { "name": "ci", "key": "gw_client_checks" } ],
   "health": { "intervalMs": 200, "timeoutMs": 500, "unhealthyAfter": 2, "healthyAfter": 1 },
-  "routes": { "gpt-4": [ { "target": "ollama/llama3.2", "weight": 100, "priority": 0 } ] },
+  "routes": { "gpt-4": [ { "target": "ollama/llama3.2", "weight": 100, "priority": 0 } ], "cloud-chat": [ { "target": "openai/gpt-4o", "weight": 100, "priority": 0 } ] },
   "cloud": [ { "name": "openai", "url": "http://127.0.0.1:$port_cloud/v1", "apiKeyEnv": "CLIENT_CHECKS_CLOUD_KEY", "models": [], "priority": 1 } ],
   "nodes": [
     { "name": "a", "url": "http://127.0.0.1:$port_a", "maxParallel": 4 },

@@ -42,6 +42,17 @@ def test_route_alias(client):
     assert client.show("gpt-4").details is not None
 
 
+def test_cloud_route_chat(client):
+    # cluster.json's "cloud-chat" route names only the cloud endpoint: the Ollama client's chat goes
+    # out in OpenAI's fields and comes back in Ollama's, whole and streamed.
+    response = client.chat(model="cloud-chat", messages=[{"role": "user", "content": "Hello!"}], options={"num_predict": 4})
+    assert response.message.role == "assistant" and response.message.content
+    assert response.done and response.done_reason == "length" and response.eval_count == 4
+    parts = list(client.chat(model="cloud-chat", messages=[{"role": "user", "content": "Hello!"}], stream=True))
+    assert len(parts) > 2 and parts[-1].done and parts[-1].eval_count > 0
+    assert "".join(part.message.content for part in parts)
+
+
 def test_generate(client):
     response = client.generate(model="llama3.2", prompt="Why is the sky blue?")
     assert response.response and response.done

@@ -64,7 +64,9 @@ extension Gateway {
                     spendsRetry: true)
             }
         }
-        let contentType = response.contentType ?? (stream ? "text/event-stream" : "application/json")
+        var contentType = response.contentType ?? (stream ? "text/event-stream" : "application/json")
+        var ollamaChat = call.ollamaChat
+        if ollamaChat != nil { contentType = stream ? "application/x-ndjson" : "application/json; charset=utf-8" }
         var usage = Usage()
         if !stream {
             var bytes = Data()
@@ -75,11 +77,12 @@ extension Gateway {
                 return .unavailable(
                     APIError(status: 502, "cloud endpoint \(endpoint.name) failed: \(error.localizedDescription)"), spendsRetry: true)
             }
-            let body = [UInt8](bytes)
+            var body = [UInt8](bytes)
             guard let answer = try? JSONParser.parse(body), answer.objectValue != nil else {
                 return .unavailable(
                     APIError(status: 502, "cloud endpoint \(endpoint.name) sent an answer that is not JSON"), spendsRetry: true)
             }
+            if ollamaChat != nil { body = ollamaChat!.whole(answer) }
             usage.firstByteAt = .now
             do {
                 try await writer.respond(status: 200, headers: ["Content-Type": contentType], body: body)
@@ -93,15 +96,22 @@ extension Gateway {
             usage.complete = true
             return .done(status: 200, usage: usage, servedBy: servedBy)
         }
-        var events = ServerSentEventScanner()
+        var events = ServerSentEventScanner(keepingEvents: ollamaChat != nil)
         do {
             try await writer.start(status: 200, headers: ["Content-Type": contentType, "Cache-Control": "no-cache"])
             for try await piece in response.body {
                 if usage.firstByteAt == nil { usage.firstByteAt = .now }
                 events.scan(piece)
-                try await writer.write([UInt8](piece))
+                if ollamaChat == nil {
+                    try await writer.write([UInt8](piece))
+                } else if case let lines = ollamaChat!.lines(for: events.takeEvents()), !lines.isEmpty {
+                    try await writer.write(lines)
+                }
             }
             events.finish()
+            if ollamaChat != nil, case let lines = ollamaChat!.lines(for: events.takeEvents()), !lines.isEmpty {
+                try await writer.write(lines)
+            }
         } catch {
             response.cancel()
             if Task.isCancelled || writer.isBroken { return .abandoned(servedBy: servedBy) }
@@ -110,7 +120,16 @@ extension Gateway {
         usage.promptTokens = events.promptTokens ?? 0
         usage.completionTokens = events.completionTokens ?? 0
         usage.complete = events.isComplete
-        if !usage.complete && events.errorMessage == nil {
+        if ollamaChat != nil {
+            // Reshaped, the stream ends with Ollama's last line, or its error line: the cloud's own
+            // error event does not reach an Ollama client as it came.
+            if usage.complete {
+                try? await writer.write(ollamaChat!.finish())
+            } else {
+                let message = events.errorMessage.map { "cloud endpoint \(endpoint.name): \($0)" }
+                try? await writer.write(call.streamError(message ?? "cloud endpoint \(endpoint.name) failed mid-stream"))
+            }
+        } else if !usage.complete && events.errorMessage == nil {
             // Cut mid-way: the client hears it in-band, and the request is logged as failed.
             if !events.sawDone {
                 try? await writer.write(call.streamError("cloud endpoint \(endpoint.name) failed mid-stream"))

@@ -55,10 +55,19 @@ extension Gateway {
             stream = flag && endpoint.streamsByDefault
         }
         record.stream = stream
-        if config.routes[requested] != nil {
-            // A `routes` alias: its farm targets in the route's order. Its cloud targets answer in
-            // OpenAI's shape, which an Ollama client cannot read, so only `/v1` reaches them.
+        // A `routes` alias, or a model a cloud endpoint lists: its targets in the route's order. Chat
+        // reaches the cloud ones too, its request and answer reshaped between Ollama's API and
+        // OpenAI's (`CloudCall.ollamaChat`); the other endpoints only the farm serves.
+        let reachesCloud = endpoint == .chat && !config.cloud.isEmpty
+        if config.routes[requested] != nil || reachesCloud && RoutePlan.resolve(requested, config: config).reachesCloud {
             let plan = RoutePlan.resolve(requested, config: config)
+            var cloudCall: CloudCall?
+            if reachesCloud {
+                do { cloudCall = try CloudCall.ollamaChat(fields, stream: stream, requested: requested) } catch {
+                    // The farm answers a malformed request in the node's own words; with no farm target, TensorWall does.
+                    if plan.farmModelsByPriority.isEmpty { return await fail(error, writer, &record, openAI: false) }
+                }
+            }
             return await serveTargets(
                 plan, requested: requested, writer: writer, record: &record, dialect: .ollama,
                 farmCall: { farmName in
@@ -66,7 +75,7 @@ extension Gateway {
                     var upstream = fields
                     upstream["model"] = .string(model.canonical)
                     return nativeFarmCall(model, requested: requested, fields: upstream, body: nil, endpoint: endpoint, stream: stream)
-                }, cloudCall: nil, notFound: endpoint.notFound)
+                }, cloudCall: cloudCall, notFound: endpoint.notFound)
         }
         let (bare, pinnedToFarm) = ModelName.strippingFarmPrefix(requested)
         guard let model = ModelName(bare) else {

@@ -1,0 +1,123 @@
+import APITranslation
+import Testing
+import WireFormats
+
+/// An Ollama `/api/chat` request sent to a cloud endpoint in OpenAI's fields, and the cloud's
+/// answer brought back in Ollama's: whole, and streamed in any chunking the cloud's bytes arrive in.
+@Suite struct OllamaChatCloudTranslationTests {
+    private func fields(_ json: String) throws -> JSONObject { try #require(try JSONParser.parse(Array(json.utf8)).objectValue) }
+
+    @Test func theRequestTakesOpenAIsFields() throws {
+        let request = try fields(
+            #"""
+            {"model":"hybrid","stream":false,"keep_alive":"5m","think":true,"format":"json",
+             "options":{"num_predict":50,"temperature":0.2,"top_p":0.9,"seed":7,"stop":"END","num_ctx":8192},
+             "tools":[{"type":"function","function":{"name":"weather","parameters":{"type":"object"}}}],
+             "messages":[
+              {"role":"system","content":"be brief"},
+              {"role":"user","content":"what is this?","images":["iVBORw0KGgo=","/9j/4AAQ"]},
+              {"role":"assistant","content":"","tool_calls":[{"function":{"name":"weather","arguments":{"city":"Oslo"}}}]},
+              {"role":"tool","tool_name":"weather","content":"cold"}]}
+            """#)
+        let out = JSONValue.object(try OllamaChatForCloud.openAIFields(request, stream: false))
+        #expect(out["model"] == nil && out["keep_alive"] == nil && out["think"] == nil && out["options"] == nil)
+        #expect(out["max_tokens"] == 50 && out["temperature"] == 0.2 && out["top_p"] == 0.9 && out["seed"] == 7)
+        #expect(out["stop"] == ["END"])
+        #expect(out["response_format"] == ["type": "json_object"])
+        #expect(out["stream"] == false && out["stream_options"] == nil)
+        #expect(out["tools"]?[0]?["function"]?["name"] == "weather")
+        let messages = try #require(out["messages"]?.arrayValue)
+        #expect(messages[0] == ["role": "system", "content": "be brief"])
+        #expect(messages[1]["content"]?[0] == ["type": "text", "text": "what is this?"])
+        #expect(messages[1]["content"]?[1]?["image_url"]?["url"] == "data:image/png;base64,iVBORw0KGgo=")
+        #expect(messages[1]["content"]?[2]?["image_url"]?["url"] == "data:image/jpeg;base64,/9j/4AAQ")
+        let call = try #require(messages[2]["tool_calls"]?[0])
+        #expect(call["type"] == "function" && call["function"]?["name"] == "weather")
+        // OpenAI takes the arguments as a JSON string, and a tool result names the call it answers.
+        #expect(call["function"]?["arguments"] == #"{"city":"Oslo"}"#)
+        #expect(messages[2]["content"] == .null)
+        #expect(messages[3]["role"] == "tool" && messages[3]["tool_call_id"] == call["id"] && call["id"]?.stringValue?.isEmpty == false)
+    }
+
+    @Test func aStreamAsksForItsUsageAndASchemaIsAJSONSchema() throws {
+        let request = try fields(#"{"messages":[{"role":"user","content":"hi"}],"format":{"type":"object"}}"#)
+        let out = JSONValue.object(try OllamaChatForCloud.openAIFields(request, stream: true))
+        #expect(out["stream_options"] == ["include_usage": true])
+        #expect(out["response_format"]?["type"] == "json_schema")
+        #expect(out["response_format"]?["json_schema"]?["schema"] == ["type": "object"])
+    }
+
+    @Test func messagesThatAreNoListAreRefused() throws {
+        #expect(throws: APIError.self) { try OllamaChatForCloud.openAIFields(try fields(#"{"messages":"hi"}"#), stream: false) }
+        #expect(throws: APIError.self) { try OllamaChatForCloud.openAIFields(try fields(#"{"messages":[1]}"#), stream: false) }
+    }
+
+    private func translator() -> OllamaChatFromOpenAI {
+        OllamaChatFromOpenAI(model: "hybrid", timestamp: { "2026-12-06T21:00:00.000Z" }, elapsedNanoseconds: { 42 })
+    }
+
+    @Test func aWholeAnswerIsOllamas() throws {
+        var answer = translator()
+        let openAI = try JSONParser.parse(
+            Array(
+                #"""
+                {"id":"c","object":"chat.completion","choices":[{"index":0,"finish_reason":"tool_calls","message":{"role":"assistant",
+                 "content":null,"tool_calls":[{"id":"call_9","type":"function","function":{"name":"weather","arguments":"{\"city\":\"Oslo\"}"}}]}}],
+                 "usage":{"prompt_tokens":12,"completion_tokens":5,"total_tokens":17}}
+                """#.utf8))
+        let out = try JSONParser.parse(answer.whole(openAI))
+        #expect(out["model"] == "hybrid" && out["created_at"] == "2026-12-06T21:00:00.000Z")
+        #expect(out["message"]?["role"] == "assistant" && out["message"]?["content"] == "")
+        #expect(out["message"]?["tool_calls"]?[0] == ["function": ["name": "weather", "arguments": ["city": "Oslo"]], "id": "call_9"])
+        #expect(out["done"] == true && out["done_reason"] == "stop")
+        #expect(out["prompt_eval_count"] == 12 && out["eval_count"] == 5 && out["total_duration"] == 42)
+    }
+
+    /// A stream with text, reasoning, a tool call in fragments and usage in its last event.
+    static let stream = [
+        #"data: {"choices":[{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":null}]}"#,
+        #"data: {"choices":[{"index":0,"delta":{"reasoning_content":"hm"},"finish_reason":null}]}"#,
+        #"data: {"choices":[{"index":0,"delta":{"content":"Hel"},"finish_reason":null}]}"#,
+        #"data: {"choices":[{"index":0,"delta":{"content":"lo ✓"},"finish_reason":null}]}"#,
+        #"data: {"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"call_1","type":"function","function":{"name":"weather","arguments":""}}]},"finish_reason":null}]}"#,
+        #"data: {"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"{\"city\":"}}]},"finish_reason":null}]}"#,
+        #"data: {"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"\"Oslo\"}"}}]},"finish_reason":null}]}"#,
+        #"data: {"choices":[{"index":0,"delta":{},"finish_reason":"length"}]}"#,
+        #"data: {"choices":[],"usage":{"prompt_tokens":9,"completion_tokens":4,"total_tokens":13}}"#,
+        "data: [DONE]",
+    ]
+
+    /// The stream as NDJSON, the cloud's bytes cut after `split` bytes, with `newline` ending lines.
+    private func translated(split: Int, newline: String) -> [JSONValue] {
+        let bytes = Array(Self.stream.map { $0 + newline + newline }.joined().utf8)
+        var scanner = ServerSentEventScanner(keepingEvents: true)
+        var answer = translator()
+        var out: [UInt8] = []
+        for piece in [bytes[..<split], bytes[split...]] {
+            scanner.scan(piece)
+            out += answer.lines(for: scanner.takeEvents())
+        }
+        scanner.finish()
+        out += answer.lines(for: scanner.takeEvents())
+        if scanner.isComplete { out += answer.finish() }
+        return String(decoding: out, as: UTF8.self).split(separator: "\n").compactMap { try? JSONParser.parse(Array($0.utf8)) }
+    }
+
+    @Test func aStreamIsOllamasLinesWhereverTheBytesAreCut() throws {
+        let whole = translated(split: 0, newline: "\n")
+        #expect(whole.count == 5, "\(whole)")
+        #expect(whole[0]["message"]?["thinking"] == "hm" && whole[0]["done"] == false)
+        #expect(whole[1]["message"]?["content"] == "Hel" && whole[2]["message"]?["content"] == "lo ✓")
+        // The tool call's fragments come out whole, its arguments an object, on the line before the last.
+        #expect(
+            whole[3]["message"]?["tool_calls"]?[0] == ["function": ["name": "weather", "arguments": ["city": "Oslo"]], "id": "call_1"])
+        #expect(whole[4]["done"] == true && whole[4]["done_reason"] == "length")
+        #expect(whole[4]["prompt_eval_count"] == 9 && whole[4]["eval_count"] == 4)
+        let length = Self.stream.map { $0.utf8.count + 2 }.reduce(0, +)
+        for newline in ["\n", "\r\n"] {
+            for split in stride(from: 0, through: length, by: 7) {
+                #expect(translated(split: split, newline: newline) == whole, "split at \(split)")
+            }
+        }
+    }
+}

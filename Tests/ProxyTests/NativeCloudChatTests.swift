@@ -1,0 +1,103 @@
+import Balancer
+import HTTP1
+import OllamaSimulator
+import Testing
+import WireFormats
+
+@testable import Proxy
+
+/// Ollama's `/api/chat` reaching the cloud tier: a route's cloud targets, or a model a cloud endpoint
+/// lists, serve an Ollama client too. The request goes out in OpenAI's fields and the answer comes
+/// back in Ollama's, whole or as NDJSON lines.
+@Suite(.stopsFarms) struct NativeCloudChatTests {
+    static let secret = "sk-test-native-cloud-chat"
+
+    func farm(cloud: SimulatedCloud) async throws -> TestFarm {
+        let farm = try await TestFarm.start(
+            [.init(models: ["llama3.2"], preload: ["llama3.2"])], environment: ["TEST_CLOUD_KEY": Self.secret]
+        ) { config in
+            config.cloud = [cloud.endpoint]
+            config.routes = [
+                "cloud-only": [.init(target: "openai/gpt-4", weight: 100, priority: 0)],
+                // No node has pulled mistral: the cloud is the fallback.
+                "hybrid": [
+                    .init(target: "ollama/mistral", weight: 100, priority: 0), .init(target: "openai/gpt-4", weight: 100, priority: 1),
+                ],
+            ]
+        }
+        try await farm.waitUntilAllHealthy()
+        return farm
+    }
+
+    @Test func aWholeAnswerFromTheCloudIsOllamas() async throws {
+        let cloud = try await SimulatedCloud.start()
+        let farm = try await farm(cloud: cloud)
+        let answer = try await farm.json(
+            "POST", "/api/chat",
+            body: #"{"model":"cloud-only","messages":[{"role":"user","content":"hi"}],"stream":false,"options":{"num_predict":3}}"#)
+        #expect(answer.status == 200, "\(answer.body)")
+        #expect(answer.headers["Content-Type"] == "application/json; charset=utf-8")
+        #expect(answer.body["model"] == "cloud-only")
+        #expect(answer.body["message"]?["role"] == "assistant")
+        #expect(answer.body["message"]?["content"]?.stringValue?.isEmpty == false)
+        #expect(answer.body["done"] == true && answer.body["done_reason"] == "length")
+        #expect(answer.body["eval_count"] == 3 && (answer.body["prompt_eval_count"]?.intValue ?? 0) > 0)
+        #expect(answer.body["created_at"]?.stringValue?.hasSuffix("Z") == true)
+        // The cloud was sent OpenAI's request, under its own name for the model, with the endpoint's key.
+        let sent = try #require(cloud.simulator.lastBody("/v1/chat/completions"))
+        #expect(sent["model"] == "gpt-4" && sent["max_tokens"] == 3 && sent["options"] == nil)
+        #expect(sent["messages"] == [["role": "user", "content": "hi"]])
+        #expect(cloud.simulator.lastAuthorization("/v1/chat/completions") == "Bearer \(Self.secret)")
+    }
+
+    @Test func aStreamFromTheCloudIsOllamasNDJSON() async throws {
+        let cloud = try await SimulatedCloud.start()
+        let farm = try await farm(cloud: cloud)
+        let response = try await farm.request(
+            "POST", "/api/chat", body: #"{"model":"hybrid","messages":[{"role":"user","content":"hi"}]}"#)
+        #expect(response.status == 200)
+        #expect(response.headers["Content-Type"] == "application/x-ndjson")
+        let text = String(decoding: try await response.collect(), as: UTF8.self)
+        let lines = try text.split(separator: "\n").map { try JSONParser.parse(Array($0.utf8)) }
+        #expect(lines.count >= 2, "\(text)")
+        #expect(lines.dropLast().allSatisfy { $0["done"] == false && $0["model"] == "hybrid" }, "\(text)")
+        #expect(lines.dropLast().map { $0["message"]?["content"]?.stringValue ?? "" }.joined().isEmpty == false)
+        let last = try #require(lines.last)
+        #expect(last["done"] == true && last["done_reason"] == "stop", "\(text)")
+        #expect((last["eval_count"]?.intValue ?? 0) > 0, "\(text)")
+        // The farm target came first and had no copy; the cloud was asked to stream with its usage.
+        let sent = try #require(cloud.simulator.lastBody("/v1/chat/completions"))
+        #expect(sent["stream"] == true && sent["stream_options"] == ["include_usage": true])
+    }
+
+    @Test func aModelACloudListsFallsBackToTheCloudOnTheNativeChat() async throws {
+        let cloud = try await SimulatedCloud.start()
+        let farm = try await farm(cloud: cloud)
+        // No node has gpt-4; the endpoint lists it, so the bare name reaches it as on `/v1`.
+        let answer = try await farm.json(
+            "POST", "/api/chat", body: #"{"model":"gpt-4","messages":[{"role":"user","content":"hi"}],"stream":false}"#)
+        #expect(answer.status == 200, "\(answer.body)")
+        #expect(answer.body["model"] == "gpt-4" && answer.body["done"] == true)
+        #expect(cloud.simulator.requestCount("/v1/chat/completions") == 1)
+        // A model the farm has is served there, in the node's own bytes.
+        let local = try await farm.json(
+            "POST", "/api/chat", body: #"{"model":"llama3.2","messages":[{"role":"user","content":"hi"}],"stream":false}"#)
+        #expect(local.status == 200 && local.body["done"] == true)
+        #expect(cloud.simulator.requestCount("/v1/chat/completions") == 1)
+    }
+
+    @Test func aCloudThatRefusesIsAnsweredInOllamasShapeWithoutItsKey() async throws {
+        let cloud = try await SimulatedCloud.start()
+        let farm = try await farm(cloud: cloud)
+        // The cloud refuses a request with no messages (as OpenAI does): the client reads Ollama's error.
+        let answer = try await farm.json("POST", "/api/chat", body: #"{"model":"cloud-only","messages":[],"stream":false}"#)
+        #expect(answer.status == 400, "\(answer.body)")
+        #expect(answer.body["error"]?.stringValue?.contains("cloud endpoint openai") == true, "\(answer.body)")
+        #expect(answer.body.objectValue?.fields.count == 1)
+        #expect(!String(decoding: answer.body.serialized(), as: UTF8.self).contains(Self.secret))
+        // A body TensorWall cannot put in OpenAI's fields, for a route only the cloud serves.
+        let malformed = try await farm.json("POST", "/api/chat", body: #"{"model":"cloud-only","messages":"hi"}"#)
+        #expect(malformed.status == 400)
+        #expect(malformed.body["error"] == "messages must be an array", "\(malformed.body)")
+    }
+}
