@@ -20,7 +20,7 @@ package struct ServerSentEventScanner {
     package private(set) var completionTokens: Int64?
     package private(set) var errorMessage: String?
     /// Each event's parsed data since the last `takeEvents`, kept only when asked for at `init`: what a
-    /// relay that reshapes the stream (`OllamaChatFromOpenAI`) rewrites, event by event.
+    /// relay that reshapes the stream (`OllamaAnswerFromOpenAI`) rewrites, event by event.
     private var keptEvents: [JSONValue] = []
     private let keepsEvents: Bool
 

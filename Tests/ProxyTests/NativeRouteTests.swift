@@ -8,7 +8,7 @@ import WireFormats
 
 /// A `routes` alias asked for on Ollama's own API: an Ollama client names the alias as it would a
 /// model, and the route's farm targets serve it in the route's order. Its cloud targets serve chat
-/// only (`NativeCloudChatTests`): the other endpoints have no OpenAI form the cloud tier takes.
+/// and generate only (`NativeCloudTierTests`): embeddings have no OpenAI form the cloud tier takes.
 @Suite(.stopsFarms) struct NativeRouteTests {
     func farm(cloud: SimulatedCloud? = nil) async throws -> TestFarm {
         let farm = try await TestFarm.start(
@@ -84,12 +84,13 @@ import WireFormats
         #expect(models.count == 3, "\(models)")
     }
 
-    @Test func anAliasWithOnlyCloudTargetsIsNotFoundInOllamasShapeBesidesChat() async throws {
+    @Test func anAliasWithOnlyCloudTargetsIsNotFoundInOllamasShapeOnEmbeddingsAndLoads() async throws {
         let cloud = try await SimulatedCloud.start()
         let farm = try await farm(cloud: cloud)
-        let generate = try await farm.json("POST", "/api/generate", body: #"{"model":"cloud-only","prompt":"hi","stream":false}"#)
-        #expect(generate.status == 404)
-        #expect(generate.body["error"] == "model 'cloud-only' not found", "\(generate.body)")
+        // A generate with no prompt only loads the model: no cloud loads one.
+        let load = try await farm.json("POST", "/api/generate", body: #"{"model":"cloud-only"}"#)
+        #expect(load.status == 404)
+        #expect(load.body["error"] == "model 'cloud-only' not found", "\(load.body)")
         #expect(cloud.simulator.requestCount("/v1/chat/completions") == 0)
         // Each endpoint answers in its own words, as Ollama's do.
         let embed = try await farm.json("POST", "/api/embed", body: #"{"model":"cloud-only","input":"hi"}"#)

@@ -42,15 +42,19 @@ def test_route_alias(client):
     assert client.show("gpt-4").details is not None
 
 
-def test_cloud_route_chat(client):
-    # cluster.json's "cloud-chat" route names only the cloud endpoint: the Ollama client's chat goes
-    # out in OpenAI's fields and comes back in Ollama's, whole and streamed.
+def test_cloud_route_chat_and_generate(client):
+    # cluster.json's "cloud-chat" route names only the cloud endpoint: the Ollama client's chat and
+    # generate go out in OpenAI's fields and come back in Ollama's, whole and streamed.
     response = client.chat(model="cloud-chat", messages=[{"role": "user", "content": "Hello!"}], options={"num_predict": 4})
     assert response.message.role == "assistant" and response.message.content
     assert response.done and response.done_reason == "length" and response.eval_count == 4
     parts = list(client.chat(model="cloud-chat", messages=[{"role": "user", "content": "Hello!"}], stream=True))
     assert len(parts) > 2 and parts[-1].done and parts[-1].eval_count > 0
     assert "".join(part.message.content for part in parts)
+    generated = client.generate(model="cloud-chat", system="Be brief.", prompt="Why is the sky blue?")
+    assert generated.response and generated.done and generated.eval_count > 0
+    pieces = list(client.generate(model="cloud-chat", prompt="Why is the sky blue?", stream=True))
+    assert len(pieces) > 2 and pieces[-1].done and "".join(piece.response for piece in pieces)
 
 
 def test_generate(client):

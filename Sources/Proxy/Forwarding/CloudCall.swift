@@ -13,28 +13,33 @@ struct CloudCall: Sendable {
     var stream: Bool
     /// An in-band error in the API's own stream format, for a stream the cloud cut.
     var streamError: @Sendable (String) -> [UInt8]
-    /// For an Ollama client (`/api/chat`): the answer reshaped into Ollama's, instead of relayed as
-    /// the cloud sent it.
-    var ollamaChat: OllamaChatFromOpenAI?
+    /// For an Ollama client (`/api/chat`, `/api/generate`): the answer reshaped into Ollama's,
+    /// instead of relayed as the cloud sent it.
+    var ollamaAnswer: OllamaAnswerFromOpenAI?
 
     /// A call for `/v1/chat/completions`: the chat stream's own error chunk.
     static func chat(_ fields: JSONObject, stream: Bool) -> CloudCall {
         CloudCall(path: "/chat/completions", fields: fields, stream: stream, streamError: { ChatResponseTranslation.errorEvent($0) })
     }
 
-    /// A call for Ollama's `/api/chat`: the request in OpenAI's fields, the answer in Ollama's.
-    /// `requested` is the model as the client named it, which the answer echoes.
-    static func ollamaChat(_ fields: JSONObject, stream: Bool, requested: String) throws(APIError) -> CloudCall {
+    /// A call for Ollama's `/api/chat` (or, `generate`, `/api/generate`): the request in OpenAI's
+    /// chat fields, the answer in Ollama's. `requested` is the model as the client named it, which
+    /// the answer echoes.
+    static func ollama(_ fields: JSONObject, generate: Bool, stream: Bool, requested: String) throws(APIError) -> CloudCall {
         let started = ContinuousClock.now
-        let answer = OllamaChatFromOpenAI(
-            model: requested, timestamp: Self.ollamaTimestamp,
+        let answer = OllamaAnswerFromOpenAI(
+            model: requested, isGenerate: generate, timestamp: Self.ollamaTimestamp,
             elapsedNanoseconds: {
                 let elapsed = ContinuousClock.now - started
                 return elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000
             })
+        let openAI =
+            generate
+            ? try OllamaRequestForCloud.generateFields(fields, stream: stream)
+            : try OllamaRequestForCloud.chatFields(fields, stream: stream)
         return CloudCall(
-            path: "/chat/completions", fields: try OllamaChatForCloud.openAIFields(fields, stream: stream), stream: stream,
-            streamError: { OllamaChatFromOpenAI.errorLine($0) }, ollamaChat: answer)
+            path: "/chat/completions", fields: openAI, stream: stream, streamError: { OllamaAnswerFromOpenAI.errorLine($0) },
+            ollamaAnswer: answer)
     }
 
     /// Ollama's `created_at`: RFC 3339 in UTC with fractions of a second.

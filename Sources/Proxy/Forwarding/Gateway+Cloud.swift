@@ -65,8 +65,8 @@ extension Gateway {
             }
         }
         var contentType = response.contentType ?? (stream ? "text/event-stream" : "application/json")
-        var ollamaChat = call.ollamaChat
-        if ollamaChat != nil { contentType = stream ? "application/x-ndjson" : "application/json; charset=utf-8" }
+        var ollamaAnswer = call.ollamaAnswer
+        if ollamaAnswer != nil { contentType = stream ? "application/x-ndjson" : "application/json; charset=utf-8" }
         var usage = Usage()
         if !stream {
             var bytes = Data()
@@ -82,7 +82,7 @@ extension Gateway {
                 return .unavailable(
                     APIError(status: 502, "cloud endpoint \(endpoint.name) sent an answer that is not JSON"), spendsRetry: true)
             }
-            if ollamaChat != nil { body = ollamaChat!.whole(answer) }
+            if ollamaAnswer != nil { body = ollamaAnswer!.whole(answer) }
             usage.firstByteAt = .now
             do {
                 try await writer.respond(status: 200, headers: ["Content-Type": contentType], body: body)
@@ -96,20 +96,20 @@ extension Gateway {
             usage.complete = true
             return .done(status: 200, usage: usage, servedBy: servedBy)
         }
-        var events = ServerSentEventScanner(keepingEvents: ollamaChat != nil)
+        var events = ServerSentEventScanner(keepingEvents: ollamaAnswer != nil)
         do {
             try await writer.start(status: 200, headers: ["Content-Type": contentType, "Cache-Control": "no-cache"])
             for try await piece in response.body {
                 if usage.firstByteAt == nil { usage.firstByteAt = .now }
                 events.scan(piece)
-                if ollamaChat == nil {
+                if ollamaAnswer == nil {
                     try await writer.write([UInt8](piece))
-                } else if case let lines = ollamaChat!.lines(for: events.takeEvents()), !lines.isEmpty {
+                } else if case let lines = ollamaAnswer!.lines(for: events.takeEvents()), !lines.isEmpty {
                     try await writer.write(lines)
                 }
             }
             events.finish()
-            if ollamaChat != nil, case let lines = ollamaChat!.lines(for: events.takeEvents()), !lines.isEmpty {
+            if ollamaAnswer != nil, case let lines = ollamaAnswer!.lines(for: events.takeEvents()), !lines.isEmpty {
                 try await writer.write(lines)
             }
         } catch {
@@ -120,11 +120,11 @@ extension Gateway {
         usage.promptTokens = events.promptTokens ?? 0
         usage.completionTokens = events.completionTokens ?? 0
         usage.complete = events.isComplete
-        if ollamaChat != nil {
+        if ollamaAnswer != nil {
             // Reshaped, the stream ends with Ollama's last line, or its error line: the cloud's own
             // error event does not reach an Ollama client as it came.
             if usage.complete {
-                try? await writer.write(ollamaChat!.finish())
+                try? await writer.write(ollamaAnswer!.finish())
             } else {
                 let message = events.errorMessage.map { "cloud endpoint \(endpoint.name): \($0)" }
                 try? await writer.write(call.streamError(message ?? "cloud endpoint \(endpoint.name) failed mid-stream"))

@@ -55,15 +55,19 @@ extension Gateway {
             stream = flag && endpoint.streamsByDefault
         }
         record.stream = stream
-        // A `routes` alias, or a model a cloud endpoint lists: its targets in the route's order. Chat
-        // reaches the cloud ones too, its request and answer reshaped between Ollama's API and
-        // OpenAI's (`CloudCall.ollamaChat`); the other endpoints only the farm serves.
-        let reachesCloud = endpoint == .chat && !config.cloud.isEmpty
+        // A `routes` alias, or a model a cloud endpoint lists: its targets in the route's order. Chat and
+        // generate reach the cloud ones too, their request and answer reshaped between Ollama's API
+        // and OpenAI's (`CloudCall.ollama`); embeddings only the farm serves. So does a generate with
+        // no prompt, which only loads the model.
+        let loadsOnly = endpoint == .generate && (fields["prompt"]?.stringValue ?? "").isEmpty
+        let reachesCloud = (endpoint == .chat || endpoint == .generate) && !loadsOnly && !config.cloud.isEmpty
         if config.routes[requested] != nil || reachesCloud && RoutePlan.resolve(requested, config: config).reachesCloud {
             let plan = RoutePlan.resolve(requested, config: config)
             var cloudCall: CloudCall?
             if reachesCloud {
-                do { cloudCall = try CloudCall.ollamaChat(fields, stream: stream, requested: requested) } catch {
+                do {
+                    cloudCall = try CloudCall.ollama(fields, generate: endpoint == .generate, stream: stream, requested: requested)
+                } catch {
                     // The farm answers a malformed request in the node's own words; with no farm target, TensorWall does.
                     if plan.farmModelsByPriority.isEmpty { return await fail(error, writer, &record, openAI: false) }
                 }

@@ -6,10 +6,10 @@ import WireFormats
 
 @testable import Proxy
 
-/// Ollama's `/api/chat` reaching the cloud tier: a route's cloud targets, or a model a cloud endpoint
-/// lists, serve an Ollama client too. The request goes out in OpenAI's fields and the answer comes
-/// back in Ollama's, whole or as NDJSON lines.
-@Suite(.stopsFarms) struct NativeCloudChatTests {
+/// Ollama's `/api/chat` and `/api/generate` reaching the cloud tier: a route's cloud targets, or a
+/// model a cloud endpoint lists, serve an Ollama client too. The request goes out in OpenAI's fields
+/// and the answer comes back in Ollama's, whole or as NDJSON lines.
+@Suite(.stopsFarms) struct NativeCloudTierTests {
     static let secret = "sk-test-native-cloud-chat"
 
     func farm(cloud: SimulatedCloud) async throws -> TestFarm {
@@ -68,6 +68,26 @@ import WireFormats
         // The farm target came first and had no copy; the cloud was asked to stream with its usage.
         let sent = try #require(cloud.simulator.lastBody("/v1/chat/completions"))
         #expect(sent["stream"] == true && sent["stream_options"] == ["include_usage": true])
+    }
+
+    @Test func aGenerateFromTheCloudIsOllamasWholeAndStreamed() async throws {
+        let cloud = try await SimulatedCloud.start()
+        let farm = try await farm(cloud: cloud)
+        let answer = try await farm.json(
+            "POST", "/api/generate", body: #"{"model":"cloud-only","system":"be brief","prompt":"why?","stream":false}"#)
+        #expect(answer.status == 200, "\(answer.body)")
+        #expect(answer.body["model"] == "cloud-only" && answer.body["message"] == nil)
+        #expect(answer.body["response"]?.stringValue?.isEmpty == false)
+        #expect(answer.body["done"] == true && (answer.body["eval_count"]?.intValue ?? 0) > 0)
+        let sent = try #require(cloud.simulator.lastBody("/v1/chat/completions"))
+        #expect(sent["messages"] == [["role": "system", "content": "be brief"], ["role": "user", "content": "why?"]])
+        let response = try await farm.request("POST", "/api/generate", body: #"{"model":"cloud-only","prompt":"why?"}"#)
+        #expect(response.status == 200)
+        #expect(response.headers["Content-Type"] == "application/x-ndjson")
+        let text = String(decoding: try await response.collect(), as: UTF8.self)
+        let lines = try text.split(separator: "\n").map { try JSONParser.parse(Array($0.utf8)) }
+        #expect(lines.count >= 2 && lines.last?["done"] == true, "\(text)")
+        #expect(lines.dropLast().map { $0["response"]?.stringValue ?? "" }.joined().isEmpty == false, "\(text)")
     }
 
     @Test func aModelACloudListsFallsBackToTheCloudOnTheNativeChat() async throws {

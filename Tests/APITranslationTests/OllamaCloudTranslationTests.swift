@@ -4,7 +4,7 @@ import WireFormats
 
 /// An Ollama `/api/chat` request sent to a cloud endpoint in OpenAI's fields, and the cloud's
 /// answer brought back in Ollama's: whole, and streamed in any chunking the cloud's bytes arrive in.
-@Suite struct OllamaChatCloudTranslationTests {
+@Suite struct OllamaCloudTranslationTests {
     private func fields(_ json: String) throws -> JSONObject { try #require(try JSONParser.parse(Array(json.utf8)).objectValue) }
 
     @Test func theRequestTakesOpenAIsFields() throws {
@@ -19,7 +19,7 @@ import WireFormats
               {"role":"assistant","content":"","tool_calls":[{"function":{"name":"weather","arguments":{"city":"Oslo"}}}]},
               {"role":"tool","tool_name":"weather","content":"cold"}]}
             """#)
-        let out = JSONValue.object(try OllamaChatForCloud.openAIFields(request, stream: false))
+        let out = JSONValue.object(try OllamaRequestForCloud.chatFields(request, stream: false))
         #expect(out["model"] == nil && out["keep_alive"] == nil && out["think"] == nil && out["options"] == nil)
         #expect(out["max_tokens"] == 50 && out["temperature"] == 0.2 && out["top_p"] == 0.9 && out["seed"] == 7)
         #expect(out["stop"] == ["END"])
@@ -41,19 +41,39 @@ import WireFormats
 
     @Test func aStreamAsksForItsUsageAndASchemaIsAJSONSchema() throws {
         let request = try fields(#"{"messages":[{"role":"user","content":"hi"}],"format":{"type":"object"}}"#)
-        let out = JSONValue.object(try OllamaChatForCloud.openAIFields(request, stream: true))
+        let out = JSONValue.object(try OllamaRequestForCloud.chatFields(request, stream: true))
         #expect(out["stream_options"] == ["include_usage": true])
         #expect(out["response_format"]?["type"] == "json_schema")
         #expect(out["response_format"]?["json_schema"]?["schema"] == ["type": "object"])
     }
 
-    @Test func messagesThatAreNoListAreRefused() throws {
-        #expect(throws: APIError.self) { try OllamaChatForCloud.openAIFields(try fields(#"{"messages":"hi"}"#), stream: false) }
-        #expect(throws: APIError.self) { try OllamaChatForCloud.openAIFields(try fields(#"{"messages":[1]}"#), stream: false) }
+    @Test func aGeneratesSystemAndPromptAreAChatsFirstTurns() throws {
+        let request = try fields(#"{"system":"be brief","prompt":"what is this?","images":["R0lGOD"],"raw":true,"context":[1,2]}"#)
+        let out = JSONValue.object(try OllamaRequestForCloud.generateFields(request, stream: false))
+        #expect(out["messages"]?[0] == ["role": "system", "content": "be brief"])
+        #expect(out["messages"]?[1]?["content"]?[1]?["image_url"]?["url"] == "data:image/gif;base64,R0lGOD")
+        #expect(out["raw"] == nil && out["context"] == nil && out["messages"]?.arrayValue?.count == 2)
+        #expect(throws: APIError.self) { try OllamaRequestForCloud.generateFields(try fields(#"{"prompt":5}"#), stream: false) }
     }
 
-    private func translator() -> OllamaChatFromOpenAI {
-        OllamaChatFromOpenAI(model: "hybrid", timestamp: { "2026-12-06T21:00:00.000Z" }, elapsedNanoseconds: { 42 })
+    @Test func aGeneratesAnswerIsInResponse() throws {
+        var answer = OllamaAnswerFromOpenAI(model: "m", isGenerate: true, timestamp: { "t" }, elapsedNanoseconds: { 1 })
+        let whole = try JSONParser.parse(
+            answer.whole(try JSONParser.parse(Array(#"{"choices":[{"message":{"content":"blue"},"finish_reason":"stop"}]}"#.utf8))))
+        #expect(whole["response"] == "blue" && whole["message"] == nil && whole["done"] == true)
+        var streamed = OllamaAnswerFromOpenAI(model: "m", isGenerate: true, timestamp: { "t" }, elapsedNanoseconds: { 1 })
+        let line = try JSONParser.parse(
+            streamed.lines(for: try JSONParser.parse(Array(#"{"choices":[{"delta":{"content":"bl"}}]}"#.utf8))))
+        #expect(line == ["model": "m", "created_at": "t", "response": "bl", "done": false])
+    }
+
+    @Test func messagesThatAreNoListAreRefused() throws {
+        #expect(throws: APIError.self) { try OllamaRequestForCloud.chatFields(try fields(#"{"messages":"hi"}"#), stream: false) }
+        #expect(throws: APIError.self) { try OllamaRequestForCloud.chatFields(try fields(#"{"messages":[1]}"#), stream: false) }
+    }
+
+    private func translator() -> OllamaAnswerFromOpenAI {
+        OllamaAnswerFromOpenAI(model: "hybrid", timestamp: { "2026-12-06T21:00:00.000Z" }, elapsedNanoseconds: { 42 })
     }
 
     @Test func aWholeAnswerIsOllamas() throws {

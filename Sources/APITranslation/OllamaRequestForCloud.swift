@@ -1,19 +1,35 @@
 import WireFormats
 
-/// Turns an Ollama `/api/chat` body into an OpenAI `/chat/completions` body, for a route's cloud
-/// targets: an Ollama client's request must reach the cloud tier too when the farm cannot serve it,
-/// and OpenAI-compatible endpoints read only OpenAI's fields. The reverse of
+/// Turns an Ollama `/api/chat` or `/api/generate` body into an OpenAI `/chat/completions` body, for
+/// a route's cloud targets: an Ollama client's request must reach the cloud tier too when the farm
+/// cannot serve it, and OpenAI-compatible endpoints read only OpenAI's fields. The reverse of
 /// `ChatRequestTranslation`: base64 images become data-URL parts, tool calls get ids and string
 /// arguments, a tool result names the call it answers, and `options` and `format` become OpenAI's
-/// fields. Fields only Ollama knows (`keep_alive`, `think`, `num_ctx` and the like) are left out.
-package enum OllamaChatForCloud {
-    /// The OpenAI fields besides `model` (the cloud endpoint's name for it is added when sent).
-    package static func openAIFields(_ request: JSONObject, stream: Bool) throws(APIError) -> JSONObject {
+/// fields. A generate's `system` and `prompt` are a chat's first two turns. Fields only Ollama
+/// knows (`keep_alive`, `think`, `num_ctx`, a generate's `context`, `raw` and `template`) are left out.
+package enum OllamaRequestForCloud {
+    /// A chat's OpenAI fields besides `model` (the cloud endpoint's name for it is added when sent).
+    package static func chatFields(_ request: JSONObject, stream: Bool) throws(APIError) -> JSONObject {
         guard let messages = request["messages"]?.arrayValue else {
             throw APIError(status: 400, "messages must be an array")
         }
+        return try openAIFields(request, messages: translateMessages(messages), stream: stream)
+    }
+
+    /// A generate's OpenAI fields besides `model`: its `system` and `prompt` (with its images) as a chat.
+    package static func generateFields(_ request: JSONObject, stream: Bool) throws(APIError) -> JSONObject {
+        guard let prompt = request["prompt"]?.stringValue else { throw APIError(status: 400, "prompt must be a string") }
+        var messages: [JSONValue] = []
+        if let system = request["system"]?.stringValue, !system.isEmpty { messages.append(["role": "system", "content": .string(system)]) }
+        var user: JSONObject = ["role": "user", "content": .string(prompt)]
+        if let images = request["images"] { user["images"] = images }
+        messages.append(.object(user))
+        return try openAIFields(request, messages: translateMessages(messages), stream: stream)
+    }
+
+    private static func openAIFields(_ request: JSONObject, messages: [JSONValue], stream: Bool) throws(APIError) -> JSONObject {
         var out = JSONObject()
-        out["messages"] = .array(try translateMessages(messages))
+        out["messages"] = .array(messages)
         out["stream"] = .bool(stream)
         // Without it an OpenAI stream reports no token counts, and the final line's counts would read 0.
         if stream { out["stream_options"] = ["include_usage": true] }

@@ -1,13 +1,16 @@
 import WireFormats
 
-/// Turns a cloud endpoint's OpenAI chat answer into Ollama's `/api/chat` answer, for the Ollama
-/// client a route sent to the cloud tier: one object for a whole answer, NDJSON lines for a
-/// stream, with the tool calls' arguments as objects and the token counts in Ollama's fields. A
-/// stream's tool calls come in fragments (the arguments a few characters at a time), so they are
+/// Turns a cloud endpoint's OpenAI chat answer into Ollama's `/api/chat` or `/api/generate` answer,
+/// for the Ollama client a route sent to the cloud tier: one object for a whole answer, NDJSON lines
+/// for a stream, with the tool calls' arguments as objects and the token counts in Ollama's fields.
+/// A stream's tool calls come in fragments (the arguments a few characters at a time), so they are
 /// gathered and sent whole on one line before the last, as Ollama sends them.
-package struct OllamaChatFromOpenAI {
+package struct OllamaAnswerFromOpenAI {
     /// The model as the client named it: what Ollama echoes.
     package let model: String
+    /// A generate's answer: the text in `response` (and the reasoning in `thinking`) at the top
+    /// level, where a chat's are in `message`.
+    package let isGenerate: Bool
     /// Ollama's `created_at` for a line written now.
     private let timestamp: @Sendable () -> String
     /// Nanoseconds since the request began, for `total_duration`.
@@ -18,8 +21,12 @@ package struct OllamaChatFromOpenAI {
     /// A stream's tool calls by their `index`, as their fragments add up.
     private var calls: [Int64: (id: String?, name: String, arguments: String)] = [:]
 
-    package init(model: String, timestamp: @escaping @Sendable () -> String, elapsedNanoseconds: @escaping @Sendable () -> Int64) {
+    package init(
+        model: String, isGenerate: Bool = false, timestamp: @escaping @Sendable () -> String,
+        elapsedNanoseconds: @escaping @Sendable () -> Int64
+    ) {
         self.model = model
+        self.isGenerate = isGenerate
         self.timestamp = timestamp
         self.elapsedNanoseconds = elapsedNanoseconds
     }
@@ -75,7 +82,7 @@ package struct OllamaChatFromOpenAI {
     /// The last lines of a stream that ended: the gathered tool calls, then `done` with the counts.
     package mutating func finish() -> [UInt8] {
         var out: [UInt8] = []
-        if !calls.isEmpty {
+        if !calls.isEmpty && !isGenerate {
             let gathered = calls.keys.sorted().compactMap { calls[$0] }.map { call in
                 Self.ollamaCall(id: call.id, name: call.name, arguments: call.arguments.isEmpty ? nil : .string(call.arguments))
             }
@@ -93,7 +100,14 @@ package struct OllamaChatFromOpenAI {
     package static func errorLine(_ message: String) -> [UInt8] { ndjson(["error": .string(message)]) }
 
     private func lineStart(message: JSONValue) -> JSONObject {
-        ["model": .string(model), "created_at": .string(timestamp()), "message": message]
+        var line: JSONObject = ["model": .string(model), "created_at": .string(timestamp())]
+        guard isGenerate else {
+            line["message"] = message
+            return line
+        }
+        line["response"] = message["content"] ?? ""
+        if let thinking = message["thinking"] { line["thinking"] = thinking }
+        return line
     }
 
     private func finalFields(into line: inout JSONObject) {
