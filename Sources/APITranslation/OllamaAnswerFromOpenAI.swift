@@ -5,7 +5,7 @@ import WireFormats
 /// for a stream, with the tool calls' arguments as objects and the token counts in Ollama's fields.
 /// A stream's tool calls come in fragments (the arguments a few characters at a time), so they are
 /// gathered and sent whole on one line before the last, as Ollama sends them.
-package struct OllamaAnswerFromOpenAI {
+package struct OllamaAnswerFromOpenAI: Sendable {
     /// The model as the client named it: what Ollama echoes.
     package let model: String
     /// A generate's answer: the text in `response` (and the reasoning in `thinking`) at the top

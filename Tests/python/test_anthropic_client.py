@@ -36,6 +36,20 @@ def test_a_streamed_message(client):
     assert final.stop_reason == "end_turn"
 
 
+def test_a_cloud_route(client):
+    # cluster.json's "cloud-chat" route names only the cloud endpoint (OpenAI-compatible): the
+    # message goes out in OpenAI's fields and comes back as Anthropic's, whole and streamed.
+    message = client.messages.create(
+        model="cloud-chat", max_tokens=4, system="Be brief.", messages=[{"role": "user", "content": "Say hi"}]
+    )
+    assert message.type == "message" and message.model == "cloud-chat"
+    assert message.content[0].text and message.stop_reason == "max_tokens" and message.usage.output_tokens == 4
+    with client.messages.stream(model="cloud-chat", max_tokens=64, messages=[{"role": "user", "content": "Say hi"}]) as stream:
+        text = "".join(stream.text_stream)
+        final = stream.get_final_message()
+    assert text and final.stop_reason == "end_turn" and final.usage.output_tokens > 0
+
+
 def test_errors_are_the_sdks_exceptions(client):
     with pytest.raises(anthropic.NotFoundError):
         client.messages.create(model="llama9", max_tokens=8, messages=[{"role": "user", "content": "x"}])

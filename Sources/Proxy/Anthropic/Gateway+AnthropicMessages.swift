@@ -8,12 +8,17 @@ extension Gateway {
     /// Messages API itself, so TensorWall places the request like any for its model (a
     /// conversation's next turn on the node with its prompt cache), relays the node's bytes (a
     /// stream's events as they come) and answers its own errors in Anthropic's shape. Anthropic's
-    /// clients send their key as `x-api-key`, which TensorWall reads. A route's cloud targets are
-    /// left out: the OpenAI-compatible endpoints `cloud` lists do not speak this API.
+    /// clients send their key as `x-api-key`, which TensorWall reads. A route's cloud targets (or a
+    /// cloud endpoint that lists the model) take it in OpenAI's form, their answer brought back in
+    /// Anthropic's (`AnthropicRequestForCloud`, `AnthropicAnswerFromOpenAI`).
     func anthropicMessages(_ request: HTTPRequest, _ writer: HTTPResponseWriter, _ record: inout AccessRecord) async {
         let conversation = { (model: ModelName, fields: JSONObject) in ConversationKeys(model: model.canonical, anthropicRequest: fields) }
         await routedRequest(
-            request, writer, &record, dialect: .anthropic, cloudPath: nil, sendsNameAsWritten: true, conversation: conversation
+            request, writer, &record, dialect: .anthropic, cloudPath: nil,
+            reshapedCloudCall: { fields, stream, model throws(APIError) in
+                try CloudCall.anthropicMessages(fields, stream: stream, requested: model)
+            },
+            sendsNameAsWritten: true, conversation: conversation
         ) {
             fields in try Self.passedThrough(fields, to: "/v1/messages") { EventStreamPassThrough(.anthropicMessages) }
         }

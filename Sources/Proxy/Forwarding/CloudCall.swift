@@ -1,4 +1,5 @@
 import APITranslation
+import Balancer
 import Foundation
 import WireFormats
 
@@ -13,9 +14,9 @@ struct CloudCall: Sendable {
     var stream: Bool
     /// An in-band error in the API's own stream format, for a stream the cloud cut.
     var streamError: @Sendable (String) -> [UInt8]
-    /// For an Ollama client (`/api/chat`, `/api/generate`): the answer reshaped into Ollama's,
-    /// instead of relayed as the cloud sent it.
-    var ollamaAnswer: OllamaAnswerFromOpenAI?
+    /// For a client of another API (Ollama's, Anthropic's): the answer reshaped into its own, instead
+    /// of relayed as the cloud sent it.
+    var reshaper: (any CloudAnswerReshaper)?
 
     /// A call for `/v1/chat/completions`: the chat stream's own error chunk.
     static func chat(_ fields: JSONObject, stream: Bool) -> CloudCall {
@@ -39,7 +40,17 @@ struct CloudCall: Sendable {
             : try OllamaRequestForCloud.chatFields(fields, stream: stream)
         return CloudCall(
             path: "/chat/completions", fields: openAI, stream: stream, streamError: { OllamaAnswerFromOpenAI.errorLine($0) },
-            ollamaAnswer: answer)
+            reshaper: answer)
+    }
+
+    /// A call for Anthropic's `/v1/messages`: the request in OpenAI's chat fields, the answer in
+    /// Anthropic's. `requested` is the model as the client named it, which the message names.
+    static func anthropicMessages(_ fields: JSONObject, stream: Bool, requested: String) throws(APIError) -> CloudCall {
+        var random = FastRandom()
+        let answer = AnthropicAnswerFromOpenAI(model: requested, id: ChatResponseTranslation.makeID(prefix: "msg_", using: &random))
+        return CloudCall(
+            path: "/chat/completions", fields: try AnthropicRequestForCloud.chatFields(fields, stream: stream), stream: stream,
+            streamError: { AnthropicAnswerFromOpenAI.errorEvent($0) }, reshaper: answer)
     }
 
     /// Ollama's `created_at`: RFC 3339 in UTC with fractions of a second.

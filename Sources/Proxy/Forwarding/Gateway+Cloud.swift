@@ -65,8 +65,8 @@ extension Gateway {
             }
         }
         var contentType = response.contentType ?? (stream ? "text/event-stream" : "application/json")
-        var ollamaAnswer = call.ollamaAnswer
-        if ollamaAnswer != nil { contentType = stream ? "application/x-ndjson" : "application/json; charset=utf-8" }
+        var reshaper = call.reshaper
+        if let reshaper { contentType = stream ? reshaper.streamContentType : reshaper.wholeContentType }
         var usage = Usage()
         if !stream {
             var bytes = Data()
@@ -82,7 +82,7 @@ extension Gateway {
                 return .unavailable(
                     APIError(status: 502, "cloud endpoint \(endpoint.name) sent an answer that is not JSON"), spendsRetry: true)
             }
-            if ollamaAnswer != nil { body = ollamaAnswer!.whole(answer) }
+            if reshaper != nil { body = reshaper!.whole(answer) }
             usage.firstByteAt = .now
             do {
                 try await writer.respond(status: 200, headers: ["Content-Type": contentType], body: body)
@@ -96,21 +96,21 @@ extension Gateway {
             usage.complete = true
             return .done(status: 200, usage: usage, servedBy: servedBy)
         }
-        var events = ServerSentEventScanner(keepingEvents: ollamaAnswer != nil)
+        var events = ServerSentEventScanner(keepingEvents: reshaper != nil)
         do {
             try await writer.start(status: 200, headers: ["Content-Type": contentType, "Cache-Control": "no-cache"])
             for try await piece in response.body {
                 if usage.firstByteAt == nil { usage.firstByteAt = .now }
                 events.scan(piece)
-                if ollamaAnswer == nil {
+                if reshaper == nil {
                     try await writer.write([UInt8](piece))
-                } else if case let lines = ollamaAnswer!.lines(for: events.takeEvents()), !lines.isEmpty {
-                    try await writer.write(lines)
+                } else if case let reshaped = reshaper!.stream(events.takeEvents()), !reshaped.isEmpty {
+                    try await writer.write(reshaped)
                 }
             }
             events.finish()
-            if ollamaAnswer != nil, case let lines = ollamaAnswer!.lines(for: events.takeEvents()), !lines.isEmpty {
-                try await writer.write(lines)
+            if reshaper != nil, case let reshaped = reshaper!.stream(events.takeEvents()), !reshaped.isEmpty {
+                try await writer.write(reshaped)
             }
         } catch {
             response.cancel()
@@ -120,11 +120,11 @@ extension Gateway {
         usage.promptTokens = events.promptTokens ?? 0
         usage.completionTokens = events.completionTokens ?? 0
         usage.complete = events.isComplete
-        if ollamaAnswer != nil {
-            // Reshaped, the stream ends with Ollama's last line, or its error line: the cloud's own
-            // error event does not reach an Ollama client as it came.
+        if reshaper != nil {
+            // Reshaped, the stream ends as the client's API ends one, or with its error: the cloud's
+            // own error event does not reach such a client as it came.
             if usage.complete {
-                try? await writer.write(ollamaAnswer!.finish())
+                try? await writer.write(reshaper!.finish())
             } else {
                 let message = events.errorMessage.map { "cloud endpoint \(endpoint.name): \($0)" }
                 try? await writer.write(call.streamError(message ?? "cloud endpoint \(endpoint.name) failed mid-stream"))

@@ -26,10 +26,13 @@ extension Gateway {
     /// prompt cache; `dialect` is the error shape its clients read (OpenAI's, or Anthropic's on
     /// `/v1/messages`). `cloudPath` is the OpenAI path a cloud endpoint serves the request on, the
     /// client's body sent as written; nil for an API no OpenAI-compatible cloud speaks, whose
-    /// requests only the farm serves.
+    /// requests only the farm serves unless `reshapedCloudCall` puts them in OpenAI's form (given the
+    /// client's fields, whether it streams and the model as named; a request it cannot put so is
+    /// answered with its error where no farm target could take it).
     func routedRequest(
         _ request: HTTPRequest, _ writer: HTTPResponseWriter, _ record: inout AccessRecord, dialect: ErrorDialect = .openAI,
-        cloudPath: String?, sendsNameAsWritten: Bool = false, conversation: (ModelName, JSONObject) -> ConversationKeys? = { _, _ in nil },
+        cloudPath: String?, reshapedCloudCall: ((JSONObject, Bool, String) throws(APIError) -> CloudCall)? = nil,
+        sendsNameAsWritten: Bool = false, conversation: (ModelName, JSONObject) -> ConversationKeys? = { _, _ in nil },
         translate: (JSONObject) throws -> (
             path: String, fields: JSONObject, stream: Bool, translator: @Sendable (String) -> any AnswerTranslator
         )
@@ -68,12 +71,17 @@ extension Gateway {
             }
             return call
         }
-        let cloudCall = cloudPath.map { path in
+        let plan = RoutePlan.resolve(model, config: config)
+        var cloudCall = cloudPath.map { path in
             CloudCall(path: path, fields: fields, stream: translated.stream, streamError: { translator(model).errorEvent($0) })
         }
+        if let reshapedCloudCall, plan.reachesCloud {
+            do { cloudCall = try reshapedCloudCall(fields, translated.stream, model) } catch {
+                if plan.farmModelsByPriority.isEmpty { return await fail(error, writer, &record, dialect: dialect) }
+            }
+        }
         await serveTargets(
-            RoutePlan.resolve(model, config: config), requested: model, writer: writer, record: &record, dialect: dialect,
-            farmCall: farmCall, cloudCall: cloudCall)
+            plan, requested: model, writer: writer, record: &record, dialect: dialect, farmCall: farmCall, cloudCall: cloudCall)
     }
 
     /// The farm's name for a model as a `/v1` client wrote it (an alias or an `ollama/` prefix
