@@ -1,5 +1,7 @@
 // libFuzzer target: JSON parsing and the OpenAI -> Ollama request translation, then the Ollama ->
-// OpenAI answer translation, on arbitrary bytes. Thrown errors (answered as 400) are expected;
+// OpenAI answer translation, on arbitrary bytes; and the cloud tier's: Ollama's and Anthropic's
+// requests put in OpenAI's fields, and OpenAI's answers (whole, and as stream events) brought back
+// in Ollama's and Anthropic's shapes. Thrown errors (answered as 400) are expected;
 // crashes, traps and sanitizer reports are findings. Built by Fuzz/run.sh with Sources/Balancer
 // and the translation files of Sources/Proxy.
 import APITranslation
@@ -19,5 +21,24 @@ public func chatTranslationFuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> In
     var text = TextCompletionTranslation(id: "cmpl-fuzz", created: 0, model: "m", includeUsage: true)
     _ = text.completion(from: body, raw: bytes)
     _ = EmbeddingTranslation(model: "m", base64: true).completion(from: body, raw: bytes)
+    if let fields = body.objectValue {
+        for stream in [false, true] {
+            _ = try? OllamaRequestForCloud.chatFields(fields, stream: stream)
+            _ = try? OllamaRequestForCloud.generateFields(fields, stream: stream)
+            _ = try? AnthropicRequestForCloud.chatFields(fields, stream: stream)
+        }
+    }
+    // The answer as a whole answer, then as every event of a stream (an array: one event each).
+    let events = body.arrayValue ?? [body]
+    for isGenerate in [false, true] {
+        var ollama = OllamaAnswerFromOpenAI(model: "m", isGenerate: isGenerate, timestamp: { "t" }, elapsedNanoseconds: { 0 })
+        _ = ollama.whole(body)
+        _ = ollama.lines(for: events)
+        _ = ollama.finish()
+    }
+    var anthropic = AnthropicAnswerFromOpenAI(model: "m", id: "msg_fuzz")
+    _ = anthropic.whole(body)
+    _ = anthropic.events(for: events)
+    _ = anthropic.finish()
     return 0
 }
