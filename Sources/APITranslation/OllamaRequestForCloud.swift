@@ -67,9 +67,9 @@ package enum OllamaRequestForCloud {
     private static func translateMessages(_ messages: [JSONValue]) throws(APIError) -> [JSONValue] {
         var out: [JSONValue] = []
         out.reserveCapacity(messages.count)
-        // The ids given to the latest assistant turn's tool calls, by function name, for the tool
-        // results that follow it: Ollama names the tool a result is for, OpenAI the call.
-        var callIDs: [String: [String]] = [:]
+        // The latest assistant turn's tool calls not answered yet, in order, for the tool results that
+        // follow it: Ollama names the tool a result is for (or nothing), OpenAI the call.
+        var unanswered: [(name: String, id: String)] = []
         var callCount = 0
         for (index, message) in messages.enumerated() {
             guard let fields = message.objectValue, let role = fields["role"]?.stringValue else {
@@ -89,13 +89,13 @@ package enum OllamaRequestForCloud {
                 translated["content"] = .array(parts)
             }
             if role == "assistant", let calls = fields["tool_calls"]?.arrayValue, !calls.isEmpty {
-                callIDs = [:]
+                unanswered = []
                 var openAICalls: [JSONValue] = []
                 for call in calls {
                     guard let function = call["function"], let name = function["name"]?.stringValue else { continue }
                     callCount += 1
                     let id = call["id"]?.stringValue ?? "call_\(callCount)"
-                    callIDs[name, default: []].append(id)
+                    unanswered.append((name, id))
                     let arguments = function["arguments"].map { $0.stringValue ?? $0.serializedString() } ?? "{}"
                     openAICalls.append([
                         "id": .string(id), "type": "function",
@@ -111,11 +111,9 @@ package enum OllamaRequestForCloud {
                 let name = fields["tool_name"]?.stringValue ?? fields["name"]?.stringValue
                 if let id = fields["tool_call_id"]?.stringValue {
                     translated["tool_call_id"] = .string(id)
-                } else if let name, var ids = callIDs[name], !ids.isEmpty {
-                    translated["tool_call_id"] = .string(ids.removeFirst())
-                    callIDs[name] = ids
-                } else if let id = callIDs.values.first(where: { !$0.isEmpty })?.first {
-                    translated["tool_call_id"] = .string(id)
+                    unanswered.removeAll { $0.id == id }
+                } else if let answered = unanswered.firstIndex(where: { $0.name == name }) ?? unanswered.indices.first {
+                    translated["tool_call_id"] = .string(unanswered.remove(at: answered).id)
                 }
             }
             out.append(.object(translated))

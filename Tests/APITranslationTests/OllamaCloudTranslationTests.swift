@@ -39,6 +39,19 @@ import WireFormats
         #expect(messages[3]["role"] == "tool" && messages[3]["tool_call_id"] == call["id"] && call["id"]?.stringValue?.isEmpty == false)
     }
 
+    @Test func toolResultsAnswerTheCallsInTurn() throws {
+        let request = try fields(
+            #"""
+            {"messages":[{"role":"assistant","content":"","tool_calls":[{"function":{"name":"a","arguments":{}}},{"function":{"name":"b","arguments":{}}},{"function":{"name":"a","arguments":{}}}]},
+             {"role":"tool","tool_name":"b","content":"1"},{"role":"tool","content":"2"},{"role":"tool","tool_name":"a","content":"3"}]}
+            """#)
+        let messages = try #require(JSONValue.object(try OllamaRequestForCloud.chatFields(request, stream: false))["messages"]?.arrayValue)
+        let ids = try #require(messages[0]["tool_calls"]?.arrayValue).map { $0["id"] }
+        // By name where the result names its tool, else the first call not yet answered.
+        #expect(messages[1]["tool_call_id"] == ids[1] && messages[2]["tool_call_id"] == ids[0] && messages[3]["tool_call_id"] == ids[2])
+        #expect(Set(ids.compactMap { $0?.stringValue }).count == 3)
+    }
+
     @Test func aStreamAsksForItsUsageAndASchemaIsAJSONSchema() throws {
         let request = try fields(#"{"messages":[{"role":"user","content":"hi"}],"format":{"type":"object"}}"#)
         let out = JSONValue.object(try OllamaRequestForCloud.chatFields(request, stream: true))
