@@ -82,7 +82,7 @@ extension Gateway {
                 return .unavailable(
                     APIError(status: 502, "cloud endpoint \(endpoint.name) sent an answer that is not JSON"), spendsRetry: true)
             }
-            if reshaper != nil { body = reshaper!.whole(answer) }
+            body = reshaper?.whole(answer) ?? body
             usage.firstByteAt = .now
             do {
                 try await writer.respond(status: 200, headers: ["Content-Type": contentType], body: body)
@@ -104,12 +104,12 @@ extension Gateway {
                 events.scan(piece)
                 if reshaper == nil {
                     try await writer.write([UInt8](piece))
-                } else if case let reshaped = reshaper!.stream(events.takeEvents()), !reshaped.isEmpty {
+                } else if let reshaped = reshaper?.stream(events.takeEvents()), !reshaped.isEmpty {
                     try await writer.write(reshaped)
                 }
             }
             events.finish()
-            if reshaper != nil, case let reshaped = reshaper!.stream(events.takeEvents()), !reshaped.isEmpty {
+            if let reshaped = reshaper?.stream(events.takeEvents()), !reshaped.isEmpty {
                 try await writer.write(reshaped)
             }
         } catch {
@@ -123,8 +123,8 @@ extension Gateway {
         if reshaper != nil {
             // Reshaped, the stream ends as the client's API ends one, or with its error: the cloud's
             // own error event does not reach such a client as it came.
-            if usage.complete {
-                try? await writer.write(reshaper!.finish())
+            if usage.complete, let end = reshaper?.finish() {
+                try? await writer.write(end)
             } else {
                 let message = events.errorMessage.map { "cloud endpoint \(endpoint.name): \($0)" }
                 try? await writer.write(call.streamError(message ?? "cloud endpoint \(endpoint.name) failed mid-stream"))

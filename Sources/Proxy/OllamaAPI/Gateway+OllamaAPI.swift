@@ -60,11 +60,11 @@ extension Gateway {
         // and OpenAI's (`CloudCall.ollama`); embeddings only the farm serves. So does a generate with
         // no prompt, which only loads the model.
         let loadsOnly = endpoint == .generate && (fields["prompt"]?.stringValue ?? "").isEmpty
-        let reachesCloud = (endpoint == .chat || endpoint == .generate) && !loadsOnly && !config.cloud.isEmpty
-        if config.routes[requested] != nil || reachesCloud && RoutePlan.resolve(requested, config: config).reachesCloud {
-            let plan = RoutePlan.resolve(requested, config: config)
+        let mayReachCloud = (endpoint == .chat || endpoint == .generate) && !loadsOnly && !config.cloud.isEmpty
+        let isRoute = config.routes[requested] != nil
+        if isRoute || mayReachCloud, case let plan = RoutePlan.resolve(requested, config: config), isRoute || plan.reachesCloud {
             var cloudCall: CloudCall?
-            if reachesCloud {
+            if mayReachCloud && plan.reachesCloud {
                 do {
                     cloudCall = try CloudCall.ollama(fields, generate: endpoint == .generate, stream: stream, requested: requested)
                 } catch {
