@@ -19,6 +19,8 @@ package struct AnthropicAnswerFromOpenAI: Sendable {
     /// The open block: its index and what it holds (`text`, `thinking`, or a tool call's OpenAI index).
     private var open: (index: Int, kind: BlockKind)?
     private var nextIndex = 0
+    /// The OpenAI index of the latest tool call a stream began.
+    private var latestToolCall: Int64?
 
     private enum BlockKind: Equatable {
         case text, thinking
@@ -75,7 +77,10 @@ package struct AnthropicAnswerFromOpenAI: Sendable {
             blockDelta(["type": "text_delta", "text": .string(text)], into: &out)
         }
         for call in delta?["tool_calls"]?.arrayValue ?? [] {
-            let index = call["index"]?.intValue ?? 0
+            // OpenAI numbers a call's fragments; a server that does not starts a call with its id and
+            // sends the rest of it without one.
+            let index = call["index"]?.intValue ?? (call["id"] == nil ? latestToolCall : nil) ?? (latestToolCall.map { $0 + 1 } ?? 0)
+            latestToolCall = index
             if open?.kind != .toolCall(index) {
                 let start: JSONValue = [
                     "type": "tool_use", "id": call["id"] ?? "", "name": call["function"]?["name"] ?? "", "input": [:],

@@ -64,7 +64,10 @@ package struct OllamaAnswerFromOpenAI: Sendable {
         if let reason = choice["finish_reason"]?.stringValue { finishReason = reason }
         let delta = choice["delta"]
         for call in delta?["tool_calls"]?.arrayValue ?? [] {
-            let index = call["index"]?.intValue ?? Int64(calls.count)
+            // OpenAI numbers a call's fragments; a server that does not starts a call with its id and
+            // sends the rest of it without one.
+            let latest = calls.keys.max()
+            let index = call["index"]?.intValue ?? (call["id"] == nil ? latest : nil) ?? (latest.map { $0 + 1 } ?? 0)
             var gathered = calls[index] ?? (id: nil, name: "", arguments: "")
             if let id = call["id"]?.stringValue { gathered.id = id }
             if let name = call["function"]?["name"]?.stringValue { gathered.name += name }

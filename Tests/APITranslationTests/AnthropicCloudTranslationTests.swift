@@ -44,6 +44,19 @@ import WireFormats
         }
     }
 
+    @Test func toolCallFragmentsWithoutAnIndexFollowTheirID() throws {
+        var answer = AnthropicAnswerFromOpenAI(model: "m", id: "msg_1")
+        let chunks = [
+            #"{"choices":[{"delta":{"tool_calls":[{"id":"a","function":{"name":"f","arguments":"{\"x\":"}}]}}]}"#,
+            #"{"choices":[{"delta":{"tool_calls":[{"function":{"arguments":"1}"}}]}}]}"#,
+            #"{"choices":[{"delta":{"tool_calls":[{"id":"b","function":{"name":"g","arguments":"{}"}}]}}]}"#,
+        ]
+        let out = String(
+            decoding: answer.events(for: try chunks.map { try JSONParser.parse(Array($0.utf8)) }) + answer.finish(), as: UTF8.self)
+        let starts = out.split(separator: "\n").filter { $0.contains("\"content_block_start\"") }
+        #expect(starts.count == 2 && starts[0].contains("\"id\":\"a\"") && starts[1].contains("\"id\":\"b\""), "\(out)")
+    }
+
     @Test func aWholeAnswerIsAMessage() throws {
         var answer = AnthropicAnswerFromOpenAI(model: "claude-route", id: "msg_1")
         let openAI = try JSONParser.parse(

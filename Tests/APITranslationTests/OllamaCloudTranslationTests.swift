@@ -89,6 +89,20 @@ import WireFormats
         OllamaAnswerFromOpenAI(model: "hybrid", timestamp: { "2026-12-06T21:00:00.000Z" }, elapsedNanoseconds: { 42 })
     }
 
+    @Test func toolCallFragmentsWithoutAnIndexFollowTheirID() throws {
+        var answer = translator()
+        let chunks = [
+            #"{"choices":[{"delta":{"tool_calls":[{"id":"a","function":{"name":"f","arguments":"{\"x\":"}}]}}]}"#,
+            #"{"choices":[{"delta":{"tool_calls":[{"function":{"arguments":"1}"}}]}}]}"#,
+            #"{"choices":[{"delta":{"tool_calls":[{"id":"b","function":{"name":"g","arguments":"{}"}}]}}]}"#,
+        ]
+        _ = answer.lines(for: try chunks.map { try JSONParser.parse(Array($0.utf8)) })
+        let lines = String(decoding: answer.finish(), as: UTF8.self).split(separator: "\n")
+        let calls = try JSONParser.parse(Array(lines[0].utf8))["message"]?["tool_calls"]
+        #expect(calls?[0] == ["function": ["name": "f", "arguments": ["x": 1]], "id": "a"])
+        #expect(calls?[1] == ["function": ["name": "g", "arguments": [:]], "id": "b"])
+    }
+
     @Test func aWholeAnswerIsOllamas() throws {
         var answer = translator()
         let openAI = try JSONParser.parse(
