@@ -37,12 +37,14 @@ package struct AnthropicAnswerFromOpenAI: Sendable {
         let choice = answer["choices"]?[0]
         let message = choice?["message"]
         var content: [JSONValue] = []
-        if let thinking = Self.reasoning(message) { content.append(["type": "thinking", "thinking": .string(thinking), "signature": ""]) }
+        if let thinking = OpenAIAnswerParts.reasoning(message) {
+            content.append(["type": "thinking", "thinking": .string(thinking), "signature": ""])
+        }
         if let text = message?["content"]?.stringValue, !text.isEmpty { content.append(["type": "text", "text": .string(text)]) }
         for call in message?["tool_calls"]?.arrayValue ?? [] {
             content.append([
                 "type": "tool_use", "id": call["id"] ?? "", "name": call["function"]?["name"] ?? "",
-                "input": Self.object(call["function"]?["arguments"]),
+                "input": OpenAIAnswerParts.argumentsObject(call["function"]?["arguments"]),
             ])
         }
         if content.isEmpty { content.append(["type": "text", "text": ""]) }
@@ -68,7 +70,7 @@ package struct AnthropicAnswerFromOpenAI: Sendable {
         guard let choice = chunk["choices"]?[0] else { return }
         if let reason = choice["finish_reason"]?.stringValue { finishReason = reason }
         let delta = choice["delta"]
-        if let thinking = Self.reasoning(delta) {
+        if let thinking = OpenAIAnswerParts.reasoning(delta) {
             openBlock(.thinking, start: ["type": "thinking", "thinking": "", "signature": ""], into: &out)
             blockDelta(["type": "thinking_delta", "thinking": .string(thinking)], into: &out)
         }
@@ -152,22 +154,9 @@ package struct AnthropicAnswerFromOpenAI: Sendable {
     }
 
     private mutating func readUsage(_ value: JSONValue) {
-        guard let usage = value["usage"], !usage.isNull else { return }
-        inputTokens = usage["prompt_tokens"]?.intValue ?? inputTokens
-        outputTokens = usage["completion_tokens"]?.intValue ?? outputTokens
-    }
-
-    /// The reasoning an OpenAI-compatible endpoint sends beside the answer, under either name in use.
-    private static func reasoning(_ message: JSONValue?) -> String? {
-        let text = message?["reasoning_content"]?.stringValue ?? message?["reasoning"]?.stringValue
-        return text?.isEmpty == false ? text : nil
-    }
-
-    /// A tool call's arguments (a JSON string in OpenAI's answer) as the object Anthropic's `input` is.
-    private static func object(_ arguments: JSONValue?) -> JSONValue {
-        guard let text = arguments?.stringValue else { return arguments?.objectValue != nil ? arguments! : [:] }
-        guard let parsed = try? JSONParser.parse(Array(text.utf8)), parsed.objectValue != nil else { return [:] }
-        return parsed
+        guard let counts = OpenAIAnswerParts.usage(value) else { return }
+        inputTokens = counts.prompt ?? inputTokens
+        outputTokens = counts.completion ?? outputTokens
     }
 
     /// One named server-sent event, as Anthropic writes them.

@@ -36,7 +36,7 @@ package struct OllamaAnswerFromOpenAI: Sendable {
         let choice = answer["choices"]?[0]
         let message = choice?["message"]
         var out: JSONObject = ["role": "assistant", "content": .string(message?["content"]?.stringValue ?? "")]
-        if let thinking = Self.reasoning(message) { out["thinking"] = .string(thinking) }
+        if let thinking = OpenAIAnswerParts.reasoning(message) { out["thinking"] = .string(thinking) }
         let toolCalls = (message?["tool_calls"]?.arrayValue ?? []).compactMap { call in
             call["function"].map {
                 Self.ollamaCall(id: call["id"]?.stringValue, name: $0["name"]?.stringValue ?? "", arguments: $0["arguments"])
@@ -75,7 +75,7 @@ package struct OllamaAnswerFromOpenAI: Sendable {
             calls[index] = gathered
         }
         var message: JSONObject = ["role": "assistant", "content": .string(delta?["content"]?.stringValue ?? "")]
-        if let thinking = Self.reasoning(delta) { message["thinking"] = .string(thinking) }
+        if let thinking = OpenAIAnswerParts.reasoning(delta) { message["thinking"] = .string(thinking) }
         guard message["content"]?.stringValue?.isEmpty == false || message["thinking"] != nil else { return [] }
         var line = lineStart(message: .object(message))
         line["done"] = false
@@ -126,26 +126,14 @@ package struct OllamaAnswerFromOpenAI: Sendable {
     }
 
     private mutating func readUsage(_ value: JSONValue) {
-        guard let usage = value["usage"], !usage.isNull else { return }
-        promptTokens = usage["prompt_tokens"]?.intValue ?? promptTokens
-        completionTokens = usage["completion_tokens"]?.intValue ?? completionTokens
-    }
-
-    /// The reasoning an OpenAI-compatible endpoint sends beside the answer, under either name in use.
-    private static func reasoning(_ message: JSONValue?) -> String? {
-        let text = message?["reasoning_content"]?.stringValue ?? message?["reasoning"]?.stringValue
-        return text?.isEmpty == false ? text : nil
+        guard let counts = OpenAIAnswerParts.usage(value) else { return }
+        promptTokens = counts.prompt ?? promptTokens
+        completionTokens = counts.completion ?? completionTokens
     }
 
     /// Ollama's tool call: the arguments as an object (OpenAI sends them as a JSON string).
     private static func ollamaCall(id: String?, name: String, arguments: JSONValue?) -> JSONValue {
-        var parsed: JSONValue = [:]
-        switch arguments {
-        case .string(let text)?: parsed = (try? JSONParser.parse(Array(text.utf8))).flatMap { $0.objectValue != nil ? $0 : nil } ?? [:]
-        case .object?: parsed = arguments!
-        default: break
-        }
-        var call: JSONObject = ["function": ["name": .string(name), "arguments": parsed]]
+        var call: JSONObject = ["function": ["name": .string(name), "arguments": OpenAIAnswerParts.argumentsObject(arguments)]]
         if let id { call["id"] = .string(id) }
         return .object(call)
     }

@@ -73,32 +73,10 @@ import WireFormats
         #expect(out["stop_reason"] == "tool_use" && out["usage"] == ["input_tokens": 12, "output_tokens": 5])
     }
 
-    static let stream = [
-        #"data: {"choices":[{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":null}]}"#,
-        #"data: {"choices":[{"index":0,"delta":{"reasoning_content":"hm"},"finish_reason":null}]}"#,
-        #"data: {"choices":[{"index":0,"delta":{"content":"Hel"},"finish_reason":null}]}"#,
-        #"data: {"choices":[{"index":0,"delta":{"content":"lo ✓"},"finish_reason":null}]}"#,
-        #"data: {"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"call_1","type":"function","function":{"name":"weather","arguments":""}}]},"finish_reason":null}]}"#,
-        #"data: {"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"{\"city\":"}}]},"finish_reason":null}]}"#,
-        #"data: {"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"\"Oslo\"}"}}]},"finish_reason":null}]}"#,
-        #"data: {"choices":[{"index":0,"delta":{},"finish_reason":"tool_calls"}]}"#,
-        #"data: {"choices":[],"usage":{"prompt_tokens":9,"completion_tokens":4,"total_tokens":13}}"#,
-        "data: [DONE]",
-    ]
-
     /// Anthropic's events (name and data) for the stream, the cloud's bytes cut after `split` bytes.
     private func translated(split: Int, newline: String) -> [(name: String, data: JSONValue)] {
-        let bytes = Array(Self.stream.map { $0 + newline + newline }.joined().utf8)
-        var scanner = ServerSentEventScanner(keepingEvents: true)
-        var answer = AnthropicAnswerFromOpenAI(model: "m", id: "msg_1")
-        var out: [UInt8] = []
-        for piece in [bytes[..<split], bytes[split...]] {
-            scanner.scan(piece)
-            out += answer.events(for: scanner.takeEvents())
-        }
-        scanner.finish()
-        out += answer.events(for: scanner.takeEvents())
-        if scanner.isComplete { out += answer.finish() }
+        let answer = AnthropicAnswerFromOpenAI(model: "m", id: "msg_1")
+        let out = CloudStreamFixture.reshaped(answer, Self.stream, split: split, newline: newline)
         var events: [(name: String, data: JSONValue)] = []
         var name = ""
         for line in String(decoding: out, as: UTF8.self).split(separator: "\n") {
@@ -107,6 +85,8 @@ import WireFormats
         }
         return events
     }
+
+    static let stream = CloudStreamFixture.events(finishReason: "tool_calls")
 
     @Test func aStreamIsAnthropicsEventsWhereverTheBytesAreCut() throws {
         let events = translated(split: 0, newline: "\n")
@@ -124,12 +104,9 @@ import WireFormats
         #expect(json == #"{"city":"Oslo"}"#)
         #expect(events[12].data["delta"]?["stop_reason"] == "tool_use")
         #expect(events[12].data["usage"] == ["input_tokens": 9, "output_tokens": 4])
-        let length = Self.stream.map { $0.utf8.count + 2 }.reduce(0, +)
-        for newline in ["\n", "\r\n"] {
-            for split in stride(from: 0, through: length, by: 7) {
-                let cut = translated(split: split, newline: newline)
-                #expect(cut.map(\.name) == events.map(\.name) && cut.map(\.data) == events.map(\.data), "split at \(split)")
-            }
+        for (split, newline) in CloudStreamFixture.splits(of: Self.stream) {
+            let cut = translated(split: split, newline: newline)
+            #expect(cut.map(\.name) == events.map(\.name) && cut.map(\.data) == events.map(\.data), "split at \(split)")
         }
     }
 }

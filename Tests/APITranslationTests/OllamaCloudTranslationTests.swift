@@ -120,33 +120,11 @@ import WireFormats
         #expect(out["prompt_eval_count"] == 12 && out["eval_count"] == 5 && out["total_duration"] == 42)
     }
 
-    /// A stream with text, reasoning, a tool call in fragments and usage in its last event.
-    static let stream = [
-        #"data: {"choices":[{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":null}]}"#,
-        #"data: {"choices":[{"index":0,"delta":{"reasoning_content":"hm"},"finish_reason":null}]}"#,
-        #"data: {"choices":[{"index":0,"delta":{"content":"Hel"},"finish_reason":null}]}"#,
-        #"data: {"choices":[{"index":0,"delta":{"content":"lo ✓"},"finish_reason":null}]}"#,
-        #"data: {"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"call_1","type":"function","function":{"name":"weather","arguments":""}}]},"finish_reason":null}]}"#,
-        #"data: {"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"{\"city\":"}}]},"finish_reason":null}]}"#,
-        #"data: {"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"\"Oslo\"}"}}]},"finish_reason":null}]}"#,
-        #"data: {"choices":[{"index":0,"delta":{},"finish_reason":"length"}]}"#,
-        #"data: {"choices":[],"usage":{"prompt_tokens":9,"completion_tokens":4,"total_tokens":13}}"#,
-        "data: [DONE]",
-    ]
+    static let stream = CloudStreamFixture.events(finishReason: "length")
 
     /// The stream as NDJSON, the cloud's bytes cut after `split` bytes, with `newline` ending lines.
     private func translated(split: Int, newline: String) -> [JSONValue] {
-        let bytes = Array(Self.stream.map { $0 + newline + newline }.joined().utf8)
-        var scanner = ServerSentEventScanner(keepingEvents: true)
-        var answer = translator()
-        var out: [UInt8] = []
-        for piece in [bytes[..<split], bytes[split...]] {
-            scanner.scan(piece)
-            out += answer.lines(for: scanner.takeEvents())
-        }
-        scanner.finish()
-        out += answer.lines(for: scanner.takeEvents())
-        if scanner.isComplete { out += answer.finish() }
+        let out = CloudStreamFixture.reshaped(translator(), Self.stream, split: split, newline: newline)
         return String(decoding: out, as: UTF8.self).split(separator: "\n").compactMap { try? JSONParser.parse(Array($0.utf8)) }
     }
 
@@ -160,11 +138,8 @@ import WireFormats
             whole[3]["message"]?["tool_calls"]?[0] == ["function": ["name": "weather", "arguments": ["city": "Oslo"]], "id": "call_1"])
         #expect(whole[4]["done"] == true && whole[4]["done_reason"] == "length")
         #expect(whole[4]["prompt_eval_count"] == 9 && whole[4]["eval_count"] == 4)
-        let length = Self.stream.map { $0.utf8.count + 2 }.reduce(0, +)
-        for newline in ["\n", "\r\n"] {
-            for split in stride(from: 0, through: length, by: 7) {
-                #expect(translated(split: split, newline: newline) == whole, "split at \(split)")
-            }
+        for (split, newline) in CloudStreamFixture.splits(of: Self.stream) {
+            #expect(translated(split: split, newline: newline) == whole, "split at \(split)")
         }
     }
 }

@@ -12,22 +12,7 @@ import WireFormats
 @Suite(.stopsFarms) struct AnthropicCloudTierTests {
     static let secret = "sk-test-anthropic-cloud"
 
-    func farm(cloud: SimulatedCloud) async throws -> TestFarm {
-        let farm = try await TestFarm.start(
-            [.init(models: ["llama3.2"], preload: ["llama3.2"])], environment: ["TEST_CLOUD_KEY": Self.secret]
-        ) { config in
-            config.cloud = [cloud.endpoint]
-            config.routes = [
-                "claude-route": [.init(target: "openai/gpt-4", weight: 100, priority: 0)],
-                // No node has pulled mistral: the cloud is the fallback.
-                "hybrid": [
-                    .init(target: "ollama/mistral", weight: 100, priority: 0), .init(target: "openai/gpt-4", weight: 100, priority: 1),
-                ],
-            ]
-        }
-        try await farm.waitUntilAllHealthy()
-        return farm
-    }
+    func farm(cloud: SimulatedCloud) async throws -> TestFarm { try await cloud.farm(cloudOnly: "claude-route", key: Self.secret) }
 
     @Test func aWholeMessageFromTheCloudIsAnthropics() async throws {
         let cloud = try await SimulatedCloud.start()

@@ -25,3 +25,23 @@ struct SimulatedCloud {
             name: "openai", url: "http://127.0.0.1:\(port)/v1", apiKeyEnv: "TEST_CLOUD_KEY", models: ["gpt-4"], weight: 100, priority: 1)
     }
 }
+
+extension SimulatedCloud {
+    /// A farm of one node holding `llama3.2`, with this cloud as its endpoint (its key `key`) and two
+    /// routes: `cloudOnly`, to the cloud alone, and `hybrid`, to `mistral` (which no node has
+    /// pulled) and then the cloud.
+    func farm(cloudOnly: String, key: String) async throws -> TestFarm {
+        let farm = try await TestFarm.start([.init(models: ["llama3.2"], preload: ["llama3.2"])], environment: ["TEST_CLOUD_KEY": key]) {
+            config in
+            config.cloud = [endpoint]
+            config.routes = [
+                cloudOnly: [.init(target: "openai/gpt-4", weight: 100, priority: 0)],
+                "hybrid": [
+                    .init(target: "ollama/mistral", weight: 100, priority: 0), .init(target: "openai/gpt-4", weight: 100, priority: 1),
+                ],
+            ]
+        }
+        try await farm.waitUntilAllHealthy()
+        return farm
+    }
+}
