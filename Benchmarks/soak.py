@@ -1,6 +1,9 @@
 #!/usr/bin/env python3
 """Soak test: mixed traffic through TensorWall while simulated nodes are killed, hung, made to
-answer 500 and to drop streams, then restarted. Counts every request as succeeded, failed with a
+answer 500 and to drop streams, then restarted. Besides OpenAI's and Ollama's chat, some requests
+speak Anthropic's `/v1/messages`, and some name a route whose only target is a cloud endpoint (the
+last node's own OpenAI API, which the same faults hit), so the cloud tier's reshaping of answers
+for Ollama and Anthropic clients is soaked too. Counts every request as succeeded, failed with a
 clean error (an error status with a JSON error body, or a stream ending in an in-band error), or
 lost (connection error, timeout, malformed or silently truncated answer) — lost must be 0 — and
 samples TensorWall's resident memory and open descriptors.
@@ -23,6 +26,7 @@ import time
 
 BIN, SECONDS = sys.argv[1], float(sys.argv[2])
 MODELS = ["llama3.2", "qwen2.5:7b", "mistral", "phi3"]
+CLOUD_ROUTE = "soak-cloud"
 CLIENTS = 16
 NODES = 4
 
@@ -116,15 +120,20 @@ def record(kind, detail=None):
 
 
 def one_request(port, rng):
-    model = rng.choice(MODELS)
+    # One request in six names the route only the cloud endpoint serves.
+    model = CLOUD_ROUTE if rng.random() < 1 / 6 else rng.choice(MODELS)
     stream = rng.random() < 0.5
-    native = rng.random() < 0.3
+    api = rng.choices(["openai", "ollama", "anthropic"], weights=[6, 3, 1])[0]
+    native = api == "ollama"
     # One request in ten comes from an impatient client that hangs up after 5-50 ms, often before
     # the node's first byte: TensorWall must free the slot and keep serving everyone else.
     impatient = rng.random() < 0.1
     if native:
         path = "/api/chat"
         body = {"model": model, "messages": [{"role": "user", "content": "hello"}], "stream": stream}
+    elif api == "anthropic":
+        path = "/v1/messages"
+        body = {"model": model, "max_tokens": 64, "messages": [{"role": "user", "content": "hello"}], "stream": stream}
     else:
         path = "/v1/chat/completions"
         body = {"model": model, "messages": [{"role": "user", "content": "hello"}], "stream": stream}
@@ -157,7 +166,8 @@ def one_request(port, rng):
             payload = json.loads(data)
         except ValueError:
             return record("lost", f"200 with invalid JSON: {data[:200]}")
-        return record("succeeded" if ("choices" in payload or payload.get("done")) else "lost", data[:200])
+        whole = "choices" in payload or payload.get("done") or payload.get("type") == "message"
+        return record("succeeded" if whole else "lost", data[:200])
     if native:
         lines = [json.loads(line) for line in data.splitlines() if line.strip()]
         if lines and lines[-1].get("done"):
@@ -165,6 +175,14 @@ def one_request(port, rng):
         if lines and "error" in lines[-1]:
             return record("clean_error", f"in-stream {error_message(lines[-1])}")
         return record("lost", f"native stream ended without done or error: {data[-200:]}")
+    if api == "anthropic":
+        # Each event is `event: NAME` then `data: {...}`; the stream ends with message_stop or an error event.
+        payloads = [json.loads(line[6:]) for line in data.split("\n") if line.startswith("data: ")]
+        if payloads and payloads[-1].get("type") == "message_stop":
+            return record("succeeded")
+        if payloads and payloads[-1].get("type") == "error":
+            return record("clean_error", f"in-stream {error_message(payloads[-1])}")
+        return record("lost", f"Anthropic stream ended without message_stop or error: {data[-200:]}")
     events = [e[6:] for e in data.split("\n\n") if e.startswith("data: ")]
     if events and events[-1] == "[DONE]":
         return record("succeeded")
@@ -213,6 +231,9 @@ def main():
         "timeouts": {"connectMs": 1000, "firstByteMs": 5000, "idleMs": 3000},
         "outlier": {"consecutiveFailures": 3, "baseEjectionMs": 3000, "maxEjectionMs": 15000},
         "nodes": [{"name": n.name, "url": f"http://127.0.0.1:{n.port}", "maxParallel": 4} for n in nodes],
+        # The last node's OpenAI API doubles as a cloud endpoint (plain HTTP, no key).
+        "cloud": [{"name": "sim", "url": f"http://127.0.0.1:{nodes[-1].port}/v1", "models": [], "weight": 100, "priority": 1}],
+        "routes": {CLOUD_ROUTE: [{"target": "sim/phi3", "weight": 100, "priority": 0}]},
     }
     directory = tempfile.mkdtemp()
     path = os.path.join(directory, "cluster.json")
