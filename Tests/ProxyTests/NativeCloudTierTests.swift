@@ -91,6 +91,27 @@ import WireFormats
         #expect(cloud.simulator.requestCount("/v1/chat/completions") == 1)
     }
 
+    @Test func aModelACloudListsGoesToTheFarmAsSent() async throws {
+        let cloud = try await SimulatedCloud.start()
+        var listing = cloud.endpoint
+        listing.models = ["llama3.2"]
+        let farm = try await TestFarm.start(
+            [.init(models: ["llama3.2"], preload: ["llama3.2"])], environment: ["TEST_CLOUD_KEY": Self.secret]
+        ) {
+            config in
+            config.cloud = [listing]
+            config.keepAlive = "10m"
+        }
+        try await farm.waitUntilAllHealthy()
+        let answer = try await farm.json(
+            "POST", "/api/chat", body: #"{"model":"llama3.2","stream":false,"messages":[{"role":"user","content":"hi"}]}"#)
+        #expect(answer.status == 200 && answer.body["done"] == true, "\(answer.body)")
+        #expect(cloud.simulator.requestCount("/v1/chat/completions") == 0)
+        // The client's bytes went on with only the config's keep_alive spliced in front, not decoded and written again.
+        let sent = try #require(farm.nodes[0].lastBody("/api/chat")?.objectValue)
+        #expect(sent.fields.map(\.key) == ["keep_alive", "model", "stream", "messages"], "\(sent)")
+    }
+
     @Test func aCloudThatRefusesIsAnsweredInOllamasShapeWithoutItsKey() async throws {
         let cloud = try await SimulatedCloud.start()
         let farm = try await farm(cloud: cloud)

@@ -15,9 +15,7 @@ extension Gateway {
         let conversation = { (model: ModelName, fields: JSONObject) in ConversationKeys(model: model.canonical, anthropicRequest: fields) }
         await routedRequest(
             request, writer, &record, dialect: .anthropic, cloudPath: nil,
-            reshapedCloudCall: { fields, stream, model throws(APIError) in
-                try CloudCall.anthropicMessages(fields, stream: stream, requested: model)
-            },
+            reshapedCloudCall: { fields, stream, model in CloudCall.anthropicMessages(fields, stream: stream, requested: model) },
             sendsNameAsWritten: true, conversation: conversation
         ) {
             fields in try Self.passedThrough(fields, to: "/v1/messages") { EventStreamPassThrough(.anthropicMessages) }

@@ -10,13 +10,36 @@ struct CloudCall: Sendable {
     /// The path under the endpoint's URL, e.g. `/chat/completions`.
     var path: String
     /// The client's fields, `model` and Ollama's extensions left to `serveFromCloud`.
-    var fields: JSONObject
+    private var fields: JSONObject
+    /// For a client of another API: its fields put in OpenAI's form, worked out only when a cloud
+    /// target is tried, so a request the farm serves never pays for the translation (images
+    /// copied into data URLs and all).
+    private var translation: (@Sendable () throws(APIError) -> JSONObject)?
     var stream: Bool
     /// An in-band error in the API's own stream format, for a stream the cloud cut.
     var streamError: @Sendable (String) -> [UInt8]
     /// For a client of another API (Ollama's, Anthropic's): the answer reshaped into its own, instead
     /// of relayed as the cloud sent it.
     var reshaper: (any CloudAnswerReshaper)?
+
+    /// A call with the client's OpenAI fields as they came.
+    init(path: String, fields: JSONObject, stream: Bool, streamError: @escaping @Sendable (String) -> [UInt8]) {
+        self.path = path
+        self.fields = fields
+        self.stream = stream
+        self.streamError = streamError
+    }
+
+    /// A call for a client of another API: `translation` gives the OpenAI fields when the call is
+    /// sent, and `reshaper` brings the answer back.
+    init(
+        path: String, stream: Bool, streamError: @escaping @Sendable (String) -> [UInt8], reshaper: any CloudAnswerReshaper,
+        translation: @escaping @Sendable () throws(APIError) -> JSONObject
+    ) {
+        self.init(path: path, fields: [:], stream: stream, streamError: streamError)
+        self.translation = translation
+        self.reshaper = reshaper
+    }
 
     /// A call for `/v1/chat/completions`: the chat stream's own error chunk.
     static func chat(_ fields: JSONObject, stream: Bool) -> CloudCall {
@@ -26,7 +49,7 @@ struct CloudCall: Sendable {
     /// A call for Ollama's `/api/chat` (or, `generate`, `/api/generate`): the request in OpenAI's
     /// chat fields, the answer in Ollama's. `requested` is the model as the client named it, which
     /// the answer echoes.
-    static func ollama(_ fields: JSONObject, generate: Bool, stream: Bool, requested: String) throws(APIError) -> CloudCall {
+    static func ollama(_ fields: JSONObject, generate: Bool, stream: Bool, requested: String) -> CloudCall {
         let started = ContinuousClock.now
         let answer = OllamaAnswerFromOpenAI(
             model: requested, isGenerate: generate, timestamp: Self.ollamaTimestamp,
@@ -34,23 +57,25 @@ struct CloudCall: Sendable {
                 let elapsed = ContinuousClock.now - started
                 return elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000
             })
-        let openAI =
+        return CloudCall(path: "/chat/completions", stream: stream, streamError: { OllamaAnswerFromOpenAI.errorLine($0) }, reshaper: answer)
+        {
+            () throws(APIError) in
             generate
-            ? try OllamaRequestForCloud.generateFields(fields, stream: stream)
-            : try OllamaRequestForCloud.chatFields(fields, stream: stream)
-        return CloudCall(
-            path: "/chat/completions", fields: openAI, stream: stream, streamError: { OllamaAnswerFromOpenAI.errorLine($0) },
-            reshaper: answer)
+                ? try OllamaRequestForCloud.generateFields(fields, stream: stream)
+                : try OllamaRequestForCloud.chatFields(fields, stream: stream)
+        }
     }
 
     /// A call for Anthropic's `/v1/messages`: the request in OpenAI's chat fields, the answer in
     /// Anthropic's. `requested` is the model as the client named it, which the message names.
-    static func anthropicMessages(_ fields: JSONObject, stream: Bool, requested: String) throws(APIError) -> CloudCall {
+    static func anthropicMessages(_ fields: JSONObject, stream: Bool, requested: String) -> CloudCall {
         var random = FastRandom()
         let answer = AnthropicAnswerFromOpenAI(model: requested, id: ChatResponseTranslation.makeID(prefix: "msg_", using: &random))
         return CloudCall(
-            path: "/chat/completions", fields: try AnthropicRequestForCloud.chatFields(fields, stream: stream), stream: stream,
-            streamError: { AnthropicAnswerFromOpenAI.errorEvent($0) }, reshaper: answer)
+            path: "/chat/completions", stream: stream, streamError: { AnthropicAnswerFromOpenAI.errorEvent($0) }, reshaper: answer
+        ) {
+            () throws(APIError) in try AnthropicRequestForCloud.chatFields(fields, stream: stream)
+        }
     }
 
     /// Ollama's `created_at`: RFC 3339 in UTC with fractions of a second.
@@ -60,9 +85,10 @@ struct CloudCall: Sendable {
         return formatter.string(from: Date())
     }
 
-    /// The body to send: the endpoint's model name, without the Ollama fields a cloud refuses.
-    func body(model: String) -> [UInt8] {
-        var out = fields
+    /// The body to send: the endpoint's model name, without the Ollama fields a cloud refuses; the
+    /// translation's error for a request it cannot put in OpenAI's form.
+    func body(model: String) throws(APIError) -> [UInt8] {
+        var out = try translation?() ?? fields
         out["model"] = .string(model)
         out["keep_alive"] = nil  // an Ollama extension the cloud does not know
         return JSONValue.object(out).serialized()

@@ -34,7 +34,7 @@ extension Gateway {
         request.setValue("application/json", forHTTPHeaderField: "Content-Type")
         request.setValue(stream ? "text/event-stream" : "application/json", forHTTPHeaderField: "Accept")
         if let key { request.setValue("Bearer \(key)", forHTTPHeaderField: "Authorization") }
-        request.httpBody = Data(call.body(model: model))
+        do { request.httpBody = Data(try call.body(model: model)) } catch { return .final(error, servedBy: servedBy) }
 
         let response: CloudResponse
         do {

@@ -27,11 +27,10 @@ extension Gateway {
     /// `/v1/messages`). `cloudPath` is the OpenAI path a cloud endpoint serves the request on, the
     /// client's body sent as written; nil for an API no OpenAI-compatible cloud speaks, whose
     /// requests only the farm serves unless `reshapedCloudCall` puts them in OpenAI's form (given the
-    /// client's fields, whether it streams and the model as named; a request it cannot put so is
-    /// answered with its error where no farm target could take it).
+    /// client's fields, whether it streams and the model as named).
     func routedRequest(
         _ request: HTTPRequest, _ writer: HTTPResponseWriter, _ record: inout AccessRecord, dialect: ErrorDialect = .openAI,
-        cloudPath: String?, reshapedCloudCall: ((JSONObject, Bool, String) throws(APIError) -> CloudCall)? = nil,
+        cloudPath: String?, reshapedCloudCall: ((JSONObject, Bool, String) -> CloudCall)? = nil,
         sendsNameAsWritten: Bool = false, conversation: (ModelName, JSONObject) -> ConversationKeys? = { _, _ in nil },
         translate: (JSONObject) throws -> (
             path: String, fields: JSONObject, stream: Bool, translator: @Sendable (String) -> any AnswerTranslator
@@ -75,11 +74,7 @@ extension Gateway {
         var cloudCall = cloudPath.map { path in
             CloudCall(path: path, fields: fields, stream: translated.stream, streamError: { translator(model).errorEvent($0) })
         }
-        if let reshapedCloudCall, plan.reachesCloud {
-            do { cloudCall = try reshapedCloudCall(fields, translated.stream, model) } catch {
-                if plan.farmModelsByPriority.isEmpty { return await fail(error, writer, &record, dialect: dialect) }
-            }
-        }
+        if let reshapedCloudCall, plan.reachesCloud { cloudCall = reshapedCloudCall(fields, translated.stream, model) }
         await serveTargets(
             plan, requested: model, writer: writer, record: &record, dialect: dialect, farmCall: farmCall, cloudCall: cloudCall)
     }

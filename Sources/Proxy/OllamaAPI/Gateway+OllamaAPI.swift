@@ -63,19 +63,18 @@ extension Gateway {
         let mayReachCloud = (endpoint == .chat || endpoint == .generate) && !loadsOnly && !config.cloud.isEmpty
         let isRoute = config.routes[requested] != nil
         if isRoute || mayReachCloud, case let plan = RoutePlan.resolve(requested, config: config), isRoute || plan.reachesCloud {
-            var cloudCall: CloudCall?
-            if mayReachCloud && plan.reachesCloud {
-                do {
-                    cloudCall = try CloudCall.ollama(fields, generate: endpoint == .generate, stream: stream, requested: requested)
-                } catch {
-                    // The farm answers a malformed request in the node's own words; with no farm target, TensorWall does.
-                    if plan.farmModelsByPriority.isEmpty { return await fail(error, writer, &record, openAI: false) }
-                }
-            }
+            let cloudCall =
+                mayReachCloud && plan.reachesCloud
+                ? CloudCall.ollama(fields, generate: endpoint == .generate, stream: stream, requested: requested) : nil
             return await serveTargets(
                 plan, requested: requested, writer: writer, record: &record, dialect: .ollama,
                 farmCall: { farmName in
                     guard let model = ModelName(farmName) else { return nil }
+                    // A model a cloud endpoint lists goes to the farm as sent, bytes and all, as any model does.
+                    if !isRoute && farmName == requested {
+                        return nativeFarmCall(
+                            model, requested: requested, fields: fields, body: request.body, endpoint: endpoint, stream: stream)
+                    }
                     var upstream = fields
                     upstream["model"] = .string(model.canonical)
                     return nativeFarmCall(model, requested: requested, fields: upstream, body: nil, endpoint: endpoint, stream: stream)
