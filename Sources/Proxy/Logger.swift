@@ -32,15 +32,7 @@ final class Logger: Sendable {
 
     func log(_ level: Level, _ message: @autoclosure () -> String) {
         guard level >= minimum else { return }
-        var now = timespec()
-        clock_gettime(CLOCK_REALTIME, &now)
-        var seconds = now.tv_sec
-        var parts = tm()
-        gmtime_r(&seconds, &parts)
-        let stamp = String(
-            format: "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1, Int(parts.tm_mday),
-            Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec), Int(now.tv_nsec / 1_000_000))
-        let line = "\(stamp) \(level.label) \(message())\n"
+        let line = "\(UTCTimestamp.now()) \(level.label) \(message())\n"
         if let sink { return sink(line) }
         var bytes = Array(line.utf8)
         lock.withLock { _ in

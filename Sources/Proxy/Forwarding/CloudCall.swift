@@ -1,6 +1,5 @@
 import APITranslation
 import Balancer
-import Foundation
 import WireFormats
 
 /// One request for a cloud endpoint: the OpenAI path under the endpoint's URL and the body as the
@@ -9,12 +8,11 @@ import WireFormats
 struct CloudCall: Sendable {
     /// The path under the endpoint's URL, e.g. `/chat/completions`.
     var path: String
-    /// The client's fields, `model` and Ollama's extensions left to `serveFromCloud`.
-    private var fields: JSONObject
-    /// For a client of another API: its fields put in OpenAI's form, worked out only when a cloud
-    /// target is tried, so a request the farm serves never pays for the translation (images
+    /// The OpenAI fields to send, `model` and Ollama's extensions left to `body(model:)`: the client's
+    /// own, or for a client of another API its fields put in OpenAI's form, worked out only when a
+    /// cloud target is tried, so a request the farm serves never pays for the translation (images
     /// copied into data URLs and all).
-    private var translation: (@Sendable () throws(APIError) -> JSONObject)?
+    private let openAIFields: @Sendable () throws(APIError) -> JSONObject
     var stream: Bool
     /// An in-band error in the API's own stream format, for a stream the cloud cut.
     var streamError: @Sendable (String) -> [UInt8]
@@ -25,19 +23,20 @@ struct CloudCall: Sendable {
     /// A call with the client's OpenAI fields as they came.
     init(path: String, fields: JSONObject, stream: Bool, streamError: @escaping @Sendable (String) -> [UInt8]) {
         self.path = path
-        self.fields = fields
+        self.openAIFields = { fields }
         self.stream = stream
         self.streamError = streamError
     }
 
     /// A call for a client of another API: `translation` gives the OpenAI fields when the call is
-    /// sent, and `reshaper` brings the answer back.
+    /// sent, and `reshaper` brings the answer back (and writes its in-band errors).
     init(
-        path: String, stream: Bool, streamError: @escaping @Sendable (String) -> [UInt8], reshaper: any CloudAnswerReshaper,
-        translation: @escaping @Sendable () throws(APIError) -> JSONObject
+        path: String, stream: Bool, reshaper: any CloudAnswerReshaper, translation: @escaping @Sendable () throws(APIError) -> JSONObject
     ) {
-        self.init(path: path, fields: [:], stream: stream, streamError: streamError)
-        self.translation = translation
+        self.path = path
+        self.openAIFields = translation
+        self.stream = stream
+        self.streamError = { reshaper.streamError($0) }
         self.reshaper = reshaper
     }
 
@@ -52,13 +51,12 @@ struct CloudCall: Sendable {
     static func ollama(_ fields: JSONObject, generate: Bool, stream: Bool, requested: String) -> CloudCall {
         let started = ContinuousClock.now
         let answer = OllamaAnswerFromOpenAI(
-            model: requested, isGenerate: generate, timestamp: Self.ollamaTimestamp,
+            model: requested, isGenerate: generate, timestamp: UTCTimestamp.now,
             elapsedNanoseconds: {
                 let elapsed = ContinuousClock.now - started
                 return elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000
             })
-        return CloudCall(path: "/chat/completions", stream: stream, streamError: { OllamaAnswerFromOpenAI.errorLine($0) }, reshaper: answer)
-        {
+        return CloudCall(path: "/chat/completions", stream: stream, reshaper: answer) {
             () throws(APIError) in
             generate
                 ? try OllamaRequestForCloud.generateFields(fields, stream: stream)
@@ -71,24 +69,15 @@ struct CloudCall: Sendable {
     static func anthropicMessages(_ fields: JSONObject, stream: Bool, requested: String) -> CloudCall {
         var random = FastRandom()
         let answer = AnthropicAnswerFromOpenAI(model: requested, id: ChatResponseTranslation.makeID(prefix: "msg_", using: &random))
-        return CloudCall(
-            path: "/chat/completions", stream: stream, streamError: { AnthropicAnswerFromOpenAI.errorEvent($0) }, reshaper: answer
-        ) {
+        return CloudCall(path: "/chat/completions", stream: stream, reshaper: answer) {
             () throws(APIError) in try AnthropicRequestForCloud.chatFields(fields, stream: stream)
         }
-    }
-
-    /// Ollama's `created_at`: RFC 3339 in UTC with fractions of a second.
-    @Sendable static func ollamaTimestamp() -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter.string(from: Date())
     }
 
     /// The body to send: the endpoint's model name, without the Ollama fields a cloud refuses; the
     /// translation's error for a request it cannot put in OpenAI's form.
     func body(model: String) throws(APIError) -> [UInt8] {
-        var out = try translation?() ?? fields
+        var out = try openAIFields()
         out["model"] = .string(model)
         out["keep_alive"] = nil  // an Ollama extension the cloud does not know
         return JSONValue.object(out).serialized()
