@@ -7,7 +7,7 @@ enum KeepAliveValue {
     static func seconds(_ value: JSONValue) -> Result<Double, Invalid> {
         if let number = value.doubleValue { return .success(number) }
         guard let text = value.stringValue else {
-            return .failure(Invalid(message: "json: cannot unmarshal \(value.typeName) into Go value of type api.Duration"))
+            return .failure(Invalid(message: "json: cannot unmarshal \(value.goTypeName) into Go value of type api.Duration"))
         }
         if let seconds = GoDuration.seconds(text) { return .success(seconds) }
         if Double(text) != nil { return .failure(Invalid(message: "time: missing unit in duration \"\(text)\"")) }

@@ -23,7 +23,7 @@ extension OllamaSimulator {
         }
         guard body.objectValue != nil else {
             return await respondError(
-                writer, 400, "json: cannot unmarshal \(body.typeName) into Go value of type api.ChatRequest", openAI: openAI)
+                writer, 400, "json: cannot unmarshal \(body.goTypeName) into Go value of type api.ChatRequest", openAI: openAI)
         }
         let modelName = body["model"]?.stringValue ?? ""
         if modelName.isEmpty {
@@ -37,7 +37,7 @@ extension OllamaSimulator {
             let request = kind == .chat ? "ChatRequest" : "GenerateRequest"
             return await respondError(
                 writer, 400,
-                "json: cannot unmarshal \(options.typeName) into Go struct field \(request).options of type map[string]interface {}")
+                "json: cannot unmarshal \(options.goTypeName) into Go struct field \(request).options of type map[string]interface {}")
         }
         var keepAlive: Double?
         if let value = body["keep_alive"] {

@@ -69,6 +69,13 @@ public enum JSONValue: Sendable, Equatable {
         case .object: return "object"
         }
     }
+
+    /// The type as Go's `encoding/json` names a value it cannot unmarshal ("bool", not "boolean"):
+    /// Ollama answers a field of the wrong type with that error's text.
+    public var goTypeName: String {
+        if case .bool = self { return "bool" }
+        return typeName
+    }
 }
 
 /// A JSON object as ordered key/value pairs; objects in API traffic are small, so lookups scan.

@@ -39,6 +39,17 @@ import WireFormats
         ("/api/embed", #"{"model":"nope","input":"x"}"#, 404, #"model "nope" not found, try pulling it first"#),
         ("/api/chat", "", 400, "missing request body"),
         ("/api/chat", #"{"model":"bad name!","messages":[]}"#, 400, "invalid model name"),
+        // Go's own texts for a value of the wrong type, naming the request type each endpoint reads.
+        (
+            "/api/chat", #"{"model":"llama3.2","stream":"no"}"#, 400,
+            "json: cannot unmarshal string into Go struct field ChatRequest.stream of type bool"
+        ),
+        (
+            "/api/generate", #"{"model":"llama3.2","stream":1}"#, 400,
+            "json: cannot unmarshal number into Go struct field GenerateRequest.stream of type bool"
+        ),
+        ("/api/generate", "[true]", 400, "json: cannot unmarshal array into Go value of type api.GenerateRequest"),
+        ("/api/embed", "true", 400, "json: cannot unmarshal bool into Go value of type api.EmbedRequest"),
     ])
     func nativeErrorsAreOllamasOwn(path: String, body: String, status: Int, message: String) async throws {
         let farm = try await TestFarm.start([.init()])
@@ -68,6 +79,9 @@ import WireFormats
         #expect(answer.body["embeddings"]?.arrayValue?.count == 2)
         let legacy = try await farm.json("POST", "/api/embeddings", body: #"{"model":"nomic-embed-text","prompt":"a"}"#)
         #expect(legacy.body["embedding"]?.arrayValue?.count == 8)
+        // Ollama's embedding requests have no `stream` field, so one of any type is ignored.
+        let streamed = try await farm.json("POST", "/api/embed", body: #"{"model":"nomic-embed-text","input":"a","stream":"yes"}"#)
+        #expect(streamed.status == 200 && streamed.body["embeddings"]?.arrayValue?.count == 1, "\(streamed.body)")
     }
 
     @Test func tagsAndPsAreOneListForTheWholeFarm() async throws {

@@ -14,6 +14,16 @@ extension Gateway {
         /// Ollama streams chat and generate unless told not to; embeddings never stream.
         var streamsByDefault: Bool { self == .chat || self == .generate }
 
+        /// The Go type Ollama reads the body into, which its errors for a field of the wrong type name.
+        var goRequestType: String {
+            switch self {
+            case .chat: return "ChatRequest"
+            case .generate: return "GenerateRequest"
+            case .embed: return "EmbedRequest"
+            case .embeddings: return "EmbeddingRequest"
+            }
+        }
+
         /// Ollama's own answer when no node has the model (the texts differ per endpoint).
         func notFound(_ name: String) -> APIError {
             switch self {
@@ -36,7 +46,8 @@ extension Gateway {
             return await fail(APIError(status: 400, "\(error)"), writer, &record, openAI: false)
         }
         guard case .object(var fields) = body else {
-            let error = APIError(status: 400, "json: cannot unmarshal \(body.typeName) into Go value of type api.Request")
+            let error = APIError(
+                status: 400, "json: cannot unmarshal \(body.goTypeName) into Go value of type api.\(endpoint.goRequestType)")
             return await fail(error, writer, &record, openAI: false)
         }
         let requested = fields["model"]?.stringValue ?? ""
@@ -46,13 +57,15 @@ extension Gateway {
         }
         record.model = requested
         var stream = endpoint.streamsByDefault
-        if let value = fields["stream"], !value.isNull {
+        // Only chat and generate have a `stream` field; Ollama ignores one sent with embeddings.
+        if endpoint.streamsByDefault, let value = fields["stream"], !value.isNull {
             guard let flag = value.boolValue else {
                 record.model = "-"
-                let error = APIError(status: 400, "json: cannot unmarshal \(value.typeName) into Go struct field .stream of type bool")
+                let field = "\(endpoint.goRequestType).stream"
+                let error = APIError(status: 400, "json: cannot unmarshal \(value.goTypeName) into Go struct field \(field) of type bool")
                 return await fail(error, writer, &record, openAI: false)
             }
-            stream = flag && endpoint.streamsByDefault
+            stream = flag
         }
         record.stream = stream
         // A `routes` alias, or a model a cloud endpoint lists: its targets in the route's order. Chat and
