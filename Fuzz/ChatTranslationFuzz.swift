@@ -1,7 +1,7 @@
 // libFuzzer target: JSON parsing and the OpenAI -> Ollama request translation, then the Ollama ->
-// OpenAI answer translation, on arbitrary bytes; and the cloud tier's: Ollama's and Anthropic's
-// requests put in OpenAI's fields, and OpenAI's answers (whole, and as stream events) brought back
-// in Ollama's and Anthropic's shapes. Thrown errors (answered as 400) are expected;
+// OpenAI answer translation, on arbitrary bytes; and the cloud tier's: Ollama's (chat, generate,
+// embeddings) and Anthropic's requests put in OpenAI's fields, and OpenAI's answers (whole, and as
+// stream events) brought back in Ollama's and Anthropic's shapes. Thrown errors (answered as 400) are expected;
 // crashes, traps and sanitizer reports are findings. Built by Fuzz/run.sh with Sources/Balancer
 // and the translation files of Sources/Proxy.
 import APITranslation
@@ -27,6 +27,9 @@ public func chatTranslationFuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> In
             _ = try? OllamaRequestForCloud.generateFields(fields, stream: stream)
             _ = try? AnthropicRequestForCloud.chatFields(fields, stream: stream)
         }
+        _ = try? OllamaRequestForCloud.embedFields(fields)
+        _ = try? OllamaRequestForCloud.legacyEmbeddingFields(fields)
+        _ = OllamaRequestForCloud.embedLoadsOnly(fields, legacy: false)
     }
     // The answer as a whole answer, then as every event of a stream (an array: one event each).
     let events = body.arrayValue ?? [body]
@@ -35,6 +38,9 @@ public func chatTranslationFuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> In
         _ = ollama.whole(body)
         _ = ollama.lines(for: events)
         _ = ollama.finish()
+    }
+    for legacy in [false, true] {
+        _ = OllamaEmbeddingFromOpenAI(model: "m", legacy: legacy, elapsedNanoseconds: { 0 }).answer(body)
     }
     var anthropic = AnthropicAnswerFromOpenAI(model: "m", id: "msg_fuzz")
     _ = anthropic.whole(body)

@@ -6,9 +6,9 @@ import WireFormats
 
 @testable import Proxy
 
-/// Ollama's `/api/chat` and `/api/generate` reaching the cloud tier: a route's cloud targets, or a
-/// model a cloud endpoint lists, serve an Ollama client too. The request goes out in OpenAI's fields
-/// and the answer comes back in Ollama's, whole or as NDJSON lines.
+/// Ollama's `/api/chat`, `/api/generate` and embeddings reaching the cloud tier: a route's cloud
+/// targets, or a model a cloud endpoint lists, serve an Ollama client too. The request goes out in
+/// OpenAI's fields and the answer comes back in Ollama's, whole or as NDJSON lines.
 @Suite(.stopsFarms) struct NativeCloudTierTests {
     static let secret = "sk-test-native-cloud-chat"
 
@@ -125,5 +125,50 @@ import WireFormats
         let malformed = try await farm.json("POST", "/api/chat", body: #"{"model":"cloud-only","messages":"hi"}"#)
         #expect(malformed.status == 400)
         #expect(malformed.body["error"] == "messages must be an array", "\(malformed.body)")
+    }
+
+    @Test func embeddingsFromTheCloudAreOllamas() async throws {
+        let cloud = try await SimulatedCloud.start()
+        let farm = try await farm(cloud: cloud)
+        let answer = try await farm.json(
+            "POST", "/api/embed",
+            body: #"{"model":"cloud-only","input":["a","b"],"dimensions":8,"truncate":true,"options":{"num_ctx":512}}"#)
+        #expect(answer.status == 200, "\(answer.body)")
+        #expect(answer.headers["Content-Type"] == "application/json; charset=utf-8")
+        #expect(answer.body["model"] == "cloud-only")
+        let vectors = try #require(answer.body["embeddings"]?.arrayValue)
+        #expect(vectors.count == 2 && vectors.allSatisfy { $0.arrayValue?.count == 8 }, "\(answer.body)")
+        for vector in vectors {
+            let length = (vector.arrayValue ?? []).reduce(0) { $0 + ($1.doubleValue ?? 0) * ($1.doubleValue ?? 0) }.squareRoot()
+            #expect(abs(length - 1) < 1e-9)
+        }
+        #expect((answer.body["prompt_eval_count"]?.intValue ?? 0) > 0 && (answer.body["total_duration"]?.intValue ?? 0) > 0)
+        // OpenAI's request, under the endpoint's name, without the fields only Ollama reads.
+        let sent = try #require(cloud.simulator.lastBody("/v1/embeddings"))
+        #expect(sent == ["encoding_format": "float", "input": ["a", "b"], "dimensions": 8, "model": "gpt-4"], "\(sent)")
+
+        // The legacy endpoint: one vector, through the hybrid route whose farm target no node has.
+        let legacy = try await farm.json("POST", "/api/embeddings", body: #"{"model":"hybrid","prompt":"a"}"#)
+        #expect(legacy.status == 200, "\(legacy.body)")
+        #expect(legacy.body.objectValue?.fields.map(\.key) == ["embedding"] && legacy.body["embedding"]?.arrayValue?.count == 8)
+        #expect(cloud.simulator.lastBody("/v1/embeddings")?["input"] == "a")
+        // The same vector either way: the cloud's own is already of length 1.
+        let legacyValues = (legacy.body["embedding"]?.arrayValue ?? []).compactMap(\.doubleValue)
+        let embedValues = (vectors[0].arrayValue ?? []).compactMap(\.doubleValue)
+        #expect(legacyValues.count == 8 && zip(legacyValues, embedValues).allSatisfy { abs($0 - $1) < 1e-12 }, "\(legacy.body)")
+    }
+
+    @Test func embeddingsTheCloudCannotTakeAreRefusedInOllamasWords() async throws {
+        let cloud = try await SimulatedCloud.start()
+        let farm = try await farm(cloud: cloud)
+        let mixed = try await farm.json("POST", "/api/embed", body: #"{"model":"cloud-only","input":["a",1]}"#)
+        #expect(mixed.status == 400 && mixed.body == ["error": "invalid input type"], "\(mixed.body)")
+        let prompt = try await farm.json("POST", "/api/embeddings", body: #"{"model":"cloud-only","prompt":true}"#)
+        #expect(prompt.status == 400, "\(prompt.body)")
+        #expect(prompt.body["error"] == "json: cannot unmarshal bool into Go struct field EmbeddingRequest.prompt of type string")
+        // An empty list only loads the model, which a cloud cannot do: it is not sent there.
+        let load = try await farm.json("POST", "/api/embed", body: #"{"model":"cloud-only","input":[]}"#)
+        #expect(load.status == 404 && load.body == ["error": #"model "cloud-only" not found, try pulling it first"#], "\(load.body)")
+        #expect(cloud.simulator.requestCount("/v1/embeddings") == 0)
     }
 }

@@ -84,7 +84,7 @@ import WireFormats
         #expect(models.count == 3, "\(models)")
     }
 
-    @Test func anAliasWithOnlyCloudTargetsIsNotFoundInOllamasShapeOnEmbeddingsAndLoads() async throws {
+    @Test func anAliasWithOnlyCloudTargetsIsNotFoundInOllamasShapeOnLoads() async throws {
         let cloud = try await SimulatedCloud.start()
         let farm = try await farm(cloud: cloud)
         // A generate with no prompt only loads the model: no cloud loads one.
@@ -92,10 +92,11 @@ import WireFormats
         #expect(load.status == 404)
         #expect(load.body["error"] == "model 'cloud-only' not found", "\(load.body)")
         #expect(cloud.simulator.requestCount("/v1/chat/completions") == 0)
-        // Each endpoint answers in its own words, as Ollama's do.
-        let embed = try await farm.json("POST", "/api/embed", body: #"{"model":"cloud-only","input":"hi"}"#)
+        // Embeddings with no input load the model too; each endpoint answers in its own words, as Ollama's do.
+        let embed = try await farm.json("POST", "/api/embed", body: #"{"model":"cloud-only","input":""}"#)
         #expect(embed.status == 404)
         #expect(embed.body["error"] == #"model "cloud-only" not found, try pulling it first"#, "\(embed.body)")
+        #expect(cloud.simulator.requestCount("/v1/embeddings") == 0)
     }
 
     @Test func anAliasNoNodeHasIsNotFoundInOllamasShapeNotAsEachTargetsFailure() async throws {

@@ -57,6 +57,15 @@ def test_cloud_route_chat_and_generate(client):
     assert len(pieces) > 2 and pieces[-1].done and "".join(piece.response for piece in pieces)
 
 
+def test_cloud_route_embeddings(client):
+    # The same route's embeddings: OpenAI's /embeddings, answered in Ollama's shape, each vector of length 1.
+    response = client.embed(model="cloud-chat", input=["first", "second"])
+    assert response.model == "cloud-chat" and len(response.embeddings) == 2
+    assert all(abs(sum(value * value for value in vector) - 1) < 1e-6 for vector in response.embeddings)
+    legacy = client.embeddings(model="cloud-chat", prompt="first")
+    assert len(legacy.embedding) == len(response.embeddings[0])
+
+
 def test_generate(client):
     response = client.generate(model="llama3.2", prompt="Why is the sky blue?")
     assert response.response and response.done

@@ -4,7 +4,8 @@ import WireFormats
 
 /// One request for a cloud endpoint: the OpenAI path under the endpoint's URL and the body as the
 /// client wrote it, with the endpoint's name for the model. Every `/v1` API a cloud speaks
-/// (chat, text completions, embeddings, Responses) goes through the same send and relay.
+/// (chat, text completions, embeddings, Responses), and the other APIs' requests put in its form,
+/// go through the same send and relay.
 struct CloudCall: Sendable {
     /// The path under the endpoint's URL, e.g. `/chat/completions`.
     var path: String
@@ -52,16 +53,30 @@ struct CloudCall: Sendable {
         let started = ContinuousClock.now
         let answer = OllamaAnswerFromOpenAI(
             model: requested, isGenerate: generate, timestamp: UTCTimestamp.now,
-            elapsedNanoseconds: {
-                let elapsed = ContinuousClock.now - started
-                return elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000
-            })
+            elapsedNanoseconds: { nanoseconds(since: started) })
         return CloudCall(path: "/chat/completions", stream: stream, reshaper: answer) {
             () throws(APIError) in
             generate
                 ? try OllamaRequestForCloud.generateFields(fields, stream: stream)
                 : try OllamaRequestForCloud.chatFields(fields, stream: stream)
         }
+    }
+
+    /// A call for Ollama's `/api/embed` (or, `legacy`, `/api/embeddings`): the request as OpenAI's
+    /// `/embeddings`, the answer in Ollama's. `requested` is the model as the client named it.
+    static func ollamaEmbedding(_ fields: JSONObject, legacy: Bool, requested: String) -> CloudCall {
+        let started = ContinuousClock.now
+        let answer = OllamaEmbeddingFromOpenAI(model: requested, legacy: legacy, elapsedNanoseconds: { nanoseconds(since: started) })
+        return CloudCall(path: "/embeddings", stream: false, reshaper: answer) {
+            () throws(APIError) in
+            legacy ? try OllamaRequestForCloud.legacyEmbeddingFields(fields) : try OllamaRequestForCloud.embedFields(fields)
+        }
+    }
+
+    /// Nanoseconds since `start`, for Ollama's `total_duration`.
+    private static func nanoseconds(since start: ContinuousClock.Instant) -> Int64 {
+        let elapsed = ContinuousClock.now - start
+        return elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000
     }
 
     /// A call for Anthropic's `/v1/messages`: the request in OpenAI's chat fields, the answer in

@@ -82,7 +82,14 @@ extension Gateway {
                 return .unavailable(
                     APIError(status: 502, "cloud endpoint \(endpoint.name) sent an answer that is not JSON"), spendsRetry: true)
             }
-            body = reshaper?.whole(answer) ?? body
+            if reshaper != nil {
+                guard let reshaped = reshaper?.reshapedWhole(answer) else {
+                    return .unavailable(
+                        APIError(status: 502, "cloud endpoint \(endpoint.name) sent an answer without what the client's API needs"),
+                        spendsRetry: true)
+                }
+                body = reshaped
+            }
             usage.firstByteAt = .now
             do {
                 try await writer.respond(status: 200, headers: ["Content-Type": contentType], body: body)

@@ -4,35 +4,6 @@ import HTTP1
 import WireFormats
 
 extension Gateway {
-    /// The native inference endpoints and how each names what it needs.
-    enum NativeEndpoint: String {
-        case chat = "/api/chat"
-        case generate = "/api/generate"
-        case embed = "/api/embed"
-        case embeddings = "/api/embeddings"
-
-        /// Ollama streams chat and generate unless told not to; embeddings never stream.
-        var streamsByDefault: Bool { self == .chat || self == .generate }
-
-        /// The Go type Ollama reads the body into, which its errors for a field of the wrong type name.
-        var goRequestType: String {
-            switch self {
-            case .chat: return "ChatRequest"
-            case .generate: return "GenerateRequest"
-            case .embed: return "EmbedRequest"
-            case .embeddings: return "EmbeddingRequest"
-            }
-        }
-
-        /// Ollama's own answer when no node has the model (the texts differ per endpoint).
-        func notFound(_ name: String) -> APIError {
-            switch self {
-            case .chat, .generate: return APIError(status: 404, "model '\(name)' not found")
-            case .embed, .embeddings: return APIError(status: 404, "model \"\(name)\" not found, try pulling it first")
-            }
-        }
-    }
-
     /// `POST /api/chat`, `/api/generate`, `/api/embed`, `/api/embeddings`: placed by the same
     /// scheduler as `/v1`, answered with the node's own bytes (NDJSON streams stay NDJSON).
     func ollamaInference(_ request: HTTPRequest, _ writer: HTTPResponseWriter, _ record: inout AccessRecord, endpoint: NativeEndpoint)
@@ -68,17 +39,13 @@ extension Gateway {
             stream = flag
         }
         record.stream = stream
-        // A `routes` alias, or a model a cloud endpoint lists: its targets in the route's order. Chat and
-        // generate reach the cloud ones too, their request and answer reshaped between Ollama's API
-        // and OpenAI's (`CloudCall.ollama`); embeddings only the farm serves. So does a generate with
-        // no prompt, which only loads the model.
-        let loadsOnly = endpoint == .generate && (fields["prompt"]?.stringValue ?? "").isEmpty
-        let mayReachCloud = (endpoint == .chat || endpoint == .generate) && !loadsOnly && !config.cloud.isEmpty
+        // A `routes` alias, or a model a cloud endpoint lists: its targets in the route's order. The cloud
+        // ones serve every endpoint, the request and answer reshaped between Ollama's API and OpenAI's
+        // (`cloudCall`), but for a request that only loads the model: the farm's alone.
+        let mayReachCloud = !config.cloud.isEmpty && !endpoint.loadsOnly(fields)
         let isRoute = config.routes[requested] != nil
         if isRoute || mayReachCloud, case let plan = RoutePlan.resolve(requested, config: config), isRoute || plan.reachesCloud {
-            let cloudCall =
-                mayReachCloud && plan.reachesCloud
-                ? CloudCall.ollama(fields, generate: endpoint == .generate, stream: stream, requested: requested) : nil
+            let cloudCall = mayReachCloud && plan.reachesCloud ? endpoint.cloudCall(fields, stream: stream, requested: requested) : nil
             return await serveTargets(
                 plan, requested: requested, writer: writer, record: &record, dialect: .ollama,
                 farmCall: { farmName in
