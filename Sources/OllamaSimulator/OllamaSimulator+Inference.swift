@@ -267,17 +267,8 @@ extension OllamaSimulator {
         duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000
     }
 
-    /// Now as RFC 3339 UTC with microseconds (Ollama prints nanoseconds), cheap enough for every chunk.
-    static func timestamp() -> String {
-        var now = timespec()
-        clock_gettime(CLOCK_REALTIME, &now)
-        var seconds = now.tv_sec
-        var parts = tm()
-        gmtime_r(&seconds, &parts)
-        return String(
-            format: "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1, Int(parts.tm_mday),
-            Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec), Int(now.tv_nsec / 1000))
-    }
+    /// Now as RFC 3339 UTC with microseconds (Ollama prints nanoseconds).
+    static func timestamp() -> String { UTCTimestamp.now(fractionDigits: 6) }
 }
 
 /// The words a simulated node answers with, in order (a client replaying a conversation needs them).

@@ -1,6 +1,7 @@
 import Foundation
 @preconcurrency import Glibc
 import Synchronization
+import WireFormats
 
 /// Line-oriented logging to stderr. Messages are built by callers that never include prompt text
 /// or secrets; the logger only timestamps and filters by level.

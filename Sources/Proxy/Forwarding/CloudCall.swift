@@ -52,7 +52,7 @@ struct CloudCall: Sendable {
     static func ollama(_ fields: JSONObject, generate: Bool, stream: Bool, requested: String) -> CloudCall {
         let started = ContinuousClock.now
         let answer = OllamaAnswerFromOpenAI(
-            model: requested, isGenerate: generate, timestamp: UTCTimestamp.now,
+            model: requested, isGenerate: generate, timestamp: { UTCTimestamp.now() },
             elapsedNanoseconds: { nanoseconds(since: started) })
         return CloudCall(path: "/chat/completions", stream: stream, reshaper: answer) {
             () throws(APIError) in
