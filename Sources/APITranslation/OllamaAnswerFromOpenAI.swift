@@ -46,6 +46,7 @@ package struct OllamaAnswerFromOpenAI: Sendable {
         finishReason = choice?["finish_reason"]?.stringValue
         readUsage(answer)
         var line = lineStart(message: .object(out))
+        if let logprobs = Self.logprobs(choice) { line["logprobs"] = logprobs }
         finalFields(into: &line)
         return JSONValue.object(line).serialized()
     }
@@ -76,8 +77,10 @@ package struct OllamaAnswerFromOpenAI: Sendable {
         }
         var message: JSONObject = ["role": "assistant", "content": .string(delta?["content"]?.stringValue ?? "")]
         if let thinking = OpenAIAnswerParts.reasoning(delta) { message["thinking"] = .string(thinking) }
-        guard message["content"]?.stringValue?.isEmpty == false || message["thinking"] != nil else { return [] }
+        let logprobs = Self.logprobs(choice)
+        guard message["content"]?.stringValue?.isEmpty == false || message["thinking"] != nil || logprobs != nil else { return [] }
         var line = lineStart(message: .object(message))
+        if let logprobs { line["logprobs"] = logprobs }
         line["done"] = false
         return Self.ndjson(line)
     }
@@ -97,6 +100,13 @@ package struct OllamaAnswerFromOpenAI: Sendable {
         finalFields(into: &line)
         out += Self.ndjson(line)
         return out
+    }
+
+    /// The tokens' log probabilities a choice carries, in Ollama's field: OpenAI's `logprobs.content`
+    /// has the same entries (`token`, `logprob`, `bytes`, `top_logprobs`).
+    private static func logprobs(_ choice: JSONValue?) -> JSONValue? {
+        guard let tokens = choice?["logprobs"]?["content"], tokens.arrayValue?.isEmpty == false else { return nil }
+        return tokens
     }
 
     /// Ollama's in-band error line, for a stream the cloud cut.

@@ -4,9 +4,10 @@ import WireFormats
 /// a route's cloud targets: an Ollama client's request must reach the cloud tier too when the farm
 /// cannot serve it, and OpenAI-compatible endpoints read only OpenAI's fields. The reverse of
 /// `ChatRequestTranslation`: base64 images become data-URL parts, tool calls get ids and string
-/// arguments, a tool result names the call it answers, and `options` and `format` become OpenAI's
-/// fields. A generate's `system` and `prompt` are a chat's first two turns. Fields only Ollama
-/// knows (`keep_alive`, `think`, `num_ctx`, a generate's `context`, `raw` and `template`) are left out.
+/// arguments, a tool result names the call it answers, and `options`, `format`, `logprobs` and a
+/// `think` level become OpenAI's fields. A generate's `system` and `prompt` are a chat's first two
+/// turns. Fields only Ollama knows (`keep_alive`, `think` as true or false, `num_ctx`, a generate's
+/// `context`, `raw` and `template`) are left out.
 package enum OllamaRequestForCloud {
     /// A chat's OpenAI fields besides `model` (the cloud endpoint's name for it is added when sent).
     package static func chatFields(_ request: JSONObject, stream: Bool) throws(APIError) -> JSONObject {
@@ -44,7 +45,31 @@ package enum OllamaRequestForCloud {
         default: break
         }
         if let options = request["options"]?.objectValue { copyOptions(options, into: &out) }
+        try copyLogprobs(request, into: &out)
+        // A level is OpenAI's `reasoning_effort` (Ollama reads that field back the same way, `xhigh` as
+        // `max`). `true` and `false` are left to the model's default: a model that does not reason
+        // refuses the field, where Ollama's `think: false` on such a model is harmless.
+        switch request["think"]?.stringValue {
+        case let level? where ["low", "medium", "high"].contains(level): out["reasoning_effort"] = .string(level)
+        case "max"?: out["reasoning_effort"] = "xhigh"
+        default: break
+        }
         return out
+    }
+
+    /// `logprobs` and `top_logprobs`, which OpenAI takes under the same names and bounds as Ollama
+    /// (but refuses `top_logprobs` without `logprobs`, where Ollama ignores it).
+    private static func copyLogprobs(_ request: JSONObject, into out: inout JSONObject) throws(APIError) {
+        var top = 0
+        if let value = request["top_logprobs"], !value.isNull {
+            guard let count = value.intValue, (0...20).contains(count) else {
+                throw APIError(status: 400, "top_logprobs must be between 0 and 20")
+            }
+            top = Int(count)
+        }
+        guard request["logprobs"]?.boolValue == true else { return }
+        out["logprobs"] = true
+        if top > 0 { out["top_logprobs"] = .int(Int64(top)) }
     }
 
     /// Ollama's sampling options that OpenAI's API has under another name or the same one.

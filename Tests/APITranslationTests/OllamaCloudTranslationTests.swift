@@ -80,6 +80,46 @@ import WireFormats
         #expect(line == ["model": "m", "created_at": "t", "response": "bl", "done": false])
     }
 
+    @Test(
+        arguments: [
+            (#""think":"low""#, "low"), (#""think":"high""#, "high"), (#""think":"max""#, "xhigh"), (#""think":true"#, nil),
+            (#""think":false"#, nil),
+        ] as [(String, String?)])
+    func aThinkingLevelIsTheReasoningEffort(think: String, effort: String?) throws {
+        let request = try fields(#"{"messages":[{"role":"user","content":"hi"}],"# + think + "}")
+        let out = JSONValue.object(try OllamaRequestForCloud.chatFields(request, stream: false))
+        #expect(out["reasoning_effort"] == effort.map { .string($0) }, "\(out)")
+        #expect(out["think"] == nil)
+    }
+
+    @Test func logprobsAreAskedForAndComeBackInOllamasField() throws {
+        let asked = try fields(#"{"messages":[{"role":"user","content":"hi"}],"logprobs":true,"top_logprobs":2}"#)
+        let out = JSONValue.object(try OllamaRequestForCloud.chatFields(asked, stream: false))
+        #expect(out["logprobs"] == true && out["top_logprobs"] == 2)
+        // OpenAI refuses top_logprobs without logprobs; Ollama ignores it.
+        let topOnly = try fields(#"{"messages":[{"role":"user","content":"hi"}],"top_logprobs":2}"#)
+        let plain = JSONValue.object(try OllamaRequestForCloud.chatFields(topOnly, stream: false))
+        #expect(plain["logprobs"] == nil && plain["top_logprobs"] == nil)
+        let tooMany = try fields(#"{"messages":[{"role":"user","content":"hi"}],"logprobs":true,"top_logprobs":21}"#)
+        #expect(throws: APIError.self) { try OllamaRequestForCloud.chatFields(tooMany, stream: false) }
+
+        let entry = #"{"token":"Hi","logprob":-0.1,"bytes":[72,105],"top_logprobs":[{"token":"Hi","logprob":-0.1,"bytes":[72,105]}]}"#
+        var whole = translator()
+        let answer = try JSONParser.parse(
+            whole.whole(
+                try JSONParser.parse(
+                    Array(#"{"choices":[{"message":{"content":"Hi"},"logprobs":{"content":["#.utf8) + Array(entry.utf8)
+                        + Array(#"]},"finish_reason":"stop"}]}"#.utf8))))
+        #expect(answer["logprobs"] == .array([try JSONParser.parse(Array(entry.utf8))]), "\(answer)")
+        var streamed = translator()
+        let line = try JSONParser.parse(
+            streamed.lines(
+                for: try JSONParser.parse(
+                    Array(#"{"choices":[{"delta":{"content":"Hi"},"logprobs":{"content":["#.utf8) + Array(entry.utf8) + Array("]}}]}".utf8))
+            ))
+        #expect(line["logprobs"] == .array([try JSONParser.parse(Array(entry.utf8))]) && line["message"]?["content"] == "Hi")
+    }
+
     @Test func messagesThatAreNoListAreRefused() throws {
         #expect(throws: APIError.self) { try OllamaRequestForCloud.chatFields(try fields(#"{"messages":"hi"}"#), stream: false) }
         #expect(throws: APIError.self) { try OllamaRequestForCloud.chatFields(try fields(#"{"messages":[1]}"#), stream: false) }

@@ -35,6 +35,18 @@ import WireFormats
         #expect(cloud.simulator.lastAuthorization("/v1/chat/completions") == "Bearer \(Self.secret)")
     }
 
+    @Test func aThinkingLevelAndLogprobsReachTheCloudInOpenAIsFields() async throws {
+        let cloud = try await SimulatedCloud.start()
+        let farm = try await farm(cloud: cloud)
+        let body =
+            #"{"model":"cloud-only","messages":[{"role":"user","content":"hi"}],"stream":false,"think":"high","logprobs":true,"top_logprobs":2}"#
+        let answer = try await farm.json("POST", "/api/chat", body: body)
+        #expect(answer.status == 200, "\(answer.body)")
+        let sent = try #require(cloud.simulator.lastBody("/v1/chat/completions"))
+        #expect(sent["reasoning_effort"] == "high" && sent["think"] == nil, "\(sent)")
+        #expect(sent["logprobs"] == true && sent["top_logprobs"] == 2, "\(sent)")
+    }
+
     @Test func aStreamFromTheCloudIsOllamasNDJSON() async throws {
         let cloud = try await SimulatedCloud.start()
         let farm = try await farm(cloud: cloud)
