@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """Soak test: mixed traffic through TensorWall while simulated nodes are killed, hung, made to
 answer 500 and to drop streams, then restarted. Besides OpenAI's and Ollama's chat, some requests
-speak Anthropic's `/v1/messages`, and some name a route whose only target is a cloud endpoint (the
-last node's own OpenAI API, which the same faults hit), so the cloud tier's reshaping of answers
-for Ollama and Anthropic clients is soaked too. Counts every request as succeeded, failed with a
+speak Anthropic's `/v1/messages` or Ollama's `/api/embed`, and some name a route whose only target
+is a cloud endpoint (the last node's own OpenAI API, which the same faults hit), so the cloud tier's
+reshaping of answers for Ollama and Anthropic clients is soaked too. Counts every request as succeeded, failed with a
 clean error (an error status with a JSON error body, or a stream ending in an in-band error), or
 lost (connection error, timeout, malformed or silently truncated answer) — lost must be 0 — and
 samples TensorWall's resident memory and open descriptors.
@@ -123,14 +123,19 @@ def one_request(port, rng):
     # One request in six names the route only the cloud endpoint serves.
     model = CLOUD_ROUTE if rng.random() < 1 / 6 else rng.choice(MODELS)
     stream = rng.random() < 0.5
-    api = rng.choices(["openai", "ollama", "anthropic"], weights=[6, 3, 1])[0]
+    api = rng.choices(["openai", "ollama", "anthropic", "embed"], weights=[6, 3, 1, 1])[0]
     native = api == "ollama"
+    if api == "embed":
+        stream = False  # Ollama's embeddings never stream
     # One request in ten comes from an impatient client that hangs up after 5-50 ms, often before
     # the node's first byte: TensorWall must free the slot and keep serving everyone else.
     impatient = rng.random() < 0.1
     if native:
         path = "/api/chat"
         body = {"model": model, "messages": [{"role": "user", "content": "hello"}], "stream": stream}
+    elif api == "embed":
+        path = "/api/embed"
+        body = {"model": model, "input": ["hello", "world"]}
     elif api == "anthropic":
         path = "/v1/messages"
         body = {"model": model, "max_tokens": 64, "messages": [{"role": "user", "content": "hello"}], "stream": stream}
@@ -166,7 +171,10 @@ def one_request(port, rng):
             payload = json.loads(data)
         except ValueError:
             return record("lost", f"200 with invalid JSON: {data[:200]}")
-        whole = "choices" in payload or payload.get("done") or payload.get("type") == "message"
+        if api == "embed":
+            whole = len(payload.get("embeddings", [])) == 2
+        else:
+            whole = "choices" in payload or payload.get("done") or payload.get("type") == "message"
         return record("succeeded" if whole else "lost", data[:200])
     if native:
         lines = [json.loads(line) for line in data.splitlines() if line.strip()]
