@@ -2,9 +2,12 @@ import HTTP1
 import Testing
 import WireFormats
 
+@testable import Proxy
+
 /// `POST /v1/audio/transcriptions`: OpenAI's transcription form, which a node's Ollama translates
 /// itself. TensorWall places it by the form's `model`, refuses what Ollama would refuse, and sends
-/// the form on unchanged but for the model's name.
+/// the form on unchanged but for the model's name, to a node or, on a route with cloud targets, to
+/// a cloud endpoint's own `/audio/transcriptions`.
 @Suite(.stopsFarms) struct AudioTranscriptionTests {
     static let boundary = "----tensorwall-test"
     static let audio = "RIFF\u{0}\u{1}\u{2}WAVEfmt data"
@@ -74,5 +77,30 @@ import WireFormats
         #expect(answer.body["error"]?["message"]?.stringValue == message)
         #expect(answer.body["error"]?["type"]?.stringValue != nil)
         #expect(farm.nodes[0].requestCount("/v1/audio/transcriptions") == 0)
+    }
+
+    @Test func aRouteWithCloudTargetsSendsTheFormToTheCloudWhenTheFarmCannot() async throws {
+        let cloud = try await SimulatedCloud.start()
+        let farm = try await cloud.farm(cloudOnly: "cloud-only", key: "sk-test-transcription")
+        let headers = Self.headers
+        // `hybrid` names `mistral`, which no node has, and then the cloud's `gpt-4`.
+        let answer = try await farm.text("POST", "/v1/audio/transcriptions", body: Self.form(model: "hybrid"), headers: headers)
+        #expect(answer.status == 200, "\(answer.body)")
+        #expect(try JSONParser.parse(Array(answer.body.utf8))["text"]?.stringValue?.isEmpty == false, "\(answer.body)")
+        // The cloud saw the client's form but for its own name for the model, with the endpoint's key.
+        let sent = try #require(cloud.simulator.lastForm("/v1/audio/transcriptions"))
+        #expect(sent.contentType == Self.headers["Content-Type"])
+        #expect(sent.body == Array(Self.form(model: "gpt-4").utf8))
+        #expect(cloud.simulator.lastAuthorization("/v1/audio/transcriptions") == "Bearer sk-test-transcription")
+        // A plain-text answer is relayed as the cloud labels it, not refused for not being JSON.
+        let plain = try await farm.text(
+            "POST", "/v1/audio/transcriptions", body: Self.form(model: "cloud-only", responseFormat: "text"), headers: headers)
+        #expect(plain.status == 200, "\(plain.body)")
+        #expect(plain.headers["Content-Type"] == "text/plain" && !plain.body.isEmpty && !plain.body.hasPrefix("{"), "\(plain.body)")
+        // A route's farm target still comes first: the farm's `llama3.2` serves its own name.
+        #expect(farm.nodes[0].requestCount("/v1/audio/transcriptions") == 0)
+        let local = try await farm.text("POST", "/v1/audio/transcriptions", body: Self.form(model: "llama3.2"), headers: headers)
+        #expect(local.status == 200 && farm.nodes[0].requestCount("/v1/audio/transcriptions") == 1)
+        #expect(cloud.simulator.requestCount("/v1/audio/transcriptions") == 2)
     }
 }

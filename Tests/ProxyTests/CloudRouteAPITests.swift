@@ -8,7 +8,7 @@ import WireFormats
 
 /// The `/v1` APIs besides chat on a route with a cloud tier: the Responses API, text completions
 /// and embeddings go to the cloud endpoint's own path when the farm cannot serve them, as chat does;
-/// Anthropic's Messages API, which no OpenAI-compatible cloud speaks, stays on the farm.
+/// Anthropic's Messages API, which no OpenAI-compatible cloud speaks, reaches it as an OpenAI chat.
 @Suite(.stopsFarms) struct CloudRouteAPITests {
     static let secret = "sk-test-cloud-secret-abcdefghij"
 

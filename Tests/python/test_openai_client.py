@@ -212,7 +212,7 @@ def test_responses_api_whole_and_streamed(client):
         client.responses.create(model="llama9", input="x")
 
 
-def test_cloud_endpoint_serves_responses_completions_and_embeddings(client):
+def test_cloud_endpoint_serves_responses_completions_embeddings_and_transcriptions(client):
     # `openai/gpt-4o` names the cloud endpoint (a simulated OpenAI-compatible API): each API goes
     # to its own path there, the endpoint's model name in place of the client's.
     response = client.responses.create(model="openai/gpt-4o", input="Say hi", max_output_tokens=3)
@@ -231,6 +231,11 @@ def test_cloud_endpoint_serves_responses_completions_and_embeddings(client):
     chat = client.chat.completions.create(model="openai/gpt-4o", messages=[{"role": "user", "content": "Hello!"}])
     assert chat.model == "gpt-4o"
     assert chat.choices[0].message.content
+    audio = b"RIFF\x00\x01\x02WAVEfmt data"
+    transcription = client.audio.transcriptions.create(model="openai/gpt-4o", file=("hello.wav", audio, "audio/wav"))
+    assert transcription.text
+    plain = client.audio.transcriptions.create(model="openai/gpt-4o", file=("hello.wav", audio), response_format="text")
+    assert plain.strip() == transcription.text
 
 
 def test_route_alias(client):

@@ -31,7 +31,7 @@ extension Gateway {
         }
         var request = URLRequest(url: url)
         request.httpMethod = "POST"
-        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        request.setValue(call.contentType, forHTTPHeaderField: "Content-Type")
         request.setValue(stream ? "text/event-stream" : "application/json", forHTTPHeaderField: "Accept")
         if let key { request.setValue("Bearer \(key)", forHTTPHeaderField: "Authorization") }
         do { request.httpBody = Data(try call.body(model: model)) } catch { return .final(error, servedBy: servedBy) }
@@ -78,17 +78,23 @@ extension Gateway {
                     APIError(status: 502, "cloud endpoint \(endpoint.name) failed: \(error.localizedDescription)"), spendsRetry: true)
             }
             var body = [UInt8](bytes)
-            guard let answer = try? JSONParser.parse(body), answer.objectValue != nil else {
-                return .unavailable(
-                    APIError(status: 502, "cloud endpoint \(endpoint.name) sent an answer that is not JSON"), spendsRetry: true)
-            }
-            if reshaper != nil {
-                guard let reshaped = reshaper?.reshapedWhole(answer) else {
+            // An API whose answer may be plain text (a transcription's) is relayed as the cloud labels
+            // it, and counts no tokens.
+            var answer: JSONValue?
+            if call.wholeAnswerIsJSON {
+                guard let parsed = try? JSONParser.parse(body), parsed.objectValue != nil else {
                     return .unavailable(
-                        APIError(status: 502, "cloud endpoint \(endpoint.name) sent an answer without what the client's API needs"),
-                        spendsRetry: true)
+                        APIError(status: 502, "cloud endpoint \(endpoint.name) sent an answer that is not JSON"), spendsRetry: true)
                 }
-                body = reshaped
+                if reshaper != nil {
+                    guard let reshaped = reshaper?.reshapedWhole(parsed) else {
+                        return .unavailable(
+                            APIError(status: 502, "cloud endpoint \(endpoint.name) sent an answer without what the client's API needs"),
+                            spendsRetry: true)
+                    }
+                    body = reshaped
+                }
+                answer = parsed
             }
             usage.firstByteAt = .now
             do {
@@ -97,7 +103,7 @@ extension Gateway {
                 return .abandoned(servedBy: servedBy)
             }
             // Chat, completions and embeddings count `prompt_tokens`; the Responses API `input_tokens`.
-            let counts = answer["usage"]
+            let counts = answer?["usage"]
             usage.promptTokens = counts?["prompt_tokens"]?.intValue ?? counts?["input_tokens"]?.intValue ?? 0
             usage.completionTokens = counts?["completion_tokens"]?.intValue ?? counts?["output_tokens"]?.intValue ?? 0
             usage.complete = true
