@@ -18,6 +18,9 @@ package struct OllamaAnswerFromOpenAI: Sendable {
     private var finishReason: String?
     private var promptTokens: Int64 = 0
     private var completionTokens: Int64 = 0
+    /// When the stream's first event came, in `elapsedNanoseconds`: where the prompt's evaluation
+    /// ended and generation began, as far as TensorWall can see.
+    private var firstEventNanoseconds: Int64?
     /// A stream's tool calls by their `index`, as their fragments add up.
     private var calls: [Int64: (id: String?, name: String, arguments: String)] = [:]
 
@@ -62,6 +65,7 @@ package struct OllamaAnswerFromOpenAI: Sendable {
     package mutating func lines(for event: JSONValue) -> [UInt8] {
         readUsage(event)
         guard let choice = event["choices"]?[0] else { return [] }
+        if firstEventNanoseconds == nil { firstEventNanoseconds = elapsedNanoseconds() }
         if let reason = choice["finish_reason"]?.stringValue { finishReason = reason }
         let delta = choice["delta"]
         for call in delta?["tool_calls"]?.arrayValue ?? [] {
@@ -127,12 +131,18 @@ package struct OllamaAnswerFromOpenAI: Sendable {
         // OpenAI's `length` is Ollama's too; a stop, a tool call or a filter all end the turn as `stop`.
         line["done_reason"] = .string(finishReason == "length" ? "length" : "stop")
         line["done"] = true
-        line["total_duration"] = .int(elapsedNanoseconds())
+        // The durations as TensorWall saw them, the cloud's network included: a stream's time to its
+        // first event is the prompt's, the rest generation. A whole answer shows no split, so all of it
+        // counts as generation. Left at 0, they made clients that print tokens per second (`ollama run
+        // --verbose`, Open WebUI) divide by zero.
+        let total = elapsedNanoseconds()
+        let promptDuration = min(firstEventNanoseconds ?? 0, total)
+        line["total_duration"] = .int(total)
         line["load_duration"] = 0
         line["prompt_eval_count"] = .int(promptTokens)
-        line["prompt_eval_duration"] = 0
+        line["prompt_eval_duration"] = .int(promptDuration)
         line["eval_count"] = .int(completionTokens)
-        line["eval_duration"] = 0
+        line["eval_duration"] = .int(total - promptDuration)
     }
 
     private mutating func readUsage(_ value: JSONValue) {

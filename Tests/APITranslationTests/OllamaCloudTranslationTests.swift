@@ -1,4 +1,5 @@
 import APITranslation
+import Synchronization
 import Testing
 import WireFormats
 
@@ -118,6 +119,23 @@ import WireFormats
                     Array(#"{"choices":[{"delta":{"content":"Hi"},"logprobs":{"content":["#.utf8) + Array(entry.utf8) + Array("]}}]}".utf8))
             ))
         #expect(line["logprobs"] == .array([try JSONParser.parse(Array(entry.utf8))]) && line["message"]?["content"] == "Hi")
+    }
+
+    @Test func theDurationsSplitAtTheStreamsFirstEvent() throws {
+        // The clock reads 100 ns at the first event and 250 ns at the end.
+        let readings = Mutex<[Int64]>([100, 250])
+        var streamed = OllamaAnswerFromOpenAI(
+            model: "m", timestamp: { "t" }, elapsedNanoseconds: { readings.withLock { $0.removeFirst() } })
+        _ = streamed.lines(for: try JSONParser.parse(Array(#"{"choices":[{"delta":{"content":"Hi"}}]}"#.utf8)))
+        _ = streamed.lines(for: try JSONParser.parse(Array(#"{"choices":[{"delta":{"content":"!"}}]}"#.utf8)))
+        let lines = String(decoding: streamed.finish(), as: UTF8.self).split(separator: "\n")
+        let last = try JSONParser.parse(Array((lines.last ?? "").utf8))
+        #expect(last["total_duration"] == 250 && last["prompt_eval_duration"] == 100 && last["eval_duration"] == 150, "\(last)")
+        // A whole answer shows no split: all of it is generation.
+        var whole = translator()
+        let answer = try JSONParser.parse(
+            whole.whole(try JSONParser.parse(Array(#"{"choices":[{"message":{"content":"Hi"},"finish_reason":"stop"}]}"#.utf8))))
+        #expect(answer["total_duration"] == 42 && answer["prompt_eval_duration"] == 0 && answer["eval_duration"] == 42)
     }
 
     @Test func messagesThatAreNoListAreRefused() throws {

@@ -28,6 +28,8 @@ import WireFormats
         #expect(answer.body["done"] == true && answer.body["done_reason"] == "length")
         #expect(answer.body["eval_count"] == 3 && (answer.body["prompt_eval_count"]?.intValue ?? 0) > 0)
         #expect(answer.body["created_at"]?.stringValue?.hasSuffix("Z") == true)
+        // Clients divide the counts by the durations: none is left at 0.
+        #expect((answer.body["eval_duration"]?.intValue ?? 0) > 0 && answer.body["eval_duration"] == answer.body["total_duration"])
         // The cloud was sent OpenAI's request, under its own name for the model, with the endpoint's key.
         let sent = try #require(cloud.simulator.lastBody("/v1/chat/completions"))
         #expect(sent["model"] == "gpt-4" && sent["max_tokens"] == 3 && sent["options"] == nil)

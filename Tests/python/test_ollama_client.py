@@ -48,6 +48,7 @@ def test_cloud_route_chat_and_generate(client):
     response = client.chat(model="cloud-chat", messages=[{"role": "user", "content": "Hello!"}], options={"num_predict": 4})
     assert response.message.role == "assistant" and response.message.content
     assert response.done and response.done_reason == "length" and response.eval_count == 4
+    assert response.eval_duration > 0  # what clients divide eval_count by for tokens per second
     parts = list(client.chat(model="cloud-chat", messages=[{"role": "user", "content": "Hello!"}], stream=True))
     assert len(parts) > 2 and parts[-1].done and parts[-1].eval_count > 0
     assert "".join(part.message.content for part in parts)
