@@ -148,4 +148,21 @@ import WireFormats
         // Anthropic's own path is never asked of an OpenAI-compatible endpoint.
         #expect(cloud.requestCount("/v1/messages") == 0)
     }
+
+    @Test func aWholeAnswerOverTheBodyLimitIsRefusedNotHeld() async throws {
+        let cloud = try await SimulatedCloud.start()
+        let farm = try await TestFarm.start([.init(models: ["llama3.2"])], environment: ["TEST_CLOUD_KEY": Self.secret]) { config in
+            config.cloud = [cloud.endpoint]
+            config.limits.maxBodyBytes = 1024
+        }
+        try await farm.waitUntilAllHealthy()
+        let small = try await farm.json("POST", "/v1/embeddings", body: #"{"model":"openai/gpt-4","input":"a"}"#)
+        #expect(small.status == 200, "\(small.body)")
+        // Twelve vectors of eight floats come to about 2.5 KB.
+        let inputs = (0..<12).map { "\"\($0)\"" }.joined(separator: ",")
+        let large = try await farm.json("POST", "/v1/embeddings", body: #"{"model":"openai/gpt-4","input":["# + inputs + "]}")
+        #expect(large.status == 502, "\(large.body)")
+        #expect(large.body["error"]?["message"] == "cloud endpoint openai sent an answer over 1024 bytes (limits.maxBodyBytes)")
+        #expect(cloud.simulator.requestCount("/v1/embeddings") == 2)
+    }
 }

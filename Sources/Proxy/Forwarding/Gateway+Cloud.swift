@@ -69,9 +69,20 @@ extension Gateway {
         if let reshaper { contentType = stream ? reshaper.streamContentType : reshaper.wholeContentType }
         var usage = Usage()
         if !stream {
+            // A whole answer is held before it is sent, so its size is bounded as a request's is.
+            let limit = config.limits.maxBodyBytes
             var bytes = Data()
             do {
-                for try await piece in response.body { bytes.append(piece) }
+                for try await piece in response.body {
+                    bytes.append(piece)
+                    guard bytes.count <= limit else {
+                        response.cancel()
+                        return .unavailable(
+                            APIError(
+                                status: 502, "cloud endpoint \(endpoint.name) sent an answer over \(limit) bytes (limits.maxBodyBytes)"),
+                            spendsRetry: true)
+                    }
+                }
             } catch {
                 if Task.isCancelled { return .abandoned(servedBy: servedBy) }
                 return .unavailable(
