@@ -264,7 +264,7 @@ extension OllamaSimulator {
     }
 
     static func nanos(_ duration: Duration) -> Int64 {
-        duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000
+        duration.wholeNanoseconds
     }
 
     /// Now as RFC 3339 UTC with microseconds (Ollama prints nanoseconds).

@@ -85,10 +85,7 @@ struct CloudCall: Sendable {
     }
 
     /// Nanoseconds since `start`, for Ollama's `total_duration`.
-    private static func nanoseconds(since start: ContinuousClock.Instant) -> Int64 {
-        let elapsed = ContinuousClock.now - start
-        return elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000
-    }
+    private static func nanoseconds(since start: ContinuousClock.Instant) -> Int64 { (ContinuousClock.now - start).wholeNanoseconds }
 
     /// A call for Anthropic's `/v1/messages`: the request in OpenAI's chat fields, the answer in
     /// Anthropic's. `requested` is the model as the client named it, which the message names.

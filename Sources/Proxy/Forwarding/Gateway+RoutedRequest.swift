@@ -80,9 +80,10 @@ extension Gateway {
     }
 
     /// The farm's name for a model as a `/v1` client wrote it (an alias or an `ollama/` prefix
-    /// resolved), and its parse; OpenAI's 404 when no farm model answers to it.
-    func farmModel(_ requested: String) -> Result<(farmName: String, name: ModelName), APIError> {
-        guard let farmName = farmModelName(requested), let name = ModelName(farmName) else {
+    /// resolved, `plan` being its targets), and its parse; OpenAI's 404 when no farm model answers to it.
+    func farmModel(_ requested: String, in plan: RoutePlan) -> Result<(farmName: String, name: ModelName), APIError> {
+        let farmName = plan.targets.lazy.compactMap { if case .farm(let model) = $0.destination { model } else { nil } }.first
+        guard let farmName, let name = ModelName(farmName) else {
             return .failure(APIError(status: 404, "model '\(requested)' not found", param: "model", code: "model_not_found"))
         }
         return .success((farmName, name))

@@ -41,7 +41,7 @@ extension Gateway {
         }
         let farmName: String
         let name: ModelName
-        switch farmModel(model) {
+        switch farmModel(model, in: plan) {
         case .success(let found): (farmName, name) = found
         case .failure(let error): return await fail(error, writer, &record, dialect: .openAI)
         }

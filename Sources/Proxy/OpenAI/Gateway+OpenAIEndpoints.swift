@@ -48,14 +48,6 @@ extension Gateway {
         return result
     }
 
-    /// The farm model a `/v1` request names: `ollama/X`, `X`, or a route whose targets include the farm.
-    func farmModelName(_ requested: String) -> String? {
-        for target in RoutePlan.resolve(requested, config: config).targets {
-            if case .farm(let model) = target.destination { return model }
-        }
-        return nil
-    }
-
     /// `POST /v1/embeddings` → Ollama `/api/embed`, or a cloud endpoint's `/embeddings` as written.
     func openAIEmbeddings(_ request: HTTPRequest, _ writer: HTTPResponseWriter, _ record: inout AccessRecord) async {
         await routedRequest(request, writer, &record, cloudPath: "/embeddings") { fields in
