@@ -86,6 +86,12 @@ import WireFormats
         try await farm.waitUntilAllHealthy()
         #expect(try await farm.json("GET", "/status").body["nodes"]?[0]?["loadSecondsPerGB"] == .null)
         #expect(try await farm.chat().status == 200)
+        // The load-only request that carried the load teaches its speed when its own answer ends, which on
+        // a busy host can come after the chat's answer (the full suite once read null here).
+        #expect(
+            await farm.eventually {
+                (try? await farm.json("GET", "/status").body["nodes"]?[0]?["loadSecondsPerGB"]?.doubleValue) != nil
+            })
         let node = try await farm.json("GET", "/status").body["nodes"]?[0]
         // Ollama's load_duration of about 2 s real (2 / timeScale farm seconds), less the 1 s runner start,
         // over 2 GB; by how long the load really took, which a host that stalls stretches.
