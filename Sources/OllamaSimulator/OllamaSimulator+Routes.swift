@@ -56,7 +56,12 @@ extension OllamaSimulator {
             await show(request, writer)
         case ("POST", "/api/pull"):
             await pull(request, writer)
-        case (_, "/"), (_, "/api/version"), (_, "/api/tags"), (_, "/api/ps"), (_, "/api/chat"), (_, "/api/generate"),
+        case ("DELETE", "/api/delete"):
+            await delete(request, writer)
+        case ("POST", "/api/copy"):
+            await copy(request, writer)
+        case (_, "/api/delete"), (_, "/api/copy"),
+            (_, "/"), (_, "/api/version"), (_, "/api/tags"), (_, "/api/ps"), (_, "/api/chat"), (_, "/api/generate"),
             (_, "/v1/chat/completions"):
             try? await writer.respond(status: 405, headers: ["Content-Type": "text/plain"], body: Array("405 method not allowed".utf8))
         default:

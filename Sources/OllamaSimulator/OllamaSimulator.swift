@@ -25,8 +25,10 @@ public final class OllamaSimulator: Sendable {
         var lastAuthorization: [String: String] = [:]
         /// Streams pause after their first token while this is set (lets tests observe mid-stream state).
         var holdStreams = false
-        /// Models added by `/api/pull`.
+        /// Models added by `/api/pull` or `/api/copy`.
         var pulled: [SimulatedModel] = []
+        /// Models removed by `/api/delete` (pulled again, they are back).
+        var deleted: Set<String> = []
         /// How many times longer prompts and tokens take than configured (a throttled or shared GPU).
         var slowdown = 1.0
         /// Answers evaluating their prompt or generating now, on every runner (`sharedGPUAnswers`).
@@ -34,10 +36,19 @@ public final class OllamaSimulator: Sendable {
     }
 
     /// Every model on this node's disk.
-    public var models: [SimulatedModel] { configuration.models + state.withLock { $0.pulled } }
+    public var models: [SimulatedModel] {
+        state.withLock { state in (configuration.models + state.pulled).filter { !state.deleted.contains($0.name) } }
+    }
 
     func addPulled(_ model: SimulatedModel) {
-        state.withLock { state in if !state.pulled.contains(where: { $0.name == model.name }) { state.pulled.append(model) } }
+        state.withLock { state in
+            state.deleted.remove(model.name)
+            if !state.pulled.contains(where: { $0.name == model.name }) { state.pulled.append(model) }
+        }
+    }
+
+    func markDeleted(_ name: String) {
+        state.withLock { _ = $0.deleted.insert(name) }
     }
 
     public init(_ configuration: SimulatorConfiguration) {

@@ -165,6 +165,75 @@ import WireFormats
         let unknownNode = try await farm.json("POST", "/api/pull", body: #"{"model":"phi3","node":"gpu9"}"#)
         #expect(unknownNode.status == 404)
     }
+
+    /// `ollama rm` through TensorWall: gone from every node that had it, in Ollama's empty 200.
+    @Test func deleteRemovesTheModelFromEveryNodeThatHasIt() async throws {
+        let farm = try await TestFarm.start([.init(models: ["llama3.2", "phi3"]), .init(models: ["llama3.2"])])
+        try await farm.waitUntilAllHealthy()
+        let deleted = try await farm.text("DELETE", "/api/delete", body: #"{"model":"phi3"}"#)
+        #expect(deleted.status == 200)
+        #expect(deleted.body.isEmpty)
+        #expect(farm.nodes[0].requestCount("/api/delete") == 1)
+        #expect(farm.nodes[1].requestCount("/api/delete") == 1)
+        // The nodes are probed again at once: routing and the model list no longer offer it.
+        let names = try await farm.json("GET", "/api/tags").body["models"]?.arrayValue?.compactMap { $0["name"]?.stringValue }
+        #expect(names == ["llama3.2:latest"])
+        let chat = try await farm.json(
+            "POST", "/api/chat", body: #"{"model":"phi3","messages":[{"role":"user","content":"hi"}],"stream":false}"#)
+        #expect(chat.status == 404)
+        let again = try await farm.json("DELETE", "/api/delete", body: #"{"model":"phi3"}"#)
+        #expect(again.status == 404)
+        #expect(again.body == ["error": "model 'phi3' not found"])
+        #expect(try await farm.text("POST", "/api/delete", body: #"{"model":"phi3"}"#).status == 405)
+        let nameless = try await farm.json("DELETE", "/api/delete", body: #"{}"#)
+        #expect(nameless.status == 400)
+        #expect(nameless.body == ["error": #"name "" is invalid"#])
+    }
+
+    /// A node that fails the change is named, with the nodes that made it: the farm is half changed.
+    @Test func aDeleteOneNodeFailsIsAnErrorNamingIt() async throws {
+        let farm = try await TestFarm.start([.init(models: ["llama3.2", "phi3"]), .init(models: ["llama3.2", "phi3"])])
+        try await farm.waitUntilAllHealthy()
+        farm.nodes[1].setFault(.error500)
+        let answer = try await farm.json("DELETE", "/api/delete", body: #"{"model":"phi3"}"#)
+        #expect(answer.status == 500)
+        #expect(answer.body == ["error": "node node1: remove phi3:latest: permission denied (done on node0)"])
+        farm.nodes[1].setFault(.none)
+        let onNode1 = try await farm.text("DELETE", "/api/delete", body: #"{"model":"phi3","node":"node1"}"#)
+        #expect(onNode1.status == 200)
+        #expect(farm.nodes[0].requestCount("/api/delete") == 1)
+        #expect(farm.nodes[1].lastBody("/api/delete") == ["model": "phi3"])
+    }
+
+    /// `ollama cp` through TensorWall: the copy is on the nodes that had the source, and serves at once.
+    @Test func copyMakesTheNewNameOnTheNodesThatHaveTheSource() async throws {
+        let farm = try await TestFarm.start([.init(models: ["llama3.2", "phi3"]), .init(models: ["llama3.2"])])
+        try await farm.waitUntilAllHealthy()
+        let copied = try await farm.text("POST", "/api/copy", body: #"{"source":"phi3","destination":"my-phi"}"#)
+        #expect(copied.status == 200)
+        #expect(copied.body.isEmpty)
+        #expect(farm.nodes[0].models.contains { $0.name == "my-phi:latest" })
+        #expect(!farm.nodes[1].models.contains { $0.name == "my-phi:latest" })
+        let chat = try await farm.json(
+            "POST", "/api/chat", body: #"{"model":"my-phi","messages":[{"role":"user","content":"hi"}],"stream":false}"#)
+        #expect(chat.status == 200)
+        #expect(farm.nodes[0].requestCount("/api/chat") >= 1)
+        let missing = try await farm.json("POST", "/api/copy", body: #"{"source":"nope","destination":"x"}"#)
+        #expect(missing.status == 404)
+        #expect(missing.body == ["error": #"model "nope" not found"#])
+        let nowhere = try await farm.json("POST", "/api/copy", body: #"{"source":"phi3"}"#)
+        #expect(nowhere.status == 400)
+        #expect(nowhere.body == ["error": #"destination "" is invalid"#])
+    }
+
+    /// `ollama create` from local files starts by uploading them: TensorWall says where to run it.
+    @Test func blobUploadsAreDeclinedWithWhereToRunThem() async throws {
+        let farm = try await TestFarm.start([.init()])
+        try await farm.waitUntilAllHealthy()
+        let answer = try await farm.json("POST", "/api/blobs/sha256:0123", body: "x")
+        #expect(answer.status == 501)
+        #expect(answer.body["error"]?.stringValue?.contains("run it against the node itself") == true)
+    }
 }
 
 @Suite(.stopsFarms) struct OllamaAPIFailureTests {

@@ -105,7 +105,7 @@ import WireFormats
         #expect(await send(gateway, "GET", "/metrics", key: Self.adminKey).status == 200)
         // farm changes: the admin key; a gateway key is known but not enough
         #expect(await send(gateway, "POST", "/api/pull", body: #"{"model":"x"}"#).status == 403)
-        #expect(await send(gateway, "POST", "/api/delete", body: #"{"model":"x"}"#).status == 403)
+        #expect(await send(gateway, "DELETE", "/api/delete", body: #"{"model":"x"}"#).status == 403)
         #expect(await send(gateway, "POST", "/api/pull", key: nil, body: #"{"model":"x"}"#).status == 401)
         let admin = await send(gateway, "POST", "/api/pull", key: Self.adminKey, body: #"{"model":"x","stream":false}"#)
         #expect(admin.status == 503)  // let in; no healthy node to pull to

@@ -53,10 +53,11 @@ import WireFormats
         #expect(anonymous.status == 401)
         let wrong = try await farm.json("POST", "/api/pull", body: pull, headers: ["X-API-Key": "adm_guess"])
         #expect(wrong.status == 401)
-        for path in ["/api/push", "/api/create", "/api/copy", "/api/delete"] {
-            #expect(try await farm.json("POST", path, body: pull).status == 403, "\(path)")
+        for (method, path) in [("POST", "/api/push"), ("POST", "/api/create"), ("POST", "/api/copy"), ("DELETE", "/api/delete")] {
+            #expect(try await farm.json(method, path, body: pull).status == 403, "\(path)")
         }
-        #expect(farm.nodes.allSatisfy { $0.requestCount("/api/pull") == 0 })  // refused before any node saw it
+        // Refused before any node saw it.
+        #expect(farm.nodes.allSatisfy { $0.requestCount("/api/pull") == 0 && $0.requestCount("/api/delete") == 0 })
 
         let admin = try await farm.json("POST", "/api/pull", body: pull, headers: ["Authorization": "Bearer \(Self.adminKey)"])
         #expect(admin.status == 200)

@@ -149,6 +149,16 @@ def test_pull_streams_progress_from_every_node(client):
     assert "node a: success" in statuses and "node b: success" in statuses
 
 
+def test_copy_and_delete_change_every_node(client):
+    assert client.copy("llama3.2", "team-llama").status == "success"
+    assert "team-llama:latest" in [m.model for m in client.list().models]
+    assert client.delete("team-llama").status == "success"
+    assert "team-llama:latest" not in [m.model for m in client.list().models]
+    with pytest.raises(ollama.ResponseError) as raised:
+        client.delete("team-llama")
+    assert raised.value.status_code == 404 and raised.value.error == "model 'team-llama' not found"
+
+
 def test_errors(client):
     with pytest.raises(ollama.ResponseError) as raised:
         client.chat(model="llama9", messages=[{"role": "user", "content": "x"}])

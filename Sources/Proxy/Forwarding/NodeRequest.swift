@@ -9,7 +9,7 @@ extension HTTPClientRequest {
         accept: String? = nil
     ) -> HTTPClientRequest {
         var headers = HTTPHeaders()
-        if method == "POST" { headers.add("Content-Type", contentType) }
+        if method == "POST" || !body.isEmpty { headers.add("Content-Type", contentType) }
         if let accept { headers.add("Accept", accept) }
         return HTTPClientRequest(method: method, host: url.host, port: url.port, target: url.basePath + path, headers: headers, body: body)
     }

@@ -15,19 +15,10 @@ extension Gateway {
         let model = fields["model"]?.stringValue ?? fields["name"]?.stringValue ?? ""
         guard !model.isEmpty else { return await respond(writer, APIError(status: 400, "model is required"), openAI: false) }
         let stream = fields["stream"]?.boolValue ?? true
-        let snapshots = await cluster.snapshots()
         let targets: [NodeSnapshot]
-        if let name = fields["node"]?.stringValue {
-            guard let node = snapshots.first(where: { $0.name == name }) else {
-                return await respond(writer, APIError(status: 404, "no node named '\(name)'"), openAI: false)
-            }
-            guard node.health == .healthy else {
-                return await respond(writer, APIError(status: 503, "node '\(name)' is not healthy"), openAI: false)
-            }
-            targets = [node]
-        } else {
-            targets = snapshots.filter { $0.health == .healthy }
-            guard !targets.isEmpty else { return await respond(writer, APIError(status: 503, "no healthy node to pull to"), openAI: false) }
+        switch await farmChangeTargets(named: fields["node"]?.stringValue, noneHealthy: "no healthy node to pull to") {
+        case .success(let nodes): targets = nodes
+        case .failure(let error): return await respond(writer, error, openAI: false)
         }
         fields["node"] = nil
         fields["stream"] = true

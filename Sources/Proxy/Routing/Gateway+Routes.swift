@@ -70,16 +70,18 @@ extension Gateway {
             "/api/pull": Route(["POST"], .farmChange) { gateway, request, writer, _ in await gateway.pull(request, writer) },
             "/api/push": declined("/api/push"),
             "/api/create": declined("/api/create"),
-            "/api/copy": declined("/api/copy"),
-            "/api/delete": declined("/api/delete"),
+            "/api/copy": Route(["POST"], .farmChange) { gateway, request, writer, _ in await gateway.copyModel(request, writer) },
+            "/api/delete": Route(["DELETE"], .farmChange) { gateway, request, writer, _ in await gateway.deleteModel(request, writer) },
         ],
         prefixes: [
+            // `ollama create` from local files uploads them here first; the model is made on a node.
+            ("/api/blobs/", declined("/api/blobs")),
             (
                 "/v1/models/",
                 Route(["GET"], .gatewayKey) { gateway, request, writer, _ in
                     await gateway.showOpenAIModel(PercentDecoding.decode(request.path.dropFirst("/v1/models/".count)), writer)
                 }
-            )
+            ),
         ])
 
     private static func nativeInference(_ endpoint: NativeEndpoint) -> Route {

@@ -1,0 +1,99 @@
+import APITranslation
+import Balancer
+import HTTP1
+import WireFormats
+
+extension Gateway {
+    /// `DELETE /api/delete`: removes the model from every healthy node that has it (or from the
+    /// node named in `"node"`), so `ollama rm` through TensorWall empties the farm of it as it
+    /// empties one Ollama. Ollama's empty 200 when at least one node deleted it and none failed.
+    func deleteModel(_ request: HTTPRequest, _ writer: HTTPResponseWriter) async {
+        var fields: JSONObject
+        switch Self.modelChangeFields(request) {
+        case .success(let parsed): fields = parsed
+        case .failure(let error): return await respond(writer, error, openAI: false)
+        }
+        let model = fields["model"]?.stringValue ?? fields["name"]?.stringValue ?? ""
+        guard !model.isEmpty else { return await respond(writer, APIError(status: 400, #"name "" is invalid"#), openAI: false) }
+        await changeModelFiles(fields: &fields, method: "DELETE", path: "/api/delete", done: "deleted \(model)", writer)
+    }
+
+    /// `POST /api/copy`: copies the model under a new name on every healthy node that has it (or on
+    /// the node named in `"node"`). Nodes without the source are left as they are; the copy is
+    /// found on the nodes that had it, as the source was.
+    func copyModel(_ request: HTTPRequest, _ writer: HTTPResponseWriter) async {
+        var fields: JSONObject
+        switch Self.modelChangeFields(request) {
+        case .success(let parsed): fields = parsed
+        case .failure(let error): return await respond(writer, error, openAI: false)
+        }
+        let source = fields["source"]?.stringValue ?? ""
+        let destination = fields["destination"]?.stringValue ?? ""
+        guard !source.isEmpty else { return await respond(writer, APIError(status: 400, #"source "" is invalid"#), openAI: false) }
+        guard !destination.isEmpty else {
+            return await respond(writer, APIError(status: 400, #"destination "" is invalid"#), openAI: false)
+        }
+        await changeModelFiles(fields: &fields, method: "POST", path: "/api/copy", done: "copied \(source) to \(destination)", writer)
+    }
+
+    /// The request's JSON object, or Ollama's error for a body that is not one.
+    private static func modelChangeFields(_ request: HTTPRequest) -> Result<JSONObject, APIError> {
+        guard !request.body.isEmpty else { return .failure(APIError(status: 400, "missing request body")) }
+        guard case .object(let fields) = (try? JSONParser.parse(request.body)) ?? .null else {
+            return .failure(APIError(status: 400, "invalid JSON in request body"))
+        }
+        return .success(fields)
+    }
+
+    /// Sends the change to its nodes at once, answers with what they answered together
+    /// (`ModelFileChangeAnswers`), and has the nodes probed again so routing sees their new lists.
+    private func changeModelFiles(
+        fields: inout JSONObject, method: String, path: String, done: String, _ writer: HTTPResponseWriter
+    ) async {
+        let targets: [NodeSnapshot]
+        switch await farmChangeTargets(named: fields["node"]?.stringValue, noneHealthy: "no healthy node to change") {
+        case .success(let nodes): targets = nodes
+        case .failure(let error): return await respond(writer, error, openAI: false)
+        }
+        fields["node"] = nil
+        let body = JSONValue.object(fields).serialized()
+        var answers = ModelFileChangeAnswers()
+        await withTaskGroup(of: (String, ModelFileChangeAnswers.NodeAnswer).self) { group in
+            for node in targets {
+                group.addTask { [client, upstreamTimeouts] in
+                    let upstream = HTTPClientRequest.toNode(node.url, method, path: path, body: body)
+                    do {
+                        let response = try await client.execute(upstream, timeouts: upstreamTimeouts)
+                        let answer = try await response.collect(limit: 64 * 1024)
+                        return (node.name, .answered(status: response.status, body: answer))
+                    } catch {
+                        return (node.name, .unreachable("\(error)"))
+                    }
+                }
+            }
+            for await (node, answer) in group { answers.record(answer, from: node) }
+        }
+        if !answers.changed.isEmpty {
+            logger.info("\(done) on \(answers.changed.sorted().joined(separator: ", "))")
+            await monitor.probeAll()
+        }
+        switch answers.verdict {
+        case .done: try? await writer.respond(status: 200)
+        case .failed(let error): await respond(writer, error, openAI: false)
+        }
+    }
+
+    /// The nodes a farm change goes to: the one named, which must be healthy, or every healthy node.
+    func farmChangeTargets(named name: String?, noneHealthy: String) async -> Result<[NodeSnapshot], APIError> {
+        let snapshots = await cluster.snapshots()
+        guard let name else {
+            let healthy = snapshots.filter { $0.health == .healthy }
+            return healthy.isEmpty ? .failure(APIError(status: 503, noneHealthy)) : .success(healthy)
+        }
+        guard let node = snapshots.first(where: { $0.name == name }) else {
+            return .failure(APIError(status: 404, "no node named '\(name)'"))
+        }
+        guard node.health == .healthy else { return .failure(APIError(status: 503, "node '\(name)' is not healthy")) }
+        return .success([node])
+    }
+}
