@@ -34,3 +34,49 @@ extension OllamaSimulator {
         try? await writer.respond(status: 200)
     }
 }
+
+extension OllamaSimulator {
+    /// `POST /api/create` from a model the node has (`from`): Ollama's progress lines, then the new
+    /// name is listed. A base the node lacks is pulled first when the registry has it, as Ollama does.
+    func create(_ request: HTTPRequest, _ writer: HTTPResponseWriter) async {
+        guard !request.body.isEmpty else { return await respondError(writer, 400, "missing request body") }
+        guard let body = try? JSONParser.parse(request.body), body.objectValue != nil else {
+            return await respondError(writer, 400, "invalid character in request body")
+        }
+        let name = body["model"]?.stringValue ?? body["name"]?.stringValue ?? ""
+        guard !name.isEmpty else { return await respondError(writer, 400, "invalid model name") }
+        guard let from = body["from"]?.stringValue, !from.isEmpty else {
+            return await respondError(writer, 400, "neither 'from' or 'files' was specified")
+        }
+        var lines: [JSONValue] = []
+        var base = find(from)
+        if base == nil {
+            lines.append(["status": "pulling model"])
+            let wanted = from.contains(":") ? from : from + ":latest"
+            base = configuration.registry.first { $0.name == wanted }
+            if let base { addPulled(base) }
+        }
+        let stream = body["stream"]?.boolValue ?? true
+        guard var model = base else {
+            let error: JSONValue = ["error": "pull model manifest: file does not exist"]
+            guard stream else { return await respondJSON(writer, 500, error) }
+            lines.append(error)
+            return await writeProgress(lines, writer)
+        }
+        lines.append(["status": .string("using existing layer sha256:\(model.digest)")])
+        if body["system"]?.stringValue != nil { lines.append(["status": "creating new layer sha256:5e1a"]) }
+        lines += [["status": "writing manifest"], ["status": "success"]]
+        model.name = name.contains(":") ? name : name + ":latest"
+        addPulled(model)
+        guard stream else { return await respondJSON(writer, 200, ["status": "success"]) }
+        await writeProgress(lines, writer)
+    }
+
+    private func writeProgress(_ lines: [JSONValue], _ writer: HTTPResponseWriter) async {
+        guard (try? await writer.start(status: 200, headers: ["Content-Type": "application/x-ndjson"])) != nil else { return }
+        for line in lines {
+            guard (try? await writeAnswer(configuration.encoding.line(line), to: writer)) != nil else { return }
+        }
+        try? await writer.finish()
+    }
+}

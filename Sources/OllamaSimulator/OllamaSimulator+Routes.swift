@@ -60,7 +60,9 @@ extension OllamaSimulator {
             await delete(request, writer)
         case ("POST", "/api/copy"):
             await copy(request, writer)
-        case (_, "/api/delete"), (_, "/api/copy"),
+        case ("POST", "/api/create"):
+            await create(request, writer)
+        case (_, "/api/delete"), (_, "/api/copy"), (_, "/api/create"),
             (_, "/"), (_, "/api/version"), (_, "/api/tags"), (_, "/api/ps"), (_, "/api/chat"), (_, "/api/generate"),
             (_, "/v1/chat/completions"):
             try? await writer.respond(status: 405, headers: ["Content-Type": "text/plain"], body: Array("405 method not allowed".utf8))

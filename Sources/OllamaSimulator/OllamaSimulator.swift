@@ -43,7 +43,8 @@ public final class OllamaSimulator: Sendable {
     func addPulled(_ model: SimulatedModel) {
         state.withLock { state in
             state.deleted.remove(model.name)
-            if !state.pulled.contains(where: { $0.name == model.name }) { state.pulled.append(model) }
+            state.pulled.removeAll { $0.name == model.name }  // made again under the same name: replaced
+            if !configuration.models.contains(where: { $0.name == model.name }) { state.pulled.append(model) }
         }
     }
 

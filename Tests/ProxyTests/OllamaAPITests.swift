@@ -226,6 +226,57 @@ import WireFormats
         #expect(nowhere.body == ["error": #"destination "" is invalid"#])
     }
 
+    /// The seed's custom model: `ollama create coding-assistant -f Modelfile` (`FROM llama3.2`) through
+    /// TensorWall makes it on every node that holds the base, and `ollama/coding-assistant` serves at once.
+    @Test func createMakesTheCustomModelWhereverItsBaseIs() async throws {
+        let farm = try await TestFarm.start([.init(), .init(), .init(models: ["phi3"])])
+        try await farm.waitUntilAllHealthy()
+        let body =
+            #"{"model":"coding-assistant","from":"llama3.2","system":"You are a helpful coding assistant.","parameters":{"temperature":0.7}}"#
+        let answer = try await farm.text("POST", "/api/create", body: body)
+        #expect(answer.status == 200)
+        let lines = answer.body.split(separator: "\n").compactMap { try? JSONParser.parse(Array($0.utf8)) }
+        #expect(Set(lines.compactMap { $0["node"]?.stringValue }) == ["node0", "node1"])
+        #expect(lines.filter { $0["status"]?.stringValue?.hasSuffix(": success") == true }.count == 2)
+        #expect(lines.last == ["status": "success"])
+        #expect(farm.nodes[2].requestCount("/api/create") == 0)
+        let sent = farm.nodes[0].lastBody("/api/create")
+        #expect(sent?["system"] == "You are a helpful coding assistant.")
+        #expect(sent?["stream"] == true)
+        #expect(sent?["node"] == nil)
+        // Probed again before the last line: routable at once, as the seed's next step expects.
+        let chat = try await farm.chat("ollama/coding-assistant")
+        #expect(chat.status == 200)
+    }
+
+    /// A base no node holds is made on every node, each pulling it first as Ollama does alone.
+    @Test func createFromABaseNoNodeHoldsGoesToEveryNode() async throws {
+        let spec = TestFarm.NodeSpec(registry: ["phi3"])
+        let farm = try await TestFarm.start([spec, spec])
+        try await farm.waitUntilAllHealthy()
+        let answer = try await farm.json("POST", "/api/create", body: #"{"model":"terse-phi","from":"phi3","stream":false}"#)
+        #expect(answer.status == 200)
+        #expect(answer.body == ["status": "success"])
+        #expect(farm.nodes.allSatisfy { node in node.models.contains { $0.name == "terse-phi:latest" } })
+        let missing = try await farm.json("POST", "/api/create", body: #"{"model":"x","from":"nothing-like-it","stream":false}"#)
+        #expect(missing.status == 500)
+        #expect(missing.body["error"]?.stringValue?.contains("node node0: pull model manifest: file does not exist") == true)
+    }
+
+    @Test func createRefusesWhatOllamaRefusesAndDeclinesUploadedFiles() async throws {
+        let farm = try await TestFarm.start([.init()])
+        try await farm.waitUntilAllHealthy()
+        let noBase = try await farm.json("POST", "/api/create", body: #"{"model":"x","system":"hi"}"#)
+        #expect(noBase.status == 400)
+        #expect(noBase.body == ["error": "neither 'from' or 'files' was specified"])
+        let noName = try await farm.json("POST", "/api/create", body: #"{"from":"llama3.2"}"#)
+        #expect(noName.status == 400)
+        #expect(noName.body == ["error": "invalid model name"])
+        let files = try await farm.json("POST", "/api/create", body: #"{"model":"x","files":{"m.gguf":"sha256:01"}}"#)
+        #expect(files.status == 501)
+        #expect(farm.nodes[0].requestCount("/api/create") == 0)
+    }
+
     /// `ollama create` from local files starts by uploading them: TensorWall says where to run it.
     @Test func blobUploadsAreDeclinedWithWhereToRunThem() async throws {
         let farm = try await TestFarm.start([.init()])

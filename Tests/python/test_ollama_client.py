@@ -149,7 +149,12 @@ def test_pull_streams_progress_from_every_node(client):
     assert "node a: success" in statuses and "node b: success" in statuses
 
 
-def test_copy_and_delete_change_every_node(client):
+def test_create_copy_and_delete_change_every_node(client):
+    made = client.create(model="py-coder", from_="llama3.2", system="You are a helpful coding assistant.")
+    assert made.status == "success"
+    assert "py-coder:latest" in [m.model for m in client.list().models]
+    assert client.chat(model="py-coder", messages=[{"role": "user", "content": "hi"}]).done
+    assert client.delete("py-coder").status == "success"
     assert client.copy("llama3.2", "team-llama").status == "success"
     assert "team-llama:latest" in [m.model for m in client.list().models]
     assert client.delete("team-llama").status == "success"

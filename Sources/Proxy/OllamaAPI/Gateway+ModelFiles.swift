@@ -9,7 +9,7 @@ extension Gateway {
     /// empties one Ollama. Ollama's empty 200 when at least one node deleted it and none failed.
     func deleteModel(_ request: HTTPRequest, _ writer: HTTPResponseWriter) async {
         var fields: JSONObject
-        switch Self.modelChangeFields(request) {
+        switch Self.farmChangeFields(request) {
         case .success(let parsed): fields = parsed
         case .failure(let error): return await respond(writer, error, openAI: false)
         }
@@ -23,7 +23,7 @@ extension Gateway {
     /// found on the nodes that had it, as the source was.
     func copyModel(_ request: HTTPRequest, _ writer: HTTPResponseWriter) async {
         var fields: JSONObject
-        switch Self.modelChangeFields(request) {
+        switch Self.farmChangeFields(request) {
         case .success(let parsed): fields = parsed
         case .failure(let error): return await respond(writer, error, openAI: false)
         }
@@ -34,15 +34,6 @@ extension Gateway {
             return await respond(writer, APIError(status: 400, #"destination "" is invalid"#), openAI: false)
         }
         await changeModelFiles(fields: &fields, method: "POST", path: "/api/copy", done: "copied \(source) to \(destination)", writer)
-    }
-
-    /// The request's JSON object, or Ollama's error for a body that is not one.
-    private static func modelChangeFields(_ request: HTTPRequest) -> Result<JSONObject, APIError> {
-        guard !request.body.isEmpty else { return .failure(APIError(status: 400, "missing request body")) }
-        guard case .object(let fields) = (try? JSONParser.parse(request.body)) ?? .null else {
-            return .failure(APIError(status: 400, "invalid JSON in request body"))
-        }
-        return .success(fields)
     }
 
     /// Sends the change to its nodes at once, answers with what they answered together
@@ -81,19 +72,5 @@ extension Gateway {
         case .done: try? await writer.respond(status: 200)
         case .failed(let error): await respond(writer, error, openAI: false)
         }
-    }
-
-    /// The nodes a farm change goes to: the one named, which must be healthy, or every healthy node.
-    func farmChangeTargets(named name: String?, noneHealthy: String) async -> Result<[NodeSnapshot], APIError> {
-        let snapshots = await cluster.snapshots()
-        guard let name else {
-            let healthy = snapshots.filter { $0.health == .healthy }
-            return healthy.isEmpty ? .failure(APIError(status: 503, noneHealthy)) : .success(healthy)
-        }
-        guard let node = snapshots.first(where: { $0.name == name }) else {
-            return .failure(APIError(status: 404, "no node named '\(name)'"))
-        }
-        guard node.health == .healthy else { return .failure(APIError(status: 503, "node '\(name)' is not healthy")) }
-        return .success([node])
     }
 }
