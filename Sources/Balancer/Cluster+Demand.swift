@@ -6,6 +6,7 @@ extension Cluster {
     /// Recent requests per second for `model` across the farm (exponentially decayed).
     public func demandRate(_ model: ModelName) -> Double {
         let now = clock()
+        let model = runnerModel(model)
         return demand.withLock { $0.rate(model, now: now) }
     }
 

@@ -6,7 +6,8 @@ extension Cluster {
     /// applied. A hint only: `acquire` decides.
     /// A request waiting on a cold load asks it every few tens of milliseconds
     /// (`Gateway.openWhileLoading`), and placing it each time would cost a whole placement per ask.
-    public func freeWarmSlotLikely(_ model: ModelName, contextLength: Int?, excluding: Set<NodeID>) async -> Bool {
+    public func freeWarmSlotLikely(_ requested: ModelName, contextLength: Int?, excluding: Set<NodeID>) async -> Bool {
+        let model = runnerModel(requested)
         guard queues.isEmpty(model) else { return false }
         let snapshots = await placementSnapshots()
         let atLeast = current.numCtx == .atLeast

@@ -2,6 +2,7 @@ extension Cluster {
     /// The farm refused a request that another target of its route then served: the client will not
     /// come back, so the place kept for it goes to others at once.
     public func withdrawPlaceKept(retryKey: UInt64, model: ModelName) {
+        let model = runnerModel(model)
         retryPromises.withLock { $0.withdraw(retryKey, model: model) }
     }
 

@@ -58,6 +58,8 @@ public final class Cluster: Sendable {
     let contextLengthTally = Mutex(ContextLengthTally())
     /// What `/api/show` said of each model's context length, by digest (`ModelContextFacts`).
     let describedModels = Mutex<[String: ModelContextFacts]>([:])
+    /// The name each model that shares another's runner is placed under (`SharedRunners`).
+    let runnerAliases = Mutex<[ModelName: ModelName]>([:])
     let rotations = Mutex<[ModelName: Int]>([:])
     let outliers: Mutex<OutlierDetector>
 
@@ -171,7 +173,7 @@ public final class Cluster: Sendable {
     }
 
     /// Requests waiting in TensorWall's queue for `model`.
-    public func queuedRequests(_ model: ModelName) -> Int { queues.count(model) }
+    public func queuedRequests(_ model: ModelName) -> Int { queues.count(runnerModel(model)) }
 
     /// Requests waiting in TensorWall's queues, per model (models with none are left out).
     public func queuedRequests() -> [ModelName: Int] { queues.counts() }
@@ -212,6 +214,8 @@ public final class Cluster: Sendable {
     /// every candidate is saturated.
     public func acquire(_ request: Request) async -> Result<Lease, PlacementFailure> {
         await firstProbe.wait()
+        var request = request
+        request.model = runnerModel(request.model)
         let now = clock()
         // A hedge is a second try for a request already counted. The length it asks counts from its
         // arrival, as its demand does: at a cold start most requests wait in the queue for the first

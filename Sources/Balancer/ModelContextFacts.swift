@@ -13,11 +13,20 @@ public struct ModelContextFacts: Sendable, Equatable {
     public var modelfileLength: Int?
     /// `<architecture>.context_length` in `model_info` (nil: not shown).
     public var trainedLength: Int?
+    /// The Modelfile's `FROM` and `ADAPTER` lines (the blobs of its weights, projector and adapters;
+    /// nil: not shown). Ollama keeps one runner per weights file, and a model made from another
+    /// names the same blobs: the two share a runner (`SharedRunners`).
+    public var runnerFiles: String?
 
-    public init(modelfileLength: Int?, trainedLength: Int?) {
+    public init(modelfileLength: Int?, trainedLength: Int?, runnerFiles: String? = nil) {
         self.modelfileLength = modelfileLength
         self.trainedLength = trainedLength
+        self.runnerFiles = runnerFiles
     }
+
+    /// What makes two models one runner to Ollama: the same files, loaded for the same length when a
+    /// request sets none (another length is a reload, `needsReload`). Nil when the files are not known.
+    var runnerIdentity: String? { runnerFiles.map { "\($0)\nnum_ctx \(modelfileLength.map(String.init) ?? "default")" } }
 
     /// The length Ollama loads the model for when a request sets none, given the node's default
     /// (`OLLAMA_CONTEXT_LENGTH`, else its VRAM tier): the Modelfile's, else the node's, capped at

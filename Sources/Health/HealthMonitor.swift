@@ -147,7 +147,8 @@ public actor HealthMonitor {
         switch result {
         case .success(let report):
             let learned = await node.apply(
-                report, outcome: ProbeOutcome(at: now, succeeded: true, latencyMs: latencyMs, error: nil), now: cluster.now,
+                cluster.withRunnerNames(report), outcome: ProbeOutcome(at: now, succeeded: true, latencyMs: latencyMs, error: nil),
+                now: cluster.now,
                 sentAt: sentAt)
             if let learned { log("node \(node.id): \(learned)") }
             cluster.probeReached(node.id)

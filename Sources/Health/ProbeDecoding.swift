@@ -42,7 +42,19 @@ public enum ProbeDecoding {
         {
             trainedLength = Int(length)
         }
-        return ModelContextFacts(modelfileLength: modelfileLength, trainedLength: trainedLength)
+        return ModelContextFacts(
+            modelfileLength: modelfileLength, trainedLength: trainedLength, runnerFiles: runnerFiles(inModelfile: document["modelfile"]))
+    }
+
+    /// The `FROM` and `ADAPTER` lines of the Modelfile `ollama show` prints (comments left out): the
+    /// blobs Ollama loads a runner from. Nil when there are none.
+    static func runnerFiles(inModelfile modelfile: JSONValue?) -> String? {
+        let lines = (modelfile?.stringValue ?? "").split(whereSeparator: \.isNewline).compactMap { raw -> String? in
+            let line = raw.drop { $0.isWhitespace }
+            let keyword = line.prefix { !$0.isWhitespace }.uppercased()
+            return keyword == "FROM" || keyword == "ADAPTER" ? String(line) : nil
+        }
+        return lines.isEmpty ? nil : lines.joined(separator: "\n")
     }
 
     private static func models(in body: [UInt8], endpoint: String) throws -> [JSONValue] {

@@ -68,7 +68,7 @@ extension OllamaSimulator {
                 openAI: openAI)
         }
 
-        if fault == .loadsHang, !(await scheduler.isLoaded(model.name)) { return await hangUntilCancelled() }
+        if fault == .loadsHang, !(await scheduler.isLoaded(model)) { return await hangUntilCancelled() }
         let started = ContinuousClock.now
         // A request that went away during its load aborted it: there is nobody to answer.
         guard
@@ -88,7 +88,7 @@ extension OllamaSimulator {
             releaseModel = false
             await scheduler.release(model)
             let reason = keepAlive == 0 ? "unload" : "load"
-            if keepAlive == 0 { await scheduler.unload(model.name) }
+            if keepAlive == 0 { await scheduler.unload(model) }
             var final: JSONObject = ["model": .string(echoModel), "created_at": .string(createdAt)]
             if kind == .chat { final["message"] = ["role": "assistant", "content": ""] } else { final["response"] = "" }
             final["done"] = true

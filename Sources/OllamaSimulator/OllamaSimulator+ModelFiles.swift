@@ -30,6 +30,7 @@ extension OllamaSimulator {
         guard var model = find(source) else { return await respondError(writer, 404, "model \"\(source)\" not found") }
         if fault == .error500 { return await respondError(writer, 500, "copy \(model.name): no space left on device") }
         model.name = destination.contains(":") ? destination : destination + ":latest"
+        model.modifiedAt = UTCTimestamp.now(fractionDigits: 9)
         addPulled(model)
         try? await writer.respond(status: 200)
     }
@@ -67,6 +68,8 @@ extension OllamaSimulator {
         if body["system"]?.stringValue != nil { lines.append(["status": "creating new layer sha256:5e1a"]) }
         lines += [["status": "writing manifest"], ["status": "success"]]
         model.name = name.contains(":") ? name : name + ":latest"
+        model.modifiedAt = UTCTimestamp.now(fractionDigits: 9)
+        if let length = body["parameters"]?["num_ctx"]?.intValue { model.modelfileContextLength = Int(length) }
         addPulled(model)
         guard stream else { return await respondJSON(writer, 200, ["status": "success"]) }
         await writeProgress(lines, writer)

@@ -101,7 +101,7 @@ extension OllamaSimulator {
 
     func tagEntry(_ model: SimulatedModel) -> JSONValue {
         [
-            "name": .string(model.name), "model": .string(model.name), "modified_at": "2025-05-04T17:37:44.706015396-07:00",
+            "name": .string(model.name), "model": .string(model.name), "modified_at": .string(model.modifiedAt),
             "size": .int(model.sizeBytes), "digest": .string(model.digest),
             "details": [
                 "parent_model": "", "format": "gguf", "family": .string(model.family), "families": [.string(model.family)],

@@ -152,7 +152,10 @@ public final class OllamaSimulator: Sendable {
     public func abortedLoadCount() async -> Int { await scheduler.abortedLoadCount }
     public func loadsByModel() async -> [String: Int] { await scheduler.loadsByModel }
     public func lastLoadSeconds() async -> Double? { await scheduler.lastLoadSeconds }
-    public func activeRequests(_ name: String) async -> Int { await scheduler.activeRequests(find(name)?.name ?? name) }
+    public func activeRequests(_ name: String) async -> Int {
+        guard let model = find(name) else { return 0 }
+        return await scheduler.activeRequests(model)
+    }
     public func loadedModelNames() async -> [String] { await scheduler.loaded().map(\.model.name).sorted() }
     /// The `num_ctx` the loaded runner of a model was loaded with (nil: not loaded).
     public func runnerContextLength(_ name: String) async -> Int? {

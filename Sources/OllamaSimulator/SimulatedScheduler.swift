@@ -1,4 +1,6 @@
-/// Ollama's scheduler as a balancer sees it: loaded runners with `numParallel` slots each,
+/// Ollama's scheduler as a balancer sees it: loaded runners with `numParallel` slots each, one per
+/// weights file as Ollama keys them (`ModelPath`: a model made from another shares its runner, listed
+/// in `/api/ps` under the name that loaded it),
 /// loads serialised per node, eviction of the least recently used idle runner when the
 /// loaded-model cap or VRAM is reached, and keep-alive expiry once a runner goes idle.
 actor SimulatedScheduler {
@@ -49,30 +51,30 @@ actor SimulatedScheduler {
         expireIdle()
         // Ollama reloads a runner loaded with other options than the request's (`needsReload`,
         // `num_ctx` among them) once the requests it is running have ended.
-        while let runner = runners[model.name], runner.contextLength != contextLength {
+        while let runner = runners[model.weights], runner.contextLength != contextLength {
             if runner.activeRequests > 0 {
                 await withCheckedContinuation { idleWaiters.append($0) }
             } else {
-                runners[model.name] = nil
+                runners[model.weights] = nil
             }
         }
-        let loads = runners[model.name] == nil
+        let loads = runners[model.weights] == nil
         if loads {
             guard await load(model, contextLength: contextLength) else { return nil }
         }
-        runners[model.name]!.activeRequests += 1
-        runners[model.name]!.expiresAt = nil
-        if let keepAlive { runners[model.name]!.keepAlive = keepAlive }
+        runners[model.weights]!.activeRequests += 1
+        runners[model.weights]!.expiresAt = nil
+        if let keepAlive { runners[model.weights]!.keepAlive = keepAlive }
         let loadNanos = OllamaSimulator.nanos(started.duration(to: .now))
         if loads { lastLoadSeconds = Double(loadNanos) / 1e9 }
-        if runners[model.name]!.activeRequests > configuration.numParallel {
-            await withCheckedContinuation { runners[model.name]!.waiters.append($0) }
+        if runners[model.weights]!.activeRequests > configuration.numParallel {
+            await withCheckedContinuation { runners[model.weights]!.waiters.append($0) }
         }
         return loadNanos
     }
 
     func release(_ model: SimulatedModel) {
-        guard var runner = runners[model.name] else { return }
+        guard var runner = runners[model.weights] else { return }
         runner.activeRequests -= 1
         runner.lastUsed = .now
         if !runner.waiters.isEmpty {
@@ -80,13 +82,13 @@ actor SimulatedScheduler {
         }
         if runner.activeRequests == 0 {
             if runner.keepAlive == 0 {
-                runners[model.name] = nil
+                runners[model.weights] = nil
                 wakeIdleWaiters()
                 return
             }
             runner.expiresAt = runner.keepAlive < 0 ? nil : .now + seconds(runner.keepAlive)
         }
-        runners[model.name] = runner
+        runners[model.weights] = runner
         if runner.activeRequests == 0 { wakeIdleWaiters() }
     }
 
@@ -96,7 +98,7 @@ actor SimulatedScheduler {
         while loadInProgress {
             await withCheckedContinuation { loadQueue.append($0) }
         }
-        if runners[model.name] != nil {
+        if runners[model.weights] != nil {
             // Someone loaded it while we queued: pass the turn on, or the queue behind us waits forever.
             if !loadQueue.isEmpty { loadQueue.removeFirst().resume() }
             return true
@@ -110,7 +112,7 @@ actor SimulatedScheduler {
             expireIdle()
             guard needsEviction(for: model) else { break }
             if let victim = idleVictim() {
-                runners[victim.model.name] = nil
+                runners[victim.model.weights] = nil
                 evictionCount += 1
                 continue
             }
@@ -125,7 +127,7 @@ actor SimulatedScheduler {
         }
         loadCount += 1
         loadsByModel[model.name, default: 0] += 1
-        runners[model.name] = Runner(
+        runners[model.weights] = Runner(
             model: model, lastUsed: .now, expiresAt: nil, keepAlive: configuration.keepAliveSeconds, contextLength: contextLength)
         return true
     }
@@ -164,8 +166,8 @@ actor SimulatedScheduler {
 
     private func expireIdle() {
         let now = ContinuousClock.now
-        for (name, runner) in runners where runner.activeRequests == 0 {
-            if let expiry = runner.expiresAt, expiry <= now { runners[name] = nil }
+        for (weights, runner) in runners where runner.activeRequests == 0 {
+            if let expiry = runner.expiresAt, expiry <= now { runners[weights] = nil }
         }
     }
 
@@ -175,9 +177,9 @@ actor SimulatedScheduler {
         release(model)
     }
 
-    func unload(_ name: String) {
-        if runners[name]?.activeRequests == 0 {
-            runners[name] = nil
+    func unload(_ model: SimulatedModel) {
+        if runners[model.weights]?.activeRequests == 0 {
+            runners[model.weights] = nil
             evictionCount += 1
         }
     }
@@ -206,11 +208,11 @@ actor SimulatedScheduler {
         }
     }
 
-    func activeRequests(_ name: String) -> Int { runners[name]?.activeRequests ?? 0 }
+    func activeRequests(_ model: SimulatedModel) -> Int { runners[model.weights]?.activeRequests ?? 0 }
 
-    func isLoaded(_ name: String) -> Bool {
+    func isLoaded(_ model: SimulatedModel) -> Bool {
         expireIdle()
-        return runners[name] != nil
+        return runners[model.weights] != nil
     }
 
     /// Loads running or waiting for their turn (Ollama loads one model at a time).
@@ -218,15 +220,15 @@ actor SimulatedScheduler {
 
     /// Length of the longest cached sequence that `prompt` starts with.
     func cachedPrefixLength(_ model: SimulatedModel, prompt: String) -> Int {
-        guard let runner = runners[model.name] else { return 0 }
+        guard let runner = runners[model.weights] else { return 0 }
         return runner.promptCache.filter { prompt.hasPrefix($0) }.map(\.utf8.count).max() ?? 0
     }
 
     func remember(_ model: SimulatedModel, sequence: String) {
-        guard var runner = runners[model.name] else { return }
+        guard var runner = runners[model.weights] else { return }
         runner.promptCache.removeAll { sequence.hasPrefix($0) }
         runner.promptCache.append(sequence)
         if runner.promptCache.count > configuration.numParallel { runner.promptCache.removeFirst() }
-        runners[model.name] = runner
+        runners[model.weights] = runner
     }
 }

@@ -11,6 +11,11 @@ public struct SimulatedModel: Sendable {
     public var trainedContextLength: Int
     /// `PARAMETER num_ctx` in its Modelfile: the length a request that sets none loads it for.
     public var modelfileContextLength: Int?
+    /// Its weights file: Ollama keeps one runner per weights file, so a model made from another
+    /// (`/api/create` with `from`, `/api/copy`) shares that model's runner.
+    public var weights: String
+    /// `modified_at` in `/api/tags`: when it was pulled or made.
+    public var modifiedAt = "2025-05-04T17:37:44.706015396-07:00"
 
     public init(
         _ name: String, sizeGB: Double, family: String = "llama", parameterSize: String = "3.2B", quantization: String = "Q4_K_M",
@@ -19,6 +24,7 @@ public struct SimulatedModel: Sendable {
         self.trainedContextLength = trainedContextLength
         self.modelfileContextLength = modelfileContextLength
         self.name = name.contains(":") ? name : name + ":latest"
+        self.weights = self.name
         self.sizeBytes = Int64(sizeGB * 1_000_000_000)
         self.family = family
         self.parameterSize = parameterSize
@@ -26,10 +32,15 @@ public struct SimulatedModel: Sendable {
         self.isEmbedding = isEmbedding
     }
 
-    /// A stable fake sha256 derived from the name.
-    public var digest: String {
+    /// A stable fake sha256 derived from the name (the manifest's).
+    public var digest: String { Self.fakeSHA256(name) }
+
+    /// The weights file's blob, as `/api/show`'s Modelfile names it in its `FROM` line.
+    public var weightsBlobPath: String { "/root/.ollama/models/blobs/sha256-" + Self.fakeSHA256("weights:" + weights) }
+
+    private static func fakeSHA256(_ text: String) -> String {
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in name.utf8 {
+        for byte in text.utf8 {
             hash ^= UInt64(byte)
             hash = hash &* 0x100_0000_01b3
         }

@@ -8,6 +8,7 @@ extension StatusReport {
     /// nobody serves (a typo, a probe) is answered 404 and is no part of what the farm holds.
     /// `releasedOn` reads the copies the planner's last round gave up from `snapshots`
     /// (`Cluster.markingReleasedCopies`): a request's cold load unloads them before any other.
+    /// A model that shares another's runner (`SharedRunners`) is counted in that model's entry.
     func models(_ snapshots: [NodeSnapshot], demand: [ModelName: CapacityPlanner.Demand], paces: NodePaces) -> [JSONValue] {
         // Where the planner is heading: a model warm on a node it is not planned on is on its way out.
         let (wanted, target) = CapacityPlanner.sizing(
@@ -16,6 +17,7 @@ extension StatusReport {
             paces: paces)
         let healthy = snapshots.filter { $0.health == .healthy }
         let served = demand.keys.filter { model in snapshots.contains { $0.hasPulled(model) } }
+        let sharing = cluster.modelsSharingRunners()
         return served.sorted().map { model in
             let entry = demand[model]!
             return [
@@ -26,6 +28,8 @@ extension StatusReport {
                 "loadingOn": .array(healthy.filter { $0.isLoading(model) }.map { .string($0.name) }),
                 "plannedOn": .array(healthy.filter { target[$0.index]?.contains(model) ?? false }.map { .string($0.name) }),
                 "releasedOn": .array(healthy.filter { $0.releasedByTarget.contains(model) }.map { .string($0.name) }),
+                // Models made from this one (`ollama create`, `ollama cp`): Ollama serves them from its runner.
+                "runnerAlsoServes": .array((sharing[model] ?? []).map { .string($0.canonical) }),
             ]
         }
     }

@@ -29,6 +29,7 @@ actor ModelDescriber {
 
     /// Starts asking about the models no answer is kept for, without waiting for the answers.
     func describeNew() async {
+        await refreshSharedRunners()
         let now = cluster.now
         for item in await cluster.modelsToDescribe() where asking.count < Self.concurrentAsks && !asking.contains(item.key) {
             if let failed = failedAt[item.key], now - failed < Self.retrySeconds { continue }
@@ -37,6 +38,14 @@ actor ModelDescriber {
                 asking.remove(item.key)
                 return
             }
+        }
+    }
+
+    /// Works out again which models share a runner (`SharedRunners`): the nodes' lists and the
+    /// answers both change it.
+    private func refreshSharedRunners() async {
+        for (model, lead) in await cluster.refreshRunnerAliases().sorted(by: { $0.key < $1.key }) {
+            logger.info("\(model) shares \(lead)'s runner on every node that has it: placed as one model")
         }
     }
 
@@ -50,6 +59,7 @@ actor ModelDescriber {
         }
         failedAt[item.key] = nil
         cluster.recordDescription(facts, key: item.key)
+        await refreshSharedRunners()
         let modelfile = facts.modelfileLength.map { "num_ctx \($0)" } ?? "no num_ctx"
         let trained = facts.trainedLength.map { "trained for \($0)" } ?? "trained length not shown"
         logger.debug("model \(item.model): Modelfile sets \(modelfile), \(trained) (from /api/show on \(item.node.name))")

@@ -23,7 +23,8 @@ struct Warmer: Sendable {
     func topUp() async {
         let snapshots = await cluster.snapshots()
         let loads = WarmListPlanner.loads(
-            for: targets.map { ($0.model, $0.nodes) }, nodes: snapshots, now: cluster.now, costModel: cluster.costModel)
+            for: targets.map { (cluster.runnerModel($0.model), $0.nodes) }, nodes: snapshots, now: cluster.now, costModel: cluster.costModel
+        )
         for load in loads {
             _ = await preloader.start(load.model, on: snapshots[load.nodeIndex], keepAlive: keepAlive, reason: "warm list")
         }
