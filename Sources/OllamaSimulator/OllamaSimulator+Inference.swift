@@ -68,6 +68,16 @@ extension OllamaSimulator {
                 openAI: openAI)
         }
 
+        // Ollama's unload: the runner expires once idle (at once when it is), and nothing is loaded.
+        if isLoadOnly && keepAlive == 0 {
+            countLoadOnly(String(request.path))
+            await scheduler.expire(model)
+            var final: JSONObject = ["model": .string(modelName), "created_at": .string(Self.timestamp())]
+            if kind == .chat { final["message"] = ["role": "assistant", "content": ""] } else { final["response"] = "" }
+            final["done"] = true
+            final["done_reason"] = "unload"
+            return await respondJSON(writer, 200, .object(final))
+        }
         if fault == .loadsHang, !(await scheduler.isLoaded(model)) { return await hangUntilCancelled() }
         let started = ContinuousClock.now
         // A request that went away during its load aborted it: there is nobody to answer.
@@ -87,8 +97,7 @@ extension OllamaSimulator {
             countLoadOnly(String(request.path))
             releaseModel = false
             await scheduler.release(model)
-            let reason = keepAlive == 0 ? "unload" : "load"
-            if keepAlive == 0 { await scheduler.unload(model) }
+            let reason = "load"
             var final: JSONObject = ["model": .string(echoModel), "created_at": .string(createdAt)]
             if kind == .chat { final["message"] = ["role": "assistant", "content": ""] } else { final["response"] = "" }
             final["done"] = true

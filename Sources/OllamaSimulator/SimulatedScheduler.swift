@@ -177,10 +177,15 @@ actor SimulatedScheduler {
         release(model)
     }
 
-    func unload(_ model: SimulatedModel) {
-        if runners[model.weights]?.activeRequests == 0 {
+    /// Ollama's `expireRunner`: the runner unloads now if idle, else when its requests end.
+    func expire(_ model: SimulatedModel) {
+        guard var runner = runners[model.weights] else { return }
+        if runner.activeRequests == 0 {
             runners[model.weights] = nil
-            evictionCount += 1
+            wakeIdleWaiters()
+        } else {
+            runner.keepAlive = 0
+            runners[model.weights] = runner
         }
     }
 

@@ -65,6 +65,10 @@ extension Gateway {
             return await fail(APIError(status: 400, "invalid model name"), writer, &record, openAI: false)
         }
         if pinnedToFarm { fields["model"] = .string(model.canonical) }
+        if Self.asksUnload(fields, endpoint: endpoint) {
+            let body = pinnedToFarm ? JSONValue.object(fields).serialized() : request.body
+            return await unloadEverywhere(model, requested: requested, body: body, endpoint: endpoint, writer: writer, record: &record)
+        }
         // The bytes go on as sent unless TensorWall must change them (a prefixed name).
         let call = nativeFarmCall(
             model, requested: requested, fields: fields, body: pinnedToFarm ? nil : request.body, endpoint: endpoint, stream: stream)
