@@ -17,7 +17,8 @@ extension Cluster {
     public func refreshRunnerAliases() async -> [ModelName: ModelName] {
         let nodes = await snapshots().filter(\.health.isInService).map { snapshot in
             SharedRunners.NodeModels(
-                pulled: snapshot.pulled.mapValues(\.digest), modifiedAt: snapshot.pulled.compactMapValues(\.modifiedAt))
+                pulled: snapshot.pulled.mapValues(\.digest), sizes: snapshot.pulled.mapValues(\.sizeBytes),
+                modifiedAt: snapshot.pulled.compactMapValues(\.modifiedAt))
         }
         let aliases = SharedRunners.aliases(nodes: nodes, facts: describedModels.withLock { $0 })
         let before = runnerAliases.withLock { current in

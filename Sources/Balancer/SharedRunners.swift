@@ -17,12 +17,23 @@ public enum SharedRunners {
     /// One node in service: its pulled models with the digest their facts are kept under.
     public struct NodeModels: Sendable {
         public var pulled: [ModelName: String]
+        /// Each model's size in `/api/tags`: a model made from another is the same weights and a few
+        /// small layers (template, system prompt, parameters).
+        public var sizes: [ModelName: Int64]
         /// When each was pulled or made (`modified_at`), where the node says.
         public var modifiedAt: [ModelName: Double]
 
-        public init(pulled: [ModelName: String], modifiedAt: [ModelName: Double] = [:]) {
+        public init(pulled: [ModelName: String], sizes: [ModelName: Int64] = [:], modifiedAt: [ModelName: Double] = [:]) {
             self.pulled = pulled
+            self.sizes = sizes
             self.modifiedAt = modifiedAt
+        }
+
+        /// Whether the two models' sizes differ by no more than a model made from the other can:
+        /// a check beside the files, against a node that describes every model alike.
+        func sizesMatch(_ a: ModelName, _ b: ModelName) -> Bool {
+            let (first, second) = (sizes[a] ?? 0, sizes[b] ?? 0)
+            return abs(first - second) <= max(first, second) / 100
         }
     }
 
@@ -50,7 +61,9 @@ public enum SharedRunners {
                     nodes.allSatisfy { node in
                         let (holdsModel, holdsLead) = (node.pulled[model] != nil, node.pulled[lead] != nil)
                         guard holdsModel == holdsLead else { return false }
-                        return !holdsModel || (identity(model, on: node).map { $0 == identity(lead, on: node) } ?? false)
+                        guard holdsModel else { return true }
+                        return identity(model, on: node).map { $0 == identity(lead, on: node) } == true
+                            && node.sizesMatch(model, lead)
                     }
                 }
                 if let shared { aliases[model] = aliases[shared] ?? shared }

@@ -47,14 +47,16 @@ public enum ProbeDecoding {
     }
 
     /// The `FROM` and `ADAPTER` lines of the Modelfile `ollama show` prints (comments left out): the
-    /// blobs Ollama loads a runner from. Nil when there are none.
+    /// blobs Ollama loads a runner from, which it names by their `sha256` digest. Nil unless every
+    /// such line names a blob: a Modelfile that names no files says nothing of the runner.
     static func runnerFiles(inModelfile modelfile: JSONValue?) -> String? {
         let lines = (modelfile?.stringValue ?? "").split(whereSeparator: \.isNewline).compactMap { raw -> String? in
             let line = raw.drop { $0.isWhitespace }
             let keyword = line.prefix { !$0.isWhitespace }.uppercased()
             return keyword == "FROM" || keyword == "ADAPTER" ? String(line) : nil
         }
-        return lines.isEmpty ? nil : lines.joined(separator: "\n")
+        guard !lines.isEmpty, lines.allSatisfy({ $0.contains("sha256") }) else { return nil }
+        return lines.joined(separator: "\n")
     }
 
     private static func models(in body: [UInt8], endpoint: String) throws -> [JSONValue] {

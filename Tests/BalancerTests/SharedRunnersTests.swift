@@ -15,7 +15,9 @@ import Testing
 
     /// Digests by model: each model's facts are kept under its own manifest digest.
     func node(_ models: [ModelName]) -> SharedRunners.NodeModels {
-        SharedRunners.NodeModels(pulled: Dictionary(uniqueKeysWithValues: models.map { ($0, "sha256:" + $0.canonical) }))
+        SharedRunners.NodeModels(
+            pulled: Dictionary(uniqueKeysWithValues: models.map { ($0, "sha256:" + $0.canonical) }),
+            sizes: Dictionary(uniqueKeysWithValues: models.map { ($0, $0 == phi ? 2_200_000_000 : 2_019_000_000) }))
     }
 
     var described: [String: ModelContextFacts] {
@@ -48,6 +50,18 @@ import Testing
         described["sha256:coding-assistant:latest"] = facts("FROM /blobs/sha256-llama", numCtx: 16384)
         described["sha256:tutor:latest"] = facts("FROM /blobs/sha256-llama\nADAPTER /blobs/sha256-tutor")
         #expect(SharedRunners.aliases(nodes: [node([llama, coder, tutor])], facts: described) == [:])
+    }
+
+    /// A node that describes every model with the same files (no Ollama does) groups nothing whose
+    /// sizes say they are different weights.
+    @Test func modelsOfDifferentSizesAreNeverOneRunner() {
+        var described = self.described
+        described["sha256:phi3:latest"] = facts("FROM /blobs/sha256-llama")
+        var farm = node([llama, coder, phi])
+        #expect(SharedRunners.aliases(nodes: [farm], facts: described) == [llama: coder])
+        // A system prompt and a template are a few kilobytes beside the weights.
+        farm.sizes[coder] = 2_019_004_096
+        #expect(SharedRunners.aliases(nodes: [farm], facts: described) == [llama: coder])
     }
 
     @Test func aModelWhoseFilesAreNotKnownIsPlacedAlone() {

@@ -15,7 +15,7 @@ import Testing
             "llama.embedding_length":4096},"capabilities":["completion","tools"]}
             """#
         let facts = try ProbeDecoding.contextFacts(fromShow: Array(show.utf8))
-        #expect(facts == ModelContextFacts(modelfileLength: 32768, trainedLength: 131072, runnerFiles: "FROM llama3.1:8b"))
+        #expect(facts == ModelContextFacts(modelfileLength: 32768, trainedLength: 131072))
     }
 
     /// The blobs a runner is loaded from, as `ollama show` prints them for a model made from another.
@@ -25,12 +25,14 @@ import Testing
             """#
         let facts = try ProbeDecoding.contextFacts(fromShow: Array(show.utf8))
         #expect(facts.runnerFiles == "FROM /root/.ollama/models/blobs/sha256-dde5aa\nADAPTER /root/.ollama/models/blobs/sha256-0a1b")
+        // A comment, or a FROM that names no blob (a model name), says nothing of the runner.
         #expect(try ProbeDecoding.contextFacts(fromShow: Array(##"{"modelfile":"# FROM x\n"}"##.utf8)).runnerFiles == nil)
+        #expect(try ProbeDecoding.contextFacts(fromShow: Array(##"{"modelfile":"FROM llama3.2\n"}"##.utf8)).runnerFiles == nil)
     }
 
     @Test func aModelWithoutParametersOrModelInfoSetsNothing() throws {
         let facts = try ProbeDecoding.contextFacts(fromShow: Array(#"{"modelfile":"FROM x","details":{}}"#.utf8))
-        #expect(facts == ModelContextFacts(modelfileLength: nil, trainedLength: nil, runnerFiles: "FROM x"))
+        #expect(facts == ModelContextFacts(modelfileLength: nil, trainedLength: nil))
         // A parameter named like num_ctx, or a value that is not a length, is not it.
         let other = #"{"parameters":"num_ctx_extra 10\nnum_ctx abc\nnum_keep 24","model_info":{"general.architecture":"qwen2"}}"#
         #expect(try ProbeDecoding.contextFacts(fromShow: Array(other.utf8)) == ModelContextFacts(modelfileLength: nil, trainedLength: nil))
