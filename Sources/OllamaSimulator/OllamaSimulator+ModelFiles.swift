@@ -3,12 +3,22 @@ import WireFormats
 
 // Removing and copying models on the node's disk, with Ollama's answers: an empty 200 when done.
 extension OllamaSimulator {
+    /// The request's JSON object, or nil once Ollama's 400 for a body that is not one is sent.
+    private func objectBody(_ request: HTTPRequest, _ writer: HTTPResponseWriter) async -> JSONValue? {
+        guard !request.body.isEmpty else {
+            await respondError(writer, 400, "missing request body")
+            return nil
+        }
+        guard let body = try? JSONParser.parse(request.body), body.objectValue != nil else {
+            await respondError(writer, 400, "invalid character in request body")
+            return nil
+        }
+        return body
+    }
+
     /// `DELETE /api/delete`: the model leaves `/api/tags`; a runner already loaded stays, as in Ollama.
     func delete(_ request: HTTPRequest, _ writer: HTTPResponseWriter) async {
-        guard !request.body.isEmpty else { return await respondError(writer, 400, "missing request body") }
-        guard let body = try? JSONParser.parse(request.body), body.objectValue != nil else {
-            return await respondError(writer, 400, "invalid character in request body")
-        }
+        guard let body = await objectBody(request, writer) else { return }
         let name = body["model"]?.stringValue ?? body["name"]?.stringValue ?? ""
         guard !name.isEmpty else { return await respondError(writer, 400, "name \"\" is invalid") }
         guard let model = find(name) else { return await respondError(writer, 404, "model '\(name)' not found") }
@@ -19,10 +29,7 @@ extension OllamaSimulator {
 
     /// `POST /api/copy`: the source's files under a second name.
     func copy(_ request: HTTPRequest, _ writer: HTTPResponseWriter) async {
-        guard !request.body.isEmpty else { return await respondError(writer, 400, "missing request body") }
-        guard let body = try? JSONParser.parse(request.body), body.objectValue != nil else {
-            return await respondError(writer, 400, "invalid character in request body")
-        }
+        guard let body = await objectBody(request, writer) else { return }
         let source = body["source"]?.stringValue ?? ""
         let destination = body["destination"]?.stringValue ?? ""
         guard !source.isEmpty else { return await respondError(writer, 400, "source \"\" is invalid") }
@@ -40,10 +47,7 @@ extension OllamaSimulator {
     /// `POST /api/create` from a model the node has (`from`): Ollama's progress lines, then the new
     /// name is listed. A base the node lacks is pulled first when the registry has it, as Ollama does.
     func create(_ request: HTTPRequest, _ writer: HTTPResponseWriter) async {
-        guard !request.body.isEmpty else { return await respondError(writer, 400, "missing request body") }
-        guard let body = try? JSONParser.parse(request.body), body.objectValue != nil else {
-            return await respondError(writer, 400, "invalid character in request body")
-        }
+        guard let body = await objectBody(request, writer) else { return }
         let name = body["model"]?.stringValue ?? body["name"]?.stringValue ?? ""
         guard !name.isEmpty else { return await respondError(writer, 400, "invalid model name") }
         guard let from = body["from"]?.stringValue, !from.isEmpty else {

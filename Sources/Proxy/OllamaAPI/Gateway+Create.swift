@@ -12,11 +12,7 @@ extension Gateway {
     /// `"adapters"`) is declined: its blobs go to one Ollama (`/api/blobs`), which TensorWall does
     /// not fan out; make it on a node, then pull or copy it.
     func createModel(_ request: HTTPRequest, _ writer: HTTPResponseWriter) async {
-        let fields: JSONObject
-        switch Self.farmChangeFields(request) {
-        case .success(let parsed): fields = parsed
-        case .failure(let error): return await respond(writer, error, openAI: false)
-        }
+        guard let fields = await farmChangeFields(request, writer) else { return }
         let name = fields["model"]?.stringValue ?? fields["name"]?.stringValue ?? ""
         guard ModelName(name) != nil else { return await respond(writer, APIError(status: 400, "invalid model name"), openAI: false) }
         if fields["files"] != nil || fields["adapters"] != nil {

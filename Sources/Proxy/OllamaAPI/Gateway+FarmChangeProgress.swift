@@ -83,13 +83,17 @@ extension Gateway {
         return succeeded.sorted()
     }
 
-    /// The request's JSON object, or Ollama's error for a body that is not one.
-    static func farmChangeFields(_ request: HTTPRequest) -> Result<JSONObject, APIError> {
-        guard !request.body.isEmpty else { return .failure(APIError(status: 400, "missing request body")) }
-        guard case .object(let fields) = (try? JSONParser.parse(request.body)) ?? .null else {
-            return .failure(APIError(status: 400, "invalid JSON in request body"))
+    /// The request's JSON object, or nil once Ollama's error for a body that is not one is sent.
+    func farmChangeFields(_ request: HTTPRequest, _ writer: HTTPResponseWriter) async -> JSONObject? {
+        guard !request.body.isEmpty else {
+            await respond(writer, APIError(status: 400, "missing request body"), openAI: false)
+            return nil
         }
-        return .success(fields)
+        guard case .object(let fields) = (try? JSONParser.parse(request.body)) ?? .null else {
+            await respond(writer, APIError(status: 400, "invalid JSON in request body"), openAI: false)
+            return nil
+        }
+        return fields
     }
 
     /// The nodes a farm change goes to: the one named, which must be healthy, or every healthy node.

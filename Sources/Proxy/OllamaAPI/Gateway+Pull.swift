@@ -7,11 +7,7 @@ extension Gateway {
     /// `POST /api/pull`: to the node named in `"node"`, or to every healthy node at once, with
     /// progress per node (`relayProgress`).
     func pull(_ request: HTTPRequest, _ writer: HTTPResponseWriter) async {
-        let fields: JSONObject
-        switch Self.farmChangeFields(request) {
-        case .success(let parsed): fields = parsed
-        case .failure(let error): return await respond(writer, error, openAI: false)
-        }
+        guard let fields = await farmChangeFields(request, writer) else { return }
         let model = fields["model"]?.stringValue ?? fields["name"]?.stringValue ?? ""
         guard !model.isEmpty else { return await respond(writer, APIError(status: 400, "model is required"), openAI: false) }
         let targets: [NodeSnapshot]
