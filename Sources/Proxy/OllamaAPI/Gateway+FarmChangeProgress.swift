@@ -9,7 +9,7 @@ extension Gateway {
     /// one node's `success` reads `node NAME: success`, and the last line is `{"status":"success"}`
     /// only when every node succeeded (else an `error` naming each node that did not). Unstreamed,
     /// the client gets that last line alone, with 500 for an error. When any node succeeded, the
-    /// nodes are probed again before the last line, so routing knows what they now hold.
+    /// farm's models are learned again before the last line (`relearnFarmModels`).
     /// Returns the nodes that succeeded.
     @discardableResult
     func relayProgress(
@@ -70,7 +70,7 @@ extension Gateway {
         for node in targets where !succeeded.contains(node.name) && !failures.contains(where: { $0.contains(node.name) }) {
             failures.append("node \(node.name): the \(verb) ended without success")
         }
-        if !succeeded.isEmpty { await monitor.probeAll() }
+        if !succeeded.isEmpty { await relearnFarmModels() }
         let final: JSONValue = failures.isEmpty ? ["status": "success"] : ["error": .string(failures.joined(separator: "; "))]
         if stream {
             var bytes = final.serialized()
@@ -81,6 +81,16 @@ extension Gateway {
             await respondOllamaJSON(writer, final, status: failures.isEmpty ? 200 : 500)
         }
         return succeeded.sorted()
+    }
+
+    /// After a change to what the nodes hold: probes them again and asks `/api/show` about new
+    /// models (`ModelDescriber.describeAllNow`), so routing knows the change before the client hears
+    /// it is done.
+    func relearnFarmModels() async {
+        await monitor.probeAll()
+        let describer = ModelDescriber(
+            cluster: cluster, client: client, timeout: .milliseconds(config.health.timeoutMs), logger: logger, loads: loads)
+        await describer.describeAllNow()
     }
 
     /// The request's JSON object, or nil once Ollama's error for a body that is not one is sent.

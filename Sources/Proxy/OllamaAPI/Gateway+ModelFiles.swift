@@ -60,7 +60,7 @@ extension Gateway {
         }
         if !answers.changed.isEmpty {
             logger.info("\(done) on \(answers.changed.sorted().joined(separator: ", "))")
-            await monitor.probeAll()
+            await relearnFarmModels()
         }
         switch answers.verdict {
         case .done: try? await writer.respond(status: 200)

@@ -41,6 +41,17 @@ actor ModelDescriber {
         }
     }
 
+    /// Asks about every model no answer is kept for and waits for the answers: after a farm change
+    /// (a pull, a model made, copied or deleted), so the first request for a new model is placed
+    /// knowing its length and the runner it shares, not a probe round later.
+    func describeAllNow() async {
+        let items = await cluster.modelsToDescribe()
+        await withTaskGroup(of: Void.self) { group in
+            for item in items { group.addTask { await self.describe(item) } }
+        }
+        await refreshSharedRunners()
+    }
+
     /// Works out again which models share a runner (`SharedRunners`): the nodes' lists and the
     /// answers both change it.
     private func refreshSharedRunners() async {
