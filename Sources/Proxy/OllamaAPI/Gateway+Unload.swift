@@ -25,8 +25,8 @@ extension Gateway {
         _ model: ModelName, requested: String, body: [UInt8], endpoint: NativeEndpoint, writer: HTTPResponseWriter,
         record: inout AccessRecord
     ) async {
-        let runner = cluster.runnerModel(model)
-        let holders = await cluster.snapshots().filter { $0.health == .healthy && ($0.hasPulled(model) || $0.hasPulled(runner)) }
+        // A model that shares another's runner (`SharedRunners`) stops that runner too, as in Ollama.
+        let holders = await cluster.snapshots().filter { $0.health == .healthy && $0.hasPulled(model) }
         guard !holders.isEmpty else { return await fail(endpoint.notFound(requested), writer, &record, openAI: false) }
         record.node = holders.map(\.name).joined(separator: ",")
         let answers = await withTaskGroup(of: (node: String, answer: Result<(status: Int, body: [UInt8]), any Error>).self) { group in
