@@ -43,21 +43,7 @@ extension Gateway {
         fields["node"] = nil
         let body = JSONValue.object(fields).serialized()
         var answers = ModelFileChangeAnswers()
-        await withTaskGroup(of: (String, ModelFileChangeAnswers.NodeAnswer).self) { group in
-            for node in targets {
-                group.addTask { [client, upstreamTimeouts] in
-                    let upstream = HTTPClientRequest.toNode(node.url, method, path: path, body: body)
-                    do {
-                        let response = try await client.execute(upstream, timeouts: upstreamTimeouts)
-                        let answer = try await response.collect(limit: 64 * 1024)
-                        return (node.name, .answered(status: response.status, body: answer))
-                    } catch {
-                        return (node.name, .unreachable("\(error)"))
-                    }
-                }
-            }
-            for await (node, answer) in group { answers.record(answer, from: node) }
-        }
+        for (node, answer) in await askEachNode(targets, method, path: path, body: body) { answers.record(answer, from: node) }
         if !answers.changed.isEmpty {
             logger.info("\(done) on \(answers.changed.sorted().joined(separator: ", "))")
             await relearnFarmModels()

@@ -29,35 +29,26 @@ extension Gateway {
         let holders = await cluster.snapshots().filter { $0.health == .healthy && $0.hasPulled(model) }
         guard !holders.isEmpty else { return await fail(endpoint.notFound(requested), writer, &record, openAI: false) }
         record.node = holders.map(\.name).joined(separator: ",")
-        let answers = await withTaskGroup(of: (node: String, answer: Result<(status: Int, body: [UInt8]), any Error>).self) { group in
-            for node in holders {
-                group.addTask { [client, upstreamTimeouts] in
-                    do {
-                        let response = try await client.execute(
-                            HTTPClientRequest.toNode(node.url, path: endpoint.rawValue, body: body), timeouts: upstreamTimeouts)
-                        return (node.name, .success((response.status, try await response.collect(limit: 64 * 1024))))
-                    } catch {
-                        return (node.name, .failure(error))
-                    }
-                }
-            }
-            return await group.reduce(into: []) { $0.append($1) }.sorted { $0.node < $1.node }
-        }
+        let answers = await askEachNode(holders, path: endpoint.rawValue, body: body)
         await monitor.probeAll()
         let failures = answers.compactMap { entry -> String? in
             switch entry.answer {
-            case .success(let answer) where answer.status == 200: return nil
-            case .success(let answer): return "node \(entry.node): status \(answer.status)"
-            case .failure(let error): return "node \(entry.node): \(error)"
+            case .answered(200, _): return nil
+            case .answered(let status, _): return "node \(entry.node): status \(status)"
+            case .unreachable(let reason): return "node \(entry.node): \(reason)"
             }
         }
         if !failures.isEmpty { logger.warning("unloading \(model) failed on \(failures.joined(separator: "; "))") }
-        guard case .success(let done)? = answers.first(where: { (try? $0.answer.get().status) == 200 })?.answer else {
+        let done = answers.lazy.compactMap { entry -> [UInt8]? in
+            if case .answered(200, let body) = entry.answer { return body }
+            return nil
+        }.first
+        guard let done else {
             return await fail(
                 APIError(status: 502, "unloading \(requested) failed: \(failures.joined(separator: "; "))"), writer, &record, openAI: false)
         }
         logger.info("unloaded \(model) on request, from \(holders.map(\.name).joined(separator: ", "))")
         record.status = 200
-        try? await writer.respond(status: 200, headers: ["Content-Type": "application/json; charset=utf-8"], body: done.body)
+        try? await writer.respond(status: 200, headers: ["Content-Type": "application/json; charset=utf-8"], body: done)
     }
 }

@@ -10,11 +10,6 @@ import WireFormats
 /// answered, or not answering at all, is a failure the operator must see, named by node, even when
 /// other nodes made the change, because the farm is then left half changed.
 struct ModelFileChangeAnswers {
-    enum NodeAnswer: Sendable {
-        case answered(status: Int, body: [UInt8])
-        case unreachable(String)
-    }
-
     enum Verdict: Equatable {
         /// Ollama's empty 200.
         case done
