@@ -87,3 +87,27 @@ extension OllamaSimulator {
         try? await writer.finish()
     }
 }
+
+extension OllamaSimulator {
+    /// `POST /api/push`: Ollama's progress for a model the node holds (each blob pushed, then the
+    /// manifest); for one it lacks, the manifest it could not read, as an error line.
+    func push(_ request: HTTPRequest, _ writer: HTTPResponseWriter) async {
+        guard let body = await objectBody(request, writer) else { return }
+        let name = body["model"]?.stringValue ?? body["name"]?.stringValue ?? ""
+        guard !name.isEmpty else { return await respondError(writer, 400, "model is required") }
+        let stream = body["stream"]?.boolValue ?? true
+        guard let model = find(name) else {
+            let tagged = name.contains(":") ? name.replacingOccurrences(of: ":", with: "/") : name + "/latest"
+            let error = "open /root/.ollama/models/manifests/registry.ollama.ai/library/\(tagged): no such file or directory"
+            guard stream else { return await respondJSON(writer, 500, ["error": .string(error)]) }
+            return await writeProgress(
+                [["status": "retrieving manifest"], ["status": "couldn't retrieve manifest"], ["error": .string(error)]], writer)
+        }
+        guard stream else { return await respondJSON(writer, 200, ["status": "success"]) }
+        let blob: JSONValue = [
+            "status": .string("pushing \(model.digest.prefix(12))"), "digest": .string("sha256:\(model.digest)"),
+            "total": .int(model.sizeBytes), "completed": .int(model.sizeBytes),
+        ]
+        await writeProgress([["status": "retrieving manifest"], blob, ["status": "pushing manifest"], ["status": "success"]], writer)
+    }
+}

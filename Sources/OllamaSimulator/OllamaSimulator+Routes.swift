@@ -62,7 +62,9 @@ extension OllamaSimulator {
             await copy(request, writer)
         case ("POST", "/api/create"):
             await create(request, writer)
-        case (_, "/api/delete"), (_, "/api/copy"), (_, "/api/create"),
+        case ("POST", "/api/push"):
+            await push(request, writer)
+        case (_, "/api/delete"), (_, "/api/copy"), (_, "/api/create"), (_, "/api/push"),
             (_, "/"), (_, "/api/version"), (_, "/api/tags"), (_, "/api/ps"), (_, "/api/chat"), (_, "/api/generate"),
             (_, "/v1/chat/completions"):
             try? await writer.respond(status: 405, headers: ["Content-Type": "text/plain"], body: Array("405 method not allowed".utf8))

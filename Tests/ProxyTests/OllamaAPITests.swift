@@ -277,6 +277,30 @@ import WireFormats
         #expect(farm.nodes[0].requestCount("/api/create") == 0)
     }
 
+    /// `ollama push` through TensorWall: the registry needs the files once, so one node that holds
+    /// the model pushes them; a model no node holds gets the error Ollama gives for it.
+    @Test func pushGoesToOneNodeThatHoldsTheModel() async throws {
+        let farm = try await TestFarm.start([.init(models: ["llama3.2"]), .init(models: ["llama3.2", "team/phi3"])])
+        try await farm.waitUntilAllHealthy()
+        let answer = try await farm.text("POST", "/api/push", body: #"{"model":"team/phi3"}"#)
+        #expect(answer.status == 200)
+        let lines = answer.body.split(separator: "\n").compactMap { try? JSONParser.parse(Array($0.utf8)) }
+        #expect(lines.contains { $0["status"]?.stringValue == "pushing manifest" && $0["node"] == "node1" })
+        #expect(lines.last == ["status": "success"])
+        #expect(farm.nodes[1].requestCount("/api/push") == 1)
+        #expect(farm.nodes[0].requestCount("/api/push") == 0)
+        #expect(farm.nodes[1].lastBody("/api/push")?["stream"] == true)
+        let whole = try await farm.json("POST", "/api/push", body: #"{"model":"llama3.2","stream":false}"#)
+        #expect(whole.body == ["status": "success"])
+        #expect(farm.nodes[0].requestCount("/api/push") + farm.nodes[1].requestCount("/api/push") == 2)
+        let missing = try await farm.json("POST", "/api/push", body: #"{"model":"team/none","stream":false}"#)
+        #expect(missing.status == 500)
+        #expect(missing.body["error"]?.stringValue?.contains("team/none/latest: no such file or directory") == true)
+        let nameless = try await farm.json("POST", "/api/push", body: #"{"stream":false}"#)
+        #expect(nameless.status == 400)
+        #expect(nameless.body == ["error": "model is required"])
+    }
+
     /// `ollama create` from local files starts by uploading them: TensorWall says where to run it.
     @Test func blobUploadsAreDeclinedWithWhereToRunThem() async throws {
         let farm = try await TestFarm.start([.init()])

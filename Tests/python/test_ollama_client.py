@@ -149,6 +149,12 @@ def test_pull_streams_progress_from_every_node(client):
     assert "node a: success" in statuses and "node b: success" in statuses
 
 
+def test_push_is_sent_from_one_node_that_holds_the_model(client):
+    statuses = [part.status for part in client.push("llama3.2", stream=True)]
+    assert statuses[-1] == "success" and "pushing manifest" in statuses
+    assert client.push("llama3.2").status == "success"
+
+
 def test_create_copy_and_delete_change_every_node(client):
     made = client.create(model="py-coder", from_="llama3.2", system="You are a helpful coding assistant.")
     assert made.status == "success"

@@ -8,12 +8,14 @@ extension Gateway {
     /// to every target at once and relays the lines as Ollama's NDJSON, each tagged with its node;
     /// one node's `success` reads `node NAME: success`, and the last line is `{"status":"success"}`
     /// only when every node succeeded (else an `error` naming each node that did not). Unstreamed,
-    /// the client gets that last line alone, with 500 for an error. When any node succeeded, the
-    /// farm's models are learned again before the last line (`relearnFarmModels`).
+    /// the client gets that last line alone, with 500 for an error. When any node succeeded and the
+    /// change alters what nodes hold, the farm's models are learned again before the last line
+    /// (`relearnFarmModels`).
     /// Returns the nodes that succeeded.
     @discardableResult
     func relayProgress(
-        of path: String, verb: String, fields: JSONObject, to targets: [NodeSnapshot], _ writer: HTTPResponseWriter
+        of path: String, verb: String, fields: JSONObject, to targets: [NodeSnapshot], _ writer: HTTPResponseWriter,
+        relearnsModels: Bool = true
     ) async -> [String] {
         let stream = fields["stream"]?.boolValue ?? true
         var sent = fields
@@ -70,7 +72,7 @@ extension Gateway {
         for node in targets where !succeeded.contains(node.name) && !failures.contains(where: { $0.contains(node.name) }) {
             failures.append("node \(node.name): the \(verb) ended without success")
         }
-        if !succeeded.isEmpty { await relearnFarmModels() }
+        if relearnsModels && !succeeded.isEmpty { await relearnFarmModels() }
         let final: JSONValue = failures.isEmpty ? ["status": "success"] : ["error": .string(failures.joined(separator: "; "))]
         if stream {
             var bytes = final.serialized()

@@ -68,7 +68,7 @@ extension Gateway {
             "/api/embeddings": nativeInference(.embeddings),
             "/api/show": Route(["POST"], .gatewayKey) { gateway, request, writer, _ in await gateway.showModel(request, writer) },
             "/api/pull": Route(["POST"], .farmChange) { gateway, request, writer, _ in await gateway.pull(request, writer) },
-            "/api/push": declined("/api/push"),
+            "/api/push": Route(["POST"], .farmChange) { gateway, request, writer, _ in await gateway.push(request, writer) },
             "/api/create": Route(["POST"], .farmChange) { gateway, request, writer, _ in await gateway.createModel(request, writer) },
             "/api/copy": Route(["POST"], .farmChange) { gateway, request, writer, _ in await gateway.copyModel(request, writer) },
             "/api/delete": Route(["DELETE"], .farmChange) { gateway, request, writer, _ in await gateway.deleteModel(request, writer) },
