@@ -13,6 +13,7 @@ extension OllamaNode {
     @discardableResult
     public func apply(_ report: ProbeReport, outcome: ProbeOutcome, now: Double, sentAt: Double = -.infinity) -> String? {
         let limitsBefore = observedLimits
+        let loadsUnderway = Set(loading.keys)
         retryStuckLoads(now: now)
         pulled = Dictionary(report.pulled.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         runnerSizes.learn(loaded: report.loaded, pulled: pulled)
@@ -48,9 +49,15 @@ extension OllamaNode {
         for model in draining.keys { nowLoaded[model] = nil }
         for model in nowLoaded.keys { loading[model] = nil }
         // Idle models gone though TensorWall did not unload them and they had not expired: Ollama
-        // made room for a load (unloaded models left `loaded` when TensorWall unloaded them).
+        // made room for a load (unloaded models left `loaded` when TensorWall unloaded them). A
+        // newcomer TensorWall did not load, of the very same bytes, is the same runner under another
+        // name, not a load that needed room: Ollama lists a runner under the name that loaded it, so
+        // once models that shared it stop being placed as one (`SharedRunners`: one was deleted),
+        // the runner shows under a name TensorWall did not count it by.
+        let newcomers = nowLoaded.values.filter { loaded[$0.name] == nil && !loadsUnderway.contains($0.name) }
         let vanished = loaded.values.filter { model in
             nowLoaded[model.name] == nil && (inFlight[model.name] ?? 0) == 0 && (model.expiresAt.map { $0 > outcome.at } ?? true)
+                && !newcomers.contains { $0.sizeBytes == model.sizeBytes && $0.vramBytes == model.vramBytes }
         }
         let newlyLoaded = nowLoaded.keys.contains { (loadedAt[$0] ?? now) > lastReportAt }
         let reportBefore = lastReportAt

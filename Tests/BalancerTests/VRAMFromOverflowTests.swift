@@ -123,4 +123,24 @@ import Testing
         #expect(nodes.map(\.plannableVRAMBytes) == [10 * gigabyte, 10 * gigabyte, 24 * gigabyte])
         #expect(nodes[1].vramBudgetBytes == nil)
     }
+
+    /// A runner shared by two names (`FROM llama3.2`) is listed under the one that loaded it; when
+    /// the other is deleted, the probe shows it under that name, and nothing was unloaded for it.
+    @Test func aRunnerListedUnderAnotherNameTeachesNoLimit() async {
+        let node = OllamaNode(config: config)
+        let outcome = ProbeOutcome(at: 0, succeeded: true, latencyMs: 1, error: nil)
+        let base = PulledModel(name: ModelName("llama3.2")!, displayName: "llama3.2", sizeBytes: 2 * gigabyte, digest: "a")
+        let custom = PulledModel(name: ModelName("py-coder")!, displayName: "py-coder", sizeBytes: 2 * gigabyte, digest: "b")
+        let idle = LoadedModel(name: ModelName("phi3")!, sizeBytes: 3 * gigabyte, vramBytes: 3 * gigabyte, expiresAt: nil)
+        await node.apply(ProbeReport(pulled: [base, custom], loaded: [loaded("llama3.2", 4), idle]), outcome: outcome, now: 0)
+        let renamed = await node.apply(
+            ProbeReport(pulled: [base], loaded: [loaded("py-coder", 4), idle]), outcome: outcome, now: 10, sentAt: 9)
+        #expect(renamed == nil)
+        #expect(await node.observedLimits.overflowBytes == nil)
+        // A newcomer of other bytes did need the room: phi3 went for it.
+        let unloaded = await node.apply(
+            ProbeReport(pulled: [base], loaded: [loaded("py-coder", 4), loaded("qwen", 9)]), outcome: outcome, now: 20, sentAt: 19)
+        #expect(await node.observedLimits.overflowBytes == 16 * gigabyte)
+        #expect(unloaded?.contains("Ollama unloaded phi3:latest to make room") == true)
+    }
 }
