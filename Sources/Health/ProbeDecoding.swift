@@ -48,16 +48,32 @@ public enum ProbeDecoding {
 
     /// The `FROM` and `ADAPTER` lines of the Modelfile `ollama show` prints (comments left out): the
     /// blobs Ollama loads a runner from, which it names by their `sha256` digest. Nil unless every
-    /// such line names a blob: a Modelfile that names no files says nothing of the runner.
+    /// such line names a blob: a Modelfile that names no files says nothing of the runner. The
+    /// `PARAMETER` lines for the options a runner is started with (`runnerParameters`) follow, in
+    /// order: a request whose model sets others makes Ollama reload the runner (`needsReload`), so
+    /// two models that differ in them do not share it.
     static func runnerFiles(inModelfile modelfile: JSONValue?) -> String? {
-        let lines = (modelfile?.stringValue ?? "").split(whereSeparator: \.isNewline).compactMap { raw -> String? in
-            let line = raw.drop { $0.isWhitespace }
-            let keyword = line.prefix { !$0.isWhitespace }.uppercased()
-            return keyword == "FROM" || keyword == "ADAPTER" ? String(line) : nil
+        var files: [String] = []
+        var parameters: [String] = []
+        for raw in (modelfile?.stringValue ?? "").split(whereSeparator: \.isNewline) {
+            let words = raw.split(whereSeparator: \.isWhitespace)
+            guard let keyword = words.first?.uppercased() else { continue }
+            if keyword == "FROM" || keyword == "ADAPTER" {
+                files.append(words.joined(separator: " "))
+            } else if keyword == "PARAMETER", words.count == 3, runnerParameters.contains(words[1].lowercased()),
+                !(words[1].lowercased() == "num_gpu" && words[2] == "-1")
+            {
+                parameters.append("PARAMETER \(words[1].lowercased()) \(words[2])")
+            }
         }
-        guard !lines.isEmpty, lines.allSatisfy({ $0.contains("sha256") }) else { return nil }
-        return lines.joined(separator: "\n")
+        guard !files.isEmpty, files.allSatisfy({ $0.contains("sha256") }) else { return nil }
+        return (files + parameters.sorted()).joined(separator: "\n")
     }
+
+    /// The options Ollama starts a runner with besides its context length (`api.Runner`, which
+    /// `needsReload` compares; `num_ctx` is compared on its own). `num_gpu -1` is Ollama's default,
+    /// the same as leaving it out.
+    static let runnerParameters: Set<String> = ["num_batch", "num_gpu", "main_gpu", "use_mmap", "num_thread"]
 
     private static func models(in body: [UInt8], endpoint: String) throws -> [JSONValue] {
         let document: JSONValue

@@ -28,6 +28,14 @@ import Testing
         // A comment, or a FROM that names no blob (a model name), says nothing of the runner.
         #expect(try ProbeDecoding.contextFacts(fromShow: Array(##"{"modelfile":"# FROM x\n"}"##.utf8)).runnerFiles == nil)
         #expect(try ProbeDecoding.contextFacts(fromShow: Array(##"{"modelfile":"FROM llama3.2\n"}"##.utf8)).runnerFiles == nil)
+        // Options a runner is started with are part of it: Ollama reloads for a model that sets others.
+        let cpuOnly =
+            ##"{"modelfile":"FROM /b/sha256-dde5aa\nPARAMETER temperature 0.2\nPARAMETER num_gpu 0\nPARAMETER  num_batch\t256\n"}"##
+        #expect(
+            try ProbeDecoding.contextFacts(fromShow: Array(cpuOnly.utf8)).runnerFiles
+                == "FROM /b/sha256-dde5aa\nPARAMETER num_batch 256\nPARAMETER num_gpu 0")
+        let gpuDefault = ##"{"modelfile":"FROM /b/sha256-dde5aa\nPARAMETER num_gpu -1\nPARAMETER stop <|eot|>\n"}"##
+        #expect(try ProbeDecoding.contextFacts(fromShow: Array(gpuDefault.utf8)).runnerFiles == "FROM /b/sha256-dde5aa")
     }
 
     @Test func aModelWithoutParametersOrModelInfoSetsNothing() throws {
