@@ -17,7 +17,9 @@ public struct HTTPClientRequest: Sendable {
         self.body = body
     }
 
-    func serializedHead() -> [UInt8] {
+    /// - Parameter framing: the body's framing when it is sent apart from the head
+    ///   (`HTTPUpload`): its length, or nil for chunked; by default `body`'s length.
+    func serializedHead(streamedLength framing: Int?? = .none) -> [UInt8] {
         var text = "\(method) \(target) HTTP/1.1\r\n"
         if !headers.contains("Host") {
             let hostPart = host.contains(":") && !host.hasPrefix("[") ? "[\(host)]" : host
@@ -29,7 +31,11 @@ public struct HTTPClientRequest: Sendable {
         {
             text += "\(name): \(value)\r\n"
         }
-        if !body.isEmpty || method == "POST" || method == "PUT" { text += "Content-Length: \(body.count)\r\n" }
+        switch framing {
+        case .some(.some(let length)): text += "Content-Length: \(length)\r\n"
+        case .some(.none): text += "Transfer-Encoding: chunked\r\n"
+        case .none: if !body.isEmpty || method == "POST" || method == "PUT" { text += "Content-Length: \(body.count)\r\n" }
+        }
         text += "\r\n"
         return Array(text.utf8)
     }

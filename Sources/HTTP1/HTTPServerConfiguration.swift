@@ -15,6 +15,12 @@ public struct HTTPServerConfiguration: Sendable {
     /// Requests with a larger body are handled on the cooperative pool rather than the event
     /// loop's thread, so decoding them does not stall other connections.
     public var loopBodyLimit = 256 * 1024
+    /// Requests whose body the handler reads as it arrives (`HTTPRequest.streamedBody`), with no
+    /// `maxBodyBytes` limit: uploads too large to hold. Picked by method and path.
+    public var streamsBody: @Sendable (_ method: String, _ path: Substring) -> Bool = { _, _ in false }
+    /// How much of a streamed body the handler left unread is read and dropped to keep the
+    /// connection; past it the connection closes.
+    public var maxDiscardedBodyBytes = 1024 * 1024
 
     public init(host: String, port: Int) {
         self.host = host

@@ -46,7 +46,17 @@ final class HTTPServerConnection {
             let writer = SocketResponseWriter(
                 socket: socket, isHead: request.method == "HEAD", keepAlive: keepAlive, writeTimeout: configuration.bodyTimeout)
             await serve(request, writer)
+            var bodyRead = true
+            if let streamed = request.streamedBody, !streamed.isFinished {
+                bodyRead = await streamed.discardRest(limit: configuration.maxDiscardedBodyBytes)
+            }
             let mayContinue = server?.requestFinished(socket) ?? true
+            if !bodyRead {
+                // Closed with the client still sending, the connection would be reset and the
+                // answer lost: the client hears the close first, as with a refusal.
+                if writer.isFinished, !socket.isClosed { await lingerBeforeClose() }
+                return
+            }
             if !writer.isFinished || writer.closeAfter || socket.isClosed || !mayContinue { return }
         }
     }
@@ -110,6 +120,14 @@ final class HTTPServerConnection {
         let framing = try BodyFraming.forRequest(request.headers)
         if let expectation = request.headers["Expect"] {
             guard expectation.caseInsensitiveEquals("100-continue") else { throw HTTPParseError.expectationFailed }
+        }
+        if framing != .none, configuration.streamsBody(request.method, request.target.prefix { $0 != "?" }) {
+            let body = HTTPRequestBody(
+                framing: framing, socket: socket, buffer: buffer, idleTimeout: configuration.bodyTimeout,
+                expectsContinue: request.headers["Expect"] != nil && buffer.isEmpty)
+            return HTTPRequest(
+                method: request.method, target: request.target, versionMinor: request.versionMinor, headers: request.headers,
+                streamedBody: body)
         }
         let body = try await readBody(framing, expectsContinue: request.headers["Expect"] != nil)
         return HTTPRequest(

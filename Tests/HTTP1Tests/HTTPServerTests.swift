@@ -88,6 +88,70 @@ import Testing
         #expect(response.body == "POST /e body=hi")
     }
 
+    /// An upload too large to hold (a model's weights) reaches the handler piece by piece, past
+    /// `maxBodyBytes`, whether sent with a length or chunked, and the connection serves on.
+    @Test func aStreamedBodyArrivesInPiecesPastTheBodyLimit() async throws {
+        let server = try startEchoServer {
+            $0.maxBodyBytes = 1000
+            $0.streamsBody = { method, path in method == "POST" && path.hasPrefix("/upload/") }
+        }
+        defer { server.stop() }
+        let client = try await RawClient(port: server.port)
+        defer { client.close() }
+        let body = (0..<50_000).map { Character(UnicodeScalar(UInt8(97 + $0 % 26))) }
+        let text = String(body)
+        var checksum = 0
+        for byte in text.utf8 { checksum = (checksum &* 31 &+ Int(byte)) & 0xffff_ffff }
+        try await client.send("POST /upload/all HTTP/1.1\r\nHost: x\r\nContent-Length: 50000\r\n\r\n")
+        for start in stride(from: 0, to: 50_000, by: 7_000) {
+            try await client.send(String(body[start..<min(start + 7_000, 50_000)]))
+        }
+        let whole = try await client.readResponse()
+        #expect(whole.body.hasSuffix("bytes=50000 checksum=\(checksum)"))
+        var chunked = "POST /upload/all HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+        for start in stride(from: 0, to: 50_000, by: 20_000) {
+            let piece = String(body[start..<min(start + 20_000, 50_000)])
+            chunked += String(piece.utf8.count, radix: 16) + "\r\n" + piece + "\r\n"
+        }
+        try await client.send(chunked + "0\r\n\r\n")
+        let pieces = try await client.readResponse()
+        #expect(pieces.body.hasSuffix("bytes=50000 checksum=\(checksum)"))
+        // The next request on the connection, and a body not streamed, which keeps its limit.
+        try await client.send("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello")
+        #expect(try await client.readResponse().body == "POST /echo body=hello")
+        try await client.send("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\n\r\n" + String(text.prefix(5000)))
+        #expect(try await client.readResponse().head.hasPrefix("HTTP/1.1 413"))
+    }
+
+    /// What a handler leaves unread of a streamed body is dropped to keep the connection, up to a
+    /// limit; past it the connection closes after the answer.
+    @Test func aStreamedBodyLeftUnreadIsDroppedOrEndsTheConnection() async throws {
+        let server = try startEchoServer {
+            $0.maxDiscardedBodyBytes = 1000
+            $0.streamsBody = { method, path in method == "POST" && path.hasPrefix("/upload/") }
+        }
+        defer { server.stop() }
+        let client = try await RawClient(port: server.port)
+        defer { client.close() }
+        try await client.send("POST /upload/none HTTP/1.1\r\nHost: x\r\nContent-Length: 500\r\n\r\n" + String(repeating: "x", count: 500))
+        #expect(try await client.readResponse().body == "skipped")
+        try await client.send("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nhi")
+        #expect(try await client.readResponse().body == "POST /echo body=hi")
+        try await client.send(
+            "POST /upload/none HTTP/1.1\r\nHost: x\r\nContent-Length: 50000\r\n\r\n" + String(repeating: "x", count: 50_000))
+        let rest = try await client.readUntilClose()
+        #expect(rest.hasPrefix("HTTP/1.1 200"))
+        #expect(rest.hasSuffix("skipped"))
+        // A client waiting for `100 Continue` is answered and not asked for the body nobody reads.
+        let waiting = try await RawClient(port: server.port)
+        defer { waiting.close() }
+        try await waiting.send("POST /upload/none HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\nExpect: 100-continue\r\n\r\n")
+        let answer = try await waiting.readUntilClose()
+        #expect(answer.hasPrefix("HTTP/1.1 200"))
+        #expect(!answer.contains("100 Continue"))
+        #expect(answer.hasSuffix("skipped"))
+    }
+
     @Test func headResponsesCarryNoBody() async throws {
         let server = try startEchoServer()
         defer { server.stop() }

@@ -87,6 +87,18 @@ func startEchoServer(_ configure: (inout HTTPServerConfiguration) -> Void = { _ 
             try? await writer.respond(status: 200, headers: ["Content-Type": "text/plain"], body: Array("late".utf8))
             return
         }
+        if let body = request.streamedBody {
+            // `/upload/all` reads the body as it arrives; `/upload/none` answers without reading it.
+            var (pieces, bytes, checksum) = (0, 0, 0)
+            while request.path == "/upload/all", let piece = try? await body.next() {
+                pieces += 1
+                bytes += piece.count
+                for byte in piece { checksum = (checksum &* 31 &+ Int(byte)) & 0xffff_ffff }
+            }
+            let summary = request.path == "/upload/all" ? "pieces=\(pieces) bytes=\(bytes) checksum=\(checksum)" : "skipped"
+            try? await writer.respond(status: 200, headers: ["Content-Type": "text/plain"], body: Array(summary.utf8))
+            return
+        }
         if request.path == "/where" {
             let place = EventLoop.isLoopThread ? "loop" : "pool"
             try? await writer.respond(status: 200, headers: ["Content-Type": "text/plain"], body: Array(place.utf8))
