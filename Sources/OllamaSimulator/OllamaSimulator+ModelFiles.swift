@@ -50,6 +50,10 @@ extension OllamaSimulator {
         guard let body = await objectBody(request, writer) else { return }
         let name = body["model"]?.stringValue ?? body["name"]?.stringValue ?? ""
         guard !name.isEmpty else { return await respondError(writer, 400, "invalid model name") }
+        let stream = body["stream"]?.boolValue ?? true
+        if body["from"] == nil, let files = body["files"]?.objectValue {
+            return await createFromFiles(name: name, files: files, stream: stream, writer)
+        }
         guard let from = body["from"]?.stringValue, !from.isEmpty else {
             return await respondError(writer, 400, "neither 'from' or 'files' was specified")
         }
@@ -61,7 +65,6 @@ extension OllamaSimulator {
             base = configuration.registry.first { $0.name == wanted }
             if let base { addPulled(base) }
         }
-        let stream = body["stream"]?.boolValue ?? true
         guard var model = base else {
             let error: JSONValue = ["error": "pull model manifest: file does not exist"]
             guard stream else { return await respondJSON(writer, 500, error) }
@@ -79,7 +82,7 @@ extension OllamaSimulator {
         await writeProgress(lines, writer)
     }
 
-    private func writeProgress(_ lines: [JSONValue], _ writer: HTTPResponseWriter) async {
+    func writeProgress(_ lines: [JSONValue], _ writer: HTTPResponseWriter) async {
         guard (try? await writer.start(status: 200, headers: ["Content-Type": "application/x-ndjson"])) != nil else { return }
         for line in lines {
             guard (try? await writeAnswer(configuration.encoding.line(line), to: writer)) != nil else { return }

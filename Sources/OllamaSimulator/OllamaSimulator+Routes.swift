@@ -64,6 +64,10 @@ extension OllamaSimulator {
             await create(request, writer)
         case ("POST", "/api/push"):
             await push(request, writer)
+        case ("HEAD", let path) where path.hasPrefix("/api/blobs/"):
+            await headBlob(String(path.dropFirst("/api/blobs/".count)), writer)
+        case ("POST", let path) where path.hasPrefix("/api/blobs/"):
+            await createBlob(String(path.dropFirst("/api/blobs/".count)), body: request.body, writer)
         case (_, "/api/delete"), (_, "/api/copy"), (_, "/api/create"), (_, "/api/push"),
             (_, "/"), (_, "/api/version"), (_, "/api/tags"), (_, "/api/ps"), (_, "/api/chat"), (_, "/api/generate"),
             (_, "/v1/chat/completions"):

@@ -33,6 +33,8 @@ public final class OllamaSimulator: Sendable {
         var slowdown = 1.0
         /// Answers evaluating their prompt or generating now, on every runner (`sharedGPUAnswers`).
         var answersRunning = 0
+        /// Blobs uploaded to `/api/blobs`, by digest (`sha256:` and hex), with their size.
+        var blobs: [String: Int] = [:]
     }
 
     /// Every model on this node's disk.
@@ -46,6 +48,16 @@ public final class OllamaSimulator: Sendable {
             state.pulled.removeAll { $0.name == model.name }  // made again under the same name: replaced
             if !configuration.models.contains(where: { $0.name == model.name }) { state.pulled.append(model) }
         }
+    }
+
+    /// The size of an uploaded blob, nil when the node lacks it.
+    public func blobSize(_ digest: String) -> Int? {
+        let key = digest.replacingOccurrences(of: "sha256-", with: "sha256:").lowercased()
+        return state.withLock { $0.blobs[key] }
+    }
+
+    func storeBlob(_ digest: String, size: Int) {
+        state.withLock { $0.blobs[digest] = size }
     }
 
     func markDeleted(_ name: String) {
