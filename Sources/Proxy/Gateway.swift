@@ -155,6 +155,8 @@ final class Gateway: Sendable {
         serverConfiguration.headerTimeout = .milliseconds(config.limits.headerTimeoutMs)
         serverConfiguration.idleTimeout = .milliseconds(config.limits.idleTimeoutMs)
         serverConfiguration.maxConnections = config.limits.maxConnections
+        // Blob uploads (a model's weights, gigabytes) are relayed to the nodes as they arrive.
+        serverConfiguration.streamsBody = { method, path in method == "POST" && path.hasPrefix("/api/blobs/") }
         let server = HTTPServer(configuration: serverConfiguration, renderError: Self.renderServerError) { [weak self] request, writer in
             guard let self else { return }
             await Self.$requestRuntime.withValue(current) { await handle(request, writer) }

@@ -53,11 +53,13 @@ import WireFormats
         #expect(anonymous.status == 401)
         let wrong = try await farm.json("POST", "/api/pull", body: pull, headers: ["X-API-Key": "adm_guess"])
         #expect(wrong.status == 401)
-        for (method, path) in [("POST", "/api/push"), ("POST", "/api/create"), ("POST", "/api/copy"), ("DELETE", "/api/delete")] {
+        let blob = "/api/blobs/sha256:" + String(repeating: "0", count: 64)
+        let changes = [("POST", "/api/push"), ("POST", "/api/create"), ("POST", "/api/copy"), ("DELETE", "/api/delete"), ("POST", blob)]
+        for (method, path) in changes {
             #expect(try await farm.json(method, path, body: pull).status == 403, "\(path)")
         }
         // Refused before any node saw it.
-        #expect(farm.nodes.allSatisfy { $0.requestCount("/api/pull") == 0 && $0.requestCount("/api/delete") == 0 })
+        #expect(farm.nodes.allSatisfy { node in changes.allSatisfy { node.requestCount($0.1) == 0 } })
 
         let admin = try await farm.json("POST", "/api/pull", body: pull, headers: ["Authorization": "Bearer \(Self.adminKey)"])
         #expect(admin.status == 200)

@@ -170,6 +170,19 @@ def test_create_copy_and_delete_change_every_node(client):
     assert raised.value.status_code == 404 and raised.value.error == "model 'team-llama' not found"
 
 
+def test_create_from_an_uploaded_gguf_on_every_node(client, tmp_path):
+    # Larger than one read of the upload, so it reaches the nodes in pieces; each node checks the digest.
+    weights = tmp_path / "model.gguf"
+    weights.write_bytes(bytes(range(256)) * 8192)
+    digest = client.create_blob(weights)
+    assert client.create_blob(weights) == digest  # a second upload of a blob every node holds
+    made = client.create(model="py-gguf", files={"model.gguf": digest})
+    assert made.status == "success"
+    assert "py-gguf:latest" in [m.model for m in client.list().models]
+    assert client.chat(model="py-gguf", messages=[{"role": "user", "content": "hi"}]).done
+    assert client.delete("py-gguf").status == "success"
+
+
 def test_errors(client):
     with pytest.raises(ollama.ResponseError) as raised:
         client.chat(model="llama9", messages=[{"role": "user", "content": "x"}])

@@ -74,8 +74,15 @@ extension Gateway {
             "/api/delete": Route(["DELETE"], .farmChange) { gateway, request, writer, _ in await gateway.deleteModel(request, writer) },
         ],
         prefixes: [
-            // `ollama create` from local files uploads them here first; the model is made on a node.
-            ("/api/blobs/", declined("/api/blobs")),
+            // `ollama create` from local files uploads them here first, then makes the model from them.
+            (
+                "/api/blobs/",
+                Route(["HEAD", "POST"], .farmChange) { gateway, request, writer, _ in
+                    let digest = PercentDecoding.decode(request.path.dropFirst("/api/blobs/".count))
+                    if request.method == "HEAD" { return await gateway.blobHeld(digest: digest, writer) }
+                    await gateway.uploadBlob(request, digest: digest, writer)
+                }
+            ),
             (
                 "/v1/models/",
                 Route(["GET"], .gatewayKey) { gateway, request, writer, _ in
@@ -87,14 +94,6 @@ extension Gateway {
     private static func nativeInference(_ endpoint: NativeEndpoint) -> Route {
         Route(["POST"], .gatewayKey, logsAccess: true) { gateway, request, writer, record in
             await gateway.ollamaInference(request, writer, &record, endpoint: endpoint)
-        }
-    }
-
-    /// Farm changes TensorWall does not fan out: the operator runs them against a node.
-    private static func declined(_ path: String) -> Route {
-        Route([], .farmChange) { gateway, _, writer, _ in
-            await gateway.respond(
-                writer, APIError(status: 501, "\(path) is not served through TensorWall: run it against the node itself"), openAI: false)
         }
     }
 
