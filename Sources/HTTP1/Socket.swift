@@ -212,16 +212,18 @@ public final class Socket: Sendable {
 
 extension Socket {
     /// Reads what is available into `buffer`, waiting for data if none is; returns 0 at end of stream.
-    func read(into buffer: ReadBuffer, until deadline: ContinuousClock.Instant?) async throws -> Int {
+    /// - Parameter space: the least free room offered to the read (the buffer grows to it): more
+    ///   for a large upload, read in fewer and larger pieces.
+    func read(into buffer: ReadBuffer, until deadline: ContinuousClock.Instant?, space: Int = 4096) async throws -> Int {
         // The last read took less than it was offered, so it emptied the kernel's queue: the next
         // bytes bring a new edge. Waiting for it saves a `recv` that would only say EAGAIN.
         if readDrained.exchange(false, ordering: .relaxed) { try await wait(for: .read, until: deadline) }
         while true {
             if isClosed { throw SocketError.closed }
             var offered = 0
-            let result = try buffer.fill { space in
-                offered = space.count
-                return try SocketCalls.read(fd, into: space)
+            let result = try buffer.fill(minimum: space) { room in
+                offered = room.count
+                return try SocketCalls.read(fd, into: room)
             }
             switch result {
             case .bytes(let count):

@@ -314,6 +314,17 @@ import WireFormats
         #expect(farm.nodes.map { $0.blobSize(digest) } == [300_000, 300_000])
         #expect(try await farm.request("HEAD", "/api/blobs/\(digest)", headers: ["X-API-Key": TestFarm.key]).status == 200)
         #expect(try await farm.request("POST", "/api/blobs/\(digest)", bytes: weights, headers: octets).status == 200)
+        // Sent chunked, in pieces of odd sizes, it goes on chunked: its length is known only at its end.
+        let other = Array(weights.reversed()) + Array(weights.prefix(777))
+        let chunked = try await HTTPUpload.start(
+            HTTPClientRequest(
+                method: "POST", host: "127.0.0.1", port: farm.port, target: "/api/blobs/\(SHA256.blobDigest(other))", headers: octets),
+            length: nil, client: HTTPClient(), timeouts: HTTPClientTimeouts())
+        for start in stride(from: 0, to: other.count, by: 65_537) {
+            try await chunked.send(Array(other[start..<min(start + 65_537, other.count)]))
+        }
+        #expect(try await chunked.response().status == 201)
+        #expect(farm.nodes.map { $0.blobSize(SHA256.blobDigest(other)) } == [300_777, 300_777])
         // A byte changed on the way is refused by the node, in Ollama's words.
         var damaged = weights
         damaged[1000] ^= 1

@@ -56,7 +56,8 @@ extension Gateway {
         for node in nodes {
             let head = HTTPClientRequest.toNode(node.url, path: path, contentType: "application/octet-stream")
             do {
-                let length = body?.declaredLength ?? request.body.count
+                // A body that came chunked goes on chunked (nil): its length is known only at its end.
+                let length = body.map(\.declaredLength) ?? request.body.count
                 uploads.append((node.name, try await HTTPUpload.start(head, length: length, client: client, timeouts: upstreamTimeouts)))
             } catch {
                 answers.append((node.name, .unreachable("\(error)")))
