@@ -1,5 +1,6 @@
 /// SHA-256 (FIPS 180-4), so gateway keys can be stored in `cluster.json` as hashes without a
-/// crypto library. Only used on keys: short inputs, not a hot path.
+/// crypto library. Used on keys, and by the simulated node on uploaded blobs: never on the request
+/// path's bulk, so written for clarity, not speed.
 public enum SHA256 {
     private static let roundConstants: [UInt32] = [
         0x428a_2f98, 0x7137_4491, 0xb5c0_fbcf, 0xe9b5_dba5, 0x3956_c25b, 0x59f1_11f1, 0x923f_82a4, 0xab1c_5ed5,

@@ -196,15 +196,10 @@ import WireFormats
     }
 }
 
-/// The digest a simulated node checks uploads against is SHA-256's (FIPS 180-4 test vectors).
-@Suite struct SHA256Tests {
-    @Test func matchesTheStandardsVectors() {
-        #expect(SHA256.blobDigest([]) == "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+/// A blob's name is its SHA-256 as Ollama writes it.
+@Suite struct BlobDigestTests {
+    @Test func isTheDigestInLowercaseHexAfterSha256() {
         #expect(SHA256.blobDigest(Array("abc".utf8)) == "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
-        let twoBlocks = Array("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq".utf8)
-        #expect(SHA256.blobDigest(twoBlocks) == "sha256:248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
-        #expect(
-            SHA256.blobDigest([UInt8](repeating: 97, count: 1_000_000))
-                == "sha256:cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
+        #expect(SHA256.blobDigest([]) == "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
     }
 }

@@ -7,13 +7,7 @@ extension Gateway {
     /// `HEAD /api/blobs/DIGEST`: 200 only when every healthy node holds the blob, so `ollama
     /// create` from a local file uploads it whenever a node lacks it; else Ollama's 404.
     func blobHeld(digest: String, _ writer: HTTPResponseWriter) async {
-        guard Self.isBlobDigest(digest) else { return await respond(writer, APIError(status: 400, "invalid digest format"), openAI: false) }
-        let targets: [NodeSnapshot]
-        switch await farmChangeTargets(named: nil, noneHealthy: "no healthy node to ask for the blob") {
-        case .success(let nodes): targets = nodes
-        case .failure(let error): return await respond(writer, error, openAI: false)
-        }
-        let lacking = await nodesLacking(blob: digest, on: targets)
+        guard let lacking = await nodesLacking(blob: digest, writer) else { return }
         guard lacking.isEmpty else { return await respond(writer, APIError(status: 404, "blob \"\(digest)\" not found"), openAI: false) }
         try? await writer.respond(status: 200)
     }
@@ -24,13 +18,7 @@ extension Gateway {
     /// node took it (200 when all had it); a node that checks the digest and refuses it, Ollama's
     /// 400; a node that fails, named in a 500 with the nodes that took it.
     func uploadBlob(_ request: HTTPRequest, digest: String, _ writer: HTTPResponseWriter) async {
-        guard Self.isBlobDigest(digest) else { return await respond(writer, APIError(status: 400, "invalid digest format"), openAI: false) }
-        let targets: [NodeSnapshot]
-        switch await farmChangeTargets(named: nil, noneHealthy: "no healthy node to upload to") {
-        case .success(let nodes): targets = nodes
-        case .failure(let error): return await respond(writer, error, openAI: false)
-        }
-        let lacking = await nodesLacking(blob: digest, on: targets)
+        guard let lacking = await nodesLacking(blob: digest, writer) else { return }
         guard !lacking.isEmpty else {
             _ = await request.streamedBody?.discardRest(limit: .max)
             try? await writer.respond(status: 200)
@@ -96,8 +84,20 @@ extension Gateway {
         return answers
     }
 
-    /// The nodes whose `HEAD /api/blobs/DIGEST` did not say they hold it.
-    private func nodesLacking(blob digest: String, on nodes: [NodeSnapshot]) async -> [NodeSnapshot] {
+    /// The healthy nodes whose `HEAD /api/blobs/DIGEST` did not say they hold it; nil once Ollama's
+    /// error is sent for a digest that is not one, or TensorWall's for a farm with no healthy node.
+    private func nodesLacking(blob digest: String, _ writer: HTTPResponseWriter) async -> [NodeSnapshot]? {
+        guard Self.isBlobDigest(digest) else {
+            await respond(writer, APIError(status: 400, "invalid digest format"), openAI: false)
+            return nil
+        }
+        let nodes: [NodeSnapshot]
+        switch await farmChangeTargets(named: nil, noneHealthy: "no healthy node for the blob") {
+        case .success(let healthy): nodes = healthy
+        case .failure(let error):
+            await respond(writer, error, openAI: false)
+            return nil
+        }
         let held = Set(
             await askEachNode(nodes, "HEAD", path: "/api/blobs/\(digest)", body: []).compactMap { node, answer in
                 if case .answered(200, _) = answer { return node }
