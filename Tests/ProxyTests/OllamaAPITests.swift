@@ -1,9 +1,9 @@
 import Balancer
-import HTTP1
 import OllamaSimulator
 import Testing
 import WireFormats
 
+@testable import HTTP1
 @testable import Proxy
 
 /// The Ollama-native API through the balancer: the same placement as `/v1`, Ollama's own bytes and errors.
@@ -331,6 +331,17 @@ import WireFormats
         let refused = try await farm.request("POST", "/api/blobs/\(SHA256.blobDigest(damaged.reversed()))", bytes: damaged, headers: octets)
         #expect(refused.status == 400)
         #expect(String(decoding: try await refused.collect(), as: UTF8.self).contains("digest mismatch"))
+        // A chunked upload whose framing breaks is answered, not dropped.
+        let raw = try await HTTPClientConnection.open(host: "127.0.0.1", port: farm.port, poolKey: "raw", deadline: .now + .seconds(5))
+        defer { raw.socket.close() }
+        let broken =
+            "POST /api/blobs/\(SHA256.blobDigest([1])) HTTP/1.1\r\nHost: x\r\nX-API-Key: \(TestFarm.key)\r\n"
+            + "Transfer-Encoding: chunked\r\n\r\n2\r\nab\r\nzz\r\nhello\r\n"
+        try await raw.socket.write(Array(broken.utf8), until: .now + .seconds(5))
+        while try await raw.socket.read(into: raw.buffer, until: .now + .seconds(10)) > 0 {}
+        let answer = String(decoding: raw.buffer.readable, as: UTF8.self)
+        #expect(answer.hasPrefix("HTTP/1.1 400"))
+        #expect(answer.contains("request body: "))
         let invalid = try await farm.json("POST", "/api/blobs/sha256:0123", body: "x")
         #expect(invalid.status == 400)
         #expect(invalid.body == ["error": "invalid digest format"])

@@ -24,7 +24,7 @@ extension Gateway {
             try? await writer.respond(status: 200)
             return
         }
-        guard let answers = await relayUpload(request, to: lacking, path: "/api/blobs/\(digest)") else { return }
+        guard let answers = await relayUpload(request, to: lacking, path: "/api/blobs/\(digest)", writer) else { return }
         var verdict = ModelFileChangeAnswers()
         for (node, answer) in answers { verdict.record(answer, from: node) }
         switch verdict.verdict {
@@ -36,8 +36,11 @@ extension Gateway {
     }
 
     /// Sends the request's body to each node as it is read, and returns each node's answer; nil
-    /// when the client stopped sending (the uploads are then dropped, and so is the client).
-    private func relayUpload(_ request: HTTPRequest, to nodes: [NodeSnapshot], path: String) async -> [(String, NodeAnswer)]? {
+    /// when the body broke off (the uploads are then dropped): a client that stopped sending hears
+    /// nothing more, and one whose chunked framing is malformed hears why, in a 400.
+    private func relayUpload(_ request: HTTPRequest, to nodes: [NodeSnapshot], path: String, _ writer: HTTPResponseWriter) async
+        -> [(String, NodeAnswer)]?
+    {
         let body = request.streamedBody
         var answers: [(String, NodeAnswer)] = []
         var uploads: [(node: String, upload: HTTPUpload)] = []
@@ -66,6 +69,9 @@ extension Gateway {
         if let body {
             do {
                 while !uploads.isEmpty, let piece = try await body.next() { await relay(piece) }
+            } catch let error as HTTPParseError {
+                await respond(writer, APIError(status: error.status, "request body: \(error.message)"), openAI: false)
+                return nil
             } catch {
                 logger.warning("blob upload to \(path) ended early: the client stopped sending (\(error))")
                 return nil
