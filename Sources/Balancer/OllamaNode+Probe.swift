@@ -17,7 +17,14 @@ extension OllamaNode {
         retryStuckLoads(now: now)
         pulled = Dictionary(report.pulled.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         runnerSizes.learn(loaded: report.loaded, pulled: pulled)
-        var nowLoaded = Dictionary(report.loaded.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        let listed = Set(report.loaded.map(\.name))
+        runnersListedAs = runnersListedAs.filter { listed.contains($0.key) && pulled[$0.key] == nil }
+        let reported = report.loaded.map { entry in
+            var entry = entry
+            if let counted = runnersListedAs[entry.name] { entry.name = counted }
+            return entry
+        }
+        var nowLoaded = Dictionary(reported.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         // A model with requests running is listed by Ollama (`/api/ps` snapshots the scheduler, and a
         // runner in use is never unloaded), so one missing from a probe sent after it was loaded is
         // not loaded, busy or not: Ollama unloaded it once idle to make room, and the requests sent
@@ -54,10 +61,23 @@ extension OllamaNode {
         // name, not a load that needed room: Ollama lists a runner under the name that loaded it, so
         // once models that shared it stop being placed as one (`SharedRunners`: one was deleted),
         // the runner shows under a name TensorWall did not count it by.
+        // When the newcomer's name is no longer held here, the runner is counted as the model it
+        // serves, now and in later reports (`runnersListedAs`): a request for that model rides it.
         let newcomers = nowLoaded.values.filter { loaded[$0.name] == nil && !loadsUnderway.contains($0.name) }
-        let vanished = loaded.values.filter { model in
-            nowLoaded[model.name] == nil && (inFlight[model.name] ?? 0) == 0 && (model.expiresAt.map { $0 > outcome.at } ?? true)
-                && !newcomers.contains { $0.sizeBytes == model.sizeBytes && $0.vramBytes == model.vramBytes }
+        var vanished: [LoadedModel] = []
+        for model in loaded.values
+        where nowLoaded[model.name] == nil && (inFlight[model.name] ?? 0) == 0 && (model.expiresAt.map { $0 > outcome.at } ?? true) {
+            guard let runner = newcomers.first(where: { $0.sizeBytes == model.sizeBytes && $0.vramBytes == model.vramBytes }) else {
+                vanished.append(model)
+                continue
+            }
+            if pulled[runner.name] == nil, nowLoaded[runner.name] != nil {
+                runnersListedAs[runner.name] = model.name
+                nowLoaded[runner.name] = nil
+                nowLoaded[model.name] = LoadedModel(
+                    name: model.name, sizeBytes: runner.sizeBytes, vramBytes: runner.vramBytes, expiresAt: runner.expiresAt,
+                    contextLength: runner.contextLength)
+            }
         }
         let newlyLoaded = nowLoaded.keys.contains { (loadedAt[$0] ?? now) > lastReportAt }
         let reportBefore = lastReportAt

@@ -53,6 +53,10 @@ public actor OllamaNode {
     var evictionsByModel: [ModelName: Int] = [:] { didSet { shownStateChanged() } }
     /// When TensorWall last unloaded each model here, so an older probe cannot bring it back.
     var evictedAt: [ModelName: Double] = [:]
+    /// Runners `/api/ps` lists under a name this node no longer holds, by that name, with the model
+    /// they are counted as: Ollama lists a runner under the name that loaded it, and when that model
+    /// (one made `FROM` another) is deleted, the runner goes on serving the model it shares.
+    var runnersListedAs: [ModelName: ModelName] = [:]
     /// Loaded models a request made Ollama reload for another context length (`runnerAsked`), until
     /// its answer begins or ends (`reloadEnded`).
     var reloadsInPlace: Set<ModelName> = []

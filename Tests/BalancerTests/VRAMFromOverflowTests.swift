@@ -137,10 +137,19 @@ import Testing
             ProbeReport(pulled: [base], loaded: [loaded("py-coder", 4), idle]), outcome: outcome, now: 10, sentAt: 9)
         #expect(renamed == nil)
         #expect(await node.observedLimits.overflowBytes == nil)
+        // py-coder is gone from this node, so its runner is counted as the llama3.2 it serves: a
+        // request for llama3.2 rides it, as Ollama does, now and while /api/ps lists it so.
+        #expect(await node.loaded.keys.sorted() == [ModelName("llama3.2")!, ModelName("phi3")!])
+        await node.apply(ProbeReport(pulled: [base], loaded: [loaded("py-coder", 4), idle]), outcome: outcome, now: 15, sentAt: 14)
+        #expect(await node.loaded.keys.sorted() == [ModelName("llama3.2")!, ModelName("phi3")!])
         // A newcomer of other bytes did need the room: phi3 went for it.
         let unloaded = await node.apply(
             ProbeReport(pulled: [base], loaded: [loaded("py-coder", 4), loaded("qwen", 9)]), outcome: outcome, now: 20, sentAt: 19)
         #expect(await node.observedLimits.overflowBytes == 16 * gigabyte)
         #expect(unloaded?.contains("Ollama unloaded phi3:latest to make room") == true)
+        #expect(await node.loaded.keys.sorted() == [ModelName("llama3.2")!, ModelName("qwen")!])
+        // Once /api/ps no longer lists the runner, the model it served is gone.
+        await node.apply(ProbeReport(pulled: [base], loaded: [loaded("qwen", 9)]), outcome: outcome, now: 30, sentAt: 29)
+        #expect(await node.loaded.keys.sorted() == [ModelName("qwen")!])
     }
 }
