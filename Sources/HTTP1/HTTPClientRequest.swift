@@ -17,9 +17,14 @@ public struct HTTPClientRequest: Sendable {
         self.body = body
     }
 
-    /// - Parameter framing: the body's framing when it is sent apart from the head
-    ///   (`HTTPUpload`): its length, or nil for chunked; by default `body`'s length.
-    func serializedHead(streamedLength framing: Int?? = .none) -> [UInt8] {
+    /// How a body sent apart from its head (`HTTPUpload`) is framed.
+    enum StreamedFraming {
+        case length(Int)
+        case chunked
+    }
+
+    /// - Parameter streamed: the framing of a body sent apart from the head; nil frames `body`.
+    func serializedHead(streamed: StreamedFraming? = nil) -> [UInt8] {
         var text = "\(method) \(target) HTTP/1.1\r\n"
         if !headers.contains("Host") {
             let hostPart = host.contains(":") && !host.hasPrefix("[") ? "[\(host)]" : host
@@ -31,10 +36,10 @@ public struct HTTPClientRequest: Sendable {
         {
             text += "\(name): \(value)\r\n"
         }
-        switch framing {
-        case .some(.some(let length)): text += "Content-Length: \(length)\r\n"
-        case .some(.none): text += "Transfer-Encoding: chunked\r\n"
-        case .none: if !body.isEmpty || method == "POST" || method == "PUT" { text += "Content-Length: \(body.count)\r\n" }
+        switch streamed {
+        case .length(let length): text += "Content-Length: \(length)\r\n"
+        case .chunked: text += "Transfer-Encoding: chunked\r\n"
+        case nil: if !body.isEmpty || method == "POST" || method == "PUT" { text += "Content-Length: \(body.count)\r\n" }
         }
         text += "\r\n"
         return Array(text.utf8)

@@ -30,7 +30,7 @@ public final class HTTPUpload: @unchecked Sendable {
         }
         let pending = HTTPPendingResponse(request: request, timeouts: timeouts, poolKey: connection.poolKey, connection: connection)
         let upload = HTTPUpload(client: client, pending: pending, connection: connection, isChunked: length == nil)
-        try await upload.write(request.serializedHead(streamedLength: .some(length)))
+        try await upload.write(request.serializedHead(streamed: length.map { .length($0) } ?? .chunked))
         return upload
     }
 

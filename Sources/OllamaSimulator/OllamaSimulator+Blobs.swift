@@ -6,7 +6,7 @@ import WireFormats
 extension OllamaSimulator {
     /// `HEAD /api/blobs/DIGEST`: 200 when held, Ollama's 404 when not.
     func headBlob(_ digest: String, _ writer: HTTPResponseWriter) async {
-        guard Self.isDigest(digest) else { return await respondError(writer, 400, "invalid digest format") }
+        guard SHA256.isBlobDigest(digest) else { return await respondError(writer, 400, "invalid digest format") }
         guard blobSize(digest) != nil else { return await respondError(writer, 404, "blob \"\(digest)\" not found") }
         try? await writer.respond(status: 200)
     }
@@ -14,13 +14,13 @@ extension OllamaSimulator {
     /// `POST /api/blobs/DIGEST`: 201 once the bytes hash to the digest, 400 when they do not, 200
     /// when the blob was already here.
     func createBlob(_ digest: String, body: [UInt8], _ writer: HTTPResponseWriter) async {
-        guard Self.isDigest(digest) else { return await respondError(writer, 400, "invalid digest format") }
+        guard SHA256.isBlobDigest(digest) else { return await respondError(writer, 400, "invalid digest format") }
         if blobSize(digest) != nil {
             try? await writer.respond(status: 200)
             return
         }
         let actual = SHA256.blobDigest(body)
-        let wanted = digest.replacingOccurrences(of: "sha256-", with: "sha256:").lowercased()
+        let wanted = SHA256.canonicalBlobDigest(digest)
         guard actual == wanted else {
             return await respondError(writer, 400, "digest mismatch, expected \"\(digest)\", got \"\(actual)\"")
         }
@@ -47,11 +47,5 @@ extension OllamaSimulator {
         addPulled(model)
         guard stream else { return await respondJSON(writer, 200, ["status": "success"]) }
         await writeProgress([["status": "parsing GGUF"], ["status": "writing manifest"], ["status": "success"]], writer)
-    }
-
-    static func isDigest(_ digest: String) -> Bool {
-        let hex = digest.utf8.dropFirst(7)
-        return (digest.hasPrefix("sha256:") || digest.hasPrefix("sha256-")) && hex.count == 64
-            && hex.allSatisfy { (48...57).contains($0) || (65...70).contains($0) || (97...102).contains($0) }
     }
 }

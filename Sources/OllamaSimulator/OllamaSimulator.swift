@@ -52,7 +52,7 @@ public final class OllamaSimulator: Sendable {
 
     /// The size of an uploaded blob, nil when the node lacks it.
     public func blobSize(_ digest: String) -> Int? {
-        let key = digest.replacingOccurrences(of: "sha256-", with: "sha256:").lowercased()
+        let key = SHA256.canonicalBlobDigest(digest)
         return state.withLock { $0.blobs[key] }
     }
 

@@ -93,7 +93,7 @@ extension Gateway {
     /// The healthy nodes whose `HEAD /api/blobs/DIGEST` did not say they hold it; nil once Ollama's
     /// error is sent for a digest that is not one, or TensorWall's for a farm with no healthy node.
     private func nodesLacking(blob digest: String, _ writer: HTTPResponseWriter) async -> [NodeSnapshot]? {
-        guard Self.isBlobDigest(digest) else {
+        guard SHA256.isBlobDigest(digest) else {
             await respond(writer, APIError(status: 400, "invalid digest format"), openAI: false)
             return nil
         }
@@ -110,12 +110,5 @@ extension Gateway {
                 return nil
             })
         return nodes.filter { !held.contains($0.name) }
-    }
-
-    /// Ollama's rule for a blob's name: `sha256:` (or `sha256-`) and 64 hex digits.
-    static func isBlobDigest(_ digest: String) -> Bool {
-        let utf8 = Array(digest.utf8)
-        guard utf8.count == 71, digest.hasPrefix("sha256:") || digest.hasPrefix("sha256-") else { return false }
-        return utf8[7...].allSatisfy { (48...57).contains($0) || (65...70).contains($0) || (97...102).contains($0) }
     }
 }
