@@ -192,6 +192,8 @@ actor SimulatedScheduler {
     struct LoadedInfo {
         var model: SimulatedModel
         var runnerBytes: Int64
+        /// Real seconds until keep-alive unloads the runner, as a wall-clock `expires_at` means on a
+        /// scaled farm too: TensorWall reads a runner gone before it as unloaded to make room.
         var expiresIn: Double?
         var contextLength: Int
     }
@@ -203,10 +205,9 @@ actor SimulatedScheduler {
             var expiresIn: Double?
             if let expiry = runner.expiresAt {
                 let remaining = now.duration(to: expiry)
-                expiresIn =
-                    (Double(remaining.components.seconds) + Double(remaining.components.attoseconds) / 1e18) / configuration.timeScale
+                expiresIn = Double(remaining.components.seconds) + Double(remaining.components.attoseconds) / 1e18
             } else if runner.keepAlive >= 0 {
-                expiresIn = runner.keepAlive
+                expiresIn = runner.keepAlive * configuration.timeScale
             }
             return LoadedInfo(
                 model: runner.model, runnerBytes: runnerBytes(runner.model), expiresIn: expiresIn, contextLength: runner.contextLength)

@@ -1,3 +1,4 @@
+import Foundation
 import Balancer
 import HTTP1
 import Testing
@@ -60,6 +61,21 @@ import WireFormats
             names = await simulator.loadedModelNames()
         }
         #expect(names == [])
+    }
+
+    @Test func expiresAtIsTheWallClockMomentTheRunnerUnloadsOnAScaledFarm() async throws {
+        // Ollama's 5 minutes are 300 ms here. Reported as 5 minutes ahead, a runner keep-alive unloaded
+        // looked to TensorWall like one Ollama unloaded to make room for a load.
+        let simulator = try simulator { $0.keepAliveSeconds = 300 }
+        defer { simulator.stop() }
+        await simulator.preload("a")
+        let client = HTTPClient()
+        defer { client.shutdown() }
+        let response = try await client.execute(HTTPClientRequest(method: "GET", host: "127.0.0.1", port: simulator.port, target: "/api/ps"))
+        let ps = try JSONParser.parse(String(decoding: try await response.collect(), as: UTF8.self))
+        let expiresAt = try #require(ps["models"]?.arrayValue?.first?["expires_at"]?.stringValue.flatMap(RFC3339.parse))
+        let secondsAhead = expiresAt - Date().timeIntervalSince1970
+        #expect(secondsAhead > -1 && secondsAhead < 5)
     }
 
     @Test func aColdRequestReportsItsLoadDurationAndAWarmOneDoesNot() async throws {
