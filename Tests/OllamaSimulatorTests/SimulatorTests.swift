@@ -1,5 +1,5 @@
-import Foundation
 import Balancer
+import Foundation
 import HTTP1
 import Testing
 import WireFormats
@@ -71,7 +71,8 @@ import WireFormats
         await simulator.preload("a")
         let client = HTTPClient()
         defer { client.shutdown() }
-        let response = try await client.execute(HTTPClientRequest(method: "GET", host: "127.0.0.1", port: simulator.port, target: "/api/ps"))
+        let response = try await client.execute(
+            HTTPClientRequest(method: "GET", host: "127.0.0.1", port: simulator.port, target: "/api/ps"))
         let ps = try JSONParser.parse(String(decoding: try await response.collect(), as: UTF8.self))
         let expiresAt = try #require(ps["models"]?.arrayValue?.first?["expires_at"]?.stringValue.flatMap(RFC3339.parse))
         let secondsAhead = expiresAt - Date().timeIntervalSince1970
