@@ -55,6 +55,15 @@ import WireFormats
         #expect(plain.status == 200)
         #expect(plain.headers["Content-Type"] == "text/plain")
         #expect(plain.body == text)
+        // Both answers came whole: counted as served, not as answers cut off (502).
+        var metrics = ""
+        #expect(
+            await farm.eventually {
+                metrics = (try? await farm.text("GET", "/metrics", headers: [:]).body) ?? ""
+                return metrics.contains(#"tensorwall_requests_total{key="tests",model="llama3.2",node="node1",status="200"} 1"#)
+            })
+        #expect(metrics.contains(#"tensorwall_requests_total{key="tests",model="ollama/llama3.2",node="node1",status="200"} 1"#))
+        #expect(!metrics.contains(#"status="502""#))
     }
 
     @Test(arguments: [

@@ -19,7 +19,8 @@ extension Gateway {
         if translator.passesWholeAnswerUnread {
             // `WholeAnswerPassThrough`: the node's bytes and type, unread.
             return await respondWhole(
-                raw, contentType: response.headers["Content-Type"] ?? translator.completionContentType, writer: writer)
+                raw, contentType: response.headers["Content-Type"] ?? translator.completionContentType, writer: writer
+            ) { $0.complete = true }
         }
         // A large answer (many embedding vectors) is decoded and translated off the event loop.
         let facts: StreamChunkFacts
