@@ -119,12 +119,14 @@ extension OllamaSimulator {
         try? await Task.sleep(for: await scheduler.seconds(promptEval))
         let limit = (body["options"]?["num_predict"]?.intValue ?? body["max_tokens"]?.intValue ?? body["max_output_tokens"]?.intValue)
             .map { Int($0) }
-        let count =
-            limit.map { $0 > 0 ? min($0, configuration.responseTokens) : configuration.responseTokens } ?? configuration.responseTokens
-        let doneReason = (limit.map { $0 > 0 && $0 < configuration.responseTokens } ?? false) ? "length" : "stop"
+        let structured = Self.requestedFormat(body).map(Self.structuredTokens)
+        let fullLength = structured?.count ?? configuration.responseTokens
+        let count = limit.map { $0 > 0 ? min($0, fullLength) : fullLength } ?? fullLength
+        let doneReason = (limit.map { $0 > 0 && $0 < fullLength } ?? false) ? "length" : "stop"
         let tokenDelay = await scheduler.seconds(slowdown / configuration.tokensPerSecond)
 
-        let answerText = (0..<count).map { Self.words[$0 % Self.words.count] }.joined()
+        let tokens = structured.map { Array($0.prefix(count)) } ?? (0..<count).map { Self.words[$0 % Self.words.count] }
+        let answerText = tokens.joined()
         await scheduler.remember(model, sequence: promptText + "assistant: " + answerText + "\n")
         var metrics = Metrics(
             loadDuration: max(loadDuration, 1), promptTokens: promptTokens, promptNanos: Int64(promptEval * configuration.timeScale * 1e9),
@@ -169,11 +171,11 @@ extension OllamaSimulator {
             try? await Task.sleep(for: tokenDelay * (Double(count) * gpuShareFactor))
             if Task.isCancelled { return }
             finishMetrics()
-            let text = (0..<count).map { Self.words[$0 % Self.words.count] }.joined()
             if kind == .transcription {
-                return await respondTranscription(writer, text: text, format: body["response_format"]?.stringValue)
+                return await respondTranscription(writer, text: answerText, format: body["response_format"]?.stringValue)
             }
-            return await respondJSON(writer, 200, finalObject(kind, echoModel, createdAt, text: text, reason: doneReason, metrics: metrics))
+            return await respondJSON(
+                writer, 200, finalObject(kind, echoModel, createdAt, text: answerText, reason: doneReason, metrics: metrics))
         }
 
         let contentType = openAI ? "text/event-stream" : "application/x-ndjson"
@@ -207,7 +209,7 @@ extension OllamaSimulator {
                 }
                 // Ollama stamps each chunk when it is written; benchmarks read the stamp to time the proxy.
                 try await writeAnswer(
-                    chunk(kind, echoModel, Self.timestamp(), token: Self.words[index % Self.words.count], first: index == 0), to: writer)
+                    chunk(kind, echoModel, Self.timestamp(), token: tokens[index], first: index == 0), to: writer)
                 // A held stream pauses after its first token, so a test can see it arrive before the rest exists.
                 if index == 0 && streamsHeld {
                     while streamsHeld { try await Task.sleep(for: .milliseconds(2)) }
@@ -224,8 +226,7 @@ extension OllamaSimulator {
                 try await writeAnswer(responsesEvent("message_delta", ["delta": ["stop_reason": stop], "usage": usage]), to: writer)
                 try await writeAnswer(responsesEvent("message_stop", [:]), to: writer)
             } else if kind == .responses {
-                let text = (0..<count).map { Self.words[$0 % Self.words.count] }.joined()
-                let done = responseObject(echoModel, status: "completed", text: text, metrics: metrics)
+                let done = responseObject(echoModel, status: "completed", text: answerText, metrics: metrics)
                 try await writeAnswer(responsesEvent("response.completed", ["response": done]), to: writer)
             } else if kind == .openAICompletion {
                 try await writeAnswer(sse(completionChunk(echoModel, text: "", finish: .string(doneReason))), to: writer)

@@ -2,11 +2,13 @@
 /metrics read with prometheus_client's parser."""
 
 import base64
+import json
 import os
 
 import ollama
 import pytest
 import requests
+from pydantic import BaseModel
 from prometheus_client.parser import text_string_to_metric_families
 
 BASE = os.environ["TENSORWALL_URL"]
@@ -29,6 +31,21 @@ def test_chat_plain_and_streaming(client):
     parts = list(client.chat(model="llama3.2", messages=[{"role": "user", "content": "Hello!"}], stream=True))
     assert len(parts) > 2 and parts[-1].done
     assert "".join(part.message.content for part in parts)
+
+
+def test_a_pydantic_schema_as_format_comes_back_as_its_instance(client):
+    class Capital(BaseModel):
+        city: str
+        population: int
+        landmarks: list[str]
+
+    messages = [{"role": "user", "content": "The capital of France?"}]
+    response = client.chat(model="llama3.2", messages=messages, format=Capital.model_json_schema())
+    capital = Capital.model_validate_json(response.message.content)
+    assert capital.city and capital.landmarks
+    parts = client.generate(model="llama3.2", prompt="The capital of France?", format=Capital.model_json_schema(), stream=True)
+    assert Capital.model_validate_json("".join(part.response for part in parts)) == capital
+    assert isinstance(json.loads(client.generate(model="llama3.2", prompt="Hi", format="json").response), dict)
 
 
 def test_route_alias(client):

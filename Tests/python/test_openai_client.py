@@ -7,10 +7,12 @@ front of simulated Ollama nodes.
 import base64
 import json
 import os
+from typing import Literal, Optional
 
 import openai
 import pytest
 import requests
+from pydantic import BaseModel
 
 BASE = os.environ["TENSORWALL_URL"]
 KEY = os.environ["TENSORWALL_KEY"]
@@ -80,6 +82,37 @@ def test_vision_message(client):
         ],
     )
     assert response.choices[0].message.content
+
+
+class City(BaseModel):
+    name: str
+    population: int
+
+
+class Trip(BaseModel):
+    """Nested models, a list, an enum and an optional field: the schema the SDK sends has `$defs`, `$ref`, `anyOf` and `strict`."""
+
+    destination: City
+    days: int
+    sights: list[str]
+    pace: Literal["slow", "fast"]
+    note: Optional[str]
+
+
+def test_structured_output_parses_into_a_pydantic_model(client):
+    # The SDK sends `response_format: {"type": "json_schema", ...}`; the node must get it as Ollama's
+    # `format`, or it answers free text and the SDK cannot parse it.
+    messages = [{"role": "user", "content": "Plan a trip"}]
+    completion = client.chat.completions.parse(model="llama3.2", messages=messages, response_format=Trip)
+    trip = completion.choices[0].message.parsed
+    assert isinstance(trip, Trip) and trip.destination.name and trip.sights
+    with client.chat.completions.stream(model="ollama/llama3.2", messages=messages, response_format=Trip) as stream:
+        streamed = stream.get_final_completion().choices[0].message.parsed
+    assert streamed == trip
+    plain = client.chat.completions.create(
+        model="llama3.2", messages=messages, response_format={"type": "json_object"}
+    )
+    assert isinstance(json.loads(plain.choices[0].message.content), dict)
 
 
 def test_wrong_key_is_an_authentication_error():
