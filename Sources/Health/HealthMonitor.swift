@@ -1,4 +1,5 @@
 import Balancer
+import WireFormats
 
 /// Probes every node each interval with `/api/tags` and `/api/ps`, feeds what it sees into the
 /// node actors, and flips their health through `HealthTracker`, logging every change. It reads the
@@ -104,14 +105,16 @@ public actor HealthMonitor {
         let reprobeDelay = Duration.milliseconds(settings.suspectReprobeDelayMs)
         await withTaskGroup(of: ProbeResult.self) { group in
             for node in nodes {
-                group.addTask { [cluster, transport] in await Self.probe(node, transport: transport, timeout: timeout, cluster: cluster) }
+                group.addTask { [cluster, transport, wallClock] in
+                    await Self.probe(node, transport: transport, timeout: timeout, cluster: cluster, wallClock: wallClock)
+                }
             }
             for await result in group {
                 await apply(result)
                 guard wantsAnotherProbeSoon(result.node) else { continue }
-                group.addTask { [cluster, transport, clock] in
+                group.addTask { [cluster, transport, clock, wallClock] in
                     try? await clock.sleep(for: reprobeDelay, tolerance: nil)
-                    return await Self.probe(result.node, transport: transport, timeout: timeout, cluster: cluster)
+                    return await Self.probe(result.node, transport: transport, timeout: timeout, cluster: cluster, wallClock: wallClock)
                 }
             }
         }
@@ -132,10 +135,12 @@ public actor HealthMonitor {
         let sentAt: Double
     }
 
-    private static func probe(_ node: OllamaNode, transport: any ProbeTransport, timeout: Duration, cluster: Cluster) async -> ProbeResult {
+    private static func probe(
+        _ node: OllamaNode, transport: any ProbeTransport, timeout: Duration, cluster: Cluster, wallClock: @Sendable () -> Double
+    ) async -> ProbeResult {
         let sentAt = cluster.now
         let started = ContinuousClock.now
-        let result = await probe(node.url, transport: transport, timeout: timeout)
+        let result = await probe(node.url, transport: transport, timeout: timeout, wallClock: wallClock)
         let elapsed = started.duration(to: .now)
         let milliseconds = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
         return ProbeResult(node: node, result: result, latencyMs: milliseconds, sentAt: sentAt)
@@ -173,15 +178,21 @@ public actor HealthMonitor {
         }
     }
 
-    static func probe(_ url: NodeURL, transport: any ProbeTransport, timeout: Duration) async -> Result<ProbeReport, ProbeFailure> {
+    /// `/api/tags` and `/api/ps` of one node; when the node's clock is off TensorWall's (`wallClock`), the
+    /// runners' `expires_at` is moved onto TensorWall's clock by the `Date` of the `/api/ps` answer.
+    static func probe(_ url: NodeURL, transport: any ProbeTransport, timeout: Duration, wallClock: @Sendable () -> Double) async
+        -> Result<ProbeReport, ProbeFailure>
+    {
         do {
             async let tags = transport.get(url, path: "/api/tags", timeout: timeout)
             async let ps = transport.get(url, path: "/api/ps", timeout: timeout)
             let (tagsAnswer, psAnswer) = try await (tags, ps)
             guard tagsAnswer.status == 200 else { return .failure(ProbeFailure("/api/tags answered \(tagsAnswer.status)")) }
             guard psAnswer.status == 200 else { return .failure(ProbeFailure("/api/ps answered \(psAnswer.status)")) }
+            let loaded = try ProbeDecoding.loadedModels(from: psAnswer.body)
             let report = ProbeReport(
-                pulled: try ProbeDecoding.pulledModels(from: tagsAnswer.body), loaded: try ProbeDecoding.loadedModels(from: psAnswer.body))
+                pulled: try ProbeDecoding.pulledModels(from: tagsAnswer.body),
+                loaded: NodeClock.expiriesOnLocalClock(loaded, nodeDate: psAnswer.date.flatMap(HTTPDate.parse), localNow: wallClock()))
             return .success(report)
         } catch let failure as ProbeFailure {
             return .failure(failure)

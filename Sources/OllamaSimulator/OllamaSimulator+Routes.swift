@@ -77,9 +77,14 @@ extension OllamaSimulator {
         }
     }
 
+    /// Now on this node's clock (`clockOffsetSeconds`), seconds since 1970.
+    var clockNow: Double { Date().timeIntervalSince1970 + configuration.clockOffsetSeconds }
+
     func respondJSON(_ writer: HTTPResponseWriter, _ status: Int, _ value: JSONValue) async {
         let encoding = configuration.encoding
-        let headers: HTTPHeaders = ["Content-Type": "application/json; charset=utf-8"]
+        let headers: HTTPHeaders = [
+            "Content-Type": "application/json; charset=utf-8", "Date": HTTPDate.format(clockNow),
+        ]
         guard encoding.splitsEveryByte else {
             try? await writer.respond(status: status, headers: headers, body: encoding.encode(value))
             return
@@ -129,7 +134,7 @@ extension OllamaSimulator {
                 "parent_model": "", "format": "gguf", "family": .string(info.model.family), "families": [.string(info.model.family)],
                 "parameter_size": .string(info.model.parameterSize), "quantization_level": .string(info.model.quantization),
             ],
-            "expires_at": .string(formatter.string(from: Date().addingTimeInterval(seconds))),
+            "expires_at": .string(formatter.string(from: Date(timeIntervalSince1970: clockNow + seconds))),
             "size_vram": .int(info.runnerBytes), "context_length": .int(Int64(info.contextLength)),
         ]
     }

@@ -75,6 +75,9 @@ public struct SimulatorConfiguration: Sendable {
     /// exceeds 80 % of free memory: a fit test that depends on the load, not on a total.
     public var loadFitShareOfFree: Double?
     public var keepAliveSeconds = 300.0
+    /// How far this node's clock is ahead of the machine's (behind when negative), in real seconds:
+    /// its `Date` headers and `/api/ps` `expires_at` are written on it, as a host whose clock is off writes them.
+    public var clockOffsetSeconds = 0.0
     public var tokensPerSecond = 50.0
     /// How many answers the node's GPU runs at full speed at once, whatever runner they are on (nil:
     /// each at its own full speed, as if it had a GPU to itself). With more running, every one runs

@@ -51,6 +51,10 @@ final class TestFarm: Sendable {
         var reportedDurationScale = 1.0
         /// `PARAMETER num_ctx` in a model's Modelfile, by model.
         var modelfileContextLengths: [String: Int] = [:]
+        /// Simulated seconds (a thousandth of them real); -1 keeps models loaded for good.
+        var keepAliveSeconds = -1.0
+        /// How far the node's clock is ahead of the machine's, in real seconds.
+        var clockOffsetSeconds = 0.0
     }
 
     static func start(
@@ -64,7 +68,8 @@ final class TestFarm: Sendable {
             var simulation = SimulatorConfiguration(name: "node\(index)", models: models)
             simulation.timeScale = 0.001
             simulation.numParallel = spec.numParallel
-            simulation.keepAliveSeconds = -1
+            simulation.keepAliveSeconds = spec.keepAliveSeconds
+            simulation.clockOffsetSeconds = spec.clockOffsetSeconds
             simulation.tokensPerSecond = spec.tokensPerSecond
             simulation.loadSecondsPerGB = spec.loadSecondsPerGB
             simulation.version = spec.version
