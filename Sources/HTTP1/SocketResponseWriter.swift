@@ -102,6 +102,7 @@ final class SocketResponseWriter: HTTPResponseWriter {
         {
             text += "\(name): \(value)\r\n"
         }
+        if headers["Date"] == nil { text += "Date: \(DateHeader.now())\r\n" }
         if let contentLength {
             // RFC 9110: a 204 or 304 carries no Content-Length (it has no body to measure).
             if status != 204 && status != 304 { text += "Content-Length: \(contentLength)\r\n" }

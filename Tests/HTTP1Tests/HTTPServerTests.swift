@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import WireFormats
 
 @testable import HTTP1
 
@@ -15,6 +16,19 @@ import Testing
             #expect(response.head.hasPrefix("HTTP/1.1 200 OK"))
             #expect(response.body == "POST /echo/\(index) body=hello")
         }
+    }
+
+    @Test func everyAnswerCarriesOneDate() async throws {
+        let server = try startEchoServer()
+        defer { server.stop() }
+        let client = try await RawClient(port: server.port)
+        defer { client.close() }
+        try await client.send("GET /echo HTTP/1.1\r\nHost: x\r\n\r\n")
+        let response = try await client.readResponse()
+        let line = try #require(response.head.split(separator: "\r\n").first { $0.hasPrefix("Date: ") })
+        let date = try #require(HTTPDate.parse(String(line.dropFirst(6))))
+        #expect(abs(date - Date().timeIntervalSince1970) < 3)
+        #expect(response.head.components(separatedBy: "Date: ").count == 2)
     }
 
     @Test func aTargetInAbsoluteFormReachesItsPath() async throws {
