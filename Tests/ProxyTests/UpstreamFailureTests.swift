@@ -36,6 +36,19 @@ import Testing
         #expect(logs.text.contains("node0 unreachable"))
     }
 
+    @Test func aFailureRetriedElsewhereIsLoggedInWords() async throws {
+        let logs = LogCapture()
+        let farm = try await TestFarm.start(
+            [.init(preload: ["llama3.2"], weight: 100), .init(preload: ["llama3.2"], weight: 1)], intervalMs: 60_000, logs: logs
+        ) { config in config.outlier.consecutiveFailures = 1000 }
+        try await farm.waitUntilAllHealthy()
+        farm.nodes[0].setFault(.error500)
+        for _ in 0..<5 { #expect(try await farm.chat().status == 200) }
+        let line = logs.text.split(separator: "\n").first { $0.contains("before the first byte") }.map(String.init) ?? ""
+        #expect(line.contains("failed llama3.2:latest before the first byte: 500 model runner has unexpectedly stopped"), "\(logs.text)")
+        #expect(!line.contains("status("), "the failure in words, not Swift's spelling of it")
+    }
+
     @Test func everyHolderRefusingEndsWithAClearError() async throws {
         let warm = TestFarm.NodeSpec(preload: ["llama3.2"])
         let farm = try await TestFarm.start([warm, warm], intervalMs: 60_000)

@@ -96,3 +96,16 @@ enum UpstreamFailure: Error, Equatable {
         RequestOutcome.unserved(signal: healthSignal)
     }
 }
+
+extension UpstreamFailure: CustomStringConvertible {
+    /// The failure in words for the log: its message, after the status where a node answered one.
+    var description: String {
+        switch self {
+        case .connectFailed(let message), .noFirstByte(let message), .nodeLeftService(let message), .loadStuck(let message),
+            .cutMidStream(let message):
+            return message
+        case .status(let status, let message), .busy(let status, let message), .clientError(let status, let message):
+            return "\(status) \(message)"
+        }
+    }
+}
