@@ -82,9 +82,9 @@ extension OllamaSimulator {
 
     func respondJSON(_ writer: HTTPResponseWriter, _ status: Int, _ value: JSONValue) async {
         let encoding = configuration.encoding
-        let headers: HTTPHeaders = [
-            "Content-Type": "application/json; charset=utf-8", "Date": HTTPDate.format(clockNow),
-        ]
+        var headers: HTTPHeaders = ["Content-Type": "application/json; charset=utf-8"]
+        // The server writes the machine's Date on every answer; a node whose clock is off writes its own.
+        if configuration.clockOffsetSeconds != 0 { headers.add("Date", HTTPDate.format(clockNow)) }
         guard encoding.splitsEveryByte else {
             try? await writer.respond(status: status, headers: headers, body: encoding.encode(value))
             return
