@@ -11,6 +11,10 @@ public struct ObservedLimits: Sendable, Equatable {
     public var overflowBytes: Int64?
     /// When an overflow last showed (TensorWall's clock).
     public var overflowSeenAt: Double?
+    /// How many models the node kept loaded when the overflow showed: fewer than `maxLoadedModels`
+    /// allows, so the node's own cap (`OLLAMA_MAX_LOADED_MODELS`) set that low would explain the
+    /// unload as well as its VRAM. The two read alike from `/api/ps`; the operator is told which setting to check.
+    public var overflowHeldModels: Int?
 
     /// An overflow is remembered this long after it last showed, then forgotten. One can mislead: a
     /// model another client unloaded (`keep_alive: 0`) just as a load came in looks like Ollama making
@@ -69,6 +73,7 @@ public struct ObservedLimits: Sendable, Equatable {
         let inUse = loaded.reduce(Int64(0)) { $0 + $1.vramBytes }
         if let seenAt = overflowSeenAt, now - seenAt > Self.overflowMemorySeconds {
             overflowBytes = nil
+            overflowHeldModels = nil
             overflowSeenAt = nil
         }
         residentBytes = max(residentBytes ?? 0, inUse)
@@ -76,6 +81,7 @@ public struct ObservedLimits: Sendable, Equatable {
             loaded.count + loading.count + vanished.count <= maxLoadedModels(configured: config)
         else { return }
         let wanted = vanished.reduce(inUse + loading.reduce(0, +)) { $0 + $1.vramBytes }
+        if wanted <= overflowBytes ?? .max { overflowHeldModels = loaded.count + loading.count }
         overflowBytes = min(overflowBytes ?? .max, wanted)
         overflowSeenAt = now
     }
@@ -94,7 +100,14 @@ public struct ObservedLimits: Sendable, Equatable {
             var part = "VRAM planned up to \(Self.gigabytes(budget))"
             if overflowBytes != earlier.overflowBytes, let overflowBytes {
                 let names = unloaded.map(\.description).sorted().joined(separator: ", ")
-                part += " (Ollama unloaded \(names) to make room: \(Self.gigabytes(overflowBytes)) did not fit)"
+                part += " (Ollama unloaded \(names) to make room: \(Self.gigabytes(overflowBytes)) did not fit"
+                // Only a set within the configured cap is read as an overflow, so a lower cap is always the other reading.
+                if let held = overflowHeldModels {
+                    part +=
+                        ", or the node loads at most \(held) model\(held == 1 ? "" : "s") at once: if its OLLAMA_MAX_LOADED_MODELS is \(held), "
+                        + "set maxLoadedModels to \(held) in cluster.json"
+                }
+                part += ")"
             } else if vramBytes != earlier.vramBytes {
                 part += " (a model spilled to the CPU)"
             }
