@@ -238,7 +238,7 @@ def main():
         "health": {"intervalMs": 500, "timeoutMs": 500, "unhealthyAfter": 2, "healthyAfter": 1},
         "timeouts": {"connectMs": 1000, "firstByteMs": 5000, "idleMs": 3000},
         "outlier": {"consecutiveFailures": 3, "baseEjectionMs": 3000, "maxEjectionMs": 15000},
-        "nodes": [{"name": n.name, "url": f"http://127.0.0.1:{n.port}", "maxParallel": 4} for n in nodes],
+        "nodes": [{"name": n.name, "url": f"http://127.0.0.1:{n.port}", "maxParallel": 4, "maxLoadedModels": 2} for n in nodes],
         # The last node's OpenAI API doubles as a cloud endpoint (plain HTTP, no key).
         "cloud": [{"name": "sim", "url": f"http://127.0.0.1:{nodes[-1].port}/v1", "models": [], "weight": 100, "priority": 1}],
         "routes": {CLOUD_ROUTE: [{"target": "sim/phi3", "weight": 100, "priority": 0}]},
