@@ -27,7 +27,7 @@ import Testing
         let later = log.line(for: .queueTimeout, model: model, maxWaitSeconds: 30, now: 110.5)
         #expect(
             later?.hasSuffix(
-                "503 queue_timeout: waited the whole 30 s limit in the queue, or its client left); 5 more turned away since the last line for this model"
+                "503 queue_timeout: waited the whole 30 s limit in the queue); 5 more turned away since the last line for this model"
             ) == true)
         // Every refusal is counted, logged or not.
         #expect(

@@ -86,6 +86,36 @@ import Testing
         #expect(metrics.contains("tensorwall_hedged_requests_total "))
     }
 
+    @Test func aClientLeavingTheQueueIsNotARefusal() async throws {
+        // The only slot holds a streamed answer, so the next request waits in TensorWall's queue; its
+        // client gives up there. The farm turned nothing away: no refusal in the log or in /metrics,
+        // and the access log shows a client that left (499), not a 503.
+        let logs = LogCapture()
+        let farm = try await TestFarm.start([.init(preload: ["llama3.2"], maxParallel: 1)], intervalMs: 60_000, logs: logs)
+        try await farm.waitUntilAllHealthy()
+        farm.nodes[0].holdStreams(true)
+        var held = EventReader(
+            try await farm.request(
+                "POST", "/v1/chat/completions", body: #"{"model":"llama3.2","messages":[{"role":"user","content":"hi"}],"stream":true}"#))
+        _ = try await held.next()
+        let impatient = HTTPClient()
+        defer { impatient.shutdown() }
+        let request = HTTPClientRequest(
+            method: "POST", host: "127.0.0.1", port: farm.port, target: "/api/chat",
+            headers: ["X-API-Key": TestFarm.key, "Content-Type": "application/json"],
+            body: Array(#"{"model":"llama3.2","messages":[{"role":"user","content":"bye"}],"stream":false}"#.utf8))
+        let gaveUp = try? await impatient.execute(
+            request, timeouts: HTTPClientTimeouts(connect: .seconds(2), responseHead: .milliseconds(300), idleRead: .seconds(1)))
+        #expect(gaveUp == nil)
+        #expect(await farm.eventually { logs.text.contains("status=499") }, "\(logs.text)")
+        farm.nodes[0].holdStreams(false)
+        while try await held.next() != nil {}
+        #expect(!logs.text.contains("turned away"), "\(logs.text)")
+        #expect(!logs.text.contains("status=503"), "\(logs.text)")
+        let metrics = try await farm.text("GET", "/metrics", headers: [:]).body
+        #expect(!metrics.contains(#"reason="queue_timeout""#))
+    }
+
     @Test func aClientLeavingBeforeTheFirstByteFreesTheSlotAndKeepsServing() async throws {
         // A warm slot (so the request may be hedged) on a node that never answers; the client gives up first.
         let farm = try await TestFarm.start([.init(preload: ["llama3.2"])], intervalMs: 60_000)

@@ -71,6 +71,8 @@ extension Gateway {
             case .success(let acquired):
                 lease = acquired
             case .failure(let failure):
+                // The client left while its request waited: nothing was turned away, and no other target is owed it.
+                if Task.isCancelled { return .abandoned(servedBy: "-") }
                 let maxWait = Double(config.queue.maxWaitMs) / 1000
                 if let line = refusals.line(for: failure, model: call.model, maxWaitSeconds: maxWait, now: Cluster.monotonicSeconds()) {
                     logger.warning(line)

@@ -65,7 +65,7 @@ final class RefusalLog: Sendable {
         case .queueFull(let retryAfter, let basis?):
             return ("queue_full", "429 queue_full, Retry-After \(retryAfter): the model's queue is at its maximum length; \(basis)")
         case .queueTimeout:
-            return ("queue_timeout", "503 queue_timeout: waited the whole \(limit) s limit in the queue, or its client left")
+            return ("queue_timeout", "503 queue_timeout: waited the whole \(limit) s limit in the queue")
         case .queueFull(_, nil), .modelNotFound, .noHealthyNode:
             return nil
         }
