@@ -30,6 +30,17 @@ import WireFormats
         return (response.status, String(decoding: try await response.collect(), as: UTF8.self))
     }
 
+    /// The headers of `/api/ps` and its first runner's `expires_at`.
+    func loadedModelExpiry(_ simulator: OllamaSimulator) async throws -> (headers: HTTPHeaders, expiresAt: Double) {
+        let client = HTTPClient()
+        defer { client.shutdown() }
+        let response = try await client.execute(
+            HTTPClientRequest(method: "GET", host: "127.0.0.1", port: simulator.port, target: "/api/ps"))
+        let ps = try JSONParser.parse(String(decoding: try await response.collect(), as: UTF8.self))
+        let expiresAt = try #require(ps["models"]?.arrayValue?.first?["expires_at"]?.stringValue.flatMap(RFC3339.parse))
+        return (response.headers, expiresAt)
+    }
+
     @Test func loadingBeyondTheCapEvictsTheLeastRecentlyUsedIdleModel() async throws {
         let simulator = try simulator { $0.maxLoadedModels = 2 }
         defer { simulator.stop() }
@@ -69,12 +80,7 @@ import WireFormats
         let simulator = try simulator { $0.keepAliveSeconds = 300 }
         defer { simulator.stop() }
         await simulator.preload("a")
-        let client = HTTPClient()
-        defer { client.shutdown() }
-        let response = try await client.execute(
-            HTTPClientRequest(method: "GET", host: "127.0.0.1", port: simulator.port, target: "/api/ps"))
-        let ps = try JSONParser.parse(String(decoding: try await response.collect(), as: UTF8.self))
-        let expiresAt = try #require(ps["models"]?.arrayValue?.first?["expires_at"]?.stringValue.flatMap(RFC3339.parse))
+        let (_, expiresAt) = try await loadedModelExpiry(simulator)
         let secondsAhead = expiresAt - Date().timeIntervalSince1970
         #expect(secondsAhead > -1 && secondsAhead < 5)
     }
@@ -86,17 +92,12 @@ import WireFormats
         }
         defer { simulator.stop() }
         await simulator.preload("a")
-        let client = HTTPClient()
-        defer { client.shutdown() }
-        let response = try await client.execute(
-            HTTPClientRequest(method: "GET", host: "127.0.0.1", port: simulator.port, target: "/api/ps"))
-        let ps = try JSONParser.parse(String(decoding: try await response.collect(), as: UTF8.self))
+        let (headers, expiresAt) = try await loadedModelExpiry(simulator)
         // One Date, the node's own: the server adds one only where the handler wrote none.
-        let dates = response.headers.values("Date")
+        let dates = headers.values("Date")
         #expect(dates.count == 1)
         let date = try #require(dates.first.flatMap(HTTPDate.parse))
         #expect(abs(date - Date().timeIntervalSince1970 - 600) < 3)
-        let expiresAt = try #require(ps["models"]?.arrayValue?.first?["expires_at"]?.stringValue.flatMap(RFC3339.parse))
         #expect(abs(expiresAt - Date().timeIntervalSince1970 - 600) < 3)
     }
 
