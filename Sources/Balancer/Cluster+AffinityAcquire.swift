@@ -40,9 +40,24 @@ extension Cluster {
         var queuedAt: Double?
         // The plain prediction a queued request was given, and the warm slots it was made on.
         var predictedAtQueueing: (seconds: Double, warmSlots: Int)?
+        // When a request that queued unweighed, with another target to go to, looks again (`reviewUnmeasuredWait`).
+        var reviewAt: ContinuousClock.Instant?
+        let reviewPeriod = Duration.milliseconds(Int64(Self.unmeasuredReviewSeconds * 1000 * timeScale))
         while true {
             if let waiting = ticket {
-                var wake = await queues.waitForTurn(model, waiting, seenEpoch: lostRace ? nil : epoch, deadline: deadline)
+                var wake = await queues.waitForTurn(
+                    model, waiting, seenEpoch: lostRace ? nil : epoch, deadline: min(deadline, reviewAt ?? deadline))
+                while wake == .timedOut, reviewAt != nil, ContinuousClock.now < deadline, let queuedAt {
+                    switch await reviewUnmeasuredWait(
+                        request, ticket: waiting, queuedAt: queuedAt, shedAbove: shedAbove, excludingIDs: excludingIDs)
+                    {
+                    case .refused(let failure): return .failure(failure)
+                    case .waitsOn: reviewAt = nil
+                    case .notYet: reviewAt = ContinuousClock.now + reviewPeriod
+                    }
+                    wake = await queues.waitForTurn(
+                        model, waiting, seenEpoch: lostRace ? nil : epoch, deadline: min(deadline, reviewAt ?? deadline))
+                }
                 while wake == .timedOut, let queuedAt,
                     let later = await deadlineForCapacityArriving(
                         model, ticket: waiting, queuedAt: queuedAt, maxWait: maxWait, arrival: arrival)
@@ -199,6 +214,7 @@ extension Cluster {
                 }
                 ticket = joined
                 queuedAt = clock()
+                if request.fallsBack && !measured { reviewAt = ContinuousClock.now + reviewPeriod }
                 // Only a wait for warm slots teaches the calibration. A wait behind a load is off by how
                 // the node's loads line up (Ollama runs them one at a time), and at a cold start that
                 // taught a factor of 2: a queue of 37 for four warm slots (12 s) then read as 24 s and

@@ -195,11 +195,16 @@ public final class Cluster: Sendable {
         /// The context length the request asks of the model's runner (`options.num_ctx`; nil when it
         /// sets none): a runner loaded for another is reloaded by Ollama (`RunnerContexts`).
         public var contextLength: Int?
+        /// Another target (a route's cloud endpoint) takes the request if the farm refuses it: one
+        /// queued before its model's service time was measured is weighed again once it is
+        /// (`reviewUnmeasuredWait`), rather than waiting out the whole maximum before going there.
+        public var fallsBack: Bool
 
         public init(
             model: ModelName, strategy: ClusterConfig.Strategy? = nil, excluding: Set<NodeID> = [], conversationKey: UInt64? = nil,
-            isHedge: Bool = false, retryKey: UInt64? = nil, contextLength: Int? = nil
+            isHedge: Bool = false, retryKey: UInt64? = nil, contextLength: Int? = nil, fallsBack: Bool = false
         ) {
+            self.fallsBack = fallsBack
             self.model = model
             self.strategy = strategy
             self.excluding = excluding

@@ -67,6 +67,42 @@ import Testing
         #expect(await farm.eventually { logs.text.contains("node=cloud:openai") })  // logged after the last byte
     }
 
+    @Test func requestsQueuedBeforeTheFirstAnswerTurnToTheCloudOnceItIsMeasured() async throws {
+        // A warm copy no answer has been timed on, one request at a time, 0.8 s an answer; 12 sent at
+        // once all queue unweighed (a guess must not refuse). Once the first answer is measured, those
+        // past the 6.4 s refusal point of the 8 s maximum go to the route's cloud target then, not
+        // after waiting the whole 8 s for the farm to time them out.
+        let cloud = try await SimulatedCloud.start()
+        let farm = try await TestFarm.start(
+            [.init(models: ["llama3.1:70b"], preload: ["llama3.1:70b"], maxParallel: 1, tokensPerSecond: 0.01)],
+            environment: ["TEST_CLOUD_KEY": Self.secret]
+        ) { config in
+            config.cloud = [cloud.endpoint]
+            config.routes = [
+                "gpt-4": [
+                    .init(target: "ollama/llama3.1:70b", weight: 80, priority: 0), .init(target: "openai/gpt-4", weight: 20, priority: 1),
+                ]
+            ]
+            config.queue.maxWaitMs = 8000
+        }
+        try await farm.waitUntilAllHealthy()
+        let sent = ContinuousClock.now
+        let answers = try await withThrowingTaskGroup(of: (status: Int, model: String?, after: Duration).self) { group in
+            for _ in 0..<12 {
+                group.addTask {
+                    let answer = try await farm.chat("gpt-4")
+                    return (answer.status, answer.body["model"]?.stringValue, sent.duration(to: .now))
+                }
+            }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(answers.allSatisfy { $0.status == 200 })
+        let fromCloud = answers.filter { $0.model == "gpt-4" }
+        #expect(fromCloud.count >= 3, "\(answers)")
+        #expect(fromCloud.allSatisfy { $0.after < .seconds(5) }, "\(answers)")
+        #expect(cloud.simulator.requestCount("/v1/chat/completions") == fromCloud.count)
+    }
+
     @Test func aNodeFailingBeforeTheFirstByteFallsThroughToTheCloud() async throws {
         let (farm, cloud) = try await hybridFarm()
         farm.nodes[0].setFault(.error500)

@@ -55,9 +55,10 @@ extension Gateway {
 
     /// Places the call on the farm's nodes, retrying on another node while nothing has reached the
     /// client. A refused connect is retried on the next holder without using up the retry budget.
-    func serveFromFarm(_ call: FarmCall, strategy: ClusterConfig.Strategy, writer: HTTPResponseWriter, retries: RetryBudget? = nil)
-        async -> TargetResult
-    {
+    /// `fallsBack`: a later target (a cloud endpoint) serves the request if the farm refuses it.
+    func serveFromFarm(
+        _ call: FarmCall, strategy: ClusterConfig.Strategy, writer: HTTPResponseWriter, retries: RetryBudget? = nil, fallsBack: Bool = false
+    ) async -> TargetResult {
         let retries = retries ?? RetryBudget(config.maxRetries)
         var excluded: Set<NodeID> = []
         var lastFailure: UpstreamFailure?
@@ -66,7 +67,7 @@ extension Gateway {
             var carriedLoad: Task<CarriedLoadEnd, Never>?
             let placement = Cluster.Request(
                 model: call.model, strategy: strategy, excluding: excluded, conversationKey: call.conversationKey,
-                retryKey: call.continuationKey, contextLength: call.contextLength)
+                retryKey: call.continuationKey, contextLength: call.contextLength, fallsBack: fallsBack)
             switch await cluster.acquire(placement) {
             case .success(let acquired):
                 lease = acquired

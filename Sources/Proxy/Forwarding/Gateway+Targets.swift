@@ -21,7 +21,8 @@ extension Gateway {
         let retries = RetryBudget(config.maxRetries)
         // Farm models that refused this request: served by a later target, it will not come back for the place kept.
         var refusedBy: [(model: ModelName, retryKey: UInt64)] = []
-        for target in attemptOrder(plan) {
+        let targets = attemptOrder(plan)
+        for (position, target) in targets.enumerated() {
             if case .cloud = target.destination, cloudCall == nil { continue }
             // Moving on to the next target after a failure is a retry too, unless nothing was ever sent.
             if lastSpentRetry && !retries.take() { break }
@@ -34,7 +35,12 @@ extension Gateway {
                     break
                 }
                 farmAsked = call.continuationKey.map { (call.model, $0) }
-                result = await serveFromFarm(call, strategy: plan.strategy, writer: writer, retries: retries)
+                let cloudFollows =
+                    cloudCall != nil
+                    && targets[(position + 1)...].contains {
+                        if case .cloud = $0.destination { true } else { false }
+                    }
+                result = await serveFromFarm(call, strategy: plan.strategy, writer: writer, retries: retries, fallsBack: cloudFollows)
             case .cloud(let index, let model):
                 guard let cloudCall else { continue }
                 result = await serveFromCloud(config.cloud[index], model: model, call: cloudCall, writer: writer)
