@@ -43,10 +43,13 @@ extension Cluster {
         // When a request that queued unweighed, with another target to go to, looks again (`reviewUnmeasuredWait`).
         var reviewAt: ContinuousClock.Instant?
         let reviewPeriod = Duration.milliseconds(Int64(Self.unmeasuredReviewSeconds * 1000 * timeScale))
+        // Parks the queued request until its turn, `limit`, or the deadline, whichever comes first.
+        func park(_ waiting: UInt64, until limit: ContinuousClock.Instant?) async -> WaitQueues.Wake {
+            await queues.waitForTurn(model, waiting, seenEpoch: lostRace ? nil : epoch, deadline: min(deadline, limit ?? deadline))
+        }
         while true {
             if let waiting = ticket {
-                var wake = await queues.waitForTurn(
-                    model, waiting, seenEpoch: lostRace ? nil : epoch, deadline: min(deadline, reviewAt ?? deadline))
+                var wake = await park(waiting, until: reviewAt)
                 while wake == .timedOut, reviewAt != nil, ContinuousClock.now < deadline, let queuedAt {
                     switch await reviewUnmeasuredWait(
                         request, ticket: waiting, queuedAt: queuedAt, shedAbove: shedAbove, excludingIDs: excludingIDs)
@@ -55,15 +58,14 @@ extension Cluster {
                     case .waitsOn: reviewAt = nil
                     case .notYet: reviewAt = ContinuousClock.now + reviewPeriod
                     }
-                    wake = await queues.waitForTurn(
-                        model, waiting, seenEpoch: lostRace ? nil : epoch, deadline: min(deadline, reviewAt ?? deadline))
+                    wake = await park(waiting, until: reviewAt)
                 }
                 while wake == .timedOut, let queuedAt,
                     let later = await deadlineForCapacityArriving(
                         model, ticket: waiting, queuedAt: queuedAt, maxWait: maxWait, arrival: arrival)
                 {
                     deadline = later
-                    wake = await queues.waitForTurn(model, waiting, seenEpoch: lostRace ? nil : epoch, deadline: deadline)
+                    wake = await park(waiting, until: nil)
                 }
                 switch wake {
                 case .turn: break

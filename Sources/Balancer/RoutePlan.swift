@@ -13,6 +13,9 @@ public struct RoutePlan: Sendable, Equatable {
         public var destination: Destination
         public var weight: Int
         public var priority: Int
+
+        /// A cloud endpoint, not the farm.
+        public var isCloud: Bool { if case .cloud = destination { true } else { false } }
     }
 
     public var targets: [Target]
@@ -48,7 +51,7 @@ public struct RoutePlan: Sendable, Equatable {
 
     /// Some target is a cloud endpoint.
     public var reachesCloud: Bool {
-        targets.contains { if case .cloud = $0.destination { true } else { false } }
+        targets.contains(where: \.isCloud)
     }
 
     /// The farm models among the targets, by priority (then as listed): what a route offers where

@@ -35,11 +35,7 @@ extension Gateway {
                     break
                 }
                 farmAsked = call.continuationKey.map { (call.model, $0) }
-                let cloudFollows =
-                    cloudCall != nil
-                    && targets[(position + 1)...].contains {
-                        if case .cloud = $0.destination { true } else { false }
-                    }
+                let cloudFollows = cloudCall != nil && targets[(position + 1)...].contains(where: \.isCloud)
                 result = await serveFromFarm(call, strategy: plan.strategy, writer: writer, retries: retries, fallsBack: cloudFollows)
             case .cloud(let index, let model):
                 guard let cloudCall else { continue }
