@@ -169,6 +169,9 @@ public struct NodeSnapshot: Sendable {
     /// Models the node keeps loaded at once (see `ObservedLimits.maxLoadedModels`).
     public var maxLoadedModels: Int { observedLimits.maxLoadedModels(configured: config) }
 
+    /// Where `maxLoadedModels` comes from (see `ObservedLimits.maxLoadedModelsSource`).
+    public var maxLoadedModelsSource: String { observedLimits.maxLoadedModelsSource(configured: config) }
+
     /// Bytes of models that fit in VRAM (see `ObservedLimits.vramBudgetBytes`).
     public var vramBudgetBytes: Int64? { observedLimits.vramBudgetBytes(configured: config) }
 

@@ -15,6 +15,17 @@ public struct ObservedLimits: Sendable, Equatable {
     /// allows, so the node's own cap (`OLLAMA_MAX_LOADED_MODELS`) set that low would explain the
     /// unload as well as its VRAM. The two read alike from `/api/ps`; the operator is told which setting to check.
     public var overflowHeldModels: Int?
+    /// The node's own loaded-model cap (`OLLAMA_MAX_LOADED_MODELS`) below `maxLoadedModels`, shown
+    /// when Ollama made room for a load twice where its VRAM could not have been the reason (see
+    /// `learn`). Planned by a VRAM total instead, such a node thrashed: it had held more bytes than
+    /// the set it unloaded from, so the total never stopped the planner asking for one model more.
+    public var loadedModelsCap: Int?
+    /// When `loadedModelsCap` was learned (TensorWall's clock): it is forgotten as an overflow is.
+    public var loadedModelsCapSeenAt: Double?
+    /// Unloads seen so far that the VRAM cannot explain, each leaving the same number of models loaded.
+    var capEvidence: CapEvidence?
+    /// The most models the node was seen holding at once.
+    public var mostModelsHeld = 0
 
     /// An overflow is remembered this long after it last showed, then forgotten. One can mislead: a
     /// model another client unloaded (`keep_alive: 0`) just as a load came in looks like Ollama making
@@ -27,14 +38,36 @@ public struct ObservedLimits: Sendable, Equatable {
     /// may overflow too.
     static let overflowMargin = 0.95
 
+    /// An unload for a load that left fewer bytes wanted than this share of the most the node held is
+    /// not the VRAM running out. Ollama makes room for a load of S beside U only when S is over 80 %
+    /// of the free VRAM V − U, so only when U + S is over 80 % of V (and of anything the node held,
+    /// which was at most V).
+    static let capEvidenceShareOfResident = VRAMFit.shareOfFree
+
+    /// Unloads the VRAM cannot explain, all leaving `held` models loaded: the cap is taken at the
+    /// second. One alone may be a model another client unloaded just as a load came in.
+    struct CapEvidence: Sendable, Equatable {
+        var held: Int
+        var count: Int
+        var lastAt: Double
+    }
+
     public init(loadedModels: Int? = nil, vramBytes: Int64? = nil) {
         self.loadedModels = loadedModels
         self.vramBytes = vramBytes
     }
 
-    /// Models the node keeps loaded at once: the config's `maxLoadedModels`, or more if the node was seen holding more.
+    /// Models the node keeps loaded at once: the config's `maxLoadedModels` (or the node's own lower cap,
+    /// once its unloads showed it), or more if the node was seen holding more.
     public func maxLoadedModels(configured config: ClusterConfig.NodeConfig) -> Int {
-        max(config.maxLoadedModels, loadedModels ?? 0)
+        max(loadedModelsCap ?? config.maxLoadedModels, loadedModels ?? 0)
+    }
+
+    /// Where `maxLoadedModels` comes from, for `/status`: `cluster.json`, `seen` (the node held more),
+    /// or `ollama cap` (learned from Ollama's unloads).
+    public func maxLoadedModelsSource(configured config: ClusterConfig.NodeConfig) -> String {
+        if loadedModels ?? 0 > (loadedModelsCap ?? config.maxLoadedModels) { return "seen" }
+        return loadedModelsCap == nil ? "cluster.json" : "ollama cap"
     }
 
     /// Bytes of models that fit in VRAM: what the node showed when a model spilled to the CPU; else
@@ -72,18 +105,45 @@ public struct ObservedLimits: Sendable, Equatable {
     ) {
         let inUse = loaded.reduce(Int64(0)) { $0 + $1.vramBytes }
         if let seenAt = overflowSeenAt, now - seenAt > Self.overflowMemorySeconds {
-            overflowBytes = nil
-            overflowHeldModels = nil
-            overflowSeenAt = nil
+            forgetOverflow()
+        }
+        if let seenAt = loadedModelsCapSeenAt, now - seenAt > Self.overflowMemorySeconds {
+            loadedModelsCap = nil
+            loadedModelsCapSeenAt = nil
+        }
+        if let evidence = capEvidence, now - evidence.lastAt > Self.overflowMemorySeconds { capEvidence = nil }
+        mostModelsHeld = max(mostModelsHeld, loaded.count)
+        if let cap = loadedModelsCap, loaded.count > cap {
+            loadedModelsCap = nil  // held more: the cap was a misreading, or the node restarted with a higher one
+            loadedModelsCapSeenAt = nil
         }
         residentBytes = max(residentBytes ?? 0, inUse)
         guard newlyLoaded || !loading.isEmpty, !vanished.isEmpty,
             loaded.count + loading.count + vanished.count <= maxLoadedModels(configured: config)
         else { return }
+        let held = loaded.count + loading.count
         let wanted = vanished.reduce(inUse + loading.reduce(0, +)) { $0 + $1.vramBytes }
-        if wanted <= overflowBytes ?? .max { overflowHeldModels = loaded.count + loading.count }
+        // The node held more than this set before, and never more models than it keeps now: not the
+        // VRAM but a cap of `held` models made the room.
+        if Double(wanted) <= Self.capEvidenceShareOfResident * Double(residentBytes ?? 0), mostModelsHeld <= held {
+            let count = capEvidence?.held == held ? (capEvidence?.count ?? 0) + 1 : 1
+            capEvidence = CapEvidence(held: held, count: count, lastAt: now)
+            guard count >= 2 else { return }
+            loadedModelsCap = held
+            loadedModelsCapSeenAt = now
+            capEvidence = nil
+            forgetOverflow()  // the cap explains the unloads read as overflows; a real one shows again
+            return
+        }
+        if wanted <= overflowBytes ?? .max { overflowHeldModels = held }
         overflowBytes = min(overflowBytes ?? .max, wanted)
         overflowSeenAt = now
+    }
+
+    private mutating func forgetOverflow() {
+        overflowBytes = nil
+        overflowHeldModels = nil
+        overflowSeenAt = nil
     }
 
     /// What changed since `earlier` in the limits placement plans by, in words for the operator's
@@ -92,6 +152,26 @@ public struct ObservedLimits: Sendable, Equatable {
         var parts: [String] = []
         let budget = vramBudgetBytes(configured: config)
         let earlierBudget = earlier.vramBudgetBytes(configured: config)
+        let cap = maxLoadedModels(configured: config)
+        if let learned = loadedModelsCap, earlier.loadedModelsCap == nil {
+            let names = unloaded.map(\.description).sorted().joined(separator: ", ")
+            var part =
+                "up to \(learned) model\(learned == 1 ? "" : "s") loaded at once: Ollama unloaded \(names) to make room though the node "
+                + "has held \(Self.gigabytes(residentBytes ?? 0)), so its OLLAMA_MAX_LOADED_MODELS is \(learned); "
+                + "set maxLoadedModels to \(learned) in cluster.json"
+            if budget != earlierBudget {
+                part += budget.map { "; VRAM planned up to \(Self.gigabytes($0)) again" } ?? "; no VRAM limit planned"
+            }
+            return part
+        }
+        if let forgotten = earlier.loadedModelsCap, loadedModelsCap == nil {
+            parts.append(
+                mostModelsHeld > forgotten
+                    ? "up to \(cap) models loaded at once: seen holding \(mostModelsHeld), more than the cap of \(forgotten) read from "
+                        + "Ollama's unloads"
+                    : "the cap of \(forgotten) models read from Ollama's unloads over \(Int(Self.overflowMemorySeconds / 60)) minutes ago "
+                        + "is forgotten; up to \(cap) planned")
+        }
         if budget != earlierBudget, overflowBytes == nil, earlier.overflowBytes != nil {
             parts.append(
                 "the VRAM limit Ollama last showed over \(Int(Self.overflowMemorySeconds / 60)) minutes ago is forgotten"
@@ -113,8 +193,9 @@ public struct ObservedLimits: Sendable, Equatable {
             }
             parts.append(part)
         }
-        let cap = maxLoadedModels(configured: config)
-        if cap != earlier.maxLoadedModels(configured: config) { parts.append("up to \(cap) models loaded at once (seen holding \(cap))") }
+        if cap != earlier.maxLoadedModels(configured: config), earlier.loadedModelsCap == nil {
+            parts.append("up to \(cap) models loaded at once (seen holding \(cap))")
+        }
         return parts.isEmpty ? nil : parts.joined(separator: "; ")
     }
 

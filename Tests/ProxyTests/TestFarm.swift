@@ -55,6 +55,10 @@ final class TestFarm: Sendable {
         var keepAliveSeconds = -1.0
         /// How far the node's clock is ahead of the machine's, in real seconds.
         var clockOffsetSeconds = 0.0
+        /// Weights of models that are not the usual 2 GB, in GB.
+        var modelSizesGB: [String: Double] = [:]
+        /// The node's own `OLLAMA_MAX_LOADED_MODELS`; `cluster.json` keeps the default of 3.
+        var ollamaMaxLoadedModels = 3
     }
 
     static func start(
@@ -64,12 +68,15 @@ final class TestFarm: Sendable {
         var simulators: [OllamaSimulator] = []
         var config = ClusterConfig()
         for (index, spec) in specs.enumerated() {
-            let models = spec.models.map { SimulatedModel($0, sizeGB: 2, modelfileContextLength: spec.modelfileContextLengths[$0]) }
+            let models = spec.models.map {
+                SimulatedModel($0, sizeGB: spec.modelSizesGB[$0] ?? 2, modelfileContextLength: spec.modelfileContextLengths[$0])
+            }
             var simulation = SimulatorConfiguration(name: "node\(index)", models: models)
             simulation.timeScale = 0.001
             simulation.numParallel = spec.numParallel
             simulation.keepAliveSeconds = spec.keepAliveSeconds
             simulation.clockOffsetSeconds = spec.clockOffsetSeconds
+            simulation.maxLoadedModels = spec.ollamaMaxLoadedModels
             simulation.tokensPerSecond = spec.tokensPerSecond
             simulation.loadSecondsPerGB = spec.loadSecondsPerGB
             simulation.version = spec.version

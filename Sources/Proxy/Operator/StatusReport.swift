@@ -74,6 +74,10 @@ struct StatusReport {
             // Learned from loads TensorWall started here (Ollama's load_duration); null until one has.
             entry["loadSecondsPerGB"] = node.learnedLoadSecondsPerGB.map { .double(($0 * 100).rounded() / 100) } ?? .null
             entry["reportedDurationScale"] = .double((node.reportedDurationScale * 100).rounded() / 100)
+            // Models the node keeps loaded at once, and whether `cluster.json`, a node seen holding more,
+            // or Ollama's unloads (its own `OLLAMA_MAX_LOADED_MODELS` set lower) said so.
+            entry["maxLoadedModels"] = .int(Int64(node.maxLoadedModels))
+            entry["maxLoadedModelsFrom"] = .string(node.maxLoadedModelsSource)
             entry["vramBytes"] = node.vramBudgetBytes.map { .int($0) } ?? .null
             entry["vramUsedBytes"] = .int(node.vramUsedBytes)
             // What the planner may fill here (the budget, or what this or a like node held), and what a
