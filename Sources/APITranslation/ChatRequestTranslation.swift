@@ -159,21 +159,29 @@ package struct ChatRequestTranslation {
         }
     }
 
+    /// Read as Ollama's own `/v1` reads it (`openai.fromChatRequest`): the type without case or
+    /// surrounding spaces, `json_object` and `json_schema` turned into a format, any other type (or a
+    /// `json_schema` without a schema) left out. What Ollama could not decode at all, or a schema that
+    /// is neither an object nor `"json"` (which Ollama's runner refuses as an invalid format), is a 400 here.
     private static func responseFormat(_ value: JSONValue?) throws(APIError) -> JSONValue? {
         guard let value, !value.isNull else { return nil }
-        guard let type = value["type"]?.stringValue else {
+        guard let fields = value.objectValue else {
             throw .badRequest("response_format must be an object with a type", param: "response_format")
         }
+        if let type = fields["type"], !type.isNull, type.stringValue == nil {
+            throw .badRequest("response_format.type must be a string", param: "response_format")
+        }
+        let raw = fields["type"]?.stringValue ?? ""
+        let type = String(raw.drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace).reversed()).lowercased()
         switch type {
-        case "text": return nil
         case "json_object": return "json"
         case "json_schema":
-            guard let schema = value["json_schema"]?["schema"], schema.objectValue != nil else {
+            guard let schema = value["json_schema"]?["schema"], !schema.isNull else { return nil }
+            guard schema.objectValue != nil || schema.stringValue == "json" else {
                 throw .badRequest("response_format.json_schema.schema must be an object", param: "response_format")
             }
             return schema
-        default:
-            throw .badRequest("invalid response_format type '\(type)'", param: "response_format")
+        default: return nil
         }
     }
 

@@ -38,6 +38,28 @@ import WireFormats
         #expect(text.ollamaBody["format"] == nil)
     }
 
+    /// As Ollama's `/v1` reads `response_format`: the type's case and spaces do not matter, a type it
+    /// does not know and a `json_schema` without a schema mean no format; only what it cannot decode fails.
+    @Test(
+        arguments: [
+            (#"{"type":" JSON_Object "}"#, JSONValue.string("json")),
+            (#"{"type":"Json_Schema","json_schema":{"schema":{"type":"object"}}}"#, ["type": "object"]),
+            (#"{"type":"json_schema"}"#, nil), (#"{"type":"json_schema","json_schema":{"name":"s"}}"#, nil),
+            (#"{"type":"json_schema","json_schema":{"schema":"json"}}"#, "json"), (#"{"type":"grammar"}"#, nil), (#"{}"#, nil),
+            (#"{"type":null}"#, nil),
+        ] as [(String, JSONValue?)])
+    func responseFormatsAreReadAsOllamaReadsThem(format: String, expected: JSONValue?) throws {
+        let translation = try translate(#"{"model":"m","messages":[{"role":"user","content":"x"}],"response_format":"# + format + "}")
+        #expect(translation.ollamaBody["format"] == expected)
+    }
+
+    @Test(arguments: [#""json_object""#, #"{"type":3}"#, #"{"type":"json_schema","json_schema":{"schema":"yaml"}}"#])
+    func responseFormatsOllamaCannotDecodeAreRefused(format: String) {
+        #expect(throws: APIError.self) {
+            try translate(#"{"model":"m","messages":[{"role":"user","content":"x"}],"response_format":"# + format + "}")
+        }
+    }
+
     @Test func streamDefaultsToFalseAsInOpenAI() throws {
         let translation = try translate(#"{"model":"m","messages":[{"role":"user","content":"x"}]}"#)
         #expect(translation.stream == false)

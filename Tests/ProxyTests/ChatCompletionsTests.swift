@@ -76,6 +76,22 @@ import WireFormats
         #expect(refused.body["error"]?["type"] == "invalid_request_error")
     }
 
+    /// Ollama's `/v1` reads `response_format` leniently: a type it does not know is no format, and the
+    /// type's case does not matter. An OpenAI client's request that Ollama would serve is served.
+    @Test func responseFormatsOllamaServesAreServed() async throws {
+        let farm = try await TestFarm.start([.init()])
+        try await farm.waitUntilAllHealthy()
+        let messages = #""messages":[{"role":"user","content":"hi"}]"#
+        let unknown = try await farm.json(
+            "POST", "/v1/chat/completions", body: #"{"model":"llama3.2","response_format":{"type":"grammar"},"# + messages + "}")
+        #expect(unknown.status == 200)
+        #expect(farm.nodes[0].lastAnswerBody("/api/chat")?["format"] == nil)
+        let upper = try await farm.json(
+            "POST", "/v1/chat/completions", body: #"{"model":"llama3.2","response_format":{"type":"JSON_OBJECT"},"# + messages + "}")
+        #expect(upper.status == 200)
+        #expect(farm.nodes[0].lastAnswerBody("/api/chat")?["format"] == "json")
+    }
+
     @Test func streamsEventByEventNotBufferedToTheEnd() async throws {
         let farm = try await TestFarm.start([.init(preload: ["llama3.2"])])
         try await farm.waitUntilAllHealthy()
@@ -135,6 +151,7 @@ import WireFormats
             400, "invalid_request_error"
         ),
         (#"{"model":"llama9","messages":[{"role":"user","content":"x"}]}"#, 404, "invalid_request_error"),
+        (#"{"model":"llama3.2","messages":[{"role":"user","content":"x"}],"response_format":{"type":3}}"#, 400, "invalid_request_error"),
     ])
     func badInputGetsOpenAIErrors(body: String, status: Int, type: String) async throws {
         let farm = try await TestFarm.start([.init()])
