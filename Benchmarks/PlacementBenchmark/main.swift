@@ -58,6 +58,9 @@ var sharedGPUAnswers: Int?
 /// Parallel slots the simulated Ollama really runs (`--ollama-num-parallel`), when fewer than the
 /// `maxParallel` TensorWall's cluster.json gives it: a config written for an older Ollama.
 var ollamaNumParallel: Int?
+/// Models the simulated Ollama really keeps loaded (`--ollama-max-loaded`), when fewer than the
+/// `maxLoadedModels` TensorWall's cluster.json gives it: a node started with `OLLAMA_MAX_LOADED_MODELS` lower.
+var ollamaMaxLoaded: Int?
 /// What the simulated nodes multiply their reported durations by (`--reported-duration-scale`): with
 /// the time scale, 0.2 reports the seconds simulated where TensorWall is told real ones.
 var reportedDurationScale = 1.0
@@ -89,7 +92,8 @@ let usage = """
                            [--tokens-per-second 20] [--prompt-tokens-per-second 2000] [--by-model] [--retry-refused]
                            [--log-dir DIR] [--log-level debug] [--dump-trace FILE] [--node-config full|bare]
                            [--runner-overhead-gb 0] [--eviction-order lru|ollama] [--load-fit-share-of-free 0.8]
-                           [--uncounted-seconds-per-answer 0] [--ollama-num-parallel 2] [--shared-gpu-answers 2]
+                           [--uncounted-seconds-per-answer 0] [--ollama-num-parallel 2] [--ollama-max-loaded 2]
+                           [--shared-gpu-answers 2]
                            [--reported-duration-scale 1] [--answer-lengths fixed|varied] [--load-seconds-per-gb 1.5]
                            [--outage 1@120-180] [--outage-kind stop|hang] [--slow-node 1@120-240x4] [--context-share 0.3]
                        [--context-length 8192] [--num-ctx exact|atLeast]
@@ -119,7 +123,8 @@ while let flag = arguments.popFirst() {
         "--loads", "--seconds", "--warmup", "--time-scale", "--zipf", "--order", "--seed", "--tokens-per-second",
         "--prompt-tokens-per-second", "--only", "--dump-trace", "--log-dir", "--log-level", "--node-config", "--runner-overhead-gb",
         "--eviction-order", "--load-fit-share-of-free", "--uncounted-seconds-per-answer", "--shared-gpu-answers",
-        "--ollama-num-parallel", "--reported-duration-scale", "--answer-lengths", "--load-seconds-per-gb", "--placement-cost",
+        "--ollama-num-parallel", "--ollama-max-loaded", "--reported-duration-scale", "--answer-lengths", "--load-seconds-per-gb",
+        "--placement-cost",
         "--outage", "--outage-kind", "--slow-node", "--context-share", "--context-length", "--num-ctx",
     ]
     guard valueFlags.contains(flag) else { exitWithUsage("unknown flag \(flag)") }
@@ -176,6 +181,11 @@ while let flag = arguments.popFirst() {
             exitWithUsage("--ollama-num-parallel takes a whole number of at least 1, not \(value)")
         }
         ollamaNumParallel = parsed
+    case "--ollama-max-loaded":
+        guard let parsed = Int(value), parsed >= 1 else {
+            exitWithUsage("--ollama-max-loaded takes a whole number of at least 1, not \(value)")
+        }
+        ollamaMaxLoaded = parsed
     case "--answer-lengths":
         guard let parsed = AnswerLengths(rawValue: value) else { exitWithUsage("--answer-lengths takes fixed or varied") }
         answerLengths = parsed
@@ -348,7 +358,7 @@ func seconds(_ duration: Duration) -> Double {
         configuration.tokensPerSecond = tokensPerSecond
         configuration.responseTokens = answerLengths == .fixed ? responseTokens : AnswerLengths.longest(mean: responseTokens)
         configuration.promptTokensPerSecond = promptTokensPerSecond
-        configuration.maxLoadedModels = scenario.allWarm ? Trace.models.count : maxLoaded
+        configuration.maxLoadedModels = scenario.allWarm ? Trace.models.count : ollamaMaxLoaded ?? maxLoaded
         configuration.vramBytes = scenario.allWarm ? nil : Int64(vramGB * 1e9)
         configuration.runnerOverheadBytes = Int64(runnerOverheadGB * 1e9)
         configuration.evictionOrder = evictionOrder
@@ -498,6 +508,7 @@ print(
         + (evictionOrder == .leastRecentlyUsed ? "" : "; a node unloads by Ollama's order (shortest keep-alive, then digest)")
         + (loadFitShareOfFree.map { "; with other models loaded, a load must fit in \(Int($0 * 100)) % of the free VRAM" } ?? "")
         + (ollamaNumParallel.map { "; Ollama runs \($0) slot(s) per model where cluster.json says \(slots)" } ?? "")
+        + (ollamaMaxLoaded.map { "; Ollama keeps \($0) model(s) loaded where cluster.json says \(maxLoaded)" } ?? "")
         + (sharedGPUAnswers.map { "; a node's GPU runs \($0) answers at full speed at once, whatever their model, and more share it" } ?? "")
         + (reportedDurationScale != 1 ? "; nodes report durations × \(reportedDurationScale)" : "")
         + (uncountedSecondsPerAnswer > 0 ? "; every answer spends \(uncountedSecondsPerAnswer) s only total_duration counts" : "")
