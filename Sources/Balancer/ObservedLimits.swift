@@ -16,8 +16,7 @@ public struct ObservedLimits: Sendable, Equatable {
     /// unload as well as its VRAM. The two read alike from `/api/ps`; the operator is told which setting to check.
     public var overflowHeldModels: Int?
     /// The node's own loaded-model cap (`OLLAMA_MAX_LOADED_MODELS`) below `maxLoadedModels`, shown
-    /// when Ollama made room for a load twice where its VRAM could not have been the reason (see
-    /// `learn`). Planned by a VRAM total instead, such a node thrashed: it had held more bytes than
+    /// when Ollama made room twice for a set of models no larger than the node had held (see `learn`). Planned by a VRAM total instead, such a node thrashed: it had held more bytes than
     /// the set it unloaded from, so the total never stopped the planner asking for one model more.
     public var loadedModelsCap: Int?
     /// When `loadedModelsCap` was learned (TensorWall's clock): it is forgotten as an overflow is.
@@ -38,13 +37,7 @@ public struct ObservedLimits: Sendable, Equatable {
     /// may overflow too.
     static let overflowMargin = 0.95
 
-    /// An unload for a load that left fewer bytes wanted than this share of the most the node held is
-    /// not the VRAM running out. Ollama makes room for a load of S beside U only when S is over 80 %
-    /// of the free VRAM V − U, so only when U + S is over 80 % of V (and of anything the node held,
-    /// which was at most V).
-    static let capEvidenceShareOfResident = VRAMFit.shareOfFree
-
-    /// Unloads the VRAM cannot explain, all leaving `held` models loaded: the cap is taken at the
+    /// Unloads for sets no larger than the node held, all leaving `held` models loaded: the cap is taken at the
     /// second. One alone may be a model another client unloaded just as a load came in.
     struct CapEvidence: Sendable, Equatable {
         var held: Int
@@ -123,9 +116,12 @@ public struct ObservedLimits: Sendable, Equatable {
         else { return }
         let held = loaded.count + loading.count
         let wanted = vanished.reduce(inUse + loading.reduce(0, +)) { $0 + $1.vramBytes }
-        // The node held more than this set before, and never more models than it keeps now: not the
-        // VRAM but a cap of `held` models made the room.
-        if Double(wanted) <= Self.capEvidenceShareOfResident * Double(residentBytes ?? 0), mostModelsHeld <= held {
+        // The node held as many bytes as this set before, and never more models than it keeps now.
+        // Ollama's cap of `held` models made the room, or its rule that a load beside others fit in
+        // 80 % of the free VRAM, on a GPU so nearly full that the order of the loads decides (the set
+        // comes within a quarter of the loaded model's size of the VRAM). Planned by a total, the
+        // same set is asked for again and again, so either way it is planned as a cap.
+        if wanted <= residentBytes ?? 0, mostModelsHeld <= held {
             let count = capEvidence?.held == held ? (capEvidence?.count ?? 0) + 1 : 1
             capEvidence = CapEvidence(held: held, count: count, lastAt: now)
             guard count >= 2 else { return }
