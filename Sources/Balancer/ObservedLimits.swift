@@ -1,7 +1,5 @@
 /// Limits a node showed in `/api/ps` that correct or complete what `cluster.json` says.
 public struct ObservedLimits: Sendable, Equatable {
-    /// The most models seen loaded at once, when more than `maxLoadedModels` allows.
-    public var loadedModels: Int?
     /// VRAM in use when a model was seen partly on the CPU (`size_vram < size`): the GPU was full.
     public var vramBytes: Int64?
     /// The most VRAM seen in use at once: that much fits.
@@ -16,14 +14,15 @@ public struct ObservedLimits: Sendable, Equatable {
     /// unload as well as its VRAM. The two read alike from `/api/ps`; the operator is told which setting to check.
     public var overflowHeldModels: Int?
     /// The node's own loaded-model cap (`OLLAMA_MAX_LOADED_MODELS`) below `maxLoadedModels`, shown
-    /// when Ollama made room twice for a set of models no larger than the node had held (see `learn`). Planned by a VRAM total instead, such a node thrashed: it had held more bytes than
+    /// when Ollama made room twice for a set of models no larger than the node had held (see
+    /// `learn`). Planned by a VRAM total instead, such a node thrashed: it had held as many bytes as
     /// the set it unloaded from, so the total never stopped the planner asking for one model more.
     public var loadedModelsCap: Int?
     /// When `loadedModelsCap` was learned (TensorWall's clock): it is forgotten as an overflow is.
     public var loadedModelsCapSeenAt: Double?
     /// Unloads seen so far that the VRAM cannot explain, each leaving the same number of models loaded.
     var capEvidence: CapEvidence?
-    /// The most models the node was seen holding at once.
+    /// The most models the node was seen holding at once: more than `maxLoadedModels` allows raises it.
     public var mostModelsHeld = 0
 
     /// An overflow is remembered this long after it last showed, then forgotten. One can mislead: a
@@ -37,29 +36,29 @@ public struct ObservedLimits: Sendable, Equatable {
     /// may overflow too.
     static let overflowMargin = 0.95
 
-    /// Unloads for sets no larger than the node held, all leaving `held` models loaded: the cap is taken at the
-    /// second. One alone may be a model another client unloaded just as a load came in.
+    /// Unloads for sets no larger than the node held, all leaving `held` models loaded: the cap is
+    /// taken at the second. One alone may be a model another client unloaded just as a load came in.
     struct CapEvidence: Sendable, Equatable {
         var held: Int
         var count: Int
         var lastAt: Double
     }
 
-    public init(loadedModels: Int? = nil, vramBytes: Int64? = nil) {
-        self.loadedModels = loadedModels
+    public init(mostModelsHeld: Int = 0, vramBytes: Int64? = nil) {
+        self.mostModelsHeld = mostModelsHeld
         self.vramBytes = vramBytes
     }
 
     /// Models the node keeps loaded at once: the config's `maxLoadedModels` (or the node's own lower cap,
     /// once its unloads showed it), or more if the node was seen holding more.
     public func maxLoadedModels(configured config: ClusterConfig.NodeConfig) -> Int {
-        max(loadedModelsCap ?? config.maxLoadedModels, loadedModels ?? 0)
+        max(loadedModelsCap ?? config.maxLoadedModels, mostModelsHeld)
     }
 
     /// Where `maxLoadedModels` comes from, for `/status`: `cluster.json`, `seen` (the node held more),
     /// or `ollama cap` (learned from Ollama's unloads).
     public func maxLoadedModelsSource(configured config: ClusterConfig.NodeConfig) -> String {
-        if loadedModels ?? 0 > (loadedModelsCap ?? config.maxLoadedModels) { return "seen" }
+        if mostModelsHeld > (loadedModelsCap ?? config.maxLoadedModels) { return "seen" }
         return loadedModelsCap == nil ? "cluster.json" : "ollama cap"
     }
 

@@ -89,9 +89,6 @@ extension OllamaNode {
         for model in reloadedAt.keys where loaded[model] == nil { reloadedAt[model] = nil }
         reloadsInPlace.formIntersection(loaded.keys)
         learnRunnerContexts(from: report, sentAt: sentAt)
-        if report.loaded.count > config.maxLoadedModels {
-            observedLimits.loadedModels = max(observedLimits.loadedModels ?? 0, report.loaded.count)
-        }
         if report.loaded.contains(where: { $0.vramBytes < $0.sizeBytes }) {
             observedLimits.vramBytes = report.loaded.reduce(Int64(0)) { $0 + $1.vramBytes }
         }

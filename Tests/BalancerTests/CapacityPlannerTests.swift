@@ -274,7 +274,7 @@ import Testing
         let moves = CapacityPlanner.plan(
             nodes: [node(0, pulled: pulled, loaded: ["llama3.2"], maxLoaded: 1), limited], demand: demand(hot: 2, rare: 0.01), now: 1000)
         #expect(moves.map(\.evicting) == [[rare]])  // 2 + 2 GB do not fit in 3
-        limited = node(1, maxLoaded: 3, observed: ObservedLimits(loadedModels: 5))
+        limited = node(1, maxLoaded: 3, observed: ObservedLimits(mostModelsHeld: 5))
         #expect(limited.maxLoadedModels == 5)
     }
 }
