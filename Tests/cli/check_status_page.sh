@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The status page in a real headless Chromium after a minute of demo traffic: the history charts
 # (requests/s, time to first token, queue depth, cold loads and evictions) and the residency
-# timeline have data points, and every node card shows its VRAM bar.
+# timeline have data points, and every node card shows its VRAM bar and its loaded-model cap.
 # Usage: Tests/cli/check_status_page.sh [SCREENSHOT.png]   (docs/status-page.png is made this way)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -27,6 +27,7 @@ timeline = dom.split('id="timeline"', 1)[1]
 cells = timeline.count('class="pt"')
 assert cells >= 6, "the residency timeline is empty"
 assert dom.count('class="vram"') == 3, "not every node shows its VRAM bar"
+assert len(re.findall(r"slots · up to \d+ models", dom)) == 3, "not every node card shows how many models it keeps loaded"
 models = dom.split('id="models"', 1)[1].split("</tbody>", 1)[0]
 assert models.count("<tr>") >= 2, f"the models table has {models.count('<tr>')} rows"
 print(f"status page: {len(charts)} charts with data, residency timeline with {cells} cells")
