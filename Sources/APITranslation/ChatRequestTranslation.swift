@@ -171,8 +171,7 @@ package struct ChatRequestTranslation {
         if let type = fields["type"], !type.isNull, type.stringValue == nil {
             throw .badRequest("response_format.type must be a string", param: "response_format")
         }
-        let raw = fields["type"]?.stringValue ?? ""
-        let type = String(raw.drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace).reversed()).lowercased()
+        let type = (fields["type"]?.stringValue ?? "").trimmingWhitespace().lowercased()
         switch type {
         case "json_object": return "json"
         case "json_schema":
