@@ -162,6 +162,10 @@ public actor OllamaNode {
             parallelDiscovery = ParallelSlotDiscovery()
             reportedDurationScale = ReportedDurationScale()
             loadsStuckSince = nil  // a restart ends a hang in Ollama's scheduler
+            // And its limits again: a node restarted with a lower OLLAMA_MAX_LOADED_MODELS, once seen
+            // holding more models, was never read as capped, and each load past the cap cost an
+            // unload Ollama chose. A node that was only unreachable shows its runners at the next probe.
+            observedLimits = ObservedLimits()
         }
         self.health = health
     }

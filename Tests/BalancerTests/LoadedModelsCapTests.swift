@@ -108,4 +108,22 @@ import Testing
         #expect(raised == "up to 3 models loaded at once: seen holding 3, more than the cap of 2 read from Ollama's unloads")
         #expect(await restarted.snapshot(index: 0).maxLoadedModels == 3)
     }
+
+    /// A node once seen holding three models, restarted with `OLLAMA_MAX_LOADED_MODELS=2`: what it
+    /// showed before it went out of service no longer rules the cap out.
+    @Test func aNodeBackFromOutOfServiceLearnsItsCapAfresh() async {
+        let node = await node()
+        _ = await probe(node, ["big1", "s1", "s2"], at: 0)  // three held at once
+        await node.setHealth(.unhealthy)
+        await node.setHealth(.healthy)
+        #expect(await node.snapshot(index: 0).maxLoadedModelsSource == "cluster.json")
+        _ = await probe(node, [], at: 10)  // restarted: nothing loaded
+        _ = await probe(node, ["big1", "big2"], at: 11)
+        _ = await load(node, "s1", leaving: ["big2", "s1"], at: 12)
+        _ = await load(node, "s2", leaving: ["s1", "s2"], at: 14)
+        _ = await load(node, "s3", leaving: ["s2", "s3"], at: 16)
+        let snapshot = await node.snapshot(index: 0)
+        #expect(snapshot.maxLoadedModels == 2)
+        #expect(snapshot.maxLoadedModelsSource == "ollama cap")
+    }
 }

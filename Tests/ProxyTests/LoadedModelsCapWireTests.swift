@@ -13,16 +13,18 @@ import Testing
 
     /// Chats with `model`, then waits until a probe of `/api/ps` sent after the answer has been read
     /// (one more after it was sent) and `/status` shows what the node holds.
-    func chat(_ farm: TestFarm, _ model: String) async throws {
+    /// `node` is the simulator serving the farm's node 0 (a restarted one; the farm's own by default).
+    func chat(_ farm: TestFarm, _ model: String, node: OllamaSimulator? = nil) async throws {
+        let node = node ?? farm.nodes[0]
         #expect(try await farm.chat(model).status == 200)
-        let probes = farm.nodes[0].requestCount("/api/ps")
-        #expect(await farm.eventually { farm.nodes[0].requestCount("/api/ps") >= probes + 2 })
+        let probes = node.requestCount("/api/ps")
+        #expect(await farm.eventually { node.requestCount("/api/ps") >= probes + 2 })
         var loaded: Set<String> = []
         var onTheNode: Set<String> = []
         let agreed = await farm.eventually {
             let nodes = try? await farm.json("GET", "/status").body["nodes"]
             loaded = Set(nodes?[0]?["loadedModels"]?.arrayValue?.compactMap { $0["name"]?.stringValue } ?? [])
-            onTheNode = Set(await farm.nodes[0].loadedModelNames())
+            onTheNode = Set(await node.loadedModelNames())
             return loaded == onTheNode
         }
         #expect(agreed, "after \(model), /status shows \(loaded), the node holds \(onTheNode)")
@@ -51,5 +53,38 @@ import Testing
         #expect(await farm.nodes[0].evictionCount() == evictions, "\(logs.text)")
         #expect(farm.nodes[0].requestCount("/api/generate") == unloads + 1)
         #expect(await farm.nodes[0].loadedModelNames().count == 2)
+    }
+
+    /// The node held three models, then was restarted with `OLLAMA_MAX_LOADED_MODELS=2` on the same
+    /// address: what it showed before it went out of service must not rule the cap out.
+    @Test func aNodeRestartedWithALowerCapIsReadAsCapped() async throws {
+        let logs = LogCapture()
+        var roomy = Self.cappedNode
+        roomy.ollamaMaxLoadedModels = 3
+        let farm = try await TestFarm.start([roomy], logs: logs)
+        try await farm.waitUntilAllHealthy()
+        for model in ["big1", "big2", "s1"] { try await chat(farm, model) }
+        #expect(await farm.nodes[0].loadedModelNames().count == 3)
+        farm.nodes[0].stop()
+        #expect(await farm.eventually { await farm.health(of: 0) == .unhealthy })
+        var settings = SimulatorConfiguration(
+            name: "node0", models: roomy.models.map { SimulatedModel($0, sizeGB: roomy.modelSizesGB[$0] ?? 2) })
+        settings.timeScale = 0.001
+        settings.loadSecondsPerGB = roomy.loadSecondsPerGB
+        settings.numParallel = roomy.numParallel
+        settings.vramBytes = 16_000_000_000
+        settings.maxLoadedModels = 2
+        settings.port = farm.nodes[0].port
+        let restarted = OllamaSimulator(settings)
+        try restarted.start()
+        Teardown.add { restarted.stop() }
+        #expect(await farm.eventually { await farm.health(of: 0) == .healthy })
+        try await chat(farm, "big1", node: restarted)
+        try await chat(farm, "big2", node: restarted)
+        for model in ["s1", "s2", "s3"] { try await chat(farm, model, node: restarted) }
+        #expect(await restarted.evictionCount() >= 2)
+        let node = try await farm.json("GET", "/status").body["nodes"]?[0]
+        #expect(node?["maxLoadedModels"]?.intValue == 2, "\(logs.text)")
+        #expect(node?["maxLoadedModelsFrom"]?.stringValue == "ollama cap")
     }
 }
