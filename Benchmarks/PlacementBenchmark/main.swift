@@ -61,6 +61,9 @@ var ollamaNumParallel: Int?
 /// Models the simulated Ollama really keeps loaded (`--ollama-max-loaded`), when fewer than the
 /// `maxLoadedModels` TensorWall's cluster.json gives it: a node started with `OLLAMA_MAX_LOADED_MODELS` lower.
 var ollamaMaxLoaded: Int?
+/// Models each node keeps loaded at most (`--max-loaded`), in cluster.json and in the simulated Ollama
+/// alike: 3 is Ollama's default; 1 or 2 is a farm of large models, where places are fewer than models.
+var maxLoaded = 3
 /// What the simulated nodes multiply their reported durations by (`--reported-duration-scale`): with
 /// the time scale, 0.2 reports the seconds simulated where TensorWall is told real ones.
 var reportedDurationScale = 1.0
@@ -92,7 +95,7 @@ let usage = """
                            [--tokens-per-second 20] [--prompt-tokens-per-second 2000] [--by-model] [--retry-refused]
                            [--log-dir DIR] [--log-level debug] [--dump-trace FILE] [--node-config full|bare]
                            [--runner-overhead-gb 0] [--eviction-order lru|ollama] [--load-fit-share-of-free 0.8]
-                           [--uncounted-seconds-per-answer 0] [--ollama-num-parallel 2] [--ollama-max-loaded 2]
+                           [--uncounted-seconds-per-answer 0] [--ollama-num-parallel 2] [--ollama-max-loaded 2] [--max-loaded 3]
                            [--shared-gpu-answers 2]
                            [--reported-duration-scale 1] [--answer-lengths fixed|varied] [--load-seconds-per-gb 1.5]
                            [--outage 1@120-180] [--outage-kind stop|hang] [--slow-node 1@120-240x4] [--context-share 0.3]
@@ -112,6 +115,10 @@ func number(_ value: String, for flag: String) -> Double {
     guard let number = Double(value), number.isFinite, number >= 0 else { exitWithUsage("\(flag) takes a number, not \(value)") }
     return number
 }
+func count(_ value: String, for flag: String) -> Int {
+    guard let count = Int(value), count >= 1 else { exitWithUsage("\(flag) takes a whole number of at least 1, not \(value)") }
+    return count
+}
 var arguments = CommandLine.arguments.dropFirst()
 while let flag = arguments.popFirst() {
     if flag == "--help" || flag == "-h" { exitWithUsage(nil) }
@@ -123,7 +130,8 @@ while let flag = arguments.popFirst() {
         "--loads", "--seconds", "--warmup", "--time-scale", "--zipf", "--order", "--seed", "--tokens-per-second",
         "--prompt-tokens-per-second", "--only", "--dump-trace", "--log-dir", "--log-level", "--node-config", "--runner-overhead-gb",
         "--eviction-order", "--load-fit-share-of-free", "--uncounted-seconds-per-answer", "--shared-gpu-answers",
-        "--ollama-num-parallel", "--ollama-max-loaded", "--reported-duration-scale", "--answer-lengths", "--load-seconds-per-gb",
+        "--ollama-num-parallel", "--ollama-max-loaded", "--max-loaded", "--reported-duration-scale", "--answer-lengths",
+        "--load-seconds-per-gb",
         "--placement-cost",
         "--outage", "--outage-kind", "--slow-node", "--context-share", "--context-length", "--num-ctx",
     ]
@@ -171,21 +179,10 @@ while let flag = arguments.popFirst() {
     case "--reported-duration-scale":
         reportedDurationScale = number(value, for: flag)
         guard reportedDurationScale > 0 else { exitWithUsage("--reported-duration-scale takes a number above 0, not \(value)") }
-    case "--shared-gpu-answers":
-        guard let parsed = Int(value), parsed >= 1 else {
-            exitWithUsage("--shared-gpu-answers takes a whole number of at least 1, not \(value)")
-        }
-        sharedGPUAnswers = parsed
-    case "--ollama-num-parallel":
-        guard let parsed = Int(value), parsed >= 1 else {
-            exitWithUsage("--ollama-num-parallel takes a whole number of at least 1, not \(value)")
-        }
-        ollamaNumParallel = parsed
-    case "--ollama-max-loaded":
-        guard let parsed = Int(value), parsed >= 1 else {
-            exitWithUsage("--ollama-max-loaded takes a whole number of at least 1, not \(value)")
-        }
-        ollamaMaxLoaded = parsed
+    case "--shared-gpu-answers": sharedGPUAnswers = count(value, for: flag)
+    case "--ollama-num-parallel": ollamaNumParallel = count(value, for: flag)
+    case "--max-loaded": maxLoaded = count(value, for: flag)
+    case "--ollama-max-loaded": ollamaMaxLoaded = count(value, for: flag)
     case "--answer-lengths":
         guard let parsed = AnswerLengths(rawValue: value) else { exitWithUsage("--answer-lengths takes fixed or varied") }
         answerLengths = parsed
@@ -226,7 +223,6 @@ if let slowdown, slowdown.node >= nodeCount || slowdown.end >= simulatedSeconds 
     exitWithUsage("--slow-node takes a node index below \(nodeCount) and simulated seconds within the run")
 }
 let vramGB = 16.0
-let maxLoaded = 3
 let slots = 2
 let responseTokens = 64
 let followUp = 0.3
