@@ -84,6 +84,10 @@ extension CapacityPlanner.TargetLayout {
     /// its place on gpu0, the one node without the hot model, and the hot model's fourth copy found
     /// none, though gpu3, where `gemma2:2b` also sat, had room for it; packing the hot model first
     /// left `phi3:mini`'s second copy without room instead.
+    /// A model the node does not hold now moves to any node with room: it is one load wherever it
+    /// goes. Packed largest first on an empty farm, four nodes of three models left one node with
+    /// two and the hot model's third copy without a place, though it fitted where `llama3.1:8b`
+    /// was placed and `llama3.1:8b` fitted on the node with the free place.
     static func placeByMovingAResident(_ packing: inout Packing, into nodes: [NodeSnapshot], holding: Holding) {
         guard !packing.unplaced.isEmpty else { return }
         var used: [Int: Int64] = [:]
@@ -105,9 +109,12 @@ extension CapacityPlanner.TargetLayout {
                 for model in here.sorted() {
                     let freed = (used[node.index] ?? 0) - node.runnerBytes(model)
                     guard node.plannableVRAM?.admits(node.runnerBytes(copy.model), beside: freed) ?? false else { continue }
+                    // The home holds the model now, or the model is a load here anyway: a load there instead costs the same.
+                    let loadedHere = holding.residents(node.index).contains(model)
                     let home = nodes.first { other in
                         let there = packing.models[other.index] ?? []
-                        return other.index != node.index && holding.residents(other.index).contains(model) && !there.contains(model)
+                        return other.index != node.index && (holding.residents(other.index).contains(model) || !loadedHere)
+                            && !there.contains(model) && other.hasPulled(model)
                             && there.count < other.maxLoadedModels
                             && (other.plannableVRAM?.admits(other.runnerBytes(model), beside: used[other.index] ?? 0) ?? false)
                     }

@@ -70,6 +70,19 @@ private func planRounds(
         }
     }
 
+    /// Packed largest first on an empty farm, one node was left with two models and the hot model's
+    /// third copy without a place: the only nodes without it were full. A planned model moves to
+    /// the free place (one load wherever it goes) and the copy takes its place.
+    @Test func anEmptyFarmsTargetFillsEveryPlaceWhenCopiesAreLeftOut() {
+        let rates: [String: Double] = [
+            "llama3.2": 1.28, "phi3": 0.85, "gemma2:2b": 0.45, "llama3.1": 0.3, "qwen2.5": 0.2, "mistral": 0.2, "codellama": 0.17,
+            "gemma2:9b": 0.15,
+        ]
+        let target = CapacityPlanner.targetLayout(nodes: farm([[], [], [], []]), demand: demand(rates), now: 1000)
+        #expect(target.values.reduce(0) { $0 + $1.count } == 12, "\(target)")
+        #expect(target.values.count { $0.contains(ModelName("llama3.2")!) } == 3, "\(target)")
+    }
+
     @Test func theTargetKeepsCopiesWhereTheyAreWhenTheyFit() {
         let layout = [
             ["codellama", "gemma2:9b", "llama3.2"], ["codellama", "gemma2:9b", "phi3"], ["codellama", "qwen2.5", "gemma2:2b"],
