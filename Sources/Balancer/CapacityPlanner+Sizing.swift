@@ -19,14 +19,17 @@ extension CapacityPlanner {
         sizing(nodes: nodes, demand: demand, now: now, costModel: costModel, settings: settings, previousTarget: previousTarget).target
     }
 
-    /// `wantedCopies` and `targetLayout` from one layout of the farm: the status page shows both.
+    /// `wantedCopies`, `targetLayout` and the copies it has no place for (`TargetLayout.leftOutForRoom`)
+    /// from one layout of the farm: the status page shows all three.
     public static func sizing(
         nodes: [NodeSnapshot], demand: [ModelName: Demand], now: Double, costModel: CostModel = CostModel(),
         settings: Settings = Settings(), previousTarget: [NodeID: Set<ModelName>] = [:],
         challengers: TargetChallengers = TargetChallengers(), paces: NodePaces? = nil
-    ) -> (wanted: [ModelName: Int], target: [Int: Set<ModelName>]) {
+    ) -> (wanted: [ModelName: Int], target: [Int: Set<ModelName>], leftOutForRoom: [ModelName: Int]) {
         let layout = FarmLayout(nodes: nodes, demand: demand, now: now, costModel: costModel, settings: settings, paces: paces)
         let target = TargetLayout(layout, previous: byIndex(previousTarget, nodes), challengers: challengers)
-        return (Dictionary(uniqueKeysWithValues: demand.keys.map { ($0, layout.wantedCopies($0)) }), target.models)
+        return (
+            Dictionary(uniqueKeysWithValues: demand.keys.map { ($0, layout.wantedCopies($0)) }), target.models, target.leftOutForRoom
+        )
     }
 }

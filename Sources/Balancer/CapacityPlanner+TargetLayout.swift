@@ -29,6 +29,9 @@ extension CapacityPlanner {
         let nodesPlacing: [ModelName: [Int]]
         /// Copies left out only for the advantage of held ones, for the next round (`TargetChallengers`).
         let challengers: TargetChallengers
+        /// Per model, the copies worth loading that found no place: the nodes' loaded-model caps or
+        /// VRAM hold fewer copies than the demand calls for. What the operator is told to add room for.
+        let leftOutForRoom: [ModelName: Int]
 
         /// Whether the target keeps a copy of `model` on the node.
         func places(_ model: ModelName, on nodeIndex: Int) -> Bool { models[nodeIndex]?.contains(model) ?? false }
@@ -139,8 +142,17 @@ extension CapacityPlanner {
                 }
                 best = Self.packTarget(unraised, slots: slots, into: plannable, holding: holding)
             }
+            let placing = Self.nodesPlacing(best.models)
+            var leftOut: [ModelName: Int] = [:]
+            // A model asked for less than once a horizon is no shortfall: its first copy is a candidate only to use a free place.
+            let worthLoading = copies.filter { $0.count >= 2 || $0.isFirstOfWantedModel }
+            for (model, worthLoading) in Dictionary(worthLoading.map { ($0.model, 1) }, uniquingKeysWith: +)
+            where worthLoading > placing[model, default: []].count {
+                leftOut[model] = worthLoading - placing[model, default: []].count
+            }
             models = best.models
-            nodesPlacing = Self.nodesPlacing(models)
+            nodesPlacing = placing
+            leftOutForRoom = leftOut
             self.challengers = Self.challengers(
                 among: copies, placed: nodesPlacing, fixedCopies: fixedCopies, layout: layout, previous: challengers)
         }
@@ -184,6 +196,7 @@ extension CapacityPlanner {
             self.models = models
             nodesPlacing = Self.nodesPlacing(models)
             challengers = TargetChallengers()
+            leftOutForRoom = [:]
         }
 
         /// How many times a layout is packed again without its least valuable copy.

@@ -201,12 +201,16 @@ public enum CapacityPlanner {
     /// copies left out for the advantage of held ones (`TargetChallengers`); the round returns its
     /// own for the next. `paces` is the fit
     /// of the nodes' paces the demand was summed with (`Cluster.demandSummary`), else fitted here.
+    /// `leftOutForRoom` counts, per model, the copies worth loading that the farm has no place for.
     public static func planWithTarget(
         nodes: [NodeSnapshot], demand: [ModelName: Demand], now: Double, costModel: CostModel = CostModel(),
         settings: Settings = Settings(),
         previousTarget: [NodeID: Set<ModelName>] = [:], challengers: TargetChallengers = TargetChallengers(), paces: NodePaces? = nil,
         explaining: Bool = false
-    ) -> (moves: [Move], target: [Int: Set<ModelName>], challengers: TargetChallengers, heldBack: [String], made: [String]) {
+    ) -> (
+        moves: [Move], target: [Int: Set<ModelName>], challengers: TargetChallengers, heldBack: [String], made: [String],
+        leftOutForRoom: [ModelName: Int]
+    ) {
         var layout = FarmLayout(nodes: nodes, demand: demand, now: now, costModel: costModel, settings: settings, paces: paces)
         let target = TargetLayout(layout, previous: byIndex(previousTarget, nodes), challengers: challengers)
         layout.target = target
@@ -217,7 +221,9 @@ public enum CapacityPlanner {
             layout.breaksBeforeMaking = true
             round = makeMoves(&layout, explaining: explaining)
         }
-        return (round.moves, target.models, target.challengers, explaining ? layout.stepsHeldBack() : [], round.made)
+        return (
+            round.moves, target.models, target.challengers, explaining ? layout.stepsHeldBack() : [], round.made, target.leftOutForRoom
+        )
     }
 
     /// The round's moves, best first, each weighed against the layout the ones before it leave (and

@@ -53,6 +53,8 @@ public final class Cluster: Sendable {
     public let releasedCopies = Mutex<[NodeID: Set<ModelName>]>([:])
     /// The copies that last target left out only for the advantage of held ones (`TargetChallengers`).
     public let targetChallengers = Mutex(TargetChallengers())
+    /// When the planner's rounds last told the operator the farm lacks room (`RoomShortfall`).
+    public let roomShortfall = Mutex(RoomShortfall())
     let conversations = Mutex(ConversationMap(capacity: 100_000))
     /// The context lengths each model's recent requests asked (`Cluster.usualContextLength`).
     let contextLengthTally = Mutex(ContextLengthTally())

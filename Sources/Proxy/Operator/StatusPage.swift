@@ -129,7 +129,7 @@ enum StatusPage {
             document.getElementById("recent").innerHTML=(d.recent||[]).map(e=>`<tr><td>${esc(e.at.slice(11,23))}</td><td>${esc(e.model)}</td>
               <td>${esc(e.node)}</td><td class="s${String(e.status)[0]}">${e.status}</td><td class="num">${ms(e.ttftMs)}</td><td class="num">${ms(e.durationMs)}</td></tr>`).join("");
             document.getElementById("models").innerHTML=(d.models||[]).map(m=>`<tr><td>${esc(m.name)}${(m.runnerAlsoServes||[]).length?" (also "+m.runnerAlsoServes.map(esc).join(", ")+")":""}</td><td class="num">${m.requestsPerSecond.toFixed(3)}</td>
-              <td class="num">${m.serviceSeconds.toFixed(2)} s</td><td class="num">${m.queued}</td><td class="num">${m.copiesWanted}</td>
+              <td class="num">${m.serviceSeconds.toFixed(2)} s</td><td class="num">${m.queued}</td><td class="num">${m.copiesWanted}${m.copiesWithoutRoom?` (${m.copiesWithoutRoom} without room)`:""}</td>
               <td>${m.warmOn.map(esc).join(", ")}</td><td>${m.loadingOn.map(esc).join(", ")}</td><td>${(m.plannedOn||[]).map(esc).join(", ")}</td><td>${(m.releasedOn||[]).map(esc).join(", ")}</td></tr>`).join("");
             document.getElementById("usage").innerHTML=(d.usage||[]).map(u=>`<tr><td>${esc(u.key)}</td><td>${esc(u.model)}</td><td>${esc(u.node)}</td>
               <td class="num">${u.requests}</td><td class="num">${u.errors}</td><td class="num">${u.promptTokens}</td><td class="num">${u.completionTokens}</td></tr>`).join("");

@@ -11,7 +11,7 @@ extension StatusReport {
     /// A model that shares another's runner (`SharedRunners`) is counted in that model's entry.
     func models(_ snapshots: [NodeSnapshot], demand: [ModelName: CapacityPlanner.Demand], paces: NodePaces) -> [JSONValue] {
         // Where the planner is heading: a model warm on a node it is not planned on is on its way out.
-        let (wanted, target) = CapacityPlanner.sizing(
+        let (wanted, target, leftOut) = CapacityPlanner.sizing(
             nodes: snapshots, demand: demand, now: cluster.now, costModel: cluster.costModel, settings: cluster.plannerSettings,
             previousTarget: cluster.plannedTarget.withLock { $0 }, challengers: cluster.targetChallengers.withLock { $0 },
             paces: paces)
@@ -24,6 +24,8 @@ extension StatusReport {
                 "name": .string(model.canonical), "requestsPerSecond": .double((entry.rate * 1000).rounded() / 1000),
                 "serviceSeconds": .double((entry.serviceSeconds * 10_000).rounded() / 10_000), "queued": .int(Int64(entry.queued)),
                 "copiesWanted": .int(Int64(wanted[model] ?? 0)),
+                // Copies worth loading that no node has a place for (its loaded-model cap or VRAM is full).
+                "copiesWithoutRoom": .int(Int64(leftOut[model] ?? 0)),
                 "warmOn": .array(healthy.filter { $0.isLoaded(model) }.map { .string($0.name) }),
                 "loadingOn": .array(healthy.filter { $0.isLoading(model) }.map { .string($0.name) }),
                 "plannedOn": .array(healthy.filter { target[$0.index]?.contains(model) ?? false }.map { .string($0.name) }),

@@ -21,7 +21,7 @@ struct Replicator: Sendable {
         let demand = cluster.demandSummary(snapshots, paces: paces)
         let busy = CapacityPlanner.slotsMostlyBusy(nodes: snapshots, demand: demand, settings: cluster.plannerSettings)
         preloader.logger.debug("planner sees \(Self.describe(demand, snapshots))\(busy ? "; slots mostly busy" : "")")
-        let (moves, target, challengers, heldBack, made) = CapacityPlanner.planWithTarget(
+        let (moves, target, challengers, heldBack, made, leftOut) = CapacityPlanner.planWithTarget(
             nodes: snapshots, demand: demand, now: cluster.now, costModel: cluster.costModel, settings: cluster.plannerSettings,
             previousTarget: cluster.plannedTarget.withLock { $0 }, challengers: cluster.targetChallengers.withLock { $0 },
             paces: paces, explaining: preloader.logger.minimum <= .debug)
@@ -30,6 +30,9 @@ struct Replicator: Sendable {
         cluster.releasedCopies.withLock { $0 = Self.byNodeID(released, snapshots) }
         cluster.targetChallengers.withLock { $0 = challengers }
         preloader.logger.debug("planner heads for \(Self.describe(target, snapshots))")
+        if leaving == nil, cluster.roomShortfall.withLock({ $0.isDue(leftOut: leftOut, now: cluster.now) }) {
+            preloader.logger.warning(RoomShortfall.describe(leftOut: leftOut, target: target, nodes: snapshots))
+        }
         if !challengers.copies.isEmpty {
             let described = challengers.copies.sorted { $0.key < $1.key }.map { "\($0.key) copy \($0.value)" }
             preloader.logger.debug("planner's challengers: \(described.joined(separator: ", "))")
