@@ -1,6 +1,7 @@
 import Balancer
 import HTTP1
 import Testing
+import WireFormats
 
 @testable import Proxy
 
@@ -52,6 +53,28 @@ import Testing
         #expect(demandCells[6].contains("node0"), "\(demandLine)")  // warm on
         farm.nodes[0].holdStreams(false)
         while try await held.next() != nil {}
+    }
+
+    /// A model the farm has no place for every copy of shows how many found none, as `/status` counts them.
+    @Test func copiesWithoutRoomAreShownBesideTheCopiesWanted() {
+        let status: JSONValue = [
+            "nodes": [], "healthyNodes": 0,
+            "models": [
+                [
+                    "name": "llama3.2:latest", "requestsPerSecond": 1.28, "serviceSeconds": 1.3, "copiesWanted": 3,
+                    "copiesWithoutRoom": 2, "warmOn": ["gpu0"], "loadingOn": [],
+                ],
+                [
+                    "name": "phi3:latest", "requestsPerSecond": 0.2, "serviceSeconds": 1.3, "copiesWanted": 1, "copiesWithoutRoom": 0,
+                    "warmOn": ["gpu1"], "loadingOn": [],
+                ],
+            ],
+        ]
+        let lines = StatusView(colour: false).render(status).split(separator: "\n").map(String.init)
+        let hot = lines.first { $0.hasPrefix("llama3.2:latest ") }
+        #expect(hot?.contains("1 (3; 2 no room)") == true, "\(lines)")
+        let other = lines.first { $0.hasPrefix("phi3:latest ") }
+        #expect(other?.contains("1 (1)") == true, "\(lines)")
     }
 
     @Test func aWrongKeyOrDeadAddressIsSaidPlainly() async throws {

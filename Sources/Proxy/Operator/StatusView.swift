@@ -83,11 +83,17 @@ struct StatusView {
                 Self.row(
                     [
                         model["name"]?.stringValue ?? "?", String(format: "%.3f", rate), String(format: "%.2f s", answer),
-                        "\(warm.count + loading.count) (\(model["copiesWanted"]?.intValue ?? 0))",
+                        "\(warm.count + loading.count) (\(model["copiesWanted"]?.intValue ?? 0)\(Self.withoutRoom(model)))",
                         warm.isEmpty ? "-" : warm.joined(separator: " "), loading.isEmpty ? "-" : loading.joined(separator: " "),
                     ], widths: Self.demandWidths))
         }
         return rows
+    }
+
+    /// "; 2 no room" when the planner found no place for some of the copies wanted (`copiesWithoutRoom`).
+    static func withoutRoom(_ model: JSONValue) -> String {
+        let count = model["copiesWithoutRoom"]?.intValue ?? 0
+        return count > 0 ? "; \(count) no room" : ""
     }
 
     static let demandWidths = [28, 8, 10, 17, 30, 20]
