@@ -35,6 +35,15 @@ import Testing
         return await probe(node, models, at: now + 1)
     }
 
+    /// The node holds the two 5 GB models, then loads the three small ones one by one, each load
+    /// unloading one of the two models it held, as a node capped at two does.
+    func loadThreeSmallPastACapOfTwo(_ node: OllamaNode, from start: Double) async {
+        _ = await probe(node, ["big1", "big2"], at: start)
+        _ = await load(node, "s1", leaving: ["big2", "s1"], at: start + 1)
+        _ = await load(node, "s2", leaving: ["s1", "s2"], at: start + 3)
+        _ = await load(node, "s3", leaving: ["s2", "s3"], at: start + 5)
+    }
+
     @Test func twoUnloadsTheVRAMCannotExplainTeachTheNodesCap() async {
         let node = await node()
         #expect(await probe(node, ["big1", "big2"], at: 0) == nil)  // 10 GB held: that fits
@@ -89,20 +98,14 @@ import Testing
 
     @Test func aLearnedCapIsForgottenAfterHalfAnHourAndDroppedWhenTheNodeHoldsMore() async {
         let node = await node()
-        _ = await probe(node, ["big1", "big2"], at: 0)
-        _ = await load(node, "s1", leaving: ["big2", "s1"], at: 1)
-        _ = await load(node, "s2", leaving: ["s1", "s2"], at: 3)
-        _ = await load(node, "s3", leaving: ["s2", "s3"], at: 5)
+        await loadThreeSmallPastACapOfTwo(node, from: 0)
         #expect(await node.snapshot(index: 0).maxLoadedModels == 2)
         let forgotten = await probe(node, ["s2", "s3"], at: 6 + ObservedLimits.overflowMemorySeconds + 1)
         #expect(forgotten == "the cap of 2 models read from Ollama's unloads over 30 minutes ago is forgotten; up to 3 planned")
         #expect(await node.snapshot(index: 0).maxLoadedModels == 3)
 
         let restarted = await self.node()
-        _ = await probe(restarted, ["big1", "big2"], at: 0)
-        _ = await load(restarted, "s1", leaving: ["big2", "s1"], at: 1)
-        _ = await load(restarted, "s2", leaving: ["s1", "s2"], at: 3)
-        _ = await load(restarted, "s3", leaving: ["s2", "s3"], at: 5)
+        await loadThreeSmallPastACapOfTwo(restarted, from: 0)
         // The operator raised OLLAMA_MAX_LOADED_MODELS: the node holds three.
         let raised = await probe(restarted, ["s1", "s2", "s3"], at: 7)
         #expect(raised == "up to 3 models loaded at once: seen holding 3, more than the cap of 2 read from Ollama's unloads")
@@ -118,10 +121,7 @@ import Testing
         await node.setHealth(.healthy)
         #expect(await node.snapshot(index: 0).maxLoadedModelsSource == "cluster.json")
         _ = await probe(node, [], at: 10)  // restarted: nothing loaded
-        _ = await probe(node, ["big1", "big2"], at: 11)
-        _ = await load(node, "s1", leaving: ["big2", "s1"], at: 12)
-        _ = await load(node, "s2", leaving: ["s1", "s2"], at: 14)
-        _ = await load(node, "s3", leaving: ["s2", "s3"], at: 16)
+        await loadThreeSmallPastACapOfTwo(node, from: 11)
         let snapshot = await node.snapshot(index: 0)
         #expect(snapshot.maxLoadedModels == 2)
         #expect(snapshot.maxLoadedModelsSource == "ollama cap")
