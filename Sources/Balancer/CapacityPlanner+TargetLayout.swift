@@ -143,16 +143,16 @@ extension CapacityPlanner {
                 best = Self.packTarget(unraised, slots: slots, into: plannable, holding: holding)
             }
             let placing = Self.nodesPlacing(best.models)
-            var leftOut: [ModelName: Int] = [:]
             // A model asked for less than once a horizon is no shortfall: its first copy is a candidate only to use a free place.
-            let worthLoading = copies.filter { $0.count >= 2 || $0.isFirstOfWantedModel }
-            for (model, worthLoading) in Dictionary(worthLoading.map { ($0.model, 1) }, uniquingKeysWith: +)
-            where worthLoading > placing[model, default: []].count {
-                leftOut[model] = worthLoading - placing[model, default: []].count
-            }
+            var worthLoading: [ModelName: Int] = [:]
+            for copy in copies where copy.count >= 2 || copy.isFirstOfWantedModel { worthLoading[copy.model, default: 0] += 1 }
             models = best.models
             nodesPlacing = placing
-            leftOutForRoom = leftOut
+            leftOutForRoom = Dictionary(
+                uniqueKeysWithValues: worthLoading.compactMap { model, count in
+                    let short = count - (placing[model]?.count ?? 0)
+                    return short > 0 ? (model, short) : nil
+                })
             self.challengers = Self.challengers(
                 among: copies, placed: nodesPlacing, fixedCopies: fixedCopies, layout: layout, previous: challengers)
         }

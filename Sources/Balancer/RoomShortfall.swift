@@ -20,10 +20,10 @@ public struct RoomShortfall: Sendable {
 
     public init() {}
 
-    /// Notes one planner round's `leftOut` copies (`TargetLayout.leftOutForRoom`); true when a
-    /// line is due now.
+    /// Notes one planner round's `leftOut` copies (`TargetLayout.leftOutForRoom`, positive counts
+    /// only); true when a line is due now.
     public mutating func isDue(leftOut: [ModelName: Int], now: Double) -> Bool {
-        let models = Set(leftOut.filter { $0.value > 0 }.keys)
+        let models = Set(leftOut.keys)
         guard !models.isEmpty else {
             roundsShort = 0
             return false
@@ -41,8 +41,7 @@ public struct RoomShortfall: Sendable {
     /// The operator's line: each short model with the copies the target gives it and the copies it
     /// needs, and how many models the healthy nodes hold at once.
     public static func describe(leftOut: [ModelName: Int], target: [Int: Set<ModelName>], nodes: [NodeSnapshot]) -> String {
-        let short = leftOut.filter { $0.value > 0 }.keys.sorted()
-        let parts = short.map { model in
+        let parts = leftOut.keys.sorted().map { model in
             let planned = target.values.count { $0.contains(model) }
             return "\(model) gets \(planned) of the \(planned + leftOut[model]!) copies it needs"
         }
