@@ -64,6 +64,11 @@ var ollamaMaxLoaded: Int?
 /// Models each node keeps loaded at most (`--max-loaded`), in cluster.json and in the simulated Ollama
 /// alike: 3 is Ollama's default; 1 or 2 is a farm of large models, where places are fewer than models.
 var maxLoaded = 3
+/// How many nodes the farm has (`--nodes`): 4 is the issue's farm; more shows how placement spreads on a
+/// farm with room for many copies, fewer how it packs when places run short. The trace's rate scales with it.
+var nodeCount = 4
+/// Each node's VRAM (`--vram-gb`): 16 is the issue's farm; 8 holds only one or two of the larger models.
+var vramGB = 16.0
 /// What the simulated nodes multiply their reported durations by (`--reported-duration-scale`): with
 /// the time scale, 0.2 reports the seconds simulated where TensorWall is told real ones.
 var reportedDurationScale = 1.0
@@ -96,6 +101,7 @@ let usage = """
                            [--log-dir DIR] [--log-level debug] [--dump-trace FILE] [--node-config full|bare]
                            [--runner-overhead-gb 0] [--eviction-order lru|ollama] [--load-fit-share-of-free 0.8]
                            [--uncounted-seconds-per-answer 0] [--ollama-num-parallel 2] [--ollama-max-loaded 2] [--max-loaded 3]
+                           [--nodes 4] [--vram-gb 16]
                            [--shared-gpu-answers 2]
                            [--reported-duration-scale 1] [--answer-lengths fixed|varied] [--load-seconds-per-gb 1.5]
                            [--outage 1@120-180] [--outage-kind stop|hang] [--slow-node 1@120-240x4] [--context-share 0.3]
@@ -131,7 +137,7 @@ while let flag = arguments.popFirst() {
         "--prompt-tokens-per-second", "--only", "--dump-trace", "--log-dir", "--log-level", "--node-config", "--runner-overhead-gb",
         "--eviction-order", "--load-fit-share-of-free", "--uncounted-seconds-per-answer", "--shared-gpu-answers",
         "--ollama-num-parallel", "--ollama-max-loaded", "--max-loaded", "--reported-duration-scale", "--answer-lengths",
-        "--load-seconds-per-gb",
+        "--load-seconds-per-gb", "--nodes", "--vram-gb",
         "--placement-cost",
         "--outage", "--outage-kind", "--slow-node", "--context-share", "--context-length", "--num-ctx",
     ]
@@ -182,6 +188,10 @@ while let flag = arguments.popFirst() {
     case "--shared-gpu-answers": sharedGPUAnswers = count(value, for: flag)
     case "--ollama-num-parallel": ollamaNumParallel = count(value, for: flag)
     case "--max-loaded": maxLoaded = count(value, for: flag)
+    case "--nodes": nodeCount = count(value, for: flag)
+    case "--vram-gb":
+        vramGB = number(value, for: flag)
+        if vramGB < 8 { exitWithUsage("--vram-gb takes at least 8, the largest model's size with room to run it") }
     case "--ollama-max-loaded": ollamaMaxLoaded = count(value, for: flag)
     case "--answer-lengths":
         guard let parsed = AnswerLengths(rawValue: value) else { exitWithUsage("--answer-lengths takes fixed or varied") }
@@ -211,7 +221,6 @@ while let flag = arguments.popFirst() {
     }
 }
 
-let nodeCount = 4
 if let outageText {
     guard let parsed = NodeOutage(outageText, kind: outageKind), parsed.node < nodeCount, parsed.end < simulatedSeconds else {
         exitWithUsage(
@@ -222,7 +231,6 @@ if let outageText {
 if let slowdown, slowdown.node >= nodeCount || slowdown.end >= simulatedSeconds {
     exitWithUsage("--slow-node takes a node index below \(nodeCount) and simulated seconds within the run")
 }
-let vramGB = 16.0
 let slots = 2
 let responseTokens = 64
 let followUp = 0.3
