@@ -93,10 +93,12 @@ public enum AffinityPlacement {
         lazy var copies = warmCopies(nodes)
         let queueWait = queueWaitSeconds(
             model, tier: tier, queuedAhead: queuedAhead, service: farmService ?? costModel.defaultServiceSeconds, now: now)
+        let anyHolder = tier.contains { $0.hasCopy(model) }
+        let sparing = anyHolder ? [] : lastCopiesToSpare(in: tier, copies: copies, demand: demand)
         func estimate(on node: NodeSnapshot) -> CostModel.Estimate {
             var estimate = costModel.estimate(
                 model, on: node, now: now, demand: demand, farmServiceSeconds: farmService, farmFirstTokenSeconds: farmFirstToken,
-                queueWait: queueWait, warmCopies: { copies[$0] ?? 1 })
+                queueWait: queueWait, warmCopies: { copies[$0] ?? 1 }, sparing: sparing)
             // A price, not a wait: most suspects answer, and a hedge's timer or a refusal is told the wait.
             if node.health == .suspect { estimate.seconds += costModel.suspectNodeSeconds }
             return estimate
@@ -110,15 +112,38 @@ public enum AffinityPlacement {
         }
         // Adding a copy of a model that has one must not unload the only copy of a model still asked
         // for: that model would come back with a cold load that pushes out another, and so on.
-        if holderEstimates.contains(where: { $0 != nil }) {
+        if anyHolder {
             estimates.removeAll { estimate in
                 estimate.isColdLoad
                     && estimate.evicting.contains { (copies[$0] ?? 0) <= 1 && demand($0) * protectionHorizonSeconds >= 1 }
             }
             if estimates.isEmpty { return .failure(.noHealthyNode) }
+        } else if !sparing.isEmpty {
+            // A load that takes a spared copy stays only when no other load can be had.
+            let sparingLoads = estimates.filter { $0.isColdLoad && !sparing.isDisjoint(with: $0.unloads) }
+            if sparingLoads.count < estimates.count { estimates.removeAll { sparingLoads.contains($0) } }
         }
         return .success((tier, estimates))
     }
+
+    /// A model with no copy must take a place from another, and on a farm with fewer places than
+    /// asked-for models that is some model's last copy. The last copies it should leave alone: those
+    /// asked for clearly more than the least asked-for last copy in the tier (`lastCopyDemandTolerance`).
+    /// Among the rest, cost decides. Ranked by cost alone, the hottest model's copy (a 4 s reload)
+    /// looked cheaper to unload than a rare 13b model's (12 s): its next request unloaded another model's
+    /// last copy, whose next request did the same, and on two nodes holding six of eight models at half
+    /// load most requests waited for a cold load (p50 5 s). Sparing the hot models ends such a chain at
+    /// once: the rarest models share the places left to them.
+    static func lastCopiesToSpare(in tier: [NodeSnapshot], copies: [ModelName: Int], demand: (ModelName) -> Double) -> Set<ModelName> {
+        let lastCopies = Set(tier.lazy.flatMap(\.loaded.keys).filter { (copies[$0] ?? 0) <= 1 })
+        guard let least = lastCopies.lazy.map(demand).min() else { return [] }
+        let allowed = least * lastCopyDemandTolerance.factor + lastCopyDemandTolerance.perSecond
+        return lastCopies.filter { demand($0) > allowed }
+    }
+
+    /// How much more asked for than the least a last copy may be and still be taken: rates are decayed
+    /// estimates, so models a quarter apart (or a request every two minutes apart) count as equally rare.
+    static let lastCopyDemandTolerance = (factor: 1.25, perSecond: 1.0 / 120)
 
     /// The time past which a cold load cannot matter to `choose` or `soonest`: the soonest the nodes
     /// holding the model predict. A cold load's prediction is at least its load, so a node whose load

@@ -38,6 +38,9 @@ public struct CostModel: Sendable {
         public var startsNow: Bool
         /// Idle models a cold load unloads first to make room.
         public var evicting: [ModelName] = []
+        /// Every model a cold load will unload, busy or idle: `evicting` names them only when the load
+        /// can start now, and placement compares what the loads would take away either way.
+        public var unloads: [ModelName] = []
         /// Expected seconds this request waits for its first token, without the placement penalties in
         /// `seconds` (what the models it unloads will cost later, a spill to the CPU): what a refusal's
         /// `Retry-After` and a hedge's timer are told. An idle victim's reload is someone else's wait;
@@ -77,9 +80,12 @@ public struct CostModel: Sendable {
     ///     counting the requests already queued for it; a node with no free slot cannot do better.
     ///   - warmCopies: healthy nodes holding a model warm, which share its demand (see `evictionCost`).
     ///   - farmFirstTokenSeconds: the model's first-token time from a warm slot, learned on other nodes.
+    ///   - sparing: models a cold load unloads only when nothing else makes room (see
+    ///     `AffinityPlacement.lastCopiesToSpare`).
     public func estimate(
         _ model: ModelName, on node: NodeSnapshot, now: Double, demand: (ModelName) -> Double, farmServiceSeconds: Double?,
-        farmFirstTokenSeconds: Double? = nil, queueWait: Double = 0, warmCopies: (ModelName) -> Int = { _ in 1 }
+        farmFirstTokenSeconds: Double? = nil, queueWait: Double = 0, warmCopies: (ModelName) -> Int = { _ in 1 },
+        sparing: Set<ModelName> = []
     ) -> Estimate {
         let slots = node.maxParallel
         let count = node.inFlight(model)
@@ -117,7 +123,7 @@ public struct CostModel: Sendable {
         var startsNow = true
         var penalties = 0.0
         let size = node.runnerBytes(model)
-        let priced = pricedVictims(for: model, on: node, now: now, demand: demand, warmCopies: warmCopies)
+        let priced = pricedVictims(for: model, on: node, now: now, demand: demand, warmCopies: warmCopies, sparing: sparing)
         let victims = priced.map(\.model)
         for (victim, loss) in priced {
             if node.inFlight(victim) > 0 {
@@ -147,9 +153,11 @@ public struct CostModel: Sendable {
             }
         }
         if let vram = node.config.vramGB, Double(size) > vram * 1e9 { penalties += spillPenaltySeconds }
-        return Estimate(
+        var estimate = Estimate(
             nodeIndex: node.index, seconds: seconds + penalties + firstToken, claim: .coldLoad(predictedSeconds: load),
             startsNow: startsNow, evicting: startsNow ? victims : [], waitSeconds: seconds)
+        estimate.unloads = victims
+        return estimate
     }
 
     /// How long the node holds a slot for one of `model`'s requests, as measured there (else the default).
@@ -215,9 +223,10 @@ public struct CostModel: Sendable {
     /// load's price adds for them.
     /// - Parameter releasedFirst: copies the target releases go before all others, busy or not (for a
     ///   load that drains its victims); otherwise idle ones go first.
+    /// - Parameter sparing: models that go only after all others, busy or not.
     func pricedVictims(
         for model: ModelName, on node: NodeSnapshot, now: Double, demand: (ModelName) -> Double,
-        warmCopies: (ModelName) -> Int = { _ in 1 }, releasedFirst: Bool = false
+        warmCopies: (ModelName) -> Int = { _ in 1 }, releasedFirst: Bool = false, sparing: Set<ModelName> = []
     ) -> [(model: ModelName, cost: Double)] {
         let size = node.runnerBytes(model)
         // Copies draining for a planned load stay until it starts: they are nobody's to unload.
@@ -242,6 +251,8 @@ public struct CostModel: Sendable {
                 let releasedA = node.releasedByTarget.contains(a.model)
                 if releasedA != node.releasedByTarget.contains(b.model) { return releasedA }
             }
+            let sparedA = sparing.contains(a.model)
+            if sparedA != sparing.contains(b.model) { return !sparedA }
             if a.busy != b.busy { return !a.busy }
             return a.cost != b.cost ? a.cost < b.cost : a.model < b.model
         }
