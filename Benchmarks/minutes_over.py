@@ -18,16 +18,11 @@ import re
 LINE = re.compile(r"\S+T(\d+):(\d+):([\d.]+)Z info request key=\S+ model=(\S+) node=(\S+) status=(\d+).*ttft_ms=([\d.]+)")
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("log")
-    parser.add_argument("--time-scale", type=float, default=0.2)
-    parser.add_argument("--threshold", type=float, default=0.39)
-    arguments = parser.parse_args()
-    scale, threshold = arguments.time_scale, arguments.threshold
+def requests(path, scale):
+    """Each request line of the log as (simulated seconds since the first, model, node, time to first
+    token in simulated seconds)."""
     start = None
-    rows = collections.defaultdict(list)
-    with open(arguments.log) as lines:
+    with open(path) as lines:
         for line in lines:
             match = LINE.match(line)
             if not match:
@@ -35,8 +30,19 @@ def main():
             at = int(match[1]) * 3600 + int(match[2]) * 60 + float(match[3])
             if start is None:
                 start = at - 0.1
-            minute = int((at - start) / scale // 60)
-            rows[(minute, match[4])].append((float(match[7]) / 1000 / scale, match[5]))
+            yield (at - start) / scale, match[4], match[5], float(match[7]) / 1000 / scale
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("log")
+    parser.add_argument("--time-scale", type=float, default=0.2)
+    parser.add_argument("--threshold", type=float, default=0.39)
+    arguments = parser.parse_args()
+    scale, threshold = arguments.time_scale, arguments.threshold
+    rows = collections.defaultdict(list)
+    for since, model, node, ttft in requests(arguments.log, scale):
+        rows[(int(since // 60), model)].append((ttft, node))
     if not rows:
         raise SystemExit("no request lines with ttft_ms in " + arguments.log)
     models = sorted({model for _, model in rows})
