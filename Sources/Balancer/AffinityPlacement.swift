@@ -67,7 +67,7 @@ public enum AffinityPlacement {
         guard
             case .success(let found) = candidateEstimates(
                 model, among: nodes, excluding: excluding, now: now, costModel: costModel, demand: demand, queuedAhead: queuedAhead,
-                pricingEveryNode: pricingEveryNode)
+                pricingEveryNode: pricingEveryNode, sparingAskedForLastCopies: false)
         else { return nil }
         return found.estimates.min { a, b in a.waitSeconds != b.waitSeconds ? a.waitSeconds < b.waitSeconds : a.seconds < b.seconds }
     }
@@ -75,10 +75,13 @@ public enum AffinityPlacement {
     /// The tier's nodes and what each predicts for the request, less the cold loads placement never
     /// starts (see below) and the cold loads that cannot win (see `coldLoadCutoff`); a failure when
     /// there is no candidate. `pricingEveryNode` prices them all, for the test that shows the choice
-    /// is the same either way.
+    /// is the same either way. `sparingAskedForLastCopies` keeps a model with no copy off the last
+    /// copies of models asked for more (`lastCopiesToSpare`); `soonest` turns it off, since a refusal
+    /// is for a farm that cannot serve: sparing them, two-node farms refused requests a hot model's
+    /// place would have served in time.
     static func candidateEstimates(
         _ model: ModelName, among nodes: [NodeSnapshot], excluding: Set<Int>, now: Double, costModel: CostModel,
-        demand: (ModelName) -> Double, queuedAhead: Int, pricingEveryNode: Bool = false
+        demand: (ModelName) -> Double, queuedAhead: Int, pricingEveryNode: Bool = false, sparingAskedForLastCopies: Bool = true
     ) -> Result<(tier: [NodeSnapshot], estimates: [CostModel.Estimate]), PlacementFailure> {
         let tier: [NodeSnapshot]
         switch candidateTier(model, among: nodes, excluding: excluding) {
@@ -94,7 +97,7 @@ public enum AffinityPlacement {
         let queueWait = queueWaitSeconds(
             model, tier: tier, queuedAhead: queuedAhead, service: farmService ?? costModel.defaultServiceSeconds, now: now)
         let anyHolder = tier.contains { $0.hasCopy(model) }
-        let sparing = anyHolder ? [] : lastCopiesToSpare(in: tier, copies: copies, demand: demand)
+        let sparing = anyHolder || !sparingAskedForLastCopies ? [] : lastCopiesToSpare(in: tier, copies: copies, demand: demand)
         func estimate(on node: NodeSnapshot) -> CostModel.Estimate {
             var estimate = costModel.estimate(
                 model, on: node, now: now, demand: demand, farmServiceSeconds: farmService, farmFirstTokenSeconds: farmFirstToken,

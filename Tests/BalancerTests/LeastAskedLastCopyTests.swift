@@ -12,8 +12,8 @@ import Testing
         "codellama": 0.07,
     ]
 
-    func farm(inFlight: [String: Int] = [:]) -> [NodeSnapshot] {
-        let service = Dictionary(uniqueKeysWithValues: demand.keys.map { ($0, 1.3) })
+    func farm(inFlight: [String: Int] = [:], serviceSeconds: Double = 1.3) -> [NodeSnapshot] {
+        let service = Dictionary(uniqueKeysWithValues: demand.keys.map { ($0, serviceSeconds) })
         return [
             node(
                 0, pulled: benchmarkModelSizes, loaded: ["llama3.2", "phi3", "mistral"], inFlight: inFlight, service: service, vramGB: 160,
@@ -64,5 +64,18 @@ import Testing
             loadedAt: ["qwen2.5": 990])
         let estimate = choose("gemma2:9b", among: nodes, demand: rates)
         #expect(estimate?.unloads == [ModelName("mistral")!], "\(String(describing: estimate))")
+    }
+
+    @Test func aRequestThatWouldBeRefusedMayTakeAHotModelsPlace() {
+        // Node 1's two rare models are both answering 10 s requests: a load there waits for three of
+        // them. `soonest`, asked for a request that would otherwise be refused, takes a hot model's idle
+        // place on node 0 instead, as a refusal is for a farm that cannot serve.
+        let nodes = farm(inFlight: ["qwen2.5": 1, "llama3.1": 1], serviceSeconds: 10)
+        let rates: (ModelName) -> Double = { demand[$0.canonical.replacingOccurrences(of: ":latest", with: "")] ?? 0 }
+        let soonest = AffinityPlacement.soonest(ModelName("gemma2:9b")!, among: nodes, now: 1000, demand: rates)
+        #expect(soonest?.nodeIndex == 0, "\(String(describing: soonest))")
+        #expect(soonest?.startsNow == true)
+        // The ranked choice still spares the hot models and waits on node 1.
+        #expect(choose("gemma2:9b", among: nodes)?.nodeIndex == 1)
     }
 }
