@@ -123,8 +123,8 @@ public enum AffinityPlacement {
             if estimates.isEmpty { return .failure(.noHealthyNode) }
         } else if !sparing.isEmpty {
             // A load that takes a spared copy stays only when no other load can be had.
-            let sparingLoads = estimates.filter { $0.isColdLoad && !sparing.isDisjoint(with: $0.unloads) }
-            if sparingLoads.count < estimates.count { estimates.removeAll { sparingLoads.contains($0) } }
+            let takesSpared = { (estimate: CostModel.Estimate) in estimate.isColdLoad && !sparing.isDisjoint(with: estimate.unloads) }
+            if estimates.contains(where: { !takesSpared($0) }) { estimates.removeAll(where: takesSpared) }
         }
         return .success((tier, estimates))
     }
