@@ -40,7 +40,7 @@ public struct CostModel: Sendable {
         public var evicting: [ModelName] = []
         /// Every model a cold load will unload, busy or idle: `evicting` names them only when the load
         /// can start now, and placement compares what the loads would take away either way.
-        public var unloads: [ModelName] = []
+        public var unloads: [ModelName]
         /// Expected seconds this request waits for its first token, without the placement penalties in
         /// `seconds` (what the models it unloads will cost later, a spill to the CPU): what a refusal's
         /// `Retry-After` and a hedge's timer are told. An idle victim's reload is someone else's wait;
@@ -48,13 +48,15 @@ public struct CostModel: Sendable {
         public var waitSeconds: Double
 
         public init(
-            nodeIndex: Int, seconds: Double, claim: SlotClaim, startsNow: Bool, evicting: [ModelName] = [], waitSeconds: Double? = nil
+            nodeIndex: Int, seconds: Double, claim: SlotClaim, startsNow: Bool, evicting: [ModelName] = [], waitSeconds: Double? = nil,
+            unloads: [ModelName]? = nil
         ) {
             self.nodeIndex = nodeIndex
             self.seconds = seconds
             self.claim = claim
             self.startsNow = startsNow
             self.evicting = evicting
+            self.unloads = unloads ?? evicting
             self.waitSeconds = waitSeconds ?? seconds
         }
 
@@ -153,11 +155,9 @@ public struct CostModel: Sendable {
             }
         }
         if let vram = node.config.vramGB, Double(size) > vram * 1e9 { penalties += spillPenaltySeconds }
-        var estimate = Estimate(
+        return Estimate(
             nodeIndex: node.index, seconds: seconds + penalties + firstToken, claim: .coldLoad(predictedSeconds: load),
-            startsNow: startsNow, evicting: startsNow ? victims : [], waitSeconds: seconds)
-        estimate.unloads = victims
-        return estimate
+            startsNow: startsNow, evicting: startsNow ? victims : [], waitSeconds: seconds, unloads: victims)
     }
 
     /// How long the node holds a slot for one of `model`'s requests, as measured there (else the default).

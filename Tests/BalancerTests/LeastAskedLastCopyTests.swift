@@ -24,12 +24,15 @@ import Testing
         ]
     }
 
+    /// `rates` read by model name, as the fixtures spell them (without `:latest`).
+    static func rate(in rates: [String: Double]) -> (ModelName) -> Double {
+        { rates[$0.canonical.replacingOccurrences(of: ":latest", with: "")] ?? 0 }
+    }
+
     func choose(_ model: String, among nodes: [NodeSnapshot], demand: [String: Double]? = nil) -> CostModel.Estimate? {
         var random = SeededGenerator(state: 1)
-        let rates = demand ?? self.demand
         let result = AffinityPlacement.choose(
-            ModelName(model)!, among: nodes, now: 1000, demand: { rates[$0.canonical.replacingOccurrences(of: ":latest", with: "")] ?? 0 },
-            using: &random)
+            ModelName(model)!, among: nodes, now: 1000, demand: Self.rate(in: demand ?? self.demand), using: &random)
         return try? result.get()
     }
 
@@ -71,8 +74,7 @@ import Testing
         // them. `soonest`, asked for a request that would otherwise be refused, takes a hot model's idle
         // place on node 0 instead, as a refusal is for a farm that cannot serve.
         let nodes = farm(inFlight: ["qwen2.5": 1, "llama3.1": 1], serviceSeconds: 10)
-        let rates: (ModelName) -> Double = { demand[$0.canonical.replacingOccurrences(of: ":latest", with: "")] ?? 0 }
-        let soonest = AffinityPlacement.soonest(ModelName("gemma2:9b")!, among: nodes, now: 1000, demand: rates)
+        let soonest = AffinityPlacement.soonest(ModelName("gemma2:9b")!, among: nodes, now: 1000, demand: Self.rate(in: demand))
         #expect(soonest?.nodeIndex == 0, "\(String(describing: soonest))")
         #expect(soonest?.startsNow == true)
         // The ranked choice still spares the hot models and waits on node 1.
