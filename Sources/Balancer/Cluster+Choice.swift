@@ -53,7 +53,8 @@ extension Cluster {
         var local = FastRandom(seed: random.withLock { $0.next() })
         return AffinityPlacement.choose(
             model, among: snapshots, excluding: excluding, conversationNode: conversationNode, now: now, costModel: costModel,
-            demand: { rates[$0] ?? 0 }, queuedAhead: queuedAhead, using: &local)
+            demand: { rates[$0] ?? 0 }, demandMeasuredSeconds: demand.withLock { $0.measuredSeconds(now: now) }, queuedAhead: queuedAhead,
+            using: &local)
     }
 
     /// The choice that starts the request soonest (see `AffinityPlacement.soonest`).

@@ -111,6 +111,12 @@ struct DemandTracker: Sendable {
     /// last step found in it.
     func measuredSince(_ model: ModelName) -> Double? { arrivals[model]?.completeSince }
 
+    /// How long demand has been measured: since tracking began, a state file counting as a long run.
+    func measuredSeconds(now: Double) -> Double {
+        guard let startedAt else { return 0 }
+        return now - startedAt
+    }
+
     /// How many models have demand on record.
     var trackedModels: Int { averages.count }
 

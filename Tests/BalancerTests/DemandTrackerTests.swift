@@ -273,6 +273,17 @@ import Testing
         tracker.seed(model, rate: 0.7, now: 100)
         #expect(abs(tracker.rate(model, now: 100) - 0.7) < 0.01)
         #expect(tracker.rates(now: 100)[model] != nil)
+        // A saved rate counts as a long run's: last copies are ranked by it at once.
+        #expect(tracker.measuredSeconds(now: 100) >= AffinityPlacement.sparingEvidenceSeconds)
+    }
+
+    @Test func demandIsMeasuredFromTheFirstRequest() {
+        var tracker = DemandTracker()
+        #expect(tracker.measuredSeconds(now: 50) == 0)
+        tracker.record(model, now: 100)
+        tracker.record(model, now: 120)
+        // As if the first request came after one quiet second.
+        #expect(tracker.measuredSeconds(now: 130) == 31)
     }
 }
 

@@ -29,10 +29,13 @@ import Testing
         { rates[$0.canonical.replacingOccurrences(of: ":latest", with: "")] ?? 0 }
     }
 
-    func choose(_ model: String, among nodes: [NodeSnapshot], demand: [String: Double]? = nil) -> CostModel.Estimate? {
+    func choose(
+        _ model: String, among nodes: [NodeSnapshot], demand: [String: Double]? = nil, measuredSeconds: Double = .infinity
+    ) -> CostModel.Estimate? {
         var random = SeededGenerator(state: 1)
         let result = AffinityPlacement.choose(
-            ModelName(model)!, among: nodes, now: 1000, demand: Self.rate(in: demand ?? self.demand), using: &random)
+            ModelName(model)!, among: nodes, now: 1000, demand: Self.rate(in: demand ?? self.demand),
+            demandMeasuredSeconds: measuredSeconds, using: &random)
         return try? result.get()
     }
 
@@ -43,6 +46,17 @@ import Testing
         #expect(estimate?.isColdLoad == true)
         #expect(estimate?.nodeIndex == 1)
         #expect(estimate?.unloads == [ModelName("qwen2.5")!], "\(String(describing: estimate))")
+    }
+
+    @Test func demandMeasuredForUnderAMinuteSparesNoCopy() {
+        // The same farm and rates, read 30 s into a cold start: counts of a few requests rank nothing,
+        // and cost alone picks the victim (not qwen2.5). From a minute on the least asked-for goes.
+        let early = choose("gemma2:9b", among: farm(), measuredSeconds: 30)
+        #expect(early?.isColdLoad == true)
+        #expect(early?.unloads.isEmpty == false)
+        #expect(early?.unloads.contains(ModelName("qwen2.5")!) == false, "\(String(describing: early))")
+        let measured = choose("gemma2:9b", among: farm(), measuredSeconds: AffinityPlacement.sparingEvidenceSeconds)
+        #expect(measured?.unloads == [ModelName("qwen2.5")!], "\(String(describing: measured))")
     }
 
     @Test func aBusyLeastAskedForCopyGivesWayToOneAboutAsRareNotToTheHotModels() {
