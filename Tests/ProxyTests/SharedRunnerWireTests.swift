@@ -34,9 +34,12 @@ import WireFormats
     }
 
     /// On a cold farm the runner is listed under the name that loaded it: a request for the base then
-    /// rides it too.
+    /// rides it too. The planner may fill the idle node's free room with a copy ahead of requests;
+    /// what counts is that no request starts a load (the planner did so in one run of 40 under CPU
+    /// load, and a count of every load failed).
     @Test func aRunnerLoadedForEitherNameServesBoth() async throws {
-        let farm = try await TestFarm.start([.init(vramGB: 16), .init(vramGB: 16)])
+        let logs = LogCapture()
+        let farm = try await TestFarm.start([.init(vramGB: 16), .init(vramGB: 16)], logs: logs)
         try await farm.waitUntilAllHealthy()
         let created = try await farm.json(
             "POST", "/api/create", body: #"{"model":"coding-assistant","from":"llama3.2","stream":false}"#)
@@ -46,7 +49,8 @@ import WireFormats
         #expect(try await farm.chat("coding-assistant").status == 200)
         await farm.gateway.monitor.probeAll()
         for _ in 0..<3 { #expect(try await farm.chat("llama3.2").status == 200) }
-        let loads = await farm.nodes[0].loadCount() + farm.nodes[1].loadCount()
-        #expect(loads == 1)
+        let loadsForRequests = logs.text.split(separator: "\n").filter { $0.contains("cold-loading") }
+        #expect(loadsForRequests.count == 1, "\(loadsForRequests)")
+        #expect(loadsForRequests.first?.contains("for a request") == true)
     }
 }
