@@ -40,7 +40,7 @@ extension Cluster {
         var queuedAt: Double?
         // The plain prediction a queued request was given, and the warm slots it was made on.
         var predictedAtQueueing: (seconds: Double, warmSlots: Int)?
-        // When a request that queued unweighed, with another target to go to, looks again (`reviewUnmeasuredWait`).
+        // When a request that queued unweighed looks again (`reviewUnmeasuredWait`).
         var reviewAt: ContinuousClock.Instant?
         let reviewPeriod = Duration.milliseconds(Int64(Self.unmeasuredReviewSeconds * 1000 * timeScale))
         // Parks the queued request until its turn, `limit`, or the deadline, whichever comes first.
@@ -54,7 +54,12 @@ extension Cluster {
                     switch await reviewUnmeasuredWait(
                         request, ticket: waiting, queuedAt: queuedAt, shedAbove: shedAbove, excludingIDs: excludingIDs)
                     {
-                    case .refused(let failure): return .failure(failure)
+                    case .refused(let failure):
+                        // Told when to come back, a request with no other target keeps its place for then.
+                        if !request.fallsBack, let key = request.retryKey, case .overloaded(_, let retryAfter, _) = failure {
+                            retryPromises.withLock { $0.promise(key, model: model, now: clock(), retryAfterSeconds: Double(retryAfter)) }
+                        }
+                        return .failure(failure)
                     case .waitsOn: reviewAt = nil
                     case .notYet: reviewAt = ContinuousClock.now + reviewPeriod
                     }
@@ -216,7 +221,7 @@ extension Cluster {
                 }
                 ticket = joined
                 queuedAt = clock()
-                if request.fallsBack && !measured { reviewAt = ContinuousClock.now + reviewPeriod }
+                if !measured { reviewAt = ContinuousClock.now + reviewPeriod }
                 // Only a wait for warm slots teaches the calibration. A wait behind a load is off by how
                 // the node's loads line up (Ollama runs them one at a time), and at a cold start that
                 // taught a factor of 2: a queue of 37 for four warm slots (12 s) then read as 24 s and

@@ -197,9 +197,8 @@ public final class Cluster: Sendable {
         /// The context length the request asks of the model's runner (`options.num_ctx`; nil when it
         /// sets none): a runner loaded for another is reloaded by Ollama (`RunnerContexts`).
         public var contextLength: Int?
-        /// Another target (a route's cloud endpoint) takes the request if the farm refuses it: one
-        /// queued before its model's service time was measured is weighed again once it is
-        /// (`reviewUnmeasuredWait`), rather than waiting out the whole maximum before going there.
+        /// Another target (a route's cloud endpoint) takes the request if the farm refuses it, so a
+        /// refusal keeps no place in the queue for it to come back to (`reviewUnmeasuredWait`).
         public var fallsBack: Bool
 
         public init(
