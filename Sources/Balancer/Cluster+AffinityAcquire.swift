@@ -263,8 +263,7 @@ extension Cluster {
         let snapshots = await placementSnapshots(of: current.nodes)
         guard case .success(let tier) = AffinityPlacement.candidateTier(model, among: snapshots, excluding: []) else { return nil }
         let loads = tier.compactMap { $0.loading[model]?.remaining(at: now) }
-        let loadedSinceQueued = tier.contains { ($0.loadedAt[model] ?? -.infinity) >= queuedAt && $0.isLoaded(model) }
-        guard let loadRemaining = loads.min() ?? (loadedSinceQueued ? 0 : nil) else { return nil }
+        guard let loadRemaining = loads.min() ?? (Self.copyLoaded(model, since: queuedAt, on: tier) ? 0 : nil) else { return nil }
         let slots = AffinityPlacement.warmSlots(model, on: tier) + AffinityPlacement.loadingSlots(model, on: tier)
         // A model loading for the first time has no service time yet: the cost model's 5 s default
         // made the fifth request behind a first copy look 5 s out where it was 0.6 s.
@@ -273,5 +272,10 @@ extension Cluster {
         let margin = maxWait * (1 - Self.shedShareOfMaxWait)
         guard aheadAfterLoad <= margin else { return nil }
         return min(limit, ContinuousClock.now + .milliseconds(Int64((loadRemaining + aheadAfterLoad + margin) * 1000 * timeScale)))
+    }
+
+    /// Whether one of `nodes` holds a copy of `model` that finished loading at `moment` or since.
+    static func copyLoaded(_ model: ModelName, since moment: Double, on nodes: [NodeSnapshot]) -> Bool {
+        nodes.contains { $0.isLoaded(model) && ($0.loadedAt[model] ?? -.infinity) >= moment }
     }
 }

@@ -31,9 +31,7 @@ extension Cluster {
         let snapshots = await placementSnapshots(of: current.nodes)
         guard snapshots.contains(where: { $0.serviceSeconds[model] != nil }) else { return .notYet }
         guard let ahead = queues.position(model, ticket) else { return .waitsOn }
-        let capacityArriving = snapshots.contains { node in
-            node.isLoading(model) || (node.isLoaded(model) && (node.loadedAt[model] ?? -.infinity) >= queuedAt)
-        }
+        let capacityArriving = snapshots.contains { $0.isLoading(model) } || Self.copyLoaded(model, since: queuedAt, on: snapshots)
         if capacityArriving && !request.fallsBack { return .waitsOn }
         let now = clock()
         let excluding = current.indices(of: excludingIDs)
