@@ -30,14 +30,15 @@ public enum AffinityPlacement {
     ///   of this one; they will take the next warm slots first.
     public static func choose(
         _ model: ModelName, among nodes: [NodeSnapshot], excluding: Set<Int> = [], conversationNode: Int? = nil, now: Double,
-        costModel: CostModel = CostModel(), demand: (ModelName) -> Double = { _ in 0 }, demandMeasuredSeconds: Double = .infinity,
-        queuedAhead: Int = 0, pricingEveryNode: Bool = false, using random: inout some RandomNumberGenerator
+        costModel: CostModel = CostModel(), demand: (ModelName) -> Double = { _ in 0 },
+        demandMeasuredSeconds: @autoclosure () -> Double = .infinity, queuedAhead: Int = 0, pricingEveryNode: Bool = false,
+        using random: inout some RandomNumberGenerator
     ) -> Result<CostModel.Estimate, PlacementFailure> {
         let tier: [NodeSnapshot]
         let estimates: [CostModel.Estimate]
         switch candidateEstimates(
             model, among: nodes, excluding: excluding, now: now, costModel: costModel, demand: demand,
-            demandMeasuredSeconds: demandMeasuredSeconds, queuedAhead: queuedAhead, pricingEveryNode: pricingEveryNode)
+            demandMeasuredSeconds: demandMeasuredSeconds(), queuedAhead: queuedAhead, pricingEveryNode: pricingEveryNode)
         {
         case .failure(let failure): return .failure(failure)
         case .success(let found): (tier, estimates) = found
@@ -79,11 +80,11 @@ public enum AffinityPlacement {
     /// copies of models asked for more (`lastCopiesToSpare`); `soonest` turns it off, since a refusal
     /// is for a farm that cannot serve: sparing them, two-node farms refused requests a hot model's
     /// place would have served in time. Nor does it spare any before `demand` has been measured for
-    /// `sparingEvidenceSeconds` (`demandMeasuredSeconds`).
+    /// `sparingEvidenceSeconds` (`demandMeasuredSeconds`, read only when the model has no copy).
     static func candidateEstimates(
         _ model: ModelName, among nodes: [NodeSnapshot], excluding: Set<Int>, now: Double, costModel: CostModel,
-        demand: (ModelName) -> Double, demandMeasuredSeconds: Double = .infinity, queuedAhead: Int, pricingEveryNode: Bool = false,
-        sparingAskedForLastCopies: Bool = true
+        demand: (ModelName) -> Double, demandMeasuredSeconds: @autoclosure () -> Double = .infinity, queuedAhead: Int,
+        pricingEveryNode: Bool = false, sparingAskedForLastCopies: Bool = true
     ) -> Result<(tier: [NodeSnapshot], estimates: [CostModel.Estimate]), PlacementFailure> {
         let tier: [NodeSnapshot]
         switch candidateTier(model, among: nodes, excluding: excluding) {
@@ -99,8 +100,8 @@ public enum AffinityPlacement {
         let queueWait = queueWaitSeconds(
             model, tier: tier, queuedAhead: queuedAhead, service: farmService ?? costModel.defaultServiceSeconds, now: now)
         let anyHolder = tier.contains { $0.hasCopy(model) }
-        let sparesLastCopies = sparingAskedForLastCopies && demandMeasuredSeconds >= sparingEvidenceSeconds
-        let sparing = anyHolder || !sparesLastCopies ? [] : lastCopiesToSpare(in: tier, copies: copies, demand: demand)
+        let sparesLastCopies = !anyHolder && sparingAskedForLastCopies && demandMeasuredSeconds() >= sparingEvidenceSeconds
+        let sparing = sparesLastCopies ? lastCopiesToSpare(in: tier, copies: copies, demand: demand) : []
         func estimate(on node: NodeSnapshot) -> CostModel.Estimate {
             var estimate = costModel.estimate(
                 model, on: node, now: now, demand: demand, farmServiceSeconds: farmService, farmFirstTokenSeconds: farmFirstToken,

@@ -48,7 +48,8 @@ extension Cluster {
     func choose(
         _ model: ModelName, _ snapshots: [NodeSnapshot], excluding: Set<Int>, conversationNode: Int?, now: Double, queuedAhead: Int
     ) -> Result<CostModel.Estimate, PlacementFailure> {
-        // Read only once a cold load is priced: a free warm slot prices none.
+        // Read only once a cold load is priced: a free warm slot prices none. How long demand has been
+        // measured is read (under the demand lock) only for a model with no copy.
         lazy var rates = loadedModelRates(snapshots, now: now)
         var local = FastRandom(seed: random.withLock { $0.next() })
         return AffinityPlacement.choose(
