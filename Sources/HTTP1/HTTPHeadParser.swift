@@ -70,6 +70,9 @@ enum HTTPHeadParser {
         default: throw .malformed("unsupported HTTP version")
         }
         if minor == 1, head.headers.values("Host").count != 1 { throw .malformed("missing or duplicate Host header") }
+        // RFC 9112 §6.1: an HTTP/1.0 client knows no transfer coding, so one named is faulty framing
+        // (a proxy in front that read it otherwise would frame the body apart from us).
+        if minor == 0, head.headers.contains("Transfer-Encoding") { throw .malformed("Transfer-Encoding in an HTTP/1.0 request") }
         return RequestHead(method: method, target: target, versionMinor: minor, headers: headers)
     }
 

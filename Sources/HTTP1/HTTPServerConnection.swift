@@ -44,7 +44,8 @@ final class HTTPServerConnection {
             server?.requestStarted(socket)
             let keepAlive = Self.wantsKeepAlive(request) && !(server?.isDraining ?? false)
             let writer = SocketResponseWriter(
-                socket: socket, isHead: request.method == "HEAD", keepAlive: keepAlive, writeTimeout: configuration.bodyTimeout)
+                socket: socket, isHead: request.method == "HEAD", keepAlive: keepAlive, writeTimeout: configuration.bodyTimeout,
+                clientReadsChunks: request.versionMinor >= 1)
             await serve(request, writer)
             var bodyRead = true
             if let streamed = request.streamedBody, !streamed.isFinished {
@@ -121,15 +122,17 @@ final class HTTPServerConnection {
         if let expectation = request.headers["Expect"] {
             guard expectation.caseInsensitiveEquals("100-continue") else { throw HTTPParseError.expectationFailed }
         }
+        // RFC 9110 §10.1.1: a 100-continue expectation in an HTTP/1.0 request is ignored.
+        let expectsContinue = request.headers["Expect"] != nil && request.versionMinor >= 1
         if framing != .none, configuration.streamsBody(request.method, request.target.prefix { $0 != "?" }) {
             let body = HTTPRequestBody(
                 framing: framing, socket: socket, buffer: buffer, idleTimeout: configuration.bodyTimeout,
-                expectsContinue: request.headers["Expect"] != nil && buffer.isEmpty)
+                expectsContinue: expectsContinue && buffer.isEmpty)
             return HTTPRequest(
                 method: request.method, target: request.target, versionMinor: request.versionMinor, headers: request.headers,
                 streamedBody: body)
         }
-        let body = try await readBody(framing, expectsContinue: request.headers["Expect"] != nil)
+        let body = try await readBody(framing, expectsContinue: expectsContinue)
         return HTTPRequest(
             method: request.method, target: request.target, versionMinor: request.versionMinor, headers: request.headers, body: body)
     }

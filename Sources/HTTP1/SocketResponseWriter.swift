@@ -1,11 +1,15 @@
 import Synchronization
 
 /// The response writer of a real connection: HTTP/1.1 on the socket, with chunked coding when the
-/// length is not known so every event reaches the client as it is written.
+/// length is not known so every event reaches the client as it is written. An HTTP/1.0 client knows
+/// no chunked coding (RFC 9112 §6.1: a server must not send it one), so its streamed answers are
+/// ended by closing the connection instead, as Go's server (Ollama) ends them.
 final class SocketResponseWriter: HTTPResponseWriter {
     private let socket: Socket
     private let isHead: Bool
     private let writeTimeout: Duration
+    /// Whether the client reads chunked coding (it asked in HTTP/1.1).
+    private let clientReadsChunks: Bool
     private let state: Mutex<State>
 
     struct State {
@@ -17,10 +21,11 @@ final class SocketResponseWriter: HTTPResponseWriter {
         var status = 0
     }
 
-    init(socket: Socket, isHead: Bool, keepAlive: Bool, writeTimeout: Duration) {
+    init(socket: Socket, isHead: Bool, keepAlive: Bool, writeTimeout: Duration, clientReadsChunks: Bool = true) {
         self.socket = socket
         self.isHead = isHead
         self.writeTimeout = writeTimeout
+        self.clientReadsChunks = clientReadsChunks
         self.state = Mutex(State(closeAfter: !keepAlive))
     }
 
@@ -91,7 +96,9 @@ final class SocketResponseWriter: HTTPResponseWriter {
             guard !state.headSent else { return nil }
             state.headSent = true
             state.status = status
-            state.chunked = contentLength == nil
+            state.chunked = contentLength == nil && clientReadsChunks
+            // A body of unknown length to a client without chunks ends where the connection does.
+            if contentLength == nil && !clientReadsChunks { state.closeAfter = true }
             return (state.closeAfter, state.chunked)
         }
         guard let (closeAfter, chunked) = started else { throw HTTPHeadAlreadySent() }

@@ -89,6 +89,55 @@ import WireFormats
         #expect(response.body == "one two three")
     }
 
+    /// An HTTP/1.0 client (nginx's `proxy_pass` by default, ApacheBench) reads no chunked coding:
+    /// a streamed answer comes as its bytes alone, ended by the close, as from Go's server.
+    @Test(arguments: ["", "Connection: keep-alive\r\n"])
+    func anHTTP10ClientGetsAStreamedAnswerEndedByTheClose(connectionHeader: String) async throws {
+        let server = try startEchoServer()
+        defer { server.stop() }
+        let client = try await RawClient(port: server.port)
+        defer { client.close() }
+        try await client.send("GET /stream HTTP/1.0\r\n\(connectionHeader)\r\n")
+        let all = try await client.readUntilClose()
+        let parts = all.components(separatedBy: "\r\n\r\n")
+        #expect(parts.count == 2, "\(all)")
+        #expect(parts[0].hasPrefix("HTTP/1.1 200 OK"))
+        #expect(!parts[0].lowercased().contains("transfer-encoding"))
+        #expect(parts[0].contains("Connection: close"))
+        #expect(parts.last == "one two three")
+    }
+
+    /// An HTTP/1.0 client that asked to keep the connection keeps it after an answer of known length.
+    @Test func anHTTP10KeepAliveClientKeepsItsConnectionAfterAWholeAnswer() async throws {
+        let server = try startEchoServer()
+        defer { server.stop() }
+        let client = try await RawClient(port: server.port)
+        defer { client.close() }
+        for path in ["/a", "/b"] {
+            try await client.send("GET \(path) HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
+            let response = try await client.readResponse()
+            #expect(response.head.hasPrefix("HTTP/1.1 200"))
+            #expect(!response.head.contains("Connection: close"))
+            #expect(response.body == "GET \(path) body=")
+        }
+    }
+
+    /// RFC 9110 §10.1.1: an HTTP/1.0 client is never sent a `100 Continue`; its body is read as it comes.
+    @Test func anHTTP10ExpectContinueIsIgnored() async throws {
+        let server = try startEchoServer()
+        defer { server.stop() }
+        let client = try await RawClient(port: server.port)
+        defer { client.close() }
+        try await client.send("POST /e HTTP/1.0\r\nContent-Length: 2\r\nExpect: 100-continue\r\n\r\n")
+        // The body comes after a pause, as from a client that waits for a `100 Continue` a while.
+        try await Task.sleep(for: .milliseconds(200))
+        try await client.send("hi")
+        let all = try await client.readUntilClose()
+        #expect(all.hasPrefix("HTTP/1.1 200 OK"), "\(all)")
+        #expect(!all.contains("100 Continue"))
+        #expect(all.hasSuffix("POST /e body=hi"))
+    }
+
     @Test func answersExpectContinueBeforeTheBody() async throws {
         let server = try startEchoServer()
         defer { server.stop() }
@@ -192,6 +241,8 @@ import WireFormats
 
     @Test(arguments: [
         ("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n", "400"),
+        // RFC 9112 §6.1: a transfer coding in an HTTP/1.0 request is faulty framing.
+        ("POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n", "400"),
         ("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\nabc", "400"),
         ("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: +3\r\n\r\nabc", "400"),
         ("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", "501"),
