@@ -211,26 +211,3 @@ struct DemandTracker: Sendable {
         arrivals[model] = ArrivalHistory(since: now)
     }
 }
-
-/// Which node served each conversation, keyed by a hash of its messages so far, bounded in size.
-struct ConversationMap: Sendable {
-    let capacity: Int
-    private var entries: [UInt64: (node: NodeID, stamp: UInt64)] = [:]
-    private var clock: UInt64 = 0
-
-    init(capacity: Int) {
-        self.capacity = capacity
-    }
-
-    func node(for key: UInt64) -> NodeID? { entries[key]?.node }
-
-    mutating func remember(_ key: UInt64, node: NodeID) {
-        clock += 1
-        entries[key] = (node, clock)
-        if entries.count > capacity {
-            // Drop the older half at once so the cost is paid rarely.
-            let cutoff = clock - UInt64(capacity / 2)
-            entries = entries.filter { $0.value.stamp > cutoff }
-        }
-    }
-}
