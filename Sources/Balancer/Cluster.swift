@@ -227,7 +227,9 @@ public final class Cluster: Sendable {
         // arrival, as its demand does: at a cold start most requests wait in the queue for the first
         // loads, and counted only once placed, the loads after the first few were judged by the few
         // requests that had been.
-        if !request.isHedge {
+        // Only models some node holds: the names are the clients', and a client sending a new one in
+        // every request grew the demand (and the planner's every round) by a model a request.
+        if !request.isHedge, nodes.contains(where: { $0.hasPulled(request.model) }) {
             demand.withLock { $0.record(request.model, now: now) }
             contextLengthTally.withLock { $0.record(request.model, contextLength: request.contextLength) }
         }

@@ -19,7 +19,17 @@ public actor OllamaNode {
     /// Weight, priority and limits: a reload may edit them without losing what was learned.
     public private(set) var config: ClusterConfig.NodeConfig { didSet { shownStateChanged() } }
     var health = NodeHealth.unknown { didSet { shownStateChanged() } }
-    var pulled: [ModelName: PulledModel] = [:] { didSet { shownStateChanged() } }
+    var pulled: [ModelName: PulledModel] = [:] {
+        didSet {
+            shownStateChanged()
+            if pulled.count != oldValue.count || pulled.keys.contains(where: { oldValue[$0] == nil }) {
+                pulledNames.withLock { $0 = Set(pulled.keys) }
+            }
+        }
+    }
+    /// `pulled`'s names, read without a hop (`hasPulled`): every request asks whether any node holds
+    /// its model before its demand is counted.
+    private nonisolated let pulledNames = Mutex<Set<ModelName>>([])
     var loaded: [ModelName: LoadedModel] = [:] { didSet { shownStateChanged() } }
     var loading: [ModelName: LoadInProgress] = [:] { didSet { shownStateChanged() } }
     /// Copies a planned load unloads once their requests end (see `tryAcquire(drainingBusy:)`):
@@ -116,6 +126,9 @@ public actor OllamaNode {
     /// The published snapshot, when nothing it shows has changed since it was built; nil when only a
     /// hop to the actor (`snapshot(index:)`) can tell. A change under way while this reads (its
     /// property set, its count not yet) is read as not yet made, as a hop queued just before it would.
+    /// Whether the last probe found `model` pulled here.
+    public nonisolated func hasPulled(_ model: ModelName) -> Bool { pulledNames.withLock { $0.contains(model) } }
+
     public nonisolated func publishedSnapshot(index: Int) -> NodeSnapshot? {
         guard let published = published.withLock({ $0 }), published.changes == shownStateChanges.load(ordering: .acquiring) else {
             return nil

@@ -33,13 +33,32 @@ final class Logger: Sendable {
 
     func log(_ level: Level, _ message: @autoclosure () -> String) {
         guard level >= minimum else { return }
-        let line = "\(UTCTimestamp.now()) \(level.label) \(message())\n"
+        let line = "\(UTCTimestamp.now()) \(level.label) \(Self.oneLine(message()))\n"
         if let sink { return sink(line) }
         var bytes = Array(line.utf8)
         lock.withLock { _ in
             // Straight to descriptor 2: one write per line, no C stdio globals.
             _ = bytes.withUnsafeMutableBytes { Glibc.write(2, $0.baseAddress, $0.count) }
         }
+    }
+
+    /// A message with its control characters written as escapes (`\n`, `\u{1B}`): a line says one
+    /// thing, whatever a client put in the names it sent. A model name holding a line break wrote a
+    /// second, forged `request` line into the log.
+    static func oneLine(_ message: String) -> String {
+        guard message.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F }) else { return message }
+        var escaped = ""
+        escaped.reserveCapacity(message.utf8.count + 8)
+        for scalar in message.unicodeScalars {
+            switch scalar {
+            case "\n": escaped += "\\n"
+            case "\r": escaped += "\\r"
+            case "\t": escaped += "\\t"
+            case _ where scalar.value < 0x20 || scalar.value == 0x7F: escaped += "\\u{\(String(scalar.value, radix: 16, uppercase: true))}"
+            default: escaped.unicodeScalars.append(scalar)
+            }
+        }
+        return escaped
     }
 
     func info(_ message: @autoclosure () -> String) { log(.info, message()) }

@@ -25,6 +25,21 @@ import Testing
         #expect(summary[unmeasured]?.rate ?? 0 > 0)
     }
 
+    /// Clients choose the names they send: a name no node holds is refused and leaves no demand
+    /// behind, so a client sending a new name in every request cannot grow what every planner round reads.
+    @Test func aModelNoNodeHoldsLeavesNoDemand() async throws {
+        let cluster = await makeCluster()
+        for index in 0..<50 {
+            let result = await cluster.acquire(.init(model: ModelName("missing-\(index)")!))
+            guard case .failure(.modelNotFound) = result else {
+                Issue.record("\(result)")
+                return
+            }
+        }
+        await (try cluster.acquire(.init(model: hot)).get()).release(RequestOutcome(succeeded: true, serviceSeconds: 1))
+        #expect(cluster.demandSummary(await cluster.snapshots()).keys.sorted() == [hot])
+    }
+
     @Test func aMeasuredModelKeepsItsOwnServiceTime() async throws {
         let cluster = await makeCluster()
         await (try cluster.acquire(.init(model: hot)).get()).release(RequestOutcome(succeeded: false))

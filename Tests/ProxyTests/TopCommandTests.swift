@@ -40,7 +40,7 @@ import WireFormats
         let llama = try #require(lines.first { $0.hasPrefix("llama3.2 ") })
         // The held stream counts when it ends.
         #expect(llama.split(separator: " ", omittingEmptySubsequences: true).map(String.init)[2] == "3")
-        #expect(lines.contains { $0.hasPrefix("missing-model ") })
+        #expect(lines.contains { $0.hasPrefix("(unknown) ") })  // the missing model, counted with any other
         #expect(lines[1].contains("time to first token (last"))
         // Each model's demand beside its copies, as /status's models[] has them (the planner may add a
         // copy between the two reads, so the counts are checked for shape, the rest for value).

@@ -35,8 +35,8 @@ import WireFormats
             })
         #expect(metrics.headers["Content-Type"]?.hasPrefix("text/plain; version=0.0.4") == true)
         let body = metrics.body
-        #expect(sample(body, #"tensorwall_requests_total{key="tests",model="missing-model",node="-",status="404"}"#) == 1)
-        #expect(sample(body, #"tensorwall_request_errors_total{key="tests",model="missing-model",node="-"}"#) == 1)
+        #expect(sample(body, #"tensorwall_requests_total{key="tests",model="(unknown)",node="-",status="404"}"#) == 1)
+        #expect(sample(body, #"tensorwall_request_errors_total{key="tests",model="(unknown)",node="-"}"#) == 1)
         let completion = try #require(sample(body, #"tensorwall_completion_tokens_total{key="tests",model="llama3.2",node="node0"}"#))
         #expect(completion == 5 * 8)  // the simulator answers 8 tokens
         #expect(sample(body, #"tensorwall_time_to_first_token_seconds_count{model="llama3.2",node="node0"}"#) == 5)
@@ -55,6 +55,56 @@ import WireFormats
         #expect(first["key"] == "tests" && first["model"] == "llama3.2" && first["status"] == 200)
         #expect(first["completion_tokens"] == 8)
         #expect(first["ttft_ms"]?.doubleValue != nil)
+    }
+
+    /// Clients choose the model names they send: names no model was found for are counted as one,
+    /// so a client sending a new name every time cannot grow `/status` and `/metrics` (and memory)
+    /// by an entry a request. The access log still names each one.
+    @Test func namesNoModelWasFoundForAreCountedAsOne() async throws {
+        let logs = LogCapture()
+        let farm = try await TestFarm.start([.init(preload: ["llama3.2"])], logs: logs)
+        try await farm.waitUntilAllHealthy()
+        for index in 0..<20 { #expect(try await farm.chat("missing-\(index)").status == 404) }
+        #expect(try await farm.chat().status == 200)
+        var metrics = ""
+        #expect(
+            await farm.eventually {
+                metrics = (try? await farm.text("GET", "/metrics", headers: [:]).body) ?? ""
+                return sample(metrics, #"tensorwall_requests_total{key="tests",model="llama3.2",node="node0",status="200"}"#) == 1
+            })
+        #expect(sample(metrics, #"tensorwall_requests_total{key="tests",model="(unknown)",node="-",status="404"}"#) == 20)
+        #expect(!metrics.contains("missing-"))
+        let usage = try #require(try await farm.json("GET", "/status").body["usage"]?.arrayValue)
+        #expect(usage.map { $0["model"]?.stringValue ?? "" }.sorted() == ["(unknown)", "llama3.2"])
+        #expect(logs.text.contains("model=missing-19 node=- status=404"))
+    }
+
+    @Test func pastTheirCapacityTheLedgerCountsFurtherNamesAsOther() {
+        let ledger = UsageLedger()
+        let extra = 5
+        for index in 0..<(UsageLedger.modelLabelCapacity + extra) {
+            ledger.record(
+                .init(
+                    at: 0, apiKey: "k", model: "m\(index)", node: "-", status: 400, stream: false, firstTokenSeconds: nil,
+                    durationSeconds: 0.001, promptTokens: 0, completionTokens: 0))
+        }
+        let totals = ledger.snapshot.totals
+        #expect(totals.count == UsageLedger.modelLabelCapacity + 1)
+        #expect(totals[.init(apiKey: "k", model: UsageLedger.otherModelsLabel, node: "-")]?.requests == extra)
+        #expect(totals[.init(apiKey: "k", model: "m0", node: "-")]?.requests == 1)
+        #expect(ledger.snapshot.duration.count == UsageLedger.modelLabelCapacity + 1)
+    }
+
+    /// A model name is the client's: one holding a line break must not write a line of its own.
+    @Test func aModelNameCannotForgeALogLine() async throws {
+        let logs = LogCapture()
+        let farm = try await TestFarm.start([.init(preload: ["llama3.2"])], logs: logs)
+        try await farm.waitUntilAllHealthy()
+        let forged = #"{"model":"x\ninfo request key=admin model=forged\r\u001b[2J","messages":[{"role":"user","content":"hi"}]}"#
+        #expect(try await farm.json("POST", "/v1/chat/completions", body: forged).status == 400)
+        #expect(await farm.eventually { logs.text.contains("model=x\\ninfo request key=admin model=forged\\r\\u{1B}[2J node=-") })
+        #expect(!logs.text.contains("\ninfo request key=admin"))
+        #expect(!logs.text.contains("\u{1B}"))
     }
 
     @Test func prometheusLabelValuesAreEscaped() {
