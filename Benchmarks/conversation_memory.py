@@ -1,13 +1,15 @@
 #!/usr/bin/env python3
 """TensorWall's resident memory under a sustained chat load, with a new conversation in every request
 or the same one in all: what the conversation map (which node served each conversation's last turn,
-bounded at 100,000) holds once it is full, against a run that adds nothing to it.
+bounded at 100,000) holds once it is full, against a run that adds nothing to it. With `models`, every
+request names a new model no node holds (a client's typo, or a hostile one): answered 404, it must
+leave nothing behind.
 
 Starts one simulated node and TensorWall from BIN (a release build's bin folder) on free ports, sends
 non-streamed chats from 8 clients for SECONDS, and prints the request count and resident memory every
 20 s.
 
-Usage: Benchmarks/conversation_memory.py BIN [SECONDS] [new|same]
+Usage: Benchmarks/conversation_memory.py BIN [SECONDS] [new|same|models]
 """
 
 import http.client
@@ -74,8 +76,9 @@ def main():
             sent = 0
             while time.time() < stop:
                 sent += 1
-                content = "hello" if kind == "same" else f"hello {index} {sent} {random.random()}"
-                body = json.dumps({"model": "llama3.2", "messages": [{"role": "user", "content": content}]})
+                content = "hello" if kind != "new" else f"hello {index} {sent} {random.random()}"
+                model = f"missing-{index}-{sent}-{random.random()}" if kind == "models" else "llama3.2"
+                body = json.dumps({"model": model, "messages": [{"role": "user", "content": content}]})
                 try:
                     connection.request("POST", "/v1/chat/completions", body,
                                        {"X-API-Key": "gw_memory", "Content-Type": "application/json"})
@@ -93,7 +96,7 @@ def main():
             time.sleep(20)
         for thread in clients:
             thread.join()
-        print(f"end    {count[0]:8d} requests  resident {resident_kb(balancer.pid)} kB ({kind} conversations)", flush=True)
+        print(f"end    {count[0]:8d} requests  resident {resident_kb(balancer.pid)} kB ({kind})", flush=True)
     finally:
         balancer.terminate()
         node.terminate()
