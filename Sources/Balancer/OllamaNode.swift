@@ -22,9 +22,7 @@ public actor OllamaNode {
     var pulled: [ModelName: PulledModel] = [:] {
         didSet {
             shownStateChanged()
-            if pulled.count != oldValue.count || pulled.keys.contains(where: { oldValue[$0] == nil }) {
-                pulledNames.withLock { $0 = Set(pulled.keys) }
-            }
+            pulledNames.withLock { $0 = Set(pulled.keys) }
         }
     }
     /// `pulled`'s names, read without a hop (`hasPulled`): every request asks whether any node holds
@@ -123,12 +121,12 @@ public actor OllamaNode {
         return snapshot
     }
 
-    /// The published snapshot, when nothing it shows has changed since it was built; nil when only a
-    /// hop to the actor (`snapshot(index:)`) can tell. A change under way while this reads (its
-    /// property set, its count not yet) is read as not yet made, as a hop queued just before it would.
     /// Whether the last probe found `model` pulled here.
     public nonisolated func hasPulled(_ model: ModelName) -> Bool { pulledNames.withLock { $0.contains(model) } }
 
+    /// The published snapshot, when nothing it shows has changed since it was built; nil when only a
+    /// hop to the actor (`snapshot(index:)`) can tell. A change under way while this reads (its
+    /// property set, its count not yet) is read as not yet made, as a hop queued just before it would.
     public nonisolated func publishedSnapshot(index: Int) -> NodeSnapshot? {
         guard let published = published.withLock({ $0 }), published.changes == shownStateChanges.load(ordering: .acquiring) else {
             return nil
