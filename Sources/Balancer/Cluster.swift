@@ -223,12 +223,11 @@ public final class Cluster: Sendable {
         var request = request
         request.model = runnerModel(request.model)
         let now = clock()
-        // A hedge is a second try for a request already counted. The length it asks counts from its
-        // arrival, as its demand does: at a cold start most requests wait in the queue for the first
-        // loads, and counted only once placed, the loads after the first few were judged by the few
-        // requests that had been.
-        // Only models some node holds: the names are the clients', and a client sending a new one in
-        // every request grew the demand (and the planner's every round) by a model a request.
+        // Demand and the length asked count from a request's arrival: at a cold start most requests
+        // wait in the queue for the first loads, and counted only once placed, the loads after the
+        // first few were judged by the few requests that had been. Not for a hedge (a second try for a
+        // request already counted), nor for a model no node holds: names are the clients', and a client
+        // sending a new one in every request grew the demand, and every planner round, by a model a request.
         if !request.isHedge, nodes.contains(where: { $0.hasPulled(request.model) }) {
             demand.withLock { $0.record(request.model, now: now) }
             contextLengthTally.withLock { $0.record(request.model, contextLength: request.contextLength) }
