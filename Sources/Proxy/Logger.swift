@@ -61,6 +61,20 @@ final class Logger: Sendable {
         return escaped
     }
 
+    /// A value for a `key=value` field, quoted as logfmt quotes it when it holds a space, a quote,
+    /// an equals sign or a backslash (or is empty), so that a name a client sent stays one field: a
+    /// model named `x node=gpu9 status=200` read as three fields before.
+    static func field(_ value: String) -> String {
+        guard value.isEmpty || value.utf8.contains(where: { $0 == 0x20 || $0 == 0x22 || $0 == 0x3D || $0 == 0x5C }) else { return value }
+        var quoted = "\""
+        quoted.reserveCapacity(value.utf8.count + 4)
+        for character in value.unicodeScalars {
+            if character == "\"" || character == "\\" { quoted += "\\" }
+            quoted.unicodeScalars.append(character)
+        }
+        return quoted + "\""
+    }
+
     func info(_ message: @autoclosure () -> String) { log(.info, message()) }
     func warning(_ message: @autoclosure () -> String) { log(.warning, message()) }
     func error(_ message: @autoclosure () -> String) { log(.error, message()) }

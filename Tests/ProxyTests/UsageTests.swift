@@ -102,9 +102,21 @@ import WireFormats
         try await farm.waitUntilAllHealthy()
         let forged = #"{"model":"x\ninfo request key=admin model=forged\r\u001b[2J","messages":[{"role":"user","content":"hi"}]}"#
         #expect(try await farm.json("POST", "/v1/chat/completions", body: forged).status == 400)
-        #expect(await farm.eventually { logs.text.contains("model=x\\ninfo request key=admin model=forged\\r\\u{1B}[2J node=-") })
+        #expect(await farm.eventually { logs.text.contains(#"model="x\ninfo request key=admin model=forged\r\u{1B}[2J" node=-"#) })
         #expect(!logs.text.contains("\ninfo request key=admin"))
         #expect(!logs.text.contains("\u{1B}"))
+    }
+
+    @Test func aModelNameCannotAddAFieldToTheLogLine() async throws {
+        let logs = LogCapture()
+        let farm = try await TestFarm.start([.init(preload: ["llama3.2"])], logs: logs)
+        try await farm.waitUntilAllHealthy()
+        let forged = #"{"model":"x node=gpu9 status=200 say=\"hi\\","messages":[{"role":"user","content":"hi"}]}"#
+        let answer = try await farm.json("POST", "/v1/chat/completions", body: forged)
+        #expect(answer.status == 400, "\(answer.body)")
+        #expect(await farm.eventually { logs.text.contains(#"model="x node=gpu9 status=200 say=\"hi\\" node=- status=400"#) })
+        #expect(try await farm.json("POST", "/v1/chat/completions", body: #"{"model":"llama3.2","messages":[{"role":"user","content":"hi"}]}"#).status == 200)
+        #expect(await farm.eventually { logs.text.contains("model=llama3.2 node=node0 status=200") })
     }
 
     @Test func prometheusLabelValuesAreEscaped() {

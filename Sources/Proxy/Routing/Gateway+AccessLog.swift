@@ -13,7 +13,7 @@ extension Gateway {
         let elapsed = record.started.duration(to: .now)
         let firstToken = usage.firstByteAt.map { record.started.duration(to: $0) }
         logger.info(
-            "request key=\(record.keyName) model=\(record.model) node=\(record.node) status=\(status)\(cut ? " cut_mid_stream=true" : "") stream=\(record.stream) ttft_ms=\(firstToken.map(milliseconds) ?? "-") duration_ms=\(milliseconds(elapsed)) prompt_tokens=\(usage.promptTokens) completion_tokens=\(usage.completionTokens)"
+            "request key=\(Logger.field(record.keyName)) model=\(Logger.field(record.model)) node=\(Logger.field(record.node)) status=\(status)\(cut ? " cut_mid_stream=true" : "") stream=\(record.stream) ttft_ms=\(firstToken.map(milliseconds) ?? "-") duration_ms=\(milliseconds(elapsed)) prompt_tokens=\(usage.promptTokens) completion_tokens=\(usage.completionTokens)"
         )
         let entry = UsageLedger.Entry(
             at: WallClock.now(), apiKey: record.keyName, model: record.model, node: record.node, status: status, stream: record.stream,
