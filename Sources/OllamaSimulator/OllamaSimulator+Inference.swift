@@ -252,6 +252,7 @@ extension OllamaSimulator {
                     finalObject(kind, echoModel, createdAt, text: "", reason: doneReason, metrics: metrics))
                 try await writeAnswer(line, to: writer)
             }
+            while streamEndsHeld { try await Task.sleep(for: .milliseconds(2)) }
             try await writer.finish()
         } catch {
             return  // the client went away; `defer` frees the slot

@@ -25,6 +25,9 @@ public final class OllamaSimulator: Sendable {
         var lastAuthorization: [String: String] = [:]
         /// Streams pause after their first token while this is set (lets tests observe mid-stream state).
         var holdStreams = false
+        /// A stream's last value is written and the end of its body waits while this is set, as Go's
+        /// server writes a chunked body's end only once the handler has returned.
+        var holdStreamEnds = false
         /// Models added by `/api/pull` or `/api/copy`.
         var pulled: [SimulatedModel] = []
         /// Models removed by `/api/delete` (pulled again, they are back).
@@ -119,6 +122,7 @@ public final class OllamaSimulator: Sendable {
     public var fault: SimulatorFault { state.withLock { $0.fault } }
 
     public func holdStreams(_ hold: Bool) { state.withLock { $0.holdStreams = hold } }
+    public func holdStreamEnds(_ hold: Bool) { state.withLock { $0.holdStreamEnds = hold } }
 
     /// How many requests reached `path` (e.g. "/api/chat").
     public func requestCount(_ path: String) -> Int { state.withLock { $0.requestCounts[path] ?? 0 } }
@@ -196,6 +200,7 @@ public final class OllamaSimulator: Sendable {
     }
 
     public var streamsHeld: Bool { state.withLock { $0.holdStreams } }
+    var streamEndsHeld: Bool { state.withLock { $0.holdStreamEnds } }
 
     /// Whether a body is Ollama's load-only form of its endpoint: a chat with no messages, a
     /// generate with an empty prompt.

@@ -94,6 +94,8 @@ extension Gateway {
         var nodeError: String?
         /// Whether the client's copy of a pass-through stream ends in the middle of a line.
         var midLine = false
+        /// Whether the client has been sent the whole answer (its final chunk, translated or not).
+        var delivered = false
         do {
             while nodeError == nil, let piece = try await response.next() {
                 if passThrough {
@@ -104,6 +106,7 @@ extension Gateway {
                     if usage.firstByteAt == nil { usage.firstByteAt = .now }
                     try await writer.write(piece)
                     midLine = piece.last != 10
+                    delivered = usage.complete
                     continue
                 }
                 var events = [UInt8]()
@@ -114,6 +117,7 @@ extension Gateway {
                     if usage.firstByteAt == nil { usage.firstByteAt = .now }
                     try await writer.write(events)
                 }
+                delivered = usage.complete
             }
             if nodeError == nil, let rest = splitter.remainder() {
                 // A last value without anything after it (a bare scalar, or a truncated object).
@@ -126,11 +130,22 @@ extension Gateway {
                 }
             }
         } catch {
+            if clientLeft(after: delivered, response, writer) { return .answered(status: 200, usage: usage) }
             return await endOfStream(
                 response, broke: error, nodeError: nil, usage: usage, translator: translator, midLine: midLine, node: node, writer: writer)
         }
         return await endOfStream(
             response, broke: nil, nodeError: nodeError, usage: usage, translator: translator, midLine: midLine, node: node, writer: writer)
+    }
+
+    /// Whether a relay broke off because its client left once it had the whole answer (the node's
+    /// upstream answer then closed): the `openai` Python package closes its connection at `data:
+    /// [DONE]`, before the node has ended its chunked body. That request was served, and counts as
+    /// served; a client that left sooner did not get its answer.
+    private func clientLeft(after delivered: Bool, _ response: HTTPClientResponse, _ writer: HTTPResponseWriter) -> Bool {
+        guard delivered, Task.isCancelled || writer.isBroken else { return false }
+        response.close()
+        return true
     }
 
     /// Passes a node's own server-sent events on untouched (Ollama's `/v1/responses`), scanning them
@@ -142,17 +157,22 @@ extension Gateway {
         var events = ServerSentEventScanner()
         guard await startStream(response, translator: translator, writer: writer) else { return .clientLeft }
         var midLine = false
+        var delivered = false
         do {
             while let piece = try await response.next() {
                 events.scan(piece)
                 if usage.firstByteAt == nil { usage.firstByteAt = .now }
                 try await writer.write(piece)
                 midLine = piece.last != 10
+                delivered = events.isComplete
             }
             events.finish()
         } catch {
-            return await endOfStream(
-                response, broke: error, nodeError: nil, usage: usage, translator: translator, midLine: midLine, node: node, writer: writer)
+            if !clientLeft(after: delivered, response, writer) {
+                return await endOfStream(
+                    response, broke: error, nodeError: nil, usage: usage, translator: translator, midLine: midLine, node: node,
+                    writer: writer)
+            }
         }
         if events.isComplete {
             var final = StreamChunkFacts()
