@@ -62,6 +62,31 @@ import Testing
             path: "/v1/responses", body: #"{"model":"llama3.2","input":"Hi","stream":true}"#, marker: "event: response.completed")
     }
 
+    @Test func aClientThatClosesAtTheCloudsDoneWasServed() async throws {
+        let logs = LogCapture()
+        let cloud = try await SimulatedCloud.start()
+        let farm = try await cloud.farm(cloudOnly: "smart", key: "sk-test", logs: logs)
+        try await servedAfterTheClientClosed(
+            farm, logs, answeredBy: cloud.simulator, as: "cloud:openai", path: "/v1/chat/completions",
+            body: #"{"model":"smart","messages":[{"role":"user","content":"Hi"}],"stream":true,"stream_options":{"include_usage":true}}"#,
+            marker: "data: [DONE]")
+    }
+
+    @Test func aClientThatLeavesACloudStreamMidWayLeftIt() async throws {
+        let logs = LogCapture()
+        let cloud = try await SimulatedCloud.start()
+        let farm = try await cloud.farm(cloudOnly: "smart", key: "sk-test", logs: logs)
+        cloud.simulator.holdStreams(true)
+        let body = #"{"model":"smart","messages":[{"role":"user","content":"Hi"}],"stream":true}"#
+        let seen = try await readUntil("\n\n", farm, "/v1/chat/completions", body)
+        #expect(seen.contains("data: "), "\(seen)")
+        try await Task.sleep(for: .milliseconds(300))
+        cloud.simulator.holdStreams(false)
+        #expect(await farm.eventually { logs.text.contains("info request ") }, "\(logs.text)")
+        #expect(logs.text.contains("node=cloud:openai status=499 stream=true"), "\(logs.text)")
+        #expect(!logs.text.contains("cut_mid_stream"), "\(logs.text)")
+    }
+
     @Test func anOllamaClientThatClosesAtItsLastLineWasServed() async throws {
         try await servedAfterTheClientClosed(
             path: "/api/chat", body: #"{"model":"llama3.2","messages":[{"role":"user","content":"Hi"}]}"#, marker: #""done":true"#)

@@ -30,8 +30,10 @@ extension SimulatedCloud {
     /// A farm of one node holding `llama3.2`, with this cloud as its endpoint (its key `key`) and two
     /// routes: `cloudOnly`, to the cloud alone, and `hybrid`, to `mistral` (which no node has
     /// pulled) and then the cloud.
-    func farm(cloudOnly: String, key: String) async throws -> TestFarm {
-        let farm = try await TestFarm.start([.init(models: ["llama3.2"], preload: ["llama3.2"])], environment: ["TEST_CLOUD_KEY": key]) {
+    func farm(cloudOnly: String, key: String, logs: LogCapture? = nil) async throws -> TestFarm {
+        let farm = try await TestFarm.start(
+            [.init(models: ["llama3.2"], preload: ["llama3.2"])], environment: ["TEST_CLOUD_KEY": key], logs: logs
+        ) {
             config in
             config.cloud = [endpoint]
             config.routes = [

@@ -121,6 +121,9 @@ extension Gateway {
             return .done(status: 200, usage: usage, servedBy: servedBy)
         }
         var events = ServerSentEventScanner(keepingEvents: reshaper != nil)
+        /// Whether the client has been sent the whole answer as the cloud sent it: a client may close
+        /// then (the `openai` Python package does at `data: [DONE]`), before the cloud's body ends.
+        var delivered = false
         do {
             try await writer.start(status: 200, headers: ["Content-Type": contentType, "Cache-Control": "no-cache"])
             for try await piece in response.body {
@@ -128,6 +131,7 @@ extension Gateway {
                 events.scan(piece)
                 if reshaper == nil {
                     try await writer.write([UInt8](piece))
+                    delivered = events.isComplete
                 } else if let reshaped = reshaper?.stream(events.takeEvents()), !reshaped.isEmpty {
                     try await writer.write(reshaped)
                 }
@@ -138,8 +142,15 @@ extension Gateway {
             }
         } catch {
             response.cancel()
-            if Task.isCancelled || writer.isBroken { return .abandoned(servedBy: servedBy) }
-            logger.warning("stream from cloud endpoint \(endpoint.name) broke: \(error.localizedDescription)")
+            if !Task.isCancelled && !writer.isBroken {
+                logger.warning("stream from cloud endpoint \(endpoint.name) broke: \(error.localizedDescription)")
+            }
+        }
+        // A client that leaves cancels the read, which ends the body with or without an error. One
+        // that left before it had the whole answer left (a 499), and the stream was not cut.
+        if Task.isCancelled || writer.isBroken, !delivered {
+            response.cancel()
+            return .abandoned(servedBy: servedBy)
         }
         usage.promptTokens = events.promptTokens ?? 0
         usage.completionTokens = events.completionTokens ?? 0
