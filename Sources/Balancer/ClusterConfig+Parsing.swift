@@ -303,6 +303,7 @@ private struct FieldReader {
         guard let urlValue = fields["url"] else { throw ConfigError(child("url").path, "is required") }
         let name = try child("name").nonEmptyString(nameValue)
         let urlText = try child("url").string(urlValue)
+        try child("url").refuseCredentials(in: urlText, keyField: nil)
         guard let url = NodeURL(urlText) else {
             throw ConfigError(child("url").path, "must be an http://host:port URL, got \"\(urlText)\"")
         }
@@ -324,12 +325,29 @@ private struct FieldReader {
         return node
     }
 
+    /// Refuses a URL that carries credentials (`user:password@host`, or a query or fragment, where
+    /// keys are also put) without echoing it: the error is printed and logged, and `cluster.json` is
+    /// no place for a secret. A cloud endpoint's key is named by `apiKeyEnv`; TensorWall appends the
+    /// API's path to the URL, so a query would land in the wrong place anyway.
+    func refuseCredentials(in url: String, keyField: String?) throws(ConfigError) {
+        let afterScheme = url.range(of: "://").map { url[$0.upperBound...] } ?? Substring(url)
+        let authority = afterScheme.prefix { $0 != "/" && $0 != "?" && $0 != "#" }
+        let advice = keyField.map { "; name the environment variable that holds the key in \($0)" } ?? ""
+        if authority.contains("@") {
+            throw ConfigError(path, "must not carry credentials (user:password@ before the host)\(advice); the URL is not shown")
+        }
+        if afterScheme.contains("?") || afterScheme.contains("#") {
+            throw ConfigError(path, "must not have a query or fragment (TensorWall appends the API's path to it)\(advice); the URL is not shown")
+        }
+    }
+
     func cloudEndpoint(_ value: JSONValue) throws(ConfigError) -> ClusterConfig.CloudEndpoint {
         let fields = try object(value, allowed: ["name", "url", "apiKeyEnv", "models", "weight", "priority"])
         guard let nameValue = fields["name"] else { throw ConfigError(child("name").path, "is required") }
         guard let urlValue = fields["url"] else { throw ConfigError(child("url").path, "is required") }
         let name = try child("name").nonEmptyString(nameValue)
         let url = try child("url").string(urlValue)
+        try child("url").refuseCredentials(in: url, keyField: "apiKeyEnv")
         let lowered = url.lowercased()
         guard lowered.hasPrefix("https://") || lowered.hasPrefix("http://"), url.count > 8, !url.contains(" ") else {
             throw ConfigError(child("url").path, "must be an https:// URL, got \"\(url)\"")

@@ -45,7 +45,7 @@ import Testing
         (#"{"nodes":[{"name":"a","url":"http://a:1","wieght":3}]}"#, "nodes[0].wieght: unknown key"),
         (#"{"nodes":[{"name":"a","url":"ftp://a"}]}"#, "nodes[0].url: must be an http://host:port URL"),
         (#"{"nodes":[{"name":"a","url":"http://a:99999"}]}"#, "nodes[0].url: must be an http://host:port URL"),
-        (#"{"nodes":[{"name":"a","url":"http://u:p@a:1"}]}"#, "nodes[0].url: must be an http://host:port URL"),
+        (#"{"nodes":[{"name":"a","url":"http://u:p@a:1"}]}"#, "nodes[0].url: must not carry credentials (user:password@ before the host)"),
         (#"{"nodes":[{"name":"a","url":"http://a:1"},{"name":"a","url":"http://b:1"}]}"#, "nodes[1].name: duplicate node name \"a\""),
         (#"{"nodes":[{"name":"a","url":"http://a:1","weight":-1}]}"#, "nodes[0].weight: must be at least 0, got -1"),
         (#"{"nodes":[{"name":"a","url":"http://a:1","maxParallel":0}]}"#, "nodes[0].maxParallel: must be at least 1, got 0"),
@@ -67,6 +67,22 @@ import Testing
         } catch {
             let text = error.description
             #expect(text.contains(expected.hasPrefix(":") ? String(expected.dropFirst(2)) : expected), "\(text)")
+        }
+    }
+
+    @Test(arguments: [
+        (#"{"cloud":[{"name":"x","url":"https://user:sk-secret@api.example.com/v1"}]}"#, "must not carry credentials"),
+        (#"{"cloud":[{"name":"x","url":"https://api.example.com/v1?key=sk-secret"}]}"#, "must not have a query or fragment"),
+        (#"{"cloud":[{"name":"x","url":"https://api.example.com/v1#sk-secret"}]}"#, "must not have a query or fragment"),
+        (#"{"nodes":[{"name":"a","url":"http://admin:sk-secret@gpu1:11434"}]}"#, "must not carry credentials"),
+    ])
+    func refusesURLsCarryingSecretsWithoutShowingThem(json: String, expected: String) {
+        do {
+            _ = try ClusterConfig.parse(Array(json.utf8))
+            Issue.record("accepted \(json)")
+        } catch {
+            #expect(error.description.contains(expected), "\(error.description)")
+            #expect(!error.description.contains("sk-secret"), "\(error.description)")
         }
     }
 
