@@ -337,7 +337,8 @@ private struct FieldReader {
             throw ConfigError(path, "must not carry credentials (user:password@ before the host)\(advice); the URL is not shown")
         }
         if afterScheme.contains("?") || afterScheme.contains("#") {
-            throw ConfigError(path, "must not have a query or fragment (TensorWall appends the API's path to it)\(advice); the URL is not shown")
+            throw ConfigError(
+                path, "must not have a query or fragment (TensorWall appends the API's path to it)\(advice); the URL is not shown")
         }
     }
 
