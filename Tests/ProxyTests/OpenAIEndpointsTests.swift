@@ -27,6 +27,19 @@ import WireFormats
         #expect(missing.body["error"]?["message"] == "model 'gemma:latest' not found")
     }
 
+    @Test func modelsKeepTheNamesAsTheNodesPrintThem() async throws {
+        let hub = "hf.co/bartowski/Llama-3.2-1B-Instruct-GGUF:Q4_K_M"
+        let farm = try await TestFarm.start([.init(models: [hub, "MyTeam/Coder:7b"])])
+        try await farm.waitUntilAllHealthy()
+        let list = try await farm.json("GET", "/v1/models")
+        let entries = try #require(list.body["data"]?.arrayValue)
+        #expect(entries.compactMap { $0["id"]?.stringValue } == [hub, "MyTeam/Coder:7b"])
+        #expect(entries.compactMap { $0["owned_by"]?.stringValue } == ["bartowski", "MyTeam"])
+        // Looked up in any case, as Ollama matches names.
+        let one = try await farm.json("GET", "/v1/models/" + hub.lowercased())
+        #expect(one.status == 200 && one.body["id"]?.stringValue == hub.lowercased())
+    }
+
     @Test func embeddingsAsFloatsAndAsBase64() async throws {
         let farm = try await TestFarm.start([.init(models: ["nomic-embed-text"])])
         try await farm.waitUntilAllHealthy()

@@ -15,7 +15,7 @@ extension Gateway {
         let catalogue = await modelCatalogue()
         let wanted = ModelName.strippingFarmPrefix(id).name
         let name = ModelName(wanted)?.canonical
-        guard let found = catalogue.first(where: { $0.id == id || $0.id == wanted || (name != nil && $0.id == name) }) else {
+        guard let found = catalogue.first(where: { $0.key == id || $0.key == wanted || (name != nil && $0.key == name) }) else {
             return await respond(
                 writer, APIError(status: 404, "model '\(name ?? id)' not found", param: "model", code: "model_not_found"), openAI: true)
         }
@@ -27,18 +27,23 @@ extension Gateway {
         await respondJSON(writer, entry)
     }
 
-    private func modelCatalogue() async -> [(id: String, entry: JSONValue)] {
+    /// Each entry's `key` is what a lookup matches: a farm model's canonical name (Ollama matches
+    /// names whatever their case), else the id. The id is a farm model's name as its node prints it,
+    /// as Ollama's own `/v1/models` lists `hf.co/bartowski/Llama-3.2-1B-Instruct-GGUF:Q4_K_M`.
+    private func modelCatalogue() async -> [(key: String, entry: JSONValue)] {
         var seen = Set<String>()
-        var result: [(id: String, entry: JSONValue)] = []
-        func add(_ id: String, created: Int64, ownedBy: String) {
-            guard seen.insert(id).inserted else { return }
-            result.append((id, ["id": .string(id), "object": "model", "created": .int(created), "owned_by": .string(ownedBy)]))
+        var result: [(key: String, entry: JSONValue)] = []
+        func add(_ id: String, key: String? = nil, created: Int64, ownedBy: String) {
+            guard seen.insert(key ?? id).inserted else { return }
+            result.append((key ?? id, ["id": .string(id), "object": "model", "created": .int(created), "owned_by": .string(ownedBy)]))
         }
         let started = Int64(WallClock.now())
         for node in await cluster.snapshots() where node.health.isInService {
             for model in node.pulled.values.sorted(by: { $0.name < $1.name }) {
-                let namespace = model.name.canonical.split(separator: "/").dropLast().last.map(String.init) ?? "library"
-                add(model.name.canonical, created: Int64(model.modifiedAt ?? Double(started)), ownedBy: namespace)
+                let namespace = model.displayName.split(separator: "/").dropLast().last.map(String.init) ?? "library"
+                add(
+                    model.displayName, key: model.name.canonical, created: Int64(model.modifiedAt ?? Double(started)),
+                    ownedBy: namespace)
             }
         }
         for endpoint in config.cloud {
