@@ -10,6 +10,24 @@ extension ClusterConfig {
         return try reader.readConfig(document)
     }
 
+    /// Why a URL may not be used or shown, when it carries credentials (`user:password@host`, or a
+    /// query or fragment, where keys are also put): errors are printed and logged, and
+    /// `cluster.json` is no place for a secret. A cloud endpoint's key is named by `apiKeyEnv`
+    /// (`keyField`); TensorWall appends the API's path to a URL, so a query would land in the wrong
+    /// place anyway.
+    static func secretProblem(in url: String, keyField: String?) -> String? {
+        let afterScheme = url.range(of: "://").map { url[$0.upperBound...] } ?? Substring(url)
+        let authority = afterScheme.prefix { $0 != "/" && $0 != "?" && $0 != "#" }
+        let advice = keyField.map { "; name the environment variable that holds the key in \($0)" } ?? ""
+        if authority.contains("@") {
+            return "must not carry credentials (user:password@ before the host)\(advice); the URL is not shown"
+        }
+        if afterScheme.contains("?") || afterScheme.contains("#") {
+            return "must not have a query or fragment (TensorWall appends the API's path to it)\(advice); the URL is not shown"
+        }
+        return nil
+    }
+
     /// Replaces the node list with the single node `OLLAMA_API_URL` names, as the seed documents.
     /// `OLLAMA_ORIGINS` (comma-separated, as Ollama reads it) adds to `allowedOrigins`.
     public mutating func applyEnvironment(_ environment: [String: String]) throws(ConfigError) {
@@ -20,6 +38,7 @@ extension ClusterConfig {
             }
         }
         guard let url = environment["OLLAMA_API_URL"], !url.isEmpty else { return }
+        if let problem = Self.secretProblem(in: url, keyField: nil) { throw ConfigError("OLLAMA_API_URL", problem) }
         guard let parsed = NodeURL(url) else { throw ConfigError("OLLAMA_API_URL", "must be an http:// URL, got \"\(url)\"") }
         var node = NodeConfig(name: "ollama", url: parsed, maxParallel: nodes.first?.maxParallel ?? 1)
         node.discoversParallelSlots = nodes.first?.discoversParallelSlots ?? true
@@ -325,21 +344,9 @@ private struct FieldReader {
         return node
     }
 
-    /// Refuses a URL that carries credentials (`user:password@host`, or a query or fragment, where
-    /// keys are also put) without echoing it: the error is printed and logged, and `cluster.json` is
-    /// no place for a secret. A cloud endpoint's key is named by `apiKeyEnv`; TensorWall appends the
-    /// API's path to the URL, so a query would land in the wrong place anyway.
+    /// Refuses a URL that carries credentials without echoing it (`ClusterConfig.secretProblem`).
     func refuseCredentials(in url: String, keyField: String?) throws(ConfigError) {
-        let afterScheme = url.range(of: "://").map { url[$0.upperBound...] } ?? Substring(url)
-        let authority = afterScheme.prefix { $0 != "/" && $0 != "?" && $0 != "#" }
-        let advice = keyField.map { "; name the environment variable that holds the key in \($0)" } ?? ""
-        if authority.contains("@") {
-            throw ConfigError(path, "must not carry credentials (user:password@ before the host)\(advice); the URL is not shown")
-        }
-        if afterScheme.contains("?") || afterScheme.contains("#") {
-            throw ConfigError(
-                path, "must not have a query or fragment (TensorWall appends the API's path to it)\(advice); the URL is not shown")
-        }
+        if let problem = ClusterConfig.secretProblem(in: url, keyField: keyField) { throw ConfigError(path, problem) }
     }
 
     func cloudEndpoint(_ value: JSONValue) throws(ConfigError) -> ClusterConfig.CloudEndpoint {

@@ -75,6 +75,7 @@ import Testing
         (#"{"cloud":[{"name":"x","url":"https://api.example.com/v1?key=sk-secret"}]}"#, "must not have a query or fragment"),
         (#"{"cloud":[{"name":"x","url":"https://api.example.com/v1#sk-secret"}]}"#, "must not have a query or fragment"),
         (#"{"nodes":[{"name":"a","url":"http://admin:sk-secret@gpu1:11434"}]}"#, "must not carry credentials"),
+        (#"{"nodes":[{"name":"a","url":"http://gpu1:11434/?token=sk-secret"}]}"#, "must not have a query or fragment"),
     ])
     func refusesURLsCarryingSecretsWithoutShowingThem(json: String, expected: String) {
         do {
@@ -137,6 +138,9 @@ import Testing
         #expect(config.nodes[0].url.host == "gpu-server")
         #expect(config.nodes[0].url.port == 11434)
         #expect(throws: ConfigError.self) { try config.applyEnvironment(["OLLAMA_API_URL": "gpu-server"]) }
+        #expect(throws: ConfigError("OLLAMA_API_URL", "must not carry credentials (user:password@ before the host); the URL is not shown")) {
+            try config.applyEnvironment(["OLLAMA_API_URL": "http://admin:sk-secret@gpu-server:11434"])
+        }
     }
 
     @Test func allowedOriginsAreReadFromTheFileAndFromOllamasVariable() throws {
