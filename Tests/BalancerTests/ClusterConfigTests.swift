@@ -138,7 +138,8 @@ import Testing
         #expect(config.nodes[0].url.host == "gpu-server")
         #expect(config.nodes[0].url.port == 11434)
         #expect(throws: ConfigError.self) { try config.applyEnvironment(["OLLAMA_API_URL": "gpu-server"]) }
-        #expect(throws: ConfigError("OLLAMA_API_URL", "must not carry credentials (user:password@ before the host); the URL is not shown")) {
+        #expect(throws: ConfigError("OLLAMA_API_URL", "must not carry credentials (user:password@ before the host); the URL is not shown"))
+        {
             try config.applyEnvironment(["OLLAMA_API_URL": "http://admin:sk-secret@gpu-server:11434"])
         }
     }
