@@ -18,6 +18,10 @@ extension OllamaSimulator {
             if Task.isCancelled { return }
         }
         let path = request.path
+        if configuration.absentPaths.contains(String(path)) {
+            try? await writer.respond(status: 404, headers: ["Content-Type": "text/plain"], body: Array("404 page not found".utf8))
+            return
+        }
         switch (request.method, path) {
         case ("GET", "/"), ("HEAD", "/"):
             try? await writer.respond(

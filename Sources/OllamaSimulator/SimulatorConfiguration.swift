@@ -96,6 +96,9 @@ public struct SimulatorConfiguration: Sendable {
     public var responseTokens = 8
     public var timeScale = 1.0
     public var version = "0.12.6"
+    /// Paths this node has no route for, answered as gin answers an unknown path (an Ollama older
+    /// than an API: `/v1/messages` or `/v1/responses`).
+    public var absentPaths: Set<String> = []
     /// Whether `GET /api/status` reports Ollama's cloud as disabled; nil is an Ollama older than the
     /// route, which answers 404.
     public var cloudDisabled: Bool? = false

@@ -19,6 +19,30 @@ import WireFormats
         #expect(farm.nodes[0].lastAnswerBody("/v1/messages")?["max_tokens"] == 64)
     }
 
+    @Test func aNodeWithoutTheAPIPassesTheRequestToOneWithIt() async throws {
+        // node0 runs an Ollama older than the Anthropic API and holds the model warm; node1 has the API.
+        let logs = LogCapture()
+        let farm = try await TestFarm.start(
+            [.init(preload: ["llama3.2"], absentPaths: ["/v1/messages"]), .init(models: ["llama3.2"])], logs: logs)
+        try await farm.waitUntilAllHealthy()
+        let answer = try await farm.json("POST", "/v1/messages", body: Self.hello + "}")
+        #expect(answer.status == 200, "\(answer.body)")
+        #expect(answer.body["type"] == "message")
+        #expect(farm.nodes[0].requestCount("/v1/messages") == 1)
+        #expect(farm.nodes[1].requestCount("/v1/messages") == 1)
+    }
+
+    @Test func aFarmWithoutTheAPISaysSo() async throws {
+        let farm = try await TestFarm.start([.init(preload: ["llama3.2"], absentPaths: ["/v1/messages"])])
+        try await farm.waitUntilAllHealthy()
+        let answer = try await farm.json("POST", "/v1/messages", body: Self.hello + "}")
+        #expect(answer.status == 404)
+        #expect(answer.body["type"] == "error")
+        #expect(answer.body["error"]?["type"] == "not_found_error")
+        let message = answer.body["error"]?["message"]?.stringValue ?? ""
+        #expect(message.contains("node node0 has no route for this API (it answered 404 page not found)"), "\(message)")
+    }
+
     @Test func aStreamIsTheNodesEventsUntouched() async throws {
         let farm = try await TestFarm.start([.init(preload: ["llama3.2"])])
         try await farm.waitUntilAllHealthy()

@@ -28,6 +28,8 @@ final class TestFarm: Sendable {
         var loadSecondsPerGB = 2.0
         var tokensPerSecond = 1000.0
         var version = "0.12.6"
+        /// Paths the node has no route for (an Ollama older than an API).
+        var absentPaths: Set<String> = []
         /// What `/api/status` says of the node's cloud switch (nil: an Ollama without the route).
         var cloudDisabled: Bool? = false
         var cloudSwitchSource = "none"
@@ -80,6 +82,7 @@ final class TestFarm: Sendable {
             simulation.tokensPerSecond = spec.tokensPerSecond
             simulation.loadSecondsPerGB = spec.loadSecondsPerGB
             simulation.version = spec.version
+            simulation.absentPaths = spec.absentPaths
             simulation.cloudDisabled = spec.cloudDisabled
             simulation.cloudSwitchSource = spec.cloudSwitchSource
             simulation.registry = spec.registry.map { SimulatedModel($0, sizeGB: 2) }
