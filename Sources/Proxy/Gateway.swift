@@ -101,6 +101,8 @@ final class Gateway: Sendable {
     let hedgesStarted = Atomic<Int>(0)
     /// Why the farm turned requests away, logged at most once per model every few seconds.
     let refusals = RefusalLog()
+    /// The API paths nodes were found to have no route for (`AbsentRoutes`).
+    let absentRoutes = AbsentRoutes()
     /// Browser requests refused for their page's origin, logged at most once every few seconds.
     let originRefusals = OriginRefusalLog()
     let usageLog: UsageLog?

@@ -19,17 +19,23 @@ import WireFormats
         #expect(farm.nodes[0].lastAnswerBody("/v1/messages")?["max_tokens"] == 64)
     }
 
-    @Test func aNodeWithoutTheAPIPassesTheRequestToOneWithIt() async throws {
-        // node0 runs an Ollama older than the Anthropic API and holds the model warm; node1 has the API.
-        let logs = LogCapture()
+    @Test func aNodeWithoutTheAPIIsPassedOverAtNoCostAndThenLeftOut() async throws {
+        // node0 runs an Ollama older than the Anthropic API and holds the model warm; node1 has the
+        // API. Without retries, the request still reaches node1: node0 did nothing with it.
         let farm = try await TestFarm.start(
-            [.init(preload: ["llama3.2"], absentPaths: ["/v1/messages"]), .init(models: ["llama3.2"])], logs: logs)
+            [.init(preload: ["llama3.2"], absentPaths: ["/v1/messages"]), .init(models: ["llama3.2"])]
+        ) { $0.maxRetries = 0 }
         try await farm.waitUntilAllHealthy()
-        let answer = try await farm.json("POST", "/v1/messages", body: Self.hello + "}")
-        #expect(answer.status == 200, "\(answer.body)")
-        #expect(answer.body["type"] == "message")
+        for _ in 0..<3 {
+            let answer = try await farm.json("POST", "/v1/messages", body: Self.hello + "}")
+            #expect(answer.status == 200, "\(answer.body)")
+            #expect(answer.body["type"] == "message")
+        }
+        // Once found out, node0 is not asked again on that path; its other APIs serve as before.
         #expect(farm.nodes[0].requestCount("/v1/messages") == 1)
-        #expect(farm.nodes[1].requestCount("/v1/messages") == 1)
+        #expect(farm.nodes[1].requestCount("/v1/messages") == 3)
+        let chat = #"{"model":"llama3.2","messages":[{"role":"user","content":"Hi"}],"stream":false}"#
+        #expect(try await farm.json("POST", "/api/chat", body: chat).status == 200)
     }
 
     @Test func aFarmWithoutTheAPISaysSo() async throws {
@@ -41,6 +47,11 @@ import WireFormats
         #expect(answer.body["error"]?["type"] == "not_found_error")
         let message = answer.body["error"]?["message"]?.stringValue ?? ""
         #expect(message.contains("node node0 has no route for this API (it answered 404 page not found)"), "\(message)")
+        // Asked again, the farm answers from what it learnt, without asking the node.
+        let again = try await farm.json("POST", "/v1/messages", body: Self.hello + "}")
+        #expect(again.status == 404)
+        #expect(again.body["error"]?["message"]?.stringValue?.contains("1 node(s) have no route for this API (/v1/messages)") == true)
+        #expect(farm.nodes[0].requestCount("/v1/messages") == 1)
     }
 
     @Test func aStreamIsTheNodesEventsUntouched() async throws {

@@ -60,8 +60,11 @@ extension Gateway {
         _ call: FarmCall, strategy: ClusterConfig.Strategy, writer: HTTPResponseWriter, retries: RetryBudget? = nil, fallsBack: Bool = false
     ) async -> TargetResult {
         let retries = retries ?? RetryBudget(config.maxRetries)
-        var excluded: Set<NodeID> = []
-        var lastFailure: UpstreamFailure?
+        // Nodes lately found to have no route for the path are left out, and say why if no other serves.
+        var excluded = absentRoutes.nodes(lacking: call.path, now: Cluster.monotonicSeconds())
+        var lastFailure: UpstreamFailure? =
+            excluded.isEmpty
+            ? nil : .routeAbsent("\(excluded.count) node(s) have no route for this API (\(call.path)): their Ollama may predate it")
         while true {
             let lease: Lease
             var carriedLoad: Task<CarriedLoadEnd, Never>?
@@ -146,6 +149,7 @@ extension Gateway {
                 return .done(status: 200, usage: usage, servedBy: node.name)
             case .failed(let failure, _) where failure.isRetryable:
                 lastFailure = failure
+                if case .routeAbsent = failure { absentRoutes.remember(served.node.id, lacks: call.path, now: Cluster.monotonicSeconds()) }
                 if failure.spendsRetry && !retries.take() {
                     logger.warning("node \(node.name) failed \(call.model.canonical) before the first byte: \(failure); no retries left")
                     return .unavailable(failure.clientError, spendsRetry: true)

@@ -107,11 +107,12 @@ extension Gateway {
     {
         guard response.status == 200 else {
             let body = (try? await response.collect(limit: 1024 * 1024)) ?? []
-            var message = (try? JSONParser.parse(body))?["error"].flatMap(StreamChunkFacts.errorText)
+            let message = (try? JSONParser.parse(body))?["error"].flatMap(StreamChunkFacts.errorText)
             if response.status == 404, message == nil, body.starts(with: Array("404 page not found".utf8)) {
                 // Gin's answer for a path it has no route for: an Ollama older than the API
                 // (`/v1/messages` and `/v1/responses` are recent), not a model it lacks.
-                message = "node \(node.name) has no route for this API (it answered 404 page not found): its Ollama may predate it"
+                return .failure(
+                    .routeAbsent("node \(node.name) has no route for this API (it answered 404 page not found): its Ollama may predate it"))
             }
             return .failure(.fromStatus(response.status, message: message ?? "node \(node.name) answered \(response.status)"))
         }

@@ -19,6 +19,9 @@ enum UpstreamFailure: Error, Equatable {
     case loadStuck(String)
     /// The upstream answered this error status before anything reached the client.
     case status(Int, String)
+    /// The node has no route for the request's path (gin's `404 page not found`: an Ollama older
+    /// than the API). It did nothing with the request, so another node may take it at no cost.
+    case routeAbsent(String)
     /// The upstream said it is overloaded (Ollama's 503 "server busy", a runner's 503, a 429).
     case busy(Int, String)
     /// The answer started reaching the client and then broke off or ended in an in-band error.
@@ -50,7 +53,7 @@ enum UpstreamFailure: Error, Equatable {
     /// it was not the client's own mistake).
     var isRetryable: Bool {
         switch self {
-        case .connectFailed, .noFirstByte, .nodeLeftService, .loadStuck, .status, .busy: return true
+        case .connectFailed, .noFirstByte, .nodeLeftService, .loadStuck, .status, .routeAbsent, .busy: return true
         case .cutMidStream, .clientError: return false
         }
     }
@@ -60,7 +63,7 @@ enum UpstreamFailure: Error, Equatable {
     /// stuck: trying the next holder does not use up the request's retry budget.
     var spendsRetry: Bool {
         switch self {
-        case .connectFailed, .nodeLeftService, .loadStuck: return false
+        case .connectFailed, .nodeLeftService, .loadStuck, .routeAbsent: return false
         default: return true
         }
     }
@@ -74,6 +77,7 @@ enum UpstreamFailure: Error, Equatable {
         case .noFirstByte, .cutMidStream: return .failure
         case .busy: return .busy
         case .status(let status, _): return status == 404 ? nil : .failure  // 404: not pulled there, not broken
+        case .routeAbsent: return nil  // an older Ollama, not a broken one
         case .clientError: return nil
         }
     }
@@ -85,6 +89,7 @@ enum UpstreamFailure: Error, Equatable {
             return APIError(status: 502, message)
         case .status(let status, let message):
             return APIError(status: status == 404 ? 404 : (status >= 500 ? status : 502), message)
+        case .routeAbsent(let message): return APIError(status: 404, message)
         case .busy(let status, let message): return APIError(status: status, message, retryAfter: 1)
         case .cutMidStream(let message): return APIError(status: 502, message)
         case .clientError(let status, let message): return APIError(status: status, message)
@@ -102,7 +107,7 @@ extension UpstreamFailure: CustomStringConvertible {
     var description: String {
         switch self {
         case .connectFailed(let message), .noFirstByte(let message), .nodeLeftService(let message), .loadStuck(let message),
-            .cutMidStream(let message):
+            .cutMidStream(let message), .routeAbsent(let message):
             return message
         case .status(let status, let message), .busy(let status, let message), .clientError(let status, let message):
             return "\(status) \(message)"
