@@ -52,6 +52,11 @@ import WireFormats
         #expect(again.status == 404)
         #expect(again.body["error"]?["message"]?.stringValue?.contains("1 node(s) have no route for this API (/v1/messages)") == true)
         #expect(farm.nodes[0].requestCount("/v1/messages") == 1)
+        // A model no node holds is still not found, whatever the nodes lack.
+        let unknownModel = Self.hello.replacingOccurrences(of: "llama3.2", with: "llama9") + "}"
+        let unknown = try await farm.json("POST", "/v1/messages", body: unknownModel)
+        #expect(unknown.status == 404)
+        #expect(unknown.body["error"]?["message"]?.stringValue?.contains("llama9") == true, "\(unknown.body)")
     }
 
     @Test func aStreamIsTheNodesEventsUntouched() async throws {

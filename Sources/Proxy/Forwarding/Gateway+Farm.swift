@@ -62,9 +62,10 @@ extension Gateway {
         let retries = retries ?? RetryBudget(config.maxRetries)
         // Nodes lately found to have no route for the path are left out, and say why if no other serves.
         var excluded = absentRoutes.nodes(lacking: call.path, now: Cluster.monotonicSeconds())
-        var lastFailure: UpstreamFailure? =
+        let knownAbsence: UpstreamFailure? =
             excluded.isEmpty
             ? nil : .routeAbsent("\(excluded.count) node(s) have no route for this API (\(call.path)): their Ollama may predate it")
+        var lastFailure: UpstreamFailure?
         while true {
             let lease: Lease
             var carriedLoad: Task<CarriedLoadEnd, Never>?
@@ -80,6 +81,10 @@ extension Gateway {
                 let maxWait = Double(config.queue.maxWaitMs) / 1000
                 if let line = refusals.line(for: failure, model: call.model, maxWaitSeconds: maxWait, now: Cluster.monotonicSeconds()) {
                     logger.warning(line)
+                }
+                // With every holder left out for lacking the API, that is what the client hears.
+                if lastFailure == nil, failure == .noHealthyNode, let knownAbsence {
+                    return .unavailable(knownAbsence.clientError, spendsRetry: false)
                 }
                 // After a failed attempt, "no other node" is best told by that attempt's own error;
                 // a queue that is full or too slow says more than it.
