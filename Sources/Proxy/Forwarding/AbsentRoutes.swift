@@ -17,16 +17,18 @@ final class AbsentRoutes: Sendable {
     /// When each node's absence of a path stops being believed, in monotonic seconds.
     private let until = Mutex<[Key: Double]>([:])
 
+    /// Notes the absence; absences past their time are dropped here, not on the request path.
     func remember(_ node: NodeID, lacks path: String, now: Double) {
-        until.withLock { $0[Key(node: node, path: path)] = now + Self.rememberedSeconds }
+        until.withLock { entries in
+            entries = entries.filter { $0.value > now }
+            entries[Key(node: node, path: path)] = now + Self.rememberedSeconds
+        }
     }
 
-    /// The nodes believed to have no route for `path` now.
+    /// The nodes believed to have no route for `path` now (read on every farm request: no copy).
     func nodes(lacking path: String, now: Double) -> Set<NodeID> {
         until.withLock { entries in
-            guard !entries.isEmpty else { return [] }
-            entries = entries.filter { $0.value > now }
-            return Set(entries.keys.filter { $0.path == path }.map(\.node))
+            Set(entries.lazy.filter { $0.key.path == path && $0.value > now }.map(\.key.node))
         }
     }
 }
