@@ -160,6 +160,37 @@ struct ArrivalHistory: Sendable {
         return step(split, now: now)
     }
 
+    /// How long after a step its moment may still be moved later (`laterRise`).
+    static let redatingSeconds = 60.0
+
+    /// A rise that began after the last step's moment, while that step is young: the moment
+    /// another model's demand stepped (`step(at:now:)`) can come well before this model's demand
+    /// moved, and the rate counted from it then mixes the old level in. On a Python-written farm's
+    /// shift, a burst of `qwen2.5:7b` follow-ups 20 s before the shift was the first step found;
+    /// `codellama:13b`, rising from 0.23 to 2.2 requests/s at the shift, cleared the shared bar at
+    /// that moment before its own arrivals cleared theirs, read 1.0-1.2/s for 20 s counted from it,
+    /// and its own step could not show against the 20 s baseline a search needs. Its third copy came
+    /// 75 s after the shift. The cut is where the arrivals since the step make a rise likeliest,
+    /// with the shared bar (`sharedThreshold`); the level it rose from stays the one before the step.
+    func laterRise(now: Double) -> Step? {
+        guard let steppedAt, now - steppedAt < Self.redatingSeconds, let window = window(from: completeSince, now: now) else { return nil }
+        var best: Split?
+        var age = Self.youngestStepAge
+        while now - age >= completeSince + Self.youngestStepAge {
+            if let candidate = split(at: now - age, in: window, now: now, minimumBaseline: Self.youngestStepAge),
+                candidate.score > max(Self.sharedThreshold, best?.score ?? 0), Double(candidate.after) / age > candidate.level
+            {
+                best = candidate
+            }
+            age += 1
+        }
+        guard let best else { return nil }
+        let rose = step(best, now: now)
+        return Step(
+            at: rose.at, rate: rose.rate, level: levelBeforeStep,
+            cautiousRate: Self.cautiousRate(best.after + 1, over: now - best.at, from: levelBeforeStep))
+    }
+
     /// The arrivals a step is looked for in: from `start` to now, their count and rate.
     private struct Window {
         var start: Double
@@ -175,11 +206,12 @@ struct ArrivalHistory: Sendable {
         return Window(start: start, total: total, overall: Double(total) / span)
     }
 
-    /// The window cut at `at`, if that leaves enough history before the cut.
-    private func split(at: Double, in window: Window, now: Double) -> Split? {
+    /// The window cut at `at`, if that leaves enough history before the cut (`minimumBaseline`, and
+    /// half the cut's age unless told otherwise).
+    private func split(at: Double, in window: Window, now: Double, minimumBaseline: Double? = nil) -> Split? {
         let age = now - at
         let baseline = at - window.start
-        guard baseline >= max(Self.minimumBaselineSeconds, age / 2) else { return nil }
+        guard baseline >= (minimumBaseline ?? max(Self.minimumBaselineSeconds, age / 2)) else { return nil }
         let after = count(since: at)
         let before = window.total - after
         var score = 0.0

@@ -25,7 +25,9 @@ import Foundation
 /// A popularity shift moves many models at once, and the large moves show first. Once one model's
 /// demand shows a step, every other model's arrivals are tested at that same moment with a lower
 /// bar (`ArrivalHistory.sharedThreshold`): a model whose demand doubled is then read within about
-/// half a minute of the shift, not after a minute and a half.
+/// half a minute of the shift, not after a minute and a half. That moment can come before this
+/// model's own rise (another model's burst of follow-ups), so for a minute after a step, a rise the
+/// arrivals since it show later moves the moment to where it began (`ArrivalHistory.laterRise`).
 struct DemandTracker: Sendable {
     static let fastTimeConstantSeconds = 45.0
     static let slowTimeConstantSeconds = 180.0
@@ -92,8 +94,8 @@ struct DemandTracker: Sendable {
     private func step(_ model: ModelName, now: Double) -> (step: ArrivalHistory.Step, isOwn: Bool)? {
         guard let history = arrivals[model] else { return nil }
         if let own = history.step(now: now) { return (own, true) }
-        guard let lastStepAt, let shared = history.step(at: lastStepAt, now: now) else { return nil }
-        return (shared, false)
+        if let lastStepAt, let shared = history.step(at: lastStepAt, now: now) { return (shared, false) }
+        return history.laterRise(now: now).map { ($0, false) }
     }
 
     /// Measures the model's demand from the step on; a step its own arrivals showed is the moment

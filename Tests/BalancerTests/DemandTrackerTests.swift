@@ -209,6 +209,36 @@ import Testing
         #expect(beside > 0.55 && beside < 0.8, "\(beside)")
     }
 
+    @Test func aRiseFoundAtAnotherModelsEarlierStepIsCountedFromWhenItBegan() {
+        // On a Python-written farm's shift, a burst of `qwen2.5:7b` follow-ups 20 s before the shift
+        // was the first step found. `codellama:13b`, rising from 0.23 to 2.2 requests/s at the shift,
+        // cleared the shared bar at that moment before its own arrivals cleared theirs, and counted
+        // from it read 1.0-1.2/s for 20 s. The same shape, evenly spaced: the burst's step is found
+        // at 161, and the rise is read from about 180.
+        let early = ModelName("qwen2.5:7b")!
+        let rising = ModelName("codellama:13b")!
+        var tracker = DemandTracker()
+        var earlyAt = 0.0
+        var risingAt = 1.0
+        var readings: [(at: Double, rate: Double)] = []
+        for round in stride(from: 2.0, through: 215, by: 2) {
+            while earlyAt < round {
+                tracker.record(early, now: earlyAt)
+                earlyAt += earlyAt < 160 ? 3.3 : earlyAt < 180 ? 0.66 : 2.2  // 0.3/s, a burst, 0.45/s
+            }
+            while risingAt < round {
+                tracker.record(rising, now: risingAt)
+                risingAt += risingAt < 160 ? 4.3 : risingAt < 180 ? 2.9 : 0.45  // 0.23/s, a little more, 2.2/s
+            }
+            _ = tracker.rates(now: round)
+            if round > 180 { readings.append((round, tracker.rate(rising, now: round))) }
+        }
+        #expect(tracker.measuredSince(early).map { $0 > 155 && $0 < 170 } == true, "\(String(describing: tracker.measuredSince(early)))")
+        // Its own step shows at 192; until then, counted from the burst, it read 0.7-1.0/s.
+        let shown = readings.map { String(format: "%.0f:%.2f", $0.at, $0.rate) }
+        #expect(readings.filter { $0.at >= 186 }.allSatisfy { $0.rate > 1.8 && $0.rate < 2.6 }, "\(shown)")
+    }
+
     @Test func aFallIsNotReadFromAnotherModelsStep() {
         // A fall found this way would be read as counted since the moment, and the moment is taken
         // where the count is furthest from the level: `mistral:7b`, gone from 0.35 to 0.27/s, read
