@@ -255,28 +255,23 @@ class Node(BaseHTTPRequestHandler):
     def log_message(self, *args):
         pass
 
-    def send_json(self, status, value):
-        body = json.dumps(value).encode()
+    def send_body(self, status, content_type, body, head_only=False):
         self.send_response(status)
-        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
-        self.wfile.write(body)
+        if not head_only:
+            self.wfile.write(body)
+
+    def send_json(self, status, value):
+        self.send_body(status, "application/json; charset=utf-8", json.dumps(value).encode())
 
     def do_HEAD(self):
-        self.send_response(200)
-        self.send_header("Content-Type", "text/plain; charset=utf-8")
-        self.send_header("Content-Length", "17")
-        self.end_headers()
+        self.send_body(200, "text/plain; charset=utf-8", b"Ollama is running", head_only=True)
 
     def do_GET(self):
         if self.path == "/":
-            body = b"Ollama is running"
-            self.send_response(200)
-            self.send_header("Content-Type", "text/plain; charset=utf-8")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+            self.send_body(200, "text/plain; charset=utf-8", b"Ollama is running")
         elif self.path == "/api/version":
             self.send_json(200, {"version": "0.12.6"})
         elif self.path == "/api/tags":
@@ -304,12 +299,7 @@ class Node(BaseHTTPRequestHandler):
             self.send_error_page()
 
     def send_error_page(self):
-        body = b"404 page not found"
-        self.send_response(404)
-        self.send_header("Content-Type", "text/plain")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        self.send_body(404, "text/plain", b"404 page not found")
 
     def chunk(self, value):
         line = (json.dumps(value) + "\n").encode()
