@@ -116,7 +116,7 @@ def main():
     after = [r["ttft"] for r in answered if r["at"] >= ARGS.warmup]
     first = [r["ttft"] for r in answered if r["at"] < 60]
     refused = [r for r in results if r.get("status", 200) != 200]
-    failed = [r for r in results if r.get("status") == 200 and "ttft" not in r or "error" in r]
+    failed = [r for r in results if (r.get("status") == 200 and "ttft" not in r) or "error" in r]
     minutes = []
     for minute in range(int(math.ceil(ARGS.seconds / 60))):
         window = [r["ttft"] for r in answered if minute * 60 <= r["at"] < (minute + 1) * 60]

@@ -184,11 +184,9 @@ struct ArrivalHistory: Sendable {
             }
             age += 1
         }
-        guard let best else { return nil }
-        let rose = step(best, now: now)
-        return Step(
-            at: rose.at, rate: rose.rate, level: levelBeforeStep,
-            cautiousRate: Self.cautiousRate(best.after + 1, over: now - best.at, from: levelBeforeStep))
+        guard var best else { return nil }
+        best.level = levelBeforeStep
+        return step(best, now: now)
     }
 
     /// The arrivals a step is looked for in: from `start` to now, their count and rate.
