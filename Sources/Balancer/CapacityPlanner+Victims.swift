@@ -149,6 +149,25 @@ extension CapacityPlanner.FarmLayout {
             }
             return comingBack
         }
+        func cheaper(_ plain: Victims?, _ other: Victims?) -> Victims? {
+            guard let other, other.models != plain?.models else { return plain }
+            guard let plain else { return other }
+            if plain.takesLastWantedCopy != other.takesLastWantedCopy { return plain.takesLastWantedCopy ? other : plain }
+            return other.cost < plain.cost ? other : plain
+        }
+        /// `taken` priced, with the node left holding `count` models in `used` bytes once they are gone.
+        func settle(_ taken: [Candidate], count: Int, used: Int64) -> Victims? {
+            var taken = taken
+            let youngOnly = Set(taken.filter { $0.young && $0.only }.map(\.model))
+            let comingBack = priceComebacks(&taken, count: count, used: used)
+            guard youngOnly.isSubset(of: comingBack) else { return nil }
+            // A young copy that comes back is not thrashed: it is gone only while the loads run.
+            return Victims(
+                models: taken.map(\.model), cost: taken.reduce(0) { $0 + $1.cost }, takesLastWantedCopy: taken.contains { $0.last },
+                takesYoungCopy: taken.contains { $0.young && !comingBack.contains($0.model) }, comingBack: comingBack,
+                lastCopies: Set(taken.filter(\.last).map(\.model)),
+                costs: Dictionary(taken.map { ($0.model, $0.cost) }, uniquingKeysWith: +))
+        }
         func gather(_ order: [Candidate]) -> Victims? {
             var count = count
             var used = used
@@ -162,28 +181,21 @@ extension CapacityPlanner.FarmLayout {
             // Kept back if the load still fits beside them: a model's last copy first, then a young one, then the dearest.
             let keepFirst = taken.sorted { a, b in a.last != b.last ? a.last : a.young != b.young ? a.young : a.cost > b.cost }
             let unneeded = VictimPruning.unneeded(keepFirst.map(\.model), count: count, used: used, bytes: bytes, fits: fits)
-            taken.removeAll { unneeded.contains($0.model) }
             // What stays takes its place: a victim fits back only beside the models really left.
-            count += unneeded.count
-            used += unneeded.reduce(Int64(0)) { $0 + bytes($1) }
-            let youngOnly = Set(taken.filter { $0.young && $0.only }.map(\.model))
-            let comingBack = priceComebacks(&taken, count: count, used: used)
-            guard youngOnly.isSubset(of: comingBack) else { return nil }
-            // A young copy that comes back is not thrashed: it is gone only while the loads run.
-            return Victims(
-                models: taken.map(\.model), cost: taken.reduce(0) { $0 + $1.cost }, takesLastWantedCopy: taken.contains { $0.last },
-                takesYoungCopy: taken.contains { $0.young && !comingBack.contains($0.model) }, comingBack: comingBack,
-                lastCopies: Set(taken.filter(\.last).map(\.model)),
-                costs: Dictionary(taken.map { ($0.model, $0.cost) }, uniquingKeysWith: +))
+            let pruned = settle(
+                taken.filter { !unneeded.contains($0.model) }, count: count + unneeded.count,
+                used: used + unneeded.reduce(Int64(0)) { $0 + bytes($1) })
+            guard !unneeded.isEmpty, let whole = settle(taken, count: count, used: used), !whole.comingBack.isEmpty else { return pruned }
+            // A victim the load does not need can be what lets a dearer one come back: with a spare
+            // `gemma2:2b` copy kept, gpu2 held three models and `qwen2.5:7b`, which fitted back beside
+            // `gemma2:9b` only in its room, was priced as gone for the whole horizon (57 s, not 16 s).
+            // `gemma2:9b`, the second hottest model after a shift, stayed on one copy for 100 s
+            // (p95 1.5 s in its minute) while the move waited for twice that cost.
+            if whole.takesYoungCopy && pruned?.takesYoungCopy == false { return pruned }
+            return cheaper(pruned, whole)
         }
         func costIfComingBack(_ candidate: Candidate) -> Double {
             candidate.last ? min(candidate.cost, comebackCost(candidate.model, after: model, on: node)) : candidate.cost
-        }
-        func cheaper(_ plain: Victims?, _ other: Victims?) -> Victims? {
-            guard let other, other.models != plain?.models else { return plain }
-            guard let plain else { return other }
-            if plain.takesLastWantedCopy != other.takesLastWantedCopy { return plain.takesLastWantedCopy ? other : plain }
-            return other.cost < plain.cost ? other : plain
         }
         if let keeping {
             func keptLast(_ a: Candidate, _ b: Candidate) -> Bool? {

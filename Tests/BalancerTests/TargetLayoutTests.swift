@@ -143,19 +143,37 @@ private func planRounds(
 
 /// Victims that fit back, and the room they fit back into.
 @Suite struct ComebackRoomTests {
-    @Test func aVictimComesBackOnlyIntoRoomThatIsLeft() {
-        // gemma2:9b fits on node 0 once llama3.1 goes; mistral (three copies) then stays, and the
-        // node is at its cap of three: llama3.1, its model's only copy, does not come back there.
-        let layout = [
-            ["qwen2.5", "llama3.1", "mistral"], ["gemma2:9b", "mistral", "gemma2:2b"], ["codellama", "llama3.2"], ["phi3", "mistral"],
-        ]
+    let layout = [
+        ["qwen2.5", "llama3.1", "mistral"], ["gemma2:9b", "mistral", "gemma2:2b"], ["codellama", "llama3.2"], ["phi3", "mistral"],
+    ]
+
+    func victimsForGemmaOnNode0(mistralQueued: Int) -> CapacityPlanner.FarmLayout.Victims? {
+        var rates = demand(largeFirstRates)
+        rates[ModelName("mistral")!]?.queued = mistralQueued
         let nodes = farm(layout)
         let farmLayout = CapacityPlanner.FarmLayout(
-            nodes: nodes, demand: demand(largeFirstRates), now: 1000, costModel: CostModel(), settings: CapacityPlanner.Settings())
-        let victims = farmLayout.victims(for: ModelName("gemma2:9b")!, on: nodes[0])
+            nodes: nodes, demand: rates, now: 1000, costModel: CostModel(), settings: CapacityPlanner.Settings())
+        return farmLayout.victims(for: ModelName("gemma2:9b")!, on: nodes[0])
+    }
+
+    @Test func aVictimComesBackOnlyIntoRoomThatIsLeft() {
+        // gemma2:9b fits on node 0 once llama3.1 goes. With requests queued for mistral none of its
+        // three copies may go, so the node stays at its cap of three: llama3.1, its model's only
+        // copy, does not come back there.
+        let victims = victimsForGemmaOnNode0(mistralQueued: 1)
         #expect(victims?.models == [ModelName("llama3.1")!])
         #expect(victims?.comingBack.isEmpty == true)
         #expect(victims?.takesLastWantedCopy == true)
+    }
+
+    @Test func aCopyTheLoadCouldKeepGoesWhenThatLetsALastCopyComeBack() {
+        // With mistral idle, unloading its third copy as well, which the load alone does not need,
+        // leaves room for llama3.1 to load back after gemma2:9b: llama3.1 is gone for two loads
+        // instead of losing its only copy.
+        let victims = victimsForGemmaOnNode0(mistralQueued: 0)
+        #expect(Set(victims?.models ?? []) == [ModelName("mistral")!, ModelName("llama3.1")!])
+        #expect(victims?.comingBack == [ModelName("llama3.1")!])
+        #expect(victims?.takesLastWantedCopy == false)
     }
 }
 
