@@ -25,13 +25,33 @@ public struct ModelName: Hashable, Sendable, Comparable, CustomStringConvertible
         } else {
             name += ":latest"
         }
-        for prefix in ["registry.ollama.ai/library/", "registry.ollama.ai/", "library/"] where name.hasPrefix(prefix) {
+        for prefix in Self.defaultPrefixes where name.hasPrefix(prefix) {
             name.removeFirst(prefix.count)
             break
         }
         canonical = name
         hashCode = name.hashValue
     }
+
+    /// `raw` as Ollama prints a name it has not got (`model 'Llama3.2:latest' not found`): the tag
+    /// filled in and the default registry and namespace dropped, as in `canonical`, but in the
+    /// client's own case. Ollama matches names without regard to case, and its messages keep the
+    /// name as the client wrote it. Nil where `ModelName(raw)` is.
+    public static func displayShortest(_ raw: String) -> String? {
+        guard ModelName(raw) != nil else { return nil }
+        var name = String(raw.trimmingSpacesAndTabs())
+        if let at = name.firstIndex(of: "@") { name = String(name[..<at]) }
+        let lastSegmentStart = name.lastIndex(of: "/").map { name.index(after: $0) } ?? name.startIndex
+        if !name[lastSegmentStart...].contains(":" as Character) { name += ":latest" }
+        for prefix in defaultPrefixes where name.prefix(prefix.count).lowercased() == prefix {
+            name.removeFirst(prefix.count)
+            break
+        }
+        return name
+    }
+
+    /// The registry and namespace a bare name stands for, longest first.
+    private static let defaultPrefixes = ["registry.ollama.ai/library/", "registry.ollama.ai/", "library/"]
 
     public static func == (lhs: ModelName, rhs: ModelName) -> Bool { lhs.canonical == rhs.canonical }
 

@@ -137,6 +137,10 @@ import WireFormats
         let missing = try await farm.json("POST", "/api/show", body: #"{"model":"gemma"}"#)
         #expect(missing.status == 404)
         #expect(missing.body == ["error": "model 'gemma:latest' not found"])
+        // Ollama keeps the client's case in the name it could not find.
+        let capitalised = try await farm.json("POST", "/api/show", body: #"{"name":"Gemma"}"#)
+        #expect(capitalised.status == 404)
+        #expect(capitalised.body == ["error": "model 'Gemma:latest' not found"])
     }
 
     @Test func pullGoesToEveryHealthyNodeWithProgressPerNode() async throws {

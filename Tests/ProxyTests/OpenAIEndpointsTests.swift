@@ -25,6 +25,9 @@ import WireFormats
         let missing = try await farm.json("GET", "/v1/models/gemma")
         #expect(missing.status == 404)
         #expect(missing.body["error"]?["message"] == "model 'gemma:latest' not found")
+        let capitalised = try await farm.json("GET", "/v1/models/ollama/Gemma:2B")
+        #expect(capitalised.status == 404)
+        #expect(capitalised.body["error"]?["message"] == "model 'Gemma:2B' not found")
     }
 
     @Test func modelsKeepTheNamesAsTheNodesPrintThem() async throws {

@@ -137,7 +137,7 @@ extension Gateway {
                 return
             }
         }
-        let missing = isAlias ? requested : ModelName(candidates[0])?.canonical ?? requested
+        let missing = isAlias ? requested : ModelName.displayShortest(candidates[0]) ?? requested
         await respond(writer, APIError(status: 404, "model '\(missing)' not found"), openAI: false)
     }
 
