@@ -17,7 +17,9 @@ extension Gateway {
         let name = ModelName(wanted)?.canonical
         guard let found = catalogue.first(where: { $0.key == id || $0.key == wanted || (name != nil && $0.key == name) }) else {
             return await respond(
-                writer, APIError(status: 404, "model '\(ModelName.displayShortest(wanted) ?? id)' not found", param: "model", code: "model_not_found"),
+                writer,
+                APIError(
+                    status: 404, "model '\(ModelName.displayShortest(wanted) ?? id)' not found", param: "model", code: "model_not_found"),
                 openAI: true)
         }
         var entry = found.entry
