@@ -239,6 +239,31 @@ import Testing
         #expect(readings.filter { $0.at >= 186 }.allSatisfy { $0.rate > 1.8 && $0.rate < 2.6 }, "\(shown)")
     }
 
+    @Test func aBurstWithinANewLevelIsNotReadAsALaterRise() {
+        // After a shift on the Python farm `codellama:13b` rose from 0.3 to 2.1 requests/s and its
+        // own step was found at once. 36 s later 22 of its requests came within 6 s (conversations'
+        // follow-ups bunched together). Read as a rise that began later than the step, the burst
+        // moved the step: the model read 3.9/s, and the planner took `gemma2:9b`'s new second copy
+        // for a fourth copy of it. A later rise re-dates a step only if the demand before it stayed
+        // near the level before the step: the step's moment came before this model's demand moved.
+        let model = ModelName("codellama:13b")!
+        var tracker = DemandTracker()
+        var at = 1.0
+        var readings: [(at: Double, rate: Double)] = []
+        for round in stride(from: 2.0, through: 260, by: 2) {
+            while at < round {
+                tracker.record(model, now: at)
+                at += at < 180 ? 3.3 : at >= 216 && at < 222 ? 0.22 : 0.5  // 0.3/s, then 2/s with a burst of 4.5/s
+            }
+            _ = tracker.rates(now: round)
+            if round >= 190 { readings.append((round, tracker.rate(model, now: round))) }
+        }
+        // Re-dated to the burst, it read 4.55/s at 222 and over 2.6/s until 242.
+        let shown = readings.map { String(format: "%.0f:%.2f", $0.at, $0.rate) }
+        #expect(readings.allSatisfy { $0.rate > 1.8 && $0.rate < 2.6 }, "\(shown)")
+        #expect(tracker.measuredSince(model).map { $0 > 175 && $0 < 185 } == true, "\(String(describing: tracker.measuredSince(model)))")
+    }
+
     @Test func aFallIsNotReadFromAnotherModelsStep() {
         // A fall found this way would be read as counted since the moment, and the moment is taken
         // where the count is furthest from the level: `mistral:7b`, gone from 0.35 to 0.27/s, read
