@@ -41,9 +41,12 @@ public struct LoadedModel: Sendable, Equatable {
 public struct ProbeReport: Sendable, Equatable {
     public var pulled: [PulledModel]
     public var loaded: [LoadedModel]
+    /// The node's Ollama version (`/api/version`), when this probe asked and the node said.
+    public var version: String?
 
-    public init(pulled: [PulledModel], loaded: [LoadedModel]) {
+    public init(pulled: [PulledModel], loaded: [LoadedModel], version: String? = nil) {
         self.pulled = pulled
         self.loaded = loaded
+        self.version = version
     }
 }

@@ -27,6 +27,7 @@ public struct NodeSnapshot: Sendable {
         let runnerSizes: RunnerSizes
         let reportedDurationScale: Double
         let runnerContexts: RunnerContexts
+        let ollamaVersion: String?
 
         init(
             id: NodeID, config: ClusterConfig.NodeConfig, pulled: [ModelName: PulledModel], loaded: [ModelName: LoadedModel],
@@ -35,7 +36,7 @@ public struct NodeSnapshot: Sendable {
             loadedAt: [ModelName: Double], observedLimits: ObservedLimits, coldLoadsByModel: [ModelName: Int],
             evictionsByModel: [ModelName: Int], draining: [ModelName: LoadedModel], comebacksAwaitingDrain: Set<ModelName>,
             parallelDiscovery: ParallelSlotDiscovery, runnerSizes: RunnerSizes, reportedDurationScale: Double,
-            firstTokenSeconds: [ModelName: Double], runnerContexts: RunnerContexts
+            firstTokenSeconds: [ModelName: Double], runnerContexts: RunnerContexts, ollamaVersion: String?
         ) {
             self.id = id
             self.config = config
@@ -59,6 +60,7 @@ public struct NodeSnapshot: Sendable {
             self.runnerSizes = runnerSizes
             self.reportedDurationScale = reportedDurationScale
             self.runnerContexts = runnerContexts
+            self.ollamaVersion = ollamaVersion
         }
     }
 
@@ -108,6 +110,9 @@ public struct NodeSnapshot: Sendable {
     public var reportedDurationScale: Double { fixed.reportedDurationScale }
     /// The context length each runner here serves (`RunnerContexts`): a request for another reloads it.
     public var runnerContexts: RunnerContexts { fixed.runnerContexts }
+    /// The node's Ollama version as `/api/version` last said (nil until it has): for the operator,
+    /// who upgrades a farm node by node.
+    public var ollamaVersion: String? { fixed.ollamaVersion }
     /// The most another node of unknown VRAM was seen holding at once (filled in by `Cluster`). A farm
     /// usually runs one kind of GPU: what one node held, the others can hold, and the planner need not
     /// wait for each node to show it. A smaller node is found out by its first overflow, which gives it
@@ -132,7 +137,7 @@ public struct NodeSnapshot: Sendable {
         coldLoadsByModel: [ModelName: Int], evictionsByModel: [ModelName: Int],
         parallelDiscovery: ParallelSlotDiscovery = ParallelSlotDiscovery(), runnerSizes: RunnerSizes = RunnerSizes(),
         reportedDurationScale: Double = 1.0, heldElsewhereBytes: Int64? = nil, firstTokenSeconds: [ModelName: Double] = [:],
-        loadsLookStuck: Bool = false, runnerContexts: RunnerContexts = RunnerContexts()
+        loadsLookStuck: Bool = false, runnerContexts: RunnerContexts = RunnerContexts(), ollamaVersion: String? = nil
     ) {
         self.index = index
         fixed = Fixed(
@@ -141,7 +146,7 @@ public struct NodeSnapshot: Sendable {
             lastProbe: lastProbe, loadedAt: loadedAt, observedLimits: observedLimits, coldLoadsByModel: coldLoadsByModel,
             evictionsByModel: evictionsByModel, draining: draining, comebacksAwaitingDrain: comebacksAwaitingDrain,
             parallelDiscovery: parallelDiscovery, runnerSizes: runnerSizes, reportedDurationScale: reportedDurationScale,
-            firstTokenSeconds: firstTokenSeconds, runnerContexts: runnerContexts)
+            firstTokenSeconds: firstTokenSeconds, runnerContexts: runnerContexts, ollamaVersion: ollamaVersion)
         self.health = health
         self.heldElsewhereBytes = heldElsewhereBytes
         self.loadsLookStuck = loadsLookStuck

@@ -83,6 +83,7 @@ extension OllamaNode {
         let reportBefore = lastReportAt
         loaded = nowLoaded
         lastProbe = outcome
+        if let version = report.version, version != ollamaVersion { ollamaVersion = version }
         lastReportAt = now
         for model in loaded.keys where loadedAt[model] == nil { loadedAt[model] = now }
         for model in loadedAt.keys where loaded[model] == nil { loadedAt[model] = nil }

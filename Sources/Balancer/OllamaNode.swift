@@ -54,6 +54,8 @@ public actor OllamaNode {
     var answerTimes = AnswerTimes() { didSet { shownStateChanged() } }
     var coldLoadsStarted = 0 { didSet { shownStateChanged() } }
     var lastProbe: ProbeOutcome? { didSet { shownStateChanged() } }
+    /// What `/api/version` last said (`ProbeReport.version`).
+    var ollamaVersion: String? { didSet { shownStateChanged() } }
     var loadedAt: [ModelName: Double] = [:] { didSet { shownStateChanged() } }
     var observedLimits = ObservedLimits() { didSet { shownStateChanged() } }
     var runnerSizes = RunnerSizes() { didSet { shownStateChanged() } }
@@ -159,7 +161,7 @@ public actor OllamaNode {
             coldLoadsStarted: coldLoadsStarted, lastProbe: lastProbe, loadedAt: loadedAt, observedLimits: observedLimits,
             coldLoadsByModel: coldLoadsByModel, evictionsByModel: evictionsByModel, parallelDiscovery: parallelDiscovery,
             runnerSizes: runnerSizes, reportedDurationScale: reportedDurationScale.factor, firstTokenSeconds: answerTimes.firstTokenSeconds,
-            loadsLookStuck: loadsStuckSince != nil, runnerContexts: runnerContexts)
+            loadsLookStuck: loadsStuckSince != nil, runnerContexts: runnerContexts, ollamaVersion: ollamaVersion)
     }
 
     /// Whether the probes have taken the node out of service: a request still waiting on it for a

@@ -14,6 +14,11 @@ public actor HealthMonitor {
     /// Each node's run of probe results, with the URL it was probed at: a name moved to another URL
     /// is a new node and starts unknown.
     private var trackers: [NodeID: (url: NodeURL, tracker: HealthTracker)] = [:]
+    /// Rounds since each node's Ollama version was read. A node's version is asked at every probe
+    /// until it answers, while it is not healthy (a node that went away may come back upgraded),
+    /// and every `versionRereadRounds` rounds, which also catches a restart too quick to miss a probe.
+    private var roundsSinceVersion: [NodeID: Int] = [:]
+    static let versionRereadRounds = 30
     private var afterRound: (@Sendable () async -> Void)?
     private var beforeLeavingService: (@Sendable (NodeID) async -> Void)?
     private var roundsCompleted = 0
@@ -101,12 +106,16 @@ public actor HealthMonitor {
         let nodes = cluster.nodes
         let members = Set(nodes.map(\.id))
         trackers = trackers.filter { members.contains($0.key) }
+        roundsSinceVersion = roundsSinceVersion.filter { members.contains($0.key) }.mapValues { $0 + 1 }
+        let asksVersion = Set(nodes.filter(asksVersion).map(\.id))
         let timeout = Duration.milliseconds(settings.timeoutMs)
         let reprobeDelay = Duration.milliseconds(settings.suspectReprobeDelayMs)
         await withTaskGroup(of: ProbeResult.self) { group in
             for node in nodes {
+                let askVersion = asksVersion.contains(node.id)
                 group.addTask { [cluster, transport, wallClock] in
-                    await Self.probe(node, transport: transport, timeout: timeout, cluster: cluster, wallClock: wallClock)
+                    await Self.probe(
+                        node, askVersion: askVersion, transport: transport, timeout: timeout, cluster: cluster, wallClock: wallClock)
                 }
             }
             for await result in group {
@@ -114,11 +123,17 @@ public actor HealthMonitor {
                 guard wantsAnotherProbeSoon(result.node) else { continue }
                 group.addTask { [cluster, transport, clock, wallClock] in
                     try? await clock.sleep(for: reprobeDelay, tolerance: nil)
-                    return await Self.probe(result.node, transport: transport, timeout: timeout, cluster: cluster, wallClock: wallClock)
+                    return await Self.probe(
+                        result.node, askVersion: true, transport: transport, timeout: timeout, cluster: cluster, wallClock: wallClock)
                 }
             }
         }
         cluster.capacityChanged()
+    }
+
+    private func asksVersion(_ node: OllamaNode) -> Bool {
+        guard let rounds = roundsSinceVersion[node.id], trackers[node.id]?.tracker.state == .healthy else { return true }
+        return rounds >= Self.versionRereadRounds
     }
 
     private func wantsAnotherProbeSoon(_ node: OllamaNode) -> Bool {
@@ -136,11 +151,12 @@ public actor HealthMonitor {
     }
 
     private static func probe(
-        _ node: OllamaNode, transport: any ProbeTransport, timeout: Duration, cluster: Cluster, wallClock: @Sendable () -> Double
+        _ node: OllamaNode, askVersion: Bool, transport: any ProbeTransport, timeout: Duration, cluster: Cluster,
+        wallClock: @Sendable () -> Double
     ) async -> ProbeResult {
         let sentAt = cluster.now
         let started = ContinuousClock.now
-        let result = await probe(node.url, transport: transport, timeout: timeout, wallClock: wallClock)
+        let result = await probe(node.url, askVersion: askVersion, transport: transport, timeout: timeout, wallClock: wallClock)
         let elapsed = started.duration(to: .now)
         let milliseconds = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
         return ProbeResult(node: node, result: result, latencyMs: milliseconds, sentAt: sentAt)
@@ -151,6 +167,7 @@ public actor HealthMonitor {
         let now = wallClock()
         switch result {
         case .success(let report):
+            if report.version != nil { roundsSinceVersion[node.id] = 0 }
             let learned = await node.apply(
                 cluster.withRunnerNames(report), outcome: ProbeOutcome(at: now, succeeded: true, latencyMs: latencyMs, error: nil),
                 now: cluster.now,
@@ -178,26 +195,38 @@ public actor HealthMonitor {
         }
     }
 
-    /// `/api/tags` and `/api/ps` of one node; when the node's clock is off TensorWall's (`wallClock`), the
-    /// runners' `expires_at` is moved onto TensorWall's clock by the `Date` of the `/api/ps` answer.
-    static func probe(_ url: NodeURL, transport: any ProbeTransport, timeout: Duration, wallClock: @Sendable () -> Double) async
-        -> Result<ProbeReport, ProbeFailure>
-    {
+    /// `/api/tags` and `/api/ps` of one node, and `/api/version` when asked; when the node's clock is
+    /// off TensorWall's (`wallClock`), the runners' `expires_at` is moved onto TensorWall's clock by
+    /// the `Date` of the `/api/ps` answer.
+    static func probe(
+        _ url: NodeURL, askVersion: Bool = false, transport: any ProbeTransport, timeout: Duration, wallClock: @Sendable () -> Double
+    ) async -> Result<ProbeReport, ProbeFailure> {
         do {
             async let tags = transport.get(url, path: "/api/tags", timeout: timeout)
             async let ps = transport.get(url, path: "/api/ps", timeout: timeout)
+            async let version = Self.version(of: url, asked: askVersion, transport: transport, timeout: timeout)
             let (tagsAnswer, psAnswer) = try await (tags, ps)
             guard tagsAnswer.status == 200 else { return .failure(ProbeFailure("/api/tags answered \(tagsAnswer.status)")) }
             guard psAnswer.status == 200 else { return .failure(ProbeFailure("/api/ps answered \(psAnswer.status)")) }
             let loaded = try ProbeDecoding.loadedModels(from: psAnswer.body)
             let report = ProbeReport(
                 pulled: try ProbeDecoding.pulledModels(from: tagsAnswer.body),
-                loaded: NodeClock.expiriesOnLocalClock(loaded, nodeDate: psAnswer.date.flatMap(HTTPDate.parse), localNow: wallClock()))
+                loaded: NodeClock.expiriesOnLocalClock(loaded, nodeDate: psAnswer.date.flatMap(HTTPDate.parse), localNow: wallClock()),
+                version: await version)
             return .success(report)
         } catch let failure as ProbeFailure {
             return .failure(failure)
         } catch {
             return .failure(ProbeFailure("\(error)"))
         }
+    }
+
+    /// What the node's `/api/version` says, or nil (also when not `asked`): a node that does not answer
+    /// it (a proxy in front of Ollama, say) is probed as before.
+    private static func version(of url: NodeURL, asked: Bool, transport: any ProbeTransport, timeout: Duration) async -> String? {
+        guard asked, let answer = try? await transport.get(url, path: "/api/version", timeout: timeout), answer.status == 200 else {
+            return nil
+        }
+        return ProbeDecoding.version(from: answer.body)
     }
 }

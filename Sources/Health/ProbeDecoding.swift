@@ -12,6 +12,17 @@ public enum ProbeDecoding {
         }
     }
 
+    /// `/api/version`'s `version`, if it is a plausible version string (at most 64 letters, digits and
+    /// `.-+_`): it is shown to the operator as the node gave it.
+    public static func version(from body: [UInt8]) -> String? {
+        guard let version = (try? JSONParser.parse(body))?["version"]?.stringValue, !version.isEmpty, version.utf8.count <= 64,
+            version.unicodeScalars.allSatisfy({
+                $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || ".-+_".unicodeScalars.contains($0))
+            })
+        else { return nil }
+        return version
+    }
+
     public static func loadedModels(from body: [UInt8]) throws -> [LoadedModel] {
         try models(in: body, endpoint: "/api/ps").compactMap { entry in
             guard let raw = entry["name"]?.stringValue ?? entry["model"]?.stringValue, let name = ModelName(raw) else { return nil }

@@ -51,3 +51,17 @@ import Testing
         #expect(throws: ProbeFailure.self) { try ProbeDecoding.contextFacts(fromShow: Array("[1]".utf8)) }
     }
 }
+
+/// What `/api/version` says, shown to the operator in `/status` only if it looks like a version.
+@Suite struct VersionDecodingTests {
+    @Test(
+        arguments: [
+            (#"{"version":"0.12.6"}"#, "0.12.6"), (#"{"version":"0.13.1-rc0+cuda_12"}"#, "0.13.1-rc0+cuda_12"),
+            (#"{"version":""}"#, nil), (#"{"version":12}"#, nil), (#"{}"#, nil), ("not json", nil),
+            (#"{"version":"0.1\u001b[31m"}"#, nil), (#"{"version":"<script>"}"#, nil),
+            ("{\"version\":\"" + String(repeating: "9", count: 65) + "\"}", nil),
+        ] as [(String, String?)])
+    func readsAPlausibleVersionOnly(body: String, version: String?) {
+        #expect(ProbeDecoding.version(from: Array(body.utf8)) == version)
+    }
+}

@@ -118,7 +118,7 @@ enum StatusPage {
             document.getElementById("uptime").textContent=dur(d.uptimeSeconds);
             document.getElementById("nodes").innerHTML=d.nodes.map(n=>`<div class="card">
               <h3>${esc(n.name)}<span>${n.ejectedForSeconds!=null?`<span class="badge unhealthy">ejected ${n.ejectedForSeconds}s</span> `:""}${n.coolingDown?`<span class="badge unknown">busy</span> `:""}<span class="badge ${esc(n.health)}">${esc(n.health)}</span></span></h3>
-              <div class="url">${esc(n.url)} · priority ${n.priority} · weight ${n.weight} · ${n.maxParallel} slots · up to ${n.maxLoadedModels} models${n.maxLoadedModelsFrom==="ollama cap"?" (Ollama's own cap)":""}</div>
+              <div class="url">${esc(n.url)} · priority ${n.priority} · weight ${n.weight} · ${n.maxParallel} slots · up to ${n.maxLoadedModels} models${n.maxLoadedModelsFrom==="ollama cap"?" (Ollama's own cap)":""}${n.ollamaVersion?` · Ollama ${esc(n.ollamaVersion)}`:""}</div>
               ${vramBar(n)}
               ${n.loadedModels.map(m=>`<div class="model"><span>${esc(m.name)}</span><span>${gb(m.sizeVram)} · ${m.inFlight} running</span></div>`).join("")}
               ${(n.loadingModels||[]).map(m=>`<div class="model loading"><span>${esc(m.name)}</span><span>loading ${m.elapsedSeconds}s / ~${m.predictedSeconds}s</span></div>`).join("")}

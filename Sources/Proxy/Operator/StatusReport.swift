@@ -24,6 +24,7 @@ struct StatusReport {
                 "priority": .int(Int64(node.priority)), "weight": .int(Int64(node.weight)), "maxParallel": .int(Int64(node.maxParallel)),
                 "maxParallelFrom": .string(node.maxParallelSource),
             ]
+            entry["ollamaVersion"] = node.ollamaVersion.map { .string($0) } ?? .null
             if let probe = node.lastProbe {
                 var probeEntry: JSONObject = [
                     "at": .string(RFC3339.format(probe.at)), "ok": .bool(probe.succeeded),
