@@ -1,9 +1,10 @@
 import Balancer
 import WireFormats
 
-/// Probes every node each interval with `/api/tags` and `/api/ps`, feeds what it sees into the
-/// node actors, and flips their health through `HealthTracker`, logging every change. It reads the
-/// cluster's membership every round, so nodes a reload adds are probed from the next round on.
+/// Probes every node each interval with `/api/tags` and `/api/ps` (and now and then
+/// `/api/version`), feeds what it sees into the node actors, and flips their health through
+/// `HealthTracker`, logging every change. It reads the cluster's membership every round, so nodes
+/// a reload adds are probed from the next round on.
 public actor HealthMonitor {
     private let cluster: Cluster
     private var settings: ClusterConfig.HealthSettings
@@ -16,7 +17,7 @@ public actor HealthMonitor {
     private var trackers: [NodeID: (url: NodeURL, tracker: HealthTracker)] = [:]
     /// Rounds since each node's Ollama version was read. A node's version is asked at every probe
     /// until it answers, while it is not healthy (a node that went away may come back upgraded),
-    /// and every `versionRereadRounds` rounds, which also catches a restart too quick to miss a probe.
+    /// and every `versionRereadRounds` rounds, which also catches an upgrade made between two probes.
     private var roundsSinceVersion: [NodeID: Int] = [:]
     static let versionRereadRounds = 30
     private var afterRound: (@Sendable () async -> Void)?
