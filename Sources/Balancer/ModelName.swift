@@ -11,24 +11,7 @@ public struct ModelName: Hashable, Sendable, Comparable, CustomStringConvertible
     private let hashCode: Int
 
     public init?(_ raw: String) {
-        let trimmed = String(raw.trimmingSpacesAndTabs())
-        guard !trimmed.isEmpty, trimmed.utf8.count <= 512,
-            trimmed.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value != 0x7F })
-        else { return nil }
-        var name = trimmed.lowercased()
-        if let at = name.firstIndex(of: "@") { name = String(name[..<at]) }  // digest pins do not change identity here
-        guard !name.isEmpty, !name.hasPrefix("/"), !name.hasSuffix("/"), !Self.hasEmptySegment(name) else { return nil }
-        let lastSlash = name.lastIndex(of: "/")
-        let lastSegmentStart = lastSlash.map { name.index(after: $0) } ?? name.startIndex
-        if name[lastSegmentStart...].contains(":" as Character) {
-            guard !name.hasSuffix(":"), !name[lastSegmentStart...].hasPrefix(":") else { return nil }
-        } else {
-            name += ":latest"
-        }
-        for prefix in Self.defaultPrefixes where name.hasPrefix(prefix) {
-            name.removeFirst(prefix.count)
-            break
-        }
+        guard let name = Self.shortestForm(raw, lowercased: true) else { return nil }
         canonical = name
         hashCode = name.hashValue
     }
@@ -37,14 +20,28 @@ public struct ModelName: Hashable, Sendable, Comparable, CustomStringConvertible
     /// filled in and the default registry and namespace dropped, as in `canonical`, but in the
     /// client's own case. Ollama matches names without regard to case, and its messages keep the
     /// name as the client wrote it. Nil where `ModelName(raw)` is.
-    public static func displayShortest(_ raw: String) -> String? {
-        guard ModelName(raw) != nil else { return nil }
-        var name = String(raw.trimmingSpacesAndTabs())
+    public static func displayShortest(_ raw: String) -> String? { shortestForm(raw, lowercased: false) }
+
+    /// `raw` trimmed, lowercased if asked, with a digest pin dropped (it does not change identity
+    /// here), the tag filled in and the default registry and namespace dropped whatever their case;
+    /// nil where it is no valid name.
+    private static func shortestForm(_ raw: String, lowercased: Bool) -> String? {
+        let trimmed = String(raw.trimmingSpacesAndTabs())
+        guard !trimmed.isEmpty, trimmed.utf8.count <= 512,
+            trimmed.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value != 0x7F })
+        else { return nil }
+        var name = lowercased ? trimmed.lowercased() : trimmed
         if let at = name.firstIndex(of: "@") { name = String(name[..<at]) }
-        let lastSegmentStart = name.lastIndex(of: "/").map { name.index(after: $0) } ?? name.startIndex
-        if !name[lastSegmentStart...].contains(":" as Character) { name += ":latest" }
-        for prefix in defaultPrefixes where name.prefix(prefix.count).lowercased() == prefix {
-            name.removeFirst(prefix.count)
+        guard !name.isEmpty, !name.hasPrefix("/"), !name.hasSuffix("/"), !hasEmptySegment(name) else { return nil }
+        let lastSlash = name.lastIndex(of: "/")
+        let lastSegmentStart = lastSlash.map { name.index(after: $0) } ?? name.startIndex
+        if name[lastSegmentStart...].contains(":" as Character) {
+            guard !name.hasSuffix(":"), !name[lastSegmentStart...].hasPrefix(":") else { return nil }
+        } else {
+            name += ":latest"
+        }
+        for prefix in defaultPrefixes where startsWith(prefix, ignoringASCIICase: name) {
+            name = String(decoding: name.utf8.dropFirst(prefix.utf8.count), as: UTF8.self)
             break
         }
         return name
@@ -52,6 +49,18 @@ public struct ModelName: Hashable, Sendable, Comparable, CustomStringConvertible
 
     /// The registry and namespace a bare name stands for, longest first.
     private static let defaultPrefixes = ["registry.ollama.ai/library/", "registry.ollama.ai/", "library/"]
+
+    /// Whether `name` begins with `prefix` (lowercase ASCII) in any case. Read on the bytes, as
+    /// `hasEmptySegment` is: a name is normalised on every request.
+    private static func startsWith(_ prefix: String, ignoringASCIICase name: String) -> Bool {
+        var bytes = name.utf8.makeIterator()
+        for expected in prefix.utf8 {
+            guard let byte = bytes.next(), (UInt8(ascii: "A")...UInt8(ascii: "Z") ~= byte ? byte | 0x20 : byte) == expected else {
+                return false
+            }
+        }
+        return true
+    }
 
     public static func == (lhs: ModelName, rhs: ModelName) -> Bool { lhs.canonical == rhs.canonical }
 
