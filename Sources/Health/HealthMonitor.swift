@@ -108,12 +108,12 @@ public actor HealthMonitor {
         let members = Set(nodes.map(\.id))
         trackers = trackers.filter { members.contains($0.key) }
         roundsSinceVersion = roundsSinceVersion.filter { members.contains($0.key) }.mapValues { $0 + 1 }
-        let asksVersion = Set(nodes.filter(asksVersion).map(\.id))
+        let versionAskedOf = Set(nodes.filter(needsVersion).map(\.id))
         let timeout = Duration.milliseconds(settings.timeoutMs)
         let reprobeDelay = Duration.milliseconds(settings.suspectReprobeDelayMs)
         await withTaskGroup(of: ProbeResult.self) { group in
             for node in nodes {
-                let askVersion = asksVersion.contains(node.id)
+                let askVersion = versionAskedOf.contains(node.id)
                 group.addTask { [cluster, transport, wallClock] in
                     await Self.probe(
                         node, askVersion: askVersion, transport: transport, timeout: timeout, cluster: cluster, wallClock: wallClock)
@@ -132,7 +132,7 @@ public actor HealthMonitor {
         cluster.capacityChanged()
     }
 
-    private func asksVersion(_ node: OllamaNode) -> Bool {
+    private func needsVersion(_ node: OllamaNode) -> Bool {
         guard let rounds = roundsSinceVersion[node.id], trackers[node.id]?.tracker.state == .healthy else { return true }
         return rounds >= Self.versionRereadRounds
     }
